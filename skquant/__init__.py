@@ -1,0 +1,40 @@
+"""skquant: scikit-learn estimators for quant models on labeled market data.
+
+``import skquant`` is light: torch, skorch, lightgbm, xgboost and ngboost are
+imported only when a trainer that needs them is fitted. Every public name is
+reachable from here and resolved lazily on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from skquant.registry import trainer_class_names
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (trainers are added from the registry)
+_LAZY: dict[str, str] = {
+    "load_model_config": "skquant.config",
+    "list_models": "skquant.config",
+    "list_variants": "skquant.config",
+    "get_trainer": "skquant.registry",
+    "all_estimators": "skquant.registry",
+    **trainer_class_names(),
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'skquant' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,186 @@
+"""Read the per-model YAML files of ``configs/`` and resolve a variant.
+
+A config file looks like::
+
+    model: lightgbm            # registry name the keys are validated against
+    defaults:                  # keys shared by every variant
+      n_estimators: 1000       # boosting rounds
+    variants:
+      conservative: {...}      # least overfitting
+      balanced: {...}          # the default variant
+      aggressive: {...}        # fastest training
+
+``load_model_config(name, variant)`` returns ``defaults`` updated with the variant,
+then with ``overrides``. Every key is checked against the trainer's parameters, so a
+typo fails loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import inspect
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skquant.registry import _REGISTRY, _unknown_model, get_trainer, registered_names
+
+DEFAULT_VARIANT = "balanced"
+VARIANT_ENV = "MODEL_VARIANT"
+
+# Parameters of every trainer that a config file may not set: they are not hyper-parameters.
+_NOT_CONFIG_KEYS = frozenset({"config"})
+
+
+def _config_text(name: str) -> tuple[str, str]:
+    """Return ``(text, where)`` for a registry name or a YAML path."""
+    if name in _REGISTRY:
+        ref = resources.files("skquant.configs").joinpath(f"{name}.yaml")
+        return ref.read_text(encoding="utf-8"), str(ref)
+    path = Path(os.fspath(name)).expanduser()
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.is_file():
+            raise ValueError(f"Config file {str(path)!r} does not exist.")
+        return path.read_text(encoding="utf-8"), str(path)
+    raise _unknown_model(name)
+
+
+def _parse(text: str, where: str) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValueError(f"Malformed YAML in {where}{line}: {problem}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("variants"), dict):
+        raise ValueError(
+            f"Config file {where} must be a mapping with a 'variants' mapping "
+            "(and optionally 'model' and 'defaults')."
+        )
+    for section in ("defaults",):
+        if doc.get(section) is not None and not isinstance(doc[section], dict):
+            raise ValueError(f"Config file {where}: {section!r} must be a mapping.")
+    for variant, body in doc["variants"].items():
+        if body is not None and not isinstance(body, dict):
+            raise ValueError(
+                f"Config file {where}: variant {variant!r} must be a mapping of "
+                f"parameter: value, got {type(body).__name__}."
+            )
+    return doc
+
+
+def _read(name: str) -> tuple[dict[str, Any], str, str | None]:
+    """Return the parsed document, where it came from, and the model it configures."""
+    text, where = _config_text(name)
+    doc = _parse(text, where)
+    model = doc.get("model") or (name if name in _REGISTRY else Path(where).stem)
+    return doc, where, model if model in _REGISTRY else None
+
+
+def valid_config_keys(model: str) -> tuple[set[str], dict[str, str]]:
+    """Return the parameter names a config of ``model`` may set, and its key aliases."""
+    cls = get_trainer(model)
+    params = set(inspect.signature(cls.__init__).parameters) - {"self"} - _NOT_CONFIG_KEYS
+    return params, dict(getattr(cls, "_config_aliases", {}))
+
+
+def validate_config_keys(model: str | None, config: dict[str, Any], where: str) -> dict[str, Any]:
+    """Return ``config`` with aliases mapped to parameter names; unknown keys raise."""
+    if model is None:
+        return dict(config)
+    params, aliases = valid_config_keys(model)
+    out = {}
+    for key, value in config.items():
+        canonical = aliases.get(key, key)
+        if canonical not in params:
+            close = difflib.get_close_matches(str(key), sorted(params | set(aliases)), n=3)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(
+                f"Unknown config key {key!r} for model {model!r} in {where}.{hint} "
+                f"Valid keys: {', '.join(sorted(params))}."
+            )
+        out[canonical] = value
+    return out
+
+
+def _variant_from_env(variant: str | None) -> str:
+    if variant is not None:
+        return variant
+    return os.environ.get(VARIANT_ENV) or DEFAULT_VARIANT
+
+
+def load_model_config(
+    name: str | os.PathLike,
+    variant: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Load the hyper-parameters of one variant of a model family.
+
+    Parameters
+    ----------
+    name : str or path-like
+        A registry name (``"lightgbm"``; see :func:`list_models`) or the path of a
+        YAML file with the same layout as the files in ``configs/``.
+    variant : str, default=None
+        ``"conservative"``, ``"balanced"``, ``"aggressive"`` or any variant the file
+        defines. ``None`` reads the ``MODEL_VARIANT`` environment variable, else
+        ``"balanced"``.
+    overrides : dict, default=None
+        Keys that replace the variant's values. Each must be a parameter of the
+        model's trainer.
+
+    Returns
+    -------
+    config : dict
+        The file's ``defaults`` updated with the variant, then with ``overrides``.
+        Pass it as the first argument of the trainer.
+
+    Raises
+    ------
+    ValueError
+        Unknown model, variant or key (the message names it and lists the valid
+        ones), or a malformed YAML file (the message names the file and line).
+
+    Examples
+    --------
+    >>> from skquant import load_model_config
+    >>> cfg = load_model_config("lightgbm", variant="conservative",
+    ...                         overrides={"n_estimators": 2000})
+    >>> cfg["n_estimators"]
+    2000
+    """
+    doc, where, model = _read(os.fspath(name))
+    chosen = _variant_from_env(variant)
+    variants = doc["variants"]
+    if chosen not in variants:
+        source = f"the environment variable {VARIANT_ENV}" if variant is None else "variant"
+        raise ValueError(
+            f"Unknown variant {chosen!r} (from {source}) for {where}. "
+            f"Valid variants: {', '.join(map(str, variants))}."
+        )
+    config = dict(doc.get("defaults") or {})
+    config.update(variants[chosen] or {})
+    config = validate_config_keys(model, config, where)
+    if overrides:
+        if not isinstance(overrides, dict):
+            raise ValueError(
+                f"overrides must be a dict of parameter: value, got {type(overrides).__name__}."
+            )
+        config.update(validate_config_keys(model, overrides, "overrides"))
+    return copy.deepcopy(config)
+
+
+def list_models() -> list[str]:
+    """Registry names of every model family, sorted."""
+    return registered_names()
+
+
+def list_variants(name: str | os.PathLike) -> list[str]:
+    """Variants defined for ``name`` (a registry name or a YAML path), in file order."""
+    doc, _, _ = _read(os.fspath(name))
+    return list(doc["variants"])

@@ -1,0 +1,333 @@
+"""The shared base of every skquant trainer.
+
+A trainer is a plain scikit-learn estimator: ``__init__`` stores its arguments and
+nothing else. At ``fit`` time the hyper-parameters are resolved in three layers, each
+winning over the one before:
+
+1. the YAML variant of the family (``MODEL_VARIANT`` or ``balanced``),
+2. the ``config`` dict given as first argument (usually from ``load_model_config``),
+3. every parameter set explicitly (not ``None``), e.g. by ``GridSearchCV``.
+
+The result, checked against ``_parameter_constraints``, is stored in ``config_``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d
+
+from skquant.utils._sklearn_compat import (
+    ClassifierTags,
+    RegressorTags,
+    _check_sample_weight,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+    validate_parameter_constraints,
+)
+from skquant.utils._time import chronological_tail_split
+
+TASKS = ("regression", "classification")
+
+
+class FitData(NamedTuple):
+    """Training rows and the early-stopping validation rows, as validated arrays."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    X_val: np.ndarray | None
+    y_val: np.ndarray | None
+    sample_weight_val: np.ndarray | None
+
+
+def _is_classification(estimator) -> bool:
+    return estimator._effective_task() == "classification"
+
+
+class BaseTrainer(BaseEstimator):
+    """Base class of the skquant trainers (not for direct use).
+
+    Subclasses set ``_registry_name`` and ``_parameter_constraints`` and implement
+    ``_fit_model(data, config)``, which sets ``model_`` (and, for iterative models,
+    ``evals_result_`` and ``best_iteration_``), and ``_feature_importances(target)``.
+
+    Class attributes
+    ----------------
+    _registry_name : str
+        The family's registry name, which is also its YAML file in ``configs/``.
+    _config_aliases : dict
+        Library spellings accepted in configs (``min_data_in_leaf``) mapped to the
+        parameter they set (``min_child_samples``).
+    _tasks : tuple of str
+        The tasks the family supports; the first is the default.
+    _allow_nan : bool
+        Whether ``X`` may hold NaN (the library handles missing values).
+    """
+
+    _registry_name: ClassVar[str]
+    _config_aliases: ClassVar[dict[str, str]] = {}
+    _tasks: ClassVar[tuple[str, ...]] = ("regression",)
+    _allow_nan: ClassVar[bool] = False
+    _iterative: ClassVar[bool] = True
+
+    # ------------------------------------------------------------------ config
+    def _explicit_params(self) -> dict[str, Any]:
+        return {
+            key: value
+            for key, value in self.get_params(deep=False).items()
+            if key != "config" and value is not None
+        }
+
+    def _effective_task(self) -> str:
+        """The task from the parameter, else from ``config``, else the family default."""
+        task = getattr(self, "task", None)
+        if task is None and isinstance(self.config, Mapping):
+            task = self.config.get("task")
+        return task or self._tasks[0]
+
+    def _resolve_config(self) -> dict[str, Any]:
+        """YAML variant < ``config`` < explicit parameters, validated."""
+        from skquant.config import load_model_config
+        from skquant.config._loader import validate_config_keys
+
+        resolved = load_model_config(self._registry_name)
+        if self.config is not None:
+            if not isinstance(self.config, Mapping):
+                raise ValueError(
+                    f"The 'config' parameter of {type(self).__name__} must be a dict "
+                    f"(e.g. from load_model_config), got {type(self.config).__name__}."
+                )
+            resolved.update(validate_config_keys(self._registry_name, dict(self.config), "config"))
+        resolved.update(self._explicit_params())
+        validate_parameter_constraints(
+            self._parameter_constraints, resolved, caller_name=type(self).__name__
+        )
+        task = resolved.get("task") or self._tasks[0]
+        if task not in self._tasks:
+            raise ValueError(
+                f"{type(self).__name__} supports task in {list(self._tasks)}, got task={task!r}."
+            )
+        resolved["task"] = task
+        return resolved
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if _is_classification(self):
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+            tags.regressor_tags = None
+        else:
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+            tags.classifier_tags = None
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = self._allow_nan
+        return tags
+
+    # ------------------------------------------------------------------ data
+    def _validate_fit_data(self, X, y, sample_weight, X_val, y_val, config) -> FitData:
+        """Validate the training data and cut the early-stopping validation rows.
+
+        With ``X_val``/``y_val`` those are the validation rows. Otherwise, when
+        ``early_stopping_rounds`` is positive, the latest ``validation_fraction`` of
+        the training dates (never a shuffled or leading slice) is held out.
+        """
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        classification = config["task"] == "classification"
+        ensure_finite = "allow-nan" if self._allow_nan else True
+        Xa, ya = validate_data(
+            self,
+            X,
+            y,
+            ensure_all_finite=ensure_finite,
+            y_numeric=not classification,
+            multi_output=False,
+        )
+        self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+        ya = self._encode_target(ya, classification, fit=True)
+        w = None
+        if sample_weight is not None:
+            w = _check_sample_weight(sample_weight, Xa, ensure_non_negative=True)
+            if not np.any(w > 0):
+                raise ValueError("sample_weight is zero for every row; nothing to fit.")
+        if X_val is not None:
+            Xv = validate_data(self, X_val, reset=False, ensure_all_finite=ensure_finite)
+            yv = column_or_1d(
+                check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val"), warn=True
+            )
+            if len(yv) != len(Xv):
+                raise ValueError(f"X_val has {len(Xv)} rows but y_val has {len(yv)}.")
+            if not classification:
+                yv = check_array(yv, ensure_2d=False, dtype="numeric", input_name="y_val")
+            return FitData(Xa, ya, w, Xv, self._encode_target(yv, classification), None)
+        if config.get("early_stopping_rounds") and config.get("validation_fraction"):
+            train, tail = chronological_tail_split(X, config["validation_fraction"])
+            return FitData(
+                Xa[train],
+                ya[train],
+                None if w is None else w[train],
+                Xa[tail],
+                ya[tail],
+                None if w is None else w[tail],
+            )
+        return FitData(Xa, ya, w, None, None, None)
+
+    def _encode_target(self, y, classification: bool, fit: bool = False):
+        if not classification:
+            return np.asarray(y, dtype=np.float64)
+        if fit:
+            check_classification_targets(y)
+            self._label_encoder = LabelEncoder().fit(y)
+            self.classes_ = self._label_encoder.classes_
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y_val holds classes {unknown.tolist()} not seen in y: {self.classes_.tolist()}."
+            )
+        return self._label_encoder.transform(y)
+
+    # ------------------------------------------------------------------ fit/predict
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None):
+        """Fit the model, early-stopping on a validation set when configured.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training features, rows in time order (or indexed by date).
+        y : array-like of shape (n_samples,)
+            Target.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+        X_val, y_val : array-like, default=None
+            Early-stopping validation rows. Without them and with
+            ``early_stopping_rounds > 0``, the latest ``validation_fraction`` of the
+            training dates are held out instead.
+
+        Returns
+        -------
+        self : object
+            The fitted trainer.
+        """
+        config = self._resolve_config()
+        data = self._validate_fit_data(X, y, sample_weight, X_val, y_val, config)
+        self.config_ = config
+        self.task_ = config["task"]
+        self._fit_model(data, config)
+        return self
+
+    def train(self, X_train, y_train, X_val=None, y_val=None):
+        """Fit as in the user guide: early-stop on ``(X_val, y_val)`` or a chronological tail.
+
+        Returns
+        -------
+        self : object
+            The fitted trainer.
+        """
+        return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+
+    def _validate_predict_X(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, reset=False, ensure_all_finite="allow-nan" if self._allow_nan else True
+        )
+
+    def predict(self, X):
+        """Predict the target (class labels for classification).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        Xa = self._validate_predict_X(X)
+        if self.task_ == "classification":
+            proba = self.model_.predict_proba(Xa)
+            return self.classes_[np.argmax(proba, axis=1)]
+        return self.model_.predict(Xa)
+
+    @available_if(_is_classification)
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        Xa = self._validate_predict_X(X)
+        return self.model_.predict_proba(Xa)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy for classification, R^2 for regression (as scikit-learn's mixins)."""
+        metric = accuracy_score if _is_classification(self) else r2_score
+        return metric(y, self.predict(X), sample_weight=sample_weight)
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def model(self):
+        """The fitted underlying library model (read-only view of ``model_``)."""
+        check_is_fitted(self)
+        return self.model_
+
+    def _feature_names(self) -> np.ndarray:
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return np.asarray(names, dtype=object)
+        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+    def _check_target(self, target) -> None:
+        names = getattr(self, "target_names_", None)
+        if target is not None and names is not None and target not in names:
+            raise ValueError(f"Unknown target {target!r}; this model was fitted on {names}.")
+
+    def get_feature_importance(self, target=None) -> pd.Series:
+        """Feature importance as a Series indexed by feature name, sorted descending.
+
+        Parameters
+        ----------
+        target : str, default=None
+            For multi-target models, the target whose importance to return. A
+            single-target model accepts its own target name or None.
+
+        Returns
+        -------
+        importance : pandas.Series
+            ``importance.head(60).index.tolist()`` selects the top 60 features.
+        """
+        check_is_fitted(self)
+        self._check_target(target)
+        values = np.asarray(self._feature_importances(target), dtype=float)
+        series = pd.Series(values, index=self._feature_names(), name="importance")
+        series.index.name = "feature"
+        return series.sort_values(ascending=False, kind="stable")
+
+    def _feature_importances(self, target) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_model(self, data: FitData, config: dict) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class TreeImportanceMixin:
+    """Expose ``feature_importances_`` (as RFECV and SelectFromModel expect)."""
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Importance of each feature, in the order of the columns of ``X``."""
+        check_is_fitted(self)
+        return np.asarray(self._feature_importances(None), dtype=float)

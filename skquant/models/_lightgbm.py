@@ -1,0 +1,260 @@
+"""LightGBM gradient boosting as a skquant trainer."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+
+from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.utils._optional import import_optional
+from skquant.utils._sklearn_compat import Interval, StrOptions
+
+# Parameters that belong to skquant, not to the LightGBM estimator.
+_OWN_KEYS = frozenset({"task", "early_stopping_rounds", "validation_fraction", "verbose", "config"})
+
+_BOOSTING_CONSTRAINTS = {
+    "config": [dict, None],
+    "task": [StrOptions({"regression", "classification"}), None],
+    "n_estimators": [Interval(Integral, 1, None, closed="left"), None],
+    "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+    "max_depth": [Interval(Integral, -1, None, closed="left"), None],
+    "early_stopping_rounds": [Interval(Integral, 0, None, closed="left"), None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "random_state": ["random_state"],
+    "n_jobs": [Integral, None],
+    "verbose": ["verbose", None],
+}
+
+
+def _lightgbm_params(config: dict) -> dict:
+    """The LightGBM estimator's keyword arguments from a resolved config."""
+    params = {k: v for k, v in config.items() if k not in _OWN_KEYS and v is not None}
+    params["verbose"] = 1 if config.get("verbose") else -1
+    return params
+
+
+@functools.cache
+def _takes_eval_xy(cls) -> bool:
+    return "eval_X" in inspect.signature(cls.fit).parameters
+
+
+def _fit_lightgbm(estimator, data: FitData, config: dict):
+    """Fit a LightGBM sklearn-API estimator with train/valid curves and early stopping.
+
+    Returns ``(evals_result, best_iteration)``; ``best_iteration`` counts the trees
+    kept (1-based) and is None when early stopping did not run.
+    """
+    lgb = import_optional("lightgbm")
+    eval_set, eval_names, eval_weights = [(data.X, data.y)], ["train"], [data.sample_weight]
+    callbacks = []
+    if data.X_val is not None:
+        eval_set.append((data.X_val, data.y_val))
+        eval_names.append("valid")
+        eval_weights.append(data.sample_weight_val)
+        if config.get("early_stopping_rounds"):
+            callbacks.append(
+                lgb.early_stopping(
+                    config["early_stopping_rounds"], first_metric_only=True, verbose=False
+                )
+            )
+    if config.get("verbose"):
+        callbacks.append(lgb.log_evaluation(period=max(1, int(config["verbose"]))))
+    if _takes_eval_xy(type(estimator)):  # LightGBM >= 4.7 deprecates eval_set
+        evals = {"eval_X": tuple(X for X, _ in eval_set), "eval_y": tuple(y for _, y in eval_set)}
+    else:
+        evals = {"eval_set": eval_set}
+    estimator.fit(
+        data.X,
+        data.y,
+        sample_weight=data.sample_weight,
+        eval_names=eval_names,
+        eval_sample_weight=eval_weights,
+        callbacks=callbacks,
+        **evals,
+    )
+    evals = {
+        name: {m: list(v) for m, v in curves.items()}
+        for name, curves in estimator.evals_result_.items()
+    }
+    stopped = data.X_val is not None and config.get("early_stopping_rounds")
+    best = int(estimator.best_iteration_) if stopped and estimator.best_iteration_ else None
+    return evals, best
+
+
+class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
+    """LightGBM gradient boosting, regressor or classifier.
+
+    Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
+    else from the YAML variant" (see :func:`skquant.load_model_config`).
+
+    Parameters
+    ----------
+    config : dict, default=None
+        Hyper-parameters, usually ``load_model_config("lightgbm", variant=...)``.
+        ``None`` uses the variant named by ``MODEL_VARIANT`` (read at fit), else
+        ``"balanced"``. Explicit parameters below win over it.
+    task : {"regression", "classification"}, default=None
+        Regression (default) or classification; decides ``predict_proba`` and tags.
+    n_estimators : int, default=None
+        Maximum boosting rounds.
+    learning_rate : float, default=None
+        Shrinkage per round.
+    max_depth : int, default=None
+        Maximum tree depth, -1 for none.
+    num_leaves : int, default=None
+        Maximum leaves per tree.
+    min_child_samples : int, default=None
+        Minimum rows in a leaf (LightGBM's ``min_data_in_leaf``, also accepted in configs).
+    min_child_weight : float, default=None
+        Minimum sum of hessians in a leaf.
+    min_split_gain : float, default=None
+        Minimum loss reduction to split.
+    subsample : float, default=None
+        Row subsampling fraction per bagging round.
+    subsample_freq : int, default=None
+        Bagging every ``subsample_freq`` rounds (0 disables row subsampling).
+    colsample_bytree : float, default=None
+        Column subsampling fraction per tree.
+    reg_alpha, reg_lambda : float, default=None
+        L1 and L2 regularisation of leaf values.
+    class_weight : dict or "balanced", default=None
+        Class weights for classification.
+    importance_type : {"gain", "split"}, default=None
+        What ``feature_importances_`` counts.
+    early_stopping_rounds : int, default=None
+        Stop when the validation metric has not improved for this many rounds;
+        0 trains all ``n_estimators`` rounds.
+    validation_fraction : float, default=None
+        Share of the latest training dates held out for early stopping when
+        ``train``/``fit`` gets no ``X_val``.
+    random_state : int, RandomState or None, default=None
+        Seed.
+    n_jobs : int, default=None
+        Threads (LightGBM default when None).
+    verbose : int, default=None
+        Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
+
+    Attributes
+    ----------
+    model_ : lightgbm.LGBMRegressor or lightgbm.LGBMClassifier
+        The fitted LightGBM estimator, also readable as ``model``.
+    config_ : dict
+        The resolved hyper-parameters actually used.
+    task_ : str
+        The task fitted.
+    evals_result_ : dict
+        ``{"train": {metric: [...]}, "valid": {metric: [...]}}`` per round;
+        ``"valid"`` only when there was a validation set.
+    best_iteration_ : int or None
+        Trees kept by early stopping (1-based), None without early stopping.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (classification only).
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` is a DataFrame with string columns.
+
+    See Also
+    --------
+    XGBoostTrainer : the same role on XGBoost.
+    QuantileLightGBMTrainer : quantile regression with LightGBM.
+
+    Examples
+    --------
+    >>> from skquant import LightGBMTrainer, load_model_config
+    >>> trainer = LightGBMTrainer(load_model_config("lightgbm", variant="conservative"))
+    >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    """
+
+    _registry_name = "lightgbm"
+    _tasks = ("regression", "classification")
+    _allow_nan = True
+    _config_aliases = {
+        "min_data_in_leaf": "min_child_samples",
+        "num_iterations": "n_estimators",
+        "bagging_fraction": "subsample",
+        "bagging_freq": "subsample_freq",
+        "feature_fraction": "colsample_bytree",
+        "lambda_l1": "reg_alpha",
+        "lambda_l2": "reg_lambda",
+        "min_sum_hessian_in_leaf": "min_child_weight",
+        "min_gain_to_split": "min_split_gain",
+    }
+    _parameter_constraints = {
+        **_BOOSTING_CONSTRAINTS,
+        "num_leaves": [Interval(Integral, 2, None, closed="left"), None],
+        "min_child_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "min_child_weight": [Interval(Real, 0, None, closed="left"), None],
+        "min_split_gain": [Interval(Real, 0, None, closed="left"), None],
+        "subsample": [Interval(Real, 0, 1, closed="right"), None],
+        "subsample_freq": [Interval(Integral, 0, None, closed="left"), None],
+        "colsample_bytree": [Interval(Real, 0, 1, closed="right"), None],
+        "reg_alpha": [Interval(Real, 0, None, closed="left"), None],
+        "reg_lambda": [Interval(Real, 0, None, closed="left"), None],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "importance_type": [StrOptions({"gain", "split"}), None],
+    }
+
+    def __init__(
+        self,
+        config=None,
+        *,
+        task=None,
+        n_estimators=None,
+        learning_rate=None,
+        max_depth=None,
+        num_leaves=None,
+        min_child_samples=None,
+        min_child_weight=None,
+        min_split_gain=None,
+        subsample=None,
+        subsample_freq=None,
+        colsample_bytree=None,
+        reg_alpha=None,
+        reg_lambda=None,
+        class_weight=None,
+        importance_type=None,
+        early_stopping_rounds=None,
+        validation_fraction=None,
+        random_state=None,
+        n_jobs=None,
+        verbose=None,
+    ):
+        self.config = config
+        self.task = task
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.min_child_weight = min_child_weight
+        self.min_split_gain = min_split_gain
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.class_weight = class_weight
+        self.importance_type = importance_type
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _fit_model(self, data: FitData, config: dict) -> None:
+        lgb = import_optional("lightgbm")
+        params = _lightgbm_params(config)
+        if config["task"] == "classification":
+            model = lgb.LGBMClassifier(**params)
+        else:
+            params.pop("class_weight", None)
+            model = lgb.LGBMRegressor(**params)
+        self.evals_result_, self.best_iteration_ = _fit_lightgbm(model, data, config)
+        self.model_ = model
+
+    def _feature_importances(self, target) -> np.ndarray:
+        return self.model_.feature_importances_

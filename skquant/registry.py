@@ -1,0 +1,66 @@
+"""The registry of model families: one name, one trainer class.
+
+The table holds module paths as strings so that reading it imports nothing heavy;
+:func:`get_trainer` imports the one module it needs. ``skquant.config`` uses the same
+table to find a family's YAML file and its valid parameters.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# registry name -> (module, class name). Keep sorted by name within each group.
+_REGISTRY: dict[str, tuple[str, str]] = {
+    # gradient boosting and stacking
+    "lightgbm": ("skquant.models._lightgbm", "LightGBMTrainer"),
+}
+
+
+def registered_names() -> list[str]:
+    """Registry names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def trainer_class_names() -> dict[str, str]:
+    """Map each trainer class name to the module that defines it."""
+    return {cls: module for module, cls in _REGISTRY.values()}
+
+
+def _unknown_model(name: object) -> ValueError:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), _REGISTRY, n=3)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    return ValueError(
+        f"Unknown model {name!r}.{hint} Valid models: {', '.join(registered_names())}."
+    )
+
+
+def get_trainer(name: str) -> type:
+    """Return the trainer class registered under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A registry name such as ``"lightgbm"`` (see :func:`skquant.list_models`).
+
+    Returns
+    -------
+    cls : type
+        The trainer class, a scikit-learn estimator.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered; the message lists the valid names.
+    """
+    try:
+        module, cls = _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise _unknown_model(name) from None
+    return getattr(importlib.import_module(module), cls)
+
+
+def all_estimators() -> list[tuple[str, type]]:
+    """Return ``(registry name, trainer class)`` for every registered family, sorted by name."""
+    return [(name, get_trainer(name)) for name in registered_names()]

@@ -1,0 +1,33 @@
+"""Lazy import of the heavy optional dependencies, with install hints."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# module name -> the pip command that provides it
+_INSTALL_HINTS = {
+    "lightgbm": "pip install lightgbm",
+    "xgboost": "pip install xgboost-cpu  (or xgboost for GPU builds)",
+    "ngboost": "pip install ngboost",
+    "torch": "pip install torch==2.13.0  (then pip install 'skquant[nets]')",
+    "skorch": "pip install 'skquant[nets]'",
+    "dask": "pip install 'skquant[dask]'",
+    "distributed": "pip install 'skquant[dask]'",
+    "pyarrow": "pip install 'skquant[io]'",
+    "matplotlib": "pip install 'skquant[io]'",
+    "skops": "pip install 'skquant[io]'",
+    "arch": "pip install 'skquant[demo]'",
+}
+
+
+def import_optional(name: str) -> ModuleType:
+    """Import ``name`` or raise an ImportError that says how to install it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        top = name.split(".")[0]
+        hint = _INSTALL_HINTS.get(top, f"pip install {top}")
+        raise ImportError(
+            f"skquant needs the optional dependency {top!r} for this feature; install it with: {hint}"
+        ) from exc

@@ -1,0 +1,61 @@
+"""Time-ordering helpers: find the dates of a frame and cut chronological tails.
+
+Every validation set skquant makes for early stopping comes from here, so there is
+one definition of "the latest rows": never a shuffled or leading slice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def dates_of(X) -> np.ndarray | None:
+    """Return the per-row dates of ``X``, or None when ``X`` carries none.
+
+    Dates come from a ``DatetimeIndex`` or from the first datetime level of a
+    ``MultiIndex`` (a (date, symbol) panel in either level order).
+    """
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.DatetimeIndex):
+        return index.to_numpy()
+    if isinstance(index, pd.MultiIndex):
+        for level in range(index.nlevels):
+            values = index.get_level_values(level)
+            if isinstance(values, pd.DatetimeIndex):
+                return values.to_numpy()
+    return None
+
+
+def chronological_tail_split(X, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split row positions into (older rows, latest ``fraction`` of the rows).
+
+    With dates (see :func:`dates_of`) the split counts distinct dates and every row
+    of a date falls on one side, whatever the row order. Without dates the rows are
+    taken to be in time order and the last ``ceil(fraction * n)`` rows are the tail.
+
+    Raises
+    ------
+    ValueError
+        If either side would be empty.
+    """
+    n = len(X)
+    dates = dates_of(X)
+    if dates is None:
+        n_tail = int(np.ceil(n * fraction))
+        train, tail = np.arange(n - n_tail), np.arange(n - n_tail, n)
+    else:
+        unique = np.unique(dates)
+        n_tail_dates = int(np.ceil(len(unique) * fraction))
+        if n_tail_dates == 0 or n_tail_dates >= len(unique):
+            train = tail = np.arange(0)
+        else:
+            is_tail = dates >= unique[-n_tail_dates]
+            train, tail = np.flatnonzero(~is_tail), np.flatnonzero(is_tail)
+    if len(train) == 0 or len(tail) == 0:
+        raise ValueError(
+            f"validation_fraction={fraction} cannot split {n} training rows into an older "
+            "part and a chronological validation tail; pass X_val/y_val, use more rows, "
+            "or set early_stopping_rounds=0 to train without early stopping."
+        )
+    return train, tail
