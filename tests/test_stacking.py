@@ -1,0 +1,86 @@
+"""Chronological out-of-fold predictions never come from a model that saw the row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from skquant.models._stacking import chronological_oof_predict
+
+
+class _LatestSeen(RegressorMixin, BaseEstimator):
+    """Predicts the largest "time" value (column 0) among its training rows."""
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X, dtype=float)
+        self.latest_ = X[:, 0].max()
+        self.n_fit_ = len(X)
+        self.weight_sum_ = None if sample_weight is None else float(np.sum(sample_weight))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.latest_)
+
+
+def test_oof_prediction_only_from_strictly_earlier_rows_by_position():
+    n = 60
+    X = np.column_stack([np.arange(n, dtype=float), np.random.default_rng(0).normal(size=n)])
+    oof, has_oof = chronological_oof_predict(_LatestSeen(), X, np.zeros(n), n_splits=4)
+    assert has_oof.sum() == n - 12  # 5 blocks of 12 rows, the first has no prediction
+    assert not has_oof[:12].any() and np.isnan(oof[:12]).all()
+    # the model that predicted row t saw only rows with time < t
+    assert np.all(oof[has_oof] < X[has_oof, 0])
+    # expanding window: each block's model saw every row before the block
+    assert np.array_equal(np.unique(oof[has_oof]), [11.0, 23.0, 35.0, 47.0])
+
+
+def test_oof_by_dates_in_a_shuffled_panel():
+    dates = pd.date_range("2024-01-01", periods=20, freq="B")
+    index = pd.MultiIndex.from_product([dates, ["A", "B", "C"]], names=["date", "symbol"])
+    rng = np.random.default_rng(1)
+    order = rng.permutation(len(index))
+    t = index.get_level_values("date").asi8.astype(float)
+    X = pd.DataFrame({"t": t, "f": rng.normal(size=len(t))}, index=index).iloc[order]
+    y = pd.Series(np.zeros(len(X)), index=X.index)
+    oof, has_oof = chronological_oof_predict(_LatestSeen(), X, y, n_splits=3)
+    row_t = X["t"].to_numpy()
+    assert np.all(oof[has_oof] < row_t[has_oof])
+    # every row of one date is on the same side, and the first 5 dates have no prediction
+    first_dates = X.index.get_level_values("date") < dates[5]
+    assert np.array_equal(~has_oof, first_dates)
+
+
+def test_fit_params_are_sliced_to_the_training_rows():
+    n = 30
+    X = np.arange(n, dtype=float).reshape(-1, 1)
+    weights = np.arange(n, dtype=float)
+    oof, has_oof = chronological_oof_predict(
+        _LatestSeen(), X, np.zeros(n), n_splits=2, fit_params={"sample_weight": weights}
+    )
+    assert has_oof.sum() == 20 and np.all(oof[has_oof] < X[has_oof, 0])
+
+
+def test_predict_proba_aligns_classes_unseen_in_early_folds():
+    n = 60
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(n, 2))
+    y = np.where(np.arange(n) < 40, np.arange(n) % 2, 2)  # class 2 appears late
+    oof, has_oof = chronological_oof_predict(
+        LogisticRegression(), X, y, n_splits=2, method="predict_proba"
+    )
+    assert oof.shape == (n, 3)
+    assert np.allclose(oof[has_oof].sum(axis=1), 1.0)
+    assert np.all(oof[20:40, 2] == 0.0)  # fold trained on rows 0-19 never saw class 2
+
+
+def test_bad_arguments():
+    X = np.zeros((5, 1))
+    with pytest.raises(ValueError, match="n_splits"):
+        chronological_oof_predict(Ridge(), X, np.zeros(5), n_splits=0)
+    with pytest.raises(ValueError, match="at least 7 rows"):
+        chronological_oof_predict(Ridge(), X, np.zeros(5), n_splits=6)
+    with pytest.raises(ValueError, match="y has 4"):
+        chronological_oof_predict(Ridge(), X, np.zeros(4))
