@@ -1,0 +1,91 @@
+"""The ``skquant`` argument parser and entry point."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from skquant.cli._common import EXIT_USAGE, UsageError, setup_logging
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit code 2)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _verbosity_parent(top: bool) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    default = 0 if top else argparse.SUPPRESS
+    group = parent.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="count", default=default, help="more output (repeatable)"
+    )
+    group.add_argument(
+        "-q", "--quiet", action="count", default=default, help="less output (warnings only)"
+    )
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``skquant`` parser with every sub-command."""
+    from skquant import __version__
+    from skquant.cli import _configs
+
+    parser = _Parser(
+        prog="skquant",
+        description=(
+            "skquant: train scikit-learn quant models on folders of labeled per-symbol data, "
+            "run walk-forward evaluations and inspect model configs."
+        ),
+        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input.",
+        parents=[_verbosity_parent(top=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"skquant {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parents = [_verbosity_parent(top=False)]
+    _configs.add_parser(subparsers, parents)
+    for name in ("_train_all", "_walkforward"):
+        module = _optional_command(name)
+        if module is not None:
+            module.add_parser(subparsers, parents)
+    return parser
+
+
+def _optional_command(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(f"skquant.cli.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"skquant.cli.{name}":
+            return None
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``skquant`` command line and return its exit code.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    code : int
+        0 when everything finished, 1 when some symbols failed, 2 for bad usage or
+        input.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(int(args.verbose or 0) - int(args.quiet or 0))
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"skquant: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("skquant: interrupted", file=sys.stderr)
+        return 130
