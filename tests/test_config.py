@@ -1,0 +1,222 @@
+"""Config variants, overrides and their resolution inside a trainer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skquant import LightGBMTrainer, list_models, list_variants, load_model_config
+from skquant.config._loader import valid_config_keys
+
+VARIANTS = ("conservative", "balanced", "aggressive")
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_has_the_three_variants(name):
+    assert set(VARIANTS) <= set(list_variants(name))
+    for variant in VARIANTS:
+        config = load_model_config(name, variant=variant)
+        assert config, f"{name}/{variant} is empty"
+        json.dumps(config)  # JSON-serialisable
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_config_key_has_a_comment(name):
+    text = resources.files("skquant.configs").joinpath(f"{name}.yaml").read_text()
+    keys, _ = valid_config_keys(name)
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or ":" not in stripped:
+            continue
+        key = stripped.split(":", 1)[0]
+        if key in keys:
+            assert "#" in stripped, f"{name}.yaml: key {key!r} has no comment: {line!r}"
+
+
+def test_conservative_regularises_more_than_aggressive():
+    cons = load_model_config("lightgbm", variant="conservative")
+    aggr = load_model_config("lightgbm", variant="aggressive")
+    assert cons["learning_rate"] < aggr["learning_rate"]
+    assert cons["max_depth"] < aggr["max_depth"]
+    assert cons["min_child_samples"] > aggr["min_child_samples"]
+    assert cons["reg_lambda"] > aggr["reg_lambda"]
+    assert cons["early_stopping_rounds"] > aggr["early_stopping_rounds"]
+    assert cons["subsample"] < 1 and cons["colsample_bytree"] < 1
+
+
+def test_guide_overrides():
+    config = load_model_config(
+        "lightgbm",
+        overrides={
+            "n_estimators": 2000,
+            "learning_rate": 0.01,
+            "max_depth": 5,
+            "early_stopping_rounds": 50,
+        },
+    )
+    assert config["n_estimators"] == 2000
+    assert config["early_stopping_rounds"] == 50
+    # the rest of the balanced variant is kept
+    assert config["num_leaves"] == load_model_config("lightgbm")["num_leaves"]
+
+
+def test_library_alias_is_accepted():
+    config = load_model_config("lightgbm", overrides={"min_data_in_leaf": 7})
+    assert config["min_child_samples"] == 7
+    assert "min_data_in_leaf" not in config
+
+
+def test_unknown_override_names_key_and_suggests():
+    with pytest.raises(ValueError, match=r"'n_estimator'.*Did you mean 'n_estimators'"):
+        load_model_config("lightgbm", overrides={"n_estimator": 10})
+
+
+def test_unknown_model_and_variant():
+    with pytest.raises(ValueError, match=r"Unknown model 'lightgbmm'.*'lightgbm'"):
+        load_model_config("lightgbmm")
+    with pytest.raises(ValueError, match=r"Unknown variant 'wild'.*conservative"):
+        load_model_config("lightgbm", variant="wild")
+
+
+def test_variant_from_environment(monkeypatch):
+    monkeypatch.setenv("MODEL_VARIANT", "conservative")
+    assert load_model_config("lightgbm") == load_model_config("lightgbm", variant="conservative")
+    monkeypatch.setenv("MODEL_VARIANT", "nope")
+    with pytest.raises(ValueError, match="MODEL_VARIANT"):
+        load_model_config("lightgbm")
+
+
+@pytest.fixture
+def user_yaml(tmp_path):
+    """A copy of lightgbm.yaml with the guide's `my_experiment` variant added."""
+    path = tmp_path / "lightgbm.yaml"
+    src = resources.files("skquant.configs").joinpath("lightgbm.yaml")
+    with resources.as_file(src) as original:
+        shutil.copy(original, path)
+    with path.open("a") as fh:
+        fh.write(
+            "  my_experiment:\n"
+            "    n_estimators: 2000\n"
+            "    learning_rate: 0.02\n"
+            "    max_depth: 6\n"
+            "    min_data_in_leaf: 200\n"
+        )
+    return path
+
+
+def test_user_variant_from_a_yaml_path(user_yaml):
+    assert "my_experiment" in list_variants(user_yaml)
+    config = load_model_config(str(user_yaml), variant="my_experiment")
+    assert config["learning_rate"] == 0.02
+    assert config["min_child_samples"] == 200
+    assert config["validation_fraction"] == 0.2  # from `defaults`
+
+
+def test_yaml_path_keys_are_validated(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("model: lightgbm\nvariants:\n  x:\n    n_trees: 3\n")
+    with pytest.raises(ValueError, match=r"'n_trees'.*mine.yaml"):
+        load_model_config(path, variant="x")
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("model: lightgbm\nvariants:\n  balanced:\n    n_estimators: [1, 2\n")
+    with pytest.raises(ValueError, match=r"broken\.yaml at line \d+"):
+        load_model_config(path)
+
+
+def test_missing_yaml_file(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_model_config(tmp_path / "absent.yaml")
+
+
+def test_bad_variant_body(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model: lightgbm\nvariants:\n  balanced: 3\n")
+    with pytest.raises(ValueError, match="variant 'balanced' must be a mapping"):
+        load_model_config(path)
+
+
+# ---------------------------------------------------------------- resolution in the trainer
+_value = st.integers(min_value=2, max_value=500)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    yaml_variant=st.sampled_from(VARIANTS),
+    config_value=st.one_of(st.none(), _value),
+    explicit_value=st.one_of(st.none(), _value),
+)
+def test_precedence_yaml_config_explicit(yaml_variant, config_value, explicit_value):
+    """explicit parameter > config > YAML variant (MODEL_VARIANT), for any values."""
+    config = None if config_value is None else {"num_leaves": config_value}
+    trainer = LightGBMTrainer(config, num_leaves=explicit_value)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODEL_VARIANT", yaml_variant)
+        resolved = trainer._resolve_config()
+    expected = load_model_config("lightgbm", variant=yaml_variant)["num_leaves"]
+    if config_value is not None:
+        expected = config_value
+    if explicit_value is not None:
+        expected = explicit_value
+    assert resolved["num_leaves"] == expected
+    assert json.loads(json.dumps(resolved)) == resolved
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    overrides=st.fixed_dictionaries(
+        {},
+        optional={
+            "n_estimators": st.integers(1, 5000),
+            "learning_rate": st.floats(1e-4, 1.0),
+            "max_depth": st.integers(-1, 12),
+            "reg_lambda": st.floats(0, 100),
+        },
+    ),
+    variant=st.sampled_from(VARIANTS),
+)
+def test_overrides_round_trip_through_json(overrides, variant):
+    config = load_model_config("lightgbm", variant=variant, overrides=overrides)
+    for key, value in overrides.items():
+        assert config[key] == value
+    assert json.loads(json.dumps(config)) == config
+    # a config dict read back from JSON configures the same trainer
+    again = LightGBMTrainer(json.loads(json.dumps(config)))._resolve_config()
+    assert again == LightGBMTrainer(config)._resolve_config()
+
+
+def test_env_variant_is_read_at_fit_time(monkeypatch):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    trainer = LightGBMTrainer(early_stopping_rounds=0, n_estimators=3, n_jobs=1)
+    monkeypatch.setenv("MODEL_VARIANT", "conservative")
+    trainer.fit(X, y)
+    assert (
+        trainer.config_["learning_rate"]
+        == load_model_config("lightgbm", variant="conservative")["learning_rate"]
+    )
+    monkeypatch.setenv("MODEL_VARIANT", "aggressive")
+    trainer.fit(X, y)
+    assert (
+        trainer.config_["max_depth"]
+        == load_model_config("lightgbm", variant="aggressive")["max_depth"]
+    )
+
+
+def test_invalid_config_value_is_rejected_at_fit():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    with pytest.raises(ValueError, match="learning_rate"):
+        LightGBMTrainer({"learning_rate": -1.0}).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown config key 'depth'"):
+        LightGBMTrainer({"depth": 3}).fit(X, y)
+    with pytest.raises(ValueError, match="'config' parameter"):
+        LightGBMTrainer("conservative").fit(X, y)
