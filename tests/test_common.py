@@ -33,6 +33,28 @@ _FAST_PARAMS: dict[str, list[dict]] = {
             "n_jobs": 1,
         },
     ],
+    # no row/column subsampling: a weight of 2 then equals a repeated row
+    "xgboost": [
+        {
+            "n_estimators": 10,
+            "learning_rate": 0.3,
+            "min_child_weight": 0.0,
+            "subsample": 1.0,
+            "colsample_bytree": 1.0,
+            "early_stopping_rounds": 0,
+            "n_jobs": 1,
+        },
+        {
+            "task": "classification",
+            "n_estimators": 10,
+            "learning_rate": 0.3,
+            "min_child_weight": 0.0,
+            "subsample": 1.0,
+            "colsample_bytree": 1.0,
+            "early_stopping_rounds": 0,
+            "n_jobs": 1,
+        },
+    ],
 }
 
 _LIGHTGBM_WEIGHTS = (
