@@ -20,6 +20,8 @@ _LAZY: dict[str, str] = {
     "list_variants": "skquant.config",
     "get_trainer": "skquant.registry",
     "all_estimators": "skquant.registry",
+    "save_model": "skquant.persistence",
+    "load_model": "skquant.persistence",
     **trainer_class_names(),
 }
 

@@ -1,0 +1,443 @@
+"""Save a fitted model with its config and results; load it back, verified.
+
+:func:`save_model` writes one directory per model::
+
+    model.joblib            the fitted estimator (``model.skops`` with format="skops")
+    config.json             the resolved hyper-parameters (``config_``)
+    metrics.json            whatever metrics you pass (validation scores, Sharpe, ...)
+    feature_importance.csv  when the model has ``get_feature_importance``
+    metadata.json           versions, feature names, creation time, SHA-256 of the model
+
+Every file is written under a temporary name in the same directory and then renamed
+with :func:`os.replace`, so a crash leaves either the old file or the new one, never
+half of one; ``metadata.json`` is written last. :func:`load_model` recomputes the
+model file's SHA-256 before unpickling anything, so a tampered or truncated file is
+refused with a clear error instead of crashing (or running code) inside ``pickle``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping
+from importlib import metadata as _importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ModelIntegrityError", "load_metadata", "load_model", "save_model"]
+
+FORMATS = ("joblib", "skops")
+MODEL_FILES = {"joblib": "model.joblib", "skops": "model.skops"}
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+IMPORTANCE_FILE = "feature_importance.csv"
+METADATA_FILE = "metadata.json"
+_METADATA_VERSION = 1
+
+# Distributions whose versions are recorded: always the core stack, and the heavy
+# libraries only when installed (a model may hold their objects).
+_CORE_LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
+_MODEL_LIBRARIES = ("lightgbm", "xgboost", "xgboost-cpu", "ngboost", "torch", "skorch", "skops")
+
+# Top-level modules whose types `load_model(format="skops")` trusts by default.
+_SKOPS_TRUSTED_MODULES = frozenset(
+    {"skquant", "sklearn", "numpy", "scipy", "lightgbm", "xgboost", "collections", "builtins"}
+)
+
+
+class ModelIntegrityError(ValueError):
+    """A saved model directory is incomplete, altered or unreadable."""
+
+
+class LibraryVersionWarning(UserWarning):
+    """A model was saved with other library versions than the ones installed."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def _to_jsonable(value: Any) -> Any:
+    """Plain JSON types from numpy/pandas scalars, arrays and paths; NaN/inf -> None."""
+    if isinstance(value, Mapping):
+        return {str(k): _to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (os.PathLike, _dt.date, _dt.datetime)):
+        return str(value)
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return value.isoformat()
+    return repr(value)
+
+
+def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temporary file beside ``path``, fsync, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _atomic_write_json(path: Path, obj: Any) -> None:
+    text = json.dumps(_to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False)
+    _atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _CORE_LIBRARIES + _MODEL_LIBRARIES:
+        try:
+            versions[name] = _importlib_metadata.version(name)
+        except _importlib_metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _skquant_version() -> str:
+    from skquant import __version__
+
+    return __version__
+
+
+def _feature_names(estimator, data) -> list[str] | None:
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None and data is not None and hasattr(data, "columns"):
+        names = data.columns
+    if names is None:
+        n = getattr(estimator, "n_features_in_", None)
+        return None if n is None else [f"x{i}" for i in range(int(n))]
+    return [str(name) for name in names]
+
+
+def _data_summary(data) -> dict[str, Any] | None:
+    """Shape, columns, dtypes and date range of the data the model was trained on."""
+    if data is None:
+        return None
+    from skquant.utils._time import dates_of
+
+    summary: dict[str, Any] = {"n_rows": len(data)}
+    if hasattr(data, "columns"):
+        summary["columns"] = [str(c) for c in data.columns]
+        summary["dtypes"] = {str(c): str(t) for c, t in data.dtypes.items()}
+    else:
+        summary["shape"] = list(np.shape(data))
+    dates = dates_of(data)
+    if dates is not None and len(dates):
+        summary["start"] = str(np.min(dates))
+        summary["end"] = str(np.max(dates))
+    return summary
+
+
+def _config_of(estimator) -> dict[str, Any]:
+    config = getattr(estimator, "config_", None)
+    if isinstance(config, Mapping):
+        return dict(config)
+    if hasattr(estimator, "get_params"):
+        return {
+            key: value
+            for key, value in estimator.get_params(deep=False).items()
+            if not hasattr(value, "get_params")
+        }
+    return {}
+
+
+# ----------------------------------------------------------------------------- save
+def save_model(
+    estimator,
+    path: str | os.PathLike,
+    *,
+    metrics: Mapping[str, Any] | None = None,
+    data=None,
+    format: str = "joblib",
+) -> Path:
+    """Save a fitted model with its config, metrics, importances and metadata.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Usually a skquant trainer or strategy; any picklable object works.
+    path : str or path-like
+        The directory to write (created if needed; files in it are replaced).
+    metrics : dict, default=None
+        Results to keep beside the model (e.g. validation RMSE, Sharpe). Written to
+        ``metrics.json``; NaN and infinities become ``null``.
+    data : DataFrame or array-like, default=None
+        The training features. Their shape, columns, dtypes and date range go to
+        ``metadata.json``; their columns name the features when the estimator
+        does not know them.
+    format : {"joblib", "skops"}, default="joblib"
+        ``"skops"`` writes ``model.skops`` (needs the ``skops`` package), which
+        :func:`load_model` can read without running arbitrary pickled code.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The model directory.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, tempfile
+    >>> from sklearn.linear_model import Ridge
+    >>> from skquant import save_model, load_model
+    >>> X = pd.DataFrame({"a": np.arange(10.0), "b": np.ones(10)})
+    >>> model = Ridge().fit(X, 2 * X["a"])
+    >>> folder = save_model(model, tempfile.mkdtemp() + "/ridge", metrics={"rmse": 0.0})
+    >>> sorted(p.name for p in folder.iterdir())
+    ['config.json', 'metadata.json', 'metrics.json', 'model.joblib']
+    >>> bool(np.allclose(load_model(folder).predict(X), model.predict(X)))
+    True
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}.")
+    if metrics is not None and not isinstance(metrics, Mapping):
+        raise ValueError(f"metrics must be a dict of name: value, got {type(metrics).__name__}.")
+    folder = Path(os.fspath(path))
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"path {str(folder)!r} exists and is not a directory.")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    # metadata.json goes last: a directory without it (or with a stale one whose
+    # hash no longer matches) is never loaded.
+    model_file = folder / MODEL_FILES[format]
+    if format == "joblib":
+        import io
+
+        import joblib
+
+        buffer = io.BytesIO()
+        joblib.dump(estimator, buffer)
+        _atomic_write_bytes(model_file, buffer.getvalue())
+    else:
+        from skquant.utils._optional import import_optional
+
+        sio = import_optional("skops.io")
+        _atomic_write_bytes(model_file, sio.dumps(estimator))
+    for other in set(MODEL_FILES.values()) - {model_file.name}:
+        stale = folder / other
+        if stale.exists():
+            stale.unlink()
+
+    _atomic_write_json(folder / CONFIG_FILE, _config_of(estimator))
+    _atomic_write_json(folder / METRICS_FILE, dict(metrics or {}))
+
+    importance_file = folder / IMPORTANCE_FILE
+    importance = None
+    if hasattr(estimator, "get_feature_importance"):
+        try:
+            importance = estimator.get_feature_importance()
+        except (AttributeError, NotImplementedError, ValueError, TypeError):
+            importance = None  # a model family without importances
+    if importance is not None:
+        import pandas as pd
+
+        frame = pd.DataFrame(importance) if not isinstance(importance, pd.DataFrame) else importance
+        _atomic_write_bytes(importance_file, frame.to_csv().encode("utf-8"))
+    elif importance_file.exists():
+        importance_file.unlink()
+
+    meta = {
+        "metadata_version": _METADATA_VERSION,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        "format": format,
+        "model_file": model_file.name,
+        "sha256": _sha256(model_file),
+        "size_bytes": model_file.stat().st_size,
+        "skquant_version": _skquant_version(),
+        "python_version": platform.python_version(),
+        "platform": sys.platform,
+        "libraries": _library_versions(),
+        "feature_names": _feature_names(estimator, data),
+        "task": getattr(estimator, "task_", None),
+        "data": _data_summary(data),
+    }
+    _atomic_write_json(folder / METADATA_FILE, meta)
+    return folder
+
+
+# ----------------------------------------------------------------------------- load
+def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """Read ``metadata.json`` of a model directory.
+
+    Raises
+    ------
+    ModelIntegrityError
+        If the directory or its metadata is missing or unreadable.
+    """
+    folder = Path(os.fspath(path))
+    if not folder.is_dir():
+        raise ModelIntegrityError(f"Model directory {str(folder)!r} does not exist.")
+    meta_file = folder / METADATA_FILE
+    if not meta_file.is_file():
+        raise ModelIntegrityError(
+            f"{str(folder)!r} has no {METADATA_FILE}: not a saved model, or the save did "
+            "not finish."
+        )
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelIntegrityError(f"{str(meta_file)!r} is not valid JSON: {exc}.") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
+        raise ModelIntegrityError(f"{str(meta_file)!r} has no 'sha256' of the model file.")
+    return meta
+
+
+def _check_versions(meta: Mapping[str, Any], where: Path) -> None:
+    saved = dict(meta.get("libraries") or {})
+    saved["skquant"] = meta.get("skquant_version")
+    installed = _library_versions()
+    installed["skquant"] = _skquant_version()
+    differ = [
+        f"{name} {saved[name]} (installed: {installed.get(name, 'not installed')})"
+        for name in sorted(saved)
+        if saved[name] is not None and installed.get(name) != saved[name]
+    ]
+    if differ:
+        warnings.warn(
+            f"The model in {str(where)!r} was saved with other library versions: "
+            f"{', '.join(differ)}. Predictions may differ or loading may fail.",
+            LibraryVersionWarning,
+            stacklevel=3,
+        )
+
+
+def load_model(
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    trusted: Iterable[str] | None = None,
+):
+    """Load a model saved by :func:`save_model`, after verifying its SHA-256.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model directory.
+    format : {"joblib", "skops"}, default=None
+        ``None`` loads whatever was saved. ``"skops"`` insists on the skops file
+        and loads it with :func:`skops.io.load`, which only builds the types it
+        is told to trust: use it for files from sources you do not trust
+        (``joblib``/``pickle`` can run arbitrary code while loading).
+    trusted : list of str, default=None
+        With ``format="skops"``: extra fully qualified type names to trust, on top
+        of the types from skquant, scikit-learn, NumPy, SciPy, LightGBM, XGBoost
+        and the standard containers. Any other type in the file is refused.
+
+    Returns
+    -------
+    estimator : object
+        The fitted estimator.
+
+    Raises
+    ------
+    ModelIntegrityError
+        A missing or incomplete directory, a model file whose SHA-256 differs from
+        the recorded one (altered or truncated), a file that cannot be unpickled,
+        or (skops) a type that is not trusted. A subclass of ``ValueError``.
+
+    Warns
+    -----
+    LibraryVersionWarning
+        When skquant or a library recorded in ``metadata.json`` has another version
+        now; the model is still loaded.
+
+    Examples
+    --------
+    >>> from skquant import load_model  # doctest: +SKIP
+    >>> model = load_model("models/AAPL/lightgbm")  # doctest: +SKIP
+    >>> y_pred = model.predict(X_new)  # doctest: +SKIP
+    """
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"format must be one of {list(FORMATS)} or None, got {format!r}.")
+    folder = Path(os.fspath(path))
+    meta = load_metadata(folder)
+    saved_format = meta.get("format", "joblib")
+    if format is not None and format != saved_format:
+        raise ModelIntegrityError(
+            f"The model in {str(folder)!r} was saved with format={saved_format!r}, not "
+            f"{format!r}; re-save it with save_model(..., format={format!r})."
+        )
+    model_file = folder / meta.get("model_file", MODEL_FILES[saved_format])
+    if model_file.parent != folder or model_file.name not in MODEL_FILES.values():
+        raise ModelIntegrityError(f"metadata.json names an unexpected model file {model_file}.")
+    if not model_file.is_file():
+        raise ModelIntegrityError(f"Model file {str(model_file)!r} is missing.")
+    actual = _sha256(model_file)
+    if actual != meta["sha256"]:
+        size = model_file.stat().st_size
+        expected_size = meta.get("size_bytes")
+        detail = (
+            f"it is truncated ({size} of {expected_size} bytes)"
+            if isinstance(expected_size, int) and size < expected_size
+            else "it was modified after saving"
+        )
+        raise ModelIntegrityError(
+            f"Refusing to load {str(model_file)!r}: its SHA-256 {actual[:12]}... differs "
+            f"from the recorded {meta['sha256'][:12]}...; {detail}."
+        )
+    _check_versions(meta, folder)
+    if saved_format == "skops":
+        return _load_skops(model_file, trusted)
+    import joblib
+
+    try:
+        return joblib.load(model_file)
+    except Exception as exc:  # the hash matched, so the file is as saved but unreadable here
+        raise ModelIntegrityError(
+            f"Could not load {str(model_file)!r} ({type(exc).__name__}: {exc}); "
+            "check the library versions in metadata.json."
+        ) from exc
+
+
+def _load_skops(model_file: Path, trusted: Iterable[str] | None):
+    from skquant.utils._optional import import_optional
+
+    sio = import_optional("skops.io")
+    extra = set() if trusted is None else {str(t) for t in trusted}
+    try:
+        unknown = sio.get_untrusted_types(file=model_file)
+    except Exception as exc:
+        raise ModelIntegrityError(f"{str(model_file)!r} is not a skops file: {exc}.") from exc
+    refused = [
+        name
+        for name in unknown
+        if name not in extra and name.split(".", 1)[0] not in _SKOPS_TRUSTED_MODULES
+    ]
+    if refused:
+        raise ModelIntegrityError(
+            f"{str(model_file)!r} holds types that are not trusted: {', '.join(refused)}. "
+            "Inspect them and pass trusted=[...] to load_model if you trust them."
+        )
+    try:
+        return sio.load(model_file, trusted=list(unknown))
+    except Exception as exc:
+        raise ModelIntegrityError(f"Could not load {str(model_file)!r}: {exc}.") from exc

@@ -1,0 +1,197 @@
+"""save_model / load_model: complete directories, verified hashes, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skquant import LightGBMTrainer, load_model, load_model_config, save_model
+from skquant.persistence import LibraryVersionWarning, ModelIntegrityError, load_metadata
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    index = pd.bdate_range("2021-01-01", periods=240, name="date")
+    X = pd.DataFrame(rng.normal(size=(240, 4)), columns=["f0", "f1", "f2", "f3"], index=index)
+    y = pd.Series(X["f0"] * 2 - X["f1"] + rng.normal(scale=0.1, size=240), index=index, name="y")
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return LightGBMTrainer(n_estimators=30, n_jobs=1, early_stopping_rounds=0).fit(X, y)
+
+
+@pytest.fixture
+def saved(tmp_path, fitted, data):
+    X, _ = data
+    return save_model(
+        fitted, tmp_path / "model", metrics={"rmse": 0.5, "sharpe": np.float64(1.2)}, data=X
+    )
+
+
+def test_directory_contents(saved, fitted, data):
+    X, _ = data
+    names = sorted(p.name for p in saved.iterdir())
+    assert names == [
+        "config.json",
+        "feature_importance.csv",
+        "metadata.json",
+        "metrics.json",
+        "model.joblib",
+    ]
+    assert json.loads((saved / "config.json").read_text()) == json.loads(json.dumps(fitted.config_))
+    assert json.loads((saved / "metrics.json").read_text()) == {"rmse": 0.5, "sharpe": 1.2}
+    importance = pd.read_csv(saved / "feature_importance.csv", index_col=0).iloc[:, 0]
+    pd.testing.assert_series_equal(
+        importance, fitted.get_feature_importance(), check_names=False, check_index_type=False
+    )
+    meta = load_metadata(saved)
+    assert meta["feature_names"] == ["f0", "f1", "f2", "f3"]
+    assert meta["libraries"]["scikit-learn"] and meta["libraries"]["lightgbm"]
+    assert meta["python_version"].count(".") == 2
+    assert meta["data"]["n_rows"] == 240 and meta["data"]["start"].startswith("2021-01-01")
+    import hashlib
+
+    assert meta["sha256"] == hashlib.sha256((saved / "model.joblib").read_bytes()).hexdigest()
+    # no temporary file is left behind
+    assert not [p for p in saved.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_round_trip_identical_predictions(saved, fitted, data):
+    X, _ = data
+    loaded = load_model(saved)
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+
+
+def test_flipped_byte_is_refused(saved):
+    model_file = saved / "model.joblib"
+    payload = bytearray(model_file.read_bytes())
+    payload[len(payload) // 2] ^= 0x01
+    model_file.write_bytes(bytes(payload))
+    with pytest.raises(ModelIntegrityError, match="SHA-256.*modified"):
+        load_model(saved)
+
+
+def test_truncated_file_is_refused(saved):
+    model_file = saved / "model.joblib"
+    payload = model_file.read_bytes()
+    model_file.write_bytes(payload[: len(payload) // 3])
+    with pytest.raises(ModelIntegrityError, match="truncated"):
+        load_model(saved)
+
+
+def test_missing_or_corrupt_metadata(saved, tmp_path):
+    with pytest.raises(ModelIntegrityError, match="does not exist"):
+        load_model(tmp_path / "nowhere")
+    (saved / "metadata.json").write_text("{not json")
+    with pytest.raises(ModelIntegrityError, match="not valid JSON"):
+        load_model(saved)
+    (saved / "metadata.json").unlink()
+    with pytest.raises(ModelIntegrityError, match="metadata.json"):
+        load_model(saved)
+
+
+def test_version_mismatch_warns(saved, fitted, data):
+    meta = json.loads((saved / "metadata.json").read_text())
+    meta["libraries"]["scikit-learn"] = "0.0.1"
+    (saved / "metadata.json").write_text(json.dumps(meta))
+    with pytest.warns(LibraryVersionWarning, match=r"scikit-learn 0\.0\.1"):
+        loaded = load_model(saved)
+    np.testing.assert_array_equal(loaded.predict(data[0]), fitted.predict(data[0]))
+
+
+def test_no_warning_when_versions_match(saved):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LibraryVersionWarning)
+        load_model(saved)
+
+
+def test_skops_format(tmp_path, fitted, data):
+    X, _ = data
+    folder = save_model(fitted, tmp_path / "sk", format="skops")
+    assert (folder / "model.skops").is_file() and not (folder / "model.joblib").exists()
+    loaded = load_model(folder, format="skops")
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+    with pytest.raises(ModelIntegrityError, match="format='joblib'"):
+        load_model(save_model(fitted, tmp_path / "jl"), format="skops")
+
+
+class _Custom:
+    """A type outside the trusted modules."""
+
+    def __init__(self):
+        self.value = 3
+
+    def predict(self, X):
+        return np.full(len(X), self.value)
+
+
+def test_skops_refuses_untrusted_types(tmp_path):
+    folder = save_model(_Custom(), tmp_path / "custom", format="skops")
+    with pytest.raises(ModelIntegrityError, match="not trusted.*_Custom"):
+        load_model(folder, format="skops")
+    name = f"{_Custom.__module__}._Custom"
+    assert load_model(folder, format="skops", trusted=[name]).value == 3
+
+
+def test_crash_during_save_keeps_previous_model(tmp_path, fitted, data, monkeypatch):
+    X, _ = data
+    folder = save_model(fitted, tmp_path / "m")
+    before = (folder / "model.joblib").read_bytes()
+
+    import skquant.persistence as persistence
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence.os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, X["f0"]), folder)
+    monkeypatch.undo()
+    assert (folder / "model.joblib").read_bytes() == before
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    np.testing.assert_array_equal(load_model(folder).predict(X), fitted.predict(X))
+
+
+def test_bad_arguments(tmp_path, fitted):
+    with pytest.raises(ValueError, match="format"):
+        save_model(fitted, tmp_path / "x", format="pickle")
+    with pytest.raises(ValueError, match="metrics"):
+        save_model(fitted, tmp_path / "x", metrics=[1, 2])
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="not a directory"):
+        save_model(fitted, tmp_path / "file")
+
+
+def test_guide_save_load_snippet(tmp_path, data, monkeypatch):
+    """GUIDE.md "Saving & Loading Models", as written."""
+    X_train, y_train = data
+    X_new = X_train.iloc[-5:]
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("models")
+    config = load_model_config("lightgbm", variant="conservative", overrides={"n_jobs": 1})
+    trainer = LightGBMTrainer(config)
+    trainer.train(X_train, y_train)
+
+    import joblib
+
+    joblib.dump(trainer.model, "models/lightgbm_AAPL_2025-11-13.pkl")
+
+    import json
+
+    with open("models/lightgbm_AAPL_2025-11-13_config.json", "w") as f:
+        json.dump(trainer.config, f, indent=2)
+
+    model = joblib.load("models/lightgbm_AAPL_2025-11-13.pkl")
+    y_pred = model.predict(X_new)
+    np.testing.assert_allclose(y_pred, trainer.predict(X_new))
+    with open("models/lightgbm_AAPL_2025-11-13_config.json") as f:
+        assert json.load(f)["max_depth"] == 4
