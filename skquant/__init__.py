@@ -20,6 +20,8 @@ _LAZY: dict[str, str] = {
     "list_variants": "skquant.config",
     "get_trainer": "skquant.registry",
     "all_estimators": "skquant.registry",
+    "WalkForwardSplit": "skquant.model_selection",
+    "time_train_test_split": "skquant.model_selection",
     "save_model": "skquant.persistence",
     "load_model": "skquant.persistence",
     **trainer_class_names(),

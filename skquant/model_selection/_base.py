@@ -1,0 +1,119 @@
+"""The base of skquant's time splitters: find each row's period, validate, call ``_split``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils import indexable
+from sklearn.utils.validation import _num_samples
+
+from skquant.utils._sklearn_compat import validate_parameter_constraints
+from skquant.utils._time import dates_of
+
+
+def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(codes, periods)``: each row's period as an int code into sorted ``periods``.
+
+    Periods are, in order of preference, the values of ``groups`` (any sortable labels,
+    usually dates), the dates of ``X`` (a ``DatetimeIndex`` or a datetime level of a
+    ``MultiIndex``, see :func:`skquant.utils._time.dates_of`), or else the row
+    positions, so that a plain array is taken as one row per period in time order.
+    """
+    n = _num_samples(X)
+    if groups is not None:
+        values = np.asarray(groups)
+        if values.ndim != 1 or len(values) != n:
+            raise ValueError(
+                f"groups must be 1-D with one label per row of X ({n}), got shape {values.shape}."
+            )
+        if values.dtype.kind in "fc" and np.isnan(values).any():
+            raise ValueError("groups holds NaN; every row needs a period label.")
+    else:
+        values = dates_of(X)
+        if values is None:
+            return np.arange(n), np.arange(n)
+        if np.isnat(values).any():
+            raise ValueError("The dates of X hold NaT; every row needs a date.")
+    periods, codes = np.unique(values, return_inverse=True)
+    return codes.reshape(-1), periods
+
+
+class BaseTimeSplitter(BaseCrossValidator):
+    """Base class of the skquant time splitters (not for direct use).
+
+    ``split`` and ``get_n_splits`` validate the parameters, find each row's period
+    with :func:`period_codes` and hand the codes to ``_split``, which yields
+    ``(train, test)`` arrays of row positions. Periods are whole: rows that share a
+    period always fall on the same side of a split.
+    """
+
+    # groups is used (as the dates) whenever it is passed
+    __metadata_request__split = {"groups": True}
+
+    _parameter_constraints: dict = {}
+
+    def _validate_params(self) -> None:
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {name: getattr(self, name) for name in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
+
+    def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Generate row positions of each fold's training and test sets.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The data. A ``DatetimeIndex`` or a ``MultiIndex`` with a datetime level
+            gives the dates; rows may come in any order.
+        y : array-like of shape (n_samples,), default=None
+            Ignored; present for API compatibility.
+        groups : array-like of shape (n_samples,), default=None
+            Each row's date (or any sortable period label). Wins over the index of
+            ``X``; needed when ``X`` is a plain array (e.g. inside ``RFECV``) and
+            several rows share a date.
+
+        Yields
+        ------
+        train : ndarray of shape (n_train,)
+            Row positions of the training set, ascending.
+        test : ndarray of shape (n_test,)
+            Row positions of the test set, ascending.
+        """
+        self._validate_params()
+        X, y, groups = indexable(X, y, groups)
+        codes, _ = period_codes(X, groups)
+        yield from self._split(codes)
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """Return the number of folds ``split`` yields on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The data; required, because the folds depend on its dates.
+        y : object
+            Ignored.
+        groups : array-like of shape (n_samples,), default=None
+            Each row's date, as in ``split``.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        if X is None:
+            raise ValueError(
+                f"{type(self).__name__}.get_n_splits needs X: the number of folds "
+                "depends on the dates in the data."
+            )
+        return sum(1 for _ in self.split(X, y, groups))
+
+    def _split(self, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover - unused
+        for _, test in self.split(X, y, groups):
+            yield test

@@ -1,0 +1,256 @@
+"""WalkForwardSplit and time_train_test_split: fold placement, properties, sklearn tools."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skquant import WalkForwardSplit, time_train_test_split
+
+
+def _panel(n_dates, n_symbols, seed=0, shuffle=True, missing=0.0):
+    """A (date, symbol) panel, rows shuffled, some (date, symbol) rows missing."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2020-01-01", periods=n_dates)
+    index = pd.MultiIndex.from_product([dates, [f"S{i}" for i in range(n_symbols)]])
+    keep = rng.random(len(index)) >= missing
+    keep[:n_symbols] = True  # every date stays present through at least one row below
+    index = index[keep]
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=len(index)), "b": rng.normal(size=len(index))}, index=index
+    )
+    return frame.sample(frac=1.0, random_state=seed) if shuffle else frame
+
+
+def _row_dates(frame):
+    return frame.index.get_level_values(0).to_numpy()
+
+
+# ---------------------------------------------------------------------- contract
+def test_fold_placement_matches_contract():
+    X = pd.DataFrame({"f": np.arange(20.0)}, index=pd.bdate_range("2024-01-01", periods=20))
+    cv = WalkForwardSplit(
+        train_days=5, test_days=4, step_days=3, embargo_days=2, min_train_samples=1
+    )
+    folds = list(cv.split(X))
+    # s_k = 5 + 2 + 3k < 20 -> k = 0..4
+    assert len(folds) == cv.get_n_splits(X) == 5
+    for k, (train, test) in enumerate(folds):
+        s = 7 + 3 * k
+        assert test.tolist() == list(range(s, min(s + 4, 20)))
+        assert train.tolist() == list(range(s - 2 - 5, s - 2))
+    exp = WalkForwardSplit(
+        train_days=5, test_days=4, step_days=3, embargo_days=2, min_train_samples=1, expanding=True
+    )
+    for k, (train, _) in enumerate(exp.split(X)):
+        assert train.tolist() == list(range(0, 5 + 3 * k))
+
+
+def test_split_yields_int_arrays_in_range():
+    X = _panel(40, 3)
+    for train, test in WalkForwardSplit(10, 5, 5, min_train_samples=1).split(X):
+        for part in (train, test):
+            assert part.ndim == 1 and part.dtype.kind == "i"
+            assert part.min() >= 0 and part.max() < len(X)
+            assert np.all(np.diff(part) > 0)
+
+
+def test_min_train_samples_skips_folds_instead_of_shrinking():
+    # 30 dates; dates 0-9 have 1 row, later dates 3 rows
+    dates = pd.bdate_range("2024-01-01", periods=30)
+    index = pd.MultiIndex.from_tuples(
+        [(d, s) for i, d in enumerate(dates) for s in (["A"] if i < 10 else ["A", "B", "C"])]
+    )
+    X = pd.DataFrame({"f": np.zeros(len(index))}, index=index)
+    cv = WalkForwardSplit(train_days=5, test_days=5, step_days=5, min_train_samples=15)
+    folds = list(cv.split(X))
+    # fold starts 5, 10, 15, 20, 25: training rows 5, 5, 15, 15, 15 -> first two skipped
+    assert len(folds) == 3
+    assert [len(train) for train, _ in folds] == [15, 15, 15]
+    assert _row_dates(X)[folds[0][1]].min() == dates[15]
+
+
+def test_too_few_dates_error_says_counts():
+    X = pd.DataFrame({"f": np.arange(10.0)}, index=pd.bdate_range("2024-01-01", periods=10))
+    cv = WalkForwardSplit(train_days=8, test_days=2, embargo_days=2, min_train_samples=1)
+    with pytest.raises(ValueError, match=r"10 distinct dates.*at least .* = 11"):
+        list(cv.split(X))
+    with pytest.raises(ValueError, match="10 distinct dates"):
+        cv.get_n_splits(X)
+
+
+def test_no_fold_with_enough_rows_error():
+    X = pd.DataFrame({"f": np.arange(30.0)}, index=pd.bdate_range("2024-01-01", periods=30))
+    with pytest.raises(ValueError, match=r"min_train_samples=100.*holds 10 rows"):
+        list(WalkForwardSplit(10, 5, 5, min_train_samples=100).split(X))
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"train_days": 0}, "train_days"),
+        ({"step_days": 1.5}, "step_days"),
+        ({"embargo_days": -1}, "embargo_days"),
+        ({"expanding": "yes"}, "expanding"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(params, name):
+    X = pd.DataFrame({"f": np.arange(30.0)}, index=pd.bdate_range("2024-01-01", periods=30))
+    with pytest.raises(ValueError, match=name):
+        list(WalkForwardSplit(**params).split(X))
+
+
+def test_get_n_splits_needs_x():
+    with pytest.raises(ValueError, match="needs X"):
+        WalkForwardSplit().get_n_splits()
+
+
+def test_groups_and_plain_arrays():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    groups = np.repeat(pd.bdate_range("2024-01-01", periods=20).to_numpy(), 3)
+    cv = WalkForwardSplit(train_days=10, test_days=5, step_days=5, min_train_samples=1)
+    folds = list(cv.split(X, groups=groups))
+    assert len(folds) == 2
+    assert len(folds[0][0]) == 30 and len(folds[0][1]) == 15
+    # no groups, no dates: one row per period in row order
+    assert cv.get_n_splits(X) == len(range(10, 60, 5))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        list(cv.split(X, groups=groups[:-1]))
+    with pytest.raises(ValueError, match="groups must be 1-D"):
+        list(cv.split(X, groups=groups.reshape(-1, 1)))
+
+
+def test_both_index_orders_give_the_same_folds():
+    X = _panel(30, 2, shuffle=False)
+    swapped = X.swaplevel()
+    cv = WalkForwardSplit(10, 5, 5, min_train_samples=1)
+    a = [(X.index[tr], X.index[te]) for tr, te in cv.split(X)]
+    b = [
+        (swapped.index[tr].swaplevel(), swapped.index[te].swaplevel())
+        for tr, te in cv.split(swapped)
+    ]
+    for (tra, tea), (trb, teb) in zip(a, b, strict=True):
+        assert tra.sort_values().equals(trb.sort_values())
+        assert tea.sort_values().equals(teb.sort_values())
+
+
+# ---------------------------------------------------------------------- properties
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_dates=st.integers(2, 80),
+    n_symbols=st.integers(1, 4),
+    missing=st.sampled_from([0.0, 0.3]),
+    train_days=st.integers(1, 30),
+    test_days=st.integers(1, 20),
+    step_days=st.integers(1, 20),
+    embargo_days=st.integers(0, 5),
+    min_train_samples=st.integers(0, 40),
+    expanding=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_walk_forward_properties(
+    n_dates,
+    n_symbols,
+    missing,
+    train_days,
+    test_days,
+    step_days,
+    embargo_days,
+    min_train_samples,
+    expanding,
+    seed,
+):
+    X = _panel(n_dates, n_symbols, seed=seed, missing=missing)
+    cv = WalkForwardSplit(
+        train_days, test_days, step_days, min_train_samples, embargo_days, expanding
+    )
+    row_dates = _row_dates(X)
+    distinct = np.unique(row_dates)
+    try:
+        folds = list(cv.split(X))
+    except ValueError as exc:
+        # only when the data really has no fold
+        assert "distinct dates" in str(exc) or "min_train_samples" in str(exc)
+        with pytest.raises(ValueError):
+            cv.get_n_splits(X)
+        return
+    assert len(folds) == cv.get_n_splits(X) >= 1
+    test_starts = []
+    for train, test in folds:
+        assert len(train) >= max(min_train_samples, 1) and len(test) >= 1
+        assert not np.intersect1d(train, test).size
+        tr_pos = np.searchsorted(distinct, np.unique(row_dates[train]))
+        te_pos = np.searchsorted(distinct, np.unique(row_dates[test]))
+        # every training date precedes every test date with >= embargo_days dates between
+        assert tr_pos.max() + embargo_days < te_pos.min()
+        assert te_pos.min() - tr_pos.max() - 1 == embargo_days
+        # no date split: every row of a used date is on its side
+        assert np.isin(row_dates, row_dates[train]).sum() == len(train)
+        assert np.isin(row_dates, row_dates[test]).sum() == len(test)
+        # windows: contiguous, at most train_days / test_days dates
+        assert len(tr_pos) == tr_pos.max() - tr_pos.min() + 1
+        assert len(te_pos) == te_pos.max() - te_pos.min() + 1 <= test_days
+        if expanding:
+            assert tr_pos.min() == 0
+        else:
+            assert len(tr_pos) == train_days
+        test_starts.append(te_pos.min())
+    # test windows advance by multiples of step_days (skipped folds leave gaps)
+    offsets = np.asarray(test_starts) - (train_days + embargo_days)
+    assert np.all(offsets % step_days == 0) and np.all(np.diff(offsets) > 0)
+    # only too-small folds are skipped
+    n_laid = len(range(train_days + embargo_days, len(distinct), step_days))
+    assert len(folds) <= n_laid
+    if min_train_samples <= 1:
+        assert len(folds) == n_laid
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_dates=st.integers(2, 60),
+    n_symbols=st.integers(1, 3),
+    test_days=st.integers(1, 30),
+    embargo_days=st.integers(0, 5),
+    seed=st.integers(0, 100),
+)
+def test_time_train_test_split_properties(n_dates, n_symbols, test_days, embargo_days, seed):
+    X = _panel(n_dates, n_symbols, seed=seed)
+    y = pd.Series(np.arange(len(X)), index=X.index)
+    if n_dates - test_days - embargo_days < 1:
+        with pytest.raises(ValueError, match="distinct dates"):
+            time_train_test_split(X, y, test_days=test_days, embargo_days=embargo_days)
+        return
+    X_tr, X_te, y_tr, y_te = time_train_test_split(
+        X, y, test_days=test_days, embargo_days=embargo_days
+    )
+    distinct = np.unique(_row_dates(X))
+    assert X_tr.index.equals(y_tr.index) and X_te.index.equals(y_te.index)
+    assert np.unique(_row_dates(X_te)).tolist() == distinct[-test_days:].tolist()
+    assert (
+        np.unique(_row_dates(X_tr)).tolist()
+        == distinct[: n_dates - test_days - embargo_days].tolist()
+    )
+    n_train = n_dates - test_days - embargo_days
+    assert len(X_tr) == (_row_dates(X) < distinct[n_train]).sum()
+    assert len(X_te) == (_row_dates(X) >= distinct[-test_days]).sum()
+
+
+def test_time_train_test_split_sizes_and_errors():
+    X = np.arange(20.0).reshape(10, 2)
+    X_tr, X_te = time_train_test_split(X, test_size=0.25)
+    assert X_tr.shape == (7, 2) and X_te.shape == (3, 2)
+    assert X_te[0, 0] == 14.0  # the latest rows, unshuffled
+    X_tr, X_te = time_train_test_split(X)  # default test_size 0.25
+    assert len(X_te) == 3
+    with pytest.raises(ValueError, match="not both"):
+        time_train_test_split(X, test_days=2, test_size=0.5)
+    with pytest.raises(ValueError, match="test_size"):
+        time_train_test_split(X, test_size=1.5)
+    with pytest.raises(ValueError, match="test_days"):
+        time_train_test_split(X, test_days=0)
+    with pytest.raises(ValueError, match="embargo_days"):
+        time_train_test_split(X, test_days=2, embargo_days=-1)
