@@ -13,6 +13,7 @@ import importlib
 _REGISTRY: dict[str, tuple[str, str]] = {
     # gradient boosting and stacking
     "lightgbm": ("skquant.models._lightgbm", "LightGBMTrainer"),
+    "quantile_lightgbm": ("skquant.models._quantile", "QuantileLightGBMTrainer"),
     "xgboost": ("skquant.models._xgboost", "XGBoostTrainer"),
 }
 

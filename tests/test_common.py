@@ -33,6 +33,15 @@ _FAST_PARAMS: dict[str, list[dict]] = {
             "n_jobs": 1,
         },
     ],
+    "quantile_lightgbm": [
+        {
+            "n_estimators": 10,
+            "learning_rate": 0.3,
+            "min_child_samples": 1,
+            "early_stopping_rounds": 0,
+            "n_jobs": 1,
+        },
+    ],
     # no row/column subsampling: a weight of 2 then equals a repeated row
     "xgboost": [
         {
@@ -66,6 +75,7 @@ _LIGHTGBM_WEIGHTS = (
 # registry name -> {check name: reason it is expected to fail}
 _EXPECTED_FAILED: dict[str, dict[str, str]] = {
     "lightgbm": {"check_sample_weight_equivalence_on_dense_data": _LIGHTGBM_WEIGHTS},
+    "quantile_lightgbm": {"check_sample_weight_equivalence_on_dense_data": _LIGHTGBM_WEIGHTS},
 }
 
 
