@@ -1,0 +1,120 @@
+"""Metrics of predictions against outcomes: direction hit rate and rank IC."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from skquant.utils._time import dates_of
+
+__all__ = ["hit_rate", "information_coefficient"]
+
+
+def _pair(y_true, y_pred, name: str) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    p = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if len(t) != len(p):
+        raise ValueError(f"{name}: y_true has {len(t)} values but y_pred has {len(p)}.")
+    return t, p
+
+
+def hit_rate(y_true, y_pred) -> float:
+    """Share of rows whose predicted direction equals the realised one.
+
+    A row is a hit when ``sign(y_pred) == sign(y_true)``; pass positions (-1, 0,
+    +1) or signed predictions as ``y_pred`` and returns as ``y_true``. A zero
+    outcome is hit only by a zero prediction.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Realised outcomes (returns).
+    y_pred : array-like of shape (n_samples,)
+        Predictions or positions.
+
+    Returns
+    -------
+    hit_rate : float
+        In ``[0, 1]``; rows with NaN on either side are dropped; NaN for empty input.
+
+    Examples
+    --------
+    >>> from skquant import hit_rate
+    >>> hit_rate([0.01, -0.02, 0.03, -0.01], [0.5, -0.1, -0.2, -0.3])
+    0.75
+    """
+    t, p = _pair(y_true, y_pred, "hit_rate")
+    keep = ~(np.isnan(t) | np.isnan(p))
+    if not keep.any():
+        return float("nan")
+    return float(np.mean(np.sign(t[keep]) == np.sign(p[keep])))
+
+
+def _spearman(t: np.ndarray, p: np.ndarray) -> float:
+    if len(t) < 2:
+        return float("nan")
+    rt, rp = pd.Series(t).rank().to_numpy(), pd.Series(p).rank().to_numpy()
+    if np.std(rt) == 0 or np.std(rp) == 0:
+        return float("nan")
+    return float(np.corrcoef(rt, rp)[0, 1])
+
+
+def information_coefficient(y_true, y_pred, dates=None) -> float:
+    """Spearman rank correlation of prediction and outcome; per date for panels.
+
+    With dates (given, or from ``y_true``'s ``DatetimeIndex``/datetime
+    ``MultiIndex`` level) and several rows per date, the IC is computed across the
+    rows of each date and averaged over dates (the cross-sectional IC). With one
+    row per date it is the rank correlation over time.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Realised outcomes.
+    y_pred : array-like of shape (n_samples,)
+        Predictions (scores).
+    dates : array-like of shape (n_samples,), default=None
+        Each row's date.
+
+    Returns
+    -------
+    ic : float
+        In ``[-1, 1]``; rows with NaN are dropped; dates with fewer than 2 rows or
+        constant values are skipped; NaN when nothing is left.
+
+    Examples
+    --------
+    >>> from skquant import information_coefficient
+    >>> round(information_coefficient([0.1, 0.2, 0.3, 0.4], [1, 2, 4, 3]), 6)
+    0.8
+    """
+    if dates is None:
+        dates = dates_of(y_true)
+    t, p = _pair(y_true, y_pred, "information_coefficient")
+    keep = ~(np.isnan(t) | np.isnan(p))
+    if dates is None:
+        return _spearman(t[keep], p[keep])
+    dates = np.asarray(dates).reshape(-1)
+    if len(dates) != len(t):
+        raise ValueError(f"dates has {len(dates)} values but y_true has {len(t)}.")
+    frame = pd.DataFrame({"t": t[keep], "p": p[keep], "d": dates[keep]})
+    if not frame["d"].duplicated().any():
+        return _spearman(frame["t"].to_numpy(), frame["p"].to_numpy())
+    ranks = frame.groupby("d")[["t", "p"]].rank()
+    centred = ranks - ranks.groupby(frame["d"]).transform("mean")
+    sums = (
+        pd.DataFrame(
+            {
+                "xy": centred["t"] * centred["p"],
+                "xx": centred["t"] ** 2,
+                "yy": centred["p"] ** 2,
+            }
+        )
+        .groupby(frame["d"].to_numpy())
+        .sum()
+    )
+    valid = (sums["xx"] > 0) & (sums["yy"] > 0)
+    if not valid.any():
+        return float("nan")
+    ic = sums["xy"][valid] / np.sqrt(sums["xx"][valid] * sums["yy"][valid])
+    return float(ic.mean())

@@ -1,0 +1,217 @@
+"""Trading metrics of a series of per-period strategy returns.
+
+Conventions shared by every function here:
+
+- ``returns`` are simple (not log) per-period returns, e.g. daily, as a 1-D
+  array-like. NaN periods are missing and dropped before computing.
+- Empty input (or only NaN) gives NaN.
+- Sharpe, Sortino, annual return, max drawdown and Calmar follow empyrical's
+  definitions (sample standard deviation with ``ddof=1``, compounded equity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "annual_return",
+    "calmar_ratio",
+    "max_drawdown",
+    "profit_factor",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "win_loss_ratio",
+]
+
+
+def _clean(returns) -> np.ndarray:
+    r = np.asarray(returns, dtype=np.float64)
+    if r.ndim == 2 and r.shape[1] == 1:
+        r = r[:, 0]
+    if r.ndim != 1:
+        raise ValueError(f"returns must be 1-D, got shape {np.shape(returns)}.")
+    return r[~np.isnan(r)]
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, with x/0 = +-inf for x != 0 and 0/0 = NaN."""
+    if denominator == 0:
+        return float(np.sign(numerator) * np.inf) if numerator != 0 else float("nan")
+    return float(numerator / denominator)
+
+
+def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0) -> float:
+    """Annualised Sharpe ratio: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period simple returns; NaN periods are dropped.
+    periods_per_year : float, default=252
+        Periods in a year (252 for daily, 52 weekly, 12 monthly).
+    risk_free : float, default=0.0
+        Risk-free return per period, subtracted from every return.
+
+    Returns
+    -------
+    sharpe : float
+        NaN with fewer than 2 periods or when every excess return is 0; ``+-inf``
+        when the excess returns are constant and non-zero (as empyrical).
+
+    Examples
+    --------
+    >>> from skquant import sharpe_ratio
+    >>> round(sharpe_ratio([0.01, -0.005, 0.02, 0.0]), 4)
+    8.949
+    """
+    r = _clean(returns) - risk_free
+    if len(r) < 2:
+        return float("nan")
+    return _ratio(np.mean(r), np.std(r, ddof=1)) * float(np.sqrt(periods_per_year))
+
+
+def _equity(r: np.ndarray) -> np.ndarray:
+    return np.cumprod(1.0 + r)
+
+
+def max_drawdown(returns) -> float:
+    """Worst peak-to-trough fall of compounded equity, as a negative fraction.
+
+    Equity starts at 1 and compounds: ``E_t = prod_{i<=t} (1 + r_i)``; the drawdown
+    at t is ``E_t / max(1, max_{i<=t} E_i) - 1``; the result is its minimum.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period simple returns; NaN periods are dropped.
+
+    Returns
+    -------
+    max_drawdown : float
+        In ``[-1, 0]``: 0 when equity never falls (all-zero returns included),
+        NaN for empty input. Greater (closer to 0) is better.
+
+    Examples
+    --------
+    >>> from skquant import max_drawdown
+    >>> round(max_drawdown([0.1, -0.5, 0.2]), 4)
+    -0.5
+    """
+    r = _clean(returns)
+    if len(r) == 0:
+        return float("nan")
+    equity = np.concatenate([[1.0], _equity(r)])
+    return float(min(np.min(equity / np.maximum.accumulate(equity) - 1.0), 0.0))
+
+
+def annual_return(returns, periods_per_year: float = 252) -> float:
+    """Compound annual growth rate: ``E_T ** (periods_per_year / T) - 1``.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period simple returns; NaN periods are dropped.
+    periods_per_year : float, default=252
+        Periods in a year.
+
+    Returns
+    -------
+    annual_return : float
+        NaN for empty input; -1 when equity is wiped out.
+    """
+    r = _clean(returns)
+    if len(r) == 0:
+        return float("nan")
+    ending = float(np.prod(1.0 + r))
+    if ending <= 0:
+        return -1.0
+    return ending ** (periods_per_year / len(r)) - 1.0
+
+
+def sortino_ratio(returns, periods_per_year: float = 252, required_return: float = 0.0) -> float:
+    """Annualised Sortino ratio: mean excess return over downside deviation.
+
+    ``mean(d) * periods_per_year / (sqrt(mean(min(d, 0) ** 2)) * sqrt(periods_per_year))``
+    with ``d = r - required_return`` (empyrical's definition).
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period simple returns; NaN periods are dropped.
+    periods_per_year : float, default=252
+        Periods in a year.
+    required_return : float, default=0.0
+        Minimum acceptable return per period.
+
+    Returns
+    -------
+    sortino : float
+        NaN for fewer than 2 periods or all returns equal to ``required_return``;
+        ``+inf`` when there is no period below it.
+    """
+    d = _clean(returns) - required_return
+    if len(d) < 2:
+        return float("nan")
+    downside = np.sqrt(np.mean(np.minimum(d, 0.0) ** 2)) * np.sqrt(periods_per_year)
+    return _ratio(np.mean(d) * periods_per_year, downside)
+
+
+def calmar_ratio(returns, periods_per_year: float = 252) -> float:
+    """Annual return divided by the absolute max drawdown.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period simple returns; NaN periods are dropped.
+    periods_per_year : float, default=252
+        Periods in a year.
+
+    Returns
+    -------
+    calmar : float
+        NaN for empty input or when there is no drawdown (as empyrical).
+    """
+    mdd = max_drawdown(returns)
+    if np.isnan(mdd) or mdd == 0:
+        return float("nan")
+    return annual_return(returns, periods_per_year) / abs(mdd)
+
+
+def profit_factor(returns) -> float:
+    """Gross profit over gross loss: ``sum(r[r > 0]) / -sum(r[r < 0])``.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period returns (or per-trade P&L); NaN periods are dropped.
+
+    Returns
+    -------
+    profit_factor : float
+        ``inf`` when there are gains but no losing period, 0 with losses and no
+        gains, NaN with neither (empty or all-zero input).
+    """
+    r = _clean(returns)
+    return _ratio(r[r > 0].sum(), -r[r < 0].sum())
+
+
+def win_loss_ratio(returns) -> float:
+    """Average win over average loss: ``mean(r[r > 0]) / -mean(r[r < 0])``.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period returns (or per-trade P&L); NaN periods are dropped; zero
+        periods count as neither win nor loss.
+
+    Returns
+    -------
+    win_loss_ratio : float
+        ``inf`` when there are wins but no losing period, 0 with losses and no
+        wins, NaN with neither (empty or all-zero input).
+    """
+    r = _clean(returns)
+    wins, losses = r[r > 0], r[r < 0]
+    avg_win = wins.mean() if len(wins) else 0.0
+    avg_loss = -losses.mean() if len(losses) else 0.0
+    return _ratio(avg_win, avg_loss)

@@ -1,0 +1,179 @@
+"""The position rule and scikit-learn scorers built from the trading metrics."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+from sklearn.base import is_classifier
+
+from skquant.metrics._predictions import hit_rate, information_coefficient
+from skquant.metrics._returns import (
+    annual_return,
+    calmar_ratio,
+    max_drawdown,
+    profit_factor,
+    sharpe_ratio,
+    sortino_ratio,
+    win_loss_ratio,
+)
+from skquant.utils._time import dates_of
+
+__all__ = ["METRICS", "TradingScorer", "get_scorer", "period_returns", "predict_positions"]
+
+# metric name -> (function, kind). "returns" metrics take per-period strategy returns,
+# "direction" takes (outcome, position), "rank" takes (outcome, score, dates).
+METRICS: dict[str, tuple] = {
+    "sharpe": (sharpe_ratio, "returns"),
+    "max_drawdown": (max_drawdown, "returns"),
+    "hit_rate": (hit_rate, "direction"),
+    "profit_factor": (profit_factor, "returns"),
+    "win_loss_ratio": (win_loss_ratio, "returns"),
+    "annual_return": (annual_return, "returns"),
+    "sortino": (sortino_ratio, "returns"),
+    "calmar": (calmar_ratio, "returns"),
+    "information_coefficient": (information_coefficient, "rank"),
+}
+_ALIASES = {
+    "sharpe_ratio": "sharpe",
+    "sortino_ratio": "sortino",
+    "calmar_ratio": "calmar",
+    "ic": "information_coefficient",
+}
+
+
+def canonical_metric(name) -> str:
+    """The canonical metric name for ``name`` (aliases accepted), or a ValueError."""
+    if isinstance(name, str):
+        key = _ALIASES.get(name, name)
+        if key in METRICS:
+            return key
+    valid = sorted(METRICS) + sorted(_ALIASES)
+    close = difflib.get_close_matches(str(name), valid, n=2)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise ValueError(f"Unknown metric {name!r}.{hint} Valid metrics: {', '.join(valid)}.")
+
+
+def predict_positions(estimator, X) -> tuple[np.ndarray, np.ndarray]:
+    """Predict and turn the predictions into positions by the engine's rule.
+
+    A regressor's position is the sign of its prediction. A binary classifier's is
+    +1 when the predicted probability of ``classes_[1]`` is above 0.5, -1 below
+    and 0 at exactly 0.5.
+
+    Returns
+    -------
+    score : ndarray of shape (n_samples,)
+        The prediction (regressor) or positive-class probability (classifier).
+    position : ndarray of shape (n_samples,)
+        -1, 0 or +1 per row.
+    """
+    if is_classifier(estimator):
+        classes = getattr(estimator, "classes_", None)
+        if classes is None or len(classes) != 2:
+            raise ValueError(
+                "The position rule needs a regressor or a binary classifier; the "
+                f"classifier has classes {None if classes is None else list(classes)}."
+            )
+        score = np.asarray(estimator.predict_proba(X), dtype=np.float64)[:, 1]
+        return score, np.sign(score - 0.5)
+    score = np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1)
+    return score, np.sign(score)
+
+
+def outcome_of(estimator, y) -> np.ndarray:
+    """The realised signed outcome a scorer pays positions on.
+
+    For a regressor it is ``y`` itself (a return-like target). For a binary
+    classifier it is +1 for ``classes_[1]`` and -1 for the other class.
+    """
+    if is_classifier(estimator):
+        return np.where(np.asarray(y) == estimator.classes_[1], 1.0, -1.0)
+    return np.asarray(y, dtype=np.float64).reshape(-1)
+
+
+def period_returns(row_returns, dates=None) -> np.ndarray:
+    """Per-period returns: with dates, the mean over the rows of each date, in date order."""
+    r = np.asarray(row_returns, dtype=np.float64)
+    if dates is None:
+        return r
+    dates = np.asarray(dates)
+    if len(np.unique(dates)) == len(dates) and np.all(dates[1:] >= dates[:-1]):
+        return r
+    return pd.Series(r).groupby(dates, sort=True).mean().to_numpy()
+
+
+def compute_metric(name: str, outcome, score, position, dates=None) -> float:
+    """Compute metric ``name`` from per-row outcome, score and position."""
+    func, kind = METRICS[canonical_metric(name)]
+    if kind == "returns":
+        return func(period_returns(position * np.asarray(outcome, dtype=np.float64), dates))
+    if kind == "direction":
+        return func(outcome, position)
+    return func(outcome, score, dates)
+
+
+class TradingScorer:
+    """A scikit-learn scorer: ``scorer(estimator, X, y)`` trades the predictions on ``X``.
+
+    Predictions become positions by the engine's rule (:func:`predict_positions`);
+    the strategy return of a row is ``position * outcome`` (``y`` for a regressor,
+    +1/-1 for the positive/other class of a binary classifier), averaged over the
+    rows of each date when ``X`` carries dates, and the metric is computed on those
+    per-period returns. Every trading metric is "greater is better" (max drawdown
+    is a negative fraction, so a shallower drawdown scores higher).
+
+    Parameters
+    ----------
+    name : str
+        Canonical metric name (see :func:`get_scorer`).
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, estimator, X, y, sample_weight=None) -> float:
+        if sample_weight is not None:
+            raise ValueError(f"The {self.name!r} trading scorer does not take sample_weight.")
+        score, position = predict_positions(estimator, X)
+        return compute_metric(self.name, outcome_of(estimator, y), score, position, dates_of(X))
+
+    def __repr__(self) -> str:
+        return f"get_scorer({self.name!r})"
+
+
+def get_scorer(name: str) -> TradingScorer:
+    """Return a scikit-learn scorer for a trading metric.
+
+    Parameters
+    ----------
+    name : str
+        One of ``"sharpe"``, ``"max_drawdown"``, ``"hit_rate"``, ``"profit_factor"``,
+        ``"win_loss_ratio"``, ``"annual_return"``, ``"sortino"``, ``"calmar"``,
+        ``"information_coefficient"`` (aliases ``"sharpe_ratio"``,
+        ``"sortino_ratio"``, ``"calmar_ratio"``, ``"ic"``).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, greater is better, usable as
+        ``scoring=`` in ``GridSearchCV``, ``cross_validate`` (also in a dict of
+        several scorers), ``RFECV`` and ``permutation_test_score``. It works for
+        regressors (position = sign of the prediction, paid ``y``) and binary
+        classifiers (position +1/-1 by ``predict_proba`` above/below 0.5, paid +1
+        for the positive class and -1 otherwise). When ``X`` carries dates, the
+        period return is the mean over the rows of each date (equal weight).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+
+    Examples
+    --------
+    >>> from skquant import get_scorer
+    >>> get_scorer("sharpe")
+    get_scorer('sharpe')
+    """
+    return TradingScorer(canonical_metric(name))

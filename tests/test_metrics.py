@@ -1,0 +1,183 @@
+"""Trading metrics against empyrical, their edge cases, and the scorers."""
+
+from __future__ import annotations
+
+import empyrical
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LinearRegression
+
+from skquant import (
+    annual_return,
+    calmar_ratio,
+    get_scorer,
+    hit_rate,
+    information_coefficient,
+    max_drawdown,
+    profit_factor,
+    sharpe_ratio,
+    sortino_ratio,
+    win_loss_ratio,
+)
+
+_returns = arrays(
+    np.float64,
+    st.integers(2, 200),
+    elements=st.floats(-0.5, 0.5, allow_nan=False, allow_subnormal=False),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(r=_returns)
+def test_sharpe_and_drawdown_agree_with_empyrical(r):
+    ours, theirs = sharpe_ratio(r), empyrical.sharpe_ratio(r)
+    if np.isfinite(theirs) and np.std(r, ddof=1) > 1e-12:
+        assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-9)
+    assert max_drawdown(r) == pytest.approx(empyrical.max_drawdown(r), rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(r=_returns)
+def test_other_ratios_agree_with_empyrical(r):
+    assert annual_return(r) == pytest.approx(empyrical.annual_return(r), rel=1e-9, abs=1e-12)
+    theirs = empyrical.sortino_ratio(r)
+    if np.isfinite(theirs):
+        assert sortino_ratio(r) == pytest.approx(theirs, rel=1e-9, abs=1e-9)
+    theirs = empyrical.calmar_ratio(r)
+    if np.isfinite(theirs):
+        assert calmar_ratio(r) == pytest.approx(theirs, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(r=_returns)
+def test_metric_properties(r):
+    mdd = max_drawdown(r)
+    assert -1.0 <= mdd <= 0.0
+    # scaling returns keeps the Sharpe ratio; adding a loss never shallows the drawdown
+    s = sharpe_ratio(r)
+    if np.isfinite(s) and np.std(r) > 1e-6:
+        assert sharpe_ratio(r * 0.5) == pytest.approx(s, rel=1e-6)
+    assert max_drawdown(np.append(r, -0.1)) <= mdd + 1e-12
+    pf, wl = profit_factor(r), win_loss_ratio(r)
+    if (r > 0).any() and (r < 0).any():
+        assert pf == pytest.approx(r[r > 0].sum() / -r[r < 0].sum())
+        assert wl == pytest.approx(r[r > 0].mean() / -r[r < 0].mean())
+    # hit rate of a prediction with itself, and with its negation
+    nz = r[r != 0]
+    if len(nz):
+        assert hit_rate(nz, nz) == 1.0 and hit_rate(nz, -nz) == 0.0
+
+
+def test_sharpe_with_risk_free_and_frequency():
+    r = np.array([0.01, 0.02, -0.01, 0.005, 0.0])
+    assert sharpe_ratio(r, periods_per_year=12, risk_free=0.001) == pytest.approx(
+        empyrical.sharpe_ratio(r, risk_free=0.001, annualization=12)
+    )
+
+
+def test_edge_cases():
+    nan = float("nan")
+    for f in (sharpe_ratio, max_drawdown, profit_factor, win_loss_ratio, annual_return):
+        assert np.isnan(f([])), f.__name__
+        assert np.isnan(f([nan, nan])), f.__name__
+    zeros = np.zeros(10)
+    assert np.isnan(sharpe_ratio(zeros))
+    assert max_drawdown(zeros) == 0.0
+    assert np.isnan(profit_factor(zeros)) and np.isnan(win_loss_ratio(zeros))
+    assert np.isnan(calmar_ratio(zeros)) and annual_return(zeros) == 0.0
+    # no losing period: inf, not an error
+    gains = [0.01, 0.0, 0.02]
+    assert profit_factor(gains) == np.inf and win_loss_ratio(gains) == np.inf
+    assert sortino_ratio(gains) == np.inf and max_drawdown(gains) == 0.0
+    # no winning period: 0
+    assert profit_factor([-0.01, -0.02]) == 0.0 and win_loss_ratio([-0.01, 0.0]) == 0.0
+    # NaN periods are dropped
+    with_nan = [0.01, nan, -0.02, 0.03]
+    assert sharpe_ratio(with_nan) == pytest.approx(sharpe_ratio([0.01, -0.02, 0.03]))
+    assert max_drawdown(with_nan) == pytest.approx(empyrical.max_drawdown(np.array(with_nan)))
+    assert np.isnan(sharpe_ratio([0.01]))  # one period has no deviation
+    assert hit_rate([0.1, nan, -0.1], [1, 1, 1]) == 0.5
+    assert np.isnan(hit_rate([], []))
+    with pytest.raises(ValueError, match="returns must be 1-D"):
+        sharpe_ratio(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="y_pred has 2"):
+        hit_rate([1, 2, 3], [1, 2])
+
+
+def test_information_coefficient_per_date():
+    dates = np.repeat(pd.bdate_range("2024-01-01", periods=3).to_numpy(), 4)
+    y = np.array([1, 2, 3, 4, 4, 3, 2, 1, 1, 2, 3, 4], dtype=float)
+    pred = np.array([1, 2, 3, 4, 1, 2, 3, 4, 2, 1, 3, 4], dtype=float)
+    # per date: +1, -1, +0.8 -> mean 0.2667
+    assert information_coefficient(y, pred, dates) == pytest.approx((1 - 1 + 0.8) / 3)
+    index = pd.MultiIndex.from_arrays([dates, np.tile(list("ABCD"), 3)])
+    assert information_coefficient(pd.Series(y, index=index), pred) == pytest.approx(0.8 / 3)
+    # one row per date: rank correlation over time
+    assert information_coefficient(y, pred) == pytest.approx(
+        pd.Series(y).corr(pd.Series(pred), method="spearman")
+    )
+    # constant dates are skipped; nothing left -> NaN
+    assert np.isnan(information_coefficient([1.0, 1.0], [1.0, 2.0], ["d", "d"]))
+
+
+def _panel(n_dates=30, n_symbols=3, seed=0):
+    rng = np.random.default_rng(seed)
+    index = pd.MultiIndex.from_product(
+        [pd.bdate_range("2024-01-01", periods=n_dates), [f"S{i}" for i in range(n_symbols)]]
+    )
+    X = pd.DataFrame({"f": rng.normal(size=len(index))}, index=index)
+    y = pd.Series(0.01 * X["f"].to_numpy() + 0.01 * rng.normal(size=len(index)), index=index)
+    return X, y
+
+
+def test_regression_scorer_trades_sign_with_equal_weight_per_date():
+    X, y = _panel()
+    model = LinearRegression().fit(X, y)
+    position = np.sign(model.predict(X))
+    daily = pd.Series(position * y.to_numpy()).groupby(X.index.get_level_values(0)).mean()
+    assert get_scorer("sharpe")(model, X, y) == pytest.approx(sharpe_ratio(daily))
+    assert get_scorer("max_drawdown")(model, X, y) == pytest.approx(max_drawdown(daily))
+    assert get_scorer("hit_rate")(model, X, y) == pytest.approx(hit_rate(y, position))
+    assert get_scorer("ic")(model, X, y) == pytest.approx(
+        information_coefficient(y, model.predict(X))
+    )
+    # rows shuffled: the same dates, the same score
+    shuffled = X.sample(frac=1.0, random_state=1)
+    assert get_scorer("sharpe_ratio")(model, shuffled, y.loc[shuffled.index]) == pytest.approx(
+        sharpe_ratio(daily)
+    )
+
+
+def test_drawdown_scorer_greater_is_better():
+    X, y = _panel()
+    good = LinearRegression().fit(X, y)
+    bad = LinearRegression().fit(X, -y)  # trades against the signal
+    scorer = get_scorer("max_drawdown")
+    assert scorer(good, X, y) > scorer(bad, X, y)
+
+
+def test_classifier_scorer_uses_probability_and_signed_classes():
+    X, y = _panel()
+    labels = (y > 0).astype(int)
+    clf = DummyClassifier(strategy="prior").fit(X, labels)
+    p1 = labels.mean()
+    expected_position = 1.0 if p1 > 0.5 else -1.0
+    outcome = np.where(labels == 1, 1.0, -1.0)
+    daily = pd.Series(expected_position * outcome).groupby(X.index.get_level_values(0)).mean()
+    assert get_scorer("sharpe")(clf, X, labels) == pytest.approx(sharpe_ratio(daily), nan_ok=True)
+    assert get_scorer("hit_rate")(clf, X, labels) == pytest.approx(
+        np.mean(np.sign(outcome) == expected_position)
+    )
+    multi = DummyClassifier().fit(X, np.arange(len(X)) % 3)
+    with pytest.raises(ValueError, match="binary classifier"):
+        get_scorer("sharpe")(multi, X, np.arange(len(X)) % 3)
+
+
+def test_unknown_scorer_lists_valid_names():
+    with pytest.raises(ValueError, match=r"Unknown metric 'sharp'.*Did you mean 'sharpe'"):
+        get_scorer("sharp")
