@@ -34,6 +34,9 @@ _LAZY: dict[str, str] = {
     "get_scorer": "skquant.metrics",
     "save_model": "skquant.persistence",
     "load_model": "skquant.persistence",
+    "SingleTaskStrategy": "skquant.strategies",
+    "MultiTaskStrategy": "skquant.strategies",
+    "CascadeStrategy": "skquant.strategies",
     **trainer_class_names(),
 }
 

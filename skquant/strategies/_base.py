@@ -1,0 +1,133 @@
+"""Shared pieces of the strategies: building trainers, target handling, ``train``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+
+from skquant.utils._sklearn_compat import check_is_fitted
+
+
+def is_binary_target(y) -> bool:
+    """Whether ``y`` holds exactly two distinct non-missing values."""
+    values = pd.Series(np.asarray(y).ravel())
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values.to_numpy())]
+    return values.nunique(dropna=True) == 2
+
+
+def supported_tasks(estimator) -> tuple[str, ...]:
+    """The tasks an estimator can be set to (``("regression",)`` if it has no ``task``)."""
+    tasks = getattr(type(estimator), "_tasks", None)
+    if tasks is not None:
+        return tuple(tasks)
+    return ("regression",)
+
+
+def make_trainer(model, model_config=None, *, param_name="model_name"):
+    """A fresh, unfitted trainer from a registry name or an estimator (cloned)."""
+    from skquant.registry import get_trainer
+
+    if isinstance(model, str):
+        cls = get_trainer(model)
+        if model_config is not None and not isinstance(model_config, Mapping):
+            raise ValueError(
+                f"model_config must be a dict (e.g. from load_model_config), got "
+                f"{type(model_config).__name__}."
+            )
+        return cls(dict(model_config)) if model_config is not None else cls()
+    if hasattr(model, "fit") and hasattr(model, "get_params"):
+        if model_config is not None:
+            return clone(model).set_params(**dict(model_config))
+        return clone(model)
+    raise ValueError(
+        f"{param_name} must be a registry name such as 'lightgbm' or a scikit-learn "
+        f"estimator, got {model!r}."
+    )
+
+
+def set_task(trainer, task: str):
+    """Set ``task`` on a trainer that has the parameter (a no-op for regression-only ones)."""
+    if "task" in trainer.get_params(deep=False):
+        trainer.set_params(task=task)
+    return trainer
+
+
+def choose_task(trainer, y, model_config) -> str:
+    """Classification for a binary target when the trainer supports it, else regression.
+
+    A ``task`` given in ``model_config`` or set on the trainer wins.
+    """
+    explicit = None
+    if isinstance(model_config, Mapping):
+        explicit = model_config.get("task")
+    if explicit is None:
+        explicit = trainer.get_params(deep=False).get("task")
+    if explicit is not None:
+        return explicit
+    if is_binary_target(y) and "classification" in supported_tasks(trainer):
+        return "classification"
+    return "regression"
+
+
+def fit_trainer(trainer, X, y, X_val=None, y_val=None):
+    """Fit through the guide's ``train`` when the trainer has it, else ``fit``."""
+    if hasattr(trainer, "train"):
+        trainer.train(X, y, X_val, y_val)
+    elif X_val is not None:
+        trainer.fit(X, y, X_val=X_val, y_val=y_val)
+    else:
+        trainer.fit(X, y)
+    return trainer
+
+
+def as_frame(y, names=None) -> pd.DataFrame | None:
+    """``y`` as a DataFrame when it has several columns (or is already one)."""
+    if isinstance(y, pd.DataFrame):
+        return y
+    arr = np.asarray(y)
+    if arr.ndim == 2:
+        cols = names if names is not None else [f"y{i}" for i in range(arr.shape[1])]
+        return pd.DataFrame(arr, columns=cols, index=getattr(y, "index", None))
+    return None
+
+
+class BaseStrategy(BaseEstimator):
+    """Base of the strategies (not for direct use): ``train`` and fitted checks."""
+
+    def train(self, X_train, y_train, X_val=None, y_val=None):
+        """Fit as in the user guide, early-stopping on ``(X_val, y_val)`` when given.
+
+        Parameters
+        ----------
+        X_train : DataFrame or array-like of shape (n_samples, n_features)
+            Training features, rows in time order (or indexed by date).
+        y_train : Series, DataFrame or array-like
+            Training target(s).
+        X_val, y_val : default=None
+            Validation rows, later than the training rows, for early stopping.
+
+        Returns
+        -------
+        model : object
+            The fitted strategy (``self``), ready to ``predict``.
+        """
+        return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "n_features_in_")
+
+    def _copy_feature_info(self, fitted, X) -> None:
+        n = getattr(fitted, "n_features_in_", None)
+        self.n_features_in_ = int(n) if n is not None else int(np.shape(X)[1])
+        names = getattr(fitted, "feature_names_in_", None)
+        if names is None and hasattr(X, "columns"):
+            names = np.asarray([str(c) for c in X.columns], dtype=object)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self)

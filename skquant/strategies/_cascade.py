@@ -1,0 +1,339 @@
+"""A chain of models, each fed the out-of-fold predictions of the stages before it."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+from skquant.strategies._base import (
+    BaseStrategy,
+    as_frame,
+    choose_task,
+    fit_trainer,
+    make_trainer,
+    set_task,
+)
+from skquant.utils._sklearn_compat import Interval, _fit_context
+
+
+def _stage_output(estimator, task: str, X) -> np.ndarray:
+    """A stage's prediction as one feature column: P(class 1) or the regression value."""
+    if task == "classification":
+        proba = np.asarray(estimator.predict_proba(X), dtype=float)
+        return proba[:, -1]
+    return np.asarray(estimator.predict(X), dtype=float).ravel()
+
+
+def _with_columns(X, columns: dict[str, np.ndarray]):
+    """``X`` plus the stage-prediction columns (a DataFrame keeps its index)."""
+    if isinstance(X, pd.DataFrame):
+        out = X.copy()
+        for name, values in columns.items():
+            out[name] = values
+        return out
+    extra = [np.asarray(v, dtype=float).reshape(-1, 1) for v in columns.values()]
+    return np.hstack([np.asarray(X, dtype=float), *extra]) if extra else np.asarray(X)
+
+
+def _take(obj, rows):
+    return obj.iloc[rows] if hasattr(obj, "iloc") else np.asarray(obj)[rows]
+
+
+class CascadeStrategy(BaseStrategy):
+    """A cascade of models: stage ``k`` sees the features plus stages ``< k``'s predictions.
+
+    With several target columns, stage ``k`` predicts target ``k`` (a chain: e.g.
+    the peak probability feeds the time-to-high model, which feeds the drawdown
+    model). With one target, every stage predicts it and each refines the one
+    before it.
+
+    During training, the predictions a stage passes on are **out-of-fold and
+    chronological** (:func:`skquant.models._stacking.chronological_oof_predict`):
+    the rows are cut into ``n_splits + 1`` time blocks and block ``b`` is predicted
+    by a model fitted on blocks ``< b`` only. In-sample predictions would be
+    over-confident and teach the later stages to trust them; later rows would leak
+    the future. The first block has no out-of-fold prediction, so each later stage
+    trains on the rows that have one. Every stage is then refitted on all its rows;
+    at predict time the stages run in order on new rows.
+
+    Parameters
+    ----------
+    models : list of (str or estimator), default=("lightgbm", "xgboost")
+        One model per stage: registry names or estimators (cloned).
+    model_configs : list of (dict or None), default=None
+        One config per stage (e.g. from :func:`skquant.load_model_config`).
+    target_names : list of str, default=None
+        With a DataFrame ``y``: the target of each stage, in order. ``None`` takes
+        the first ``len(models)`` columns when ``y`` has several, else chains
+        refinements of the single target.
+    n_splits : int, default=5
+        Number of chronological out-of-fold blocks (``n_splits + 1`` blocks in all).
+
+    Attributes
+    ----------
+    stages_ : list of estimator
+        The fitted model of each stage, in order.
+    stage_targets_ : list of str
+        The target each stage predicts.
+    stage_tasks_ : list of str
+        ``"classification"`` or ``"regression"`` per stage (a binary target is
+        fitted as classification when the model supports it).
+    stage_feature_names_ : list of str
+        The names of the prediction columns added for the later stages.
+    target_names_ : list of str
+        The distinct targets, in stage order.
+    oof_predictions_ : DataFrame of shape (n_samples, n_stages - 1)
+        The out-of-fold prediction each earlier stage passed on for every training
+        row (NaN where there was none), indexed like ``X``.
+    config_ : dict
+        The strategy's settings and each stage's resolved config.
+    n_features_in_ : int
+        Number of features of ``X`` (without stage predictions).
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` had string column names.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skquant import CascadeStrategy
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    >>> y = pd.DataFrame({"y_will_peak": (X["a"] > 0).astype(int), "MFE": X["a"] + X["b"]})
+    >>> fast = {"n_estimators": 20, "n_jobs": 1, "early_stopping_rounds": 0}
+    >>> cascade = CascadeStrategy(["lightgbm", "lightgbm"], [fast, fast], n_splits=3)
+    >>> model = cascade.train(X[:200], y[:200])
+    >>> model.stage_tasks_
+    ['classification', 'regression']
+    >>> model.predict(X[200:]).columns.tolist()
+    ['y_will_peak', 'MFE']
+    """
+
+    _parameter_constraints: dict = {
+        "models": ["array-like"],
+        "model_configs": ["array-like", None],
+        "target_names": ["array-like", None],
+        "n_splits": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self, models=("lightgbm", "xgboost"), model_configs=None, target_names=None, n_splits=5
+    ):
+        self.models = models
+        self.model_configs = model_configs
+        self.target_names = target_names
+        self.n_splits = n_splits
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor"
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _stage_targets(self, y) -> tuple[list[str], pd.DataFrame]:
+        models = list(self.models)
+        frame = as_frame(y)
+        if frame is None:
+            name = getattr(y, "name", None)
+            name = str(name) if name is not None else "y"
+            frame = pd.DataFrame({name: np.asarray(y)}, index=getattr(y, "index", None))
+        frame.columns = [str(c) for c in frame.columns]
+        if self.target_names is not None:
+            names = [str(n) for n in self.target_names]
+            missing = [n for n in names if n not in frame.columns]
+            if missing:
+                raise ValueError(
+                    f"target_names {missing} are not columns of y; its columns are "
+                    f"{list(frame.columns)}."
+                )
+            if len(names) == 1:
+                names = names * len(models)
+            elif len(names) != len(models):
+                raise ValueError(
+                    f"target_names has {len(names)} names for {len(models)} models; give one "
+                    "target per stage, or a single target for a refining cascade."
+                )
+            return names, frame
+        if frame.shape[1] == 1:
+            return [frame.columns[0]] * len(models), frame
+        if frame.shape[1] < len(models):
+            raise ValueError(
+                f"y has {frame.shape[1]} target columns {list(frame.columns)} for "
+                f"{len(models)} models; give target_names, one per stage."
+            )
+        return list(frame.columns[: len(models)]), frame
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Fit the stages in order on out-of-fold predictions of the earlier stages.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Features, rows in time order (or indexed by date).
+        y : Series, DataFrame or array-like
+            One target (a refining cascade) or several (a chain).
+        X_val, y_val : default=None
+            Early-stopping validation rows, later than the training rows; the
+            earlier stages' predictions on them come from the fitted stages.
+
+        Returns
+        -------
+        self : object
+            The fitted strategy.
+        """
+        from skquant.models._stacking import chronological_oof_predict
+
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        models = list(self.models)
+        if not models:
+            raise ValueError("models must name at least one model.")
+        configs = [None] * len(models) if self.model_configs is None else list(self.model_configs)
+        if len(configs) != len(models):
+            raise ValueError(
+                f"model_configs has {len(configs)} entries for {len(models)} models; give one "
+                "per stage (None for the defaults)."
+            )
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
+        stage_targets, frame = self._stage_targets(y)
+        frame_val = None
+        if y_val is not None:
+            frame_val = as_frame(y_val)
+            if frame_val is None:
+                frame_val = pd.DataFrame({frame.columns[0]: np.asarray(y_val)})
+            frame_val.columns = [str(c) for c in frame_val.columns]
+
+        rows = np.arange(len(X))  # rows that still have every earlier stage's OOF prediction
+        oof_columns: dict[str, np.ndarray] = {}  # full-length, NaN where no OOF prediction
+        val_columns: dict[str, np.ndarray] = {}
+        stages, tasks, names = [], [], []
+        for k, (model, config, target) in enumerate(
+            zip(models, configs, stage_targets, strict=True)
+        ):
+            X_k = _with_columns(X, oof_columns)
+            X_rows = _take(X_k, rows)
+            y_rows = _take(frame[target], rows)
+            trainer = make_trainer(model, config, param_name="models")
+            task = choose_task(trainer, y_rows, config)
+            set_task(trainer, task)
+            Xv = yv = None
+            if X_val is not None:
+                Xv = _with_columns(X_val, val_columns)
+                yv = frame_val[target]
+            fit_trainer(trainer, X_rows, y_rows, Xv, yv)
+            stages.append(trainer)
+            tasks.append(task)
+            if k == len(models) - 1:
+                break
+            name = f"stage{k}_{target}"
+            while (hasattr(X, "columns") and name in X.columns) or name in oof_columns:
+                name = "_" + name
+            names.append(name)
+            method = "predict_proba" if task == "classification" else "predict"
+            oof, has_oof = chronological_oof_predict(
+                trainer, X_rows, y_rows, n_splits=self.n_splits, method=method
+            )
+            if oof.ndim == 2:
+                oof = oof[:, -1]
+            column = np.full(len(X), np.nan)
+            column[rows] = oof
+            oof_columns[name] = column
+            rows = rows[has_oof]
+            if X_val is not None:
+                val_columns[name] = _stage_output(trainer, task, Xv)
+
+        self.oof_predictions_ = pd.DataFrame(oof_columns, index=getattr(X, "index", None))
+        self.stages_ = stages
+        self.stage_targets_ = list(stage_targets)
+        self.stage_tasks_ = tasks
+        self.stage_feature_names_ = names
+        self.target_names_ = list(dict.fromkeys(stage_targets))
+        self.config_ = {
+            "strategy": "cascade",
+            "models": [m if isinstance(m, str) else repr(m) for m in models],
+            "stage_targets": self.stage_targets_,
+            "stage_tasks": tasks,
+            "n_splits": int(self.n_splits),
+            "stages": [getattr(s, "config_", None) for s in stages],
+        }
+        self._copy_feature_info(stages[0], X)
+        return self
+
+    def predict_stages(self, X) -> pd.DataFrame:
+        """Every stage's prediction, run in order on ``X``.
+
+        Returns
+        -------
+        predictions : DataFrame of shape (n_samples, n_stages)
+            Column ``stage{k}_{target}``: P(class 1) for a classification stage,
+            the predicted value otherwise.
+        """
+        self._check_fitted()
+        columns: dict[str, np.ndarray] = {}
+        out = {}
+        for k, (stage, task, target) in enumerate(
+            zip(self.stages_, self.stage_tasks_, self.stage_targets_, strict=True)
+        ):
+            values = _stage_output(stage, task, _with_columns(X, columns))
+            out[f"stage{k}_{target}"] = values
+            if k < len(self.stage_feature_names_):
+                columns[self.stage_feature_names_[k]] = values
+        return pd.DataFrame(out, index=getattr(X, "index", None))
+
+    def predict(self, X):
+        """Predict the target(s): the last stage of each target.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or DataFrame
+            For a single-target (refining) cascade, the last stage's prediction
+            (class labels for classification); for a chain, a DataFrame with one
+            column per target.
+        """
+        self._check_fitted()
+        columns: dict[str, np.ndarray] = {}
+        final: dict[str, np.ndarray] = {}
+        for k, (stage, task, target) in enumerate(
+            zip(self.stages_, self.stage_tasks_, self.stage_targets_, strict=True)
+        ):
+            X_k = _with_columns(X, columns)
+            final[target] = np.asarray(stage.predict(X_k))
+            if k < len(self.stage_feature_names_):
+                columns[self.stage_feature_names_[k]] = _stage_output(stage, task, X_k)
+        if len(self.target_names_) == 1:
+            return final[self.target_names_[0]]
+        return pd.DataFrame(
+            {t: final[t] for t in self.target_names_}, index=getattr(X, "index", None)
+        )
+
+    def predict_proba(self, X):
+        """Class probabilities of the last stage (when it is a classification stage)."""
+        self._check_fitted()
+        if self.stage_tasks_[-1] != "classification":
+            raise AttributeError("The last stage of this cascade is not a classifier.")
+        columns: dict[str, np.ndarray] = {}
+        for k, (stage, task) in enumerate(
+            zip(self.stages_[:-1], self.stage_tasks_[:-1], strict=True)
+        ):
+            columns[self.stage_feature_names_[k]] = _stage_output(
+                stage, task, _with_columns(X, columns)
+            )
+        return self.stages_[-1].predict_proba(_with_columns(X, columns))
+
+    def get_feature_importance(self, target=None) -> pd.Series:
+        """Importance in the last stage predicting ``target`` (default: the last stage).
+
+        The earlier stages' prediction columns appear under their
+        ``stage_feature_names_``.
+        """
+        self._check_fitted()
+        if target is None:
+            return self.stages_[-1].get_feature_importance()
+        if target not in self.stage_targets_:
+            raise ValueError(f"Unknown target {target!r}; fitted targets: {self.target_names_}.")
+        k = len(self.stage_targets_) - 1 - self.stage_targets_[::-1].index(target)
+        return self.stages_[k].get_feature_importance()

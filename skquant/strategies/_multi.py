@@ -1,0 +1,197 @@
+"""One multi-output model over correlated targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from skquant.strategies._base import BaseStrategy, as_frame, fit_trainer, make_trainer
+from skquant.utils._sklearn_compat import HasMethods, _fit_context
+
+
+class MultiTaskStrategy(BaseStrategy):
+    """One multi-task model over several correlated targets (e.g. TTH, MDD, MFE).
+
+    Parameters
+    ----------
+    model_name : str or estimator, default="multi_task"
+        A multi-output model family (a registry name such as ``"multi_task"``) or
+        an estimator to clone.
+    target_names : list of str, default=None
+        The target columns to fit, in order. ``None`` takes every column of ``y``.
+    loss_weights : list of float, default=None
+        One weight per target in the model's loss; passed to the model's
+        ``loss_weights`` parameter. ``None`` keeps the model's own (equal) weights.
+    model_config : dict, default=None
+        The model's config (e.g. from :func:`skquant.load_model_config`).
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted multi-output model.
+    target_names_ : list of str
+        The fitted target names, the columns of :meth:`predict`.
+    config_ : dict
+        The strategy's settings and the model's resolved config.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` had string column names.
+
+    See Also
+    --------
+    SingleTaskStrategy : one model per target.
+
+    Examples
+    --------
+    >>> from skquant import MultiTaskStrategy  # doctest: +SKIP
+    >>> strategy = MultiTaskStrategy(target_names=["TTH", "MDD", "MFE"],
+    ...                              loss_weights=[1.0, 0.5, 0.5])  # doctest: +SKIP
+    >>> model = strategy.train(X_train, y_train[["TTH", "MDD", "MFE"]],
+    ...                        X_val, y_val[["TTH", "MDD", "MFE"]])  # doctest: +SKIP
+    >>> model.predict(X_val).columns.tolist()  # doctest: +SKIP
+    ['TTH', 'MDD', 'MFE']
+    """
+
+    _parameter_constraints: dict = {
+        "model_name": [str, HasMethods(["fit"])],
+        "target_names": ["array-like", None],
+        "loss_weights": ["array-like", None],
+        "model_config": [dict, None],
+    }
+
+    def __init__(
+        self, model_name="multi_task", target_names=None, loss_weights=None, model_config=None
+    ):
+        self.model_name = model_name
+        self.target_names = target_names
+        self.loss_weights = loss_weights
+        self.model_config = model_config
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor"
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
+
+    def _select_targets(self, y, what: str) -> pd.DataFrame:
+        frame = as_frame(y, list(self.target_names) if self.target_names is not None else None)
+        if frame is None:
+            raise ValueError(
+                f"{what} must have one column per target (a DataFrame or a 2-D array), "
+                f"got shape {np.shape(y)}."
+            )
+        if self.target_names is None:
+            return frame
+        names = [str(n) for n in self.target_names]
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"target_names {missing} are not columns of {what}; its columns are "
+                f"{[str(c) for c in frame.columns]}."
+            )
+        return frame[names]
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Fit the multi-output model on the selected targets.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Features, rows in time order (or indexed by date).
+        y : DataFrame or array-like of shape (n_samples, n_targets)
+            Targets; ``target_names`` picks and orders the columns.
+        X_val, y_val : default=None
+            Early-stopping validation rows (later than the training rows).
+
+        Returns
+        -------
+        self : object
+            The fitted strategy.
+        """
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        targets = self._select_targets(y, "y")
+        targets_val = None if y_val is None else self._select_targets(y_val, "y_val")
+        n_targets = targets.shape[1]
+        if n_targets < 2:
+            raise ValueError(
+                f"MultiTaskStrategy needs at least two targets, got {n_targets}; use "
+                "SingleTaskStrategy for one."
+            )
+        trainer = make_trainer(self.model_name, self.model_config)
+        params = trainer.get_params(deep=False)
+        if self.loss_weights is not None:
+            weights = np.asarray(self.loss_weights, dtype=float).ravel()
+            if len(weights) != n_targets:
+                raise ValueError(
+                    f"loss_weights has {len(weights)} values but there are {n_targets} "
+                    f"targets {list(targets.columns)}; give one weight per target."
+                )
+            if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
+                raise ValueError(
+                    f"loss_weights must be finite, non-negative and not all zero, got "
+                    f"{weights.tolist()}."
+                )
+            if "loss_weights" not in params:
+                raise ValueError(
+                    f"model_name={self.model_name!r} has no loss_weights parameter; use a "
+                    "multi-task model such as 'multi_task', or leave loss_weights=None."
+                )
+            trainer.set_params(loss_weights=[float(w) for w in weights])
+        if not trainer.__sklearn_tags__().target_tags.multi_output:
+            raise ValueError(
+                f"model_name={self.model_name!r} does not fit several targets at once; use a "
+                "multi-output model such as 'multi_task', or SingleTaskStrategy for one model "
+                "per target."
+            )
+        if "target_names" in params and params["target_names"] is None:
+            trainer.set_params(target_names=[str(c) for c in targets.columns])
+        fit_trainer(trainer, X, targets, X_val, targets_val)
+        self.estimator_ = trainer
+        self.target_names_ = [str(c) for c in targets.columns]
+        self.config_ = {
+            "strategy": "multi_task",
+            "model_name": self.model_name
+            if isinstance(self.model_name, str)
+            else repr(self.model_name),
+            "target_names": self.target_names_,
+            "loss_weights": None
+            if self.loss_weights is None
+            else [float(w) for w in self.loss_weights],
+            "model": getattr(trainer, "config_", None),
+        }
+        self._copy_feature_info(trainer, X)
+        return self
+
+    def predict(self, X) -> pd.DataFrame:
+        """Predict every target.
+
+        Returns
+        -------
+        y_pred : DataFrame of shape (n_samples, n_targets)
+            One column per target, named by ``target_names_``, indexed like ``X``.
+        """
+        self._check_fitted()
+        pred = self.estimator_.predict(X)
+        if isinstance(pred, pd.DataFrame):
+            pred = pred.to_numpy()
+        pred = np.asarray(pred, dtype=float).reshape(len(pred), -1)
+        return pd.DataFrame(pred, columns=self.target_names_, index=getattr(X, "index", None))
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean R^2 over the targets."""
+        from sklearn.metrics import r2_score
+
+        y = self._select_targets(y, "y")
+        return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
+
+    def get_feature_importance(self, target=None) -> pd.Series:
+        """Feature importance of the model (for one target where the model supports it)."""
+        self._check_fitted()
+        if target is not None and target not in self.target_names_:
+            raise ValueError(f"Unknown target {target!r}; fitted targets: {self.target_names_}.")
+        return self.estimator_.get_feature_importance(target=target)
