@@ -13,8 +13,12 @@ import importlib
 _REGISTRY: dict[str, tuple[str, str]] = {
     # gradient boosting and stacking
     "lightgbm": ("skquant.models._lightgbm", "LightGBMTrainer"),
+    "ngboost": ("skquant.models._ngboost", "NGBoostTrainer"),
     "quantile_lightgbm": ("skquant.models._quantile", "QuantileLightGBMTrainer"),
     "xgboost": ("skquant.models._xgboost", "XGBoostTrainer"),
+    # regimes, change points, online and meta models
+    "change_point": ("skquant.models._changepoint", "ChangePointTrainer"),
+    "gmm_regime": ("skquant.models._regime", "GMMRegimeTrainer"),
 }
 
 

@@ -33,6 +33,16 @@ _FAST_PARAMS: dict[str, list[dict]] = {
             "n_jobs": 1,
         },
     ],
+    "ngboost": [
+        {
+            "n_estimators": 5,
+            "learning_rate": 0.3,
+            "min_samples_leaf": 1,
+            "minibatch_frac": 1.0,
+            "col_sample": 1.0,
+            "early_stopping_rounds": 0,
+        },
+    ],
     "quantile_lightgbm": [
         {
             "n_estimators": 10,
@@ -64,6 +74,11 @@ _FAST_PARAMS: dict[str, list[dict]] = {
             "n_jobs": 1,
         },
     ],
+    "change_point": [{"max_run_length": 20}],
+    "gmm_regime": [
+        {"n_components": 2, "volatility_window": 0, "causal": False, "n_init": 1, "max_iter": 20},
+        {"n_components": 2, "volatility_window": 3, "causal": True, "n_init": 1, "max_iter": 20},
+    ],
 }
 
 _LIGHTGBM_WEIGHTS = (
@@ -75,7 +90,30 @@ _LIGHTGBM_WEIGHTS = (
 # registry name -> {check name: reason it is expected to fail}
 _EXPECTED_FAILED: dict[str, dict[str, str]] = {
     "lightgbm": {"check_sample_weight_equivalence_on_dense_data": _LIGHTGBM_WEIGHTS},
+    "ngboost": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "NGBoost fits its initial (marginal) distribution to the targets without the "
+            "sample weights, so a weight of 2 is not the same as a repeated row."
+        )
+    },
     "quantile_lightgbm": {"check_sample_weight_equivalence_on_dense_data": _LIGHTGBM_WEIGHTS},
+    "change_point": {
+        check: (
+            "Change-point features are a filter over the rows in the order given: row t "
+            "depends on rows 0..t of the same call (causal by design), so a subset or a "
+            "reordering of the rows changes them."
+        )
+        for check in ("check_methods_subset_invariance", "check_methods_sample_order_invariance")
+    },
+    "gmm_regime": {
+        check: (
+            "With causal=True (HMM forward filter) or volatility_window > 0 (trailing "
+            "volatility), a row's regime depends on the earlier rows of the same call, so "
+            "a subset or a reordering of the rows changes it; causal=False without a "
+            "window passes."
+        )
+        for check in ("check_methods_subset_invariance", "check_methods_sample_order_invariance")
+    },
 }
 
 
