@@ -1,0 +1,229 @@
+"""Forward-looking labels and causal features from prices.
+
+Labels look only at future prices (relative to the row's close); features look only
+at the row's own and earlier prices. Both work on one series (indexed by date) or on
+a panel (a ``MultiIndex`` of date and symbol, computed per symbol).
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+
+from skquant.utils._time import dates_of
+
+__all__ = ["LABEL_COLUMNS", "make_features", "make_labels"]
+
+# Columns make_labels writes (fwd_ret_{h} is added per horizon): never features.
+LABEL_COLUMNS = ("fwd_ret", "MFE", "MDD", "TTH", "y_will_peak")
+
+
+def _symbol_level(index) -> int | None:
+    """The level of a panel index that is not the date (None for a single series)."""
+    if not isinstance(index, pd.MultiIndex):
+        return None
+    for level in range(index.nlevels):
+        if not isinstance(index.get_level_values(level), pd.DatetimeIndex):
+            return level
+    raise ValueError("A panel index needs a non-date (symbol) level beside the date level.")
+
+
+def _date_level(index) -> int:
+    for level in range(index.nlevels):
+        if isinstance(index.get_level_values(level), pd.DatetimeIndex):
+            return level
+    raise ValueError("A panel index needs a datetime level.")  # pragma: no cover
+
+
+def _per_symbol(frame: pd.DataFrame, func) -> pd.DataFrame:
+    """Apply ``func`` to each symbol's rows in date order; return rows in the input's order."""
+    level = _symbol_level(frame.index)
+    if level is None:
+        if dates_of(frame) is not None and not frame.index.is_monotonic_increasing:
+            return func(frame.sort_index(kind="stable")).reindex(frame.index)
+        return func(frame)
+    date_level = _date_level(frame.index)
+    parts = []
+    for _, group in frame.groupby(level=level, sort=False):
+        order = np.argsort(group.index.get_level_values(date_level), kind="stable")
+        parts.append(func(group.iloc[order]))
+    return pd.concat(parts).reindex(frame.index)
+
+
+def _close_of(prices, name: str) -> pd.Series:
+    if isinstance(prices, pd.Series):
+        close = prices
+    elif isinstance(prices, pd.DataFrame):
+        lower = {str(c).lower(): c for c in prices.columns}
+        if "close" not in lower:
+            raise ValueError(
+                f"{name} needs a 'close' column (any case); got columns {list(prices.columns)}."
+            )
+        close = prices[lower["close"]]
+    else:
+        raise ValueError(
+            f"{name} takes a pandas Series or DataFrame of prices, got {type(prices).__name__}."
+        )
+    close = close.astype(np.float64)
+    if (close <= 0).any():
+        raise ValueError(
+            f"{name}: prices must be positive; found {(close <= 0).sum()} that are not."
+        )
+    return close
+
+
+def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFrame:
+    """Forward-looking labels from close prices.
+
+    With ``p_t`` the close of the row and ``h = horizon``:
+
+    - ``fwd_ret = p_{t+1} / p_t - 1``, the next-period return;
+    - ``fwd_ret_{h} = p_{t+h} / p_t - 1``, the return over the horizon;
+    - ``MFE = max_{1<=i<=h} p_{t+i} / p_t - 1``, the maximum favourable excursion;
+    - ``MDD = min_{1<=i<=h} p_{t+i} / p_t - 1``, the maximum adverse excursion
+      (a drawdown, usually negative);
+    - ``TTH = min{i in 1..h : p_{t+i} / p_t - 1 >= threshold}``, the periods until
+      the threshold is first hit, ``h + 1`` when it is not hit within the horizon;
+    - ``y_will_peak = 1`` if ``TTH <= h`` else ``0``.
+
+    Rows without ``h`` future prices get NaN in every label but ``fwd_ret`` (NaN
+    only on the last row of each symbol). Labels use only prices after ``t``
+    (``p_t`` as reference), so they belong with the target, never the features.
+
+    Parameters
+    ----------
+    prices : Series or DataFrame
+        Close prices indexed by date, or a (date, symbol) panel; a DataFrame needs
+        a ``close`` column (any case). Rows may come in any order.
+    horizon : int, default=5
+        Periods ahead the labels look.
+    threshold : float, default=0.02
+        Return that counts as a hit for ``TTH`` and ``y_will_peak``.
+
+    Returns
+    -------
+    labels : DataFrame
+        Columns ``fwd_ret``, ``fwd_ret_{horizon}``, ``MFE``, ``MDD``, ``TTH``,
+        ``y_will_peak``, with the index of ``prices``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skquant import make_labels
+    >>> close = pd.Series([100.0, 101, 103, 99, 104],
+    ...                   index=pd.bdate_range("2024-01-01", periods=5))
+    >>> make_labels(close, horizon=2, threshold=0.02)[["fwd_ret_2", "TTH", "y_will_peak"]]
+                fwd_ret_2  TTH  y_will_peak
+    2024-01-01   0.030000  2.0          1.0
+    2024-01-02  -0.019802  3.0          0.0
+    2024-01-03   0.009709  3.0          0.0
+    2024-01-04        NaN  NaN          NaN
+    2024-01-05        NaN  NaN          NaN
+    """
+    if not isinstance(horizon, Integral) or isinstance(horizon, bool) or horizon < 1:
+        raise ValueError(f"horizon must be an int >= 1, got {horizon!r}.")
+    if not isinstance(threshold, Real) or isinstance(threshold, bool) or not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}.")
+    close = _close_of(prices, "make_labels")
+
+    def labels_of(frame: pd.DataFrame) -> pd.DataFrame:
+        p = frame["close"].to_numpy()
+        n = len(p)
+        ahead = np.full((n, horizon), np.nan)  # ahead[t, i-1] = p_{t+i} / p_t - 1
+        for i in range(1, horizon + 1):
+            ahead[: max(n - i, 0), i - 1] = p[i:] / p[: max(n - i, 0)] - 1.0
+        complete = np.arange(n) < n - horizon
+        hit = ahead >= threshold
+        tth = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, horizon + 1.0)
+        out = pd.DataFrame(index=frame.index)
+        out["fwd_ret"] = ahead[:, 0]
+        out[f"fwd_ret_{horizon}"] = np.where(complete, ahead[:, -1], np.nan)
+        with np.errstate(all="ignore"):
+            out["MFE"] = np.where(
+                complete, np.nanmax(np.where(complete[:, None], ahead, 0), 1), np.nan
+            )
+            out["MDD"] = np.where(
+                complete, np.nanmin(np.where(complete[:, None], ahead, 0), 1), np.nan
+            )
+        out["TTH"] = np.where(complete, tth, np.nan)
+        out["y_will_peak"] = np.where(complete, (tth <= horizon).astype(float), np.nan)
+        return out
+
+    return _per_symbol(close.to_frame("close"), labels_of)
+
+
+def make_features(ohlcv, windows=(1, 5, 21)) -> pd.DataFrame:
+    """Causal technical features from OHLCV prices.
+
+    Every feature at row ``t`` uses the row's own and earlier prices only, so the
+    features of a prefix of the data equal the prefix of the features. With ``w``
+    in ``windows`` and ``W = max(windows)``:
+
+    - ``ret_{w} = close_t / close_{t-w} - 1``, returns over several windows;
+    - ``vol_{W}``: standard deviation of the one-period returns over the last ``W``
+      periods;
+    - ``range = (high_t - low_t) / close_t`` (when high and low are given);
+    - ``dist_high_{W} = close_t / max(high over the last W periods) - 1``, the
+      distance from the rolling high (close instead of high when absent);
+    - ``volume_z_{W}``: the volume's z-score against its last ``W`` periods (when
+      volume is given).
+
+    Parameters
+    ----------
+    ohlcv : DataFrame
+        Prices indexed by date or by a (date, symbol) panel, in any row order,
+        with a ``close`` column and optionally ``open``, ``high``, ``low``,
+        ``volume`` (any case).
+    windows : tuple of int, default=(1, 5, 21)
+        Return windows; the largest also sets the volatility, high and volume windows.
+
+    Returns
+    -------
+    features : DataFrame
+        One column per feature, with the index of ``ohlcv``. The first ``W`` rows
+        of each symbol hold NaN while the windows fill.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skquant import make_features
+    >>> prices = pd.DataFrame({"close": np.linspace(100, 110, 30)},
+    ...                       index=pd.bdate_range("2024-01-01", periods=30))
+    >>> make_features(prices).columns.tolist()
+    ['ret_1', 'ret_5', 'ret_21', 'vol_21', 'dist_high_21']
+    """
+    if not isinstance(ohlcv, pd.DataFrame):
+        raise ValueError(
+            f"make_features takes a DataFrame of OHLCV prices, got {type(ohlcv).__name__}."
+        )
+    windows = tuple(windows)
+    if not windows or not all(isinstance(w, Integral) and w >= 1 for w in windows):
+        raise ValueError(f"windows must be positive ints, got {windows!r}.")
+    close = _close_of(ohlcv, "make_features")
+    lower = {str(c).lower(): c for c in ohlcv.columns}
+    frame = pd.DataFrame({"close": close})
+    for col in ("high", "low", "volume"):
+        if col in lower:
+            frame[col] = ohlcv[lower[col]].astype(np.float64)
+    big = max(windows)
+
+    def features_of(g: pd.DataFrame) -> pd.DataFrame:
+        c = g["close"]
+        out = pd.DataFrame(index=g.index)
+        for w in windows:
+            out[f"ret_{w}"] = c / c.shift(w) - 1.0
+        out[f"vol_{big}"] = (c / c.shift(1) - 1.0).rolling(big, min_periods=big).std()
+        if "high" in g and "low" in g:
+            out["range"] = (g["high"] - g["low"]) / c
+        high = g["high"] if "high" in g else c
+        out[f"dist_high_{big}"] = c / high.rolling(big, min_periods=big).max() - 1.0
+        if "volume" in g:
+            v = g["volume"]
+            roll = v.rolling(big, min_periods=big)
+            std = roll.std()
+            out[f"volume_z_{big}"] = ((v - roll.mean()) / std.where(std > 0)).astype(np.float64)
+        return out
+
+    return _per_symbol(frame, features_of)
