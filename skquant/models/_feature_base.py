@@ -1,0 +1,168 @@
+"""The shared base of the feature trainers that need no target (regimes, change points).
+
+A feature trainer is fitted on ``X`` alone (``y`` is accepted and ignored, as in
+scikit-learn's transformers) and its ``train(X_train, ...)`` returns the fitted
+features of ``X_train``, as ``fit_transform`` does (see ``API.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import TransformerMixin
+
+from skquant.models._base import BaseTrainer
+from skquant.utils._sklearn_compat import (
+    TransformerTags,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+
+
+class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
+    """Base class of the unsupervised, transforming trainers (not for direct use).
+
+    Subclasses implement ``_fit_features(X, config)`` (sets ``model_`` and the fitted
+    state), ``_transform(X)`` (the feature array) and ``_output_names()`` (its column
+    names).
+    """
+
+    _iterative = False
+
+    def _resolve_config(self) -> dict[str, Any]:
+        config = super()._resolve_config()
+        if "task" not in self.get_params(deep=False):
+            config.pop("task", None)  # feature models have no task
+        return config
+
+    def _effective_task(self) -> str:
+        return "transform"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = None
+        tags.classifier_tags = None
+        tags.regressor_tags = None
+        tags.transformer_tags = TransformerTags()
+        tags.target_tags.required = False
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the feature model on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training rows in time order.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted trainer.
+        """
+        config = self._resolve_config()
+        Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        self.config_ = config
+        self._fit_features(Xa, config)
+        return self
+
+    def train(self, X_train, y_train=None, X_val=None, y_val=None):
+        """Fit on ``X_train`` and return its features, as ``fit_transform`` does.
+
+        ``y_train``, ``X_val`` and ``y_val`` are accepted for the guide's uniform
+        ``trainer.train(...)`` call and ignored: nothing is early-stopped.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out)
+            The features of ``X_train``.
+        """
+        return self.fit_transform(X_train)
+
+    def _validate_X(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def transform(self, X):
+        """The features of ``X``, one row per row of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out)
+            Columns named by :meth:`get_feature_names_out`.
+        """
+        return self._transform(self._validate_X(X))
+
+    def fit_transform(self, X, y=None):
+        """Fit on ``X`` and return its features (same result as ``fit(X).transform(X)``)."""
+        return self.fit(X, y).transform(X)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the columns of :meth:`transform`.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Ignored (the output columns do not depend on the input names); checked
+            against ``feature_names_in_`` when given.
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self)
+        if input_features is not None:
+            given = np.asarray(input_features, dtype=object)
+            if len(given) != self.n_features_in_ or (
+                hasattr(self, "feature_names_in_")
+                and not np.array_equal(given, self.feature_names_in_)
+            ):
+                raise ValueError("input_features is not equal to feature_names_in_.")
+        return np.asarray(self._output_names(), dtype=object)
+
+    def _fit_features(self, X: np.ndarray, config: dict) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def _output_names(self) -> list[str]:  # pragma: no cover
+        raise NotImplementedError
+
+
+def select_columns(estimator, columns, param: str = "features") -> np.ndarray:
+    """Positions of ``columns`` (names or positions; None = all) among the fitted inputs.
+
+    Raises a ``ValueError`` naming ``param`` for an unknown name or position.
+    """
+    n = estimator.n_features_in_
+    if columns is None:
+        return np.arange(n)
+    single = isinstance(columns, (str, int, np.integer))
+    items = [columns] if single else list(columns)
+    if not items:
+        raise ValueError(f"{param} must name at least one column, got an empty list.")
+    names = getattr(estimator, "feature_names_in_", None)
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            if names is None or item not in names:
+                valid = "no names: X was not a DataFrame" if names is None else list(names)
+                raise ValueError(f"{param}: unknown column {item!r}; valid columns: {valid}.")
+            out.append(int(np.flatnonzero(names == item)[0]))
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not -n <= item < n:
+                raise ValueError(f"{param}: column position {item} out of range for {n} columns.")
+            out.append(int(item) % n)
+        else:
+            raise ValueError(f"{param} must hold column names or integer positions, got {item!r}.")
+    return np.asarray(out, dtype=np.intp)

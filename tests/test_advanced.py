@@ -1,0 +1,223 @@
+"""Regimes, change points, FTRL-Proximal, reward-weighted regression, meta-learning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skquant import ChangePointTrainer, GMMRegimeTrainer, load_model_config
+
+
+# ---------------------------------------------------------------------------- data
+def _regime_series(n=2000, seed=0, switch=1 / 150, vols=(0.01, 0.03)):
+    """Returns whose volatility switches between two sticky regimes."""
+    rng = np.random.default_rng(seed)
+    states = np.zeros(n, dtype=int)
+    state = 0
+    for t in range(n):
+        if rng.random() < switch:
+            state = 1 - state
+        states[t] = state
+    returns = rng.normal(0.0, np.where(states == 1, vols[1], vols[0]))
+    return returns, states
+
+
+def _broken_series(seed=1):
+    """Five segments with changes of mean, variance or both at rows 300, 600, 900, 1200."""
+    rng = np.random.default_rng(seed)
+    segments = [(0, 1), (3, 1), (3, 3), (0, 0.5), (-2, 0.5)]
+    x = np.concatenate([rng.normal(m, s, 300) for m, s in segments])
+    return x, [300, 600, 900, 1200]
+
+
+# ---------------------------------------------------------------------------- GMM
+@pytest.mark.parametrize("causal", [False, True])
+def test_gmm_recovers_two_regimes_ordered_by_volatility(causal):
+    returns, states = _regime_series()
+    X = pd.DataFrame({"ret": returns})
+    gmm = GMMRegimeTrainer(
+        n_components=2, volatility_window=10, causal=causal, n_init=2, random_state=0
+    ).fit(X)
+    # regime 0 must be the calm one: no label permutation is searched here
+    accuracy = np.mean(gmm.predict(X) == states)
+    assert accuracy >= 0.9, accuracy
+    assert gmm.regime_volatility_[0] < gmm.regime_volatility_[1]
+    np.testing.assert_allclose(gmm.regime_volatility_, [0.01, 0.03], rtol=0.25)
+    proba = gmm.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    features = gmm.transform(X)
+    assert list(gmm.get_feature_names_out()) == ["regime", "regime_prob_0", "regime_prob_1"]
+    np.testing.assert_array_equal(features[:, 0], gmm.predict(X))
+    np.testing.assert_allclose(features[:, 1:], proba)
+    np.testing.assert_allclose(gmm.transition_matrix_.sum(axis=1), 1.0)
+    assert np.all(np.diag(gmm.transition_matrix_) > 0.9)  # sticky regimes
+
+
+def test_gmm_labels_stable_across_refits():
+    """Fits on different windows and seeds agree on which regime is calm."""
+    returns, states = _regime_series(n=3000, seed=3)
+    labels = []
+    for start, seed in [(0, 0), (500, 1), (1000, 2)]:
+        window = returns[start : start + 2000, None]
+        gmm = GMMRegimeTrainer(
+            n_components=2, volatility_window=10, causal=False, n_init=1, random_state=seed
+        ).fit(window)
+        labels.append(gmm.predict(returns[2000:, None]))
+    assert np.mean(labels[0] == labels[1]) > 0.95
+    assert np.mean(labels[0] == labels[2]) > 0.95
+    assert np.mean(labels[0] == states[2000:]) > 0.9
+
+
+def test_gmm_train_returns_features_and_selects_columns():
+    returns, _ = _regime_series(n=600)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"noise": rng.normal(size=600), "ret": returns})
+    gmm = GMMRegimeTrainer(
+        load_model_config("gmm_regime", variant="aggressive"),
+        n_components=2,
+        features=["ret"],
+        random_state=0,
+    )
+    features = gmm.train(X, None)
+    assert features.shape == (600, 3)
+    np.testing.assert_array_equal(gmm.features_, [1])
+    assert gmm.config_["volatility_window"] == 5 and gmm.config_["causal"] is False
+    importance = gmm.get_feature_importance()
+    assert importance.index[0] == "ret" and importance["noise"] == 0.0
+    with pytest.raises(ValueError, match="features: unknown column 'nope'"):
+        GMMRegimeTrainer(features=["nope"]).fit(X)
+
+
+@settings(max_examples=15, deadline=None)
+@given(t=st.integers(min_value=1, max_value=400))
+def test_gmm_causal_prefix(gmm_causal, t):
+    model, X = gmm_causal
+    np.testing.assert_allclose(model.transform(X[:t]), model.transform(X)[:t], atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def gmm_causal():
+    returns, _ = _regime_series(n=400, seed=5)
+    X = returns[:, None]
+    return GMMRegimeTrainer(n_components=2, volatility_window=5, causal=True, n_init=1).fit(X), X
+
+
+# ---------------------------------------------------------------------------- change points
+def test_change_point_detects_known_breaks_within_10_rows():
+    x, breaks = _broken_series()
+    detector = ChangePointTrainer(hazard=1 / 300, max_run_length=300, window=10, threshold=0.5).fit(
+        x[:, None]
+    )
+    found = detector.change_points_
+    for b in breaks:
+        hits = found[(found >= b) & (found <= b + 10)]
+        assert hits.size, f"break at {b} not detected within 10 rows: {found}"
+    assert len(found) <= len(breaks) + 1, found  # at most one false alarm
+    features = detector.transform(x[:, None])
+    assert list(detector.get_feature_names_out()) == ["cp_prob", "expected_run_length"]
+    assert np.all((features[:, 0] >= 0) & (features[:, 0] <= 1 + 1e-12))
+    # deep inside a segment the run length is long, right after a break it is short
+    assert features[290, 1] > 100 and features[1210, 1] < 30
+    np.testing.assert_array_equal(detector.predict(x[:, None]), (features[:, 0] > 0.5).astype(int))
+
+
+def test_change_point_multivariate_column_choice():
+    x, _ = _broken_series()
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"noise": rng.normal(size=len(x)), "signal": x})
+    by_name = ChangePointTrainer(column="signal", window=10, threshold=0.5).fit(X)
+    alone = ChangePointTrainer(window=10, threshold=0.5).fit(x[:, None])
+    np.testing.assert_allclose(by_name.transform(X), alone.transform(x[:, None]))
+    mean = ChangePointTrainer().fit(X)  # default: the mean of the standardised columns
+    assert mean.transform(X).shape == (len(x), 2)
+    with pytest.raises(ValueError, match="column: unknown column 'price'"):
+        ChangePointTrainer(column="price").fit(X)
+
+
+@pytest.fixture(scope="module")
+def change_point_model():
+    x, _ = _broken_series(seed=2)
+    X = x[:600, None]
+    return ChangePointTrainer(max_run_length=50).fit(X), X
+
+
+@settings(max_examples=20, deadline=None)
+@given(t=st.integers(min_value=1, max_value=600))
+def test_change_point_prefix(change_point_model, t):
+    model, X = change_point_model
+    np.testing.assert_allclose(model.transform(X[:t]), model.transform(X)[:t], atol=1e-12)
+
+
+def test_change_point_truncation_matches_untruncated_on_short_series():
+    """With more states than rows, truncation changes nothing."""
+    from skquant.models._changepoint import bocpd
+
+    x, _ = _broken_series()
+    x = x[250:400]
+    full = bocpd(x, hazard=0.01, max_run_length=len(x) + 5, window=3)
+    exact = bocpd(x, hazard=0.01, max_run_length=len(x), window=3)
+    for a, b in zip(full, exact, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    short = bocpd(x, hazard=0.01, max_run_length=40, window=3)
+    assert short[1].max() <= 39 + 1e-9
+
+
+@pytest.mark.parametrize(
+    "n_rows", [20_000, pytest.param(100_000, marks=pytest.mark.slow)], ids=["20k", "100k"]
+)
+def test_change_point_is_fast(n_rows):
+    import time
+
+    x = np.random.default_rng(0).normal(size=(n_rows, 1))
+    detector = ChangePointTrainer(max_run_length=300).fit(x[:1000])
+    start = time.perf_counter()
+    detector.transform(x)
+    # about 3 s per 100,000 rows on a free core; generous for shared CI machines
+    assert time.perf_counter() - start < n_rows / 100_000 * 20
+
+
+def _bocpd_reference(x, hazard, window, mu0=0.0, kappa0=1.0, alpha0=1.0, beta0=1.0):
+    """Untruncated BOCPD written out with scipy's Student-t, one run at a time."""
+    from scipy import stats
+
+    runs = [(1.0, mu0, kappa0, alpha0, beta0)]  # (prob, posterior after the run's rows)
+    cp, expected = [], []
+    for t, xt in enumerate(x):
+
+        def pdf(mu, kappa, alpha, beta, xt=xt):
+            scale = np.sqrt(beta * (kappa + 1) / (alpha * kappa))
+            return stats.t.pdf(xt, df=2 * alpha, loc=mu, scale=scale)
+
+        def update(mu, kappa, alpha, beta, xt=xt):
+            return (
+                (kappa * mu + xt) / (kappa + 1),
+                kappa + 1,
+                alpha + 0.5,
+                beta + kappa * (xt - mu) ** 2 / (2 * (kappa + 1)),
+            )
+
+        if t == 0:
+            new = [(1.0, *update(mu0, kappa0, alpha0, beta0))]
+        else:
+            new = [(hazard * pdf(mu0, kappa0, alpha0, beta0), *update(mu0, kappa0, alpha0, beta0))]
+            for prob, *post in runs:
+                new.append((prob * (1 - hazard) * pdf(*post), *update(*post)))
+        total = sum(r[0] for r in new)
+        runs = [(r[0] / total, *r[1:]) for r in new]
+        cp.append(sum(r[0] for r in runs[:window]))
+        expected.append(sum(i * r[0] for i, r in enumerate(runs)))
+    return np.array(cp), np.array(expected)
+
+
+def test_bocpd_matches_direct_reference():
+    from skquant.models._changepoint import bocpd
+
+    x, _ = _broken_series()
+    x = x[280:340] / 2
+    cp, expected, _ = bocpd(x, hazard=0.02, max_run_length=100, window=3, beta0=0.7)
+    ref_cp, ref_expected = _bocpd_reference(x, hazard=0.02, window=3, beta0=0.7)
+    np.testing.assert_allclose(cp, ref_cp, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(expected, ref_expected, rtol=1e-9)
