@@ -88,6 +88,7 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write ``payload`` to a temporary file beside ``path``, fsync, then rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -97,6 +98,12 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _atomic_write_json(path: Path, obj: Any) -> None:

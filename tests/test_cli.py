@@ -80,3 +80,198 @@ def test_configs_show_variant_from_environment():
 )
 def test_bad_usage_is_one_line_exit_2(args, needles):
     assert_one_line_error(run_cli(*args), *needles)
+
+
+# ----------------------------------------------------------------------------- train-all
+import json  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+FAST_YAML = """\
+model: lightgbm
+defaults:
+  n_jobs: 1
+variants:
+  balanced:
+    n_estimators: {rounds}
+    learning_rate: 0.1
+    num_leaves: 7
+    min_child_samples: 5
+    early_stopping_rounds: {patience}
+"""
+
+
+def write_symbols(folder: Path, symbols, n=160, seed=0, csv=()):
+    """Tiny labeled per-symbol files: features, a forward return and label-like columns."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for symbol in symbols:
+        X = rng.normal(size=(n, 3))
+        ret = 0.01 * X[:, 0] + rng.normal(scale=0.01, size=n)
+        frame = pd.DataFrame(
+            {
+                "date": pd.bdate_range("2022-01-03", periods=n),
+                "f0": X[:, 0],
+                "f1": X[:, 1],
+                "f2": X[:, 2],
+                "fwd_ret_1d": ret,
+                "y_will_peak": (ret > 0).astype(int),
+                "MFE": np.abs(ret),
+            }
+        )
+        if symbol in csv:
+            frame.to_csv(folder / f"{symbol}.csv", index=False)
+        else:
+            frame.to_parquet(folder / f"{symbol}.parquet", index=False)
+    return folder
+
+
+def fast_config(folder: Path, rounds=40, patience=10) -> Path:
+    path = folder / "lightgbm.yaml"
+    path.write_text(FAST_YAML.format(rounds=rounds, patience=patience))
+    return path
+
+
+@pytest.fixture(scope="module")
+def corrupt_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_all")
+    data = write_symbols(root / "data", ["AAA", "BBB", "CCC"], csv=("CCC",))
+    (data / "BAD.parquet").write_bytes(b"PAR1 this is not a parquet file")
+    out = root / "out"
+    proc = run_cli(
+        "train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
+        "--models", "lightgbm", "--config", fast_config(root), "--val-days", "30",
+    )  # fmt: skip
+    return proc, data, out
+
+
+def test_train_all_corrupt_file_others_finish(corrupt_run):
+    from skquant import load_model
+
+    proc, data, out = corrupt_run
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "symbol BAD failed" in proc.stderr and "BAD.parquet" in proc.stderr
+    # the features were chosen automatically, never a label-like column
+    assert "features (3): f0, f1, f2" in proc.stdout
+    assert "excluded label-like columns: y_will_peak, MFE" in proc.stdout
+    assert "symbols" in proc.stderr  # the tqdm bar
+    for symbol in ("AAA", "BBB", "CCC"):
+        pair = out / symbol / "lightgbm"
+        for name in ("config.json", "metrics.json", "feature_importance.csv", "metadata.json"):
+            assert (pair / name).is_file(), (symbol, name)
+        assert (pair / "learning_curve.png").stat().st_size > 1000
+        metrics = json.loads((pair / "metrics.json").read_text())
+        assert metrics["n_val"] == 30 and np.isfinite(metrics["rmse"])
+        assert set(metrics["trading"]) >= {"sharpe", "max_drawdown", "hit_rate", "profit_factor"}
+        assert json.loads((pair / "config.json").read_text())["n_estimators"] == 40
+        # the saved model reproduces the validation predictions made before saving
+        frame = (
+            pd.read_parquet(data / f"{symbol}.parquet")
+            if symbol != "CCC"
+            else pd.read_csv(data / "CCC.csv")
+        )
+        val = frame.tail(30)
+        saved = pd.read_csv(pair / "predictions_val.csv")
+        np.testing.assert_allclose(
+            load_model(pair).predict(val[["f0", "f1", "f2"]]), saved["prediction"], rtol=1e-12
+        )
+    assert not (out / "BAD" / "lightgbm").exists()
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["counts"] == {"trained": 3, "skipped": 0, "failed": 1}
+    assert manifest["features"] == ["f0", "f1", "f2"]
+    by_symbol = {s["symbol"]: s for s in manifest["symbols"]}
+    assert by_symbol["BAD"]["status"] == "failed" and "BAD.parquet" in by_symbol["BAD"]["error"]
+    assert by_symbol["AAA"]["peak_memory_mb"] > 10
+    # the summary table names every pair
+    assert "AAA" in proc.stdout and "failed" in proc.stdout
+
+
+def test_flipped_byte_in_saved_model_is_refused(corrupt_run, tmp_path):
+    import shutil
+
+    from skquant import load_model
+    from skquant.persistence import ModelIntegrityError
+
+    _, _, out = corrupt_run
+    pair = shutil.copytree(out / "AAA" / "lightgbm", tmp_path / "copy")
+    payload = bytearray((pair / "model.joblib").read_bytes())
+    payload[100] ^= 0x20
+    (pair / "model.joblib").write_bytes(bytes(payload))
+    with pytest.raises(ModelIntegrityError, match="SHA-256"):
+        load_model(pair)
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (("--input-dir", "/no/such/folder"), "/no/such/folder"),
+        (("--models", "lightgbm,nope"), "nope"),
+        (("--target", "not_a_column"), "not_a_column"),
+        (("--variant", "ultra"), "ultra"),
+        (("--features", "f0,zz"), "zz"),
+        (("--features", "f0,fwd_ret_1d"), "leak"),
+    ],
+)
+def test_train_all_bad_input_exit_2(tmp_path, extra, needle):
+    data = write_symbols(tmp_path / "data", ["AAA"], n=20)
+    args = {"--input-dir": data, "--output-dir": tmp_path / "out", "--target": "fwd_ret_1d",
+            "--models": "lightgbm"}  # fmt: skip
+    args.update(dict(zip(extra[::2], extra[1::2], strict=True)))
+    proc = run_cli("train-all", *[v for kv in args.items() for v in kv])
+    assert_one_line_error(proc, needle)
+
+
+def test_train_all_help():
+    proc = run_cli("train-all", "--help")
+    assert proc.returncode == 0
+    for option in ("--phase", "--input-dir", "--features", "--val-days", "--n-jobs", "--config"):
+        assert option in proc.stdout
+
+
+def _finished_pairs(out: Path) -> dict[str, str]:
+    return {
+        pair.parent.name: (pair / "metadata.json").read_text()
+        for pair in out.glob("*/lightgbm")
+        if (pair / "metadata.json").is_file()
+    }
+
+
+def test_sigkill_then_resume(tmp_path):
+    from skquant import load_model
+
+    symbols = [f"S{i}" for i in range(6)]
+    data = write_symbols(tmp_path / "data", symbols, n=400, seed=3)
+    out = tmp_path / "out"
+    args = [
+        sys.executable, "-m", "skquant", "train-all", "--input-dir", data, "--output-dir", out,
+        "--target", "fwd_ret_1d", "--models", "lightgbm", "--val-days", "40",
+        "--config", fast_config(tmp_path, rounds=300, patience=0),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [str(a) for a in args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    deadline = time.monotonic() + 90
+    while not _finished_pairs(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = _finished_pairs(out)
+    assert 1 <= len(before) < len(symbols), "the run must be killed mid-way"
+
+    proc = run_cli(*args[3:])
+    assert proc.returncode == 0, proc.stderr
+    after = _finished_pairs(out)
+    assert set(after) == set(symbols)
+    for symbol, meta in before.items():  # finished pairs were not retrained
+        assert after[symbol] == meta
+    assert f"{len(symbols) - len(before)} trained, {len(before)} already finished" in proc.stdout
+    assert not list(out.glob("*/.lightgbm.tmp-*")), "no temporary folder is left behind"
+    X = pd.DataFrame(np.zeros((2, 3)), columns=["f0", "f1", "f2"])
+    for symbol in symbols:
+        assert load_model(out / symbol / "lightgbm").predict(X).shape == (2,)

@@ -1,0 +1,133 @@
+"""Reading a folder of per-symbol files and choosing feature columns."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skquant.cli._common import UsageError
+
+SUFFIXES = (".parquet", ".pq", ".csv")
+
+# Columns that hold (or are derived from) future outcomes: never features.
+_LABEL_LIKE = re.compile(r"^(y_|fwd_|target_)|^(tth|mdd|mfe)(_|$)", re.IGNORECASE)
+_NOT_FEATURES = frozenset({"date", "symbol", "ticker", "timestamp", "datetime"})
+
+
+def is_label_like(name: str) -> bool:
+    """Whether a column name looks like a label (``y_*``, ``fwd_*``, ``TTH``, ``MDD``, ``MFE``)."""
+    return bool(_LABEL_LIKE.search(str(name)))
+
+
+def symbol_files(input_dir: str | None) -> dict[str, Path]:
+    """``{SYMBOL: path}`` for every ``SYMBOL.parquet`` / ``SYMBOL.csv`` in the folder."""
+    if input_dir is None:
+        raise UsageError("--input-dir is required.")
+    folder = Path(input_dir).expanduser()
+    if not folder.exists():
+        raise UsageError(f"input folder {str(folder)!r} does not exist.")
+    if not folder.is_dir():
+        raise UsageError(f"--input-dir {str(folder)!r} is not a folder.")
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith("."):
+            if path.stem in files:
+                raise UsageError(
+                    f"symbol {path.stem!r} has two files in {str(folder)!r}: "
+                    f"{files[path.stem].name} and {path.name}; keep one."
+                )
+            files[path.stem] = path
+    if not files:
+        raise UsageError(
+            f"input folder {str(folder)!r} holds no SYMBOL.parquet or SYMBOL.csv files."
+        )
+    return files
+
+
+def read_symbol(path: Path) -> pd.DataFrame:
+    """Read one symbol's file, indexed by a sorted ``DatetimeIndex`` named ``date``.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read or has no usable ``date`` column or index.
+    """
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path)
+        else:
+            frame = pd.read_parquet(path)
+    except Exception as exc:  # corrupt or unreadable: reported per symbol
+        raise ValueError(f"cannot read {path.name}: {type(exc).__name__}: {exc}") from None
+    if "date" in frame.columns:
+        frame = frame.set_index("date")
+    elif not (isinstance(frame.index, pd.DatetimeIndex) or frame.index.name == "date"):
+        raise ValueError(f"{path.name} has no 'date' column or date index.")
+    try:
+        frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index), name="date")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path.name}: the 'date' values are not dates ({exc}).") from None
+    if frame.index.hasnans:
+        raise ValueError(f"{path.name} has missing dates.")
+    return frame.sort_index(kind="stable")
+
+
+def parse_features(spec: str | None) -> list[str] | None:
+    """``a,b`` or ``@file`` (one name per line or comma-separated) to a list."""
+    if spec is None:
+        return None
+    if spec.startswith("@"):
+        path = Path(spec[1:]).expanduser()
+        if not path.is_file():
+            raise UsageError(f"features file {str(path)!r} does not exist.")
+        text = path.read_text(encoding="utf-8")
+        names = [n.strip() for line in text.splitlines() for n in line.split(",")]
+        names = [n for n in names if n and not n.startswith("#")]
+    else:
+        names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise UsageError(f"--features {spec!r} names no columns.")
+    return names
+
+
+def choose_features(
+    frame: pd.DataFrame, targets: list[str], requested: list[str] | None, where: str
+) -> list[str]:
+    """The feature columns: ``requested`` (checked) or every numeric non-label column."""
+    if requested is not None:
+        missing = [c for c in requested if c not in frame.columns]
+        if missing:
+            raise UsageError(f"--features columns {missing} are not in {where}.")
+        leaking = [c for c in requested if c in targets]
+        if leaking:
+            raise UsageError(f"--features includes the target {leaking}: that would leak.")
+        return list(requested)
+    features = [
+        str(c)
+        for c in frame.columns
+        if c not in targets
+        and str(c).lower() not in _NOT_FEATURES
+        and not is_label_like(c)
+        and (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+    ]
+    if not features:
+        raise UsageError(
+            f"{where} has no numeric feature columns besides the targets and label-like "
+            "columns; pass --features."
+        )
+    return features
+
+
+def validation_split(frame: pd.DataFrame, val_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(older rows, rows of the last ``val_days`` distinct dates)."""
+    dates = frame.index.unique()
+    if len(dates) <= val_days:
+        raise ValueError(
+            f"too few rows: {len(dates)} dates, but --val-days {val_days} needs more than that."
+        )
+    cutoff = dates.sort_values()[-val_days]
+    is_val = np.asarray(frame.index >= cutoff)
+    return frame.loc[~is_val], frame.loc[is_val]
