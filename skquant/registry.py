@@ -19,6 +19,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     # regimes, change points, online and meta models
     "change_point": ("skquant.models._changepoint", "ChangePointTrainer"),
     "gmm_regime": ("skquant.models._regime", "GMMRegimeTrainer"),
+    "ftrl_proximal": ("skquant.models._ftrl", "FTRLProximalTrainer"),
 }
 
 

@@ -79,6 +79,10 @@ _FAST_PARAMS: dict[str, list[dict]] = {
         {"n_components": 2, "volatility_window": 0, "causal": False, "n_init": 1, "max_iter": 20},
         {"n_components": 2, "volatility_window": 3, "causal": True, "n_init": 1, "max_iter": 20},
     ],
+    "ftrl_proximal": [
+        {"alpha": 0.5, "l1": 0.0, "l2": 0.0, "n_passes": 20, "batch_size": 1},
+        {"task": "classification", "alpha": 0.5, "l1": 0.0, "l2": 0.0, "n_passes": 10},
+    ],
 }
 
 _LIGHTGBM_WEIGHTS = (
