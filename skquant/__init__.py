@@ -36,6 +36,8 @@ _LAZY: dict[str, str] = {
     "make_features": "skquant.labels",
     "load_demo": "skquant.datasets",
     "make_synthetic_panel": "skquant.datasets",
+    "WalkForwardEngine": "skquant.walkforward",
+    "WalkForwardResult": "skquant.walkforward",
     "save_model": "skquant.persistence",
     "load_model": "skquant.persistence",
     "SingleTaskStrategy": "skquant.strategies",

@@ -1,0 +1,6 @@
+"""Walk-forward validation: refit per fold, trade out-of-sample predictions, report."""
+
+from skquant.walkforward._engine import WalkForwardEngine
+from skquant.walkforward._result import WalkForwardResult
+
+__all__ = ["WalkForwardEngine", "WalkForwardResult"]

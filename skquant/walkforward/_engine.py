@@ -1,0 +1,398 @@
+"""The walk-forward engine: refit a model per fold, trade its out-of-sample predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+
+from skquant.labels import LABEL_COLUMNS
+from skquant.metrics._scorer import canonical_metric, compute_metric, predict_positions
+from skquant.model_selection import WalkForwardSplit
+from skquant.utils._time import dates_of
+from skquant.walkforward._result import WalkForwardResult
+
+DEFAULT_METRICS = ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
+
+
+def _is_label_column(name) -> bool:
+    return str(name) in LABEL_COLUMNS or str(name).startswith("fwd_ret")
+
+
+def _fit_predict_fold(estimator, features, X_train, y_train, dates_train, X_test, dates_test):
+    """Fit a clone of ``estimator`` on one fold's training rows and predict its test rows.
+
+    The frames are built on the given arrays without copying them; their
+    ``DatetimeIndex`` lets a trainer cut its early-stopping tail from the latest
+    dates of this fold's training window.
+    """
+    keep = None
+    if y_train.dtype.kind == "f":
+        keep = ~np.isnan(y_train)
+        if keep.all():
+            keep = None
+    if keep is not None:  # rows whose label is not known yet cannot train
+        X_train, y_train, dates_train = X_train[keep], y_train[keep], dates_train[keep]
+    model = clone(estimator)
+    frame = pd.DataFrame(X_train, index=pd.DatetimeIndex(dates_train), columns=features, copy=False)
+    model.fit(frame, y_train)
+    test = pd.DataFrame(X_test, index=pd.DatetimeIndex(dates_test), columns=features, copy=False)
+    score, position = predict_positions(model, test)
+    label = model.predict(test) if is_classifier(model) else None
+    info = {"n_train_used": len(y_train)}
+    best = getattr(model, "best_iteration_", None)
+    if best is not None:
+        info["best_iteration"] = best
+    return score, position, label, info
+
+
+def _date_major_order(index, dates) -> np.ndarray | None:
+    """Row order sorting by date then the other index levels; None if already sorted."""
+    keys = []
+    if isinstance(index, pd.MultiIndex):
+        for level in reversed(range(index.nlevels)):
+            values = index.get_level_values(level)
+            if not isinstance(values, pd.DatetimeIndex):
+                keys.append(pd.factorize(values, sort=True)[0])
+    keys.append(dates)
+    order = np.lexsort(keys)
+    return None if np.array_equal(order, np.arange(len(order))) else order
+
+
+class WalkForwardEngine:
+    """Walk-forward validation of a model over a labeled (panel of) time series.
+
+    The data's distinct dates are cut into folds exactly as
+    :class:`~skquant.model_selection.WalkForwardSplit` does. For each fold a fresh
+    model is fitted on the training window (its early-stopping tail, if any, is the
+    latest dates of that window) and predicts the test window; predictions become
+    positions and strategy returns. Folds run in parallel through joblib.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Features, target and returns, indexed by a ``DatetimeIndex`` or a
+        ``MultiIndex`` with a datetime level (a (date, symbol) panel). Rows may
+        come in any order (they are sorted by date, then symbol); duplicate index entries are
+        rejected.
+    target : str
+        Column to fit. Rows where it is NaN (labels without future prices) are
+        left out of training.
+    return_col : str, default=None
+        Column of realised per-row returns that positions earn; defaults to
+        ``target``.
+    features : list of str, default=None
+        Feature columns. ``None`` takes every numeric column except ``target``,
+        ``return_col`` and the label columns of :func:`skquant.make_labels`
+        (``fwd_ret*``, ``MFE``, ``MDD``, ``TTH``, ``y_will_peak``), which look ahead.
+    train_days, test_days, step_days, min_train_samples, embargo_days : int
+        Fold placement in distinct dates, as in ``WalkForwardSplit`` (defaults 252,
+        63, 21, 1000, 0).
+    expanding : bool, default=False
+        Anchor every training window at the first date.
+    n_jobs : int, default=None
+        Folds fitted in parallel (joblib semantics: None is 1 unless inside a
+        ``joblib.parallel_config`` context, -1 all cores). Results are identical
+        for any value and backend. Give the model one thread (``n_jobs=1`` in a
+        LightGBM config) when folds run in parallel.
+    verbose : bool, default=False
+        Show a progress bar over folds (tqdm).
+
+    Attributes
+    ----------
+    features_ : list of str
+        The feature columns used.
+    folds_ : list of tuple
+        ``(train_start, train_stop, test_start, test_stop)`` row ranges into the
+        date-sorted data, one per fold.
+
+    See Also
+    --------
+    WalkForwardSplit : the same folds as a scikit-learn CV splitter.
+    WalkForwardResult : what :meth:`run` returns.
+
+    Examples
+    --------
+    >>> from skquant import WalkForwardEngine, load_model_config, make_synthetic_panel
+    >>> panel = make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
+    >>> engine = WalkForwardEngine(panel, target="fwd_ret", train_days=100,
+    ...                            test_days=50, step_days=50, min_train_samples=200)
+    >>> result = engine.run("lightgbm", load_model_config(
+    ...     "lightgbm", overrides={"n_estimators": 20, "n_jobs": 1}))
+    >>> len(result.folds)
+    4
+    >>> sorted(result.summary)
+    ['hit_rate', 'max_drawdown', 'profit_factor', 'sharpe', 'win_loss_ratio']
+    """
+
+    def __init__(
+        self,
+        data,
+        *,
+        target,
+        return_col=None,
+        features=None,
+        train_days=252,
+        test_days=63,
+        step_days=21,
+        min_train_samples=1000,
+        embargo_days=0,
+        expanding=False,
+        n_jobs=None,
+        verbose=False,
+    ):
+        self.data = data
+        self.target = target
+        self.return_col = return_col
+        self.features = features
+        self.train_days = train_days
+        self.test_days = test_days
+        self.step_days = step_days
+        self.min_train_samples = min_train_samples
+        self.embargo_days = embargo_days
+        self.expanding = expanding
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self._prepare()
+
+    # ------------------------------------------------------------------ data
+    def _column(self, name, what: str):
+        if not isinstance(name, str) or name not in self.data.columns:
+            raise ValueError(
+                f"Unknown {what} column {name!r}; data has columns {list(self.data.columns)}."
+            )
+        return name
+
+    def _resolve_features(self, return_col: str) -> list[str]:
+        data, target = self.data, self.target
+        if self.features is None:
+            features = [
+                c
+                for c in data.columns
+                if c not in (target, return_col)
+                and not _is_label_column(c)
+                and (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c]))
+            ]
+            if not features:
+                raise ValueError(
+                    "data has no feature column: every numeric column is the target, the "
+                    "return column or a label. Pass features=[...]."
+                )
+            return features
+        if isinstance(self.features, str):
+            raise ValueError(
+                f"features must be a list of column names, got the string {self.features!r}."
+            )
+        features = [self._column(c, "feature") for c in self.features]
+        if not features:
+            raise ValueError("features is empty; pass at least one feature column.")
+        for name, what in ((target, "target"), (return_col, "return_col")):
+            if name in features:
+                raise ValueError(f"The {what} column {name!r} cannot also be a feature.")
+        return features
+
+    def _prepare(self) -> None:
+        data = self.data
+        if not isinstance(data, pd.DataFrame):
+            raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+        dates = dates_of(data)
+        if dates is None:
+            raise ValueError(
+                "data needs a DatetimeIndex or a MultiIndex with a datetime level "
+                f"(date, symbol); got an index of type {type(data.index).__name__}."
+            )
+        target = self._column(self.target, "target")
+        return_col = self._column(target if self.return_col is None else self.return_col, "return")
+        self.features_ = self._resolve_features(return_col)
+        if np.isnat(dates).any():
+            raise ValueError(f"data's dates hold {int(np.isnat(dates).sum())} NaT values.")
+        n_dup = int(data.index.duplicated().sum())
+        if n_dup:
+            raise ValueError(
+                f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
+                "keep one row per date and symbol."
+            )
+        if not pd.api.types.is_numeric_dtype(data[return_col]):
+            raise ValueError(f"The return column {return_col!r} must be numeric.")
+
+        # Sort by date, then by the other index levels (symbol), once; folds are then
+        # contiguous row ranges, each fold gets views rather than copies, and the
+        # result does not depend on the input's row order.
+        order = _date_major_order(data.index, dates)
+
+        def column_values(cols, dtype=None):
+            values = data[cols].to_numpy(dtype=dtype)
+            return values if order is None else values[order]
+
+        self._X = column_values(self.features_, np.float64)
+        self._y = column_values(target)
+        if self._y.dtype.kind in "iub":
+            self._y = self._y.astype(np.float64) if self._y.dtype.kind == "b" else self._y
+        self._returns = column_values(return_col, np.float64)
+        self._dates = dates if order is None else dates[order]
+        self._index = data.index if order is None else data.index[order]
+        self._return_col = return_col
+
+        distinct, counts = np.unique(self._dates, return_counts=True)
+        splitter = WalkForwardSplit(
+            train_days=self.train_days,
+            test_days=self.test_days,
+            step_days=self.step_days,
+            min_train_samples=self.min_train_samples,
+            embargo_days=self.embargo_days,
+            expanding=self.expanding,
+        )
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        self.folds_ = [
+            (
+                int(starts[f.train_start]),
+                int(starts[f.train_stop]),
+                int(starts[f.test_start]),
+                int(starts[f.test_stop]),
+            )
+            for f in splitter.fold_dates(counts)
+        ]
+        self._distinct_dates = distinct
+
+    # ------------------------------------------------------------------ run
+    def _estimator(self, model_name, config, estimator):
+        if (model_name is None) == (estimator is None):
+            raise ValueError(
+                "Pass either model_name (a registry name) or estimator=, not both or neither."
+            )
+        if estimator is not None:
+            if config is not None:
+                raise ValueError(
+                    "config goes with model_name; set an estimator's parameters on it directly."
+                )
+            if not hasattr(estimator, "fit") or not hasattr(estimator, "predict"):
+                raise ValueError(
+                    f"estimator must have fit and predict, got {type(estimator).__name__}."
+                )
+            return estimator
+        from skquant.registry import get_trainer
+
+        return get_trainer(model_name)(config)
+
+    def run(
+        self,
+        model_name: str | None = None,
+        config: dict | None = None,
+        *,
+        estimator: Any = None,
+        metrics: Sequence[str] = DEFAULT_METRICS,
+    ) -> WalkForwardResult:
+        """Fit one model per fold and evaluate its out-of-sample trading.
+
+        Parameters
+        ----------
+        model_name : str, default=None
+            Registry name of a trainer (``"lightgbm"``); built as
+            ``get_trainer(model_name)(config)``.
+        config : dict, default=None
+            The trainer's config, e.g. ``load_model_config("lightgbm", variant=...)``.
+        estimator : estimator, default=None
+            Any scikit-learn regressor or binary classifier (a Pipeline included),
+            instead of ``model_name``; cloned per fold.
+        metrics : sequence of str, default=("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
+            Metric names as in :func:`skquant.get_scorer`.
+
+        Returns
+        -------
+        result : WalkForwardResult
+            Per-fold table, summary and out-of-sample predictions.
+        """
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        metrics = [canonical_metric(m) for m in metrics]
+        if not metrics:
+            raise ValueError("metrics is empty; name at least one metric.")
+        estimator = self._estimator(model_name, config, estimator)
+
+        X, y, dates, feats = self._X, self._y, self._dates, self.features_
+        jobs = (
+            delayed(_fit_predict_fold)(
+                estimator, feats, X[a:b], y[a:b], dates[a:b], X[c:d], dates[c:d]
+            )
+            for a, b, c, d in self.folds_
+        )
+        n_folds = len(self.folds_)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            outputs = list(
+                tqdm(
+                    Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs),
+                    total=n_folds,
+                    desc="walk-forward folds",
+                    unit="fold",
+                )
+            )
+        else:
+            outputs = Parallel(n_jobs=self.n_jobs)(jobs)
+        return self._assemble(outputs, metrics)
+
+    def _assemble(self, outputs, metrics) -> WalkForwardResult:
+        dates, returns = self._dates, self._returns
+        classifier = outputs[0][2] is not None
+        rows, fold_rows = [], []
+        for k, ((a, b, c, d), (score, position, label, info)) in enumerate(
+            zip(self.folds_, outputs, strict=True)
+        ):
+            # each model serves its test dates until the next fold's model takes over
+            serve_stop = min(d, self.folds_[k + 1][2]) if k + 1 < len(self.folds_) else d
+            n_serve = serve_stop - c
+            part = {
+                "prediction": (label if classifier else score)[:n_serve],
+                "position": position[:n_serve],
+                "strategy_return": position[:n_serve] * returns[c:serve_stop],
+                "fold": np.full(n_serve, k),
+            }
+            if classifier:
+                part["proba"] = score[:n_serve]
+            rows.append((c, serve_stop, part))
+            row = {
+                "fold": k,
+                "train_start": pd.Timestamp(dates[a]),
+                "train_end": pd.Timestamp(dates[b - 1]),
+                "test_start": pd.Timestamp(dates[c]),
+                "test_end": pd.Timestamp(dates[d - 1]),
+                "n_train": b - a,
+                "n_test": d - c,
+                **info,
+            }
+            for m in metrics:
+                row[m] = compute_metric(m, returns[c:d], score, position, dates[c:d])
+            fold_rows.append(row)
+
+        positions = np.concatenate([np.arange(c, s) for c, s, _ in rows])
+        columns = (
+            ["prediction"]
+            + (["proba"] if classifier else [])
+            + ["position", "strategy_return", "fold"]
+        )
+        predictions = pd.DataFrame(
+            {col: np.concatenate([p[col] for _, _, p in rows]) for col in columns},
+            index=self._index[positions],
+        )
+        summary = {
+            m: compute_metric(
+                m,
+                returns[positions],
+                predictions["proba" if classifier else "prediction"].to_numpy(dtype=np.float64),
+                predictions["position"].to_numpy(),
+                dates[positions],
+            )
+            for m in metrics
+        }
+        return WalkForwardResult(
+            folds=pd.DataFrame(fold_rows),
+            summary=summary,
+            predictions=predictions,
+            dates=dates[positions],
+            metrics=tuple(metrics),
+        )

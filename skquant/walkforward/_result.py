@@ -1,0 +1,188 @@
+"""What a walk-forward run returns: per-fold table, summary, predictions; plots and files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skquant.metrics._scorer import period_returns
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_value(value):
+    """Floats as JSON allows them: NaN becomes null, infinities the strings "inf"/"-inf"."""
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+class WalkForwardResult:
+    """The outcome of :meth:`WalkForwardEngine.run`.
+
+    Parameters
+    ----------
+    folds : DataFrame
+        One row per fold: ``fold``, ``train_start``, ``train_end``,
+        ``test_start``, ``test_end`` (dates), ``n_train``, ``n_test`` (rows),
+        ``n_train_used`` (training rows with a known target), ``best_iteration``
+        where the model early-stopped, and one column per metric computed on the
+        fold's whole test window.
+    summary : dict
+        Each metric over all out-of-sample periods (the rows of ``predictions``).
+    predictions : DataFrame
+        One row per out-of-sample row, indexed like the engine's ``data`` (sorted
+        by date): ``prediction`` (a classifier's predicted label, with its
+        positive-class probability in ``proba``), ``position`` (-1, 0, +1),
+        ``strategy_return = position * data[return_col]`` and ``fold``. Where test
+        windows overlap, a row keeps the most recent model's prediction.
+    dates : ndarray of shape (n_predictions,)
+        The date of each row of ``predictions``.
+    metrics : tuple of str
+        The metric names computed.
+
+    Attributes
+    ----------
+    folds, summary, predictions, metrics
+        As given.
+
+    Examples
+    --------
+    >>> result = engine.run("lightgbm", config)  # doctest: +SKIP
+    >>> result.folds[["test_start", "sharpe"]]  # doctest: +SKIP
+    >>> result.save("wf_output")  # doctest: +SKIP
+    """
+
+    def __init__(self, folds, summary, predictions, dates, metrics):
+        self.folds = folds
+        self.summary = summary
+        self.predictions = predictions
+        self._dates = np.asarray(dates)
+        self.metrics = metrics
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.summary.items())
+        return f"WalkForwardResult(n_folds={len(self.folds)}, {shown})"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The strategy per period (date): return, equity and drawdown.
+
+        Returns
+        -------
+        frame : DataFrame
+            Indexed by date, columns ``strategy_return`` (equal-weight mean over
+            the date's rows), ``equity`` (compounded from 1), ``drawdown`` (from
+            the running peak, <= 0) and ``fold`` (the model that served the date).
+        """
+        dates = pd.DatetimeIndex(self._dates)
+        grouped = (
+            self.predictions[["strategy_return", "fold"]].reset_index(drop=True).groupby(dates)
+        )
+        frame = pd.DataFrame(
+            {
+                "strategy_return": grouped["strategy_return"].mean(),
+                "fold": grouped["fold"].max(),
+            }
+        )
+        frame.index.name = "date"
+        equity = (1.0 + frame["strategy_return"].fillna(0.0)).cumprod()
+        frame.insert(1, "equity", equity)
+        frame.insert(2, "drawdown", equity / np.maximum(equity.cummax(), 1.0) - 1.0)
+        return frame
+
+    def period_returns(self) -> np.ndarray:
+        """Per-date strategy returns in date order (what the summary metrics use)."""
+        return period_returns(self.predictions["strategy_return"].to_numpy(), self._dates)
+
+    def save(self, directory) -> Path:
+        """Write ``predictions.parquet``, ``folds.csv`` and ``summary.json`` into ``directory``.
+
+        Each file is written to a temporary name in the same directory and renamed
+        into place, so a reader never sees a half-written file. Non-finite summary
+        values are written as ``null`` (NaN) or ``"inf"``/``"-inf"``.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            Created if missing.
+
+        Returns
+        -------
+        directory : pathlib.Path
+        """
+        from skquant.utils._optional import import_optional
+
+        import_optional("pyarrow")
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        _atomic_write(directory / "predictions.parquet", lambda p: self.predictions.to_parquet(p))
+        _atomic_write(directory / "folds.csv", lambda p: self.folds.to_csv(p, index=False))
+        summary = {k: _json_value(v) for k, v in self.summary.items()}
+
+        def write_json(p):
+            with open(p, "w", encoding="utf-8") as fh:
+                json.dump(summary, fh, indent=2, allow_nan=False)
+                fh.write("\n")
+
+        _atomic_write(directory / "summary.json", write_json)
+        return directory
+
+    def plot(self, metric: str | None = None):
+        """Draw the equity curve, its drawdown and a per-fold metric.
+
+        Parameters
+        ----------
+        metric : str, default=None
+            Per-fold metric of the bottom panel; the first metric of the run
+            when None.
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+        """
+        from skquant.utils._optional import import_optional
+
+        plt = import_optional("matplotlib.pyplot")
+        metric = metric or self.metrics[0]
+        if metric not in self.folds.columns:
+            raise ValueError(f"Unknown metric {metric!r}; this run computed {list(self.metrics)}.")
+        frame = self.to_frame()
+        fig, (ax_eq, ax_dd, ax_fold) = plt.subplots(
+            3, 1, figsize=(10, 8), gridspec_kw={"height_ratios": [3, 1.2, 1.5]}
+        )
+        ax_eq.plot(frame.index, frame["equity"], color="tab:blue")
+        ax_eq.set_ylabel("equity")
+        ax_eq.set_title("Walk-forward out-of-sample equity")
+        for start in self.folds["test_start"]:
+            ax_eq.axvline(start, color="0.85", linewidth=0.6, zorder=0)
+        ax_dd.fill_between(frame.index, frame["drawdown"], 0.0, color="tab:red", alpha=0.4)
+        ax_dd.set_ylabel("drawdown")
+        values = self.folds[metric].replace([np.inf, -np.inf], np.nan)
+        ax_fold.bar(self.folds["fold"], values, color=np.where(values >= 0, "tab:green", "tab:red"))
+        ax_fold.axhline(0.0, color="black", linewidth=0.6)
+        ax_fold.set_xlabel("fold")
+        ax_fold.set_ylabel(metric)
+        fig.tight_layout()
+        return fig

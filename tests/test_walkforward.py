@@ -1,0 +1,305 @@
+"""WalkForwardEngine and WalkForwardResult: the contract, time safety, parallel backends, files."""
+
+from __future__ import annotations
+
+import json
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skquant import (
+    WalkForwardEngine,
+    WalkForwardResult,
+    WalkForwardSplit,
+    load_model_config,
+    make_synthetic_panel,
+    max_drawdown,
+    sharpe_ratio,
+)
+
+FAST = {"n_estimators": 15, "learning_rate": 0.1, "n_jobs": 1, "early_stopping_rounds": 5}
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return make_synthetic_panel(n_symbols=4, n_days=330, random_state=0)
+
+
+class LastTrainDate(RegressorMixin, BaseEstimator):
+    """Predicts, for every row, the ordinal of the latest date it was trained on."""
+
+    def fit(self, X, y):
+        dates = X.index
+        assert isinstance(dates, pd.DatetimeIndex)
+        self.last_ = dates.max().value / 1e9
+        self.n_dates_ = dates.nunique()
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.last_ + self.n_dates_ / 1e6)
+
+
+def test_guide_snippet_with_target_and_return_col(panel):
+    engine = WalkForwardEngine(
+        data=panel,
+        target="fwd_ret",
+        return_col="fwd_ret",
+        train_days=252,  # 1 year training
+        test_days=63,  # 1 quarter testing
+        step_days=21,  # Roll forward monthly
+        min_train_samples=1000,
+    )
+    results = engine.run(
+        model_name="lightgbm",
+        config=load_model_config("lightgbm", variant="conservative", overrides=FAST),
+        metrics=["sharpe", "max_drawdown", "hit_rate"],
+    )
+    assert isinstance(results, WalkForwardResult)
+    folds, summary, pred = results.folds, results.summary, results.predictions
+    # folds laid as the contract says: s_k = 252 + 21k < 330
+    assert len(folds) == len(range(252, 330, 21)) == 4
+    assert {
+        "fold",
+        "train_start",
+        "train_end",
+        "test_start",
+        "test_end",
+        "n_train",
+        "n_test",
+    } <= set(folds)
+    assert (folds["n_train"] == 252 * 4).all() and folds["n_test"].tolist() == [252, 228, 144, 60]
+    assert set(summary) == {"sharpe", "max_drawdown", "hit_rate"}
+    assert list(pred.columns) == ["prediction", "position", "strategy_return", "fold"]
+    # aligned to data's index, one row per out-of-sample row
+    assert pred.index.isin(panel.index).all() and not pred.index.duplicated().any()
+    dates = pred.index.get_level_values("date")
+    assert len(pred) == (panel.index.get_level_values("date") >= folds["test_start"].iloc[0]).sum()
+    np.testing.assert_array_equal(
+        pred["strategy_return"], pred["position"] * panel.loc[pred.index, "fwd_ret"]
+    )
+    np.testing.assert_array_equal(pred["position"], np.sign(pred["prediction"]))
+    # no prediction falls on a date its model trained on (or on a training-only date)
+    train_end = folds.set_index("fold")["train_end"]
+    assert (dates > train_end.loc[pred["fold"]].to_numpy()).all()
+    assert dates.min() > folds["train_end"].iloc[0]
+    # summary: metrics of the equal-weight daily returns of the predictions
+    daily = pred["strategy_return"].groupby(dates).mean()
+    assert summary["sharpe"] == pytest.approx(sharpe_ratio(daily))
+    assert summary["max_drawdown"] == pytest.approx(max_drawdown(daily))
+
+
+def test_overlap_keeps_the_most_recent_model_and_folds_use_whole_windows(panel):
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", train_days=100, test_days=60, step_days=20, min_train_samples=1
+    )
+    result = engine.run(estimator=LastTrainDate(), metrics=["sharpe"])
+    pred, folds = result.predictions, result.folds
+    dates = pred.index.get_level_values("date")
+    for k, fold in folds.iterrows():
+        served = dates[pred["fold"] == k]
+        nxt = folds["test_start"].iloc[k + 1] if k + 1 < len(folds) else None
+        expected_end = (
+            fold["test_end"] if nxt is None else min(fold["test_end"], nxt - pd.Timedelta(days=1))
+        )
+        assert served.min() == fold["test_start"] and served.max() <= expected_end
+        # the model served was trained up to this fold's train_end, on 100 dates
+        got = pred.loc[pred["fold"] == k, "prediction"].iloc[0]
+        assert got == pytest.approx(fold["train_end"].value / 1e9 + 100 / 1e6)
+    # per-fold metrics use each fold's whole (overlapping) test window
+    assert folds["n_test"].iloc[0] == 60 * 4
+    whole = panel.loc[
+        panel.index.get_level_values("date")
+        .to_series()
+        .between(folds["test_start"][0], folds["test_end"][0])
+        .to_numpy(),
+        "fwd_ret",
+    ]
+    assert folds["sharpe"][0] == pytest.approx(sharpe_ratio(whole.groupby(level="date").mean()))
+
+
+def test_embargo_and_expanding_windows(panel):
+    engine = WalkForwardEngine(
+        panel,
+        target="fwd_ret",
+        train_days=80,
+        test_days=40,
+        step_days=40,
+        min_train_samples=1,
+        embargo_days=5,
+        expanding=True,
+    )
+    result = engine.run(estimator=LastTrainDate(), metrics=["hit_rate"])
+    distinct = panel.index.get_level_values("date").unique().sort_values()
+    for k, fold in result.folds.iterrows():
+        assert fold["train_start"] == distinct[0]
+        gap = distinct.get_loc(fold["test_start"]) - distinct.get_loc(fold["train_end"]) - 1
+        assert gap == 5
+        assert result.predictions.loc[result.predictions["fold"] == k, "prediction"].iloc[
+            0
+        ] == pytest.approx(fold["train_end"].value / 1e9 + (80 + 40 * k) / 1e6)
+
+
+def test_pipeline_classifier_positions_by_probability(panel):
+    data = panel.assign(up=(panel["fwd_ret"] > 0).astype(int))
+    engine = WalkForwardEngine(
+        data,
+        target="up",
+        return_col="fwd_ret",
+        features=["alpha_1", "alpha_2", "noise_1"],
+        train_days=120,
+        test_days=60,
+        step_days=60,
+        min_train_samples=1,
+    )
+    result = engine.run(estimator=make_pipeline(StandardScaler(), LogisticRegression()))
+    pred = result.predictions
+    assert list(pred.columns) == ["prediction", "proba", "position", "strategy_return", "fold"]
+    np.testing.assert_array_equal(pred["position"], np.where(pred["proba"] > 0.5, 1.0, -1.0))
+    assert set(pred["prediction"]) <= {0, 1}
+    np.testing.assert_allclose(
+        pred["strategy_return"], pred["position"] * data.loc[pred.index, "fwd_ret"]
+    )
+    # the planted signal is found out of sample
+    assert result.summary["hit_rate"] > 0.5
+
+
+def test_parallel_backends_give_identical_results(panel):
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    config = load_model_config("lightgbm", overrides=FAST)
+    one = WalkForwardEngine(panel, n_jobs=1, **kwargs).run("lightgbm", config)
+    two = WalkForwardEngine(panel, n_jobs=2, **kwargs).run("lightgbm", config)
+    pd.testing.assert_frame_equal(one.predictions, two.predictions)
+    pd.testing.assert_frame_equal(one.folds, two.folds)
+    assert one.predictions["prediction"].nunique() > 10  # real models, not constants
+
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ):
+        with joblib.parallel_config(backend="dask"):
+            on_dask = WalkForwardEngine(panel, **kwargs).run("lightgbm", config)
+    pd.testing.assert_frame_equal(one.predictions, on_dask.predictions)
+    pd.testing.assert_frame_equal(one.folds, on_dask.folds)
+
+
+def test_unsorted_input_is_sorted_and_gives_the_same_result(panel):
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    est = Ridge()
+    base = WalkForwardEngine(panel, **kwargs).run(estimator=est)
+    shuffled = panel.sample(frac=1.0, random_state=0)
+    other = WalkForwardEngine(shuffled, **kwargs).run(estimator=est)
+    pd.testing.assert_frame_equal(base.predictions, other.predictions)
+    swapped = WalkForwardEngine(panel.swaplevel().sort_index(), **kwargs).run(estimator=est)
+    np.testing.assert_allclose(
+        swapped.predictions.swaplevel().loc[base.predictions.index, "prediction"],
+        base.predictions["prediction"],
+    )
+
+
+def test_input_errors(panel):
+    kwargs = dict(train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    with pytest.raises(ValueError, match="Unknown target column 'nope'"):
+        WalkForwardEngine(panel, target="nope", **kwargs)
+    with pytest.raises(ValueError, match="Unknown return column 'ret_x'"):
+        WalkForwardEngine(panel, target="fwd_ret", return_col="ret_x", **kwargs)
+    with pytest.raises(ValueError, match="Unknown feature column 'zzz'"):
+        WalkForwardEngine(panel, target="fwd_ret", features=["alpha_1", "zzz"], **kwargs)
+    with pytest.raises(ValueError, match="target column 'fwd_ret' cannot also be a feature"):
+        WalkForwardEngine(panel, target="fwd_ret", features=["alpha_1", "fwd_ret"], **kwargs)
+    dup = pd.concat([panel, panel.iloc[:7]])
+    with pytest.raises(ValueError, match="7 duplicate"):
+        WalkForwardEngine(dup, target="fwd_ret", **kwargs)
+    with pytest.raises(ValueError, match=r"330 distinct dates.*at least .* = 401"):
+        WalkForwardEngine(panel, target="fwd_ret", train_days=400)
+    with pytest.raises(ValueError, match="DatetimeIndex"):
+        WalkForwardEngine(panel.reset_index(drop=True), target="fwd_ret")
+    engine = WalkForwardEngine(panel, target="fwd_ret", **kwargs)
+    with pytest.raises(ValueError, match="Unknown metric 'sharp'"):
+        engine.run(estimator=Ridge(), metrics=["sharp"])
+    with pytest.raises(ValueError, match="either model_name"):
+        engine.run()
+    with pytest.raises(ValueError, match="Unknown model 'lightgmb'"):
+        engine.run("lightgmb")
+
+
+def test_default_features_leave_out_labels(panel):
+    engine = WalkForwardEngine(panel, target="fwd_ret_5", return_col="fwd_ret", min_train_samples=1)
+    assert engine.features_ == [
+        "ret_1",
+        "ret_5",
+        "ret_21",
+        "vol_21",
+        "range",
+        "dist_high_21",
+        "volume_z_21",
+        "alpha_1",
+        "alpha_2",
+        "noise_1",
+    ]
+
+
+def test_result_frame_save_plot_and_progress(panel, tmp_path, capsys):
+    engine = WalkForwardEngine(
+        panel,
+        target="fwd_ret",
+        train_days=100,
+        test_days=50,
+        step_days=50,
+        min_train_samples=1,
+        verbose=True,
+    )
+    result = engine.run(
+        estimator=Ridge(), metrics=["sharpe", "profit_factor", "information_coefficient"]
+    )
+    assert "walk-forward folds" in capsys.readouterr().err  # the progress bar
+    frame = result.to_frame()
+    assert frame.index.is_monotonic_increasing and frame.index.name == "date"
+    np.testing.assert_allclose(frame["strategy_return"], result.period_returns())
+    assert frame["equity"].iloc[-1] == pytest.approx(np.prod(1 + result.period_returns()))
+    assert frame["drawdown"].min() == pytest.approx(max_drawdown(result.period_returns()))
+
+    out = result.save(tmp_path / "run")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "folds.csv",
+        "predictions.parquet",
+        "summary.json",
+    ]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "predictions.parquet"), result.predictions)
+    folds = pd.read_csv(
+        out / "folds.csv", parse_dates=["train_start", "train_end", "test_start", "test_end"]
+    )
+    pd.testing.assert_frame_equal(folds, result.folds, check_dtype=False)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sharpe"] == pytest.approx(result.summary["sharpe"])
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = result.plot()
+    assert len(fig.axes) == 3 and fig.axes[2].get_ylabel() == "sharpe"
+    with pytest.raises(ValueError, match="Unknown metric"):
+        result.plot("calmar")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_engine_folds_match_the_splitter(panel):
+    kwargs = dict(train_days=90, test_days=30, step_days=45, min_train_samples=1, embargo_days=3)
+    result = WalkForwardEngine(panel, target="fwd_ret", **kwargs).run(
+        estimator=Ridge(), metrics=["sharpe"]
+    )
+    dates = panel.index.get_level_values("date")
+    for (train, test), (_, fold) in zip(
+        WalkForwardSplit(**kwargs).split(panel), result.folds.iterrows(), strict=True
+    ):
+        assert dates[train].min() == fold["train_start"] and dates[train].max() == fold["train_end"]
+        assert dates[test].min() == fold["test_start"] and dates[test].max() == fold["test_end"]
+        assert len(train) == fold["n_train"] and len(test) == fold["n_test"]
