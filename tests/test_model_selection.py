@@ -254,3 +254,91 @@ def test_time_train_test_split_sizes_and_errors():
         time_train_test_split(X, test_days=0)
     with pytest.raises(ValueError, match="embargo_days"):
         time_train_test_split(X, test_days=2, embargo_days=-1)
+
+
+# ---------------------------------------------------------------------- sklearn tools
+@pytest.fixture(scope="module")
+def lgb_panel():
+    from skquant import make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=160, random_state=0)
+    features = ["ret_1", "ret_5", "vol_21", "alpha_1", "alpha_2", "noise_1"]
+    return panel[features], panel["fwd_ret"]
+
+
+_LGB = {"n_estimators": 8, "min_child_samples": 5, "early_stopping_rounds": 0, "n_jobs": 1}
+_CV = {"train_days": 60, "test_days": 30, "step_days": 30, "min_train_samples": 100}
+
+
+def test_grid_and_randomized_search_on_a_panel(lgb_panel):
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from skquant import LightGBMTrainer, get_scorer
+
+    X, y = lgb_panel
+    cv = WalkForwardSplit(**_CV)
+    grid = GridSearchCV(
+        LightGBMTrainer(**_LGB),
+        {"learning_rate": [0.05, 0.2], "max_depth": [2, 3]},
+        cv=cv,
+        scoring=get_scorer("sharpe"),
+    )
+    grid.fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    assert grid.n_splits_ == cv.get_n_splits(X) == len(range(60, 160, 30))
+    assert np.isfinite(grid.best_score_)
+    search = RandomizedSearchCV(
+        LightGBMTrainer(**_LGB),
+        {"learning_rate": [0.05, 0.1, 0.2]},
+        n_iter=2,
+        cv=cv,
+        scoring=get_scorer("max_drawdown"),
+        random_state=0,
+    ).fit(X, y)
+    assert (search.cv_results_["mean_test_score"] <= 0).all()
+
+
+def test_cross_validate_with_several_trading_scorers(lgb_panel):
+    from sklearn.model_selection import cross_val_score, cross_validate
+
+    from skquant import LightGBMTrainer, get_scorer
+
+    X, y = lgb_panel
+    scoring = {
+        m: get_scorer(m) for m in ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "ic")
+    }
+    out = cross_validate(LightGBMTrainer(**_LGB), X, y, cv=WalkForwardSplit(**_CV), scoring=scoring)
+    for m in scoring:
+        assert len(out[f"test_{m}"]) == 4
+    assert ((out["test_hit_rate"] >= 0) & (out["test_hit_rate"] <= 1)).all()
+    scores = cross_val_score(
+        LightGBMTrainer(**_LGB), X, y, cv=WalkForwardSplit(**_CV), scoring=get_scorer("sharpe")
+    )
+    np.testing.assert_allclose(scores, out["test_sharpe"])
+
+
+def test_rfecv_and_permutation_test_with_dates_as_groups(lgb_panel):
+    from sklearn.feature_selection import RFECV
+    from sklearn.model_selection import permutation_test_score
+
+    from skquant import LightGBMTrainer, get_scorer
+
+    X, y = lgb_panel
+    dates = X.index.get_level_values("date")
+    selector = RFECV(
+        LightGBMTrainer(**_LGB), step=2, cv=WalkForwardSplit(**_CV), scoring=get_scorer("sharpe")
+    )
+    selector.fit(X, y, groups=dates)  # RFECV turns X into an array: dates come as groups
+    assert 1 <= selector.n_features_ <= X.shape[1]
+    assert len(selector.cv_results_["split0_test_score"]) == len(selector.cv_results_["n_features"])
+    score, perm, pvalue = permutation_test_score(
+        LightGBMTrainer(**_LGB),
+        X,
+        y,
+        groups=dates,
+        cv=WalkForwardSplit(**_CV),
+        n_permutations=2,
+        scoring=get_scorer("hit_rate"),
+        random_state=0,
+    )
+    assert 0 <= score <= 1 and perm.shape == (2,) and 0 < pvalue <= 1
