@@ -20,6 +20,8 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "change_point": ("skquant.models._changepoint", "ChangePointTrainer"),
     "gmm_regime": ("skquant.models._regime", "GMMRegimeTrainer"),
     "ftrl_proximal": ("skquant.models._ftrl", "FTRLProximalTrainer"),
+    "meta_learning": ("skquant.models._meta", "MetaLearningTrainer"),
+    "reward_based": ("skquant.models._reward", "RewardBasedTrainer"),
 }
 
 

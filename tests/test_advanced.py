@@ -336,3 +336,193 @@ def test_ftrl_throughput_mini_batch():
     rate = len(X) / (time.perf_counter() - start)
     assert rate >= 200_000, f"{rate:,.0f} rows/s"
     assert model.score(X, y) > 0.9
+
+
+# ---------------------------------------------------------------------------- reward-weighted
+def _reward_data(n=1500, seed=0):
+    """30% 'good' rows follow y = 2x, the rest y = -x; reward 1 on good rows, 0 elsewhere."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, size=(n, 2))
+    good = rng.random(n) < 0.3
+    y = np.where(good, 2 * X[:, 0], -X[:, 0]) + 0.05 * rng.normal(size=n)
+    return X, y, good.astype(float)
+
+
+def _slope(model, seed=9):
+    grid = np.column_stack([np.linspace(-1.8, 1.8, 200), np.zeros(200)])
+    return np.polyfit(grid[:, 0], model.predict(grid), 1)[0]
+
+
+def test_reward_weighted_predictions_follow_high_reward_relation():
+    from skquant import LightGBMTrainer, RewardBasedTrainer
+
+    X, y, reward = _reward_data()
+    base = LightGBMTrainer(
+        n_estimators=100, learning_rate=0.1, early_stopping_rounds=0, n_jobs=1, random_state=0
+    )
+    plain = base.fit(X, y)
+    weighted = RewardBasedTrainer(estimator=base, temperature=0.2, max_weight_ratio=50.0)
+    weighted.fit(X, y, reward=reward)
+    assert _slope(plain) < 0.5  # the majority (y = -x) dominates an unweighted fit
+    assert _slope(weighted) > 1.5  # the rewarding rows' y = 2x wins
+    w = weighted.sample_weight_
+    assert abs(w.mean() - 1) < 1e-9 and w.max() <= 50.0 + 1e-6
+    assert w[reward == 1].min() > 10 * w[reward == 0].max()
+    assert weighted.get_feature_importance().index[0] == "x0"
+
+
+def test_reward_weights_formula_and_default_reward():
+    from sklearn.linear_model import LinearRegression
+
+    from skquant import RewardBasedTrainer
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    y = 0.01 * rng.standard_t(4, size=300)  # a return target
+    model = RewardBasedTrainer(estimator=LinearRegression(), temperature=1.0, max_weight_ratio=1e6)
+    model.fit(X, y)
+    r = np.abs(y)  # default reward: the realised return's magnitude
+    expected = np.exp(r / r.std())
+    np.testing.assert_allclose(model.sample_weight_, expected / expected.mean(), rtol=1e-10)
+    clipped = RewardBasedTrainer(
+        estimator=LinearRegression(), temperature=0.05, max_weight_ratio=3.0
+    ).fit(X, y)
+    assert clipped.sample_weight_.max() <= 3.0 + 1e-6
+    assert abs(clipped.sample_weight_.mean() - 1) < 1e-9
+    signed = RewardBasedTrainer(estimator="ridge", default_reward="target").fit(X, y)
+    assert np.all(np.diff(signed.sample_weight_[np.argsort(y)]) >= -1e-12)  # rising in y
+    with pytest.raises(ValueError, match="reward has 3 values"):
+        model.fit(X, y, reward=[1.0, 2.0, 3.0])
+
+
+def test_reward_routed_through_grid_search_and_pipeline():
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skquant import RewardBasedTrainer
+    from skquant.models._reward import reward_weights
+
+    X, y, reward = _reward_data(n=900, seed=3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        trainer = RewardBasedTrainer(estimator=LinearRegression(), max_weight_ratio=50.0)
+        with pytest.raises(UnsetMetadataPassedError):
+            GridSearchCV(trainer, {"temperature": [0.1, 0.2]}, cv=TimeSeriesSplit(3)).fit(
+                X, y, reward=reward
+            )
+        search = GridSearchCV(
+            trainer.set_fit_request(reward=True),
+            {"temperature": [0.1, 0.2]},
+            cv=TimeSeriesSplit(3),
+        ).fit(X, y, reward=reward)
+        best = search.best_estimator_
+        np.testing.assert_allclose(
+            best.sample_weight_, reward_weights(reward, best.temperature, 50.0)
+        )
+        assert _slope(best) > 1.5
+        pipe = make_pipeline(
+            StandardScaler(),
+            RewardBasedTrainer(estimator=LinearRegression(), temperature=0.2).set_fit_request(
+                reward=True
+            ),
+        ).fit(X, y, reward=reward)
+        assert _slope(pipe) > 1.5
+
+
+# ---------------------------------------------------------------------------- meta-learning
+def _switching_data(n=3000, seed=0):
+    """y follows x1 in regime 0 and x2 in regime 1; 'regime_prob' is a noisy regime signal."""
+    rng = np.random.default_rng(seed)
+    states = np.zeros(n, dtype=int)
+    state = 0
+    for t in range(n):
+        if rng.random() < 1 / 100:
+            state = 1 - state
+        states[t] = state
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    y = np.where(states == 0, x1, x2) + 0.1 * rng.normal(size=n)
+    prob = np.clip(states + 0.15 * rng.normal(size=n), 0, 1)
+    X = pd.DataFrame({"x1": x1, "x2": x2, "regime_prob": prob})
+    return X, pd.Series(y, name="y")
+
+
+def _column_model(column):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(ColumnTransformer([("pick", "passthrough", [column])]), LinearRegression())
+
+
+def test_meta_learner_beats_average_and_best_base_out_of_sample():
+    from sklearn.base import clone
+
+    from skquant import MetaLearningTrainer
+
+    X, y = _switching_data()
+    train, test = slice(0, 2000), slice(2000, None)
+    bases = [("on_x1", _column_model("x1")), ("on_x2", _column_model("x2"))]
+    meta = MetaLearningTrainer(estimators=bases, context_features=["regime_prob"], n_splits=4)
+    meta.fit(X[train], y[train])
+    y_test = y[test].to_numpy()
+    mse = {"meta": np.mean((meta.predict(X[test]) - y_test) ** 2)}
+    preds = {name: clone(est).fit(X[train], y[train]).predict(X[test]) for name, est in bases}
+    for name, pred in preds.items():
+        mse[name] = np.mean((pred - y_test) ** 2)
+    mse["average"] = np.mean((np.mean(list(preds.values()), axis=0) - y_test) ** 2)
+    assert mse["meta"] < 0.5 * min(mse["on_x1"], mse["on_x2"], mse["average"]), mse
+    # the weights move from the x1-model to the x2-model as the regime probability rises
+    assert meta.weights_.loc["on_x1", "regime_prob"] < 0 < meta.weights_.loc["on_x2", "regime_prob"]
+    w = meta.predict_weights(X[test])
+    calm = X[test]["regime_prob"].to_numpy() < 0.2
+    assert w[calm, 0].mean() > w[calm, 1].mean() + 1
+    # without context the weights are constant and the gain is gone
+    flat = MetaLearningTrainer(estimators=bases, n_splits=4).fit(X[train], y[train])
+    assert flat.weights_.shape == (2, 1)
+    assert np.mean((flat.predict(X[test]) - y_test) ** 2) > 2 * mse["meta"]
+
+
+def test_meta_learner_uses_only_out_of_fold_predictions():
+    from sklearn.base import clone
+    from sklearn.linear_model import Ridge
+
+    from skquant import LightGBMTrainer, MetaLearningTrainer
+
+    X, y = _switching_data(n=600, seed=1)
+    lgbm = LightGBMTrainer(n_estimators=20, early_stopping_rounds=0, n_jobs=1, random_state=0)
+    meta = MetaLearningTrainer(
+        estimators=[lgbm, "ridge"], context_features="regime_prob", n_splits=3, meta_alpha=0.5
+    ).fit(X, y)
+    oof = meta.oof_predictions_
+    first_block, last_block = np.arange(150), np.arange(450, 600)
+    assert np.isnan(oof[first_block]).all() and not np.isnan(oof[150:]).any()
+    # the last block is predicted by models fitted on rows 0..449 only
+    for j, est in enumerate([lgbm, Ridge()]):
+        early = clone(est).fit(X.iloc[:450], y.iloc[:450])
+        np.testing.assert_allclose(oof[last_block, j], early.predict(X.iloc[last_block]))
+    # the meta-model saw exactly the out-of-fold rows
+    C = np.column_stack([np.ones(450), X["regime_prob"].to_numpy()[150:]])
+    C[:, 1] = (C[:, 1] - C[:, 1].mean()) / C[:, 1].std()
+    design = (oof[150:, :, None] * C[:, None, :]).reshape(450, -1)
+    ref = Ridge(alpha=0.5, fit_intercept=False).fit(design, y.to_numpy()[150:])
+    np.testing.assert_allclose(meta.weights_.to_numpy().ravel(), ref.coef_, rtol=1e-8)
+    assert list(meta.weights_.index) == ["lightgbmtrainer", "ridge"]
+    assert meta.config_["estimators"] == ["lightgbmtrainer", "ridge"]
+    assert meta.get_feature_importance().shape == (3,)
+    with pytest.raises(ValueError, match="'nope' is neither 'ridge' nor a registry name"):
+        MetaLearningTrainer(estimators=["nope"]).fit(X, y)
+
+
+def test_meta_learner_default_bases_by_registry_name():
+    from skquant import MetaLearningTrainer
+
+    bases = MetaLearningTrainer()._bases(load_model_config("meta_learning"))
+    assert [name for name, _ in bases] == ["lightgbm", "xgboost", "ridge"]
+    assert [type(est).__name__ for _, est in bases] == [
+        "LightGBMTrainer",
+        "XGBoostTrainer",
+        "Ridge",
+    ]

@@ -1,0 +1,279 @@
+"""Reward-weighted regression (Peters & Schaal 2007) around any base regressor."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.utils.validation import column_or_1d
+
+from skquant.models._base import BaseTrainer
+from skquant.utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+
+
+def reward_weights(reward, temperature: float, max_weight_ratio: float) -> np.ndarray:
+    """Row weights ``exp(reward / (temperature * std(reward)))``, mean 1, clipped.
+
+    The reward is shifted by its maximum first (the weights do not change, the
+    exponentials cannot overflow) and scaled by its standard deviation, so
+    ``temperature`` is in units of the reward's spread. No weight may exceed
+    ``max_weight_ratio`` times the mean weight: the largest weights are clipped to
+    the one cap at which, after renormalising to mean 1, the largest equals
+    ``max_weight_ratio``.
+    """
+    r = np.asarray(reward, dtype=np.float64)
+    spread = r.std()
+    scale = temperature * (spread if spread > 0 else 1.0)
+    w = np.exp((r - r.max()) / scale)
+    w /= w.mean()
+    n = len(w)
+    if w.max() > max_weight_ratio:
+        # clip the k largest weights to the cap c that makes max / mean == ratio after
+        # renormalising: c = ratio * (sum of the others) / (n - ratio * k)
+        desc = np.sort(w)[::-1]
+        rest = np.cumsum(desc[::-1])[::-1]  # rest[k] = sum of desc[k:]
+        k = np.arange(1, n)
+        room = n - max_weight_ratio * k
+        cap = np.where(room > 0, max_weight_ratio * rest[1:] / np.where(room > 0, room, 1), -1)
+        ok = (room > 0) & (desc[1:] <= cap) & (cap <= desc[:-1])
+        if ok.any():
+            w = np.minimum(w, cap[np.argmax(ok)])
+            w /= w.mean()
+    return w
+
+
+def _default_base(name: str):
+    from skquant.models._meta import _make_base
+
+    return _make_base(name, "estimator")[1]
+
+
+class RewardBasedTrainer(BaseTrainer):
+    """Reward-weighted regression: fit a base model on reward-weighted rows.
+
+    Peters & Schaal (2007), "Reinforcement learning by reward-weighted regression
+    for operational space control" (ICML): each training row gets the weight
+
+    .. math::
+
+        u_i = \\frac{\\exp(r_i / (\\tau\\,\\sigma_r))}
+                   {\\frac{1}{n}\\sum_j \\exp(r_j / (\\tau\\,\\sigma_r))},
+        \\qquad u_i \\leftarrow \\min(u_i, \\rho) \\text{ then renormalised}
+
+    with reward :math:`r`, its standard deviation :math:`\\sigma_r` over the training
+    rows, ``temperature`` :math:`\\tau` and ``max_weight_ratio`` :math:`\\rho` (no row
+    weighs more than :math:`\\rho` times the mean, so no sample dominates). The base
+    estimator is then fitted with ``sample_weight=u`` (times any ``sample_weight``
+    given): the model follows the relation of the rewarding rows.
+
+    The reward is passed to ``fit(X, y, reward=...)``. It is routed by
+    scikit-learn's metadata routing, so inside a ``Pipeline`` or ``GridSearchCV``
+    request it with ``RewardBasedTrainer().set_fit_request(reward=True)`` (with
+    ``sklearn.set_config(enable_metadata_routing=True)``). Without it the reward is
+    derived from the target: ``|y|`` (``default_reward="abs_target"``, the realised
+    return's magnitude for a return target) or ``y`` itself (``"target"``, for a
+    PnL target).
+
+    Parameters
+    ----------
+    config : dict, default=None
+        Hyper-parameters, usually ``load_model_config("reward_based", variant=...)``.
+        Explicit parameters below win over it.
+    estimator : estimator object or str, default=None
+        The base regressor, or a registry name (``"lightgbm"``) for that trainer
+        with its default config, or ``"ridge"`` for scikit-learn's Ridge. It is
+        cloned, never changed.
+    temperature : float, default=None
+        Softness of the weighting, in standard deviations of the reward: small
+        values concentrate the weight on the best rows.
+    max_weight_ratio : float, default=None
+        Largest weight allowed, as a multiple of the mean weight.
+    default_reward : {"abs_target", "target"}, default=None
+        The reward when ``fit`` gets none: ``|y|`` or ``y``.
+
+    Attributes
+    ----------
+    model_ : estimator
+        The fitted base estimator, also readable as ``model``.
+    sample_weight_ : ndarray of shape (n_samples,)
+        The weights the base estimator was fitted with (mean 1 without
+        ``sample_weight``).
+    config_ : dict
+        The resolved hyper-parameters actually used (an estimator object appears by
+        its class name).
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` is a DataFrame with string columns.
+
+    See Also
+    --------
+    LightGBMTrainer : the default base estimator.
+
+    References
+    ----------
+    J. Peters and S. Schaal, "Reinforcement learning by reward-weighted regression
+    for operational space control", ICML 2007.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skquant import RewardBasedTrainer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 1))
+    >>> good = rng.random(400) < 0.3
+    >>> y = np.where(good, 2 * X[:, 0], -X[:, 0])
+    >>> model = RewardBasedTrainer(estimator=LinearRegression(), temperature=0.1)
+    >>> slope = model.fit(X, y, reward=good.astype(float)).model_.coef_[0]
+    >>> bool(slope > 1.5)
+    True
+    """
+
+    _registry_name = "reward_based"
+    _parameter_constraints = {
+        "config": [dict, None],
+        "estimator": [HasMethods(["fit", "predict"]), str, None],
+        "temperature": [Interval(Real, 0, None, closed="neither"), None],
+        "max_weight_ratio": [Interval(Real, 1, None, closed="left"), None],
+        "default_reward": [StrOptions({"abs_target", "target"}), None],
+    }
+
+    def __init__(
+        self,
+        config=None,
+        *,
+        estimator=None,
+        temperature=None,
+        max_weight_ratio=None,
+        default_reward=None,
+    ):
+        self.config = config
+        self.estimator = estimator
+        self.temperature = temperature
+        self.max_weight_ratio = max_weight_ratio
+        self.default_reward = default_reward
+
+    def _base(self, config=None):
+        est = (config or {}).get("estimator", self.estimator)
+        if est is None:
+            est = "lightgbm"
+        return _default_base(est) if isinstance(est, str) else clone(est)
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
+        tags = super().__sklearn_tags__()
+        try:
+            tags.input_tags.allow_nan = get_tags(self._base()).input_tags.allow_nan
+        except ValueError:  # an unknown registry name: fit reports it
+            tags.input_tags.allow_nan = False
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, reward=None, sample_weight=None, X_val=None, y_val=None):
+        """Fit the base estimator on reward-weighted rows.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training rows in time order.
+        y : array-like of shape (n_samples,)
+            Target.
+        reward : array-like of shape (n_samples,), default=None
+            Reward of each row; None derives it from ``y`` (see ``default_reward``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Extra row weights, multiplied into the reward weights.
+        X_val, y_val : array-like, default=None
+            Early-stopping rows, passed on to a skquant base trainer.
+
+        Returns
+        -------
+        self : object
+            The fitted trainer.
+        """
+        config = self._resolve_config()
+        allow_nan = self.__sklearn_tags__().input_tags.allow_nan
+        _, ya = validate_data(
+            self,
+            X,
+            y,
+            y_numeric=True,
+            multi_output=False,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+        )
+        if reward is None:
+            r = np.abs(ya) if config["default_reward"] == "abs_target" else ya
+        else:
+            r = column_or_1d(np.asarray(reward, dtype=np.float64))
+            if len(r) != len(ya):
+                raise ValueError(f"reward has {len(r)} values but X has {len(ya)} rows.")
+            if not np.all(np.isfinite(r)):
+                raise ValueError("reward must be finite (no NaN or infinity).")
+        w = reward_weights(r, config["temperature"], config["max_weight_ratio"])
+        if sample_weight is not None:
+            w = w * _check_sample_weight(sample_weight, ya, ensure_non_negative=True)
+            if not np.any(w > 0):
+                raise ValueError("sample_weight is zero for every row; nothing to fit.")
+            w /= w.mean()
+        base = self._base(config)
+        if not isinstance(config.get("estimator"), (str, type(None))):
+            config["estimator"] = type(config["estimator"]).__name__  # keep config_ JSON-able
+        self.config_ = config
+        self.task_ = config["task"]
+        self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+        fit_kw = {"sample_weight": w}
+        if X_val is not None or y_val is not None:
+            if not isinstance(base, BaseTrainer):
+                raise ValueError("X_val/y_val need a skquant trainer as estimator.")
+            fit_kw.update(X_val=X_val, y_val=y_val)
+        y_fit = y if isinstance(y, pd.Series) else ya
+        self.model_ = base.fit(X, y_fit, **fit_kw)
+        self.sample_weight_ = w
+        return self
+
+    def train(self, X_train, y_train, X_val=None, y_val=None):
+        """Fit as in the user guide (reward derived from the target).
+
+        Returns
+        -------
+        self : object
+            The fitted trainer.
+        """
+        return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+
+    def predict(self, X):
+        """Predictions of the reward-weighted base estimator.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        allow_nan = self.__sklearn_tags__().input_tags.allow_nan
+        validate_data(self, X, reset=False, ensure_all_finite="allow-nan" if allow_nan else True)
+        return self.model_.predict(X)
+
+    def _feature_importances(self, target) -> np.ndarray:
+        base = self.model_
+        if isinstance(base, BaseTrainer):
+            return base.get_feature_importance().reindex(self._feature_names()).to_numpy()
+        if hasattr(base, "feature_importances_"):
+            return np.asarray(base.feature_importances_, dtype=float)
+        if hasattr(base, "coef_"):
+            return np.abs(np.ravel(base.coef_))
+        raise AttributeError(f"{type(base).__name__} exposes no feature importance.")
