@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -179,14 +178,39 @@ def test_parallel_backends_give_identical_results(panel):
     pd.testing.assert_frame_equal(one.folds, two.folds)
     assert one.predictions["prediction"].nunique() > 10  # real models, not constants
 
-    distributed = pytest.importorskip("distributed")
-    with distributed.Client(
-        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
-    ):
-        with joblib.parallel_config(backend="dask"):
-            on_dask = WalkForwardEngine(panel, **kwargs).run("lightgbm", config)
-    pd.testing.assert_frame_equal(one.predictions, on_dask.predictions)
-    pd.testing.assert_frame_equal(one.folds, on_dask.folds)
+
+README_DASK_SNIPPET = """
+import joblib
+from dask.distributed import Client
+
+from skquant import WalkForwardEngine, load_model_config, make_synthetic_panel
+
+panel = make_synthetic_panel(n_symbols=4, n_days=330, random_state=0)
+engine = WalkForwardEngine(panel, target="fwd_ret", train_days=100, test_days=50,
+                           step_days=50, min_train_samples=1)
+config = load_model_config("lightgbm", overrides={"n_estimators": 15, "learning_rate": 0.1,
+                                                  "early_stopping_rounds": 5, "n_jobs": 1})
+
+# On a cluster: Client("tcp://scheduler-address:8786"); here an in-process cluster.
+with Client(processes=False, dashboard_address=None) as client:
+    with joblib.parallel_config(backend="dask"):
+        result = engine.run("lightgbm", config)
+print(result.summary)
+"""
+
+
+def test_readme_dask_snippet_matches_local_run(panel, capsys):
+    """The README's Dask example runs as written and reproduces the n_jobs=1 predictions."""
+    pytest.importorskip("distributed")
+    namespace = {}
+    exec(README_DASK_SNIPPET, namespace)
+    assert "sharpe" in capsys.readouterr().out
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    local = WalkForwardEngine(panel, n_jobs=1, **kwargs).run(
+        "lightgbm", load_model_config("lightgbm", overrides=FAST)
+    )
+    pd.testing.assert_frame_equal(local.predictions, namespace["result"].predictions)
+    pd.testing.assert_frame_equal(local.folds, namespace["result"].folds)
 
 
 def test_unsorted_input_is_sorted_and_gives_the_same_result(panel):
