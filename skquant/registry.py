@@ -16,6 +16,12 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "ngboost": ("skquant.models._ngboost", "NGBoostTrainer"),
     "quantile_lightgbm": ("skquant.models._quantile", "QuantileLightGBMTrainer"),
     "xgboost": ("skquant.models._xgboost", "XGBoostTrainer"),
+    # neural nets (skorch + PyTorch)
+    "cnn1d": ("skquant.models._nets._sequence", "CNN1DTrainer"),
+    "lstm": ("skquant.models._nets._sequence", "LSTMTrainer"),
+    "mlp": ("skquant.models._nets._mlp", "MLPTrainer"),
+    "multi_task": ("skquant.models._nets._multitask", "MultiTaskTrainer"),
+    "transformer": ("skquant.models._nets._sequence", "TransformerTrainer"),
     # regimes, change points, online and meta models
     "change_point": ("skquant.models._changepoint", "ChangePointTrainer"),
     "gmm_regime": ("skquant.models._regime", "GMMRegimeTrainer"),

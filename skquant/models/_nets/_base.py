@@ -1,0 +1,436 @@
+"""The shared base of the skquant neural nets (skorch + PyTorch, imported lazily).
+
+Each net trainer is a plain scikit-learn estimator. ``fit`` resolves the config
+(``BaseTrainer``), validates the data, holds out the early-stopping rows (the given
+``X_val``/``y_val`` or the chronological tail of the training rows, never a leading or
+shuffled slice), standardises the inputs on the training rows only, and builds and
+fits ``self.model_``, a ``skorch.NeuralNet``. Subclasses only name their module and
+its sizes; sequence models also turn rows into windows (``_net_inputs``).
+
+Every target goes to skorch packed with the row weight (see ``PackedLoss``), so the
+same net handles regression, classification, several heads and sample weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, column_or_1d
+
+from skquant.models._base import BaseTrainer, _is_classification
+from skquant.utils._optional import import_optional
+from skquant.utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+from skquant.utils._time import chronological_tail_split
+
+# Keys every net trainer takes, with the value used when neither parameter, config nor
+# YAML variant sets one.
+NET_DEFAULTS: dict[str, Any] = {
+    "epochs": 50,
+    "batch_size": 256,
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "dropout": 0.1,
+    "early_stopping_rounds": 10,
+    "validation_fraction": 0.2,
+    "grad_clip": 0.0,
+    "device": "cpu",
+    "standardize": True,
+    "verbose": 0,
+}
+
+NET_CONSTRAINTS: dict[str, list] = {
+    "config": [dict, None],
+    "task": [StrOptions({"regression", "classification"}), None],
+    "epochs": [Interval(Integral, 1, None, closed="left"), None],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "lr": [Interval(Real, 0, None, closed="neither"), None],
+    "weight_decay": [Interval(Real, 0, None, closed="left"), None],
+    "dropout": [Interval(Real, 0, 1, closed="left"), None],
+    "early_stopping_rounds": [Interval(Integral, 0, None, closed="left"), None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "grad_clip": [Interval(Real, 0, None, closed="left"), None],
+    "device": [StrOptions({"cpu", "cuda", "auto"}), None],
+    "random_state": ["random_state"],
+    "standardize": ["boolean", None],
+    "verbose": ["verbose", None],
+}
+
+# Rows of the validation set kept for permutation importance.
+_IMPORTANCE_ROWS = 1000
+_IMPORTANCE_REPEATS = 3
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` to ``"cuda"`` when available else ``"cpu"``; a missing GPU raises."""
+    torch = import_optional("torch")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested but torch.cuda.is_available() is False; "
+            "use device='cpu' or device='auto'."
+        )
+    return device
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int, device: str):
+    """Seed torch inside the block and make it deterministic, restoring global state after."""
+    torch = import_optional("torch")
+    devices = [torch.cuda.current_device()] if device == "cuda" else []
+    cudnn = torch.backends.cudnn
+    previous = (cudnn.deterministic, cudnn.benchmark)
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        cudnn.deterministic, cudnn.benchmark = True, False
+        try:
+            yield
+        finally:
+            cudnn.deterministic, cudnn.benchmark = previous
+
+
+def _check_finite(name: str, values: np.ndarray) -> None:
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        raise ValueError(
+            f"{name} contains NaN or infinity; neural nets cannot take missing values. "
+            "Impute or drop them first (e.g. with sklearn.impute.SimpleImputer in a Pipeline)."
+        )
+
+
+class BaseNetTrainer(BaseTrainer):
+    """Base class of the skorch/PyTorch trainers (not for direct use).
+
+    Subclasses set ``_registry_name``, ``_parameter_constraints`` (``NET_CONSTRAINTS``
+    plus their sizes), ``_arch_defaults`` and implement ``_module(config, n_features,
+    n_outputs)`` returning ``(module class, module kwargs)``.
+    """
+
+    _tasks = ("regression", "classification")
+    _accepts_3d: ClassVar[bool] = False
+    _multi_output: ClassVar[bool] = False
+    _arch_defaults: ClassVar[dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ config
+    def _get(self, config: dict, key: str):
+        value = config.get(key)
+        if value is None:
+            value = self._arch_defaults.get(key, NET_DEFAULTS.get(key))
+        return value
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.input_tags.three_d_array = self._accepts_3d
+        return tags
+
+    # ------------------------------------------------------------------ data
+    def _validate_X(self, X, *, reset: bool, name: str = "X") -> np.ndarray:
+        """Validate features; sequence models also take a 3-D array of windows."""
+        if self._accepts_3d and getattr(X, "ndim", None) == 3:
+            Xa = check_array(X, allow_nd=True, dtype=np.float64, input_name=name)
+            if reset:
+                self.n_features_in_ = Xa.shape[2]
+                self.input_ndim_ = 3
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            elif getattr(self, "input_ndim_", 2) != 3 or Xa.shape[2] != self.n_features_in_:
+                raise ValueError(
+                    f"{name} has shape {Xa.shape}; this model was fitted on "
+                    f"{self._fitted_shape()} input."
+                )
+            return Xa
+        if not reset and getattr(self, "input_ndim_", 2) == 3:
+            raise ValueError(
+                f"{name} is 2-D but this model was fitted on 3-D windows "
+                f"(n_samples, seq_len, {self.n_features_in_})."
+            )
+        Xa = validate_data(self, X, reset=reset, dtype=np.float64)
+        if reset:
+            self.input_ndim_ = 2
+        return Xa
+
+    def _fitted_shape(self) -> str:
+        if getattr(self, "input_ndim_", 2) == 3:
+            return f"3-D (n_samples, seq_len, {self.n_features_in_})"
+        return f"2-D (n_samples, {self.n_features_in_})"
+
+    def _validate_y(self, y, n_rows: int, *, fit: bool, name: str = "y") -> np.ndarray:
+        """Targets as a float array of shape (n_rows, n_heads), classes label-encoded."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        classification = self.task_ == "classification"
+        ya = check_array(
+            y, ensure_2d=False, dtype=None if classification else np.float64, input_name=name
+        )
+        ya = column_or_1d(ya, warn=True)
+        if len(ya) != n_rows:
+            raise ValueError(f"{name} has {len(ya)} rows but the features have {n_rows}.")
+        if fit:
+            self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+        return self._encode_target(ya, classification, fit=fit).astype(np.float64)[:, None]
+
+    def _heads(self) -> list[tuple[str, int]]:
+        if self.task_ == "classification":
+            return [("ce", max(len(self.classes_), 1))]
+        return [("mse", 1)]
+
+    def _net_inputs(self, Xs: np.ndarray, X_orig) -> np.ndarray:
+        """The arrays the module takes; rows as they are for feed-forward nets."""
+        return np.ascontiguousarray(Xs, dtype=np.float32)
+
+    def _scale_X(self, Xa: np.ndarray) -> np.ndarray:
+        return (Xa - self.mean_) / self.scale_
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None):
+        """Fit the net, early-stopping on the validation rows when configured.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training features, rows in time order (or indexed by date).
+        y : array-like of shape (n_samples,)
+            Target.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights (scaled to mean 1 over the training rows).
+        X_val, y_val : array-like, default=None
+            Early-stopping validation rows. Without them and with
+            ``early_stopping_rounds > 0``, the latest ``validation_fraction`` of the
+            training dates are held out instead.
+
+        Returns
+        -------
+        self : object
+            The fitted trainer.
+        """
+        config = self._resolve_config()
+        self.config_ = config
+        self.task_ = config["task"]
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        Xa = self._validate_X(X, reset=True)
+        _check_finite("X", Xa)
+        Y = self._validate_y(y, len(Xa), fit=True)
+        _check_finite("y", Y)
+        w = np.ones(len(Xa))
+        if sample_weight is not None:
+            w = _check_sample_weight(sample_weight, Xa, ensure_non_negative=True)
+        val_rows = None
+        patience = self._get(config, "early_stopping_rounds")
+        fraction = self._get(config, "validation_fraction")
+        if X_val is None and patience and fraction:
+            train_rows, val_rows = chronological_tail_split(X, fraction)
+        else:
+            train_rows = np.arange(len(Xa))
+        if not np.any(w[train_rows] > 0):
+            raise ValueError("sample_weight is zero for every training row; nothing to fit.")
+        w = w / w[train_rows].mean()
+
+        # standardise on the training rows only
+        axes = tuple(range(Xa.ndim - 1))
+        if self._get(config, "standardize"):
+            self.mean_ = Xa[train_rows].mean(axis=axes)
+            scale = Xa[train_rows].std(axis=axes)
+            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        else:
+            self.mean_, self.scale_ = np.zeros(Xa.shape[-1]), np.ones(Xa.shape[-1])
+        heads = self._heads()
+        self.y_mean_ = np.zeros(Y.shape[1])
+        self.y_scale_ = np.ones(Y.shape[1])
+        for i, (kind, _) in enumerate(heads):
+            if kind == "mse":
+                self.y_mean_[i] = Y[train_rows, i].mean()
+                std = Y[train_rows, i].std()
+                self.y_scale_[i] = std if std > 1e-12 else 1.0
+        packed = np.column_stack([(Y - self.y_mean_) / self.y_scale_, w]).astype(np.float32)
+        inputs = self._net_inputs(self._scale_X(Xa), X)
+
+        if X_val is not None:
+            Xv = self._validate_X(X_val, reset=False, name="X_val")
+            _check_finite("X_val", Xv)
+            Yv = self._validate_y(y_val, len(Xv), fit=False, name="y_val")
+            _check_finite("y_val", Yv)
+            val_inputs = self._net_inputs(self._scale_X(Xv), X_val)
+            val_packed = np.column_stack(
+                [(Yv - self.y_mean_) / self.y_scale_, np.ones(len(Yv))]
+            ).astype(np.float32)
+        elif val_rows is not None:
+            val_inputs, val_packed = inputs[val_rows], packed[val_rows]
+            inputs, packed = inputs[train_rows], packed[train_rows]
+        else:
+            val_inputs = val_packed = None
+
+        self._fit_net(config, heads, inputs, packed, val_inputs, val_packed)
+        imp_X, imp_y = (val_inputs, val_packed) if val_inputs is not None else (inputs, packed)
+        self._importance_data = (imp_X[-_IMPORTANCE_ROWS:], imp_y[-_IMPORTANCE_ROWS:])
+        return self
+
+    def _loss_weights(self, config) -> list[float] | None:
+        return None
+
+    def _fit_net(self, config, heads, inputs, packed, val_inputs, val_packed) -> None:
+        torch = import_optional("torch")
+        skorch = import_optional("skorch")
+        from skorch.callbacks import EarlyStopping, GradientNormClipping
+        from skorch.dataset import Dataset
+        from skorch.helper import predefined_split
+
+        from skquant.models._nets._modules import FastLoader, PackedLoss
+
+        device = resolve_device(self._get(config, "device"))
+        seed = int(check_random_state(config.get("random_state")).randint(np.iinfo(np.int32).max))
+        module, module_kwargs = self._module(config, inputs.shape[-1], sum(n for _, n in heads))
+        patience = self._get(config, "early_stopping_rounds")
+        callbacks = []
+        early = None
+        if val_inputs is not None and patience:
+            early = EarlyStopping(
+                monitor="valid_loss", patience=int(patience), load_best=True, sink=print
+            )
+            callbacks.append(("early_stopping", early))
+        if self._get(config, "grad_clip"):
+            callbacks.append(
+                (
+                    "grad_clip",
+                    GradientNormClipping(gradient_clip_value=self._get(config, "grad_clip")),
+                )
+            )
+        train_split = (
+            None if val_inputs is None else predefined_split(Dataset(val_inputs, val_packed))
+        )
+        verbose = int(bool(self._get(config, "verbose")))
+        net = skorch.NeuralNet(
+            module=module,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+            criterion=PackedLoss,
+            criterion__heads=heads,
+            criterion__loss_weights=self._loss_weights(config),
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=float(self._get(config, "weight_decay")),
+            lr=float(self._get(config, "lr")),
+            max_epochs=int(self._get(config, "epochs")),
+            batch_size=int(self._get(config, "batch_size")),
+            iterator_train=FastLoader,
+            iterator_train__shuffle=True,
+            iterator_train__device=device,
+            iterator_valid=FastLoader,
+            iterator_valid__device=device,
+            train_split=train_split,
+            callbacks=callbacks,
+            predict_nonlinearity=None,
+            device=device,
+            verbose=verbose,
+        )
+        with seeded_torch(seed, device):
+            net.fit(inputs, packed)
+        history = net.history
+        self.evals_result_ = {"train": {"loss": [float(v) for v in history[:, "train_loss"]]}}
+        if val_inputs is not None:
+            self.evals_result_["valid"] = {"loss": [float(v) for v in history[:, "valid_loss"]]}
+        self.best_iteration_ = int(early.best_epoch_) if early is not None else None
+        self.n_epochs_ = len(history)
+        self.device_ = device
+        self.model_ = net
+
+    def _module(self, config, n_features: int, n_outputs: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ predict
+    def _raw(self, inputs: np.ndarray) -> np.ndarray:
+        """Module outputs for prepared inputs, as float64 on the CPU."""
+        torch = import_optional("torch")
+        with torch.no_grad():
+            out = self.model_.forward(inputs, training=False, device="cpu")
+        return out.double().numpy().reshape(len(inputs), -1)
+
+    def _inputs_for(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        Xa = self._validate_X(X, reset=False)
+        _check_finite("X", Xa)
+        return self._net_inputs(self._scale_X(Xa), X)
+
+    def _outputs_to_predictions(self, raw: np.ndarray) -> np.ndarray:
+        if self.task_ == "classification":
+            return self.classes_[np.argmax(raw, axis=1)]
+        return raw[:, 0] * self.y_scale_[0] + self.y_mean_[0]
+
+    def predict(self, X):
+        """Predict the target (class labels for classification).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows in time order; sequence models also take 3-D windows.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self._outputs_to_predictions(self._raw(self._inputs_for(X)))
+
+    @available_if(_is_classification)
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        raw = self._raw(self._inputs_for(X))
+        raw = raw - raw.max(axis=1, keepdims=True)
+        proba = np.exp(raw)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    # ------------------------------------------------------------------ importance
+    def _head_losses(self, inputs, packed) -> np.ndarray:
+        """Mean loss of each head (unweighted by rows), shape (n_heads,)."""
+        torch = import_optional("torch")
+        raw = torch.as_tensor(self._raw(inputs), dtype=torch.float32)
+        target = torch.as_tensor(packed)
+        with torch.no_grad():
+            losses = self.model_.criterion_.per_head(raw, target)
+        return np.array([float(loss.mean()) for loss in losses])
+
+    def _feature_importances(self, target) -> np.ndarray:
+        """Permutation importance: rise of the loss on the validation rows, per feature."""
+        inputs, packed = self._importance_data
+        head = self._target_index(target)
+        weights = np.asarray(self.model_.criterion_.loss_weights, dtype=float)
+
+        def loss(values):
+            per_head = self._head_losses(values, packed)
+            return per_head[head] if head is not None else float(per_head @ weights)
+
+        base = loss(inputs)
+        rng = np.random.RandomState(0)
+        importances = np.zeros(inputs.shape[-1])
+        for j in range(inputs.shape[-1]):
+            for _ in range(_IMPORTANCE_REPEATS):
+                shuffled = inputs.copy()
+                shuffled[..., j] = inputs[rng.permutation(len(inputs))][..., j]
+                importances[j] += (loss(shuffled) - base) / _IMPORTANCE_REPEATS
+        return importances
+
+    def _target_index(self, target) -> int | None:
+        return None
+
+
+def feature_frame(values: np.ndarray, names, index=None) -> pd.DataFrame:
+    """A DataFrame of per-target columns (used by the multi-target nets)."""
+    return pd.DataFrame(values, columns=list(names), index=index)

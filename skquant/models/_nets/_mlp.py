@@ -1,0 +1,96 @@
+"""A multi-layer perceptron on skorch/PyTorch as a skquant trainer."""
+
+from __future__ import annotations
+
+from skquant.models._nets._base import NET_CONSTRAINTS, BaseNetTrainer
+from skquant.models._nets._docs import fill
+
+
+class MLPTrainer(BaseNetTrainer):
+    """Multi-layer perceptron, regressor or classifier, each row on its own.
+
+        A plain scikit-learn estimator that builds a ``skorch.NeuralNet`` inside ``fit``.
+        Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
+        else from the YAML variant" (see :func:`skquant.load_model_config`).
+
+        Parameters
+        ----------
+        config : dict, default=None
+            Hyper-parameters, usually ``load_model_config("mlp", variant=...)``.
+            ``None`` uses the variant named by ``MODEL_VARIANT`` (read at fit), else
+            ``"balanced"``. Explicit parameters below win over it.
+        task : {"regression", "classification"}, default=None
+            Regression (default) or classification; decides ``predict_proba`` and tags.
+        hidden_layer_sizes : list of int, default=None
+            Width of each hidden ReLU layer.
+    {common_params}
+
+        Attributes
+        ----------
+    {common_attributes}
+
+        See Also
+        --------
+        LSTMTrainer, TransformerTrainer, CNN1DTrainer : nets over windows of past rows.
+        MultiTaskTrainer : one shared trunk, one head per target.
+
+        Examples
+        --------
+        >>> from skquant import MLPTrainer, load_model_config
+        >>> config = load_model_config("mlp", overrides={"epochs": 100})
+        >>> trainer = MLPTrainer(config)
+        >>> trainer.train(X_train, y_train, X_val, y_val)  # doctest: +SKIP
+        >>> trainer.get_feature_importance().head(10)  # doctest: +SKIP
+    """
+
+    _registry_name = "mlp"
+    _arch_defaults = {"hidden_layer_sizes": [128, 64]}
+    _parameter_constraints = {**NET_CONSTRAINTS, "hidden_layer_sizes": [list, tuple, None]}
+
+    def __init__(
+        self,
+        config=None,
+        *,
+        task=None,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        weight_decay=None,
+        dropout=None,
+        hidden_layer_sizes=None,
+        early_stopping_rounds=None,
+        validation_fraction=None,
+        grad_clip=None,
+        device=None,
+        random_state=None,
+        standardize=None,
+        verbose=None,
+    ):
+        self.config = config
+        self.task = task
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.device = device
+        self.random_state = random_state
+        self.standardize = standardize
+        self.verbose = verbose
+
+    def _module(self, config, n_features, n_outputs):
+        from skquant.models._nets._modules import MLPModule
+
+        return MLPModule, {
+            "n_features": n_features,
+            "hidden_layer_sizes": [int(s) for s in self._get(config, "hidden_layer_sizes")],
+            "dropout": float(self._get(config, "dropout")),
+            "n_outputs": n_outputs,
+        }
+
+
+MLPTrainer.__doc__ = fill(MLPTrainer.__doc__)

@@ -1,0 +1,250 @@
+"""PyTorch pieces of the skquant nets: modules, the packed loss and a fast batch loader.
+
+This module imports torch at import time, so only the fit/predict code of the net
+trainers imports it (lazily); ``import skquant`` never reaches it. The classes live
+at module level so that pickled skorch nets can find them again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+
+# --------------------------------------------------------------------------- data
+class FastLoader:
+    """Mini-batches by slicing whole tensors, as a hand-written training loop does.
+
+    skorch's default ``DataLoader`` fetches and collates one row at a time, which
+    dominates the cost of small nets. This loader turns the dataset's arrays into
+    tensors once and yields slices (a random permutation when ``shuffle``, drawn from
+    torch's global generator, which the trainer seeds).
+    """
+
+    def __init__(self, dataset, batch_size=256, shuffle=False, device="cpu"):
+        self.X = torch.as_tensor(dataset.X).to(device)
+        y = getattr(dataset, "y", None)
+        self.y = None if y is None else torch.as_tensor(y).to(device)
+        self.device = device
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.X)
+        order = torch.randperm(n).to(self.device) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            if order is None:
+                rows = slice(start, start + self.batch_size)
+            else:
+                rows = order[start : start + self.batch_size]
+            Xb = self.X[rows]
+            yb = self.y[rows] if self.y is not None else torch.zeros(len(Xb), device=self.device)
+            yield Xb, yb
+
+
+# --------------------------------------------------------------------------- loss
+class PackedLoss(nn.Module):
+    """Weighted loss over one or more heads, the targets packed with the row weights.
+
+    ``y`` holds one column per head followed by the row weight. ``heads`` lists
+    ``(kind, n_outputs)`` per head, ``kind`` one of ``"mse"``, ``"bce"`` (logit of a
+    0/1 target) or ``"ce"`` (class logits, the target a class index). The loss of a
+    row is the ``loss_weights``-weighted sum over heads; the batch loss is the mean
+    of ``row_weight * row_loss``.
+    """
+
+    def __init__(self, heads=(("mse", 1),), loss_weights=None):
+        super().__init__()
+        self.heads = [(str(kind), int(n)) for kind, n in heads]
+        self.loss_weights = (
+            [1.0] * len(self.heads) if loss_weights is None else [float(w) for w in loss_weights]
+        )
+
+    def per_head(self, y_pred, y):
+        """Per-row loss of each head: a list of tensors of shape (n_rows,)."""
+        out, col = [], 0
+        y_pred = y_pred.reshape(len(y_pred), -1)
+        for i, (kind, n_out) in enumerate(self.heads):
+            pred = y_pred[:, col : col + n_out]
+            col += n_out
+            target = y[:, i]
+            if kind == "mse":
+                loss = (pred[:, 0] - target) ** 2
+            elif kind == "bce":
+                loss = nn.functional.binary_cross_entropy_with_logits(
+                    pred[:, 0], target, reduction="none"
+                )
+            else:
+                loss = nn.functional.cross_entropy(pred, target.long(), reduction="none")
+            out.append(loss)
+        return out
+
+    def forward(self, y_pred, y):
+        y = y.to(y_pred.dtype)
+        losses = self.per_head(y_pred, y)
+        total = losses[0] * self.loss_weights[0]
+        for weight, loss in zip(self.loss_weights[1:], losses[1:], strict=True):
+            total = total + weight * loss
+        return (total * y[:, -1]).mean()
+
+
+# --------------------------------------------------------------------------- modules
+def _mlp_layers(n_in, sizes, dropout):
+    layers = []
+    for size in sizes:
+        layers += [nn.Linear(n_in, int(size)), nn.ReLU(), nn.Dropout(dropout)]
+        n_in = int(size)
+    return nn.Sequential(*layers), n_in
+
+
+class MLPModule(nn.Module):
+    """Fully connected ReLU layers with dropout and a linear output layer."""
+
+    def __init__(self, n_features=1, hidden_layer_sizes=(64,), dropout=0.0, n_outputs=1):
+        super().__init__()
+        self.body, n_last = _mlp_layers(n_features, hidden_layer_sizes, dropout)
+        self.head = nn.Linear(n_last, n_outputs)
+
+    def forward(self, X):
+        return self.head(self.body(X))
+
+
+class MultiTaskModule(nn.Module):
+    """A shared MLP trunk and one small head per target, outputs concatenated."""
+
+    def __init__(
+        self, n_features=1, hidden_layer_sizes=(64,), head_size=16, dropout=0.0, n_heads=1
+    ):
+        super().__init__()
+        self.trunk, n_last = _mlp_layers(n_features, hidden_layer_sizes, dropout)
+        self.heads = nn.ModuleList(
+            nn.Sequential(nn.Linear(n_last, head_size), nn.ReLU(), nn.Linear(head_size, 1))
+            if head_size
+            else nn.Linear(n_last, 1)
+            for _ in range(n_heads)
+        )
+
+    def forward(self, X):
+        shared = self.trunk(X)
+        return torch.cat([head(shared) for head in self.heads], dim=1)
+
+
+class LSTMModule(nn.Module):
+    """An LSTM over the window; the last step's hidden state feeds a linear head."""
+
+    def __init__(
+        self,
+        n_features=1,
+        hidden_size=32,
+        num_layers=1,
+        dropout=0.0,
+        n_outputs=1,
+        gradient_checkpointing=False,
+    ):
+        super().__init__()
+        self.lstm = nn.LSTM(
+            n_features,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, n_outputs)
+        self.gradient_checkpointing = gradient_checkpointing
+
+    def _run(self, X):
+        return self.lstm(X)[0][:, -1]
+
+    def forward(self, X):
+        if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+            last = checkpoint(self._run, X, use_reentrant=False)
+        else:
+            last = self._run(X)
+        return self.head(self.drop(last))
+
+
+class PositionalEncoding(nn.Module):
+    """The sinusoidal positional encoding of Vaswani et al. (2017), added to the input."""
+
+    def __init__(self, d_model, max_len=512):
+        super().__init__()
+        position = torch.arange(max_len).unsqueeze(1)
+        div = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, d_model)
+        pe[:, 0::2] = torch.sin(position * div)
+        pe[:, 1::2] = torch.cos(position * div)[:, : d_model // 2]
+        self.register_buffer("pe", pe, persistent=False)
+
+    def forward(self, X):
+        return X + self.pe[: X.shape[1]]
+
+
+class TransformerModule(nn.Module):
+    """A causal Transformer encoder over the window; the last position feeds the head."""
+
+    def __init__(
+        self,
+        n_features=1,
+        d_model=32,
+        n_heads=4,
+        num_layers=2,
+        dim_feedforward=64,
+        dropout=0.0,
+        n_outputs=1,
+        gradient_checkpointing=False,
+    ):
+        super().__init__()
+        self.proj = nn.Linear(n_features, d_model)
+        self.pos = PositionalEncoding(d_model)
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(
+                d_model, n_heads, dim_feedforward, dropout, batch_first=True, norm_first=True
+            )
+            for _ in range(num_layers)
+        )
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, n_outputs)
+        self.gradient_checkpointing = gradient_checkpointing
+
+    def forward(self, X):
+        h = self.pos(self.proj(X))
+        length = h.shape[1]
+        mask = torch.triu(
+            torch.full((length, length), float("-inf"), device=h.device, dtype=h.dtype),
+            diagonal=1,
+        )
+        use_ckpt = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
+        for layer in self.layers:
+            if use_ckpt:
+                h = checkpoint(layer, h, mask, None, True, use_reentrant=False)
+            else:
+                h = layer(h, src_mask=mask, is_causal=True)
+        return self.head(self.norm(h[:, -1]))
+
+
+class CNN1DModule(nn.Module):
+    """Causal 1-D convolutions (left padding only) over the window, last step to the head."""
+
+    def __init__(self, n_features=1, channels=(32, 32), kernel_size=3, dropout=0.0, n_outputs=1):
+        super().__init__()
+        layers, n_in = [], n_features
+        for n_out in channels:
+            layers += [
+                nn.ConstantPad1d((kernel_size - 1, 0), 0.0),
+                nn.Conv1d(n_in, int(n_out), kernel_size),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+            ]
+            n_in = int(n_out)
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(n_in, n_outputs)
+
+    def forward(self, X):
+        return self.head(self.body(X.transpose(1, 2))[:, :, -1])

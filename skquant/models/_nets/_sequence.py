@@ -1,0 +1,435 @@
+"""Sequence nets (LSTM, causal Transformer, causal 1-D CNN) over windows of past rows.
+
+They take the same 2-D, time-ordered ``X`` as every other trainer and build the
+windows themselves: the input for row t is rows t-seq_len+1..t of the same symbol
+(rows before the first one are zeros, the mean of the standardised inputs). With a
+(date, symbol) ``MultiIndex`` windows never cross symbols. Nothing later than row t
+reaches row t's prediction, so ``WalkForwardSplit`` and Pipelines work unchanged.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+from skquant.models._nets._base import NET_CONSTRAINTS, BaseNetTrainer
+from skquant.models._nets._docs import fill
+from skquant.utils._sklearn_compat import Interval
+
+
+def window_index(X, n_rows: int, seq_len: int) -> np.ndarray:
+    """Row positions of each row's window, shape (n_rows, seq_len), -1 for padding.
+
+    Column ``seq_len - 1`` is the row itself, column ``seq_len - 1 - k`` the k-th
+    earlier row of the same symbol. Symbols come from the non-datetime levels of a
+    ``MultiIndex`` (the second level when none is datetime); time order within a
+    symbol from its datetime level, else the row order.
+    """
+    index = getattr(X, "index", None)
+    rows = np.arange(n_rows)
+    codes = np.zeros(n_rows, dtype=np.int64)
+    dates = None
+    if isinstance(index, pd.MultiIndex) and len(index) == n_rows:
+        levels = [index.get_level_values(i) for i in range(index.nlevels)]
+        date_levels = [i for i, v in enumerate(levels) if isinstance(v, pd.DatetimeIndex)]
+        others = [i for i in range(index.nlevels) if i not in date_levels] or list(
+            range(1, index.nlevels)
+        )
+        if date_levels:
+            dates = levels[date_levels[0]].asi8
+        if others:
+            keys = pd.MultiIndex.from_arrays([levels[i] for i in others])
+            codes = pd.factorize(keys)[0].astype(np.int64)
+    elif isinstance(index, pd.DatetimeIndex) and len(index) == n_rows:
+        dates = index.asi8
+    order = np.lexsort((rows, codes) if dates is None else (rows, dates, codes))
+    g = codes[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, n_rows]))
+    position = rows - group_start  # position of order[i] within its symbol
+    idx = np.full((n_rows, seq_len), -1, dtype=np.int64)
+    for lag in range(seq_len):
+        ok = np.flatnonzero(position >= lag)
+        idx[order[ok], seq_len - 1 - lag] = order[ok - lag]
+    return idx
+
+
+def make_windows(Xs: np.ndarray, X, seq_len: int) -> np.ndarray:
+    """Windows of shape (n_rows, seq_len, n_features) from 2-D rows, zero-padded."""
+    padded = np.vstack([Xs, np.zeros((1, Xs.shape[1]))]).astype(np.float32)
+    return padded[window_index(X, len(Xs), seq_len)]  # -1 picks the zero row
+
+
+SEQUENCE_CONSTRAINTS = {
+    **NET_CONSTRAINTS,
+    "seq_len": [Interval(Integral, 1, None, closed="left"), None],
+}
+
+
+class BaseSequenceTrainer(BaseNetTrainer):
+    """Windowing shared by the sequence nets (not for direct use)."""
+
+    _accepts_3d = True
+
+    def _net_inputs(self, Xs, X_orig):
+        if Xs.ndim == 3:
+            return np.ascontiguousarray(Xs, dtype=np.float32)
+        seq_len = int(self._get(self.config_, "seq_len"))
+        return make_windows(Xs, X_orig, seq_len)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        return tags
+
+
+_SEQ_DOC = """\
+    seq_len : int, default=None
+        Rows per window: the prediction for row t uses rows t-seq_len+1..t of the
+        same symbol. Ignored for 3-D input, whose second axis is the window."""
+
+_SEQ_NOTES = """\
+    ``X`` is 2-D and time-ordered, as for every trainer (or a 3-D array of windows
+    of shape (n_samples, seq_len, n_features)). Windows are built inside ``fit`` and
+    ``predict`` from the rows they are given: the first ``seq_len - 1`` rows of each
+    symbol in a ``predict`` call see zero padding, so pass enough history before the
+    rows you need. A row's prediction depends on the rows before it in the same
+    call, never on later ones."""
+
+
+class LSTMTrainer(BaseSequenceTrainer):
+    """LSTM over windows of past rows, regressor or classifier.
+
+        Parameters
+        ----------
+        config : dict, default=None
+            Hyper-parameters, usually ``load_model_config("lstm", variant=...)``;
+            explicit parameters win over it.
+        task : {"regression", "classification"}, default=None
+            Regression (default) or classification.
+    {seq}
+        hidden_size : int, default=None
+            LSTM hidden units.
+        num_layers : int, default=None
+            Stacked LSTM layers.
+        gradient_checkpointing : bool, default=None
+            Recompute the LSTM's activations in the backward pass instead of storing
+            them: less memory, more compute (the answer to GPU memory errors).
+    {common_params}
+
+        Attributes
+        ----------
+    {common_attributes}
+        input_ndim_ : int
+            2 for row input (windows built inside), 3 for window input.
+
+        Notes
+        -----
+    {notes}
+
+        Examples
+        --------
+        >>> from skquant import LSTMTrainer, load_model_config
+        >>> trainer = LSTMTrainer(load_model_config("lstm"))
+        >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    """
+
+    _registry_name = "lstm"
+    _arch_defaults = {
+        "seq_len": 20,
+        "hidden_size": 64,
+        "num_layers": 1,
+        "gradient_checkpointing": False,
+    }
+    _parameter_constraints = {
+        **SEQUENCE_CONSTRAINTS,
+        "hidden_size": [Interval(Integral, 1, None, closed="left"), None],
+        "num_layers": [Interval(Integral, 1, None, closed="left"), None],
+        "gradient_checkpointing": ["boolean", None],
+    }
+
+    def __init__(
+        self,
+        config=None,
+        *,
+        task=None,
+        seq_len=None,
+        hidden_size=None,
+        num_layers=None,
+        gradient_checkpointing=None,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        weight_decay=None,
+        dropout=None,
+        early_stopping_rounds=None,
+        validation_fraction=None,
+        grad_clip=None,
+        device=None,
+        random_state=None,
+        standardize=None,
+        verbose=None,
+    ):
+        self.config = config
+        self.task = task
+        self.seq_len = seq_len
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.gradient_checkpointing = gradient_checkpointing
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.device = device
+        self.random_state = random_state
+        self.standardize = standardize
+        self.verbose = verbose
+
+    def _module(self, config, n_features, n_outputs):
+        from skquant.models._nets._modules import LSTMModule
+
+        return LSTMModule, {
+            "n_features": n_features,
+            "hidden_size": int(self._get(config, "hidden_size")),
+            "num_layers": int(self._get(config, "num_layers")),
+            "dropout": float(self._get(config, "dropout")),
+            "n_outputs": n_outputs,
+            "gradient_checkpointing": bool(self._get(config, "gradient_checkpointing")),
+        }
+
+
+class TransformerTrainer(BaseSequenceTrainer):
+    """Causal Transformer encoder over windows of past rows, regressor or classifier.
+
+        The rows of a window are projected to ``d_model``, given a sinusoidal
+        positional encoding and passed through pre-norm encoder layers under a causal
+        mask (a position attends to itself and earlier positions only); the last
+        position's output feeds the head.
+
+        Parameters
+        ----------
+        config : dict, default=None
+            Hyper-parameters, usually ``load_model_config("transformer", variant=...)``;
+            explicit parameters win over it.
+        task : {"regression", "classification"}, default=None
+            Regression (default) or classification.
+    {seq}
+        d_model : int, default=None
+            Width of the attention layers; a multiple of ``n_heads``.
+        n_heads : int, default=None
+            Attention heads.
+        num_layers : int, default=None
+            Encoder layers.
+        dim_feedforward : int, default=None
+            Width of each layer's feed-forward block.
+        gradient_checkpointing : bool, default=None
+            Recompute each layer's activations in the backward pass: less memory, more
+            compute (the answer to GPU memory errors).
+    {common_params}
+
+        Attributes
+        ----------
+    {common_attributes}
+        input_ndim_ : int
+            2 for row input (windows built inside), 3 for window input.
+
+        Notes
+        -----
+    {notes}
+
+        Examples
+        --------
+        >>> from skquant import TransformerTrainer, load_model_config
+        >>> trainer = TransformerTrainer(load_model_config("transformer"))
+        >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    """
+
+    _registry_name = "transformer"
+    _arch_defaults = {
+        "seq_len": 20,
+        "d_model": 32,
+        "n_heads": 4,
+        "num_layers": 2,
+        "dim_feedforward": 64,
+        "gradient_checkpointing": False,
+    }
+    _parameter_constraints = {
+        **SEQUENCE_CONSTRAINTS,
+        "d_model": [Interval(Integral, 1, None, closed="left"), None],
+        "n_heads": [Interval(Integral, 1, None, closed="left"), None],
+        "num_layers": [Interval(Integral, 1, None, closed="left"), None],
+        "dim_feedforward": [Interval(Integral, 1, None, closed="left"), None],
+        "gradient_checkpointing": ["boolean", None],
+    }
+
+    def __init__(
+        self,
+        config=None,
+        *,
+        task=None,
+        seq_len=None,
+        d_model=None,
+        n_heads=None,
+        num_layers=None,
+        dim_feedforward=None,
+        gradient_checkpointing=None,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        weight_decay=None,
+        dropout=None,
+        early_stopping_rounds=None,
+        validation_fraction=None,
+        grad_clip=None,
+        device=None,
+        random_state=None,
+        standardize=None,
+        verbose=None,
+    ):
+        self.config = config
+        self.task = task
+        self.seq_len = seq_len
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.num_layers = num_layers
+        self.dim_feedforward = dim_feedforward
+        self.gradient_checkpointing = gradient_checkpointing
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.device = device
+        self.random_state = random_state
+        self.standardize = standardize
+        self.verbose = verbose
+
+    def _module(self, config, n_features, n_outputs):
+        from skquant.models._nets._modules import TransformerModule
+
+        d_model, n_heads = int(self._get(config, "d_model")), int(self._get(config, "n_heads"))
+        if d_model % n_heads:
+            raise ValueError(
+                f"d_model={d_model} must be a multiple of n_heads={n_heads} in "
+                f"{type(self).__name__}."
+            )
+        return TransformerModule, {
+            "n_features": n_features,
+            "d_model": d_model,
+            "n_heads": n_heads,
+            "num_layers": int(self._get(config, "num_layers")),
+            "dim_feedforward": int(self._get(config, "dim_feedforward")),
+            "dropout": float(self._get(config, "dropout")),
+            "n_outputs": n_outputs,
+            "gradient_checkpointing": bool(self._get(config, "gradient_checkpointing")),
+        }
+
+
+class CNN1DTrainer(BaseSequenceTrainer):
+    """Causal 1-D convolutions over windows of past rows, regressor or classifier.
+
+        Each layer pads on the left only, so an output step sees its own and earlier
+        steps; the last step's channels feed the head. The receptive field is
+        ``1 + len(channels) * (kernel_size - 1)`` rows.
+
+        Parameters
+        ----------
+        config : dict, default=None
+            Hyper-parameters, usually ``load_model_config("cnn1d", variant=...)``;
+            explicit parameters win over it.
+        task : {"regression", "classification"}, default=None
+            Regression (default) or classification.
+    {seq}
+        channels : list of int, default=None
+            Output channels of each convolution layer.
+        kernel_size : int, default=None
+            Width of every convolution kernel, in rows.
+    {common_params}
+
+        Attributes
+        ----------
+    {common_attributes}
+        input_ndim_ : int
+            2 for row input (windows built inside), 3 for window input.
+
+        Notes
+        -----
+    {notes}
+
+        Examples
+        --------
+        >>> from skquant import CNN1DTrainer, load_model_config
+        >>> trainer = CNN1DTrainer(load_model_config("cnn1d"))
+        >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    """
+
+    _registry_name = "cnn1d"
+    _arch_defaults = {"seq_len": 20, "channels": [32, 32], "kernel_size": 3}
+    _parameter_constraints = {
+        **SEQUENCE_CONSTRAINTS,
+        "channels": [list, tuple, None],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        config=None,
+        *,
+        task=None,
+        seq_len=None,
+        channels=None,
+        kernel_size=None,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        weight_decay=None,
+        dropout=None,
+        early_stopping_rounds=None,
+        validation_fraction=None,
+        grad_clip=None,
+        device=None,
+        random_state=None,
+        standardize=None,
+        verbose=None,
+    ):
+        self.config = config
+        self.task = task
+        self.seq_len = seq_len
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.device = device
+        self.random_state = random_state
+        self.standardize = standardize
+        self.verbose = verbose
+
+    def _module(self, config, n_features, n_outputs):
+        from skquant.models._nets._modules import CNN1DModule
+
+        return CNN1DModule, {
+            "n_features": n_features,
+            "channels": [int(c) for c in self._get(config, "channels")],
+            "kernel_size": int(self._get(config, "kernel_size")),
+            "dropout": float(self._get(config, "dropout")),
+            "n_outputs": n_outputs,
+        }
+
+
+for _cls in (LSTMTrainer, TransformerTrainer, CNN1DTrainer):
+    _cls.__doc__ = fill(_cls.__doc__.replace("{seq}", _SEQ_DOC).replace("{notes}", _SEQ_NOTES))
+del _cls

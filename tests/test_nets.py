@@ -1,0 +1,377 @@
+"""The neural-net trainers: early stopping, windows, causality, learnability, round trips.
+
+Set ``SKQUANT_TEST_DEVICE=cuda`` to run every fit here on the GPU
+(``benchmarks/gpu_check.sh``); the default is the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("skorch")
+
+from skquant import (  # noqa: E402
+    CNN1DTrainer,
+    LSTMTrainer,
+    MLPTrainer,
+    MultiTaskTrainer,
+    TransformerTrainer,
+    load_model_config,
+)
+from skquant.models._nets._sequence import window_index  # noqa: E402
+
+DEVICE = os.environ.get("SKQUANT_TEST_DEVICE", "cpu")
+torch.set_num_threads(1)
+
+SEQUENCE = {
+    "lstm": lambda **kw: LSTMTrainer(hidden_size=16, **kw),
+    "transformer": lambda **kw: TransformerTrainer(
+        d_model=16, n_heads=2, num_layers=1, dim_feedforward=32, **kw
+    ),
+    "cnn1d": lambda **kw: CNN1DTrainer(channels=[16, 16], kernel_size=3, **kw),
+}
+FAST = {"epochs": 3, "batch_size": 64, "lr": 0.01, "device": DEVICE, "random_state": 0}
+
+
+def _all_fast():
+    return {
+        "mlp": MLPTrainer(hidden_layer_sizes=[8], **FAST),
+        "multi_task": MultiTaskTrainer(hidden_layer_sizes=[8], head_size=4, **FAST),
+        **{name: make(seq_len=4, **FAST) for name, make in SEQUENCE.items()},
+    }
+
+
+def _data(n=300, n_features=4, seed=0):
+    rng = np.random.RandomState(seed)
+    X = pd.DataFrame(rng.randn(n, n_features), columns=[f"f{i}" for i in range(n_features)])
+    X.index = pd.bdate_range("2020-01-01", periods=n)
+    y = pd.Series(2.0 * X["f0"].to_numpy() + 0.1 * rng.randn(n), index=X.index, name="ret")
+    return X, y
+
+
+def _lagged(n, lag=3, seed=0):
+    """y[t] = x[t - lag] + noise: only a model that sees past rows can learn it."""
+    rng = np.random.RandomState(seed)
+    x = rng.randn(n, 2)
+    y = np.r_[np.zeros(lag), x[:-lag, 0]] + 0.1 * rng.randn(n)
+    return pd.DataFrame(x, columns=["a", "b"]), y
+
+
+# --------------------------------------------------------------------------- import
+def test_import_skquant_and_nets_does_not_import_torch():
+    code = (
+        "import sys, skquant\n"
+        "from skquant import MLPTrainer, LSTMTrainer, MultiTaskTrainer\n"
+        "MLPTrainer(); LSTMTrainer(); MultiTaskTrainer()\n"
+        "bad = [m for m in ('torch', 'skorch') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- guide
+@pytest.mark.parametrize(
+    ("name", "cls", "overrides"),
+    [
+        ("mlp", MLPTrainer, {"epochs": 100}),
+        ("transformer", TransformerTrainer, None),
+        ("lstm", LSTMTrainer, None),
+        ("cnn1d", CNN1DTrainer, None),
+        ("multi_task", MultiTaskTrainer, None),
+    ],
+)
+def test_guide_snippets(name, cls, overrides):
+    config = load_model_config(name, overrides=overrides)
+    trainer = cls(config)
+    if overrides:
+        assert config["epochs"] == 100
+    for variant in ("conservative", "balanced", "aggressive"):
+        assert load_model_config(name, variant=variant)["epochs"] >= 1
+    # the configured net trains (shortened here) and early-stops on a chronological tail
+    X, y = _data(200)
+    trainer.set_params(epochs=2, device=DEVICE)
+    if name == "multi_task":
+        trainer.set_params(loss_weights=[1.0, 0.5])
+        y = pd.DataFrame({"TTH": y, "MDD": -y})
+    trainer.train(X, y)
+    assert trainer.config_["early_stopping_rounds"] > 0
+    assert len(trainer.evals_result_["valid"]["loss"]) == trainer.n_epochs_
+
+
+def test_unknown_config_key_is_rejected():
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        load_model_config("mlp", overrides={"hidden_sizes": [4]})
+
+
+# --------------------------------------------------------------------------- early stopping
+def test_train_early_stops_on_the_validation_rows_and_restores_the_best_epoch():
+    X, y = _data(400)
+    X_val, _ = _data(200, seed=1)
+    y_val = -2.0 * X_val["f0"]  # the opposite relation: validation loss rises as it learns
+    trainer = MLPTrainer(
+        hidden_layer_sizes=[16],
+        epochs=50,
+        lr=0.01,
+        early_stopping_rounds=3,
+        **{k: v for k, v in FAST.items() if k not in {"epochs", "lr"}},
+    )
+    assert trainer.train(X, y, X_val, y_val) is trainer
+    valid = trainer.evals_result_["valid"]["loss"]
+    assert trainer.n_epochs_ < 50
+    assert trainer.n_epochs_ == trainer.best_iteration_ + 3
+    assert len(trainer.evals_result_["train"]["loss"]) == len(valid) == trainer.n_epochs_
+    best = trainer.best_iteration_
+    assert valid[best - 1] == pytest.approx(min(valid), rel=1e-3)
+    # the kept weights are the best epoch's: their validation loss is the best one
+    pred = trainer.predict(X_val)
+    loss = np.mean(((pred - y_val.to_numpy()) / trainer.y_scale_[0]) ** 2)
+    assert loss == pytest.approx(valid[best - 1], rel=1e-3)
+
+
+def test_chronological_tail_is_the_validation_set_and_scaler_sees_training_rows_only():
+    X, y = _data(200)
+    X.iloc[160:] += 100.0  # the latest 20% of dates: a shift the scaler must not see
+    trainer = MLPTrainer(
+        hidden_layer_sizes=[8], validation_fraction=0.2, early_stopping_rounds=5, **FAST
+    ).fit(X, y)
+    np.testing.assert_allclose(trainer.mean_, X.iloc[:160].mean().to_numpy())
+    assert "valid" in trainer.evals_result_
+    no_es = MLPTrainer(hidden_layer_sizes=[8], early_stopping_rounds=0, **FAST).fit(X, y)
+    assert "valid" not in no_es.evals_result_ and no_es.best_iteration_ is None
+    np.testing.assert_allclose(no_es.mean_, X.mean().to_numpy())
+
+
+def test_without_standardize_inputs_are_left_alone():
+    X, y = _data(100)
+    trainer = MLPTrainer(hidden_layer_sizes=[4], standardize=False, **FAST).fit(X, y)
+    assert np.all(trainer.mean_ == 0) and np.all(trainer.scale_ == 1)
+
+
+# --------------------------------------------------------------------------- determinism
+@pytest.mark.parametrize("name", ["mlp", "multi_task", "lstm", "transformer", "cnn1d"])
+def test_same_seed_same_predictions_and_round_trips(name, tmp_path):
+    X, y = _data(160)
+    if name == "multi_task":
+        y = pd.DataFrame({"a": y, "b": X["f1"]})
+    trainer = _all_fast()[name].set_params(dropout=0.2)
+    pred = np.asarray(trainer.fit(X, y).predict(X))
+    again = np.asarray(clone(trainer).fit(X, y).predict(X))
+    np.testing.assert_array_equal(pred, again)
+    other = np.asarray(clone(trainer).set_params(random_state=1).fit(X, y).predict(X))
+    assert not np.allclose(pred, other)
+    restored = pickle.loads(pickle.dumps(trainer))
+    np.testing.assert_array_equal(np.asarray(restored.predict(X)), pred)
+    joblib.dump(trainer, tmp_path / "net.joblib")
+    np.testing.assert_array_equal(np.asarray(joblib.load(tmp_path / "net.joblib").predict(X)), pred)
+    assert trainer.model is trainer.model_
+
+
+def test_fit_does_not_change_global_torch_rng():
+    X, y = _data(80)
+    state = torch.random.get_rng_state()
+    MLPTrainer(hidden_layer_sizes=[4], **FAST).fit(X, y)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+# --------------------------------------------------------------------------- search
+def test_grid_search_over_a_net_in_a_pipeline():
+    X, y = _data(240)
+    pipe = make_pipeline(StandardScaler(), MLPTrainer(hidden_layer_sizes=[8], **FAST))
+    grid = GridSearchCV(
+        pipe,
+        {"mlptrainer__lr": [0.003, 0.03], "mlptrainer__hidden_layer_sizes": [[4], [8]]},
+        cv=TimeSeriesSplit(n_splits=2),
+    )
+    grid.fit(X, y)
+    assert set(grid.best_params_) == {"mlptrainer__lr", "mlptrainer__hidden_layer_sizes"}
+    assert grid.predict(X).shape == (240,)
+
+
+# --------------------------------------------------------------------------- windows
+def test_window_index_pads_and_never_crosses_symbols():
+    dates = pd.bdate_range("2021-01-01", periods=4)
+    index = pd.MultiIndex.from_product([dates, ["A", "B"]], names=["date", "symbol"])
+    X = pd.DataFrame(np.arange(8.0)[:, None], index=index)
+    idx = window_index(X, 8, 3)
+    # rows of A are 0, 2, 4, 6; row 4 (A, day 3) looks at A's rows 0, 2, 4
+    np.testing.assert_array_equal(idx[4], [0, 2, 4])
+    np.testing.assert_array_equal(idx[1], [-1, -1, 1])
+    np.testing.assert_array_equal(idx[7], [3, 5, 7])
+    plain = window_index(np.zeros((5, 1)), 5, 3)
+    np.testing.assert_array_equal(plain[:, -1], np.arange(5))
+    np.testing.assert_array_equal(plain[1], [-1, 0, 1])
+
+
+@pytest.mark.parametrize("name", list(SEQUENCE))
+def test_sequence_models_are_causal(name):
+    X, y = _lagged(200)
+    trainer = SEQUENCE[name](seq_len=5, **FAST).fit(X, y)
+    pred = trainer.predict(X)
+    t = 120
+    changed = X.copy()
+    changed.iloc[t + 1 :] = np.random.RandomState(3).randn(len(X) - t - 1, 2) * 10
+    np.testing.assert_allclose(trainer.predict(changed)[: t + 1], pred[: t + 1], rtol=1e-6)
+    assert not np.allclose(trainer.predict(changed)[t + 1 :], pred[t + 1 :])
+
+
+@pytest.mark.parametrize("name", list(SEQUENCE))
+def test_panel_windows_stay_within_a_symbol(name):
+    n_dates = 60
+    dates = pd.bdate_range("2021-01-01", periods=n_dates)
+    index = pd.MultiIndex.from_product([dates, ["A", "B"]], names=["date", "symbol"])
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(2 * n_dates, 2), index=index, columns=["a", "b"])
+    y = rng.randn(2 * n_dates)
+    trainer = SEQUENCE[name](seq_len=4, **FAST).fit(X, y)
+    pred = trainer.predict(X)
+    changed = X.copy()
+    is_b = X.index.get_level_values("symbol") == "B"
+    changed.loc[is_b] = rng.randn(is_b.sum(), 2) * 10
+    np.testing.assert_allclose(trainer.predict(changed)[~is_b], pred[~is_b], rtol=1e-6)
+
+
+def test_three_d_windows_are_accepted():
+    rng = np.random.RandomState(0)
+    X3 = rng.randn(120, 5, 3)
+    y = X3[:, 1, 0] + 0.1 * rng.randn(120)
+    trainer = LSTMTrainer(hidden_size=8, **FAST).fit(X3, y)
+    assert trainer.n_features_in_ == 3 and trainer.input_ndim_ == 3
+    assert trainer.predict(X3).shape == (120,)
+    with pytest.raises(ValueError, match="3-D"):
+        trainer.predict(X3[:, -1, :])
+
+
+@pytest.mark.parametrize("name", ["lstm", "transformer"])
+def test_gradient_checkpointing_gives_the_same_fit(name):
+    X, y = _lagged(150)
+    base = SEQUENCE[name](seq_len=4, dropout=0.1, **FAST)
+    plain = base.fit(X, y).predict(X)
+    ckpt = clone(base).set_params(gradient_checkpointing=True).fit(X, y).predict(X)
+    np.testing.assert_allclose(ckpt, plain, rtol=1e-4, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- learnability
+def test_sequence_models_learn_a_lag_that_a_row_model_cannot():
+    X, y = _lagged(1500)
+    train, test = slice(0, 1200), slice(1200, None)
+    settings = {"seq_len": 6, "epochs": 25, "lr": 0.005, "batch_size": 64, "dropout": 0.0}
+    settings |= {"early_stopping_rounds": 0, "device": DEVICE, "random_state": 0}
+    scores = {}
+    for name, make in SEQUENCE.items():
+        model = make(**settings).fit(X.iloc[train], y[train])
+        # predict with the history before the held-out rows, score the held-out rows only
+        scores[name] = r2_score(y[test], model.predict(X)[test])
+    mlp = MLPTrainer(
+        hidden_layer_sizes=[32], **{k: v for k, v in settings.items() if k != "seq_len"}
+    )
+    scores["mlp"] = r2_score(y[test], mlp.fit(X.iloc[train], y[train]).predict(X.iloc[test]))
+    assert all(scores[name] > 0.8 for name in SEQUENCE), scores
+    assert scores["mlp"] < 0.2, scores
+
+
+# --------------------------------------------------------------------------- tasks
+def test_classification_probabilities_and_labels():
+    X, y = _data(200)
+    labels = np.where(y > 0, "up", "down")
+    trainer = MLPTrainer(task="classification", hidden_layer_sizes=[8], **{**FAST, "epochs": 15})
+    trainer.fit(X, labels)
+    proba = trainer.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert list(trainer.classes_) == ["down", "up"]
+    assert set(trainer.predict(X)) <= {"up", "down"}
+    assert trainer.score(X, labels) > 0.8
+    assert not hasattr(MLPTrainer(), "predict_proba")
+
+
+def test_multi_task_heads_names_weights_and_importance():
+    X, y = _data(400)
+    rng = np.random.RandomState(0)
+    Y = pd.DataFrame(
+        {
+            "TTH": 2 * X["f0"],
+            "MDD": -3 * X["f2"] + 0.1 * rng.randn(400),
+            "y_will_peak": (X["f3"] > 0).astype(float),
+        }
+    )
+    trainer = MultiTaskTrainer(
+        hidden_layer_sizes=[32],
+        head_size=8,
+        loss_weights=[1.0, 0.5, 0.5],
+        binary_targets=["y_will_peak"],
+        **{**FAST, "epochs": 20},
+    ).train(X, Y)
+    pred = trainer.predict(X)
+    assert list(pred.columns) == ["TTH", "MDD", "y_will_peak"]
+    assert pred.index.equals(X.index)
+    assert pred["y_will_peak"].between(0, 1).all()
+    assert r2_score(Y["MDD"], pred["MDD"]) > 0.5
+    assert trainer.get_feature_importance(target="MDD").index[0] == "f2"
+    assert trainer.get_feature_importance(target="TTH").index[0] == "f0"
+    assert trainer.get_feature_importance(target="y_will_peak").index[0] == "f3"
+    with pytest.raises(ValueError, match="Unknown target"):
+        trainer.get_feature_importance(target="MFE")
+    with pytest.raises(ValueError, match="loss_weights"):
+        clone(trainer).set_params(loss_weights=[1.0]).fit(X, Y)
+    bad = Y.assign(y_will_peak=Y["y_will_peak"] * 2)
+    with pytest.raises(ValueError, match="y_will_peak"):
+        clone(trainer).fit(X, bad)
+    arr = clone(trainer).set_params(binary_targets=[2]).fit(X, Y.to_numpy()).predict(X)
+    assert isinstance(arr, np.ndarray) and arr.shape == (400, 3)
+
+
+def test_permutation_importance_ranks_the_informative_feature_first():
+    X, y = _data(300)
+    trainer = MLPTrainer(hidden_layer_sizes=[16], **{**FAST, "epochs": 10}).fit(X, y)
+    importance = trainer.get_feature_importance()
+    assert importance.index[0] == "f0" and importance.index.name == "feature"
+    assert importance.head(2).index.tolist()[0] == "f0"
+
+
+# --------------------------------------------------------------------------- errors and logs
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_is_a_clear_error(bad):
+    X, y = _data(50)
+    X_bad = X.copy()
+    X_bad.iloc[3, 1] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        MLPTrainer(**FAST).fit(X_bad, y)
+    y_bad = y.copy()
+    y_bad.iloc[4] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        LSTMTrainer(**FAST).fit(X, y_bad)
+
+
+def test_verbose_logs_each_epoch_and_is_quiet_by_default(capsys):
+    X, y = _data(100)
+    MLPTrainer(hidden_layer_sizes=[4], **FAST).fit(X, y)
+    assert capsys.readouterr().out == ""
+    MLPTrainer(hidden_layer_sizes=[4], verbose=1, **FAST).fit(X, y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and out.count("\n") >= FAST["epochs"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_a_gpu_is_a_clear_error():
+    X, y = _data(50)
+    with pytest.raises(ValueError, match="cuda"):
+        MLPTrainer(**{**FAST, "device": "cuda"}).fit(X, y)
+
+
+def test_transformer_heads_must_divide_width():
+    X, y = _data(50)
+    with pytest.raises(ValueError, match="multiple of n_heads"):
+        TransformerTrainer(d_model=6, n_heads=4, **FAST).fit(X, y)
