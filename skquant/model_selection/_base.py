@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import indexable
-from sklearn.utils.validation import _num_samples
 
-from skquant.utils._sklearn_compat import validate_parameter_constraints
+from skquant.utils._sklearn_compat import _num_samples, validate_parameter_constraints
 from skquant.utils._time import dates_of
 
 

@@ -7,9 +7,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import indexable
-from sklearn.utils._indexing import _safe_indexing
 
 from skquant.model_selection._base import period_codes
+from skquant.utils._sklearn_compat import _safe_indexing
 
 
 def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_days=0):

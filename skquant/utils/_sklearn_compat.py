@@ -6,6 +6,7 @@ future move in scikit-learn is fixed in one file.
 """
 
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -20,7 +21,12 @@ from sklearn.utils._tags import (
     Tags,
     TransformerTags,
 )
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    check_is_fitted,
+    validate_data,
+)
 
 __all__ = [
     "ClassifierTags",
@@ -33,6 +39,8 @@ __all__ = [
     "TransformerTags",
     "_check_sample_weight",
     "_fit_context",
+    "_num_samples",
+    "_safe_indexing",
     "check_is_fitted",
     "validate_data",
     "validate_parameter_constraints",

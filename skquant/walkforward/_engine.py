@@ -216,6 +216,13 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
+        for col in self.features_:
+            if not (
+                pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])
+            ):
+                raise ValueError(
+                    f"The feature column {col!r} must be numeric, got dtype {data[col].dtype}."
+                )
         if not pd.api.types.is_numeric_dtype(data[return_col]):
             raise ValueError(f"The return column {return_col!r} must be numeric.")
 
@@ -230,8 +237,6 @@ class WalkForwardEngine:
 
         self._X = column_values(self.features_, np.float64)
         self._y = column_values(target)
-        if self._y.dtype.kind in "iub":
-            self._y = self._y.astype(np.float64) if self._y.dtype.kind == "b" else self._y
         self._returns = column_values(return_col, np.float64)
         self._dates = dates if order is None else dates[order]
         self._index = data.index if order is None else data.index[order]
