@@ -237,6 +237,14 @@ def test_input_errors(panel):
         WalkForwardEngine(panel, target="fwd_ret", features=["alpha_1", "zzz"], **kwargs)
     with pytest.raises(ValueError, match="target column 'fwd_ret' cannot also be a feature"):
         WalkForwardEngine(panel, target="fwd_ret", features=["alpha_1", "fwd_ret"], **kwargs)
+    with pytest.raises(ValueError, match="feature column 'name' must be numeric"):
+        WalkForwardEngine(
+            panel.assign(name="x"), target="fwd_ret", features=["alpha_1", "name"], **kwargs
+        )
+    assert (
+        "name"
+        not in WalkForwardEngine(panel.assign(name="x"), target="fwd_ret", **kwargs).features_
+    )
     dup = pd.concat([panel, panel.iloc[:7]])
     with pytest.raises(ValueError, match="7 duplicate"):
         WalkForwardEngine(dup, target="fwd_ret", **kwargs)
