@@ -275,3 +275,48 @@ def test_sigkill_then_resume(tmp_path):
     X = pd.DataFrame(np.zeros((2, 3)), columns=["f0", "f1", "f2"])
     for symbol in symbols:
         assert load_model(out / symbol / "lightgbm").predict(X).shape == (2,)
+
+
+# ----------------------------------------------------------------------------- walkforward
+def test_walkforward_on_a_folder_panel(tmp_path):
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=200, seed=5)
+    (data / "BAD.csv").write_text("date,f0\nnot-a-date,1\n")
+    out = tmp_path / "wf"
+    proc = run_cli(
+        "walkforward", "--input-dir", data, "--target", "fwd_ret_1d", "--output-dir", out,
+        "--config", fast_config(tmp_path, rounds=20, patience=0), "--train-days", "60",
+        "--test-days", "30", "--step-days", "30", "--embargo-days", "1",
+        "--min-train-samples", "50", "--n-jobs", "1",
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr  # BAD.csv is skipped and named
+    assert "symbol BAD skipped" in proc.stderr and "Traceback" not in proc.stderr
+    assert "2 symbols" in proc.stdout and "features (3): f0, f1, f2" in proc.stdout
+    sharpe_line = next(
+        line for line in proc.stdout.splitlines() if line.strip().startswith("sharpe")
+    )
+    assert np.isfinite(float(sharpe_line.split()[-1]))
+    for name in ("walkforward.png", "feature_importance.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    folds = pd.read_csv(out / "folds.csv")
+    assert len(folds) == 5  # ceil((200 - 60 - 1) test dates / 30), the last window short
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    assert set(predictions.index.get_level_values("symbol")) == {"AAA", "BBB"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sharpe"] == pytest.approx(float(sharpe_line.split()[-1]), abs=1e-4)
+
+
+def test_walkforward_missing_folder_exit_2(tmp_path):
+    proc = run_cli("walkforward", "--input-dir", tmp_path / "nope", "--output-dir", tmp_path)
+    assert_one_line_error(proc, str(tmp_path / "nope"))
+
+
+@pytest.mark.slow
+def test_readme_main_job_on_demo_data_under_3_minutes(tmp_path):
+    pytest.importorskip("arch")
+    started = time.monotonic()
+    proc = run_cli("walkforward", "--output-dir", tmp_path / "wf", timeout=400)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert "sharpe" in proc.stdout
+    assert (tmp_path / "wf" / "walkforward.png").is_file()
+    assert elapsed < 180, elapsed

@@ -1,0 +1,306 @@
+"""``skquant walkforward``: walk-forward evaluation over a folder (one panel) or the demo data."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import sys
+from pathlib import Path
+
+from skquant.cli._common import EXIT_OK, EXIT_PARTIAL, UsageError, log
+
+DEFAULT_TARGET = "fwd_ret"
+# Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
+# family's fastest variant: dozens of folds must run in seconds, not hours.
+FAST_VARIANT = "aggressive"
+
+
+def _int(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def add_parser(subparsers, parents) -> None:
+    parser = subparsers.add_parser(
+        "walkforward",
+        parents=parents,
+        help="walk-forward evaluation of a model (on the demo data without --input-dir)",
+        description=(
+            "Refit MODEL on rolling training windows and trade its out-of-sample "
+            "predictions (position = sign of the prediction, or +1/-1 by probability for a "
+            "binary target). Every symbol file of --input-dir joins one (date, symbol) "
+            "panel; without --input-dir the built-in demo data (S&P 500 and NASDAQ daily, "
+            "1999-2018) is used. Prints the fold table and the summary, and writes "
+            "predictions.parquet, folds.csv, summary.json and PNG plots to --output-dir."
+        ),
+        epilog="Exit codes: 0 done, 1 some symbol files could not be used, 2 bad usage or input.",
+    )
+    parser.add_argument("--model", default="lightgbm", help="registry name (default lightgbm)")
+    parser.add_argument(
+        "--variant",
+        help=f"config variant (default: $MODEL_VARIANT, else {FAST_VARIANT}, the fastest)",
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML config file for the model")
+    parser.add_argument("--input-dir", metavar="DIR", help="folder of SYMBOL.parquet/.csv files")
+    parser.add_argument(
+        "--target", default=DEFAULT_TARGET, help=f"target column (default {DEFAULT_TARGET})"
+    )
+    parser.add_argument(
+        "--return-col", metavar="COL", help="per-row return the positions earn (default: target)"
+    )
+    parser.add_argument(
+        "--features",
+        metavar="A,B|@FILE",
+        help="feature columns (default: numeric columns that are not label-like)",
+    )
+    parser.add_argument("--train-days", type=_int(1), default=504, metavar="N",
+                        help="training window in trading dates (default 504)")  # fmt: skip
+    parser.add_argument("--test-days", type=_int(1), default=63, metavar="N",
+                        help="test window in dates (default 63)")  # fmt: skip
+    parser.add_argument("--step-days", type=_int(1), default=63, metavar="N",
+                        help="dates between refits (default 63)")  # fmt: skip
+    parser.add_argument("--embargo-days", type=_int(0), default=5, metavar="N",
+                        help="dates dropped between training and test, at least the label "
+                        "horizon (default 5)")  # fmt: skip
+    parser.add_argument("--min-train-samples", type=_int(1), default=200, metavar="N",
+                        help="skip folds with fewer training rows (default 200)")  # fmt: skip
+    parser.add_argument("--expanding", action="store_true", help="anchor training at the start")
+    parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
+                        help="where results and plots go (default ./walkforward_output)")  # fmt: skip
+    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+                        help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
+    parser.set_defaults(handler=run)
+
+
+def load_panel(input_dir: str, target: str) -> tuple:
+    """The folder's files as one (date, symbol) panel, and ``{symbol: error}`` of bad files."""
+    import pandas as pd
+
+    from skquant.cli._data import read_symbol, symbol_files
+
+    files = symbol_files(input_dir)
+    parts, failed = {}, {}
+    for symbol, path in files.items():
+        try:
+            frame = read_symbol(path)
+            if target not in frame.columns:
+                raise ValueError(f"{path.name} has no target column {target!r}")
+            if frame.index.duplicated().any():
+                raise ValueError(f"{path.name} repeats dates")
+            parts[symbol] = frame
+        except ValueError as exc:
+            failed[symbol] = str(exc)
+    if not parts:
+        detail = "; ".join(f"{s}: {e}" for s, e in failed.items())
+        raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
+    panel = pd.concat(parts, names=["symbol", "date"]).swaplevel().sort_index()
+    return panel, failed
+
+
+def _config(args):
+    from skquant.config import load_model_config
+    from skquant.config._loader import VARIANT_ENV, _read
+    from skquant.registry import get_trainer
+
+    try:
+        get_trainer(args.model)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    variant = args.variant
+    if variant is None and args.config is None and not os.environ.get(VARIANT_ENV):
+        variant = FAST_VARIANT
+    source = args.model
+    if args.config is not None:
+        try:
+            _, _, model = _read(args.config)
+        except ValueError as exc:
+            raise UsageError(f"--config: {exc}") from None
+        if model not in (None, args.model):
+            raise UsageError(f"--config {args.config!r} configures {model!r}, not {args.model!r}.")
+        source = args.config
+    try:
+        config = load_model_config(source, variant=variant)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return config, variant or os.environ.get(VARIANT_ENV) or "balanced"
+
+
+def _fold_table(folds) -> str:
+    import pandas as pd
+
+    cols = [c for c in folds.columns if c not in ("train_start", "train_end")]
+    frame = folds[cols].copy()
+    for c in ("test_start", "test_end"):
+        if c in frame:
+            frame[c] = pd.to_datetime(frame[c]).dt.strftime("%Y-%m-%d")
+    return frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+
+
+def _importance_plot(importance, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    top = importance.head(20)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(top) + 1.2))
+    ax.barh([str(i) for i in top.index], top.to_numpy(), color="tab:blue")
+    ax.set_xlabel("importance")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from skquant.cli._data import choose_features, parse_features
+    from skquant.persistence import _atomic_write_json
+
+    verbosity = int(args.verbose or 0) - int(args.quiet or 0)
+    if args.n_jobs == 0 or args.n_jobs < -1:
+        raise UsageError(f"--n-jobs must be a positive integer or -1, got {args.n_jobs}.")
+    config, variant = _config(args)
+    requested = parse_features(args.features)
+    failed: dict[str, str] = {}
+    if args.input_dir is None:
+        from skquant.datasets import load_demo
+
+        try:
+            panel = load_demo()
+        except ImportError as exc:
+            raise UsageError(f"the demo data needs the demo extra: {exc}") from None
+        source = "demo data (S&P 500 and NASDAQ daily, arch package)"
+    else:
+        panel, failed = load_panel(args.input_dir, args.target)
+        source = args.input_dir
+    if args.target not in panel.columns:
+        raise UsageError(
+            f"target column {args.target!r} is not in the data; columns: "
+            f"{', '.join(map(str, panel.columns))}."
+        )
+    return_col = args.return_col or args.target
+    if return_col not in panel.columns:
+        raise UsageError(f"--return-col {return_col!r} is not a column of the data.")
+    features = choose_features(panel, [args.target, return_col], requested, "the data")
+    from skquant.registry import get_trainer
+
+    # Folds run in parallel, so each model gets one thread: several OpenMP teams on
+    # the same cores spin against each other and run many times slower.
+    if "n_jobs" not in config and "n_jobs" in get_trainer(args.model)().get_params():
+        config["n_jobs"] = 1
+    symbols = panel.index.get_level_values("symbol").unique()
+    dates = panel.index.get_level_values("date")
+    if verbosity >= 0:
+        print(f"data: {source}: {len(panel)} rows, {len(symbols)} symbols, "
+              f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}")  # fmt: skip
+        print(f"model: {args.model} (variant {variant}); target: {args.target}; "
+              f"returns: {return_col}")  # fmt: skip
+        print(f"features ({len(features)}): {', '.join(features)}")
+    from skquant.walkforward import WalkForwardEngine
+
+    try:
+        engine = WalkForwardEngine(
+            panel,
+            target=args.target,
+            return_col=return_col,
+            features=features,
+            train_days=args.train_days,
+            test_days=args.test_days,
+            step_days=args.step_days,
+            min_train_samples=args.min_train_samples,
+            embargo_days=args.embargo_days,
+            expanding=args.expanding,
+            n_jobs=args.n_jobs,
+            verbose=verbosity >= 0,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not engine.folds_:
+        raise UsageError(
+            f"no walk-forward fold fits {dates.nunique()} dates with --train-days "
+            f"{args.train_days}, --test-days {args.test_days}, --embargo-days "
+            f"{args.embargo_days} and --min-train-samples {args.min_train_samples}."
+        )
+    started = _dt.datetime.now(_dt.timezone.utc)
+    result = engine.run(args.model, config)
+
+    out = Path(args.output_dir).expanduser()
+    result.save(out)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric = "sharpe" if "sharpe" in result.metrics else result.metrics[0]
+    fig = result.plot(metric)
+    fig.savefig(out / "walkforward.png", dpi=90)
+    plt.close(fig)
+    result.to_frame().to_csv(out / "equity.csv")
+
+    # The most recent model (last fold's training window) explains the features.
+    last = result.folds.iloc[-1]
+    rows = (dates >= last["train_start"]) & (dates <= last["train_end"])
+    train = panel.loc[np.asarray(rows)]
+    train = train[np.isfinite(train[args.target].astype(float))]
+    final = get_trainer(args.model)(config).fit(train[features], train[args.target])
+    importance = None
+    if hasattr(final, "get_feature_importance"):
+        importance = final.get_feature_importance()
+        importance.to_csv(out / "feature_importance.csv")
+        _importance_plot(importance, out / "feature_importance.png", f"{args.model}, last fold")
+
+    _atomic_write_json(
+        out / "run_manifest.json",
+        {
+            "command": ["skquant", *sys.argv[1:]],
+            "started": started.isoformat(timespec="seconds"),
+            "data": source,
+            "n_rows": len(panel),
+            "symbols": [str(s) for s in symbols],
+            "failed_symbols": failed,
+            "model": args.model,
+            "variant": variant,
+            "config": config,
+            "target": args.target,
+            "return_col": return_col,
+            "features": features,
+            "windows": {
+                "train_days": args.train_days,
+                "test_days": args.test_days,
+                "step_days": args.step_days,
+                "embargo_days": args.embargo_days,
+                "min_train_samples": args.min_train_samples,
+                "expanding": args.expanding,
+            },
+            "n_folds": len(result.folds),
+            "summary": result.summary,
+        },
+    )
+    if verbosity >= 0:
+        print()
+        print(_fold_table(result.folds))
+        print()
+        print(f"out-of-sample summary over {len(result.folds)} folds:")
+        for name, value in result.summary.items():
+            print(f"  {name:<15} {value: .4f}")
+        if importance is not None:
+            print(f"top features (last fold): {', '.join(map(str, importance.index[:5]))}")
+        print(f"wrote {out}/: predictions.parquet, folds.csv, summary.json, equity.csv, "
+              "walkforward.png, feature_importance.png, run_manifest.json")  # fmt: skip
+    else:
+        print(f"sharpe {result.summary.get('sharpe', float('nan')):.4f}")
+    for symbol, error in failed.items():
+        print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
+    log.debug("walk-forward done")
+    return EXIT_PARTIAL if failed else EXIT_OK
