@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -303,6 +304,9 @@ def test_result_frame_save_plot_and_progress(panel, tmp_path, capsys):
         "predictions.parquet",
         "summary.json",
     ]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert all((p.stat().st_mode & 0o777) == (0o666 & ~umask) for p in out.iterdir())
     pd.testing.assert_frame_equal(pd.read_parquet(out / "predictions.parquet"), result.predictions)
     folds = pd.read_csv(
         out / "folds.csv", parse_dates=["train_start", "train_end", "test_start", "test_end"]

@@ -19,6 +19,9 @@ def _atomic_write(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
         write(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -175,8 +178,9 @@ class WalkForwardResult:
         ax_eq.plot(frame.index, frame["equity"], color="tab:blue")
         ax_eq.set_ylabel("equity")
         ax_eq.set_title("Walk-forward out-of-sample equity")
-        for start in self.folds["test_start"]:
-            ax_eq.axvline(start, color="0.85", linewidth=0.6, zorder=0)
+        if len(self.folds) <= 40:  # mark the refits where they stay readable
+            for start in self.folds["test_start"]:
+                ax_eq.axvline(start, color="0.85", linewidth=0.6, zorder=0)
         ax_dd.fill_between(frame.index, frame["drawdown"], 0.0, color="tab:red", alpha=0.4)
         ax_dd.set_ylabel("drawdown")
         values = self.folds[metric].replace([np.inf, -np.inf], np.nan)
