@@ -93,16 +93,23 @@ def test_gmm_train_returns_features_and_selects_columns():
 
 @settings(max_examples=15, deadline=None)
 @given(t=st.integers(min_value=1, max_value=400))
-def test_gmm_causal_prefix(gmm_causal, t):
-    model, X = gmm_causal
-    np.testing.assert_allclose(model.transform(X[:t]), model.transform(X)[:t], atol=1e-12)
+def test_gmm_prefix_both_modes(gmm_models, t):
+    """Both modes are causal: the features of a prefix are the prefix of the features."""
+    X = gmm_models["X"]
+    for model in (gmm_models["causal"], gmm_models["rowwise"]):
+        np.testing.assert_allclose(model.transform(X[:t]), model.transform(X)[:t], atol=1e-12)
 
 
 @pytest.fixture(scope="module")
-def gmm_causal():
+def gmm_models():
     returns, _ = _regime_series(n=400, seed=5)
     X = returns[:, None]
-    return GMMRegimeTrainer(n_components=2, volatility_window=5, causal=True, n_init=1).fit(X), X
+    params = {"n_components": 2, "volatility_window": 5, "n_init": 1, "random_state": 0}
+    return {
+        "X": X,
+        "causal": GMMRegimeTrainer(causal=True, **params).fit(X),
+        "rowwise": GMMRegimeTrainer(causal=False, **params).fit(X),
+    }
 
 
 # ---------------------------------------------------------------------------- change points

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -71,56 +72,59 @@ def bocpd(
         return cp_prob, expected, log_pred
 
     p = np.zeros(R)  # run-length posterior
-    mu = np.full(R, float(mu0))
-    beta = np.full(R, float(beta0))
-    log_beta = np.full(R, np.log(beta0))
+    # statistics of every run after its latest row: mu, beta, log(beta)
+    stats = np.empty((3, R))
+    stats[0], stats[1], stats[2] = mu0, beta0, math.log(beta0)
+    mu, beta, log_beta = stats
+    grown = np.empty((3, R))  # the same after one more row (run r -> r + 1)
+    new_mu, new_beta, new_log_beta = grown
     d = np.empty(R)
-    grown = np.empty(R)  # beta + q (x - mu)^2
-    log_grown = np.empty(R)
     pred = np.empty(R)
     tmp = np.empty(R)
-    w = min(int(window), R)
-    log_beta0 = np.log(beta0)
+    # one product gives both outputs: [P(r < window), E[r]]
+    readout = np.column_stack([runs < min(int(window), R), runs])
+    out = np.empty((n, 2))
+    log_beta0 = math.log(beta0)
     for t in range(n):
         xt = float(x[t])
         beta_new0 = beta0 + q0 * (xt - mu0) ** 2
-        prior_logpdf = c0 + alpha0 * log_beta0 - (alpha0 + 0.5) * np.log(beta_new0)
+        log_beta_new0 = math.log(beta_new0)
+        prior_logpdf = c0 + alpha0 * log_beta0 - (alpha0 + 0.5) * log_beta_new0
         if t == 0:
             p[0] = 1.0
             log_pred[0] = prior_logpdf
         else:
             np.subtract(xt, mu, out=d)
-            np.multiply(d, d, out=grown)
-            grown *= q
-            grown += beta
-            np.log(grown, out=log_grown)
-            # log predictive of x_t under every run, relative to the prior's:
+            np.multiply(d, d, out=new_beta)
+            new_beta *= q
+            new_beta += beta  # beta + q (x - mu)^2
+            np.log(new_beta, out=new_log_beta)
+            # log predictive of x_t under every run:
             # c_r + alpha_r log(beta_r) - (alpha_r + 1/2) log(beta_r + q_r d^2)
             np.multiply(alpha, log_beta, out=pred)
-            np.multiply(power, log_grown, out=tmp)
+            np.multiply(power, new_log_beta, out=tmp)
             pred -= tmp
-            pred += c_rel - prior_logpdf
+            pred += c_rel
             np.exp(pred, out=pred)
-            pred *= p  # joint of (previous run, x_t), in units of the prior density
-            evidence = pred.sum() * one_minus_h + h
-            log_pred[t] = prior_logpdf + np.log(evidence)
+            pred *= p  # joint density of (previous run, x_t)
+            # everything relative to the prior predictive density of x_t
+            growth = math.exp(-prior_logpdf) * one_minus_h
+            evidence = pred.sum() * growth + h
+            log_pred[t] = prior_logpdf + math.log(evidence)
             # shift: run r -> r + 1; the top state also absorbs its own mass
             top = pred[-1]
             p[1:] = pred[:-1]
             p[-1] += top
-            p *= one_minus_h / evidence
+            p *= growth / evidence
             p[0] = h / evidence
             # statistics of the grown runs (the top state keeps the latest R rows)
             d *= inc_mu
-            d += mu
-            mu[1:] = d[:-1]
-            beta[1:] = grown[:-1]
-            log_beta[1:] = log_grown[:-1]
-        mu[0] = mu0 + (xt - mu0) / (kappa0 + 1.0)
-        beta[0] = beta_new0
-        log_beta[0] = np.log(beta_new0)
-        cp_prob[t] = p[:w].sum()
-        expected[t] = p @ runs
+            np.add(mu, d, out=new_mu)
+            stats[:, 1:] = grown[:, :-1]
+        stats[:, 0] = (mu0 + (xt - mu0) / (kappa0 + 1.0), beta_new0, log_beta_new0)
+        np.dot(p, readout, out=out[t])
+    cp_prob[:] = out[:, 0]
+    expected[:] = out[:, 1]
     return cp_prob, expected, log_pred
 
 
@@ -189,7 +193,8 @@ class ChangePointTrainer(BaseFeatureTrainer):
     Notes
     -----
     Each row costs one vectorised update over ``max_run_length`` states, so the cost
-    is linear in the rows (100,000 rows with 300 states take a few seconds).
+    is linear in the rows: 100,000 rows take about 3 s of CPU (300 states; the
+    per-row NumPy overhead dominates, so fewer states save little).
 
     Examples
     --------
