@@ -50,6 +50,19 @@ class FitData(NamedTuple):
     sample_weight_val: np.ndarray | None
 
 
+def _threads_from_env() -> int | None:
+    """``OMP_NUM_THREADS`` as an int, or None.
+
+    LightGBM and XGBoost ignore ``OMP_NUM_THREADS`` when ``n_jobs`` is left unset and
+    take every core, which under joblib or pytest-xdist oversubscribes the machine. A
+    trainer whose ``n_jobs`` resolves to None therefore honours the variable.
+    """
+    import os
+
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def _is_classification(estimator) -> bool:
     return estimator._effective_task() == "classification"
 
@@ -118,6 +131,8 @@ class BaseTrainer(BaseEstimator):
                 f"{type(self).__name__} supports task in {list(self._tasks)}, got task={task!r}."
             )
         resolved["task"] = task
+        if "n_jobs" in self.get_params(deep=False) and resolved.get("n_jobs") is None:
+            resolved["n_jobs"] = _threads_from_env()
         return resolved
 
     # ------------------------------------------------------------------ tags

@@ -133,7 +133,8 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     random_state : int, RandomState or None, default=None
         Seed.
     n_jobs : int, default=None
-        Threads (LightGBM default when None).
+        Threads. None uses ``OMP_NUM_THREADS`` when set, else LightGBM's default
+        (every physical core).
     verbose : int, default=None
         Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
 
