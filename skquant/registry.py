@@ -12,6 +12,7 @@ import importlib
 # registry name -> (module, class name). Keep sorted by name within each group.
 _REGISTRY: dict[str, tuple[str, str]] = {
     # gradient boosting and stacking
+    "ensemble": ("skquant.models._ensemble", "EnsembleTrainer"),
     "lightgbm": ("skquant.models._lightgbm", "LightGBMTrainer"),
     "ngboost": ("skquant.models._ngboost", "NGBoostTrainer"),
     "quantile_lightgbm": ("skquant.models._quantile", "QuantileLightGBMTrainer"),

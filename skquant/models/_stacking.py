@@ -15,8 +15,11 @@ meta-learner) that :class:`~skquant.models.EnsembleTrainer` exposes as ``model_`
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 from skquant.utils._time import dates_of
 
@@ -131,6 +134,17 @@ def chronological_oof_predict(estimator, X, y, *, n_splits=5, method="predict", 
     return oof, has_oof
 
 
+def openmp_threads(n_jobs):
+    """Limit OpenMP threads (HistGradientBoosting's) to ``n_jobs`` when it is positive.
+
+    On a busy machine, OpenMP's default of one thread per core makes tiny fits many
+    times slower; ``n_jobs=None`` or ``-1`` keeps the library default.
+    """
+    if n_jobs is None or n_jobs < 1:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(n_jobs), user_api="openmp")
+
+
 def _align_proba(proba, fold_classes, classes) -> np.ndarray:
     """Put a fold's probabilities in the columns of all ``classes`` (0 for unseen ones).
 
@@ -139,6 +153,9 @@ def _align_proba(proba, fold_classes, classes) -> np.ndarray:
     if len(fold_classes) == len(classes) and np.array_equal(fold_classes, classes):
         return proba
     out = np.zeros((len(proba), len(classes)))
+    if len(fold_classes) == 1:  # trained on one class: certain (some models emit 2 columns)
+        out[:, np.searchsorted(classes, fold_classes)] = 1.0
+        return out
     out[:, np.searchsorted(classes, fold_classes)] = proba
     return out
 
@@ -160,6 +177,11 @@ class _FittedStack:
         ``"predict_proba"``).
     passthrough : bool, default=False
         Whether the raw features are also given to the meta-learner.
+    classes : ndarray, default=None
+        All class labels (sorted) of a classifier stack; ``predict_proba`` has one
+        column per class even if the meta-learner's rows lacked one.
+    n_jobs : int, default=None
+        OpenMP threads of the base models at predict time (None: library default).
 
     Attributes
     ----------
@@ -169,11 +191,15 @@ class _FittedStack:
         Class labels of a classifier stack (from the meta-learner).
     """
 
-    def __init__(self, estimators, final_estimator, method, passthrough=False):
+    def __init__(
+        self, estimators, final_estimator, method, passthrough=False, classes=None, n_jobs=None
+    ):
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.method = method
         self.passthrough = passthrough
+        self.classes = classes
+        self.n_jobs = n_jobs
 
     @property
     def named_estimators_(self):
@@ -185,13 +211,15 @@ class _FittedStack:
 
     @property
     def classes_(self):
+        if self.classes is not None:
+            return self.classes
         return self.final_estimator.classes_
 
     def transform(self, X):
         """The meta-learner's inputs: the base models' predictions, column-stacked."""
-        return stack_features(
-            [getattr(est, self.method)(X) for _, est in self.estimators], X, self.passthrough
-        )
+        with openmp_threads(self.n_jobs):
+            predictions = [getattr(est, self.method)(X) for _, est in self.estimators]
+        return stack_features(predictions, X, self.passthrough)
 
     def predict(self, X):
         """Predict with the meta-learner on the base models' predictions."""
@@ -201,7 +229,10 @@ class _FittedStack:
         """Class probabilities of the meta-learner (classifier stacks only)."""
         if not hasattr(self.final_estimator, "predict_proba"):
             raise AttributeError("This stack's meta-learner has no predict_proba.")
-        return self.final_estimator.predict_proba(self.transform(X))
+        proba = self.final_estimator.predict_proba(self.transform(X))
+        if self.classes is None:
+            return proba
+        return _align_proba(proba, self.final_estimator.classes_, self.classes)
 
 
 def stack_features(predictions, X=None, passthrough=False) -> np.ndarray:
