@@ -180,10 +180,10 @@ def test_change_point_is_fast(n_rows):
 
     x = np.random.default_rng(0).normal(size=(n_rows, 1))
     detector = ChangePointTrainer(max_run_length=300).fit(x[:1000])
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: robust to other jobs on a shared machine
     detector.transform(x)
-    # about 3 s per 100,000 rows on a free core; generous for shared CI machines
-    assert time.perf_counter() - start < n_rows / 100_000 * 20
+    # about 3 s of CPU per 100,000 rows; generous for slower CI machines
+    assert time.process_time() - start < n_rows / 100_000 * 20
 
 
 def _bocpd_reference(x, hazard, window, mu0=0.0, kappa0=1.0, alpha0=1.0, beta0=1.0):
@@ -338,9 +338,9 @@ def test_ftrl_throughput_mini_batch():
     y = (X[:, :5].sum(axis=1) > 0).astype(int)
     model = FTRLProximalTrainer(task="classification", batch_size=256, n_passes=1)
     model.partial_fit(X[:1000], y[:1000], classes=[0, 1])  # warm up
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: robust to other jobs on a shared machine
     model.partial_fit(X, y)
-    rate = len(X) / (time.perf_counter() - start)
+    rate = len(X) / (time.process_time() - start)
     assert rate >= 200_000, f"{rate:,.0f} rows/s"
     assert model.score(X, y) > 0.9
 

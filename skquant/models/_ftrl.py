@@ -37,47 +37,45 @@ def _ftrl_rows(X, Y, z, n, alpha, beta, l1, l2, logistic):
     the rows in order and is vectorised over the coordinates and models; each
     update is the paper's Algorithm 1 with ``g = (p - y) x``.
     """
-    inv_alpha = 1.0 / alpha
+    # Scaled weights u = shrink(z, l1) / (sqrt(n) + beta + alpha l2), so that w = -alpha u
+    # and sigma w = -(sqrt(n_new) - sqrt(n)) u: fewer NumPy calls per row, same algebra.
     s = np.sqrt(n)  # sqrt of the accumulated squared gradients
     s_new = np.empty_like(s)
-    w = ftrl_weights(z, n, alpha, beta, l1, l2)
+    offset = beta + alpha * np.asarray(l2, dtype=np.float64)
+    low, high = -np.asarray(l1, dtype=np.float64), np.asarray(l1, dtype=np.float64)
+    u = -ftrl_weights(z, n, alpha, beta, l1, l2) / alpha
     g = np.empty_like(z)
     t1 = np.empty_like(z)
-    t2 = np.empty_like(z)
     single = z.shape[0] == 1
+    u0, g0 = u[0], g[0]
     for i in range(X.shape[0]):
         x = X[i]
         if single:
-            margin = float(w[0] @ x)
+            margin = -alpha * float(u0 @ x)
             if logistic:
                 p = 1.0 / (1.0 + math.exp(-margin)) if margin > -700 else 0.0
             else:
                 p = margin
-            np.multiply(x, p - Y[i, 0], out=g[0])
+            np.multiply(x, p - Y[i, 0], out=g0)
         else:
-            margin = w @ x
+            margin = -alpha * (u @ x)
             p = expit(margin) if logistic else margin
             np.multiply.outer(p - Y[i], x, out=g)
-        # sigma = (sqrt(n + g^2) - sqrt(n)) / alpha ; z += g - sigma w ; n += g^2
+        # z += g - sigma w = g + (sqrt(n + g^2) - sqrt(n)) u ;  n += g^2
+        z += g
         np.multiply(g, g, out=t1)
         n += t1
         np.sqrt(n, out=s_new)
         np.subtract(s_new, s, out=t1)
-        t1 *= w
-        t1 *= inv_alpha
-        z += g
-        z -= t1
+        t1 *= u
+        z += t1
         s, s_new = s_new, s
-        # weights for the next row
-        np.abs(z, out=t1)
-        t1 -= l1
-        np.maximum(t1, 0.0, out=t1)
-        np.copysign(t1, z, out=t1)
-        np.add(s, beta, out=t2)
-        t2 *= inv_alpha
-        t2 += l2
-        np.divide(t1, t2, out=w)
-        np.negative(w, out=w)
+        # u for the next row: (z - clip(z, -l1, l1)) / (sqrt(n) + beta + alpha l2)
+        np.maximum(z, low, out=t1)
+        np.minimum(t1, high, out=t1)
+        np.subtract(z, t1, out=t1)
+        np.add(s, offset, out=g)
+        np.divide(t1, g, out=u)
 
 
 def _ftrl_batches(X, Y, z, n, alpha, beta, l1, l2, logistic, batch_size):
