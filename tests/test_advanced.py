@@ -516,8 +516,8 @@ def test_meta_learner_uses_only_out_of_fold_predictions():
     design = (oof[150:, :, None] * C[:, None, :]).reshape(450, -1)
     ref = Ridge(alpha=0.5, fit_intercept=False).fit(design, y.to_numpy()[150:])
     np.testing.assert_allclose(meta.weights_.to_numpy().ravel(), ref.coef_, rtol=1e-8)
-    assert list(meta.weights_.index) == ["lightgbmtrainer", "ridge"]
-    assert meta.config_["estimators"] == ["lightgbmtrainer", "ridge"]
+    assert list(meta.weights_.index) == ["lightgbm", "ridge"]
+    assert meta.config_["estimators"] == ["lightgbm", "ridge"]
     assert meta.get_feature_importance().shape == (3,)
     with pytest.raises(ValueError, match="'nope' is neither 'ridge' nor a registry name"):
         MetaLearningTrainer(estimators=["nope"]).fit(X, y)

@@ -43,7 +43,8 @@ def _make_base(spec, position):
             )
         return spec, get_trainer(spec)()
     if hasattr(spec, "fit") and hasattr(spec, "predict"):
-        return type(spec).__name__.lower(), clone(spec)
+        name = getattr(spec, "_registry_name", None) or type(spec).__name__.lower()
+        return name, clone(spec)
     raise ValueError(
         f"{_where(position)} must be a registry name, an estimator with fit/predict "
         f"or a (name, estimator) pair, got {spec!r}."
@@ -83,7 +84,9 @@ class MetaLearningTrainer(BaseTrainer):
         Explicit parameters below win over it.
     estimators : list, default=None
         Base models: registry names, ``"ridge"``, estimators, or ``(name, estimator)``
-        pairs. None means ``["lightgbm", "xgboost", "ridge"]``.
+        pairs. None means ``["lightgbm", "xgboost", "ridge"]``. An estimator is named
+        by its registry name (skquant trainers) or its lower-cased class name;
+        repeated names get a position suffix.
     context_features : list of str or int, default=None
         Columns of ``X`` the weights depend on (names for DataFrame input, or
         positions); the base models still see every column. None: constant weights.
