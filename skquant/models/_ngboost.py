@@ -180,7 +180,7 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
                     )
         sampling_seed, tree_seed = _seeds(config.get("random_state"))
         base = DecisionTreeRegressor(
-            criterion="friedman_mse",
+            criterion="squared_error",
             max_depth=config.get("max_depth", 3),
             min_samples_leaf=config.get("min_samples_leaf", 1),
             random_state=tree_seed,
