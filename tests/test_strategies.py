@@ -255,3 +255,35 @@ def test_cascade_validation(guide_data):
         CascadeStrategy(["lightgbm"], target_names=["x"]).fit(X_train, y_train)
     with pytest.raises(ValueError, match="models must name"):
         CascadeStrategy([]).fit(X_train, y_train)
+
+
+# ----------------------------------------------------------------------------- sklearn checks
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+_CHECK_FAST = {
+    "n_estimators": 10,
+    "learning_rate": 0.3,
+    "min_child_samples": 1,
+    "early_stopping_rounds": 0,
+    "n_jobs": 1,
+}
+_CASCADE = CascadeStrategy(["lightgbm", "lightgbm"], [_CHECK_FAST, _CHECK_FAST], n_splits=2)
+
+
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, CascadeStrategy):
+        return {
+            "check_regressor_multioutput": (
+                "A cascade of n models predicts the first n target columns, one per stage, "
+                "so 5 targets with 2 models give 2 outputs by design."
+            )
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    [SingleTaskStrategy("lightgbm", _CHECK_FAST), _CASCADE],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_strategies_pass_sklearn_checks(estimator, check):
+    check(estimator)

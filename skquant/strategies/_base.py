@@ -84,6 +84,11 @@ def fit_trainer(trainer, X, y, X_val=None, y_val=None):
     return trainer
 
 
+def pandas_index(obj):
+    """The index of a pandas object, else None (a list's ``index`` is a method)."""
+    return obj.index if isinstance(obj, (pd.Series, pd.DataFrame)) else None
+
+
 def as_frame(y, names=None) -> pd.DataFrame | None:
     """``y`` as a DataFrame when it has several columns (or is already one)."""
     if isinstance(y, pd.DataFrame):
@@ -91,7 +96,7 @@ def as_frame(y, names=None) -> pd.DataFrame | None:
     arr = np.asarray(y)
     if arr.ndim == 2:
         cols = names if names is not None else [f"y{i}" for i in range(arr.shape[1])]
-        return pd.DataFrame(arr, columns=cols, index=getattr(y, "index", None))
+        return pd.DataFrame(arr, columns=cols, index=pandas_index(y))
     return None
 
 
@@ -119,6 +124,13 @@ class BaseStrategy(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "n_features_in_")
+
+    def _inner_allows_nan(self, model) -> bool:
+        """Whether the (first) model accepts NaN in ``X``; the strategy says the same."""
+        try:
+            return bool(make_trainer(model).__sklearn_tags__().input_tags.allow_nan)
+        except (ValueError, TypeError, AttributeError):
+            return False
 
     def _copy_feature_info(self, fitted, X) -> None:
         n = getattr(fitted, "n_features_in_", None)

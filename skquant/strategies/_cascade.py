@@ -6,6 +6,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.metaestimators import available_if
 
 from skquant.strategies._base import (
     BaseStrategy,
@@ -13,9 +14,10 @@ from skquant.strategies._base import (
     choose_task,
     fit_trainer,
     make_trainer,
+    pandas_index,
     set_task,
 )
-from skquant.utils._sklearn_compat import Interval, _fit_context
+from skquant.utils._sklearn_compat import Interval, RegressorTags, _fit_context, validate_data
 
 
 def _stage_output(estimator, task: str, X) -> np.ndarray:
@@ -28,13 +30,20 @@ def _stage_output(estimator, task: str, X) -> np.ndarray:
 
 def _with_columns(X, columns: dict[str, np.ndarray]):
     """``X`` plus the stage-prediction columns (a DataFrame keeps its index)."""
-    if isinstance(X, pd.DataFrame):
+    if not columns:
+        return X
+    if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
         out = X.copy()
         for name, values in columns.items():
             out[name] = values
         return out
     extra = [np.asarray(v, dtype=float).reshape(-1, 1) for v in columns.values()]
-    return np.hstack([np.asarray(X, dtype=float), *extra]) if extra else np.asarray(X)
+    return np.hstack([np.asarray(X, dtype=float), *extra])
+
+
+def _cascade_classifier(cascade) -> bool:
+    tasks = getattr(cascade, "stage_tasks_", None)
+    return bool(tasks) and tasks[-1] == "classification"
 
 
 def _take(obj, rows):
@@ -128,8 +137,11 @@ class CascadeStrategy(BaseStrategy):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags()
+        tags.classifier_tags = None
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
+        tags.input_tags.allow_nan = self._inner_allows_nan(next(iter(self.models), None))
         return tags
 
     def _stage_targets(self, y) -> tuple[list[str], pd.DataFrame]:
@@ -138,7 +150,7 @@ class CascadeStrategy(BaseStrategy):
         if frame is None:
             name = getattr(y, "name", None)
             name = str(name) if name is not None else "y"
-            frame = pd.DataFrame({name: np.asarray(y)}, index=getattr(y, "index", None))
+            frame = pd.DataFrame({name: np.asarray(y)}, index=pandas_index(y))
         frame.columns = [str(c) for c in frame.columns]
         if self.target_names is not None:
             names = [str(n) for n in self.target_names]
@@ -197,8 +209,21 @@ class CascadeStrategy(BaseStrategy):
                 f"model_configs has {len(configs)} entries for {len(models)} models; give one "
                 "per stage (None for the defaults)."
             )
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
+        allow_nan = self.__sklearn_tags__().input_tags.allow_nan
+        Xa, _ = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=False,
+            dtype=None,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+        )
+        if not isinstance(X, pd.DataFrame):
+            X = Xa  # keep a DataFrame (and its dates) as given, else the validated array
+        if not isinstance(y, (pd.Series, pd.DataFrame)):
+            y = np.asarray(y)
+        self.y_is_frame_ = isinstance(y, pd.DataFrame)
         stage_targets, frame = self._stage_targets(y)
         frame_val = None
         if y_val is not None:
@@ -246,7 +271,7 @@ class CascadeStrategy(BaseStrategy):
             if X_val is not None:
                 val_columns[name] = _stage_output(trainer, task, Xv)
 
-        self.oof_predictions_ = pd.DataFrame(oof_columns, index=getattr(X, "index", None))
+        self.oof_predictions_ = pd.DataFrame(oof_columns, index=pandas_index(X))
         self.stages_ = stages
         self.stage_targets_ = list(stage_targets)
         self.stage_tasks_ = tasks
@@ -260,8 +285,16 @@ class CascadeStrategy(BaseStrategy):
             "n_splits": int(self.n_splits),
             "stages": [getattr(s, "config_", None) for s in stages],
         }
-        self._copy_feature_info(stages[0], X)
         return self
+
+    def _validate_X(self, X):
+        """Check ``X`` against the fit (features, shape); keep a DataFrame as given."""
+        self._check_fitted()
+        allow_nan = self.__sklearn_tags__().input_tags.allow_nan
+        Xa = validate_data(
+            self, X, reset=False, dtype=None, ensure_all_finite="allow-nan" if allow_nan else True
+        )
+        return X if isinstance(X, pd.DataFrame) else Xa
 
     def predict_stages(self, X) -> pd.DataFrame:
         """Every stage's prediction, run in order on ``X``.
@@ -272,7 +305,7 @@ class CascadeStrategy(BaseStrategy):
             Column ``stage{k}_{target}``: P(class 1) for a classification stage,
             the predicted value otherwise.
         """
-        self._check_fitted()
+        X = self._validate_X(X)
         columns: dict[str, np.ndarray] = {}
         out = {}
         for k, (stage, task, target) in enumerate(
@@ -282,7 +315,7 @@ class CascadeStrategy(BaseStrategy):
             out[f"stage{k}_{target}"] = values
             if k < len(self.stage_feature_names_):
                 columns[self.stage_feature_names_[k]] = values
-        return pd.DataFrame(out, index=getattr(X, "index", None))
+        return pd.DataFrame(out, index=pandas_index(X))
 
     def predict(self, X):
         """Predict the target(s): the last stage of each target.
@@ -294,7 +327,7 @@ class CascadeStrategy(BaseStrategy):
             (class labels for classification); for a chain, a DataFrame with one
             column per target.
         """
-        self._check_fitted()
+        X = self._validate_X(X)
         columns: dict[str, np.ndarray] = {}
         final: dict[str, np.ndarray] = {}
         for k, (stage, task, target) in enumerate(
@@ -306,15 +339,14 @@ class CascadeStrategy(BaseStrategy):
                 columns[self.stage_feature_names_[k]] = _stage_output(stage, task, X_k)
         if len(self.target_names_) == 1:
             return final[self.target_names_[0]]
-        return pd.DataFrame(
-            {t: final[t] for t in self.target_names_}, index=getattr(X, "index", None)
-        )
+        if not self.y_is_frame_:  # array in, array out
+            return np.column_stack([final[t] for t in self.target_names_])
+        return pd.DataFrame({t: final[t] for t in self.target_names_}, index=pandas_index(X))
 
+    @available_if(_cascade_classifier)
     def predict_proba(self, X):
         """Class probabilities of the last stage (when it is a classification stage)."""
-        self._check_fitted()
-        if self.stage_tasks_[-1] != "classification":
-            raise AttributeError("The last stage of this cascade is not a classifier.")
+        X = self._validate_X(X)
         columns: dict[str, np.ndarray] = {}
         for k, (stage, task) in enumerate(
             zip(self.stages_[:-1], self.stage_tasks_[:-1], strict=True)
@@ -323,6 +355,25 @@ class CascadeStrategy(BaseStrategy):
                 stage, task, _with_columns(X, columns)
             )
         return self.stages_[-1].predict_proba(_with_columns(X, columns))
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 of the predictions (accuracy for a single classification target).
+
+        With several targets, the mean R^2 over the targets the stages predict.
+        """
+        from sklearn.metrics import accuracy_score, r2_score
+
+        pred = self.predict(X)
+        if len(self.target_names_) == 1:
+            y_true = np.asarray(y)
+            if y_true.ndim == 2:
+                y_true = y_true[:, 0]
+            if self.stage_tasks_[-1] == "classification":
+                return float(accuracy_score(y_true, pred, sample_weight=sample_weight))
+            return float(r2_score(y_true, pred, sample_weight=sample_weight))
+        _, frame = self._stage_targets(y)
+        y_true = frame[self.target_names_].to_numpy(dtype=float)
+        return float(r2_score(y_true, np.asarray(pred, dtype=float), sample_weight=sample_weight))
 
     def get_feature_importance(self, target=None) -> pd.Series:
         """Importance in the last stage predicting ``target`` (default: the last stage).

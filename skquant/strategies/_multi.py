@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.strategies._base import BaseStrategy, as_frame, fit_trainer, make_trainer
-from skquant.utils._sklearn_compat import HasMethods, _fit_context
+from skquant.utils._sklearn_compat import HasMethods, RegressorTags, _fit_context
 
 
 class MultiTaskStrategy(BaseStrategy):
@@ -71,6 +71,8 @@ class MultiTaskStrategy(BaseStrategy):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags()
+        tags.classifier_tags = None
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = False

@@ -56,6 +56,8 @@ class SingleTaskStrategy(BaseStrategy):
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of str
         Feature names, when ``X`` had string column names.
+    y_is_frame_ : bool
+        Whether ``y`` was a DataFrame (several targets are then predicted as one).
 
     See Also
     --------
@@ -98,6 +100,7 @@ class SingleTaskStrategy(BaseStrategy):
             tags.classifier_tags = None
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
+        tags.input_tags.allow_nan = self._inner_allows_nan(self.model_name)
         return tags
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -126,6 +129,7 @@ class SingleTaskStrategy(BaseStrategy):
             if y_val is not None:
                 y_val = as_frame(y_val).iloc[:, 0]
             frame = None
+        self.y_is_frame_ = isinstance(y, pd.DataFrame)
         if frame is None:
             name = getattr(y, "name", None)
             name = str(name) if name is not None else "y"
@@ -175,16 +179,17 @@ class SingleTaskStrategy(BaseStrategy):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or DataFrame
-            An array for one target; a DataFrame with a column per target otherwise.
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets), or DataFrame
+            An array for one target; for several, a DataFrame with a column per
+            target when ``y`` was a DataFrame, else a 2-D array.
         """
         self._check_fitted()
         if len(self.estimators_) == 1:
             return self.estimator_.predict(X)
-        return pd.DataFrame(
-            {name: np.asarray(est.predict(X)) for name, est in self.estimators_.items()},
-            index=getattr(X, "index", None),
-        )
+        columns = {name: np.asarray(est.predict(X)) for name, est in self.estimators_.items()}
+        if not self.y_is_frame_:  # array in, array out (as scikit-learn's multi-output models)
+            return np.column_stack(list(columns.values()))
+        return pd.DataFrame(columns, index=getattr(X, "index", None))
 
     @available_if(_single_classifier)
     def predict_proba(self, X):
