@@ -145,6 +145,7 @@ def corrupt_run(tmp_path_factory):
     proc = run_cli(
         "train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
         "--models", "lightgbm", "--config", fast_config(root), "--val-days", "30",
+        "--n-jobs", "2",
     )  # fmt: skip
     return proc, data, out
 
@@ -282,8 +283,11 @@ def test_walkforward_on_a_folder_panel(tmp_path):
     data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=200, seed=5)
     (data / "BAD.csv").write_text("date,f0\nnot-a-date,1\n")
     out = tmp_path / "wf"
+    features = tmp_path / "features.txt"
+    features.write_text("# one per line or comma-separated\nf0\nf1, f2\n")
     proc = run_cli(
         "walkforward", "--input-dir", data, "--target", "fwd_ret_1d", "--output-dir", out,
+        "--features", f"@{features}",
         "--config", fast_config(tmp_path, rounds=20, patience=0), "--train-days", "60",
         "--test-days", "30", "--step-days", "30", "--embargo-days", "1",
         "--min-train-samples", "50", "--n-jobs", "1",
