@@ -80,6 +80,8 @@ def test_xgboost_early_stopping_learning_curves_and_guide_snippet():
     np.testing.assert_allclose(trainer.predict(X), kept)
     importance = trainer.get_feature_importance()
     assert importance.index[0] == "momentum"
+    pred = _roundtrips(trainer, X)
+    np.testing.assert_array_equal(clone(trainer).train(X, y).predict(X), pred)
 
 
 def test_xgboost_without_early_stopping_and_given_validation_set():
@@ -175,6 +177,7 @@ def test_quantiles_never_cross_and_cover_their_levels():
     }
     assert len(trainer.best_iteration_) == 3 and max(trainer.best_iteration_) < 3000
     assert trainer.get_feature_importance().index[0] == "momentum"
+    _roundtrips(trainer, X_test)
 
 
 @pytest.mark.parametrize("alpha", [1.5, [0.2, 0.2], [0.1, 1.0], []])
