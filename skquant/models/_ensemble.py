@@ -83,7 +83,8 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         Seed of the base models.
     n_jobs : int, default=None
         Threads of the RandomForest, and the OpenMP thread limit of the
-        HistGradientBoosting model (None: one per core).
+        HistGradientBoosting model. None uses ``OMP_NUM_THREADS`` when set, else
+        one thread per core.
 
     Attributes
     ----------

@@ -84,7 +84,8 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     random_state : int, RandomState or None, default=None
         Seed.
     n_jobs : int, default=None
-        Threads (LightGBM default when None).
+        Threads. None uses ``OMP_NUM_THREADS`` when set, else LightGBM's default
+        (every physical core).
     verbose : int, default=None
         Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
 

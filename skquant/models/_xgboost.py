@@ -120,7 +120,8 @@ class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
     random_state : int, RandomState or None, default=None
         Seed (a RandomState draws an int seed).
     n_jobs : int, default=None
-        Threads (XGBoost default when None).
+        Threads. None uses ``OMP_NUM_THREADS`` when set, else XGBoost's default
+        (every core).
     verbose : int, default=None
         Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
 
