@@ -76,6 +76,8 @@ def test_guide_snippet_with_target_and_return_col(panel):
     } <= set(folds)
     assert (folds["n_train"] == 252 * 4).all() and folds["n_test"].tolist() == [252, 228, 144, 60]
     assert set(summary) == {"sharpe", "max_drawdown", "hit_rate"}
+    # each fold early-stopped on a chronological tail of its own training window
+    assert folds["best_iteration"].between(1, FAST["n_estimators"]).all()
     assert list(pred.columns) == ["prediction", "position", "strategy_return", "fold"]
     # aligned to data's index, one row per out-of-sample row
     assert pred.index.isin(panel.index).all() and not pred.index.duplicated().any()
