@@ -341,3 +341,28 @@ def test_engine_folds_match_the_splitter(panel):
         assert dates[train].min() == fold["train_start"] and dates[train].max() == fold["train_end"]
         assert dates[test].min() == fold["test_start"] and dates[test].max() == fold["test_end"]
         assert len(train) == fold["n_train"] and len(test) == fold["n_test"]
+
+
+def test_early_stopping_tail_is_the_end_of_each_fold_window(panel, monkeypatch):
+    """The trainer's validation tail is cut from the latest dates of its own fold."""
+    import skquant.models._base as base
+
+    seen = []
+    real = base.chronological_tail_split
+
+    def recording(X, fraction):
+        train, tail = real(X, fraction)
+        seen.append((X.index[train], X.index[tail]))
+        return train, tail
+
+    monkeypatch.setattr(base, "chronological_tail_split", recording)
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1
+    )
+    config = load_model_config("lightgbm", overrides={**FAST, "validation_fraction": 0.2})
+    result = engine.run("lightgbm", config, metrics=["sharpe"])
+    assert len(seen) == len(result.folds)
+    for (train_dates, tail_dates), (_, fold) in zip(seen, result.folds.iterrows(), strict=True):
+        assert train_dates.min() == fold["train_start"] and tail_dates.max() == fold["train_end"]
+        assert train_dates.max() < tail_dates.min()  # a chronological tail, whole dates
+        assert tail_dates.nunique() == 20  # 20% of the fold's 100 dates
