@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import indexable
 
@@ -33,7 +34,7 @@ def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
         values = dates_of(X)
         if values is None:
             return np.arange(n), np.arange(n)
-        if np.isnat(values).any():
+        if pd.isna(values).any():
             raise ValueError("The dates of X hold NaT; every row needs a date.")
     periods, codes = np.unique(values, return_inverse=True)
     return codes.reshape(-1), periods

@@ -58,7 +58,7 @@ def _date_major_order(index, dates) -> np.ndarray | None:
             values = index.get_level_values(level)
             if not isinstance(values, pd.DatetimeIndex):
                 keys.append(pd.factorize(values, sort=True)[0])
-    keys.append(dates)
+    keys.append(pd.factorize(dates, sort=True)[0])
     order = np.lexsort(keys)
     return None if np.array_equal(order, np.arange(len(order))) else order
 
@@ -208,8 +208,8 @@ class WalkForwardEngine:
         target = self._column(self.target, "target")
         return_col = self._column(target if self.return_col is None else self.return_col, "return")
         self.features_ = self._resolve_features(return_col)
-        if np.isnat(dates).any():
-            raise ValueError(f"data's dates hold {int(np.isnat(dates).sum())} NaT values.")
+        if pd.isna(dates).any():
+            raise ValueError(f"data's dates hold {int(pd.isna(dates).sum())} NaT values.")
         n_dup = int(data.index.duplicated().sum())
         if n_dup:
             raise ValueError(
