@@ -50,7 +50,8 @@ def test_other_ratios_agree_with_empyrical(r):
         assert sortino_ratio(r) == pytest.approx(theirs, rel=1e-9, abs=1e-9)
     theirs = empyrical.calmar_ratio(r)
     if np.isfinite(theirs):
-        assert calmar_ratio(r) == pytest.approx(theirs, rel=1e-9, abs=1e-9)
+        # a drawdown of ~1e-7 divides two rounding-level numbers: compare to 1e-6
+        assert calmar_ratio(r) == pytest.approx(theirs, rel=1e-6, abs=1e-9)
 
 
 @settings(max_examples=60, deadline=None)
