@@ -324,3 +324,83 @@ def test_readme_main_job_on_demo_data_under_3_minutes(tmp_path):
     assert "sharpe" in proc.stdout
     assert (tmp_path / "wf" / "walkforward.png").is_file()
     assert elapsed < 180, elapsed
+
+
+# ----------------------------------------------------------------------------- build-features
+from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
+
+from skquant.registry import registered_names  # noqa: E402
+
+
+class _StandInVAE(TransformerMixin, BaseEstimator):
+    """A PCA with the VAE's interface, to test the build-features pipeline in-process
+    (the real VAE is exercised by the subprocess test below when it is installed)."""
+
+    def __init__(self, config=None, latent_dim=None):
+        self.config = config
+        self.latent_dim = latent_dim
+
+    def fit(self, X, y=None):
+        from sklearn.decomposition import PCA
+
+        self.fit_dates_ = pd.DatetimeIndex(X.index)
+        self.pca_ = PCA(n_components=self.latent_dim).fit(X)
+        return self
+
+    def transform(self, X):
+        return self.pca_.transform(X)
+
+
+def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, capsys):
+    import skquant.registry
+    from skquant import load_model
+    from skquant.cli import main
+
+    monkeypatch.setitem(skquant.registry._REGISTRY, "vae", (__name__, "_StandInVAE"))
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=100, csv=("BBB",))
+    (data / "BAD.parquet").write_bytes(b"not parquet")
+    config = tmp_path / "vae.yaml"
+    config.write_text("model: vae\nvariants:\n  balanced: {}\n")
+    out = tmp_path / "out"
+    args = ["build-features", "--input-dir", str(data), "--output-dir", str(out),
+            "--latent-dim", "2", "--config", str(config), "--train-frac", "0.6"]  # fmt: skip
+    assert main(args) == 1  # BAD fails, the others are built
+    assert "symbol BAD failed" in capsys.readouterr().err
+    built = pd.read_parquet(out / "AAA.parquet")
+    assert list(built.columns[-2:]) == ["vae0", "vae1"]
+    assert pd.read_csv(out / "BBB.csv").columns[-1] == "vae1"  # the input format is kept
+    vae = load_model(out / "vae_models" / "AAA")
+    # fitted on the earliest 60% of the dates only: no look-ahead
+    dates = pd.bdate_range("2022-01-03", periods=100)
+    assert vae.fit_dates_.equals(dates[:60])
+    np.testing.assert_allclose(
+        built[["vae0", "vae1"]].to_numpy(), vae.transform(built[["f0", "f1", "f2"]])
+    )
+    metrics = json.loads((out / "vae_models" / "AAA" / "metrics.json").read_text())
+    assert metrics["n_fit"] == 60 and metrics["first_unseen_date"].startswith("2022-03-28")
+    # a second run skips the finished symbols
+    before = (out / "AAA.parquet").stat().st_mtime_ns
+    assert main(args) == 1
+    assert (out / "AAA.parquet").stat().st_mtime_ns == before
+
+
+@pytest.mark.skipif("vae" not in registered_names(), reason="VAETrainer ('vae') is not registered")
+def test_build_features_with_the_vae(tmp_path):
+    pytest.importorskip("torch")
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=120)
+    out = tmp_path / "out"
+    proc = run_cli(
+        "build-features", "--input-dir", data, "--output-dir", out, "--latent-dim", "3",
+        "--variant", "aggressive", timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for symbol in ("AAA", "BBB"):
+        frame = pd.read_parquet(out / f"{symbol}.parquet")
+        latent = frame[["vae0", "vae1", "vae2"]].to_numpy()
+        assert np.isfinite(latent).all() and "vae3" not in frame
+        assert (out / "vae_models" / symbol / "model.joblib").is_file()
+
+
+def test_build_features_without_input_folder_exit_2(tmp_path):
+    proc = run_cli("build-features", "--input-dir", tmp_path / "nope", "--output-dir", tmp_path)
+    assert_one_line_error(proc, str(tmp_path / "nope"))

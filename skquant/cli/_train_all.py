@@ -461,15 +461,20 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
 
 
 # ----------------------------------------------------------------------------- driver
-def _iterate(files: dict, job: Job, n_jobs: int, dask_scheduler: str | None):
+def iterate_symbols(worker, files: dict, job, n_jobs: int, dask_scheduler: str | None = None):
+    """Yield ``worker(symbol, path, job)`` for every file, in parallel through joblib.
+
+    Results arrive as symbols finish (unordered) so progress is shown as it happens;
+    ``dask_scheduler`` runs them on a Dask cluster through joblib's dask backend.
+    """
     items = list(files.items())
     if n_jobs == 1 and dask_scheduler is None:
         for symbol, path in items:
-            yield train_symbol(symbol, str(path), job)
+            yield worker(symbol, str(path), job)
         return
     import joblib
 
-    calls = (joblib.delayed(train_symbol)(s, str(p), job) for s, p in items)
+    calls = (joblib.delayed(worker)(s, str(p), job) for s, p in items)
     if dask_scheduler is not None:
         from skquant.utils._optional import import_optional
 
@@ -574,7 +579,7 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(
         total=len(files), desc="symbols", unit="symbol", disable=verbosity < 0, file=sys.stderr
     )
-    for res in _iterate(files, job, args.n_jobs, args.dask_scheduler):
+    for res in iterate_symbols(train_symbol, files, job, args.n_jobs, args.dask_scheduler):
         results.append(res)
         bar.update(1)
         states = ", ".join(f"{p['model']} {p['status']}" for p in res["pairs"])

@@ -1,0 +1,290 @@
+"""``skquant build-features``: add VAE latent features to every symbol file of a folder.
+
+For each symbol the VAE is fitted on the earliest ``--train-frac`` of its dates only
+(no look-ahead: the later rows never shape the encoder that describes them), then
+encodes every row. Each file is written back to ``--output-dir`` with columns
+``vae0 .. vae{N-1}`` added, in its input format, ready for ``skquant train-all``;
+the fitted VAE of each symbol goes to ``OUT/vae_models/SYMBOL/`` (``save_model``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from skquant.cli._common import EXIT_OK, EXIT_PARTIAL, UsageError
+
+MODEL = "vae"
+MODELS_DIR = "vae_models"
+# VAETrainer parameter that sets the latent size, by preference.
+_LATENT_PARAMS = ("latent_dim", "n_latent", "n_components")
+
+
+def add_parser(subparsers, parents) -> None:
+    parser = subparsers.add_parser(
+        "build-features",
+        parents=parents,
+        help="add VAE latent features (vae0..vaeN-1) to every symbol file of a folder",
+        description=(
+            "Fit a VAE per symbol on the earliest --train-frac of its dates (no look-ahead) "
+            "and write each SYMBOL file to --output-dir with latent columns vae0..vae{N-1} "
+            "added; the fitted VAEs go to OUT/vae_models/SYMBOL/. Re-running skips finished "
+            "symbols."
+        ),
+        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input.",
+    )
+    parser.add_argument("--input-dir", required=True, metavar="DIR", help="folder of symbol files")
+    parser.add_argument("--output-dir", required=True, metavar="DIR", help="where files go")
+    parser.add_argument("--latent-dim", type=_positive_int, default=32, metavar="N",
+                        help="number of latent features (default 32)")  # fmt: skip
+    parser.add_argument("--features", metavar="A,B|@FILE",
+                        help="input columns (default: numeric columns that are not label-like)")  # fmt: skip
+    parser.add_argument("--train-frac", type=_fraction, default=0.6, metavar="F",
+                        help="earliest share of each symbol's dates the VAE is fitted on "
+                        "(default 0.6)")  # fmt: skip
+    parser.add_argument("--config", metavar="FILE", help="YAML config file of the VAE")
+    parser.add_argument("--variant", metavar="V", help="VAE config variant")
+    parser.add_argument("--n-jobs", type=int, default=1, metavar="N",
+                        help="symbols processed in parallel (-1: all cores; default 1)")  # fmt: skip
+    parser.add_argument("--force", action="store_true", help="rebuild finished symbols too")
+    parser.set_defaults(handler=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+@dataclass
+class FeatureJob:
+    """What a worker needs to build one symbol's features (picklable)."""
+
+    output_dir: str
+    features: list[str]
+    latent_dim: int
+    latent_param: str
+    train_frac: float
+    config: dict[str, Any]
+    threads: int
+    force: bool
+    verbosity: int
+
+
+def _write_frame(frame, path: Path) -> None:
+    """Write a symbol file atomically, in the format its suffix names."""
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(tmp)
+        else:
+            frame.to_parquet(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
+    """Fit the VAE on one symbol's early dates and add its latent columns; never raises."""
+    import numpy as np
+
+    from skquant.cli._data import read_symbol
+    from skquant.cli._train_all import _peak_memory_mb, _reset_peak_memory, pair_is_finished
+    from skquant.persistence import save_model
+    from skquant.registry import get_trainer
+
+    _reset_peak_memory()
+    started = time.perf_counter()
+    out_dir = Path(job.output_dir)
+    out_file = out_dir / Path(path).name
+    model_dir = out_dir / MODELS_DIR / symbol
+    result: dict[str, Any] = {"symbol": symbol, "status": "built"}
+    if not job.force and out_file.is_file() and pair_is_finished(model_dir):
+        result["status"] = "skipped"
+        return result
+    try:
+        frame = read_symbol(Path(path))
+        missing = [c for c in job.features if c not in frame.columns]
+        if missing:
+            raise ValueError(f"missing columns {missing}")
+        dates = frame.index.unique().sort_values()
+        n_fit_dates = int(len(dates) * job.train_frac)
+        if n_fit_dates < 2:
+            raise ValueError(f"too few rows: {len(dates)} dates, {n_fit_dates} to fit on")
+        cutoff = dates[n_fit_dates]  # first date the VAE never sees
+        X = frame[job.features].to_numpy(dtype=float)
+        finite = np.isfinite(X).all(axis=1)
+        fit_rows = finite & np.asarray(frame.index < cutoff)
+        if fit_rows.sum() < 10:
+            raise ValueError(f"too few rows: {int(fit_rows.sum())} complete rows before {cutoff}")
+        config = dict(job.config)
+        trainer = get_trainer(MODEL)(config).set_params(**{job.latent_param: job.latent_dim})
+        if "n_jobs" in trainer.get_params() and "n_jobs" not in config:
+            trainer.set_params(n_jobs=job.threads)
+        X_fit = frame.loc[fit_rows, job.features]
+        trainer.fit(X_fit)
+        latent = np.asarray(trainer.transform(frame.loc[finite, job.features]), dtype=float)
+        if latent.shape != (int(finite.sum()), job.latent_dim) or not np.isfinite(latent).all():
+            raise ValueError(
+                f"the VAE returned latent features of shape {latent.shape} (expected "
+                f"({int(finite.sum())}, {job.latent_dim})) or non-finite values"
+            )
+        names = [f"vae{i}" for i in range(job.latent_dim)]
+        out = frame.drop(columns=[c for c in names if c in frame.columns])
+        block = np.full((len(frame), job.latent_dim), np.nan)
+        block[finite] = latent
+        for i, name in enumerate(names):
+            out[name] = block[:, i]
+        metrics = {
+            "symbol": symbol,
+            "n_fit": int(fit_rows.sum()),
+            "fit_start": frame.index[fit_rows].min(),
+            "fit_end": frame.index[fit_rows].max(),
+            "first_unseen_date": cutoff,
+            "n_encoded": int(finite.sum()),
+            "latent_dim": job.latent_dim,
+            "features": job.features,
+        }
+        tmp = model_dir.parent / f".{symbol}.tmp-{uuid.uuid4().hex[:8]}"
+        model_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            save_model(trainer, tmp, metrics=metrics, data=X_fit)
+            if model_dir.exists():
+                shutil.rmtree(model_dir)
+            os.rename(tmp, model_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _write_frame(out, out_file)  # written last: it marks the symbol finished
+        result.update(n_fit=metrics["n_fit"], fit_end=str(metrics["fit_end"].date()))
+    except Exception as exc:  # the symbol fails; the others go on
+        result.update(status="failed", error=f"{exc}")
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["peak_memory_mb"] = _peak_memory_mb()
+    return result
+
+
+def _latent_param(cls) -> str:
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    for name in _LATENT_PARAMS:
+        if name in params:
+            return name
+    raise UsageError(f"{cls.__name__} has none of the latent-size parameters {_LATENT_PARAMS}.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from skquant.cli._data import choose_features, parse_features, read_symbol, symbol_files
+    from skquant.cli._train_all import iterate_symbols
+    from skquant.config import load_model_config
+    from skquant.persistence import _atomic_write_json
+    from skquant.registry import get_trainer
+
+    verbosity = int(args.verbose or 0) - int(args.quiet or 0)
+    files = symbol_files(args.input_dir)
+    try:
+        cls = get_trainer(MODEL)
+    except ValueError:
+        raise UsageError(
+            "the VAE (registry name 'vae') is not available in this install."
+        ) from None
+    try:
+        config = load_model_config(args.config or MODEL, variant=args.variant)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    latent_param = _latent_param(cls)
+    out_dir = Path(args.output_dir).expanduser()
+    if out_dir.resolve() == Path(args.input_dir).expanduser().resolve():
+        raise UsageError("--output-dir must differ from --input-dir (files are written anew).")
+    if args.n_jobs == 0 or args.n_jobs < -1:
+        raise UsageError(f"--n-jobs must be a positive integer or -1, got {args.n_jobs}.")
+    requested = parse_features(args.features)
+    sample = None
+    for path in files.values():
+        try:
+            sample, sample_name = read_symbol(path), path.name
+            break
+        except ValueError:
+            continue
+    if sample is None:
+        raise UsageError(f"none of the {len(files)} files in {args.input_dir!r} can be read.")
+    existing = [c for c in sample.columns if str(c).startswith("vae") and str(c)[3:].isdigit()]
+    features = choose_features(sample.drop(columns=existing), [], requested, sample_name)
+    if verbosity >= 0:
+        print(f"{len(files)} symbols in {args.input_dir}; VAE latent dim {args.latent_dim}, "
+              f"fitted on the earliest {args.train_frac:.0%} of each symbol's dates")  # fmt: skip
+        print(f"features ({len(features)}): {', '.join(features)}")
+    n_parallel = min(len(files), os.cpu_count() or 1) if args.n_jobs == -1 else args.n_jobs
+    job = FeatureJob(
+        output_dir=str(out_dir),
+        features=features,
+        latent_dim=args.latent_dim,
+        latent_param=latent_param,
+        train_frac=args.train_frac,
+        config=config,
+        threads=max(1, (os.cpu_count() or 1) // max(1, n_parallel)),
+        force=args.force,
+        verbosity=verbosity,
+    )
+    (out_dir / MODELS_DIR).mkdir(parents=True, exist_ok=True)
+    started = _dt.datetime.now(_dt.timezone.utc)
+    results = []
+    bar = tqdm(
+        total=len(files), desc="symbols", unit="symbol", disable=verbosity < 0, file=sys.stderr
+    )
+    for res in iterate_symbols(build_symbol, files, job, args.n_jobs):
+        results.append(res)
+        bar.update(1)
+        if verbosity >= 0:
+            extra = f" -- FAILED: {res.get('error')}" if res["status"] == "failed" else ""
+            bar.write(f"{res['symbol']}: {res['status']}{extra}", file=sys.stderr)
+    bar.close()
+    results.sort(key=lambda r: r["symbol"])
+    failed = [r for r in results if r["status"] == "failed"]
+    _atomic_write_json(
+        out_dir / MODELS_DIR / "run_manifest.json",
+        {
+            "command": ["skquant", *sys.argv[1:]],
+            "started": started.isoformat(timespec="seconds"),
+            "input_dir": str(Path(args.input_dir).resolve()),
+            "latent_dim": args.latent_dim,
+            "train_frac": args.train_frac,
+            "features": features,
+            "config": config,
+            "symbols": results,
+        },
+    )
+    if verbosity >= 0:
+        width = max(6, *(len(r["symbol"]) for r in results))
+        print(f"{'symbol':<{width}}  status   fit rows  fit until   seconds")
+        for r in results:
+            print(f"{r['symbol']:<{width}}  {r['status']:<7}  {r.get('n_fit', '-')!s:>8}  "
+                  f"{r.get('fit_end', '-'):<10}  {r.get('seconds', 0):.1f}")  # fmt: skip
+    for r in failed:
+        print(f"skquant: symbol {r['symbol']} failed: {r.get('error')}", file=sys.stderr)
+    return EXIT_PARTIAL if failed else EXIT_OK
