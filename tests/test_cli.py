@@ -250,7 +250,8 @@ def test_sigkill_then_resume(tmp_path):
     out = tmp_path / "out"
     args = [
         sys.executable, "-m", "skquant", "train-all", "--input-dir", data, "--output-dir", out,
-        "--target", "fwd_ret_1d", "--models", "lightgbm", "--val-days", "40",
+        "--target", "y_will_peak", "--return-col", "fwd_ret_1d", "--models", "lightgbm",
+        "--val-days", "40",
         "--config", fast_config(tmp_path, rounds=300, patience=0),
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -274,8 +275,12 @@ def test_sigkill_then_resume(tmp_path):
     assert f"{len(symbols) - len(before)} trained, {len(before)} already finished" in proc.stdout
     assert not list(out.glob("*/.lightgbm.tmp-*")), "no temporary folder is left behind"
     X = pd.DataFrame(np.zeros((2, 3)), columns=["f0", "f1", "f2"])
-    for symbol in symbols:
-        assert load_model(out / symbol / "lightgbm").predict(X).shape == (2,)
+    for symbol in symbols:  # a binary target is fitted as a classifier
+        model = load_model(out / symbol / "lightgbm")
+        assert model.predict_proba(X).shape == (2, 2)
+    metrics = json.loads((out / "S0" / "lightgbm" / "metrics.json").read_text())
+    assert metrics["task"] == "classification" and 0 <= metrics["roc_auc"] <= 1
+    assert np.isfinite(metrics["trading"]["sharpe"])
 
 
 # ----------------------------------------------------------------------------- walkforward

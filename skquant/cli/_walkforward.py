@@ -195,6 +195,14 @@ def run(args: argparse.Namespace) -> int:
     features = choose_features(panel, [args.target, return_col], requested, "the data")
     from skquant.registry import get_trainer
 
+    # A binary target (y_will_peak) is fitted as classification where the family can.
+    from skquant.strategies._base import choose_task
+
+    probe = get_trainer(args.model)()
+    if "task" in probe.get_params() and "task" not in config:
+        task = choose_task(probe, panel[args.target].dropna(), config)
+        if task != "regression":
+            config["task"] = task
     # Folds run in parallel, so each model gets one thread: several OpenMP teams on
     # the same cores spin against each other and run many times slower.
     if "n_jobs" not in config and "n_jobs" in get_trainer(args.model)().get_params():
