@@ -409,3 +409,18 @@ def test_build_features_with_the_vae(tmp_path):
 def test_build_features_without_input_folder_exit_2(tmp_path):
     proc = run_cli("build-features", "--input-dir", tmp_path / "nope", "--output-dir", tmp_path)
     assert_one_line_error(proc, str(tmp_path / "nope"))
+
+
+def test_train_all_retrains_when_the_settings_change(tmp_path):
+    data = write_symbols(tmp_path / "data", ["AAA"], n=120)
+    out = tmp_path / "out"
+    base = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
+            "--models", "lightgbm", "--val-days", "20"]  # fmt: skip
+    config = fast_config(tmp_path, rounds=10, patience=0)
+    assert run_cli(*base, "--config", config).returncode == 0
+    proc = run_cli(*base, "--config", config)
+    assert "0 trained, 1 already finished" in proc.stdout
+    proc = run_cli(*base, "--config", fast_config(tmp_path, rounds=12, patience=0))
+    assert "1 trained, 0 already finished" in proc.stdout, proc.stdout
+    assert "config changed (n_estimators)" in proc.stderr
+    assert json.loads((out / "AAA" / "lightgbm" / "config.json").read_text())["n_estimators"] == 12

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import shutil
 import sys
@@ -222,6 +223,33 @@ def pair_is_finished(folder: Path) -> bool:
     return (folder / "model.joblib").is_file() or (folder / "model.skops").is_file()
 
 
+def _jsonable(value):
+    from skquant.persistence import _to_jsonable
+
+    return json.loads(json.dumps(_to_jsonable(value)))
+
+
+def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
+    """Why a finished pair does not match this run (target, features, config), or None.
+
+    Re-running with another variant, config or feature set retrains the pair rather
+    than silently keeping a model built with other settings. ``n_jobs`` is ignored.
+    """
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        saved = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unreadable results"
+    if metrics.get("target") != job.target:
+        return f"target was {metrics.get('target')!r}"
+    if meta.get("feature_names") != list(job.features):
+        return "features changed"
+    wanted = _jsonable({k: v for k, v in config.items() if k != "n_jobs"})
+    changed = sorted(k for k, v in wanted.items() if saved.get(k, v) != v)
+    return f"config changed ({', '.join(changed)})" if changed else None
+
+
 def _clean_stale_temp(symbol_dir: Path, model: str) -> None:
     for stale in symbol_dir.glob(f".{model}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -407,10 +435,14 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
     for model, config in job.models:
         if symbol_dir.exists():
             _clean_stale_temp(symbol_dir, model)
-        if not job.force and pair_is_finished(symbol_dir / model):
-            result["pairs"].append({"model": model, "status": "skipped"})
-        else:
-            todo.append((model, config))
+        pair_dir = symbol_dir / model
+        if not job.force and pair_is_finished(pair_dir):
+            reason = pair_differs(pair_dir, config, job)
+            if reason is None:
+                result["pairs"].append({"model": model, "status": "skipped"})
+                continue
+            log.info("%s/%s: retraining, %s", symbol, model, reason)
+        todo.append((model, config))
     if todo:
         try:
             frame = read_symbol(Path(path))
