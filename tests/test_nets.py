@@ -261,7 +261,14 @@ def test_gradient_checkpointing_gives_the_same_fit(name):
     base = SEQUENCE[name](seq_len=4, dropout=0.1, **FAST)
     plain = base.fit(X, y).predict(X)
     ckpt = clone(base).set_params(gradient_checkpointing=True).fit(X, y).predict(X)
-    np.testing.assert_allclose(ckpt, plain, rtol=1e-4, atol=1e-5)
+    if DEVICE == "cpu":
+        np.testing.assert_allclose(ckpt, plain, rtol=1e-4, atol=1e-5)
+    else:
+        # cuDNN runs the checkpointed LSTM's first pass with its inference kernel, whose
+        # rounding differs; Adam carries the difference through training, so GPU fits agree
+        # closely but not to float precision.
+        np.testing.assert_allclose(ckpt, plain, atol=0.05)
+        assert np.corrcoef(ckpt, plain)[0, 1] > 0.95
 
 
 # --------------------------------------------------------------------------- learnability

@@ -321,6 +321,10 @@ class BaseNetTrainer(BaseTrainer):
             criterion=PackedLoss,
             criterion__heads=heads,
             criterion__loss_weights=self._loss_weights(config),
+            criterion__weighted=bool(
+                np.any(packed[:, -1] != 1.0)
+                or (val_packed is not None and np.any(val_packed[:, -1] != 1.0))
+            ),
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=float(self._get(config, "weight_decay")),
             lr=float(self._get(config, "lr")),

@@ -56,11 +56,13 @@ class PackedLoss(nn.Module):
     ``(kind, n_outputs)`` per head, ``kind`` one of ``"mse"``, ``"bce"`` (logit of a
     0/1 target) or ``"ce"`` (class logits, the target a class index). The loss of a
     row is the ``loss_weights``-weighted sum over heads; the batch loss is the mean
-    of ``row_weight * row_loss``.
+    of ``row_weight * row_loss`` (of ``row_loss`` when not ``weighted``: every
+    weight is 1).
     """
 
-    def __init__(self, heads=(("mse", 1),), loss_weights=None):
+    def __init__(self, heads=(("mse", 1),), loss_weights=None, weighted=True):
         super().__init__()
+        self.weighted = weighted
         self.heads = [(str(kind), int(n)) for kind, n in heads]
         self.loss_weights = (
             [1.0] * len(self.heads) if loss_weights is None else [float(w) for w in loss_weights]
@@ -88,10 +90,11 @@ class PackedLoss(nn.Module):
     def forward(self, y_pred, y):
         y = y.to(y_pred.dtype)
         losses = self.per_head(y_pred, y)
-        total = losses[0] * self.loss_weights[0]
+        # multiplications by 1 are exact, so skipping them changes no result, only launches
+        total = losses[0] if self.loss_weights[0] == 1.0 else losses[0] * self.loss_weights[0]
         for weight, loss in zip(self.loss_weights[1:], losses[1:], strict=True):
             total = total + weight * loss
-        return (total * y[:, -1]).mean()
+        return (total * y[:, -1]).mean() if self.weighted else total.mean()
 
 
 # --------------------------------------------------------------------------- modules
@@ -160,6 +163,7 @@ class LSTMModule(nn.Module):
         self.gradient_checkpointing = gradient_checkpointing
 
     def _run(self, X):
+        self.lstm.flatten_parameters()  # cuDNN wants one weight chunk, e.g. after unpickling
         return self.lstm(X)[0][:, -1]
 
     def forward(self, X):

@@ -1,0 +1,121 @@
+"""Benchmark: the skorch-based MLPTrainer and LSTMTrainer against a hand-written loop.
+
+Both sides train the same PyTorch module class with the same sizes, AdamW settings,
+batch size, number of epochs and shuffled mini-batches on the same 100,000 rows; the
+hand-written loop gets its inputs already standardised and windowed, the trainer does
+that itself (its overhead is part of what is measured). Prints each repeat and the
+median ratio trainer / hand loop (target: at most 1.25).
+
+Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 3]
+[--device cpu] [--threads 1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+
+def hand_loop(module, X, y, *, epochs, batch_size, lr, weight_decay, device, seed):
+    """A plain PyTorch training loop: the reference."""
+    import torch
+
+    torch.manual_seed(seed)
+    module = module.to(device)
+    X = torch.as_tensor(X, device=device)
+    y = torch.as_tensor(y, device=device)
+    optimizer = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    module.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(X)).to(device)
+        total = 0.0
+        for start in range(0, len(X), batch_size):
+            rows = order[start : start + batch_size]
+            optimizer.zero_grad()
+            loss = ((module(X[rows])[:, 0] - y[rows]) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--features", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    import torch
+
+    from skquant import LSTMTrainer, MLPTrainer
+    from skquant.models._nets._modules import LSTMModule, MLPModule
+    from skquant.models._nets._sequence import make_windows
+
+    torch.set_num_threads(args.threads)
+    rng = np.random.RandomState(0)
+    X = rng.randn(args.rows, args.features)
+    y = X[:, 0] - 0.5 * X[:, 1] + 0.1 * rng.randn(args.rows)
+    Xs = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    ys = ((y - y.mean()) / y.std()).astype(np.float32)
+    common = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": 1e-3,
+        "weight_decay": 1e-4,
+    }
+    trainer_common = {
+        **common,
+        "dropout": 0.1,
+        "early_stopping_rounds": 0,
+        "grad_clip": 0.0,
+        "device": args.device,
+        "random_state": 0,
+    }
+    seq_len = 10
+    cases = {
+        "MLPTrainer": (
+            MLPTrainer(hidden_layer_sizes=[128, 64], **trainer_common),
+            lambda: MLPModule(args.features, [128, 64], 0.1, 1),
+            Xs,
+        ),
+        "LSTMTrainer": (
+            LSTMTrainer(seq_len=seq_len, hidden_size=32, num_layers=1, **trainer_common),
+            lambda: LSTMModule(args.features, 32, 1, 0.1, 1),
+            make_windows(Xs, None, seq_len),
+        ),
+    }
+    print(
+        f"{args.rows} rows x {args.features} features, {args.epochs} epochs, "
+        f"batch {args.batch_size}, "
+        f"device={args.device}, torch threads={args.threads}"
+    )
+    for name, (trainer, make_module, inputs) in cases.items():
+        # warm-up (lazy imports, allocator, CUDA context) outside the timings
+        hand_loop(make_module(), inputs[:2048], ys[:2048], device=args.device, seed=0, **common)
+        trainer.fit(X[:2048], y[:2048])
+        ratios = []
+        for repeat in range(args.repeats):
+            t0 = time.perf_counter()
+            hand_loop(make_module(), inputs, ys, device=args.device, seed=repeat, **common)
+            hand = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            trainer.fit(X, y)
+            fitted = time.perf_counter() - t0
+            ratios.append(fitted / hand)
+            print(
+                f"  {name} repeat {repeat}: hand loop {hand:.2f}s, trainer {fitted:.2f}s, "
+                f"ratio {fitted / hand:.3f}"
+            )
+        print(f"{name}: median ratio trainer / hand loop = {statistics.median(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()
