@@ -19,6 +19,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "xgboost": ("skquant.models._xgboost", "XGBoostTrainer"),
     # neural nets (skorch + PyTorch)
     "cnn1d": ("skquant.models._nets._sequence", "CNN1DTrainer"),
+    "gan": ("skquant.models._nets._gan", "GANTrainer"),
     "lstm": ("skquant.models._nets._sequence", "LSTMTrainer"),
     "mlp": ("skquant.models._nets._mlp", "MLPTrainer"),
     "multi_task": ("skquant.models._nets._multitask", "MultiTaskTrainer"),

@@ -126,6 +126,10 @@ _FAST_PARAMS: dict[str, list[dict]] = {
     ],
     "meta_learning": [{"estimators": ["ridge", "ftrl_proximal"], "n_splits": 2}],
     "reward_based": [{"estimator": "ridge"}],
+    "gan": [
+        {"epochs": 2, "batch_size": 16, "latent_dim": 2, "n_critic": 1, "device": "cpu"}
+        | {"generator_layer_sizes": [4], "discriminator_layer_sizes": [4]},
+    ],
 }
 
 _LIGHTGBM_WEIGHTS = (
