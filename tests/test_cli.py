@@ -168,6 +168,9 @@ def test_train_all_corrupt_file_others_finish(corrupt_run):
         assert (pair / "learning_curve.png").stat().st_size > 1000
         metrics = json.loads((pair / "metrics.json").read_text())
         assert metrics["n_val"] == 30 and np.isfinite(metrics["rmse"])
+        # training stops 5 embargo dates before the validation tail (default --embargo-days)
+        gap = pd.bdate_range(metrics["train_end"], metrics["val_start"])
+        assert len(gap) == 5 + 2 and metrics["n_train"] == 160 - 30 - 5
         assert set(metrics["trading"]) >= {"sharpe", "max_drawdown", "hit_rate", "profit_factor"}
         assert json.loads((pair / "config.json").read_text())["n_estimators"] == 40
         # the saved model reproduces the validation predictions made before saving

@@ -121,13 +121,21 @@ def choose_features(
     return features
 
 
-def validation_split(frame: pd.DataFrame, val_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(older rows, rows of the last ``val_days`` distinct dates)."""
-    dates = frame.index.unique()
-    if len(dates) <= val_days:
+def validation_split(
+    frame: pd.DataFrame, val_days: int, embargo_days: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(older rows, rows of the last ``val_days`` distinct dates).
+
+    The ``embargo_days`` dates just before the validation tail are dropped, so no
+    training label (which looks ahead by its horizon) overlaps the validation dates.
+    """
+    dates = frame.index.unique().sort_values()
+    if len(dates) <= val_days + embargo_days:
         raise ValueError(
-            f"too few rows: {len(dates)} dates, but --val-days {val_days} needs more than that."
+            f"too few rows: {len(dates)} dates, but --val-days {val_days} and "
+            f"--embargo-days {embargo_days} need more than that."
         )
-    cutoff = dates.sort_values()[-val_days]
-    is_val = np.asarray(frame.index >= cutoff)
-    return frame.loc[~is_val], frame.loc[is_val]
+    cutoff = dates[-val_days]
+    train_end = dates[-val_days - embargo_days]  # first date the training rows never reach
+    index = frame.index
+    return frame.loc[np.asarray(index < train_end)], frame.loc[np.asarray(index >= cutoff)]

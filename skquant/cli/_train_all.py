@@ -1,8 +1,10 @@
 """``skquant train-all``: train every model on every symbol of a folder.
 
 Each ``SYMBOL.parquet`` / ``SYMBOL.csv`` is split chronologically: the last
-``--val-days`` dates are the validation tail (early stopping and metrics), the rest
-train. Each symbol/model pair is written to ``OUT/SYMBOL/MODEL/`` by
+``--val-days`` dates are the validation tail, kept out of training entirely (the
+metrics are out-of-sample; early stopping uses the trainer's own chronological tail
+of the training rows), and the ``--embargo-days`` dates before it are dropped so no
+training label looks into the validation period. Each symbol/model pair is written to ``OUT/SYMBOL/MODEL/`` by
 :func:`skquant.save_model`, first into a hidden temporary folder that is renamed
 when complete, so a killed run leaves no half-written pair and a re-run skips
 exactly the finished ones.
@@ -93,6 +95,14 @@ def add_parser(subparsers, parents) -> None:
         help="latest N dates of each symbol form the validation tail (default 63)",
     )
     parser.add_argument(
+        "--embargo-days",
+        type=_non_negative_int,
+        default=5,
+        metavar="N",
+        help="dates dropped between training and the validation tail, at least the label "
+        "horizon (default 5)",
+    )
+    parser.add_argument(
         "--n-jobs",
         type=int,
         default=1,
@@ -106,6 +116,16 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("--force", action="store_true", help="retrain finished pairs too")
     parser.set_defaults(handler=run)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -181,6 +201,7 @@ class Job:
     return_col: str | None
     features: list[str]
     val_days: int
+    embargo_days: int
     models: list[tuple[str, dict]]
     threads: int
     force: bool
@@ -360,7 +381,10 @@ def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, retur
     if "n_jobs" not in config and "n_jobs" in get_trainer(model)().get_params():
         config["n_jobs"] = job.threads
     started = time.perf_counter()
-    strategy = SingleTaskStrategy(model, config).train(X_tr, y_tr, X_val, y_val)
+    # The validation tail stays out of training entirely: early stopping uses the
+    # trainer's own chronological tail of the training rows, so the validation
+    # metrics are out-of-sample rather than the score the stopping rule optimised.
+    strategy = SingleTaskStrategy(model, config).train(X_tr, y_tr)
     fitted = strategy.estimator_
     fit_seconds = time.perf_counter() - started
 
@@ -452,7 +476,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
             if missing:
                 raise ValueError(f"missing columns {missing}")
             frame = frame[np.isfinite(frame[job.target].astype(float))]
-            train, val = validation_split(frame, job.val_days)
+            train, val = validation_split(frame, job.val_days, job.embargo_days)
             if len(train) < 2 * job.val_days and len(train) < 100:
                 raise ValueError(
                     f"too few rows: {len(train)} training rows before the {job.val_days}-day "
@@ -600,6 +624,7 @@ def run(args: argparse.Namespace) -> int:
         return_col=args.return_col,
         features=features,
         val_days=args.val_days,
+        embargo_days=args.embargo_days,
         models=models,
         threads=_model_threads(n_parallel),
         force=args.force,
@@ -637,6 +662,7 @@ def run(args: argparse.Namespace) -> int:
         "return_col": args.return_col,
         "features": features,
         "val_days": args.val_days,
+        "embargo_days": args.embargo_days,
         "models": {name: config for name, config in models},
         "counts": counts,
         "symbols": sorted(results, key=lambda r: r["symbol"]),
