@@ -331,14 +331,16 @@ class WalkForwardEngine:
 
             outputs = list(
                 tqdm(
-                    Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs),
+                    Parallel(n_jobs=self.n_jobs, batch_size=1, return_as="generator")(jobs),
                     total=n_folds,
                     desc="walk-forward folds",
                     unit="fold",
                 )
             )
         else:
-            outputs = Parallel(n_jobs=self.n_jobs)(jobs)
+            # one fold per task: fits dominate, and joblib's automatic batching would
+            # bundle the last folds into one worker's batch while the other idles
+            outputs = Parallel(n_jobs=self.n_jobs, batch_size=1)(jobs)
         return self._assemble(outputs, metrics)
 
     def _assemble(self, outputs, metrics) -> WalkForwardResult:
