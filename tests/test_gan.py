@@ -1,0 +1,193 @@
+"""GANTrainer: sample quality (two-sample KS), determinism, conditioning, the contract."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ks_2samp
+
+from skquant import GANTrainer, load_model_config
+
+torch = pytest.importorskip("torch")
+
+_FAST = {"batch_size": 256, "device": "cpu", "random_state": 0}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _real_like(n=2000, seed=0) -> pd.DataFrame:
+    """Correlated fat-tailed (Student t, 4 dof) columns in mixed units, as market data."""
+    rng = np.random.RandomState(seed)
+    corr = 0.5 * np.eye(5) + 0.5
+    Z = rng.standard_t(4, size=(n, 5)) @ np.linalg.cholesky(corr).T
+    return pd.DataFrame(
+        {
+            "ret_1d": 0.01 * Z[:, 0],
+            "ret_5d": 0.02 * Z[:, 1] + 0.001,
+            "vol_21d": 0.15 + 0.03 * Z[:, 2],
+            "log_volume": 14.0 + 0.8 * Z[:, 3],
+            "rsi": 50.0 + 10.0 * Z[:, 4],
+        }
+    )
+
+
+def _ks(samples: pd.DataFrame, data: pd.DataFrame) -> np.ndarray:
+    return np.array([ks_2samp(samples[c], data[c]).statistic for c in data.columns])
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = _real_like()
+    with torch.random.fork_rng():
+        torch.set_num_threads(1)
+        gan = GANTrainer(epochs=150, **_FAST).fit(X)
+    return gan, X
+
+
+def test_samples_match_each_feature_distribution(fitted):
+    gan, X = fitted
+    samples = gan.sample(2000, random_state=1)
+    ks = _ks(samples, X)
+    assert ks.max() < 0.2, dict(zip(X.columns, ks.round(3), strict=True))
+    # the samples are in the original units, not the standardised ones
+    np.testing.assert_allclose(samples.mean(), X.mean(), atol=0.3 * X.std().max())
+    assert (samples.std() / X.std()).between(0.7, 1.3).all()
+
+
+def test_an_untrained_generator_fails_the_ks_bound():
+    X = _real_like()
+    gan = GANTrainer(epochs=1, **_FAST).fit(X)
+    assert _ks(gan.sample(2000, random_state=1), X).max() > 0.2
+
+
+def test_dataframe_in_dataframe_out(fitted):
+    gan, X = fitted
+    samples = gan.sample(7, random_state=0)
+    assert isinstance(samples, pd.DataFrame)
+    assert samples.columns.tolist() == X.columns.tolist()
+    assert samples.shape == (7, 5)
+    assert gan.get_feature_importance().index.sort_values().tolist() == sorted(X.columns)
+    out = gan.set_output(transform="pandas").transform(X.head(3))
+    gan.set_output(transform="default")
+    assert out.columns.tolist() == [f"gan{i}" for i in range(64)]
+
+
+def test_array_in_array_out_and_features(fitted):
+    _, X = fitted
+    gan = GANTrainer(epochs=3, discriminator_layer_sizes=[16, 8], **_FAST)
+    features = gan.train(X.to_numpy(), None)
+    assert isinstance(features, np.ndarray) and features.shape == (len(X), 8)
+    assert gan.get_feature_names_out().tolist() == [f"gan{i}" for i in range(8)]
+    np.testing.assert_array_equal(features, gan.transform(X.to_numpy()))
+    samples = gan.sample(4, random_state=0)
+    assert isinstance(samples, np.ndarray) and samples.shape == (4, 5)
+
+
+def test_evals_result_per_epoch(fitted):
+    gan, _ = fitted
+    history = gan.evals_result_["train"]
+    assert set(history) == {"discriminator_loss", "generator_loss", "wasserstein_distance"}
+    assert all(len(values) == 150 for values in history.values())
+    assert all(np.isfinite(values).all() for values in history.values())
+    assert gan.n_epochs_ == 150
+
+
+def test_deterministic_with_random_state():
+    X = _real_like(300)
+    a = GANTrainer(epochs=5, **_FAST).fit(X)
+    b = GANTrainer(epochs=5, **_FAST).fit(X)
+    pd.testing.assert_frame_equal(a.sample(50, random_state=3), b.sample(50, random_state=3))
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    # random_state=None continues a generator seeded at fit: new rows, same sequence
+    first_a, second_a = a.sample(20), a.sample(20)
+    first_b, second_b = b.sample(20), b.sample(20)
+    assert not np.allclose(first_a, second_a)
+    pd.testing.assert_frame_equal(first_a, first_b)
+    pd.testing.assert_frame_equal(second_a, second_b)
+    c = GANTrainer(epochs=5, **{**_FAST, "random_state": 1}).fit(X)
+    assert not np.allclose(a.sample(50, random_state=3), c.sample(50, random_state=3))
+    # a pickled trainer samples the same rows
+    restored = pickle.loads(pickle.dumps(a))
+    pd.testing.assert_frame_equal(restored.sample(9, random_state=4), a.sample(9, random_state=4))
+
+
+def test_conditional_sampling_returns_rows_and_labels():
+    rng = np.random.RandomState(0)
+    y = pd.Series(np.where(rng.rand(1000) < 0.3, "up", "down"), name="direction")
+    shift = np.where(y == "up", 2.0, -2.0)
+    X = pd.DataFrame({"a": shift + rng.standard_normal(1000), "b": rng.standard_normal(1000)})
+    gan = GANTrainer(epochs=150, conditional=True, **{**_FAST, "batch_size": 128})
+    features = gan.train(X, y)
+    assert features.shape == (1000, 64)
+    assert gan.classes_.tolist() == ["down", "up"]
+    X_syn, y_syn = gan.sample(2000, random_state=0)
+    assert X_syn.shape == (2000, 2) and X_syn.columns.tolist() == ["a", "b"]
+    assert isinstance(y_syn, pd.Series) and y_syn.name == "direction" and len(y_syn) == 2000
+    assert set(y_syn) == {"down", "up"}
+    assert abs((y_syn == "up").mean() - (y == "up").mean()) < 0.05
+    # each class's rows come from that class's distribution
+    assert X_syn["a"][y_syn == "up"].mean() > 1.0
+    assert X_syn["a"][y_syn == "down"].mean() < -1.0
+    X_up, y_up = gan.sample(300, random_state=0, y=["up"] * 300)
+    assert (y_up == "up").all() and X_up["a"].mean() > 1.0
+    with pytest.raises(ValueError, match="not seen in fit"):
+        gan.sample(2, y=["up", "sideways"])
+    with pytest.raises(ValueError, match="n_samples=3"):
+        gan.sample(3, y=["up"])
+
+
+def test_conditional_needs_class_labels():
+    X = _real_like(100)
+    with pytest.raises(ValueError, match="conditional=True needs the class labels"):
+        GANTrainer(epochs=1, conditional=True, **_FAST).fit(X)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        GANTrainer(epochs=1, conditional=True, **_FAST).fit(X, X["ret_1d"])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_in_X_is_a_clear_error(bad):
+    X = _real_like(50)
+    X.iloc[3, 2] = bad
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        GANTrainer(epochs=1, **_FAST).fit(X)
+
+
+def test_bad_arguments():
+    X = _real_like(50)
+    gan = GANTrainer(epochs=1, **_FAST).fit(X)
+    for n in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="n_samples must be a positive int"):
+            gan.sample(n)
+    with pytest.raises(ValueError, match="only with conditional=True"):
+        gan.sample(2, y=[0, 1])
+    with pytest.raises(ValueError, match="generator_layer_sizes must be a non-empty list"):
+        GANTrainer(epochs=1, generator_layer_sizes=[], **_FAST).fit(X)
+    assert not hasattr(gan, "predict") and not hasattr(gan, "score")
+
+
+def test_guide_snippet_runs():
+    config = load_model_config("gan")
+    trainer = GANTrainer(config)
+    assert trainer.get_params()["config"] == config
+    X_train = _real_like(200)
+    y_train = np.zeros(len(X_train))
+    trainer.set_params(epochs=2, device="cpu")
+    features = trainer.train(X_train, y_train)
+    assert features.shape == (200, config["discriminator_layer_sizes"][-1])
+    assert trainer.config_["lr"] == config["lr"]
+
+
+@pytest.mark.parametrize("variant", ["conservative", "balanced", "aggressive"])
+def test_variants_load_and_fit(variant):
+    config = load_model_config("gan", variant=variant, overrides={"epochs": 1, "device": "cpu"})
+    gan = GANTrainer(config).fit(_real_like(100))
+    assert gan.sample(3, random_state=0).shape == (3, 5)
