@@ -531,6 +531,13 @@ def iterate_symbols(worker, files: dict, job, n_jobs: int, dask_scheduler: str |
     import joblib
 
     calls = (joblib.delayed(worker)(s, str(p), job) for s, p in items)
+
+    def parallel():
+        try:  # results as they finish (joblib >= 1.4)
+            return joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        except ValueError:  # joblib 1.3: in submission order
+            return joblib.Parallel(n_jobs=n_jobs, return_as="generator")
+
     if dask_scheduler is not None:
         from skquant.utils._optional import import_optional
 
@@ -538,11 +545,11 @@ def iterate_symbols(worker, files: dict, job, n_jobs: int, dask_scheduler: str |
         client = distributed.Client(dask_scheduler)
         try:
             with joblib.parallel_backend("dask"):
-                yield from joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(calls)
+                yield from parallel()(calls)
         finally:
             client.close()
         return
-    yield from joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(calls)
+    yield from parallel()(calls)
 
 
 def _fmt(value, spec: str = ".4f") -> str:
