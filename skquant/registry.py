@@ -24,6 +24,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "mlp": ("skquant.models._nets._mlp", "MLPTrainer"),
     "multi_task": ("skquant.models._nets._multitask", "MultiTaskTrainer"),
     "transformer": ("skquant.models._nets._sequence", "TransformerTrainer"),
+    "vae": ("skquant.models._nets._vae", "VAETrainer"),
     # regimes, change points, online and meta models
     "change_point": ("skquant.models._changepoint", "ChangePointTrainer"),
     "gmm_regime": ("skquant.models._regime", "GMMRegimeTrainer"),

@@ -115,6 +115,7 @@ _FAST_PARAMS: dict[str, list[dict]] = {
         {"seq_len": 3, "channels": [4], **_NET_FAST},
         {"task": "classification", "seq_len": 3, "channels": [4], **_NET_FAST},
     ],
+    "vae": [{"latent_dim": 2, "hidden_layer_sizes": [8], **_NET_FAST}],
     "change_point": [{"max_run_length": 20}],
     "gmm_regime": [
         {"n_components": 2, "volatility_window": 0, "causal": False, "n_init": 1, "max_iter": 20},
@@ -185,6 +186,7 @@ _EXPECTED_FAILED: dict[str, dict[str, str]] = {
     "lstm": _SEQUENCE_EXPECTED,
     "transformer": _SEQUENCE_EXPECTED,
     "cnn1d": _SEQUENCE_EXPECTED,
+    "vae": {"check_methods_subset_invariance": _NET_FLOAT32},
     "change_point": {
         check: (
             "Change-point features are a filter over the rows in the order given: row t "

@@ -75,8 +75,9 @@ def _lagged(n, lag=3, seed=0):
 def test_import_skquant_and_nets_does_not_import_torch():
     code = (
         "import sys, skquant\n"
-        "from skquant import MLPTrainer, LSTMTrainer, MultiTaskTrainer\n"
-        "MLPTrainer(); LSTMTrainer(); MultiTaskTrainer()\n"
+        "from skquant import MLPTrainer, LSTMTrainer, MultiTaskTrainer, VAETrainer\n"
+        "import skquant.models._nets\n"
+        "MLPTrainer(); LSTMTrainer(); MultiTaskTrainer(); VAETrainer()\n"
         "bad = [m for m in ('torch', 'skorch') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

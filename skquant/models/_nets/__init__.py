@@ -7,5 +7,13 @@ inside ``fit`` (``_modules`` holds the PyTorch classes and is only imported ther
 from skquant.models._nets._mlp import MLPTrainer
 from skquant.models._nets._multitask import MultiTaskTrainer
 from skquant.models._nets._sequence import CNN1DTrainer, LSTMTrainer, TransformerTrainer
+from skquant.models._nets._vae import VAETrainer
 
-__all__ = ["CNN1DTrainer", "LSTMTrainer", "MLPTrainer", "MultiTaskTrainer", "TransformerTrainer"]
+__all__ = [
+    "CNN1DTrainer",
+    "LSTMTrainer",
+    "MLPTrainer",
+    "MultiTaskTrainer",
+    "TransformerTrainer",
+    "VAETrainer",
+]

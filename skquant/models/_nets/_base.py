@@ -18,7 +18,6 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, column_or_1d
@@ -108,6 +107,67 @@ def _check_finite(name: str, values: np.ndarray) -> None:
             f"{name} contains NaN or infinity; neural nets cannot take missing values. "
             "Impute or drop them first (e.g. with sklearn.impute.SimpleImputer in a Pipeline)."
         )
+
+
+def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kwargs, train, valid):
+    """Build and fit ``owner.model_``, a ``skorch.NeuralNet``; set the fitted curves.
+
+    ``train`` and ``valid`` are ``(inputs, targets)`` array pairs (``valid`` may be
+    None). Early stopping (``early_stopping_rounds`` > 0 with validation rows)
+    restores the best epoch's weights. Sets ``model_``, ``evals_result_``,
+    ``best_iteration_``, ``n_epochs_`` and ``device_`` on ``owner``.
+    """
+    torch = import_optional("torch")
+    skorch = import_optional("skorch")
+    from skorch.callbacks import EarlyStopping, GradientNormClipping
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    from skquant.models._nets._modules import FastLoader
+
+    get = owner._get
+    device = resolve_device(get(config, "device"))
+    seed = int(check_random_state(config.get("random_state")).randint(np.iinfo(np.int32).max))
+    patience = get(config, "early_stopping_rounds")
+    callbacks = []
+    early = None
+    if valid is not None and patience:
+        early = EarlyStopping(monitor="valid_loss", patience=int(patience), load_best=True)
+        callbacks.append(("early_stopping", early))
+    if get(config, "grad_clip"):
+        clip = GradientNormClipping(gradient_clip_value=get(config, "grad_clip"))
+        callbacks.append(("grad_clip", clip))
+    net = skorch.NeuralNet(
+        module=module,
+        **{f"module__{k}": v for k, v in module_kwargs.items()},
+        criterion=criterion,
+        **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+        optimizer=torch.optim.AdamW,
+        optimizer__weight_decay=float(get(config, "weight_decay")),
+        lr=float(get(config, "lr")),
+        max_epochs=int(get(config, "epochs")),
+        batch_size=int(get(config, "batch_size")),
+        iterator_train=FastLoader,
+        iterator_train__shuffle=True,
+        iterator_train__device=device,
+        iterator_valid=FastLoader,
+        iterator_valid__device=device,
+        train_split=None if valid is None else predefined_split(Dataset(*valid)),
+        callbacks=callbacks,
+        predict_nonlinearity=None,
+        device=device,
+        verbose=int(bool(get(config, "verbose"))),
+    )
+    with seeded_torch(seed, device):
+        net.fit(*train)
+    history = net.history
+    owner.evals_result_ = {"train": {"loss": [float(v) for v in history[:, "train_loss"]]}}
+    if valid is not None:
+        owner.evals_result_["valid"] = {"loss": [float(v) for v in history[:, "valid_loss"]]}
+    owner.best_iteration_ = int(early.best_epoch_) if early is not None else None
+    owner.n_epochs_ = len(history)
+    owner.device_ = device
+    owner.model_ = net
 
 
 class BaseNetTrainer(BaseTrainer):
@@ -285,72 +345,22 @@ class BaseNetTrainer(BaseTrainer):
         return None
 
     def _fit_net(self, config, heads, inputs, packed, val_inputs, val_packed) -> None:
-        torch = import_optional("torch")
-        skorch = import_optional("skorch")
-        from skorch.callbacks import EarlyStopping, GradientNormClipping
-        from skorch.dataset import Dataset
-        from skorch.helper import predefined_split
+        from skquant.models._nets._modules import PackedLoss
 
-        from skquant.models._nets._modules import FastLoader, PackedLoss
-
-        device = resolve_device(self._get(config, "device"))
-        seed = int(check_random_state(config.get("random_state")).randint(np.iinfo(np.int32).max))
         module, module_kwargs = self._module(config, inputs.shape[-1], sum(n for _, n in heads))
-        patience = self._get(config, "early_stopping_rounds")
-        callbacks = []
-        early = None
-        if val_inputs is not None and patience:
-            early = EarlyStopping(
-                monitor="valid_loss", patience=int(patience), load_best=True, sink=print
-            )
-            callbacks.append(("early_stopping", early))
-        if self._get(config, "grad_clip"):
-            callbacks.append(
-                (
-                    "grad_clip",
-                    GradientNormClipping(gradient_clip_value=self._get(config, "grad_clip")),
-                )
-            )
-        train_split = (
-            None if val_inputs is None else predefined_split(Dataset(val_inputs, val_packed))
+        weighted = np.any(packed[:, -1] != 1.0) or (
+            val_packed is not None and np.any(val_packed[:, -1] != 1.0)
         )
-        verbose = int(bool(self._get(config, "verbose")))
-        net = skorch.NeuralNet(
-            module=module,
-            **{f"module__{k}": v for k, v in module_kwargs.items()},
-            criterion=PackedLoss,
-            criterion__heads=heads,
-            criterion__loss_weights=self._loss_weights(config),
-            criterion__weighted=bool(
-                np.any(packed[:, -1] != 1.0)
-                or (val_packed is not None and np.any(val_packed[:, -1] != 1.0))
-            ),
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=float(self._get(config, "weight_decay")),
-            lr=float(self._get(config, "lr")),
-            max_epochs=int(self._get(config, "epochs")),
-            batch_size=int(self._get(config, "batch_size")),
-            iterator_train=FastLoader,
-            iterator_train__shuffle=True,
-            iterator_train__device=device,
-            iterator_valid=FastLoader,
-            iterator_valid__device=device,
-            train_split=train_split,
-            callbacks=callbacks,
-            predict_nonlinearity=None,
-            device=device,
-            verbose=verbose,
+        fit_skorch_net(
+            self,
+            config,
+            module,
+            module_kwargs,
+            PackedLoss,
+            {"heads": heads, "loss_weights": self._loss_weights(config), "weighted": weighted},
+            (inputs, packed),
+            None if val_inputs is None else (val_inputs, val_packed),
         )
-        with seeded_torch(seed, device):
-            net.fit(inputs, packed)
-        history = net.history
-        self.evals_result_ = {"train": {"loss": [float(v) for v in history[:, "train_loss"]]}}
-        if val_inputs is not None:
-            self.evals_result_["valid"] = {"loss": [float(v) for v in history[:, "valid_loss"]]}
-        self.best_iteration_ = int(early.best_epoch_) if early is not None else None
-        self.n_epochs_ = len(history)
-        self.device_ = device
-        self.model_ = net
 
     def _module(self, config, n_features: int, n_outputs: int):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -433,8 +443,3 @@ class BaseNetTrainer(BaseTrainer):
 
     def _target_index(self, target) -> int | None:
         return None
-
-
-def feature_frame(values: np.ndarray, names, index=None) -> pd.DataFrame:
-    """A DataFrame of per-target columns (used by the multi-target nets)."""
-    return pd.DataFrame(values, columns=list(names), index=index)

@@ -252,3 +252,52 @@ class CNN1DModule(nn.Module):
 
     def forward(self, X):
         return self.head(self.body(X.transpose(1, 2))[:, :, -1])
+
+
+# --------------------------------------------------------------------------- VAE
+class VAEModule(nn.Module):
+    """MLP encoder to a Gaussian latent (mean, log-variance), MLP decoder back.
+
+    ``forward`` returns ``(reconstruction, mu, logvar)``; in training mode the
+    decoder sees a reparameterised sample, in eval mode the mean.
+    """
+
+    def __init__(self, n_features=1, hidden_layer_sizes=(64,), latent_dim=8, dropout=0.0):
+        super().__init__()
+        self.encoder, n_last = _mlp_layers(n_features, hidden_layer_sizes, dropout)
+        self.mu = nn.Linear(n_last, latent_dim)
+        self.logvar = nn.Linear(n_last, latent_dim)
+        body, n_last = _mlp_layers(latent_dim, list(hidden_layer_sizes)[::-1], dropout)
+        self.decoder = nn.Sequential(body, nn.Linear(n_last, n_features))
+
+    def encode(self, X):
+        h = self.encoder(X)
+        return self.mu(h), self.logvar(h).clamp(-10.0, 10.0)
+
+    def decode(self, Z):
+        return self.decoder(Z)
+
+    def forward(self, X):
+        mu, logvar = self.encode(X)
+        if self.training:
+            Z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        else:
+            Z = mu
+        return self.decode(Z), mu, logvar
+
+
+class VAELoss(nn.Module):
+    """Negative ELBO per row: squared reconstruction error + ``beta`` * KL(q(z|x) || N(0, I))."""
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = float(beta)
+
+    @staticmethod
+    def reconstruction(recon, X):
+        return ((recon - X) ** 2).sum(dim=1)
+
+    def forward(self, y_pred, X):
+        recon, mu, logvar = y_pred
+        kl = -0.5 * (1.0 + logvar - mu**2 - logvar.exp()).sum(dim=1)
+        return (self.reconstruction(recon, X.to(recon.dtype)) + self.beta * kl).mean()

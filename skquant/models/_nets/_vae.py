@@ -1,0 +1,312 @@
+"""A variational autoencoder on skorch/PyTorch: latent features as a transformer."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils.metaestimators import available_if
+
+from skquant.models._feature_base import BaseFeatureTrainer
+from skquant.models._nets._base import (
+    NET_CONSTRAINTS,
+    NET_DEFAULTS,
+    _check_finite,
+    fit_skorch_net,
+)
+from skquant.models._nets._docs import COMMON_PARAMS
+from skquant.utils._optional import import_optional
+from skquant.utils._sklearn_compat import (
+    Interval,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+from skquant.utils._time import chronological_tail_split
+
+_IMPORTANCE_ROWS = 1000
+
+
+class VAETrainer(BaseFeatureTrainer):
+    """Variational autoencoder whose latent means are features (a transformer).
+
+        An MLP encoder maps each (standardised) row to a Gaussian over ``latent_dim``
+        latent variables; an MLP decoder maps latent values back to the row. Training
+        minimises the squared reconstruction error plus ``beta`` times the KL divergence
+        from the standard normal prior (a beta-VAE; ``beta=1`` is the classic VAE).
+        Each row is encoded on its own, so ``transform`` is causal: row t's features
+        depend on row t only (and on the fitted weights).
+
+        Parameters
+        ----------
+        config : dict, default=None
+            Hyper-parameters, usually ``load_model_config("vae", variant=...)``;
+            explicit parameters win over it.
+        latent_dim : int, default=None
+            Number of latent features (``vae0`` .. ``vae{latent_dim-1}``).
+        hidden_layer_sizes : list of int, default=None
+            Encoder widths; the decoder mirrors them.
+        beta : float, default=None
+            Weight of the KL term.
+    {common_params}
+
+        Attributes
+        ----------
+        model_ : skorch.NeuralNet
+            The fitted skorch net, also readable as ``model``; ``model_.module_`` is the
+            PyTorch ``VAEModule``.
+        config_ : dict
+            The resolved hyper-parameters actually used.
+        evals_result_ : dict
+            ``{"train": {"loss": [...]}, "valid": {"loss": [...]}}``: the negative ELBO
+            per row, per epoch (``"valid"`` only with validation rows).
+        best_iteration_ : int or None
+            The epoch (1-based) whose weights were kept by early stopping.
+        n_epochs_ : int
+            Epochs actually run.
+        device_ : str
+            The device the net was trained on.
+        mean_, scale_ : ndarray of shape (n_features_in_,)
+            Input standardisation learnt on the training rows.
+        n_features_in_ : int
+            Number of features seen in fit.
+        feature_names_in_ : ndarray of shape (n_features_in_,)
+            Column names, when ``X`` is a DataFrame with string columns.
+
+        See Also
+        --------
+        GANTrainer : synthetic rows and discriminator features.
+
+        Examples
+        --------
+        >>> from skquant import VAETrainer, load_model_config
+        >>> trainer = VAETrainer(load_model_config("vae"))
+        >>> latent = trainer.train(X_train, y_train)  # doctest: +SKIP
+        >>> trainer.get_feature_names_out()[:2]  # doctest: +SKIP
+        array(['vae0', 'vae1'], dtype=object)
+    """
+
+    _registry_name = "vae"
+    _iterative = True
+    _arch_defaults = {"latent_dim": 8, "hidden_layer_sizes": [64, 32], "beta": 1.0}
+    _parameter_constraints = {
+        **{k: v for k, v in NET_CONSTRAINTS.items() if k != "task"},
+        "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_layer_sizes": [list, tuple, None],
+        "beta": [Interval(Real, 0, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        config=None,
+        *,
+        latent_dim=None,
+        hidden_layer_sizes=None,
+        beta=None,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        weight_decay=None,
+        dropout=None,
+        early_stopping_rounds=None,
+        validation_fraction=None,
+        grad_clip=None,
+        device=None,
+        random_state=None,
+        standardize=None,
+        verbose=None,
+    ):
+        self.config = config
+        self.latent_dim = latent_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.beta = beta
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.device = device
+        self.random_state = random_state
+        self.standardize = standardize
+        self.verbose = verbose
+
+    def _get(self, config, key):
+        value = config.get(key)
+        if value is None:
+            value = self._arch_defaults.get(key, NET_DEFAULTS.get(key))
+        return value
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, X_val=None):
+        """Fit the VAE on ``X``, early-stopping on ``X_val`` or a chronological tail.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training rows in time order.
+        y : None
+            Ignored; present for API consistency (Pipelines pass it).
+        X_val : array-like of shape (n_val, n_features), default=None
+            Early-stopping rows. Without them and with ``early_stopping_rounds > 0``
+            the latest ``validation_fraction`` of the training dates are held out.
+
+        Returns
+        -------
+        self : object
+            The fitted trainer.
+        """
+        from skquant.models._nets._modules import VAELoss, VAEModule
+
+        config = self._resolve_config()
+        self.config_ = config
+        Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        _check_finite("X", Xa)
+        patience = self._get(config, "early_stopping_rounds")
+        fraction = self._get(config, "validation_fraction")
+        train_rows = np.arange(len(Xa))
+        val_rows = None
+        if X_val is None and patience and fraction:
+            train_rows, val_rows = chronological_tail_split(X, fraction)
+        if self._get(config, "standardize"):
+            self.mean_ = Xa[train_rows].mean(axis=0)
+            scale = Xa[train_rows].std(axis=0)
+            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        else:
+            self.mean_, self.scale_ = np.zeros(Xa.shape[1]), np.ones(Xa.shape[1])
+        inputs = self._scaled(Xa)
+        if X_val is not None:
+            Xv = validate_data(self, X_val, reset=False, dtype=np.float64)
+            _check_finite("X_val", Xv)
+            valid = self._scaled(Xv)
+        elif val_rows is not None:
+            valid, inputs = inputs[val_rows], inputs[train_rows]
+        else:
+            valid = None
+        module_kwargs = {
+            "n_features": Xa.shape[1],
+            "hidden_layer_sizes": [int(s) for s in self._get(config, "hidden_layer_sizes")],
+            "latent_dim": int(self._get(config, "latent_dim")),
+            "dropout": float(self._get(config, "dropout")),
+        }
+        fit_skorch_net(
+            self,
+            config,
+            VAEModule,
+            module_kwargs,
+            VAELoss,
+            {"beta": float(self._get(config, "beta"))},
+            (inputs, inputs),
+            None if valid is None else (valid, valid),
+        )
+        self._importance_data = (valid if valid is not None else inputs)[-_IMPORTANCE_ROWS:]
+        return self
+
+    def train(self, X_train, y_train=None, X_val=None, y_val=None):
+        """Fit as in the user guide and return the latent features of ``X_train``.
+
+        ``X_val`` (when given) is the early-stopping set; ``y_train`` and ``y_val``
+        are ignored.
+
+        Returns
+        -------
+        latent : ndarray of shape (n_samples, latent_dim)
+            The latent means of ``X_train``, columns ``vae0..``.
+        """
+        return self.fit(X_train, X_val=X_val).transform(X_train)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit on ``X`` and return its latent means (same as ``fit(X).transform(X)``)."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+    # ------------------------------------------------------------------ transform
+    def _scaled(self, Xa):
+        return np.ascontiguousarray((Xa - self.mean_) / self.scale_, dtype=np.float32)
+
+    def _module_call(self, method, values: np.ndarray):
+        torch = import_optional("torch")
+        module = self.model_.module_
+        module.eval()
+        outs = []
+        with torch.no_grad():
+            for start in range(0, len(values), 4096):
+                batch = torch.as_tensor(values[start : start + 4096], device=self.device_)
+                out = getattr(module, method)(batch)
+                outs.append((out[0] if isinstance(out, tuple) else out).double().cpu())
+        if not outs:
+            return np.zeros((0, 0))
+        return torch.cat(outs).numpy()
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        _check_finite("X", X)
+        return self._module_call("encode", self._scaled(X))
+
+    def _output_names(self) -> list[str]:
+        return [f"vae{i}" for i in range(int(self._get(self.config_, "latent_dim")))]
+
+    def inverse_transform(self, X):
+        """Decode latent values back to rows in the original units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, latent_dim)
+            Latent values, e.g. the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoder's reconstruction, un-standardised.
+        """
+        check_is_fitted(self)
+        from sklearn.utils.validation import check_array
+
+        Z = check_array(X, dtype=np.float64, input_name="X")
+        latent_dim = len(self._output_names())
+        if Z.shape[1] != latent_dim:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns but inverse_transform expects latent_dim={latent_dim}."
+            )
+        decoded = self._module_call("decode", np.ascontiguousarray(Z, dtype=np.float32))
+        return decoded * self.scale_ + self.mean_
+
+    @available_if(lambda self: False)
+    def predict(self, X):  # pragma: no cover - never available
+        """A VAE has no target to predict (hidden: use ``transform``)."""
+        raise AttributeError("VAETrainer has no predict; use transform.")
+
+    def _reconstruction_error(self, scaled: np.ndarray) -> float:
+        latent = self._module_call("encode", scaled)
+        decoded = self._module_call("decode", latent.astype(np.float32))
+        return float(np.mean((decoded - scaled) ** 2))
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error of the standardised rows.
+
+        Higher is better, so ``GridSearchCV(VAETrainer(), ...)`` picks the model that
+        reconstructs held-out rows best.
+
+        Returns
+        -------
+        score : float
+        """
+        Xa = self._validate_X(X)
+        _check_finite("X", Xa)
+        return -self._reconstruction_error(self._scaled(Xa))
+
+    def _feature_importances(self, target) -> np.ndarray:
+        """Rise of the reconstruction error when one input column is permuted."""
+        values = self._importance_data
+        base = self._reconstruction_error(values)
+        rng = np.random.RandomState(0)
+        out = np.zeros(values.shape[1])
+        for j in range(values.shape[1]):
+            shuffled = values.copy()
+            shuffled[:, j] = values[rng.permutation(len(values)), j]
+            out[j] = self._reconstruction_error(shuffled) - base
+        return out
+
+
+VAETrainer.__doc__ = VAETrainer.__doc__.replace("{common_params}", COMMON_PARAMS)
