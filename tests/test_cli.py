@@ -397,9 +397,14 @@ def test_build_features_with_the_vae(tmp_path):
     pytest.importorskip("torch")
     data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=120)
     out = tmp_path / "out"
+    config = tmp_path / "vae.yaml"
+    config.write_text(
+        "model: vae\nvariants:\n  balanced:\n    epochs: 5\n    hidden_layer_sizes: [16]\n"
+        "    device: cpu\n    early_stopping_rounds: 0\n"
+    )
     proc = run_cli(
         "build-features", "--input-dir", data, "--output-dir", out, "--latent-dim", "3",
-        "--variant", "aggressive", timeout=300,
+        "--config", config, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     for symbol in ("AAA", "BBB"):
