@@ -84,13 +84,13 @@ def _to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path``, fsync, then rename."""
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync, then rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -98,6 +98,11 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temporary file beside ``path``, fsync, then rename."""
+    _atomic_write(path, lambda handle: handle.write(payload))
 
 
 def _umask() -> int:
@@ -236,13 +241,9 @@ def save_model(
     # hash no longer matches) is never loaded.
     model_file = folder / MODEL_FILES[format]
     if format == "joblib":
-        import io
-
         import joblib
 
-        buffer = io.BytesIO()
-        joblib.dump(estimator, buffer)
-        _atomic_write_bytes(model_file, buffer.getvalue())
+        _atomic_write(model_file, lambda handle: joblib.dump(estimator, handle))
     else:
         from skquant.utils._optional import import_optional
 
