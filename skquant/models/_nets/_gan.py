@@ -121,7 +121,8 @@ class GANTrainer(BaseFeatureTrainer):
         :meth:`sample` returns ``(X, y)``.
     random_state : int, RandomState or None, default=None
         Seed of the weights, noise and batch order. The same seed gives the same
-        network and the same samples on the CPU.
+        network and the same samples on the CPU; on a GPU results are close but not
+        guaranteed bit for bit (CUDA kernels may differ between runs).
     device : {"cpu", "cuda", "auto"}, default=None
         Where to train; ``"auto"`` takes the GPU when torch sees one.
     standardize : bool, default=None
