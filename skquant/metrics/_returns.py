@@ -125,7 +125,8 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
     ending = float(np.prod(1.0 + r))
     if ending <= 0:
         return -1.0
-    return ending ** (periods_per_year / len(r)) - 1.0
+    with np.errstate(over="ignore"):  # an absurd growth rate is inf, not an error
+        return float(np.power(np.float64(ending), periods_per_year / len(r)) - 1.0)
 
 
 def sortino_ratio(returns, periods_per_year: float = 252, required_return: float = 0.0) -> float:
