@@ -97,7 +97,7 @@ def test_edge_cases():
     assert sortino_ratio(gains) == np.inf and max_drawdown(gains) == 0.0
     # no winning period: 0
     assert profit_factor([-0.01, -0.02]) == 0.0 and win_loss_ratio([-0.01, 0.0]) == 0.0
-    assert annual_return([9.0]) == np.inf  # 1000% in a day, annualised: inf, no OverflowError
+    assert annual_return([99.0]) == np.inf  # +9900% in a day, annualised: inf, no OverflowError
     # NaN periods are dropped
     with_nan = [0.01, nan, -0.02, 0.03]
     assert sharpe_ratio(with_nan) == pytest.approx(sharpe_ratio([0.01, -0.02, 0.03]))
