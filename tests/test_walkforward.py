@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -182,31 +184,19 @@ def test_parallel_backends_give_identical_results(panel):
     assert one.predictions["prediction"].nunique() > 10  # real models, not constants
 
 
-README_DASK_SNIPPET = """
-import joblib
-from dask.distributed import Client
-
-from skquant import WalkForwardEngine, load_model_config, make_synthetic_panel
-
-panel = make_synthetic_panel(n_symbols=4, n_days=330, random_state=0)
-engine = WalkForwardEngine(panel, target="fwd_ret", train_days=100, test_days=50,
-                           step_days=50, min_train_samples=1)
-config = load_model_config("lightgbm", overrides={"n_estimators": 15, "learning_rate": 0.1,
-                                                  "early_stopping_rounds": 5, "n_jobs": 1})
-
-# On a cluster: Client("tcp://scheduler-address:8786"); here an in-process cluster.
-with Client(processes=False, dashboard_address=None) as client:
-    with joblib.parallel_config(backend="dask"):
-        result = engine.run("lightgbm", config)
-print(result.summary)
-"""
+def _readme_dask_snippet() -> str:
+    """The README's Dask example, read from the README so the two cannot drift apart."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)\n```", readme, flags=re.S)
+    (snippet,) = [block for block in blocks if 'parallel_config(backend="dask")' in block]
+    return snippet
 
 
 def test_readme_dask_snippet_matches_local_run(panel, capsys):
     """The README's Dask example runs as written and reproduces the n_jobs=1 predictions."""
     pytest.importorskip("distributed")
     namespace = {}
-    exec(README_DASK_SNIPPET, namespace)
+    exec(_readme_dask_snippet(), namespace)
     assert "sharpe" in capsys.readouterr().out
     kwargs = dict(target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1)
     local = WalkForwardEngine(panel, n_jobs=1, **kwargs).run(
