@@ -14,7 +14,13 @@ from skquant import all_estimators
 
 pytestmark = pytest.mark.common
 
-_NET_FAST = {"epochs": 10, "batch_size": 64, "lr": 0.03, "early_stopping_rounds": 0, "device": "cpu"}
+_NET_FAST = {
+    "epochs": 10,
+    "batch_size": 64,
+    "lr": 0.03,
+    "early_stopping_rounds": 0,
+    "device": "cpu",
+}
 
 # registry name -> one dict of fast parameters per instance to check
 _FAST_PARAMS: dict[str, list[dict]] = {
