@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skquant.cli._common import EXIT_OK, EXIT_PARTIAL, UsageError
+from skquant.cli._common import EXIT_OK, EXIT_PARTIAL, UsageError, fraction, positive_int
 
 MODEL = "vae"
 MODELS_DIR = "vae_models"
@@ -43,11 +43,11 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("--input-dir", required=True, metavar="DIR", help="folder of symbol files")
     parser.add_argument("--output-dir", required=True, metavar="DIR", help="where files go")
-    parser.add_argument("--latent-dim", type=_positive_int, default=32, metavar="N",
+    parser.add_argument("--latent-dim", type=positive_int, default=32, metavar="N",
                         help="number of latent features (default 32)")  # fmt: skip
     parser.add_argument("--features", metavar="A,B|@FILE",
                         help="input columns (default: numeric columns that are not label-like)")  # fmt: skip
-    parser.add_argument("--train-frac", type=_fraction, default=0.6, metavar="F",
+    parser.add_argument("--train-frac", type=fraction, default=0.6, metavar="F",
                         help="earliest share of each symbol's dates the VAE is fitted on "
                         "(default 0.6)")  # fmt: skip
     parser.add_argument("--config", metavar="FILE", help="YAML config file of the VAE")
@@ -56,26 +56,6 @@ def add_parser(subparsers, parents) -> None:
                         help="symbols processed in parallel (-1: all cores; default 1)")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="rebuild finished symbols too")
     parser.set_defaults(handler=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
-    return value
 
 
 @dataclass

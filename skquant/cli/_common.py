@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
@@ -35,3 +36,29 @@ def split_list(text: str | None) -> list[str] | None:
         return None
     items = [part.strip() for part in text.split(",")]
     return [item for item in items if item]
+
+
+def _number(text: str, kind: type, ok, expected: str):
+    """An argparse ``type=`` converter: ``kind(text)`` if ``ok`` of it, else a usage error."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _number(text, int, lambda v: v >= 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _number(text, int, lambda v: v >= 0, "an integer >= 0")
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")

@@ -25,7 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skquant.cli._common import EXIT_OK, EXIT_PARTIAL, UsageError, log, split_list
+from skquant.cli._common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    UsageError,
+    log,
+    non_negative_int,
+    positive_int,
+    split_list,
+)
 
 PHASE_MODELS = {
     # gradient boosting and the stacking ensemble
@@ -89,14 +97,14 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument(
         "--val-days",
-        type=_positive_int,
+        type=positive_int,
         default=63,
         metavar="N",
         help="latest N dates of each symbol form the validation tail (default 63)",
     )
     parser.add_argument(
         "--embargo-days",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=5,
         metavar="N",
         help="dates dropped between training and the validation tail, at least the label "
@@ -116,26 +124,6 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("--force", action="store_true", help="retrain finished pairs too")
     parser.set_defaults(handler=run)
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 # ----------------------------------------------------------------------------- set-up

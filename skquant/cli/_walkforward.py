@@ -8,25 +8,19 @@ import os
 import sys
 from pathlib import Path
 
-from skquant.cli._common import EXIT_OK, EXIT_PARTIAL, UsageError, log
+from skquant.cli._common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    UsageError,
+    log,
+    non_negative_int,
+    positive_int,
+)
 
 DEFAULT_TARGET = "fwd_ret"
 # Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
 # family's fastest variant: dozens of folds must run in seconds, not hours.
 FAST_VARIANT = "aggressive"
-
-
-def _int(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
-        return value
-
-    return parse
 
 
 def add_parser(subparsers, parents) -> None:
@@ -62,16 +56,16 @@ def add_parser(subparsers, parents) -> None:
         metavar="A,B|@FILE",
         help="feature columns (default: numeric columns that are not label-like)",
     )
-    parser.add_argument("--train-days", type=_int(1), default=504, metavar="N",
+    parser.add_argument("--train-days", type=positive_int, default=504, metavar="N",
                         help="training window in trading dates (default 504)")  # fmt: skip
-    parser.add_argument("--test-days", type=_int(1), default=63, metavar="N",
+    parser.add_argument("--test-days", type=positive_int, default=63, metavar="N",
                         help="test window in dates (default 63)")  # fmt: skip
-    parser.add_argument("--step-days", type=_int(1), default=63, metavar="N",
+    parser.add_argument("--step-days", type=positive_int, default=63, metavar="N",
                         help="dates between refits (default 63)")  # fmt: skip
-    parser.add_argument("--embargo-days", type=_int(0), default=5, metavar="N",
+    parser.add_argument("--embargo-days", type=non_negative_int, default=5, metavar="N",
                         help="dates dropped between training and test, at least the label "
                         "horizon (default 5)")  # fmt: skip
-    parser.add_argument("--min-train-samples", type=_int(1), default=200, metavar="N",
+    parser.add_argument("--min-train-samples", type=positive_int, default=200, metavar="N",
                         help="skip folds with fewer training rows (default 200)")  # fmt: skip
     parser.add_argument("--expanding", action="store_true", help="anchor training at the start")
     parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
