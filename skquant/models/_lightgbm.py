@@ -29,6 +29,34 @@ _BOOSTING_CONSTRAINTS = {
 }
 
 
+# LightGBM's own spellings accepted in configs, mapped to the trainer parameter they set.
+_LIGHTGBM_ALIASES = {
+    "min_data_in_leaf": "min_child_samples",
+    "num_iterations": "n_estimators",
+    "bagging_fraction": "subsample",
+    "bagging_freq": "subsample_freq",
+    "feature_fraction": "colsample_bytree",
+    "lambda_l1": "reg_alpha",
+    "lambda_l2": "reg_lambda",
+    "min_sum_hessian_in_leaf": "min_child_weight",
+    "min_gain_to_split": "min_split_gain",
+}
+
+# Tree-shape, sampling and regularisation parameters of every LightGBM-based trainer.
+_LIGHTGBM_TREE_CONSTRAINTS = {
+    "num_leaves": [Interval(Integral, 2, None, closed="left"), None],
+    "min_child_samples": [Interval(Integral, 1, None, closed="left"), None],
+    "min_child_weight": [Interval(Real, 0, None, closed="left"), None],
+    "min_split_gain": [Interval(Real, 0, None, closed="left"), None],
+    "subsample": [Interval(Real, 0, 1, closed="right"), None],
+    "subsample_freq": [Interval(Integral, 0, None, closed="left"), None],
+    "colsample_bytree": [Interval(Real, 0, 1, closed="right"), None],
+    "reg_alpha": [Interval(Real, 0, None, closed="left"), None],
+    "reg_lambda": [Interval(Real, 0, None, closed="left"), None],
+    "importance_type": [StrOptions({"gain", "split"}), None],
+}
+
+
 def _lightgbm_params(config: dict) -> dict:
     """The LightGBM estimator's keyword arguments from a resolved config."""
     params = {k: v for k, v in config.items() if k not in _OWN_KEYS and v is not None}
@@ -173,30 +201,11 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     _registry_name = "lightgbm"
     _tasks = ("regression", "classification")
     _allow_nan = True
-    _config_aliases = {
-        "min_data_in_leaf": "min_child_samples",
-        "num_iterations": "n_estimators",
-        "bagging_fraction": "subsample",
-        "bagging_freq": "subsample_freq",
-        "feature_fraction": "colsample_bytree",
-        "lambda_l1": "reg_alpha",
-        "lambda_l2": "reg_lambda",
-        "min_sum_hessian_in_leaf": "min_child_weight",
-        "min_gain_to_split": "min_split_gain",
-    }
+    _config_aliases = _LIGHTGBM_ALIASES
     _parameter_constraints = {
         **_BOOSTING_CONSTRAINTS,
-        "num_leaves": [Interval(Integral, 2, None, closed="left"), None],
-        "min_child_samples": [Interval(Integral, 1, None, closed="left"), None],
-        "min_child_weight": [Interval(Real, 0, None, closed="left"), None],
-        "min_split_gain": [Interval(Real, 0, None, closed="left"), None],
-        "subsample": [Interval(Real, 0, 1, closed="right"), None],
-        "subsample_freq": [Interval(Integral, 0, None, closed="left"), None],
-        "colsample_bytree": [Interval(Real, 0, 1, closed="right"), None],
-        "reg_alpha": [Interval(Real, 0, None, closed="left"), None],
-        "reg_lambda": [Interval(Real, 0, None, closed="left"), None],
+        **_LIGHTGBM_TREE_CONSTRAINTS,
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "importance_type": [StrOptions({"gain", "split"}), None],
     }
 
     def __init__(

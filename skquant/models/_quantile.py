@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.metrics import mean_pinball_loss
 
 from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
-from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS, _fit_lightgbm, _lightgbm_params
+from skquant.models._lightgbm import (
+    _BOOSTING_CONSTRAINTS,
+    _LIGHTGBM_ALIASES,
+    _LIGHTGBM_TREE_CONSTRAINTS,
+    _fit_lightgbm,
+    _lightgbm_params,
+)
 from skquant.utils._optional import import_optional
-from skquant.utils._sklearn_compat import Interval, StrOptions
+from skquant.utils._sklearn_compat import Interval
 
 
 def _quantiles(alpha) -> tuple[np.ndarray, bool]:
@@ -127,31 +133,11 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     _registry_name = "quantile_lightgbm"
     _tasks = ("regression",)
     _allow_nan = True
-    _config_aliases = {
-        "min_data_in_leaf": "min_child_samples",
-        "num_iterations": "n_estimators",
-        "bagging_fraction": "subsample",
-        "bagging_freq": "subsample_freq",
-        "feature_fraction": "colsample_bytree",
-        "lambda_l1": "reg_alpha",
-        "lambda_l2": "reg_lambda",
-        "min_sum_hessian_in_leaf": "min_child_weight",
-        "min_gain_to_split": "min_split_gain",
-        "quantiles": "alpha",
-    }
+    _config_aliases = {**_LIGHTGBM_ALIASES, "quantiles": "alpha"}
     _parameter_constraints = {
         **{k: v for k, v in _BOOSTING_CONSTRAINTS.items() if k != "task"},
+        **_LIGHTGBM_TREE_CONSTRAINTS,
         "alpha": [Interval(Real, 0, 1, closed="neither"), list, tuple, None],
-        "num_leaves": [Interval(Integral, 2, None, closed="left"), None],
-        "min_child_samples": [Interval(Integral, 1, None, closed="left"), None],
-        "min_child_weight": [Interval(Real, 0, None, closed="left"), None],
-        "min_split_gain": [Interval(Real, 0, None, closed="left"), None],
-        "subsample": [Interval(Real, 0, 1, closed="right"), None],
-        "subsample_freq": [Interval(Integral, 0, None, closed="left"), None],
-        "colsample_bytree": [Interval(Real, 0, 1, closed="right"), None],
-        "reg_alpha": [Interval(Real, 0, None, closed="left"), None],
-        "reg_lambda": [Interval(Real, 0, None, closed="left"), None],
-        "importance_type": [StrOptions({"gain", "split"}), None],
     }
 
     def __init__(
