@@ -257,6 +257,20 @@ def test_cascade_validation(guide_data):
         CascadeStrategy([]).fit(X_train, y_train)
 
 
+def test_cascade_does_not_rename_the_callers_targets():
+    X_train, y_train, X_val, y_val = _labeled(n=300)
+    # integer column labels: the cascade names its targets "0", "1" on its own copy
+    y = y_train[["y_will_peak", "MFE"]].set_axis([0, 1], axis=1)
+    yv = y_val[["y_will_peak", "MFE"]].set_axis([0, 1], axis=1)
+    columns, val_columns = y.columns, yv.columns
+    model = CascadeStrategy(["lightgbm", "lightgbm"], [FAST, FAST], n_splits=2).train(
+        X_train, y, X_val, yv
+    )
+    assert model.stage_targets_ == ["0", "1"]
+    assert y.columns is columns and list(y.columns) == [0, 1]
+    assert yv.columns is val_columns and list(yv.columns) == [0, 1]
+
+
 # ----------------------------------------------------------------------------- sklearn checks
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 

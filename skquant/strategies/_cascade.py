@@ -151,7 +151,7 @@ class CascadeStrategy(BaseStrategy):
             name = getattr(y, "name", None)
             name = str(name) if name is not None else "y"
             frame = pd.DataFrame({name: np.asarray(y)}, index=pandas_index(y))
-        frame.columns = [str(c) for c in frame.columns]
+        frame = frame.rename(columns=str)  # a copy: never rename the caller's y
         if self.target_names is not None:
             names = [str(n) for n in self.target_names]
             missing = [n for n in names if n not in frame.columns]
@@ -230,7 +230,7 @@ class CascadeStrategy(BaseStrategy):
             frame_val = as_frame(y_val)
             if frame_val is None:
                 frame_val = pd.DataFrame({frame.columns[0]: np.asarray(y_val)})
-            frame_val.columns = [str(c) for c in frame_val.columns]
+            frame_val = frame_val.rename(columns=str)  # a copy: never rename the caller's y_val
 
         rows = np.arange(len(X))  # rows that still have every earlier stage's OOF prediction
         oof_columns: dict[str, np.ndarray] = {}  # full-length, NaN where no OOF prediction
