@@ -271,6 +271,19 @@ def test_cascade_does_not_rename_the_callers_targets():
     assert yv.columns is val_columns and list(yv.columns) == [0, 1]
 
 
+def test_cascade_allows_nan_only_when_every_stage_does():
+    assert CascadeStrategy(["lightgbm", "lightgbm"]).__sklearn_tags__().input_tags.allow_nan
+    mixed = CascadeStrategy(["lightgbm", LinearRegression()], n_splits=2)
+    assert not mixed.__sklearn_tags__().input_tags.allow_nan
+    first_nan_free = CascadeStrategy([LinearRegression(), "lightgbm"])
+    assert not first_nan_free.__sklearn_tags__().input_tags.allow_nan
+    X_train, y_train, _, _ = _labeled(n=200)
+    X_nan = X_train.copy()
+    X_nan.iloc[5, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        mixed.fit(X_nan, y_train["MFE"])
+
+
 # ----------------------------------------------------------------------------- sklearn checks
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 

@@ -141,7 +141,9 @@ class CascadeStrategy(BaseStrategy):
         tags.classifier_tags = None
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
-        tags.input_tags.allow_nan = self._inner_allows_nan(next(iter(self.models), None))
+        # validate_data accepts NaN for every stage, so every stage must accept it
+        models = list(self.models)
+        tags.input_tags.allow_nan = bool(models) and all(self._inner_allows_nan(m) for m in models)
         return tags
 
     def _stage_targets(self, y) -> tuple[list[str], pd.DataFrame]:
