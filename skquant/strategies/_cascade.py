@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.metaestimators import available_if
 
+from skquant.models._stacking import _take
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
@@ -44,10 +45,6 @@ def _with_columns(X, columns: dict[str, np.ndarray]):
 def _cascade_classifier(cascade) -> bool:
     tasks = getattr(cascade, "stage_tasks_", None)
     return bool(tasks) and tasks[-1] == "classification"
-
-
-def _take(obj, rows):
-    return obj.iloc[rows] if hasattr(obj, "iloc") else np.asarray(obj)[rows]
 
 
 class CascadeStrategy(BaseStrategy):
