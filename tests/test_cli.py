@@ -322,6 +322,16 @@ def test_walkforward_missing_folder_exit_2(tmp_path):
     assert_one_line_error(proc, str(tmp_path / "nope"))
 
 
+def test_walkforward_binary_target_needs_return_col(tmp_path):
+    data = write_symbols(tmp_path / "data", ["AAA"], n=80)
+    proc = run_cli(
+        "walkforward", "--input-dir", data, "--target", "y_will_peak",
+        "--output-dir", tmp_path / "wf",
+    )  # fmt: skip
+    assert_one_line_error(proc, "'y_will_peak' is binary", "--return-col")
+    assert not (tmp_path / "wf").exists()
+
+
 @pytest.mark.slow
 def test_readme_main_job_on_demo_data_under_3_minutes(tmp_path):
     pytest.importorskip("arch")

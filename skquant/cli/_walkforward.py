@@ -49,7 +49,9 @@ def add_parser(subparsers, parents) -> None:
         "--target", default=DEFAULT_TARGET, help=f"target column (default {DEFAULT_TARGET})"
     )
     parser.add_argument(
-        "--return-col", metavar="COL", help="per-row return the positions earn (default: target)"
+        "--return-col",
+        metavar="COL",
+        help="per-row return the positions earn (default: target; required for a binary target)",
     )
     parser.add_argument(
         "--features",
@@ -160,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
     from skquant.cli._data import choose_features, parse_features
     from skquant.persistence import _atomic_write_json
+    from skquant.strategies._base import is_binary_target
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     if args.n_jobs == 0 or args.n_jobs < -1:
@@ -182,6 +185,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"target column {args.target!r} is not in the data; columns: "
             f"{', '.join(map(str, panel.columns))}."
+        )
+    if args.return_col is None and is_binary_target(panel[args.target].dropna()):
+        raise UsageError(
+            f"the target {args.target!r} is binary (a label, not a return): pass --return-col "
+            "with the forward-return column the positions earn."
         )
     return_col = args.return_col or args.target
     if return_col not in panel.columns:
