@@ -7,6 +7,7 @@ a panel (a ``MultiIndex`` of date and symbol, computed per symbol).
 
 from __future__ import annotations
 
+import re
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,10 +15,23 @@ import pandas as pd
 
 from skquant.utils._time import dates_of
 
-__all__ = ["LABEL_COLUMNS", "make_features", "make_labels"]
+__all__ = ["LABEL_COLUMNS", "is_label_like", "make_features", "make_labels"]
 
 # Columns make_labels writes (fwd_ret_{h} is added per horizon): never features.
 LABEL_COLUMNS = ("fwd_ret", "MFE", "MDD", "TTH", "y_will_peak")
+
+# Columns that hold (or are derived from) future outcomes, and so are never features:
+# y_*, fwd_*, target_*, and TTH / MDD / MFE with or without a suffix, in any case.
+_LABEL_LIKE = re.compile(r"^(y_|fwd_|target_)|^(tth|mdd|mfe)(_|$)", re.IGNORECASE)
+
+
+def is_label_like(name) -> bool:
+    """Whether a column name looks like a label (``y_*``, ``fwd_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``).
+
+    Default feature choices (the walk-forward engine, the CLI) leave such columns out,
+    so that one target can never leak in as another's feature.
+    """
+    return bool(_LABEL_LIKE.search(str(name)))
 
 
 def _symbol_level(index) -> int | None:

@@ -37,7 +37,7 @@ class LastTrainDate(RegressorMixin, BaseEstimator):
     """Predicts, for every row, the ordinal of the latest date it was trained on."""
 
     def fit(self, X, y):
-        dates = X.index
+        dates = X.index.get_level_values("date")  # the panel's own (date, symbol) index
         assert isinstance(dates, pd.DatetimeIndex)
         self.last_ = dates.max().value / 1e9
         self.n_dates_ = dates.nunique()
@@ -342,7 +342,8 @@ def test_early_stopping_tail_is_the_end_of_each_fold_window(panel, monkeypatch):
 
     def recording(X, fraction):
         train, tail = real(X, fraction)
-        seen.append((X.index[train], X.index[tail]))
+        dates = X.index.get_level_values("date")
+        seen.append((dates[train], dates[tail]))
         return train, tail
 
     monkeypatch.setattr(base, "chronological_tail_split", recording)
@@ -356,3 +357,55 @@ def test_early_stopping_tail_is_the_end_of_each_fold_window(panel, monkeypatch):
         assert train_dates.min() == fold["train_start"] and tail_dates.max() == fold["train_end"]
         assert train_dates.max() < tail_dates.min()  # a chronological tail, whole dates
         assert tail_dates.nunique() == 20  # 20% of the fold's 100 dates
+
+
+class _SequenceProbe(RegressorMixin, BaseEstimator):
+    """A stand-in sequence model (``seq_len`` in ``config_``) that reports what it sees.
+
+    It predicts each row's date ordinal, so misaligned predictions show, and records
+    the index of every frame it is fitted on or predicts.
+    """
+
+    seen: list = []
+
+    def fit(self, X, y):
+        self.config_ = {"seq_len": 3}
+        _SequenceProbe.seen.append(("fit", X.index))
+        return self
+
+    def predict(self, X):
+        _SequenceProbe.seen.append(("predict", X.index))
+        return X.index.get_level_values("date").map(pd.Timestamp.toordinal).to_numpy(float)
+
+
+def test_sequence_models_get_the_panel_index_and_history(panel):
+    _SequenceProbe.seen = []
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    engine = WalkForwardEngine(panel, embargo_days=2, n_jobs=1, **kwargs)
+    result = engine.run(estimator=_SequenceProbe())
+    fits = [index for kind, index in _SequenceProbe.seen if kind == "fit"]
+    predicts = [index for kind, index in _SequenceProbe.seen if kind == "predict"]
+    assert len(fits) == len(predicts) == len(result.folds)
+    for fit_index, pred_index, (_, fold) in zip(
+        fits, predicts, result.folds.iterrows(), strict=True
+    ):
+        # the (date, symbol) panel reaches the model: windows can be cut per symbol
+        assert list(fit_index.names) == list(pred_index.names) == ["date", "symbol"]
+        pred_dates = pred_index.get_level_values("date").unique().sort_values()
+        # two history dates before the test window, all of them from the past
+        assert (pred_dates < fold["test_start"]).sum() == 2
+        assert pred_dates.max() == fold["test_end"]
+    # the history rows' predictions are dropped and the rest stay aligned to their rows
+    expected = result.predictions.index.get_level_values("date").map(pd.Timestamp.toordinal)
+    np.testing.assert_array_equal(result.predictions["prediction"], expected.to_numpy(float))
+    assert len(result.predictions) == len(result.predictions.index.unique())
+
+
+def test_default_features_leave_out_every_label_like_column(panel):
+    data = panel.assign(y_dir=1.0, target_5d=0.0, fwd_vol=0.0, mfe=0.0, TTH_10=0.0)
+    engine = WalkForwardEngine(
+        data, target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1
+    )
+    leaked = {"y_dir", "target_5d", "fwd_vol", "mfe", "TTH_10"} & set(engine.features_)
+    assert not leaked
+    assert "alpha_1" in engine.features_

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from skquant.cli._common import UsageError
+from skquant.labels import is_label_like
 
 SUFFIXES = (".parquet", ".pq", ".csv")
 
-# Columns that hold (or are derived from) future outcomes: never features.
-_LABEL_LIKE = re.compile(r"^(y_|fwd_|target_)|^(tth|mdd|mfe)(_|$)", re.IGNORECASE)
 _NOT_FEATURES = frozenset({"date", "symbol", "ticker", "timestamp", "datetime"})
-
-
-def is_label_like(name: str) -> bool:
-    """Whether a column name looks like a label (``y_*``, ``fwd_*``, ``TTH``, ``MDD``, ``MFE``)."""
-    return bool(_LABEL_LIKE.search(str(name)))
 
 
 def symbol_files(input_dir: str | None) -> dict[str, Path]:

@@ -10,7 +10,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
-from skquant.labels import LABEL_COLUMNS
+from skquant.labels import is_label_like
 from skquant.metrics._scorer import canonical_metric, compute_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._time import dates_of
@@ -19,30 +19,49 @@ from skquant.walkforward._result import WalkForwardResult
 DEFAULT_METRICS = ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
 
 
-def _is_label_column(name) -> bool:
-    return str(name) in LABEL_COLUMNS or str(name).startswith("fwd_ret")
+def _history_rows(model, dates: np.ndarray) -> int:
+    """How many rows before the test window the fitted model needs as history.
+
+    A sequence model (one with ``seq_len`` in its resolved ``config_``) predicts row t
+    from the ``seq_len - 1`` dates before it, so the test frame starts that many dates
+    earlier (past feature rows of the training and embargo windows, never a label);
+    their predictions are dropped. Other models need none.
+    """
+    seq_len = (getattr(model, "config_", None) or {}).get("seq_len")
+    if not seq_len or seq_len <= 1 or len(dates) == 0:
+        return 0
+    distinct = np.unique(dates)
+    first = distinct[max(len(distinct) - (int(seq_len) - 1), 0)]
+    return len(dates) - int(np.searchsorted(dates, first, side="left"))
 
 
-def _fit_predict_fold(estimator, features, X_train, y_train, dates_train, X_test, dates_test):
+def _fit_predict_fold(
+    estimator, features, X_fold, y_train, index_fold, dates_fold, n_train, test_at
+):
     """Fit a clone of ``estimator`` on one fold's training rows and predict its test rows.
 
-    The frames are built on the given arrays without copying them; their
-    ``DatetimeIndex`` lets a trainer cut its early-stopping tail from the latest
-    dates of this fold's training window.
+    ``X_fold``, ``index_fold`` and ``dates_fold`` hold the fold's rows from the start
+    of its training window to the end of its test window (views, not copies): rows
+    ``[:n_train]`` train, rows ``[test_at:]`` are tested, the rows between are the
+    embargo. The frames keep the data's own index (a (date, symbol) panel stays one),
+    so a trainer cuts its early-stopping tail from the latest dates of this fold's
+    training window, and a sequence model's windows never cross symbols.
     """
-    keep = None
-    if y_train.dtype.kind == "f":
-        keep = ~np.isnan(y_train)
-        if keep.all():
-            keep = None
-    if keep is not None:  # rows whose label is not known yet cannot train
-        X_train, y_train, dates_train = X_train[keep], y_train[keep], dates_train[keep]
+    X_train, index_train = X_fold[:n_train], index_fold[:n_train]
+    if y_train.dtype.kind == "f" and np.isnan(y_train).any():
+        keep = ~np.isnan(y_train)  # rows whose label is not known yet cannot train
+        X_train, y_train, index_train = X_train[keep], y_train[keep], index_train[keep]
     model = clone(estimator)
-    frame = pd.DataFrame(X_train, index=pd.DatetimeIndex(dates_train), columns=features, copy=False)
+    frame = pd.DataFrame(X_train, index=index_train, columns=features, copy=False)
     model.fit(frame, y_train)
-    test = pd.DataFrame(X_test, index=pd.DatetimeIndex(dates_test), columns=features, copy=False)
+    start = test_at - _history_rows(model, dates_fold[:test_at])
+    test = pd.DataFrame(X_fold[start:], index=index_fold[start:], columns=features, copy=False)
     score, position = predict_positions(model, test)
     label = model.predict(test) if is_classifier(model) else None
+    skip = test_at - start
+    if skip:
+        score, position = score[skip:], position[skip:]
+        label = None if label is None else label[skip:]
     info = {"n_train_used": len(y_train)}
     best = getattr(model, "best_iteration_", None)
     if best is not None:
@@ -174,7 +193,7 @@ class WalkForwardEngine:
                 c
                 for c in data.columns
                 if c not in (target, return_col)
-                and not _is_label_column(c)
+                and not is_label_like(c)
                 and (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c]))
             ]
             if not features:
@@ -318,10 +337,10 @@ class WalkForwardEngine:
             raise ValueError("metrics is empty; name at least one metric.")
         estimator = self._estimator(model_name, config, estimator)
 
-        X, y, dates, feats = self._X, self._y, self._dates, self.features_
+        X, y, dates, index, feats = self._X, self._y, self._dates, self._index, self.features_
         jobs = (
             delayed(_fit_predict_fold)(
-                estimator, feats, X[a:b], y[a:b], dates[a:b], X[c:d], dates[c:d]
+                estimator, feats, X[a:d], y[a:b], index[a:d], dates[a:d], b - a, c - a
             )
             for a, b, c, d in self.folds_
         )
