@@ -38,6 +38,7 @@ def test_help_lists_commands():
     assert proc.returncode == 0
     assert "configs" in proc.stdout
     assert "Exit codes" in proc.stdout
+    assert "3 unexpected error" in " ".join(proc.stdout.split())
 
 
 @pytest.mark.parametrize("args", [("configs", "--help"), ("configs", "show", "--help")])
@@ -330,6 +331,46 @@ def test_walkforward_binary_target_needs_return_col(tmp_path):
     )  # fmt: skip
     assert_one_line_error(proc, "'y_will_peak' is binary", "--return-col")
     assert not (tmp_path / "wf").exists()
+
+
+def test_walkforward_too_few_dates_for_one_fold_exit_2(tmp_path):
+    data = write_symbols(tmp_path / "data", ["AAA"], n=40)
+    proc = run_cli(
+        "walkforward", "--input-dir", data, "--target", "fwd_ret_1d",
+        "--output-dir", tmp_path / "wf", "--train-days", "60",
+    )  # fmt: skip
+    assert_one_line_error(proc, "skquant walkforward: error:", "40 distinct dates")
+
+
+def _raising_handler(exc):
+    def handler(args):
+        raise exc
+
+    return handler
+
+
+def test_late_value_error_is_one_line_exit_2(monkeypatch, capsys):
+    from skquant.cli import _configs, main
+
+    monkeypatch.setattr(_configs, "_list", _raising_handler(ValueError("bad\ninput found late")))
+    assert main(["configs", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err == "skquant configs: error: bad input found late\n"
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_unexpected_error_exit_3_traceback_only_with_v(monkeypatch, capsys, verbose):
+    from skquant.cli import _configs, main
+
+    monkeypatch.setattr(_configs, "_list", _raising_handler(RuntimeError("boom")))
+    assert main(["-v", "configs", "list"] if verbose else ["configs", "list"]) == 3
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("skquant configs: unexpected error: RuntimeError: boom")
+    assert ("Traceback" in err) is verbose
+    assert ("rerun with -v" in last) is not verbose
+    if not verbose:
+        assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

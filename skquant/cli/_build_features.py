@@ -39,7 +39,7 @@ def add_parser(subparsers, parents) -> None:
             "added; the fitted VAEs go to OUT/vae_models/SYMBOL/. Re-running skips finished "
             "symbols."
         ),
-        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input.",
+        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input, 3 unexpected error.",
     )
     parser.add_argument("--input-dir", required=True, metavar="DIR", help="folder of symbol files")
     parser.add_argument("--output-dir", required=True, metavar="DIR", help="where files go")

@@ -9,6 +9,7 @@ import sys
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
+EXIT_UNEXPECTED = 3
 
 log = logging.getLogger("skquant.cli")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
-from skquant.cli._common import EXIT_USAGE, UsageError, setup_logging
+from skquant.cli._common import EXIT_UNEXPECTED, EXIT_USAGE, UsageError, setup_logging
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
             "skquant: train scikit-learn quant models on folders of labeled per-symbol data, "
             "run walk-forward evaluations and inspect model configs."
         ),
-        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input.",
+        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input, 3 unexpected error.",
         parents=[_verbosity_parent(top=True)],
     )
     parser.add_argument("--version", action="version", version=f"skquant {__version__}")
@@ -76,16 +77,36 @@ def main(argv: list[str] | None = None) -> int:
     -------
     code : int
         0 when everything finished, 1 when some symbols failed, 2 for bad usage or
-        input.
+        input (also a ``ValueError`` found late, e.g. by the walk-forward engine), 3 for
+        an unexpected error (one line; ``-v`` prints the traceback).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(int(args.verbose or 0) - int(args.quiet or 0))
+    verbosity = int(args.verbose or 0) - int(args.quiet or 0)
+    setup_logging(verbosity)
+    prog = f"skquant {args.command}" if getattr(args, "command", None) else "skquant"
     try:
         return int(args.handler(args))
-    except UsageError as exc:
-        print(f"skquant: error: {exc}", file=sys.stderr)
+    except (UsageError, ValueError) as exc:  # bad input, found early or late: one line
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("skquant: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or a broken environment, not the user's input
+        if verbosity > 0:
+            traceback.print_exc()
+            hint = ""
+        else:
+            hint = " (rerun with -v for the traceback)"
+        message = _one_line(exc)
+        print(
+            f"{prog}: unexpected error: {type(exc).__name__}"
+            f"{': ' + message if message else ''}{hint}",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

@@ -57,7 +57,7 @@ def add_parser(subparsers, parents) -> None:
             "validation tail), feature_importance.csv, metadata.json and, for iterative "
             "models, learning_curve.png. Re-running resumes: finished pairs are skipped."
         ),
-        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input.",
+        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input, 3 unexpected error.",
     )
     parser.add_argument(
         "--phase",

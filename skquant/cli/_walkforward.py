@@ -36,7 +36,7 @@ def add_parser(subparsers, parents) -> None:
             "1999-2018) is used. Prints the fold table and the summary, and writes "
             "predictions.parquet, folds.csv, summary.json and PNG plots to --output-dir."
         ),
-        epilog="Exit codes: 0 done, 1 some symbol files could not be used, 2 bad usage or input.",
+        epilog="Exit codes: 0 done, 1 some symbol files could not be used, 2 bad usage or input, 3 unexpected error.",
     )
     parser.add_argument("--model", default="lightgbm", help="registry name (default lightgbm)")
     parser.add_argument(
@@ -234,14 +234,8 @@ def run(args: argparse.Namespace) -> int:
             n_jobs=args.n_jobs,
             verbose=verbosity >= 0,
         )
-    except ValueError as exc:
+    except ValueError as exc:  # includes too few dates for one fold (fold_dates raises)
         raise UsageError(str(exc)) from None
-    if not engine.folds_:
-        raise UsageError(
-            f"no walk-forward fold fits {dates.nunique()} dates with --train-days "
-            f"{args.train_days}, --test-days {args.test_days}, --embargo-days "
-            f"{args.embargo_days} and --min-train-samples {args.min_train_samples}."
-        )
     started = _dt.datetime.now(_dt.timezone.utc)
     result = engine.run(args.model, config)
 
