@@ -10,15 +10,20 @@
 
 Every file is written under a temporary name in the same directory and then renamed
 with :func:`os.replace`, so a crash leaves either the old file or the new one, never
-half of one; ``metadata.json`` is written last. :func:`load_model` recomputes the
-model file's SHA-256 before unpickling anything, so a tampered or truncated file is
-refused with a clear error instead of crashing (or running code) inside ``pickle``.
+half of one; ``metadata.json`` is written last. :func:`load_model` reads the model
+file once, checks the SHA-256 of those bytes against the one recorded in
+``metadata.json`` and only then unpickles the same bytes, so a corrupted, truncated or
+modified model file is refused with a clear error instead of crashing (or running code)
+inside ``pickle``. This detects corruption and tampering of the model file alone; it
+does not prove authenticity: whoever can rewrite both ``metadata.json`` and the model
+file gets past it. Load models only from sources you trust (or use ``format="skops"``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 import math
 import os
@@ -122,6 +127,10 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _sha256_bytes(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
 
 
 def _library_versions() -> dict[str, str]:
@@ -399,9 +408,12 @@ def load_model(
         raise ModelIntegrityError(f"metadata.json names an unexpected model file {model_file}.")
     if not model_file.is_file():
         raise ModelIntegrityError(f"Model file {str(model_file)!r} is missing.")
-    actual = _sha256(model_file)
+    # Read once and unpickle exactly the bytes that were hashed: a file swapped
+    # between the check and the load cannot slip through.
+    payload = model_file.read_bytes()
+    actual = _sha256_bytes(payload)
     if actual != meta["sha256"]:
-        size = model_file.stat().st_size
+        size = len(payload)
         expected_size = meta.get("size_bytes")
         detail = (
             f"it is truncated ({size} of {expected_size} bytes)"
@@ -414,11 +426,11 @@ def load_model(
         )
     _check_versions(meta, folder)
     if saved_format == "skops":
-        return _load_skops(model_file, trusted)
+        return _load_skops(model_file, payload, trusted)
     import joblib
 
     try:
-        return joblib.load(model_file)
+        return joblib.load(io.BytesIO(payload))
     except Exception as exc:  # the hash matched, so the file is as saved but unreadable here
         raise ModelIntegrityError(
             f"Could not load {str(model_file)!r} ({type(exc).__name__}: {exc}); "
@@ -426,13 +438,13 @@ def load_model(
         ) from exc
 
 
-def _load_skops(model_file: Path, trusted: Iterable[str] | None):
+def _load_skops(model_file: Path, payload: bytes, trusted: Iterable[str] | None):
     from skquant.utils._optional import import_optional
 
     sio = import_optional("skops.io")
     extra = set() if trusted is None else {str(t) for t in trusted}
     try:
-        unknown = sio.get_untrusted_types(file=model_file)
+        unknown = sio.get_untrusted_types(data=payload)
     except Exception as exc:
         raise ModelIntegrityError(f"{str(model_file)!r} is not a skops file: {exc}.") from exc
     refused = [
@@ -446,6 +458,6 @@ def _load_skops(model_file: Path, trusted: Iterable[str] | None):
             "Inspect them and pass trusted=[...] to load_model if you trust them."
         )
     try:
-        return sio.load(model_file, trusted=list(unknown))
+        return sio.loads(payload, trusted=list(unknown))
     except Exception as exc:
         raise ModelIntegrityError(f"Could not load {str(model_file)!r}: {exc}.") from exc

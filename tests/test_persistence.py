@@ -88,6 +88,30 @@ def test_truncated_file_is_refused(saved):
         load_model(saved)
 
 
+@pytest.mark.parametrize("fmt", ["joblib", "skops"])
+def test_loads_the_bytes_it_verified(tmp_path, fitted, data, monkeypatch, fmt):
+    """The model file is read once: garbage written over it after the hash check (a
+    swap between check and load) is never unpickled."""
+    if fmt == "skops":
+        pytest.importorskip("skops")
+    from skquant import persistence
+
+    X, _ = data
+    folder = save_model(fitted, tmp_path / fmt, format=fmt)
+    model_file = folder / persistence.MODEL_FILES[fmt]
+    hash_bytes = persistence._sha256_bytes
+
+    def hash_then_swap(payload):
+        digest = hash_bytes(payload)
+        model_file.write_bytes(b"not a model")
+        return digest
+
+    monkeypatch.setattr(persistence, "_sha256_bytes", hash_then_swap)
+    loaded = load_model(folder, format=fmt)
+    assert model_file.read_bytes() == b"not a model"
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+
+
 def test_missing_or_corrupt_metadata(saved, tmp_path):
     with pytest.raises(ModelIntegrityError, match="does not exist"):
         load_model(tmp_path / "nowhere")
