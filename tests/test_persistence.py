@@ -219,3 +219,26 @@ def test_guide_save_load_snippet(tmp_path, data, monkeypatch):
     np.testing.assert_allclose(y_pred, trainer.predict(X_new))
     with open("models/lightgbm_AAPL_2025-11-13_config.json") as f:
         assert json.load(f)["max_depth"] == 4
+
+
+def test_walkforward_summary_json_matches_metrics_json(tmp_path, fitted):
+    """One JSON cleaner: a non-finite value is null in summary.json as in metrics.json."""
+    from skquant.walkforward import WalkForwardResult
+
+    dates = pd.bdate_range("2024-01-01", periods=3)
+    predictions = pd.DataFrame(
+        {"prediction": [0.1, -0.2, 0.3], "strategy_return": [0.01, 0.02, 0.0]}, index=dates
+    )
+    folds = pd.DataFrame({"fold": [0], "profit_factor": [np.inf]})
+    summary = {"sharpe": np.float64(1.5), "profit_factor": np.inf, "hit_rate": np.nan}
+    result = WalkForwardResult(folds, summary, predictions, dates, tuple(summary))
+    out = result.save(tmp_path / "wf")
+    written = json.loads((out / "summary.json").read_text())
+    assert written == {"sharpe": 1.5, "profit_factor": None, "hit_rate": None}
+    saved = save_model(fitted, tmp_path / "model", metrics=summary)
+    assert json.loads((saved / "metrics.json").read_text()) == written
+    assert pd.read_csv(out / "folds.csv")["profit_factor"].tolist() == [np.inf]
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "predictions.parquet"), predictions, check_freq=False
+    )
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]

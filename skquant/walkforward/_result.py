@@ -3,43 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from skquant.metrics._scorer import period_returns
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _json_value(value):
-    """Floats as JSON allows them: NaN becomes null, infinities the strings "inf"/"-inf"."""
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 class WalkForwardResult:
@@ -124,7 +93,9 @@ class WalkForwardResult:
 
         Each file is written to a temporary name in the same directory and renamed
         into place, so a reader never sees a half-written file. Non-finite summary
-        values are written as ``null`` (NaN) or ``"inf"``/``"-inf"``.
+        values (NaN, and infinities such as a profit factor with no losing period) are
+        written as ``null``, as in every JSON file skquant writes (JSON has no NaN or
+        infinity); ``folds.csv`` keeps the signed infinities.
 
         Parameters
         ----------
@@ -135,21 +106,17 @@ class WalkForwardResult:
         -------
         directory : pathlib.Path
         """
+        from skquant.persistence import _atomic_write, _atomic_write_bytes, _to_jsonable
         from skquant.utils._optional import import_optional
 
         import_optional("pyarrow")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write(directory / "predictions.parquet", lambda p: self.predictions.to_parquet(p))
-        _atomic_write(directory / "folds.csv", lambda p: self.folds.to_csv(p, index=False))
-        summary = {k: _json_value(v) for k, v in self.summary.items()}
-
-        def write_json(p):
-            with open(p, "w", encoding="utf-8") as fh:
-                json.dump(summary, fh, indent=2, allow_nan=False)
-                fh.write("\n")
-
-        _atomic_write(directory / "summary.json", write_json)
+        _atomic_write(directory / "predictions.parquet", self.predictions.to_parquet)
+        folds_csv = self.folds.to_csv(index=False).encode("utf-8")
+        _atomic_write_bytes(directory / "folds.csv", folds_csv)
+        summary = json.dumps(_to_jsonable(dict(self.summary)), indent=2, allow_nan=False)
+        _atomic_write_bytes(directory / "summary.json", (summary + "\n").encode("utf-8"))
         return directory
 
     def plot(self, metric: str | None = None):
