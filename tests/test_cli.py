@@ -342,6 +342,26 @@ def test_walkforward_too_few_dates_for_one_fold_exit_2(tmp_path):
     assert_one_line_error(proc, "skquant walkforward: error:", "40 distinct dates")
 
 
+def test_train_all_trading_metrics_follow_the_engine_position_rule():
+    """Validation trading metrics use the engine's rule (0 at P = 0.5) and its
+    per-date equal weighting."""
+    from skquant.cli._train_all import validation_metrics
+    from skquant.metrics._scorer import compute_metric
+
+    dates = pd.DatetimeIndex(["2024-01-02", "2024-01-02", "2024-01-03", "2024-01-04"])
+    y = np.array([1, 0, 1, 0])
+    proba = np.array([0.5, 0.7, 0.2, 0.9])
+    returns = np.array([0.04, -0.01, 0.02, 0.03])
+    out = validation_metrics("classification", y, (proba > 0.5).astype(int), proba, returns, dates)
+    position = np.array([0.0, 1.0, -1.0, 1.0])  # no position at exactly 0.5
+    period = np.array([(0.0 - 0.01) / 2, -0.02, 0.03])  # mean over each date's rows
+    assert out["trading"]["n_periods"] == 3
+    assert out["trading"]["total_return"] == pytest.approx(np.prod(1 + period) - 1)
+    for name in ("sharpe", "max_drawdown", "profit_factor"):
+        expected = compute_metric(name, returns, proba, position, dates.to_numpy())
+        assert out["trading"][name] == pytest.approx(expected)
+
+
 def _raising_handler(exc):
     def handler(args):
         raise exc

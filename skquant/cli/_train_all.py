@@ -264,13 +264,6 @@ def _clean_stale_temp(symbol_dir: Path, model: str) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _binary(values) -> bool:
-    import numpy as np
-
-    values = np.asarray(values, dtype=float)
-    return len(np.unique(values[np.isfinite(values)])) == 2
-
-
 def _check_predictions(pred, n: int, what: str):
     import numpy as np
 
@@ -290,6 +283,7 @@ def validation_metrics(task, y_val, pred, proba, returns, dates) -> dict[str, An
     from sklearn import metrics as skm
 
     from skquant import metrics as qm
+    from skquant.metrics._scorer import period_returns, positions_from_scores
 
     y = np.asarray(y_val, dtype=float)
     out: dict[str, Any] = {}
@@ -300,17 +294,21 @@ def validation_metrics(task, y_val, pred, proba, returns, dates) -> dict[str, An
             out["log_loss"] = float(
                 skm.log_loss(y, np.clip(proba, 1e-12, 1 - 1e-12), labels=[0, 1])
             )
-        position = np.where(proba > 0.5, 1.0, -1.0) if proba is not None else np.sign(pred - 0.5)
+        # the engine's rule: +1 above P = 0.5, -1 below, 0 at exactly 0.5 (0/1 labels
+        # without probabilities give +1/-1)
+        position = positions_from_scores(pred if proba is None else proba, classifier=True)
     else:
         out["rmse"] = float(np.sqrt(skm.mean_squared_error(y, pred)))
         out["mae"] = float(skm.mean_absolute_error(y, pred))
         out["r2"] = float(skm.r2_score(y, pred))
         out["information_coefficient"] = float(qm.information_coefficient(y, pred))
         out["hit_rate"] = float(qm.hit_rate(y, pred))
-        position = np.sign(pred)
+        position = positions_from_scores(pred, classifier=False)
     if returns is not None:
-        r = pd.Series(position * np.asarray(returns, dtype=float), index=dates)
-        period = r.groupby(level=0).mean().to_numpy()  # one return per date
+        if isinstance(dates, pd.MultiIndex):
+            dates = dates.get_level_values(0)
+        # one return per date: the mean over the rows of each date
+        period = period_returns(position * np.asarray(returns, dtype=float), dates)
         out["trading"] = {
             "sharpe": float(qm.sharpe_ratio(period)),
             "max_drawdown": float(qm.max_drawdown(period)),
@@ -436,6 +434,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
 
     from skquant.cli._common import setup_logging
     from skquant.cli._data import read_symbol, validation_split
+    from skquant.strategies._base import is_binary_target
 
     if not log.handlers and not __import__("logging").getLogger("skquant").handlers:
         setup_logging(job.verbosity)
@@ -478,7 +477,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
             todo = []
         else:
             return_col = job.return_col
-            if return_col is None and not _binary(frame[job.target]):
+            if return_col is None and not is_binary_target(frame[job.target]):
                 return_col = job.target
             returns = None if return_col is None else val[return_col].to_numpy(dtype=float)
             X_tr, y_tr = train[job.features], train[job.target]

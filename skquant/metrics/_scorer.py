@@ -20,7 +20,14 @@ from skquant.metrics._returns import (
 )
 from skquant.utils._time import dates_of
 
-__all__ = ["METRICS", "TradingScorer", "get_scorer", "period_returns", "predict_positions"]
+__all__ = [
+    "METRICS",
+    "TradingScorer",
+    "get_scorer",
+    "period_returns",
+    "positions_from_scores",
+    "predict_positions",
+]
 
 # metric name -> (function, kind). "returns" metrics take per-period strategy returns,
 # "direction" takes (outcome, position), "rank" takes (outcome, score, dates).
@@ -55,6 +62,17 @@ def canonical_metric(name) -> str:
     raise ValueError(f"Unknown metric {name!r}.{hint} Valid metrics: {', '.join(valid)}.")
 
 
+def positions_from_scores(score, *, classifier: bool) -> np.ndarray:
+    """The position rule on predictions already made: -1, 0 or +1 per row.
+
+    A regressor's position is the sign of its prediction; a binary classifier's,
+    given the probability of ``classes_[1]``, is +1 above 0.5, -1 below and 0 at
+    exactly 0.5.
+    """
+    score = np.asarray(score, dtype=np.float64).reshape(-1)
+    return np.sign(score - 0.5) if classifier else np.sign(score)
+
+
 def predict_positions(estimator, X) -> tuple[np.ndarray, np.ndarray]:
     """Predict and turn the predictions into positions by the engine's rule.
 
@@ -77,9 +95,9 @@ def predict_positions(estimator, X) -> tuple[np.ndarray, np.ndarray]:
                 f"classifier has classes {None if classes is None else list(classes)}."
             )
         score = np.asarray(estimator.predict_proba(X), dtype=np.float64)[:, 1]
-        return score, np.sign(score - 0.5)
+        return score, positions_from_scores(score, classifier=True)
     score = np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1)
-    return score, np.sign(score)
+    return score, positions_from_scores(score, classifier=False)
 
 
 def outcome_of(estimator, y) -> np.ndarray:
