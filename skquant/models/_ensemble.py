@@ -297,23 +297,6 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         self.n_splits_ = n_splits
         self.meta_train_mask_ = has_oof
 
-    def predict(self, X):
-        """Predict with the meta-learner on the base models' predictions.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        Xa = self._validate_predict_X(X)
-        if self.task_ == "classification":
-            proba = self.model_.predict_proba(Xa)
-            return self.classes_[np.argmax(proba, axis=1)]
-        return self.model_.predict(Xa)
-
     def _feature_importances(self, target) -> np.ndarray:
         """Impurity importance of the refitted RandomForest base model."""
         return self.model_.named_estimators_["rf"].feature_importances_
