@@ -63,6 +63,11 @@ def _threads_from_env() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
+def target_names_of(y) -> list[str] | None:
+    """``[y.name]`` for a named Series (the ``target_names_`` of a one-target model), else None."""
+    return [y.name] if isinstance(getattr(y, "name", None), str) else None
+
+
 def _is_classification(estimator) -> bool:
     return estimator._effective_task() == "classification"
 
@@ -170,7 +175,7 @@ class BaseTrainer(BaseEstimator):
             y_numeric=not classification,
             multi_output=False,
         )
-        self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+        self.target_names_ = target_names_of(y)
         ya = self._encode_target(ya, classification, fit=True)
         w = None
         if sample_weight is not None:

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.utils.metaestimators import available_if
 
-from skquant.models._base import BaseTrainer, _is_classification
+from skquant.models._base import BaseTrainer, _is_classification, target_names_of
 from skquant.utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -346,7 +346,7 @@ class FTRLProximalTrainer(BaseTrainer):
         config = self._resolve_config()
         classification = config["task"] == "classification"
         Xa, ya = self._validate_xy(X, y, True, classification)
-        self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+        self.target_names_ = target_names_of(y)
         classes = np.unique(ya) if classification else None
         self._init_state(config, classes)
         if (X_val is None) != (y_val is None):
@@ -391,7 +391,7 @@ class FTRLProximalTrainer(BaseTrainer):
         Xa, ya = self._validate_xy(X, y, first, classification)
         if first:
             self.config_, self.task_ = config, config["task"]
-            self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+            self.target_names_ = target_names_of(y)
         self._check_classes(ya, classes, first)
         if first:
             self._init_state(config, getattr(self, "classes_", None))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from skquant.models._base import BaseTrainer
+from skquant.models._base import BaseTrainer, target_names_of
 from skquant.models._feature_base import select_columns
 from skquant.models._stacking import chronological_oof_predict
 from skquant.utils._sklearn_compat import (
@@ -202,7 +202,7 @@ class MetaLearningTrainer(BaseTrainer):
 
         config = self._resolve_config()
         Xa, ya = validate_data(self, X, y, y_numeric=True, multi_output=False, ensure_min_samples=2)
-        self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+        self.target_names_ = target_names_of(y)
         bases = self._bases(config)
         self.context_ = (
             np.arange(0)

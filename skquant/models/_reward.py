@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils.validation import column_or_1d
 
-from skquant.models._base import BaseTrainer
+from skquant.models._base import BaseTrainer, target_names_of
 from skquant.utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -231,7 +231,7 @@ class RewardBasedTrainer(BaseTrainer):
             config["estimator"] = type(config["estimator"]).__name__  # keep config_ JSON-able
         self.config_ = config
         self.task_ = config["task"]
-        self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+        self.target_names_ = target_names_of(y)
         fit_kw = {"sample_weight": w}
         if X_val is not None or y_val is not None:
             if not isinstance(base, BaseTrainer):

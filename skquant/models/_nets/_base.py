@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, column_or_1d
 
-from skquant.models._base import BaseTrainer, _is_classification
+from skquant.models._base import BaseTrainer, _is_classification, target_names_of
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import (
     Interval,
@@ -241,7 +241,7 @@ class BaseNetTrainer(BaseTrainer):
         if len(ya) != n_rows:
             raise ValueError(f"{name} has {len(ya)} rows but the features have {n_rows}.")
         if fit:
-            self.target_names_ = [y.name] if isinstance(getattr(y, "name", None), str) else None
+            self.target_names_ = target_names_of(y)
         return self._encode_target(ya, classification, fit=fit).astype(np.float64)[:, None]
 
     def _heads(self) -> list[tuple[str, int]]:
