@@ -340,8 +340,8 @@ def test_early_stopping_tail_is_the_end_of_each_fold_window(panel, monkeypatch):
     seen = []
     real = base.chronological_tail_split
 
-    def recording(X, fraction):
-        train, tail = real(X, fraction)
+    def recording(X, fraction, embargo=0):
+        train, tail = real(X, fraction, embargo)
         dates = X.index.get_level_values("date")
         seen.append((dates[train], dates[tail]))
         return train, tail

@@ -193,7 +193,9 @@ class BaseTrainer(BaseEstimator):
                 yv = check_array(yv, ensure_2d=False, dtype="numeric", input_name="y_val")
             return FitData(Xa, ya, w, Xv, self._encode_target(yv, classification), None)
         if config.get("early_stopping_rounds") and config.get("validation_fraction"):
-            train, tail = chronological_tail_split(X, config["validation_fraction"])
+            train, tail = chronological_tail_split(
+                X, config["validation_fraction"], config.get("embargo_days") or 0
+            )
             return FitData(
                 Xa[train],
                 ya[train],

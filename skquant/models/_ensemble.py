@@ -54,6 +54,10 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
     n_splits : int, default=None
         Out-of-fold time blocks predicted for the meta-learner (there are
         ``n_splits + 1`` blocks; fewer when there are fewer distinct dates).
+    embargo_days : int, default=None
+        Dates dropped from each out-of-fold training window just before the block it
+        predicts (0 when None): labels of horizon h need ``embargo_days >= h`` so no
+        base model is trained on a label computed from the block's prices.
     hgb_max_iter : int, default=None
         Boosting rounds of the HistGradientBoosting base model (no early stopping:
         its internal validation split would be shuffled).
@@ -129,6 +133,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         "config": [dict, None],
         "task": [StrOptions({"regression", "classification"}), None],
         "n_splits": [Interval(Integral, 1, None, closed="left"), None],
+        "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
         "hgb_max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "hgb_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "hgb_max_depth": [Interval(Integral, 1, None, closed="left"), None],
@@ -151,6 +156,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         *,
         task=None,
         n_splits=None,
+        embargo_days=None,
         hgb_max_iter=None,
         hgb_learning_rate=None,
         hgb_max_depth=None,
@@ -169,6 +175,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         self.config = config
         self.task = task
         self.n_splits = n_splits
+        self.embargo_days = embargo_days
         self.hgb_max_iter = hgb_max_iter
         self.hgb_learning_rate = hgb_learning_rate
         self.hgb_max_depth = hgb_max_depth
@@ -264,7 +271,13 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         columns, has_oof = [], None
         for _, base in bases:
             oof, mask = chronological_oof_predict(
-                base, X_folds, y, n_splits=n_splits, method=method, fit_params=fit_params
+                base,
+                X_folds,
+                y,
+                n_splits=n_splits,
+                method=method,
+                fit_params=fit_params,
+                embargo=config.get("embargo_days") or 0,
             )
             columns.append(oof)
             has_oof = mask if has_oof is None else has_oof & mask

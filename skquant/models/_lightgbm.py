@@ -23,6 +23,7 @@ _BOOSTING_CONSTRAINTS = {
     "max_depth": [Interval(Integral, -1, None, closed="left"), None],
     "early_stopping_rounds": [Interval(Integral, 0, None, closed="left"), None],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
     "random_state": ["random_state"],
     "n_jobs": [Integral, None],
     "verbose": ["verbose", None],
@@ -158,6 +159,11 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     validation_fraction : float, default=None
         Share of the latest training dates held out for early stopping when
         ``train``/``fit`` gets no ``X_val``.
+    embargo_days : int, default=None
+        Dates dropped between the training rows and the chronological early-stopping
+        tail (0 when None): labels of horizon h need ``embargo_days >= h`` so that no
+        training label is computed from prices inside the tail. Not used with
+        ``X_val``/``y_val``, which the caller embargoes.
     random_state : int, RandomState or None, default=None
         Seed.
     n_jobs : int, default=None
@@ -229,6 +235,7 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
         importance_type=None,
         early_stopping_rounds=None,
         validation_fraction=None,
+        embargo_days=None,
         random_state=None,
         n_jobs=None,
         verbose=None,
@@ -251,6 +258,7 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
         self.importance_type = importance_type
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.embargo_days = embargo_days
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose

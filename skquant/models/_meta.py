@@ -92,6 +92,10 @@ class MetaLearningTrainer(BaseTrainer):
         positions); the base models still see every column. None: constant weights.
     n_splits : int, default=None
         Out-of-fold time blocks (``n_splits + 1`` blocks in all).
+    embargo_days : int, default=None
+        Dates dropped from each out-of-fold training window just before the block it
+        predicts (0 when None): labels of horizon h need ``embargo_days >= h`` so no
+        base model is trained on a label computed from the block's prices.
     meta_alpha : float, default=None
         Ridge penalty of the meta-model's weights.
 
@@ -146,6 +150,7 @@ class MetaLearningTrainer(BaseTrainer):
         "estimators": [list, tuple, None],
         "context_features": ["array-like", str, Integral, None],
         "n_splits": [Interval(Integral, 1, None, closed="left"), None],
+        "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
         "meta_alpha": [Interval(Real, 0, None, closed="left"), None],
     }
 
@@ -156,12 +161,14 @@ class MetaLearningTrainer(BaseTrainer):
         estimators=None,
         context_features=None,
         n_splits=None,
+        embargo_days=None,
         meta_alpha=None,
     ):
         self.config = config
         self.estimators = estimators
         self.context_features = context_features
         self.n_splits = n_splits
+        self.embargo_days = embargo_days
         self.meta_alpha = meta_alpha
 
     def _bases(self, config) -> list[tuple[str, object]]:
@@ -215,7 +222,11 @@ class MetaLearningTrainer(BaseTrainer):
         oof, has = [], np.ones(len(ya), dtype=bool)
         for _, est in bases:
             pred, has_oof = chronological_oof_predict(
-                est, X_fit, y_fit, n_splits=config["n_splits"]
+                est,
+                X_fit,
+                y_fit,
+                n_splits=config["n_splits"],
+                embargo=config.get("embargo_days") or 0,
             )
             oof.append(np.asarray(pred, dtype=float).reshape(len(ya)))
             has &= has_oof

@@ -77,6 +77,11 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         Share of the latest training dates held out for early stopping when
         ``train``/``fit`` gets no ``X_val`` (NGBoost's own shuffled split is never
         used).
+    embargo_days : int, default=None
+        Dates dropped between the training rows and the chronological early-stopping
+        tail (0 when None): labels of horizon h need ``embargo_days >= h`` so that no
+        training label is computed from prices inside the tail. Not used with
+        ``X_val``/``y_val``, which the caller embargoes.
     random_state : int, RandomState or None, default=None
         Seed of the row/column sampling and of the base trees.
     verbose : int, default=None
@@ -127,6 +132,7 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         "natural_gradient": ["boolean", None],
         "early_stopping_rounds": [Interval(Integral, 0, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose", None],
     }
@@ -145,6 +151,7 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         natural_gradient=None,
         early_stopping_rounds=None,
         validation_fraction=None,
+        embargo_days=None,
         random_state=None,
         verbose=None,
     ):
@@ -159,6 +166,7 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         self.natural_gradient = natural_gradient
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.embargo_days = embargo_days
         self.random_state = random_state
         self.verbose = verbose
 

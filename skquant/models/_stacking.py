@@ -55,13 +55,28 @@ def _time_blocks(X, n_splits: int) -> list[np.ndarray]:
     return [np.flatnonzero(block_of_row == b) for b in range(n_blocks)]
 
 
+def _before_embargo(X, train: np.ndarray, test: np.ndarray, embargo: int) -> np.ndarray:
+    """Mask of the ``train`` rows older than the ``embargo`` dates (rows) before ``test``."""
+    dates = dates_of(X)
+    if dates is None:
+        return train < test.min() - embargo
+    earlier = np.unique(dates[train])
+    first_test = dates[test].min()
+    cut = earlier[earlier < first_test]
+    if len(cut) <= embargo:
+        return np.zeros(len(train), dtype=bool)
+    return dates[train] < cut[len(cut) - embargo]
+
+
 def _take(X, rows):
     if hasattr(X, "iloc"):
         return X.iloc[rows]
     return X[rows]
 
 
-def chronological_oof_predict(estimator, X, y, *, n_splits=5, method="predict", fit_params=None):
+def chronological_oof_predict(
+    estimator, X, y, *, n_splits=5, method="predict", fit_params=None, embargo=0
+):
     """Out-of-fold predictions from expanding-window, time-ordered folds.
 
     The rows are cut into ``n_splits + 1`` consecutive time blocks (by distinct dates
@@ -85,6 +100,10 @@ def chronological_oof_predict(estimator, X, y, *, n_splits=5, method="predict", 
     fit_params : dict, default=None
         Keyword arguments for ``fit``; array-likes of length ``n_samples`` (such as
         ``sample_weight``) are sliced to the training rows of each fold.
+    embargo : int, default=0
+        Dates (rows, without dates) dropped from each fold's training rows just
+        before the predicted block, so that labels of horizon h need ``embargo >= h``
+        to stay out of the block; a block left with no training row gets no prediction.
 
     Returns
     -------
@@ -105,6 +124,8 @@ def chronological_oof_predict(estimator, X, y, *, n_splits=5, method="predict", 
     """
     if not isinstance(n_splits, (int, np.integer)) or isinstance(n_splits, bool) or n_splits < 1:
         raise ValueError(f"n_splits must be an integer >= 1, got {n_splits!r}.")
+    if not isinstance(embargo, (int, np.integer)) or isinstance(embargo, bool) or embargo < 0:
+        raise ValueError(f"embargo must be an integer >= 0, got {embargo!r}.")
     n = len(X)
     y = np.asarray(y) if not hasattr(y, "iloc") else y
     if len(y) != n:
@@ -116,6 +137,10 @@ def chronological_oof_predict(estimator, X, y, *, n_splits=5, method="predict", 
     oof = None
     for k in range(1, len(blocks)):
         train = np.sort(np.concatenate(blocks[:k]))
+        if embargo:
+            train = train[_before_embargo(X, train, blocks[k], embargo)]
+            if len(train) == 0:
+                continue
         test = blocks[k]
         params = {
             key: _take(value, train)
@@ -131,6 +156,11 @@ def chronological_oof_predict(estimator, X, y, *, n_splits=5, method="predict", 
             oof = np.full((n,) + pred.shape[1:], np.nan)
         oof[test] = pred
         has_oof[test] = True
+    if oof is None:
+        raise ValueError(
+            f"embargo={embargo} leaves no training rows before any of the {n_splits} "
+            "predicted blocks; lower embargo or n_splits."
+        )
     return oof, has_oof
 
 

@@ -27,12 +27,16 @@ def dates_of(X) -> np.ndarray | None:
     return None
 
 
-def chronological_tail_split(X, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Split row positions into (older rows, latest ``fraction`` of the rows).
 
     With dates (see :func:`dates_of`) the split counts distinct dates and every row
     of a date falls on one side, whatever the row order. Without dates the rows are
     taken to be in time order and the last ``ceil(fraction * n)`` rows are the tail.
+
+    ``embargo`` dates (rows, without dates) just before the tail belong to neither
+    side: a label of horizon h on an older row is computed from prices inside the
+    tail unless ``embargo >= h``.
 
     Raises
     ------
@@ -43,7 +47,7 @@ def chronological_tail_split(X, fraction: float) -> tuple[np.ndarray, np.ndarray
     dates = dates_of(X)
     if dates is None:
         n_tail = int(np.ceil(n * fraction))
-        train, tail = np.arange(n - n_tail), np.arange(n - n_tail, n)
+        train, tail = np.arange(max(n - n_tail - embargo, 0)), np.arange(n - n_tail, n)
     else:
         unique = np.unique(dates)
         n_tail_dates = int(np.ceil(len(unique) * fraction))
@@ -51,11 +55,17 @@ def chronological_tail_split(X, fraction: float) -> tuple[np.ndarray, np.ndarray
             train = tail = np.arange(0)
         else:
             is_tail = dates >= unique[-n_tail_dates]
-            train, tail = np.flatnonzero(~is_tail), np.flatnonzero(is_tail)
+            n_train_dates = len(unique) - n_tail_dates - embargo
+            if n_train_dates <= 0:
+                train = np.arange(0)
+            else:
+                train = np.flatnonzero(dates < unique[n_train_dates])
+            tail = np.flatnonzero(is_tail)
     if len(train) == 0 or len(tail) == 0:
         raise ValueError(
-            f"validation_fraction={fraction} cannot split {n} training rows into an older "
-            "part and a chronological validation tail; pass X_val/y_val, use more rows, "
+            f"validation_fraction={fraction} with embargo_days={embargo} cannot split {n} "
+            "training rows into an older part and a chronological validation tail; pass "
+            "X_val/y_val, use more rows, "
             "or set early_stopping_rounds=0 to train without early stopping."
         )
     return train, tail

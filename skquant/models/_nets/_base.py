@@ -44,6 +44,7 @@ NET_DEFAULTS: dict[str, Any] = {
     "dropout": 0.1,
     "early_stopping_rounds": 10,
     "validation_fraction": 0.2,
+    "embargo_days": 0,
     "grad_clip": 0.0,
     "device": "cpu",
     "standardize": True,
@@ -60,6 +61,7 @@ NET_CONSTRAINTS: dict[str, list] = {
     "dropout": [Interval(Real, 0, 1, closed="left"), None],
     "early_stopping_rounds": [Interval(Integral, 0, None, closed="left"), None],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
     "grad_clip": [Interval(Real, 0, None, closed="left"), None],
     "device": [StrOptions({"cpu", "cuda", "auto"}), None],
     "random_state": ["random_state"],
@@ -295,7 +297,9 @@ class BaseNetTrainer(BaseTrainer):
         patience = self._get(config, "early_stopping_rounds")
         fraction = self._get(config, "validation_fraction")
         if X_val is None and patience and fraction:
-            train_rows, val_rows = chronological_tail_split(X, fraction)
+            train_rows, val_rows = chronological_tail_split(
+                X, fraction, self._get(config, "embargo_days")
+            )
         else:
             train_rows = np.arange(len(Xa))
         if not np.any(w[train_rows] > 0):

@@ -18,6 +18,11 @@ COMMON_PARAMS = """\
     validation_fraction : float, default=None
         Share of the latest training dates held out for early stopping when
         ``train``/``fit`` gets no ``X_val``.
+    embargo_days : int, default=None
+        Dates dropped between the training rows and the chronological early-stopping
+        tail (0 when None): labels of horizon h need ``embargo_days >= h`` so that no
+        training label is computed from prices inside the tail. Not used with
+        ``X_val``/``y_val``, which the caller embargoes.
     grad_clip : float, default=None
         Clip the gradient norm to this value; 0 disables clipping.
     device : {"cpu", "cuda", "auto"}, default=None

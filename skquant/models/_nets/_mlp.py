@@ -60,6 +60,7 @@ class MLPTrainer(BaseNetTrainer):
         hidden_layer_sizes=None,
         early_stopping_rounds=None,
         validation_fraction=None,
+        embargo_days=None,
         grad_clip=None,
         device=None,
         random_state=None,
@@ -76,6 +77,7 @@ class MLPTrainer(BaseNetTrainer):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.embargo_days = embargo_days
         self.grad_clip = grad_clip
         self.device = device
         self.random_state = random_state

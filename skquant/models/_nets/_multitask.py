@@ -94,6 +94,7 @@ class MultiTaskTrainer(BaseNetTrainer):
         dropout=None,
         early_stopping_rounds=None,
         validation_fraction=None,
+        embargo_days=None,
         grad_clip=None,
         device=None,
         random_state=None,
@@ -112,6 +113,7 @@ class MultiTaskTrainer(BaseNetTrainer):
         self.dropout = dropout
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.embargo_days = embargo_days
         self.grad_clip = grad_clip
         self.device = device
         self.random_state = random_state

@@ -165,6 +165,7 @@ class LSTMTrainer(BaseSequenceTrainer):
         dropout=None,
         early_stopping_rounds=None,
         validation_fraction=None,
+        embargo_days=None,
         grad_clip=None,
         device=None,
         random_state=None,
@@ -184,6 +185,7 @@ class LSTMTrainer(BaseSequenceTrainer):
         self.dropout = dropout
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.embargo_days = embargo_days
         self.grad_clip = grad_clip
         self.device = device
         self.random_state = random_state
@@ -285,6 +287,7 @@ class TransformerTrainer(BaseSequenceTrainer):
         dropout=None,
         early_stopping_rounds=None,
         validation_fraction=None,
+        embargo_days=None,
         grad_clip=None,
         device=None,
         random_state=None,
@@ -306,6 +309,7 @@ class TransformerTrainer(BaseSequenceTrainer):
         self.dropout = dropout
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.embargo_days = embargo_days
         self.grad_clip = grad_clip
         self.device = device
         self.random_state = random_state
@@ -394,6 +398,7 @@ class CNN1DTrainer(BaseSequenceTrainer):
         dropout=None,
         early_stopping_rounds=None,
         validation_fraction=None,
+        embargo_days=None,
         grad_clip=None,
         device=None,
         random_state=None,
@@ -412,6 +417,7 @@ class CNN1DTrainer(BaseSequenceTrainer):
         self.dropout = dropout
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.embargo_days = embargo_days
         self.grad_clip = grad_clip
         self.device = device
         self.random_state = random_state

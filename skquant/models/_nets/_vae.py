@@ -110,6 +110,7 @@ class VAETrainer(BaseFeatureTrainer):
         dropout=None,
         early_stopping_rounds=None,
         validation_fraction=None,
+        embargo_days=None,
         grad_clip=None,
         device=None,
         random_state=None,
@@ -127,6 +128,7 @@ class VAETrainer(BaseFeatureTrainer):
         self.dropout = dropout
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
+        self.embargo_days = embargo_days
         self.grad_clip = grad_clip
         self.device = device
         self.random_state = random_state
@@ -170,7 +172,9 @@ class VAETrainer(BaseFeatureTrainer):
         train_rows = np.arange(len(Xa))
         val_rows = None
         if X_val is None and patience and fraction:
-            train_rows, val_rows = chronological_tail_split(X, fraction)
+            train_rows, val_rows = chronological_tail_split(
+                X, fraction, self._get(config, "embargo_days")
+            )
         if self._get(config, "standardize"):
             self.mean_ = Xa[train_rows].mean(axis=0)
             scale = Xa[train_rows].std(axis=0)
