@@ -364,8 +364,11 @@ def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, retur
 
     final = Path(job.output_dir) / symbol / model
     config = dict(config)
-    if "n_jobs" not in config and "n_jobs" in get_trainer(model)().get_params():
+    params = get_trainer(model)().get_params()
+    if "n_jobs" not in config and "n_jobs" in params:
         config["n_jobs"] = job.threads
+    if "embargo_days" in params:  # the trainer's own early-stopping tail, embargoed too
+        config["embargo_days"] = max(int(config.get("embargo_days") or 0), job.embargo_days)
     started = time.perf_counter()
     # The validation tail stays out of training entirely: early stopping uses the
     # trainer's own chronological tail of the training rows, so the validation

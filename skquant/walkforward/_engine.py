@@ -110,7 +110,8 @@ class WalkForwardEngine:
         (``fwd_ret*``, ``MFE``, ``MDD``, ``TTH``, ``y_will_peak``), which look ahead.
     train_days, test_days, step_days, min_train_samples, embargo_days : int
         Fold placement in distinct dates, as in ``WalkForwardSplit`` (defaults 252,
-        63, 21, 1000, 0).
+        63, 21, 1000, 0). A model run by name embargoes its own inner splits
+        (early-stopping tail, out-of-fold blocks) by at least ``embargo_days`` too.
     expanding : bool, default=False
         Anchor every training window at the first date.
     n_jobs : int, default=None
@@ -300,7 +301,13 @@ class WalkForwardEngine:
             return estimator
         from skquant.registry import get_trainer
 
-        return get_trainer(model_name)(config)
+        trainer = get_trainer(model_name)(config)
+        # The trainer's own inner splits (its early-stopping tail, its out-of-fold
+        # blocks) are embargoed at least as long as the folds are.
+        if "embargo_days" in trainer.get_params():
+            own = (config or {}).get("embargo_days") or 0
+            trainer.set_params(embargo_days=max(int(own), int(self.embargo_days)))
+        return trainer
 
     def run(
         self,
