@@ -131,3 +131,20 @@ def test_engine_passes_its_embargo_to_named_trainers(monkeypatch):
     seen.clear()
     engine.run("lightgbm", load_model_config("lightgbm", overrides={**fast, "embargo_days": 2}))
     assert seen and set(seen) == {5}
+
+
+def test_cascade_stages_are_embargoed():
+    from skquant import CascadeStrategy
+
+    frame = _panel_frame(60, ["A", "B"], seed=2).sort_index()
+    y = frame["x"].rename("target")
+    cascade = CascadeStrategy([_FitDates(), _FitDates()], n_splits=3, embargo_days=4)
+    cascade.fit(frame, y)
+    oof = cascade.oof_predictions_.iloc[:, 0].to_numpy()
+    dates = frame.index.get_level_values("date")
+    distinct = np.unique(dates)
+    for row in np.flatnonzero(~np.isnan(oof)):
+        last_train = pd.Timestamp.fromordinal(int(oof[row]))
+        first_date_of_block = dates[oof == oof[row]].min()
+        assert ((distinct > last_train) & (distinct < first_date_of_block)).sum() == 4
+    assert cascade.config_["embargo_days"] == 4

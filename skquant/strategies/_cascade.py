@@ -76,6 +76,10 @@ class CascadeStrategy(BaseStrategy):
         refinements of the single target.
     n_splits : int, default=5
         Number of chronological out-of-fold blocks (``n_splits + 1`` blocks in all).
+    embargo_days : int, default=0
+        Dates dropped from each out-of-fold training window just before the block it
+        predicts: labels of horizon h need ``embargo_days >= h`` so that no stage is
+        trained on a label computed from the prices of the block it predicts.
 
     Attributes
     ----------
@@ -121,15 +125,22 @@ class CascadeStrategy(BaseStrategy):
         "model_configs": ["array-like", None],
         "target_names": ["array-like", None],
         "n_splits": [Interval(Integral, 1, None, closed="left")],
+        "embargo_days": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
-        self, models=("lightgbm", "xgboost"), model_configs=None, target_names=None, n_splits=5
+        self,
+        models=("lightgbm", "xgboost"),
+        model_configs=None,
+        target_names=None,
+        n_splits=5,
+        embargo_days=0,
     ):
         self.models = models
         self.model_configs = model_configs
         self.target_names = target_names
         self.n_splits = n_splits
+        self.embargo_days = embargo_days
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -259,7 +270,12 @@ class CascadeStrategy(BaseStrategy):
             names.append(name)
             method = "predict_proba" if task == "classification" else "predict"
             oof, has_oof = chronological_oof_predict(
-                trainer, X_rows, y_rows, n_splits=self.n_splits, method=method
+                trainer,
+                X_rows,
+                y_rows,
+                n_splits=self.n_splits,
+                method=method,
+                embargo=self.embargo_days,
             )
             if oof.ndim == 2:
                 oof = oof[:, -1]
@@ -282,6 +298,7 @@ class CascadeStrategy(BaseStrategy):
             "stage_targets": self.stage_targets_,
             "stage_tasks": tasks,
             "n_splits": int(self.n_splits),
+            "embargo_days": int(self.embargo_days),
             "stages": [getattr(s, "config_", None) for s in stages],
         }
         return self
