@@ -172,7 +172,20 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
     owner.model_ = net
 
 
-class BaseNetTrainer(BaseTrainer):
+class NetConfigMixin:
+    """``_get(config, key)``: a resolved config value, else the architecture default,
+    else the net default (``NET_DEFAULTS``)."""
+
+    _arch_defaults: ClassVar[dict[str, Any]] = {}
+
+    def _get(self, config: dict, key: str):
+        value = config.get(key)
+        if value is None:
+            value = self._arch_defaults.get(key, NET_DEFAULTS.get(key))
+        return value
+
+
+class BaseNetTrainer(NetConfigMixin, BaseTrainer):
     """Base class of the skorch/PyTorch trainers (not for direct use).
 
     Subclasses set ``_registry_name``, ``_parameter_constraints`` (``NET_CONSTRAINTS``
@@ -183,14 +196,6 @@ class BaseNetTrainer(BaseTrainer):
     _tasks = ("regression", "classification")
     _accepts_3d: ClassVar[bool] = False
     _multi_output: ClassVar[bool] = False
-    _arch_defaults: ClassVar[dict[str, Any]] = {}
-
-    # ------------------------------------------------------------------ config
-    def _get(self, config: dict, key: str):
-        value = config.get(key)
-        if value is None:
-            value = self._arch_defaults.get(key, NET_DEFAULTS.get(key))
-        return value
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -9,8 +9,9 @@ from sklearn.utils.metaestimators import available_if
 
 from skquant.models._feature_base import BaseFeatureTrainer
 from skquant.models._nets._base import (
+    _IMPORTANCE_ROWS,
     NET_CONSTRAINTS,
-    NET_DEFAULTS,
+    NetConfigMixin,
     _check_finite,
     fit_skorch_net,
 )
@@ -24,10 +25,8 @@ from skquant.utils._sklearn_compat import (
 )
 from skquant.utils._time import chronological_tail_split
 
-_IMPORTANCE_ROWS = 1000
 
-
-class VAETrainer(BaseFeatureTrainer):
+class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
     """Variational autoencoder whose latent means are features (a transformer).
 
         An MLP encoder maps each (standardised) row to a Gaussian over ``latent_dim``
@@ -134,12 +133,6 @@ class VAETrainer(BaseFeatureTrainer):
         self.random_state = random_state
         self.standardize = standardize
         self.verbose = verbose
-
-    def _get(self, config, key):
-        value = config.get(key)
-        if value is None:
-            value = self._arch_defaults.get(key, NET_DEFAULTS.get(key))
-        return value
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
