@@ -84,3 +84,25 @@ def test_bad_arguments():
         chronological_oof_predict(Ridge(), X, np.zeros(5), n_splits=6)
     with pytest.raises(ValueError, match="y has 4"):
         chronological_oof_predict(Ridge(), X, np.zeros(4))
+
+
+def test_ensemble_rejects_one_weighted_class_whatever_the_seed():
+    # zero weight on every row of one class leaves a one-class problem; the error
+    # names it instead of a NaN deep inside the meta-learner (seed-independent)
+    from skquant.models import EnsembleTrainer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.tile([0, 1], 20)
+    w = (y == 0).astype(float)
+    for seed in range(3):
+        est = EnsembleTrainer(
+            task="classification",
+            n_splits=2,
+            hgb_max_iter=5,
+            rf_n_estimators=3,
+            random_state=seed,
+            n_jobs=1,
+        )
+        with pytest.raises(ValueError, match="2 classes among the rows with a positive"):
+            est.fit(X, y, sample_weight=w)

@@ -255,6 +255,13 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
                 "EnsembleTrainer needs at least 2 training rows for a chronological "
                 f"stacking fold, got n_samples = {len(y)}."
             )
+        if classification and w is not None:
+            weighted = np.unique(y[np.asarray(w) > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "EnsembleTrainer needs at least 2 classes among the rows with a "
+                    f"positive sample_weight, got only {self.classes_[weighted].tolist()}."
+                )
         # stacking folds follow the dates of X when it had them, else the row order
         dates = self._fit_dates
         n_periods = len(np.unique(dates)) if dates is not None else len(y)
@@ -269,7 +276,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         method = "predict_proba" if classification else "predict"
         bases = self._base_models(config, classification)
         columns, has_oof = [], None
-        for _, base in bases:
+        for name, base in bases:
             oof, mask = chronological_oof_predict(
                 base,
                 X_folds,
@@ -279,6 +286,12 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
                 fit_params=fit_params,
                 embargo=config.get("embargo_days") or 0,
             )
+            if not np.isfinite(oof[mask]).all():
+                raise ValueError(
+                    f"EnsembleTrainer's base model {name!r} gave non-finite out-of-fold "
+                    "predictions (a stacking fold with no usable rows, e.g. all "
+                    "sample_weight zero); use more rows or fewer n_splits."
+                )
             columns.append(oof)
             has_oof = mask if has_oof is None else has_oof & mask
         passthrough = bool(config.get("passthrough", False))
