@@ -15,10 +15,27 @@ import pandas as pd
 
 from skquant.utils._time import dates_of
 
-__all__ = ["LABEL_COLUMNS", "is_label_like", "make_features", "make_labels"]
+__all__ = [
+    "LABELS_ATTR",
+    "LABEL_COLUMNS",
+    "is_label_like",
+    "label_metadata",
+    "make_features",
+    "make_labels",
+]
 
 # Columns make_labels writes (fwd_ret_{h} is added per horizon): never features.
 LABEL_COLUMNS = ("fwd_ret", "MFE", "MDD", "TTH", "y_will_peak")
+# The ``DataFrame.attrs`` key under which make_labels records each label's horizon.
+LABELS_ATTR = "skquant_labels"
+
+
+def label_metadata(horizon: int) -> dict:
+    """What make_labels records in ``attrs[LABELS_ATTR]``: each label's horizon, and the one-period return."""
+    horizons = {"fwd_ret": 1, f"fwd_ret_{horizon}": horizon}
+    horizons.update({name: horizon for name in ("MFE", "MDD", "TTH", "y_will_peak")})
+    return {"horizons": horizons, "one_period_return": "fwd_ret"}
+
 
 # Columns that hold (or are derived from) future outcomes, and so are never features:
 # y_*, fwd_*, target_*, and TTH / MDD / MFE with or without a suffix, in any case.
@@ -32,6 +49,14 @@ def is_label_like(name) -> bool:
     so that one target can never leak in as another's feature.
     """
     return bool(_LABEL_LIKE.search(str(name)))
+
+
+def is_binary_target(y) -> bool:
+    """Whether ``y`` holds exactly two distinct non-missing values (a 0/1 label, not a return)."""
+    values = pd.Series(np.asarray(y).ravel())
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values.to_numpy())]
+    return values.nunique(dropna=True) == 2
 
 
 def _symbol_level(index) -> int | None:
@@ -103,7 +128,9 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
     - ``y_will_peak = 1`` if ``TTH <= h`` else ``0``.
 
     Rows without ``h`` future prices get NaN in every label but ``fwd_ret`` (NaN
-    only on the last row of each symbol). Labels use only prices after ``t``
+    only on the last row of each symbol). ``labels.attrs["skquant_labels"]`` records
+    each label's horizon (1 for ``fwd_ret``, ``h`` for the others), which the
+    walk-forward engine reads to set its embargo. Labels use only prices after ``t``
     (``p_t`` as reference), so they belong with the target, never the features.
 
     Parameters
@@ -165,7 +192,9 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
         out["y_will_peak"] = np.where(complete, (tth <= horizon).astype(float), np.nan)
         return out
 
-    return _per_symbol(close.to_frame("close"), labels_of)
+    labels = _per_symbol(close.to_frame("close"), labels_of)
+    labels.attrs[LABELS_ATTR] = label_metadata(horizon)
+    return labels
 
 
 def make_features(ohlcv, windows=(1, 5, 21)) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from skquant.labels import make_features, make_labels
+from skquant.labels import LABELS_ATTR, label_metadata, make_features, make_labels
 from skquant.utils._optional import import_optional
 
 _SERIES = {"SP500": "arch.data.sp500", "NASDAQ": "arch.data.nasdaq"}
@@ -17,7 +17,9 @@ def labeled_panel(ohlcv: pd.DataFrame, horizon: int, threshold: float) -> pd.Dat
     frame = pd.concat([features, labels], axis=1).dropna()
     frame["TTH"] = frame["TTH"].astype("int64")
     frame["y_will_peak"] = frame["y_will_peak"].astype("int64")
-    return frame.sort_index()
+    frame = frame.sort_index()
+    frame.attrs[LABELS_ATTR] = label_metadata(horizon)  # each label's horizon
+    return frame
 
 
 def load_demo(horizon: int = 5, threshold: float = 0.02) -> pd.DataFrame:

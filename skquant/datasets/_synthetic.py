@@ -120,4 +120,6 @@ def make_synthetic_panel(
         if c.startswith("fwd_ret") or c in ("MFE", "MDD", "TTH", "y_will_peak")
     ]
     features = [c for c in panel.columns if c not in labels]
-    return pd.concat([panel[features], extra, panel[labels]], axis=1)
+    out = pd.concat([panel[features], extra, panel[labels]], axis=1)
+    out.attrs = dict(panel.attrs)  # make_labels' horizons
+    return out

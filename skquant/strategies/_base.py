@@ -8,15 +8,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
+from skquant.labels import is_binary_target
 from skquant.utils._sklearn_compat import check_is_fitted
 
-
-def is_binary_target(y) -> bool:
-    """Whether ``y`` holds exactly two distinct non-missing values."""
-    values = pd.Series(np.asarray(y).ravel())
-    if values.dtype.kind == "f":
-        values = values[np.isfinite(values.to_numpy())]
-    return values.nunique(dropna=True) == 2
+__all__ = ["is_binary_target", "make_trainer", "supported_tasks"]
 
 
 def supported_tasks(estimator) -> tuple[str, ...]:

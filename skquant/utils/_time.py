@@ -69,3 +69,68 @@ def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.n
             "or set early_stopping_rounds=0 to train without early stopping."
         )
     return train, tail
+
+
+def symbol_codes(index) -> np.ndarray | None:
+    """Integer code per row of the non-date levels of a panel index (None for one series).
+
+    A ``MultiIndex`` with a datetime level is a panel: the rows that share the values
+    of its other levels (the symbol) form one series. Any other index is one series.
+    """
+    if not isinstance(index, pd.MultiIndex):
+        return None
+    others = [
+        index.get_level_values(level)
+        for level in range(index.nlevels)
+        if not isinstance(index.get_level_values(level), pd.DatetimeIndex)
+    ]
+    if not others or len(others) == index.nlevels:
+        return None
+    if len(others) == 1:
+        return pd.factorize(others[0], sort=True)[0]
+    return pd.MultiIndex.from_arrays(others).factorize(sort=True)[0]
+
+
+def series_order(X) -> tuple[np.ndarray, np.ndarray | None]:
+    """Row order that sorts ``X`` by symbol, then date (stable), and the sorted symbol codes.
+
+    Without dates the rows are taken to be in time order already.
+    """
+    codes = symbol_codes(getattr(X, "index", None))
+    dates = dates_of(X)
+    keys = [np.arange(len(X))]
+    if dates is not None:
+        keys.append(pd.factorize(dates, sort=True)[0])
+    if codes is not None:
+        keys.append(codes)
+    order = np.lexsort(keys)
+    return order, None if codes is None else codes[order]
+
+
+# Median spacing of distinct dates (in days) -> periods per year.
+_SPACINGS = ((4.0, 252), (10.0, 52), (20.0, 26), (45.0, 12), (135.0, 4), (270.0, 2))
+
+
+def infer_periods_per_year(dates) -> float:
+    """Periods per year from the median spacing of the distinct dates.
+
+    252 for daily (business or calendar) data, 52 weekly, 26 every two weeks, 12
+    monthly, 4 quarterly, 2 half-yearly and 1 yearly. Intraday data gets 252 times
+    the median number of timestamps per calendar date. Fewer than two distinct dates
+    give 252 (nothing to measure).
+    """
+    if dates is None:
+        return 252.0
+    distinct = np.unique(np.asarray(dates, dtype="datetime64[ns]"))
+    distinct = distinct[~np.isnat(distinct)]
+    if len(distinct) < 2:
+        return 252.0
+    spacing = float(np.median(np.diff(distinct)) / np.timedelta64(1, "D"))
+    if spacing < 0.5:  # intraday: bars per day times trading days
+        days = distinct.astype("datetime64[D]")
+        per_day = np.unique(days, return_counts=True)[1]
+        return 252.0 * float(np.median(per_day))
+    for limit, periods in _SPACINGS:
+        if spacing <= limit:
+            return float(periods)
+    return 1.0
