@@ -119,7 +119,9 @@ def test_engine_passes_its_embargo_to_named_trainers(monkeypatch):
 
     monkeypatch.setattr(base, "chronological_tail_split", recording)
     panel = make_synthetic_panel(n_symbols=3, n_days=260, random_state=0)
-    kwargs = dict(target="fwd_ret_5", train_days=100, test_days=50, step_days=50)
+    kwargs = dict(
+        target="fwd_ret_5", return_col="fwd_ret", train_days=100, test_days=50, step_days=50
+    )
     engine = WalkForwardEngine(panel, embargo_days=5, min_train_samples=1, **kwargs)
     fast = {"n_estimators": 10, "early_stopping_rounds": 3, "n_jobs": 1}
     engine.run("lightgbm", load_model_config("lightgbm", overrides=fast))

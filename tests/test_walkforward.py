@@ -65,8 +65,10 @@ def test_guide_snippet_with_target_and_return_col(panel):
     )
     assert isinstance(results, WalkForwardResult)
     folds, summary, pred = results.folds, results.summary, results.predictions
-    # folds laid as the contract says: s_k = 252 + 21k < 330
-    assert len(folds) == len(range(252, 330, 21)) == 4
+    # folds laid as the contract says: s_k = 252 + e + 21k < 330, with the embargo
+    # e = 1 from the one-period target's horizon (embargo_days="auto")
+    assert engine.embargo_days_ == engine.label_horizon_ == 1
+    assert len(folds) == len(range(253, 330, 21)) == 4
     assert {
         "fold",
         "train_start",
@@ -76,7 +78,7 @@ def test_guide_snippet_with_target_and_return_col(panel):
         "n_train",
         "n_test",
     } <= set(folds)
-    assert (folds["n_train"] == 252 * 4).all() and folds["n_test"].tolist() == [252, 228, 144, 60]
+    assert (folds["n_train"] == 252 * 4).all() and folds["n_test"].tolist() == [252, 224, 140, 56]
     assert set(summary) == {"sharpe", "max_drawdown", "hit_rate"}
     # each fold early-stopped on a chronological tail of its own training window
     assert folds["best_iteration"].between(1, FAST["n_estimators"]).all()
@@ -241,7 +243,7 @@ def test_input_errors(panel):
     dup = pd.concat([panel, panel.iloc[:7]])
     with pytest.raises(ValueError, match="7 duplicate"):
         WalkForwardEngine(dup, target="fwd_ret", **kwargs)
-    with pytest.raises(ValueError, match=r"330 distinct dates.*at least .* = 401"):
+    with pytest.raises(ValueError, match=r"330 distinct dates.*at least .* = 402"):
         WalkForwardEngine(panel, target="fwd_ret", train_days=400)
     with pytest.raises(ValueError, match="DatetimeIndex"):
         WalkForwardEngine(panel.reset_index(drop=True), target="fwd_ret")

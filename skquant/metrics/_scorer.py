@@ -18,7 +18,7 @@ from skquant.metrics._returns import (
     sortino_ratio,
     win_loss_ratio,
 )
-from skquant.utils._time import dates_of
+from skquant.utils._time import dates_of, infer_periods_per_year
 
 __all__ = [
     "METRICS",
@@ -42,6 +42,8 @@ METRICS: dict[str, tuple] = {
     "calmar": (calmar_ratio, "returns"),
     "information_coefficient": (information_coefficient, "rank"),
 }
+# metrics annualised by the data's periods per year
+_ANNUALISED = frozenset({"sharpe", "annual_return", "sortino", "calmar"})
 _ALIASES = {
     "sharpe_ratio": "sharpe",
     "sortino_ratio": "sortino",
@@ -122,11 +124,23 @@ def period_returns(row_returns, dates=None) -> np.ndarray:
     return pd.Series(r).groupby(dates, sort=True).mean().to_numpy()
 
 
-def compute_metric(name: str, outcome, score, position, dates=None) -> float:
-    """Compute metric ``name`` from per-row outcome, score and position."""
-    func, kind = METRICS[canonical_metric(name)]
+def compute_metric(
+    name: str, outcome, score, position, dates=None, periods_per_year: float | None = None
+) -> float:
+    """Compute metric ``name`` from per-row outcome, score and position.
+
+    ``periods_per_year`` annualises Sharpe, Sortino, annual return and Calmar; None
+    infers it from ``dates`` (252 without dates).
+    """
+    name = canonical_metric(name)
+    func, kind = METRICS[name]
     if kind == "returns":
-        return func(period_returns(position * np.asarray(outcome, dtype=np.float64), dates))
+        period = period_returns(position * np.asarray(outcome, dtype=np.float64), dates)
+        if name not in _ANNUALISED:
+            return func(period)
+        if periods_per_year is None:
+            periods_per_year = infer_periods_per_year(dates)
+        return func(period, periods_per_year=periods_per_year)
     if kind == "direction":
         return func(outcome, position)
     return func(outcome, score, dates)
@@ -146,22 +160,36 @@ class TradingScorer:
     ----------
     name : str
         Canonical metric name (see :func:`get_scorer`).
+    periods_per_year : float, default=None
+        Annualisation of Sharpe, Sortino, annual return and Calmar; None infers it
+        from the dates of ``X`` (252 daily, 52 weekly, 12 monthly; 252 without dates).
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, periods_per_year: float | None = None):
         self.name = name
+        self.periods_per_year = periods_per_year
 
     def __call__(self, estimator, X, y, sample_weight=None) -> float:
         if sample_weight is not None:
             raise ValueError(f"The {self.name!r} trading scorer does not take sample_weight.")
         score, position = predict_positions(estimator, X)
-        return compute_metric(self.name, outcome_of(estimator, y), score, position, dates_of(X))
+        return compute_metric(
+            self.name,
+            outcome_of(estimator, y),
+            score,
+            position,
+            dates_of(X),
+            periods_per_year=self.periods_per_year,
+        )
 
     def __repr__(self) -> str:
-        return f"get_scorer({self.name!r})"
+        extra = (
+            "" if self.periods_per_year is None else f", periods_per_year={self.periods_per_year}"
+        )
+        return f"get_scorer({self.name!r}{extra})"
 
 
-def get_scorer(name: str) -> TradingScorer:
+def get_scorer(name: str, periods_per_year: float | None = None) -> TradingScorer:
     """Return a scikit-learn scorer for a trading metric.
 
     Parameters
@@ -182,6 +210,8 @@ def get_scorer(name: str) -> TradingScorer:
         classifiers (position +1/-1 by ``predict_proba`` above/below 0.5, paid +1
         for the positive class and -1 otherwise). When ``X`` carries dates, the
         period return is the mean over the rows of each date (equal weight).
+        Annualised metrics use ``periods_per_year``, or infer it from the dates
+        of ``X`` when None (a scorer on weekly data annualises by 52, not 252).
 
     Raises
     ------
@@ -194,4 +224,10 @@ def get_scorer(name: str) -> TradingScorer:
     >>> get_scorer("sharpe")
     get_scorer('sharpe')
     """
-    return TradingScorer(canonical_metric(name))
+    if periods_per_year is not None and not (
+        isinstance(periods_per_year, (int, float)) and periods_per_year > 0
+    ):
+        raise ValueError(
+            f"periods_per_year must be a positive number or None, got {periods_per_year!r}."
+        )
+    return TradingScorer(canonical_metric(name), periods_per_year)

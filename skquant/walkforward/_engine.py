@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -10,10 +12,11 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
-from skquant.labels import is_label_like
+from skquant.labels import is_binary_target
+from skquant.leakage import default_target, label_horizon, select_features
 from skquant.metrics._scorer import canonical_metric, compute_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
-from skquant.utils._time import dates_of
+from skquant.utils._time import dates_of, infer_periods_per_year
 from skquant.walkforward._result import WalkForwardResult
 
 DEFAULT_METRICS = ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
@@ -98,22 +101,43 @@ class WalkForwardEngine:
         ``MultiIndex`` with a datetime level (a (date, symbol) panel). Rows may
         come in any order (they are sorted by date, then symbol); duplicate index entries are
         rejected.
-    target : str
+    target : str, default=None
         Column to fit. Rows where it is NaN (labels without future prices) are
-        left out of training.
+        left out of training. None means the data's one-period forward return: the
+        column :func:`skquant.make_labels` metadata marks, else ``fwd_ret``.
     return_col : str, default=None
-        Column of realised per-row returns that positions earn; defaults to
-        ``target``.
+        The one-period return a position earns (``fwd_ret``). None uses the target
+        only when it spans one period; a multi-period or binary target raises a
+        ``ValueError`` naming ``return_col``: compounding a 5-day return as if it
+        were daily inflates every number.
     features : list of str, default=None
         Feature columns. ``None`` takes every numeric column except ``target``,
-        ``return_col`` and the label columns of :func:`skquant.make_labels`
-        (``fwd_ret*``, ``MFE``, ``MDD``, ``TTH``, ``y_will_peak``), which look ahead.
-    train_days, test_days, step_days, min_train_samples, embargo_days : int
+        ``return_col`` and label-like names (``y_*``, ``fwd_*``, ``target_*``,
+        ``TTH``, ``MDD``, ``MFE``), and leaves out, with a ``LeakageWarning``, every
+        column the leak guard flags (:func:`skquant.leakage.select_features`).
+        Explicit features that leak raise ``ValueError`` unless ``leak_threshold``
+        is None.
+    train_days, test_days, step_days, min_train_samples : int
         Fold placement in distinct dates, as in ``WalkForwardSplit`` (defaults 252,
-        63, 21, 1000, 0). A model run by name embargoes its own inner splits
-        (early-stopping tail, out-of-fold blocks) by at least ``embargo_days`` too.
+        63, 21, 1000).
+    embargo_days : int or "auto", default="auto"
+        Dates dropped between training and test. ``"auto"`` is the target's label
+        horizon (:func:`skquant.leakage.label_horizon`: make_labels metadata, the
+        column's name, or its autocorrelation); an explicit value below horizon - 1
+        warns. A model run by name embargoes its own inner splits (early-stopping
+        tail, out-of-fold blocks) by at least as much.
     expanding : bool, default=False
         Anchor every training window at the first date.
+    periods_per_year : float, default=None
+        Annualisation of the metrics; None infers it from the spacing of the dates
+        (252 daily, 52 weekly, 12 monthly).
+    leak_threshold : float or None, default=0.2
+        Leak score above which a column counts as a leak (see ``features``); None
+        switches the guard off.
+    min_test_date : date-like, default=None
+        Folds whose test window starts before this date are skipped: the first date
+        a feature model (``skquant build-features``) never saw, so features are
+        never tested in-sample.
     n_jobs : int, default=None
         Folds fitted in parallel (joblib semantics: None is 1 unless inside a
         ``joblib.parallel_config`` context, -1 all cores). Results are identical
@@ -124,8 +148,22 @@ class WalkForwardEngine:
 
     Attributes
     ----------
+    target_ : str
+        The target column (resolved when ``target=None``).
+    return_col_ : str
+        The one-period return column positions earn.
+    label_horizon_ : int
+        Periods the target looks ahead.
+    label_horizon_source_ : str
+        How the horizon was found: ``"metadata"``, ``"name"`` or ``"autocorrelation"``.
+    embargo_days_ : int
+        The embargo applied (``"auto"`` resolved).
+    periods_per_year_ : float
+        The annualisation applied.
     features_ : list of str
         The feature columns used.
+    n_folds_skipped_ : int
+        Folds left out because they test before ``min_test_date``.
     folds_ : list of tuple
         ``(train_start, train_stop, test_start, test_stop)`` row ranges into the
         date-sorted data, one per fold.
@@ -153,15 +191,18 @@ class WalkForwardEngine:
         self,
         data,
         *,
-        target,
+        target=None,
         return_col=None,
         features=None,
         train_days=252,
         test_days=63,
         step_days=21,
         min_train_samples=1000,
-        embargo_days=0,
+        embargo_days="auto",
         expanding=False,
+        periods_per_year=None,
+        leak_threshold=0.2,
+        min_test_date=None,
         n_jobs=None,
         verbose=False,
     ):
@@ -175,6 +216,9 @@ class WalkForwardEngine:
         self.min_train_samples = min_train_samples
         self.embargo_days = embargo_days
         self.expanding = expanding
+        self.periods_per_year = periods_per_year
+        self.leak_threshold = leak_threshold
+        self.min_test_date = min_test_date
         self.n_jobs = n_jobs
         self.verbose = verbose
         self._prepare()
@@ -187,33 +231,73 @@ class WalkForwardEngine:
             )
         return name
 
-    def _resolve_features(self, return_col: str) -> list[str]:
-        data, target = self.data, self.target
-        if self.features is None:
-            features = [
-                c
-                for c in data.columns
-                if c not in (target, return_col)
-                and not is_label_like(c)
-                and (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c]))
-            ]
-            if not features:
+    def _resolve_returns(self, target: str) -> str:
+        """The one-period return column positions earn (honest P&L), checked."""
+        data = self.data
+        if self.return_col is None:
+            if is_binary_target(data[target].dropna()):
                 raise ValueError(
-                    "data has no feature column: every numeric column is the target, the "
-                    "return column or a label. Pass features=[...]."
+                    f"The target {target!r} is binary (a label, not a return): pass return_col= "
+                    "with the one-period forward return the positions earn."
                 )
-            return features
-        if isinstance(self.features, str):
+            if self.label_horizon_ > 1:
+                candidates = [c for c in ("fwd_ret",) if c in data.columns]
+                hint = f" such as {candidates[0]!r}" if candidates else ""
+                raise ValueError(
+                    f"return_col=None books the target {target!r} as the P&L, but it spans "
+                    f"{self.label_horizon_} periods (found by {self.label_horizon_source_}): "
+                    "compounding it as a one-period return would inflate every number. Pass "
+                    f"return_col= with a one-period forward return column{hint}."
+                )
+            return target
+        return_col = self._column(self.return_col, "return")
+        if not pd.api.types.is_numeric_dtype(data[return_col]):
+            raise ValueError(f"The return column {return_col!r} must be numeric.")
+        horizon, source = (
+            (self.label_horizon_, self.label_horizon_source_)
+            if return_col == target
+            else label_horizon(data, return_col)
+        )
+        if horizon > 1 and source != "autocorrelation":
             raise ValueError(
-                f"features must be a list of column names, got the string {self.features!r}."
+                f"return_col={return_col!r} spans {horizon} periods (by its {source}); "
+                "positions earn one-period returns: pass the next-period return (e.g. 'fwd_ret')."
             )
-        features = [self._column(c, "feature") for c in self.features]
-        if not features:
-            raise ValueError("features is empty; pass at least one feature column.")
-        for name, what in ((target, "target"), (return_col, "return_col")):
-            if name in features:
-                raise ValueError(f"The {what} column {name!r} cannot also be a feature.")
-        return features
+        if horizon > 1:
+            warnings.warn(
+                f"return_col={return_col!r} looks like a {horizon}-period return (its "
+                "autocorrelation); the P&L assumes one-period returns.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return return_col
+
+    def _resolve_embargo(self) -> int:
+        horizon = self.label_horizon_
+        if isinstance(self.embargo_days, str):
+            if self.embargo_days != "auto":
+                raise ValueError(
+                    f"embargo_days must be an int >= 0 or 'auto', got {self.embargo_days!r}."
+                )
+            return horizon
+        if (
+            not isinstance(self.embargo_days, Integral)
+            or isinstance(self.embargo_days, bool)
+            or self.embargo_days < 0
+        ):
+            raise ValueError(
+                f"embargo_days must be an int >= 0 or 'auto', got {self.embargo_days!r}."
+            )
+        if self.embargo_days < horizon - 1:
+            warnings.warn(
+                f"embargo_days={self.embargo_days} is below the label horizon - 1 = "
+                f"{horizon - 1} of the target {self.target_!r} (horizon {horizon}, by "
+                f"{self.label_horizon_source_}): training labels overlap the test window and "
+                "the out-of-sample numbers are inflated. Use embargo_days='auto'.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return int(self.embargo_days)
 
     def _prepare(self) -> None:
         data = self.data
@@ -225,9 +309,6 @@ class WalkForwardEngine:
                 "data needs a DatetimeIndex or a MultiIndex with a datetime level "
                 f"(date, symbol); got an index of type {type(data.index).__name__}."
             )
-        target = self._column(self.target, "target")
-        return_col = self._column(target if self.return_col is None else self.return_col, "return")
-        self.features_ = self._resolve_features(return_col)
         if pd.isna(dates).any():
             raise ValueError(f"data's dates hold {int(pd.isna(dates).sum())} NaT values.")
         n_dup = int(data.index.duplicated().sum())
@@ -236,15 +317,32 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
-        for col in self.features_:
-            if not (
-                pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])
-            ):
-                raise ValueError(
-                    f"The feature column {col!r} must be numeric, got dtype {data[col].dtype}."
-                )
-        if not pd.api.types.is_numeric_dtype(data[return_col]):
-            raise ValueError(f"The return column {return_col!r} must be numeric.")
+        target = (
+            default_target(data) if self.target is None else self._column(self.target, "target")
+        )
+        if not pd.api.types.is_numeric_dtype(data[target]):
+            raise ValueError(f"The target column {target!r} must be numeric.")
+        self.target_ = target
+        self.label_horizon_, self.label_horizon_source_ = label_horizon(data, target)
+        return_col = self._resolve_returns(target)
+        self.return_col_ = return_col
+        self.embargo_days_ = self._resolve_embargo()
+        if self.periods_per_year is None:
+            self.periods_per_year_ = infer_periods_per_year(dates)
+        elif isinstance(self.periods_per_year, Real) and self.periods_per_year > 0:
+            self.periods_per_year_ = float(self.periods_per_year)
+        else:
+            raise ValueError(
+                f"periods_per_year must be a positive number or None, got {self.periods_per_year!r}."
+            )
+        self.features_ = select_features(
+            data,
+            target,
+            return_col,
+            self.features,
+            horizon=self.label_horizon_,
+            leak_threshold=self.leak_threshold,
+        )
 
         # Sort by date, then by the other index levels (symbol), once; folds are then
         # contiguous row ranges, each fold gets views rather than copies, and the
@@ -268,9 +366,22 @@ class WalkForwardEngine:
             test_days=self.test_days,
             step_days=self.step_days,
             min_train_samples=self.min_train_samples,
-            embargo_days=self.embargo_days,
+            embargo_days=self.embargo_days_,
             expanding=self.expanding,
         )
+        folds = splitter.fold_dates(counts)
+        if self.min_test_date is not None:
+            first = np.datetime64(pd.Timestamp(self.min_test_date), "ns")
+            kept = [f for f in folds if distinct[f.test_start] >= first]
+            if not kept:
+                raise ValueError(
+                    f"No fold tests on or after min_test_date={pd.Timestamp(self.min_test_date):%Y-%m-%d} "
+                    f"(the data ends {pd.Timestamp(distinct[-1]):%Y-%m-%d})."
+                )
+            self.n_folds_skipped_ = len(folds) - len(kept)
+            folds = kept
+        else:
+            self.n_folds_skipped_ = 0
         starts = np.concatenate([[0], np.cumsum(counts)])
         self.folds_ = [
             (
@@ -279,7 +390,7 @@ class WalkForwardEngine:
                 int(starts[f.test_start]),
                 int(starts[f.test_stop]),
             )
-            for f in splitter.fold_dates(counts)
+            for f in folds
         ]
         self._distinct_dates = distinct
 
@@ -306,7 +417,7 @@ class WalkForwardEngine:
         # blocks) are embargoed at least as long as the folds are.
         if "embargo_days" in trainer.get_params():
             own = (config or {}).get("embargo_days") or 0
-            trainer.set_params(embargo_days=max(int(own), int(self.embargo_days)))
+            trainer.set_params(embargo_days=max(int(own), self.embargo_days_))
         return trainer
 
     def run(
@@ -399,7 +510,9 @@ class WalkForwardEngine:
                 **info,
             }
             for m in metrics:
-                row[m] = compute_metric(m, returns[c:d], score, position, dates[c:d])
+                row[m] = compute_metric(
+                    m, returns[c:d], score, position, dates[c:d], self.periods_per_year_
+                )
             fold_rows.append(row)
 
         positions = np.concatenate([np.arange(c, s) for c, s, _ in rows])
@@ -419,6 +532,7 @@ class WalkForwardEngine:
                 predictions["proba" if classifier else "prediction"].to_numpy(dtype=np.float64),
                 predictions["position"].to_numpy(),
                 dates[positions],
+                self.periods_per_year_,
             )
             for m in metrics
         }
@@ -428,4 +542,5 @@ class WalkForwardEngine:
             predictions=predictions,
             dates=dates[positions],
             metrics=tuple(metrics),
+            periods_per_year=self.periods_per_year_,
         )

@@ -34,10 +34,12 @@ class WalkForwardResult:
         The date of each row of ``predictions``.
     metrics : tuple of str
         The metric names computed.
+    periods_per_year : float, default=252
+        Periods in a year of the data (the engine infers it from the dates).
 
     Attributes
     ----------
-    folds, summary, predictions, metrics
+    folds, summary, predictions, metrics, periods_per_year
         As given.
 
     Examples
@@ -47,12 +49,13 @@ class WalkForwardResult:
     >>> result.save("wf_output")  # doctest: +SKIP
     """
 
-    def __init__(self, folds, summary, predictions, dates, metrics):
+    def __init__(self, folds, summary, predictions, dates, metrics, periods_per_year=252.0):
         self.folds = folds
         self.summary = summary
         self.predictions = predictions
         self._dates = np.asarray(dates)
         self.metrics = metrics
+        self.periods_per_year = periods_per_year
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in self.summary.items())
