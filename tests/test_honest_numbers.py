@@ -290,3 +290,29 @@ def test_the_guide_walk_forward_snippet_runs_as_written():
     # without a one-period return, the error lists the label-like columns to choose from
     with pytest.raises(ValueError, match=r"target=None.*fwd_ret_5, MFE, MDD, TTH, y_will_peak"):
         WalkForwardEngine(data=df_labeled.drop(columns="fwd_ret"), train_days=252)
+
+
+def test_cascade_embargo_auto_is_the_stage_targets_horizon():
+    """Finding 3: CascadeStrategy's out-of-fold blocks had no embargo by default."""
+    from skquant import CascadeStrategy
+
+    panel = make_synthetic_panel(n_symbols=2, n_days=120, random_state=0)
+    fast = {"n_estimators": 5, "n_jobs": 1, "early_stopping_rounds": 0}
+    X, y = panel[["alpha_1", "alpha_2"]], panel[["fwd_ret_5", "fwd_ret"]]
+    cascade = CascadeStrategy(["lightgbm", "lightgbm"], [fast, fast], n_splits=2)
+    assert cascade.get_params()["embargo_days"] == "auto"
+    cascade.fit(X, y)
+    assert cascade.embargo_days_ == 5 == cascade.config_["embargo_days"]
+    # a one-period first stage needs one date; an explicit value is kept as given
+    assert (
+        CascadeStrategy(["lightgbm"] * 2, [fast, fast], n_splits=2)
+        .fit(X, y[["fwd_ret", "fwd_ret_5"]])
+        .embargo_days_
+        == 1
+    )
+    assert (
+        CascadeStrategy(["lightgbm"] * 2, [fast, fast], n_splits=2, embargo_days=0)
+        .fit(X, y)
+        .embargo_days_
+        == 0
+    )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.metaestimators import available_if
 
+from skquant.leakage import label_horizon
 from skquant.models._stacking import _take
 from skquant.strategies._base import (
     BaseStrategy,
@@ -18,7 +19,14 @@ from skquant.strategies._base import (
     pandas_index,
     set_task,
 )
-from skquant.utils._sklearn_compat import Interval, RegressorTags, _fit_context, validate_data
+from skquant.utils._sklearn_compat import (
+    Interval,
+    RegressorTags,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
+from skquant.utils._time import dates_of
 
 
 def _stage_output(estimator, task: str, X) -> np.ndarray:
@@ -76,10 +84,13 @@ class CascadeStrategy(BaseStrategy):
         refinements of the single target.
     n_splits : int, default=5
         Number of chronological out-of-fold blocks (``n_splits + 1`` blocks in all).
-    embargo_days : int, default=0
+    embargo_days : int or "auto", default="auto"
         Dates dropped from each out-of-fold training window just before the block it
         predicts: labels of horizon h need ``embargo_days >= h`` so that no stage is
         trained on a label computed from the prices of the block it predicts.
+        ``"auto"`` is the longest label horizon among the stage targets
+        (:func:`skquant.leakage.label_horizon`: make_labels metadata, the name,
+        or the label's autocorrelation).
 
     Attributes
     ----------
@@ -92,6 +103,8 @@ class CascadeStrategy(BaseStrategy):
         fitted as classification when the model supports it).
     stage_feature_names_ : list of str
         The names of the prediction columns added for the later stages.
+    embargo_days_ : int
+        The embargo applied to the out-of-fold blocks (``"auto"`` resolved).
     target_names_ : list of str
         The distinct targets, in stage order.
     oof_predictions_ : DataFrame of shape (n_samples, n_stages - 1)
@@ -125,7 +138,7 @@ class CascadeStrategy(BaseStrategy):
         "model_configs": ["array-like", None],
         "target_names": ["array-like", None],
         "n_splits": [Interval(Integral, 1, None, closed="left")],
-        "embargo_days": [Interval(Integral, 0, None, closed="left")],
+        "embargo_days": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -134,7 +147,7 @@ class CascadeStrategy(BaseStrategy):
         model_configs=None,
         target_names=None,
         n_splits=5,
-        embargo_days=0,
+        embargo_days="auto",
     ):
         self.models = models
         self.model_configs = model_configs
@@ -187,6 +200,16 @@ class CascadeStrategy(BaseStrategy):
             )
         return list(frame.columns[: len(models)]), frame
 
+    def _resolve_embargo(self, X, frame: pd.DataFrame, stage_targets) -> int:
+        """``embargo_days``, or with "auto" the longest horizon of the stage targets."""
+        if self.embargo_days != "auto":
+            return int(self.embargo_days)
+        if len(stage_targets) < 2:
+            return 0  # one stage: no out-of-fold predictions to embargo
+        if dates_of(frame) is None and dates_of(X) is not None:
+            frame = frame.set_axis(X.index)  # the dates (and symbols) of the rows
+        return max(label_horizon(frame, t).horizon for t in dict.fromkeys(stage_targets[:-1]))
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit the stages in order on out-of-fold predictions of the earlier stages.
@@ -235,6 +258,7 @@ class CascadeStrategy(BaseStrategy):
             y = np.asarray(y)
         self.y_is_frame_ = isinstance(y, pd.DataFrame)
         stage_targets, frame = self._stage_targets(y)
+        self.embargo_days_ = self._resolve_embargo(X, frame, stage_targets)
         frame_val = None
         if y_val is not None:
             frame_val = as_frame(y_val)
@@ -275,7 +299,7 @@ class CascadeStrategy(BaseStrategy):
                 y_rows,
                 n_splits=self.n_splits,
                 method=method,
-                embargo=self.embargo_days,
+                embargo=self.embargo_days_,
             )
             if oof.ndim == 2:
                 oof = oof[:, -1]
@@ -298,7 +322,7 @@ class CascadeStrategy(BaseStrategy):
             "stage_targets": self.stage_targets_,
             "stage_tasks": tasks,
             "n_splits": int(self.n_splits),
-            "embargo_days": int(self.embargo_days),
+            "embargo_days": self.embargo_days_,
             "stages": [getattr(s, "config_", None) for s in stages],
         }
         return self
