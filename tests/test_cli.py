@@ -112,7 +112,8 @@ def write_symbols(folder: Path, symbols, n=160, seed=0, csv=()):
     rng = np.random.default_rng(seed)
     for symbol in symbols:
         X = rng.normal(size=(n, 3))
-        ret = 0.01 * X[:, 0] + rng.normal(scale=0.01, size=n)
+        # a realistic edge (correlation about 0.1): a stronger one is what a leak looks like
+        ret = 0.001 * X[:, 0] + rng.normal(scale=0.01, size=n)
         frame = pd.DataFrame(
             {
                 "date": pd.bdate_range("2022-01-03", periods=n),

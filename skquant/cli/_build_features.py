@@ -20,7 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skquant.cli._common import EXIT_OK, EXIT_PARTIAL, UsageError, fraction, positive_int
+from skquant.cli._common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    UsageError,
+    cli_words,
+    fraction,
+    leak_threshold,
+    positive_int,
+    report_warnings,
+)
 
 MODEL = "vae"
 MODELS_DIR = "vae_models"
@@ -46,7 +55,17 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--latent-dim", type=positive_int, default=32, metavar="N",
                         help="number of latent features (default 32)")  # fmt: skip
     parser.add_argument("--features", metavar="A,B|@FILE",
-                        help="input columns (default: numeric columns that are not label-like)")  # fmt: skip
+                        help="input columns (default: numeric columns that are not label-like "
+                        "and that the leak guard does not flag)")  # fmt: skip
+    parser.add_argument("--target", metavar="COL",
+                        help="the label the features will serve: never a VAE input, and the "
+                        "leak guard scores every column against it (default: the one-period "
+                        "forward return, fwd_ret, when the files have it)")  # fmt: skip
+    parser.add_argument("--return-col", metavar="COL",
+                        help="the one-period return, also never an input and also scored")  # fmt: skip
+    parser.add_argument("--leak-threshold", type=leak_threshold, default=0.2, metavar="X|none",
+                        help="leak score above which a column is never a VAE input (default "
+                        "0.2; 'none' switches the guard off)")  # fmt: skip
     parser.add_argument("--train-frac", type=fraction, default=0.6, metavar="F",
                         help="earliest share of each symbol's dates the VAE is fitted on "
                         "(default 0.6)")  # fmt: skip
@@ -91,9 +110,9 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     """Fit the VAE on one symbol's early dates and add its latent columns; never raises."""
     import numpy as np
 
-    from skquant.cli._data import read_symbol
+    from skquant.cli._data import read_symbol, sidecar_path
     from skquant.cli._train_all import _peak_memory_mb, _reset_peak_memory, pair_is_finished
-    from skquant.persistence import save_model
+    from skquant.persistence import _atomic_write_json, save_model
     from skquant.registry import get_trainer
 
     _reset_peak_memory()
@@ -157,6 +176,19 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
             os.rename(tmp, model_dir)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        # beside the file: the first date the VAE never saw, so walkforward and
+        # train-all test and validate only after it
+        _atomic_write_json(
+            sidecar_path(out_file),
+            {
+                "model": MODEL,
+                "columns": names,
+                "inputs": job.features,
+                "fit_start": metrics["fit_start"],
+                "fit_end": metrics["fit_end"],
+                "first_unseen_date": cutoff,
+            },
+        )
         _write_frame(out, out_file)  # written last: it marks the symbol finished
         result.update(n_fit=metrics["n_fit"], fit_end=str(metrics["fit_end"].date()))
     except Exception as exc:  # the symbol fails; the others go on
@@ -164,6 +196,44 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["peak_memory_mb"] = _peak_memory_mb()
     return result
+
+
+def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> list[str]:
+    """The VAE's input columns: never the target, the return column or a leak."""
+    import warnings
+
+    from skquant.leakage import default_target, select_features
+
+    target = args.target
+    if target is None:
+        try:
+            target = default_target(sample)
+        except ValueError:
+            target = None
+    for name, option in ((target, "--target"), (args.return_col, "--return-col")):
+        if name is not None and name not in sample.columns:
+            raise UsageError(f"{option} {name!r} is not a column of {sample_name}.")
+    if target is None:
+        # without a label there is nothing to score a leak against: the name rule only
+        print(
+            "skquant: warning: no --target and no fwd_ret column: only label-like names "
+            "(y_*, fwd_*, TTH, ...) are kept out of the VAE inputs; pass --target.",
+            file=sys.stderr,
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return select_features(
+                sample,
+                target,
+                args.return_col,
+                requested,
+                leak_threshold=None if target is None else args.leak_threshold,
+            )
+        except ValueError as exc:
+            raise UsageError(f"{sample_name}: {cli_words(str(exc))}") from None
+        finally:
+            report_warnings(caught, verbosity)
 
 
 def _latent_param(cls) -> str:
@@ -179,7 +249,7 @@ def _latent_param(cls) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from skquant.cli._data import choose_features, parse_features, read_symbol, symbol_files
+    from skquant.cli._data import parse_features, read_symbol, symbol_files
     from skquant.cli._train_all import iterate_symbols
     from skquant.config import load_model_config
     from skquant.persistence import _atomic_write_json
@@ -214,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
     if sample is None:
         raise UsageError(f"none of the {len(files)} files in {args.input_dir!r} can be read.")
     existing = [c for c in sample.columns if str(c).startswith("vae") and str(c)[3:].isdigit()]
-    features = choose_features(sample.drop(columns=existing), [], requested, sample_name)
+    features = _vae_inputs(sample.drop(columns=existing), args, requested, sample_name, verbosity)
     if verbosity >= 0:
         print(f"{len(files)} symbols in {args.input_dir}; VAE latent dim {args.latent_dim}, "
               f"fitted on the earliest {args.train_frac:.0%} of each symbol's dates")  # fmt: skip

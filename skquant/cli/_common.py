@@ -63,3 +63,52 @@ def non_negative_int(text: str) -> int:
 def fraction(text: str) -> float:
     """argparse type: a number strictly between 0 and 1."""
     return _number(text, float, lambda v: 0 < v < 1, "a number in (0, 1)")
+
+
+def embargo(text: str):
+    """argparse type: ``auto`` (the label horizon) or an integer >= 0."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return _number(text, int, lambda v: v >= 0, "'auto' or an integer >= 0")
+
+
+def leak_threshold(text: str):
+    """argparse type: a number in [0, 1), or ``none`` to switch the leak guard off."""
+    if text.strip().lower() == "none":
+        return None
+    return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1) or 'none'")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    return _number(text, float, lambda v: v > 0, "a positive number")
+
+
+# The library's parameter words and the command line's options for the same thing,
+# so a library error reads as the command's own.
+_OPTION_WORDS = (
+    ("leak_threshold=None", "--leak-threshold none"),
+    ("leak_threshold=", "--leak-threshold "),
+    ("return_col=None", "no --return-col"),
+    ("return_col=", "--return-col "),
+    ("embargo_days=", "--embargo-days "),
+    ("features=", "--features "),
+    ("target=None", "no --target"),
+    ("target=", "--target "),
+    ("min_test_date=", "the feature models' first unseen date "),
+)
+
+
+def cli_words(message: str) -> str:
+    """A library message with its parameter names spelled as the command's options."""
+    for library, option in _OPTION_WORDS:
+        message = message.replace(library, option)
+    return message
+
+
+def report_warnings(caught, verbosity: int) -> None:
+    """Print caught warnings as one ``skquant: warning:`` line each (not with -qq)."""
+    if verbosity < -1:
+        return
+    for item in caught:
+        print(f"skquant: warning: {cli_words(str(item.message))}", file=sys.stderr)

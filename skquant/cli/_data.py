@@ -11,6 +11,9 @@ from skquant.cli._common import UsageError
 from skquant.labels import is_label_like
 
 SUFFIXES = (".parquet", ".pq", ".csv")
+# Written by build-features beside each symbol file it writes: which columns a feature
+# model made and the first date that model never saw.
+SIDECAR_SUFFIX = ".features.json"
 
 _NOT_FEATURES = frozenset({"date", "symbol", "ticker", "timestamp", "datetime"})
 
@@ -66,6 +69,30 @@ def read_symbol(path: Path) -> pd.DataFrame:
     if frame.index.hasnans:
         raise ValueError(f"{path.name} has missing dates.")
     return frame.sort_index(kind="stable")
+
+
+def sidecar_path(path: Path) -> Path:
+    """``SYMBOL.features.json`` beside ``SYMBOL.parquet``: build-features' record of a file."""
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def first_unseen_date(path: Path) -> pd.Timestamp | None:
+    """The first date the feature model of a build-features file never saw (None for other files).
+
+    Raises
+    ------
+    ValueError
+        If the record beside the file is unreadable.
+    """
+    import json
+
+    record = sidecar_path(path)
+    if not record.is_file():
+        return None
+    try:
+        return pd.Timestamp(json.loads(record.read_text(encoding="utf-8"))["first_unseen_date"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{record.name} is unreadable ({type(exc).__name__}: {exc}).") from None
 
 
 def parse_features(spec: str | None) -> list[str] | None:

@@ -12,12 +12,15 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    cli_words,
+    embargo,
+    leak_threshold,
     log,
-    non_negative_int,
+    positive_float,
     positive_int,
+    report_warnings,
 )
 
-DEFAULT_TARGET = "fwd_ret"
 # Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
 # family's fastest variant: dozens of folds must run in seconds, not hours.
 FAST_VARIANT = "aggressive"
@@ -46,17 +49,29 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML config file for the model")
     parser.add_argument("--input-dir", metavar="DIR", help="folder of SYMBOL.parquet/.csv files")
     parser.add_argument(
-        "--target", default=DEFAULT_TARGET, help=f"target column (default {DEFAULT_TARGET})"
+        "--target",
+        metavar="COL",
+        help="target column (default: the one-period forward return, fwd_ret)",
     )
     parser.add_argument(
         "--return-col",
         metavar="COL",
-        help="per-row return the positions earn (default: target; required for a binary target)",
+        help="one-period return the positions earn (default: the target, only when it spans "
+        "one period; required for a multi-period or binary target)",
     )
     parser.add_argument(
         "--features",
         metavar="A,B|@FILE",
-        help="feature columns (default: numeric columns that are not label-like)",
+        help="feature columns (default: numeric columns that are not label-like and that the "
+        "leak guard does not flag)",
+    )
+    parser.add_argument(
+        "--leak-threshold",
+        type=leak_threshold,
+        default=0.2,
+        metavar="X|none",
+        help="leak score above which a column is a leak: left out of the default features, "
+        "an error among --features; 'none' switches the guard off (default 0.2)",
     )
     parser.add_argument("--train-days", type=positive_int, default=504, metavar="N",
                         help="training window in trading dates (default 504)")  # fmt: skip
@@ -64,9 +79,11 @@ def add_parser(subparsers, parents) -> None:
                         help="test window in dates (default 63)")  # fmt: skip
     parser.add_argument("--step-days", type=positive_int, default=63, metavar="N",
                         help="dates between refits (default 63)")  # fmt: skip
-    parser.add_argument("--embargo-days", type=non_negative_int, default=5, metavar="N",
-                        help="dates dropped between training and test, at least the label "
-                        "horizon (default 5)")  # fmt: skip
+    parser.add_argument("--embargo-days", type=embargo, default="auto", metavar="N|auto",
+                        help="dates dropped between training and test (default auto: the "
+                        "target's label horizon)")  # fmt: skip
+    parser.add_argument("--periods-per-year", type=positive_float, metavar="N",
+                        help="annualisation (default: from the dates, 252 daily, 52 weekly)")  # fmt: skip
     parser.add_argument("--min-train-samples", type=positive_int, default=200, metavar="N",
                         help="skip folds with fewer training rows (default 200)")  # fmt: skip
     parser.add_argument("--expanding", action="store_true", help="anchor training at the start")
@@ -77,29 +94,37 @@ def add_parser(subparsers, parents) -> None:
     parser.set_defaults(handler=run)
 
 
-def load_panel(input_dir: str, target: str) -> tuple:
-    """The folder's files as one (date, symbol) panel, and ``{symbol: error}`` of bad files."""
+def load_panel(input_dir: str, target: str | None) -> tuple:
+    """The folder's files as one (date, symbol) panel, ``{symbol: error}`` of bad files,
+    and ``{symbol: first unseen date}`` of the files build-features wrote."""
     import pandas as pd
 
-    from skquant.cli._data import read_symbol, symbol_files
+    from skquant.cli._data import first_unseen_date, read_symbol, symbol_files
 
     files = symbol_files(input_dir)
-    parts, failed = {}, {}
+    parts, failed, unseen = {}, {}, {}
     for symbol, path in files.items():
         try:
             frame = read_symbol(path)
-            if target not in frame.columns:
+            if target is not None and target not in frame.columns:
                 raise ValueError(f"{path.name} has no target column {target!r}")
             if frame.index.duplicated().any():
                 raise ValueError(f"{path.name} repeats dates")
+            cutoff = first_unseen_date(path)
             parts[symbol] = frame
+            if cutoff is not None:
+                unseen[symbol] = cutoff
         except ValueError as exc:
             failed[symbol] = str(exc)
     if not parts:
         detail = "; ".join(f"{s}: {e}" for s, e in failed.items())
         raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
     panel = pd.concat(parts, names=["symbol", "date"]).swaplevel().sort_index()
-    return panel, failed
+    # make_labels' horizons travel in each file's metadata (parquet keeps attrs)
+    attrs = [frame.attrs for frame in parts.values()]
+    if attrs[0] and all(a == attrs[0] for a in attrs):
+        panel.attrs = dict(attrs[0])
+    return panel, failed, unseen
 
 
 def _config(args):
@@ -158,11 +183,12 @@ def _importance_plot(importance, path: Path, title: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import warnings
+
     import numpy as np
 
-    from skquant.cli._data import choose_features, parse_features
+    from skquant.cli._data import parse_features
     from skquant.persistence import _atomic_write_json
-    from skquant.strategies._base import is_binary_target
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     if args.n_jobs == 0 or args.n_jobs < -1:
@@ -170,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
     config, variant = _config(args)
     requested = parse_features(args.features)
     failed: dict[str, str] = {}
+    unseen: dict = {}
     if args.input_dir is None:
         from skquant.datasets import load_demo
 
@@ -179,22 +206,43 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"the demo data needs the demo extra: {exc}") from None
         source = "demo data (S&P 500 and NASDAQ daily, arch package)"
     else:
-        panel, failed = load_panel(args.input_dir, args.target)
+        panel, failed, unseen = load_panel(args.input_dir, args.target)
         source = args.input_dir
-    if args.target not in panel.columns:
+    if args.target is not None and args.target not in panel.columns:
         raise UsageError(
             f"target column {args.target!r} is not in the data; columns: "
             f"{', '.join(map(str, panel.columns))}."
         )
-    if args.return_col is None and is_binary_target(panel[args.target].dropna()):
-        raise UsageError(
-            f"the target {args.target!r} is binary (a label, not a return): pass --return-col "
-            "with the forward-return column the positions earn."
-        )
-    return_col = args.return_col or args.target
-    if return_col not in panel.columns:
-        raise UsageError(f"--return-col {return_col!r} is not a column of the data.")
-    features = choose_features(panel, [args.target, return_col], requested, "the data")
+    if args.return_col is not None and args.return_col not in panel.columns:
+        raise UsageError(f"--return-col {args.return_col!r} is not a column of the data.")
+    # Feature models (build-features) saw each symbol's early dates: test after them.
+    min_test_date = max(unseen.values()) if unseen else None
+    from skquant.walkforward import WalkForwardEngine
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            engine = WalkForwardEngine(
+                panel,
+                target=args.target,
+                return_col=args.return_col,
+                features=requested,
+                train_days=args.train_days,
+                test_days=args.test_days,
+                step_days=args.step_days,
+                min_train_samples=args.min_train_samples,
+                embargo_days=args.embargo_days,
+                expanding=args.expanding,
+                periods_per_year=args.periods_per_year,
+                leak_threshold=args.leak_threshold,
+                min_test_date=min_test_date,
+                n_jobs=args.n_jobs,
+                verbose=verbosity >= 0,
+            )
+        except ValueError as exc:  # too few dates, a leak, a multi-period P&L, ...
+            raise UsageError(cli_words(str(exc))) from None
+    report_warnings(caught, verbosity)
+    target, return_col, features = engine.target_, engine.return_col_, engine.features_
     from skquant.registry import get_trainer
 
     # A binary target (y_will_peak) is fitted as classification where the family can.
@@ -202,40 +250,28 @@ def run(args: argparse.Namespace) -> int:
 
     probe = get_trainer(args.model)()
     if "task" in probe.get_params() and "task" not in config:
-        task = choose_task(probe, panel[args.target].dropna(), config)
+        task = choose_task(probe, panel[target].dropna(), config)
         if task != "regression":
             config["task"] = task
     # Folds run in parallel, so each model gets one thread: several OpenMP teams on
     # the same cores spin against each other and run many times slower.
-    if "n_jobs" not in config and "n_jobs" in get_trainer(args.model)().get_params():
+    if "n_jobs" not in config and "n_jobs" in probe.get_params():
         config["n_jobs"] = 1
     symbols = panel.index.get_level_values("symbol").unique()
     dates = panel.index.get_level_values("date")
     if verbosity >= 0:
         print(f"data: {source}: {len(panel)} rows, {len(symbols)} symbols, "
               f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}")  # fmt: skip
-        print(f"model: {args.model} (variant {variant}); target: {args.target}; "
+        print(f"model: {args.model} (variant {variant}); target: {target}; "
               f"returns: {return_col}")  # fmt: skip
         print(f"features ({len(features)}): {', '.join(features)}")
-    from skquant.walkforward import WalkForwardEngine
-
-    try:
-        engine = WalkForwardEngine(
-            panel,
-            target=args.target,
-            return_col=return_col,
-            features=features,
-            train_days=args.train_days,
-            test_days=args.test_days,
-            step_days=args.step_days,
-            min_train_samples=args.min_train_samples,
-            embargo_days=args.embargo_days,
-            expanding=args.expanding,
-            n_jobs=args.n_jobs,
-            verbose=verbosity >= 0,
-        )
-    except ValueError as exc:  # includes too few dates for one fold (fold_dates raises)
-        raise UsageError(str(exc)) from None
+        print(f"embargo: {engine.embargo_days_} dates (label horizon {engine.label_horizon_} "
+              f"of {target}, from its {engine.label_horizon_source_}); "
+              f"{engine.periods_per_year_:g} periods a year")  # fmt: skip
+        if min_test_date is not None:
+            print(f"feature models fitted by build-features saw each symbol up to "
+                  f"{min_test_date:%Y-%m-%d}: testing starts there "
+                  f"({engine.n_folds_skipped_} earlier folds skipped)")  # fmt: skip
     started = _dt.datetime.now(_dt.timezone.utc)
     result = engine.run(args.model, config)
 
@@ -256,8 +292,8 @@ def run(args: argparse.Namespace) -> int:
     last = result.folds.iloc[-1]
     rows = (dates >= last["train_start"]) & (dates <= last["train_end"])
     train = panel.loc[np.asarray(rows)]
-    train = train[np.isfinite(train[args.target].astype(float))]
-    final = get_trainer(args.model)(config).fit(train[features], train[args.target])
+    train = train[np.isfinite(train[target].astype(float))]
+    final = get_trainer(args.model)(config).fit(train[features], train[target])
     importance = None
     if hasattr(final, "get_feature_importance"):
         importance = final.get_feature_importance()
@@ -276,14 +312,20 @@ def run(args: argparse.Namespace) -> int:
             "model": args.model,
             "variant": variant,
             "config": config,
-            "target": args.target,
+            "target": target,
             "return_col": return_col,
             "features": features,
+            "leak_threshold": args.leak_threshold,
+            "label_horizon": engine.label_horizon_,
+            "label_horizon_source": engine.label_horizon_source_,
+            "periods_per_year": engine.periods_per_year_,
+            "min_test_date": min_test_date,
             "windows": {
                 "train_days": args.train_days,
                 "test_days": args.test_days,
                 "step_days": args.step_days,
-                "embargo_days": args.embargo_days,
+                "embargo_days": engine.embargo_days_,
+                "embargo_days_requested": args.embargo_days,
                 "min_train_samples": args.min_train_samples,
                 "expanding": args.expanding,
             },

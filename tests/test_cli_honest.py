@@ -1,0 +1,167 @@
+"""The command line under the honest-numbers rules, on the demo data's real prices:
+the leak guard in build-features and walkforward, feature models never tested
+in-sample, and the guide's commands as written."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from tests.test_cli import FAST_YAML, run_cli
+
+
+class _PCAStandInVAE(TransformerMixin, BaseEstimator):
+    """A PCA with the VAE's interface: the build-features pipeline in-process, fast."""
+
+    def __init__(self, config=None, latent_dim=None):
+        self.config = config
+        self.latent_dim = latent_dim
+
+    def fit(self, X, y=None):
+        from sklearn.decomposition import PCA
+
+        self.inputs_ = list(X.columns)
+        self.pca_ = PCA(n_components=self.latent_dim, random_state=0).fit(X)
+        return self
+
+    def transform(self, X):
+        return self.pca_.transform(X)
+
+
+@pytest.fixture(scope="module")
+def sp500_with_a_renamed_label(tmp_path_factory):
+    """The demo's SP500 file plus a column ``target`` equal to ``fwd_ret_5`` (finding 1)."""
+    pytest.importorskip("arch")
+    pytest.importorskip("statsmodels")
+    from skquant import load_demo
+
+    folder = tmp_path_factory.mktemp("labeled")
+    sp500 = load_demo().xs("SP500", level="symbol")
+    sp500 = sp500.assign(target=sp500["fwd_ret_5"])
+    sp500.to_parquet(folder / "SP500.parquet")
+    return folder
+
+
+@pytest.fixture
+def stand_in_vae(monkeypatch, tmp_path):
+    """Registers the stand-in as 'vae'; returns the path of its (empty) config file."""
+    import skquant.registry
+
+    monkeypatch.setitem(skquant.registry._REGISTRY, "vae", (__name__, "_PCAStandInVAE"))
+    config = tmp_path / "vae.yaml"
+    config.write_text("model: vae\nvariants:\n  balanced: {}\n")
+    return str(config)
+
+
+def _fast_config(folder):
+    path = folder / "lightgbm.yaml"
+    path.write_text(FAST_YAML.format(rounds=20, patience=0))
+    return str(path)
+
+
+def _walkforward(main, data, out, config, *extra):
+    return main(
+        ["walkforward", "--input-dir", str(data), "--output-dir", str(out), "--config", config,
+         "--train-days", "504", "--test-days", "126", "--step-days", "126",
+         "--min-train-samples", "100", "--n-jobs", "1", *extra]
+    )  # fmt: skip
+
+
+def test_build_features_never_feeds_a_label_to_the_feature_model(
+    sp500_with_a_renamed_label, tmp_path, stand_in_vae, capsys
+):
+    """Finding 1: build-features printed "features (8): ... target" and fed it to the VAE;
+    walkforward on the result then reported Sharpe 4.80 instead of 0.34."""
+    from skquant import load_model
+    from skquant.cli import main
+
+    data = sp500_with_a_renamed_label
+    args = ["build-features", "--input-dir", str(data), "--latent-dim", "3", "--train-frac", "0.4",
+            "--config", stand_in_vae]  # fmt: skip
+    assert main([*args, "--output-dir", str(tmp_path / "vae")]) == 0
+    out, err = capsys.readouterr()
+    assert "features (7): ret_1, ret_5, ret_21, vol_21, range, dist_high_21, volume_z_21" in out
+    # no --target: scored against the one-period return fwd_ret (about 0.4 for a 5-day label)
+    assert "skquant: warning: Left out 1 column(s)" in err
+    assert re.search(r"future of fwd_ret .*: target \(0\.[3-9]\d\)", err), err
+    assert load_model(tmp_path / "vae" / "vae_models" / "SP500").inputs_[-1] == "volume_z_21"
+    # explicitly listing the label is refused, unless the guard is switched off
+    listed = ["--features", "ret_1,ret_5,vol_21,target"]
+    assert main([*args, "--output-dir", str(tmp_path / "x"), *listed]) == 2
+    assert "--leak-threshold none" in capsys.readouterr().err
+    leaky_dir = tmp_path / "leaky"
+    assert main([*args, "--output-dir", str(leaky_dir), *listed, "--leak-threshold", "none"]) == 0
+
+    # walkforward on the leaky latents: its own guard drops them (they know the target's
+    # future); forced in, they pay far more than the honest latents do
+    config = _fast_config(tmp_path)
+    common = ["--target", "target", "--return-col", "fwd_ret", "--features", "vae0,vae1,vae2"]
+    capsys.readouterr()
+    assert _walkforward(main, leaky_dir, tmp_path / "wf_refused", config, *common) == 2
+    assert "vae" in capsys.readouterr().err
+    assert _walkforward(main, tmp_path / "vae", tmp_path / "wf", config, *common) == 0
+    assert (
+        _walkforward(
+            main, leaky_dir, tmp_path / "wf_leak", config, *common, "--leak-threshold", "none"
+        )
+        == 0
+    )
+    honest = json.loads((tmp_path / "wf" / "summary.json").read_text())["sharpe"]
+    leaky = json.loads((tmp_path / "wf_leak" / "summary.json").read_text())["sharpe"]
+    assert leaky > honest + 1.0, (honest, leaky)
+    assert honest < 1.5
+
+
+def test_walkforward_tests_only_after_the_feature_models_fit_window(
+    sp500_with_a_renamed_label, tmp_path, stand_in_vae, capsys
+):
+    """Finding 4: walkforward on a build-features folder tested 55% of its test dates
+    inside the window the encoder was fitted on."""
+    from skquant.cli import main
+
+    data, vae = sp500_with_a_renamed_label, tmp_path / "vae"
+    args = ["build-features", "--input-dir", str(data), "--output-dir", str(vae),
+            "--config", stand_in_vae]  # fmt: skip
+    assert main([*args, "--latent-dim", "2", "--train-frac", "0.5"]) == 0
+    record = json.loads((vae / "SP500.features.json").read_text())
+    cutoff = pd.Timestamp(record["first_unseen_date"])
+    assert record["columns"] == ["vae0", "vae1"] and record["model"] == "vae"
+    capsys.readouterr()
+    out = tmp_path / "wf"
+    assert _walkforward(main, vae, out, _fast_config(tmp_path), "--return-col", "fwd_ret") == 0
+    printed = capsys.readouterr().out
+    assert f"saw each symbol up to {cutoff:%Y-%m-%d}: testing starts there" in printed
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    assert predictions.index.get_level_values("date").min() >= cutoff
+    folds = pd.read_csv(out / "folds.csv", parse_dates=["test_start"])
+    assert (folds["test_start"] >= cutoff).all()
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert pd.Timestamp(manifest["min_test_date"]) == cutoff
+    assert manifest["windows"]["embargo_days"] == manifest["label_horizon"] == 1
+
+
+def test_walkforward_defaults_embargo_and_one_period_returns(tmp_path):
+    """Findings 2, 3 and 8 through the command: no --target means fwd_ret; a multi-period
+    target without --return-col is refused; the embargo is the label horizon."""
+    pytest.importorskip("arch")
+    proc = run_cli(
+        "walkforward", "--target", "fwd_ret_5", "--output-dir", tmp_path / "wf", timeout=300
+    )
+    assert proc.returncode == 2 and "--return-col" in proc.stderr, proc.stderr
+    assert "spans 5 periods" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli(
+        "walkforward", "--target", "fwd_ret_5", "--return-col", "fwd_ret", "--embargo-days", "2",
+        "--train-days", "1000", "--test-days", "1000", "--step-days", "1000",
+        "--output-dir", tmp_path / "wf", timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "skquant: warning: --embargo-days 2 is below the label horizon - 1 = 4" in proc.stderr
+    manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
+    assert manifest["label_horizon"] == 5 and manifest["label_horizon_source"] == "metadata"
+    assert manifest["windows"]["embargo_days"] == 2 and manifest["periods_per_year"] == 252
+    assert np.isfinite(json.loads((tmp_path / "wf" / "summary.json").read_text())["sharpe"])
