@@ -32,11 +32,16 @@ _returns = arrays(
 )
 
 
+def _constant(r) -> bool:
+    """A series skquant's ratios treat as constant (empyrical divides by its rounding noise)."""
+    return np.std(r, ddof=1) <= 1e-12 * abs(np.mean(r))
+
+
 @settings(max_examples=100, deadline=None)
 @given(r=_returns)
 def test_sharpe_and_drawdown_agree_with_empyrical(r):
     ours, theirs = sharpe_ratio(r), empyrical.sharpe_ratio(r)
-    if np.isfinite(theirs) and np.std(r, ddof=1) > 1e-12:
+    if np.isfinite(theirs) and not _constant(r):
         assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-9)
     assert max_drawdown(r) == pytest.approx(empyrical.max_drawdown(r), rel=1e-9, abs=1e-12)
 
@@ -46,7 +51,7 @@ def test_sharpe_and_drawdown_agree_with_empyrical(r):
 def test_other_ratios_agree_with_empyrical(r):
     assert annual_return(r) == pytest.approx(empyrical.annual_return(r), rel=1e-9, abs=1e-12)
     theirs = empyrical.sortino_ratio(r)
-    if np.isfinite(theirs):
+    if np.isfinite(theirs) and not _constant(r):
         assert sortino_ratio(r) == pytest.approx(theirs, rel=1e-9, abs=1e-9)
     theirs = empyrical.calmar_ratio(r)
     # a drawdown near machine precision makes Calmar a ratio of rounding errors
@@ -81,13 +86,44 @@ def test_sharpe_with_risk_free_and_frequency():
     )
 
 
+def test_constant_series_ratio_is_the_sign_of_its_mean():
+    # np.std([0.001] * 10) is 1.8e-19 of rounding noise, not a deviation: the Sharpe
+    # ratio was 6.9e16
+    assert sharpe_ratio([0.001] * 10) == np.inf
+    assert sharpe_ratio([-0.003] * 7, periods_per_year=12) == -np.inf
+    assert sortino_ratio([0.001] * 10) == np.inf
+    assert sortino_ratio([-0.001] * 10) == -np.inf  # was -sqrt(252): |d| / |d|
+    # constant after the risk-free rate / required return is taken off
+    assert sharpe_ratio([0.002] * 5, risk_free=0.002) == 0.0
+    assert sortino_ratio([0.002] * 5, required_return=0.003) == -np.inf
+    # a genuine deviation, however small against the mean, still gives a finite ratio
+    r = np.array([1.0, 1.0 + 1e-9, 1.0 - 1e-9])
+    assert np.isfinite(sharpe_ratio(r)) and sharpe_ratio(r) > 1e9
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    value=st.floats(allow_nan=False, allow_infinity=False),
+    n=st.integers(2, 300),
+    with_nan=st.booleans(),
+)
+def test_constant_series_property(value, n, with_nan):
+    r = np.full(n, value)
+    if with_nan:
+        r = np.append(r, np.nan)  # NaN periods are dropped, the series stays constant
+    expected = np.inf * np.sign(value) if value != 0 else 0.0
+    for f in (sharpe_ratio, sortino_ratio):
+        assert f(r) == expected, f.__name__
+        assert f(r, periods_per_year=52) == expected, f.__name__
+
+
 def test_edge_cases():
     nan = float("nan")
     for f in (sharpe_ratio, max_drawdown, profit_factor, win_loss_ratio, annual_return):
         assert np.isnan(f([])), f.__name__
         assert np.isnan(f([nan, nan])), f.__name__
     zeros = np.zeros(10)
-    assert np.isnan(sharpe_ratio(zeros))
+    assert sharpe_ratio(zeros) == 0.0 and sortino_ratio(zeros) == 0.0  # constant: sign of mean
     assert max_drawdown(zeros) == 0.0
     assert np.isnan(profit_factor(zeros)) and np.isnan(win_loss_ratio(zeros))
     assert np.isnan(calmar_ratio(zeros)) and annual_return(zeros) == 0.0

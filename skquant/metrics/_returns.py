@@ -7,6 +7,10 @@ Conventions shared by every function here:
 - Empty input (or only NaN) gives NaN.
 - Sharpe, Sortino, annual return, max drawdown and Calmar follow empyrical's
   definitions (sample standard deviation with ``ddof=1``, compounded equity).
+- A constant series has Sharpe and Sortino ``+inf``, ``-inf`` or 0 by the sign
+  of its mean: a standard deviation below ``1e-12`` of the mean's size is the
+  rounding noise of a constant (``np.std([0.001] * 10)`` is 1.8e-19), not a
+  deviation to divide by (there empyrical departs, with ratios near 1e17).
 """
 
 from __future__ import annotations
@@ -40,6 +44,19 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator / denominator)
 
 
+# A standard deviation at most this share of |mean| is rounding noise: the series is constant.
+_CONSTANT_RTOL = 1e-12
+
+
+def _constant_ratio(r: np.ndarray) -> float | None:
+    """``+-inf`` or 0 by the sign of the mean when ``r`` is constant, else None."""
+    with np.errstate(over="ignore", invalid="ignore"):  # |values| near the float maximum
+        mean, std = np.mean(r), np.std(r, ddof=1)
+    if r.max() == r.min() or std <= _CONSTANT_RTOL * abs(mean):
+        return float(np.sign(mean) * np.inf) if mean != 0 else 0.0
+    return None
+
+
 def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0) -> float:
     """Annualised Sharpe ratio: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``.
 
@@ -55,8 +72,9 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     Returns
     -------
     sharpe : float
-        NaN with fewer than 2 periods or when every excess return is 0; ``+-inf``
-        when the excess returns are constant and non-zero (as empyrical).
+        NaN with fewer than 2 periods. Constant excess returns give ``+inf``,
+        ``-inf`` or 0 by the sign of their mean, a standard deviation below
+        ``1e-12`` of the mean's size counting as zero.
 
     Examples
     --------
@@ -67,6 +85,9 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     r = _clean(returns) - risk_free
     if len(r) < 2:
         return float("nan")
+    constant = _constant_ratio(r)
+    if constant is not None:
+        return constant
     return _ratio(np.mean(r), np.std(r, ddof=1)) * float(np.sqrt(periods_per_year))
 
 
@@ -147,12 +168,16 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
     Returns
     -------
     sortino : float
-        NaN for fewer than 2 periods or all returns equal to ``required_return``;
-        ``+inf`` when there is no period below it.
+        NaN for fewer than 2 periods; ``+inf`` when there is no period below
+        ``required_return``. Constant excess returns give ``+inf``, ``-inf`` or 0
+        by the sign of their mean (as :func:`sharpe_ratio`).
     """
     d = _clean(returns) - required_return
     if len(d) < 2:
         return float("nan")
+    constant = _constant_ratio(d)
+    if constant is not None:
+        return constant
     downside = np.sqrt(np.mean(np.minimum(d, 0.0) ** 2)) * np.sqrt(periods_per_year)
     return _ratio(np.mean(d) * periods_per_year, downside)
 

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from skquant.models._feature_base import BaseFeatureTrainer, select_columns
+from skquant.utils._panel import apply_per_series
 from skquant.utils._sklearn_compat import Interval
 
 _FLOOR = 1e-300
@@ -139,6 +140,11 @@ class ChangePointTrainer(BaseFeatureTrainer):
     ``transform(X[:t])`` equals ``transform(X)[:t]``; each ``transform`` starts a
     fresh run at its first row.
 
+    On a (date, symbol) panel (a ``MultiIndex`` with a datetime level) the detector
+    runs per symbol in date order, from a fresh run at each symbol's first date: a
+    symbol's features equal those of that symbol alone, whatever the other symbols
+    and the row order. Outputs come in the input's row order.
+
     Multivariate input is reduced to one series: the selected ``column``, or by
     default the mean of all columns standardised with the training rows' mean and
     standard deviation. The prior is centred on the training rows (the series is
@@ -177,10 +183,11 @@ class ChangePointTrainer(BaseFeatureTrainer):
     config_ : dict
         The resolved hyper-parameters actually used.
     change_points_ : ndarray of int
-        Rows of the training set where a change was detected: the first row of each
-        run of rows flagged by ``predict`` (the detection row, at or after the change).
-        The run flagged at the start of the series (every segment "began recently"
-        there) is not a change and is left out.
+        Rows of the training set (positions, increasing) where a change was
+        detected: the first row of each run of rows flagged by ``predict`` (the
+        detection row, at or after the change), per symbol on a panel. The run
+        flagged at the start of a series (every segment "began recently" there) is
+        not a change and is left out.
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -210,6 +217,7 @@ class ChangePointTrainer(BaseFeatureTrainer):
     """
 
     _registry_name = "change_point"
+    _along_time = True
     _parameter_constraints = {
         "config": [dict, None],
         "hazard": [Interval(Real, 0, 1, closed="neither"), None],
@@ -249,20 +257,24 @@ class ChangePointTrainer(BaseFeatureTrainer):
         m = self.model_
         return ((X[:, m["columns"]] - m["center"]) / m["scale"]).mean(axis=1)
 
-    def _fit_features(self, X: np.ndarray, config: dict) -> None:
+    def _fit_features(self, X: np.ndarray, config: dict, series: list[np.ndarray]) -> None:
         columns = select_columns(self, config.get("column"), "column")
         Z = X[:, columns]
         center = Z.mean(axis=0)
         scale = Z.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         self.model_ = {"columns": columns, "center": center, "scale": scale}
-        series = self._series(X)
+        monitored = self._series(X)
         # the prior's variance is the training variance of the monitored series
-        spread = series.std()
+        spread = monitored.std()
         self.model_["variance"] = float(spread**2) if spread > 0 else 1.0
-        features, _ = self._run(series)
-        edges = _rising_edges(features[:, 0] > config["threshold"])
-        self.change_points_ = edges[edges > 0]  # the series' first row is no change
+        flags = apply_per_series(lambda part: self._run(part)[0][:, 0], monitored, series)
+        flags = flags > config["threshold"]
+        found = [np.arange(0)]
+        for pos in series:
+            edges = _rising_edges(flags[pos])
+            found.append(pos[edges[edges > 0]])  # a series' first row is no change
+        self.change_points_ = np.sort(np.concatenate(found)).astype(np.intp)
 
     def _run(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config_
@@ -300,8 +312,11 @@ class ChangePointTrainer(BaseFeatureTrainer):
         return (self.transform(X)[:, 0] > self.config_["threshold"]).astype(int)
 
     def score(self, X, y=None):
-        """Mean one-step-ahead predictive log density of the monitored series."""
-        _, log_pred = self._run(self._series(self._validate_X(X)))
+        """Mean one-step-ahead predictive log density of the monitored series.
+
+        On a panel, the mean over every row of each symbol's own one-step densities.
+        """
+        log_pred = self._per_series(lambda Z: self._run(self._series(Z))[1], X)
         return float(np.mean(log_pred))
 
     def _feature_importances(self, target) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 
 from skquant.models._base import BaseTrainer
+from skquant.utils._panel import apply_per_series, series_positions
 from skquant.utils._sklearn_compat import (
     TransformerTags,
     _fit_context,
@@ -24,12 +25,19 @@ from skquant.utils._sklearn_compat import (
 class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
     """Base class of the unsupervised, transforming trainers (not for direct use).
 
-    Subclasses implement ``_fit_features(X, config)`` (sets ``model_`` and the fitted
-    state), ``_transform(X)`` (the feature array) and ``_output_names()`` (its column
-    names).
+    Subclasses implement ``_fit_features(X, config, series)`` (sets ``model_`` and the
+    fitted state; ``series`` are the row positions of each symbol in time order, see
+    :func:`~skquant.utils._panel.series_positions`), ``_transform(X)`` (the feature
+    array of one series) and ``_output_names()`` (its column names).
+
+    A subclass whose rows depend on earlier rows (a filter, a trailing window) sets
+    ``_along_time = True``: ``transform`` then runs ``_transform`` once per symbol of
+    a (date, symbol) panel, in date order, so a symbol's features never depend on
+    another symbol's rows or on the row order.
     """
 
     _iterative = False
+    _along_time = False
 
     def _resolve_config(self) -> dict[str, Any]:
         config = super()._resolve_config()
@@ -68,7 +76,7 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
         config = self._resolve_config()
         Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         self.config_ = config
-        self._fit_features(Xa, config)
+        self._fit_features(Xa, config, series_positions(X, len(Xa)))
         return self
 
     def train(self, X_train, y_train=None, X_val=None, y_val=None):
@@ -88,6 +96,11 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float64)
 
+    def _per_series(self, func, X) -> np.ndarray:
+        """``func`` on the validated rows of each symbol of ``X`` in date order."""
+        Xa = self._validate_X(X)
+        return apply_per_series(func, Xa, series_positions(X, len(Xa)))
+
     def transform(self, X):
         """The features of ``X``, one row per row of ``X``.
 
@@ -98,8 +111,10 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out)
-            Columns named by :meth:`get_feature_names_out`.
+            Columns named by :meth:`get_feature_names_out`, rows in ``X``'s order.
         """
+        if self._along_time:
+            return self._per_series(self._transform, X)
         return self._transform(self._validate_X(X))
 
     def fit_transform(self, X, y=None):
@@ -129,7 +144,9 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
                 raise ValueError("input_features is not equal to feature_names_in_.")
         return np.asarray(self._output_names(), dtype=object)
 
-    def _fit_features(self, X: np.ndarray, config: dict) -> None:  # pragma: no cover
+    def _fit_features(
+        self, X: np.ndarray, config: dict, series: list[np.ndarray]
+    ) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def _transform(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.models._feature_base import BaseFeatureTrainer, select_columns
+from skquant.utils._panel import apply_per_series
 from skquant.utils._sklearn_compat import Interval, StrOptions, check_is_fitted
 
 _TINY = 1e-300
@@ -42,8 +43,14 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
     - ``causal=True``: a hidden-Markov **forward filter**,
       ``P(regime_t | x_1..x_t)``, with the transition matrix fitted on the training
       posteriors; labels are stickier, and the output of a row depends on every
-      earlier row of the same ``transform`` call, which starts from the stationary
-      regime weights.
+      earlier row of the same symbol in the same ``transform`` call, which starts
+      each symbol from the stationary regime weights.
+
+    On a (date, symbol) panel (a ``MultiIndex`` with a datetime level) every
+    computation along time -- the trailing volatility, the forward filter, the
+    transition counts of ``fit`` -- runs per symbol in date order: a symbol's
+    regimes equal those of that symbol alone, whatever the other symbols and the
+    row order. Outputs come in the input's row order.
 
     Parameters
     ----------
@@ -58,7 +65,8 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         return.
     volatility_window : int, default=None
         When positive, the trailing root-mean-square of each selected column over
-        this many rows is added as a feature (causal). 0 adds none.
+        this many rows (of the same symbol) is added as a feature (causal). 0 adds
+        none.
     causal : bool, default=None
         Forward-filter the regime probabilities with a hidden-Markov transition
         matrix instead of scoring each row alone (see above).
@@ -91,7 +99,8 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         Root-mean-square of the first selected feature in each regime, increasing.
     transition_matrix_ : ndarray of shape (n_components, n_components)
         ``P(regime_t = j | regime_{t-1} = i)`` in row ``i``, column ``j``, from the
-        training rows' posteriors (used when ``causal=True``).
+        training rows' posteriors, consecutive rows of each symbol (used when
+        ``causal=True``).
     start_proba_ : ndarray of shape (n_components,)
         Regime weights the forward filter starts from.
     features_ : ndarray of int
@@ -111,7 +120,8 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
     Notes
     -----
     The transition matrix is ``A_ij ∝ prior + Σ_t γ_{t-1,i} γ_{t,j}`` where ``γ_t``
-    are the per-row mixture posteriors of the training rows in time order; the
+    are the per-row mixture posteriors of the training rows in time order (summed
+    over the symbols of a panel); the
     filter is ``α_t ∝ (γ_t / π) ⊙ (α_{t-1} A)`` with ``π`` the mixture weights.
 
     Examples
@@ -129,6 +139,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
     """
 
     _registry_name = "gmm_regime"
+    _along_time = True
     _parameter_constraints = {
         "config": [dict, None],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
@@ -174,15 +185,19 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ features
-    def _design(self, X: np.ndarray) -> np.ndarray:
-        """The selected columns plus their trailing volatility, standardised."""
+    def _raw_design(self, X: np.ndarray, window: int) -> np.ndarray:
+        """The selected columns plus their trailing volatility (one series)."""
         Z = X[:, self.features_]
-        window = self.config_["volatility_window"]
         if window:
             Z = np.hstack([Z, trailing_rms(Z, window)])
+        return Z
+
+    def _design(self, X: np.ndarray) -> np.ndarray:
+        """The selected columns plus their trailing volatility, standardised (one series)."""
+        Z = self._raw_design(X, self.config_["volatility_window"])
         return (Z - self._center) / self._scale
 
-    def _fit_features(self, X: np.ndarray, config: dict) -> None:
+    def _fit_features(self, X: np.ndarray, config: dict, series: list[np.ndarray]) -> None:
         from sklearn.mixture import GaussianMixture
 
         k = config["n_components"]
@@ -190,9 +205,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
             raise ValueError(f"n_components={k} regimes need at least {k} rows, got {len(X)}.")
         self.features_ = select_columns(self, config.get("features"), "features")
         window = config["volatility_window"]
-        Z = X[:, self.features_]
-        if window:
-            Z = np.hstack([Z, trailing_rms(Z, window)])
+        Z = apply_per_series(lambda part: self._raw_design(part, window), X, series)
         self._center = Z.mean(axis=0)
         scale = Z.std(axis=0)
         self._scale = np.where(scale > 0, scale, 1.0)
@@ -219,7 +232,9 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         weights = gmm.weights_[self.order_]
         self._log_weights = np.log(np.maximum(weights, _TINY))
         gamma = gmm.predict_proba(Z)[:, self.order_]
-        counts = gamma[:-1].T @ gamma[1:] + config["transition_prior"]
+        counts = np.full((k, k), float(config["transition_prior"]))
+        for pos in series:  # transitions between consecutive rows of one symbol only
+            counts += gamma[pos[:-1]].T @ gamma[pos[1:]]
         rows = counts.sum(axis=1, keepdims=True)
         self.transition_matrix_ = np.where(rows > 0, counts / np.where(rows > 0, rows, 1), 1 / k)
         self.start_proba_ = weights / weights.sum()
@@ -257,7 +272,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         -------
         proba : ndarray of shape (n_samples, n_components)
         """
-        return self._proba(self._validate_X(X))
+        return self._per_series(self._proba, X)
 
     def predict(self, X):
         """The most probable regime of each row (0 is the calmest).
@@ -281,7 +296,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
 
     def score_samples(self, X):
         """Log-likelihood of each row under the mixture (standardised features)."""
-        return self.model_.score_samples(self._design(self._validate_X(X)))
+        return self._per_series(lambda Z: self.model_.score_samples(self._design(Z)), X)
 
     def score(self, X, y=None):
         """Mean log-likelihood of the rows under the mixture (higher is better)."""

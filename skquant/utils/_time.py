@@ -10,6 +10,15 @@ import numpy as np
 import pandas as pd
 
 
+def date_level(index) -> int | None:
+    """The first datetime level of a ``MultiIndex``, or None (also for any other index)."""
+    if isinstance(index, pd.MultiIndex):
+        for level in range(index.nlevels):
+            if isinstance(index.get_level_values(level), pd.DatetimeIndex):
+                return level
+    return None
+
+
 def dates_of(X) -> np.ndarray | None:
     """Return the per-row dates of ``X``, or None when ``X`` carries none.
 
@@ -19,11 +28,9 @@ def dates_of(X) -> np.ndarray | None:
     index = getattr(X, "index", None)
     if isinstance(index, pd.DatetimeIndex):
         return index.to_numpy()
-    if isinstance(index, pd.MultiIndex):
-        for level in range(index.nlevels):
-            values = index.get_level_values(level)
-            if isinstance(values, pd.DatetimeIndex):
-                return values.to_numpy()
+    level = date_level(index)
+    if level is not None:
+        return index.get_level_values(level).to_numpy()
     return None
 
 

@@ -1,0 +1,90 @@
+"""A panel is many series: run computations along time once per symbol.
+
+A filter, a trailing window or any other computation whose row ``t`` depends on
+earlier rows must never let one symbol's rows reach another's. Every such
+computation in skquant goes through :func:`series_positions` and
+:func:`apply_per_series`, so on a (date, symbol) panel it sees each symbol alone,
+in date order, whatever the row order of the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from skquant.utils._time import date_level, dates_of
+
+
+def series_positions(X, n_rows: int | None = None) -> list[np.ndarray]:
+    """Row positions of each series in ``X``, each in time order.
+
+    - A panel (a ``MultiIndex`` with a datetime level, see
+      :func:`~skquant.utils._time.dates_of`) holds one series per symbol: per
+      distinct value of its other levels, ordered by date.
+    - Dates without a symbol level (a ``DatetimeIndex``) make one series in date
+      order.
+    - Anything else (an array, a frame without dates) is one series in row order.
+
+    Rows with equal keys keep their input order.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame
+        The input, as given by the user (its index is read, its values are not).
+    n_rows : int, default=None
+        Number of rows, when ``X`` has no ``len`` (defaults to ``len(X)``).
+
+    Returns
+    -------
+    positions : list of ndarray of int
+        One array per series, together holding every row position exactly once;
+        series in order of their first row in time order.
+    """
+    n = len(X) if n_rows is None else int(n_rows)
+    index = getattr(X, "index", None)  # list-likes may have an unrelated .index method
+    if not isinstance(index, pd.Index) or len(index) != n or dates_of(X) is None:
+        return [np.arange(n)]
+    level = date_level(index)
+    dates = (index if level is None else index.get_level_values(level)).asi8  # tz-aware too
+    codes = np.zeros(n, dtype=np.int64)
+    if level is not None and index.nlevels > 1:
+        others = [index.get_level_values(i) for i in range(index.nlevels) if i != level]
+        keys = others[0] if len(others) == 1 else pd.MultiIndex.from_arrays(others)
+        codes = pd.factorize(keys, use_na_sentinel=False)[0].astype(np.int64)
+    order = np.lexsort((np.arange(n), dates, codes))
+    return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+
+
+def apply_per_series(
+    func: Callable[[np.ndarray], np.ndarray], values: np.ndarray, positions: list[np.ndarray]
+) -> np.ndarray:
+    """``func`` on each series' rows of ``values`` in time order, outputs in row order.
+
+    Parameters
+    ----------
+    func : callable
+        Maps the rows of one series, ``values[pos]`` in time order, to an array
+        with one row per input row.
+    values : ndarray of shape (n_rows, ...)
+        The rows, in the input's order.
+    positions : list of ndarray of int
+        The series, as :func:`series_positions` returns them.
+
+    Returns
+    -------
+    out : ndarray of shape (n_rows, ...)
+        Row ``i`` is ``func``'s output for row ``i`` of ``values``.
+    """
+    if len(positions) == 1 and np.array_equal(positions[0], np.arange(len(values))):
+        return np.asarray(func(values))
+    out = None
+    for pos in positions:
+        part = np.asarray(func(values[pos]))
+        if len(part) != len(pos):
+            raise ValueError(f"func returned {len(part)} rows for a series of {len(pos)} rows.")
+        if out is None:
+            out = np.empty((len(values), *part.shape[1:]), dtype=part.dtype)
+        out[pos] = part
+    return out
