@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.labels import LABELS_ATTR, is_label_like
-from skquant.utils._time import series_order
+from skquant.utils._panel import series_positions
 
 __all__ = [
     "LabelHorizon",
@@ -100,6 +100,15 @@ def _horizon_from_name(name) -> int | None:
         return None
     match = _NAME_HORIZON.search(text)
     return int(match.group(1)) if match and int(match.group(1)) >= 1 else None
+
+
+def series_order(data) -> tuple[np.ndarray, np.ndarray | None]:
+    """Row order by symbol then date, and each sorted row's series number (None for one series)."""
+    positions = series_positions(data)
+    order = np.concatenate(positions)
+    if len(positions) == 1:
+        return order, None
+    return order, np.repeat(np.arange(len(positions)), [len(p) for p in positions])
 
 
 def _shift_within(values: np.ndarray, codes: np.ndarray | None, lag: int) -> np.ndarray:

@@ -78,42 +78,6 @@ def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.n
     return train, tail
 
 
-def symbol_codes(index) -> np.ndarray | None:
-    """Integer code per row of the non-date levels of a panel index (None for one series).
-
-    A ``MultiIndex`` with a datetime level is a panel: the rows that share the values
-    of its other levels (the symbol) form one series. Any other index is one series.
-    """
-    if not isinstance(index, pd.MultiIndex):
-        return None
-    others = [
-        index.get_level_values(level)
-        for level in range(index.nlevels)
-        if not isinstance(index.get_level_values(level), pd.DatetimeIndex)
-    ]
-    if not others or len(others) == index.nlevels:
-        return None
-    if len(others) == 1:
-        return pd.factorize(others[0], sort=True)[0]
-    return pd.MultiIndex.from_arrays(others).factorize(sort=True)[0]
-
-
-def series_order(X) -> tuple[np.ndarray, np.ndarray | None]:
-    """Row order that sorts ``X`` by symbol, then date (stable), and the sorted symbol codes.
-
-    Without dates the rows are taken to be in time order already.
-    """
-    codes = symbol_codes(getattr(X, "index", None))
-    dates = dates_of(X)
-    keys = [np.arange(len(X))]
-    if dates is not None:
-        keys.append(pd.factorize(dates, sort=True)[0])
-    if codes is not None:
-        keys.append(codes)
-    order = np.lexsort(keys)
-    return order, None if codes is None else codes[order]
-
-
 # Median spacing of distinct dates (in days) -> periods per year.
 _SPACINGS = ((4.0, 252), (10.0, 52), (20.0, 26), (45.0, 12), (135.0, 4), (270.0, 2))
 
