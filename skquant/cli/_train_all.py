@@ -238,11 +238,31 @@ def _jsonable(value):
     return json.loads(json.dumps(_to_jsonable(value)))
 
 
+def effective_config(model: str, config: dict, job: Job) -> dict:
+    """The config a pair is trained with, and so the one its ``config.json`` holds.
+
+    ``config`` with the run's settings applied: ``n_jobs`` (when the config leaves it
+    out) is the run's share of the cores, and ``embargo_days`` (the trainer's own
+    early-stopping tail) is at least ``--embargo-days``. Training and the resume check
+    both call this, so a re-run compares like with like.
+    """
+    from skquant.registry import get_trainer
+
+    config = dict(config)
+    params = get_trainer(model)().get_params()
+    if "n_jobs" not in config and "n_jobs" in params:
+        config["n_jobs"] = job.threads
+    if "embargo_days" in params:  # the trainer's own early-stopping tail, embargoed too
+        config["embargo_days"] = max(int(config.get("embargo_days") or 0), job.embargo_days)
+    return config
+
+
 def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
     """Why a finished pair does not match this run (target, features, config), or None.
 
-    Re-running with another variant, config or feature set retrains the pair rather
-    than silently keeping a model built with other settings. ``n_jobs`` is ignored.
+    ``config`` is the pair's :func:`effective_config`. Re-running with another
+    variant, config, embargo or feature set retrains the pair rather than silently
+    keeping a model built with other settings. ``n_jobs`` is ignored.
     """
     try:
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
@@ -355,20 +375,14 @@ def plot_learning_curve(evals: dict, path: Path, title: str) -> bool:
 
 
 def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns) -> dict:
+    """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair."""
     import numpy as np
     import pandas as pd
 
     from skquant.persistence import save_model
-    from skquant.registry import get_trainer
     from skquant.strategies import SingleTaskStrategy
 
     final = Path(job.output_dir) / symbol / model
-    config = dict(config)
-    params = get_trainer(model)().get_params()
-    if "n_jobs" not in config and "n_jobs" in params:
-        config["n_jobs"] = job.threads
-    if "embargo_days" in params:  # the trainer's own early-stopping tail, embargoed too
-        config["embargo_days"] = max(int(config.get("embargo_days") or 0), job.embargo_days)
     started = time.perf_counter()
     # The validation tail stays out of training entirely: early stopping uses the
     # trainer's own chronological tail of the training rows, so the validation
@@ -447,12 +461,14 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
     symbol_dir = Path(job.output_dir) / symbol
     todo = []
     for model, config in job.models:
+        config = effective_config(model, config, job)
         if symbol_dir.exists():
             _clean_stale_temp(symbol_dir, model)
         pair_dir = symbol_dir / model
         if not job.force and pair_is_finished(pair_dir):
             reason = pair_differs(pair_dir, config, job)
             if reason is None:
+                log.info("%s/%s: already finished, kept (--force retrains it)", symbol, model)
                 result["pairs"].append({"model": model, "status": "skipped"})
                 continue
             log.info("%s/%s: retraining, %s", symbol, model, reason)
