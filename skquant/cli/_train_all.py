@@ -475,12 +475,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         todo.append((model, config))
     if todo:
         try:
-            frame = read_symbol(Path(path))
-            missing = [c for c in [job.target, *job.features] if c not in frame.columns]
-            if job.return_col is not None and job.return_col not in frame.columns:
-                missing.append(job.return_col)
-            if missing:
-                raise ValueError(f"missing columns {missing}")
+            frame = read_symbol(Path(path), [job.target, *job.features, job.return_col])
             frame = frame[np.isfinite(frame[job.target].astype(float))]
             train, val = validation_split(frame, job.val_days, job.embargo_days)
             if len(train) < 2 * job.val_days and len(train) < 100:
@@ -592,7 +587,7 @@ def summary_table(results: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from skquant.cli._data import choose_features, is_label_like, parse_features, read_symbol
+    from skquant.cli._data import choose_features, first_usable, is_label_like, parse_features
     from skquant.persistence import _atomic_write_json
 
     files = symbol_files_or_usage(args.input_dir)
@@ -604,21 +599,10 @@ def run(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output-dir {str(out_dir)!r} exists and is not a folder.")
 
-    # Features come from the first readable file and are then required in every symbol.
-    sample, sample_name = None, None
-    for path in files.values():
-        try:
-            sample, sample_name = read_symbol(path), path.name
-            break
-        except ValueError:
-            continue
-    if sample is None:
-        raise UsageError(f"none of the {len(files)} files in {args.input_dir!r} can be read.")
-    if args.target not in sample.columns:
-        raise UsageError(
-            f"target column {args.target!r} is not in {sample_name}; its columns are "
-            f"{', '.join(map(str, sample.columns))}."
-        )
+    # Features come from the first usable file and are then required in every symbol.
+    sample, sample_name = first_usable(
+        files, [args.target, args.return_col, *(requested or [])], args.input_dir
+    )
     features = choose_features(sample, [args.target], requested, sample_name)
     excluded = [c for c in sample.columns if c != args.target and is_label_like(c)]
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
