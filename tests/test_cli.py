@@ -96,6 +96,7 @@ FAST_YAML = """\
 model: lightgbm
 defaults:
   n_jobs: 1
+  embargo_days: 0  # as in the shipped configs: train-all raises it to --embargo-days
 variants:
   balanced:
     n_estimators: {rounds}

@@ -125,10 +125,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
         result["status"] = "skipped"
         return result
     try:
-        frame = read_symbol(Path(path))
-        missing = [c for c in job.features if c not in frame.columns]
-        if missing:
-            raise ValueError(f"missing columns {missing}")
+        frame = read_symbol(Path(path), job.features)
         dates = frame.index.unique().sort_values()
         n_fit_dates = int(len(dates) * job.train_frac)
         if n_fit_dates < 2:
@@ -249,7 +246,7 @@ def _latent_param(cls) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from skquant.cli._data import parse_features, read_symbol, symbol_files
+    from skquant.cli._data import first_usable, parse_features, symbol_files
     from skquant.cli._train_all import iterate_symbols
     from skquant.config import load_model_config
     from skquant.persistence import _atomic_write_json
@@ -274,15 +271,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n_jobs == 0 or args.n_jobs < -1:
         raise UsageError(f"--n-jobs must be a positive integer or -1, got {args.n_jobs}.")
     requested = parse_features(args.features)
-    sample = None
-    for path in files.values():
-        try:
-            sample, sample_name = read_symbol(path), path.name
-            break
-        except ValueError:
-            continue
-    if sample is None:
-        raise UsageError(f"none of the {len(files)} files in {args.input_dir!r} can be read.")
+    sample, sample_name = first_usable(files, requested or [], args.input_dir)
     existing = [c for c in sample.columns if str(c).startswith("vae") and str(c)[3:].isdigit()]
     features = _vae_inputs(sample.drop(columns=existing), args, requested, sample_name, verbosity)
     if verbosity >= 0:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,31 +47,61 @@ def symbol_files(input_dir: str | None) -> dict[str, Path]:
     return files
 
 
-def read_symbol(path: Path) -> pd.DataFrame:
+def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
     """Read one symbol's file, indexed by a sorted ``DatetimeIndex`` named ``date``.
+
+    Every refusal is a ``ValueError`` whose message starts with the file's name, so a
+    command can report the file, skip it and go on with the other symbols.
+
+    Parameters
+    ----------
+    path : Path
+        A ``SYMBOL.parquet`` or ``SYMBOL.csv`` file.
+    required : sequence of str, default=()
+        Columns the caller uses (target, features, return column): each must be
+        present and hold numbers only (missing values are allowed).
+
+    Returns
+    -------
+    frame : DataFrame
+        The file's rows by date. Text columns that hold numbers only (a parquet
+        string column of ``"1.5"``) are converted to floats.
 
     Raises
     ------
     ValueError
-        If the file cannot be read or has no usable ``date`` column or index.
+        If the file cannot be read or is empty; if its dates are missing, are not
+        dates, are numbers, come in more than one format, mix time zones or repeat;
+        if a column mixes numbers with text; if a ``required`` column is missing or
+        holds no numbers.
     """
+    name = path.name
     try:
-        if path.suffix.lower() == ".csv":
+        empty = path.stat().st_size == 0
+        if not empty and path.suffix.lower() == ".csv":
             frame = pd.read_csv(path)
-        else:
+        elif not empty:
             frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:  # blank lines only
+        empty = True
     except Exception as exc:  # corrupt or unreadable: reported per symbol
-        raise ValueError(f"cannot read {path.name}: {type(exc).__name__}: {exc}") from None
+        raise ValueError(f"cannot read {name}: {type(exc).__name__}: {_short(exc)}") from None
+    if empty:
+        raise ValueError(f"{name} is empty.")
+    if len(frame) == 0:
+        raise ValueError(f"{name} is empty: it has no rows.")
     if "date" in frame.columns:
         frame = frame.set_index("date")
     elif not (isinstance(frame.index, pd.DatetimeIndex) or frame.index.name == "date"):
-        raise ValueError(f"{path.name} has no 'date' column or date index.")
-    try:
-        frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index), name="date")
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path.name}: the 'date' values are not dates ({exc}).") from None
-    if frame.index.hasnans:
-        raise ValueError(f"{path.name} has missing dates.")
+        raise ValueError(f"{name} has no 'date' column or date index.")
+    frame.index = _parse_dates(frame.index, name)
+    repeated = frame.index[frame.index.duplicated()].unique()
+    if len(repeated):
+        shown = ", ".join(f"{d:%Y-%m-%d}" for d in repeated[:3])
+        more = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
+        raise ValueError(f"{name} repeats dates ({shown}{more}): one row per date is expected.")
+    frame = _numeric_columns(frame, name)
+    require_columns(frame, required, name)
     return frame.sort_index(kind="stable")
 
 
@@ -93,6 +127,157 @@ def first_unseen_date(path: Path) -> pd.Timestamp | None:
         return pd.Timestamp(json.loads(record.read_text(encoding="utf-8"))["first_unseen_date"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{record.name} is unreadable ({type(exc).__name__}: {exc}).") from None
+
+
+def first_usable(
+    files: dict[str, Path], required: Sequence[str], input_dir: str
+) -> tuple[pd.DataFrame, str]:
+    """The file that sets a run's features, and its name; UsageError if no file is usable.
+
+    The first file :func:`read_symbol` accepts among those that hold every column most
+    files hold (their headers are read, not their data), so that a file lacking a
+    column cannot make the others lose it: that file fails on its own, by name.
+    """
+    usual = usual_columns(files)
+    errors = []
+    for typical in (True, False):
+        for path in files.values():
+            if typical and not usual <= set(_header(path)):
+                continue
+            try:
+                return read_symbol(path, required), path.name
+            except ValueError as exc:
+                errors.append(str(exc))
+    errors = list(dict.fromkeys(errors))
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    raise UsageError(
+        f"none of the {len(files)} files in {input_dir!r} can be used: "
+        f"{'; '.join(errors[:3])}{more}"
+    )
+
+
+def usual_columns(files: dict[str, Path]) -> set[str]:
+    """The columns that the headers of at least half of the readable files hold."""
+    headers = [h for h in map(_header, files.values()) if h]
+    counts: dict[str, int] = {}
+    for header in headers:
+        for column in set(header):
+            counts[column] = counts.get(column, 0) + 1
+    return {c for c, n in counts.items() if 2 * n >= len(headers)}
+
+
+def _header(path: Path) -> list[str]:
+    """A file's column names, read cheaply; [] when it cannot be read."""
+    try:
+        if path.suffix.lower() == ".csv":
+            return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        import pyarrow.parquet as pq
+
+        return [str(c) for c in pq.read_schema(path).names if not c.startswith("__index_level")]
+    except Exception:  # unreadable: read_symbol names the problem later
+        return []
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every column is present and numeric."""
+    columns = [c for c in dict.fromkeys(columns) if c is not None]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name} has no column {', '.join(map(repr, missing))} (its columns: "
+            f"{', '.join(map(str, frame.columns))})."
+        )
+    text = [c for c in columns if not _is_numeric(frame[c])]
+    if text:
+        raise ValueError(f"{name}: column {', '.join(map(repr, text))} holds text, not numbers.")
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of an error's message, without pandas' advice on ``format=``."""
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else ""
+    return re.split(r", at position \d+|\. You might want", line)[0]
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+
+
+def _parse_dates(values: pd.Index, name: str) -> pd.DatetimeIndex:
+    """The dates of a file, or a ``ValueError`` that says what is wrong with them."""
+    if isinstance(values, pd.DatetimeIndex):
+        dates = values
+    elif _is_numeric(pd.Series(values)) and len(values.dropna()):
+        # pandas would read 20220103 as nanoseconds after 1970: refuse, do not guess
+        raise ValueError(
+            f"{name}: the 'date' values are numbers ({values.dropna()[0]}), not dates; write "
+            "them as YYYY-MM-DD."
+        )
+    else:
+        with warnings.catch_warnings():  # mixed time zones warn, then give objects
+            warnings.simplefilter("ignore")
+            try:  # one format for all, inferred from the first date
+                dates = pd.to_datetime(values)
+                error = None
+            except (ValueError, TypeError, OverflowError) as exc:
+                dates, error = None, exc
+            if not isinstance(dates, pd.DatetimeIndex):
+                zones = _time_zones(values)
+                if len(zones) > 1:
+                    raise ValueError(
+                        f"{name}: the 'date' values mix time zones ({', '.join(sorted(zones))}); "
+                        "write them all in one zone (or all without one)."
+                    )
+                detail = _short(error) if error is not None else "not dates"
+                raise ValueError(
+                    f"{name}: the 'date' values are not dates in one format ({detail})."
+                ) from None
+    if dates.hasnans:
+        raise ValueError(f"{name} has missing dates.")
+    return pd.DatetimeIndex(dates, name="date")
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+
+
+def _time_zones(values: pd.Index) -> set[str]:
+    """The time zones (UTC offsets) the date values are written in; "none" for naive."""
+    zones = set()
+    for value in values:
+        if isinstance(value, _dt.datetime):
+            zones.add(str(value.tzinfo) if value.tzinfo is not None else "none")
+        elif isinstance(value, str):
+            match = _OFFSET.search(value.strip())
+            zones.add(match.group(1) if match else "none")
+    return zones
+
+
+def _numeric_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Text columns holding numbers only become floats; numbers mixed with text raise."""
+    for column in frame.columns:
+        values = frame[column]
+        if _is_numeric(values) or str(column).lower() in _NOT_FEATURES:
+            continue
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue  # dates, categories: never features
+        text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+        text = text.mask(text.eq(""))  # an empty cell is a missing value
+        numbers = pd.to_numeric(text, errors="coerce")
+        bad = text.notna() & numbers.isna()
+        if not bad.any():
+            frame[column] = numbers.astype(float)
+        elif numbers.notna().any():  # a text column (names, sectors) is left alone
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"{name}: column {column!r} mixes numbers with text "
+                f"({values.iloc[first]!r} on {_row_date(frame.index, first)})."
+            )
+    return frame
+
+
+def _row_date(index: pd.Index, i: int) -> str:
+    value = index[i]
+    return f"{value:%Y-%m-%d}" if isinstance(value, _dt.datetime) else f"row {i + 1}"
 
 
 def parse_features(spec: str | None) -> list[str] | None:
@@ -125,20 +310,25 @@ def choose_features(
         if leaking:
             raise UsageError(f"--features includes the target {leaking}: that would leak.")
         return list(requested)
-    features = [
-        str(c)
-        for c in frame.columns
-        if c not in targets
-        and str(c).lower() not in _NOT_FEATURES
-        and not is_label_like(c)
-        and (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
-    ]
+    features = feature_candidates(frame, targets)
     if not features:
         raise UsageError(
             f"{where} has no numeric feature columns besides the targets and label-like "
             "columns; pass --features."
         )
     return features
+
+
+def feature_candidates(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
+    """Every numeric column that is not in ``exclude``, a date/symbol or label-like."""
+    return [
+        str(c)
+        for c in frame.columns
+        if c not in exclude
+        and str(c).lower() not in _NOT_FEATURES
+        and not is_label_like(c)
+        and _is_numeric(frame[c])
+    ]
 
 
 def validation_split(

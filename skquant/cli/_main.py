@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
 from skquant.cli._common import EXIT_UNEXPECTED, EXIT_USAGE, UsageError, setup_logging
+
+# What a shell reports for a command killed by SIGPIPE (128 + 13), as for ``git log | head``.
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,8 +82,64 @@ def main(argv: list[str] | None = None) -> int:
     code : int
         0 when everything finished, 1 when some symbols failed, 2 for bad usage or
         input (also a ``ValueError`` found late, e.g. by the walk-forward engine), 3 for
-        an unexpected error (one line; ``-v`` prints the traceback).
+        an unexpected error (one line; ``-v`` prints the traceback), 141 when the
+        reader of the output went away (``skquant configs list | head -n 1``): the
+        command stops quietly, as ``git`` and ``ls`` do.
     """
+    try:
+        try:
+            return _main(argv)
+        finally:  # also after --help's SystemExit: a closed pipe shows here at the latest
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_output()
+        return EXIT_BROKEN_PIPE
+
+
+def _discard_output() -> None:
+    """Point stdout (and stderr when it is the same pipe) at devnull.
+
+    Python's recipe for a closed pipe: the interpreter flushes ``sys.stdout`` again at
+    exit, which would raise ``BrokenPipeError`` a second time.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        streams = [sys.stdout]
+        if _same_file(sys.stdout, sys.stderr):
+            streams.append(sys.stderr)
+        for stream in streams:
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (OSError, ValueError, AttributeError):  # no real descriptor (captured)
+                pass
+    finally:
+        os.close(devnull)
+
+
+def _reader_gone() -> bool:
+    """Whether stdout or stderr is a pipe whose reading end is closed."""
+    try:
+        import select
+
+        poller = select.poll()
+    except (ImportError, AttributeError):  # no poll (Windows): trust the exception
+        return True
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            poller.register(stream.fileno(), select.POLLOUT)
+        except (OSError, ValueError, AttributeError):  # no real descriptor (captured)
+            continue
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samestat(os.fstat(a.fileno()), os.fstat(b.fileno()))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
@@ -93,19 +153,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError as exc:
+        if _reader_gone():  # the output's reader went away: not an error (see main)
+            raise
+        return _unexpected(exc, prog, verbosity)  # some other pipe (a worker's) broke
     except Exception as exc:  # a bug or a broken environment, not the user's input
-        if verbosity > 0:
-            traceback.print_exc()
-            hint = ""
-        else:
-            hint = " (rerun with -v for the traceback)"
-        message = _one_line(exc)
-        print(
-            f"{prog}: unexpected error: {type(exc).__name__}"
-            f"{': ' + message if message else ''}{hint}",
-            file=sys.stderr,
-        )
-        return EXIT_UNEXPECTED
+        return _unexpected(exc, prog, verbosity)
+
+
+def _unexpected(exc: BaseException, prog: str, verbosity: int) -> int:
+    if verbosity > 0:
+        traceback.print_exc()
+        hint = ""
+    else:
+        hint = " (rerun with -v for the traceback)"
+    message = _one_line(exc)
+    print(
+        f"{prog}: unexpected error: {type(exc).__name__}{': ' + message if message else ''}{hint}",
+        file=sys.stderr,
+    )
+    return EXIT_UNEXPECTED
 
 
 def _one_line(exc: BaseException) -> str:

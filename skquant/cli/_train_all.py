@@ -238,11 +238,31 @@ def _jsonable(value):
     return json.loads(json.dumps(_to_jsonable(value)))
 
 
+def effective_config(model: str, config: dict, job: Job) -> dict:
+    """The config a pair is trained with, and so the one its ``config.json`` holds.
+
+    ``config`` with the run's settings applied: ``n_jobs`` (when the config leaves it
+    out) is the run's share of the cores, and ``embargo_days`` (the trainer's own
+    early-stopping tail) is at least ``--embargo-days``. Training and the resume check
+    both call this, so a re-run compares like with like.
+    """
+    from skquant.registry import get_trainer
+
+    config = dict(config)
+    params = get_trainer(model)().get_params()
+    if "n_jobs" not in config and "n_jobs" in params:
+        config["n_jobs"] = job.threads
+    if "embargo_days" in params:  # the trainer's own early-stopping tail, embargoed too
+        config["embargo_days"] = max(int(config.get("embargo_days") or 0), job.embargo_days)
+    return config
+
+
 def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
     """Why a finished pair does not match this run (target, features, config), or None.
 
-    Re-running with another variant, config or feature set retrains the pair rather
-    than silently keeping a model built with other settings. ``n_jobs`` is ignored.
+    ``config`` is the pair's :func:`effective_config`. Re-running with another
+    variant, config, embargo or feature set retrains the pair rather than silently
+    keeping a model built with other settings. ``n_jobs`` is ignored.
     """
     try:
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
@@ -355,20 +375,14 @@ def plot_learning_curve(evals: dict, path: Path, title: str) -> bool:
 
 
 def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns) -> dict:
+    """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair."""
     import numpy as np
     import pandas as pd
 
     from skquant.persistence import save_model
-    from skquant.registry import get_trainer
     from skquant.strategies import SingleTaskStrategy
 
     final = Path(job.output_dir) / symbol / model
-    config = dict(config)
-    params = get_trainer(model)().get_params()
-    if "n_jobs" not in config and "n_jobs" in params:
-        config["n_jobs"] = job.threads
-    if "embargo_days" in params:  # the trainer's own early-stopping tail, embargoed too
-        config["embargo_days"] = max(int(config.get("embargo_days") or 0), job.embargo_days)
     started = time.perf_counter()
     # The validation tail stays out of training entirely: early stopping uses the
     # trainer's own chronological tail of the training rows, so the validation
@@ -447,24 +461,21 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
     symbol_dir = Path(job.output_dir) / symbol
     todo = []
     for model, config in job.models:
+        config = effective_config(model, config, job)
         if symbol_dir.exists():
             _clean_stale_temp(symbol_dir, model)
         pair_dir = symbol_dir / model
         if not job.force and pair_is_finished(pair_dir):
             reason = pair_differs(pair_dir, config, job)
             if reason is None:
+                log.info("%s/%s: already finished, kept (--force retrains it)", symbol, model)
                 result["pairs"].append({"model": model, "status": "skipped"})
                 continue
             log.info("%s/%s: retraining, %s", symbol, model, reason)
         todo.append((model, config))
     if todo:
         try:
-            frame = read_symbol(Path(path))
-            missing = [c for c in [job.target, *job.features] if c not in frame.columns]
-            if job.return_col is not None and job.return_col not in frame.columns:
-                missing.append(job.return_col)
-            if missing:
-                raise ValueError(f"missing columns {missing}")
+            frame = read_symbol(Path(path), [job.target, *job.features, job.return_col])
             frame = frame[np.isfinite(frame[job.target].astype(float))]
             train, val = validation_split(frame, job.val_days, job.embargo_days)
             if len(train) < 2 * job.val_days and len(train) < 100:
@@ -576,7 +587,7 @@ def summary_table(results: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from skquant.cli._data import choose_features, is_label_like, parse_features, read_symbol
+    from skquant.cli._data import choose_features, first_usable, is_label_like, parse_features
     from skquant.persistence import _atomic_write_json
 
     files = symbol_files_or_usage(args.input_dir)
@@ -588,21 +599,10 @@ def run(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output-dir {str(out_dir)!r} exists and is not a folder.")
 
-    # Features come from the first readable file and are then required in every symbol.
-    sample, sample_name = None, None
-    for path in files.values():
-        try:
-            sample, sample_name = read_symbol(path), path.name
-            break
-        except ValueError:
-            continue
-    if sample is None:
-        raise UsageError(f"none of the {len(files)} files in {args.input_dir!r} can be read.")
-    if args.target not in sample.columns:
-        raise UsageError(
-            f"target column {args.target!r} is not in {sample_name}; its columns are "
-            f"{', '.join(map(str, sample.columns))}."
-        )
+    # Features come from the first usable file and are then required in every symbol.
+    sample, sample_name = first_usable(
+        files, [args.target, args.return_col, *(requested or [])], args.input_dir
+    )
     features = choose_features(sample, [args.target], requested, sample_name)
     excluded = [c for c in sample.columns if c != args.target and is_label_like(c)]
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)

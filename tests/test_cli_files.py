@@ -1,0 +1,357 @@
+"""The command line with real files and pipes: closed output pipes, resume, bad symbol files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_cli import fast_config, run_cli, write_symbols
+
+
+# ----------------------------------------------------------------------------- closed pipes
+@pytest.mark.parametrize(
+    "args",
+    [("configs", "list"), ("configs", "show", "lightgbm"), ("--help",)],
+)
+def test_closed_output_pipe_ends_quietly(args):
+    """``skquant configs list | head -n 1``: the reader is gone before anything is written
+    (its end of a real pipe is closed before the command starts), so every write fails
+    with EPIPE. The command stops quietly, as git and ls do."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "skquant", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode in (0, 141), proc.stderr
+    assert proc.stderr == ""
+
+
+def test_head_reads_the_first_line_and_nothing_is_said():
+    proc = subprocess.run(
+        f"'{sys.executable}' -m skquant configs list | head -n 1; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode in (0, 141), proc.stderr
+    assert proc.stdout.split() == ["model", "variants"]
+    assert proc.stderr == ""
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_still_an_unexpected_error(monkeypatch, capsys):
+    """Only a closed output pipe is quiet: a worker's broken pipe is a real failure."""
+    from skquant.cli import _configs, main
+
+    def handler(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(_configs, "_list", handler)
+    assert main(["configs", "list"]) == 3
+    assert "unexpected error: BrokenPipeError" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- resume
+def _pair_files(out: Path) -> dict[str, tuple[int, str]]:
+    """``{relative path: (mtime_ns, sha256)}`` of every file of every pair folder."""
+    return {
+        str(path.relative_to(out)): (
+            path.stat().st_mtime_ns,
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+        )
+        for path in sorted(out.glob("*/*/*"))
+        if path.is_file()
+    }
+
+
+def test_unchanged_rerun_with_the_shipped_configs_touches_no_model_file(tmp_path):
+    """The shipped configs set ``embargo_days: 0`` and train-all applies its
+    ``--embargo-days 5``: the resume check must compare the config as it was saved."""
+    data = write_symbols(tmp_path / "data", ["AAA"], n=120)
+    out = tmp_path / "out"
+    args = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
+            "--models", "lightgbm,xgboost", "--variant", "aggressive", "--val-days", "20"]  # fmt: skip
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert "2 trained, 0 already finished" in first.stdout
+    before = _pair_files(out)
+    assert {Path(p).parts[1] for p in before} == {"lightgbm", "xgboost"}
+    assert json.loads((out / "AAA" / "lightgbm" / "config.json").read_text())["embargo_days"] == 5
+
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert "0 trained, 2 already finished" in again.stdout, again.stderr
+    assert "retraining" not in again.stderr
+    for pair in ("AAA/lightgbm", "AAA/xgboost"):
+        assert f"{pair}: already finished" in again.stderr
+    assert _pair_files(out) == before  # not one model file rewritten
+
+    # a longer embargo than the one the pairs were trained with does retrain them
+    longer = run_cli(*args, "--embargo-days", "6")
+    assert "2 trained, 0 already finished" in longer.stdout, longer.stderr
+    assert "config changed (embargo_days)" in longer.stderr
+
+
+# ----------------------------------------------------------------------------- bad symbol files
+def _good_frame(n=60, seed=0) -> pd.DataFrame:
+    """One symbol's rows as the files hold them: dates as text, features, a target."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "date": pd.bdate_range("2022-01-03", periods=n).strftime("%Y-%m-%d"),
+            "f0": rng.normal(size=n),
+            "f1": rng.normal(size=n),
+            "f2": rng.normal(size=n),
+            "fwd_ret_1d": rng.normal(scale=0.01, size=n),
+        }
+    )
+
+
+def _with_text(frame: pd.DataFrame, column: str, row: int, text: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame[column] = frame[column].astype(object)
+    frame.loc[row, column] = text
+    return frame
+
+
+def _dates_with(frame: pd.DataFrame, rows, make) -> pd.DataFrame:
+    frame = frame.copy()
+    for row in rows:
+        frame.loc[row, "date"] = make(frame.loc[row, "date"])
+    return frame
+
+
+# kind: (the broken frame or raw text, a phrase of the error)
+BROKEN = {
+    "duplicated dates": (_dates_with(_good_frame(), [5], lambda d: "2022-01-04"), "repeats dates"),
+    "unparseable date": (_dates_with(_good_frame(), [7], lambda d: "tomorrow"), "not dates"),
+    "dates as numbers": (
+        _good_frame().assign(date=lambda f: f["date"].str.replace("-", "").astype(int)),
+        "numbers",
+    ),
+    "text in a feature": (_with_text(_good_frame(), "f1", 9, "n/a!"), "'f1' mixes numbers"),
+    "text in the target": (_with_text(_good_frame(), "fwd_ret_1d", 3, "x"), "'fwd_ret_1d'"),
+    "empty file": ("", "is empty"),
+    "header only": ("date,f0,f1,f2,fwd_ret_1d\n", "is empty"),
+    "missing target column": (_good_frame().drop(columns="fwd_ret_1d"), "no column 'fwd_ret_1d'"),
+    "missing feature column": (_good_frame().drop(columns="f2"), "no column 'f2'"),
+    "mixed time zones": (
+        _dates_with(_good_frame(), range(30, 60), lambda d: f"{d}T00:00:00+09:00"),
+        "mix time zones",
+    ),
+}
+
+
+def _write(frame_or_text, path: Path) -> Path:
+    if isinstance(frame_or_text, str):
+        path.write_text(frame_or_text)
+    elif path.suffix == ".csv":
+        frame_or_text.to_csv(path, index=False)
+    else:
+        try:
+            frame_or_text.to_parquet(path, index=False)
+        except Exception:  # pyarrow refuses a column of numbers and text: store it as text
+            text = {c: str for c in frame_or_text.columns if frame_or_text[c].dtype == object}
+            frame_or_text.astype(text).to_parquet(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_good(tmp_path_factory):
+    """GOOD.parquet trained once; each bad-file test runs beside it."""
+    root = tmp_path_factory.mktemp("bad_files")
+    (root / "data").mkdir()
+    _write(_good_frame(), root / "data" / "GOOD.parquet")
+    config = fast_config(root, rounds=5, patience=0)
+    args = ["train-all", "--output-dir", root / "out", "--target", "fwd_ret_1d",
+            "--models", "lightgbm", "--config", config, "--val-days", "10"]  # fmt: skip
+    proc = run_cli(*args, "--input-dir", root / "data")
+    assert proc.returncode == 0, proc.stderr
+    return root, args
+
+
+# one run of the command per kind the issue names (the reader test below covers them all)
+COMMAND_KINDS = [
+    "duplicated dates",
+    "unparseable date",
+    "text in a feature",
+    "empty file",
+    "missing target column",
+    "missing feature column",
+    "mixed time zones",
+]
+
+
+@pytest.mark.parametrize("kind", COMMAND_KINDS)
+def test_train_all_names_each_kind_of_bad_file_and_goes_on(trained_good, tmp_path, kind):
+    root, args = trained_good
+    broken, phrase = BROKEN[kind]
+    data = tmp_path / "data"
+    shutil.copytree(root / "data", data)
+    bad = _write(broken, data / "BAD.csv")  # BAD sorts first: it must not set the features
+    out = shutil.copytree(root / "out", tmp_path / "out")
+    args = [out if a == root / "out" else a for a in args]
+    proc = run_cli(*args, "--input-dir", data)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "features (3): f0, f1, f2" in proc.stdout
+    failure = next(line for line in proc.stderr.splitlines() if "symbol BAD failed" in line)
+    assert bad.name in failure and phrase in failure, failure
+    assert "0 trained, 1 already finished (skipped), 1 failed" in proc.stdout
+    assert not (out / "BAD").exists()
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_reader_refuses_each_kind_by_file_name(tmp_path, kind):
+    from skquant.cli._data import read_symbol
+
+    broken, phrase = BROKEN[kind]
+    for suffix in (".csv", ".parquet") if not isinstance(broken, str) else (".csv",):
+        path = _write(broken, tmp_path / f"BAD{suffix}")
+        with pytest.raises(ValueError, match=re.escape(phrase)) as info:
+            read_symbol(path, ["fwd_ret_1d", "f0", "f1", "f2"])
+        assert str(info.value).startswith(path.name) or path.name in str(info.value)
+
+
+def test_reader_keeps_good_files_as_they_are(tmp_path):
+    from skquant.cli._data import read_symbol
+
+    frame = _good_frame().iloc[::-1]  # rows in any order
+    frame["sector"] = "tech"  # a text column is no feature, and no error
+    frame.loc[frame.index[4], "f0"] = np.nan  # a missing number is a missing value
+    for suffix in (".csv", ".parquet"):
+        read = read_symbol(_write(frame, tmp_path / f"AAA{suffix}"), ["fwd_ret_1d", "f0"])
+        assert read.index.is_monotonic_increasing and read.index.is_unique
+        assert len(read) == 60 and read["f0"].isna().sum() == 1
+        assert read["sector"].eq("tech").all()
+
+
+def test_walkforward_refuses_a_file_lacking_a_feature_by_name(tmp_path):
+    """The panel reader holds every file to the columns most files offer."""
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=120, seed=5)
+    pd.read_parquet(data / "AAA.parquet").drop(columns="f2").to_parquet(data / "AAA.parquet")
+    from skquant.cli._walkforward import load_panel
+
+    panel, failed = load_panel(str(data), "fwd_ret_1d")
+    assert set(failed) == {"AAA"} and "AAA.parquet has no column 'f2'" in failed["AAA"]
+    assert set(panel.index.get_level_values("symbol")) == {"BBB", "CCC"}
+    assert "f2" in panel.columns
+
+
+# ----------------------------------------------------------------------------- random bad files
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_COLUMNS = ["date", "f0", "f1", "f2", "fwd_ret_1d"]
+_cells = st.one_of(
+    st.text(max_size=6),
+    st.sampled_from(["", " ", "nan", "inf", "-", "1e400", "2022-13-45", "2022-01-05"]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**12), 10**12),
+    st.none(),
+)
+_breakage = st.one_of(
+    st.tuples(st.just("cell"), st.sampled_from(_COLUMNS), st.integers(0, 59), _cells),
+    st.tuples(st.just("drop"), st.sampled_from(_COLUMNS)),
+    st.tuples(st.just("repeat"), st.integers(0, 59), st.integers(0, 59)),
+    st.tuples(st.just("zone"), st.integers(0, 59), st.sampled_from(["Z", "+09:00", "-0500"])),
+    st.tuples(st.just("rows"), st.integers(0, 3)),
+)
+
+
+@st.composite
+def broken_files(draw):
+    """A symbol file with one to four random breakages, as CSV or parquet."""
+    frame = _good_frame()
+    for step in draw(st.lists(_breakage, min_size=1, max_size=4)):
+        rows = [r for r in step[1:] if isinstance(r, int)]
+        if step[0] != "rows" and not set(rows) <= set(frame.index):
+            continue  # the rows were cut off by an earlier step
+        if step[0] == "cell" and step[1] in frame:
+            frame = _with_text(frame, step[1], step[2], step[3])
+        elif step[0] == "drop" and step[1] in frame:
+            frame = frame.drop(columns=step[1])
+        elif step[0] == "repeat" and "date" in frame:
+            frame = _dates_with(frame, [step[1]], lambda d, other=frame["date"][step[2]]: other)
+        elif step[0] == "zone" and "date" in frame:
+            frame = _dates_with(frame, [step[1]], lambda d, z=step[2]: f"{d}T00:00:00{z}")
+        elif step[0] == "rows":
+            frame = frame.head(step[1])
+    return frame, draw(st.sampled_from([".csv", ".parquet"]))
+
+
+def _broken_file(tmp_path: Path, case) -> Path:
+    frame, suffix = case
+    for old in tmp_path.glob("BAD.*"):
+        old.unlink()
+    return _write(frame, tmp_path / f"BAD{suffix}")
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=broken_files())
+def test_reader_refuses_random_broken_files_by_name_or_reads_them_clean(tmp_path, case):
+    from skquant.cli._data import read_symbol
+
+    path = _broken_file(tmp_path, case)
+    required = ["fwd_ret_1d", "f0", "f1", "f2"]
+    try:
+        frame = read_symbol(path, required)
+    except ValueError as exc:
+        assert path.name in str(exc)
+        return
+    assert isinstance(frame.index, pd.DatetimeIndex) and frame.index.is_unique
+    assert frame.index.is_monotonic_increasing and not frame.index.hasnans
+    assert all(pd.api.types.is_numeric_dtype(frame[c]) for c in required)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=broken_files())
+def test_train_all_never_ends_in_an_unexpected_error_on_random_bad_files(
+    trained_good, tmp_path, case
+):
+    """In-process (fast): exit 0, 1 (the symbol named) or 2, never 3 or a traceback."""
+    import contextlib
+    import io
+
+    from skquant.cli import main
+
+    root, args = trained_good
+    data = tmp_path / "data"
+    if not data.exists():
+        shutil.copytree(root / "data", data)
+    _broken_file(data, case)
+    out = tmp_path / "out"
+    if not out.exists():
+        shutil.copytree(root / "out", out)
+    shutil.rmtree(out / "BAD", ignore_errors=True)
+    argv = [str(out if a == root / "out" else a) for a in args]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main([*argv, "--input-dir", str(data), "-q"])
+    assert code in (0, 1, 2), err.getvalue()
+    assert "Traceback" not in err.getvalue()
+    if code == 1:  # the symbol is named (and the file, when the reader refused it)
+        assert "symbol BAD failed" in err.getvalue(), err.getvalue()
