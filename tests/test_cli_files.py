@@ -251,7 +251,7 @@ def test_walkforward_refuses_a_file_lacking_a_feature_by_name(tmp_path):
     pd.read_parquet(data / "AAA.parquet").drop(columns="f2").to_parquet(data / "AAA.parquet")
     from skquant.cli._walkforward import load_panel
 
-    panel, failed = load_panel(str(data), "fwd_ret_1d")
+    panel, failed, _ = load_panel(str(data), "fwd_ret_1d")
     assert set(failed) == {"AAA"} and "AAA.parquet has no column 'f2'" in failed["AAA"]
     assert set(panel.index.get_level_values("symbol")) == {"BBB", "CCC"}
     assert "f2" in panel.columns
