@@ -35,6 +35,7 @@ __all__ = [
     "default_target",
     "label_horizon",
     "leak_scores",
+    "pnl_column",
     "select_features",
 ]
 
@@ -90,6 +91,61 @@ def default_target(data: pd.DataFrame) -> str:
         "names it), and the data has no such column; pass target= (label-like columns: "
         f"{', '.join(labels) if labels else 'none'})."
     )
+
+
+def pnl_column(
+    data: pd.DataFrame, target, return_col=None, *, target_horizon: LabelHorizon | None = None
+) -> tuple[str | None, str]:
+    """The one-period return column positions earn, or None and the reason there is none.
+
+    With ``return_col`` given it is that column, checked to span one period. Without
+    it, the target itself, but only when it is a one-period return: a binary label is
+    no return, and a multi-period return compounded as if it were one period inflates
+    every number.
+
+    Returns
+    -------
+    column : str or None
+    reason : str
+        Why ``column`` is None (empty otherwise).
+
+    Raises
+    ------
+    ValueError
+        If ``return_col`` spans several periods by make_labels metadata or its name.
+    """
+    from skquant.labels import is_binary_target
+
+    h_target = target_horizon or label_horizon(data, target)
+    if return_col is None:
+        if is_binary_target(data[target].dropna()):
+            return None, (
+                f"The target {target!r} is binary (a label, not a return): pass return_col= "
+                "with the one-period forward return the positions earn."
+            )
+        if h_target.horizon > 1:
+            hint = " such as 'fwd_ret'" if "fwd_ret" in data.columns else ""
+            return None, (
+                f"return_col=None books the target {target!r} as the P&L, but it spans "
+                f"{h_target.horizon} periods (found by {h_target.source}): compounding it as "
+                "a one-period return would inflate every number. Pass return_col= with a "
+                f"one-period forward return column{hint}."
+            )
+        return target, ""
+    horizon, source = h_target if return_col == target else label_horizon(data, return_col)
+    if horizon > 1 and source != "autocorrelation":
+        raise ValueError(
+            f"return_col={return_col!r} spans {horizon} periods (by its {source}); positions "
+            "earn one-period returns: pass the next-period return (e.g. 'fwd_ret')."
+        )
+    if horizon > 1:
+        warnings.warn(
+            f"return_col={return_col!r} looks like a {horizon}-period return (its "
+            "autocorrelation); the P&L assumes one-period returns.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return return_col, ""
 
 
 def _horizon_from_name(name) -> int | None:

@@ -12,8 +12,13 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
-from skquant.labels import is_binary_target
-from skquant.leakage import default_target, label_horizon, select_features
+from skquant.leakage import (
+    LabelHorizon,
+    default_target,
+    label_horizon,
+    pnl_column,
+    select_features,
+)
 from skquant.metrics._scorer import canonical_metric, compute_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._time import dates_of, infer_periods_per_year
@@ -233,44 +238,19 @@ class WalkForwardEngine:
 
     def _resolve_returns(self, target: str) -> str:
         """The one-period return column positions earn (honest P&L), checked."""
-        data = self.data
-        if self.return_col is None:
-            if is_binary_target(data[target].dropna()):
-                raise ValueError(
-                    f"The target {target!r} is binary (a label, not a return): pass return_col= "
-                    "with the one-period forward return the positions earn."
-                )
-            if self.label_horizon_ > 1:
-                candidates = [c for c in ("fwd_ret",) if c in data.columns]
-                hint = f" such as {candidates[0]!r}" if candidates else ""
-                raise ValueError(
-                    f"return_col=None books the target {target!r} as the P&L, but it spans "
-                    f"{self.label_horizon_} periods (found by {self.label_horizon_source_}): "
-                    "compounding it as a one-period return would inflate every number. Pass "
-                    f"return_col= with a one-period forward return column{hint}."
-                )
-            return target
-        return_col = self._column(self.return_col, "return")
-        if not pd.api.types.is_numeric_dtype(data[return_col]):
-            raise ValueError(f"The return column {return_col!r} must be numeric.")
-        horizon, source = (
-            (self.label_horizon_, self.label_horizon_source_)
-            if return_col == target
-            else label_horizon(data, return_col)
+        if self.return_col is not None:
+            return_col = self._column(self.return_col, "return")
+            if not pd.api.types.is_numeric_dtype(self.data[return_col]):
+                raise ValueError(f"The return column {return_col!r} must be numeric.")
+        column, reason = pnl_column(
+            self.data,
+            target,
+            self.return_col,
+            target_horizon=LabelHorizon(self.label_horizon_, self.label_horizon_source_),
         )
-        if horizon > 1 and source != "autocorrelation":
-            raise ValueError(
-                f"return_col={return_col!r} spans {horizon} periods (by its {source}); "
-                "positions earn one-period returns: pass the next-period return (e.g. 'fwd_ret')."
-            )
-        if horizon > 1:
-            warnings.warn(
-                f"return_col={return_col!r} looks like a {horizon}-period return (its "
-                "autocorrelation); the P&L assumes one-period returns.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return return_col
+        if column is None:
+            raise ValueError(reason)
+        return column
 
     def _resolve_embargo(self) -> int:
         horizon = self.label_horizon_
