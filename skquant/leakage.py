@@ -30,8 +30,10 @@ from skquant.labels import LABELS_ATTR, is_label_like
 from skquant.utils._panel import series_positions
 
 __all__ = [
+    "ID_COLUMNS",
     "LabelHorizon",
     "LeakageWarning",
+    "candidate_features",
     "default_target",
     "label_horizon",
     "leak_scores",
@@ -40,7 +42,7 @@ __all__ = [
 ]
 
 # Column names that identify rows rather than describe them: never features.
-_NOT_FEATURES = frozenset({"date", "symbol", "ticker", "timestamp", "datetime"})
+ID_COLUMNS = frozenset({"date", "symbol", "ticker", "timestamp", "datetime"})
 # A label's horizon written in its name: fwd_ret_5, ret_5d, y_up_10days.
 _NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(?:d|day|days|p|bars?)?$", re.IGNORECASE)
 # Autocorrelation below this (or below 3 / sqrt(pairs)) counts as noise.
@@ -321,6 +323,19 @@ def leak_scores(
     return pd.Series(scores, dtype=np.float64, name="leak_score").sort_values(ascending=False)
 
 
+def candidate_features(data: pd.DataFrame, exclude=()) -> list[str]:
+    """The name rule alone: numeric columns that are not in ``exclude``, label-like or an id."""
+    skip = set(exclude)
+    return [
+        c
+        for c in data.columns
+        if c not in skip
+        and str(c).lower() not in ID_COLUMNS
+        and not is_label_like(c)
+        and _numeric(data, c)
+    ]
+
+
 def select_features(
     data: pd.DataFrame,
     target,
@@ -375,15 +390,7 @@ def select_features(
         )
     labels = [c for c in (target, return_col) if c is not None]
     if features is None:
-        skip = set(labels) | set(exclude)
-        chosen = [
-            c
-            for c in data.columns
-            if c not in skip
-            and str(c).lower() not in _NOT_FEATURES
-            and not is_label_like(c)
-            and _numeric(data, c)
-        ]
+        chosen = candidate_features(data, [*labels, *exclude])
         if not chosen:
             raise ValueError(
                 "data has no feature column: every numeric column is the target, the return "

@@ -171,9 +171,10 @@ def test_train_all_corrupt_file_others_finish(corrupt_run):
         assert (pair / "learning_curve.png").stat().st_size > 1000
         metrics = json.loads((pair / "metrics.json").read_text())
         assert metrics["n_val"] == 30 and np.isfinite(metrics["rmse"])
-        # training stops 5 embargo dates before the validation tail (default --embargo-days)
+        # training stops an embargo before the validation tail: by default the target's
+        # label horizon, 1 date for the one-period fwd_ret_1d (named so)
         gap = pd.bdate_range(metrics["train_end"], metrics["val_start"])
-        assert len(gap) == 5 + 2 and metrics["n_train"] == 160 - 30 - 5
+        assert len(gap) == 1 + 2 and metrics["n_train"] == 160 - 30 - 1
         assert set(metrics["trading"]) >= {"sharpe", "max_drawdown", "hit_rate", "profit_factor"}
         assert json.loads((pair / "config.json").read_text())["n_estimators"] == 40
         # the saved model reproduces the validation predictions made before saving
@@ -221,7 +222,7 @@ def test_flipped_byte_in_saved_model_is_refused(corrupt_run, tmp_path):
         (("--target", "not_a_column"), "not_a_column"),
         (("--variant", "ultra"), "ultra"),
         (("--features", "f0,zz"), "zz"),
-        (("--features", "f0,fwd_ret_1d"), "leak"),
+        (("--features", "f0,fwd_ret_1d"), "cannot also be a feature"),
     ],
 )
 def test_train_all_bad_input_exit_2(tmp_path, extra, needle):

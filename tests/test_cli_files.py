@@ -89,7 +89,8 @@ def test_unchanged_rerun_with_the_shipped_configs_touches_no_model_file(tmp_path
     data = write_symbols(tmp_path / "data", ["AAA"], n=120)
     out = tmp_path / "out"
     args = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
-            "--models", "lightgbm,xgboost", "--variant", "aggressive", "--val-days", "20"]  # fmt: skip
+            "--models", "lightgbm,xgboost", "--variant", "aggressive", "--val-days", "20",
+            "--embargo-days", "5"]  # fmt: skip
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     assert "2 trained, 0 already finished" in first.stdout

@@ -165,3 +165,72 @@ def test_walkforward_defaults_embargo_and_one_period_returns(tmp_path):
     assert manifest["label_horizon"] == 5 and manifest["label_horizon_source"] == "metadata"
     assert manifest["windows"]["embargo_days"] == 2 and manifest["periods_per_year"] == 252
     assert np.isfinite(json.loads((tmp_path / "wf" / "summary.json").read_text())["sharpe"])
+
+
+@pytest.fixture(scope="module")
+def guide_layout(tmp_path_factory):
+    """The README's folder layout: data/labeled/SYMBOL.parquet from the demo (its last
+    400 dates, to keep the test short) and the repository's configs/ beside it."""
+    pytest.importorskip("arch")
+    import shutil
+    from pathlib import Path
+
+    from skquant import load_demo
+
+    root = tmp_path_factory.mktemp("guide")
+    (root / "data" / "labeled").mkdir(parents=True)
+    demo = load_demo()
+    recent = demo.index.get_level_values("date") >= demo.index.get_level_values("date")[-800]
+    for symbol, frame in demo[recent].groupby(level="symbol"):
+        frame.droplevel("symbol").to_parquet(root / "data" / "labeled" / f"{symbol}.parquet")
+    shutil.copytree(Path(__file__).resolve().parents[1] / "configs", root / "configs")
+    return root
+
+
+def test_the_guide_train_all_commands_run_as_written(guide_layout):
+    """Finding 8: both guide commands exited 2 (no --input-dir, --output-dir, --target)."""
+    core = "skquant train-all --phase core --config configs/lightgbm.yaml --variant conservative"
+    proc = run_cli(*core.split()[1:], cwd=guide_layout, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert "target: fwd_ret; trading metrics on: fwd_ret" in proc.stdout
+    for symbol in ("SP500", "NASDAQ"):
+        for model in ("lightgbm", "xgboost", "ensemble"):
+            metrics = json.loads(
+                (guide_layout / "models" / symbol / model / "metrics.json").read_text()
+            )
+            assert metrics["target"] == "fwd_ret" and np.isfinite(metrics["trading"]["sharpe"])
+    # the sequential phase, verbatim (the fastest variant through MODEL_VARIANT)
+    sequential = "skquant train-all --phase sequential --models lstm,transformer,ngboost"
+    pytest.importorskip("torch")
+    proc = run_cli(
+        *sequential.split()[1:], cwd=guide_layout, env={"MODEL_VARIANT": "aggressive"}, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "3 trained" in proc.stdout or "6 trained" in proc.stdout
+
+
+def test_train_all_books_no_multi_period_return_as_daily_pnl(guide_layout, tmp_path):
+    """Finding 2: train-all compounded a 10-day target as if it were a daily return
+    (total_return -0.73 over 63 days, Sharpe near 10); finding 3: its embargo was 5
+    whatever the horizon."""
+    args = ["train-all", "--input-dir", guide_layout / "data" / "labeled", "--models", "lightgbm",
+            "--config", guide_layout / "configs" / "lightgbm.yaml", "--variant", "aggressive",
+            "--target", "fwd_ret_5"]  # fmt: skip
+    proc = run_cli(*args, "--output-dir", tmp_path / "plain", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "skquant: warning: no trading metrics: no --return-col books the target" in proc.stderr
+    assert "embargo of 5 dates (label horizon 5 of fwd_ret_5, from its metadata)" in proc.stdout
+    metrics = json.loads((tmp_path / "plain" / "SP500" / "lightgbm" / "metrics.json").read_text())
+    assert "trading" not in metrics and np.isfinite(metrics["rmse"])
+    gap = pd.bdate_range(metrics["train_end"], metrics["val_start"])
+    assert len(gap) >= 5 + 2  # five embargo dates between training and validation
+
+    proc = run_cli(*args, "--return-col", "fwd_ret", "--output-dir", tmp_path / "ret", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    pair = tmp_path / "ret" / "SP500" / "lightgbm"
+    trading = json.loads((pair / "metrics.json").read_text())["trading"]
+    predictions = pd.read_csv(pair / "predictions_val.csv", index_col=0, parse_dates=True)
+    labeled = pd.read_parquet(guide_layout / "data" / "labeled" / "SP500.parquet")
+    daily = np.sign(predictions["prediction"]) * labeled.loc[predictions.index, "fwd_ret"]
+    assert trading["total_return"] == pytest.approx(np.prod(1 + daily) - 1)
+    assert trading["periods_per_year"] == 252 and abs(trading["sharpe"]) < 6

@@ -12,14 +12,12 @@ import numpy as np
 import pandas as pd
 
 from skquant.cli._common import UsageError
-from skquant.labels import is_label_like
+from skquant.leakage import ID_COLUMNS, candidate_features
 
 SUFFIXES = (".parquet", ".pq", ".csv")
 # Written by build-features beside each symbol file it writes: which columns a feature
 # model made and the first date that model never saw.
 SIDECAR_SUFFIX = ".features.json"
-
-_NOT_FEATURES = frozenset({"date", "symbol", "ticker", "timestamp", "datetime"})
 
 
 def symbol_files(input_dir: str | None) -> dict[str, Path]:
@@ -256,7 +254,7 @@ def _numeric_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Text columns holding numbers only become floats; numbers mixed with text raise."""
     for column in frame.columns:
         values = frame[column]
-        if _is_numeric(values) or str(column).lower() in _NOT_FEATURES:
+        if _is_numeric(values) or str(column).lower() in ID_COLUMNS:
             continue
         if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
             continue  # dates, categories: never features
@@ -298,37 +296,9 @@ def parse_features(spec: str | None) -> list[str] | None:
     return names
 
 
-def choose_features(
-    frame: pd.DataFrame, targets: list[str], requested: list[str] | None, where: str
-) -> list[str]:
-    """The feature columns: ``requested`` (checked) or every numeric non-label column."""
-    if requested is not None:
-        missing = [c for c in requested if c not in frame.columns]
-        if missing:
-            raise UsageError(f"--features columns {missing} are not in {where}.")
-        leaking = [c for c in requested if c in targets]
-        if leaking:
-            raise UsageError(f"--features includes the target {leaking}: that would leak.")
-        return list(requested)
-    features = feature_candidates(frame, targets)
-    if not features:
-        raise UsageError(
-            f"{where} has no numeric feature columns besides the targets and label-like "
-            "columns; pass --features."
-        )
-    return features
-
-
 def feature_candidates(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
     """Every numeric column that is not in ``exclude``, a date/symbol or label-like."""
-    return [
-        str(c)
-        for c in frame.columns
-        if c not in exclude
-        and str(c).lower() not in _NOT_FEATURES
-        and not is_label_like(c)
-        and _is_numeric(frame[c])
-    ]
+    return [str(c) for c in candidate_features(frame, exclude)]
 
 
 def validation_split(

@@ -29,12 +29,19 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    cli_words,
+    embargo,
+    leak_threshold,
     log,
-    non_negative_int,
+    positive_float,
     positive_int,
+    report_warnings,
     split_list,
 )
 
+# The layout the README builds: labeled symbol files in, one folder per symbol out.
+DEFAULT_INPUT_DIR = "data/labeled"
+DEFAULT_OUTPUT_DIR = "models"
 PHASE_MODELS = {
     # gradient boosting and the stacking ensemble
     "core": ("lightgbm", "xgboost", "ensemble"),
@@ -66,9 +73,12 @@ def add_parser(subparsers, parents) -> None:
         help=f"default model set: core = {','.join(PHASE_MODELS['core'])}; "
         f"sequential = {','.join(PHASE_MODELS['sequential'])}",
     )
-    parser.add_argument("--input-dir", required=True, metavar="DIR", help="folder of symbol files")
-    parser.add_argument("--output-dir", required=True, metavar="DIR", help="where to write models")
-    parser.add_argument("--target", required=True, metavar="COL", help="target column")
+    parser.add_argument("--input-dir", default=DEFAULT_INPUT_DIR, metavar="DIR",
+                        help=f"folder of symbol files (default {DEFAULT_INPUT_DIR})")  # fmt: skip
+    parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
+                        help=f"where to write models (default {DEFAULT_OUTPUT_DIR})")  # fmt: skip
+    parser.add_argument("--target", metavar="COL",
+                        help="target column (default: the one-period forward return, fwd_ret)")  # fmt: skip
     parser.add_argument(
         "--models",
         metavar="A,B",
@@ -93,7 +103,22 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument(
         "--return-col",
         metavar="COL",
-        help="per-row return for the trading metrics (default: the target when it is not binary)",
+        help="one-period return for the trading metrics (default: the target when it spans "
+        "one period; a multi-period or binary target without it gets no trading metrics)",
+    )
+    parser.add_argument(
+        "--leak-threshold",
+        type=leak_threshold,
+        default=0.2,
+        metavar="X|none",
+        help="leak score above which a column is a leak: left out of the default features, an "
+        "error among --features; 'none' switches the guard off (default 0.2)",
+    )
+    parser.add_argument(
+        "--periods-per-year",
+        type=positive_float,
+        metavar="N",
+        help="annualisation of the trading metrics (default: from the dates, 252 daily)",
     )
     parser.add_argument(
         "--val-days",
@@ -104,11 +129,11 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument(
         "--embargo-days",
-        type=non_negative_int,
-        default=5,
-        metavar="N",
-        help="dates dropped between training and the validation tail, at least the label "
-        "horizon (default 5)",
+        type=embargo,
+        default="auto",
+        metavar="N|auto",
+        help="dates dropped between training and the validation tail (default auto: the "
+        "target's label horizon)",
     )
     parser.add_argument(
         "--n-jobs",
@@ -194,6 +219,7 @@ class Job:
     threads: int
     force: bool
     verbosity: int
+    periods_per_year: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -296,7 +322,9 @@ def _check_predictions(pred, n: int, what: str):
     return arr
 
 
-def validation_metrics(task, y_val, pred, proba, returns, dates) -> dict[str, Any]:
+def validation_metrics(
+    task, y_val, pred, proba, returns, dates, periods_per_year: float | None = None
+) -> dict[str, Any]:
     """Prediction metrics, and trading metrics of ``sign``/threshold positions."""
     import numpy as np
     import pandas as pd
@@ -304,6 +332,7 @@ def validation_metrics(task, y_val, pred, proba, returns, dates) -> dict[str, An
 
     from skquant import metrics as qm
     from skquant.metrics._scorer import period_returns, positions_from_scores
+    from skquant.utils._time import infer_periods_per_year
 
     y = np.asarray(y_val, dtype=float)
     out: dict[str, Any] = {}
@@ -329,14 +358,17 @@ def validation_metrics(task, y_val, pred, proba, returns, dates) -> dict[str, An
             dates = dates.get_level_values(0)
         # one return per date: the mean over the rows of each date
         period = period_returns(position * np.asarray(returns, dtype=float), dates)
+        if periods_per_year is None:
+            periods_per_year = infer_periods_per_year(None if dates is None else np.asarray(dates))
         out["trading"] = {
-            "sharpe": float(qm.sharpe_ratio(period)),
+            "sharpe": float(qm.sharpe_ratio(period, periods_per_year=periods_per_year)),
             "max_drawdown": float(qm.max_drawdown(period)),
             "hit_rate": float(qm.hit_rate(np.asarray(returns, dtype=float), position)),
             "profit_factor": float(qm.profit_factor(period)),
             "win_loss_ratio": float(qm.win_loss_ratio(period)),
             "total_return": float(np.prod(1.0 + period) - 1.0),
             "n_periods": int(len(period)),
+            "periods_per_year": float(periods_per_year),
         }
     return out
 
@@ -401,7 +433,9 @@ def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, retur
             raise ValueError(f"predicted probabilities are invalid (shape {proba_all.shape}).")
         proba = proba_all[:, -1]
     pred = _check_predictions(fitted.predict(X_val), len(X_val), "validation predictions")
-    metrics = validation_metrics(strategy.task_, y_val, pred, proba, returns, X_val.index)
+    metrics = validation_metrics(
+        strategy.task_, y_val, pred, proba, returns, X_val.index, job.periods_per_year
+    )
     metrics.update(
         symbol=symbol,
         model=model,
@@ -450,8 +484,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
     import numpy as np
 
     from skquant.cli._common import setup_logging
-    from skquant.cli._data import read_symbol, validation_split
-    from skquant.strategies._base import is_binary_target
+    from skquant.cli._data import first_unseen_date, read_symbol, validation_split
 
     if not log.handlers and not __import__("logging").getLogger("skquant").handlers:
         setup_logging(job.verbosity)
@@ -483,6 +516,14 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
                     f"too few rows: {len(train)} training rows before the {job.val_days}-day "
                     "validation tail."
                 )
+            unseen = first_unseen_date(Path(path))
+            if unseen is not None and val.index.min() < unseen:
+                raise ValueError(
+                    f"{Path(path).name}: its validation tail starts {val.index.min():%Y-%m-%d}, "
+                    f"but the feature model that build-features fitted saw dates up to "
+                    f"{unseen:%Y-%m-%d}; validating there would test the features in-sample. "
+                    "Use a smaller --val-days or rebuild the features with a smaller --train-frac."
+                )
             symbol_dir.mkdir(parents=True, exist_ok=True)
         except Exception as exc:  # the whole symbol fails; the others go on
             result.update(status="failed", error=str(exc))
@@ -490,10 +531,8 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
                 result["pairs"].append({"model": model, "status": "failed", "error": str(exc)})
             todo = []
         else:
-            return_col = job.return_col
-            if return_col is None and not is_binary_target(frame[job.target]):
-                return_col = job.target
-            returns = None if return_col is None else val[return_col].to_numpy(dtype=float)
+            # the one-period P&L column run() chose (None: no trading metrics)
+            returns = None if job.return_col is None else val[job.return_col].to_numpy(float)
             X_tr, y_tr = train[job.features], train[job.target]
             X_val, y_val = val[job.features], val[job.target]
         for model, config in todo:
@@ -587,7 +626,8 @@ def summary_table(results: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from skquant.cli._data import choose_features, first_usable, is_label_like, parse_features
+    from skquant.cli._data import first_usable, parse_features, sidecar_path
+    from skquant.labels import is_label_like
     from skquant.persistence import _atomic_write_json
 
     files = symbol_files_or_usage(args.input_dir)
@@ -599,33 +639,43 @@ def run(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output-dir {str(out_dir)!r} exists and is not a folder.")
 
-    # Features come from the first usable file and are then required in every symbol.
+    # Target, P&L column, embargo and features come from the first usable file and are
+    # then required in every symbol.
     sample, sample_name = first_usable(
         files, [args.target, args.return_col, *(requested or [])], args.input_dir
     )
-    features = choose_features(sample, [args.target], requested, sample_name)
-    excluded = [c for c in sample.columns if c != args.target and is_label_like(c)]
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
+    plan = _plan(sample, sample_name, args, requested, verbosity)
+    target, features = plan["target"], plan["features"]
+    excluded = [c for c in sample.columns if c != target and is_label_like(c)]
+    unseen = [s for s, path in files.items() if sidecar_path(path).is_file()]
     if verbosity >= 0:
         print(
             f"{len(files)} symbols in {args.input_dir}; models: {', '.join(m for m, _ in models)}"
         )
-        print(f"target: {args.target}")
+        print(f"target: {target}; trading metrics on: {plan['return_col'] or '(none)'}")
         print(f"features ({len(features)}): {', '.join(features)}")
         if requested is None and excluded:
             print(f"excluded label-like columns: {', '.join(map(str, excluded))}")
+        print(f"validation: the last {args.val_days} dates of each symbol, after an embargo "
+              f"of {plan['embargo_days']} dates (label horizon {plan['label_horizon']} of "
+              f"{target}, from its {plan['label_horizon_source']})")  # fmt: skip
+        if unseen:
+            print(f"{len(unseen)} files come from build-features: each validation tail must "
+                  "start after the dates its feature model saw (checked per symbol)")  # fmt: skip
     n_parallel = min(len(files), os.cpu_count() or 1) if args.n_jobs == -1 else args.n_jobs
     job = Job(
         output_dir=str(out_dir),
-        target=args.target,
-        return_col=args.return_col,
+        target=target,
+        return_col=plan["return_col"],
         features=features,
         val_days=args.val_days,
-        embargo_days=args.embargo_days,
+        embargo_days=plan["embargo_days"],
         models=models,
         threads=_model_threads(n_parallel),
         force=args.force,
         verbosity=verbosity,
+        periods_per_year=args.periods_per_year,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -655,11 +705,16 @@ def run(args: argparse.Namespace) -> int:
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "input_dir": str(Path(args.input_dir).resolve()),
         "output_dir": str(out_dir.resolve()),
-        "target": args.target,
-        "return_col": args.return_col,
+        "target": target,
+        "return_col": plan["return_col"],
         "features": features,
+        "leak_threshold": args.leak_threshold,
+        "label_horizon": plan["label_horizon"],
+        "label_horizon_source": plan["label_horizon_source"],
+        "periods_per_year": args.periods_per_year,
         "val_days": args.val_days,
-        "embargo_days": args.embargo_days,
+        "embargo_days": plan["embargo_days"],
+        "embargo_days_requested": args.embargo_days,
         "models": {name: config for name, config in models},
         "counts": counts,
         "symbols": sorted(results, key=lambda r: r["symbol"]),
@@ -674,6 +729,57 @@ def run(args: argparse.Namespace) -> int:
     for res in failed:
         print(f"skquant: symbol {res['symbol']} failed: {res.get('error')}", file=sys.stderr)
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _plan(sample, sample_name: str, args, requested, verbosity: int) -> dict[str, Any]:
+    """Target, P&L column, embargo and features from one symbol's file, by the library's rules.
+
+    ``--target`` defaults to the one-period return; trading metrics use
+    ``--return-col``, else the target only when it spans one period (a multi-period
+    or binary target gets none, with a warning saying why); ``--embargo-days auto``
+    is the target's label horizon; features pass the leak guard.
+    """
+    import warnings
+
+    from skquant.leakage import default_target, label_horizon, pnl_column, select_features
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            target = default_target(sample) if args.target is None else args.target
+            horizon = label_horizon(sample, target)
+            return_col, reason = pnl_column(sample, target, args.return_col, target_horizon=horizon)
+            if return_col is None:
+                warnings.warn(f"no trading metrics: {reason}", UserWarning, stacklevel=1)
+            embargo_days = horizon.horizon if args.embargo_days == "auto" else args.embargo_days
+            if embargo_days < horizon.horizon - 1:
+                warnings.warn(
+                    f"embargo_days={embargo_days} is below the label horizon - 1 = "
+                    f"{horizon.horizon - 1} of {target!r}: training labels overlap the "
+                    "validation tail and its metrics are inflated. Use embargo_days=auto.",
+                    UserWarning,
+                    stacklevel=1,
+                )
+            features = select_features(
+                sample,
+                target,
+                return_col,
+                requested,
+                horizon=horizon.horizon,
+                leak_threshold=args.leak_threshold,
+            )
+        except ValueError as exc:
+            raise UsageError(f"{sample_name}: {cli_words(str(exc))}") from None
+        finally:
+            report_warnings(caught, verbosity)
+    return {
+        "target": target,
+        "return_col": return_col,
+        "embargo_days": int(embargo_days),
+        "label_horizon": horizon.horizon,
+        "label_horizon_source": horizon.source,
+        "features": features,
+    }
 
 
 def symbol_files_or_usage(input_dir):
