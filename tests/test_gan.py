@@ -216,3 +216,22 @@ def test_variants_load_and_fit(variant):
     config = load_model_config("gan", variant=variant, overrides={"epochs": 1, "device": "cpu"})
     gan = GANTrainer(config).fit(_real_like(100))
     assert gan.sample(3, random_state=0).shape == (3, 5)
+
+
+@pytest.mark.parametrize(
+    ("standardize", "scaler"),
+    [
+        ("quantile", "QuantileTransformer"),
+        ("standard", "StandardScaler"),
+        (True, "StandardScaler"),
+        (False, "FunctionTransformer"),
+    ],
+)
+def test_standardize_options(standardize, scaler):
+    X = _real_like(100)
+    gan = GANTrainer(epochs=1, standardize=standardize, **_FAST).fit(X)
+    assert type(gan.scaler_).__name__ == scaler
+    samples = gan.sample(500, random_state=0)
+    assert samples.shape == (500, 5) and np.isfinite(samples.to_numpy()).all()
+    if standardize == "quantile":  # the inverse quantile map stays in the training range
+        assert (samples.min() >= X.min()).all() and (samples.max() <= X.max()).all()
