@@ -14,6 +14,15 @@ from skquant import GANTrainer, load_model_config
 torch = pytest.importorskip("torch")
 
 _FAST = {"batch_size": 256, "device": "cpu", "random_state": 0}
+_EPOCHS = 300  # of the fitted fixture: 2400 critic steps on 2000 rows, about 10 s on one core
+
+# Bounds on the fixture's samples, with margins measured over 8 seeds (data, model and
+# sampling seeds 0..7 with the fixture's settings, 5 columns each, so 40 values):
+# KS statistic at most 0.059 (bound 0.12); standard-deviation ratio 0.83 to 1.05 (bound
+# 0.7 to 1.3); tail-shape ratio 0.80 to 1.06 (bound 0.7 to 1.3). Mean/std scaling before
+# the quantile scaling gave tail-shape ratios of 0.54 to 0.85 (below 0.7 on every seed)
+# and, at 150 epochs, a standard-deviation ratio of 0.695 on ret_1d.
+_KS_BOUND = 0.12
 
 
 @pytest.fixture(autouse=True)
@@ -44,12 +53,19 @@ def _ks(samples: pd.DataFrame, data: pd.DataFrame) -> np.ndarray:
     return np.array([ks_2samp(samples[c], data[c]).statistic for c in data.columns])
 
 
+def _tail_shape(frame: pd.DataFrame) -> pd.Series:
+    """Width of the central 99% over the interquartile range: larger for fatter tails."""
+    return (frame.quantile(0.995) - frame.quantile(0.005)) / (
+        frame.quantile(0.75) - frame.quantile(0.25)
+    )
+
+
 @pytest.fixture(scope="module")
 def fitted():
     X = _real_like()
     with torch.random.fork_rng():
         torch.set_num_threads(1)
-        gan = GANTrainer(epochs=150, **_FAST).fit(X)
+        gan = GANTrainer(epochs=_EPOCHS, **_FAST).fit(X)
     return gan, X
 
 
@@ -57,16 +73,25 @@ def test_samples_match_each_feature_distribution(fitted):
     gan, X = fitted
     samples = gan.sample(2000, random_state=1)
     ks = _ks(samples, X)
-    assert ks.max() < 0.2, dict(zip(X.columns, ks.round(3), strict=True))
+    assert ks.max() < _KS_BOUND, dict(zip(X.columns, ks.round(3), strict=True))
     # the samples are in the original units, not the standardised ones
     np.testing.assert_allclose(samples.mean(), X.mean(), atol=0.3 * X.std().max())
-    assert (samples.std() / X.std()).between(0.7, 1.3).all()
+    std_ratio = samples.std() / X.std()
+    assert std_ratio.between(0.7, 1.3).all(), std_ratio.round(3).to_dict()
+
+
+def test_samples_keep_the_fat_tails(fitted):
+    # A generator fed Gaussian noise draws Gaussian-like tails: too narrow at the ends
+    # for the Student-t columns when it learns them in mean/std units.
+    gan, X = fitted
+    ratio = _tail_shape(gan.sample(2000, random_state=1)) / _tail_shape(X)
+    assert ratio.between(0.7, 1.3).all(), ratio.round(3).to_dict()
 
 
 def test_an_untrained_generator_fails_the_ks_bound():
     X = _real_like()
     gan = GANTrainer(epochs=1, **_FAST).fit(X)
-    assert _ks(gan.sample(2000, random_state=1), X).max() > 0.2
+    assert _ks(gan.sample(2000, random_state=1), X).max() > 2 * _KS_BOUND
 
 
 def test_dataframe_in_dataframe_out(fitted):
@@ -96,9 +121,9 @@ def test_evals_result_per_epoch(fitted):
     gan, _ = fitted
     history = gan.evals_result_["train"]
     assert set(history) == {"discriminator_loss", "generator_loss", "wasserstein_distance"}
-    assert all(len(values) == 150 for values in history.values())
+    assert all(len(values) == _EPOCHS for values in history.values())
     assert all(np.isfinite(values).all() for values in history.values())
-    assert gan.n_epochs_ == 150
+    assert gan.n_epochs_ == _EPOCHS
 
 
 def test_deterministic_with_random_state():
@@ -191,3 +216,22 @@ def test_variants_load_and_fit(variant):
     config = load_model_config("gan", variant=variant, overrides={"epochs": 1, "device": "cpu"})
     gan = GANTrainer(config).fit(_real_like(100))
     assert gan.sample(3, random_state=0).shape == (3, 5)
+
+
+@pytest.mark.parametrize(
+    ("standardize", "scaler"),
+    [
+        ("quantile", "QuantileTransformer"),
+        ("standard", "StandardScaler"),
+        (True, "StandardScaler"),
+        (False, "FunctionTransformer"),
+    ],
+)
+def test_standardize_options(standardize, scaler):
+    X = _real_like(100)
+    gan = GANTrainer(epochs=1, standardize=standardize, **_FAST).fit(X)
+    assert type(gan.scaler_).__name__ == scaler
+    samples = gan.sample(500, random_state=0)
+    assert samples.shape == (500, 5) and np.isfinite(samples.to_numpy()).all()
+    if standardize == "quantile":  # the inverse quantile map stays in the training range
+        assert (samples.min() >= X.min()).all() and (samples.max() <= X.max()).all()

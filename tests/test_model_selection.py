@@ -342,3 +342,21 @@ def test_rfecv_and_permutation_test_with_dates_as_groups(lgb_panel):
         random_state=0,
     )
     assert 0 <= score <= 1 and perm.shape == (2,) and 0 < pvalue <= 1
+
+
+def test_rfecv_without_groups_says_x_carries_no_dates(lgb_panel):
+    from sklearn.feature_selection import RFECV
+
+    from skquant import LightGBMTrainer
+
+    X, y = lgb_panel
+    selector = RFECV(LightGBMTrainer(**_LGB), step=2, cv=WalkForwardSplit(**_CV))
+    # RFECV hands the splitter an array: each row counts as a date, 60 rows a window
+    with pytest.raises(ValueError, match=r"holds 60 rows.*X carries no dates.*groups=dates"):
+        selector.fit(X, y)
+    # dates in X's index (not dropped by the caller) or as groups: no such hint
+    cv = WalkForwardSplit(**{**_CV, "min_train_samples": 10_000})
+    for args in ((X,), (X.to_numpy(), None, X.index.get_level_values("date"))):
+        with pytest.raises(ValueError, match="min_train_samples") as info:
+            list(cv.split(*args))
+        assert "carries no dates" not in str(info.value)

@@ -12,6 +12,14 @@ from sklearn.utils import indexable
 from skquant.utils._sklearn_compat import _num_samples, validate_parameter_constraints
 from skquant.utils._time import dates_of
 
+# Appended to a splitter's error when X has no dates and no groups were given.
+_NO_DATES = (
+    "X carries no dates (no DatetimeIndex or datetime MultiIndex level, and no "
+    "groups), so each row was taken as its own date in row order. RFECV and other "
+    "scikit-learn tools turn a DataFrame into an array: on a panel, pass each row's "
+    "date as groups, e.g. selector.fit(X, y, groups=dates)."
+)
+
 
 def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(codes, periods)``: each row's period as an int code into sorted ``periods``.
@@ -86,7 +94,12 @@ class BaseTimeSplitter(BaseCrossValidator):
         self._validate_params()
         X, y, groups = indexable(X, y, groups)
         codes, _ = period_codes(X, groups)
-        yield from self._split(codes)
+        try:
+            yield from self._split(codes)
+        except ValueError as exc:
+            if groups is not None or dates_of(X) is not None:
+                raise
+            raise ValueError(f"{exc} {_NO_DATES}") from exc
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Return the number of folds ``split`` yields on ``X``.
