@@ -34,7 +34,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
     validate_parameter_constraints,
 )
-from skquant.utils._time import chronological_tail_split
+from skquant.utils._time import chronological_tail_split, holds_out_tail
 
 TASKS = ("regression", "classification")
 
@@ -90,6 +90,9 @@ class BaseTrainer(BaseEstimator):
         The tasks the family supports; the first is the default.
     _allow_nan : bool
         Whether ``X`` may hold NaN (the library handles missing values).
+    _poor_score_tasks : frozenset of str
+        The tasks in which the default config is not expected to learn scikit-learn's
+        200-row toy data (the ``poor_score`` tag); each family says why beside it.
     """
 
     _registry_name: ClassVar[str]
@@ -97,6 +100,7 @@ class BaseTrainer(BaseEstimator):
     _tasks: ClassVar[tuple[str, ...]] = ("regression",)
     _allow_nan: ClassVar[bool] = False
     _iterative: ClassVar[bool] = True
+    _poor_score_tasks: ClassVar[frozenset[str]] = frozenset()
 
     # ------------------------------------------------------------------ config
     def _explicit_params(self) -> dict[str, Any]:
@@ -143,13 +147,14 @@ class BaseTrainer(BaseEstimator):
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        poor_score = self._effective_task() in self._poor_score_tasks
         if _is_classification(self):
             tags.estimator_type = "classifier"
-            tags.classifier_tags = ClassifierTags()
+            tags.classifier_tags = ClassifierTags(poor_score=poor_score)
             tags.regressor_tags = None
         else:
             tags.estimator_type = "regressor"
-            tags.regressor_tags = RegressorTags()
+            tags.regressor_tags = RegressorTags(poor_score=poor_score)
             tags.classifier_tags = None
         tags.target_tags.required = True
         tags.input_tags.allow_nan = self._allow_nan
@@ -161,7 +166,8 @@ class BaseTrainer(BaseEstimator):
 
         With ``X_val``/``y_val`` those are the validation rows. Otherwise, when
         ``early_stopping_rounds`` is positive, the latest ``validation_fraction`` of
-        the training dates (never a shuffled or leading slice) is held out.
+        the training dates (never a shuffled or leading slice) is held out, from
+        ``MIN_ROWS_FOR_TAIL`` (10) training rows up (see ``holds_out_tail``).
         """
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
@@ -192,7 +198,9 @@ class BaseTrainer(BaseEstimator):
             if not classification:
                 yv = check_array(yv, ensure_2d=False, dtype="numeric", input_name="y_val")
             return FitData(Xa, ya, w, Xv, self._encode_target(yv, classification), None)
-        if config.get("early_stopping_rounds") and config.get("validation_fraction"):
+        if holds_out_tail(
+            len(Xa), config.get("early_stopping_rounds"), config.get("validation_fraction")
+        ):
             train, tail = chronological_tail_split(
                 X, config["validation_fraction"], config.get("embargo_days") or 0
             )
