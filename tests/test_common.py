@@ -216,3 +216,79 @@ def test_sklearn_compatible(estimator, check):
 )
 def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
+
+
+def _library_estimators(obj, seen=None):
+    """The non-skquant estimators inside a fitted trainer's ``model_``, nested included."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _library_estimators(item, seen)
+        return
+    if not hasattr(obj, "get_params") or isinstance(obj, type):
+        return
+    if not type(obj).__module__.startswith("skquant"):
+        yield obj
+    else:  # a nested trainer (meta-learning, reward-weighted): its fitted models too
+        for name in ("model_", "estimators_"):
+            yield from _library_estimators(getattr(obj, name, None), seen)
+    for value in obj.get_params(deep=False).values():
+        yield from _library_estimators(value, seen)
+
+
+def _known_params(est) -> set[str]:
+    """The parameter names ``est``'s library accepts: every ``__init__`` along its MRO,
+    LightGBM's core parameters (its wrappers take them through ``**kwargs``) and
+    skorch's routed ``prefix__name`` keys."""
+    import inspect
+
+    known = set()
+    for klass in type(est).__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            known |= {
+                name
+                for name, p in inspect.signature(init).parameters.items()
+                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and name != "self"
+            }
+    if type(est).__module__.startswith("lightgbm"):
+        from lightgbm.basic import _ConfigAliases
+
+        for name, aliases in _ConfigAliases._get_all_param_aliases().items():
+            known |= {name, *aliases}
+    prefixes = getattr(est, "prefixes_", ())
+    return known | {key for key in est.get_params(deep=False) if key.split("__")[0] in prefixes}
+
+
+def _fit_small(est):
+    from sklearn.datasets import make_classification, make_regression
+
+    if _is_classifier_instance(est):
+        X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    else:
+        X, y = make_regression(n_samples=80, n_features=4, random_state=0)
+    return est.fit(X, y)
+
+
+def _is_classifier_instance(est) -> bool:
+    from sklearn.utils import get_tags
+
+    return get_tags(est).estimator_type == "classifier"
+
+
+@pytest.mark.parametrize(
+    "estimator", list(_tested_estimators()), ids=lambda est: type(est).__name__
+)
+def test_library_estimators_get_only_their_own_params(estimator):
+    """skquant-only keys (embargo_days, validation_fraction, ...) stay out of LightGBM,
+    XGBoost, NGBoost, skorch and scikit-learn estimators (XGBoost warned about them)."""
+    fitted = _fit_small(clone(estimator))
+    libraries = list(_library_estimators(fitted))
+    for est in libraries:
+        # a leading underscore is the library's own bookkeeping (skorch's _params_to_validate)
+        keys = {key for key in est.get_params(deep=False) if not key.startswith("_")}
+        unknown = keys - _known_params(est)
+        assert not unknown, f"{type(est).__name__} got parameters it does not take: {unknown}"

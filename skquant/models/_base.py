@@ -38,6 +38,27 @@ from skquant.utils._time import chronological_tail_split, holds_out_tail
 
 TASKS = ("regression", "classification")
 
+# Keys of a resolved config that are skquant's own and reach no library estimator: the
+# config itself, the task, and the early-stopping split (patience, tail share, embargo
+# before the tail), which the trainers apply themselves.
+SKQUANT_ONLY_KEYS = frozenset(
+    {"config", "task", "early_stopping_rounds", "validation_fraction", "embargo_days"}
+)
+
+
+def library_params(config: Mapping[str, Any], *, translated=()) -> dict[str, Any]:
+    """The keyword arguments of a wrapped library estimator from a resolved config.
+
+    Drops ``SKQUANT_ONLY_KEYS``, the keys in ``translated`` (which the caller passes
+    in the library's own form, e.g. ``verbose`` as LightGBM's ``verbose=-1``) and
+    unset (None) values.
+    """
+    return {
+        key: value
+        for key, value in config.items()
+        if key not in SKQUANT_ONLY_KEYS and key not in translated and value is not None
+    }
+
 
 class FitData(NamedTuple):
     """Training rows and the early-stopping validation rows, as validated arrays."""
