@@ -2,23 +2,30 @@
 
 Early stopping on a chronological tail must take any array-like, say "n_samples" when
 it cannot be cut, and stay off for data too small to cut; library estimators must get
-only their own parameters (``test_common``).
+only their own parameters (``test_common``); a regression on a two-valued target warns.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import _NotAnArray
 
 from skquant import (
+    CascadeStrategy,
+    FTRLProximalTrainer,
     LightGBMTrainer,
     MetaLearningTrainer,
     MLPTrainer,
     NGBoostTrainer,
+    SingleTaskStrategy,
     VAETrainer,
     XGBoostTrainer,
 )
+from skquant.models._base import BinaryTargetWarning
 from skquant.utils._time import MIN_ROWS_FOR_TAIL, chronological_tail_split
 
 _NET = {"hidden_layer_sizes": [4], "epochs": 2, "device": "cpu"}
@@ -86,3 +93,54 @@ def test_meta_learning_fits_ten_rows_and_refuses_nan():
         meta.fit(X_nan, y)
     with pytest.raises(ValueError, match="NaN"):
         meta.predict(X_nan)
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    [
+        LightGBMTrainer(n_estimators=5),
+        XGBoostTrainer(n_estimators=5),
+        FTRLProximalTrainer(),
+        MLPTrainer(**_NET),
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_regression_on_a_binary_target_warns_once(trainer):
+    X, y = _data()
+    y01 = (y > 0).astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(X, y01)
+    binary = [w for w in caught if issubclass(w.category, BinaryTargetWarning)]
+    assert len(binary) == 1
+    assert issubclass(binary[0].category, UserWarning)
+    assert 'task="classification"' in str(binary[0].message)
+    # a continuous target or the classification task: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BinaryTargetWarning)
+        trainer.fit(X, y)
+        trainer.set_params(task="classification").fit(X, y01)
+
+
+def test_binary_target_warning_not_repeated_by_nested_bases():
+    X, y = _data()
+    meta = MetaLearningTrainer(estimators=[LightGBMTrainer(n_estimators=5), "ridge"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BinaryTargetWarning)
+        meta.fit(X, (y > 0).astype(float))  # regression-only: nothing to suggest
+
+
+def test_strategies_pick_classification_without_the_warning():
+    X, y = _data(120)
+    index = pd.bdate_range("2020-01-01", periods=len(X), name="date")
+    X = pd.DataFrame(X, columns=["f0", "f1", "f2"], index=index)
+    targets = pd.DataFrame({"y_will_peak": (y > 0).astype(int), "ret": y}, index=index)
+    fast = {"n_estimators": 5, "early_stopping_rounds": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BinaryTargetWarning)
+        single = SingleTaskStrategy(model_name="lightgbm", model_config=fast)
+        single.fit(X, targets["y_will_peak"])
+        cascade = CascadeStrategy(["lightgbm", "lightgbm"], [fast, fast], n_splits=2)
+        cascade.fit(X, targets)
+    assert single.task_ == "classification"
+    assert cascade.stage_tasks_ == ["classification", "regression"]

@@ -13,6 +13,7 @@ The result, checked against ``_parameter_constraints``, is stored in ``config_``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
@@ -34,6 +35,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
     validate_parameter_constraints,
 )
+from skquant.utils._target import is_binary_target
 from skquant.utils._time import chronological_tail_split, holds_out_tail
 
 TASKS = ("regression", "classification")
@@ -82,6 +84,27 @@ def _threads_from_env() -> int | None:
 
     value = os.environ.get("OMP_NUM_THREADS", "")
     return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+class BinaryTargetWarning(UserWarning):
+    """A regression-task trainer was fitted on a target with two distinct values."""
+
+
+def warn_if_binary_regression(estimator, y, task: str) -> None:
+    """Warn once per fit when a trainer that can classify regresses on a 0/1-like target.
+
+    A binary label (``y_will_peak``) fitted with the default ``task="regression"`` is
+    regressed on as numbers, and ``classification_report`` then fails on the mix of
+    binary labels and continuous predictions. The strategies pick the task themselves.
+    """
+    if task == "regression" and "classification" in estimator._tasks and is_binary_target(y):
+        warnings.warn(
+            f"{type(estimator).__name__} is regressing on a target with exactly two "
+            f'distinct values; pass task="classification" to fit a classifier '
+            "(predict_proba, class labels from predict).",
+            BinaryTargetWarning,
+            stacklevel=3,
+        )
 
 
 def target_names_of(y) -> list[str] | None:
@@ -203,6 +226,7 @@ class BaseTrainer(BaseEstimator):
             multi_output=False,
         )
         self.target_names_ = target_names_of(y)
+        warn_if_binary_regression(self, ya, config["task"])
         ya = self._encode_target(ya, classification, fit=True)
         w = None
         if sample_weight is not None:

@@ -9,14 +9,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from skquant.utils._sklearn_compat import check_is_fitted
+from skquant.utils._target import is_binary_target
 
-
-def is_binary_target(y) -> bool:
-    """Whether ``y`` holds exactly two distinct non-missing values."""
-    values = pd.Series(np.asarray(y).ravel())
-    if values.dtype.kind == "f":
-        values = values[np.isfinite(values.to_numpy())]
-    return values.nunique(dropna=True) == 2
+__all__ = ["is_binary_target"]  # re-exported: the CLI reads it from here
 
 
 def supported_tasks(estimator) -> tuple[str, ...]:

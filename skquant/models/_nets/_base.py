@@ -22,7 +22,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, column_or_1d
 
-from skquant.models._base import BaseTrainer, _is_classification, target_names_of
+from skquant.models._base import (
+    BaseTrainer,
+    _is_classification,
+    target_names_of,
+    warn_if_binary_regression,
+)
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import (
     Interval,
@@ -301,6 +306,8 @@ class BaseNetTrainer(NetConfigMixin, BaseTrainer):
         _check_finite("X", Xa)
         Y = self._validate_y(y, len(Xa), fit=True)
         _check_finite("y", Y)
+        if Y.shape[1] == 1:
+            warn_if_binary_regression(self, Y, self.task_)
         w = np.ones(len(Xa))
         if sample_weight is not None:
             w = _check_sample_weight(sample_weight, Xa, ensure_non_negative=True)
