@@ -11,8 +11,6 @@ from sklearn.base import BaseEstimator, clone
 from skquant.utils._sklearn_compat import check_is_fitted
 from skquant.utils._target import is_binary_target
 
-__all__ = ["is_binary_target"]  # re-exported: the CLI reads it from here
-
 
 def supported_tasks(estimator) -> tuple[str, ...]:
     """The tasks an estimator can be set to (``("regression",)`` if it has no ``task``)."""
