@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import _NotAnArray
 
 from skquant import (
@@ -115,11 +116,13 @@ def test_regression_on_a_binary_target_warns_once(trainer):
     assert len(binary) == 1
     assert issubclass(binary[0].category, UserWarning)
     assert 'task="classification"' in str(binary[0].message)
-    # a continuous target or the classification task: no warning
+    # a continuous target, or a task chosen explicitly: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", BinaryTargetWarning)
         trainer.fit(X, y)
         trainer.set_params(task="classification").fit(X, y01)
+        trainer.set_params(task="regression").fit(X, y01)
+        clone(trainer).set_params(task=None, config={"task": "regression"}).fit(X, y01)
 
 
 def test_binary_target_warning_not_repeated_by_nested_bases():

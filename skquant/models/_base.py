@@ -93,11 +93,21 @@ class BinaryTargetWarning(UserWarning):
 def warn_if_binary_regression(estimator, y, task: str) -> None:
     """Warn once per fit when a trainer that can classify regresses on a 0/1-like target.
 
-    A binary label (``y_will_peak``) fitted with the default ``task="regression"`` is
+    A binary label (``y_will_peak``) fitted with the default task, regression, is
     regressed on as numbers, and ``classification_report`` then fails on the mix of
-    binary labels and continuous predictions. The strategies pick the task themselves.
+    binary labels and continuous predictions. A task set explicitly (as a parameter or
+    in ``config``) is the user's choice and is not warned about; the strategies set it
+    themselves, so a fold of theirs whose target happens to hold two values is quiet.
     """
-    if task == "regression" and "classification" in estimator._tasks and is_binary_target(y):
+    explicit = getattr(estimator, "task", None) is not None or (
+        isinstance(estimator.config, Mapping) and estimator.config.get("task") is not None
+    )
+    if (
+        task == "regression"
+        and not explicit
+        and "classification" in estimator._tasks
+        and is_binary_target(y)
+    ):
         warnings.warn(
             f"{type(estimator).__name__} is regressing on a target with exactly two "
             f'distinct values; pass task="classification" to fit a classifier '
