@@ -116,6 +116,7 @@ def test_regression_on_a_binary_target_warns_once(trainer):
     assert len(binary) == 1
     assert issubclass(binary[0].category, UserWarning)
     assert 'task="classification"' in str(binary[0].message)
+    assert binary[0].filename == __file__  # it points at the caller's fit
     # a continuous target, or a task chosen explicitly: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", BinaryTargetWarning)

@@ -113,8 +113,22 @@ def warn_if_binary_regression(estimator, y, task: str) -> None:
             f'distinct values; pass task="classification" to fit a classifier '
             "(predict_proba, class labels from predict).",
             BinaryTargetWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside skquant and scikit-learn, so that a
+    warning points at the user's ``fit`` or ``train`` call whatever the path to it."""
+    import sys
+
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn is level 1
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
+        "skquant",
+        "sklearn",
+    }:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def target_names_of(y) -> list[str] | None:
