@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import _NotAnArray
 
 from skquant import (
     CascadeStrategy,
@@ -28,6 +27,18 @@ from skquant import (
 )
 from skquant.models._base import BinaryTargetWarning
 from skquant.utils._time import MIN_ROWS_FOR_TAIL, chronological_tail_split
+
+
+class _NotAnArray:
+    """An array-like with nothing but ``__array__`` (no ``len``, no ``shape``), like
+    the one scikit-learn's *_not_an_array checks pass."""
+
+    def __init__(self, data):
+        self.data = np.asarray(data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
 
 _NET = {"hidden_layer_sizes": [4], "epochs": 2, "device": "cpu"}
 
