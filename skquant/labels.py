@@ -51,14 +51,6 @@ def is_label_like(name) -> bool:
     return bool(_LABEL_LIKE.search(str(name)))
 
 
-def is_binary_target(y) -> bool:
-    """Whether ``y`` holds exactly two distinct non-missing values (a 0/1 label, not a return)."""
-    values = pd.Series(np.asarray(y).ravel())
-    if values.dtype.kind == "f":
-        values = values[np.isfinite(values.to_numpy())]
-    return values.nunique(dropna=True) == 2
-
-
 def _symbol_level(index) -> int | None:
     """The level of a panel index that is not the date (None for a single series)."""
     if not isinstance(index, pd.MultiIndex):

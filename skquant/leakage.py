@@ -28,6 +28,7 @@ import pandas as pd
 
 from skquant.labels import LABELS_ATTR, is_label_like
 from skquant.utils._panel import series_positions
+from skquant.utils._target import is_binary_target
 
 __all__ = [
     "ID_COLUMNS",
@@ -116,8 +117,6 @@ def pnl_column(
     ValueError
         If ``return_col`` spans several periods by make_labels metadata or its name.
     """
-    from skquant.labels import is_binary_target
-
     h_target = target_horizon or label_horizon(data, target)
     if return_col is None:
         if is_binary_target(data[target].dropna()):

@@ -13,6 +13,7 @@ The result, checked against ``_parameter_constraints``, is stored in ``config_``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
@@ -34,9 +35,31 @@ from skquant.utils._sklearn_compat import (
     validate_data,
     validate_parameter_constraints,
 )
-from skquant.utils._time import chronological_tail_split
+from skquant.utils._target import is_binary_target
+from skquant.utils._time import chronological_tail_split, holds_out_tail
 
 TASKS = ("regression", "classification")
+
+# Keys of a resolved config that are skquant's own and reach no library estimator: the
+# config itself, the task, and the early-stopping split (patience, tail share, embargo
+# before the tail), which the trainers apply themselves.
+SKQUANT_ONLY_KEYS = frozenset(
+    {"config", "task", "early_stopping_rounds", "validation_fraction", "embargo_days"}
+)
+
+
+def library_params(config: Mapping[str, Any], *, translated=()) -> dict[str, Any]:
+    """The keyword arguments of a wrapped library estimator from a resolved config.
+
+    Drops ``SKQUANT_ONLY_KEYS``, the keys in ``translated`` (which the caller passes
+    in the library's own form, e.g. ``verbose`` as LightGBM's ``verbose=-1``) and
+    unset (None) values.
+    """
+    return {
+        key: value
+        for key, value in config.items()
+        if key not in SKQUANT_ONLY_KEYS and key not in translated and value is not None
+    }
 
 
 class FitData(NamedTuple):
@@ -61,6 +84,51 @@ def _threads_from_env() -> int | None:
 
     value = os.environ.get("OMP_NUM_THREADS", "")
     return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+class BinaryTargetWarning(UserWarning):
+    """A regression-task trainer was fitted on a target with two distinct values."""
+
+
+def warn_if_binary_regression(estimator, y, task: str) -> None:
+    """Warn once per fit when a trainer that can classify regresses on a 0/1-like target.
+
+    A binary label (``y_will_peak``) fitted with the default task, regression, is
+    regressed on as numbers, and ``classification_report`` then fails on the mix of
+    binary labels and continuous predictions. A task set explicitly (as a parameter or
+    in ``config``) is the user's choice and is not warned about; the strategies set it
+    themselves, so a fold of theirs whose target happens to hold two values is quiet.
+    """
+    explicit = getattr(estimator, "task", None) is not None or (
+        isinstance(estimator.config, Mapping) and estimator.config.get("task") is not None
+    )
+    if (
+        task == "regression"
+        and not explicit
+        and "classification" in estimator._tasks
+        and is_binary_target(y)
+    ):
+        warnings.warn(
+            f"{type(estimator).__name__} is regressing on a target with exactly two "
+            f'distinct values; pass task="classification" to fit a classifier '
+            "(predict_proba, class labels from predict).",
+            BinaryTargetWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside skquant and scikit-learn, so that a
+    warning points at the user's ``fit`` or ``train`` call whatever the path to it."""
+    import sys
+
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn is level 1
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
+        "skquant",
+        "sklearn",
+    }:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def target_names_of(y) -> list[str] | None:
@@ -90,6 +158,9 @@ class BaseTrainer(BaseEstimator):
         The tasks the family supports; the first is the default.
     _allow_nan : bool
         Whether ``X`` may hold NaN (the library handles missing values).
+    _poor_score_tasks : frozenset of str
+        The tasks in which the default config is not expected to learn scikit-learn's
+        200-row toy data (the ``poor_score`` tag); each family says why beside it.
     """
 
     _registry_name: ClassVar[str]
@@ -97,6 +168,7 @@ class BaseTrainer(BaseEstimator):
     _tasks: ClassVar[tuple[str, ...]] = ("regression",)
     _allow_nan: ClassVar[bool] = False
     _iterative: ClassVar[bool] = True
+    _poor_score_tasks: ClassVar[frozenset[str]] = frozenset()
 
     # ------------------------------------------------------------------ config
     def _explicit_params(self) -> dict[str, Any]:
@@ -143,13 +215,14 @@ class BaseTrainer(BaseEstimator):
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        poor_score = self._effective_task() in self._poor_score_tasks
         if _is_classification(self):
             tags.estimator_type = "classifier"
-            tags.classifier_tags = ClassifierTags()
+            tags.classifier_tags = ClassifierTags(poor_score=poor_score)
             tags.regressor_tags = None
         else:
             tags.estimator_type = "regressor"
-            tags.regressor_tags = RegressorTags()
+            tags.regressor_tags = RegressorTags(poor_score=poor_score)
             tags.classifier_tags = None
         tags.target_tags.required = True
         tags.input_tags.allow_nan = self._allow_nan
@@ -161,7 +234,8 @@ class BaseTrainer(BaseEstimator):
 
         With ``X_val``/``y_val`` those are the validation rows. Otherwise, when
         ``early_stopping_rounds`` is positive, the latest ``validation_fraction`` of
-        the training dates (never a shuffled or leading slice) is held out.
+        the training dates (never a shuffled or leading slice) is held out, from
+        ``MIN_ROWS_FOR_TAIL`` (10) training rows up (see ``holds_out_tail``).
         """
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
@@ -176,6 +250,7 @@ class BaseTrainer(BaseEstimator):
             multi_output=False,
         )
         self.target_names_ = target_names_of(y)
+        warn_if_binary_regression(self, ya, config["task"])
         ya = self._encode_target(ya, classification, fit=True)
         w = None
         if sample_weight is not None:
@@ -192,7 +267,9 @@ class BaseTrainer(BaseEstimator):
             if not classification:
                 yv = check_array(yv, ensure_2d=False, dtype="numeric", input_name="y_val")
             return FitData(Xa, ya, w, Xv, self._encode_target(yv, classification), None)
-        if config.get("early_stopping_rounds") and config.get("validation_fraction"):
+        if holds_out_tail(
+            len(Xa), config.get("early_stopping_rounds"), config.get("validation_fraction")
+        ):
             train, tail = chronological_tail_split(
                 X, config["validation_fraction"], config.get("embargo_days") or 0
             )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from skquant.models._base import BaseTrainer, target_names_of
+from skquant.models._base import BaseTrainer, BinaryTargetWarning, target_names_of
 from skquant.models._feature_base import select_columns
 from skquant.models._stacking import chronological_oof_predict
 from skquant.utils._sklearn_compat import (
@@ -220,16 +221,21 @@ class MetaLearningTrainer(BaseTrainer):
         X_fit = X if isinstance(X, pd.DataFrame) else Xa
         y_fit = y if isinstance(y, pd.Series) else ya
         oof, has = [], np.ones(len(ya), dtype=bool)
-        for _, est in bases:
-            pred, has_oof = chronological_oof_predict(
-                est,
-                X_fit,
-                y_fit,
-                n_splits=config["n_splits"],
-                embargo=config.get("embargo_days") or 0,
-            )
-            oof.append(np.asarray(pred, dtype=float).reshape(len(ya)))
-            has &= has_oof
+        with warnings.catch_warnings():
+            # the meta-model regresses whatever the target; its bases would warn once
+            # per fold about a two-valued target
+            warnings.simplefilter("ignore", BinaryTargetWarning)
+            for _, est in bases:
+                pred, has_oof = chronological_oof_predict(
+                    est,
+                    X_fit,
+                    y_fit,
+                    n_splits=config["n_splits"],
+                    embargo=config.get("embargo_days") or 0,
+                )
+                oof.append(np.asarray(pred, dtype=float).reshape(len(ya)))
+                has &= has_oof
+            self.estimators_ = [(name, clone(est).fit(X_fit, y_fit)) for name, est in bases]
         F = np.column_stack(oof)
         ctx = Xa[has][:, self.context_]
         self._context_mean = ctx.mean(axis=0)
@@ -250,7 +256,6 @@ class MetaLearningTrainer(BaseTrainer):
         )
         self.oof_predictions_ = F
         self.model_ = meta
-        self.estimators_ = [(name, clone(est).fit(X_fit, y_fit)) for name, est in bases]
         config["estimators"] = names
         self.config_ = config
         self.task_ = config["task"]

@@ -175,9 +175,15 @@ class RewardBasedTrainer(BaseTrainer):
 
         tags = super().__sklearn_tags__()
         try:
-            tags.input_tags.allow_nan = get_tags(self._base()).input_tags.allow_nan
+            base_tags = get_tags(self._base())
         except ValueError:  # an unknown registry name: fit reports it
             tags.input_tags.allow_nan = False
+            return tags
+        tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
+        # reweighting rows does not make a base that cannot learn the toy data learn it
+        # (the default base, LightGBM, cannot: see LightGBMTrainer)
+        if base_tags.regressor_tags is not None:
+            tags.regressor_tags.poor_score = base_tags.regressor_tags.poor_score
         return tags
 
     @_fit_context(prefer_skip_nested_validation=False)

@@ -7,15 +7,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin, library_params
 from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
-
-# Parameters that belong to skquant, not to the XGBoost estimator.
-_OWN_KEYS = frozenset(
-    {"task", "early_stopping_rounds", "validation_fraction", "verbose", "config", "random_state"}
-)
 
 
 def _seed(random_state):
@@ -27,7 +22,7 @@ def _seed(random_state):
 
 def _xgboost_params(config: dict) -> dict:
     """The XGBoost estimator's keyword arguments from a resolved config."""
-    params = {k: v for k, v in config.items() if k not in _OWN_KEYS and v is not None}
+    params = library_params(config, translated={"verbose", "random_state"})
     params["random_state"] = _seed(config.get("random_state"))
     params["verbosity"] = 1 if config.get("verbose") else 0
     return params

@@ -8,10 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from skquant.labels import is_binary_target
 from skquant.utils._sklearn_compat import check_is_fitted
-
-__all__ = ["is_binary_target", "make_trainer", "supported_tasks"]
+from skquant.utils._target import is_binary_target
 
 
 def supported_tasks(estimator) -> tuple[str, ...]:

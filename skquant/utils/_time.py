@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from skquant.utils._sklearn_compat import _num_samples
+
 
 def date_level(index) -> int | None:
     """The first datetime level of a ``MultiIndex``, or None (also for any other index)."""
@@ -34,6 +36,28 @@ def dates_of(X) -> np.ndarray | None:
     return None
 
 
+# The fewest training rows from which ``fit`` holds out a chronological early-stopping
+# tail. Like HistGradientBoosting's ``early_stopping="auto"`` (on above 10,000 rows),
+# smaller data trains on every row without early stopping: a tail of one or two rows
+# cannot choose an iteration, and the older part would be left below the two rows the
+# libraries need (a 2-row fold of MetaLearningTrainer's inner stacking, for example).
+MIN_ROWS_FOR_TAIL = 10
+
+
+def holds_out_tail(n_samples: int, early_stopping_rounds, validation_fraction) -> bool:
+    """Whether ``fit`` without ``X_val`` early-stops on a chronological tail of its rows.
+
+    Only with ``early_stopping_rounds > 0``, a ``validation_fraction`` and at least
+    ``MIN_ROWS_FOR_TAIL`` training rows; the tail itself comes from
+    :func:`chronological_tail_split`.
+    """
+    return (
+        bool(early_stopping_rounds)
+        and bool(validation_fraction)
+        and (n_samples >= MIN_ROWS_FOR_TAIL)
+    )
+
+
 def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Split row positions into (older rows, latest ``fraction`` of the rows).
 
@@ -50,7 +74,7 @@ def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.n
     ValueError
         If either side would be empty.
     """
-    n = len(X)
+    n = _num_samples(X)  # any array-like: sklearn's checks pass objects without len()
     dates = dates_of(X)
     if dates is None:
         n_tail = int(np.ceil(n * fraction))
@@ -70,9 +94,9 @@ def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.n
             tail = np.flatnonzero(is_tail)
     if len(train) == 0 or len(tail) == 0:
         raise ValueError(
-            f"validation_fraction={fraction} with embargo_days={embargo} cannot split {n} "
-            "training rows into an older part and a chronological validation tail; pass "
-            "X_val/y_val, use more rows, "
+            f"validation_fraction={fraction} with embargo_days={embargo} cannot split "
+            f"n_samples = {n} training rows into an older part and a chronological "
+            "validation tail; pass X_val/y_val, use more rows, "
             "or set early_stopping_rounds=0 to train without early stopping."
         )
     return train, tail

@@ -23,7 +23,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from skquant.utils._time import chronological_tail_split
+from skquant.utils._time import chronological_tail_split, holds_out_tail
 
 
 class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
@@ -164,7 +164,7 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
         fraction = self._get(config, "validation_fraction")
         train_rows = np.arange(len(Xa))
         val_rows = None
-        if X_val is None and patience and fraction:
+        if X_val is None and holds_out_tail(len(Xa), patience, fraction):
             train_rows, val_rows = chronological_tail_split(
                 X, fraction, self._get(config, "embargo_days")
             )

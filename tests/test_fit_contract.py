@@ -1,0 +1,161 @@
+"""How every trainer's ``fit`` treats its input: what scikit-learn's checks found.
+
+Early stopping on a chronological tail must take any array-like, say "n_samples" when
+it cannot be cut, and stay off for data too small to cut; library estimators must get
+only their own parameters (``test_common``); a regression on a two-valued target warns.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from skquant import (
+    CascadeStrategy,
+    FTRLProximalTrainer,
+    LightGBMTrainer,
+    MetaLearningTrainer,
+    MLPTrainer,
+    NGBoostTrainer,
+    SingleTaskStrategy,
+    VAETrainer,
+    XGBoostTrainer,
+)
+from skquant.models._base import BinaryTargetWarning
+from skquant.utils._time import MIN_ROWS_FOR_TAIL, chronological_tail_split
+
+
+class _NotAnArray:
+    """An array-like with nothing but ``__array__`` (no ``len``, no ``shape``), like
+    the one scikit-learn's *_not_an_array checks pass."""
+
+    def __init__(self, data):
+        self.data = np.asarray(data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+
+_NET = {"hidden_layer_sizes": [4], "epochs": 2, "device": "cpu"}
+
+
+def _data(n=60, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 3))
+    return X, X[:, 0] + 0.1 * rng.normal(size=n)
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    [
+        LightGBMTrainer(n_estimators=5, early_stopping_rounds=2),
+        XGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
+        NGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
+        MLPTrainer(early_stopping_rounds=2, **_NET),
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_early_stopping_tail_takes_any_array_like(trainer):
+    """An array-like without ``len`` (sklearn's _NotAnArray) used to fail in the tail split."""
+    X, y = _data()
+    trainer.fit(_NotAnArray(X), _NotAnArray(y), sample_weight=_NotAnArray(np.ones(len(y))))
+    assert "valid" in trainer.evals_result_  # the tail was held out
+    assert trainer.predict(X).shape == (len(X),)
+
+
+def test_vae_tail_takes_any_array_like():
+    X, _ = _data()
+    vae = VAETrainer(latent_dim=2, early_stopping_rounds=2, **_NET).fit(_NotAnArray(X))
+    assert "valid" in vae.evals_result_
+
+
+def test_uncuttable_tail_names_the_sample_count():
+    with pytest.raises(ValueError, match="embargo_days=20 cannot split n_samples = 12 "):
+        chronological_tail_split(np.zeros((12, 1)), 0.2, embargo=20)
+    trainer = LightGBMTrainer(n_estimators=5, early_stopping_rounds=2, embargo_days=30)
+    with pytest.raises(ValueError, match="n_samples = 30"):
+        trainer.fit(*_data(30))
+
+
+def test_too_few_rows_train_without_early_stopping():
+    """Like HistGradientBoosting's early_stopping="auto": below MIN_ROWS_FOR_TAIL rows
+    no tail is held out (it would be one row), from it on one is."""
+    X, y = _data(MIN_ROWS_FOR_TAIL - 1)
+    small = LightGBMTrainer(n_estimators=5, early_stopping_rounds=2, min_child_samples=1)
+    small.fit(X, y)
+    assert "valid" not in small.evals_result_ and small.best_iteration_ is None
+    X, y = _data(MIN_ROWS_FOR_TAIL)
+    assert "valid" in small.fit(X, y).evals_result_
+
+
+def test_meta_learning_fits_ten_rows_and_refuses_nan():
+    """Its bases' folds of two rows used to fail with LightGBM's '1 sample' error."""
+    X, y = _data(10)
+    meta = MetaLearningTrainer(
+        estimators=[LightGBMTrainer(n_estimators=5), XGBoostTrainer(n_estimators=5), "ridge"]
+    )
+    assert meta.fit(X, y).predict(X).shape == (10,)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        meta.fit(X_nan, y)
+    with pytest.raises(ValueError, match="NaN"):
+        meta.predict(X_nan)
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    [
+        LightGBMTrainer(n_estimators=5),
+        XGBoostTrainer(n_estimators=5),
+        FTRLProximalTrainer(),
+        MLPTrainer(**_NET),
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_regression_on_a_binary_target_warns_once(trainer):
+    X, y = _data()
+    y01 = (y > 0).astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(X, y01)
+    binary = [w for w in caught if issubclass(w.category, BinaryTargetWarning)]
+    assert len(binary) == 1
+    assert issubclass(binary[0].category, UserWarning)
+    assert 'task="classification"' in str(binary[0].message)
+    assert binary[0].filename == __file__  # it points at the caller's fit
+    # a continuous target, or a task chosen explicitly: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BinaryTargetWarning)
+        trainer.fit(X, y)
+        trainer.set_params(task="classification").fit(X, y01)
+        trainer.set_params(task="regression").fit(X, y01)
+        clone(trainer).set_params(task=None, config={"task": "regression"}).fit(X, y01)
+
+
+def test_binary_target_warning_not_repeated_by_nested_bases():
+    X, y = _data()
+    meta = MetaLearningTrainer(estimators=[LightGBMTrainer(n_estimators=5), "ridge"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BinaryTargetWarning)
+        meta.fit(X, (y > 0).astype(float))  # regression-only: nothing to suggest
+
+
+def test_strategies_pick_classification_without_the_warning():
+    X, y = _data(120)
+    index = pd.bdate_range("2020-01-01", periods=len(X), name="date")
+    X = pd.DataFrame(X, columns=["f0", "f1", "f2"], index=index)
+    targets = pd.DataFrame({"y_will_peak": (y > 0).astype(int), "ret": y}, index=index)
+    fast = {"n_estimators": 5, "early_stopping_rounds": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BinaryTargetWarning)
+        single = SingleTaskStrategy(model_name="lightgbm", model_config=fast)
+        single.fit(X, targets["y_will_peak"])
+        cascade = CascadeStrategy(["lightgbm", "lightgbm"], [fast, fast], n_splits=2)
+        cascade.fit(X, targets)
+    assert single.task_ == "classification"
+    assert cascade.stage_tasks_ == ["classification", "regression"]
