@@ -220,6 +220,8 @@ def test_periods_per_year_from_the_spacing_of_the_dates(freq, expected):
     assert infer_periods_per_year(dates) == expected
     hourly = pd.date_range("2024-01-01 09:30", periods=7 * 20, freq="h")
     assert infer_periods_per_year(hourly) == 252 * 24
+    zoned = dates.tz_localize("America/New_York")  # time zones: the local calendar counts
+    assert infer_periods_per_year(zoned.to_numpy(dtype=object)) == expected
 
 
 def test_weekly_data_is_annualised_by_52_not_252():

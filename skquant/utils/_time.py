@@ -116,8 +116,10 @@ def infer_periods_per_year(dates) -> float:
     """
     if dates is None:
         return 252.0
-    distinct = np.unique(np.asarray(dates, dtype="datetime64[ns]"))
-    distinct = distinct[~np.isnat(distinct)]
+    index = pd.DatetimeIndex(dates)
+    if index.tz is not None:
+        index = index.tz_localize(None)  # wall-clock dates, as the market keeps them
+    distinct = np.unique(index.dropna().to_numpy())
     if len(distinct) < 2:
         return 252.0
     spacing = float(np.median(np.diff(distinct)) / np.timedelta64(1, "D"))
