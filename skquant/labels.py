@@ -13,7 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from skquant.utils._time import dates_of
+from skquant.utils._panel import series_positions
 
 __all__ = [
     "LABELS_ATTR",
@@ -51,36 +51,12 @@ def is_label_like(name) -> bool:
     return bool(_LABEL_LIKE.search(str(name)))
 
 
-def _symbol_level(index) -> int | None:
-    """The level of a panel index that is not the date (None for a single series)."""
-    if not isinstance(index, pd.MultiIndex):
-        return None
-    for level in range(index.nlevels):
-        if not isinstance(index.get_level_values(level), pd.DatetimeIndex):
-            return level
-    raise ValueError("A panel index needs a non-date (symbol) level beside the date level.")
-
-
-def _date_level(index) -> int:
-    for level in range(index.nlevels):
-        if isinstance(index.get_level_values(level), pd.DatetimeIndex):
-            return level
-    raise ValueError("A panel index needs a datetime level.")  # pragma: no cover
-
-
 def _per_symbol(frame: pd.DataFrame, func) -> pd.DataFrame:
     """Apply ``func`` to each symbol's rows in date order; return rows in the input's order."""
-    level = _symbol_level(frame.index)
-    if level is None:
-        if dates_of(frame) is not None and not frame.index.is_monotonic_increasing:
-            return func(frame.sort_index(kind="stable")).reindex(frame.index)
+    positions = series_positions(frame)
+    if len(positions) == 1 and np.array_equal(positions[0], np.arange(len(frame))):
         return func(frame)
-    date_level = _date_level(frame.index)
-    parts = []
-    for _, group in frame.groupby(level=level, sort=False):
-        order = np.argsort(group.index.get_level_values(date_level), kind="stable")
-        parts.append(func(group.iloc[order]))
-    return pd.concat(parts).reindex(frame.index)
+    return pd.concat([func(frame.iloc[pos]) for pos in positions]).reindex(frame.index)
 
 
 def _close_of(prices, name: str) -> pd.Series:

@@ -135,7 +135,7 @@ def test_walkforward_tests_only_after_the_feature_models_fit_window(
     out = tmp_path / "wf"
     assert _walkforward(main, vae, out, _fast_config(tmp_path), "--return-col", "fwd_ret") == 0
     printed = capsys.readouterr().out
-    assert f"saw each symbol up to {cutoff:%Y-%m-%d}: testing starts there" in printed
+    assert f"never saw the dates from {cutoff:%Y-%m-%d} on: testing starts there" in printed
     predictions = pd.read_parquet(out / "predictions.parquet")
     assert predictions.index.get_level_values("date").min() >= cutoff
     folds = pd.read_csv(out / "folds.csv", parse_dates=["test_start"])

@@ -77,10 +77,13 @@ def test_a_label_under_an_unknown_name_is_never_a_default_feature(demo):
         )
     assert "peak_soon" in str(record[0].message)
     assert engine.features_ == DEMO_FEATURES
-    # a time-to-hit target: the persistent trailing features are kept, the labels are not
-    with pytest.warns(LeakageWarning, match=r"peak_soon \(0\.\d\d\), target \(0\.\d\d\)"):
+    # a time-to-hit target: the labels are left out whatever their name; the rule errs on
+    # the side of caution for a persistent trailing feature that predicts a volatility-
+    # driven label better than that label's past (dist_high_21, 0.33), and says so
+    with pytest.warns(LeakageWarning, match=r"peak_soon \(0\.\d\d\).*target \(0\.\d\d\)"):
         engine = WalkForwardEngine(data, target="TTH", return_col="fwd_ret", min_train_samples=1)
-    assert engine.features_ == DEMO_FEATURES
+    assert {"ret_1", "ret_5", "ret_21", "vol_21", "volume_z_21"} <= set(engine.features_)
+    assert not {"target", "peak_soon"} & set(engine.features_)
 
 
 def test_an_explicit_leak_is_an_error_unless_the_guard_is_off(demo):
@@ -102,13 +105,30 @@ def test_leak_scores_separate_trailing_features_from_labels_on_real_prices(demo)
     others = [f"other_{k}" for k in labels]
     for target in ("fwd_ret_5", "TTH", "MFE", "MDD", "y_will_peak", "fwd_ret"):
         scores = leak_scores(data, DEMO_FEATURES + others, target, "fwd_ret")
-        # measured: at most 0.09 (dist_high_21 against TTH); the labels 0.23 and up
-        assert scores[DEMO_FEATURES].max() < 0.15, (target, scores[DEMO_FEATURES])
-        assert scores[[o for o in others if data[o].ne(data[target]).any()]].min() > 0.2
-    # a copy of a longer-horizon label is caught through the one-period return
-    longer = demo.groupby(level="symbol")["fwd_ret_5"].shift(-5) + demo["fwd_ret_5"]
-    scores = leak_scores(demo.assign(ahead_10=longer), ["ahead_10"], "fwd_ret_5", "fwd_ret")
-    assert scores["ahead_10"] > 0.2
+        copies = [o for o in others if data[o].ne(data[target]).any()]
+        # measured: the labels under other names 0.32 and up; every genuine feature at
+        # most 0.05 against the returns, up to 0.33 against the volatility-driven labels
+        assert scores[copies].min() > 0.3, (target, scores[copies])
+        if target in ("fwd_ret_5", "MDD", "fwd_ret"):
+            assert scores[DEMO_FEATURES].max() < 0.1, (target, scores[DEMO_FEATURES])
+
+
+@pytest.mark.parametrize("horizon", [10, 20])
+def test_a_longer_horizon_label_under_another_name_is_a_leak(horizon):
+    """A forward return over more days than the target's still knows its future.
+
+    Measured over panel seeds 0-2 against fwd_ret_5: 0.49-0.53 (10 days), 0.33-0.36
+    (20), 0.23-0.27 (40), 0.17-0.22 (60): the score falls like sqrt(5 / H), so a copy of a
+    label 8 or more times longer than the target nears the 0.2 threshold.
+    """
+    panel = make_synthetic_panel(n_symbols=4, n_days=1500, random_state=0)
+    close = (1 + panel["fwd_ret"]).groupby(level="symbol").cumprod()
+    ahead = close.groupby(level="symbol").shift(-horizon) / close - 1
+    data = panel.assign(signal=ahead)
+    scores = leak_scores(data, ["signal", "vol_21"], "fwd_ret_5", "fwd_ret")
+    assert scores["signal"] > 0.2 and scores["vol_21"] < 0.05, scores
+    with pytest.warns(LeakageWarning, match="signal"):
+        assert "signal" not in select_features(data, "fwd_ret_5", "fwd_ret")
 
 
 def test_select_features_rejects_bad_names_and_thresholds(demo):
@@ -257,6 +277,29 @@ def test_weekly_data_is_annualised_by_52_not_252():
         weekly, target="fwd_ret_1w", periods_per_year=12, train_days=30, min_train_samples=1
     )
     assert fixed.periods_per_year_ == 12
+    for bad in (0, -52, True, "52"):
+        with pytest.raises(ValueError, match="periods_per_year must be a positive number"):
+            WalkForwardEngine(weekly, target="fwd_ret_1w", periods_per_year=bad, train_days=30)
+        with pytest.raises(ValueError, match="periods_per_year must be a positive number"):
+            get_scorer("sharpe", periods_per_year=bad)
+    assert get_scorer("sharpe", periods_per_year=np.int64(52)).periods_per_year == 52
+
+
+@pytest.mark.parametrize("zone", [None, "America/New_York"])
+def test_min_test_date_skips_folds_on_any_clock(zone):
+    panel = make_synthetic_panel(n_symbols=2, n_days=200, random_state=0)
+    if zone is not None:
+        dates = panel.index.get_level_values("date").tz_localize(zone)
+        panel.index = pd.MultiIndex.from_arrays(
+            [dates, panel.index.get_level_values("symbol")], names=["date", "symbol"]
+        )
+    kwargs = dict(target="fwd_ret", train_days=50, test_days=20, step_days=20, min_train_samples=1)
+    every = WalkForwardEngine(panel, **kwargs)
+    for cutoff in ("2015-06-01", pd.Timestamp("2015-06-01", tz="UTC")):
+        engine = WalkForwardEngine(panel, min_test_date=cutoff, **kwargs)
+        assert engine.n_folds_skipped_ == 2 and len(engine.folds_) == len(every.folds_) - 2
+        first_test = engine._index[engine.folds_[0][2]][0]
+        assert first_test.tz_localize(None) >= pd.Timestamp("2015-06-01")
 
 
 # ------------------------------------------------------------------ 8. the guide as written

@@ -111,7 +111,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     import numpy as np
 
     from skquant.cli._data import read_symbol, sidecar_path
-    from skquant.cli._train_all import _peak_memory_mb, _reset_peak_memory, pair_is_finished
+    from skquant.cli._train_all import _peak_memory_mb, _reset_peak_memory
     from skquant.persistence import _atomic_write_json, save_model
     from skquant.registry import get_trainer
 
@@ -121,7 +121,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     out_file = out_dir / Path(path).name
     model_dir = out_dir / MODELS_DIR / symbol
     result: dict[str, Any] = {"symbol": symbol, "status": "built"}
-    if not job.force and out_file.is_file() and pair_is_finished(model_dir):
+    if not job.force and _is_built(out_file, model_dir, job):
         result["status"] = "skipped"
         return result
     try:
@@ -195,8 +195,8 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     return result
 
 
-def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> list[str]:
-    """The VAE's input columns: never the target, the return column or a leak."""
+def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> tuple:
+    """The VAE's input columns (never the target, the return column or a leak) and the target."""
     import warnings
 
     from skquant.leakage import default_target, select_features
@@ -220,7 +220,7 @@ def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> li
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            return select_features(
+            features = select_features(
                 sample,
                 target,
                 args.return_col,
@@ -231,6 +231,28 @@ def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> li
             raise UsageError(f"{sample_name}: {cli_words(str(exc))}") from None
         finally:
             report_warnings(caught, verbosity)
+    return features, target
+
+
+def _is_built(out_file: Path, model_dir: Path, job: FeatureJob) -> bool:
+    """Whether a symbol's file, its VAE and its record stand finished with this run's inputs.
+
+    A file without its ``SYMBOL.features.json`` record (written by an older skquant) or
+    built from other input columns is built again: its record is what keeps walkforward
+    and train-all from testing the features in-sample.
+    """
+    import json
+
+    from skquant.cli._data import sidecar_path
+    from skquant.cli._train_all import pair_is_finished
+
+    if not (out_file.is_file() and pair_is_finished(model_dir)):
+        return False
+    try:
+        record = json.loads(sidecar_path(out_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return record.get("inputs") == list(job.features) and "first_unseen_date" in record
 
 
 def _latent_param(cls) -> str:
@@ -273,7 +295,9 @@ def run(args: argparse.Namespace) -> int:
     requested = parse_features(args.features)
     sample, sample_name = first_usable(files, requested or [], args.input_dir)
     existing = [c for c in sample.columns if str(c).startswith("vae") and str(c)[3:].isdigit()]
-    features = _vae_inputs(sample.drop(columns=existing), args, requested, sample_name, verbosity)
+    features, target = _vae_inputs(
+        sample.drop(columns=existing), args, requested, sample_name, verbosity
+    )
     if verbosity >= 0:
         print(f"{len(files)} symbols in {args.input_dir}; VAE latent dim {args.latent_dim}, "
               f"fitted on the earliest {args.train_frac:.0%} of each symbol's dates")  # fmt: skip
@@ -314,6 +338,9 @@ def run(args: argparse.Namespace) -> int:
             "latent_dim": args.latent_dim,
             "train_frac": args.train_frac,
             "features": features,
+            "target": target,
+            "return_col": args.return_col,
+            "leak_threshold": args.leak_threshold,
             "config": config,
             "symbols": results,
         },

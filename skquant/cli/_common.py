@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 
 EXIT_OK = 0
@@ -84,25 +85,30 @@ def positive_float(text: str) -> float:
     return _number(text, float, lambda v: v > 0, "a positive number")
 
 
-# The library's parameter words and the command line's options for the same thing,
-# so a library error reads as the command's own.
-_OPTION_WORDS = (
-    ("leak_threshold=None", "--leak-threshold none"),
-    ("leak_threshold=", "--leak-threshold "),
-    ("return_col=None", "no --return-col"),
-    ("return_col=", "--return-col "),
-    ("embargo_days=", "--embargo-days "),
-    ("features=", "--features "),
-    ("target=None", "no --target"),
-    ("target=", "--target "),
-    ("min_test_date=", "the feature models' first unseen date "),
-)
+# The library's parameter names and the command line's options for the same thing, so a
+# library error reads as the command's own.
+_OPTIONS = {
+    "leak_threshold": "--leak-threshold",
+    "return_col": "--return-col",
+    "embargo_days": "--embargo-days",
+    "features": "--features",
+    "target": "--target",
+    "min_test_date": "the feature models' first unseen date",
+}
 
 
 def cli_words(message: str) -> str:
-    """A library message with its parameter names spelled as the command's options."""
-    for library, option in _OPTION_WORDS:
-        message = message.replace(library, option)
+    """A library message with its parameter names spelled as the command's options.
+
+    ``return_col=None`` reads "no --return-col", ``return_col='x'`` "--return-col 'x'",
+    and a bare ``return_col=`` "--return-col".
+    """
+    for name, option in _OPTIONS.items():
+        message = message.replace(
+            f"{name}=None", f"no {option}" if name != "leak_threshold" else f"{option} none"
+        )
+        message = re.sub(rf"\b{name}=(?=[\s.,;:)]|$)", option, message)
+        message = re.sub(rf"\b{name}=", f"{option} ", message)
     return message
 
 

@@ -741,7 +741,13 @@ def _plan(sample, sample_name: str, args, requested, verbosity: int) -> dict[str
     """
     import warnings
 
-    from skquant.leakage import default_target, label_horizon, pnl_column, select_features
+    from skquant.leakage import (
+        default_target,
+        label_horizon,
+        pnl_column,
+        resolve_embargo,
+        select_features,
+    )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -751,15 +757,7 @@ def _plan(sample, sample_name: str, args, requested, verbosity: int) -> dict[str
             return_col, reason = pnl_column(sample, target, args.return_col, target_horizon=horizon)
             if return_col is None:
                 warnings.warn(f"no trading metrics: {reason}", UserWarning, stacklevel=1)
-            embargo_days = horizon.horizon if args.embargo_days == "auto" else args.embargo_days
-            if embargo_days < horizon.horizon - 1:
-                warnings.warn(
-                    f"embargo_days={embargo_days} is below the label horizon - 1 = "
-                    f"{horizon.horizon - 1} of {target!r}: training labels overlap the "
-                    "validation tail and its metrics are inflated. Use embargo_days=auto.",
-                    UserWarning,
-                    stacklevel=1,
-                )
+            embargo_days = resolve_embargo(args.embargo_days, horizon, target)
             features = select_features(
                 sample,
                 target,

@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         source = args.input_dir
     if args.target is not None and args.target not in panel.columns:
         raise UsageError(
-            f"target column {args.target!r} is not in the data; columns: "
+            f"--target {args.target!r} is not a column of the data; columns: "
             f"{', '.join(map(str, panel.columns))}."
         )
     if args.return_col is not None and args.return_col not in panel.columns:
@@ -302,8 +302,8 @@ def run(args: argparse.Namespace) -> int:
               f"of {target}, from its {engine.label_horizon_source_}); "
               f"{engine.periods_per_year_:g} periods a year")  # fmt: skip
         if min_test_date is not None:
-            print(f"feature models fitted by build-features saw each symbol up to "
-                  f"{min_test_date:%Y-%m-%d}: testing starts there "
+            print(f"the feature models build-features fitted never saw the dates from "
+                  f"{min_test_date:%Y-%m-%d} on: testing starts there "
                   f"({engine.n_folds_skipped_} earlier folds skipped)")  # fmt: skip
     started = _dt.datetime.now(_dt.timezone.utc)
     result = engine.run(args.model, config)

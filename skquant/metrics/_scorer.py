@@ -18,7 +18,7 @@ from skquant.metrics._returns import (
     sortino_ratio,
     win_loss_ratio,
 )
-from skquant.utils._time import dates_of, infer_periods_per_year
+from skquant.utils._time import dates_of, infer_periods_per_year, periods_per_year_of
 
 __all__ = [
     "METRICS",
@@ -224,10 +224,6 @@ def get_scorer(name: str, periods_per_year: float | None = None) -> TradingScore
     >>> get_scorer("sharpe")
     get_scorer('sharpe')
     """
-    if periods_per_year is not None and not (
-        isinstance(periods_per_year, (int, float)) and periods_per_year > 0
-    ):
-        raise ValueError(
-            f"periods_per_year must be a positive number or None, got {periods_per_year!r}."
-        )
+    if periods_per_year is not None:
+        periods_per_year = periods_per_year_of(periods_per_year, None)
     return TradingScorer(canonical_metric(name), periods_per_year)

@@ -37,6 +37,7 @@ from skquant.utils._sklearn_compat import (
 )
 from skquant.utils._target import is_binary_target
 from skquant.utils._time import chronological_tail_split, holds_out_tail
+from skquant.utils._warnings import caller_stacklevel
 
 TASKS = ("regression", "classification")
 
@@ -113,22 +114,8 @@ def warn_if_binary_regression(estimator, y, task: str) -> None:
             f'distinct values; pass task="classification" to fit a classifier '
             "(predict_proba, class labels from predict).",
             BinaryTargetWarning,
-            stacklevel=_caller_stacklevel(),
+            stacklevel=caller_stacklevel(),
         )
-
-
-def _caller_stacklevel() -> int:
-    """``stacklevel`` of the first frame outside skquant and scikit-learn, so that a
-    warning points at the user's ``fit`` or ``train`` call whatever the path to it."""
-    import sys
-
-    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn is level 1
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
-        "skquant",
-        "sklearn",
-    }:
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def target_names_of(y) -> list[str] | None:

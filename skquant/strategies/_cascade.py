@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.metaestimators import available_if
 
-from skquant.leakage import label_horizon
+from skquant.leakage import label_horizon, resolve_embargo
 from skquant.models._stacking import _take
 from skquant.strategies._base import (
     BaseStrategy,
@@ -201,14 +201,14 @@ class CascadeStrategy(BaseStrategy):
         return list(frame.columns[: len(models)]), frame
 
     def _resolve_embargo(self, X, frame: pd.DataFrame, stage_targets) -> int:
-        """``embargo_days``, or with "auto" the longest horizon of the stage targets."""
-        if self.embargo_days != "auto":
-            return int(self.embargo_days)
-        if len(stage_targets) < 2:
-            return 0  # one stage: no out-of-fold predictions to embargo
+        """``embargo_days`` ("auto": the longest horizon of the earlier stages' targets)."""
+        if len(stage_targets) < 2:  # one stage: no out-of-fold predictions to embargo
+            return 0 if self.embargo_days == "auto" else int(self.embargo_days)
         if dates_of(frame) is None and dates_of(X) is not None:
             frame = frame.set_axis(X.index)  # the dates (and symbols) of the rows
-        return max(label_horizon(frame, t).horizon for t in dict.fromkeys(stage_targets[:-1]))
+        horizons = {t: label_horizon(frame, t) for t in dict.fromkeys(stage_targets[:-1])}
+        target, longest = max(horizons.items(), key=lambda item: item[1].horizon)
+        return resolve_embargo(self.embargo_days, longest, target)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, X_val=None, y_val=None):

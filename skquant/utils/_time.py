@@ -6,6 +6,8 @@ one definition of "the latest rows": never a shuffled or leading slice.
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 
@@ -100,6 +102,21 @@ def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.n
             "or set early_stopping_rounds=0 to train without early stopping."
         )
     return train, tail
+
+
+def periods_per_year_of(value, dates) -> float:
+    """``value`` checked (a positive number), or inferred from ``dates`` when None.
+
+    Raises
+    ------
+    ValueError
+        For anything else (a bool, a string, zero or a negative number).
+    """
+    if value is None:
+        return infer_periods_per_year(dates)
+    if isinstance(value, Real) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ValueError(f"periods_per_year must be a positive number or None, got {value!r}.")
 
 
 # Median spacing of distinct dates (in days) -> periods per year.

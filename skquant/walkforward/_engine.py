@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -17,11 +15,12 @@ from skquant.leakage import (
     default_target,
     label_horizon,
     pnl_column,
+    resolve_embargo,
     select_features,
 )
 from skquant.metrics._scorer import canonical_metric, compute_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
-from skquant.utils._time import dates_of, infer_periods_per_year
+from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.walkforward._result import WalkForwardResult
 
 DEFAULT_METRICS = ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
@@ -252,33 +251,6 @@ class WalkForwardEngine:
             raise ValueError(reason)
         return column
 
-    def _resolve_embargo(self) -> int:
-        horizon = self.label_horizon_
-        if isinstance(self.embargo_days, str):
-            if self.embargo_days != "auto":
-                raise ValueError(
-                    f"embargo_days must be an int >= 0 or 'auto', got {self.embargo_days!r}."
-                )
-            return horizon
-        if (
-            not isinstance(self.embargo_days, Integral)
-            or isinstance(self.embargo_days, bool)
-            or self.embargo_days < 0
-        ):
-            raise ValueError(
-                f"embargo_days must be an int >= 0 or 'auto', got {self.embargo_days!r}."
-            )
-        if self.embargo_days < horizon - 1:
-            warnings.warn(
-                f"embargo_days={self.embargo_days} is below the label horizon - 1 = "
-                f"{horizon - 1} of the target {self.target_!r} (horizon {horizon}, by "
-                f"{self.label_horizon_source_}): training labels overlap the test window and "
-                "the out-of-sample numbers are inflated. Use embargo_days='auto'.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return int(self.embargo_days)
-
     def _prepare(self) -> None:
         data = self.data
         if not isinstance(data, pd.DataFrame):
@@ -306,15 +278,12 @@ class WalkForwardEngine:
         self.label_horizon_, self.label_horizon_source_ = label_horizon(data, target)
         return_col = self._resolve_returns(target)
         self.return_col_ = return_col
-        self.embargo_days_ = self._resolve_embargo()
-        if self.periods_per_year is None:
-            self.periods_per_year_ = infer_periods_per_year(dates)
-        elif isinstance(self.periods_per_year, Real) and self.periods_per_year > 0:
-            self.periods_per_year_ = float(self.periods_per_year)
-        else:
-            raise ValueError(
-                f"periods_per_year must be a positive number or None, got {self.periods_per_year!r}."
-            )
+        self.embargo_days_ = resolve_embargo(
+            self.embargo_days,
+            LabelHorizon(self.label_horizon_, self.label_horizon_source_),
+            target,
+        )
+        self.periods_per_year_ = periods_per_year_of(self.periods_per_year, dates)
         self.features_ = select_features(
             data,
             target,
@@ -350,18 +319,22 @@ class WalkForwardEngine:
             expanding=self.expanding,
         )
         folds = splitter.fold_dates(counts)
+        self.n_folds_skipped_ = 0
         if self.min_test_date is not None:
-            first = np.datetime64(pd.Timestamp(self.min_test_date), "ns")
-            kept = [f for f in folds if distinct[f.test_start] >= first]
+            calendar = pd.DatetimeIndex(distinct)
+            first = pd.Timestamp(self.min_test_date)
+            if (first.tz is None) != (calendar.tz is None):  # compare on the data's clock
+                first = (
+                    first.tz_localize(calendar.tz) if first.tz is None else first.tz_localize(None)
+                )
+            kept = [f for f in folds if calendar[f.test_start] >= first]
             if not kept:
                 raise ValueError(
-                    f"No fold tests on or after min_test_date={pd.Timestamp(self.min_test_date):%Y-%m-%d} "
-                    f"(the data ends {pd.Timestamp(distinct[-1]):%Y-%m-%d})."
+                    f"No fold tests on or after min_test_date={first:%Y-%m-%d} (the data ends "
+                    f"{calendar[-1]:%Y-%m-%d})."
                 )
             self.n_folds_skipped_ = len(folds) - len(kept)
             folds = kept
-        else:
-            self.n_folds_skipped_ = 0
         starts = np.concatenate([[0], np.cumsum(counts)])
         self.folds_ = [
             (

@@ -1,0 +1,18 @@
+"""Warnings that point at the user's own line."""
+
+from __future__ import annotations
+
+import sys
+
+
+def caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside skquant and scikit-learn, so that a
+    warning points at the user's call (``fit``, ``train``, ``WalkForwardEngine(...)``)
+    whatever the path to it."""
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn is level 1
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
+        "skquant",
+        "sklearn",
+    }:
+        frame, level = frame.f_back, level + 1
+    return level
