@@ -69,7 +69,7 @@ _FAST_PARAMS: dict[str, list[dict]] = {
     ],
     "reward_based": [{"estimator": get_trainer("lightgbm")(n_estimators=10)}],
     "gan": [
-        {"epochs": 2, "batch_size": 16, "latent_dim": 2, "n_critic": 1, "device": "cpu"}
+        {"epochs": 2, "latent_dim": 2, "device": "cpu"}
         | {"generator_layer_sizes": [4], "discriminator_layer_sizes": [4]},
     ],
 }
