@@ -34,11 +34,13 @@ from skquant.utils._warnings import caller_stacklevel
 __all__ = [
     "ID_COLUMNS",
     "LabelHorizon",
+    "LabelPlan",
     "LeakageWarning",
     "candidate_features",
     "default_target",
     "label_horizon",
     "leak_scores",
+    "plan_labels",
     "pnl_column",
     "resolve_embargo",
     "select_features",
@@ -463,3 +465,82 @@ def select_features(
     if not kept:
         raise ValueError(f"Every candidate feature leaks ({listed}); pass features=[...].")
     return kept
+
+
+class LabelPlan(NamedTuple):
+    """What a run learns, what it earns, how far apart training and test stay, and from what."""
+
+    target: str
+    """The label the model learns."""
+    return_col: str | None
+    """The one-period return positions earn; None when there is none (see ``no_returns``)."""
+    horizon: LabelHorizon
+    """How far the target looks ahead."""
+    embargo_days: int
+    """Dates between training and test (``"auto"`` resolved)."""
+    features: list
+    """The feature columns, past the leak guard."""
+    no_returns: str
+    """Why ``return_col`` is None (empty otherwise)."""
+
+
+def plan_labels(
+    data: pd.DataFrame,
+    target=None,
+    return_col=None,
+    features=None,
+    *,
+    embargo_days="auto",
+    leak_threshold: float | None = 0.2,
+    require_returns: bool = True,
+) -> LabelPlan:
+    """Every honest-numbers rule in order, for the engine and the commands alike.
+
+    ``target=None`` is the one-period return (:func:`default_target`); the P&L column
+    comes from :func:`pnl_column`; the embargo from :func:`resolve_embargo` on the
+    target's :func:`label_horizon`; the features from :func:`select_features`.
+
+    Parameters
+    ----------
+    require_returns : bool, default=True
+        Whether a run without a one-period return column is an error (the engine
+        trades) or a plan with ``return_col=None`` and the reason (``train-all``
+        then reports no trading metrics).
+
+    Raises
+    ------
+    ValueError
+        For an unknown or non-numeric target or return column, a multi-period or
+        binary target without ``return_col`` (when ``require_returns``), a bad
+        embargo, or a feature the guard refuses.
+    """
+    if target is None:
+        target = default_target(data)
+    for name, what in ((target, "target"), (return_col, "return")):
+        if name is None:
+            continue
+        if not isinstance(name, str) or name not in data.columns:
+            raise ValueError(
+                f"Unknown {what} column {name!r}; data has columns {list(data.columns)}."
+            )
+        if not pd.api.types.is_numeric_dtype(data[name]):
+            raise ValueError(f"The {what} column {name!r} must be numeric.")
+    horizon = label_horizon(data, target)
+    pnl, reason = pnl_column(data, target, return_col, target_horizon=horizon)
+    if pnl is None and require_returns:
+        raise ValueError(reason)
+    return LabelPlan(
+        target=target,
+        return_col=pnl,
+        horizon=horizon,
+        embargo_days=resolve_embargo(embargo_days, horizon, target),
+        features=select_features(
+            data,
+            target,
+            pnl,
+            features,
+            horizon=horizon.horizon,
+            leak_threshold=leak_threshold,
+        ),
+        no_returns=reason,
+    )

@@ -646,20 +646,20 @@ def run(args: argparse.Namespace) -> int:
     )
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     plan = _plan(sample, sample_name, args, requested, verbosity)
-    target, features = plan["target"], plan["features"]
+    target, features = plan.target, plan.features
     excluded = [c for c in sample.columns if c != target and is_label_like(c)]
     unseen = [s for s, path in files.items() if sidecar_path(path).is_file()]
     if verbosity >= 0:
         print(
             f"{len(files)} symbols in {args.input_dir}; models: {', '.join(m for m, _ in models)}"
         )
-        print(f"target: {target}; trading metrics on: {plan['return_col'] or '(none)'}")
+        print(f"target: {target}; trading metrics on: {plan.return_col or '(none)'}")
         print(f"features ({len(features)}): {', '.join(features)}")
         if requested is None and excluded:
             print(f"excluded label-like columns: {', '.join(map(str, excluded))}")
         print(f"validation: the last {args.val_days} dates of each symbol, after an embargo "
-              f"of {plan['embargo_days']} dates (label horizon {plan['label_horizon']} of "
-              f"{target}, from its {plan['label_horizon_source']})")  # fmt: skip
+              f"of {plan.embargo_days} dates (label horizon {plan.horizon.horizon} of "
+              f"{target}, from its {plan.horizon.source})")  # fmt: skip
         if unseen:
             print(f"{len(unseen)} files come from build-features: each validation tail must "
                   "start after the dates its feature model saw (checked per symbol)")  # fmt: skip
@@ -667,10 +667,10 @@ def run(args: argparse.Namespace) -> int:
     job = Job(
         output_dir=str(out_dir),
         target=target,
-        return_col=plan["return_col"],
+        return_col=plan.return_col,
         features=features,
         val_days=args.val_days,
-        embargo_days=plan["embargo_days"],
+        embargo_days=plan.embargo_days,
         models=models,
         threads=_model_threads(n_parallel),
         force=args.force,
@@ -706,14 +706,14 @@ def run(args: argparse.Namespace) -> int:
         "input_dir": str(Path(args.input_dir).resolve()),
         "output_dir": str(out_dir.resolve()),
         "target": target,
-        "return_col": plan["return_col"],
+        "return_col": plan.return_col,
         "features": features,
         "leak_threshold": args.leak_threshold,
-        "label_horizon": plan["label_horizon"],
-        "label_horizon_source": plan["label_horizon_source"],
+        "label_horizon": plan.horizon.horizon,
+        "label_horizon_source": plan.horizon.source,
         "periods_per_year": args.periods_per_year,
         "val_days": args.val_days,
-        "embargo_days": plan["embargo_days"],
+        "embargo_days": plan.embargo_days,
         "embargo_days_requested": args.embargo_days,
         "models": {name: config for name, config in models},
         "counts": counts,
@@ -731,7 +731,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
-def _plan(sample, sample_name: str, args, requested, verbosity: int) -> dict[str, Any]:
+def _plan(sample, sample_name: str, args, requested, verbosity: int):
     """Target, P&L column, embargo and features from one symbol's file, by the library's rules.
 
     ``--target`` defaults to the one-period return; trading metrics use
@@ -741,43 +741,27 @@ def _plan(sample, sample_name: str, args, requested, verbosity: int) -> dict[str
     """
     import warnings
 
-    from skquant.leakage import (
-        default_target,
-        label_horizon,
-        pnl_column,
-        resolve_embargo,
-        select_features,
-    )
+    from skquant.leakage import plan_labels
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            target = default_target(sample) if args.target is None else args.target
-            horizon = label_horizon(sample, target)
-            return_col, reason = pnl_column(sample, target, args.return_col, target_horizon=horizon)
-            if return_col is None:
-                warnings.warn(f"no trading metrics: {reason}", UserWarning, stacklevel=1)
-            embargo_days = resolve_embargo(args.embargo_days, horizon, target)
-            features = select_features(
+            plan = plan_labels(
                 sample,
-                target,
-                return_col,
+                args.target,
+                args.return_col,
                 requested,
-                horizon=horizon.horizon,
+                embargo_days=args.embargo_days,
                 leak_threshold=args.leak_threshold,
+                require_returns=False,
             )
+            if plan.return_col is None:
+                warnings.warn(f"no trading metrics: {plan.no_returns}", UserWarning, stacklevel=1)
         except ValueError as exc:
             raise UsageError(f"{sample_name}: {cli_words(str(exc))}") from None
         finally:
             report_warnings(caught, verbosity)
-    return {
-        "target": target,
-        "return_col": return_col,
-        "embargo_days": int(embargo_days),
-        "label_horizon": horizon.horizon,
-        "label_horizon_source": horizon.source,
-        "features": features,
-    }
+    return plan
 
 
 def symbol_files_or_usage(input_dir):

@@ -10,14 +10,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
-from skquant.leakage import (
-    LabelHorizon,
-    default_target,
-    label_horizon,
-    pnl_column,
-    resolve_embargo,
-    select_features,
-)
+from skquant.leakage import plan_labels
 from skquant.metrics._scorer import canonical_metric, compute_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._time import dates_of, periods_per_year_of
@@ -228,29 +221,6 @@ class WalkForwardEngine:
         self._prepare()
 
     # ------------------------------------------------------------------ data
-    def _column(self, name, what: str):
-        if not isinstance(name, str) or name not in self.data.columns:
-            raise ValueError(
-                f"Unknown {what} column {name!r}; data has columns {list(self.data.columns)}."
-            )
-        return name
-
-    def _resolve_returns(self, target: str) -> str:
-        """The one-period return column positions earn (honest P&L), checked."""
-        if self.return_col is not None:
-            return_col = self._column(self.return_col, "return")
-            if not pd.api.types.is_numeric_dtype(self.data[return_col]):
-                raise ValueError(f"The return column {return_col!r} must be numeric.")
-        column, reason = pnl_column(
-            self.data,
-            target,
-            self.return_col,
-            target_horizon=LabelHorizon(self.label_horizon_, self.label_horizon_source_),
-        )
-        if column is None:
-            raise ValueError(reason)
-        return column
-
     def _prepare(self) -> None:
         data = self.data
         if not isinstance(data, pd.DataFrame):
@@ -269,29 +239,20 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
-        target = (
-            default_target(data) if self.target is None else self._column(self.target, "target")
-        )
-        if not pd.api.types.is_numeric_dtype(data[target]):
-            raise ValueError(f"The target column {target!r} must be numeric.")
-        self.target_ = target
-        self.label_horizon_, self.label_horizon_source_ = label_horizon(data, target)
-        return_col = self._resolve_returns(target)
-        self.return_col_ = return_col
-        self.embargo_days_ = resolve_embargo(
-            self.embargo_days,
-            LabelHorizon(self.label_horizon_, self.label_horizon_source_),
-            target,
-        )
-        self.periods_per_year_ = periods_per_year_of(self.periods_per_year, dates)
-        self.features_ = select_features(
+        plan = plan_labels(
             data,
-            target,
-            return_col,
+            self.target,
+            self.return_col,
             self.features,
-            horizon=self.label_horizon_,
+            embargo_days=self.embargo_days,
             leak_threshold=self.leak_threshold,
         )
+        target, return_col = plan.target, plan.return_col
+        self.target_, self.return_col_ = target, return_col
+        self.label_horizon_, self.label_horizon_source_ = plan.horizon
+        self.embargo_days_ = plan.embargo_days
+        self.features_ = plan.features
+        self.periods_per_year_ = periods_per_year_of(self.periods_per_year, dates)
 
         # Sort by date, then by the other index levels (symbol), once; folds are then
         # contiguous row ranges, each fold gets views rather than copies, and the
