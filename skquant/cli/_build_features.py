@@ -24,11 +24,10 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
-    cli_words,
     fraction,
     leak_threshold,
+    library_rules,
     positive_int,
-    report_warnings,
 )
 
 MODEL = "vae"
@@ -197,7 +196,6 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
 
 def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> tuple:
     """The VAE's input columns (never the target, the return column or a leak) and the target."""
-    import warnings
 
     from skquant.leakage import default_target, select_features
 
@@ -217,20 +215,14 @@ def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> tu
             "(y_*, fwd_*, TTH, ...) are kept out of the VAE inputs; pass --target.",
             file=sys.stderr,
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            features = select_features(
-                sample,
-                target,
-                args.return_col,
-                requested,
-                leak_threshold=None if target is None else args.leak_threshold,
-            )
-        except ValueError as exc:
-            raise UsageError(f"{sample_name}: {cli_words(str(exc))}") from None
-        finally:
-            report_warnings(caught, verbosity)
+    with library_rules(verbosity, f"{sample_name}: "):
+        features = select_features(
+            sample,
+            target,
+            args.return_col,
+            requested,
+            leak_threshold=None if target is None else args.leak_threshold,
+        )
     return features, target
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
+import warnings
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -110,6 +112,21 @@ def cli_words(message: str) -> str:
         message = re.sub(rf"\b{name}=(?=[\s.,;:)]|$)", option, message)
         message = re.sub(rf"\b{name}=", f"{option} ", message)
     return message
+
+
+@contextlib.contextmanager
+def library_rules(verbosity: int, where: str = ""):
+    """Run library code for a command: each warning it gives printed as one
+    ``skquant: warning:`` line (not with -qq), a ``ValueError`` it raises turned into a
+    one-line usage error (exit 2, the warnings unprinted) prefixed by ``where``; both in
+    the command's words."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except ValueError as exc:
+            raise UsageError(f"{where}{cli_words(str(exc))}") from None
+    report_warnings(caught, verbosity)
 
 
 def report_warnings(caught, verbosity: int) -> None:

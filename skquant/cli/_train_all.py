@@ -29,13 +29,12 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
-    cli_words,
     embargo,
     leak_threshold,
+    library_rules,
     log,
     positive_float,
     positive_int,
-    report_warnings,
     split_list,
 )
 
@@ -743,24 +742,18 @@ def _plan(sample, sample_name: str, args, requested, verbosity: int):
 
     from skquant.leakage import plan_labels
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            plan = plan_labels(
-                sample,
-                args.target,
-                args.return_col,
-                requested,
-                embargo_days=args.embargo_days,
-                leak_threshold=args.leak_threshold,
-                require_returns=False,
-            )
-            if plan.return_col is None:
-                warnings.warn(f"no trading metrics: {plan.no_returns}", UserWarning, stacklevel=1)
-        except ValueError as exc:
-            raise UsageError(f"{sample_name}: {cli_words(str(exc))}") from None
-        finally:
-            report_warnings(caught, verbosity)
+    with library_rules(verbosity, f"{sample_name}: "):
+        plan = plan_labels(
+            sample,
+            args.target,
+            args.return_col,
+            requested,
+            embargo_days=args.embargo_days,
+            leak_threshold=args.leak_threshold,
+            require_returns=False,
+        )
+        if plan.return_col is None:
+            warnings.warn(f"no trading metrics: {plan.no_returns}", UserWarning, stacklevel=1)
     return plan
 
 

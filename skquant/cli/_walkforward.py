@@ -12,13 +12,12 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
-    cli_words,
     embargo,
     leak_threshold,
+    library_rules,
     log,
     positive_float,
     positive_int,
-    report_warnings,
 )
 
 # Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
@@ -216,7 +215,6 @@ def _importance_plot(importance, path: Path, title: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import warnings
 
     import numpy as np
 
@@ -252,29 +250,25 @@ def run(args: argparse.Namespace) -> int:
     min_test_date = max(unseen.values()) if unseen else None
     from skquant.walkforward import WalkForwardEngine
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            engine = WalkForwardEngine(
-                panel,
-                target=args.target,
-                return_col=args.return_col,
-                features=requested,
-                train_days=args.train_days,
-                test_days=args.test_days,
-                step_days=args.step_days,
-                min_train_samples=args.min_train_samples,
-                embargo_days=args.embargo_days,
-                expanding=args.expanding,
-                periods_per_year=args.periods_per_year,
-                leak_threshold=args.leak_threshold,
-                min_test_date=min_test_date,
-                n_jobs=args.n_jobs,
-                verbose=verbosity >= 0,
-            )
-        except ValueError as exc:  # too few dates, a leak, a multi-period P&L, ...
-            raise UsageError(cli_words(str(exc))) from None
-    report_warnings(caught, verbosity)
+    # too few dates, a leak, a multi-period P&L, ...: one line, exit 2
+    with library_rules(verbosity):
+        engine = WalkForwardEngine(
+            panel,
+            target=args.target,
+            return_col=args.return_col,
+            features=requested,
+            train_days=args.train_days,
+            test_days=args.test_days,
+            step_days=args.step_days,
+            min_train_samples=args.min_train_samples,
+            embargo_days=args.embargo_days,
+            expanding=args.expanding,
+            periods_per_year=args.periods_per_year,
+            leak_threshold=args.leak_threshold,
+            min_test_date=min_test_date,
+            n_jobs=args.n_jobs,
+            verbose=verbosity >= 0,
+        )
     target, return_col, features = engine.target_, engine.return_col_, engine.features_
     from skquant.registry import get_trainer
 
