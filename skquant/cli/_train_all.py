@@ -331,7 +331,7 @@ def validation_metrics(
 
     from skquant import metrics as qm
     from skquant.metrics._scorer import period_returns, positions_from_scores
-    from skquant.utils._time import infer_periods_per_year
+    from skquant.utils._time import periods_per_year_of
 
     y = np.asarray(y_val, dtype=float)
     out: dict[str, Any] = {}
@@ -357,8 +357,7 @@ def validation_metrics(
             dates = dates.get_level_values(0)
         # one return per date: the mean over the rows of each date
         period = period_returns(position * np.asarray(returns, dtype=float), dates)
-        if periods_per_year is None:
-            periods_per_year = infer_periods_per_year(None if dates is None else np.asarray(dates))
+        periods_per_year = periods_per_year_of(periods_per_year, dates)
         out["trading"] = {
             "sharpe": float(qm.sharpe_ratio(period, periods_per_year=periods_per_year)),
             "max_drawdown": float(qm.max_drawdown(period)),

@@ -18,7 +18,7 @@ from skquant.metrics._returns import (
     sortino_ratio,
     win_loss_ratio,
 )
-from skquant.utils._time import dates_of, infer_periods_per_year, periods_per_year_of
+from skquant.utils._time import dates_of, periods_per_year_of
 
 __all__ = [
     "METRICS",
@@ -138,9 +138,7 @@ def compute_metric(
         period = period_returns(position * np.asarray(outcome, dtype=np.float64), dates)
         if name not in _ANNUALISED:
             return func(period)
-        if periods_per_year is None:
-            periods_per_year = infer_periods_per_year(dates)
-        return func(period, periods_per_year=periods_per_year)
+        return func(period, periods_per_year=periods_per_year_of(periods_per_year, dates))
     if kind == "direction":
         return func(outcome, position)
     return func(outcome, score, dates)
