@@ -25,11 +25,9 @@ import datetime as _dt
 import hashlib
 import io
 import json
-import math
 import os
 import platform
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from importlib import metadata as _importlib_metadata
@@ -37,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from skquant.utils._io import atomic_write, atomic_write_bytes, atomic_write_json
 
 __all__ = ["ModelIntegrityError", "load_metadata", "load_model", "save_model"]
 
@@ -68,59 +68,6 @@ class LibraryVersionWarning(UserWarning):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _to_jsonable(value: Any) -> Any:
-    """Plain JSON types from numpy/pandas scalars, arrays and paths; NaN/inf -> None."""
-    if isinstance(value, Mapping):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, (os.PathLike, _dt.date, _dt.datetime)):
-        return str(value)
-    if hasattr(value, "isoformat"):  # pandas Timestamp
-        return value.isoformat()
-    return repr(value)
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(handle)`` on a temporary file beside ``path``, fsync, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path``, fsync, then rename."""
-    _atomic_write(path, lambda handle: handle.write(payload))
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write_json(path: Path, obj: Any) -> None:
-    text = json.dumps(_to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False)
-    _atomic_write_bytes(path, (text + "\n").encode("utf-8"))
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -252,19 +199,19 @@ def save_model(
     if format == "joblib":
         import joblib
 
-        _atomic_write(model_file, lambda handle: joblib.dump(estimator, handle))
+        atomic_write(model_file, lambda handle: joblib.dump(estimator, handle))
     else:
         from skquant.utils._optional import import_optional
 
         sio = import_optional("skops.io")
-        _atomic_write_bytes(model_file, sio.dumps(estimator))
+        atomic_write_bytes(model_file, sio.dumps(estimator))
     for other in set(MODEL_FILES.values()) - {model_file.name}:
         stale = folder / other
         if stale.exists():
             stale.unlink()
 
-    _atomic_write_json(folder / CONFIG_FILE, _config_of(estimator))
-    _atomic_write_json(folder / METRICS_FILE, dict(metrics or {}))
+    atomic_write_json(folder / CONFIG_FILE, _config_of(estimator))
+    atomic_write_json(folder / METRICS_FILE, dict(metrics or {}))
 
     importance_file = folder / IMPORTANCE_FILE
     importance = None
@@ -277,7 +224,7 @@ def save_model(
         import pandas as pd
 
         frame = pd.DataFrame(importance) if not isinstance(importance, pd.DataFrame) else importance
-        _atomic_write_bytes(importance_file, frame.to_csv().encode("utf-8"))
+        atomic_write_bytes(importance_file, frame.to_csv().encode("utf-8"))
     elif importance_file.exists():
         importance_file.unlink()
 
@@ -297,7 +244,7 @@ def save_model(
         "task": getattr(estimator, "task_", None),
         "data": _data_summary(data),
     }
-    _atomic_write_json(folder / METADATA_FILE, meta)
+    atomic_write_json(folder / METADATA_FILE, meta)
     return folder
 
 

@@ -44,7 +44,13 @@ def trainer_class_names() -> dict[str, str]:
     return {cls: module for module, cls in _REGISTRY.values()}
 
 
-def _unknown_model(name: object) -> ValueError:
+def is_registered(name: object) -> bool:
+    """Whether ``name`` is a registry name."""
+    return isinstance(name, str) and name in _REGISTRY
+
+
+def unknown_model_error(name: object) -> ValueError:
+    """The error for a name that is not registered: close matches and the valid names."""
     import difflib
 
     close = difflib.get_close_matches(str(name), _REGISTRY, n=3)
@@ -75,7 +81,7 @@ def get_trainer(name: str) -> type:
     try:
         module, cls = _REGISTRY[name]
     except (KeyError, TypeError):
-        raise _unknown_model(name) from None
+        raise unknown_model_error(name) from None
     return getattr(importlib.import_module(module), cls)
 
 

@@ -90,24 +90,26 @@ def test_truncated_file_is_refused(saved):
 
 @pytest.mark.parametrize("fmt", ["joblib", "skops"])
 def test_loads_the_bytes_it_verified(tmp_path, fitted, data, monkeypatch, fmt):
-    """The model file is read once: garbage written over it after the hash check (a
+    """The model file is read once: garbage written over it right after that read (a
     swap between check and load) is never unpickled."""
     if fmt == "skops":
         pytest.importorskip("skops")
-    from skquant import persistence
+    from pathlib import Path
 
     X, _ = data
     folder = save_model(fitted, tmp_path / fmt, format=fmt)
-    model_file = folder / persistence.MODEL_FILES[fmt]
-    hash_bytes = persistence._sha256_bytes
+    model_file = folder / f"model.{fmt}"
+    read_bytes = Path.read_bytes
 
-    def hash_then_swap(payload):
-        digest = hash_bytes(payload)
-        model_file.write_bytes(b"not a model")
-        return digest
+    def read_then_swap(path):
+        payload = read_bytes(path)
+        if path == model_file:
+            model_file.write_bytes(b"not a model")
+        return payload
 
-    monkeypatch.setattr(persistence, "_sha256_bytes", hash_then_swap)
+    monkeypatch.setattr(Path, "read_bytes", read_then_swap)
     loaded = load_model(folder, format=fmt)
+    monkeypatch.undo()
     assert model_file.read_bytes() == b"not a model"
     np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
 
@@ -171,12 +173,10 @@ def test_crash_during_save_keeps_previous_model(tmp_path, fitted, data, monkeypa
     folder = save_model(fitted, tmp_path / "m")
     before = (folder / "model.joblib").read_bytes()
 
-    import skquant.persistence as persistence
-
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(persistence.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, X["f0"]), folder)
     monkeypatch.undo()

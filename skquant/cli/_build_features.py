@@ -111,8 +111,9 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
 
     from skquant.cli._data import read_symbol, sidecar_path
     from skquant.cli._train_all import _peak_memory_mb, _reset_peak_memory
-    from skquant.persistence import _atomic_write_json, save_model
+    from skquant.persistence import save_model
     from skquant.registry import get_trainer
+    from skquant.utils._io import atomic_write_json
 
     _reset_peak_memory()
     started = time.perf_counter()
@@ -174,7 +175,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
             shutil.rmtree(tmp, ignore_errors=True)
         # beside the file: the first date the VAE never saw, so walkforward and
         # train-all test and validate only after it
-        _atomic_write_json(
+        atomic_write_json(
             sidecar_path(out_file),
             {
                 "model": MODEL,
@@ -263,8 +264,8 @@ def run(args: argparse.Namespace) -> int:
     from skquant.cli._data import first_usable, parse_features, symbol_files
     from skquant.cli._train_all import iterate_symbols
     from skquant.config import load_model_config
-    from skquant.persistence import _atomic_write_json
     from skquant.registry import get_trainer
+    from skquant.utils._io import atomic_write_json
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     files = symbol_files(args.input_dir)
@@ -321,7 +322,7 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     results.sort(key=lambda r: r["symbol"])
     failed = [r for r in results if r["status"] == "failed"]
-    _atomic_write_json(
+    atomic_write_json(
         out_dir / MODELS_DIR / "run_manifest.json",
         {
             "command": ["skquant", *sys.argv[1:]],

@@ -60,8 +60,7 @@ def _show(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from skquant.config import load_model_config
-    from skquant.config._loader import VARIANT_ENV
+    from skquant.config import VARIANT_ENV, load_model_config
 
     try:
         config = load_model_config(args.model, variant=args.variant)

@@ -153,8 +153,7 @@ def add_parser(subparsers, parents) -> None:
 # ----------------------------------------------------------------------------- set-up
 def resolve_models(args) -> list[tuple[str, dict]]:
     """``[(model, config)]`` from --phase/--models/--config/--variant; UsageError if bad."""
-    from skquant.config import load_model_config
-    from skquant.config._loader import _read
+    from skquant.config import load_model_config, read_config_file
     from skquant.registry import registered_names
 
     known = set(registered_names())
@@ -176,7 +175,7 @@ def resolve_models(args) -> list[tuple[str, dict]]:
     config_model = None
     if args.config is not None:
         try:
-            _, where, config_model = _read(args.config)
+            _, where, config_model = read_config_file(args.config)
         except ValueError as exc:
             raise UsageError(f"--config: {exc}") from None
         if config_model is None:
@@ -258,9 +257,9 @@ def pair_is_finished(folder: Path) -> bool:
 
 
 def _jsonable(value):
-    from skquant.persistence import _to_jsonable
+    from skquant.utils._io import to_jsonable
 
-    return json.loads(json.dumps(_to_jsonable(value)))
+    return json.loads(json.dumps(to_jsonable(value)))
 
 
 def effective_config(model: str, config: dict, job: Job) -> dict:
@@ -330,7 +329,7 @@ def validation_metrics(
     from sklearn import metrics as skm
 
     from skquant import metrics as qm
-    from skquant.metrics._scorer import period_returns, positions_from_scores
+    from skquant.metrics import period_returns, positions_from_scores
     from skquant.utils._time import periods_per_year_of
 
     y = np.asarray(y_val, dtype=float)
@@ -626,7 +625,7 @@ def run(args: argparse.Namespace) -> int:
 
     from skquant.cli._data import first_usable, parse_features, sidecar_path
     from skquant.labels import is_label_like
-    from skquant.persistence import _atomic_write_json
+    from skquant.utils._io import atomic_write_json
 
     files = symbol_files_or_usage(args.input_dir)
     models = resolve_models(args)
@@ -717,7 +716,7 @@ def run(args: argparse.Namespace) -> int:
         "counts": counts,
         "symbols": sorted(results, key=lambda r: r["symbol"]),
     }
-    _atomic_write_json(out_dir / MANIFEST, manifest)
+    atomic_write_json(out_dir / MANIFEST, manifest)
     if verbosity >= 0:
         print(summary_table(results))
         print(

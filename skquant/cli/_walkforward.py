@@ -160,8 +160,7 @@ def load_panel(
 
 
 def _config(args):
-    from skquant.config import load_model_config
-    from skquant.config._loader import VARIANT_ENV, _read
+    from skquant.config import VARIANT_ENV, load_model_config, read_config_file
     from skquant.registry import get_trainer
 
     try:
@@ -174,7 +173,7 @@ def _config(args):
     source = args.model
     if args.config is not None:
         try:
-            _, _, model = _read(args.config)
+            _, _, model = read_config_file(args.config)
         except ValueError as exc:
             raise UsageError(f"--config: {exc}") from None
         if model not in (None, args.model):
@@ -219,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from skquant.cli._data import parse_features
-    from skquant.persistence import _atomic_write_json
+    from skquant.utils._io import atomic_write_json
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     if args.n_jobs == 0 or args.n_jobs < -1:
@@ -273,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
     from skquant.registry import get_trainer
 
     # A binary target (y_will_peak) is fitted as classification where the family can.
-    from skquant.strategies._base import choose_task
+    from skquant.strategies import choose_task
 
     probe = get_trainer(args.model)()
     if "task" in probe.get_params() and "task" not in config:
@@ -327,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
         importance.to_csv(out / "feature_importance.csv")
         _importance_plot(importance, out / "feature_importance.png", f"{args.model}, last fold")
 
-    _atomic_write_json(
+    atomic_write_json(
         out / "run_manifest.json",
         {
             "command": ["skquant", *sys.argv[1:]],

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from skquant.registry import _REGISTRY, _unknown_model, get_trainer, registered_names
+from skquant.registry import get_trainer, is_registered, registered_names, unknown_model_error
 
 DEFAULT_VARIANT = "balanced"
 VARIANT_ENV = "MODEL_VARIANT"
@@ -38,7 +38,7 @@ _NOT_CONFIG_KEYS = frozenset({"config"})
 
 def _config_text(name: str) -> tuple[str, str]:
     """Return ``(text, where)`` for a registry name or a YAML path."""
-    if name in _REGISTRY:
+    if is_registered(name):
         ref = resources.files("skquant.configs").joinpath(f"{name}.yaml")
         return ref.read_text(encoding="utf-8"), str(ref)
     path = Path(os.fspath(name)).expanduser()
@@ -46,7 +46,7 @@ def _config_text(name: str) -> tuple[str, str]:
         if not path.is_file():
             raise ValueError(f"Config file {str(path)!r} does not exist.")
         return path.read_text(encoding="utf-8"), str(path)
-    raise _unknown_model(name)
+    raise unknown_model_error(name)
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:
@@ -74,12 +74,27 @@ def _parse(text: str, where: str) -> dict[str, Any]:
     return doc
 
 
-def _read(name: str) -> tuple[dict[str, Any], str, str | None]:
-    """Return the parsed document, where it came from, and the model it configures."""
+def read_config_file(name: str | os.PathLike) -> tuple[dict[str, Any], str, str | None]:
+    """Read a config file without resolving a variant.
+
+    Parameters
+    ----------
+    name : str or path-like
+        A registry name (its shipped YAML file) or a path to a YAML file.
+
+    Returns
+    -------
+    doc : dict
+        The parsed document (``model``, ``defaults``, ``variants``).
+    where : str
+        Where the text came from, for messages.
+    model : str or None
+        The registry name the file configures, or None when it names no registered model.
+    """
     text, where = _config_text(name)
     doc = _parse(text, where)
-    model = doc.get("model") or (name if name in _REGISTRY else Path(where).stem)
-    return doc, where, model if model in _REGISTRY else None
+    model = doc.get("model") or (name if is_registered(name) else Path(where).stem)
+    return doc, where, model if is_registered(model) else None
 
 
 def valid_config_keys(model: str) -> tuple[set[str], dict[str, str]]:
@@ -154,7 +169,7 @@ def load_model_config(
     >>> cfg["n_estimators"]
     2000
     """
-    doc, where, model = _read(os.fspath(name))
+    doc, where, model = read_config_file(os.fspath(name))
     chosen = _variant_from_env(variant)
     variants = doc["variants"]
     if chosen not in variants:
@@ -182,5 +197,5 @@ def list_models() -> list[str]:
 
 def list_variants(name: str | os.PathLike) -> list[str]:
     """Variants defined for ``name`` (a registry name or a YAML path), in file order."""
-    doc, _, _ = _read(os.fspath(name))
+    doc, _, _ = read_config_file(os.fspath(name))
     return list(doc["variants"])

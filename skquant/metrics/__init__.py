@@ -10,15 +10,27 @@ from skquant.metrics._returns import (
     sortino_ratio,
     win_loss_ratio,
 )
-from skquant.metrics._scorer import get_scorer
+from skquant.metrics._scorer import (
+    canonical_metric,
+    compute_metric,
+    get_scorer,
+    period_returns,
+    positions_from_scores,
+    predict_positions,
+)
 
 __all__ = [
     "annual_return",
     "calmar_ratio",
+    "canonical_metric",
+    "compute_metric",
     "get_scorer",
     "hit_rate",
     "information_coefficient",
     "max_drawdown",
+    "period_returns",
+    "positions_from_scores",
+    "predict_positions",
     "profit_factor",
     "sharpe_ratio",
     "sortino_ratio",

@@ -23,6 +23,8 @@ from skquant.utils._time import dates_of, periods_per_year_of
 __all__ = [
     "METRICS",
     "TradingScorer",
+    "canonical_metric",
+    "compute_metric",
     "get_scorer",
     "period_returns",
     "positions_from_scores",
@@ -53,7 +55,24 @@ _ALIASES = {
 
 
 def canonical_metric(name) -> str:
-    """The canonical metric name for ``name`` (aliases accepted), or a ValueError."""
+    """Return the canonical metric name for ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A metric name of :func:`compute_metric` or an alias (``"sharpe_ratio"``,
+        ``"sortino_ratio"``, ``"calmar_ratio"``, ``"ic"``).
+
+    Returns
+    -------
+    name : str
+        The canonical name, e.g. ``"sharpe"`` for ``"sharpe_ratio"``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown; the message lists the valid names.
+    """
     if isinstance(name, str):
         key = _ALIASES.get(name, name)
         if key in METRICS:
@@ -65,11 +84,23 @@ def canonical_metric(name) -> str:
 
 
 def positions_from_scores(score, *, classifier: bool) -> np.ndarray:
-    """The position rule on predictions already made: -1, 0 or +1 per row.
+    """Apply the position rule to predictions already made: -1, 0 or +1 per row.
 
     A regressor's position is the sign of its prediction; a binary classifier's,
     given the probability of ``classes_[1]``, is +1 above 0.5, -1 below and 0 at
     exactly 0.5.
+
+    Parameters
+    ----------
+    score : array-like of shape (n_samples,)
+        Predictions (regressor) or positive-class probabilities (classifier).
+    classifier : bool
+        Whether ``score`` holds probabilities of a binary classifier.
+
+    Returns
+    -------
+    position : ndarray of shape (n_samples,)
+        -1, 0 or +1 per row.
     """
     score = np.asarray(score, dtype=np.float64).reshape(-1)
     return np.sign(score - 0.5) if classifier else np.sign(score)
@@ -114,7 +145,20 @@ def outcome_of(estimator, y) -> np.ndarray:
 
 
 def period_returns(row_returns, dates=None) -> np.ndarray:
-    """Per-period returns: with dates, the mean over the rows of each date, in date order."""
+    """Collapse per-row returns into per-period returns.
+
+    Parameters
+    ----------
+    row_returns : array-like of shape (n_samples,)
+        One return per row (for a panel, one per symbol and date).
+    dates : array-like of shape (n_samples,), default=None
+        The date of each row. With dates, each period's return is the mean over the
+        rows of that date, in date order; without, the rows are the periods.
+
+    Returns
+    -------
+    returns : ndarray of shape (n_periods,)
+    """
     r = np.asarray(row_returns, dtype=np.float64)
     if dates is None:
         return r
@@ -129,8 +173,25 @@ def compute_metric(
 ) -> float:
     """Compute metric ``name`` from per-row outcome, score and position.
 
-    ``periods_per_year`` annualises Sharpe, Sortino, annual return and Calmar; None
-    infers it from ``dates`` (252 without dates).
+    Parameters
+    ----------
+    name : str
+        A key of ``METRICS`` or an alias (see :func:`canonical_metric`).
+    outcome : array-like of shape (n_samples,)
+        The realised signed outcome of each row (a return, or +1/-1 for a class).
+    score : array-like of shape (n_samples,)
+        The prediction of each row (used by ``"information_coefficient"``).
+    position : array-like of shape (n_samples,)
+        The position taken on each row (see :func:`positions_from_scores`).
+    dates : array-like of shape (n_samples,), default=None
+        The date of each row; returns are averaged per date (:func:`period_returns`).
+    periods_per_year : float, default=None
+        Annualises Sharpe, Sortino, annual return and Calmar; None infers it from
+        ``dates`` (252 without dates).
+
+    Returns
+    -------
+    value : float
     """
     name = canonical_metric(name)
     func, kind = METRICS[name]

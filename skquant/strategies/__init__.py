@@ -5,10 +5,12 @@
 - :class:`MultiTaskStrategy`: one multi-output model over correlated targets.
 - :class:`CascadeStrategy`: a chain of models, each fed the out-of-fold,
   chronological predictions of the stages before it.
+- :func:`choose_task`: the task rule the strategies apply to one target.
 """
 
+from skquant.strategies._base import choose_task
 from skquant.strategies._cascade import CascadeStrategy
 from skquant.strategies._multi import MultiTaskStrategy
 from skquant.strategies._single import SingleTaskStrategy
 
-__all__ = ["CascadeStrategy", "MultiTaskStrategy", "SingleTaskStrategy"]
+__all__ = ["CascadeStrategy", "MultiTaskStrategy", "SingleTaskStrategy", "choose_task"]

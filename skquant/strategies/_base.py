@@ -50,9 +50,23 @@ def set_task(trainer, task: str):
 
 
 def choose_task(trainer, y, model_config) -> str:
-    """Classification for a binary target when the trainer supports it, else regression.
+    """Return the task a trainer should fit on target ``y``.
 
-    A ``task`` given in ``model_config`` or set on the trainer wins.
+    Classification for a binary target when the trainer supports it, else
+    regression. A ``task`` given in ``model_config`` or set on the trainer wins.
+
+    Parameters
+    ----------
+    trainer : estimator
+        A skquant trainer (its ``task`` parameter and supported tasks are read).
+    y : array-like of shape (n_samples,)
+        The target.
+    model_config : dict or None
+        The config the trainer will be fitted with; its ``task`` key wins.
+
+    Returns
+    -------
+    task : {"classification", "regression"}
     """
     explicit = None
     if isinstance(model_config, Mapping):

@@ -11,7 +11,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
 from skquant.leakage import plan_labels
-from skquant.metrics._scorer import canonical_metric, compute_metric, predict_positions
+from skquant.metrics import canonical_metric, compute_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.walkforward._result import WalkForwardResult

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from skquant.metrics._scorer import period_returns
+from skquant.metrics import period_returns
 
 
 class WalkForwardResult:
@@ -109,17 +108,16 @@ class WalkForwardResult:
         -------
         directory : pathlib.Path
         """
-        from skquant.persistence import _atomic_write, _atomic_write_bytes, _to_jsonable
+        from skquant.utils._io import atomic_write, atomic_write_bytes, atomic_write_json
         from skquant.utils._optional import import_optional
 
         import_optional("pyarrow")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write(directory / "predictions.parquet", self.predictions.to_parquet)
+        atomic_write(directory / "predictions.parquet", self.predictions.to_parquet)
         folds_csv = self.folds.to_csv(index=False).encode("utf-8")
-        _atomic_write_bytes(directory / "folds.csv", folds_csv)
-        summary = json.dumps(_to_jsonable(dict(self.summary)), indent=2, allow_nan=False)
-        _atomic_write_bytes(directory / "summary.json", (summary + "\n").encode("utf-8"))
+        atomic_write_bytes(directory / "folds.csv", folds_csv)
+        atomic_write_json(directory / "summary.json", dict(self.summary), sort_keys=False)
         return directory
 
     def plot(self, metric: str | None = None):

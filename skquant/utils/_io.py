@@ -1,0 +1,73 @@
+"""Crash-safe file writes and JSON cleaning, shared by persistence, walk-forward and the CLI.
+
+Every writer puts the bytes in a temporary file beside the target, fsyncs it and renames it
+over the target with :func:`os.replace`, so a crash leaves either the old file or the new
+one, never half of one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types from numpy/pandas scalars, arrays and paths; NaN/inf -> None."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (os.PathLike, _dt.date, _dt.datetime)):
+        return str(value)
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return value.isoformat()
+    return repr(value)
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temporary file beside ``path``, fsync, then rename."""
+    atomic_write(path, lambda handle: handle.write(payload))
+
+
+def atomic_write_json(path: Path, obj: Any, *, sort_keys: bool = True) -> None:
+    """Write ``to_jsonable(obj)`` as indented JSON (no NaN) with :func:`atomic_write`."""
+    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=sort_keys, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
