@@ -21,7 +21,8 @@ from skquant import (
     XGBoostTrainer,
     load_model_config,
 )
-from skquant.models._stacking import chronological_oof_predict, stack_features
+from skquant.model_selection import chronological_oof_predict
+from skquant.models._stacking import stack_features
 
 
 def _returns_panel(n_dates=150, symbols=("AAA", "BBB", "CCC"), seed=0, noise=1.0):

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from skquant import LightGBMTrainer, WalkForwardEngine, load_model_config, make_synthetic_panel
-from skquant.models._stacking import chronological_oof_predict
+from skquant.model_selection import chronological_oof_predict
 from skquant.utils._time import chronological_tail_split
 
 

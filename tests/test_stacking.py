@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from skquant.models._stacking import chronological_oof_predict
+from skquant.model_selection import chronological_oof_predict
 
 
 class _LatestSeen(RegressorMixin, BaseEstimator):

@@ -1,7 +1,14 @@
-"""Chronological cross-validation: walk-forward folds and train/test splits in dates."""
+"""Chronological cross-validation: walk-forward folds, train/test splits in dates, and
+out-of-fold predictions from expanding, time-ordered folds."""
 
 from skquant.model_selection._base import BaseTimeSplitter
+from skquant.model_selection._oof import chronological_oof_predict
 from skquant.model_selection._train_test import time_train_test_split
 from skquant.model_selection._walk_forward import WalkForwardSplit
 
-__all__ = ["BaseTimeSplitter", "WalkForwardSplit", "time_train_test_split"]
+__all__ = [
+    "BaseTimeSplitter",
+    "WalkForwardSplit",
+    "chronological_oof_predict",
+    "time_train_test_split",
+]

@@ -14,13 +14,9 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils import check_random_state
 
+from skquant.model_selection import chronological_oof_predict
 from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
-from skquant.models._stacking import (
-    _FittedStack,
-    chronological_oof_predict,
-    openmp_threads,
-    stack_features,
-)
+from skquant.models._stacking import _FittedStack, openmp_threads, stack_features
 from skquant.utils._sklearn_compat import Interval, StrOptions
 from skquant.utils._time import dates_of
 

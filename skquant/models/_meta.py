@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from skquant.model_selection import chronological_oof_predict
 from skquant.models._base import BaseTrainer, BinaryTargetWarning, target_names_of
 from skquant.models._feature_base import select_columns
-from skquant.models._stacking import chronological_oof_predict
 from skquant.utils._sklearn_compat import (
     Interval,
     _fit_context,

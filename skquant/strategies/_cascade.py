@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.utils.metaestimators import available_if
 
 from skquant.leakage import label_horizon, resolve_embargo
-from skquant.models._stacking import _take
+from skquant.model_selection import chronological_oof_predict
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
@@ -19,6 +19,7 @@ from skquant.strategies._base import (
     pandas_index,
     set_task,
 )
+from skquant.utils._rows import take_rows
 from skquant.utils._sklearn_compat import (
     Interval,
     RegressorTags,
@@ -64,7 +65,7 @@ class CascadeStrategy(BaseStrategy):
     before it.
 
     During training, the predictions a stage passes on are **out-of-fold and
-    chronological** (:func:`skquant.models._stacking.chronological_oof_predict`):
+    chronological** (:func:`skquant.model_selection.chronological_oof_predict`):
     the rows are cut into ``n_splits + 1`` time blocks and block ``b`` is predicted
     by a model fitted on blocks ``< b`` only. In-sample predictions would be
     over-confident and teach the later stages to trust them; later rows would leak
@@ -229,8 +230,6 @@ class CascadeStrategy(BaseStrategy):
         self : object
             The fitted strategy.
         """
-        from skquant.models._stacking import chronological_oof_predict
-
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
         models = list(self.models)
@@ -274,8 +273,8 @@ class CascadeStrategy(BaseStrategy):
             zip(models, configs, stage_targets, strict=True)
         ):
             X_k = _with_columns(X, oof_columns)
-            X_rows = _take(X_k, rows)
-            y_rows = _take(frame[target], rows)
+            X_rows = take_rows(X_k, rows)
+            y_rows = take_rows(frame[target], rows)
             trainer = make_trainer(model, config, param_name="models")
             task = choose_task(trainer, y_rows, config)
             set_task(trainer, task)
