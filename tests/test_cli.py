@@ -365,17 +365,22 @@ def test_train_all_trading_metrics_follow_the_engine_position_rule():
         assert out["trading"][name] == pytest.approx(expected)
 
 
-def _raising_handler(exc):
-    def handler(args):
+def _raising(exc):
+    """A stand-in for a library function the command calls, failing with ``exc``."""
+
+    def fail(*args, **kwargs):
         raise exc
 
-    return handler
+    return fail
 
 
 def test_late_value_error_is_one_line_exit_2(monkeypatch, capsys):
-    from skquant.cli import _configs, main
+    import skquant.config
+    from skquant.cli import main
 
-    monkeypatch.setattr(_configs, "_list", _raising_handler(ValueError("bad\ninput found late")))
+    monkeypatch.setattr(
+        skquant.config, "list_models", _raising(ValueError("bad\ninput found late"))
+    )
     assert main(["configs", "list"]) == 2
     err = capsys.readouterr().err
     assert err == "skquant configs: error: bad input found late\n"
@@ -383,9 +388,10 @@ def test_late_value_error_is_one_line_exit_2(monkeypatch, capsys):
 
 @pytest.mark.parametrize("verbose", [False, True])
 def test_unexpected_error_exit_3_traceback_only_with_v(monkeypatch, capsys, verbose):
-    from skquant.cli import _configs, main
+    import skquant.config
+    from skquant.cli import main
 
-    monkeypatch.setattr(_configs, "_list", _raising_handler(RuntimeError("boom")))
+    monkeypatch.setattr(skquant.config, "list_models", _raising(RuntimeError("boom")))
     assert main(["-v", "configs", "list"] if verbose else ["configs", "list"]) == 3
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]

@@ -60,12 +60,13 @@ def test_head_reads_the_first_line_and_nothing_is_said():
 
 def test_a_broken_pipe_that_is_not_the_output_is_still_an_unexpected_error(monkeypatch, capsys):
     """Only a closed output pipe is quiet: a worker's broken pipe is a real failure."""
-    from skquant.cli import _configs, main
+    import skquant.config
+    from skquant.cli import main
 
-    def handler(args):
+    def list_models():
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(_configs, "_list", handler)
+    monkeypatch.setattr(skquant.config, "list_models", list_models)
     assert main(["configs", "list"]) == 3
     assert "unexpected error: BrokenPipeError" in capsys.readouterr().err
 
