@@ -348,8 +348,7 @@ def test_walkforward_too_few_dates_for_one_fold_exit_2(tmp_path):
 def test_train_all_trading_metrics_follow_the_engine_position_rule():
     """Validation trading metrics use the engine's rule (0 at P = 0.5) and its
     per-date equal weighting."""
-    from skquant.cli._train_all import validation_metrics
-    from skquant.metrics._scorer import compute_metric
+    from skquant.metrics import compute_metric, validation_metrics
 
     dates = pd.DatetimeIndex(["2024-01-02", "2024-01-02", "2024-01-03", "2024-01-04"])
     y = np.array([1, 0, 1, 0])

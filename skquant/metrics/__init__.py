@@ -18,6 +18,7 @@ from skquant.metrics._scorer import (
     positions_from_scores,
     predict_positions,
 )
+from skquant.metrics._validation import validation_metrics
 
 __all__ = [
     "annual_return",
@@ -34,5 +35,6 @@ __all__ = [
     "profit_factor",
     "sharpe_ratio",
     "sortino_ratio",
+    "validation_metrics",
     "win_loss_ratio",
 ]
