@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -21,13 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from skquant.cli._common import (
+    EXIT_CODES_HELP,
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    check_n_jobs,
     fraction,
     leak_threshold,
     library_rules,
     positive_int,
+)
+from skquant.cli._runner import (
+    JobSettings,
+    atomic_folder,
+    pair_is_finished,
+    peak_memory_mb,
+    reset_peak_memory,
+    run_symbols,
+    threads_per_symbol,
 )
 
 MODEL = "vae"
@@ -47,7 +57,7 @@ def add_parser(subparsers, parents) -> None:
             "added; the fitted VAEs go to OUT/vae_models/SYMBOL/. Re-running skips finished "
             "symbols."
         ),
-        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input, 3 unexpected error.",
+        epilog=EXIT_CODES_HELP,
     )
     parser.add_argument("--input-dir", required=True, metavar="DIR", help="folder of symbol files")
     parser.add_argument("--output-dir", required=True, metavar="DIR", help="where files go")
@@ -77,18 +87,14 @@ def add_parser(subparsers, parents) -> None:
 
 
 @dataclass
-class FeatureJob:
+class FeatureJob(JobSettings):
     """What a worker needs to build one symbol's features (picklable)."""
 
-    output_dir: str
     features: list[str]
     latent_dim: int
     latent_param: str
     train_frac: float
     config: dict[str, Any]
-    threads: int
-    force: bool
-    verbosity: int
 
 
 def _write_frame(frame, path: Path) -> None:
@@ -110,12 +116,11 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     import numpy as np
 
     from skquant.cli._data import read_symbol, sidecar_path
-    from skquant.cli._train_all import _peak_memory_mb, _reset_peak_memory
     from skquant.persistence import save_model
     from skquant.registry import get_trainer
     from skquant.utils._io import atomic_write_json
 
-    _reset_peak_memory()
+    reset_peak_memory()
     started = time.perf_counter()
     out_dir = Path(job.output_dir)
     out_file = out_dir / Path(path).name
@@ -164,15 +169,8 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
             "latent_dim": job.latent_dim,
             "features": job.features,
         }
-        tmp = model_dir.parent / f".{symbol}.tmp-{uuid.uuid4().hex[:8]}"
-        model_dir.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        with atomic_folder(model_dir) as tmp:
             save_model(trainer, tmp, metrics=metrics, data=X_fit)
-            if model_dir.exists():
-                shutil.rmtree(model_dir)
-            os.rename(tmp, model_dir)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         # beside the file: the first date the VAE never saw, so walkforward and
         # train-all test and validate only after it
         atomic_write_json(
@@ -191,7 +189,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     except Exception as exc:  # the symbol fails; the others go on
         result.update(status="failed", error=f"{exc}")
     result["seconds"] = round(time.perf_counter() - started, 2)
-    result["peak_memory_mb"] = _peak_memory_mb()
+    result["peak_memory_mb"] = peak_memory_mb()
     return result
 
 
@@ -237,7 +235,6 @@ def _is_built(out_file: Path, model_dir: Path, job: FeatureJob) -> bool:
     import json
 
     from skquant.cli._data import sidecar_path
-    from skquant.cli._train_all import pair_is_finished
 
     if not (out_file.is_file() and pair_is_finished(model_dir)):
         return False
@@ -258,11 +255,13 @@ def _latent_param(cls) -> str:
     raise UsageError(f"{cls.__name__} has none of the latent-size parameters {_LATENT_PARAMS}.")
 
 
-def run(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
+def _progress_line(res: dict) -> str:
+    extra = f" -- FAILED: {res.get('error')}" if res["status"] == "failed" else ""
+    return f"{res['symbol']}: {res['status']}{extra}"
 
+
+def run(args: argparse.Namespace) -> int:
     from skquant.cli._data import first_usable, parse_features, symbol_files
-    from skquant.cli._train_all import iterate_symbols
     from skquant.config import load_model_config
     from skquant.registry import get_trainer
     from skquant.utils._io import atomic_write_json
@@ -283,8 +282,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.output_dir).expanduser()
     if out_dir.resolve() == Path(args.input_dir).expanduser().resolve():
         raise UsageError("--output-dir must differ from --input-dir (files are written anew).")
-    if args.n_jobs == 0 or args.n_jobs < -1:
-        raise UsageError(f"--n-jobs must be a positive integer or -1, got {args.n_jobs}.")
+    check_n_jobs(args.n_jobs)
     requested = parse_features(args.features)
     sample, sample_name = first_usable(files, requested or [], args.input_dir)
     existing = [c for c in sample.columns if str(c).startswith("vae") and str(c)[3:].isdigit()]
@@ -295,7 +293,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(files)} symbols in {args.input_dir}; VAE latent dim {args.latent_dim}, "
               f"fitted on the earliest {args.train_frac:.0%} of each symbol's dates")  # fmt: skip
         print(f"features ({len(features)}): {', '.join(features)}")
-    n_parallel = min(len(files), os.cpu_count() or 1) if args.n_jobs == -1 else args.n_jobs
     job = FeatureJob(
         output_dir=str(out_dir),
         features=features,
@@ -303,23 +300,13 @@ def run(args: argparse.Namespace) -> int:
         latent_param=latent_param,
         train_frac=args.train_frac,
         config=config,
-        threads=max(1, (os.cpu_count() or 1) // max(1, n_parallel)),
+        threads=threads_per_symbol(args.n_jobs, len(files)),
         force=args.force,
         verbosity=verbosity,
     )
     (out_dir / MODELS_DIR).mkdir(parents=True, exist_ok=True)
     started = _dt.datetime.now(_dt.timezone.utc)
-    results = []
-    bar = tqdm(
-        total=len(files), desc="symbols", unit="symbol", disable=verbosity < 0, file=sys.stderr
-    )
-    for res in iterate_symbols(build_symbol, files, job, args.n_jobs):
-        results.append(res)
-        bar.update(1)
-        if verbosity >= 0:
-            extra = f" -- FAILED: {res.get('error')}" if res["status"] == "failed" else ""
-            bar.write(f"{res['symbol']}: {res['status']}{extra}", file=sys.stderr)
-    bar.close()
+    results = run_symbols(build_symbol, files, job, args.n_jobs, _progress_line)
     results.sort(key=lambda r: r["symbol"])
     failed = [r for r in results if r["status"] == "failed"]
     atomic_write_json(

@@ -1,0 +1,309 @@
+"""``train-all``'s worker: train and save every model pair of one symbol.
+
+:func:`train_symbol` reads one symbol file, splits off the validation tail (after the
+embargo), fits each model that is not already finished with the same settings, scores
+it on the tail (:func:`skquant.metrics.validation_metrics`) and writes
+``OUT/SYMBOL/MODEL/`` through :func:`~skquant.cli._runner.atomic_folder`. It never
+raises: failures are reported in its result, so the other symbols go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skquant.cli._common import log
+from skquant.cli._runner import (
+    JobSettings,
+    atomic_folder,
+    clean_stale_temp,
+    pair_is_finished,
+    peak_memory_mb,
+    reset_peak_memory,
+)
+
+
+@dataclass
+class Job(JobSettings):
+    """Everything a worker needs to train one symbol (picklable)."""
+
+    target: str
+    return_col: str | None
+    features: list[str]
+    val_days: int
+    embargo_days: int
+    models: list[tuple[str, dict]]
+    periods_per_year: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _jsonable(value):
+    from skquant.utils._io import to_jsonable
+
+    return json.loads(json.dumps(to_jsonable(value)))
+
+
+def effective_config(model: str, config: dict, job: Job) -> dict:
+    """The config a pair is trained with, and so the one its ``config.json`` holds.
+
+    ``config`` with the run's settings applied: ``n_jobs`` (when the config leaves it
+    out) is the run's share of the cores, and ``embargo_days`` (the trainer's own
+    early-stopping tail) is at least ``--embargo-days``. Training and the resume check
+    both call this, so a re-run compares like with like.
+    """
+    from skquant.registry import get_trainer
+
+    config = dict(config)
+    params = get_trainer(model)().get_params()
+    if "n_jobs" not in config and "n_jobs" in params:
+        config["n_jobs"] = job.threads
+    if "embargo_days" in params:  # the trainer's own early-stopping tail, embargoed too
+        config["embargo_days"] = max(int(config.get("embargo_days") or 0), job.embargo_days)
+    return config
+
+
+def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
+    """Why a finished pair does not match this run (target, features, config), or None.
+
+    ``config`` is the pair's :func:`effective_config`. Re-running with another
+    variant, config, embargo or feature set retrains the pair rather than silently
+    keeping a model built with other settings. ``n_jobs`` is ignored.
+    """
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        saved = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unreadable results"
+    if metrics.get("target") != job.target:
+        return f"target was {metrics.get('target')!r}"
+    if meta.get("feature_names") != list(job.features):
+        return "features changed"
+    wanted = _jsonable({k: v for k, v in config.items() if k != "n_jobs"})
+    changed = sorted(k for k, v in wanted.items() if saved.get(k, v) != v)
+    return f"config changed ({', '.join(changed)})" if changed else None
+
+
+def _check_predictions(pred, n: int, what: str):
+    import numpy as np
+
+    arr = np.asarray(pred, dtype=float)
+    if arr.shape != (n,):
+        raise ValueError(f"{what} have shape {arr.shape}, expected ({n},).")
+    bad = int((~np.isfinite(arr)).sum())
+    if bad:
+        raise ValueError(f"{bad} of {n} {what} are not finite.")
+    return arr
+
+
+def plot_learning_curve(evals: dict, path: Path, title: str) -> bool:
+    """Train/valid curves of ``evals_result_`` to a PNG; False when there are none."""
+    curves = {
+        (split, metric): values
+        for split, by_metric in (evals or {}).items()
+        for metric, values in (by_metric or {}).items()
+        if len(values)
+    }
+    if not curves:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = sorted({metric for _, metric in curves})
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for (split, m), values in curves.items():
+            if m == metric:
+                ax.plot(range(1, len(values) + 1), values, label=split)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(metric)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return True
+
+
+def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns) -> dict:
+    """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair."""
+    import numpy as np
+    import pandas as pd
+
+    from skquant.metrics import validation_metrics
+    from skquant.persistence import save_model
+    from skquant.strategies import SingleTaskStrategy
+
+    final = Path(job.output_dir) / symbol / model
+    started = time.perf_counter()
+    # The validation tail stays out of training entirely: early stopping uses the
+    # trainer's own chronological tail of the training rows, so the validation
+    # metrics are out-of-sample rather than the score the stopping rule optimised.
+    strategy = SingleTaskStrategy(model, config).train(X_tr, y_tr)
+    fitted = strategy.estimator_
+    fit_seconds = time.perf_counter() - started
+
+    proba = None
+    if strategy.task_ == "classification":
+        proba_all = np.asarray(fitted.predict_proba(X_val), dtype=float)
+        if (
+            proba_all.shape != (len(X_val), len(fitted.classes_))
+            or not np.isfinite(proba_all).all()
+        ):
+            raise ValueError(f"predicted probabilities are invalid (shape {proba_all.shape}).")
+        proba = proba_all[:, -1]
+    pred = _check_predictions(fitted.predict(X_val), len(X_val), "validation predictions")
+    metrics = validation_metrics(
+        strategy.task_, y_val, pred, proba, returns, X_val.index, job.periods_per_year
+    )
+    metrics.update(
+        symbol=symbol,
+        model=model,
+        task=strategy.task_,
+        target=job.target,
+        n_train=len(X_tr),
+        n_val=len(X_val),
+        train_start=X_tr.index.min(),
+        train_end=X_tr.index.max(),
+        val_start=X_val.index.min(),
+        val_end=X_val.index.max(),
+        fit_seconds=round(fit_seconds, 3),
+        best_iteration=getattr(fitted, "best_iteration_", None),
+    )
+    with atomic_folder(final) as tmp:  # replaces an incomplete leftover or a --force pair
+        save_model(fitted, tmp, metrics=metrics, data=X_tr)
+        frame = pd.DataFrame({"y_true": np.asarray(y_val), "prediction": pred}, index=X_val.index)
+        if proba is not None:
+            frame["probability"] = proba
+        frame.to_csv(tmp / "predictions_val.csv")
+        curve = plot_learning_curve(
+            getattr(fitted, "evals_result_", None), tmp / "learning_curve.png", f"{symbol} {model}"
+        )
+    return {"metrics": metrics, "learning_curve": curve}
+
+
+def _headline(metrics: dict) -> dict:
+    keep = {}
+    for key in ("rmse", "roc_auc", "accuracy", "information_coefficient"):
+        if key in metrics:
+            keep[key] = metrics[key]
+    if "trading" in metrics:
+        keep["sharpe"] = metrics["trading"]["sharpe"]
+    return keep
+
+
+def train_symbol(symbol: str, path: str, job: Job) -> dict:
+    """Train every model of ``job`` on one symbol; never raises (failures are reported)."""
+    import numpy as np
+
+    from skquant.cli._common import setup_logging
+    from skquant.cli._data import first_unseen_date, read_symbol, validation_split
+
+    if not log.handlers and not __import__("logging").getLogger("skquant").handlers:
+        setup_logging(job.verbosity)
+    reset_peak_memory()
+    started = time.perf_counter()
+    result: dict[str, Any] = {"symbol": symbol, "file": str(path), "status": "ok", "pairs": []}
+    symbol_dir = Path(job.output_dir) / symbol
+    todo = []
+    for model, config in job.models:
+        config = effective_config(model, config, job)
+        if symbol_dir.exists():
+            clean_stale_temp(symbol_dir / model)
+        pair_dir = symbol_dir / model
+        if not job.force and pair_is_finished(pair_dir):
+            reason = pair_differs(pair_dir, config, job)
+            if reason is None:
+                log.info("%s/%s: already finished, kept (--force retrains it)", symbol, model)
+                result["pairs"].append({"model": model, "status": "skipped"})
+                continue
+            log.info("%s/%s: retraining, %s", symbol, model, reason)
+        todo.append((model, config))
+    if todo:
+        try:
+            frame = read_symbol(Path(path), [job.target, *job.features, job.return_col])
+            frame = frame[np.isfinite(frame[job.target].astype(float))]
+            train, val = validation_split(frame, job.val_days, job.embargo_days)
+            if len(train) < 2 * job.val_days and len(train) < 100:
+                raise ValueError(
+                    f"too few rows: {len(train)} training rows before the {job.val_days}-day "
+                    "validation tail."
+                )
+            unseen = first_unseen_date(Path(path))
+            if unseen is not None and val.index.min() < unseen:
+                raise ValueError(
+                    f"{Path(path).name}: its validation tail starts {val.index.min():%Y-%m-%d}, "
+                    f"but the feature model that build-features fitted saw dates up to "
+                    f"{unseen:%Y-%m-%d}; validating there would test the features in-sample. "
+                    "Use a smaller --val-days or rebuild the features with a smaller --train-frac."
+                )
+            symbol_dir.mkdir(parents=True, exist_ok=True)
+        except Exception as exc:  # the whole symbol fails; the others go on
+            result.update(status="failed", error=str(exc))
+            for model, _ in todo:
+                result["pairs"].append({"model": model, "status": "failed", "error": str(exc)})
+            todo = []
+        else:
+            # the one-period P&L column run() chose (None: no trading metrics)
+            returns = None if job.return_col is None else val[job.return_col].to_numpy(float)
+            X_tr, y_tr = train[job.features], train[job.target]
+            X_val, y_val = val[job.features], val[job.target]
+        for model, config in todo:
+            t0 = time.perf_counter()
+            try:
+                out = _train_pair(symbol, model, config, job, X_tr, y_tr, X_val, y_val, returns)
+                pair = {
+                    "model": model,
+                    "status": "trained",
+                    "seconds": round(time.perf_counter() - t0, 2),
+                    **_headline(out["metrics"]),
+                }
+            except Exception as exc:
+                log.debug("%s/%s failed:\n%s", symbol, model, traceback.format_exc())
+                pair = {"model": model, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                result["status"] = "failed"
+                result.setdefault("error", f"{model}: {exc}")
+            result["pairs"].append(pair)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["peak_memory_mb"] = peak_memory_mb()
+    return result
+
+
+def _fmt(value, spec: str = ".4f") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return format(value, spec)
+    return str(value)
+
+
+def summary_table(results: list[dict]) -> str:
+    """One row per symbol/model pair."""
+    rows = [("symbol", "model", "status", "rmse/auc", "sharpe", "seconds", "peak MB")]
+    for res in sorted(results, key=lambda r: r["symbol"]):
+        for pair in res["pairs"]:
+            score = pair.get("rmse", pair.get("roc_auc", pair.get("accuracy")))
+            rows.append(
+                (
+                    res["symbol"],
+                    pair["model"],
+                    pair["status"],
+                    _fmt(score),
+                    _fmt(pair.get("sharpe"), ".2f"),
+                    _fmt(pair.get("seconds"), ".1f"),
+                    _fmt(res.get("peak_memory_mb"), ".0f"),
+                )
+            )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,166 @@
+"""The shared runner of the per-symbol commands (``train-all``, ``build-features``).
+
+A command builds one picklable job (:class:`JobSettings` and its own fields), then
+:func:`run_symbols` calls its worker once per symbol file, in parallel through joblib
+or on a Dask cluster, with a progress bar. Workers write each finished unit through
+:func:`atomic_folder` (a hidden temporary folder renamed when complete), so a killed
+run leaves no half-written folder and a re-run skips exactly the finished ones
+(:func:`pair_is_finished`), and report their peak memory (:func:`peak_memory_mb`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# The files a saved model folder holds once save_model has finished it.
+REQUIRED_FILES = ("metadata.json", "config.json", "metrics.json")
+
+
+@dataclass
+class JobSettings:
+    """The settings every per-symbol worker needs (picklable)."""
+
+    output_dir: str
+    threads: int
+    force: bool
+    verbosity: int
+
+
+def threads_per_symbol(n_jobs: int, n_symbols: int) -> int:
+    """The model threads of each worker: the cores shared among the parallel symbols."""
+    cores = os.cpu_count() or 1
+    n_parallel = min(n_symbols, cores) if n_jobs == -1 else n_jobs
+    return max(1, cores // max(1, n_parallel))
+
+
+# ----------------------------------------------------------------------------- memory
+def reset_peak_memory() -> None:
+    """Start a new peak-memory measurement of this process (Linux; elsewhere a no-op)."""
+    try:  # Linux: writing 5 resets the peak resident set size (VmHWM)
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def peak_memory_mb() -> float | None:
+    """The peak resident memory of this process in MB, or None where it is unknown."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+    except (ImportError, OSError):
+        return None
+
+
+# ----------------------------------------------------------------------------- folders
+def pair_is_finished(folder: Path) -> bool:
+    """A pair is finished when its folder exists with every required file and a model."""
+    if not folder.is_dir():
+        return False
+    if not all((folder / name).is_file() for name in REQUIRED_FILES):
+        return False
+    return (folder / "model.joblib").is_file() or (folder / "model.skops").is_file()
+
+
+def clean_stale_temp(folder: Path) -> None:
+    """Remove the temporary folders a killed run left for ``folder``."""
+    for stale in folder.parent.glob(f".{folder.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_folder(final: Path) -> Iterator[Path]:
+    """Yield a hidden temporary folder path beside ``final``; it becomes ``final`` on success.
+
+    Whatever the block writes under the yielded path replaces ``final`` (an incomplete
+    leftover or a finished folder being rebuilt) only when the block completes; on any
+    error the temporary folder is removed and ``final`` is left as it was.
+    """
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)  # the folder is finished only from here on
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- driver
+def iterate_symbols(worker, files: dict, job, n_jobs: int, dask_scheduler: str | None = None):
+    """Yield ``worker(symbol, path, job)`` for every file, in parallel through joblib.
+
+    Results arrive as symbols finish (unordered) so progress is shown as it happens;
+    ``dask_scheduler`` runs them on a Dask cluster through joblib's dask backend.
+    """
+    items = list(files.items())
+    if n_jobs == 1 and dask_scheduler is None:
+        for symbol, path in items:
+            yield worker(symbol, str(path), job)
+        return
+    import joblib
+
+    calls = (joblib.delayed(worker)(s, str(p), job) for s, p in items)
+
+    def parallel():
+        try:  # results as they finish (joblib >= 1.4)
+            return joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        except ValueError:  # joblib 1.3: in submission order
+            return joblib.Parallel(n_jobs=n_jobs, return_as="generator")
+
+    if dask_scheduler is not None:
+        from skquant.utils._optional import import_optional
+
+        distributed = import_optional("distributed")
+        client = distributed.Client(dask_scheduler)
+        try:
+            with joblib.parallel_backend("dask"):
+                yield from parallel()(calls)
+        finally:
+            client.close()
+        return
+    yield from parallel()(calls)
+
+
+def run_symbols(
+    worker,
+    files: dict,
+    job: JobSettings,
+    n_jobs: int,
+    describe: Callable[[dict], str],
+    dask_scheduler: str | None = None,
+) -> list[dict]:
+    """Run ``worker`` on every file with a progress bar; return the results as they came.
+
+    ``describe(result)`` is the progress line of one finished symbol, written to
+    stderr unless the run is quiet (``job.verbosity < 0``).
+    """
+    from tqdm.auto import tqdm
+
+    quiet = job.verbosity < 0
+    results = []
+    bar = tqdm(total=len(files), desc="symbols", unit="symbol", disable=quiet, file=sys.stderr)
+    for res in iterate_symbols(worker, files, job, n_jobs, dask_scheduler):
+        results.append(res)
+        bar.update(1)
+        if not quiet:
+            bar.write(describe(res), file=sys.stderr)
+    bar.close()
+    return results
