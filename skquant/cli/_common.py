@@ -75,6 +75,30 @@ def embargo(text: str):
     return _number(text, int, lambda v: v >= 0, "'auto' or an integer >= 0")
 
 
+def check_n_jobs(n_jobs: int) -> None:
+    """UsageError unless ``--n-jobs`` is a positive integer or -1."""
+    if n_jobs == 0 or n_jobs < -1:
+        raise UsageError(f"--n-jobs must be a positive integer or -1, got {n_jobs}.")
+
+
+# The exit codes of a command that runs over many symbols, for its --help.
+EXIT_CODES_HELP = (
+    "Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input, 3 unexpected error."
+)
+
+
+def add_leak_threshold(parser) -> None:
+    """The --leak-threshold option of the commands that pick features."""
+    parser.add_argument(
+        "--leak-threshold",
+        type=leak_threshold,
+        default=0.2,
+        metavar="X|none",
+        help="leak score above which a column is a leak: left out of the default features, an "
+        "error among --features; 'none' switches the guard off (default 0.2)",
+    )
+
+
 def leak_threshold(text: str):
     """argparse type: a number in [0, 1), or ``none`` to switch the leak guard off."""
     if text.strip().lower() == "none":

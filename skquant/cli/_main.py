@@ -7,7 +7,13 @@ import os
 import sys
 import traceback
 
-from skquant.cli._common import EXIT_UNEXPECTED, EXIT_USAGE, UsageError, setup_logging
+from skquant.cli._common import (
+    EXIT_CODES_HELP,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    UsageError,
+    setup_logging,
+)
 
 # What a shell reports for a command killed by SIGPIPE (128 + 13), as for ``git log | head``.
 EXIT_BROKEN_PIPE = 141
@@ -44,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
             "skquant: train scikit-learn quant models on folders of labeled per-symbol data, "
             "run walk-forward evaluations and inspect model configs."
         ),
-        epilog="Exit codes: 0 all done, 1 some symbols failed, 2 bad usage or input, 3 unexpected error.",
+        epilog=EXIT_CODES_HELP,
         parents=[_verbosity_parent(top=True)],
     )
     parser.add_argument("--version", action="version", version=f"skquant {__version__}")

@@ -12,8 +12,9 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    add_leak_threshold,
+    check_n_jobs,
     embargo,
-    leak_threshold,
     library_rules,
     log,
     positive_float,
@@ -64,14 +65,7 @@ def add_parser(subparsers, parents) -> None:
         help="feature columns (default: numeric columns that are not label-like and that the "
         "leak guard does not flag)",
     )
-    parser.add_argument(
-        "--leak-threshold",
-        type=leak_threshold,
-        default=0.2,
-        metavar="X|none",
-        help="leak score above which a column is a leak: left out of the default features, "
-        "an error among --features; 'none' switches the guard off (default 0.2)",
-    )
+    add_leak_threshold(parser)
     parser.add_argument("--train-days", type=positive_int, default=504, metavar="N",
                         help="training window in trading dates (default 504)")  # fmt: skip
     parser.add_argument("--test-days", type=positive_int, default=63, metavar="N",
@@ -221,8 +215,7 @@ def run(args: argparse.Namespace) -> int:
     from skquant.utils._io import atomic_write_json
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
-    if args.n_jobs == 0 or args.n_jobs < -1:
-        raise UsageError(f"--n-jobs must be a positive integer or -1, got {args.n_jobs}.")
+    check_n_jobs(args.n_jobs)
     config, variant = _config(args)
     requested = parse_features(args.features)
     failed: dict[str, str] = {}
