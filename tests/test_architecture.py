@@ -6,26 +6,30 @@ module (``persistence``, ``registry``, ``leakage``, ``labels``). Two rules hold:
 1. **Public faces.** A package uses another package only through its public names:
    no ``skquant.<other>._module`` and no ``_name`` from another package.
    ``skquant.utils`` is the shared internal toolbox and is exempt.
-2. **Layers.** Each package imports only the packages listed for it below (imports
-   inside functions count too). Read from the bottom up, each layer uses only the
-   layers beneath it::
+2. **Layers.** Each package imports only ``skquant.utils`` and the packages listed
+   for it below (imports inside functions count too). Read from the top down, each
+   package uses only packages above it::
 
        utils            nothing of skquant (the shared internal toolbox)
-       registry         nothing (module paths are strings, imported on demand)
-       labels           utils
-       metrics          utils
-       model_selection  utils
-       persistence      utils (and skquant.__version__)
-       leakage          labels, utils
-       datasets         labels, utils
-       config           registry, utils
-       models           config, metrics, model_selection, registry, utils
-       strategies       leakage, model_selection, models, registry, utils
-       walkforward      leakage, metrics, model_selection, persistence, registry, utils
-       cli              any package; nothing but ``skquant.__main__`` imports cli
+       registry         nothing (trainer modules are strings, imported on demand)
+       labels           -
+       metrics          -
+       model_selection  -
+       persistence      skquant.__version__
+       leakage          labels
+       datasets         labels
+       config           registry
+       models           config, model_selection, registry
+       strategies       leakage, model_selection, registry (trainers come from the registry)
+       walkforward      leakage, metrics, model_selection, registry
+       cli              config, datasets, labels, leakage, metrics, persistence, registry,
+                        strategies, walkforward, skquant.__version__
+       skquant          registry (every other public name is resolved lazily)
+       __main__         cli
 
-   ``skquant/__init__.py`` resolves public names lazily and imports only ``registry``
-   at import time.
+   Nothing but ``skquant.__main__`` imports ``cli``, and no library package imports
+   ``models``, ``strategies`` or ``walkforward`` directly: trainers are reached
+   through ``skquant.registry``.
 """
 
 from __future__ import annotations
@@ -39,26 +43,19 @@ import skquant
 
 ROOT = Path(skquant.__file__).resolve().parent
 
-ALLOWED: dict[str, set[str]] = {
+_TABLE: dict[str, set[str]] = {
     "utils": set(),
     "registry": set(),
-    "labels": {"utils"},
-    "metrics": {"utils"},
-    "model_selection": {"utils"},
-    "persistence": {"utils", "__version__"},
-    "leakage": {"labels", "utils"},
-    "datasets": {"labels", "utils"},
-    "config": {"registry", "utils"},
-    "models": {"config", "metrics", "model_selection", "registry", "utils"},
-    "strategies": {"leakage", "model_selection", "models", "registry", "utils"},
-    "walkforward": {
-        "leakage",
-        "metrics",
-        "model_selection",
-        "persistence",
-        "registry",
-        "utils",
-    },
+    "labels": set(),
+    "metrics": set(),
+    "model_selection": set(),
+    "persistence": {"__version__"},
+    "leakage": {"labels"},
+    "datasets": {"labels"},
+    "config": {"registry"},
+    "models": {"config", "model_selection", "registry"},
+    "strategies": {"leakage", "model_selection", "registry"},
+    "walkforward": {"leakage", "metrics", "model_selection", "registry"},
     "cli": {
         "__version__",
         "config",
@@ -66,17 +63,16 @@ ALLOWED: dict[str, set[str]] = {
         "labels",
         "leakage",
         "metrics",
-        "model_selection",
-        "models",
         "persistence",
         "registry",
         "strategies",
-        "utils",
         "walkforward",
     },
     "__init__": {"registry"},
     "__main__": {"cli"},
 }
+# every package may use the shared toolbox
+ALLOWED = {package: uses | {"utils"} for package, uses in _TABLE.items()}
 
 
 def _private(name: str) -> bool:
