@@ -21,6 +21,8 @@ _LAZY: dict[str, str] = {
     "get_trainer": "skquant.registry",
     "all_estimators": "skquant.registry",
     "WalkForwardSplit": "skquant.model_selection",
+    "PurgedKFold": "skquant.model_selection",
+    "CombinatorialPurgedCV": "skquant.model_selection",
     "time_train_test_split": "skquant.model_selection",
     "sharpe_ratio": "skquant.metrics",
     "max_drawdown": "skquant.metrics",
