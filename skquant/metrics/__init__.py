@@ -18,6 +18,7 @@ from skquant.metrics._scorer import (
     positions_from_scores,
     predict_positions,
 )
+from skquant.metrics._significance import deflated_sharpe_ratio, probabilistic_sharpe_ratio
 from skquant.metrics._validation import validation_metrics
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "calmar_ratio",
     "canonical_metric",
     "compute_metric",
+    "deflated_sharpe_ratio",
     "get_scorer",
     "hit_rate",
     "information_coefficient",
@@ -32,6 +34,7 @@ __all__ = [
     "period_returns",
     "positions_from_scores",
     "predict_positions",
+    "probabilistic_sharpe_ratio",
     "profit_factor",
     "sharpe_ratio",
     "sortino_ratio",

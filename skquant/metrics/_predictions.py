@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from skquant.utils._cross_section import ic_by_date
 from skquant.utils._time import dates_of
 
 __all__ = ["hit_rate", "information_coefficient"]
@@ -100,21 +101,6 @@ def information_coefficient(y_true, y_pred, dates=None) -> float:
     frame = pd.DataFrame({"t": t[keep], "p": p[keep], "d": dates[keep]})
     if not frame["d"].duplicated().any():
         return _spearman(frame["t"].to_numpy(), frame["p"].to_numpy())
-    ranks = frame.groupby("d")[["t", "p"]].rank()
-    centred = ranks - ranks.groupby(frame["d"]).transform("mean")
-    sums = (
-        pd.DataFrame(
-            {
-                "xy": centred["t"] * centred["p"],
-                "xx": centred["t"] ** 2,
-                "yy": centred["p"] ** 2,
-            }
-        )
-        .groupby(frame["d"].to_numpy())
-        .sum()
-    )
-    valid = (sums["xx"] > 0) & (sums["yy"] > 0)
-    if not valid.any():
-        return float("nan")
-    ic = sums["xy"][valid] / np.sqrt(sums["xx"][valid] * sums["yy"][valid])
-    return float(ic.mean())
+    ic = ic_by_date(frame["t"].to_numpy(), frame["p"].to_numpy(), frame["d"].to_numpy())
+    ic = ic.dropna()
+    return float(ic.mean()) if len(ic) else float("nan")

@@ -1,0 +1,353 @@
+"""Purged k-fold and combinatorial purged cross-validation over distinct dates.
+
+Lopez de Prado (2018), Advances in Financial Machine Learning, ch. 7 (purging and
+embargo) and ch. 12 (combinatorial purged cross-validation). The backtest paths of
+:class:`CombinatorialPurgedCV` follow skfolio's definition
+(``skfolio/model_selection/_combinatorial.py``, ``recombined_paths``): the splits are
+the combinations of test blocks in ``itertools.combinations`` order, and the j-th
+split (in that order) that tests block b serves block b on path j.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import indexable
+
+from skquant.model_selection._base import BaseTimeSplitter, period_codes
+from skquant.utils._sklearn_compat import Interval, _num_samples
+
+__all__ = ["CombinatorialPurgedCV", "PurgedKFold"]
+
+
+def _test_and_train_dates(
+    test_dates: np.ndarray, label_horizon: int, embargo_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean date masks ``(test, train)`` from the test-date mask.
+
+    A non-test date ``d`` is purged when a test date lies in ``(d, d + label_horizon]``
+    (its label window reaches into a test block) and embargoed when one lies in
+    ``[d - embargo_days, d)`` (it is among the ``embargo_days`` dates after a test
+    block); every other non-test date trains.
+    """
+    counts = np.concatenate([[0], np.cumsum(test_dates)])
+    n = len(test_dates)
+    position = np.arange(n)
+    ahead = counts[np.minimum(position + label_horizon + 1, n)] - counts[position + 1]
+    behind = counts[position] - counts[np.maximum(position - embargo_days, 0)]
+    train = ~test_dates & (ahead == 0) & (behind == 0)
+    return test_dates, train
+
+
+class _BasePurgedSplitter(BaseTimeSplitter):
+    """Contiguous date blocks; each test set a combination of blocks, purged and embargoed."""
+
+    def _n_blocks(self) -> int:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _n_blocks_name(self) -> str:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _combinations(self) -> list[tuple[int, ...]]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _blocks(self, n_dates: int) -> np.ndarray:
+        """Each date's block: ``n_blocks`` contiguous runs, sizes differing by at most one."""
+        n_blocks = self._n_blocks()
+        if n_dates < n_blocks:
+            raise ValueError(
+                f"{self._n_blocks_name()}={n_blocks} needs at least {n_blocks} distinct "
+                f"dates (one per block); the data has {n_dates}."
+            )
+        block = np.empty(n_dates, dtype=np.intp)
+        for b, part in enumerate(np.array_split(np.arange(n_dates), n_blocks)):
+            block[part] = b
+        return block
+
+    def _split(self, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        block = self._blocks(int(codes.max()) + 1 if len(codes) else 0)
+        for combination in self._combinations():
+            test, train = _test_and_train_dates(
+                np.isin(block, combination), self.label_horizon, self.embargo_days
+            )
+            if not train.any():
+                raise ValueError(
+                    f"Test blocks {list(combination)} leave no training date after purging "
+                    f"label_horizon={self.label_horizon} and embargo_days={self.embargo_days} "
+                    f"dates around them ({len(block)} dates in {self._n_blocks()} blocks); "
+                    "lower them or use more dates."
+                )
+            yield np.flatnonzero(train[codes]), np.flatnonzero(test[codes])
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """Return the number of splits (it does not depend on the data).
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored; present for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        self._validate_params()
+        return len(self._combinations())
+
+
+class PurgedKFold(_BasePurgedSplitter):
+    """K-fold cross-validation over contiguous date blocks, with purging and embargo.
+
+    The sorted distinct dates are cut into ``n_splits`` contiguous blocks (sizes
+    differ by at most one, the larger first); each block is the test set once, in
+    time order. Training uses every other date except:
+
+    - purged dates: a date whose label window, the next ``label_horizon`` dates,
+      reaches into the test block (the ``label_horizon`` dates just before it);
+    - embargoed dates: the ``embargo_days`` dates just after the test block.
+
+    Nothing else is dropped, so training dates lie on both sides of the test block.
+    Rows that share a date always fall on the same side.
+
+    ``n_splits=3, label_horizon=1, embargo_days=1`` on 12 dates (``*`` train,
+    ``p`` purged, ``e`` embargoed, ``x`` test)::
+
+        date    0 1 2 3 4 5 6 7 8 9 10 11
+        split 0 | x x x x e * * * * * *  * |
+        split 1 | * * * p x x x x e * *  * |
+        split 2 | * * * * * * * p x x x  x |
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of date blocks (and of splits); at least 2.
+    label_horizon : int, default=0
+        Dates each label looks ahead (5 for a 5-day forward return): a training date
+        within ``label_horizon`` dates before a test block is purged.
+    embargo_days : int, default=0
+        Dates after each test block dropped from training (serial correlation of
+        features and of the test labels with later training rows).
+
+    See Also
+    --------
+    CombinatorialPurgedCV : every combination of several test blocks.
+    WalkForwardSplit : training always before testing.
+
+    Notes
+    -----
+    Dates come from ``groups`` when given, else from a ``DatetimeIndex`` or a
+    datetime level of a ``MultiIndex`` of ``X``, else every row is its own date in
+    row order. Lopez de Prado (2018), Advances in Financial Machine Learning, ch. 7.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skquant import PurgedKFold
+    >>> X = pd.DataFrame({"f": np.arange(12.0)},
+    ...                  index=pd.bdate_range("2024-01-01", periods=12))
+    >>> cv = PurgedKFold(n_splits=3, label_horizon=1, embargo_days=1)
+    >>> for train, test in cv.split(X):
+    ...     print(train.tolist(), test.tolist())
+    [5, 6, 7, 8, 9, 10, 11] [0, 1, 2, 3]
+    [0, 1, 2, 9, 10, 11] [4, 5, 6, 7]
+    [0, 1, 2, 3, 4, 5, 6] [8, 9, 10, 11]
+    """
+
+    _parameter_constraints: dict = {
+        "n_splits": [Interval(Integral, 2, None, closed="left")],
+        "label_horizon": [Interval(Integral, 0, None, closed="left")],
+        "embargo_days": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, n_splits=5, label_horizon=0, embargo_days=0):
+        self.n_splits = n_splits
+        self.label_horizon = label_horizon
+        self.embargo_days = embargo_days
+
+    def _n_blocks(self) -> int:
+        return self.n_splits
+
+    def _n_blocks_name(self) -> str:
+        return "n_splits"
+
+    def _combinations(self) -> list[tuple[int, ...]]:
+        return [(b,) for b in range(self.n_splits)]
+
+
+class CombinatorialPurgedCV(_BasePurgedSplitter):
+    """Combinatorial purged cross-validation (CPCV) over contiguous date blocks.
+
+    The sorted distinct dates are cut into ``n_folds`` contiguous blocks (sizes
+    differ by at most one, the larger first). Every combination of
+    ``n_test_folds`` blocks is a test set, in ``itertools.combinations`` order, so
+    there are ``C(n_folds, n_test_folds)`` splits. Around each test block, training
+    drops the ``label_horizon`` dates before it (purged: their labels reach into
+    it) and the ``embargo_days`` dates after it (embargoed); nothing else.
+
+    Each block is tested in ``C(n_folds - 1, n_test_folds - 1)`` splits, which
+    assemble into ``n_paths = C(n_folds, n_test_folds) * n_test_folds / n_folds``
+    backtest paths: each path covers every date once, block b coming from the j-th
+    split that tests b on path j (skfolio's path definition). :meth:`paths` does
+    the assembly from per-split out-of-sample predictions, so a model gets a
+    distribution of path Sharpe ratios instead of one number.
+
+    ``n_folds=4, n_test_folds=2, label_horizon=1, embargo_days=0`` on 8 dates::
+
+        date    0 1 2 3 4 5 6 7
+        split 0 | x x x x * * * * |
+        split 1 | x x * p x x * * |
+        split 2 | x x * * * p x x |
+        split 3 | * p x x x x * * |
+        split 4 | * p x x * p x x |
+        split 5 | * * * p x x x x |
+
+    Parameters
+    ----------
+    n_folds : int, default=6
+        Number of contiguous date blocks; at least 2.
+    n_test_folds : int, default=2
+        Blocks in each test set; at least 1 and below ``n_folds``.
+    label_horizon : int, default=0
+        Dates each label looks ahead: a training date within ``label_horizon`` dates
+        before a test block is purged.
+    embargo_days : int, default=0
+        Dates after each test block dropped from training.
+
+    Attributes
+    ----------
+    n_paths : int
+        Number of backtest paths, ``C(n_folds, n_test_folds) * n_test_folds / n_folds``.
+
+    See Also
+    --------
+    PurgedKFold : one test block at a time (``n_test_folds=1``, one path).
+
+    Notes
+    -----
+    Lopez de Prado (2018), Advances in Financial Machine Learning, ch. 12; the path
+    assembly as in skfolio's ``CombinatorialPurgedCV``. The test set of a split is
+    one array of row positions (a scikit-learn splitter), not one array per block.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skquant import CombinatorialPurgedCV
+    >>> X = pd.DataFrame({"f": np.arange(8.0)},
+    ...                  index=pd.bdate_range("2024-01-01", periods=8))
+    >>> cv = CombinatorialPurgedCV(n_folds=4, n_test_folds=2, label_horizon=1)
+    >>> cv.get_n_splits(), cv.n_paths
+    (6, 3)
+    >>> predictions = [X["f"].to_numpy()[test] * 10 for _, test in cv.split(X)]
+    >>> cv.paths(X, predictions).shape
+    (8, 3)
+    """
+
+    _parameter_constraints: dict = {
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "n_test_folds": [Interval(Integral, 1, None, closed="left")],
+        "label_horizon": [Interval(Integral, 0, None, closed="left")],
+        "embargo_days": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, n_folds=6, n_test_folds=2, label_horizon=0, embargo_days=0):
+        self.n_folds = n_folds
+        self.n_test_folds = n_test_folds
+        self.label_horizon = label_horizon
+        self.embargo_days = embargo_days
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if self.n_test_folds >= self.n_folds:
+            raise ValueError(
+                f"The 'n_test_folds' parameter of {type(self).__name__} must be below "
+                f"n_folds={self.n_folds} (some block must train); got {self.n_test_folds}."
+            )
+
+    def _n_blocks(self) -> int:
+        return self.n_folds
+
+    def _n_blocks_name(self) -> str:
+        return "n_folds"
+
+    def _combinations(self) -> list[tuple[int, ...]]:
+        return list(itertools.combinations(range(self.n_folds), self.n_test_folds))
+
+    @property
+    def n_paths(self) -> int:
+        """Number of backtest paths: ``C(n_folds, n_test_folds) * n_test_folds / n_folds``."""
+        self._validate_params()
+        return math.comb(self.n_folds - 1, self.n_test_folds - 1)
+
+    def path_ids(self) -> np.ndarray:
+        """The path served by each test block of each split.
+
+        Returns
+        -------
+        path_ids : ndarray of shape (n_splits, n_test_folds)
+            ``path_ids[i, j]`` is the path that the j-th test block (in block order)
+            of split ``i`` belongs to: the number of earlier splits testing that block.
+        """
+        combinations = self._combinations()
+        seen = np.zeros(self.n_folds, dtype=np.intp)
+        ids = np.empty((len(combinations), self.n_test_folds), dtype=np.intp)
+        for i, combination in enumerate(combinations):
+            ids[i] = seen[list(combination)]
+            seen[list(combination)] += 1
+        return ids
+
+    def paths(self, X, predictions, groups=None) -> pd.DataFrame:
+        """Assemble per-split out-of-sample predictions into the backtest paths.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The data that was split (its dates, as in ``split``).
+        predictions : sequence of array-like
+            One 1-D array per split, in ``split`` order, each with one value per row
+            of that split's test set (in the order of its row positions), e.g.
+            ``[clone(model).fit(X.iloc[tr], y.iloc[tr]).predict(X.iloc[te]) for tr, te
+            in cv.split(X)]``.
+        groups : array-like of shape (n_samples,), default=None
+            Each row's date, as in ``split``.
+
+        Returns
+        -------
+        paths : DataFrame of shape (n_samples, n_paths)
+            Column ``p`` holds path ``p``'s prediction for every row; indexed like
+            ``X`` when ``X`` has an index. Trading each column gives one backtest.
+
+        Raises
+        ------
+        ValueError
+            If ``predictions`` does not hold one array per split, each as long as
+            its split's test set.
+        """
+        self._validate_params()
+        X, groups = indexable(X, groups)
+        codes, _ = period_codes(X, groups)
+        block = self._blocks(int(codes.max()) + 1 if len(codes) else 0)[codes]
+        combinations = self._combinations()
+        predictions = list(predictions)
+        if len(predictions) != len(combinations):
+            raise ValueError(
+                f"predictions holds {len(predictions)} arrays; {type(self).__name__} "
+                f"made {len(combinations)} splits (one array per split, in split order)."
+            )
+        out = np.full((_num_samples(X), self.n_paths), np.nan)
+        for i, (combination, ids) in enumerate(zip(combinations, self.path_ids(), strict=True)):
+            test = np.flatnonzero(np.isin(block, combination))
+            values = np.asarray(predictions[i], dtype=np.float64).reshape(-1)
+            if len(values) != len(test):
+                raise ValueError(
+                    f"predictions[{i}] has {len(values)} values; split {i} tests {len(test)} rows."
+                )
+            for b, path in zip(combination, ids, strict=True):
+                in_block = block[test] == b
+                out[test[in_block], path] = values[in_block]
+        index = X.index if hasattr(X, "index") else None
+        return pd.DataFrame(out, index=index, columns=range(self.n_paths))

@@ -1,0 +1,237 @@
+"""PurgedKFold and CombinatorialPurgedCV: blocks, purging, embargo, paths, sklearn tools."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from skquant import CombinatorialPurgedCV, PurgedKFold, get_scorer
+
+
+def _panel(n_dates, n_symbols, seed=0, missing=0.3):
+    """A shuffled (date, symbol) panel with some rows missing; every date keeps a row."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2020-01-01", periods=n_dates)
+    index = pd.MultiIndex.from_product([dates, [f"S{i}" for i in range(n_symbols)]])
+    keep = rng.random(len(index)) >= missing
+    keep[::n_symbols] = True
+    index = index[keep]
+    frame = pd.DataFrame({"a": rng.normal(size=len(index))}, index=index)
+    return frame.sample(frac=1.0, random_state=seed)
+
+
+def _oracle(n_dates, n_blocks, test_blocks, label_horizon, embargo_days):
+    """Date-position sets (test, purged, embargoed) written straight from the contract."""
+    blocks = np.array_split(np.arange(n_dates), n_blocks)
+    test = set().union(*(set(blocks[b].tolist()) for b in test_blocks))
+    purged, embargoed = set(), set()
+    for b in test_blocks:
+        first, last = blocks[b][0], blocks[b][-1]
+        purged |= {d for d in range(first - label_horizon, first) if d >= 0} - test
+        embargoed |= {d for d in range(last + 1, last + 1 + embargo_days) if d < n_dates} - test
+    return test, purged, embargoed
+
+
+def _check_split(X, train, test, combination, cv, n_blocks):
+    dates = X.index.get_level_values(0)
+    distinct = np.unique(dates)
+    position = {d: i for i, d in enumerate(distinct)}
+    row_pos = np.array([position[d] for d in dates])
+    # rows sharing a date fall on one side
+    for part in (train, test):
+        on_part = np.zeros(len(X), bool)
+        on_part[part] = True
+        by_date = pd.Series(on_part).groupby(row_pos).agg(["min", "max"])
+        assert (by_date["min"] == by_date["max"]).all()
+    train_dates, test_dates = set(row_pos[train].tolist()), set(row_pos[test].tolist())
+    want_test, purged, embargoed = _oracle(
+        len(distinct), n_blocks, combination, cv.label_horizon, cv.embargo_days
+    )
+    assert test_dates == want_test
+    assert not train_dates & test_dates
+    # no training label window [d, d + h] touches a test date
+    for d in train_dates:
+        assert not set(range(d, d + cv.label_horizon + 1)) & test_dates
+    # embargoed dates are out of training, and nothing else is dropped
+    assert not embargoed & train_dates
+    assert train_dates | test_dates | purged | embargoed == set(range(len(distinct)))
+    assert train_dates == set(range(len(distinct))) - test_dates - purged - embargoed
+    for part in (train, test):
+        assert part.dtype.kind == "i" and np.all(np.diff(part) > 0)
+
+
+_settings = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_settings
+@given(
+    n_dates=st.integers(20, 60),
+    n_symbols=st.integers(1, 3),
+    n_splits=st.integers(2, 6),
+    label_horizon=st.integers(0, 3),
+    embargo_days=st.integers(0, 3),
+    seed=st.integers(0, 1000),
+)
+def test_purged_kfold_properties(n_dates, n_symbols, n_splits, label_horizon, embargo_days, seed):
+    X = _panel(n_dates, n_symbols, seed)
+    cv = PurgedKFold(n_splits=n_splits, label_horizon=label_horizon, embargo_days=embargo_days)
+    splits = list(cv.split(X))
+    assert len(splits) == cv.get_n_splits(X) == n_splits
+    tested = np.concatenate([test for _, test in splits])
+    assert sorted(tested.tolist()) == list(range(len(X)))  # test blocks partition the rows
+    for k, (train, test) in enumerate(splits):
+        _check_split(X, train, test, (k,), cv, n_splits)
+
+
+@_settings
+@given(
+    n_dates=st.integers(20, 60),
+    n_symbols=st.integers(1, 3),
+    n_folds=st.integers(2, 6),
+    data=st.data(),
+    label_horizon=st.integers(0, 2),
+    embargo_days=st.integers(0, 2),
+    seed=st.integers(0, 1000),
+)
+def test_combinatorial_properties(
+    n_dates, n_symbols, n_folds, data, label_horizon, embargo_days, seed
+):
+    n_test_folds = data.draw(st.integers(1, n_folds - 1))
+    X = _panel(n_dates, n_symbols, seed)
+    cv = CombinatorialPurgedCV(n_folds, n_test_folds, label_horizon, embargo_days)
+    splits = list(cv.split(X))
+    assert len(splits) == cv.get_n_splits(X) == math.comb(n_folds, n_test_folds)
+    assert cv.n_paths * n_folds == math.comb(n_folds, n_test_folds) * n_test_folds
+    times_tested = np.zeros(len(X), int)
+    combinations = []
+    for train, test in splits:
+        times_tested[test] += 1
+        dates = np.unique(X.index.get_level_values(0))
+        blocks = np.array_split(np.arange(len(dates)), n_folds)
+        tested_dates = set(np.searchsorted(dates, X.index.get_level_values(0)[test]).tolist())
+        combination = tuple(b for b in range(n_folds) if set(blocks[b].tolist()) <= tested_dates)
+        assert len(combination) == n_test_folds
+        combinations.append(combination)
+        _check_split(X, train, test, combination, cv, n_folds)
+    assert len(set(combinations)) == len(combinations)  # every combination once
+    assert (times_tested == math.comb(n_folds - 1, n_test_folds - 1)).all()
+
+    # every row lands on every path exactly once, from a split that tested it
+    predictions = [np.arange(len(test)) + 1000.0 * i for i, (_, test) in enumerate(splits)]
+    paths = cv.paths(X, predictions)
+    assert paths.shape == (len(X), cv.n_paths) and paths.index.equals(X.index)
+    assert not paths.isna().any().any()
+    split_of = np.floor(paths.to_numpy() / 1000).astype(int)
+    for row in range(len(X)):
+        serving = sorted(split_of[row].tolist())  # the splits serving this row's paths
+        assert serving == [i for i, (_, test) in enumerate(splits) if row in set(test)]
+
+
+def test_paths_follow_skfolio_recombination():
+    # skfolio's recombined_paths: for block f, the splits that test f, in order, are paths 0..
+    cv = CombinatorialPurgedCV(n_folds=6, n_test_folds=3)
+    combos = np.array(list(itertools.combinations(range(6), 3)))
+    binary = np.zeros((6, len(combos)))
+    binary[combos, np.arange(len(combos))[:, None]] = 1
+    recombined = np.argwhere(binary == 1)[:, 1].reshape(6, -1)  # (n_folds, n_paths)
+    ids = cv.path_ids()
+    for i, combination in enumerate(combos):
+        for j, block in enumerate(combination):
+            assert recombined[block, ids[i, j]] == i
+
+
+def test_paths_from_a_models_out_of_sample_predictions():
+    X = _panel(60, 3, seed=1, missing=0.0)
+    y = X["a"].shift(-1, fill_value=0.0) + 0.1 * X["a"]
+    cv = CombinatorialPurgedCV(n_folds=5, n_test_folds=2, label_horizon=1, embargo_days=1)
+    oof = [clone(Ridge()).fit(X.iloc[tr], y.iloc[tr]).predict(X.iloc[te]) for tr, te in cv.split(X)]
+    paths = cv.paths(X, oof)
+    assert paths.shape == (len(X), cv.n_paths) == (len(X), 4)
+    assert paths.notna().all().all()  # each path covers every row once
+    strategy = np.sign(paths).mul(y, axis=0).groupby(level=0).mean()
+    assert strategy.shape == (60, 4)  # one backtest per path: a distribution of Sharpe ratios
+    assert paths.nunique(axis=1).gt(1).any()  # the paths differ: models trained on other blocks
+
+
+def test_purged_kfold_matches_the_picture():
+    X = pd.DataFrame({"f": np.arange(12.0)}, index=pd.bdate_range("2024-01-01", periods=12))
+    got = [(tr.tolist(), te.tolist()) for tr, te in PurgedKFold(3, 1, 1).split(X)]
+    assert got == [
+        ([5, 6, 7, 8, 9, 10, 11], [0, 1, 2, 3]),
+        ([0, 1, 2, 9, 10, 11], [4, 5, 6, 7]),
+        ([0, 1, 2, 3, 4, 5, 6], [8, 9, 10, 11]),
+    ]
+
+
+def test_groups_and_plain_arrays():
+    X = _panel(30, 3, seed=2)
+    dates = X.index.get_level_values(0).to_numpy()
+    cv = PurgedKFold(3, label_horizon=2)
+    by_index = [(tr.tolist(), te.tolist()) for tr, te in cv.split(X)]
+    by_groups = [(tr.tolist(), te.tolist()) for tr, te in cv.split(X.to_numpy(), groups=dates)]
+    assert by_index == by_groups
+    rows = [te.tolist() for _, te in cv.split(np.zeros((9, 1)))]  # one row per date
+    assert rows == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+
+
+@pytest.mark.parametrize("cv", [PurgedKFold(3, 2, 1), CombinatorialPurgedCV(4, 2, 2, 1)])
+def test_works_in_sklearn_tools(cv):
+    X = _panel(80, 3, seed=3, missing=0.0)
+    y = X["a"].groupby(level=1).shift(-1).fillna(0.0)
+    scores = cross_validate(Ridge(), X, y, cv=cv, scoring=get_scorer("sharpe"))
+    assert len(scores["test_score"]) == cv.get_n_splits()
+    grid = GridSearchCV(Ridge(), {"alpha": [0.1, 10.0]}, cv=cv).fit(X, y)
+    assert len(grid.cv_results_["split0_test_score"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("cv", "match"),
+    [
+        (CombinatorialPurgedCV(n_folds=4, n_test_folds=4), "n_test_folds.*below n_folds=4"),
+        (CombinatorialPurgedCV(n_folds=1), "n_folds"),
+        (CombinatorialPurgedCV(n_test_folds=0), "n_test_folds"),
+        (PurgedKFold(n_splits=1), "n_splits"),
+        (PurgedKFold(n_splits=2.5), "n_splits"),
+        (PurgedKFold(label_horizon=-1), "label_horizon"),
+        (PurgedKFold(embargo_days="2"), "embargo_days"),
+    ],
+)
+def test_bad_parameters_are_named(cv, match):
+    with pytest.raises(ValueError, match=match):
+        cv.get_n_splits()
+    with pytest.raises(ValueError, match=match):
+        list(cv.split(_panel(20, 2)))
+
+
+def test_too_few_dates_name_the_parameter():
+    X = _panel(4, 2)
+    with pytest.raises(ValueError, match=r"n_splits=5 needs at least 5 distinct dates.*has 4"):
+        list(PurgedKFold(5).split(X))
+    with pytest.raises(ValueError, match=r"n_folds=6 needs at least 6"):
+        list(CombinatorialPurgedCV().split(X))
+
+
+def test_no_training_date_left_is_an_error():
+    X = _panel(10, 1)
+    with pytest.raises(ValueError, match="no training date.*label_horizon=5.*embargo_days=5"):
+        list(PurgedKFold(2, label_horizon=5, embargo_days=5).split(X))
+
+
+def test_paths_check_the_predictions():
+    X = _panel(20, 2)
+    cv = CombinatorialPurgedCV(4, 2)
+    with pytest.raises(ValueError, match="predictions holds 2 arrays.*6 splits"):
+        cv.paths(X, [np.zeros(3), np.zeros(3)])
+    bad = [np.zeros(len(te)) for _, te in cv.split(X)]
+    bad[2] = bad[2][:-1]
+    with pytest.raises(ValueError, match=r"predictions\[2\] has"):
+        cv.paths(X, bad)
