@@ -58,6 +58,10 @@ COMMON_ATTRIBUTES = """\
         The device the net was trained on.
     mean_, scale_ : ndarray of shape (n_features_in_,)
         Input standardisation learnt on the training rows.
+    permutation_importance_ : ndarray of shape (n_features_in_, n_heads)
+        Rise of each head's loss (one head per target) when a feature is permuted
+        on the validation rows (the last 1000; the training rows without them),
+        computed in ``fit``; ``get_feature_importance`` reads it.
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int

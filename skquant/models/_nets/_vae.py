@@ -67,6 +67,10 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             The device the net was trained on.
         mean_, scale_ : ndarray of shape (n_features_in_,)
             Input standardisation learnt on the training rows.
+        permutation_importance_ : ndarray of shape (n_features_in_,)
+            Rise of the reconstruction error when a column is permuted on the
+            validation rows (the last 1000; the training rows without them), computed
+            in ``fit``; ``get_feature_importance`` reads it.
         n_features_in_ : int
             Number of features seen in fit.
         feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -199,7 +203,9 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             (inputs, inputs),
             None if valid is None else (valid, valid),
         )
-        self._importance_data = (valid if valid is not None else inputs)[-_IMPORTANCE_ROWS:]
+        self.permutation_importance_ = self._permutation_importance(
+            (valid if valid is not None else inputs)[-_IMPORTANCE_ROWS:]
+        )
         return self
 
     def train(self, X_train, y_train=None, X_val=None, y_val=None):
@@ -293,9 +299,8 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
         _check_finite("X", Xa)
         return -self._reconstruction_error(self._scaled(Xa))
 
-    def _feature_importances(self, target) -> np.ndarray:
+    def _permutation_importance(self, values: np.ndarray) -> np.ndarray:
         """Rise of the reconstruction error when one input column is permuted."""
-        values = self._importance_data
         base = self._reconstruction_error(values)
         rng = np.random.RandomState(0)
         out = np.zeros(values.shape[1])
@@ -304,6 +309,9 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             shuffled[:, j] = values[rng.permutation(len(values)), j]
             out[j] = self._reconstruction_error(shuffled) - base
         return out
+
+    def _feature_importances(self, target) -> np.ndarray:
+        return self.permutation_importance_
 
 
 VAETrainer.__doc__ = VAETrainer.__doc__.replace("{common_params}", COMMON_PARAMS)
