@@ -416,8 +416,6 @@ def test_readme_main_job_on_demo_data_under_3_minutes(tmp_path):
 # ----------------------------------------------------------------------------- build-features
 from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
 
-from skquant.registry import registered_names  # noqa: E402
-
 
 class _StandInVAE(TransformerMixin, BaseEstimator):
     """A PCA with the VAE's interface, to test the build-features pipeline in-process
@@ -471,7 +469,6 @@ def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, caps
     assert (out / "AAA.parquet").stat().st_mtime_ns == before
 
 
-@pytest.mark.skipif("vae" not in registered_names(), reason="VAETrainer ('vae') is not registered")
 def test_build_features_with_the_vae(tmp_path):
     pytest.importorskip("torch")
     data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=120)

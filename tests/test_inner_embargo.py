@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from skquant import LightGBMTrainer, WalkForwardEngine, load_model_config, make_synthetic_panel
 from skquant.model_selection import chronological_oof_predict
 from skquant.utils._time import chronological_tail_split
+from tests.test_walkforward import assert_fold_models_hold_out_their_latest_dates
 
 
 def _panel_frame(n_dates, symbols, seed):
@@ -107,32 +108,20 @@ def test_trainer_early_stopping_tail_is_embargoed():
     np.testing.assert_allclose(trainer.predict(X), reference.predict(X))
 
 
-def test_engine_passes_its_embargo_to_named_trainers(monkeypatch):
-    import skquant.models._base as base
-
-    seen = []
-    real = base.chronological_tail_split
-
-    def recording(X, fraction, embargo=0):
-        seen.append(embargo)
-        return real(X, fraction, embargo)
-
-    monkeypatch.setattr(base, "chronological_tail_split", recording)
+def test_engine_passes_its_embargo_to_named_trainers():
+    """Each fold's trainer drops the engine's (or its config's longer) embargo before its tail."""
     panel = make_synthetic_panel(n_symbols=3, n_days=260, random_state=0)
     kwargs = dict(
         target="fwd_ret_5", return_col="fwd_ret", train_days=100, test_days=50, step_days=50
     )
     engine = WalkForwardEngine(panel, embargo_days=5, min_train_samples=1, **kwargs)
     fast = {"n_estimators": 10, "early_stopping_rounds": 3, "n_jobs": 1}
-    engine.run("lightgbm", load_model_config("lightgbm", overrides=fast))
-    assert seen and set(seen) == {5}
-    seen.clear()
     # a config's longer embargo is kept, a shorter one is raised to the folds' embargo
-    engine.run("lightgbm", load_model_config("lightgbm", overrides={**fast, "embargo_days": 8}))
-    assert seen and set(seen) == {8}
-    seen.clear()
-    engine.run("lightgbm", load_model_config("lightgbm", overrides={**fast, "embargo_days": 2}))
-    assert seen and set(seen) == {5}
+    for own, expected in [(None, 5), (8, 8), (2, 5)]:
+        overrides = fast if own is None else {**fast, "embargo_days": own}
+        config = load_model_config("lightgbm", overrides=overrides)
+        result = engine.run("lightgbm", config)
+        assert_fold_models_hold_out_their_latest_dates(engine, result, config, expected)
 
 
 def test_cascade_stages_are_embargoed():

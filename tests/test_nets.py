@@ -30,6 +30,7 @@ from skquant import (  # noqa: E402
     MLPTrainer,
     MultiTaskTrainer,
     TransformerTrainer,
+    VAETrainer,
     load_model_config,
 )
 from skquant.models._nets._sequence import window_index  # noqa: E402
@@ -347,6 +348,29 @@ def test_permutation_importance_ranks_the_informative_feature_first():
     importance = trainer.get_feature_importance()
     assert importance.index[0] == "f0" and importance.index.name == "feature"
     assert importance.head(2).index.tolist()[0] == "f0"
+
+
+@pytest.mark.parametrize("name", ["mlp", "multi_task", "lstm", "vae"])
+def test_a_saved_net_holds_no_training_rows(name):
+    """Pickling a fitted net keeps its weights and fitted importance, not its rows.
+
+    Four times the training rows (one mini-batch either way, so the skorch history
+    is the same size) must not make the pickle grow.
+    """
+    sizes = []
+    for n in (200, 800):
+        X, y = _data(n)
+        if name == "vae":
+            trainer = VAETrainer(latent_dim=2, hidden_layer_sizes=[8], **FAST)
+            y = None
+        else:
+            trainer = clone(_all_fast()[name])
+            if name == "multi_task":
+                y = pd.DataFrame({"a": y, "b": -y})
+        trainer.set_params(batch_size=1024, early_stopping_rounds=0).fit(X, y)
+        assert len(trainer.get_feature_importance()) == X.shape[1]
+        sizes.append(len(pickle.dumps(trainer)))
+    assert sizes[1] - sizes[0] < 1000, sizes
 
 
 # --------------------------------------------------------------------------- errors and logs

@@ -17,7 +17,6 @@ from skquant import (
     load_model_config,
     save_model,
 )
-from skquant.registry import registered_names
 
 FAST = {"n_estimators": 25, "n_jobs": 1, "early_stopping_rounds": 0}
 
@@ -108,10 +107,6 @@ def test_strategy_round_trip_through_save_model(tmp_path, guide_data):
     )
 
 
-@pytest.mark.skipif(
-    "multi_task" not in registered_names(),
-    reason="MultiTaskTrainer ('multi_task') is not registered yet (neural-net issue).",
-)
 def test_guide_multi_task_snippet(guide_data, monkeypatch):
     pytest.importorskip("torch")
     monkeypatch.setenv("MODEL_VARIANT", "aggressive")  # fewest epochs; the snippet is unchanged
@@ -147,10 +142,6 @@ def test_multi_task_validation(guide_data):
         MultiTaskStrategy("lightgbm", target_names=["TTH"]).fit(X_train, targets)
 
 
-@pytest.mark.skipif(
-    not {"xgboost", "ensemble"} <= set(registered_names()),
-    reason="the guide's cascade needs 'xgboost' and 'ensemble' (EnsembleTrainer), not registered yet.",
-)
 def test_guide_cascade_snippet(guide_data, monkeypatch):
     monkeypatch.setenv("MODEL_VARIANT", "aggressive")  # fastest variants; the snippet is unchanged
     X_train, y_train, X_val, y_val = guide_data

@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skquant import (
+    LightGBMTrainer,
     WalkForwardEngine,
     WalkForwardResult,
     WalkForwardSplit,
@@ -335,30 +336,46 @@ def test_engine_folds_match_the_splitter(panel):
         assert len(train) == fold["n_train"] and len(test) == fold["n_test"]
 
 
-def test_early_stopping_tail_is_the_end_of_each_fold_window(panel, monkeypatch):
-    """The trainer's validation tail is cut from the latest dates of its own fold."""
-    import skquant.models._base as base
+def assert_fold_models_hold_out_their_latest_dates(engine, result, config, embargo):
+    """Refit each fold's model by hand and check the engine's predictions are its own.
 
-    seen = []
-    real = base.chronological_tail_split
+    The hand-made model trains on the fold's rows with a known target, minus the
+    latest ``validation_fraction`` of its dates (given as ``X_val``, the
+    early-stopping set) and the ``embargo`` dates just before them. Only a trainer
+    that cut that same chronological, embargoed tail from the fold's own frame
+    predicts the fold's test rows identically.
+    """
+    data, target, features = engine.data, engine.target, list(engine.features_)
+    dates = data.index.get_level_values("date")
+    predictions = result.predictions
+    for _, fold in result.folds.iterrows():
+        in_window = (dates >= fold["train_start"]) & (dates <= fold["train_end"])
+        rows = data[in_window & data[target].notna().to_numpy()]
+        assert len(rows) == fold["n_train_used"]
+        row_dates = rows.index.get_level_values("date")
+        distinct = np.unique(row_dates)
+        n_tail = int(np.ceil(config["validation_fraction"] * len(distinct)))
+        tail = rows[row_dates >= distinct[-n_tail]]
+        older = rows[row_dates < distinct[-n_tail - embargo]]
+        reference = LightGBMTrainer(config, embargo_days=embargo).fit(
+            older[features], older[target], X_val=tail[features], y_val=tail[target]
+        )
+        assert reference.best_iteration_ == fold["best_iteration"]
+        served = predictions[predictions["fold"] == fold["fold"]]
+        np.testing.assert_allclose(
+            reference.predict(data.loc[served.index, features]), served["prediction"]
+        )
 
-    def recording(X, fraction, embargo=0):
-        train, tail = real(X, fraction, embargo)
-        dates = X.index.get_level_values("date")
-        seen.append((dates[train], dates[tail]))
-        return train, tail
 
-    monkeypatch.setattr(base, "chronological_tail_split", recording)
+def test_early_stopping_tail_is_the_end_of_each_fold_window(panel):
+    """The trainer's validation tail is the latest 20% of its own fold's dates."""
     engine = WalkForwardEngine(
         panel, target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1
     )
     config = load_model_config("lightgbm", overrides={**FAST, "validation_fraction": 0.2})
     result = engine.run("lightgbm", config, metrics=["sharpe"])
-    assert len(seen) == len(result.folds)
-    for (train_dates, tail_dates), (_, fold) in zip(seen, result.folds.iterrows(), strict=True):
-        assert train_dates.min() == fold["train_start"] and tail_dates.max() == fold["train_end"]
-        assert train_dates.max() < tail_dates.min()  # a chronological tail, whole dates
-        assert tail_dates.nunique() == 20  # 20% of the fold's 100 dates
+    assert len(result.folds) > 1 and result.folds["best_iteration"].notna().all()
+    assert_fold_models_hold_out_their_latest_dates(engine, result, config, engine.embargo_days_)
 
 
 class _SequenceProbe(RegressorMixin, BaseEstimator):

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from skquant.models._feature_base import BaseFeatureTrainer, select_columns
+from skquant.utils._docs import fill_doc
 from skquant.utils._panel import apply_per_series
 from skquant.utils._sklearn_compat import Interval
 
@@ -129,6 +130,7 @@ def bocpd(
     return cp_prob, expected, log_pred
 
 
+@fill_doc
 class ChangePointTrainer(BaseFeatureTrainer):
     """Causal change-point features: Bayesian online change-point detection.
 
@@ -152,9 +154,7 @@ class ChangePointTrainer(BaseFeatureTrainer):
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("change_point", variant=...)``.
-        Explicit parameters below win over it.
+    {config}
     hazard : float, default=None
         Prior probability of a change at each row (``1 / expected segment length``).
     max_run_length : int, default=None
@@ -180,18 +180,14 @@ class ChangePointTrainer(BaseFeatureTrainer):
     ----------
     model_ : dict
         The fitted detector settings: centring, scaling and prior.
-    config_ : dict
-        The resolved hyper-parameters actually used.
+    {attributes.config_}
     change_points_ : ndarray of int
         Rows of the training set (positions, increasing) where a change was
         detected: the first row of each run of rows flagged by ``predict`` (the
         detection row, at or after the change), per symbol on a panel. The run
         flagged at the start of a series (every segment "began recently" there) is
         not a change and is left out.
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.features_in}
 
     See Also
     --------

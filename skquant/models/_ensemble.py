@@ -17,10 +17,12 @@ from sklearn.utils import check_random_state
 from skquant.model_selection import chronological_oof_predict
 from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
 from skquant.models._stacking import _FittedStack, openmp_threads, stack_features
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval, StrOptions
 from skquant.utils._time import dates_of
 
 
+@fill_doc
 class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
     """Stacking: HistGradientBoosting + RandomForest, then Ridge or LogisticRegression.
 
@@ -42,18 +44,14 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("ensemble", variant=...)``.
+    {config}
     task : {"regression", "classification"}, default=None
         Regression (default) or classification; decides the meta-learner,
         ``predict_proba`` and tags.
     n_splits : int, default=None
         Out-of-fold time blocks predicted for the meta-learner (there are
         ``n_splits + 1`` blocks; fewer when there are fewer distinct dates).
-    embargo_days : int, default=None
-        Dates dropped from each out-of-fold training window just before the block it
-        predicts (0 when None): labels of horizon h need ``embargo_days >= h`` so no
-        base model is trained on a label computed from the block's prices.
+    {oof_embargo_days}
     hgb_max_iter : int, default=None
         Boosting rounds of the HistGradientBoosting base model (no early stopping:
         its internal validation split would be shuffled).
@@ -93,21 +91,15 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         ``model_.predict_proba(X)`` for classification) give the trainer's
         predictions; ``model_.named_estimators_`` holds the refitted ``"hgb"`` and
         ``"rf"`` base models, ``model_.final_estimator_`` the meta-learner.
-    config_ : dict
-        The resolved hyper-parameters actually used.
-    task_ : str
-        The task fitted.
+    {attributes.config_}
+    {attributes.task_}
     n_splits_ : int
         The number of out-of-fold blocks actually used.
     meta_train_mask_ : ndarray of bool of shape (n_samples,)
         Rows whose out-of-fold predictions trained the meta-learner (False for the
         first time block).
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (classification only).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.classes_}
+    {attributes.features_in}
 
     See Also
     --------

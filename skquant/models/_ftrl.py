@@ -15,6 +15,7 @@ from skquant.models._base import (
     target_names_of,
     warn_if_binary_regression,
 )
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -102,6 +103,7 @@ def _ftrl_batches(X, Y, z, n, alpha, beta, l1, l2, logistic, batch_size):
         n[...] = n_new
 
 
+@fill_doc
 class FTRLProximalTrainer(BaseTrainer):
     """Per-coordinate FTRL-Proximal online linear model (McMahan et al. 2013).
 
@@ -130,9 +132,7 @@ class FTRLProximalTrainer(BaseTrainer):
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("ftrl_proximal", variant=...)``.
-        Explicit parameters below win over it.
+    {config}
     task : {"regression", "classification"}, default=None
         Squared loss (default) or logistic loss.
     alpha : float, default=None
@@ -160,8 +160,7 @@ class FTRLProximalTrainer(BaseTrainer):
     model_ : dict
         The FTRL state: ``{"z": ndarray, "n": ndarray}`` of shape
         ``(n_models, n_features + 1)`` (the last coordinate is the intercept).
-    config_ : dict
-        The resolved hyper-parameters actually used.
+    {attributes.config_}
     evals_result_ : dict
         ``{"train": {"loss": [...]}, "valid": {...}}``: mean loss after each pass of
         ``fit`` (``valid`` when ``X_val``/``y_val`` are given).
@@ -169,12 +168,8 @@ class FTRLProximalTrainer(BaseTrainer):
         No early stopping: every pass is kept.
     n_passes_ : int
         Passes (``fit``) plus ``partial_fit`` calls made so far.
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (classification only).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.classes_}
+    {attributes.features_in}
 
     See Also
     --------

@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin, library_params
+from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
 
@@ -110,84 +111,43 @@ def _fit_lightgbm(estimator, data: FitData, config: dict):
     return evals, best
 
 
+@fill_doc
 class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     """LightGBM gradient boosting, regressor or classifier.
 
-    Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
-    else from the YAML variant" (see :func:`skquant.load_model_config`).
+    {defaults}
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("lightgbm", variant=...)``.
-        ``None`` uses the variant named by ``MODEL_VARIANT`` (read at fit), else
-        ``"balanced"``. Explicit parameters below win over it.
-    task : {"regression", "classification"}, default=None
-        Regression (default) or classification; decides ``predict_proba`` and tags.
-    n_estimators : int, default=None
-        Maximum boosting rounds.
-    learning_rate : float, default=None
-        Shrinkage per round.
-    max_depth : int, default=None
-        Maximum tree depth, -1 for none.
-    num_leaves : int, default=None
-        Maximum leaves per tree.
-    min_child_samples : int, default=None
-        Minimum rows in a leaf (LightGBM's ``min_data_in_leaf``, also accepted in configs).
-    min_child_weight : float, default=None
-        Minimum sum of hessians in a leaf.
-    min_split_gain : float, default=None
-        Minimum loss reduction to split.
-    subsample : float, default=None
-        Row subsampling fraction per bagging round.
-    subsample_freq : int, default=None
-        Bagging every ``subsample_freq`` rounds (0 disables row subsampling).
-    colsample_bytree : float, default=None
-        Column subsampling fraction per tree.
-    reg_alpha, reg_lambda : float, default=None
-        L1 and L2 regularisation of leaf values.
+    {config}
+    {task}
+    {boosting.n_estimators}
+    {boosting.learning_rate}
+    {lightgbm.trees}
     class_weight : dict or "balanced", default=None
         Class weights for classification.
     importance_type : {"gain", "split"}, default=None
         What ``feature_importances_`` counts.
-    early_stopping_rounds : int, default=None
-        Stop when the validation metric has not improved for this many rounds;
-        0 trains all ``n_estimators`` rounds.
-    validation_fraction : float, default=None
-        Share of the latest training dates held out for early stopping when
-        ``train``/``fit`` gets no ``X_val``.
-    embargo_days : int, default=None
-        Dates dropped between the training rows and the chronological early-stopping
-        tail (0 when None): labels of horizon h need ``embargo_days >= h`` so that no
-        training label is computed from prices inside the tail. Not used with
-        ``X_val``/``y_val``, which the caller embargoes.
-    random_state : int, RandomState or None, default=None
-        Seed.
-    n_jobs : int, default=None
-        Threads. None uses ``OMP_NUM_THREADS`` when set, else LightGBM's default
-        (every physical core).
-    verbose : int, default=None
-        Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
+    {boosting.early_stopping_rounds}
+    {validation_fraction}
+    {embargo_days}
+    {lightgbm.random_state}
+    {lightgbm.n_jobs}
+    {boosting.verbose}
 
     Attributes
     ----------
     model_ : lightgbm.LGBMRegressor or lightgbm.LGBMClassifier
         The fitted LightGBM estimator, also readable as ``model``.
-    config_ : dict
-        The resolved hyper-parameters actually used.
-    task_ : str
-        The task fitted.
+    {attributes.config_}
+    {attributes.task_}
     evals_result_ : dict
         ``{"train": {metric: [...]}, "valid": {metric: [...]}}`` per round;
         ``"valid"`` only when there was a validation set.
     best_iteration_ : int or None
         Trees kept by early stopping (1-based), None without early stopping.
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (classification only).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.classes_}
+    {attributes.features_in}
 
     See Also
     --------

@@ -12,6 +12,7 @@ from sklearn.base import clone
 from skquant.model_selection import chronological_oof_predict
 from skquant.models._base import BaseTrainer, BinaryTargetWarning, target_names_of
 from skquant.models._feature_base import select_columns
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
     Interval,
     _fit_context,
@@ -56,6 +57,7 @@ def _where(position) -> str:
     return position if isinstance(position, str) else f"estimators[{position}]"
 
 
+@fill_doc
 class MetaLearningTrainer(BaseTrainer):
     """Ensemble that learns which base model to trust, optionally per context.
 
@@ -80,9 +82,7 @@ class MetaLearningTrainer(BaseTrainer):
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("meta_learning", variant=...)``.
-        Explicit parameters below win over it.
+    {config}
     estimators : list, default=None
         Base models: registry names, ``"ridge"``, estimators, or ``(name, estimator)``
         pairs. None means ``["lightgbm", "xgboost", "ridge"]``. An estimator is named
@@ -93,10 +93,7 @@ class MetaLearningTrainer(BaseTrainer):
         positions); the base models still see every column. None: constant weights.
     n_splits : int, default=None
         Out-of-fold time blocks (``n_splits + 1`` blocks in all).
-    embargo_days : int, default=None
-        Dates dropped from each out-of-fold training window just before the block it
-        predicts (0 when None): labels of horizon h need ``embargo_days >= h`` so no
-        base model is trained on a label computed from the block's prices.
+    {oof_embargo_days}
     meta_alpha : float, default=None
         Ridge penalty of the meta-model's weights.
 
@@ -116,10 +113,7 @@ class MetaLearningTrainer(BaseTrainer):
         The bases' out-of-fold predictions (NaN on the first block).
     config_ : dict
         The resolved hyper-parameters actually used (estimators appear by name).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.features_in}
 
     See Also
     --------

@@ -9,6 +9,7 @@ from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_random_state
 
 from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions, validate_params
 
@@ -38,6 +39,7 @@ def _truncate(model, n_rounds: int) -> None:
             setattr(model, name, rounds[:n_rounds])
 
 
+@fill_doc
 class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
     """NGBoost distributional regression: a predictive distribution per row.
 
@@ -46,19 +48,15 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
     score. ``predict`` returns the distribution's mean, ``pred_dist`` the whole
     distribution and ``predict_interval`` a central prediction interval.
 
-    Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
-    else from the YAML variant" (see :func:`skquant.load_model_config`).
+    {defaults}
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("ngboost", variant=...)``.
+    {config}
     dist : {"normal", "laplace", "lognormal"}, default=None
         The predictive distribution (``"lognormal"`` needs a positive target).
-    n_estimators : int, default=None
-        Maximum boosting rounds.
-    learning_rate : float, default=None
-        Shrinkage per round.
+    {boosting.n_estimators}
+    {boosting.learning_rate}
     max_depth : int, default=None
         Depth of the base regression trees.
     min_samples_leaf : int, default=None
@@ -77,11 +75,7 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         Share of the latest training dates held out for early stopping when
         ``train``/``fit`` gets no ``X_val`` (NGBoost's own shuffled split is never
         used).
-    embargo_days : int, default=None
-        Dates dropped between the training rows and the chronological early-stopping
-        tail (0 when None): labels of horizon h need ``embargo_days >= h`` so that no
-        training label is computed from prices inside the tail. Not used with
-        ``X_val``/``y_val``, which the caller embargoes.
+    {embargo_days}
     random_state : int, RandomState or None, default=None
         Seed of the row/column sampling and of the base trees.
     verbose : int, default=None
@@ -92,17 +86,13 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
     model_ : ngboost.NGBRegressor
         The fitted NGBoost model, also readable as ``model``; after early stopping it
         holds only the rounds up to the best validation score.
-    config_ : dict
-        The resolved hyper-parameters actually used.
+    {attributes.config_}
     evals_result_ : dict
         ``{"train": {"LOGSCORE": [...]}, "valid": {"LOGSCORE": [...]}}``: the mean
         negative log-likelihood per round; ``"valid"`` only with a validation set.
     best_iteration_ : int or None
         Rounds kept by early stopping (1-based), None without early stopping.
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.features_in}
 
     See Also
     --------

@@ -15,6 +15,7 @@ from skquant.models._lightgbm import (
     _fit_lightgbm,
     _lightgbm_params,
 )
+from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval
 
@@ -36,6 +37,7 @@ def _quantiles(alpha) -> tuple[np.ndarray, bool]:
     return np.sort(levels), scalar
 
 
+@fill_doc
 class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     """LightGBM quantile regression (pinball loss) for one or several quantiles.
 
@@ -47,58 +49,27 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     monotone rearrangement of Chernozhukov et al., which never increases the
     pinball loss).
 
-    Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
-    else from the YAML variant" (see :func:`skquant.load_model_config`).
+    {defaults}
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually
-        ``load_model_config("quantile_lightgbm", overrides={"alpha": 0.5})``.
+    {config}
     alpha : float or list of float, default=None
         Quantile level(s) in (0, 1) (LightGBM's ``alpha``).
     n_estimators : int, default=None
         Maximum boosting rounds per quantile.
-    learning_rate : float, default=None
-        Shrinkage per round.
-    max_depth : int, default=None
-        Maximum tree depth, -1 for none.
-    num_leaves : int, default=None
-        Maximum leaves per tree.
-    min_child_samples : int, default=None
-        Minimum rows in a leaf (``min_data_in_leaf`` is accepted in configs).
-    min_child_weight : float, default=None
-        Minimum sum of hessians in a leaf.
-    min_split_gain : float, default=None
-        Minimum loss reduction to split.
-    subsample : float, default=None
-        Row subsampling fraction per bagging round.
-    subsample_freq : int, default=None
-        Bagging every ``subsample_freq`` rounds (0 disables row subsampling).
-    colsample_bytree : float, default=None
-        Column subsampling fraction per tree.
-    reg_alpha, reg_lambda : float, default=None
-        L1 and L2 regularisation of leaf values.
+    {boosting.learning_rate}
+    {lightgbm.trees}
     importance_type : {"gain", "split"}, default=None
         What ``feature_importances_`` counts (averaged over the quantile models).
     early_stopping_rounds : int, default=None
         Stop a quantile's model when its validation pinball loss has not improved
         for this many rounds; 0 trains all ``n_estimators`` rounds.
-    validation_fraction : float, default=None
-        Share of the latest training dates held out for early stopping when
-        ``train``/``fit`` gets no ``X_val``.
-    embargo_days : int, default=None
-        Dates dropped between the training rows and the chronological early-stopping
-        tail (0 when None): labels of horizon h need ``embargo_days >= h`` so that no
-        training label is computed from prices inside the tail. Not used with
-        ``X_val``/``y_val``, which the caller embargoes.
-    random_state : int, RandomState or None, default=None
-        Seed.
-    n_jobs : int, default=None
-        Threads. None uses ``OMP_NUM_THREADS`` when set, else LightGBM's default
-        (every physical core).
-    verbose : int, default=None
-        Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
+    {validation_fraction}
+    {embargo_days}
+    {lightgbm.random_state}
+    {lightgbm.n_jobs}
+    {boosting.verbose}
 
     Attributes
     ----------
@@ -107,8 +78,7 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
         (several), also readable as ``model``.
     quantiles_ : ndarray of shape (n_quantiles,)
         The quantile levels, ascending (the column order of ``predict``).
-    config_ : dict
-        The resolved hyper-parameters actually used.
+    {attributes.config_}
     evals_result_ : dict
         ``{"train": {metric: [...]}, "valid": {metric: [...]}}``. With one quantile
         the metric is LightGBM's ``"quantile"``; with several, each quantile's
@@ -116,10 +86,7 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     best_iteration_ : int, list of int or None
         Trees kept by early stopping (1-based); with several quantiles a list in
         ``quantiles_`` order; None without early stopping.
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.features_in}
 
     See Also
     --------

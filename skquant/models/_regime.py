@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.models._feature_base import BaseFeatureTrainer, select_columns
+from skquant.utils._docs import fill_doc
 from skquant.utils._panel import apply_per_series
 from skquant.utils._sklearn_compat import Interval, StrOptions, check_is_fitted
 
@@ -24,6 +25,7 @@ def trailing_rms(X: np.ndarray, window: int) -> np.ndarray:
     return np.sqrt(squares.rolling(window, min_periods=1).mean().to_numpy())
 
 
+@fill_doc
 class GMMRegimeTrainer(BaseFeatureTrainer):
     """Market regimes from a Gaussian mixture, ordered by volatility (0 is calmest).
 
@@ -54,9 +56,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("gmm_regime", variant=...)``.
-        Explicit parameters below win over it.
+    {config}
     n_components : int, default=None
         Number of regimes.
     features : list of str or int, default=None
@@ -91,8 +91,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
     model_ : sklearn.mixture.GaussianMixture
         The fitted mixture on the standardised features, components in fitting
         order (``order_`` maps them to regimes).
-    config_ : dict
-        The resolved hyper-parameters actually used.
+    {attributes.config_}
     order_ : ndarray of shape (n_components,)
         ``order_[r]`` is the mixture component of regime ``r``.
     regime_volatility_ : ndarray of shape (n_components,)
@@ -107,10 +106,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         Positions of the selected columns.
     n_iter_ : int
         EM iterations of the kept mixture fit.
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.features_in}
 
     See Also
     --------

@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import column_or_1d
 
 from skquant.models._base import BaseTrainer, target_names_of
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -58,6 +59,7 @@ def _default_base(name: str):
     return _make_base(name, "estimator")[1]
 
 
+@fill_doc
 class RewardBasedTrainer(BaseTrainer):
     """Reward-weighted regression: fit a base model on reward-weighted rows.
 
@@ -86,9 +88,7 @@ class RewardBasedTrainer(BaseTrainer):
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("reward_based", variant=...)``.
-        Explicit parameters below win over it.
+    {config}
     estimator : estimator object or str, default=None
         The base regressor, or a registry name (``"lightgbm"``) for that trainer
         with its default config, or ``"ridge"`` for scikit-learn's Ridge. It is
@@ -111,10 +111,7 @@ class RewardBasedTrainer(BaseTrainer):
     config_ : dict
         The resolved hyper-parameters actually used (an estimator object appears by
         its class name).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.features_in}
 
     See Also
     --------

@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 
 from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin, library_params
 from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS
+from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
 
@@ -64,26 +65,23 @@ def _fit_xgboost(estimator, data: FitData, config: dict):
     return evals, best
 
 
+@fill_doc
 class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
     """XGBoost gradient boosting, regressor or classifier.
 
     Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
     else from the YAML variant" (see :func:`skquant.load_model_config`). ``X`` may
-    hold NaN (XGBoost learns a default direction for missing values).
+    hold NaN (XGBoost learns a default direction for missing values). XGBoost
+    spellings ``eta``, ``lambda``, ``alpha``, ``min_split_loss``,
+    ``num_boost_round``, ``nthread`` and ``seed`` are accepted as config keys.
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("xgboost", variant=...)``.
-        ``None`` uses the variant named by ``MODEL_VARIANT`` (read at fit), else
-        ``"balanced"``. Explicit parameters below win over it. XGBoost spellings
-        ``eta``, ``lambda``, ``alpha``, ``min_split_loss``, ``num_boost_round``,
-        ``nthread`` and ``seed`` are accepted as config keys.
+    {config}
     task : {"regression", "classification"}, default=None
         Regression (default, squared error) or classification (logistic /
         softprob); decides ``predict_proba`` and tags.
-    n_estimators : int, default=None
-        Maximum boosting rounds.
+    {boosting.n_estimators}
     learning_rate : float, default=None
         Shrinkage per round (``eta``).
     max_depth : int, default=None
@@ -92,8 +90,7 @@ class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         Minimum sum of hessians in a child.
     subsample : float, default=None
         Row subsampling fraction per round.
-    colsample_bytree : float, default=None
-        Column subsampling fraction per tree.
+    {lightgbm.colsample_bytree}
     reg_alpha, reg_lambda : float, default=None
         L1 (``alpha``) and L2 (``lambda``) regularisation of leaf weights.
     gamma : float, default=None
@@ -106,24 +103,15 @@ class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         Where to train; ``"cuda"`` needs a CUDA build of XGBoost.
     importance_type : {"gain", "weight", "cover", "total_gain", "total_cover"}, default=None
         What ``feature_importances_`` measures.
-    early_stopping_rounds : int, default=None
-        Stop when the validation metric has not improved for this many rounds;
-        0 trains all ``n_estimators`` rounds.
-    validation_fraction : float, default=None
-        Share of the latest training dates held out for early stopping when
-        ``train``/``fit`` gets no ``X_val``.
-    embargo_days : int, default=None
-        Dates dropped between the training rows and the chronological early-stopping
-        tail (0 when None): labels of horizon h need ``embargo_days >= h`` so that no
-        training label is computed from prices inside the tail. Not used with
-        ``X_val``/``y_val``, which the caller embargoes.
+    {boosting.early_stopping_rounds}
+    {validation_fraction}
+    {embargo_days}
     random_state : int, RandomState or None, default=None
         Seed (a RandomState draws an int seed).
     n_jobs : int, default=None
         Threads. None uses ``OMP_NUM_THREADS`` when set, else XGBoost's default
         (every core).
-    verbose : int, default=None
-        Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
+    {boosting.verbose}
 
     Attributes
     ----------
@@ -131,22 +119,16 @@ class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         The fitted XGBoost estimator, also readable as ``model``. It was fitted with
         ``eval_set=[(train), (valid)]``, so ``model.evals_result()`` holds
         ``validation_0`` (train) and ``validation_1`` (valid) curves.
-    config_ : dict
-        The resolved hyper-parameters actually used.
-    task_ : str
-        The task fitted.
+    {attributes.config_}
+    {attributes.task_}
     evals_result_ : dict
         ``{"train": {metric: [...]}, "valid": {metric: [...]}}`` per round;
         ``"valid"`` only when there was a validation set.
     best_iteration_ : int or None
         Rounds kept by early stopping (1-based: XGBoost's ``best_iteration + 1``),
         None without early stopping. ``predict`` uses only these rounds.
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (classification only).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.classes_}
+    {attributes.features_in}
 
     See Also
     --------

@@ -74,7 +74,8 @@ NET_CONSTRAINTS: dict[str, list] = {
     "verbose": ["verbose", None],
 }
 
-# Rows of the validation set kept for permutation importance.
+# Validation rows (at most) and shuffles per feature of the permutation importance
+# computed at the end of fit.
 _IMPORTANCE_ROWS = 1000
 _IMPORTANCE_REPEATS = 3
 
@@ -360,7 +361,9 @@ class BaseNetTrainer(NetConfigMixin, BaseTrainer):
 
         self._fit_net(config, heads, inputs, packed, val_inputs, val_packed)
         imp_X, imp_y = (val_inputs, val_packed) if val_inputs is not None else (inputs, packed)
-        self._importance_data = (imp_X[-_IMPORTANCE_ROWS:], imp_y[-_IMPORTANCE_ROWS:])
+        self.permutation_importance_ = self._permutation_importance(
+            imp_X[-_IMPORTANCE_ROWS:], imp_y[-_IMPORTANCE_ROWS:]
+        )
         return self
 
     def _loss_weights(self, config) -> list[float] | None:
@@ -443,25 +446,29 @@ class BaseNetTrainer(NetConfigMixin, BaseTrainer):
             losses = self.model_.criterion_.per_head(raw, target)
         return np.array([float(loss.mean()) for loss in losses])
 
-    def _feature_importances(self, target) -> np.ndarray:
-        """Permutation importance: rise of the loss on the validation rows, per feature."""
-        inputs, packed = self._importance_data
-        head = self._target_index(target)
-        weights = np.asarray(self.model_.criterion_.loss_weights, dtype=float)
+    def _permutation_importance(self, inputs, packed) -> np.ndarray:
+        """Rise of each head's loss when one feature is permuted, (n_features, n_heads).
 
-        def loss(values):
-            per_head = self._head_losses(values, packed)
-            return per_head[head] if head is not None else float(per_head @ weights)
-
-        base = loss(inputs)
+        Computed once in ``fit`` on the validation rows (the training rows without
+        them), so the fitted net keeps no rows.
+        """
+        base = self._head_losses(inputs, packed)
         rng = np.random.RandomState(0)
-        importances = np.zeros(inputs.shape[-1])
+        rise = np.zeros((inputs.shape[-1], len(base)))
         for j in range(inputs.shape[-1]):
             for _ in range(_IMPORTANCE_REPEATS):
                 shuffled = inputs.copy()
                 shuffled[..., j] = inputs[rng.permutation(len(inputs))][..., j]
-                importances[j] += (loss(shuffled) - base) / _IMPORTANCE_REPEATS
-        return importances
+                rise[j] += (self._head_losses(shuffled, packed) - base) / _IMPORTANCE_REPEATS
+        return rise
+
+    def _feature_importances(self, target) -> np.ndarray:
+        """Permutation importance of one head, or of the weighted loss over all heads."""
+        head = self._target_index(target)
+        if head is not None:
+            return self.permutation_importance_[:, head]
+        weights = np.asarray(self.model_.criterion_.loss_weights, dtype=float)
+        return self.permutation_importance_ @ weights
 
     def _target_index(self, target) -> int | None:
         return None

@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from skquant.models._feature_base import BaseFeatureTrainer
 from skquant.models._nets._base import resolve_device, seeded_torch
+from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import (
     Interval,
@@ -71,6 +72,7 @@ def _never(estimator) -> bool:
     return False
 
 
+@fill_doc
 class GANTrainer(BaseFeatureTrainer):
     """Tabular generative adversarial network (WGAN-GP): synthetic rows like ``X``.
 
@@ -118,10 +120,7 @@ class GANTrainer(BaseFeatureTrainer):
 
     Parameters
     ----------
-    config : dict, default=None
-        Hyper-parameters, usually ``load_model_config("gan", variant=...)``.
-        ``None`` uses the variant named by ``MODEL_VARIANT`` (read at fit), else
-        ``"balanced"``. Explicit parameters below win over it.
+    {config}
     epochs : int, default=None
         Passes of the critic over the training rows.
     batch_size : int, default=None
@@ -166,8 +165,7 @@ class GANTrainer(BaseFeatureTrainer):
     model_ : torch.nn.Module
         ``model_.generator`` (the averaged generator) and ``model_.discriminator``
         (the critic); also readable as ``model``.
-    config_ : dict
-        The resolved hyper-parameters actually used.
+    {attributes.config_}
     evals_result_ : dict
         ``{"train": {"discriminator_loss": [...], "generator_loss": [...],
         "wasserstein_distance": [...]}}``, one value per epoch (means over the
@@ -183,10 +181,7 @@ class GANTrainer(BaseFeatureTrainer):
     class_prior_ : ndarray of shape (n_classes,)
         Training frequency of each class, used to draw labels in :meth:`sample`
         (``conditional=True`` only).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when ``X`` is a DataFrame with string columns.
+    {attributes.features_in}
 
     See Also
     --------

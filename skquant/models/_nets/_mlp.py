@@ -3,44 +3,40 @@
 from __future__ import annotations
 
 from skquant.models._nets._base import NET_CONSTRAINTS, BaseNetTrainer
-from skquant.models._nets._docs import fill
+from skquant.utils._docs import fill_doc
 
 
+@fill_doc
 class MLPTrainer(BaseNetTrainer):
     """Multi-layer perceptron, regressor or classifier, each row on its own.
 
-        A plain scikit-learn estimator that builds a ``skorch.NeuralNet`` inside ``fit``.
-        Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
-        else from the YAML variant" (see :func:`skquant.load_model_config`).
+    A plain scikit-learn estimator that builds a ``skorch.NeuralNet`` inside ``fit``.
+    {defaults}
 
-        Parameters
-        ----------
-        config : dict, default=None
-            Hyper-parameters, usually ``load_model_config("mlp", variant=...)``.
-            ``None`` uses the variant named by ``MODEL_VARIANT`` (read at fit), else
-            ``"balanced"``. Explicit parameters below win over it.
-        task : {"regression", "classification"}, default=None
-            Regression (default) or classification; decides ``predict_proba`` and tags.
-        hidden_layer_sizes : list of int, default=None
-            Width of each hidden ReLU layer.
-    {common_params}
+    Parameters
+    ----------
+    {config}
+    {task}
+    hidden_layer_sizes : list of int, default=None
+        Width of each hidden ReLU layer.
+    {nets.params}
 
-        Attributes
-        ----------
-    {common_attributes}
+    Attributes
+    ----------
+    {nets.attributes}
 
-        See Also
-        --------
-        LSTMTrainer, TransformerTrainer, CNN1DTrainer : nets over windows of past rows.
-        MultiTaskTrainer : one shared trunk, one head per target.
+    See Also
+    --------
+    LSTMTrainer, TransformerTrainer, CNN1DTrainer : nets over windows of past rows.
+    MultiTaskTrainer : one shared trunk, one head per target.
 
-        Examples
-        --------
-        >>> from skquant import MLPTrainer, load_model_config
-        >>> config = load_model_config("mlp", overrides={"epochs": 100})
-        >>> trainer = MLPTrainer(config)
-        >>> trainer.train(X_train, y_train, X_val, y_val)  # doctest: +SKIP
-        >>> trainer.get_feature_importance().head(10)  # doctest: +SKIP
+    Examples
+    --------
+    >>> from skquant import MLPTrainer, load_model_config
+    >>> config = load_model_config("mlp", overrides={"epochs": 100})
+    >>> trainer = MLPTrainer(config)
+    >>> trainer.train(X_train, y_train, X_val, y_val)  # doctest: +SKIP
+    >>> trainer.get_feature_importance().head(10)  # doctest: +SKIP
     """
 
     _registry_name = "mlp"
@@ -93,6 +89,3 @@ class MLPTrainer(BaseNetTrainer):
             "dropout": float(self._get(config, "dropout")),
             "n_outputs": n_outputs,
         }
-
-
-MLPTrainer.__doc__ = fill(MLPTrainer.__doc__)

@@ -9,62 +9,61 @@ import pandas as pd
 from sklearn.utils.validation import check_array
 
 from skquant.models._nets._base import NET_CONSTRAINTS, BaseNetTrainer
-from skquant.models._nets._docs import fill
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
 
 
+@fill_doc
 class MultiTaskTrainer(BaseNetTrainer):
     """Multi-output net: a shared MLP trunk and one head per target.
 
-        Regression heads minimise the squared error of their standardised target; a
-        head named in ``binary_targets`` (a 0/1 target such as ``y_will_peak``)
-        minimises the logistic loss. The training loss is the ``loss_weights``-weighted
-        sum over heads.
+    Regression heads minimise the squared error of their standardised target; a
+    head named in ``binary_targets`` (a 0/1 target such as ``y_will_peak``)
+    minimises the logistic loss. The training loss is the ``loss_weights``-weighted
+    sum over heads.
 
-        Parameters
-        ----------
-        config : dict, default=None
-            Hyper-parameters, usually ``load_model_config("multi_task", variant=...)``;
-            explicit parameters win over it.
-        hidden_layer_sizes : list of int, default=None
-            Widths of the shared trunk's ReLU layers.
-        head_size : int, default=None
-            Hidden width of each target's head; 0 makes each head a single linear layer.
-        loss_weights : list of float or dict, default=None
-            Weight of each target's loss, in the order of ``y``'s columns, or a dict
-            ``{target name: weight}`` (missing names weigh 1). Equal weights when None.
-        binary_targets : list of str or int, default=None
-            Targets (column names, or positions for array ``y``) that are 0/1 labels,
-            given a logistic head. ``predict`` returns their probability of 1 (the
-            target's expected value).
-    {common_params}
+    Parameters
+    ----------
+    {config}
+    hidden_layer_sizes : list of int, default=None
+        Widths of the shared trunk's ReLU layers.
+    head_size : int, default=None
+        Hidden width of each target's head; 0 makes each head a single linear layer.
+    loss_weights : list of float or dict, default=None
+        Weight of each target's loss, in the order of ``y``'s columns, or a dict
+        ``{target name: weight}`` (missing names weigh 1). Equal weights when None.
+    binary_targets : list of str or int, default=None
+        Targets (column names, or positions for array ``y``) that are 0/1 labels,
+        given a logistic head. ``predict`` returns their probability of 1 (the
+        target's expected value).
+    {nets.params}
 
-        Attributes
-        ----------
-    {common_attributes}
-        target_names_ : list of str or None
-            The columns of a DataFrame ``y``.
-        n_targets_ : int
-            Number of targets (heads).
-        binary_mask_ : ndarray of bool of shape (n_targets_,)
-            Which heads are binary.
+    Attributes
+    ----------
+    {nets.attributes}
+    target_names_ : list of str or None
+        The columns of a DataFrame ``y``.
+    n_targets_ : int
+        Number of targets (heads).
+    binary_mask_ : ndarray of bool of shape (n_targets_,)
+        Which heads are binary.
 
-        Notes
-        -----
-        ``predict`` returns a DataFrame with one column per target, named after them,
-        when ``fit`` was given a DataFrame ``y`` (indexed like ``X`` when ``X`` is a
-        DataFrame), a 2-D array for array ``y``, and a 1-D array for 1-D ``y``.
-        ``get_feature_importance(target="MDD")`` ranks features by the rise of that
-        head's loss when the feature is permuted on the validation rows.
+    Notes
+    -----
+    ``predict`` returns a DataFrame with one column per target, named after them,
+    when ``fit`` was given a DataFrame ``y`` (indexed like ``X`` when ``X`` is a
+    DataFrame), a 2-D array for array ``y``, and a 1-D array for 1-D ``y``.
+    ``get_feature_importance(target="MDD")`` ranks features by the rise of that
+    head's loss when the feature is permuted on the validation rows.
 
-        Examples
-        --------
-        >>> from skquant import MultiTaskTrainer, load_model_config
-        >>> trainer = MultiTaskTrainer(load_model_config("multi_task"), loss_weights=[1.0, 0.5, 0.5])
-        >>> trainer.train(X_train, y_train[["TTH", "MDD", "MFE"]],
-        ...               X_val, y_val[["TTH", "MDD", "MFE"]])  # doctest: +SKIP
-        >>> trainer.predict(X_val)["MDD"]  # doctest: +SKIP
-        >>> trainer.get_feature_importance(target="MDD").head(10)  # doctest: +SKIP
+    Examples
+    --------
+    >>> from skquant import MultiTaskTrainer, load_model_config
+    >>> trainer = MultiTaskTrainer(load_model_config("multi_task"), loss_weights=[1.0, 0.5, 0.5])
+    >>> trainer.train(X_train, y_train[["TTH", "MDD", "MFE"]],
+    ...               X_val, y_val[["TTH", "MDD", "MFE"]])  # doctest: +SKIP
+    >>> trainer.predict(X_val)["MDD"]  # doctest: +SKIP
+    >>> trainer.get_feature_importance(target="MDD").head(10)  # doctest: +SKIP
     """
 
     _registry_name = "multi_task"
@@ -238,6 +237,3 @@ class MultiTaskTrainer(BaseNetTrainer):
 
     def _target_index(self, target):
         return None if target is None else self._position(target, "get_feature_importance")
-
-
-MultiTaskTrainer.__doc__ = fill(MultiTaskTrainer.__doc__)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.models._nets._base import NET_CONSTRAINTS, BaseNetTrainer
-from skquant.models._nets._docs import fill
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
 
 
@@ -84,55 +84,38 @@ class BaseSequenceTrainer(BaseNetTrainer):
         return tags
 
 
-_SEQ_DOC = """\
-    seq_len : int, default=None
-        Rows per window: the prediction for row t uses rows t-seq_len+1..t of the
-        same symbol. Ignored for 3-D input, whose second axis is the window."""
-
-_SEQ_NOTES = """\
-    ``X`` is 2-D and time-ordered, as for every trainer (or a 3-D array of windows
-    of shape (n_samples, seq_len, n_features)). Windows are built inside ``fit`` and
-    ``predict`` from the rows they are given: the first ``seq_len - 1`` rows of each
-    symbol in a ``predict`` call see zero padding, so pass enough history before the
-    rows you need. A row's prediction depends on the rows before it in the same
-    call, never on later ones."""
-
-
+@fill_doc
 class LSTMTrainer(BaseSequenceTrainer):
     """LSTM over windows of past rows, regressor or classifier.
 
-        Parameters
-        ----------
-        config : dict, default=None
-            Hyper-parameters, usually ``load_model_config("lstm", variant=...)``;
-            explicit parameters win over it.
-        task : {"regression", "classification"}, default=None
-            Regression (default) or classification.
-    {seq}
-        hidden_size : int, default=None
-            LSTM hidden units.
-        num_layers : int, default=None
-            Stacked LSTM layers.
-        gradient_checkpointing : bool, default=None
-            Recompute the LSTM's activations in the backward pass instead of storing
-            them: less memory, more compute (the answer to GPU memory errors).
-    {common_params}
+    Parameters
+    ----------
+    {config}
+    {task}
+    {sequence.seq_len}
+    hidden_size : int, default=None
+        LSTM hidden units.
+    num_layers : int, default=None
+        Stacked LSTM layers.
+    gradient_checkpointing : bool, default=None
+        Recompute the LSTM's activations in the backward pass instead of storing
+        them: less memory, more compute (the answer to GPU memory errors).
+    {nets.params}
 
-        Attributes
-        ----------
-    {common_attributes}
-        input_ndim_ : int
-            2 for row input (windows built inside), 3 for window input.
+    {sequence.attributes}
 
-        Notes
-        -----
-    {notes}
+    See Also
+    --------
+    TransformerTrainer, CNN1DTrainer : the other nets over windows of past rows.
+    MLPTrainer : each row on its own.
 
-        Examples
-        --------
-        >>> from skquant import LSTMTrainer, load_model_config
-        >>> trainer = LSTMTrainer(load_model_config("lstm"))
-        >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    {sequence.notes}
+
+    Examples
+    --------
+    >>> from skquant import LSTMTrainer, load_model_config
+    >>> trainer = LSTMTrainer(load_model_config("lstm"))
+    >>> trainer.train(X_train, y_train)  # doctest: +SKIP
     """
 
     _registry_name = "lstm"
@@ -205,50 +188,47 @@ class LSTMTrainer(BaseSequenceTrainer):
         }
 
 
+@fill_doc
 class TransformerTrainer(BaseSequenceTrainer):
     """Causal Transformer encoder over windows of past rows, regressor or classifier.
 
-        The rows of a window are projected to ``d_model``, given a sinusoidal
-        positional encoding and passed through pre-norm encoder layers under a causal
-        mask (a position attends to itself and earlier positions only); the last
-        position's output feeds the head.
+    The rows of a window are projected to ``d_model``, given a sinusoidal
+    positional encoding and passed through pre-norm encoder layers under a causal
+    mask (a position attends to itself and earlier positions only); the last
+    position's output feeds the head.
 
-        Parameters
-        ----------
-        config : dict, default=None
-            Hyper-parameters, usually ``load_model_config("transformer", variant=...)``;
-            explicit parameters win over it.
-        task : {"regression", "classification"}, default=None
-            Regression (default) or classification.
-    {seq}
-        d_model : int, default=None
-            Width of the attention layers; a multiple of ``n_heads``.
-        n_heads : int, default=None
-            Attention heads.
-        num_layers : int, default=None
-            Encoder layers.
-        dim_feedforward : int, default=None
-            Width of each layer's feed-forward block.
-        gradient_checkpointing : bool, default=None
-            Recompute each layer's activations in the backward pass: less memory, more
-            compute (the answer to GPU memory errors).
-    {common_params}
+    Parameters
+    ----------
+    {config}
+    {task}
+    {sequence.seq_len}
+    d_model : int, default=None
+        Width of the attention layers; a multiple of ``n_heads``.
+    n_heads : int, default=None
+        Attention heads.
+    num_layers : int, default=None
+        Encoder layers.
+    dim_feedforward : int, default=None
+        Width of each layer's feed-forward block.
+    gradient_checkpointing : bool, default=None
+        Recompute each layer's activations in the backward pass: less memory, more
+        compute (the answer to GPU memory errors).
+    {nets.params}
 
-        Attributes
-        ----------
-    {common_attributes}
-        input_ndim_ : int
-            2 for row input (windows built inside), 3 for window input.
+    {sequence.attributes}
 
-        Notes
-        -----
-    {notes}
+    See Also
+    --------
+    LSTMTrainer, CNN1DTrainer : the other nets over windows of past rows.
+    MLPTrainer : each row on its own.
 
-        Examples
-        --------
-        >>> from skquant import TransformerTrainer, load_model_config
-        >>> trainer = TransformerTrainer(load_model_config("transformer"))
-        >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    {sequence.notes}
+
+    Examples
+    --------
+    >>> from skquant import TransformerTrainer, load_model_config
+    >>> trainer = TransformerTrainer(load_model_config("transformer"))
+    >>> trainer.train(X_train, y_train)  # doctest: +SKIP
     """
 
     _registry_name = "transformer"
@@ -337,42 +317,39 @@ class TransformerTrainer(BaseSequenceTrainer):
         }
 
 
+@fill_doc
 class CNN1DTrainer(BaseSequenceTrainer):
     """Causal 1-D convolutions over windows of past rows, regressor or classifier.
 
-        Each layer pads on the left only, so an output step sees its own and earlier
-        steps; the last step's channels feed the head. The receptive field is
-        ``1 + len(channels) * (kernel_size - 1)`` rows.
+    Each layer pads on the left only, so an output step sees its own and earlier
+    steps; the last step's channels feed the head. The receptive field is
+    ``1 + len(channels) * (kernel_size - 1)`` rows.
 
-        Parameters
-        ----------
-        config : dict, default=None
-            Hyper-parameters, usually ``load_model_config("cnn1d", variant=...)``;
-            explicit parameters win over it.
-        task : {"regression", "classification"}, default=None
-            Regression (default) or classification.
-    {seq}
-        channels : list of int, default=None
-            Output channels of each convolution layer.
-        kernel_size : int, default=None
-            Width of every convolution kernel, in rows.
-    {common_params}
+    Parameters
+    ----------
+    {config}
+    {task}
+    {sequence.seq_len}
+    channels : list of int, default=None
+        Output channels of each convolution layer.
+    kernel_size : int, default=None
+        Width of every convolution kernel, in rows.
+    {nets.params}
 
-        Attributes
-        ----------
-    {common_attributes}
-        input_ndim_ : int
-            2 for row input (windows built inside), 3 for window input.
+    {sequence.attributes}
 
-        Notes
-        -----
-    {notes}
+    See Also
+    --------
+    LSTMTrainer, TransformerTrainer : the other nets over windows of past rows.
+    MLPTrainer : each row on its own.
 
-        Examples
-        --------
-        >>> from skquant import CNN1DTrainer, load_model_config
-        >>> trainer = CNN1DTrainer(load_model_config("cnn1d"))
-        >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    {sequence.notes}
+
+    Examples
+    --------
+    >>> from skquant import CNN1DTrainer, load_model_config
+    >>> trainer = CNN1DTrainer(load_model_config("cnn1d"))
+    >>> trainer.train(X_train, y_train)  # doctest: +SKIP
     """
 
     _registry_name = "cnn1d"
@@ -434,8 +411,3 @@ class CNN1DTrainer(BaseSequenceTrainer):
             "dropout": float(self._get(config, "dropout")),
             "n_outputs": n_outputs,
         }
-
-
-for _cls in (LSTMTrainer, TransformerTrainer, CNN1DTrainer):
-    _cls.__doc__ = fill(_cls.__doc__.replace("{seq}", _SEQ_DOC).replace("{notes}", _SEQ_NOTES))
-del _cls

@@ -15,7 +15,7 @@ from skquant.models._nets._base import (
     _check_finite,
     fit_skorch_net,
 )
-from skquant.models._nets._docs import COMMON_PARAMS
+from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import (
     Interval,
@@ -26,63 +26,59 @@ from skquant.utils._sklearn_compat import (
 from skquant.utils._time import chronological_tail_split, holds_out_tail
 
 
+@fill_doc
 class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
     """Variational autoencoder whose latent means are features (a transformer).
 
-        An MLP encoder maps each (standardised) row to a Gaussian over ``latent_dim``
-        latent variables; an MLP decoder maps latent values back to the row. Training
-        minimises the squared reconstruction error plus ``beta`` times the KL divergence
-        from the standard normal prior (a beta-VAE; ``beta=1`` is the classic VAE).
-        Each row is encoded on its own, so ``transform`` is causal: row t's features
-        depend on row t only (and on the fitted weights).
+    An MLP encoder maps each (standardised) row to a Gaussian over ``latent_dim``
+    latent variables; an MLP decoder maps latent values back to the row. Training
+    minimises the squared reconstruction error plus ``beta`` times the KL divergence
+    from the standard normal prior (a beta-VAE; ``beta=1`` is the classic VAE).
+    Each row is encoded on its own, so ``transform`` is causal: row t's features
+    depend on row t only (and on the fitted weights).
 
-        Parameters
-        ----------
-        config : dict, default=None
-            Hyper-parameters, usually ``load_model_config("vae", variant=...)``;
-            explicit parameters win over it.
-        latent_dim : int, default=None
-            Number of latent features (``vae0`` .. ``vae{latent_dim-1}``).
-        hidden_layer_sizes : list of int, default=None
-            Encoder widths; the decoder mirrors them.
-        beta : float, default=None
-            Weight of the KL term.
-    {common_params}
+    Parameters
+    ----------
+    {config}
+    latent_dim : int, default=None
+        Number of latent features (``vae0`` .. ``vae{latent_dim-1}``).
+    hidden_layer_sizes : list of int, default=None
+        Encoder widths; the decoder mirrors them.
+    beta : float, default=None
+        Weight of the KL term.
+    {nets.params}
 
-        Attributes
-        ----------
-        model_ : skorch.NeuralNet
-            The fitted skorch net, also readable as ``model``; ``model_.module_`` is the
-            PyTorch ``VAEModule``.
-        config_ : dict
-            The resolved hyper-parameters actually used.
-        evals_result_ : dict
-            ``{"train": {"loss": [...]}, "valid": {"loss": [...]}}``: the negative ELBO
-            per row, per epoch (``"valid"`` only with validation rows).
-        best_iteration_ : int or None
-            The epoch (1-based) whose weights were kept by early stopping.
-        n_epochs_ : int
-            Epochs actually run.
-        device_ : str
-            The device the net was trained on.
-        mean_, scale_ : ndarray of shape (n_features_in_,)
-            Input standardisation learnt on the training rows.
-        n_features_in_ : int
-            Number of features seen in fit.
-        feature_names_in_ : ndarray of shape (n_features_in_,)
-            Column names, when ``X`` is a DataFrame with string columns.
+    Attributes
+    ----------
+    model_ : skorch.NeuralNet
+        The fitted skorch net, also readable as ``model``; ``model_.module_`` is the
+        PyTorch ``VAEModule``.
+    {attributes.config_}
+    evals_result_ : dict
+        ``{"train": {"loss": [...]}, "valid": {"loss": [...]}}``: the negative ELBO
+        per row, per epoch (``"valid"`` only with validation rows).
+    best_iteration_ : int or None
+        The epoch (1-based) whose weights were kept by early stopping.
+    {nets.n_epochs_}
+    {nets.device_}
+    {nets.mean_}
+    permutation_importance_ : ndarray of shape (n_features_in_,)
+        Rise of the reconstruction error when a column is permuted on the
+        validation rows (the last 1000; the training rows without them), computed
+        in ``fit``; ``get_feature_importance`` reads it.
+    {attributes.features_in}
 
-        See Also
-        --------
-        GANTrainer : synthetic rows and discriminator features.
+    See Also
+    --------
+    GANTrainer : synthetic rows and discriminator features.
 
-        Examples
-        --------
-        >>> from skquant import VAETrainer, load_model_config
-        >>> trainer = VAETrainer(load_model_config("vae"))
-        >>> latent = trainer.train(X_train, y_train)  # doctest: +SKIP
-        >>> trainer.get_feature_names_out()[:2]  # doctest: +SKIP
-        array(['vae0', 'vae1'], dtype=object)
+    Examples
+    --------
+    >>> from skquant import VAETrainer, load_model_config
+    >>> trainer = VAETrainer(load_model_config("vae"))
+    >>> latent = trainer.train(X_train, y_train)  # doctest: +SKIP
+    >>> trainer.get_feature_names_out()[:2]  # doctest: +SKIP
+    array(['vae0', 'vae1'], dtype=object)
     """
 
     _registry_name = "vae"
@@ -199,7 +195,9 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             (inputs, inputs),
             None if valid is None else (valid, valid),
         )
-        self._importance_data = (valid if valid is not None else inputs)[-_IMPORTANCE_ROWS:]
+        self.permutation_importance_ = self._permutation_importance(
+            (valid if valid is not None else inputs)[-_IMPORTANCE_ROWS:]
+        )
         return self
 
     def train(self, X_train, y_train=None, X_val=None, y_val=None):
@@ -293,9 +291,8 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
         _check_finite("X", Xa)
         return -self._reconstruction_error(self._scaled(Xa))
 
-    def _feature_importances(self, target) -> np.ndarray:
+    def _permutation_importance(self, values: np.ndarray) -> np.ndarray:
         """Rise of the reconstruction error when one input column is permuted."""
-        values = self._importance_data
         base = self._reconstruction_error(values)
         rng = np.random.RandomState(0)
         out = np.zeros(values.shape[1])
@@ -305,5 +302,5 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             out[j] = self._reconstruction_error(shuffled) - base
         return out
 
-
-VAETrainer.__doc__ = VAETrainer.__doc__.replace("{common_params}", COMMON_PARAMS)
+    def _feature_importances(self, target) -> np.ndarray:
+        return self.permutation_importance_
