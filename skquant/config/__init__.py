@@ -6,6 +6,7 @@ from skquant.config._loader import (
     list_variants,
     load_model_config,
     valid_config_keys,
+    validate_config_keys,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "list_variants",
     "load_model_config",
     "valid_config_keys",
+    "validate_config_keys",
 ]

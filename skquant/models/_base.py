@@ -6,13 +6,20 @@ winning over the one before:
 
 1. the YAML variant of the family (``MODEL_VARIANT`` or ``balanced``),
 2. the ``config`` dict given as first argument (usually from ``load_model_config``),
-3. every parameter set explicitly (not ``None``), e.g. by ``GridSearchCV``.
+3. every parameter set explicitly, e.g. by ``GridSearchCV``: not ``None``, or, for the
+   few parameters whose ``None`` means something to the library (default ``UNSET``),
+   not ``UNSET``.
 
-The result, checked against ``_parameter_constraints``, is stored in ``config_``.
+Keys no layer sets take the family's ``_defaults``. The result, checked against
+``_parameter_constraints``, is stored in ``config_``; the task comes from the same
+layers, for the tags before ``fit`` too.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
@@ -43,24 +50,33 @@ TASKS = ("regression", "classification")
 
 # Keys of a resolved config that are skquant's own and reach no library estimator: the
 # config itself, the task, and the early-stopping split (patience, tail share, embargo
-# before the tail), which the trainers apply themselves.
+# before the tail), which the trainers apply themselves. A trainer's ``_library_keys``
+# (the allow-list of keys its library estimator takes) may hold none of them.
 SKQUANT_ONLY_KEYS = frozenset(
     {"config", "task", "early_stopping_rounds", "validation_fraction", "embargo_days"}
 )
 
 
-def library_params(config: Mapping[str, Any], *, translated=()) -> dict[str, Any]:
-    """The keyword arguments of a wrapped library estimator from a resolved config.
+class _UnsetType(type):
+    def __repr__(cls) -> str:
+        return "UNSET"
 
-    Drops ``SKQUANT_ONLY_KEYS``, the keys in ``translated`` (which the caller passes
-    in the library's own form, e.g. ``verbose`` as LightGBM's ``verbose=-1``) and
-    unset (None) values.
+
+class UNSET(metaclass=_UnsetType):
+    """The default of a parameter whose ``None`` means something to the library.
+
+    ``EnsembleTrainer(rf_max_depth=None)`` asks for unlimited depth, which must win
+    over the YAML variant's depth; leaving the parameter at ``UNSET`` takes it from
+    ``config``, else from the YAML variant. A class, so that it is one object through
+    ``clone``, ``copy`` and ``pickle``.
     """
-    return {
-        key: value
-        for key, value in config.items()
-        if key not in SKQUANT_ONLY_KEYS and key not in translated and value is not None
-    }
+
+
+@functools.cache
+def _none_is_a_value(cls) -> frozenset[str]:
+    """The parameters of ``cls`` whose default is ``UNSET``: for them ``None`` is a value."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return frozenset(p.name for p in params if p.default is UNSET)
 
 
 class FitData(NamedTuple):
@@ -148,6 +164,12 @@ class BaseTrainer(BaseEstimator):
     _poor_score_tasks : frozenset of str
         The tasks in which the default config is not expected to learn scikit-learn's
         200-row toy data (the ``poor_score`` tag); each family says why beside it.
+    _defaults : dict
+        The value of each key that neither parameter, ``config`` nor YAML variant
+        sets (the family's fallback defaults; the boosters have none: the library's
+        own default applies).
+    _library_keys : frozenset of str
+        The config keys the wrapped library estimator takes (see ``_library_params``).
     """
 
     _registry_name: ClassVar[str]
@@ -156,40 +178,77 @@ class BaseTrainer(BaseEstimator):
     _allow_nan: ClassVar[bool] = False
     _iterative: ClassVar[bool] = True
     _poor_score_tasks: ClassVar[frozenset[str]] = frozenset()
+    _defaults: ClassVar[dict[str, Any]] = {}
+    _library_keys: ClassVar[frozenset[str]] = frozenset()
 
     # ------------------------------------------------------------------ config
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        leaked = SKQUANT_ONLY_KEYS & set(cls._library_keys)
+        if leaked:
+            raise TypeError(
+                f"{cls.__name__}._library_keys holds skquant-only keys {sorted(leaked)}; "
+                "no library estimator may receive them."
+            )
+
     def _explicit_params(self) -> dict[str, Any]:
+        """The parameters set explicitly: not None (not UNSET where None is a value)."""
+        none_is_a_value = _none_is_a_value(type(self))
         return {
             key: value
             for key, value in self.get_params(deep=False).items()
-            if key != "config" and value is not None
+            if key != "config"
+            and value is not UNSET
+            and (value is not None or key in none_is_a_value)
         }
 
-    def _effective_task(self) -> str:
-        """The task from the parameter, else from ``config``, else the family default."""
-        task = getattr(self, "task", None)
-        if task is None and isinstance(self.config, Mapping):
-            task = self.config.get("task")
-        return task or self._tasks[0]
+    def _config_layers(self) -> dict[str, Any]:
+        """YAML variant < ``config`` < explicit parameters, merged but not validated."""
+        from skquant.config import load_model_config, validate_config_keys
 
-    def _resolve_config(self) -> dict[str, Any]:
-        """YAML variant < ``config`` < explicit parameters, validated."""
-        from skquant.config import load_model_config
-        from skquant.config._loader import validate_config_keys
-
-        resolved = load_model_config(self._registry_name)
+        layers = load_model_config(self._registry_name)
         if self.config is not None:
             if not isinstance(self.config, Mapping):
                 raise ValueError(
                     f"The 'config' parameter of {type(self).__name__} must be a dict "
                     f"(e.g. from load_model_config), got {type(self.config).__name__}."
                 )
-            resolved.update(validate_config_keys(self._registry_name, dict(self.config), "config"))
-        resolved.update(self._explicit_params())
+            layers.update(validate_config_keys(self._registry_name, dict(self.config), "config"))
+        layers.update(self._explicit_params())
+        return layers
+
+    def _task_of(self, layers: Mapping[str, Any]) -> str:
+        """The task of merged config layers: the latest layer that sets one, else the default."""
+        return layers.get("task") or self._tasks[0]
+
+    def _effective_task(self) -> str:
+        """The task ``fit`` will use, from the same layers (for the tags before fit).
+
+        A config or variant that ``fit`` would reject leaves the tags to the layers that
+        can be read (the parameter, then ``config``), so that ``fit`` raises the error.
+        """
+        try:
+            layers = self._config_layers()
+        except ValueError:
+            layers = dict(self.config) if isinstance(self.config, Mapping) else {}
+            layers.update(self._explicit_params())
+        return self._task_of(layers)
+
+    def _resolve_config(self) -> dict[str, Any]:
+        """The config layers, validated, with the family's ``_defaults`` for unset keys.
+
+        A default fills a key that no layer sets (or that a layer leaves None), unless
+        the key's parameter was set explicitly (an explicit None where None is a value).
+        """
+        resolved = self._config_layers()
+        explicit = self._explicit_params()
+        for key, default in self._defaults.items():
+            if resolved.get(key) is None and key not in explicit:
+                resolved[key] = copy.deepcopy(default)
         validate_parameter_constraints(
             self._parameter_constraints, resolved, caller_name=type(self).__name__
         )
-        task = resolved.get("task") or self._tasks[0]
+        task = self._task_of(resolved)
         if task not in self._tasks:
             raise ValueError(
                 f"{type(self).__name__} supports task in {list(self._tasks)}, got task={task!r}."
@@ -198,6 +257,15 @@ class BaseTrainer(BaseEstimator):
         if "n_jobs" in self.get_params(deep=False) and resolved.get("n_jobs") is None:
             resolved["n_jobs"] = _threads_from_env()
         return resolved
+
+    def _library_params(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The library estimator's keyword arguments: the ``_library_keys`` that are set.
+
+        Only allow-listed keys pass, so a skquant-only key (``SKQUANT_ONLY_KEYS``) or a
+        key the library does not take never reaches it; keys the library spells its
+        own way (``verbose``) are added by the trainer.
+        """
+        return {key: config[key] for key in self._library_keys if config.get(key) is not None}
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):

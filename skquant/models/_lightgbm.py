@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin, library_params
+from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
 
@@ -55,9 +55,17 @@ _LIGHTGBM_TREE_CONSTRAINTS = {
 }
 
 
-def _lightgbm_params(config: dict) -> dict:
+# The keys of a LightGBM sklearn-API estimator that every LightGBM-based trainer takes
+# (``verbose`` goes in LightGBM's own form, see ``_lightgbm_params``).
+_LIGHTGBM_LIBRARY_KEYS = frozenset(
+    {"n_estimators", "learning_rate", "max_depth", "random_state", "n_jobs"}
+    | set(_LIGHTGBM_TREE_CONSTRAINTS)
+)
+
+
+def _lightgbm_params(trainer: BaseTrainer, config: dict) -> dict:
     """The LightGBM estimator's keyword arguments from a resolved config."""
-    params = library_params(config, translated={"verbose"})
+    params = trainer._library_params(config)
     params["verbose"] = 1 if config.get("verbose") else -1
     return params
 
@@ -210,6 +218,7 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     # regression, a constant on the two-class subset of the classification data.
     _poor_score_tasks = frozenset(_tasks)
     _config_aliases = _LIGHTGBM_ALIASES
+    _library_keys = _LIGHTGBM_LIBRARY_KEYS | {"class_weight"}
     _parameter_constraints = {
         **_BOOSTING_CONSTRAINTS,
         **_LIGHTGBM_TREE_CONSTRAINTS,
@@ -267,7 +276,7 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
 
     def _fit_model(self, data: FitData, config: dict) -> None:
         lgb = import_optional("lightgbm")
-        params = _lightgbm_params(config)
+        params = _lightgbm_params(self, config)
         if config["task"] == "classification":
             model = lgb.LGBMClassifier(**params)
         else:

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin, library_params
+from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
 from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
@@ -20,9 +20,9 @@ def _seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def _xgboost_params(config: dict) -> dict:
+def _xgboost_params(trainer: BaseTrainer, config: dict) -> dict:
     """The XGBoost estimator's keyword arguments from a resolved config."""
-    params = library_params(config, translated={"verbose", "random_state"})
+    params = trainer._library_params(config)
     params["random_state"] = _seed(config.get("random_state"))
     params["verbosity"] = 1 if config.get("verbose") else 0
     return params
@@ -173,6 +173,25 @@ class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         "nthread": "n_jobs",
         "seed": "random_state",
     }
+    # XGBoost's own keys; random_state and verbose go in its form (see _xgboost_params)
+    _library_keys = frozenset(
+        {
+            "n_estimators",
+            "learning_rate",
+            "max_depth",
+            "min_child_weight",
+            "subsample",
+            "colsample_bytree",
+            "reg_alpha",
+            "reg_lambda",
+            "gamma",
+            "tree_method",
+            "max_bin",
+            "device",
+            "importance_type",
+            "n_jobs",
+        }
+    )
     _parameter_constraints = {
         **_BOOSTING_CONSTRAINTS,
         "max_depth": [Interval(Integral, 0, None, closed="left"), None],
@@ -240,7 +259,7 @@ class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
 
     def _fit_model(self, data: FitData, config: dict) -> None:
         xgb = import_optional("xgboost")
-        params = _xgboost_params(config)
+        params = _xgboost_params(self, config)
         if config["task"] == "classification":
             model = xgb.XGBClassifier(**params)
         else:

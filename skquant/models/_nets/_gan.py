@@ -221,6 +221,7 @@ class GANTrainer(BaseFeatureTrainer):
     """
 
     _registry_name = "gan"
+    _defaults = _GAN_DEFAULTS
     _parameter_constraints = {
         "config": [dict, None],
         "epochs": [Interval(Integral, 1, None, closed="left"), None],
@@ -276,10 +277,7 @@ class GANTrainer(BaseFeatureTrainer):
 
     # ------------------------------------------------------------------ config
     def _resolve_config(self) -> dict[str, Any]:
-        config = {**_GAN_DEFAULTS, **super()._resolve_config()}
-        for key in _GAN_DEFAULTS:
-            if config[key] is None:
-                config[key] = _GAN_DEFAULTS[key]
+        config = super()._resolve_config()
         for key in ("generator_layer_sizes", "discriminator_layer_sizes"):
             sizes = config[key]
             if (
