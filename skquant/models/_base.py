@@ -43,7 +43,8 @@ from skquant.utils._sklearn_compat import (
     validate_parameter_constraints,
 )
 from skquant.utils._target import is_binary_target
-from skquant.utils._time import chronological_tail_split, holds_out_tail
+from skquant.utils._time import chronological_tail_split, dates_of, holds_out_tail
+from skquant.utils._validation import check_validation_pair
 from skquant.utils._warnings import caller_stacklevel
 
 TASKS = ("regression", "classification")
@@ -80,7 +81,11 @@ def _none_is_a_value(cls) -> frozenset[str]:
 
 
 class FitData(NamedTuple):
-    """Training rows and the early-stopping validation rows, as validated arrays."""
+    """Training rows and the early-stopping validation rows, as validated arrays.
+
+    ``dates`` and ``index`` belong to the training rows (``X``): the per-row dates of
+    a date-indexed ``X`` (see ``dates_of``) and its pandas index, None for arrays.
+    """
 
     X: np.ndarray
     y: np.ndarray
@@ -88,6 +93,8 @@ class FitData(NamedTuple):
     X_val: np.ndarray | None
     y_val: np.ndarray | None
     sample_weight_val: np.ndarray | None
+    dates: np.ndarray | None = None
+    index: pd.Index | None = None
 
 
 def _threads_from_env() -> int | None:
@@ -143,12 +150,12 @@ def _is_classification(estimator) -> bool:
     return estimator._effective_task() == "classification"
 
 
-class BaseTrainer(BaseEstimator):
-    """Base class of the skquant trainers (not for direct use).
+class ConfigMixin:
+    """Config resolution of a trainer: YAML variant < ``config`` < explicit parameters.
 
-    Subclasses set ``_registry_name`` and ``_parameter_constraints`` and implement
-    ``_fit_model(data, config)``, which sets ``model_`` (and, for iterative models,
-    ``evals_result_`` and ``best_iteration_``), and ``_feature_importances(target)``.
+    ``fit`` stores the resolved dict in ``config_``. A family sets the class
+    attributes below and ``_parameter_constraints``, which the resolved dict is
+    checked against.
 
     Class attributes
     ----------------
@@ -158,12 +165,8 @@ class BaseTrainer(BaseEstimator):
         Library spellings accepted in configs (``min_data_in_leaf``) mapped to the
         parameter they set (``min_child_samples``).
     _tasks : tuple of str
-        The tasks the family supports; the first is the default.
-    _allow_nan : bool
-        Whether ``X`` may hold NaN (the library handles missing values).
-    _poor_score_tasks : frozenset of str
-        The tasks in which the default config is not expected to learn scikit-learn's
-        200-row toy data (the ``poor_score`` tag); each family says why beside it.
+        The tasks the family supports, the first the default; empty for the feature
+        trainers, whose config has no task.
     _defaults : dict
         The value of each key that neither parameter, ``config`` nor YAML variant
         sets (the family's fallback defaults; the boosters have none: the library's
@@ -174,10 +177,7 @@ class BaseTrainer(BaseEstimator):
 
     _registry_name: ClassVar[str]
     _config_aliases: ClassVar[dict[str, str]] = {}
-    _tasks: ClassVar[tuple[str, ...]] = ("regression",)
-    _allow_nan: ClassVar[bool] = False
-    _iterative: ClassVar[bool] = True
-    _poor_score_tasks: ClassVar[frozenset[str]] = frozenset()
+    _tasks: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
     _library_keys: ClassVar[frozenset[str]] = frozenset()
 
@@ -217,11 +217,11 @@ class BaseTrainer(BaseEstimator):
         layers.update(self._explicit_params())
         return layers
 
-    def _task_of(self, layers: Mapping[str, Any]) -> str:
+    def _task_of(self, layers: Mapping[str, Any]) -> str | None:
         """The task of merged config layers: the latest layer that sets one, else the default."""
-        return layers.get("task") or self._tasks[0]
+        return layers.get("task") or (self._tasks[0] if self._tasks else None)
 
-    def _effective_task(self) -> str:
+    def _effective_task(self) -> str | None:
         """The task ``fit`` will use, from the same layers (for the tags before fit).
 
         A config or variant that ``fit`` would reject leaves the tags to the layers that
@@ -248,12 +248,14 @@ class BaseTrainer(BaseEstimator):
         validate_parameter_constraints(
             self._parameter_constraints, resolved, caller_name=type(self).__name__
         )
-        task = self._task_of(resolved)
-        if task not in self._tasks:
-            raise ValueError(
-                f"{type(self).__name__} supports task in {list(self._tasks)}, got task={task!r}."
-            )
-        resolved["task"] = task
+        if self._tasks:
+            task = self._task_of(resolved)
+            if task not in self._tasks:
+                raise ValueError(
+                    f"{type(self).__name__} supports task in {list(self._tasks)}, "
+                    f"got task={task!r}."
+                )
+            resolved["task"] = task
         if "n_jobs" in self.get_params(deep=False) and resolved.get("n_jobs") is None:
             resolved["n_jobs"] = _threads_from_env()
         return resolved
@@ -266,6 +268,89 @@ class BaseTrainer(BaseEstimator):
         own way (``verbose``) are added by the trainer.
         """
         return {key: config[key] for key in self._library_keys if config.get(key) is not None}
+
+
+class BaseTrainer(ConfigMixin, BaseEstimator):
+    """The root of every skquant trainer (not for direct use): config and inspection.
+
+    A trainer derives from one base per role: ``BaseSupervisedTrainer`` (regressors
+    and classifiers) or ``BaseFeatureTrainer`` (feature transformers). Every trainer
+    implements ``_feature_importances(target)``.
+
+    Class attributes
+    ----------------
+    _allow_nan : bool
+        Whether ``X`` may hold NaN (the library handles missing values).
+    """
+
+    _allow_nan: ClassVar[bool] = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._allow_nan
+        return tags
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def model(self):
+        """The fitted underlying library model (read-only view of ``model_``)."""
+        check_is_fitted(self)
+        return self.model_
+
+    def _feature_names(self) -> np.ndarray:
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return np.asarray(names, dtype=object)
+        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+    def _check_target(self, target) -> None:
+        names = getattr(self, "target_names_", None)
+        if target is not None and names is not None and target not in names:
+            raise ValueError(f"Unknown target {target!r}; this model was fitted on {names}.")
+
+    def get_feature_importance(self, target=None) -> pd.Series:
+        """Feature importance as a Series indexed by feature name, sorted descending.
+
+        Parameters
+        ----------
+        target : str, default=None
+            For multi-target models, the target whose importance to return. A
+            single-target model accepts its own target name or None.
+
+        Returns
+        -------
+        importance : pandas.Series
+            ``importance.head(60).index.tolist()`` selects the top 60 features.
+        """
+        check_is_fitted(self)
+        self._check_target(target)
+        values = np.asarray(self._feature_importances(target), dtype=float)
+        series = pd.Series(values, index=self._feature_names(), name="importance")
+        series.index.name = "feature"
+        return series.sort_values(ascending=False, kind="stable")
+
+    def _feature_importances(self, target) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class BaseSupervisedTrainer(BaseTrainer):
+    """Base class of the regressors and classifiers (not for direct use).
+
+    The fit template resolves the config, validates the data into a ``FitData``
+    (with the early-stopping rows, the dates and the index of the training rows) and
+    calls ``_fit_model(data, config)``, which subclasses implement: it sets
+    ``model_`` (and, for iterative models, ``evals_result_`` and ``best_iteration_``).
+    ``train`` returns the fitted trainer.
+
+    Class attributes
+    ----------------
+    _poor_score_tasks : frozenset of str
+        The tasks in which the default config is not expected to learn scikit-learn's
+        200-row toy data (the ``poor_score`` tag); each family says why beside it.
+    """
+
+    _tasks: ClassVar[tuple[str, ...]] = ("regression",)
+    _poor_score_tasks: ClassVar[frozenset[str]] = frozenset()
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -280,7 +365,6 @@ class BaseTrainer(BaseEstimator):
             tags.regressor_tags = RegressorTags(poor_score=poor_score)
             tags.classifier_tags = None
         tags.target_tags.required = True
-        tags.input_tags.allow_nan = self._allow_nan
         return tags
 
     # ------------------------------------------------------------------ data
@@ -292,8 +376,7 @@ class BaseTrainer(BaseEstimator):
         the training dates (never a shuffled or leading slice) is held out, from
         ``MIN_ROWS_FOR_TAIL`` (10) training rows up (see ``holds_out_tail``).
         """
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         classification = config["task"] == "classification"
         ensure_finite = "allow-nan" if self._allow_nan else True
         Xa, ya = validate_data(
@@ -321,7 +404,11 @@ class BaseTrainer(BaseEstimator):
                 raise ValueError(f"X_val has {len(Xv)} rows but y_val has {len(yv)}.")
             if not classification:
                 yv = check_array(yv, ensure_2d=False, dtype="numeric", input_name="y_val")
-            return FitData(Xa, ya, w, Xv, self._encode_target(yv, classification), None)
+        dates = dates_of(X)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        if X_val is not None:
+            yv = self._encode_target(yv, classification)
+            return FitData(Xa, ya, w, Xv, yv, None, dates, index)
         if holds_out_tail(
             len(Xa), config.get("early_stopping_rounds"), config.get("validation_fraction")
         ):
@@ -335,8 +422,10 @@ class BaseTrainer(BaseEstimator):
                 Xa[tail],
                 ya[tail],
                 None if w is None else w[tail],
+                None if dates is None else dates[train],
+                None if index is None else index[train],
             )
-        return FitData(Xa, ya, w, None, None, None)
+        return FitData(Xa, ya, w, None, None, None, dates, index)
 
     def _encode_target(self, y, classification: bool, fit: bool = False):
         if not classification:
@@ -385,6 +474,9 @@ class BaseTrainer(BaseEstimator):
     def train(self, X_train, y_train, X_val=None, y_val=None):
         """Fit as in the user guide: early-stop on ``(X_val, y_val)`` or a chronological tail.
 
+        The return rule of a supervised trainer: ``train`` returns the fitted trainer
+        (a feature trainer's returns the features of ``X_train``).
+
         Returns
         -------
         self : object
@@ -430,48 +522,6 @@ class BaseTrainer(BaseEstimator):
         """Accuracy for classification, R^2 for regression (as scikit-learn's mixins)."""
         metric = accuracy_score if _is_classification(self) else r2_score
         return metric(y, self.predict(X), sample_weight=sample_weight)
-
-    # ------------------------------------------------------------------ inspection
-    @property
-    def model(self):
-        """The fitted underlying library model (read-only view of ``model_``)."""
-        check_is_fitted(self)
-        return self.model_
-
-    def _feature_names(self) -> np.ndarray:
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            return np.asarray(names, dtype=object)
-        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
-
-    def _check_target(self, target) -> None:
-        names = getattr(self, "target_names_", None)
-        if target is not None and names is not None and target not in names:
-            raise ValueError(f"Unknown target {target!r}; this model was fitted on {names}.")
-
-    def get_feature_importance(self, target=None) -> pd.Series:
-        """Feature importance as a Series indexed by feature name, sorted descending.
-
-        Parameters
-        ----------
-        target : str, default=None
-            For multi-target models, the target whose importance to return. A
-            single-target model accepts its own target name or None.
-
-        Returns
-        -------
-        importance : pandas.Series
-            ``importance.head(60).index.tolist()`` selects the top 60 features.
-        """
-        check_is_fitted(self)
-        self._check_target(target)
-        values = np.asarray(self._feature_importances(target), dtype=float)
-        series = pd.Series(values, index=self._feature_names(), name="importance")
-        series.index.name = "feature"
-        return series.sort_values(ascending=False, kind="stable")
-
-    def _feature_importances(self, target) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     def _fit_model(self, data: FitData, config: dict) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

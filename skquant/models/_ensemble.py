@@ -14,7 +14,12 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils import check_random_state
 
-from skquant.models._base import UNSET, BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import (
+    UNSET,
+    BaseSupervisedTrainer,
+    FitData,
+    TreeImportanceMixin,
+)
 from skquant.models._stacking import (
     _FittedStack,
     chronological_oof_predict,
@@ -22,13 +27,12 @@ from skquant.models._stacking import (
     stack_features,
 )
 from skquant.utils._sklearn_compat import Hidden, Interval, Options, StrOptions
-from skquant.utils._time import dates_of
 
 # the default of the depths, whose None (unlimited) must win over the YAML variant
 _NOT_SET = Hidden(Options(type, {UNSET}))
 
 
-class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
+class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """Stacking: HistGradientBoosting + RandomForest, then Ridge or LogisticRegression.
 
     The meta-learner (Ridge for regression, LogisticRegression for classification)
@@ -207,32 +211,6 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None):
-        """Fit the stack: chronological out-of-fold meta-features, meta-learner, refit.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Training features, rows in time order (or indexed by date).
-        y : array-like of shape (n_samples,)
-            Target.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights, passed to the base models and the meta-learner.
-        X_val, y_val : array-like, default=None
-            Validated but not used (the stack has no early stopping).
-
-        Returns
-        -------
-        self : object
-            The fitted trainer.
-        """
-        # the dates (if any) decide the stacking folds; validate_data drops the index
-        self._fit_dates = dates_of(X)
-        try:
-            return super().fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val)
-        finally:
-            del self._fit_dates
-
     def _base_models(self, config: dict, classification: bool):
         rng = check_random_state(config.get("random_state"))
         seeds = rng.randint(np.iinfo(np.int32).max, size=2)
@@ -279,7 +257,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
                     f"positive sample_weight, got only {self.classes_[weighted].tolist()}."
                 )
         # stacking folds follow the dates of X when it had them, else the row order
-        dates = self._fit_dates
+        dates = data.dates
         n_periods = len(np.unique(dates)) if dates is not None else len(y)
         n_splits = min(config["n_splits"], n_periods - 1)
         if dates is not None:

@@ -10,7 +10,7 @@ from scipy.special import expit
 from sklearn.utils.metaestimators import available_if
 
 from skquant.models._base import (
-    BaseTrainer,
+    BaseSupervisedTrainer,
     _is_classification,
     target_names_of,
     warn_if_binary_regression,
@@ -22,6 +22,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._validation import check_validation_pair
 
 
 def ftrl_weights(z, n, alpha, beta, l1, l2):
@@ -102,7 +103,7 @@ def _ftrl_batches(X, Y, z, n, alpha, beta, l1, l2, logistic, batch_size):
         n[...] = n_new
 
 
-class FTRLProximalTrainer(BaseTrainer):
+class FTRLProximalTrainer(BaseSupervisedTrainer):
     """Per-coordinate FTRL-Proximal online linear model (McMahan et al. 2013).
 
     The algorithm of "Ad Click Prediction: a View from the Trenches" (KDD 2013,
@@ -360,8 +361,7 @@ class FTRLProximalTrainer(BaseTrainer):
         warn_if_binary_regression(self, ya, config["task"])
         classes = np.unique(ya) if classification else None
         self._init_state(config, classes)
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         valid = None
         if X_val is not None:
             valid = (validate_data(self, X_val, reset=False, dtype=np.float64), np.asarray(y_val))

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, FitData, TreeImportanceMixin
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
 
@@ -118,7 +118,7 @@ def _fit_lightgbm(estimator, data: FitData, config: dict):
     return evals, best
 
 
-class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
+class LightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """LightGBM gradient boosting, regressor or classifier.
 
     Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,

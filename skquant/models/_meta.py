@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from skquant.models._base import BaseTrainer, BinaryTargetWarning, target_names_of
+from skquant.models._base import (
+    BaseSupervisedTrainer,
+    BaseTrainer,
+    BinaryTargetWarning,
+    target_names_of,
+)
 from skquant.models._feature_base import select_columns
 from skquant.models._stacking import chronological_oof_predict
 from skquant.utils._sklearn_compat import (
@@ -56,7 +61,7 @@ def _where(position) -> str:
     return position if isinstance(position, str) else f"estimators[{position}]"
 
 
-class MetaLearningTrainer(BaseTrainer):
+class MetaLearningTrainer(BaseSupervisedTrainer):
     """Ensemble that learns which base model to trust, optionally per context.
 
     The base models (registry names such as ``"lightgbm"`` or ``"xgboost"``,

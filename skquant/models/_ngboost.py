@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_random_state
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import BaseSupervisedTrainer, FitData, TreeImportanceMixin
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions, validate_params
 
@@ -38,7 +38,7 @@ def _truncate(model, n_rounds: int) -> None:
             setattr(model, name, rounds[:n_rounds])
 
 
-class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
+class NGBoostTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """NGBoost distributional regression: a predictive distribution per row.
 
     Each boosting round fits one regression tree per distribution parameter

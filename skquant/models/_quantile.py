@@ -7,7 +7,7 @@ from numbers import Real
 import numpy as np
 from sklearn.metrics import mean_pinball_loss
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import BaseSupervisedTrainer, FitData, TreeImportanceMixin
 from skquant.models._lightgbm import (
     _BOOSTING_CONSTRAINTS,
     _LIGHTGBM_ALIASES,
@@ -37,7 +37,7 @@ def _quantiles(alpha) -> tuple[np.ndarray, bool]:
     return np.sort(levels), scalar
 
 
-class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
+class QuantileLightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """LightGBM quantile regression (pinball loss) for one or several quantiles.
 
     With one quantile (``alpha=0.5``) this is one ``LGBMRegressor(objective=

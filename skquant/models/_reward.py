@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils.validation import column_or_1d
 
-from skquant.models._base import BaseTrainer, target_names_of
+from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, target_names_of
 from skquant.utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -58,7 +58,7 @@ def _default_base(name: str):
     return _make_base(name, "estimator")[1]
 
 
-class RewardBasedTrainer(BaseTrainer):
+class RewardBasedTrainer(BaseSupervisedTrainer):
     """Reward-weighted regression: fit a base model on reward-weighted rows.
 
     Peters & Schaal (2007), "Reinforcement learning by reward-weighted regression

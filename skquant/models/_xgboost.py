@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, FitData, TreeImportanceMixin
 from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
@@ -64,7 +64,7 @@ def _fit_xgboost(estimator, data: FitData, config: dict):
     return evals, best
 
 
-class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
+class XGBoostTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """XGBoost gradient boosting, regressor or classifier.
 
     Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,

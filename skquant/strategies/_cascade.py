@@ -27,6 +27,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._time import dates_of
+from skquant.utils._validation import check_validation_pair
 
 
 def _stage_output(estimator, task: str, X) -> np.ndarray:
@@ -231,8 +232,7 @@ class CascadeStrategy(BaseStrategy):
         """
         from skquant.models._stacking import chronological_oof_predict
 
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         models = list(self.models)
         if not models:
             raise ValueError("models must name at least one model.")

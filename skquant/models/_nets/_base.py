@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, column_or_1d
 
 from skquant.models._base import (
-    BaseTrainer,
+    BaseSupervisedTrainer,
     _is_classification,
     target_names_of,
     warn_if_binary_regression,
@@ -38,6 +38,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._time import chronological_tail_split, holds_out_tail
+from skquant.utils._validation import check_validation_pair
 
 # Keys every net trainer takes, with the value used when neither parameter, config nor
 # YAML variant sets one.
@@ -176,7 +177,7 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
     owner.model_ = net
 
 
-class BaseNetTrainer(BaseTrainer):
+class BaseNetTrainer(BaseSupervisedTrainer):
     """Base class of the skorch/PyTorch trainers (not for direct use).
 
     Subclasses set ``_registry_name``, ``_parameter_constraints`` (``NET_CONSTRAINTS``
@@ -287,8 +288,7 @@ class BaseNetTrainer(BaseTrainer):
         config = self._resolve_config()
         self.config_ = config
         self.task_ = config["task"]
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         Xa = self._validate_X(X, reset=True)
         _check_finite("X", Xa)
         Y = self._validate_y(y, len(Xa), fit=True)

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from skquant.models._feature_base import BaseFeatureTrainer
@@ -65,10 +64,6 @@ def _make_scaler(standardize, n_samples: int):
     else:
         scaler = FunctionTransformer()
     return scaler.set_output(transform="default")  # arrays, whatever sklearn's global config
-
-
-def _never(estimator) -> bool:
-    return False
 
 
 class GANTrainer(BaseFeatureTrainer):
@@ -382,23 +377,6 @@ class GANTrainer(BaseFeatureTrainer):
         # draws of sample(random_state=None): reproducible from the fit's seed
         self._sample_rng = np.random.RandomState(seed)
 
-    def train(self, X_train, y_train=None, X_val=None, y_val=None):
-        """Fit on ``X_train`` (and ``y_train`` when conditional); return its features.
-
-        ``X_val`` and ``y_val`` are accepted for the guide's uniform
-        ``trainer.train(...)`` call and ignored: a GAN is not early-stopped.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out)
-            The discriminator features of ``X_train``, as ``fit_transform`` returns.
-        """
-        return self.fit(X_train, y_train).transform(X_train)
-
-    def fit_transform(self, X, y=None):
-        """Fit on ``X`` (and ``y`` when conditional) and return the features of ``X``."""
-        return self.fit(X, y).transform(X)
-
     # ------------------------------------------------------------------ outputs
     def _transform(self, X: np.ndarray) -> np.ndarray:
         torch = import_optional("torch")
@@ -484,15 +462,6 @@ class GANTrainer(BaseFeatureTrainer):
         if self._frame_columns is not None:
             labels = pd.Series(labels, name=self._target_name)
         return rows, labels
-
-    # A GAN neither predicts nor scores: hide the methods inherited from BaseTrainer.
-    @available_if(_never)
-    def predict(self, X):  # pragma: no cover - never available
-        """Not available: a GAN has no target to predict."""
-
-    @available_if(_never)
-    def score(self, X, y=None, sample_weight=None):  # pragma: no cover - never available
-        """Not available: a GAN has no score."""
 
     def _feature_importances(self, target) -> np.ndarray:
         """How strongly the critic reads each column.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.metaestimators import available_if
 
 from skquant.models._feature_base import BaseFeatureTrainer
 from skquant.models._nets._base import (
@@ -86,7 +85,7 @@ class VAETrainer(BaseFeatureTrainer):
     """
 
     _registry_name = "vae"
-    _iterative = True
+    _train_takes_X_val = True
     _defaults = {**NET_DEFAULTS, "latent_dim": 8, "hidden_layer_sizes": [64, 32], "beta": 1.0}
     _parameter_constraints = {
         **{k: v for k, v in NET_CONSTRAINTS.items() if k != "task"},
@@ -200,23 +199,6 @@ class VAETrainer(BaseFeatureTrainer):
         self._importance_data = (valid if valid is not None else inputs)[-_IMPORTANCE_ROWS:]
         return self
 
-    def train(self, X_train, y_train=None, X_val=None, y_val=None):
-        """Fit as in the user guide and return the latent features of ``X_train``.
-
-        ``X_val`` (when given) is the early-stopping set; ``y_train`` and ``y_val``
-        are ignored.
-
-        Returns
-        -------
-        latent : ndarray of shape (n_samples, latent_dim)
-            The latent means of ``X_train``, columns ``vae0..``.
-        """
-        return self.fit(X_train, X_val=X_val).transform(X_train)
-
-    def fit_transform(self, X, y=None, **fit_params):
-        """Fit on ``X`` and return its latent means (same as ``fit(X).transform(X)``)."""
-        return self.fit(X, y, **fit_params).transform(X)
-
     # ------------------------------------------------------------------ transform
     def _scaled(self, Xa):
         return np.ascontiguousarray((Xa - self.mean_) / self.scale_, dtype=np.float32)
@@ -266,11 +248,6 @@ class VAETrainer(BaseFeatureTrainer):
             )
         decoded = self._module_call("decode", np.ascontiguousarray(Z, dtype=np.float32))
         return decoded * self.scale_ + self.mean_
-
-    @available_if(lambda self: False)
-    def predict(self, X):  # pragma: no cover - never available
-        """A VAE has no target to predict (hidden: use ``transform``)."""
-        raise AttributeError("VAETrainer has no predict; use transform.")
 
     def _reconstruction_error(self, scaled: np.ndarray) -> float:
         latent = self._module_call("encode", scaled)
