@@ -35,3 +35,32 @@ def test_the_fit_template_gives_the_ensemble_the_dates_of_the_rows():
     # 4 time blocks of 7-8 dates: the first block's 7 or 8 dates (28 or 32 rows) have no OOF
     assert (~trainer.meta_train_mask_).sum() in (28, 32)
     assert not hasattr(trainer, "_fit_dates")
+
+
+def _fitted_small(name):
+    from skquant import (
+        FTRLProximalTrainer,
+        GMMRegimeTrainer,
+        LightGBMTrainer,
+        MetaLearningTrainer,
+    )
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=80)
+    labels = (y > 0).astype(int)
+    if name == "lightgbm":
+        est = LightGBMTrainer(task="classification", n_estimators=3, n_jobs=1)
+        return est.fit(X, labels)
+    if name == "meta_learning":
+        return MetaLearningTrainer({"n_splits": 2}, context_features=[0]).fit(X, y)
+    if name == "gmm_regime":
+        return GMMRegimeTrainer(n_components=2, random_state=0).fit(X)
+    return FTRLProximalTrainer(n_passes=1).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "meta_learning", "gmm_regime", "ftrl_proximal"])
+def test_fitted_state_names_end_with_an_underscore(name):
+    est = _fitted_small(name)
+    private = [key for key in vars(est) if key.startswith("_") and not key.startswith("__")]
+    assert not private, f"{type(est).__name__} keeps fitted state {private}"

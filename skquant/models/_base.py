@@ -432,14 +432,14 @@ class BaseSupervisedTrainer(BaseTrainer):
             return np.asarray(y, dtype=np.float64)
         if fit:
             check_classification_targets(y)
-            self._label_encoder = LabelEncoder().fit(y)
-            self.classes_ = self._label_encoder.classes_
+            self.label_encoder_ = LabelEncoder().fit(y)
+            self.classes_ = self.label_encoder_.classes_
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
                 f"y_val holds classes {unknown.tolist()} not seen in y: {self.classes_.tolist()}."
             )
-        return self._label_encoder.transform(y)
+        return self.label_encoder_.transform(y)
 
     # ------------------------------------------------------------------ fit/predict
     @_fit_context(prefer_skip_nested_validation=True)

@@ -134,7 +134,6 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     _registry_name = "ensemble"
     _tasks = ("regression", "classification")
     _allow_nan = True
-    _iterative = False
     _config_aliases = {"cv": "n_splits", "final_estimator__alpha": "meta_alpha"}
     _defaults = {
         "n_splits": 5,

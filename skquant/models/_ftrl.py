@@ -252,7 +252,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         l1 = np.full(shape[1], float(config["l1"]))
         l2 = np.full(shape[1], float(config["l2"]))
         l1[-1] = l2[-1] = 0.0  # the intercept is not penalised
-        self._l1, self._l2 = l1, l2
+        self.l1_, self.l2_ = l1, l2
 
     def _design(self, X):
         ones = np.ones((X.shape[0], 1)) if self.config_["fit_intercept"] else np.zeros((len(X), 1))
@@ -275,8 +275,8 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
             self.model_["n"],
             float(cfg["alpha"]),
             float(cfg["beta"]),
-            self._l1,
-            self._l2,
+            self.l1_,
+            self.l2_,
             self.task_ == "classification",
         )
         if cfg["batch_size"] == 1:
@@ -288,7 +288,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
     def _weights(self):
         z, n = self.model_["z"], self.model_["n"]
         cfg = self.config_
-        return ftrl_weights(z, n, cfg["alpha"], cfg["beta"], self._l1, self._l2)
+        return ftrl_weights(z, n, cfg["alpha"], cfg["beta"], self.l1_, self.l2_)
 
     @property
     def coef_(self) -> np.ndarray:

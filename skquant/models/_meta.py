@@ -150,7 +150,6 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
     """
 
     _registry_name = "meta_learning"
-    _iterative = False
     _parameter_constraints = {
         "config": [dict, None],
         "estimators": [list, tuple, None],
@@ -187,7 +186,7 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         return [(name, est) for name, (_, est) in zip(names, bases, strict=True)]
 
     def _context(self, Xa: np.ndarray) -> np.ndarray:
-        C = (Xa[:, self.context_] - self._context_mean) / self._context_scale
+        C = (Xa[:, self.context_] - self.context_mean_) / self.context_scale_
         return np.column_stack([np.ones(len(Xa)), C])
 
     @staticmethod
@@ -243,9 +242,9 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
             self.estimators_ = [(name, clone(est).fit(X_fit, y_fit)) for name, est in bases]
         F = np.column_stack(oof)
         ctx = Xa[has][:, self.context_]
-        self._context_mean = ctx.mean(axis=0)
+        self.context_mean_ = ctx.mean(axis=0)
         scale = ctx.std(axis=0)
-        self._context_scale = np.where(scale > 0, scale, 1.0)
+        self.context_scale_ = np.where(scale > 0, scale, 1.0)
         C = self._context(Xa[has])
         meta = Ridge(alpha=config["meta_alpha"], fit_intercept=False)
         meta.fit(self._design(F[has], C), ya[has])

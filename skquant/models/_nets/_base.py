@@ -194,7 +194,6 @@ class BaseNetTrainer(BaseSupervisedTrainer):
     # 8-unit MLP R^2 0.06 (0.75 at its full widths after 100 epochs).
     _poor_score_tasks = frozenset(_tasks)
     _accepts_3d: ClassVar[bool] = False
-    _multi_output: ClassVar[bool] = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -335,13 +335,13 @@ class GANTrainer(BaseFeatureTrainer):
             labels = encoder.transform(ya)
             self.classes_ = encoder.classes_
             self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
-            self._target_name = y.name if isinstance(getattr(y, "name", None), str) else None
+            self.target_name_ = y.name if isinstance(getattr(y, "name", None), str) else None
         else:
             Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-            for attr in ("classes_", "class_prior_"):
+            for attr in ("classes_", "class_prior_", "target_name_"):
                 if hasattr(self, attr):
                     delattr(self, attr)
-        self._frame_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        self.frame_columns_ = list(X.columns) if isinstance(X, pd.DataFrame) else None
         self.config_ = config
         self._fit_gan(Xa, labels, config)
         return self
@@ -375,7 +375,7 @@ class GANTrainer(BaseFeatureTrainer):
         self.n_epochs_ = len(history["generator_loss"])
         self.device_ = device
         # draws of sample(random_state=None): reproducible from the fit's seed
-        self._sample_rng = np.random.RandomState(seed)
+        self.sample_rng_ = np.random.RandomState(seed)
 
     # ------------------------------------------------------------------ outputs
     def _transform(self, X: np.ndarray) -> np.ndarray:
@@ -423,7 +423,7 @@ class GANTrainer(BaseFeatureTrainer):
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         n_samples = int(n_samples)
         conditional = self.config_["conditional"]
-        rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        rng = self.sample_rng_ if random_state is None else check_random_state(random_state)
         codes = None
         if conditional:
             if y is None:
@@ -454,13 +454,13 @@ class GANTrainer(BaseFeatureTrainer):
                     lb = torch.as_tensor(codes[start : start + _CHUNK], device=self.device_)
                 out.append(generator(zb, lb).cpu().numpy())
         rows = self.scaler_.inverse_transform(np.concatenate(out, axis=0).astype(np.float64))
-        if self._frame_columns is not None:
-            rows = pd.DataFrame(rows, columns=self._frame_columns)
+        if self.frame_columns_ is not None:
+            rows = pd.DataFrame(rows, columns=self.frame_columns_)
         if not conditional:
             return rows
         labels = self.classes_[codes]
-        if self._frame_columns is not None:
-            labels = pd.Series(labels, name=self._target_name)
+        if self.frame_columns_ is not None:
+            labels = pd.Series(labels, name=self.target_name_)
         return rows, labels
 
     def _feature_importances(self, target) -> np.ndarray:

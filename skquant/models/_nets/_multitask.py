@@ -69,7 +69,6 @@ class MultiTaskTrainer(BaseNetTrainer):
 
     _registry_name = "multi_task"
     _tasks = ("regression",)
-    _multi_output = True
     _defaults = {**NET_DEFAULTS, "hidden_layer_sizes": [128, 64], "head_size": 16}
     _parameter_constraints = {
         **{k: v for k, v in NET_CONSTRAINTS.items() if k != "task"},
