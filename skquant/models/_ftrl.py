@@ -409,16 +409,6 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         self._one_pass(Xa, ya)
         return self
 
-    def train(self, X_train, y_train, X_val=None, y_val=None):
-        """Fit as in the user guide; ``(X_val, y_val)`` losses go to ``evals_result_``.
-
-        Returns
-        -------
-        self : object
-            The fitted trainer.
-        """
-        return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
-
     # ------------------------------------------------------------------ predicting
     def _margin(self, X):
         return self._design(X) @ self._weights().T

@@ -118,7 +118,26 @@ def _fit_lightgbm(estimator, data: FitData, config: dict):
     return evals, best
 
 
-class LightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
+class BoosterMixin:
+    """The fit of a gradient-boosting trainer: the library's classifier or regressor.
+
+    A subclass's ``_booster(config)`` returns ``(classifier class, regressor class,
+    params, fit function)``; the fit function returns ``(evals_result,
+    best_iteration)``. ``class_weight`` is a classifier's parameter only.
+    """
+
+    def _fit_model(self, data: FitData, config: dict) -> None:
+        classifier, regressor, params, fit = self._booster(config)
+        if config["task"] == "classification":
+            model = classifier(**params)
+        else:
+            params.pop("class_weight", None)
+            model = regressor(**params)
+        self.evals_result_, self.best_iteration_ = fit(model, data, config)
+        self.model_ = model
+
+
+class LightGBMTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
     """LightGBM gradient boosting, regressor or classifier.
 
     Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
@@ -274,16 +293,9 @@ class LightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def _fit_model(self, data: FitData, config: dict) -> None:
+    def _booster(self, config: dict):
         lgb = import_optional("lightgbm")
-        params = _lightgbm_params(self, config)
-        if config["task"] == "classification":
-            model = lgb.LGBMClassifier(**params)
-        else:
-            params.pop("class_weight", None)
-            model = lgb.LGBMRegressor(**params)
-        self.evals_result_, self.best_iteration_ = _fit_lightgbm(model, data, config)
-        self.model_ = model
+        return lgb.LGBMClassifier, lgb.LGBMRegressor, _lightgbm_params(self, config), _fit_lightgbm
 
     def _feature_importances(self, target) -> np.ndarray:
         return self.model_.feature_importances_

@@ -248,16 +248,6 @@ class RewardBasedTrainer(BaseSupervisedTrainer):
         self.sample_weight_ = w
         return self
 
-    def train(self, X_train, y_train, X_val=None, y_val=None):
-        """Fit as in the user guide (reward derived from the target).
-
-        Returns
-        -------
-        self : object
-            The fitted trainer.
-        """
-        return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
-
     def predict(self, X):
         """Predictions of the reward-weighted base estimator.
 

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, FitData, TreeImportanceMixin
-from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS
+from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS, BoosterMixin
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
 
@@ -64,7 +64,7 @@ def _fit_xgboost(estimator, data: FitData, config: dict):
     return evals, best
 
 
-class XGBoostTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
+class XGBoostTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
     """XGBoost gradient boosting, regressor or classifier.
 
     Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
@@ -257,15 +257,9 @@ class XGBoostTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def _fit_model(self, data: FitData, config: dict) -> None:
+    def _booster(self, config: dict):
         xgb = import_optional("xgboost")
-        params = _xgboost_params(self, config)
-        if config["task"] == "classification":
-            model = xgb.XGBClassifier(**params)
-        else:
-            model = xgb.XGBRegressor(**params)
-        self.evals_result_, self.best_iteration_ = _fit_xgboost(model, data, config)
-        self.model_ = model
+        return xgb.XGBClassifier, xgb.XGBRegressor, _xgboost_params(self, config), _fit_xgboost
 
     def _feature_importances(self, target) -> np.ndarray:
         return np.nan_to_num(np.asarray(self.model_.feature_importances_, dtype=float))
