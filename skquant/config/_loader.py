@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import inspect
 import os
 from importlib import resources
@@ -49,9 +50,20 @@ def _config_text(name: str) -> tuple[str, str]:
     raise unknown_model_error(name)
 
 
+@functools.lru_cache(maxsize=128)
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` of a file's text, parsed once per distinct text.
+
+    Trainers read their YAML variant at every fit and for their tags (the task), and
+    parsing is the slow part; an edited file has a new text and is parsed again.
+    Callers must not mutate the result (``load_model_config`` returns a deep copy).
+    """
+    return yaml.safe_load(text)
+
+
 def _parse(text: str, where: str) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(text)
+        doc = _load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -6,13 +6,20 @@ winning over the one before:
 
 1. the YAML variant of the family (``MODEL_VARIANT`` or ``balanced``),
 2. the ``config`` dict given as first argument (usually from ``load_model_config``),
-3. every parameter set explicitly (not ``None``), e.g. by ``GridSearchCV``.
+3. every parameter set explicitly, e.g. by ``GridSearchCV``: not ``None``, or, for the
+   few parameters whose ``None`` means something to the library (default ``UNSET``),
+   not ``UNSET``.
 
-The result, checked against ``_parameter_constraints``, is stored in ``config_``.
+Keys no layer sets take the family's ``_defaults``. The result, checked against
+``_parameter_constraints``, is stored in ``config_``; the task comes from the same
+layers, for the tags before ``fit`` too.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
@@ -36,35 +43,49 @@ from skquant.utils._sklearn_compat import (
     validate_parameter_constraints,
 )
 from skquant.utils._target import is_binary_target
-from skquant.utils._time import chronological_tail_split, holds_out_tail
+from skquant.utils._time import chronological_tail_split, dates_of, holds_out_tail
+from skquant.utils._validation import check_validation_pair
 from skquant.utils._warnings import caller_stacklevel
 
 TASKS = ("regression", "classification")
 
 # Keys of a resolved config that are skquant's own and reach no library estimator: the
 # config itself, the task, and the early-stopping split (patience, tail share, embargo
-# before the tail), which the trainers apply themselves.
+# before the tail), which the trainers apply themselves. A trainer's ``_library_keys``
+# (the allow-list of keys its library estimator takes) may hold none of them.
 SKQUANT_ONLY_KEYS = frozenset(
     {"config", "task", "early_stopping_rounds", "validation_fraction", "embargo_days"}
 )
 
 
-def library_params(config: Mapping[str, Any], *, translated=()) -> dict[str, Any]:
-    """The keyword arguments of a wrapped library estimator from a resolved config.
+class _UnsetType(type):
+    def __repr__(cls) -> str:
+        return "UNSET"
 
-    Drops ``SKQUANT_ONLY_KEYS``, the keys in ``translated`` (which the caller passes
-    in the library's own form, e.g. ``verbose`` as LightGBM's ``verbose=-1``) and
-    unset (None) values.
+
+class UNSET(metaclass=_UnsetType):
+    """The default of a parameter whose ``None`` means something to the library.
+
+    ``EnsembleTrainer(rf_max_depth=None)`` asks for unlimited depth, which must win
+    over the YAML variant's depth; leaving the parameter at ``UNSET`` takes it from
+    ``config``, else from the YAML variant. A class, so that it is one object through
+    ``clone``, ``copy`` and ``pickle``.
     """
-    return {
-        key: value
-        for key, value in config.items()
-        if key not in SKQUANT_ONLY_KEYS and key not in translated and value is not None
-    }
+
+
+@functools.cache
+def _none_is_a_value(cls) -> frozenset[str]:
+    """The parameters of ``cls`` whose default is ``UNSET``: for them ``None`` is a value."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return frozenset(p.name for p in params if p.default is UNSET)
 
 
 class FitData(NamedTuple):
-    """Training rows and the early-stopping validation rows, as validated arrays."""
+    """Training rows and the early-stopping validation rows, as validated arrays.
+
+    ``dates`` and ``index`` belong to the training rows (``X``): the per-row dates of
+    a date-indexed ``X`` (see ``dates_of``) and its pandas index, None for arrays.
+    """
 
     X: np.ndarray
     y: np.ndarray
@@ -72,6 +93,8 @@ class FitData(NamedTuple):
     X_val: np.ndarray | None
     y_val: np.ndarray | None
     sample_weight_val: np.ndarray | None
+    dates: np.ndarray | None = None
+    index: pd.Index | None = None
 
 
 def _threads_from_env() -> int | None:
@@ -127,12 +150,12 @@ def _is_classification(estimator) -> bool:
     return estimator._effective_task() == "classification"
 
 
-class BaseTrainer(BaseEstimator):
-    """Base class of the skquant trainers (not for direct use).
+class ConfigMixin:
+    """Config resolution of a trainer: YAML variant < ``config`` < explicit parameters.
 
-    Subclasses set ``_registry_name`` and ``_parameter_constraints`` and implement
-    ``_fit_model(data, config)``, which sets ``model_`` (and, for iterative models,
-    ``evals_result_`` and ``best_iteration_``), and ``_feature_importances(target)``.
+    ``fit`` stores the resolved dict in ``config_``. A family sets the class
+    attributes below and ``_parameter_constraints``, which the resolved dict is
+    checked against.
 
     Class attributes
     ----------------
@@ -142,62 +165,192 @@ class BaseTrainer(BaseEstimator):
         Library spellings accepted in configs (``min_data_in_leaf``) mapped to the
         parameter they set (``min_child_samples``).
     _tasks : tuple of str
-        The tasks the family supports; the first is the default.
-    _allow_nan : bool
-        Whether ``X`` may hold NaN (the library handles missing values).
-    _poor_score_tasks : frozenset of str
-        The tasks in which the default config is not expected to learn scikit-learn's
-        200-row toy data (the ``poor_score`` tag); each family says why beside it.
+        The tasks the family supports, the first the default; empty for the feature
+        trainers, whose config has no task.
+    _defaults : dict
+        The value of each key that neither parameter, ``config`` nor YAML variant
+        sets (the family's fallback defaults; the boosters have none: the library's
+        own default applies).
+    _library_keys : frozenset of str
+        The config keys the wrapped library estimator takes (see ``_library_params``).
     """
 
     _registry_name: ClassVar[str]
     _config_aliases: ClassVar[dict[str, str]] = {}
-    _tasks: ClassVar[tuple[str, ...]] = ("regression",)
-    _allow_nan: ClassVar[bool] = False
-    _iterative: ClassVar[bool] = True
-    _poor_score_tasks: ClassVar[frozenset[str]] = frozenset()
+    _tasks: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+    _library_keys: ClassVar[frozenset[str]] = frozenset()
 
     # ------------------------------------------------------------------ config
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        leaked = SKQUANT_ONLY_KEYS & set(cls._library_keys)
+        if leaked:
+            raise TypeError(
+                f"{cls.__name__}._library_keys holds skquant-only keys {sorted(leaked)}; "
+                "no library estimator may receive them."
+            )
+
     def _explicit_params(self) -> dict[str, Any]:
+        """The parameters set explicitly: not None (not UNSET where None is a value)."""
+        none_is_a_value = _none_is_a_value(type(self))
         return {
             key: value
             for key, value in self.get_params(deep=False).items()
-            if key != "config" and value is not None
+            if key != "config"
+            and value is not UNSET
+            and (value is not None or key in none_is_a_value)
         }
 
-    def _effective_task(self) -> str:
-        """The task from the parameter, else from ``config``, else the family default."""
-        task = getattr(self, "task", None)
-        if task is None and isinstance(self.config, Mapping):
-            task = self.config.get("task")
-        return task or self._tasks[0]
+    def _config_layers(self) -> dict[str, Any]:
+        """YAML variant < ``config`` < explicit parameters, merged but not validated."""
+        from skquant.config import load_model_config, validate_config_keys
 
-    def _resolve_config(self) -> dict[str, Any]:
-        """YAML variant < ``config`` < explicit parameters, validated."""
-        from skquant.config import load_model_config
-        from skquant.config._loader import validate_config_keys
-
-        resolved = load_model_config(self._registry_name)
+        layers = load_model_config(self._registry_name)
         if self.config is not None:
             if not isinstance(self.config, Mapping):
                 raise ValueError(
                     f"The 'config' parameter of {type(self).__name__} must be a dict "
                     f"(e.g. from load_model_config), got {type(self.config).__name__}."
                 )
-            resolved.update(validate_config_keys(self._registry_name, dict(self.config), "config"))
-        resolved.update(self._explicit_params())
+            layers.update(validate_config_keys(self._registry_name, dict(self.config), "config"))
+        layers.update(self._explicit_params())
+        return layers
+
+    def _task_of(self, layers: Mapping[str, Any]) -> str | None:
+        """The task of merged config layers: the latest layer that sets one, else the default."""
+        return layers.get("task") or (self._tasks[0] if self._tasks else None)
+
+    def _effective_task(self) -> str | None:
+        """The task ``fit`` will use, from the same layers (for the tags before fit).
+
+        A config or variant that ``fit`` would reject leaves the tags to the layers that
+        can be read (the parameter, then ``config``), so that ``fit`` raises the error.
+        """
+        try:
+            layers = self._config_layers()
+        except ValueError:
+            layers = dict(self.config) if isinstance(self.config, Mapping) else {}
+            layers.update(self._explicit_params())
+        return self._task_of(layers)
+
+    def _resolve_config(self) -> dict[str, Any]:
+        """The config layers, validated, with the family's ``_defaults`` for unset keys.
+
+        A default fills a key that no layer sets (or that a layer leaves None), unless
+        the key's parameter was set explicitly (an explicit None where None is a value).
+        """
+        resolved = self._config_layers()
+        explicit = self._explicit_params()
+        for key, default in self._defaults.items():
+            if resolved.get(key) is None and key not in explicit:
+                resolved[key] = copy.deepcopy(default)
         validate_parameter_constraints(
             self._parameter_constraints, resolved, caller_name=type(self).__name__
         )
-        task = resolved.get("task") or self._tasks[0]
-        if task not in self._tasks:
-            raise ValueError(
-                f"{type(self).__name__} supports task in {list(self._tasks)}, got task={task!r}."
-            )
-        resolved["task"] = task
+        if self._tasks:
+            task = self._task_of(resolved)
+            if task not in self._tasks:
+                raise ValueError(
+                    f"{type(self).__name__} supports task in {list(self._tasks)}, "
+                    f"got task={task!r}."
+                )
+            resolved["task"] = task
         if "n_jobs" in self.get_params(deep=False) and resolved.get("n_jobs") is None:
             resolved["n_jobs"] = _threads_from_env()
         return resolved
+
+    def _library_params(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The library estimator's keyword arguments: the ``_library_keys`` that are set.
+
+        Only allow-listed keys pass, so a skquant-only key (``SKQUANT_ONLY_KEYS``) or a
+        key the library does not take never reaches it; keys the library spells its
+        own way (``verbose``) are added by the trainer.
+        """
+        return {key: config[key] for key in self._library_keys if config.get(key) is not None}
+
+
+class BaseTrainer(ConfigMixin, BaseEstimator):
+    """The root of every skquant trainer (not for direct use): config and inspection.
+
+    A trainer derives from one base per role: ``BaseSupervisedTrainer`` (regressors
+    and classifiers) or ``BaseFeatureTrainer`` (feature transformers). Every trainer
+    implements ``_feature_importances(target)``.
+
+    Class attributes
+    ----------------
+    _allow_nan : bool
+        Whether ``X`` may hold NaN (the library handles missing values).
+    """
+
+    _allow_nan: ClassVar[bool] = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._allow_nan
+        return tags
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def model(self):
+        """The fitted underlying library model (read-only view of ``model_``)."""
+        check_is_fitted(self)
+        return self.model_
+
+    def _feature_names(self) -> np.ndarray:
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return np.asarray(names, dtype=object)
+        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+    def _check_target(self, target) -> None:
+        names = getattr(self, "target_names_", None)
+        if target is not None and names is not None and target not in names:
+            raise ValueError(f"Unknown target {target!r}; this model was fitted on {names}.")
+
+    def get_feature_importance(self, target=None) -> pd.Series:
+        """Feature importance as a Series indexed by feature name, sorted descending.
+
+        Parameters
+        ----------
+        target : str, default=None
+            For multi-target models, the target whose importance to return. A
+            single-target model accepts its own target name or None.
+
+        Returns
+        -------
+        importance : pandas.Series
+            ``importance.head(60).index.tolist()`` selects the top 60 features.
+        """
+        check_is_fitted(self)
+        self._check_target(target)
+        values = np.asarray(self._feature_importances(target), dtype=float)
+        series = pd.Series(values, index=self._feature_names(), name="importance")
+        series.index.name = "feature"
+        return series.sort_values(ascending=False, kind="stable")
+
+    def _feature_importances(self, target) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class BaseSupervisedTrainer(BaseTrainer):
+    """Base class of the regressors and classifiers (not for direct use).
+
+    The fit template resolves the config, validates the data into a ``FitData``
+    (with the early-stopping rows, the dates and the index of the training rows) and
+    calls ``_fit_model(data, config)``, which subclasses implement: it sets
+    ``model_`` (and, for iterative models, ``evals_result_`` and ``best_iteration_``).
+    ``train`` returns the fitted trainer.
+
+    Class attributes
+    ----------------
+    _poor_score_tasks : frozenset of str
+        The tasks in which the default config is not expected to learn scikit-learn's
+        200-row toy data (the ``poor_score`` tag); each family says why beside it.
+    """
+
+    _tasks: ClassVar[tuple[str, ...]] = ("regression",)
+    _poor_score_tasks: ClassVar[frozenset[str]] = frozenset()
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -212,7 +365,6 @@ class BaseTrainer(BaseEstimator):
             tags.regressor_tags = RegressorTags(poor_score=poor_score)
             tags.classifier_tags = None
         tags.target_tags.required = True
-        tags.input_tags.allow_nan = self._allow_nan
         return tags
 
     # ------------------------------------------------------------------ data
@@ -224,8 +376,7 @@ class BaseTrainer(BaseEstimator):
         the training dates (never a shuffled or leading slice) is held out, from
         ``MIN_ROWS_FOR_TAIL`` (10) training rows up (see ``holds_out_tail``).
         """
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         classification = config["task"] == "classification"
         ensure_finite = "allow-nan" if self._allow_nan else True
         Xa, ya = validate_data(
@@ -253,7 +404,11 @@ class BaseTrainer(BaseEstimator):
                 raise ValueError(f"X_val has {len(Xv)} rows but y_val has {len(yv)}.")
             if not classification:
                 yv = check_array(yv, ensure_2d=False, dtype="numeric", input_name="y_val")
-            return FitData(Xa, ya, w, Xv, self._encode_target(yv, classification), None)
+        dates = dates_of(X)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        if X_val is not None:
+            yv = self._encode_target(yv, classification)
+            return FitData(Xa, ya, w, Xv, yv, None, dates, index)
         if holds_out_tail(
             len(Xa), config.get("early_stopping_rounds"), config.get("validation_fraction")
         ):
@@ -267,22 +422,24 @@ class BaseTrainer(BaseEstimator):
                 Xa[tail],
                 ya[tail],
                 None if w is None else w[tail],
+                None if dates is None else dates[train],
+                None if index is None else index[train],
             )
-        return FitData(Xa, ya, w, None, None, None)
+        return FitData(Xa, ya, w, None, None, None, dates, index)
 
     def _encode_target(self, y, classification: bool, fit: bool = False):
         if not classification:
             return np.asarray(y, dtype=np.float64)
         if fit:
             check_classification_targets(y)
-            self._label_encoder = LabelEncoder().fit(y)
-            self.classes_ = self._label_encoder.classes_
+            self.label_encoder_ = LabelEncoder().fit(y)
+            self.classes_ = self.label_encoder_.classes_
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
                 f"y_val holds classes {unknown.tolist()} not seen in y: {self.classes_.tolist()}."
             )
-        return self._label_encoder.transform(y)
+        return self.label_encoder_.transform(y)
 
     # ------------------------------------------------------------------ fit/predict
     @_fit_context(prefer_skip_nested_validation=True)
@@ -316,6 +473,9 @@ class BaseTrainer(BaseEstimator):
 
     def train(self, X_train, y_train, X_val=None, y_val=None):
         """Fit as in the user guide: early-stop on ``(X_val, y_val)`` or a chronological tail.
+
+        The return rule of a supervised trainer: ``train`` returns the fitted trainer
+        (a feature trainer's returns the features of ``X_train``).
 
         Returns
         -------
@@ -362,48 +522,6 @@ class BaseTrainer(BaseEstimator):
         """Accuracy for classification, R^2 for regression (as scikit-learn's mixins)."""
         metric = accuracy_score if _is_classification(self) else r2_score
         return metric(y, self.predict(X), sample_weight=sample_weight)
-
-    # ------------------------------------------------------------------ inspection
-    @property
-    def model(self):
-        """The fitted underlying library model (read-only view of ``model_``)."""
-        check_is_fitted(self)
-        return self.model_
-
-    def _feature_names(self) -> np.ndarray:
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            return np.asarray(names, dtype=object)
-        return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
-
-    def _check_target(self, target) -> None:
-        names = getattr(self, "target_names_", None)
-        if target is not None and names is not None and target not in names:
-            raise ValueError(f"Unknown target {target!r}; this model was fitted on {names}.")
-
-    def get_feature_importance(self, target=None) -> pd.Series:
-        """Feature importance as a Series indexed by feature name, sorted descending.
-
-        Parameters
-        ----------
-        target : str, default=None
-            For multi-target models, the target whose importance to return. A
-            single-target model accepts its own target name or None.
-
-        Returns
-        -------
-        importance : pandas.Series
-            ``importance.head(60).index.tolist()`` selects the top 60 features.
-        """
-        check_is_fitted(self)
-        self._check_target(target)
-        values = np.asarray(self._feature_importances(target), dtype=float)
-        series = pd.Series(values, index=self._feature_names(), name="importance")
-        series.index.name = "feature"
-        return series.sort_values(ascending=False, kind="stable")
-
-    def _feature_importances(self, target) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     def _fit_model(self, data: FitData, config: dict) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

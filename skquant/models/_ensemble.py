@@ -15,15 +15,22 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils import check_random_state
 
 from skquant.model_selection import chronological_oof_predict
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import (
+    UNSET,
+    BaseSupervisedTrainer,
+    FitData,
+    TreeImportanceMixin,
+)
 from skquant.models._stacking import _FittedStack, openmp_threads, stack_features
 from skquant.utils._docs import fill_doc
-from skquant.utils._sklearn_compat import Interval, StrOptions
-from skquant.utils._time import dates_of
+from skquant.utils._sklearn_compat import Hidden, Interval, Options, StrOptions
+
+# the default of the depths, whose None (unlimited) must win over the YAML variant
+_NOT_SET = Hidden(Options(type, {UNSET}))
 
 
 @fill_doc
-class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
+class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """Stacking: HistGradientBoosting + RandomForest, then Ridge or LogisticRegression.
 
     The meta-learner (Ridge for regression, LogisticRegression for classification)
@@ -115,8 +122,20 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
     _registry_name = "ensemble"
     _tasks = ("regression", "classification")
     _allow_nan = True
-    _iterative = False
     _config_aliases = {"cv": "n_splits", "final_estimator__alpha": "meta_alpha"}
+    _defaults = {
+        "n_splits": 5,
+        "hgb_max_iter": 200,
+        "hgb_learning_rate": 0.05,
+        "hgb_min_samples_leaf": 20,
+        "hgb_l2_regularization": 0.0,
+        "rf_n_estimators": 200,
+        "rf_min_samples_leaf": 1,
+        "rf_max_features": 1.0,
+        "meta_alpha": 1.0,
+        "meta_C": 1.0,
+        "passthrough": False,
+    }
     _parameter_constraints = {
         "config": [dict, None],
         "task": [StrOptions({"regression", "classification"}), None],
@@ -124,11 +143,11 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
         "hgb_max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "hgb_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
-        "hgb_max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "hgb_max_depth": [Interval(Integral, 1, None, closed="left"), None, _NOT_SET],
         "hgb_min_samples_leaf": [Interval(Integral, 1, None, closed="left"), None],
         "hgb_l2_regularization": [Interval(Real, 0, None, closed="left"), None],
         "rf_n_estimators": [Interval(Integral, 1, None, closed="left"), None],
-        "rf_max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "rf_max_depth": [Interval(Integral, 1, None, closed="left"), None, _NOT_SET],
         "rf_min_samples_leaf": [Interval(Integral, 1, None, closed="left"), None],
         "rf_max_features": [Interval(Real, 0, 1, closed="right"), None],
         "meta_alpha": [Interval(Real, 0, None, closed="left"), None],
@@ -147,11 +166,11 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         embargo_days=None,
         hgb_max_iter=None,
         hgb_learning_rate=None,
-        hgb_max_depth=None,
+        hgb_max_depth=UNSET,
         hgb_min_samples_leaf=None,
         hgb_l2_regularization=None,
         rf_n_estimators=None,
-        rf_max_depth=None,
+        rf_max_depth=UNSET,
         rf_min_samples_leaf=None,
         rf_max_features=None,
         meta_alpha=None,
@@ -179,32 +198,6 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None):
-        """Fit the stack: chronological out-of-fold meta-features, meta-learner, refit.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Training features, rows in time order (or indexed by date).
-        y : array-like of shape (n_samples,)
-            Target.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights, passed to the base models and the meta-learner.
-        X_val, y_val : array-like, default=None
-            Validated but not used (the stack has no early stopping).
-
-        Returns
-        -------
-        self : object
-            The fitted trainer.
-        """
-        # the dates (if any) decide the stacking folds; validate_data drops the index
-        self._fit_dates = dates_of(X)
-        try:
-            return super().fit(X, y, sample_weight=sample_weight, X_val=X_val, y_val=y_val)
-        finally:
-            del self._fit_dates
-
     def _base_models(self, config: dict, classification: bool):
         rng = check_random_state(config.get("random_state"))
         seeds = rng.randint(np.iinfo(np.int32).max, size=2)
@@ -213,19 +206,19 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
         )
         rf_cls = RandomForestClassifier if classification else RandomForestRegressor
         hgb = hgb_cls(
-            max_iter=config.get("hgb_max_iter", 200),
-            learning_rate=config.get("hgb_learning_rate", 0.05),
+            max_iter=config["hgb_max_iter"],
+            learning_rate=config["hgb_learning_rate"],
             max_depth=config.get("hgb_max_depth"),
-            min_samples_leaf=config.get("hgb_min_samples_leaf", 20),
-            l2_regularization=config.get("hgb_l2_regularization", 0.0),
+            min_samples_leaf=config["hgb_min_samples_leaf"],
+            l2_regularization=config["hgb_l2_regularization"],
             early_stopping=False,
             random_state=int(seeds[0]),
         )
         rf = rf_cls(
-            n_estimators=config.get("rf_n_estimators", 200),
+            n_estimators=config["rf_n_estimators"],
             max_depth=config.get("rf_max_depth"),
-            min_samples_leaf=config.get("rf_min_samples_leaf", 1),
-            max_features=config.get("rf_max_features", 1.0),
+            min_samples_leaf=config["rf_min_samples_leaf"],
+            max_features=config["rf_max_features"],
             n_jobs=config.get("n_jobs"),
             random_state=int(seeds[1]),
         )
@@ -251,9 +244,9 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
                     f"positive sample_weight, got only {self.classes_[weighted].tolist()}."
                 )
         # stacking folds follow the dates of X when it had them, else the row order
-        dates = self._fit_dates
+        dates = data.dates
         n_periods = len(np.unique(dates)) if dates is not None else len(y)
-        n_splits = min(config.get("n_splits", 5), n_periods - 1)
+        n_splits = min(config["n_splits"], n_periods - 1)
         if dates is not None:
             import pandas as pd
 
@@ -282,11 +275,11 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
                 )
             columns.append(oof)
             has_oof = mask if has_oof is None else has_oof & mask
-        passthrough = bool(config.get("passthrough", False))
+        passthrough = bool(config["passthrough"])
         meta_X = stack_features([c[has_oof] for c in columns], X[has_oof], passthrough)
         meta_y = y[has_oof]
         if classification:
-            meta = LogisticRegression(C=config.get("meta_C", 1.0), max_iter=1000)
+            meta = LogisticRegression(C=config["meta_C"], max_iter=1000)
             meta_y = self.classes_[meta_y]
             if len(np.unique(meta_y)) < 2:
                 raise ValueError(
@@ -295,7 +288,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseTrainer):
                     f"{np.unique(meta_y).tolist()}; use more rows or fewer n_splits."
                 )
         else:
-            meta = Ridge(alpha=config.get("meta_alpha", 1.0))
+            meta = Ridge(alpha=config["meta_alpha"])
         meta_w = None if w is None else w[has_oof]
         meta.fit(meta_X, meta_y, sample_weight=meta_w)
         for _, base in bases:

@@ -7,8 +7,6 @@ features of ``X_train``, as ``fit_transform`` does (see ``API.md``).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from sklearn.base import TransformerMixin
 
@@ -36,23 +34,11 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
     another symbol's rows or on the row order.
     """
 
-    _iterative = False
     _along_time = False
-
-    def _resolve_config(self) -> dict[str, Any]:
-        config = super()._resolve_config()
-        if "task" not in self.get_params(deep=False):
-            config.pop("task", None)  # feature models have no task
-        return config
-
-    def _effective_task(self) -> str:
-        return "transform"
+    _train_takes_X_val = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.estimator_type = None
-        tags.classifier_tags = None
-        tags.regressor_tags = None
         tags.transformer_tags = TransformerTags()
         tags.target_tags.required = False
         return tags
@@ -82,15 +68,20 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
     def train(self, X_train, y_train=None, X_val=None, y_val=None):
         """Fit on ``X_train`` and return its features, as ``fit_transform`` does.
 
-        ``y_train``, ``X_val`` and ``y_val`` are accepted for the guide's uniform
-        ``trainer.train(...)`` call and ignored: nothing is early-stopped.
+        The return rule of a feature trainer: ``train`` returns the features of
+        ``X_train`` (a supervised trainer's returns the fitted trainer). ``y_train``
+        reaches ``fit`` (which ignores it unless the model is conditional, see
+        ``GANTrainer``); ``X_val`` is the early-stopping set of a model that takes one
+        (``_train_takes_X_val``); ``y_val`` is accepted for the guide's uniform
+        ``trainer.train(...)`` call and ignored.
 
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out)
             The features of ``X_train``.
         """
-        return self.fit_transform(X_train)
+        fit_params = {"X_val": X_val} if self._train_takes_X_val else {}
+        return self.fit(X_train, y_train, **fit_params).transform(X_train)
 
     def _validate_X(self, X) -> np.ndarray:
         check_is_fitted(self)
@@ -117,9 +108,9 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
             return self._per_series(self._transform, X)
         return self._transform(self._validate_X(X))
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, **fit_params):
         """Fit on ``X`` and return its features (same result as ``fit(X).transform(X)``)."""
-        return self.fit(X, y).transform(X)
+        return self.fit(X, y, **fit_params).transform(X)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the columns of :meth:`transform`.

@@ -10,7 +10,7 @@ from scipy.special import expit
 from sklearn.utils.metaestimators import available_if
 
 from skquant.models._base import (
-    BaseTrainer,
+    BaseSupervisedTrainer,
     _is_classification,
     target_names_of,
     warn_if_binary_regression,
@@ -23,6 +23,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._validation import check_validation_pair
 
 
 def ftrl_weights(z, n, alpha, beta, l1, l2):
@@ -104,7 +105,7 @@ def _ftrl_batches(X, Y, z, n, alpha, beta, l1, l2, logistic, batch_size):
 
 
 @fill_doc
-class FTRLProximalTrainer(BaseTrainer):
+class FTRLProximalTrainer(BaseSupervisedTrainer):
     """Per-coordinate FTRL-Proximal online linear model (McMahan et al. 2013).
 
     The algorithm of "Ad Click Prediction: a View from the Trenches" (KDD 2013,
@@ -246,7 +247,7 @@ class FTRLProximalTrainer(BaseTrainer):
         l1 = np.full(shape[1], float(config["l1"]))
         l2 = np.full(shape[1], float(config["l2"]))
         l1[-1] = l2[-1] = 0.0  # the intercept is not penalised
-        self._l1, self._l2 = l1, l2
+        self.l1_, self.l2_ = l1, l2
 
     def _design(self, X):
         ones = np.ones((X.shape[0], 1)) if self.config_["fit_intercept"] else np.zeros((len(X), 1))
@@ -269,8 +270,8 @@ class FTRLProximalTrainer(BaseTrainer):
             self.model_["n"],
             float(cfg["alpha"]),
             float(cfg["beta"]),
-            self._l1,
-            self._l2,
+            self.l1_,
+            self.l2_,
             self.task_ == "classification",
         )
         if cfg["batch_size"] == 1:
@@ -282,7 +283,7 @@ class FTRLProximalTrainer(BaseTrainer):
     def _weights(self):
         z, n = self.model_["z"], self.model_["n"]
         cfg = self.config_
-        return ftrl_weights(z, n, cfg["alpha"], cfg["beta"], self._l1, self._l2)
+        return ftrl_weights(z, n, cfg["alpha"], cfg["beta"], self.l1_, self.l2_)
 
     @property
     def coef_(self) -> np.ndarray:
@@ -355,8 +356,7 @@ class FTRLProximalTrainer(BaseTrainer):
         warn_if_binary_regression(self, ya, config["task"])
         classes = np.unique(ya) if classification else None
         self._init_state(config, classes)
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         valid = None
         if X_val is not None:
             valid = (validate_data(self, X_val, reset=False, dtype=np.float64), np.asarray(y_val))
@@ -403,16 +403,6 @@ class FTRLProximalTrainer(BaseTrainer):
             self._init_state(config, getattr(self, "classes_", None))
         self._one_pass(Xa, ya)
         return self
-
-    def train(self, X_train, y_train, X_val=None, y_val=None):
-        """Fit as in the user guide; ``(X_val, y_val)`` losses go to ``evals_result_``.
-
-        Returns
-        -------
-        self : object
-            The fitted trainer.
-        """
-        return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
 
     # ------------------------------------------------------------------ predicting
     def _margin(self, X):

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin, library_params
+from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, FitData, TreeImportanceMixin
 from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
@@ -56,9 +56,17 @@ _LIGHTGBM_TREE_CONSTRAINTS = {
 }
 
 
-def _lightgbm_params(config: dict) -> dict:
+# The keys of a LightGBM sklearn-API estimator that every LightGBM-based trainer takes
+# (``verbose`` goes in LightGBM's own form, see ``_lightgbm_params``).
+_LIGHTGBM_LIBRARY_KEYS = frozenset(
+    {"n_estimators", "learning_rate", "max_depth", "random_state", "n_jobs"}
+    | set(_LIGHTGBM_TREE_CONSTRAINTS)
+)
+
+
+def _lightgbm_params(trainer: BaseTrainer, config: dict) -> dict:
     """The LightGBM estimator's keyword arguments from a resolved config."""
-    params = library_params(config, translated={"verbose"})
+    params = trainer._library_params(config)
     params["verbose"] = 1 if config.get("verbose") else -1
     return params
 
@@ -111,8 +119,27 @@ def _fit_lightgbm(estimator, data: FitData, config: dict):
     return evals, best
 
 
+class BoosterMixin:
+    """The fit of a gradient-boosting trainer: the library's classifier or regressor.
+
+    A subclass's ``_booster(config)`` returns ``(classifier class, regressor class,
+    params, fit function)``; the fit function returns ``(evals_result,
+    best_iteration)``. ``class_weight`` is a classifier's parameter only.
+    """
+
+    def _fit_model(self, data: FitData, config: dict) -> None:
+        classifier, regressor, params, fit = self._booster(config)
+        if config["task"] == "classification":
+            model = classifier(**params)
+        else:
+            params.pop("class_weight", None)
+            model = regressor(**params)
+        self.evals_result_, self.best_iteration_ = fit(model, data, config)
+        self.model_ = model
+
+
 @fill_doc
-class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
+class LightGBMTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
     """LightGBM gradient boosting, regressor or classifier.
 
     {defaults}
@@ -170,6 +197,7 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     # regression, a constant on the two-class subset of the classification data.
     _poor_score_tasks = frozenset(_tasks)
     _config_aliases = _LIGHTGBM_ALIASES
+    _library_keys = _LIGHTGBM_LIBRARY_KEYS | {"class_weight"}
     _parameter_constraints = {
         **_BOOSTING_CONSTRAINTS,
         **_LIGHTGBM_TREE_CONSTRAINTS,
@@ -225,16 +253,9 @@ class LightGBMTrainer(TreeImportanceMixin, BaseTrainer):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def _fit_model(self, data: FitData, config: dict) -> None:
+    def _booster(self, config: dict):
         lgb = import_optional("lightgbm")
-        params = _lightgbm_params(config)
-        if config["task"] == "classification":
-            model = lgb.LGBMClassifier(**params)
-        else:
-            params.pop("class_weight", None)
-            model = lgb.LGBMRegressor(**params)
-        self.evals_result_, self.best_iteration_ = _fit_lightgbm(model, data, config)
-        self.model_ = model
+        return lgb.LGBMClassifier, lgb.LGBMRegressor, _lightgbm_params(self, config), _fit_lightgbm
 
     def _feature_importances(self, target) -> np.ndarray:
         return self.model_.feature_importances_

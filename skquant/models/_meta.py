@@ -10,7 +10,12 @@ import pandas as pd
 from sklearn.base import clone
 
 from skquant.model_selection import chronological_oof_predict
-from skquant.models._base import BaseTrainer, BinaryTargetWarning, target_names_of
+from skquant.models._base import (
+    BaseSupervisedTrainer,
+    BaseTrainer,
+    BinaryTargetWarning,
+    target_names_of,
+)
 from skquant.models._feature_base import select_columns
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
@@ -58,7 +63,7 @@ def _where(position) -> str:
 
 
 @fill_doc
-class MetaLearningTrainer(BaseTrainer):
+class MetaLearningTrainer(BaseSupervisedTrainer):
     """Ensemble that learns which base model to trust, optionally per context.
 
     The base models (registry names such as ``"lightgbm"`` or ``"xgboost"``,
@@ -139,7 +144,6 @@ class MetaLearningTrainer(BaseTrainer):
     """
 
     _registry_name = "meta_learning"
-    _iterative = False
     _parameter_constraints = {
         "config": [dict, None],
         "estimators": [list, tuple, None],
@@ -176,7 +180,7 @@ class MetaLearningTrainer(BaseTrainer):
         return [(name, est) for name, (_, est) in zip(names, bases, strict=True)]
 
     def _context(self, Xa: np.ndarray) -> np.ndarray:
-        C = (Xa[:, self.context_] - self._context_mean) / self._context_scale
+        C = (Xa[:, self.context_] - self.context_mean_) / self.context_scale_
         return np.column_stack([np.ones(len(Xa)), C])
 
     @staticmethod
@@ -232,9 +236,9 @@ class MetaLearningTrainer(BaseTrainer):
             self.estimators_ = [(name, clone(est).fit(X_fit, y_fit)) for name, est in bases]
         F = np.column_stack(oof)
         ctx = Xa[has][:, self.context_]
-        self._context_mean = ctx.mean(axis=0)
+        self.context_mean_ = ctx.mean(axis=0)
         scale = ctx.std(axis=0)
-        self._context_scale = np.where(scale > 0, scale, 1.0)
+        self.context_scale_ = np.where(scale > 0, scale, 1.0)
         C = self._context(Xa[has])
         meta = Ridge(alpha=config["meta_alpha"], fit_intercept=False)
         meta.fit(self._design(F[has], C), ya[has])

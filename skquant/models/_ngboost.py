@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_random_state
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import BaseSupervisedTrainer, FitData, TreeImportanceMixin
 from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions, validate_params
@@ -40,7 +40,7 @@ def _truncate(model, n_rounds: int) -> None:
 
 
 @fill_doc
-class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
+class NGBoostTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """NGBoost distributional regression: a predictive distribution per row.
 
     Each boosting round fits one regression tree per distribution parameter
@@ -110,6 +110,16 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
     _tasks = ("regression",)
     _allow_nan = True  # the base trees (scikit-learn >= 1.3) route missing values
     _config_aliases = {"Dist": "dist", "eta": "learning_rate", "n_iterations": "n_estimators"}
+    _defaults = {
+        "dist": "normal",
+        "n_estimators": 500,
+        "learning_rate": 0.01,
+        "max_depth": 3,
+        "min_samples_leaf": 1,
+        "minibatch_frac": 1.0,
+        "col_sample": 1.0,
+        "natural_gradient": True,
+    }
     _parameter_constraints = {
         "config": [dict, None],
         "dist": [StrOptions(set(_DISTS)), None],
@@ -168,7 +178,7 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
             )
         ngboost = import_optional("ngboost")
         distns = import_optional("ngboost.distns")
-        dist = config.get("dist") or "normal"
+        dist = config["dist"]
         if dist == "lognormal":
             for name, values in (("y", data.y), ("y_val", data.y_val)):
                 if values is not None and np.any(values <= 0):
@@ -179,19 +189,19 @@ class NGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         sampling_seed, tree_seed = _seeds(config.get("random_state"))
         base = DecisionTreeRegressor(
             criterion="squared_error",
-            max_depth=config.get("max_depth", 3),
-            min_samples_leaf=config.get("min_samples_leaf", 1),
+            max_depth=config["max_depth"],
+            min_samples_leaf=config["min_samples_leaf"],
             random_state=tree_seed,
         )
         verbose = config.get("verbose")
         model = ngboost.NGBRegressor(
             Dist=getattr(distns, _DISTS[dist]),
             Base=base,
-            natural_gradient=config.get("natural_gradient", True),
-            n_estimators=config.get("n_estimators", 500),
-            learning_rate=config.get("learning_rate", 0.01),
-            minibatch_frac=config.get("minibatch_frac", 1.0),
-            col_sample=config.get("col_sample", 1.0),
+            natural_gradient=config["natural_gradient"],
+            n_estimators=config["n_estimators"],
+            learning_rate=config["learning_rate"],
+            minibatch_frac=config["minibatch_frac"],
+            col_sample=config["col_sample"],
             verbose=bool(verbose),
             verbose_eval=int(verbose) if verbose else 100,
             random_state=sampling_seed,

@@ -7,10 +7,11 @@ from numbers import Real
 import numpy as np
 from sklearn.metrics import mean_pinball_loss
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._base import BaseSupervisedTrainer, FitData, TreeImportanceMixin
 from skquant.models._lightgbm import (
     _BOOSTING_CONSTRAINTS,
     _LIGHTGBM_ALIASES,
+    _LIGHTGBM_LIBRARY_KEYS,
     _LIGHTGBM_TREE_CONSTRAINTS,
     _fit_lightgbm,
     _lightgbm_params,
@@ -38,7 +39,7 @@ def _quantiles(alpha) -> tuple[np.ndarray, bool]:
 
 
 @fill_doc
-class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
+class QuantileLightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """LightGBM quantile regression (pinball loss) for one or several quantiles.
 
     With one quantile (``alpha=0.5``) this is one ``LGBMRegressor(objective=
@@ -106,6 +107,8 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
     _tasks = ("regression",)
     _allow_nan = True
     _config_aliases = {**_LIGHTGBM_ALIASES, "quantiles": "alpha"}
+    _library_keys = _LIGHTGBM_LIBRARY_KEYS  # alpha is set per quantile model
+    _defaults = {"alpha": 0.5}
     _parameter_constraints = {
         **{k: v for k, v in _BOOSTING_CONSTRAINTS.items() if k != "task"},
         **_LIGHTGBM_TREE_CONSTRAINTS,
@@ -167,14 +170,14 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseTrainer):
 
     def _resolve_config(self):
         config = super()._resolve_config()
-        levels, scalar = _quantiles(config.get("alpha", 0.5))
+        levels, scalar = _quantiles(config["alpha"])
         config["alpha"] = float(levels[0]) if scalar else levels.tolist()
         return config
 
     def _fit_model(self, data: FitData, config: dict) -> None:
         lgb = import_optional("lightgbm")
         levels, scalar = _quantiles(config["alpha"])
-        params = _lightgbm_params(config)
+        params = _lightgbm_params(self, config)
         params["objective"] = "quantile"
         models, evals, best = [], {}, []
         for level in levels:

@@ -191,7 +191,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
     def _design(self, X: np.ndarray) -> np.ndarray:
         """The selected columns plus their trailing volatility, standardised (one series)."""
         Z = self._raw_design(X, self.config_["volatility_window"])
-        return (Z - self._center) / self._scale
+        return (Z - self.center_) / self.scale_
 
     def _fit_features(self, X: np.ndarray, config: dict, series: list[np.ndarray]) -> None:
         from sklearn.mixture import GaussianMixture
@@ -202,10 +202,10 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         self.features_ = select_columns(self, config.get("features"), "features")
         window = config["volatility_window"]
         Z = apply_per_series(lambda part: self._raw_design(part, window), X, series)
-        self._center = Z.mean(axis=0)
+        self.center_ = Z.mean(axis=0)
         scale = Z.std(axis=0)
-        self._scale = np.where(scale > 0, scale, 1.0)
-        Z = (Z - self._center) / self._scale
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        Z = (Z - self.center_) / self.scale_
         gmm = GaussianMixture(
             n_components=k,
             covariance_type=config["covariance_type"],
@@ -221,12 +221,12 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
             var0 = gmm.covariances_[:, 0, 0]
         else:
             var0 = gmm.covariances_[:, 0]
-        mean0 = gmm.means_[:, 0] * self._scale[0] + self._center[0]
-        rms = np.sqrt(mean0**2 + var0 * self._scale[0] ** 2)
+        mean0 = gmm.means_[:, 0] * self.scale_[0] + self.center_[0]
+        rms = np.sqrt(mean0**2 + var0 * self.scale_[0] ** 2)
         self.order_ = np.argsort(rms, kind="stable")
         self.regime_volatility_ = rms[self.order_]
         weights = gmm.weights_[self.order_]
-        self._log_weights = np.log(np.maximum(weights, _TINY))
+        self.log_weights_ = np.log(np.maximum(weights, _TINY))
         gamma = gmm.predict_proba(Z)[:, self.order_]
         counts = np.full((k, k), float(config["transition_prior"]))
         for pos in series:  # transitions between consecutive rows of one symbol only
@@ -241,7 +241,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         if not self.config_["causal"]:
             return gamma
         # emission likelihoods up to a per-row constant: p(x|k) ∝ P(k|x) / π_k
-        log_b = np.log(np.maximum(gamma, _TINY)) - self._log_weights
+        log_b = np.log(np.maximum(gamma, _TINY)) - self.log_weights_
         log_b -= log_b.max(axis=1, keepdims=True)
         b = np.exp(log_b)
         A = self.transition_matrix_

@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils.validation import column_or_1d
 
-from skquant.models._base import BaseTrainer, target_names_of
+from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, target_names_of
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
     HasMethods,
@@ -60,7 +60,7 @@ def _default_base(name: str):
 
 
 @fill_doc
-class RewardBasedTrainer(BaseTrainer):
+class RewardBasedTrainer(BaseSupervisedTrainer):
     """Reward-weighted regression: fit a base model on reward-weighted rows.
 
     Peters & Schaal (2007), "Reinforcement learning by reward-weighted regression
@@ -244,16 +244,6 @@ class RewardBasedTrainer(BaseTrainer):
         self.model_ = base.fit(X, y_fit, **fit_kw)
         self.sample_weight_ = w
         return self
-
-    def train(self, X_train, y_train, X_val=None, y_val=None):
-        """Fit as in the user guide (reward derived from the target).
-
-        Returns
-        -------
-        self : object
-            The fitted trainer.
-        """
-        return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
 
     def predict(self, X):
         """Predictions of the reward-weighted base estimator.

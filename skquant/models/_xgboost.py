@@ -7,8 +7,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skquant.models._base import BaseTrainer, FitData, TreeImportanceMixin, library_params
-from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS
+from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS, BoosterMixin
 from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
@@ -21,9 +21,9 @@ def _seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def _xgboost_params(config: dict) -> dict:
+def _xgboost_params(trainer: BaseTrainer, config: dict) -> dict:
     """The XGBoost estimator's keyword arguments from a resolved config."""
-    params = library_params(config, translated={"verbose", "random_state"})
+    params = trainer._library_params(config)
     params["random_state"] = _seed(config.get("random_state"))
     params["verbosity"] = 1 if config.get("verbose") else 0
     return params
@@ -66,7 +66,7 @@ def _fit_xgboost(estimator, data: FitData, config: dict):
 
 
 @fill_doc
-class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
+class XGBoostTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
     """XGBoost gradient boosting, regressor or classifier.
 
     Every hyper-parameter defaults to ``None``, meaning "take it from ``config``,
@@ -155,6 +155,25 @@ class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         "nthread": "n_jobs",
         "seed": "random_state",
     }
+    # XGBoost's own keys; random_state and verbose go in its form (see _xgboost_params)
+    _library_keys = frozenset(
+        {
+            "n_estimators",
+            "learning_rate",
+            "max_depth",
+            "min_child_weight",
+            "subsample",
+            "colsample_bytree",
+            "reg_alpha",
+            "reg_lambda",
+            "gamma",
+            "tree_method",
+            "max_bin",
+            "device",
+            "importance_type",
+            "n_jobs",
+        }
+    )
     _parameter_constraints = {
         **_BOOSTING_CONSTRAINTS,
         "max_depth": [Interval(Integral, 0, None, closed="left"), None],
@@ -220,15 +239,9 @@ class XGBoostTrainer(TreeImportanceMixin, BaseTrainer):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def _fit_model(self, data: FitData, config: dict) -> None:
+    def _booster(self, config: dict):
         xgb = import_optional("xgboost")
-        params = _xgboost_params(config)
-        if config["task"] == "classification":
-            model = xgb.XGBClassifier(**params)
-        else:
-            model = xgb.XGBRegressor(**params)
-        self.evals_result_, self.best_iteration_ = _fit_xgboost(model, data, config)
-        self.model_ = model
+        return xgb.XGBClassifier, xgb.XGBRegressor, _xgboost_params(self, config), _fit_xgboost
 
     def _feature_importances(self, target) -> np.ndarray:
         return np.nan_to_num(np.asarray(self.model_.feature_importances_, dtype=float))

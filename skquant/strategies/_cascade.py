@@ -28,6 +28,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._time import dates_of
+from skquant.utils._validation import check_validation_pair
 
 
 def _stage_output(estimator, task: str, X) -> np.ndarray:
@@ -230,8 +231,7 @@ class CascadeStrategy(BaseStrategy):
         self : object
             The fitted strategy.
         """
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         models = list(self.models)
         if not models:
             raise ValueError("models must name at least one model.")

@@ -7,6 +7,7 @@ import pandas as pd
 
 from skquant.strategies._base import BaseStrategy, as_frame, fit_trainer, make_trainer
 from skquant.utils._sklearn_compat import HasMethods, RegressorTags, _fit_context
+from skquant.utils._validation import check_validation_pair
 
 
 class MultiTaskStrategy(BaseStrategy):
@@ -114,8 +115,7 @@ class MultiTaskStrategy(BaseStrategy):
         self : object
             The fitted strategy.
         """
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         targets = self._select_targets(y, "y")
         targets_val = None if y_val is None else self._select_targets(y_val, "y_val")
         n_targets = targets.shape[1]

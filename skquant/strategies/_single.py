@@ -15,6 +15,7 @@ from skquant.strategies._base import (
     set_task,
 )
 from skquant.utils._sklearn_compat import ClassifierTags, HasMethods, RegressorTags, _fit_context
+from skquant.utils._validation import check_validation_pair
 
 
 def _single_classifier(strategy) -> bool:
@@ -121,8 +122,7 @@ class SingleTaskStrategy(BaseStrategy):
         self : object
             The fitted strategy.
         """
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         frame = as_frame(y)
         if frame is not None and frame.shape[1] == 1:
             y = frame.iloc[:, 0]

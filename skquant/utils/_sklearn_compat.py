@@ -9,6 +9,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
+    Hidden,
     Interval,
     Options,
     StrOptions,
@@ -31,6 +32,7 @@ from sklearn.utils.validation import (
 __all__ = [
     "ClassifierTags",
     "HasMethods",
+    "Hidden",
     "Interval",
     "Options",
     "RegressorTags",

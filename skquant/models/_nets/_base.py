@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, column_or_1d
 
 from skquant.models._base import (
-    BaseTrainer,
+    BaseSupervisedTrainer,
     _is_classification,
     target_names_of,
     warn_if_binary_regression,
@@ -38,6 +38,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._time import chronological_tail_split, holds_out_tail
+from skquant.utils._validation import check_validation_pair
 
 # Keys every net trainer takes, with the value used when neither parameter, config nor
 # YAML variant sets one.
@@ -133,17 +134,16 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
 
     from skquant.models._nets._modules import FastLoader
 
-    get = owner._get
-    device = resolve_device(get(config, "device"))
+    device = resolve_device(config["device"])
     seed = int(check_random_state(config.get("random_state")).randint(np.iinfo(np.int32).max))
-    patience = get(config, "early_stopping_rounds")
+    patience = config["early_stopping_rounds"]
     callbacks = []
     early = None
     if valid is not None and patience:
         early = EarlyStopping(monitor="valid_loss", patience=int(patience), load_best=True)
         callbacks.append(("early_stopping", early))
-    if get(config, "grad_clip"):
-        clip = GradientNormClipping(gradient_clip_value=get(config, "grad_clip"))
+    if config["grad_clip"]:
+        clip = GradientNormClipping(gradient_clip_value=config["grad_clip"])
         callbacks.append(("grad_clip", clip))
     net = skorch.NeuralNet(
         module=module,
@@ -151,10 +151,10 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
         criterion=criterion,
         **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
         optimizer=torch.optim.AdamW,
-        optimizer__weight_decay=float(get(config, "weight_decay")),
-        lr=float(get(config, "lr")),
-        max_epochs=int(get(config, "epochs")),
-        batch_size=int(get(config, "batch_size")),
+        optimizer__weight_decay=float(config["weight_decay"]),
+        lr=float(config["lr"]),
+        max_epochs=int(config["epochs"]),
+        batch_size=int(config["batch_size"]),
         iterator_train=FastLoader,
         iterator_train__shuffle=True,
         iterator_train__device=device,
@@ -164,7 +164,7 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
         callbacks=callbacks,
         predict_nonlinearity=None,
         device=device,
-        verbose=int(bool(get(config, "verbose"))),
+        verbose=int(bool(config["verbose"])),
     )
     with seeded_torch(seed, device):
         net.fit(*train)
@@ -178,28 +178,16 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
     owner.model_ = net
 
 
-class NetConfigMixin:
-    """``_get(config, key)``: a resolved config value, else the architecture default,
-    else the net default (``NET_DEFAULTS``)."""
-
-    _arch_defaults: ClassVar[dict[str, Any]] = {}
-
-    def _get(self, config: dict, key: str):
-        value = config.get(key)
-        if value is None:
-            value = self._arch_defaults.get(key, NET_DEFAULTS.get(key))
-        return value
-
-
-class BaseNetTrainer(NetConfigMixin, BaseTrainer):
+class BaseNetTrainer(BaseSupervisedTrainer):
     """Base class of the skorch/PyTorch trainers (not for direct use).
 
     Subclasses set ``_registry_name``, ``_parameter_constraints`` (``NET_CONSTRAINTS``
-    plus their sizes), ``_arch_defaults`` and implement ``_module(config, n_features,
-    n_outputs)`` returning ``(module class, module kwargs)``.
+    plus their sizes), ``_defaults`` (``NET_DEFAULTS`` plus their sizes) and implement
+    ``_module(config, n_features, n_outputs)`` returning ``(module class, module kwargs)``.
     """
 
     _tasks = ("regression", "classification")
+    _defaults = NET_DEFAULTS
     # The variants are sized for thousands of rows: batch_size 256 or 512 gives one
     # AdamW step (lr 1e-3 or less) per epoch on scikit-learn's 200-row toy data, and
     # whether that reaches the checks' bar depends on the net and its widths. Measured
@@ -207,7 +195,6 @@ class BaseNetTrainer(NetConfigMixin, BaseTrainer):
     # 8-unit MLP R^2 0.06 (0.75 at its full widths after 100 epochs).
     _poor_score_tasks = frozenset(_tasks)
     _accepts_3d: ClassVar[bool] = False
-    _multi_output: ClassVar[bool] = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -301,8 +288,7 @@ class BaseNetTrainer(NetConfigMixin, BaseTrainer):
         config = self._resolve_config()
         self.config_ = config
         self.task_ = config["task"]
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
+        check_validation_pair(X_val, y_val)
         Xa = self._validate_X(X, reset=True)
         _check_finite("X", Xa)
         Y = self._validate_y(y, len(Xa), fit=True)
@@ -313,12 +299,10 @@ class BaseNetTrainer(NetConfigMixin, BaseTrainer):
         if sample_weight is not None:
             w = _check_sample_weight(sample_weight, Xa, ensure_non_negative=True)
         val_rows = None
-        patience = self._get(config, "early_stopping_rounds")
-        fraction = self._get(config, "validation_fraction")
+        patience = config["early_stopping_rounds"]
+        fraction = config["validation_fraction"]
         if X_val is None and holds_out_tail(len(Xa), patience, fraction):
-            train_rows, val_rows = chronological_tail_split(
-                X, fraction, self._get(config, "embargo_days")
-            )
+            train_rows, val_rows = chronological_tail_split(X, fraction, config["embargo_days"])
         else:
             train_rows = np.arange(len(Xa))
         if not np.any(w[train_rows] > 0):
@@ -327,7 +311,7 @@ class BaseNetTrainer(NetConfigMixin, BaseTrainer):
 
         # standardise on the training rows only
         axes = tuple(range(Xa.ndim - 1))
-        if self._get(config, "standardize"):
+        if config["standardize"]:
             self.mean_ = Xa[train_rows].mean(axis=axes)
             scale = Xa[train_rows].std(axis=axes)
             self.scale_ = np.where(scale > 1e-12, scale, 1.0)

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from skquant.models._feature_base import BaseFeatureTrainer
@@ -66,10 +65,6 @@ def _make_scaler(standardize, n_samples: int):
     else:
         scaler = FunctionTransformer()
     return scaler.set_output(transform="default")  # arrays, whatever sklearn's global config
-
-
-def _never(estimator) -> bool:
-    return False
 
 
 @fill_doc
@@ -216,6 +211,7 @@ class GANTrainer(BaseFeatureTrainer):
     """
 
     _registry_name = "gan"
+    _defaults = _GAN_DEFAULTS
     _parameter_constraints = {
         "config": [dict, None],
         "epochs": [Interval(Integral, 1, None, closed="left"), None],
@@ -271,10 +267,7 @@ class GANTrainer(BaseFeatureTrainer):
 
     # ------------------------------------------------------------------ config
     def _resolve_config(self) -> dict[str, Any]:
-        config = {**_GAN_DEFAULTS, **super()._resolve_config()}
-        for key in _GAN_DEFAULTS:
-            if config[key] is None:
-                config[key] = _GAN_DEFAULTS[key]
+        config = super()._resolve_config()
         for key in ("generator_layer_sizes", "discriminator_layer_sizes"):
             sizes = config[key]
             if (
@@ -337,13 +330,13 @@ class GANTrainer(BaseFeatureTrainer):
             labels = encoder.transform(ya)
             self.classes_ = encoder.classes_
             self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
-            self._target_name = y.name if isinstance(getattr(y, "name", None), str) else None
+            self.target_name_ = y.name if isinstance(getattr(y, "name", None), str) else None
         else:
             Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-            for attr in ("classes_", "class_prior_"):
+            for attr in ("classes_", "class_prior_", "target_name_"):
                 if hasattr(self, attr):
                     delattr(self, attr)
-        self._frame_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        self.frame_columns_ = list(X.columns) if isinstance(X, pd.DataFrame) else None
         self.config_ = config
         self._fit_gan(Xa, labels, config)
         return self
@@ -377,24 +370,7 @@ class GANTrainer(BaseFeatureTrainer):
         self.n_epochs_ = len(history["generator_loss"])
         self.device_ = device
         # draws of sample(random_state=None): reproducible from the fit's seed
-        self._sample_rng = np.random.RandomState(seed)
-
-    def train(self, X_train, y_train=None, X_val=None, y_val=None):
-        """Fit on ``X_train`` (and ``y_train`` when conditional); return its features.
-
-        ``X_val`` and ``y_val`` are accepted for the guide's uniform
-        ``trainer.train(...)`` call and ignored: a GAN is not early-stopped.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out)
-            The discriminator features of ``X_train``, as ``fit_transform`` returns.
-        """
-        return self.fit(X_train, y_train).transform(X_train)
-
-    def fit_transform(self, X, y=None):
-        """Fit on ``X`` (and ``y`` when conditional) and return the features of ``X``."""
-        return self.fit(X, y).transform(X)
+        self.sample_rng_ = np.random.RandomState(seed)
 
     # ------------------------------------------------------------------ outputs
     def _transform(self, X: np.ndarray) -> np.ndarray:
@@ -442,7 +418,7 @@ class GANTrainer(BaseFeatureTrainer):
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         n_samples = int(n_samples)
         conditional = self.config_["conditional"]
-        rng = self._sample_rng if random_state is None else check_random_state(random_state)
+        rng = self.sample_rng_ if random_state is None else check_random_state(random_state)
         codes = None
         if conditional:
             if y is None:
@@ -473,23 +449,14 @@ class GANTrainer(BaseFeatureTrainer):
                     lb = torch.as_tensor(codes[start : start + _CHUNK], device=self.device_)
                 out.append(generator(zb, lb).cpu().numpy())
         rows = self.scaler_.inverse_transform(np.concatenate(out, axis=0).astype(np.float64))
-        if self._frame_columns is not None:
-            rows = pd.DataFrame(rows, columns=self._frame_columns)
+        if self.frame_columns_ is not None:
+            rows = pd.DataFrame(rows, columns=self.frame_columns_)
         if not conditional:
             return rows
         labels = self.classes_[codes]
-        if self._frame_columns is not None:
-            labels = pd.Series(labels, name=self._target_name)
+        if self.frame_columns_ is not None:
+            labels = pd.Series(labels, name=self.target_name_)
         return rows, labels
-
-    # A GAN neither predicts nor scores: hide the methods inherited from BaseTrainer.
-    @available_if(_never)
-    def predict(self, X):  # pragma: no cover - never available
-        """Not available: a GAN has no target to predict."""
-
-    @available_if(_never)
-    def score(self, X, y=None, sample_weight=None):  # pragma: no cover - never available
-        """Not available: a GAN has no score."""
 
     def _feature_importances(self, target) -> np.ndarray:
         """How strongly the critic reads each column.

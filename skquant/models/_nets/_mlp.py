@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skquant.models._nets._base import NET_CONSTRAINTS, BaseNetTrainer
+from skquant.models._nets._base import NET_CONSTRAINTS, NET_DEFAULTS, BaseNetTrainer
 from skquant.utils._docs import fill_doc
 
 
@@ -40,7 +40,7 @@ class MLPTrainer(BaseNetTrainer):
     """
 
     _registry_name = "mlp"
-    _arch_defaults = {"hidden_layer_sizes": [128, 64]}
+    _defaults = {**NET_DEFAULTS, "hidden_layer_sizes": [128, 64]}
     _parameter_constraints = {**NET_CONSTRAINTS, "hidden_layer_sizes": [list, tuple, None]}
 
     def __init__(
@@ -85,7 +85,7 @@ class MLPTrainer(BaseNetTrainer):
 
         return MLPModule, {
             "n_features": n_features,
-            "hidden_layer_sizes": [int(s) for s in self._get(config, "hidden_layer_sizes")],
-            "dropout": float(self._get(config, "dropout")),
+            "hidden_layer_sizes": [int(s) for s in config["hidden_layer_sizes"]],
+            "dropout": float(config["dropout"]),
             "n_outputs": n_outputs,
         }

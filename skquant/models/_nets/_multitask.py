@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array
 
-from skquant.models._nets._base import NET_CONSTRAINTS, BaseNetTrainer
+from skquant.models._nets._base import NET_CONSTRAINTS, NET_DEFAULTS, BaseNetTrainer
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
 
@@ -68,8 +68,7 @@ class MultiTaskTrainer(BaseNetTrainer):
 
     _registry_name = "multi_task"
     _tasks = ("regression",)
-    _multi_output = True
-    _arch_defaults = {"hidden_layer_sizes": [128, 64], "head_size": 16}
+    _defaults = {**NET_DEFAULTS, "hidden_layer_sizes": [128, 64], "head_size": 16}
     _parameter_constraints = {
         **{k: v for k, v in NET_CONSTRAINTS.items() if k != "task"},
         "hidden_layer_sizes": [list, tuple, None],
@@ -201,9 +200,9 @@ class MultiTaskTrainer(BaseNetTrainer):
 
         return MultiTaskModule, {
             "n_features": n_features,
-            "hidden_layer_sizes": [int(s) for s in self._get(config, "hidden_layer_sizes")],
-            "head_size": int(self._get(config, "head_size")),
-            "dropout": float(self._get(config, "dropout")),
+            "hidden_layer_sizes": [int(s) for s in config["hidden_layer_sizes"]],
+            "head_size": int(config["head_size"]),
+            "dropout": float(config["dropout"]),
             "n_heads": n_outputs,
         }
 

@@ -14,7 +14,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from skquant.models._nets._base import NET_CONSTRAINTS, BaseNetTrainer
+from skquant.models._nets._base import NET_CONSTRAINTS, NET_DEFAULTS, BaseNetTrainer
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
 
@@ -76,7 +76,7 @@ class BaseSequenceTrainer(BaseNetTrainer):
     def _net_inputs(self, Xs, X_orig):
         if Xs.ndim == 3:
             return np.ascontiguousarray(Xs, dtype=np.float32)
-        seq_len = int(self._get(self.config_, "seq_len"))
+        seq_len = int(self.config_["seq_len"])
         return make_windows(Xs, X_orig, seq_len)
 
     def __sklearn_tags__(self):
@@ -119,7 +119,8 @@ class LSTMTrainer(BaseSequenceTrainer):
     """
 
     _registry_name = "lstm"
-    _arch_defaults = {
+    _defaults = {
+        **NET_DEFAULTS,
         "seq_len": 20,
         "hidden_size": 64,
         "num_layers": 1,
@@ -180,11 +181,11 @@ class LSTMTrainer(BaseSequenceTrainer):
 
         return LSTMModule, {
             "n_features": n_features,
-            "hidden_size": int(self._get(config, "hidden_size")),
-            "num_layers": int(self._get(config, "num_layers")),
-            "dropout": float(self._get(config, "dropout")),
+            "hidden_size": int(config["hidden_size"]),
+            "num_layers": int(config["num_layers"]),
+            "dropout": float(config["dropout"]),
             "n_outputs": n_outputs,
-            "gradient_checkpointing": bool(self._get(config, "gradient_checkpointing")),
+            "gradient_checkpointing": bool(config["gradient_checkpointing"]),
         }
 
 
@@ -232,7 +233,8 @@ class TransformerTrainer(BaseSequenceTrainer):
     """
 
     _registry_name = "transformer"
-    _arch_defaults = {
+    _defaults = {
+        **NET_DEFAULTS,
         "seq_len": 20,
         "d_model": 32,
         "n_heads": 4,
@@ -299,7 +301,7 @@ class TransformerTrainer(BaseSequenceTrainer):
     def _module(self, config, n_features, n_outputs):
         from skquant.models._nets._modules import TransformerModule
 
-        d_model, n_heads = int(self._get(config, "d_model")), int(self._get(config, "n_heads"))
+        d_model, n_heads = int(config["d_model"]), int(config["n_heads"])
         if d_model % n_heads:
             raise ValueError(
                 f"d_model={d_model} must be a multiple of n_heads={n_heads} in "
@@ -309,11 +311,11 @@ class TransformerTrainer(BaseSequenceTrainer):
             "n_features": n_features,
             "d_model": d_model,
             "n_heads": n_heads,
-            "num_layers": int(self._get(config, "num_layers")),
-            "dim_feedforward": int(self._get(config, "dim_feedforward")),
-            "dropout": float(self._get(config, "dropout")),
+            "num_layers": int(config["num_layers"]),
+            "dim_feedforward": int(config["dim_feedforward"]),
+            "dropout": float(config["dropout"]),
             "n_outputs": n_outputs,
-            "gradient_checkpointing": bool(self._get(config, "gradient_checkpointing")),
+            "gradient_checkpointing": bool(config["gradient_checkpointing"]),
         }
 
 
@@ -353,7 +355,7 @@ class CNN1DTrainer(BaseSequenceTrainer):
     """
 
     _registry_name = "cnn1d"
-    _arch_defaults = {"seq_len": 20, "channels": [32, 32], "kernel_size": 3}
+    _defaults = {**NET_DEFAULTS, "seq_len": 20, "channels": [32, 32], "kernel_size": 3}
     _parameter_constraints = {
         **SEQUENCE_CONSTRAINTS,
         "channels": [list, tuple, None],
@@ -406,8 +408,8 @@ class CNN1DTrainer(BaseSequenceTrainer):
 
         return CNN1DModule, {
             "n_features": n_features,
-            "channels": [int(c) for c in self._get(config, "channels")],
-            "kernel_size": int(self._get(config, "kernel_size")),
-            "dropout": float(self._get(config, "dropout")),
+            "channels": [int(c) for c in config["channels"]],
+            "kernel_size": int(config["kernel_size"]),
+            "dropout": float(config["dropout"]),
             "n_outputs": n_outputs,
         }

@@ -5,13 +5,12 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.metaestimators import available_if
 
 from skquant.models._feature_base import BaseFeatureTrainer
 from skquant.models._nets._base import (
     _IMPORTANCE_ROWS,
     NET_CONSTRAINTS,
-    NetConfigMixin,
+    NET_DEFAULTS,
     _check_finite,
     fit_skorch_net,
 )
@@ -27,7 +26,7 @@ from skquant.utils._time import chronological_tail_split, holds_out_tail
 
 
 @fill_doc
-class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
+class VAETrainer(BaseFeatureTrainer):
     """Variational autoencoder whose latent means are features (a transformer).
 
     An MLP encoder maps each (standardised) row to a Gaussian over ``latent_dim``
@@ -82,8 +81,8 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
     """
 
     _registry_name = "vae"
-    _iterative = True
-    _arch_defaults = {"latent_dim": 8, "hidden_layer_sizes": [64, 32], "beta": 1.0}
+    _train_takes_X_val = True
+    _defaults = {**NET_DEFAULTS, "latent_dim": 8, "hidden_layer_sizes": [64, 32], "beta": 1.0}
     _parameter_constraints = {
         **{k: v for k, v in NET_CONSTRAINTS.items() if k != "task"},
         "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
@@ -156,15 +155,13 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
         self.config_ = config
         Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         _check_finite("X", Xa)
-        patience = self._get(config, "early_stopping_rounds")
-        fraction = self._get(config, "validation_fraction")
+        patience = config["early_stopping_rounds"]
+        fraction = config["validation_fraction"]
         train_rows = np.arange(len(Xa))
         val_rows = None
         if X_val is None and holds_out_tail(len(Xa), patience, fraction):
-            train_rows, val_rows = chronological_tail_split(
-                X, fraction, self._get(config, "embargo_days")
-            )
-        if self._get(config, "standardize"):
+            train_rows, val_rows = chronological_tail_split(X, fraction, config["embargo_days"])
+        if config["standardize"]:
             self.mean_ = Xa[train_rows].mean(axis=0)
             scale = Xa[train_rows].std(axis=0)
             self.scale_ = np.where(scale > 1e-12, scale, 1.0)
@@ -181,9 +178,9 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             valid = None
         module_kwargs = {
             "n_features": Xa.shape[1],
-            "hidden_layer_sizes": [int(s) for s in self._get(config, "hidden_layer_sizes")],
-            "latent_dim": int(self._get(config, "latent_dim")),
-            "dropout": float(self._get(config, "dropout")),
+            "hidden_layer_sizes": [int(s) for s in config["hidden_layer_sizes"]],
+            "latent_dim": int(config["latent_dim"]),
+            "dropout": float(config["dropout"]),
         }
         fit_skorch_net(
             self,
@@ -191,7 +188,7 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             VAEModule,
             module_kwargs,
             VAELoss,
-            {"beta": float(self._get(config, "beta"))},
+            {"beta": float(config["beta"])},
             (inputs, inputs),
             None if valid is None else (valid, valid),
         )
@@ -199,23 +196,6 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             (valid if valid is not None else inputs)[-_IMPORTANCE_ROWS:]
         )
         return self
-
-    def train(self, X_train, y_train=None, X_val=None, y_val=None):
-        """Fit as in the user guide and return the latent features of ``X_train``.
-
-        ``X_val`` (when given) is the early-stopping set; ``y_train`` and ``y_val``
-        are ignored.
-
-        Returns
-        -------
-        latent : ndarray of shape (n_samples, latent_dim)
-            The latent means of ``X_train``, columns ``vae0..``.
-        """
-        return self.fit(X_train, X_val=X_val).transform(X_train)
-
-    def fit_transform(self, X, y=None, **fit_params):
-        """Fit on ``X`` and return its latent means (same as ``fit(X).transform(X)``)."""
-        return self.fit(X, y, **fit_params).transform(X)
 
     # ------------------------------------------------------------------ transform
     def _scaled(self, Xa):
@@ -240,7 +220,7 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
         return self._module_call("encode", self._scaled(X))
 
     def _output_names(self) -> list[str]:
-        return [f"vae{i}" for i in range(int(self._get(self.config_, "latent_dim")))]
+        return [f"vae{i}" for i in range(int(self.config_["latent_dim"]))]
 
     def inverse_transform(self, X):
         """Decode latent values back to rows in the original units.
@@ -266,11 +246,6 @@ class VAETrainer(NetConfigMixin, BaseFeatureTrainer):
             )
         decoded = self._module_call("decode", np.ascontiguousarray(Z, dtype=np.float32))
         return decoded * self.scale_ + self.mean_
-
-    @available_if(lambda self: False)
-    def predict(self, X):  # pragma: no cover - never available
-        """A VAE has no target to predict (hidden: use ``transform``)."""
-        raise AttributeError("VAETrainer has no predict; use transform.")
 
     def _reconstruction_error(self, scaled: np.ndarray) -> float:
         latent = self._module_call("encode", scaled)
