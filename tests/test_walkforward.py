@@ -411,3 +411,33 @@ def test_default_features_leave_out_every_label_like_column(panel):
     leaked = {"y_dir", "target_5d", "fwd_vol", "mfe", "TTH_10"} & set(engine.features_)
     assert not leaked
     assert "alpha_1" in engine.features_
+
+
+def test_cv_splitter_gives_the_same_run_as_the_window_shortcuts(panel):
+    windows = dict(train_days=90, test_days=30, step_days=45, min_train_samples=1)
+    shortcut = WalkForwardEngine(panel, target="fwd_ret", embargo_days=3, expanding=True, **windows)
+    cv = WalkForwardSplit(embargo_days=3, expanding=True, **windows)
+    engine = WalkForwardEngine(panel, target="fwd_ret", cv=cv)
+    assert engine.folds_ == shortcut.folds_ and engine.embargo_days_ == 3
+    assert repr(engine.cv_) == repr(cv) and engine.cv_ is not cv
+    one = shortcut.run(estimator=Ridge(), metrics=["sharpe"])
+    two = engine.run(estimator=Ridge(), metrics=["sharpe"])
+    pd.testing.assert_frame_equal(one.predictions, two.predictions)
+    pd.testing.assert_frame_equal(one.folds, two.folds)
+
+
+def test_cv_embargo_below_the_label_horizon_warns(panel):
+    cv = WalkForwardSplit(train_days=90, test_days=30, step_days=45, min_train_samples=1)
+    with pytest.warns(UserWarning, match="embargo_days=0 is below the label horizon - 1 = 4"):
+        engine = WalkForwardEngine(panel, target="fwd_ret_5", return_col="fwd_ret", cv=cv)
+    assert engine.label_horizon_ == 5 and engine.embargo_days_ == 0
+
+
+def test_cv_with_a_window_shortcut_is_an_error(panel):
+    cv = WalkForwardSplit(train_days=90, test_days=30, step_days=45, min_train_samples=1)
+    with pytest.raises(ValueError, match=r"either as cv= or as train_days, embargo_days, not"):
+        WalkForwardEngine(panel, target="fwd_ret", cv=cv, train_days=90, embargo_days=2)
+    with pytest.raises(ValueError, match="as cv= or as expanding"):
+        WalkForwardEngine(panel, target="fwd_ret", cv=cv, expanding=1)
+    with pytest.raises(ValueError, match="cv must be a WalkForwardSplit"):
+        WalkForwardEngine(panel, target="fwd_ret", cv=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,20 @@ from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.walkforward._result import WalkForwardResult
 
 DEFAULT_METRICS = ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
+# the window shortcuts and their defaults: with cv= each must stay at its default
+_WINDOW_DEFAULTS = {
+    "train_days": 252,
+    "test_days": 63,
+    "step_days": 21,
+    "min_train_samples": 1000,
+    "embargo_days": "auto",
+    "expanding": False,
+}
+
+
+def _same(value, default) -> bool:
+    """Whether a window parameter is still its default (``1 == True`` does not count)."""
+    return isinstance(value, bool) == isinstance(default, bool) and value == default
 
 
 def _history_rows(model, dates: np.ndarray) -> int:
@@ -116,7 +131,7 @@ class WalkForwardEngine:
         is None.
     train_days, test_days, step_days, min_train_samples : int
         Fold placement in distinct dates, as in ``WalkForwardSplit`` (defaults 252,
-        63, 21, 1000).
+        63, 21, 1000): shortcuts for ``cv``.
     embargo_days : int or "auto", default="auto"
         Dates dropped between training and test. ``"auto"`` is the target's label
         horizon (:func:`skquant.leakage.label_horizon`: make_labels metadata, the
@@ -135,6 +150,12 @@ class WalkForwardEngine:
         Folds whose test window starts before this date are skipped: the first date
         a feature model (``skquant build-features``) never saw, so features are
         never tested in-sample.
+    cv : WalkForwardSplit, default=None
+        The splitter that places the folds (:meth:`WalkForwardSplit.fold_dates`);
+        its ``embargo_days`` is the embargo, checked against the label horizon as an
+        explicit ``embargo_days`` is. None builds one from the window shortcuts
+        (``train_days`` ... ``expanding``); passing ``cv`` with any of them away
+        from its default raises ``ValueError`` naming them.
     n_jobs : int, default=None
         Folds fitted in parallel (joblib semantics: None is 1 unless inside a
         ``joblib.parallel_config`` context, -1 all cores). Results are identical
@@ -159,6 +180,9 @@ class WalkForwardEngine:
         The annualisation applied.
     features_ : list of str
         The feature columns used.
+    cv_ : WalkForwardSplit
+        The splitter that placed the folds (a copy of ``cv``, or built from the
+        shortcuts with ``embargo_days_``).
     n_folds_skipped_ : int
         Folds left out because they test before ``min_test_date``.
     folds_ : list of tuple
@@ -200,6 +224,7 @@ class WalkForwardEngine:
         periods_per_year=None,
         leak_threshold=0.2,
         min_test_date=None,
+        cv=None,
         n_jobs=None,
         verbose=False,
     ):
@@ -216,11 +241,39 @@ class WalkForwardEngine:
         self.periods_per_year = periods_per_year
         self.leak_threshold = leak_threshold
         self.min_test_date = min_test_date
+        self.cv = cv
         self.n_jobs = n_jobs
         self.verbose = verbose
         self._prepare()
 
     # ------------------------------------------------------------------ data
+    def _splitter(self) -> WalkForwardSplit | None:
+        """A copy of ``cv``, or None when the window shortcuts place the folds.
+
+        Raises
+        ------
+        ValueError
+            If ``cv`` is not a ``WalkForwardSplit``, or comes with a window shortcut
+            set away from its default.
+        """
+        if self.cv is None:
+            return None
+        if not isinstance(self.cv, WalkForwardSplit):
+            raise ValueError(
+                f"cv must be a WalkForwardSplit (or None), got {type(self.cv).__name__}."
+            )
+        both = [
+            name
+            for name, default in _WINDOW_DEFAULTS.items()
+            if not _same(getattr(self, name), default)
+        ]
+        if both:
+            raise ValueError(
+                f"Pass the fold windows either as cv= or as {', '.join(both)}, not both: "
+                "set them on the WalkForwardSplit."
+            )
+        return copy.deepcopy(self.cv)
+
     def _prepare(self) -> None:
         data = self.data
         if not isinstance(data, pd.DataFrame):
@@ -239,12 +292,13 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
+        cv = self._splitter()
         plan = plan_labels(
             data,
             self.target,
             self.return_col,
             self.features,
-            embargo_days=self.embargo_days,
+            embargo_days=self.embargo_days if cv is None else cv.embargo_days,
             leak_threshold=self.leak_threshold,
         )
         target, return_col = plan.target, plan.return_col
@@ -271,15 +325,17 @@ class WalkForwardEngine:
         self._return_col = return_col
 
         distinct, counts = np.unique(self._dates, return_counts=True)
-        splitter = WalkForwardSplit(
-            train_days=self.train_days,
-            test_days=self.test_days,
-            step_days=self.step_days,
-            min_train_samples=self.min_train_samples,
-            embargo_days=self.embargo_days_,
-            expanding=self.expanding,
-        )
-        folds = splitter.fold_dates(counts)
+        if cv is None:
+            cv = WalkForwardSplit(
+                train_days=self.train_days,
+                test_days=self.test_days,
+                step_days=self.step_days,
+                min_train_samples=self.min_train_samples,
+                embargo_days=self.embargo_days_,
+                expanding=self.expanding,
+            )
+        self.cv_ = cv
+        folds = cv.fold_dates(counts)
         self.n_folds_skipped_ = 0
         if self.min_test_date is not None:
             calendar = pd.DatetimeIndex(distinct)
