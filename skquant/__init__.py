@@ -32,6 +32,8 @@ _LAZY: dict[str, str] = {
     "calmar_ratio": "skquant.metrics",
     "information_coefficient": "skquant.metrics",
     "get_scorer": "skquant.metrics",
+    "probabilistic_sharpe_ratio": "skquant.metrics",
+    "deflated_sharpe_ratio": "skquant.metrics",
     "make_labels": "skquant.labels",
     "label_horizon": "skquant.leakage",
     "leak_scores": "skquant.leakage",

@@ -11,14 +11,17 @@ from skquant.metrics._returns import (
     win_loss_ratio,
 )
 from skquant.metrics._scorer import get_scorer
+from skquant.metrics._significance import deflated_sharpe_ratio, probabilistic_sharpe_ratio
 
 __all__ = [
     "annual_return",
     "calmar_ratio",
+    "deflated_sharpe_ratio",
     "get_scorer",
     "hit_rate",
     "information_coefficient",
     "max_drawdown",
+    "probabilistic_sharpe_ratio",
     "profit_factor",
     "sharpe_ratio",
     "sortino_ratio",

@@ -1,0 +1,185 @@
+"""Significance of a Sharpe ratio: probabilistic and deflated Sharpe ratios.
+
+References
+----------
+Bailey, D. and Lopez de Prado, M. (2012), "The Sharpe Ratio Efficient Frontier",
+Journal of Risk 15(2): the probabilistic Sharpe ratio (PSR).
+
+Bailey, D. and Lopez de Prado, M. (2014), "The Deflated Sharpe Ratio: Correcting for
+Selection Bias, Backtest Overfitting and Non-Normality", Journal of Portfolio
+Management 40(5): the deflated Sharpe ratio (DSR), a PSR whose benchmark is the
+expected maximum Sharpe ratio of ``n_trials`` trials.
+
+Every Sharpe ratio here is per period (not annualised): divide an annualised
+Sharpe by ``sqrt(periods_per_year)`` and an annualised variance of Sharpe ratios
+by ``periods_per_year`` before passing them.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import stats
+
+from skquant.metrics._returns import sharpe_ratio
+
+__all__ = ["deflated_sharpe_ratio", "probabilistic_sharpe_ratio"]
+
+
+def _returns_checked(returns, name: str) -> np.ndarray:
+    r = np.asarray(returns, dtype=np.float64)
+    if r.ndim == 2 and r.shape[1] == 1:
+        r = r[:, 0]
+    if r.ndim != 1:
+        raise ValueError(f"{name}: returns must be 1-D, got shape {np.shape(returns)}.")
+    if len(r) < 2:
+        raise ValueError(
+            f"{name} needs at least 2 returns (a Sharpe ratio and its standard error "
+            f"need two periods), got {len(r)}."
+        )
+    if not np.isfinite(r).all():
+        raise ValueError(
+            f"{name}: returns hold {int((~np.isfinite(r)).sum())} NaN or infinite values; "
+            "drop or fill them first (the track record's length enters the statistic)."
+        )
+    return r
+
+
+def _finite_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def _psr(sharpe: float, n: int, skew: float, kurtosis: float, benchmark: float) -> float:
+    """PSR from the moments: ``Phi((SR - SR*) sqrt(n - 1) / sqrt(1 - g3 SR + (g4 - 1) / 4 SR^2))``."""
+    if np.isinf(sharpe):  # constant returns: the Sharpe ratio is known exactly
+        return 1.0 if sharpe > benchmark else 0.0
+    variance = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
+    difference = (sharpe - benchmark) * np.sqrt(n - 1)
+    # variance >= (1 - skew SR / 2)^2 >= 0 for the biased moments (Pearson's inequality)
+    if variance <= 0:
+        return 0.5 if difference == 0 else float(difference > 0)
+    return float(stats.norm.cdf(difference / np.sqrt(variance)))
+
+
+def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
+    """Probability that the true Sharpe ratio exceeds ``benchmark_sharpe``.
+
+    Bailey and Lopez de Prado (2012)::
+
+        PSR = Phi((SR - SR*) * sqrt(n - 1) / sqrt(1 - g3 * SR + (g4 - 1) / 4 * SR**2))
+
+    with ``SR`` the per-period Sharpe ratio of ``returns`` (``mean / std``, ``ddof=1``,
+    as :func:`sharpe_ratio` with ``periods_per_year=1``), ``n`` the number of returns,
+    ``g3`` their sample skewness and ``g4`` their sample (non-excess) kurtosis, both
+    the moment estimators (``scipy.stats.skew`` and ``scipy.stats.kurtosis(fisher=False)``
+    with ``bias=True``), and ``Phi`` the standard normal CDF.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period returns (in excess of the risk-free rate, if any); at least 2,
+        without NaN.
+    benchmark_sharpe : float, default=0.0
+        The benchmark ``SR*``, a per-period (not annualised) Sharpe ratio.
+
+    Returns
+    -------
+    psr : float
+        In ``[0, 1]``. Constant returns have an exact Sharpe ratio (``+-inf`` or
+        0, as :func:`sharpe_ratio`): 1 when it exceeds the benchmark, 0 below it,
+        0.5 when equal.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 returns, NaN or infinite returns, a non-finite benchmark.
+
+    See Also
+    --------
+    deflated_sharpe_ratio : the PSR against the expected best of many trials.
+
+    Examples
+    --------
+    >>> from skquant import probabilistic_sharpe_ratio
+    >>> round(probabilistic_sharpe_ratio([0.01, -0.005, 0.02, 0.0, 0.004]), 4)
+    0.9084
+    """
+    r = _returns_checked(returns, "probabilistic_sharpe_ratio")
+    benchmark = _finite_number(benchmark_sharpe, "benchmark_sharpe")
+    sharpe = sharpe_ratio(r, periods_per_year=1)
+    if not np.isfinite(sharpe) or sharpe == 0:
+        skew, kurtosis = 0.0, 3.0  # constant returns: the moments multiply 0 or are unused
+    else:
+        skew = float(stats.skew(r, bias=True))
+        kurtosis = float(stats.kurtosis(r, fisher=False, bias=True))
+    return _psr(sharpe, len(r), skew, kurtosis, benchmark)
+
+
+def expected_max_sharpe(n_trials: int, trials_sharpe_variance: float) -> float:
+    """Expected maximum Sharpe ratio of ``n_trials`` independent zero-skill trials.
+
+    ``sqrt(V) * ((1 - gamma) * Phi^-1(1 - 1/N) + gamma * Phi^-1(1 - 1/(N e)))`` with
+    ``gamma`` the Euler-Mascheroni constant (Bailey and Lopez de Prado 2014); 0 for
+    a single trial (nothing was selected).
+    """
+    if n_trials == 1:
+        return 0.0
+    gamma = np.euler_gamma
+    z = (1.0 - gamma) * stats.norm.ppf(1.0 - 1.0 / n_trials) + gamma * stats.norm.ppf(
+        1.0 - 1.0 / (n_trials * np.e)
+    )
+    return float(np.sqrt(trials_sharpe_variance) * z)
+
+
+def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float) -> float:
+    """Probability that the Sharpe ratio beats the best of ``n_trials`` unskilled trials.
+
+    Bailey and Lopez de Prado (2014): the :func:`probabilistic_sharpe_ratio` of
+    ``returns`` against the benchmark::
+
+        SR* = sqrt(V) * ((1 - gamma) * Phi^-1(1 - 1/N) + gamma * Phi^-1(1 - 1/(N e)))
+
+    the expected maximum of ``N = n_trials`` per-period Sharpe ratios of zero mean
+    and variance ``V = trials_sharpe_variance`` (``gamma`` is the Euler-Mascheroni
+    constant). Use it on the selected (best) trial's returns.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period returns of the selected strategy; at least 2, without NaN.
+    n_trials : int
+        Number of independent trials the strategy was selected from (>= 1). One
+        trial selects nothing: the benchmark is 0 and DSR equals PSR.
+    trials_sharpe_variance : float
+        Variance (>= 0) across the trials of their per-period (not annualised)
+        Sharpe ratios; an annualised variance divided by ``periods_per_year``.
+
+    Returns
+    -------
+    dsr : float
+        In ``[0, 1]``; at most ``probabilistic_sharpe_ratio(returns)`` when
+        ``n_trials > 1``.
+
+    Raises
+    ------
+    ValueError
+        Bad ``returns`` (as :func:`probabilistic_sharpe_ratio`), ``n_trials`` not an
+        integer >= 1, ``trials_sharpe_variance`` negative or not finite.
+
+    Examples
+    --------
+    >>> from skquant import deflated_sharpe_ratio
+    >>> r = [0.01, -0.005, 0.02, 0.0, 0.004]
+    >>> round(deflated_sharpe_ratio(r, n_trials=10, trials_sharpe_variance=0.01), 4)
+    0.837
+    """
+    if isinstance(n_trials, bool) or not isinstance(n_trials, Integral) or n_trials < 1:
+        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}.")
+    variance = _finite_number(trials_sharpe_variance, "trials_sharpe_variance")
+    if variance < 0:
+        raise ValueError(f"trials_sharpe_variance must be >= 0, got {trials_sharpe_variance!r}.")
+    r = _returns_checked(returns, "deflated_sharpe_ratio")
+    return probabilistic_sharpe_ratio(r, expected_max_sharpe(int(n_trials), variance))

@@ -1,0 +1,143 @@
+"""Probabilistic and deflated Sharpe ratios: hand computations, the papers' numbers, properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy import stats
+
+from skquant import deflated_sharpe_ratio, probabilistic_sharpe_ratio
+from skquant.metrics._significance import _psr, expected_max_sharpe
+
+_returns = arrays(
+    np.float64,
+    st.integers(3, 120),
+    elements=st.floats(-0.1, 0.1, allow_nan=False, allow_subnormal=False),
+)
+
+
+def _by_hand_psr(r: np.ndarray, benchmark: float) -> float:
+    sr = r.mean() / r.std(ddof=1)
+    g3 = stats.skew(r)
+    g4 = stats.kurtosis(r, fisher=False)
+    z = (sr - benchmark) * math.sqrt(len(r) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)
+    return stats.norm.cdf(z)
+
+
+def _by_hand_expected_max(n: int, variance: float) -> float:
+    g = 0.5772156649015329  # Euler-Mascheroni
+    return math.sqrt(variance) * (
+        (1 - g) * stats.norm.ppf(1 - 1 / n) + g * stats.norm.ppf(1 - 1 / (n * math.e))
+    )
+
+
+@pytest.fixture
+def series() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return rng.standard_t(df=4, size=500) * 0.01 + 0.0008
+
+
+@pytest.mark.parametrize("benchmark", [0.0, 0.03, -0.02])
+def test_psr_matches_a_hand_computation(series, benchmark):
+    expected = _by_hand_psr(series, benchmark)
+    assert probabilistic_sharpe_ratio(series, benchmark) == pytest.approx(expected, rel=1e-12)
+    assert 0.0 < expected < 1.0
+
+
+def test_dsr_matches_a_hand_computation(series):
+    benchmark = _by_hand_expected_max(20, 0.002)
+    expected = _by_hand_psr(series, benchmark)
+    assert deflated_sharpe_ratio(series, 20, 0.002) == pytest.approx(expected, rel=1e-12)
+
+
+def test_deflated_sharpe_paper_example():
+    # Bailey and Lopez de Prado (2014), numerical example: N = 100 trials whose annualised
+    # Sharpe ratios have variance 1/2, the selected one with annualised SR = 2.5 over
+    # T = 1250 daily returns with skewness -3 and kurtosis 10 (250 days a year).
+    # The paper finds SR0 = 0.1132 per day and DSR = 0.9004.
+    sr0 = expected_max_sharpe(100, 0.5 / 250)
+    assert sr0 == pytest.approx(0.1132, abs=5e-5)
+    assert _psr(2.5 / math.sqrt(250), 1250, -3.0, 10.0, sr0) == pytest.approx(0.9004, abs=5e-4)
+
+
+def test_normal_returns_give_the_t_test_like_probability():
+    # Gaussian moments (g3 = 0, g4 = 3): PSR(0) = Phi(SR sqrt(n - 1) / sqrt(1 + SR^2 / 2))
+    sr, n = 0.1, 400
+    assert _psr(sr, n, 0.0, 3.0, 0.0) == pytest.approx(
+        stats.norm.cdf(sr * math.sqrt(n - 1) / math.sqrt(1 + sr**2 / 2))
+    )
+
+
+def test_one_trial_deflates_nothing(series):
+    assert deflated_sharpe_ratio(series, 1, 0.5) == probabilistic_sharpe_ratio(series)
+    assert deflated_sharpe_ratio(series, 50, 0.0) == probabilistic_sharpe_ratio(series)
+
+
+def test_constant_returns_have_an_exact_sharpe():
+    assert probabilistic_sharpe_ratio([0.001] * 10) == 1.0
+    assert probabilistic_sharpe_ratio([-0.001] * 10) == 0.0
+    assert probabilistic_sharpe_ratio([0.0] * 10) == 0.5
+    assert probabilistic_sharpe_ratio([0.0] * 10, benchmark_sharpe=-0.1) > 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(r=_returns, low=st.floats(-0.5, 0.5), step=st.floats(0.001, 0.5))
+def test_psr_decreases_as_the_benchmark_grows(r, low, step):
+    assume(np.std(r) > 1e-6)
+    lower, higher = (probabilistic_sharpe_ratio(r, b) for b in (low, low + step))
+    assert 0.0 <= higher <= lower <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(r=_returns, n_trials=st.integers(2, 10_000), variance=st.floats(1e-6, 1.0))
+def test_dsr_is_at_most_psr_of_zero(r, n_trials, variance):
+    assume(np.std(r) > 1e-6)
+    dsr = deflated_sharpe_ratio(r, n_trials, variance)
+    assert 0.0 <= dsr <= probabilistic_sharpe_ratio(r) <= 1.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 5000), variance=st.floats(1e-6, 1.0))
+def test_expected_max_sharpe_grows_with_trials(n, variance):
+    assert 0 <= expected_max_sharpe(n, variance) < expected_max_sharpe(n + 1, variance)
+
+
+@pytest.mark.parametrize(
+    ("returns", "match"),
+    [
+        ([0.01], "at least 2 returns.*got 1"),
+        ([], "at least 2 returns.*got 0"),
+        ([0.01, np.nan, 0.02], "NaN"),
+        ([[0.01, 0.02], [0.0, 0.01]], "1-D"),
+    ],
+)
+def test_bad_returns_are_named(returns, match):
+    with pytest.raises(ValueError, match=match):
+        probabilistic_sharpe_ratio(returns)
+    with pytest.raises(ValueError, match=match):
+        deflated_sharpe_ratio(returns, 5, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_trials": 0, "trials_sharpe_variance": 0.1}, "n_trials"),
+        ({"n_trials": 2.5, "trials_sharpe_variance": 0.1}, "n_trials"),
+        ({"n_trials": True, "trials_sharpe_variance": 0.1}, "n_trials"),
+        ({"n_trials": 5, "trials_sharpe_variance": -0.1}, "trials_sharpe_variance"),
+        ({"n_trials": 5, "trials_sharpe_variance": float("nan")}, "trials_sharpe_variance"),
+    ],
+)
+def test_bad_trial_parameters_are_named(series, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        deflated_sharpe_ratio(series, **kwargs)
+
+
+def test_bad_benchmark_is_named(series):
+    with pytest.raises(ValueError, match="benchmark_sharpe"):
+        probabilistic_sharpe_ratio(series, benchmark_sharpe=float("nan"))
