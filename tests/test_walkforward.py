@@ -79,10 +79,18 @@ def test_guide_snippet_with_target_and_return_col(panel):
         "n_test",
     } <= set(folds)
     assert (folds["n_train"] == 252 * 4).all() and folds["n_test"].tolist() == [252, 224, 140, 56]
-    assert set(summary) == {"sharpe", "max_drawdown", "hit_rate"}
+    assert set(summary) == {
+        "sharpe",
+        "max_drawdown",
+        "hit_rate",
+        "turnover",
+        "ic",
+        "icir",
+        "psr",
+    } | {"benchmark_sharpe"}
     # each fold early-stopped on a chronological tail of its own training window
     assert folds["best_iteration"].between(1, FAST["n_estimators"]).all()
-    assert list(pred.columns) == ["prediction", "position", "strategy_return", "fold"]
+    assert list(pred.columns) == ["prediction", "position", "weight", "strategy_return", "fold"]
     # aligned to data's index, one row per out-of-sample row
     assert pred.index.isin(panel.index).all() and not pred.index.duplicated().any()
     dates = pred.index.get_level_values("date")
@@ -166,7 +174,14 @@ def test_pipeline_classifier_positions_by_probability(panel):
     )
     result = engine.run(estimator=make_pipeline(StandardScaler(), LogisticRegression()))
     pred = result.predictions
-    assert list(pred.columns) == ["prediction", "proba", "position", "strategy_return", "fold"]
+    assert list(pred.columns) == [
+        "prediction",
+        "proba",
+        "position",
+        "weight",
+        "strategy_return",
+        "fold",
+    ]
     np.testing.assert_array_equal(pred["position"], np.where(pred["proba"] > 0.5, 1.0, -1.0))
     assert set(pred["prediction"]) <= {0, 1}
     np.testing.assert_allclose(

@@ -12,9 +12,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
 from skquant.leakage import plan_labels
-from skquant.metrics._scorer import canonical_metric, compute_metric, predict_positions
+from skquant.metrics._scorer import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._time import dates_of, periods_per_year_of
+from skquant.walkforward._portfolio import Backtest, check_portfolio, evaluate
 from skquant.walkforward._result import WalkForwardResult
 
 DEFAULT_METRICS = ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
@@ -82,6 +83,21 @@ def _fit_predict_fold(
     if best is not None:
         info["best_iteration"] = best
     return score, position, label, info
+
+
+def _symbol_codes(index) -> np.ndarray:
+    """Each row's symbol as an int code: its non-date index levels (0 without any)."""
+    if not isinstance(index, pd.MultiIndex):
+        return np.zeros(len(index), dtype=np.intp)
+    others = [
+        level
+        for level in range(index.nlevels)
+        if not isinstance(index.get_level_values(level), pd.DatetimeIndex)
+    ]
+    codes = [pd.factorize(index.get_level_values(level))[0] for level in others]
+    if len(codes) == 1:
+        return codes[0]
+    return np.unique(np.column_stack(codes), axis=0, return_inverse=True)[1].reshape(-1)
 
 
 def _date_major_order(index, dates) -> np.ndarray | None:
@@ -224,6 +240,9 @@ class WalkForwardEngine:
         periods_per_year=None,
         leak_threshold=0.2,
         min_test_date=None,
+        portfolio="sign",
+        quantile=0.2,
+        cost_bps=0.0,
         cv=None,
         n_jobs=None,
         verbose=False,
@@ -241,6 +260,9 @@ class WalkForwardEngine:
         self.periods_per_year = periods_per_year
         self.leak_threshold = leak_threshold
         self.min_test_date = min_test_date
+        self.portfolio = portfolio
+        self.quantile = quantile
+        self.cost_bps = cost_bps
         self.cv = cv
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -292,6 +314,7 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
+        check_portfolio(self.portfolio, self.quantile, self.cost_bps)
         cv = self._splitter()
         plan = plan_labels(
             data,
@@ -325,6 +348,7 @@ class WalkForwardEngine:
         self._return_col = return_col
 
         distinct, counts = np.unique(self._dates, return_counts=True)
+        self._date_codes = np.repeat(np.arange(len(counts)), counts)
         if cv is None:
             cv = WalkForwardSplit(
                 train_days=self.train_days,
@@ -451,66 +475,41 @@ class WalkForwardEngine:
         return self._assemble(outputs, metrics)
 
     def _assemble(self, outputs, metrics) -> WalkForwardResult:
-        dates, returns = self._dates, self._returns
+        dates = self._dates
         classifier = outputs[0][2] is not None
-        rows, fold_rows = [], []
-        for k, ((a, b, c, d), (score, position, label, info)) in enumerate(
-            zip(self.folds_, outputs, strict=True)
-        ):
+        fold_info, rows, served = [], [], []
+        for k, ((a, b, c, d), (_, _, _, info)) in enumerate(zip(self.folds_, outputs, strict=True)):
             # each model serves its test dates until the next fold's model takes over
             serve_stop = min(d, self.folds_[k + 1][2]) if k + 1 < len(self.folds_) else d
-            n_serve = serve_stop - c
-            part = {
-                "prediction": (label if classifier else score)[:n_serve],
-                "position": position[:n_serve],
-                "strategy_return": position[:n_serve] * returns[c:serve_stop],
-                "fold": np.full(n_serve, k),
-            }
-            if classifier:
-                part["proba"] = score[:n_serve]
-            rows.append((c, serve_stop, part))
-            row = {
-                "fold": k,
-                "train_start": pd.Timestamp(dates[a]),
-                "train_end": pd.Timestamp(dates[b - 1]),
-                "test_start": pd.Timestamp(dates[c]),
-                "test_end": pd.Timestamp(dates[d - 1]),
-                "n_train": b - a,
-                "n_test": d - c,
-                **info,
-            }
-            for m in metrics:
-                row[m] = compute_metric(
-                    m, returns[c:d], score, position, dates[c:d], self.periods_per_year_
-                )
-            fold_rows.append(row)
-
-        positions = np.concatenate([np.arange(c, s) for c, s, _ in rows])
-        columns = (
-            ["prediction"]
-            + (["proba"] if classifier else [])
-            + ["position", "strategy_return", "fold"]
-        )
-        predictions = pd.DataFrame(
-            {col: np.concatenate([p[col] for _, _, p in rows]) for col in columns},
-            index=self._index[positions],
-        )
-        summary = {
-            m: compute_metric(
-                m,
-                returns[positions],
-                predictions["proba" if classifier else "prediction"].to_numpy(dtype=np.float64),
-                predictions["position"].to_numpy(),
-                dates[positions],
-                self.periods_per_year_,
+            rows.append(np.arange(c, d))
+            served.append(np.arange(c, d) < serve_stop)
+            fold_info.append(
+                {
+                    "fold": k,
+                    "train_start": pd.Timestamp(dates[a]),
+                    "train_end": pd.Timestamp(dates[b - 1]),
+                    "test_start": pd.Timestamp(dates[c]),
+                    "test_end": pd.Timestamp(dates[d - 1]),
+                    "n_train": b - a,
+                    "n_test": d - c,
+                    **info,
+                }
             )
-            for m in metrics
-        }
-        return WalkForwardResult(
-            folds=pd.DataFrame(fold_rows),
-            summary=summary,
-            predictions=predictions,
-            dates=dates[positions],
-            metrics=tuple(metrics),
+        rows = np.concatenate(rows)
+        backtest = Backtest(
+            rows=rows,
+            fold=np.repeat(np.arange(len(outputs)), [len(o[0]) for o in outputs]),
+            served=np.concatenate(served),
+            score=np.concatenate([o[0] for o in outputs]).astype(np.float64),
+            position=np.concatenate([o[1] for o in outputs]),
+            label=np.concatenate([o[2] for o in outputs]) if classifier else None,
+            returns=self._returns,
+            target=self._y.astype(np.float64),
+            dates=dates,
+            date_codes=self._date_codes,
+            symbols=_symbol_codes(self._index),
+            index=self._index,
+            fold_info=fold_info,
             periods_per_year=self.periods_per_year_,
         )
+        return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
