@@ -120,7 +120,8 @@ class WalkForwardEngine:
     :class:`~skquant.model_selection.WalkForwardSplit` does. For each fold a fresh
     model is fitted on the training window (its early-stopping tail, if any, is the
     latest dates of that window) and predicts the test window; predictions become
-    positions and strategy returns. Folds run in parallel through joblib.
+    positions, portfolio weights and returns net of costs. Folds run in parallel
+    through joblib.
 
     Parameters
     ----------
@@ -166,6 +167,21 @@ class WalkForwardEngine:
         Folds whose test window starts before this date are skipped: the first date
         a feature model (``skquant build-features``) never saw, so features are
         never tested in-sample.
+    portfolio : {"sign", "long_only", "rank", "quantile"}, default="sign"
+        Weights per date from that date's predictions: ``"sign"`` position / number
+        of symbols; ``"long_only"`` 1 for a positive call (probability above 0.5)
+        else 0, over the number of symbols; ``"rank"`` rank - mean rank, scaled so
+        the absolute weights sum to 1 (dollar neutral); ``"quantile"`` the top
+        ``quantile`` share long and the bottom share short, equal weights, each leg
+        0.5. A date with too few symbols for the rule holds nothing. A row whose
+        return is unknown (NaN) weighs 0 and does not count.
+    quantile : float, default=0.2
+        Share of the date's symbols in each leg of ``"quantile"``, in (0, 0.5].
+    cost_bps : float, default=0.0
+        Cost per unit of turnover in basis points: a date's cost is
+        ``turnover * cost_bps / 10_000``, with turnover the sum over symbols of
+        |weight - previous date's weight| (an absent symbol weighs 0, the first date
+        trades from 0). Every return metric is on net = gross - cost.
     cv : WalkForwardSplit, default=None
         The splitter that places the folds (:meth:`WalkForwardSplit.fold_dates`);
         its ``embargo_days`` is the embargo, checked against the label horizon as an
@@ -220,8 +236,11 @@ class WalkForwardEngine:
     ...     "lightgbm", overrides={"n_estimators": 20, "n_jobs": 1}))
     >>> len(result.folds)
     4
-    >>> sorted(result.summary)
-    ['hit_rate', 'max_drawdown', 'profit_factor', 'sharpe', 'win_loss_ratio']
+    >>> sorted(result.summary)  # doctest: +NORMALIZE_WHITESPACE
+    ['benchmark_sharpe', 'hit_rate', 'ic', 'icir', 'max_drawdown', 'profit_factor', 'psr',
+     'sharpe', 'turnover', 'win_loss_ratio']
+    >>> result.evaluate(cost_bps=5).summary["turnover"] == result.summary["turnover"]
+    True
     """
 
     def __init__(

@@ -42,19 +42,65 @@ def _group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarr
     return out
 
 
+def _average_ties(sorted_values: np.ndarray, ordinal: np.ndarray, new_group) -> np.ndarray:
+    """Ordinal ranks of sorted values with each run of equal values given its mean rank."""
+    new_run = new_group | np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    firsts = np.flatnonzero(new_run)
+    lasts = np.r_[firsts[1:] - 1, len(ordinal) - 1]
+    return np.repeat((ordinal[firsts] + ordinal[lasts]) / 2.0, lasts - firsts + 1)
+
+
 def _ranks(values: np.ndarray, group: np.ndarray, method: str = "average") -> np.ndarray:
-    """Rank of each value within its group (1 = smallest; NaN stays NaN)."""
-    return pd.Series(values, copy=False).groupby(group, sort=False).rank(method=method).to_numpy()
+    """Rank of each value within its group (1 = smallest; NaN stays NaN).
+
+    ``group`` is ascending over the rows (each group's rows contiguous).
+    ``method="average"`` gives tied values their mean rank, ``"first"`` ranks ties in
+    row order (as pandas' ``rank``). Groups of similar sizes are sorted as the rows of
+    one NaN-padded matrix; very uneven ones by two stable sorts. No per-group loop.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0)
+    kind = "stable" if method == "first" else "quicksort"  # "average" ignores row order
+    sizes = np.bincount(group)
+    width = int(sizes.max())
+    if len(sizes) * width <= 2 * n + 1024:
+        pos = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        matrix = np.full((len(sizes), width), np.nan)
+        matrix[group, pos] = values
+        order = np.argsort(matrix, axis=1, kind=kind)
+        ordinal = np.tile(np.arange(1.0, width + 1), len(sizes))
+        if method == "average":
+            new_row = np.zeros(matrix.size, dtype=bool)
+            new_row[::width] = True
+            ordinal = _average_ties(np.take_along_axis(matrix, order, 1).ravel(), ordinal, new_row)
+        placed = np.empty(matrix.shape)
+        np.put_along_axis(placed, order, ordinal.reshape(matrix.shape), axis=1)
+        ranks = placed[group, pos]
+    else:
+        order = np.argsort(values, kind=kind)
+        small = group.astype(np.uint16) if len(sizes) <= 65536 else group  # radix sort
+        order = order[np.argsort(small[order], kind="stable")]
+        new_group = np.r_[True, np.diff(group[order]) != 0]
+        starts = np.flatnonzero(new_group)
+        ordinal = np.arange(1.0, n + 1) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        if method == "average":
+            ordinal = _average_ties(values[order], ordinal, new_group)
+        ranks = np.empty(n)
+        ranks[order] = ordinal
+    ranks[np.isnan(values)] = np.nan
+    return ranks
 
 
 def portfolio_weights(
-    score, position, tradable, group, n_groups: int, portfolio: str, quantile: float
+    score, position, tradable, group, n_groups: int, portfolio: str, quantile: float, ranks=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's weight in its cross-section (``group``) by the portfolio rule.
 
     Returns ``(weight, raw, scale)``: ``weight = raw / scale[group]`` (0 where the
     group's scale is 0), so that a group's gross return can be summed as
     ``sum(raw * r) / scale`` (for ``"sign"`` exactly the mean of ``position * r``).
+    ``ranks``, if given, are the tradable scores' average ranks in their group.
 
     ``"sign"``: position / number of rows; ``"long_only"``: 1 for a positive call
     (position +1) else 0, over the number of rows; ``"rank"``: rank - mean rank,
@@ -72,7 +118,8 @@ def portfolio_weights(
     else:
         masked = np.where(tradable, score, np.nan)
         if portfolio == "rank":
-            raw = _ranks(masked, group) - (n[group] + 1.0) / 2.0
+            ranks = _ranks(masked, group) if ranks is None else ranks
+            raw = ranks - (n[group] + 1.0) / 2.0
         else:
             order = _ranks(masked, group, method="first")
             k = np.floor(quantile * n + 1e-9)[group]
@@ -89,11 +136,11 @@ def portfolio_weights(
 def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
     """Sum over symbols of |weight - the previous period's weight|, per period.
 
-    ``period`` are consecutive int codes; a symbol absent from a period weighs 0
+    ``period`` are consecutive int codes, ascending over the rows; a symbol absent from a period weighs 0
     there, and a period whose ``continues`` is False (the first, or a fold's first)
     trades from 0.
     """
-    order = np.lexsort((period, symbol))
+    order = np.argsort(symbol, kind="stable")  # rows come sorted by period
     w, p, s = weight[order], period[order], symbol[order]
     follows = (s[1:] == s[:-1]) & (p[1:] == p[:-1] + 1) & continues[p[1:]]
     previous = np.zeros_like(w)
@@ -106,10 +153,15 @@ def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
     return total
 
 
-def cross_section_ic(score, target, group, n_groups: int) -> np.ndarray:
-    """Spearman correlation of score and target across each group's rows (NaN if undefined)."""
-    known = np.isfinite(score) & np.isfinite(target)
-    ranks = np.column_stack([_ranks(np.where(known, v, np.nan), group) for v in (score, target)])
+def cross_section_ic(score, target, group, n_groups: int, known, score_ranks=None) -> np.ndarray:
+    """Spearman correlation of score and target across each group's rows (NaN if undefined).
+
+    ``known`` marks the rows with both values finite; ``score_ranks``, if given, are
+    the ranks of the ``known`` scores in their group.
+    """
+    if score_ranks is None:
+        score_ranks = _ranks(np.where(known, score, np.nan), group)
+    ranks = np.column_stack([score_ranks, _ranks(np.where(known, target, np.nan), group)])
     counts = np.bincount(group, weights=known, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         centred = np.nan_to_num(ranks - ((counts + 1.0) / 2.0)[group, None])
@@ -147,38 +199,27 @@ class Backtest:
     periods_per_year: float
 
 
-def _periods(group, tradable, n_groups):
-    """Code the groups with a tradable row as consecutive periods; -1 for the others."""
+def _group_turnover(weight, tradable, group, n_groups, symbols, segment) -> np.ndarray:
+    """Turnover per group; NaN for a group without a tradable row, which is no period.
+
+    ``segment[g]`` is the backtest group ``g`` belongs to (a fold, or one for the
+    served portfolio): the first period of a segment trades from 0.
+    """
     has = np.bincount(group, weights=tradable, minlength=n_groups) > 0
     codes = np.full(n_groups, -1)
     codes[has] = np.arange(int(has.sum()))
-    return codes, has
-
-
-def _returns_frame(weight, raw, scale, ret, tradable, group, n_groups, symbols, starts, bps):
-    """Per group: gross, cost, net, turnover, benchmark; ``starts[g]``: g trades from 0."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gross = _group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
-    gross[scale == 0] = 0.0  # too few symbols for the rule: nothing held
-    n = np.bincount(group, weights=tradable, minlength=n_groups)
-    codes, has = _periods(group, tradable, n_groups)
+    kept = segment[has]
+    continues = np.r_[False, kept[1:] == kept[:-1]]
     keep = has[group]
-    continues = ~starts[has]
     turn = np.full(n_groups, np.nan)
-    turn[has] = turnover(weight[keep], codes[group[keep]], symbols[keep], continues, len(continues))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        benchmark = _group_sum(np.where(tradable, ret, 0.0), group, n_groups) / n
-    gross[~has] = np.nan
-    cost = turn * bps / 10_000.0
-    return pd.DataFrame(
-        {
-            "gross": gross,
-            "cost": cost,
-            "net": gross - cost,
-            "turnover": turn,
-            "benchmark": benchmark,
-        }
-    )
+    turn[has] = turnover(weight[keep], codes[group[keep]], symbols[keep], continues, len(kept))
+    return turn
+
+
+def _frame(gross, benchmark, turn, cost_bps, index=None) -> pd.DataFrame:
+    cost = turn * cost_bps / 10_000.0
+    columns = {"gross": gross, "cost": cost, "net": gross - cost, "turnover": turn}
+    return pd.DataFrame({**columns, "benchmark": benchmark}, index=index)
 
 
 def _metric(name, net, outcome, score, position, dates, periods_per_year) -> float:
@@ -204,37 +245,59 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     change = (np.diff(bt.fold) != 0) | (np.diff(date_codes) != 0)
     group = np.concatenate([[0], np.cumsum(change)])
     n_groups = int(group[-1]) + 1 if len(group) else 0
+    target = bt.target[bt.rows]
+    known = np.isfinite(bt.score) & np.isfinite(target)
+    # the IC and the rank rule share the scores' ranks when both use the same rows
+    ranks = _ranks(np.where(known, bt.score, np.nan), group)
+    shared = ranks if np.array_equal(known, tradable) else None
     weight, raw, scale = portfolio_weights(
-        bt.score, bt.position, tradable, group, n_groups, portfolio, quantile
+        bt.score, bt.position, tradable, group, n_groups, portfolio, quantile, shared
     )
     symbols = bt.symbols[bt.rows]
-    group_fold = bt.fold[np.r_[0, np.flatnonzero(change) + 1]] if n_groups else bt.fold[:0]
-    fold_start = np.r_[True, group_fold[1:] != group_fold[:-1]] if n_groups else group_fold
-    per_fold = _returns_frame(
-        weight, raw, scale, ret, tradable, group, n_groups, symbols, fold_start, cost_bps
-    )
-    # the served portfolio: one group per date, turnover across model changes
+    n = np.bincount(group, weights=tradable, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # sum(raw * r) / scale: for "sign" the mean of position * r over the date's rows
+        gross = _group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
+        benchmark = _group_sum(np.where(tradable, ret, 0.0), group, n_groups) / n
+    gross[scale == 0] = 0.0  # too few symbols for the rule: nothing held
+    gross[n == 0] = np.nan  # no known return: no period
+    first_rows = np.r_[0, np.flatnonzero(change) + 1] if n_groups else np.zeros(0, dtype=int)
+    group_fold = bt.fold[first_rows]
+    # the served portfolio: one group per date, turnover across model changes; each
+    # fold's own backtest of its whole test window trades from 0 at its first date
     served = bt.served
-    served_groups = np.unique(group[served])
-    remap = np.full(n_groups, -1)
-    remap[served_groups] = np.arange(len(served_groups))
-    starts = np.zeros(len(served_groups), dtype=bool)
-    starts[:1] = True
-    by_date = _returns_frame(
-        weight[served],
-        raw[served],
-        scale[served_groups],
-        ret[served],
-        tradable[served],
-        remap[group[served]],
-        len(served_groups),
-        symbols[served],
-        starts,
-        cost_bps,
-    )
+    served_first = np.r_[True, np.diff(group[served]) != 0]
+    served_groups = group[served][served_first]
+    if served.all():
+        served_turn = _group_turnover(
+            weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
+        )
+        fold_turn = served_turn.copy()
+        kept = np.flatnonzero(n > 0)
+        firsts = kept[np.r_[True, group_fold[kept][1:] != group_fold[kept][:-1]]]
+        fold_turn[firsts] = np.bincount(group, weights=np.abs(weight), minlength=n_groups)[firsts]
+    else:
+        fold_turn = _group_turnover(weight, tradable, group, n_groups, symbols, group_fold)
+        remap = np.full(n_groups, -1)
+        remap[served_groups] = np.arange(len(served_groups))
+        served_turn = _group_turnover(
+            weight[served],
+            tradable[served],
+            remap[group[served]],
+            len(served_groups),
+            symbols[served],
+            np.zeros(len(served_groups), dtype=int),
+        )
+    per_fold = _frame(gross, benchmark, fold_turn, cost_bps)
     rows = bt.rows[served]
-    by_date.index = pd.DatetimeIndex(np.unique(bt.dates[rows]), name="date")
-    ic = cross_section_ic(bt.score, bt.target[bt.rows], group, n_groups)
+    by_date = _frame(
+        gross[served_groups],
+        benchmark[served_groups],
+        served_turn,
+        cost_bps,
+        index=pd.DatetimeIndex(bt.dates[rows][served_first], name="date"),
+    )
+    ic = cross_section_ic(bt.score, target, group, n_groups, known, ranks)
 
     ppy = bt.periods_per_year
     fold_rows = []
@@ -256,12 +319,12 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
         for m in metrics
     }
     daily_ic = pd.Series(ic[served_groups]).dropna()
-    known = net[np.isfinite(net)]
+    finite_net = net[np.isfinite(net)]
     summary.update(
         turnover=float(by_date["turnover"].mean()),
         ic=float(daily_ic.mean()),
         icir=float(daily_ic.mean() / daily_ic.std()) if len(daily_ic) > 1 else float("nan"),
-        psr=probabilistic_sharpe_ratio(known) if len(known) > 1 else float("nan"),
+        psr=probabilistic_sharpe_ratio(finite_net) if len(finite_net) > 1 else float("nan"),
         benchmark_sharpe=sharpe_ratio(by_date["benchmark"], periods_per_year=ppy),
     )
 

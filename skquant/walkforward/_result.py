@@ -21,25 +21,39 @@ class WalkForwardResult:
         ``test_start``, ``test_end`` (dates), ``n_train``, ``n_test`` (rows),
         ``n_train_used`` (training rows with a known target), ``best_iteration``
         where the model early-stopped, and one column per metric computed on the
-        fold's whole test window.
+        fold's whole test window (return metrics on the net returns of that fold's
+        own portfolio, which trades from 0 at its first date).
     summary : dict
-        Each metric over all out-of-sample periods (the rows of ``predictions``).
+        Each metric over all out-of-sample periods (return metrics on ``returns``'
+        ``net``), plus ``turnover`` (mean per period), ``ic`` (mean over dates of
+        the Spearman correlation of prediction and target across symbols), ``icir``
+        (mean / standard deviation of those ICs), ``psr`` (probabilistic Sharpe
+        ratio of the net returns against 0) and ``benchmark_sharpe``.
     predictions : DataFrame
         One row per out-of-sample row, indexed like the engine's ``data`` (sorted
         by date): ``prediction`` (a classifier's predicted label, with its
         positive-class probability in ``proba``), ``position`` (-1, 0, +1),
-        ``strategy_return = position * data[return_col]`` and ``fold``. Where test
-        windows overlap, a row keeps the most recent model's prediction.
+        ``weight`` (the portfolio's), ``strategy_return = position *
+        data[return_col]`` and ``fold``. Where test windows overlap, a row keeps
+        the most recent model's prediction.
     dates : ndarray of shape (n_predictions,)
         The date of each row of ``predictions``.
     metrics : tuple of str
         The metric names computed.
     periods_per_year : float, default=252
         Periods in a year of the data (the engine infers it from the dates).
+    returns : DataFrame, default=None
+        By date: ``gross`` (sum of weight * return), ``cost``, ``net``,
+        ``turnover`` and ``benchmark`` (the equal-weight long position in every
+        symbol of the date); NaN on a date without a known return.
+    portfolio, quantile, cost_bps
+        The portfolio rule and cost that made ``returns``.
+    backtest : object, default=None
+        What the engine keeps for :meth:`evaluate` (private).
 
     Attributes
     ----------
-    folds, summary, predictions, metrics, periods_per_year
+    folds, summary, predictions, metrics, periods_per_year, returns, portfolio, quantile, cost_bps
         As given.
 
     Examples
@@ -128,8 +142,8 @@ class WalkForwardResult:
         Returns
         -------
         frame : DataFrame
-            Indexed by date, columns ``strategy_return`` (equal-weight mean over
-            the date's rows), ``equity`` (compounded from 1), ``drawdown`` (from
+            Indexed by date, columns ``strategy_return`` (the net return of the
+            portfolio, as in ``returns``), ``equity`` (compounded from 1), ``drawdown`` (from
             the running peak, <= 0) and ``fold`` (the model that served the date).
         """
         dates = pd.DatetimeIndex(self._dates)
