@@ -10,8 +10,12 @@
    frame's size (``memory_usage(deep=True)``); the target is at most 3x. LightGBM's
    native (C++) buffers are not traced by tracemalloc; the RSS growth is printed
    beside it for reference.
+3. Re-evaluation: ``result.evaluate()`` (portfolio weights, turnover, costs, IC and
+   every metric, from the stored predictions) on 1M prediction rows (2000 dates x
+   500 symbols), for each portfolio rule; the target is under one second.
 
-Run: ``python benchmarks/bench_walkforward.py [--symbols 30 --days 900 --trees 150]``.
+Run: ``python benchmarks/bench_walkforward.py [--symbols 30 --days 900 --trees 150]``;
+``--evaluate-only`` runs part 3 alone.
 Timings are only meaningful on an otherwise idle machine.
 """
 
@@ -52,13 +56,50 @@ def sequential_loop(panel: pd.DataFrame, folds, trees: int) -> np.ndarray:
     return np.concatenate(out)
 
 
+def bench_evaluate(n_dates: int = 2000, n_symbols: int = 500, repeats: int = 3) -> None:
+    """Time ``result.evaluate`` on ``n_dates x n_symbols`` prediction rows."""
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    train, dates = 50, pd.bdate_range("2000-01-03", periods=n_dates + 51)
+    index = pd.MultiIndex.from_product([dates, [f"S{i:03d}" for i in range(n_symbols)]])
+    signal = rng.standard_normal(len(index))
+    frame = pd.DataFrame(
+        {"f": signal, "fwd_ret": 0.01 * (0.05 * signal + rng.standard_normal(len(index)))},
+        index=index.set_names(["date", "symbol"]),
+    )
+    engine = WalkForwardEngine(
+        frame, target="fwd_ret", features=["f"], leak_threshold=None, train_days=train,
+        test_days=n_dates // 4, step_days=n_dates // 4, min_train_samples=1,
+    )  # fmt: skip
+    result = engine.run(estimator=LinearRegression())
+    print(
+        f"evaluate(): {len(result.predictions)} prediction rows "
+        f"({result.returns.shape[0]} dates x {n_symbols} symbols), {len(result.folds)} folds"
+    )
+    for portfolio in ("sign", "long_only", "rank", "quantile"):
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            result.evaluate(portfolio=portfolio, cost_bps=5.0)
+            times.append(time.perf_counter() - t0)
+        print(
+            f"  evaluate(portfolio={portfolio!r}, cost_bps=5): median "
+            f"{statistics.median(times):.3f} s (target < 1 s)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", type=int, default=30)
     parser.add_argument("--days", type=int, default=900)
     parser.add_argument("--trees", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--evaluate-only", action="store_true", help="only part 3")
     args = parser.parse_args()
+    if args.evaluate_only:
+        bench_evaluate()
+        return
 
     panel = make_synthetic_panel(args.symbols, args.days, random_state=0)
     frame_bytes = int(panel.memory_usage(deep=True).sum())
@@ -126,6 +167,7 @@ def main() -> None:
         print(
             f"process RSS growth over that run (incl. LightGBM native memory): {(rss1 - rss0) / 2**20:.1f} MiB"
         )
+    bench_evaluate()
 
 
 if __name__ == "__main__":

@@ -234,3 +234,46 @@ def test_train_all_books_no_multi_period_return_as_daily_pnl(guide_layout, tmp_p
     daily = np.sign(predictions["prediction"]) * labeled.loc[predictions.index, "fwd_ret"]
     assert trading["total_return"] == pytest.approx(np.prod(1 + daily) - 1)
     assert trading["periods_per_year"] == 252 and abs(trading["sharpe"]) < 6
+
+
+def test_walkforward_portfolio_and_costs_through_the_command(tmp_path):
+    """Issue 12 item 7: --portfolio, --quantile and --cost-bps reach the engine; summary.json
+    holds every summary key; the printed summary shows the gross and the net Sharpe."""
+    from skquant import sharpe_ratio
+    from tests.test_cli import fast_config, write_symbols
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC", "DDD"], n=160, seed=2)
+    out = tmp_path / "wf"
+    args = ["walkforward", "--input-dir", data, "--target", "fwd_ret_1d",
+            "--config", fast_config(tmp_path, rounds=20, patience=0), "--train-days", "60",
+            "--test-days", "30", "--step-days", "30", "--min-train-samples", "50",
+            "--n-jobs", "1", "--output-dir", out]  # fmt: skip
+    proc = run_cli(*args, "--portfolio", "quantile", "--quantile", "0.25", "--cost-bps", "5")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) >= {"sharpe", "max_drawdown", "hit_rate", "turnover", "ic", "icir",
+                            "psr", "benchmark_sharpe"}  # fmt: skip
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["portfolio"] == {"rule": "quantile", "quantile": 0.25, "cost_bps": 5.0}
+    # one symbol a leg out of four, half the book each
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    legs = predictions["weight"].groupby(level="date").agg(lambda w: sorted(w.round(12)))
+    assert all(w == [-0.5, 0.0, 0.0, 0.5] for w in legs)
+    line = re.search(r"Sharpe gross (\S+), net (\S+) \(portfolio quantile, 5 bp", proc.stdout)
+    assert line, proc.stdout
+    assert float(line.group(2)) == pytest.approx(summary["sharpe"], abs=1e-4)
+    returns = pd.concat(
+        {s: pd.read_parquet(data / f"{s}.parquet").set_index("date")["fwd_ret_1d"]
+         for s in ("AAA", "BBB", "CCC", "DDD")}, names=["symbol", "date"]
+    ).swaplevel()  # fmt: skip
+    gross = (predictions["weight"] * returns.loc[predictions.index]).groupby(level="date").sum()
+    assert float(line.group(1)) == pytest.approx(sharpe_ratio(gross), abs=1e-4)
+    assert summary["turnover"] > 0 and float(line.group(1)) > float(line.group(2))
+
+    for bad, needle in (
+        (["--quantile", "0.7"], "--quantile: expected a number in (0, 0.5], got '0.7'"),
+        (["--cost-bps", "-1"], "--cost-bps: expected a number >= 0, got '-1'"),
+        (["--portfolio", "short"], "--portfolio: invalid choice: 'short'"),
+    ):
+        proc = run_cli(*args, *bad)
+        assert proc.returncode == 2 and needle in proc.stderr, proc.stderr

@@ -325,7 +325,11 @@ def test_the_guide_walk_forward_snippet_runs_as_written():
     # ---
     assert engine.target_ == engine.return_col_ == "fwd_ret"
     assert engine.embargo_days_ == 1 and engine.periods_per_year_ == 252
-    assert set(results.summary) == {"sharpe", "max_drawdown", "hit_rate"}
+    assert set(results.summary) == {"sharpe", "max_drawdown", "hit_rate", "turnover", "ic"} | {
+        "icir",
+        "psr",
+        "benchmark_sharpe",
+    }
     assert len(results.folds) == len(range(253, 330, 21))
     # a multi-period target under the guide's call is refused, never booked as P&L
     with pytest.raises(ValueError, match="return_col"):

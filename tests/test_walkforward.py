@@ -80,10 +80,18 @@ def test_guide_snippet_with_target_and_return_col(panel):
         "n_test",
     } <= set(folds)
     assert (folds["n_train"] == 252 * 4).all() and folds["n_test"].tolist() == [252, 224, 140, 56]
-    assert set(summary) == {"sharpe", "max_drawdown", "hit_rate"}
+    assert set(summary) == {
+        "sharpe",
+        "max_drawdown",
+        "hit_rate",
+        "turnover",
+        "ic",
+        "icir",
+        "psr",
+    } | {"benchmark_sharpe"}
     # each fold early-stopped on a chronological tail of its own training window
     assert folds["best_iteration"].between(1, FAST["n_estimators"]).all()
-    assert list(pred.columns) == ["prediction", "position", "strategy_return", "fold"]
+    assert list(pred.columns) == ["prediction", "position", "weight", "strategy_return", "fold"]
     # aligned to data's index, one row per out-of-sample row
     assert pred.index.isin(panel.index).all() and not pred.index.duplicated().any()
     dates = pred.index.get_level_values("date")
@@ -167,7 +175,14 @@ def test_pipeline_classifier_positions_by_probability(panel):
     )
     result = engine.run(estimator=make_pipeline(StandardScaler(), LogisticRegression()))
     pred = result.predictions
-    assert list(pred.columns) == ["prediction", "proba", "position", "strategy_return", "fold"]
+    assert list(pred.columns) == [
+        "prediction",
+        "proba",
+        "position",
+        "weight",
+        "strategy_return",
+        "fold",
+    ]
     np.testing.assert_array_equal(pred["position"], np.where(pred["proba"] > 0.5, 1.0, -1.0))
     assert set(pred["prediction"]) <= {0, 1}
     np.testing.assert_allclose(
@@ -428,3 +443,33 @@ def test_default_features_leave_out_every_label_like_column(panel):
     leaked = {"y_dir", "target_5d", "fwd_vol", "mfe", "TTH_10"} & set(engine.features_)
     assert not leaked
     assert "alpha_1" in engine.features_
+
+
+def test_cv_splitter_gives_the_same_run_as_the_window_shortcuts(panel):
+    windows = dict(train_days=90, test_days=30, step_days=45, min_train_samples=1)
+    shortcut = WalkForwardEngine(panel, target="fwd_ret", embargo_days=3, expanding=True, **windows)
+    cv = WalkForwardSplit(embargo_days=3, expanding=True, **windows)
+    engine = WalkForwardEngine(panel, target="fwd_ret", cv=cv)
+    assert engine.folds_ == shortcut.folds_ and engine.embargo_days_ == 3
+    assert repr(engine.cv_) == repr(cv) and engine.cv_ is not cv
+    one = shortcut.run(estimator=Ridge(), metrics=["sharpe"])
+    two = engine.run(estimator=Ridge(), metrics=["sharpe"])
+    pd.testing.assert_frame_equal(one.predictions, two.predictions)
+    pd.testing.assert_frame_equal(one.folds, two.folds)
+
+
+def test_cv_embargo_below_the_label_horizon_warns(panel):
+    cv = WalkForwardSplit(train_days=90, test_days=30, step_days=45, min_train_samples=1)
+    with pytest.warns(UserWarning, match="embargo_days=0 is below the label horizon - 1 = 4"):
+        engine = WalkForwardEngine(panel, target="fwd_ret_5", return_col="fwd_ret", cv=cv)
+    assert engine.label_horizon_ == 5 and engine.embargo_days_ == 0
+
+
+def test_cv_with_a_window_shortcut_is_an_error(panel):
+    cv = WalkForwardSplit(train_days=90, test_days=30, step_days=45, min_train_samples=1)
+    with pytest.raises(ValueError, match=r"either as cv= or as train_days, embargo_days, not"):
+        WalkForwardEngine(panel, target="fwd_ret", cv=cv, train_days=90, embargo_days=2)
+    with pytest.raises(ValueError, match="as cv= or as expanding"):
+        WalkForwardEngine(panel, target="fwd_ret", cv=cv, expanding=1)
+    with pytest.raises(ValueError, match="cv must be a WalkForwardSplit"):
+        WalkForwardEngine(panel, target="fwd_ret", cv=5)

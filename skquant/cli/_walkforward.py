@@ -12,6 +12,7 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    _number,
     add_leak_threshold,
     check_n_jobs,
     embargo,
@@ -24,6 +25,17 @@ from skquant.cli._common import (
 # Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
 # family's fastest variant: dozens of folds must run in seconds, not hours.
 FAST_VARIANT = "aggressive"
+PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
+
+
+def _quantile(text: str) -> float:
+    """argparse type: a number in (0, 0.5]."""
+    return _number(text, float, lambda v: 0 < v <= 0.5, "a number in (0, 0.5]")
+
+
+def _cost_bps(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    return _number(text, float, lambda v: 0 <= v < float("inf"), "a number >= 0")
 
 
 def add_parser(subparsers, parents) -> None:
@@ -34,9 +46,11 @@ def add_parser(subparsers, parents) -> None:
         description=(
             "Refit MODEL on rolling training windows and trade its out-of-sample "
             "predictions (position = sign of the prediction, or +1/-1 by probability for a "
-            "binary target). Every symbol file of --input-dir joins one (date, symbol) "
+            "binary target), weighted per date by --portfolio, net of --cost-bps per unit "
+            "traded. Every symbol file of --input-dir joins one (date, symbol) "
             "panel; without --input-dir the built-in demo data (S&P 500 and NASDAQ daily, "
-            "1999-2018) is used. Prints the fold table and the summary, and writes "
+            "1999-2018) is used. Prints the fold table and the summary (gross and net "
+            "Sharpe), and writes "
             "predictions.parquet, folds.csv, summary.json and PNG plots to --output-dir."
         ),
         epilog="Exit codes: 0 done, 1 some symbol files could not be used, 2 bad usage or input, 3 unexpected error.",
@@ -80,6 +94,16 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--min-train-samples", type=positive_int, default=200, metavar="N",
                         help="skip folds with fewer training rows (default 200)")  # fmt: skip
     parser.add_argument("--expanding", action="store_true", help="anchor training at the start")
+    parser.add_argument("--portfolio", choices=PORTFOLIOS, default="sign",
+                        help="weights per date: sign (position / symbols, the default), "
+                        "long_only, rank (dollar neutral) or quantile (long the top, short "
+                        "the bottom --quantile share)")  # fmt: skip
+    parser.add_argument("--quantile", type=_quantile, default=0.2, metavar="Q",
+                        help="share of the symbols in each leg of --portfolio quantile "
+                        "(default 0.2)")  # fmt: skip
+    parser.add_argument("--cost-bps", type=_cost_bps, default=0.0, metavar="B",
+                        help="cost per unit of turnover in basis points; metrics are net "
+                        "of it (default 0)")  # fmt: skip
     parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
                         help="where results and plots go (default ./walkforward_output)")  # fmt: skip
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
@@ -212,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from skquant.cli._data import parse_features
+    from skquant.metrics import sharpe_ratio
     from skquant.utils._io import atomic_write_json
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
@@ -258,6 +283,9 @@ def run(args: argparse.Namespace) -> int:
             periods_per_year=args.periods_per_year,
             leak_threshold=args.leak_threshold,
             min_test_date=min_test_date,
+            portfolio=args.portfolio,
+            quantile=args.quantile,
+            cost_bps=args.cost_bps,
             n_jobs=args.n_jobs,
             verbose=verbosity >= 0,
         )
@@ -348,10 +376,18 @@ def run(args: argparse.Namespace) -> int:
                 "min_train_samples": args.min_train_samples,
                 "expanding": args.expanding,
             },
+            "portfolio": {
+                "rule": args.portfolio,
+                "quantile": args.quantile,
+                "cost_bps": args.cost_bps,
+            },
             "n_folds": len(result.folds),
             "summary": result.summary,
         },
     )
+    periods_per_year = result.periods_per_year
+    gross_sharpe = sharpe_ratio(result.returns["gross"], periods_per_year=periods_per_year)
+    net = sharpe_ratio(result.returns["net"], periods_per_year=periods_per_year)
     if verbosity >= 0:
         print()
         print(_fold_table(result.folds))
@@ -359,12 +395,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"out-of-sample summary over {len(result.folds)} folds:")
         for name, value in result.summary.items():
             print(f"  {name:<15} {value: .4f}")
+        print(f"Sharpe gross {gross_sharpe:.4f}, net {result.summary.get('sharpe', net):.4f} "
+              f"(portfolio {args.portfolio}, {args.cost_bps:g} bp per unit traded)")  # fmt: skip
         if importance is not None:
             print(f"top features (last fold): {', '.join(map(str, importance.index[:5]))}")
         print(f"wrote {out}/: predictions.parquet, folds.csv, summary.json, equity.csv, "
               "walkforward.png, feature_importance.png, run_manifest.json")  # fmt: skip
     else:
-        print(f"sharpe {result.summary.get('sharpe', float('nan')):.4f}")
+        print(f"sharpe {result.summary.get('sharpe', net):.4f} (gross {gross_sharpe:.4f})")
     for symbol, error in failed.items():
         print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
     log.debug("walk-forward done")

@@ -168,6 +168,23 @@ def period_returns(row_returns, dates=None) -> np.ndarray:
     return pd.Series(r).groupby(dates, sort=True).mean().to_numpy()
 
 
+def metric_kind(name: str) -> str:
+    """What metric ``name`` is computed from: ``"returns"`` (per-period strategy
+    returns), ``"direction"`` (outcome and position) or ``"rank"`` (outcome, score
+    and date).
+
+    Parameters
+    ----------
+    name : str
+        A metric name or alias (see :func:`canonical_metric`).
+
+    Returns
+    -------
+    kind : str
+    """
+    return METRICS[canonical_metric(name)][1]
+
+
 def compute_metric(
     name: str, outcome, score, position, dates=None, periods_per_year: float | None = None
 ) -> float:

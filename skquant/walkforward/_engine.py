@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,12 +12,27 @@ from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
 from skquant.leakage import plan_labels
-from skquant.metrics import canonical_metric, compute_metric, predict_positions
+from skquant.metrics import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._time import dates_of, periods_per_year_of
+from skquant.walkforward._portfolio import Backtest, check_portfolio, evaluate
 from skquant.walkforward._result import WalkForwardResult
 
 DEFAULT_METRICS = ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
+# the window shortcuts and their defaults: with cv= each must stay at its default
+_WINDOW_DEFAULTS = {
+    "train_days": 252,
+    "test_days": 63,
+    "step_days": 21,
+    "min_train_samples": 1000,
+    "embargo_days": "auto",
+    "expanding": False,
+}
+
+
+def _same(value, default) -> bool:
+    """Whether a window parameter is still its default (``1 == True`` does not count)."""
+    return isinstance(value, bool) == isinstance(default, bool) and value == default
 
 
 def _history_rows(model, dates: np.ndarray) -> int:
@@ -69,6 +85,21 @@ def _fit_predict_fold(
     return score, position, label, info
 
 
+def _symbol_codes(index) -> np.ndarray:
+    """Each row's symbol as an int code: its non-date index levels (0 without any)."""
+    if not isinstance(index, pd.MultiIndex):
+        return np.zeros(len(index), dtype=np.intp)
+    others = [
+        level
+        for level in range(index.nlevels)
+        if not isinstance(index.get_level_values(level), pd.DatetimeIndex)
+    ]
+    codes = [pd.factorize(index.get_level_values(level))[0] for level in others]
+    if len(codes) == 1:
+        return codes[0]
+    return np.unique(np.column_stack(codes), axis=0, return_inverse=True)[1].reshape(-1)
+
+
 def _date_major_order(index, dates) -> np.ndarray | None:
     """Row order sorting by date then the other index levels; None if already sorted."""
     keys = []
@@ -89,7 +120,8 @@ class WalkForwardEngine:
     :class:`~skquant.model_selection.WalkForwardSplit` does. For each fold a fresh
     model is fitted on the training window (its early-stopping tail, if any, is the
     latest dates of that window) and predicts the test window; predictions become
-    positions and strategy returns. Folds run in parallel through joblib.
+    positions, portfolio weights and returns net of costs. Folds run in parallel
+    through joblib.
 
     Parameters
     ----------
@@ -116,7 +148,7 @@ class WalkForwardEngine:
         is None.
     train_days, test_days, step_days, min_train_samples : int
         Fold placement in distinct dates, as in ``WalkForwardSplit`` (defaults 252,
-        63, 21, 1000).
+        63, 21, 1000): shortcuts for ``cv``.
     embargo_days : int or "auto", default="auto"
         Dates dropped between training and test. ``"auto"`` is the target's label
         horizon (:func:`skquant.leakage.label_horizon`: make_labels metadata, the
@@ -135,6 +167,27 @@ class WalkForwardEngine:
         Folds whose test window starts before this date are skipped: the first date
         a feature model (``skquant build-features``) never saw, so features are
         never tested in-sample.
+    portfolio : {"sign", "long_only", "rank", "quantile"}, default="sign"
+        Weights per date from that date's predictions: ``"sign"`` position / number
+        of symbols; ``"long_only"`` 1 for a positive call (probability above 0.5)
+        else 0, over the number of symbols; ``"rank"`` rank - mean rank, scaled so
+        the absolute weights sum to 1 (dollar neutral); ``"quantile"`` the top
+        ``quantile`` share long and the bottom share short, equal weights, each leg
+        0.5. A date with too few symbols for the rule holds nothing. A row whose
+        return is unknown (NaN) weighs 0 and does not count.
+    quantile : float, default=0.2
+        Share of the date's symbols in each leg of ``"quantile"``, in (0, 0.5].
+    cost_bps : float, default=0.0
+        Cost per unit of turnover in basis points: a date's cost is
+        ``turnover * cost_bps / 10_000``, with turnover the sum over symbols of
+        |weight - previous date's weight| (an absent symbol weighs 0, the first date
+        trades from 0). Every return metric is on net = gross - cost.
+    cv : WalkForwardSplit, default=None
+        The splitter that places the folds (:meth:`WalkForwardSplit.fold_dates`);
+        its ``embargo_days`` is the embargo, checked against the label horizon as an
+        explicit ``embargo_days`` is. None builds one from the window shortcuts
+        (``train_days`` ... ``expanding``); passing ``cv`` with any of them away
+        from its default raises ``ValueError`` naming them.
     n_jobs : int, default=None
         Folds fitted in parallel (joblib semantics: None is 1 unless inside a
         ``joblib.parallel_config`` context, -1 all cores). Results are identical
@@ -159,6 +212,9 @@ class WalkForwardEngine:
         The annualisation applied.
     features_ : list of str
         The feature columns used.
+    cv_ : WalkForwardSplit
+        The splitter that placed the folds (a copy of ``cv``, or built from the
+        shortcuts with ``embargo_days_``).
     n_folds_skipped_ : int
         Folds left out because they test before ``min_test_date``.
     folds_ : list of tuple
@@ -180,8 +236,11 @@ class WalkForwardEngine:
     ...     "lightgbm", overrides={"n_estimators": 20, "n_jobs": 1}))
     >>> len(result.folds)
     4
-    >>> sorted(result.summary)
-    ['hit_rate', 'max_drawdown', 'profit_factor', 'sharpe', 'win_loss_ratio']
+    >>> sorted(result.summary)  # doctest: +NORMALIZE_WHITESPACE
+    ['benchmark_sharpe', 'hit_rate', 'ic', 'icir', 'max_drawdown', 'profit_factor', 'psr',
+     'sharpe', 'turnover', 'win_loss_ratio']
+    >>> result.evaluate(cost_bps=5).summary["turnover"] == result.summary["turnover"]
+    True
     """
 
     def __init__(
@@ -200,6 +259,10 @@ class WalkForwardEngine:
         periods_per_year=None,
         leak_threshold=0.2,
         min_test_date=None,
+        portfolio="sign",
+        quantile=0.2,
+        cost_bps=0.0,
+        cv=None,
         n_jobs=None,
         verbose=False,
     ):
@@ -216,11 +279,42 @@ class WalkForwardEngine:
         self.periods_per_year = periods_per_year
         self.leak_threshold = leak_threshold
         self.min_test_date = min_test_date
+        self.portfolio = portfolio
+        self.quantile = quantile
+        self.cost_bps = cost_bps
+        self.cv = cv
         self.n_jobs = n_jobs
         self.verbose = verbose
         self._prepare()
 
     # ------------------------------------------------------------------ data
+    def _splitter(self) -> WalkForwardSplit | None:
+        """A copy of ``cv``, or None when the window shortcuts place the folds.
+
+        Raises
+        ------
+        ValueError
+            If ``cv`` is not a ``WalkForwardSplit``, or comes with a window shortcut
+            set away from its default.
+        """
+        if self.cv is None:
+            return None
+        if not isinstance(self.cv, WalkForwardSplit):
+            raise ValueError(
+                f"cv must be a WalkForwardSplit (or None), got {type(self.cv).__name__}."
+            )
+        both = [
+            name
+            for name, default in _WINDOW_DEFAULTS.items()
+            if not _same(getattr(self, name), default)
+        ]
+        if both:
+            raise ValueError(
+                f"Pass the fold windows either as cv= or as {', '.join(both)}, not both: "
+                "set them on the WalkForwardSplit."
+            )
+        return copy.deepcopy(self.cv)
+
     def _prepare(self) -> None:
         data = self.data
         if not isinstance(data, pd.DataFrame):
@@ -239,12 +333,14 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
+        check_portfolio(self.portfolio, self.quantile, self.cost_bps)
+        cv = self._splitter()
         plan = plan_labels(
             data,
             self.target,
             self.return_col,
             self.features,
-            embargo_days=self.embargo_days,
+            embargo_days=self.embargo_days if cv is None else cv.embargo_days,
             leak_threshold=self.leak_threshold,
         )
         target, return_col = plan.target, plan.return_col
@@ -271,15 +367,18 @@ class WalkForwardEngine:
         self._return_col = return_col
 
         distinct, counts = np.unique(self._dates, return_counts=True)
-        splitter = WalkForwardSplit(
-            train_days=self.train_days,
-            test_days=self.test_days,
-            step_days=self.step_days,
-            min_train_samples=self.min_train_samples,
-            embargo_days=self.embargo_days_,
-            expanding=self.expanding,
-        )
-        folds = splitter.fold_dates(counts)
+        self._date_codes = np.repeat(np.arange(len(counts)), counts)
+        if cv is None:
+            cv = WalkForwardSplit(
+                train_days=self.train_days,
+                test_days=self.test_days,
+                step_days=self.step_days,
+                min_train_samples=self.min_train_samples,
+                embargo_days=self.embargo_days_,
+                expanding=self.expanding,
+            )
+        self.cv_ = cv
+        folds = cv.fold_dates(counts)
         self.n_folds_skipped_ = 0
         if self.min_test_date is not None:
             calendar = pd.DatetimeIndex(distinct)
@@ -395,66 +494,41 @@ class WalkForwardEngine:
         return self._assemble(outputs, metrics)
 
     def _assemble(self, outputs, metrics) -> WalkForwardResult:
-        dates, returns = self._dates, self._returns
+        dates = self._dates
         classifier = outputs[0][2] is not None
-        rows, fold_rows = [], []
-        for k, ((a, b, c, d), (score, position, label, info)) in enumerate(
-            zip(self.folds_, outputs, strict=True)
-        ):
+        fold_info, rows, served = [], [], []
+        for k, ((a, b, c, d), (_, _, _, info)) in enumerate(zip(self.folds_, outputs, strict=True)):
             # each model serves its test dates until the next fold's model takes over
             serve_stop = min(d, self.folds_[k + 1][2]) if k + 1 < len(self.folds_) else d
-            n_serve = serve_stop - c
-            part = {
-                "prediction": (label if classifier else score)[:n_serve],
-                "position": position[:n_serve],
-                "strategy_return": position[:n_serve] * returns[c:serve_stop],
-                "fold": np.full(n_serve, k),
-            }
-            if classifier:
-                part["proba"] = score[:n_serve]
-            rows.append((c, serve_stop, part))
-            row = {
-                "fold": k,
-                "train_start": pd.Timestamp(dates[a]),
-                "train_end": pd.Timestamp(dates[b - 1]),
-                "test_start": pd.Timestamp(dates[c]),
-                "test_end": pd.Timestamp(dates[d - 1]),
-                "n_train": b - a,
-                "n_test": d - c,
-                **info,
-            }
-            for m in metrics:
-                row[m] = compute_metric(
-                    m, returns[c:d], score, position, dates[c:d], self.periods_per_year_
-                )
-            fold_rows.append(row)
-
-        positions = np.concatenate([np.arange(c, s) for c, s, _ in rows])
-        columns = (
-            ["prediction"]
-            + (["proba"] if classifier else [])
-            + ["position", "strategy_return", "fold"]
-        )
-        predictions = pd.DataFrame(
-            {col: np.concatenate([p[col] for _, _, p in rows]) for col in columns},
-            index=self._index[positions],
-        )
-        summary = {
-            m: compute_metric(
-                m,
-                returns[positions],
-                predictions["proba" if classifier else "prediction"].to_numpy(dtype=np.float64),
-                predictions["position"].to_numpy(),
-                dates[positions],
-                self.periods_per_year_,
+            rows.append(np.arange(c, d))
+            served.append(np.arange(c, d) < serve_stop)
+            fold_info.append(
+                {
+                    "fold": k,
+                    "train_start": pd.Timestamp(dates[a]),
+                    "train_end": pd.Timestamp(dates[b - 1]),
+                    "test_start": pd.Timestamp(dates[c]),
+                    "test_end": pd.Timestamp(dates[d - 1]),
+                    "n_train": b - a,
+                    "n_test": d - c,
+                    **info,
+                }
             )
-            for m in metrics
-        }
-        return WalkForwardResult(
-            folds=pd.DataFrame(fold_rows),
-            summary=summary,
-            predictions=predictions,
-            dates=dates[positions],
-            metrics=tuple(metrics),
+        rows = np.concatenate(rows)
+        backtest = Backtest(
+            rows=rows,
+            fold=np.repeat(np.arange(len(outputs)), [len(o[0]) for o in outputs]),
+            served=np.concatenate(served),
+            score=np.concatenate([o[0] for o in outputs]).astype(np.float64),
+            position=np.concatenate([o[1] for o in outputs]),
+            label=np.concatenate([o[2] for o in outputs]) if classifier else None,
+            returns=self._returns,
+            target=self._y.astype(np.float64),
+            dates=dates,
+            date_codes=self._date_codes,
+            symbols=_symbol_codes(self._index),
+            index=self._index,
+            fold_info=fold_info,
             periods_per_year=self.periods_per_year_,
         )
+        return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)

@@ -20,25 +20,39 @@ class WalkForwardResult:
         ``test_start``, ``test_end`` (dates), ``n_train``, ``n_test`` (rows),
         ``n_train_used`` (training rows with a known target), ``best_iteration``
         where the model early-stopped, and one column per metric computed on the
-        fold's whole test window.
+        fold's whole test window (return metrics on the net returns of that fold's
+        own portfolio, which trades from 0 at its first date).
     summary : dict
-        Each metric over all out-of-sample periods (the rows of ``predictions``).
+        Each metric over all out-of-sample periods (return metrics on ``returns``'
+        ``net``), plus ``turnover`` (mean per period), ``ic`` (mean over dates of
+        the Spearman correlation of prediction and target across symbols), ``icir``
+        (mean / standard deviation of those ICs), ``psr`` (probabilistic Sharpe
+        ratio of the net returns against 0) and ``benchmark_sharpe``.
     predictions : DataFrame
         One row per out-of-sample row, indexed like the engine's ``data`` (sorted
         by date): ``prediction`` (a classifier's predicted label, with its
         positive-class probability in ``proba``), ``position`` (-1, 0, +1),
-        ``strategy_return = position * data[return_col]`` and ``fold``. Where test
-        windows overlap, a row keeps the most recent model's prediction.
+        ``weight`` (the portfolio's), ``strategy_return = position *
+        data[return_col]`` and ``fold``. Where test windows overlap, a row keeps
+        the most recent model's prediction.
     dates : ndarray of shape (n_predictions,)
         The date of each row of ``predictions``.
     metrics : tuple of str
         The metric names computed.
     periods_per_year : float, default=252
         Periods in a year of the data (the engine infers it from the dates).
+    returns : DataFrame, default=None
+        By date: ``gross`` (sum of weight * return), ``cost``, ``net``,
+        ``turnover`` and ``benchmark`` (the equal-weight long position in every
+        symbol of the date); NaN on a date without a known return.
+    portfolio, quantile, cost_bps
+        The portfolio rule and cost that made ``returns``.
+    backtest : object, default=None
+        What the engine keeps for :meth:`evaluate` (private).
 
     Attributes
     ----------
-    folds, summary, predictions, metrics, periods_per_year
+    folds, summary, predictions, metrics, periods_per_year, returns, portfolio, quantile, cost_bps
         As given.
 
     Examples
@@ -48,13 +62,74 @@ class WalkForwardResult:
     >>> result.save("wf_output")  # doctest: +SKIP
     """
 
-    def __init__(self, folds, summary, predictions, dates, metrics, periods_per_year=252.0):
+    def __init__(
+        self,
+        folds,
+        summary,
+        predictions,
+        dates,
+        metrics,
+        periods_per_year=252.0,
+        returns=None,
+        *,
+        portfolio="sign",
+        quantile=0.2,
+        cost_bps=0.0,
+        backtest=None,
+    ):
         self.folds = folds
         self.summary = summary
         self.predictions = predictions
         self._dates = np.asarray(dates)
         self.metrics = metrics
         self.periods_per_year = periods_per_year
+        self.returns = returns
+        self.portfolio = portfolio
+        self.quantile = quantile
+        self.cost_bps = cost_bps
+        self._backtest = backtest
+
+    def evaluate(self, portfolio=None, quantile=None, cost_bps=None, metrics=None):
+        """Trade the stored predictions again by another rule or cost, without refitting.
+
+        Parameters
+        ----------
+        portfolio : {"sign", "long_only", "rank", "quantile"}, default=None
+            The portfolio rule (see :class:`WalkForwardEngine`); None keeps this
+            result's.
+        quantile : float, default=None
+            Share of symbols in each leg of ``"quantile"``; None keeps this result's.
+        cost_bps : float, default=None
+            Cost per unit of turnover in basis points; None keeps this result's.
+        metrics : sequence of str, default=None
+            Metric names; None keeps this result's.
+
+        Returns
+        -------
+        result : WalkForwardResult
+            A new result: the same predictions and folds, new weights, returns,
+            metrics and summary. ``result.evaluate(cost_bps=c)`` equals a run with
+            ``cost_bps=c``, so a cost sweep is a loop over it.
+
+        Examples
+        --------
+        >>> for bps in (0, 2, 5):  # doctest: +SKIP
+        ...     print(bps, result.evaluate(cost_bps=bps).summary["sharpe"])
+        """
+        from skquant.walkforward._portfolio import evaluate
+
+        if self._backtest is None:
+            raise ValueError(
+                "This result holds no walk-forward run to re-evaluate; evaluate() works on "
+                "the results WalkForwardEngine.run returns."
+            )
+        return evaluate(
+            self._backtest,
+            self.portfolio if portfolio is None else portfolio,
+            self.quantile if quantile is None else quantile,
+            self.cost_bps if cost_bps is None else cost_bps,
+            self.metrics if metrics is None else metrics,
+        )
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in self.summary.items())
@@ -66,8 +141,8 @@ class WalkForwardResult:
         Returns
         -------
         frame : DataFrame
-            Indexed by date, columns ``strategy_return`` (equal-weight mean over
-            the date's rows), ``equity`` (compounded from 1), ``drawdown`` (from
+            Indexed by date, columns ``strategy_return`` (the net return of the
+            portfolio, as in ``returns``), ``equity`` (compounded from 1), ``drawdown`` (from
             the running peak, <= 0) and ``fold`` (the model that served the date).
         """
         dates = pd.DatetimeIndex(self._dates)
@@ -75,10 +150,8 @@ class WalkForwardResult:
             self.predictions[["strategy_return", "fold"]].reset_index(drop=True).groupby(dates)
         )
         frame = pd.DataFrame(
-            {
-                "strategy_return": grouped["strategy_return"].mean(),
-                "fold": grouped["fold"].max(),
-            }
+            {"strategy_return": self.period_returns(), "fold": grouped["fold"].max()},
+            index=grouped["fold"].max().index,
         )
         frame.index.name = "date"
         equity = (1.0 + frame["strategy_return"].fillna(0.0)).cumprod()
@@ -87,7 +160,9 @@ class WalkForwardResult:
         return frame
 
     def period_returns(self) -> np.ndarray:
-        """Per-date strategy returns in date order (what the summary metrics use)."""
+        """Per-date strategy returns in date order (what the summary metrics use): net."""
+        if self.returns is not None:
+            return self.returns["net"].to_numpy()
         return period_returns(self.predictions["strategy_return"].to_numpy(), self._dates)
 
     def save(self, directory) -> Path:

@@ -1,0 +1,359 @@
+"""Portfolio rules, turnover, costs and IC of walk-forward predictions, all vectorised.
+
+Every computation here works on flat arrays of rows grouped into cross-sections (one
+date of one fold's predictions), sorted by cross-section, with pandas ``groupby`` and
+``np.bincount``: no Python loop runs per date.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+
+from skquant.metrics import (
+    canonical_metric,
+    compute_metric,
+    metric_kind,
+    probabilistic_sharpe_ratio,
+    sharpe_ratio,
+)
+
+PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
+SUMMARY_EXTRAS = ("turnover", "ic", "icir", "psr", "benchmark_sharpe")
+
+
+def check_portfolio(portfolio, quantile, cost_bps) -> tuple[str, float, float]:
+    """``(portfolio, quantile, cost_bps)`` checked, or a ValueError naming the parameter."""
+    if not isinstance(portfolio, str) or portfolio not in PORTFOLIOS:
+        raise ValueError(f"portfolio must be one of {', '.join(PORTFOLIOS)}; got {portfolio!r}.")
+    for name, value, ok, expected in (
+        ("quantile", quantile, lambda v: 0 < v <= 0.5, "a number in (0, 0.5]"),
+        ("cost_bps", cost_bps, lambda v: 0 <= v < math.inf, "a finite number >= 0"),
+    ):
+        if isinstance(value, bool) or not isinstance(value, Real) or not ok(value):
+            raise ValueError(f"{name} must be {expected}, got {value!r}.")
+    return portfolio, float(quantile), float(cost_bps)
+
+
+def _group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum of ``values`` per group (pandas' compensated sum, as its ``mean``)."""
+    sums = pd.Series(values, copy=False).groupby(group, sort=True).sum()
+    out = np.zeros(n_groups)
+    out[sums.index.to_numpy()] = sums.to_numpy()
+    return out
+
+
+def _average_ties(sorted_values: np.ndarray, ordinal: np.ndarray, new_group) -> np.ndarray:
+    """Ordinal ranks of sorted values with each run of equal values given its mean rank."""
+    new_run = new_group | np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    firsts = np.flatnonzero(new_run)
+    lasts = np.r_[firsts[1:] - 1, len(ordinal) - 1]
+    return np.repeat((ordinal[firsts] + ordinal[lasts]) / 2.0, lasts - firsts + 1)
+
+
+def _ranks(values: np.ndarray, group: np.ndarray, method: str = "average") -> np.ndarray:
+    """Rank of each value within its group (1 = smallest; NaN stays NaN).
+
+    ``group`` is ascending over the rows (each group's rows contiguous).
+    ``method="average"`` gives tied values their mean rank, ``"first"`` ranks ties in
+    row order (as pandas' ``rank``). Groups of similar sizes are sorted as the rows of
+    one NaN-padded matrix; very uneven ones by two stable sorts. No per-group loop.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0)
+    kind = "stable" if method == "first" else "quicksort"  # "average" ignores row order
+    sizes = np.bincount(group)
+    width = int(sizes.max())
+    if len(sizes) * width <= 2 * n + 1024:
+        pos = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        matrix = np.full((len(sizes), width), np.nan)
+        matrix[group, pos] = values
+        order = np.argsort(matrix, axis=1, kind=kind)
+        ordinal = np.tile(np.arange(1.0, width + 1), len(sizes))
+        if method == "average":
+            new_row = np.zeros(matrix.size, dtype=bool)
+            new_row[::width] = True
+            ordinal = _average_ties(np.take_along_axis(matrix, order, 1).ravel(), ordinal, new_row)
+        placed = np.empty(matrix.shape)
+        np.put_along_axis(placed, order, ordinal.reshape(matrix.shape), axis=1)
+        ranks = placed[group, pos]
+    else:
+        order = np.argsort(values, kind=kind)
+        small = group.astype(np.uint16) if len(sizes) <= 65536 else group  # radix sort
+        order = order[np.argsort(small[order], kind="stable")]
+        new_group = np.r_[True, np.diff(group[order]) != 0]
+        starts = np.flatnonzero(new_group)
+        ordinal = np.arange(1.0, n + 1) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        if method == "average":
+            ordinal = _average_ties(values[order], ordinal, new_group)
+        ranks = np.empty(n)
+        ranks[order] = ordinal
+    ranks[np.isnan(values)] = np.nan
+    return ranks
+
+
+def portfolio_weights(
+    score, position, tradable, group, n_groups: int, portfolio: str, quantile: float, ranks=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's weight in its cross-section (``group``) by the portfolio rule.
+
+    Returns ``(weight, raw, scale)``: ``weight = raw / scale[group]`` (0 where the
+    group's scale is 0), so that a group's gross return can be summed as
+    ``sum(raw * r) / scale`` (for ``"sign"`` exactly the mean of ``position * r``).
+    ``ranks``, if given, are the tradable scores' average ranks in their group.
+
+    ``"sign"``: position / number of rows; ``"long_only"``: 1 for a positive call
+    (position +1) else 0, over the number of rows; ``"rank"``: rank - mean rank,
+    scaled so the absolute weights sum to 1; ``"quantile"``: the top ``quantile``
+    share of rows (by score, ties in row order) long and the bottom share short,
+    each leg 0.5. Rows that are not ``tradable`` weigh 0 and do not count; a group
+    with too few rows for its rule (none; one for ``rank``; fewer than
+    ``1 / quantile`` for ``quantile``) holds nothing.
+    """
+    n = np.bincount(group, weights=tradable, minlength=n_groups)
+    if portfolio == "sign":
+        raw = position
+    elif portfolio == "long_only":
+        raw = (position > 0).astype(np.float64)
+    else:
+        masked = np.where(tradable, score, np.nan)
+        if portfolio == "rank":
+            ranks = _ranks(masked, group) if ranks is None else ranks
+            raw = ranks - (n[group] + 1.0) / 2.0
+        else:
+            order = _ranks(masked, group, method="first")
+            k = np.floor(quantile * n + 1e-9)[group]
+            raw = (order > n[group] - k).astype(np.float64) - (order <= k)
+    raw = np.where(tradable, raw, 0.0)
+    if portfolio in ("sign", "long_only"):
+        scale = n
+    else:
+        scale = np.bincount(group, weights=np.abs(raw), minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale[group] > 0, raw / scale[group], 0.0), raw, scale
+
+
+def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
+    """Sum over symbols of |weight - the previous period's weight|, per period.
+
+    ``period`` are consecutive int codes, ascending over the rows; a symbol absent from a period weighs 0
+    there, and a period whose ``continues`` is False (the first, or a fold's first)
+    trades from 0.
+    """
+    order = np.argsort(symbol, kind="stable")  # rows come sorted by period
+    w, p, s = weight[order], period[order], symbol[order]
+    follows = (s[1:] == s[:-1]) & (p[1:] == p[:-1] + 1) & continues[p[1:]]
+    previous = np.zeros_like(w)
+    previous[1:][follows] = w[:-1][follows]
+    total = np.bincount(p, weights=np.abs(w - previous), minlength=n_periods)
+    # a symbol held in one period and absent from the next is sold in the next
+    exits = ~np.append(follows, False) & (p + 1 < n_periods)
+    exits[exits] &= continues[p[exits] + 1]
+    total += np.bincount(p[exits] + 1, weights=np.abs(w[exits]), minlength=n_periods)
+    return total
+
+
+def cross_section_ic(score, target, group, n_groups: int, known, score_ranks=None) -> np.ndarray:
+    """Spearman correlation of score and target across each group's rows (NaN if undefined).
+
+    ``known`` marks the rows with both values finite; ``score_ranks``, if given, are
+    the ranks of the ``known`` scores in their group.
+    """
+    if score_ranks is None:
+        score_ranks = _ranks(np.where(known, score, np.nan), group)
+    ranks = np.column_stack([score_ranks, _ranks(np.where(known, target, np.nan), group)])
+    counts = np.bincount(group, weights=known, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = np.nan_to_num(ranks - ((counts + 1.0) / 2.0)[group, None])
+        xy, xx, yy = (
+            np.bincount(group, weights=a * b, minlength=n_groups)
+            for a, b in ((centred[:, 0], centred[:, 1]), (centred[:, 0],) * 2, (centred[:, 1],) * 2)
+        )
+        ic = xy / np.sqrt(xx * yy)
+    return np.where((xx > 0) & (yy > 0), ic, np.nan)
+
+
+@dataclass
+class Backtest:
+    """What a walk-forward run predicted, kept so that a result can be re-evaluated.
+
+    Rows are "stacked": each fold's whole test window, fold after fold, each sorted by
+    date then symbol; ``served`` marks the rows ``predictions`` keeps (the most recent
+    model's). Per-row arrays of the data (``returns``, ``target``, ``dates``,
+    ``symbols``, ``date_codes``) are indexed by ``rows``.
+    """
+
+    rows: np.ndarray
+    fold: np.ndarray
+    served: np.ndarray
+    score: np.ndarray
+    position: np.ndarray
+    label: np.ndarray | None
+    returns: np.ndarray
+    target: np.ndarray
+    dates: np.ndarray
+    date_codes: np.ndarray
+    symbols: np.ndarray
+    index: pd.Index
+    fold_info: list
+    periods_per_year: float
+
+
+def _group_turnover(weight, tradable, group, n_groups, symbols, segment) -> np.ndarray:
+    """Turnover per group; NaN for a group without a tradable row, which is no period.
+
+    ``segment[g]`` is the backtest group ``g`` belongs to (a fold, or one for the
+    served portfolio): the first period of a segment trades from 0.
+    """
+    has = np.bincount(group, weights=tradable, minlength=n_groups) > 0
+    codes = np.full(n_groups, -1)
+    codes[has] = np.arange(int(has.sum()))
+    kept = segment[has]
+    continues = np.r_[False, kept[1:] == kept[:-1]]
+    keep = has[group]
+    turn = np.full(n_groups, np.nan)
+    turn[has] = turnover(weight[keep], codes[group[keep]], symbols[keep], continues, len(kept))
+    return turn
+
+
+def _frame(gross, benchmark, turn, cost_bps, index=None) -> pd.DataFrame:
+    cost = turn * cost_bps / 10_000.0
+    columns = {"gross": gross, "cost": cost, "net": gross - cost, "turnover": turn}
+    return pd.DataFrame({**columns, "benchmark": benchmark}, index=index)
+
+
+def _metric(name, net, outcome, score, position, dates, periods_per_year) -> float:
+    """A metric of the net per-period returns, or of the rows' predictions."""
+    if metric_kind(name) == "returns":
+        return compute_metric(name, net, net, np.ones(len(net)), None, periods_per_year)
+    return compute_metric(name, outcome, score, position, dates, periods_per_year)
+
+
+def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
+    """The result of trading ``bt``'s predictions by a portfolio rule, net of costs."""
+    from skquant.walkforward._result import WalkForwardResult
+
+    portfolio, quantile, cost_bps = check_portfolio(portfolio, quantile, cost_bps)
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    if not metrics:
+        raise ValueError("metrics is empty; name at least one metric.")
+    metrics = [canonical_metric(m) for m in metrics]
+    ret = bt.returns[bt.rows]
+    tradable = np.isfinite(ret) & np.isfinite(bt.score)
+    # one cross-section per (fold, date): stacked rows are sorted by fold then date
+    date_codes = bt.date_codes[bt.rows]
+    change = (np.diff(bt.fold) != 0) | (np.diff(date_codes) != 0)
+    group = np.concatenate([[0], np.cumsum(change)])
+    n_groups = int(group[-1]) + 1 if len(group) else 0
+    target = bt.target[bt.rows]
+    known = np.isfinite(bt.score) & np.isfinite(target)
+    # the IC and the rank rule share the scores' ranks when both use the same rows
+    ranks = _ranks(np.where(known, bt.score, np.nan), group)
+    shared = ranks if np.array_equal(known, tradable) else None
+    weight, raw, scale = portfolio_weights(
+        bt.score, bt.position, tradable, group, n_groups, portfolio, quantile, shared
+    )
+    symbols = bt.symbols[bt.rows]
+    n = np.bincount(group, weights=tradable, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # sum(raw * r) / scale: for "sign" the mean of position * r over the date's rows
+        gross = _group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
+        benchmark = _group_sum(np.where(tradable, ret, 0.0), group, n_groups) / n
+    gross[scale == 0] = 0.0  # too few symbols for the rule: nothing held
+    gross[n == 0] = np.nan  # no known return: no period
+    first_rows = np.r_[0, np.flatnonzero(change) + 1] if n_groups else np.zeros(0, dtype=int)
+    group_fold = bt.fold[first_rows]
+    # the served portfolio: one group per date, turnover across model changes; each
+    # fold's own backtest of its whole test window trades from 0 at its first date
+    served = bt.served
+    served_first = np.r_[True, np.diff(group[served]) != 0]
+    served_groups = group[served][served_first]
+    if served.all():
+        served_turn = _group_turnover(
+            weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
+        )
+        fold_turn = served_turn.copy()
+        kept = np.flatnonzero(n > 0)
+        firsts = kept[np.r_[True, group_fold[kept][1:] != group_fold[kept][:-1]]]
+        fold_turn[firsts] = np.bincount(group, weights=np.abs(weight), minlength=n_groups)[firsts]
+    else:
+        fold_turn = _group_turnover(weight, tradable, group, n_groups, symbols, group_fold)
+        remap = np.full(n_groups, -1)
+        remap[served_groups] = np.arange(len(served_groups))
+        served_turn = _group_turnover(
+            weight[served],
+            tradable[served],
+            remap[group[served]],
+            len(served_groups),
+            symbols[served],
+            np.zeros(len(served_groups), dtype=int),
+        )
+    per_fold = _frame(gross, benchmark, fold_turn, cost_bps)
+    rows = bt.rows[served]
+    by_date = _frame(
+        gross[served_groups],
+        benchmark[served_groups],
+        served_turn,
+        cost_bps,
+        index=pd.DatetimeIndex(bt.dates[rows][served_first], name="date"),
+    )
+    ic = cross_section_ic(bt.score, target, group, n_groups, known, ranks)
+
+    ppy = bt.periods_per_year
+    fold_rows = []
+    bounds = np.r_[0, np.flatnonzero(np.diff(bt.fold)) + 1, len(bt.fold)]
+    group_bounds = np.r_[0, np.flatnonzero(np.diff(group_fold)) + 1, n_groups]
+    for k, info in enumerate(bt.fold_info):
+        a, b = bounds[k], bounds[k + 1]
+        net = per_fold["net"].to_numpy()[group_bounds[k] : group_bounds[k + 1]]
+        row = dict(info)
+        for m in metrics:
+            row[m] = _metric(
+                m, net, ret[a:b], bt.score[a:b], bt.position[a:b], bt.dates[bt.rows[a:b]], ppy
+            )
+        fold_rows.append(row)
+
+    net = by_date["net"].to_numpy()
+    summary = {
+        m: _metric(m, net, ret[served], bt.score[served], bt.position[served], bt.dates[rows], ppy)
+        for m in metrics
+    }
+    daily_ic = pd.Series(ic[served_groups]).dropna()
+    finite_net = net[np.isfinite(net)]
+    summary.update(
+        turnover=float(by_date["turnover"].mean()),
+        ic=float(daily_ic.mean()),
+        icir=float(daily_ic.mean() / daily_ic.std()) if len(daily_ic) > 1 else float("nan"),
+        psr=probabilistic_sharpe_ratio(finite_net) if len(finite_net) > 1 else float("nan"),
+        benchmark_sharpe=sharpe_ratio(by_date["benchmark"], periods_per_year=ppy),
+    )
+
+    classifier = bt.label is not None
+    columns = {"prediction": (bt.label if classifier else bt.score)[served]}
+    if classifier:
+        columns["proba"] = bt.score[served]
+    columns.update(
+        position=bt.position[served],
+        weight=weight[served],
+        strategy_return=bt.position[served] * ret[served],
+        fold=bt.fold[served],
+    )
+    predictions = pd.DataFrame(columns, index=bt.index[rows])
+    return WalkForwardResult(
+        folds=pd.DataFrame(fold_rows),
+        summary=summary,
+        predictions=predictions,
+        dates=bt.dates[rows],
+        metrics=tuple(metrics),
+        periods_per_year=ppy,
+        returns=by_date,
+        portfolio=portfolio,
+        quantile=quantile,
+        cost_bps=cost_bps,
+        backtest=bt,
+    )

@@ -1,0 +1,236 @@
+"""Walk-forward portfolio rules, turnover, costs, IC and evaluate(), checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import Ridge
+
+from skquant import WalkForwardEngine, make_synthetic_panel, sharpe_ratio
+from skquant.walkforward._portfolio import _ranks, portfolio_weights
+
+
+class Feature(RegressorMixin, BaseEstimator):
+    """Predicts the column ``f``: the test below chooses every prediction."""
+
+    def fit(self, X, y):
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return X["f"].to_numpy()
+
+
+# (prediction, one-period return) of symbols A, B, C on four test dates; C is absent
+# on the third. A training date comes first.
+ROWS = {
+    0: {"A": (0.1, 0.0), "B": (0.2, 0.01), "C": (0.3, -0.01)},
+    1: {"A": (0.3, 0.01), "B": (-0.1, 0.02), "C": (0.2, -0.03)},
+    2: {"A": (-0.2, 0.04), "B": (0.5, -0.01), "C": (0.1, 0.02)},
+    3: {"A": (0.1, 0.01), "B": (0.2, 0.03)},
+    4: {"A": (-0.3, -0.02), "B": (0.1, 0.01), "C": (0.4, 0.05)},
+}
+DATES = pd.bdate_range("2024-01-01", periods=5)
+
+# weights (A, B, C) on the four test dates, by hand
+WEIGHTS = {
+    "sign": [
+        [1 / 3, -1 / 3, 1 / 3],
+        [-1 / 3, 1 / 3, 1 / 3],
+        [1 / 2, 1 / 2, 0],
+        [-1 / 3, 1 / 3, 1 / 3],
+    ],
+    "long_only": [[1 / 3, 0, 1 / 3], [0, 1 / 3, 1 / 3], [1 / 2, 1 / 2, 0], [0, 1 / 3, 1 / 3]],
+    # ranks minus the mean rank over the sum of their absolute values
+    "rank": [[0.5, -0.5, 0], [-0.5, 0.5, 0], [-0.5, 0.5, 0], [-0.5, 0, 0.5]],
+    # quantile=0.34: one symbol a leg out of three, none out of two (nothing held)
+    "quantile": [[0.5, -0.5, 0], [-0.5, 0.5, 0], [0, 0, 0], [-0.5, 0, 0.5]],
+}
+TURNOVER = {
+    "sign": [1, 4 / 3, 4 / 3, 4 / 3],  # the first date trades from 0; C's exit on date 3
+    "long_only": [2 / 3, 2 / 3, 1, 1],
+    "rank": [1, 2, 0, 1],
+    "quantile": [1, 2, 1, 1],
+}
+GROSS = {
+    "sign": [-0.04 / 3, -0.01, 0.02, 0.08 / 3],
+    "long_only": [-0.02 / 3, 0.01 / 3, 0.02, 0.06 / 3],
+    "rank": [-0.005, -0.025, 0.01, 0.035],
+    "quantile": [-0.005, -0.025, 0.0, 0.035],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    records = [(DATES[d], s, f, r) for d, symbols in ROWS.items() for s, (f, r) in symbols.items()]
+    frame = pd.DataFrame(records, columns=["date", "symbol", "f", "fwd_ret"])
+    return frame.set_index(["date", "symbol"])
+
+
+def _run(data, **kwargs):
+    engine = WalkForwardEngine(
+        data,
+        target="fwd_ret",
+        features=["f"],
+        train_days=1,
+        test_days=4,
+        step_days=4,
+        min_train_samples=1,
+        embargo_days=0,
+        periods_per_year=252,
+        leak_threshold=None,
+        **kwargs,
+    )
+    return engine.run(estimator=Feature(), metrics=["sharpe", "hit_rate"])
+
+
+@pytest.mark.parametrize("portfolio", list(WEIGHTS))
+def test_each_rule_by_hand(tiny, portfolio):
+    result = _run(tiny, portfolio=portfolio, quantile=0.34, cost_bps=10.0)
+    weights = result.predictions["weight"].unstack("symbol").fillna(0.0)
+    np.testing.assert_allclose(weights.to_numpy(), WEIGHTS[portfolio], atol=1e-15)
+    returns = result.returns
+    assert list(returns.columns) == ["gross", "cost", "net", "turnover", "benchmark"]
+    assert list(returns.index) == list(DATES[1:])
+    np.testing.assert_allclose(returns["turnover"], TURNOVER[portfolio])
+    np.testing.assert_allclose(returns["gross"], GROSS[portfolio], atol=1e-15)
+    np.testing.assert_allclose(returns["cost"], np.array(TURNOVER[portfolio]) * 0.001)
+    np.testing.assert_allclose(returns["net"], returns["gross"] - returns["cost"])
+    np.testing.assert_allclose(returns["benchmark"], [0.0, 0.05 / 3, 0.02, 0.04 / 3], atol=1e-15)
+    summary = result.summary
+    assert summary["sharpe"] == pytest.approx(sharpe_ratio(returns["net"]))
+    assert result.folds["sharpe"].iloc[0] == pytest.approx(summary["sharpe"])
+    assert summary["turnover"] == pytest.approx(np.mean(TURNOVER[portfolio]))
+    assert summary["benchmark_sharpe"] == pytest.approx(sharpe_ratio(returns["benchmark"]))
+    # Spearman per date across symbols: -0.5, -1, 1, 1
+    assert summary["ic"] == pytest.approx(0.125)
+    assert summary["icir"] == pytest.approx(0.125 / np.sqrt(3.1875 / 3))
+    assert 0.0 <= summary["psr"] <= 1.0
+
+
+def test_portfolio_parameters_are_checked(tiny):
+    with pytest.raises(ValueError, match="portfolio must be one of sign, long_only, rank"):
+        _run(tiny, portfolio="long_short")
+    with pytest.raises(ValueError, match=r"quantile must be a number in \(0, 0.5\], got 0.6"):
+        _run(tiny, quantile=0.6)
+    with pytest.raises(ValueError, match="cost_bps must be a finite number >= 0, got -1"):
+        _run(tiny, cost_bps=-1)
+    result = _run(tiny)
+    with pytest.raises(ValueError, match="cost_bps must be"):
+        result.evaluate(cost_bps=float("nan"))
+    with pytest.raises(ValueError, match="Unknown metric 'sharp'"):
+        result.evaluate(metrics=["sharp"])
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return make_synthetic_panel(n_symbols=6, n_days=260, random_state=3)
+
+
+WINDOWS = dict(target="fwd_ret", train_days=100, test_days=60, step_days=40, min_train_samples=1)
+
+
+@pytest.mark.parametrize("portfolio", ["long_only", "rank", "quantile"])
+def test_evaluate_equals_a_fresh_run(panel, portfolio):
+    settings_ = dict(portfolio=portfolio, quantile=0.25, cost_bps=3.0)
+    fresh = WalkForwardEngine(panel, **WINDOWS, **settings_).run(estimator=Ridge())
+    again = WalkForwardEngine(panel, **WINDOWS).run(estimator=Ridge()).evaluate(**settings_)
+    pd.testing.assert_frame_equal(fresh.predictions, again.predictions)
+    pd.testing.assert_frame_equal(fresh.folds, again.folds)
+    pd.testing.assert_frame_equal(fresh.returns, again.returns)
+    assert fresh.summary == pytest.approx(again.summary, nan_ok=True)
+    assert (again.portfolio, again.quantile, again.cost_bps) == (portfolio, 0.25, 3.0)
+
+
+def test_evaluate_cost_sweep(panel):
+    result = WalkForwardEngine(panel, **WINDOWS).run(estimator=Ridge())
+    sweep = {bps: result.evaluate(cost_bps=bps) for bps in (0, 2, 5)}
+    pd.testing.assert_frame_equal(sweep[0].returns, result.returns)
+    for bps, run in sweep.items():
+        pd.testing.assert_series_equal(run.returns["gross"], result.returns["gross"])
+        np.testing.assert_allclose(
+            run.returns["net"], result.returns["gross"] - result.returns["turnover"] * bps / 1e4
+        )
+        assert run.summary["turnover"] == result.summary["turnover"]
+        assert run.summary["sharpe"] == pytest.approx(sharpe_ratio(run.returns["net"]))
+    assert sweep[0].summary["sharpe"] > sweep[2].summary["sharpe"] > sweep[5].summary["sharpe"]
+    # the stored predictions are reused, never refitted
+    assert sweep[5].predictions["prediction"].equals(result.predictions["prediction"])
+
+
+def test_overlapping_folds_switch_models_without_double_counting(panel):
+    """The served portfolio trades once per date; each fold backtests its whole window."""
+    result = WalkForwardEngine(panel, **WINDOWS, cost_bps=10).run(estimator=Ridge())
+    served_dates = result.predictions.index.get_level_values("date").unique()
+    assert list(result.returns.index) == list(served_dates)
+    weights = result.predictions["weight"].unstack("symbol").fillna(0.0)
+    expected = weights.diff().abs().sum(axis=1)
+    expected.iloc[0] = weights.iloc[0].abs().sum()
+    np.testing.assert_allclose(result.returns["turnover"], expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+    data=st.data(),
+    quantile=st.floats(0.05, 0.5),
+)
+def test_rank_and_quantile_weights_properties(sizes, data, quantile):
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    score = np.array(
+        data.draw(st.lists(st.integers(-3, 3), min_size=len(group), max_size=len(group))), float
+    )
+    tradable = np.ones(len(group), dtype=bool)
+    position = np.sign(score)
+    rank, _, _ = portfolio_weights(score, position, tradable, group, len(sizes), "rank", quantile)
+    top, _, _ = portfolio_weights(
+        score, position, tradable, group, len(sizes), "quantile", quantile
+    )
+    for g, n in enumerate(sizes):
+        w, q = rank[group == g], top[group == g]
+        distinct = len(np.unique(score[group == g])) > 1
+        assert np.abs(w).sum() == pytest.approx(1.0 if distinct else 0.0)
+        assert w.sum() == pytest.approx(0.0, abs=1e-12)
+        if np.floor(quantile * n + 1e-9) >= 1:
+            assert q[q > 0].sum() == pytest.approx(0.5) and q[q < 0].sum() == pytest.approx(-0.5)
+        else:
+            assert (q == 0).all()
+
+
+@pytest.mark.parametrize("uneven", [False, True])
+def test_group_ranks_match_pandas(uneven):
+    """Both ways of ranking (padded matrix, two sorts for uneven groups) agree with pandas."""
+    rng = np.random.default_rng(0)
+    sizes = [3000] + [1] * 3000 if uneven else rng.integers(1, 30, size=100).tolist()
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    values = rng.integers(-5, 5, size=len(group)).astype(float)
+    values[rng.random(len(group)) < 0.1] = np.nan
+    for method in ("average", "first"):
+        expected = pd.Series(values).groupby(group).rank(method=method).to_numpy()
+        np.testing.assert_array_equal(_ranks(values, group, method), expected)
+
+
+def test_folds_without_overlap_each_trade_from_zero(panel):
+    """Each fold's metrics are its own backtest: its first date buys from nothing."""
+    windows = dict(WINDOWS, step_days=60)
+    result = WalkForwardEngine(panel, **windows, portfolio="rank", cost_bps=20).run(
+        estimator=Ridge(), metrics=["sharpe"]
+    )
+    weights = result.predictions["weight"].unstack("symbol").fillna(0.0)
+    fold_of = result.predictions["fold"].groupby(level="date").first()
+    returns = result.returns
+    for k, fold in result.folds.iterrows():
+        days = fold_of.index[fold_of == k]
+        w = weights.loc[days]
+        turn = w.diff().abs().sum(axis=1)
+        turn.iloc[0] = w.iloc[0].abs().sum()
+        net = returns.loc[days, "gross"] - turn * 20 / 1e4
+        assert fold["sharpe"] == pytest.approx(sharpe_ratio(net))
+        if k:  # the served portfolio carries its weights over the refit
+            change = (weights.loc[days[0]] - weights.shift().loc[days[0]]).abs().sum()
+            assert returns.loc[days[0], "turnover"] == pytest.approx(change)
+            assert change != pytest.approx(turn.iloc[0])
