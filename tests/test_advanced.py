@@ -412,6 +412,22 @@ def test_ftrl_kernel_imports_where_no_cache_can_be_written(tmp_path):
     assert out.stdout.split() == ["NullCache"], out.stderr
 
 
+def test_ftrl_fit_checks_the_validation_rows_as_every_trainer_does():
+    from sklearn.metrics import log_loss
+
+    from skquant import FTRLProximalTrainer
+
+    X, y = _ftrl_data("multiclass")
+    model = FTRLProximalTrainer(task="classification", n_passes=2)
+    model.fit(X[:200], y[:200], X_val=X[200:], y_val=y[200:])
+    expected = log_loss(y[200:], model.predict_proba(X[200:]), labels=model.classes_)
+    assert model.evals_result_["valid"]["loss"][-1] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match=r"y_val holds classes \[7\]"):
+        model.fit(X[:200], y[:200], X_val=X[200:], y_val=np.full(100, 7))
+    with pytest.raises(ValueError, match="X_val has 100 rows but y_val has 99"):
+        FTRLProximalTrainer().fit(X[:200], X[:200, 0], X_val=X[200:], y_val=X[201:, 0])
+
+
 def test_ftrl_throughput_mini_batch():
     """Mini-batch FTRL at >= 200,000 rows x 50 features per second (measured, one core)."""
     import time
