@@ -62,6 +62,7 @@ def make_windows(Xs: np.ndarray, X, seq_len: int) -> np.ndarray:
     return padded[window_index(X, len(Xs), seq_len)]  # -1 picks the zero row
 
 
+SEQUENCE_DEFAULTS = {**NET_DEFAULTS, "seq_len": 20}
 SEQUENCE_CONSTRAINTS = {
     **NET_CONSTRAINTS,
     "seq_len": [Interval(Integral, 1, None, closed="left"), None],
@@ -78,10 +79,6 @@ class BaseSequenceTrainer(BaseNetTrainer):
             return np.ascontiguousarray(Xs, dtype=np.float32)
         seq_len = int(self.config_["seq_len"])
         return make_windows(Xs, X_orig, seq_len)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        return tags
 
 
 @fill_doc
@@ -102,14 +99,7 @@ class LSTMTrainer(BaseSequenceTrainer):
         them: less memory, more compute (the answer to GPU memory errors).
     {nets.params}
 
-    {sequence.attributes}
-
-    See Also
-    --------
-    TransformerTrainer, CNN1DTrainer : the other nets over windows of past rows.
-    MLPTrainer : each row on its own.
-
-    {sequence.notes}
+    {sequence.sections}
 
     Examples
     --------
@@ -120,8 +110,7 @@ class LSTMTrainer(BaseSequenceTrainer):
 
     _registry_name = "lstm"
     _defaults = {
-        **NET_DEFAULTS,
-        "seq_len": 20,
+        **SEQUENCE_DEFAULTS,
         "hidden_size": 64,
         "num_layers": 1,
         "gradient_checkpointing": False,
@@ -216,26 +205,18 @@ class TransformerTrainer(BaseSequenceTrainer):
         compute (the answer to GPU memory errors).
     {nets.params}
 
-    {sequence.attributes}
-
-    See Also
-    --------
-    LSTMTrainer, CNN1DTrainer : the other nets over windows of past rows.
-    MLPTrainer : each row on its own.
-
-    {sequence.notes}
+    {sequence.sections}
 
     Examples
     --------
     >>> from skquant import TransformerTrainer, load_model_config
-    >>> trainer = TransformerTrainer(load_model_config("transformer"))
-    >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    >>> trainer = TransformerTrainer(load_model_config("transformer"), seq_len=60)
+    >>> trainer.train(X_train, y_train, X_val, y_val)  # doctest: +SKIP
     """
 
     _registry_name = "transformer"
     _defaults = {
-        **NET_DEFAULTS,
-        "seq_len": 20,
+        **SEQUENCE_DEFAULTS,
         "d_model": 32,
         "n_heads": 4,
         "num_layers": 2,
@@ -338,24 +319,17 @@ class CNN1DTrainer(BaseSequenceTrainer):
         Width of every convolution kernel, in rows.
     {nets.params}
 
-    {sequence.attributes}
-
-    See Also
-    --------
-    LSTMTrainer, TransformerTrainer : the other nets over windows of past rows.
-    MLPTrainer : each row on its own.
-
-    {sequence.notes}
+    {sequence.sections}
 
     Examples
     --------
     >>> from skquant import CNN1DTrainer, load_model_config
-    >>> trainer = CNN1DTrainer(load_model_config("cnn1d"))
-    >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    >>> trainer = CNN1DTrainer(load_model_config("cnn1d"), kernel_size=5)
+    >>> trainer.fit(X_train, y_train).predict(X_test)  # doctest: +SKIP
     """
 
     _registry_name = "cnn1d"
-    _defaults = {**NET_DEFAULTS, "seq_len": 20, "channels": [32, 32], "kernel_size": 3}
+    _defaults = {**SEQUENCE_DEFAULTS, "channels": [32, 32], "kernel_size": 3}
     _parameter_constraints = {
         **SEQUENCE_CONSTRAINTS,
         "channels": [list, tuple, None],
