@@ -201,12 +201,11 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     def _models(self) -> list:
         return self.model_ if isinstance(self.model_, list) else [self.model_]
 
+    @fill_doc
     def predict(self, X):
         """Predict the quantile(s).
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------
