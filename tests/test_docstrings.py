@@ -150,3 +150,9 @@ def test_fill_doc_names_an_unknown_fragment():
 def test_fill_doc_without_docstrings_under_python_OO():
     bare = type("Bare", (), {"__doc__": None})
     assert fill_doc(bare) is bare and bare.__doc__ is None
+
+
+def test_section_fragments_keep_the_description_indent():
+    """A one-line-body section fragment (``{returns.self}``) keeps its entry's indent."""
+    doc = inspect.getdoc(get_trainer("lightgbm").fit)
+    assert "Returns\n-------\nself : object\n    The fitted trainer." in doc

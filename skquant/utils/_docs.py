@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 
 
 def _entries(text: str) -> dict[str, str]:
@@ -216,7 +217,7 @@ _RETURNS_METRICS = _entries(
 
 def _section(title: str, body: str) -> str:
     """A numpydoc section: ``title``, its underline, then ``body``."""
-    return f"{title}\n{'-' * len(title)}\n{inspect.cleandoc(body)}"
+    return f"{title}\n{'-' * len(title)}\n{textwrap.dedent(body).strip()}"
 
 
 def _join(entries: dict[str, str], names: str) -> str:
