@@ -66,11 +66,7 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     early_stopping_rounds : int, default=None
         Stop a quantile's model when its validation pinball loss has not improved
         for this many rounds; 0 trains all ``n_estimators`` rounds.
-    {validation_fraction}
-    {embargo_days}
-    {lightgbm.random_state}
-    {lightgbm.n_jobs}
-    {boosting.verbose}
+    {lightgbm.tail}
 
     Attributes
     ----------

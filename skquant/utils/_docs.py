@@ -91,6 +91,9 @@ _BOOSTING = _entries(
         0 trains all ``n_estimators`` rounds.
     verbose : int, default=None
         Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
+    evals_result_ : dict
+        ``{"train": {metric: [...]}, "valid": {metric: [...]}}`` per round;
+        ``"valid"`` only when there was a validation set.
     """
 )
 
@@ -246,6 +249,11 @@ FRAGMENTS: dict[str, str] = {
         _LIGHTGBM,
         "max_depth num_leaves min_child_samples min_child_weight min_split_gain "
         "subsample subsample_freq colsample_bytree reg_alpha",
+    ),
+    # the parameters after early_stopping_rounds, shared by both LightGBM trainers
+    "lightgbm.tail": _join(
+        {**_SHARED, **_LIGHTGBM, **_BOOSTING},
+        "validation_fraction embargo_days random_state n_jobs verbose",
     ),
     **{f"nets.{name}": entry for name, entry in _NET_ATTRIBUTES.items()},
     "nets.params": _join(
