@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from skquant.utils._docs import fill_doc
+
 __all__ = [
     "annual_return",
     "calmar_ratio",
@@ -57,13 +59,13 @@ def _constant_ratio(r: np.ndarray) -> float | None:
     return None
 
 
+@fill_doc
 def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0) -> float:
     """Annualised Sharpe ratio: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``.
 
     Parameters
     ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
+    {metrics.returns}
     periods_per_year : float, default=252
         Periods in a year (252 for daily, 52 weekly, 12 monthly).
     risk_free : float, default=0.0
@@ -95,6 +97,7 @@ def _equity(r: np.ndarray) -> np.ndarray:
     return np.cumprod(1.0 + r)
 
 
+@fill_doc
 def max_drawdown(returns) -> float:
     """Worst peak-to-trough fall of compounded equity, as a negative fraction.
 
@@ -103,8 +106,7 @@ def max_drawdown(returns) -> float:
 
     Parameters
     ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
+    {metrics.returns}
 
     Returns
     -------
@@ -125,15 +127,11 @@ def max_drawdown(returns) -> float:
     return float(min(np.min(equity / np.maximum.accumulate(equity) - 1.0), 0.0))
 
 
+@fill_doc
 def annual_return(returns, periods_per_year: float = 252) -> float:
     """Compound annual growth rate: ``E_T ** (periods_per_year / T) - 1``.
 
-    Parameters
-    ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
-    periods_per_year : float, default=252
-        Periods in a year.
+    {metrics.parameters}
 
     Returns
     -------
@@ -150,18 +148,14 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
         return float(np.power(np.float64(ending), periods_per_year / len(r)) - 1.0)
 
 
+@fill_doc
 def sortino_ratio(returns, periods_per_year: float = 252, required_return: float = 0.0) -> float:
     """Annualised Sortino ratio: mean excess return over downside deviation.
 
     ``mean(d) * periods_per_year / (sqrt(mean(min(d, 0) ** 2)) * sqrt(periods_per_year))``
     with ``d = r - required_return`` (empyrical's definition).
 
-    Parameters
-    ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
-    periods_per_year : float, default=252
-        Periods in a year.
+    {metrics.parameters}
     required_return : float, default=0.0
         Minimum acceptable return per period.
 
@@ -182,15 +176,11 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
     return _ratio(np.mean(d) * periods_per_year, downside)
 
 
+@fill_doc
 def calmar_ratio(returns, periods_per_year: float = 252) -> float:
     """Annual return divided by the absolute max drawdown.
 
-    Parameters
-    ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
-    periods_per_year : float, default=252
-        Periods in a year.
+    {metrics.parameters}
 
     Returns
     -------
