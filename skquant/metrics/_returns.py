@@ -59,6 +59,18 @@ def _constant_ratio(r: np.ndarray) -> float | None:
     return None
 
 
+def _excess(returns, level: float) -> tuple[np.ndarray, float | None]:
+    """The excess returns ``r - level``, and the ratio when they alone decide it.
+
+    That ratio is NaN for fewer than 2 periods and :func:`_constant_ratio`'s for a
+    constant series; None means the caller divides by a deviation.
+    """
+    d = _clean(returns) - level
+    if len(d) < 2:
+        return d, float("nan")
+    return d, _constant_ratio(d)
+
+
 @fill_doc
 def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0) -> float:
     """Annualised Sharpe ratio: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``.
@@ -84,12 +96,9 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     >>> round(sharpe_ratio([0.01, -0.005, 0.02, 0.0]), 4)
     8.949
     """
-    r = _clean(returns) - risk_free
-    if len(r) < 2:
-        return float("nan")
-    constant = _constant_ratio(r)
-    if constant is not None:
-        return constant
+    r, decided = _excess(returns, risk_free)
+    if decided is not None:
+        return decided
     return _ratio(np.mean(r), np.std(r, ddof=1)) * float(np.sqrt(periods_per_year))
 
 
@@ -166,12 +175,9 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
         ``required_return``. Constant excess returns give ``+inf``, ``-inf`` or 0
         by the sign of their mean (as :func:`sharpe_ratio`).
     """
-    d = _clean(returns) - required_return
-    if len(d) < 2:
-        return float("nan")
-    constant = _constant_ratio(d)
-    if constant is not None:
-        return constant
+    d, decided = _excess(returns, required_return)
+    if decided is not None:
+        return decided
     downside = np.sqrt(np.mean(np.minimum(d, 0.0) ** 2)) * np.sqrt(periods_per_year)
     return _ratio(np.mean(d) * periods_per_year, downside)
 
@@ -193,13 +199,13 @@ def calmar_ratio(returns, periods_per_year: float = 252) -> float:
     return annual_return(returns, periods_per_year) / abs(mdd)
 
 
+@fill_doc
 def profit_factor(returns) -> float:
     """Gross profit over gross loss: ``sum(r[r > 0]) / -sum(r[r < 0])``.
 
     Parameters
     ----------
-    returns : array-like of shape (n_periods,)
-        Per-period returns (or per-trade P&L); NaN periods are dropped.
+    {metrics.pnl}
 
     Returns
     -------
@@ -211,20 +217,20 @@ def profit_factor(returns) -> float:
     return _ratio(r[r > 0].sum(), -r[r < 0].sum())
 
 
+@fill_doc
 def win_loss_ratio(returns) -> float:
     """Average win over average loss: ``mean(r[r > 0]) / -mean(r[r < 0])``.
 
     Parameters
     ----------
-    returns : array-like of shape (n_periods,)
-        Per-period returns (or per-trade P&L); NaN periods are dropped; zero
-        periods count as neither win nor loss.
+    {metrics.pnl}
+        Zero periods count as neither win nor loss.
 
     Returns
     -------
     win_loss_ratio : float
-        ``inf`` when there are wins but no losing period, 0 with losses and no
-        wins, NaN with neither (empty or all-zero input).
+        ``inf`` with wins and no losing period, 0 with losses and no wins, NaN
+        with neither (empty or all-zero input).
     """
     r = _clean(returns)
     wins, losses = r[r > 0], r[r < 0]

@@ -214,6 +214,8 @@ _RETURNS_METRICS = _entries(
         Per-period simple returns; NaN periods are dropped.
     periods_per_year : float, default=252
         Periods in a year.
+    pnl : array-like of shape (n_periods,)
+        Per-period returns (or per-trade P&L); NaN periods are dropped.
     """
 )
 
@@ -278,6 +280,8 @@ FRAGMENTS: dict[str, str] = {
     ),
     "returns.y_pred": _section("Returns", "y_pred : ndarray of shape (n_samples,)"),
     "metrics.returns": _RETURNS_METRICS["returns"],
+    # returns that may be per-trade P&L: the parameter is still named returns
+    "metrics.pnl": _RETURNS_METRICS["pnl"].replace("pnl", "returns", 1),
     "metrics.parameters": _section(
         "Parameters", _join(_RETURNS_METRICS, "returns periods_per_year")
     ),
