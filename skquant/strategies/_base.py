@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from skquant.utils._sklearn_compat import check_is_fitted
+from skquant.utils._sklearn_compat import ClassifierTags, RegressorTags, check_is_fitted
 from skquant.utils._target import is_binary_target
 
 
@@ -128,6 +128,20 @@ class BaseStrategy(BaseEstimator):
             The fitted strategy (``self``), ready to ``predict``.
         """
         return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+
+    def _is_classifier(self) -> bool:
+        """Whether the strategy reports itself as a classifier (else a regressor)."""
+        return False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        classifier = self._is_classifier()
+        tags.estimator_type = "classifier" if classifier else "regressor"
+        tags.classifier_tags = ClassifierTags() if classifier else None
+        tags.regressor_tags = None if classifier else RegressorTags()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        return tags
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "n_features_in_")

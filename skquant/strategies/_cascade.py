@@ -19,10 +19,10 @@ from skquant.strategies._base import (
     pandas_index,
     set_task,
 )
+from skquant.utils._docs import fill_doc
 from skquant.utils._rows import take_rows
 from skquant.utils._sklearn_compat import (
     Interval,
-    RegressorTags,
     StrOptions,
     _fit_context,
     validate_data,
@@ -159,11 +159,6 @@ class CascadeStrategy(BaseStrategy):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.estimator_type = "regressor"
-        tags.regressor_tags = RegressorTags()
-        tags.classifier_tags = None
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
         # validate_data accepts NaN for every stage, so every stage must accept it
         models = list(self.models)
         tags.input_tags.allow_nan = bool(models) and all(self._inner_allows_nan(m) for m in models)
@@ -213,23 +208,20 @@ class CascadeStrategy(BaseStrategy):
         return resolve_embargo(self.embargo_days, longest, target)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit the stages in order on out-of-fold predictions of the earlier stages.
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Features, rows in time order (or indexed by date).
+        {strategy.X}
         y : Series, DataFrame or array-like
             One target (a refining cascade) or several (a chain).
         X_val, y_val : default=None
             Early-stopping validation rows, later than the training rows; the
             earlier stages' predictions on them come from the fitted stages.
 
-        Returns
-        -------
-        self : object
-            The fitted strategy.
+        {returns.strategy}
         """
         check_validation_pair(X_val, y_val)
         models = list(self.models)

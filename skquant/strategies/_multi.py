@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from skquant.strategies._base import BaseStrategy, as_frame, fit_trainer, make_trainer
-from skquant.utils._sklearn_compat import HasMethods, RegressorTags, _fit_context
+from skquant.utils._docs import fill_doc
+from skquant.utils._sklearn_compat import HasMethods, _fit_context
 from skquant.utils._validation import check_validation_pair
 
 
@@ -71,11 +72,6 @@ class MultiTaskStrategy(BaseStrategy):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.estimator_type = "regressor"
-        tags.regressor_tags = RegressorTags()
-        tags.classifier_tags = None
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
         return tags
 
@@ -98,22 +94,18 @@ class MultiTaskStrategy(BaseStrategy):
         return frame[names]
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit the multi-output model on the selected targets.
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Features, rows in time order (or indexed by date).
+        {strategy.X}
         y : DataFrame or array-like of shape (n_samples, n_targets)
             Targets; ``target_names`` picks and orders the columns.
-        X_val, y_val : default=None
-            Early-stopping validation rows (later than the training rows).
+        {strategy.X_val}
 
-        Returns
-        -------
-        self : object
-            The fitted strategy.
+        {returns.strategy}
         """
         check_validation_pair(X_val, y_val)
         targets = self._select_targets(y, "y")

@@ -208,6 +208,16 @@ _FIT = _entries(
     """
 )
 
+# the strategies' fit
+_STRATEGY = _entries(
+    """
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        Features, rows in time order (or indexed by date).
+    X_val, y_val : default=None
+        Early-stopping validation rows (later than the training rows).
+    """
+)
+
 _RETURNS_METRICS = _entries(
     """
     returns : array-like of shape (n_periods,)
@@ -279,6 +289,9 @@ FRAGMENTS: dict[str, str] = {
         "Parameters", "X : {array-like, DataFrame} of shape (n_samples, n_features)"
     ),
     "returns.y_pred": _section("Returns", "y_pred : ndarray of shape (n_samples,)"),
+    "strategy.X": _STRATEGY["X"],
+    "strategy.X_val": _STRATEGY["X_val"],
+    "returns.strategy": _section("Returns", "self : object\n    The fitted strategy."),
     "metrics.returns": _RETURNS_METRICS["returns"],
     # returns that may be per-trade P&L: the parameter is still named returns
     "metrics.pnl": _RETURNS_METRICS["pnl"].replace("pnl", "returns", 1),
