@@ -107,6 +107,18 @@ def as_frame(y, names=None) -> pd.DataFrame | None:
     return None
 
 
+def check_target_names(target_names, frame: pd.DataFrame, what: str = "y") -> list[str]:
+    """``target_names`` as strings; a ValueError names those that are not columns of ``frame``."""
+    names = [str(n) for n in target_names]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"target_names {missing} are not columns of {what}; its columns are "
+            f"{[str(c) for c in frame.columns]}."
+        )
+    return names
+
+
 class BaseStrategy(BaseEstimator):
     """Base of the strategies (not for direct use): ``train`` and fitted checks."""
 

@@ -13,6 +13,7 @@ from skquant.model_selection import chronological_oof_predict
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
+    check_target_names,
     choose_task,
     fit_trainer,
     make_trainer,
@@ -173,13 +174,7 @@ class CascadeStrategy(BaseStrategy):
             frame = pd.DataFrame({name: np.asarray(y)}, index=pandas_index(y))
         frame = frame.rename(columns=str)  # a copy: never rename the caller's y
         if self.target_names is not None:
-            names = [str(n) for n in self.target_names]
-            missing = [n for n in names if n not in frame.columns]
-            if missing:
-                raise ValueError(
-                    f"target_names {missing} are not columns of y; its columns are "
-                    f"{list(frame.columns)}."
-                )
+            names = check_target_names(self.target_names, frame)
             if len(names) == 1:
                 names = names * len(models)
             elif len(names) != len(models):
@@ -212,9 +207,7 @@ class CascadeStrategy(BaseStrategy):
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit the stages in order on out-of-fold predictions of the earlier stages.
 
-        Parameters
-        ----------
-        {strategy.X}
+        {strategy.parameters}
         y : Series, DataFrame or array-like
             One target (a refining cascade) or several (a chain).
         X_val, y_val : default=None

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from skquant.strategies._base import BaseStrategy, as_frame, fit_trainer, make_trainer
+from skquant.strategies._base import (
+    BaseStrategy,
+    as_frame,
+    check_target_names,
+    fit_trainer,
+    make_trainer,
+)
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import HasMethods, _fit_context
 from skquant.utils._validation import check_validation_pair
@@ -84,23 +90,14 @@ class MultiTaskStrategy(BaseStrategy):
             )
         if self.target_names is None:
             return frame
-        names = [str(n) for n in self.target_names]
-        missing = [n for n in names if n not in frame.columns]
-        if missing:
-            raise ValueError(
-                f"target_names {missing} are not columns of {what}; its columns are "
-                f"{[str(c) for c in frame.columns]}."
-            )
-        return frame[names]
+        return frame[check_target_names(self.target_names, frame, what)]
 
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit the multi-output model on the selected targets.
 
-        Parameters
-        ----------
-        {strategy.X}
+        {strategy.parameters}
         y : DataFrame or array-like of shape (n_samples, n_targets)
             Targets; ``target_names`` picks and orders the columns.
         {strategy.X_val}

@@ -103,9 +103,7 @@ class SingleTaskStrategy(BaseStrategy):
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit one model per target.
 
-        Parameters
-        ----------
-        {strategy.X}
+        {strategy.parameters}
         y : Series, DataFrame or array-like of shape (n_samples,) or (n_samples, n_targets)
             Target(s).
         {strategy.X_val}

@@ -289,7 +289,7 @@ FRAGMENTS: dict[str, str] = {
         "Parameters", "X : {array-like, DataFrame} of shape (n_samples, n_features)"
     ),
     "returns.y_pred": _section("Returns", "y_pred : ndarray of shape (n_samples,)"),
-    "strategy.X": _STRATEGY["X"],
+    "strategy.parameters": _section("Parameters", _STRATEGY["X"]),
     "strategy.X_val": _STRATEGY["X_val"],
     "returns.strategy": _section("Returns", "self : object\n    The fitted strategy."),
     "metrics.returns": _RETURNS_METRICS["returns"],
