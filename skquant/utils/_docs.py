@@ -292,6 +292,13 @@ FRAGMENTS: dict[str, str] = {
     "strategy.parameters": _section("Parameters", _STRATEGY["X"]),
     "strategy.X_val": _STRATEGY["X_val"],
     "returns.strategy": _section("Returns", "self : object\n    The fitted strategy."),
+    "splitter.dates": inspect.cleandoc(
+        """
+        Dates come from ``groups`` when given, else from a ``DatetimeIndex`` or a
+        datetime level of a ``MultiIndex`` of ``X``, else every row is its own date in
+        row order.
+        """
+    ),
     "metrics.returns": _RETURNS_METRICS["returns"],
     # returns that may be per-trade P&L: the parameter is still named returns
     "metrics.pnl": _RETURNS_METRICS["pnl"].replace("pnl", "returns", 1),
