@@ -179,6 +179,11 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
     owner.model_ = net
 
 
+def module_kwargs(config, n_features: int, n_outputs: int) -> dict[str, Any]:
+    """The keyword arguments every module takes: input width, dropout and outputs."""
+    return {"n_features": n_features, "dropout": float(config["dropout"]), "n_outputs": n_outputs}
+
+
 class BaseNetTrainer(BaseSupervisedTrainer):
     """Base class of the skorch/PyTorch trainers (not for direct use).
 

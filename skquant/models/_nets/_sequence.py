@@ -14,7 +14,12 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from skquant.models._nets._base import NET_CONSTRAINTS, NET_DEFAULTS, BaseNetTrainer
+from skquant.models._nets._base import (
+    NET_CONSTRAINTS,
+    NET_DEFAULTS,
+    BaseNetTrainer,
+    module_kwargs,
+)
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
 
@@ -169,11 +174,9 @@ class LSTMTrainer(BaseSequenceTrainer):
         from skquant.models._nets._modules import LSTMModule
 
         return LSTMModule, {
-            "n_features": n_features,
+            **module_kwargs(config, n_features, n_outputs),
             "hidden_size": int(config["hidden_size"]),
             "num_layers": int(config["num_layers"]),
-            "dropout": float(config["dropout"]),
-            "n_outputs": n_outputs,
             "gradient_checkpointing": bool(config["gradient_checkpointing"]),
         }
 
@@ -289,13 +292,11 @@ class TransformerTrainer(BaseSequenceTrainer):
                 f"{type(self).__name__}."
             )
         return TransformerModule, {
-            "n_features": n_features,
+            **module_kwargs(config, n_features, n_outputs),
             "d_model": d_model,
             "n_heads": n_heads,
             "num_layers": int(config["num_layers"]),
             "dim_feedforward": int(config["dim_feedforward"]),
-            "dropout": float(config["dropout"]),
-            "n_outputs": n_outputs,
             "gradient_checkpointing": bool(config["gradient_checkpointing"]),
         }
 
@@ -381,9 +382,7 @@ class CNN1DTrainer(BaseSequenceTrainer):
         from skquant.models._nets._modules import CNN1DModule
 
         return CNN1DModule, {
-            "n_features": n_features,
+            **module_kwargs(config, n_features, n_outputs),
             "channels": [int(c) for c in config["channels"]],
             "kernel_size": int(config["kernel_size"]),
-            "dropout": float(config["dropout"]),
-            "n_outputs": n_outputs,
         }
