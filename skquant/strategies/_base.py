@@ -42,6 +42,11 @@ def make_trainer(model, model_config=None, *, param_name="model_name"):
     )
 
 
+def model_label(model) -> str:
+    """How ``config_`` names a model: its registry name, else its ``repr``."""
+    return model if isinstance(model, str) else repr(model)
+
+
 def set_task(trainer, task: str):
     """Set ``task`` on a trainer that has the parameter (a no-op for regression-only ones)."""
     if "task" in trainer.get_params(deep=False):

@@ -17,6 +17,7 @@ from skquant.strategies._base import (
     choose_task,
     fit_trainer,
     make_trainer,
+    model_label,
     pandas_index,
     set_task,
 )
@@ -302,7 +303,7 @@ class CascadeStrategy(BaseStrategy):
         self.target_names_ = list(dict.fromkeys(stage_targets))
         self.config_ = {
             "strategy": "cascade",
-            "models": [m if isinstance(m, str) else repr(m) for m in models],
+            "models": [model_label(m) for m in models],
             "stage_targets": self.stage_targets_,
             "stage_tasks": tasks,
             "n_splits": int(self.n_splits),

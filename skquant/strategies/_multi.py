@@ -11,6 +11,7 @@ from skquant.strategies._base import (
     check_target_names,
     fit_trainer,
     make_trainer,
+    model_label,
 )
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import HasMethods, _fit_context
@@ -146,9 +147,7 @@ class MultiTaskStrategy(BaseStrategy):
         self.target_names_ = [str(c) for c in targets.columns]
         self.config_ = {
             "strategy": "multi_task",
-            "model_name": self.model_name
-            if isinstance(self.model_name, str)
-            else repr(self.model_name),
+            "model_name": model_label(self.model_name),
             "target_names": self.target_names_,
             "loss_weights": None
             if self.loss_weights is None

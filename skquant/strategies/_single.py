@@ -12,6 +12,7 @@ from skquant.strategies._base import (
     choose_task,
     fit_trainer,
     make_trainer,
+    model_label,
     set_task,
 )
 from skquant.utils._docs import fill_doc
@@ -153,9 +154,7 @@ class SingleTaskStrategy(BaseStrategy):
             self.task_ = tasks
         self.config_ = {
             "strategy": "single_task",
-            "model_name": self.model_name
-            if isinstance(self.model_name, str)
-            else repr(self.model_name),
+            "model_name": model_label(self.model_name),
             "task": self.task_,
             "models": {name: getattr(est, "config_", None) for name, est in estimators.items()},
         }
