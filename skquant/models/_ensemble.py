@@ -64,18 +64,16 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         its internal validation split would be shuffled).
     hgb_learning_rate : float, default=None
         Shrinkage of the HistGradientBoosting base model.
-    hgb_max_depth : int, default=None
-        Maximum tree depth of the HistGradientBoosting base model.
-    hgb_min_samples_leaf : int, default=None
-        Minimum rows per leaf of the HistGradientBoosting base model.
+    hgb_max_depth, rf_max_depth : int, default=None
+        Maximum tree depth of the HistGradientBoosting and the RandomForest base
+        models.
+    hgb_min_samples_leaf, rf_min_samples_leaf : int, default=None
+        Minimum rows per leaf of the HistGradientBoosting and the RandomForest base
+        models.
     hgb_l2_regularization : float, default=None
         L2 penalty of the HistGradientBoosting base model.
     rf_n_estimators : int, default=None
         Trees of the RandomForest base model.
-    rf_max_depth : int, default=None
-        Maximum tree depth of the RandomForest base model.
-    rf_min_samples_leaf : int, default=None
-        Minimum rows per leaf of the RandomForest base model.
     rf_max_features : float, default=None
         Share of the features tried at each RandomForest split.
     meta_alpha : float, default=None
