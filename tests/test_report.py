@@ -229,3 +229,14 @@ def test_plot_needs_a_run_and_a_known_metric_panel():
     returns, predictions = _inputs(n_dates=10, n_symbols=2)
     with pytest.raises(ValueError, match="metric='sharpe' needs folds"):
         plot_walkforward(returns, predictions, metric="sharpe")
+
+
+def test_quintiles_of_a_two_symbol_panel_are_all_filled():
+    """With fewer symbols than quintiles a per-date cut leaves quintiles 1, 2 and 4 empty
+    (the demo's two indices); the rows are then cut together."""
+    _, predictions = _inputs(n_dates=50, n_symbols=2, seed=5)
+    dates = predictions.index.get_level_values("date").to_numpy()
+    means = quantile_means(predictions, "target", dates)
+    assert means.notna().all()
+    pooled = np.ceil(predictions["prediction"].rank(method="first", pct=True) * 5)
+    np.testing.assert_allclose(means, predictions["target"].groupby(pooled.to_numpy()).mean())

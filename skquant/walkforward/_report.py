@@ -112,7 +112,9 @@ def quantile_means(predictions, target_col: str, dates: np.ndarray) -> pd.Series
 
     Quintiles are cut per date from the predictions' ranks (alphalens'
     ``by_date``), so every date contributes to each quintile its symbols reach;
-    with one row per date they are cut over all rows.
+    when the typical (median) date has fewer rows than quintiles (one series, or a
+    panel of two indices) they are cut over all rows, so that every quintile is
+    filled.
     """
     frame = pd.DataFrame(
         {
@@ -121,7 +123,8 @@ def quantile_means(predictions, target_col: str, dates: np.ndarray) -> pd.Series
             "d": dates,
         }
     ).dropna()
-    key = frame["d"] if frame["d"].duplicated().any() else np.zeros(len(frame))
+    per_date = len(frame) and frame.groupby("d").size().median() >= N_QUANTILES
+    key = frame["d"] if per_date else np.zeros(len(frame))
     share = frame.groupby(key)["p"].rank(method="first", pct=True)
     quantile = np.ceil(share * N_QUANTILES).clip(1, N_QUANTILES).astype(int)
     means = frame["t"].groupby(quantile).mean()
