@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, InitVar, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,6 +12,7 @@ import pandas as pd
 from skquant.metrics import period_returns
 
 
+@dataclass(eq=False, repr=False)
 class WalkForwardResult:
     """The outcome of :meth:`WalkForwardEngine.run`.
 
@@ -62,31 +65,21 @@ class WalkForwardResult:
     >>> result.save("wf_output")  # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        folds,
-        summary,
-        predictions,
-        dates,
-        metrics,
-        periods_per_year=252.0,
-        returns=None,
-        *,
-        portfolio="sign",
-        quantile=0.2,
-        cost_bps=0.0,
-        backtest=None,
-    ):
-        self.folds = folds
-        self.summary = summary
-        self.predictions = predictions
+    folds: pd.DataFrame
+    summary: dict
+    predictions: pd.DataFrame
+    dates: InitVar[np.ndarray]
+    metrics: tuple
+    periods_per_year: float = 252.0
+    returns: pd.DataFrame | None = None
+    _: KW_ONLY
+    portfolio: str = "sign"
+    quantile: float = 0.2
+    cost_bps: float = 0.0
+    backtest: InitVar[Any] = None
+
+    def __post_init__(self, dates, backtest) -> None:
         self._dates = np.asarray(dates)
-        self.metrics = metrics
-        self.periods_per_year = periods_per_year
-        self.returns = returns
-        self.portfolio = portfolio
-        self.quantile = quantile
-        self.cost_bps = cost_bps
         self._backtest = backtest
 
     def evaluate(self, portfolio=None, quantile=None, cost_bps=None, metrics=None):
@@ -281,3 +274,8 @@ class WalkForwardResult:
 
                 plt.close(fig)
         return Path(path)
+
+
+# the dataclass leaves the init-only default as a class attribute: result.backtest would
+# read None on a result that holds one (it lives in _backtest)
+del WalkForwardResult.backtest
