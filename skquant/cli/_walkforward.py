@@ -13,12 +13,10 @@ from skquant.cli._common import (
     EXIT_PARTIAL,
     UsageError,
     _number,
-    add_leak_threshold,
+    add_label_options,
     check_n_jobs,
-    embargo,
     library_rules,
     log,
-    positive_float,
     positive_int,
 )
 
@@ -78,35 +76,15 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("--config", metavar="FILE", help="YAML config file for the model")
     parser.add_argument("--input-dir", metavar="DIR", help="folder of SYMBOL.parquet/.csv files")
-    parser.add_argument(
-        "--target",
-        metavar="COL",
-        help="target column (default: the one-period forward return, fwd_ret)",
+    add_label_options(
+        parser, held_out="test", without_return="required for a multi-period or binary target"
     )
-    parser.add_argument(
-        "--return-col",
-        metavar="COL",
-        help="one-period return the positions earn (default: the target, only when it spans "
-        "one period; required for a multi-period or binary target)",
-    )
-    parser.add_argument(
-        "--features",
-        metavar="A,B|@FILE",
-        help="feature columns (default: numeric columns that are not label-like and that the "
-        "leak guard does not flag)",
-    )
-    add_leak_threshold(parser)
     parser.add_argument("--train-days", type=positive_int, default=504, metavar="N",
                         help="training window in trading dates (default 504)")  # fmt: skip
     parser.add_argument("--test-days", type=positive_int, default=63, metavar="N",
                         help="test window in dates (default 63)")  # fmt: skip
     parser.add_argument("--step-days", type=positive_int, default=63, metavar="N",
                         help="dates between refits (default 63)")  # fmt: skip
-    parser.add_argument("--embargo-days", type=embargo, default="auto", metavar="N|auto",
-                        help="dates dropped between training and test (default auto: the "
-                        "target's label horizon)")  # fmt: skip
-    parser.add_argument("--periods-per-year", type=positive_float, metavar="N",
-                        help="annualisation (default: from the dates, 252 daily, 52 weekly)")  # fmt: skip
     parser.add_argument("--min-train-samples", type=positive_int, default=200, metavar="N",
                         help="skip folds with fewer training rows (default 200)")  # fmt: skip
     parser.add_argument("--expanding", action="store_true", help="anchor training at the start")
