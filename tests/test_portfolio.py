@@ -237,6 +237,7 @@ def test_folds_without_overlap_each_trade_from_zero(panel):
             assert change != pytest.approx(turn.iloc[0])
 
 
+@pytest.mark.filterwarnings("ignore:An input array is constant")  # scipy, the constant date
 def test_ic_by_date_is_scipy_spearman_per_date():
     """The one per-date IC (engine, metrics, report) against scipy, rows in any order."""
     from scipy.stats import spearmanr
