@@ -14,10 +14,12 @@ from skquant.cli._common import (
     UsageError,
     _number,
     add_label_options,
+    add_tracking,
     check_n_jobs,
     library_rules,
     log,
     positive_int,
+    start_tracking,
 )
 
 # Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
@@ -102,6 +104,7 @@ def add_parser(subparsers, parents) -> None:
                         help="where results and plots go (default ./walkforward_output)")  # fmt: skip
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
+    add_tracking(parser)
     parser.set_defaults(handler=run)
 
 
@@ -225,7 +228,32 @@ def _importance_plot(importance, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+# Every file of the output folder is logged to MLflow but the (large) predictions.
+UNTRACKED = ("predictions.parquet",)
+
+
 def run(args: argparse.Namespace) -> int:
+    with start_tracking(args, "walkforward", run_name=args.model) as tracker:
+        return _run(args, tracker)
+
+
+def _log_run(tracker, out: Path, folds) -> None:
+    """Log a finished run to MLflow: settings, summary, per-fold metrics, the files."""
+    import json
+
+    if not tracker.enabled:
+        return
+    manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
+    keys = ("model", "variant", "config", "target", "return_col", "leak_threshold",
+            "label_horizon", "periods_per_year", "windows", "portfolio", "data")  # fmt: skip
+    tracker.log_params({key: manifest.get(key) for key in keys})
+    tracker.log_params({"n_features": len(manifest["features"]), "n_folds": len(folds)})
+    tracker.log_metrics(json.loads((out / "summary.json").read_text(encoding="utf-8")))
+    tracker.log_steps(folds, step="fold", prefix="fold/")
+    tracker.log_artifacts(out, exclude=UNTRACKED, recursive=False)
+
+
+def _run(args: argparse.Namespace, tracker) -> int:
 
     import numpy as np
 
@@ -383,5 +411,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"sharpe {result.summary.get('sharpe', net):.4f} (gross {gross_sharpe:.4f})")
     for symbol, error in failed.items():
         print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
+    _log_run(tracker, out, result.folds)
     log.debug("walk-forward done")
     return EXIT_PARTIAL if failed else EXIT_OK
