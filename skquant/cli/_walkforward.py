@@ -62,6 +62,18 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("--config", metavar="FILE", help="YAML config file for the model")
     parser.add_argument("--input-dir", metavar="DIR", help="folder of SYMBOL.parquet/.csv files")
+    add_evaluation_options(parser)
+    parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
+                        help="where results and plots go (default ./walkforward_output)")  # fmt: skip
+    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+                        help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
+    parser.set_defaults(handler=run)
+
+
+def add_evaluation_options(parser) -> None:
+    """The options that say how a model is evaluated, shared with ``skquant tune``: the
+    columns (--target, --return-col, --features, --leak-threshold), the fold windows and
+    the portfolio (--portfolio, --quantile, --cost-bps)."""
     parser.add_argument(
         "--target",
         metavar="COL",
@@ -104,11 +116,44 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--cost-bps", type=_cost_bps, default=0.0, metavar="B",
                         help="cost per unit of turnover in basis points; metrics are net "
                         "of it (default 0)")  # fmt: skip
-    parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
-                        help="where results and plots go (default ./walkforward_output)")  # fmt: skip
-    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
-                        help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
-    parser.set_defaults(handler=run)
+
+
+def evaluation_params(args) -> dict:
+    """The :class:`~skquant.walkforward.WalkForwardEngine` parameters that
+    :func:`add_evaluation_options` set (all but ``features``, which need reading)."""
+    return {
+        "target": args.target,
+        "return_col": args.return_col,
+        "train_days": args.train_days,
+        "test_days": args.test_days,
+        "step_days": args.step_days,
+        "min_train_samples": args.min_train_samples,
+        "embargo_days": args.embargo_days,
+        "expanding": args.expanding,
+        "periods_per_year": args.periods_per_year,
+        "leak_threshold": args.leak_threshold,
+        "portfolio": args.portfolio,
+        "quantile": args.quantile,
+        "cost_bps": args.cost_bps,
+    }
+
+
+def fold_config(model: str, config: dict, target) -> dict:
+    """``config`` as each fold fits it: a binary ``target`` (y_will_peak) as
+    classification where the family can, and one thread per model."""
+    from skquant.registry import get_trainer
+    from skquant.strategies import choose_task
+
+    probe = get_trainer(model)()
+    if "task" in probe.get_params() and "task" not in config:
+        task = choose_task(probe, target.dropna(), config)
+        if task != "regression":
+            config["task"] = task
+    # Folds run in parallel, so each model gets one thread: several OpenMP teams on
+    # the same cores spin against each other and run many times slower.
+    if "n_jobs" not in config and "n_jobs" in probe.get_params():
+        config["n_jobs"] = 1
+    return config
 
 
 def load_panel(
@@ -271,39 +316,16 @@ def run(args: argparse.Namespace) -> int:
     with library_rules(verbosity):
         engine = WalkForwardEngine(
             panel,
-            target=args.target,
-            return_col=args.return_col,
+            **evaluation_params(args),
             features=requested,
-            train_days=args.train_days,
-            test_days=args.test_days,
-            step_days=args.step_days,
-            min_train_samples=args.min_train_samples,
-            embargo_days=args.embargo_days,
-            expanding=args.expanding,
-            periods_per_year=args.periods_per_year,
-            leak_threshold=args.leak_threshold,
             min_test_date=min_test_date,
-            portfolio=args.portfolio,
-            quantile=args.quantile,
-            cost_bps=args.cost_bps,
             n_jobs=args.n_jobs,
             verbose=verbosity >= 0,
         )
     target, return_col, features = engine.target_, engine.return_col_, engine.features_
     from skquant.registry import get_trainer
 
-    # A binary target (y_will_peak) is fitted as classification where the family can.
-    from skquant.strategies import choose_task
-
-    probe = get_trainer(args.model)()
-    if "task" in probe.get_params() and "task" not in config:
-        task = choose_task(probe, panel[target].dropna(), config)
-        if task != "regression":
-            config["task"] = task
-    # Folds run in parallel, so each model gets one thread: several OpenMP teams on
-    # the same cores spin against each other and run many times slower.
-    if "n_jobs" not in config and "n_jobs" in probe.get_params():
-        config["n_jobs"] = 1
+    config = fold_config(args.model, config, panel[target])
     symbols = panel.index.get_level_values("symbol").unique()
     dates = panel.index.get_level_values("date")
     if verbosity >= 0:
