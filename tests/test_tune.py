@@ -348,3 +348,47 @@ def test_model_selection_stays_light():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def _states(db) -> list[str]:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return [state for (state,) in con.execute("SELECT state FROM trials")]
+    except sqlite3.Error:  # not created yet, or locked by the writer for a moment
+        return []
+
+
+def test_a_killed_tune_loses_only_the_trial_in_flight(tmp_path):
+    import os
+    import signal
+    import time
+
+    data, config = _folder(tmp_path)
+    db = tmp_path / "tune.db"
+    args = [sys.executable, "-m", "skquant", "-q", "tune", "--model", "lightgbm",
+            "--config", config, "--input-dir", data, "--target", "fwd_ret_1d",
+            "--train-days", "100", "--test-days", "50", "--step-days", "50",
+            "--min-train-samples", "100", "--n-jobs", "1", "--output-dir", tmp_path / "out",
+            "--storage", f"sqlite:///{db}", "--n-trials", "200"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        [str(a) for a in args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    deadline = time.monotonic() + 90
+    while "COMPLETE" not in _states(db) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = _states(db)
+    assert 1 <= before.count("COMPLETE") < 200, "the run must be killed mid-way"
+    assert set(before) <= {"COMPLETE", "RUNNING"} and before.count("RUNNING") <= 1
+
+    # the same study, one more trial
+    assert _tune_cli(data, config, tmp_path / "out", "--storage", f"sqlite:///{db}",
+                     "--n-trials", "1") == 0  # fmt: skip
+    after = _states(db)
+    assert after.count("COMPLETE") == before.count("COMPLETE") + 1
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert len(trials) == len(after)
