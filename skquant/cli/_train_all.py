@@ -22,12 +22,10 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
-    add_leak_threshold,
+    add_label_options,
     check_n_jobs,
-    embargo,
     library_rules,
     log,
-    positive_float,
     positive_int,
     split_list,
 )
@@ -70,8 +68,6 @@ def add_parser(subparsers, parents) -> None:
                         help=f"folder of symbol files (default {DEFAULT_INPUT_DIR})")  # fmt: skip
     parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
                         help=f"where to write models (default {DEFAULT_OUTPUT_DIR})")  # fmt: skip
-    parser.add_argument("--target", metavar="COL",
-                        help="target column (default: the one-period forward return, fwd_ret)")  # fmt: skip
     parser.add_argument(
         "--models",
         metavar="A,B",
@@ -87,24 +83,10 @@ def add_parser(subparsers, parents) -> None:
         metavar="V",
         help="config variant for every model (default: $MODEL_VARIANT, else balanced)",
     )
-    parser.add_argument(
-        "--features",
-        metavar="A,B|@FILE",
-        help="feature columns, or @file with one per line (default: every numeric "
-        "column that is not a target or label-like: y_*, fwd_*, TTH, MDD, MFE)",
-    )
-    parser.add_argument(
-        "--return-col",
-        metavar="COL",
-        help="one-period return for the trading metrics (default: the target when it spans "
-        "one period; a multi-period or binary target without it gets no trading metrics)",
-    )
-    add_leak_threshold(parser)
-    parser.add_argument(
-        "--periods-per-year",
-        type=positive_float,
-        metavar="N",
-        help="annualisation of the trading metrics (default: from the dates, 252 daily)",
+    add_label_options(
+        parser,
+        held_out="the validation tail",
+        without_return="a multi-period or binary target without it gets no trading metrics",
     )
     parser.add_argument(
         "--val-days",
@@ -112,14 +94,6 @@ def add_parser(subparsers, parents) -> None:
         default=63,
         metavar="N",
         help="latest N dates of each symbol form the validation tail (default 63)",
-    )
-    parser.add_argument(
-        "--embargo-days",
-        type=embargo,
-        default="auto",
-        metavar="N|auto",
-        help="dates dropped between training and the validation tail (default auto: the "
-        "target's label horizon)",
     )
     parser.add_argument(
         "--n-jobs",

@@ -18,10 +18,11 @@ from skquant.cli._common import (
     positive_int,
 )
 from skquant.cli._walkforward import (
+    ENGINE_OPTIONS,
     FAST_VARIANT,
     _config,
+    _options,
     add_evaluation_options,
-    evaluation_params,
     fold_config,
     load_panel,
 )
@@ -121,13 +122,12 @@ def run(args: argparse.Namespace) -> int:
             model=args.model,
             n_trials=args.n_trials,
             timeout=args.timeout,
-            **evaluation_params(args),
+            **_options(args, ENGINE_OPTIONS),
             features=requested,
             min_test_date=max(unseen.values()) if unseen else None,
             metric=metric,
             storage=args.storage,
             study_name=args.study_name,
-            n_jobs=args.n_jobs,
             config=config,
             search_space=space,
             callbacks=[_log_trial(metric)],

@@ -13,12 +13,10 @@ from skquant.cli._common import (
     EXIT_PARTIAL,
     UsageError,
     _number,
-    add_leak_threshold,
+    add_label_options,
     check_n_jobs,
-    embargo,
     library_rules,
     log,
-    positive_float,
     positive_int,
 )
 
@@ -26,6 +24,19 @@ from skquant.cli._common import (
 # family's fastest variant: dozens of folds must run in seconds, not hours.
 FAST_VARIANT = "aggressive"
 PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
+# the options that are WalkForwardEngine parameters of the same name
+WINDOW_OPTIONS = (
+    "train_days", "test_days", "step_days", "min_train_samples", "embargo_days", "expanding",
+)  # fmt: skip
+ENGINE_OPTIONS = (
+    *WINDOW_OPTIONS, "target", "return_col", "periods_per_year", "leak_threshold", "portfolio",
+    "quantile", "cost_bps", "n_jobs",
+)  # fmt: skip
+
+
+def _options(args: argparse.Namespace, names) -> dict:
+    """``{name: args.name}`` for each of ``names``."""
+    return {name: getattr(args, name) for name in names}
 
 
 def _quantile(text: str) -> float:
@@ -51,7 +62,10 @@ def add_parser(subparsers, parents) -> None:
             "panel; without --input-dir the built-in demo data (S&P 500 and NASDAQ daily, "
             "1999-2018) is used. Prints the fold table and the summary (gross and net "
             "Sharpe), and writes "
-            "predictions.parquet, folds.csv, summary.json and PNG plots to --output-dir."
+            "predictions.parquet, folds.csv, summary.json, PNG plots (net equity against "
+            "the equal-weight benchmark, gross against net, rolling IC, turnover, mean target "
+            "by prediction quintile, Sharpe by fold, feature importance) and one "
+            "self-contained report.html to --output-dir."
         ),
         epilog="Exit codes: 0 done, 1 some symbol files could not be used, 2 bad usage or input, 3 unexpected error.",
     )
@@ -72,37 +86,17 @@ def add_parser(subparsers, parents) -> None:
 
 def add_evaluation_options(parser) -> None:
     """The options that say how a model is evaluated, shared with ``skquant tune``: the
-    columns (--target, --return-col, --features, --leak-threshold), the fold windows and
-    the portfolio (--portfolio, --quantile, --cost-bps)."""
-    parser.add_argument(
-        "--target",
-        metavar="COL",
-        help="target column (default: the one-period forward return, fwd_ret)",
+    columns (:func:`~skquant.cli._common.add_label_options`), the fold windows and the
+    portfolio (--portfolio, --quantile, --cost-bps); with --n-jobs, ``ENGINE_OPTIONS``."""
+    add_label_options(
+        parser, held_out="test", without_return="required for a multi-period or binary target"
     )
-    parser.add_argument(
-        "--return-col",
-        metavar="COL",
-        help="one-period return the positions earn (default: the target, only when it spans "
-        "one period; required for a multi-period or binary target)",
-    )
-    parser.add_argument(
-        "--features",
-        metavar="A,B|@FILE",
-        help="feature columns (default: numeric columns that are not label-like and that the "
-        "leak guard does not flag)",
-    )
-    add_leak_threshold(parser)
     parser.add_argument("--train-days", type=positive_int, default=504, metavar="N",
                         help="training window in trading dates (default 504)")  # fmt: skip
     parser.add_argument("--test-days", type=positive_int, default=63, metavar="N",
                         help="test window in dates (default 63)")  # fmt: skip
     parser.add_argument("--step-days", type=positive_int, default=63, metavar="N",
                         help="dates between refits (default 63)")  # fmt: skip
-    parser.add_argument("--embargo-days", type=embargo, default="auto", metavar="N|auto",
-                        help="dates dropped between training and test (default auto: the "
-                        "target's label horizon)")  # fmt: skip
-    parser.add_argument("--periods-per-year", type=positive_float, metavar="N",
-                        help="annualisation (default: from the dates, 252 daily, 52 weekly)")  # fmt: skip
     parser.add_argument("--min-train-samples", type=positive_int, default=200, metavar="N",
                         help="skip folds with fewer training rows (default 200)")  # fmt: skip
     parser.add_argument("--expanding", action="store_true", help="anchor training at the start")
@@ -116,26 +110,6 @@ def add_evaluation_options(parser) -> None:
     parser.add_argument("--cost-bps", type=_cost_bps, default=0.0, metavar="B",
                         help="cost per unit of turnover in basis points; metrics are net "
                         "of it (default 0)")  # fmt: skip
-
-
-def evaluation_params(args) -> dict:
-    """The :class:`~skquant.walkforward.WalkForwardEngine` parameters that
-    :func:`add_evaluation_options` set (all but ``features``, which need reading)."""
-    return {
-        "target": args.target,
-        "return_col": args.return_col,
-        "train_days": args.train_days,
-        "test_days": args.test_days,
-        "step_days": args.step_days,
-        "min_train_samples": args.min_train_samples,
-        "embargo_days": args.embargo_days,
-        "expanding": args.expanding,
-        "periods_per_year": args.periods_per_year,
-        "leak_threshold": args.leak_threshold,
-        "portfolio": args.portfolio,
-        "quantile": args.quantile,
-        "cost_bps": args.cost_bps,
-    }
 
 
 def fold_config(model: str, config: dict, target) -> dict:
@@ -316,11 +290,10 @@ def run(args: argparse.Namespace) -> int:
     with library_rules(verbosity):
         engine = WalkForwardEngine(
             panel,
-            **evaluation_params(args),
             features=requested,
             min_test_date=min_test_date,
-            n_jobs=args.n_jobs,
             verbose=verbosity >= 0,
+            **_options(args, ENGINE_OPTIONS),
         )
     target, return_col, features = engine.target_, engine.return_col_, engine.features_
     from skquant.registry import get_trainer
@@ -352,8 +325,8 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     metric = "sharpe" if "sharpe" in result.metrics else result.metrics[0]
-    fig = result.plot(metric)
-    fig.savefig(out / "walkforward.png", dpi=90)
+    fig = result.plot(metric, path=out / "walkforward.png")
+    result.write_report(out / "report.html", figure=fig)  # the same picture, embedded
     plt.close(fig)
     result.to_frame().to_csv(out / "equity.csv")
 
@@ -390,13 +363,9 @@ def run(args: argparse.Namespace) -> int:
             "periods_per_year": engine.periods_per_year_,
             "min_test_date": min_test_date,
             "windows": {
-                "train_days": args.train_days,
-                "test_days": args.test_days,
-                "step_days": args.step_days,
+                **_options(args, WINDOW_OPTIONS),
                 "embargo_days": engine.embargo_days_,
                 "embargo_days_requested": args.embargo_days,
-                "min_train_samples": args.min_train_samples,
-                "expanding": args.expanding,
             },
             "portfolio": {
                 "rule": args.portfolio,
@@ -422,7 +391,8 @@ def run(args: argparse.Namespace) -> int:
         if importance is not None:
             print(f"top features (last fold): {', '.join(map(str, importance.index[:5]))}")
         print(f"wrote {out}/: predictions.parquet, folds.csv, summary.json, equity.csv, "
-              "walkforward.png, feature_importance.png, run_manifest.json")  # fmt: skip
+              "walkforward.png, feature_importance.png, report.html, "
+              "run_manifest.json")  # fmt: skip
     else:
         print(f"sharpe {result.summary.get('sharpe', net):.4f} (gross {gross_sharpe:.4f})")
     for symbol, error in failed.items():

@@ -19,6 +19,7 @@ _INSTALL_HINTS = {
     "skops": "pip install 'skquant[io]'",
     "arch": "pip install 'skquant[demo]'",
     "optuna": "pip install 'skquant[tune]'",
+    "numba": "pip install 'skquant[fast]'",
 }
 
 
