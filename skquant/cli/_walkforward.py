@@ -78,6 +78,19 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("--config", metavar="FILE", help="YAML config file for the model")
     parser.add_argument("--input-dir", metavar="DIR", help="folder of SYMBOL.parquet/.csv files")
+    add_evaluation_options(parser)
+    parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
+                        help="where results and plots go (default ./walkforward_output)")  # fmt: skip
+    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+                        help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
+    add_tracking(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_evaluation_options(parser) -> None:
+    """The options that say how a model is evaluated, shared with ``skquant tune``: the
+    columns (:func:`~skquant.cli._common.add_label_options`), the fold windows and the
+    portfolio (--portfolio, --quantile, --cost-bps); with --n-jobs, ``ENGINE_OPTIONS``."""
     add_label_options(
         parser, held_out="test", without_return="required for a multi-period or binary target"
     )
@@ -100,12 +113,24 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--cost-bps", type=_cost_bps, default=0.0, metavar="B",
                         help="cost per unit of turnover in basis points; metrics are net "
                         "of it (default 0)")  # fmt: skip
-    parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
-                        help="where results and plots go (default ./walkforward_output)")  # fmt: skip
-    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
-                        help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
-    add_tracking(parser)
-    parser.set_defaults(handler=run)
+
+
+def fold_config(model: str, config: dict, target) -> dict:
+    """``config`` as each fold fits it: a binary ``target`` (y_will_peak) as
+    classification where the family can, and one thread per model."""
+    from skquant.registry import get_trainer
+    from skquant.strategies import choose_task
+
+    probe = get_trainer(model)()
+    if "task" in probe.get_params() and "task" not in config:
+        task = choose_task(probe, target.dropna(), config)
+        if task != "regression":
+            config["task"] = task
+    # Folds run in parallel, so each model gets one thread: several OpenMP teams on
+    # the same cores spin against each other and run many times slower.
+    if "n_jobs" not in config and "n_jobs" in probe.get_params():
+        config["n_jobs"] = 1
+    return config
 
 
 def load_panel(
@@ -301,18 +326,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     target, return_col, features = engine.target_, engine.return_col_, engine.features_
     from skquant.registry import get_trainer
 
-    # A binary target (y_will_peak) is fitted as classification where the family can.
-    from skquant.strategies import choose_task
-
-    probe = get_trainer(args.model)()
-    if "task" in probe.get_params() and "task" not in config:
-        task = choose_task(probe, panel[target].dropna(), config)
-        if task != "regression":
-            config["task"] = task
-    # Folds run in parallel, so each model gets one thread: several OpenMP teams on
-    # the same cores spin against each other and run many times slower.
-    if "n_jobs" not in config and "n_jobs" in probe.get_params():
-        config["n_jobs"] = 1
+    config = fold_config(args.model, config, panel[target])
     symbols = panel.index.get_level_values("symbol").unique()
     dates = panel.index.get_level_values("date")
     if verbosity >= 0:
