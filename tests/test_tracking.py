@@ -113,6 +113,33 @@ def test_train_all_logs_a_parent_and_one_nested_run_per_pair(client, store, tmp_
         assert {"model/metadata.json", "model/config.json", "model/metrics.json"} <= artifacts
 
 
+def test_tune_logs_a_study_run_with_one_nested_run_per_trial(client, store, tmp_path):
+    from tests.test_tune import _folder, _tune_cli
+
+    data, config = _folder(tmp_path)
+    out = tmp_path / "out"
+    flags = ["--tracking-uri", store[1], "--experiment", "tune-test"]
+    assert _tune_cli(data, config, out, "--n-trials", "2", *flags) == 0
+    runs = _runs(client, "tune-test")
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(runs) == 3 and len(trials) == 2
+    assert parent.data.tags["mlflow.runName"] == "skquant-lightgbm"
+    summary = json.loads((out / "summary.json").read_text())
+    assert parent.data.metrics["best_score"] == summary["best_score"]
+    assert {"best_config.yaml", "trials.csv", "summary.json"} <= {
+        a.path for a in client.list_artifacts(parent.info.run_id)
+    }
+    table = pd.read_csv(out / "trials.csv").set_index("trial")
+    for run in trials:
+        number = int(run.data.params["trial"])
+        assert run.data.metrics["sharpe"] == pytest.approx(table.loc[number, "score"])
+        history = client.get_metric_history(run.info.run_id, "fold/sharpe")
+        # one step per fold the trial ran, numbered as the engine numbers folds
+        assert len(history) == table.loc[number, "n_folds"] >= 1
+        assert len({m.step for m in history}) == len(history)
+
+
 def test_tracking_uri_from_the_environment(client, store, monkeypatch):
     from skquant.utils._tracking import tracking
 

@@ -11,11 +11,13 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    add_tracking,
     check_n_jobs,
     library_rules,
     log,
     positive_float,
     positive_int,
+    start_tracking,
 )
 from skquant.cli._walkforward import (
     ENGINE_OPTIONS,
@@ -74,6 +76,7 @@ def add_parser(subparsers, parents) -> None:
                         help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the sampler (default 0)")  # fmt: skip
+    add_tracking(parser)
     parser.set_defaults(handler=run)
 
 
@@ -92,7 +95,29 @@ def _log_trial(metric: str):
     return callback
 
 
+def _track_trial(tracker, metric: str):
+    """An Optuna callback that logs each finished trial as a run nested under the study's:
+    its parameters, state, score and per-fold scores (the fold as the step)."""
+
+    def callback(study, trial) -> None:
+        with tracker.child(f"trial {trial.number}", tags={"state": trial.state.name}) as run:
+            run.log_params(trial.params)
+            run.log_params({"trial": trial.number, "state": trial.state.name})
+            if trial.value is not None:
+                run.log_metrics({metric: trial.value})
+            for fold, value in sorted(trial.intermediate_values.items()):
+                run.log_metrics({f"fold/{metric}": value}, step=fold)
+
+    return callback
+
+
 def run(args: argparse.Namespace) -> int:
+    study_name = args.study_name or f"skquant-{args.model}"
+    with start_tracking(args, "tune", run_name=study_name) as tracker:
+        return _run(args, tracker)
+
+
+def _run(args: argparse.Namespace, tracker) -> int:
     from skquant.cli._data import parse_features
     from skquant.config import load_search_space
     from skquant.leakage import default_target
@@ -130,11 +155,17 @@ def run(args: argparse.Namespace) -> int:
             study_name=args.study_name,
             config=config,
             search_space=space,
-            callbacks=[_log_trial(metric)],
+            callbacks=[_log_trial(metric)]
+            + ([_track_trial(tracker, metric)] if tracker.enabled else []),
             random_state=args.seed,
         )
     out = Path(args.output_dir).expanduser()
     summary = save_tuning(study, best, out)
+    if tracker.enabled:
+        tracker.log_params({"model": args.model, "variant": variant, "metric": metric,
+                            "study_name": study.study_name, "config": config})  # fmt: skip
+        tracker.log_metrics(summary)
+        tracker.log_artifacts(out, recursive=False)
     for symbol, error in failed.items():
         print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
     if summary["best_trial"] is None:
