@@ -278,12 +278,37 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     return LabelHorizon(_autocorrelation_horizon(values, codes, column), "autocorrelation")
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
+class _SortedValues:
+    """One variable sorted once, so that its ranks within any subset of rows cost O(n).
+
+    ``ranks(mask)`` equals ``pandas.Series(values[mask]).rank()`` (average ranks of
+    ties) for a mask of finite values: the subset's sorted order is the full sorted
+    order with the other rows left out. The leak guard ranks each column and label
+    within several masks (the rows where both of a pair are finite).
+    """
+
+    def __init__(self, values: np.ndarray):
+        order = np.argsort(values, kind="stable")
+        self.finite = np.isfinite(values)
+        self.order = order[self.finite[order]]
+        self.sorted = values[self.order]
+
+    def ranks(self, mask: np.ndarray) -> np.ndarray:
+        keep = mask[self.order]
+        values = self.sorted[keep]
+        firsts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+        lasts = np.r_[firsts[1:] - 1, len(values) - 1]
+        # ties share the mean of their ordinal ranks (firsts + 1 ... lasts + 1)
+        ranked = np.empty(len(mask))
+        ranked[self.order[keep]] = np.repeat((firsts + lasts + 2) / 2.0, lasts - firsts + 1)
+        return ranked[mask]
+
+
+def _spearman(a: _SortedValues, b: _SortedValues) -> float:
+    ok = a.finite & b.finite
     if ok.sum() < 10:
         return float("nan")
-    ra = pd.Series(a[ok]).rank().to_numpy()
-    rb = pd.Series(b[ok]).rank().to_numpy()
+    ra, rb = a.ranks(ok), b.ranks(ok)
     ra, rb = ra - ra.mean(), rb - rb.mean()
     denom = np.sqrt(np.dot(ra, ra) * np.dot(rb, rb))
     return float(np.dot(ra, rb) / denom) if denom > 0 else float("nan")
@@ -333,10 +358,12 @@ def leak_scores(
     pairs = []
     for name, h in labels:
         y = data[name].to_numpy(dtype=np.float64)[order]
-        pairs.append((y[::stride], _shift_within(y, codes, h + 1)[::stride]))
+        lagged = _shift_within(y, codes, h + 1)
+        pairs.append((_SortedValues(y[::stride]), _SortedValues(lagged[::stride])))
+    sample = order[::stride]
     scores = {}
     for col in columns:
-        x = data[col].to_numpy(dtype=np.float64)[order][::stride]
+        x = _SortedValues(data[col].to_numpy(dtype=np.float64)[sample])
         best = 0.0
         for y, lagged in pairs:
             score = abs(_spearman(x, y)) - abs(np.nan_to_num(_spearman(x, lagged)))
