@@ -51,6 +51,8 @@ def _average_ties(sorted_values: np.ndarray, ordinal: np.ndarray, new_group) -> 
     """Ordinal ranks of sorted values with each run of equal values given its mean rank."""
     new_run = new_group | np.r_[True, sorted_values[1:] != sorted_values[:-1]]
     firsts = np.flatnonzero(new_run)
+    if len(firsts) == len(ordinal):  # no ties: every rank is its own mean
+        return ordinal
     lasts = np.r_[firsts[1:] - 1, len(ordinal) - 1]
     return np.repeat((ordinal[firsts] + ordinal[lasts]) / 2.0, lasts - firsts + 1)
 
@@ -166,13 +168,15 @@ def cross_section_ic(score, target, group, n_groups: int, known, score_ranks=Non
     """
     if score_ranks is None:
         score_ranks = _ranks(np.where(known, score, np.nan), group)
-    ranks = np.column_stack([score_ranks, _ranks(np.where(known, target, np.nan), group)])
-    counts = np.bincount(group, weights=known, minlength=n_groups)
+    mean_rank = ((np.bincount(group, weights=known, minlength=n_groups) + 1.0) / 2.0)[group]
+    # one centred column at a time: the arrays are as long as the predictions
+    cx = np.nan_to_num(score_ranks - mean_rank)
+    cy = np.nan_to_num(_ranks(np.where(known, target, np.nan), group) - mean_rank)
+    del mean_rank
     with np.errstate(invalid="ignore", divide="ignore"):
-        centred = np.nan_to_num(ranks - ((counts + 1.0) / 2.0)[group, None])
         xy, xx, yy = (
             np.bincount(group, weights=a * b, minlength=n_groups)
-            for a, b in ((centred[:, 0], centred[:, 1]), (centred[:, 0],) * 2, (centred[:, 1],) * 2)
+            for a, b in ((cx, cy), (cx, cx), (cy, cy))
         )
         ic = xy / np.sqrt(xx * yy)
     return np.where((xx > 0) & (yy > 0), ic, np.nan)
@@ -246,8 +250,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     ret = bt.returns[bt.rows]
     tradable = np.isfinite(ret) & np.isfinite(bt.score)
     # one cross-section per (fold, date): stacked rows are sorted by fold then date
-    date_codes = bt.date_codes[bt.rows]
-    change = (np.diff(bt.fold) != 0) | (np.diff(date_codes) != 0)
+    change = (np.diff(bt.fold) != 0) | (np.diff(bt.date_codes[bt.rows]) != 0)
     group = np.concatenate([[0], np.cumsum(change)])
     n_groups = int(group[-1]) + 1 if len(group) else 0
     target = bt.target[bt.rows]
@@ -303,6 +306,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
         index=pd.DatetimeIndex(bt.dates[rows][served_first], name="date"),
     )
     ic = cross_section_ic(bt.score, target, group, n_groups, known, ranks)
+    # free the per-row arrays no longer needed before the predictions frame is built
+    del target, known, ranks, shared, raw, tradable, symbols, group
 
     ppy = bt.periods_per_year
     fold_rows = []
