@@ -75,7 +75,10 @@ def _metadata(data) -> dict:
 
 
 def _numeric(frame: pd.DataFrame, column) -> bool:
-    dtype = frame[column].dtype
+    return _numeric_dtype(frame[column].dtype)
+
+
+def _numeric_dtype(dtype) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
 
 
@@ -288,7 +291,7 @@ class _SortedValues:
     """
 
     def __init__(self, values: np.ndarray):
-        order = np.argsort(values, kind="stable")
+        order = np.argsort(values)  # tied values share a rank: their order is moot
         self.finite = np.isfinite(values)
         self.order = order[self.finite[order]]
         self.sorted = values[self.order]
@@ -377,11 +380,11 @@ def candidate_features(data: pd.DataFrame, exclude=()) -> list[str]:
     skip = set(exclude)
     return [
         c
-        for c in data.columns
+        for c, dtype in data.dtypes.items()  # one pass, not a Series per column
         if c not in skip
         and str(c).lower() not in ID_COLUMNS
         and not is_label_like(c)
-        and _numeric(data, c)
+        and _numeric_dtype(dtype)
     ]
 
 
