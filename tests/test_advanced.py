@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -325,6 +327,105 @@ def test_ftrl_sparsity_grows_with_l1_and_multiclass():
     assert clf.coef_.shape == (3, 30) and clf.predict_proba(X).shape == (1500, 3)
     assert clf.score(X, labels) > 0.8
     assert len(clf.evals_result_["train"]["loss"]) == 3
+
+
+def _ftrl_data(task, n=300, d=6):
+    X, y = _stream(n=n, d=d, seed=3, logistic=task != "regression")
+    if task == "multiclass":
+        y = np.digitize(X[:, 0] - X[:, 1], [-0.5, 0.5])
+    return X, y
+
+
+def _ftrl_state(task, fit_intercept=True, **params):
+    from skquant import FTRLProximalTrainer
+
+    X, y = _ftrl_data(task)
+    model = FTRLProximalTrainer(
+        task="regression" if task == "regression" else "classification",
+        batch_size=1,
+        n_passes=2,
+        fit_intercept=fit_intercept,
+        **params,
+    ).fit(X, y)
+    return model.model_["z"], model.model_["n"], model.coef_, model.intercept_
+
+
+@pytest.mark.parametrize("penalty", [{"l1": 0.0, "l2": 0.0}, {"l1": 0.5, "l2": 0.7}])
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_ftrl_compiled_kernel_equals_numpy_loop(task, penalty, monkeypatch):
+    pytest.importorskip("numba")
+    from skquant.models._ftrl import _compiled_rows
+
+    assert _compiled_rows() is not None  # numba installed: the kernel runs by default
+    compiled = _ftrl_state(task, alpha=0.3, beta=1.0, **penalty)
+    monkeypatch.setenv("SKQUANT_DISABLE_NUMBA", "1")
+    assert _compiled_rows() is None
+    numpy_loop = _ftrl_state(task, alpha=0.3, beta=1.0, **penalty)
+    for a, b in zip(compiled, numpy_loop, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+    if penalty["l1"]:
+        assert np.array_equal(compiled[2] == 0, numpy_loop[2] == 0)  # the same exact zeros
+
+
+@pytest.mark.parametrize("disable", ["0", "1"])
+def test_ftrl_exact_partial_fit_over_chunks_equals_one_pass_both_loops(disable, monkeypatch):
+    from skquant import FTRLProximalTrainer
+
+    monkeypatch.setenv("SKQUANT_DISABLE_NUMBA", disable)
+    X, y = _ftrl_data("multiclass", n=400)
+    params = {"task": "classification", "batch_size": 1, "l1": 0.5, "fit_intercept": False}
+    one_pass = FTRLProximalTrainer(n_passes=1, **params).fit(X, y)
+    stream = FTRLProximalTrainer(**params)
+    for chunk in np.array_split(np.arange(400), [1, 97, 250]):
+        stream.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    np.testing.assert_array_equal(stream.model_["z"], one_pass.model_["z"])
+    np.testing.assert_array_equal(stream.model_["n"], one_pass.model_["n"])
+
+
+def test_ftrl_without_numba_falls_back_to_the_numpy_loop(monkeypatch):
+    import sys
+
+    from skquant.models._ftrl import _compiled_rows
+
+    compiled = _ftrl_state("binary", l1=0.5)
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    assert _compiled_rows() is None
+    np.testing.assert_allclose(_ftrl_state("binary", l1=0.5)[0], compiled[0], rtol=0, atol=1e-10)
+
+
+def test_ftrl_kernel_imports_where_no_cache_can_be_written(tmp_path):
+    """A read-only install with no writable cache directory compiles without a disk cache."""
+    import subprocess
+    import sys
+
+    numba = pytest.importorskip("numba")
+    if not hasattr(numba.config, "CACHE_LOCATOR_CLASSES"):
+        pytest.skip("this numba has no NUMBA_CACHE_LOCATOR_CLASSES")
+    code = (
+        "from skquant.models._ftrl_numba import ftrl_rows\nprint(type(ftrl_rows._cache).__name__)\n"
+    )
+    # IPythonCacheLocator finds no location for a regular file: no locator is available
+    env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.split() == ["NullCache"], out.stderr
+
+
+def test_ftrl_fit_checks_the_validation_rows_as_every_trainer_does():
+    from sklearn.metrics import log_loss
+
+    from skquant import FTRLProximalTrainer
+
+    X, y = _ftrl_data("multiclass")
+    model = FTRLProximalTrainer(task="classification", n_passes=2)
+    model.fit(X[:200], y[:200], X_val=X[200:], y_val=y[200:])
+    expected = log_loss(y[200:], model.predict_proba(X[200:]), labels=model.classes_)
+    assert model.evals_result_["valid"]["loss"][-1] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match=r"y_val holds classes \[7\]"):
+        model.fit(X[:200], y[:200], X_val=X[200:], y_val=np.full(100, 7))
+    with pytest.raises(ValueError, match="X_val has 100 rows but y_val has 99"):
+        FTRLProximalTrainer().fit(X[:200], X[:200, 0], X_val=X[200:], y_val=X[201:, 0])
 
 
 def test_ftrl_throughput_mini_batch():

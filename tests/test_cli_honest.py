@@ -277,3 +277,33 @@ def test_walkforward_portfolio_and_costs_through_the_command(tmp_path):
     ):
         proc = run_cli(*args, *bad)
         assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+
+
+def test_walkforward_writes_one_self_contained_report(tmp_path):
+    """Issue 12 item 6: the command writes the five-panel picture and report.html, one
+    file with every summary key, the fold table and the picture embedded."""
+    import base64
+
+    from tests.test_cli import fast_config, write_symbols
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=150, seed=4)
+    out = tmp_path / "wf"
+    proc = run_cli(
+        "walkforward", "--input-dir", data, "--target", "fwd_ret_1d",
+        "--config", fast_config(tmp_path, rounds=10, patience=0), "--train-days", "60",
+        "--test-days", "40", "--step-days", "40", "--min-train-samples", "50",
+        "--n-jobs", "1", "--cost-bps", "2", "--output-dir", out,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "report.html" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    for key in summary:
+        assert f"<th>{key}</th>" in text, key
+    for start in pd.read_csv(out / "folds.csv")["test_start"]:
+        assert str(start)[:10] in text
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    assert len(images) == 1 and base64.b64decode(images[0])[:4] == b"\x89PNG"
+    assert not re.search(r'(src|href)="(?!data:)', text)  # nothing beside it is needed
+    assert (out / "walkforward.png").read_bytes()[:4] == b"\x89PNG"

@@ -150,3 +150,48 @@ def test_fill_doc_names_an_unknown_fragment():
 def test_fill_doc_without_docstrings_under_python_OO():
     bare = type("Bare", (), {"__doc__": None})
     assert fill_doc(bare) is bare and bare.__doc__ is None
+
+
+def test_section_fragments_keep_the_description_indent():
+    """A one-line-body section fragment (``{returns.self}``) keeps its entry's indent."""
+    doc = inspect.getdoc(get_trainer("lightgbm").fit)
+    assert "Returns\n-------\nself : object\n    The fitted trainer." in doc
+
+
+def test_fill_doc_decorates_functions_and_methods():
+    def metric(returns):
+        """Summary.
+
+        Parameters
+        ----------
+        {metrics.returns}
+        """
+
+    filled = fill_doc(metric)
+    assert filled is metric
+    assert "returns : array-like of shape (n_periods,)" in inspect.getdoc(metric).splitlines()
+
+
+def _public_callables():
+    import skquant.metrics
+    import skquant.model_selection
+    import skquant.strategies
+
+    for cls in _public_estimators():
+        yield from (
+            (f"{cls.__name__}.{name}", getattr(cls, name))
+            for name in dir(cls)
+            if not name.startswith("_") and callable(getattr(cls, name, None))
+        )
+    for module in (skquant.metrics, skquant.model_selection, skquant.strategies):
+        yield from ((name, getattr(module, name)) for name in module.__all__)
+
+
+def test_no_method_or_function_docstring_keeps_a_fragment():
+    """A ``{fragment}`` line in a method without ``@fill_doc`` would reach users as is."""
+    unfilled = {
+        name: re.findall(r"^ *\{[\w.]+\}$", obj.__doc__, flags=re.M)
+        for name, obj in _public_callables()
+        if isinstance(getattr(obj, "__doc__", None), str)
+    }
+    assert not {name: found for name, found in unfilled.items() if found}

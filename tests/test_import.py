@@ -9,7 +9,7 @@ import pytest
 
 import skquant
 
-HEAVY = ("torch", "skorch", "lightgbm", "xgboost", "ngboost")
+HEAVY = ("torch", "skorch", "lightgbm", "xgboost", "ngboost", "numba")
 
 
 def _heavy_modules_after(code: str) -> list[str]:

@@ -11,7 +11,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 
 from skquant import WalkForwardEngine, make_synthetic_panel, sharpe_ratio
-from skquant.walkforward._portfolio import _ranks, portfolio_weights
+from skquant.utils._cross_section import group_ranks
+from skquant.walkforward._portfolio import portfolio_weights
 
 
 class Feature(RegressorMixin, BaseEstimator):
@@ -211,7 +212,7 @@ def test_group_ranks_match_pandas(uneven):
     values[rng.random(len(group)) < 0.1] = np.nan
     for method in ("average", "first"):
         expected = pd.Series(values).groupby(group).rank(method=method).to_numpy()
-        np.testing.assert_array_equal(_ranks(values, group, method), expected)
+        np.testing.assert_array_equal(group_ranks(values, group, method), expected)
 
 
 def test_folds_without_overlap_each_trade_from_zero(panel):
@@ -234,3 +235,25 @@ def test_folds_without_overlap_each_trade_from_zero(panel):
             change = (weights.loc[days[0]] - weights.shift().loc[days[0]]).abs().sum()
             assert returns.loc[days[0], "turnover"] == pytest.approx(change)
             assert change != pytest.approx(turn.iloc[0])
+
+
+@pytest.mark.filterwarnings("ignore:An input array is constant")  # scipy, the constant date
+def test_ic_by_date_is_scipy_spearman_per_date():
+    """The one per-date IC (engine, metrics, report) against scipy, rows in any order."""
+    from scipy.stats import spearmanr
+
+    from skquant.utils._cross_section import ic_by_date
+
+    rng = np.random.default_rng(3)
+    dates = np.repeat(pd.bdate_range("2024-01-01", periods=40).to_numpy(), 7)
+    target = rng.integers(-3, 4, size=len(dates)).astype(float)  # ties
+    pred = 0.3 * target + rng.normal(size=len(dates))
+    pred[rng.random(len(dates)) < 0.1] = np.nan
+    target[:7] = 1.0  # a constant date: undefined
+    order = rng.permutation(len(dates))
+    got = ic_by_date(target[order], pred[order], dates[order])
+    frame = pd.DataFrame({"t": target, "p": pred, "d": dates}).dropna()
+    want = frame.groupby("d")[["t", "p"]].apply(lambda g: spearmanr(g["t"], g["p"])[0])
+    assert np.isnan(got.iloc[0])
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), atol=1e-12, equal_nan=True)
+    assert list(got.index) == list(want.index)

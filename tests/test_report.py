@@ -175,3 +175,68 @@ def test_rolling_ic_of_one_series_is_spearman_over_the_window():
     head = predictions.iloc[:6]  # a window shorter than 10 dates, from the start
     assert got.iloc[5] == pytest.approx(spearmanr(head["prediction"], head["target"])[0])
     assert got.iloc[:2].isna().all() and got.iloc[3:].notna().all()  # min_periods = 10 // 3
+
+
+def test_result_plot_draws_the_run_in_five_panels(tmp_path):
+    """Issue 12 item 6: result.plot() is plot_walkforward of the run's returns, its scores
+    and the target of each row; a classifier's IC ranks its probabilities."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from skquant import WalkForwardEngine, make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=6, n_days=200, random_state=4)
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", train_days=80, test_days=40, step_days=40, min_train_samples=1
+    )
+    result = engine.run(estimator=Ridge(), metrics=["sharpe"])
+    fig = result.plot(window=20, path=tmp_path / "wf.png")
+    assert (tmp_path / "wf.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(fig.axes) == 5 and {ax.get_title() for ax in fig.axes} == TITLES
+    net, benchmark = fig.axes[0].get_lines()
+    np.testing.assert_allclose(net.get_ydata(), np.cumprod(1 + result.returns["net"]))
+    np.testing.assert_allclose(benchmark.get_ydata(), np.cumprod(1 + result.returns["benchmark"]))
+    np.testing.assert_allclose(fig.axes[3].get_lines()[0].get_ydata(), result.returns["turnover"])
+    rows = result.predictions.assign(target=panel["fwd_ret"].loc[result.predictions.index])
+    dates = rows.index.get_level_values("date").to_numpy()
+    bars = [patch.get_height() for patch in fig.axes[4].patches]
+    np.testing.assert_allclose(bars, quantile_means(rows, "target", dates).to_numpy())
+    ic = fig.axes[2].get_lines()[0].get_ydata()
+    np.testing.assert_allclose(ic, rolling_ic(rows, "target", dates, 20), equal_nan=True)
+    with pytest.raises(ValueError, match="Unknown metric 'calmar'"):
+        result.plot("calmar")
+
+    binary = panel.assign(up=(panel["fwd_ret"] > 0).astype(float).where(panel["fwd_ret"].notna()))
+    engine = WalkForwardEngine(
+        binary, target="up", return_col="fwd_ret", features=["ret_1", "ret_5", "vol_21"],
+        train_days=80, test_days=40, step_days=40, min_train_samples=1,
+    )  # fmt: skip
+    result = engine.run(estimator=LogisticRegression(), metrics=["sharpe"])
+    fig = result.plot(window=20)
+    rows = result.predictions.assign(prediction=result.predictions["proba"], target=binary["up"])
+    dates = rows.index.get_level_values("date").to_numpy()
+    ic = fig.axes[2].get_lines()[0].get_ydata()
+    np.testing.assert_allclose(ic, rolling_ic(rows, "target", dates, 20), equal_nan=True)
+
+
+def test_plot_needs_a_run_and_a_known_metric_panel():
+    from skquant.walkforward import WalkForwardResult
+
+    dates = pd.bdate_range("2024-01-01", periods=3)
+    predictions = pd.DataFrame({"prediction": [0.1, -0.2, 0.3]}, index=dates)
+    result = WalkForwardResult(pd.DataFrame({"fold": [0]}), {}, predictions, dates, ("sharpe",))
+    with pytest.raises(ValueError, match="WalkForwardEngine.run"):
+        result.plot()
+    returns, predictions = _inputs(n_dates=10, n_symbols=2)
+    with pytest.raises(ValueError, match="metric='sharpe' needs folds"):
+        plot_walkforward(returns, predictions, metric="sharpe")
+
+
+def test_quintiles_of_a_two_symbol_panel_are_all_filled():
+    """With fewer symbols than quintiles a per-date cut leaves quintiles 1, 2 and 4 empty
+    (the demo's two indices); the rows are then cut together."""
+    _, predictions = _inputs(n_dates=50, n_symbols=2, seed=5)
+    dates = predictions.index.get_level_values("date").to_numpy()
+    means = quantile_means(predictions, "target", dates)
+    assert means.notna().all()
+    pooled = np.ceil(predictions["prediction"].rank(method="first", pct=True) * 5)
+    np.testing.assert_allclose(means, predictions["target"].groupby(pooled.to_numpy()).mean())

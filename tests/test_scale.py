@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from skquant import leak_scores, make_synthetic_panel
+from skquant.utils._cross_section import group_ranks
 from skquant.utils._target import is_binary_target
-from skquant.walkforward._portfolio import _ranks
 
 
 def _reference_leak_score(data, column, label, horizon):
@@ -51,7 +51,7 @@ def test_group_ranks_without_ties_match_pandas():
     values = rng.standard_normal(len(group))
     values[rng.random(len(group)) < 0.05] = np.nan
     expected = pd.Series(values).groupby(group).rank().to_numpy()
-    np.testing.assert_array_equal(_ranks(values, group), expected)
+    np.testing.assert_array_equal(group_ranks(values, group), expected)
 
 
 @pytest.mark.parametrize(

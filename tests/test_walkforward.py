@@ -328,8 +328,8 @@ def test_result_frame_save_plot_and_progress(panel, tmp_path, capsys):
     import matplotlib
 
     matplotlib.use("Agg")
-    fig = result.plot()
-    assert len(fig.axes) == 3 and fig.axes[2].get_ylabel() == "sharpe"
+    fig = result.plot("sharpe")  # the five panels of test_report, and sharpe by fold
+    assert len(fig.axes) == 6 and fig.axes[5].get_ylabel() == "sharpe"
     with pytest.raises(ValueError, match="Unknown metric"):
         result.plot("calmar")
     import matplotlib.pyplot as plt

@@ -87,16 +87,33 @@ EXIT_CODES_HELP = (
 )
 
 
-def add_leak_threshold(parser) -> None:
-    """The --leak-threshold option of the commands that pick features."""
-    parser.add_argument(
-        "--leak-threshold",
-        type=leak_threshold,
-        default=0.2,
-        metavar="X|none",
-        help="leak score above which a column is a leak: left out of the default features, an "
-        "error among --features; 'none' switches the guard off (default 0.2)",
-    )
+def add_label_options(parser, *, held_out: str, without_return: str) -> None:
+    """The options of train-all and walkforward that say what is learned and booked.
+
+    ``--target``, ``--return-col``, ``--features``, ``--leak-threshold``,
+    ``--embargo-days`` and ``--periods-per-year``, the library's parameters of the same
+    names. ``held_out`` names what the embargo separates from training; ``without_return``
+    says what a multi-period or binary target without ``--return-col`` gets.
+    """
+    parser.add_argument("--target", metavar="COL",
+                        help="target column (default: the one-period forward return, fwd_ret)")  # fmt: skip
+    parser.add_argument("--return-col", metavar="COL",
+                        help="one-period return the positions earn (default: the target when "
+                        f"it spans one period; {without_return})")  # fmt: skip
+    parser.add_argument("--features", metavar="A,B|@FILE",
+                        help="feature columns, or @FILE with one per line (default: the numeric "
+                        "columns that are not the target or label-like: y_*, fwd_*, TTH, MDD, "
+                        "MFE, and that the leak guard does not flag)")  # fmt: skip
+    parser.add_argument("--leak-threshold", type=leak_threshold, default=0.2, metavar="X|none",
+                        help="leak score above which a column is a leak: left out of the default "
+                        "features, an error among --features; 'none' switches the guard off "
+                        "(default 0.2)")  # fmt: skip
+    parser.add_argument("--embargo-days", type=embargo, default="auto", metavar="N|auto",
+                        help=f"dates dropped between training and {held_out} (default auto: "
+                        "the target's label horizon)")  # fmt: skip
+    parser.add_argument("--periods-per-year", type=positive_float, metavar="N",
+                        help="annualisation of the trading metrics (default: from the dates, "
+                        "252 daily, 52 weekly)")  # fmt: skip
 
 
 def leak_threshold(text: str):
@@ -159,3 +176,44 @@ def report_warnings(caught, verbosity: int) -> None:
         return
     for item in caught:
         print(f"skquant: warning: {cli_words(str(item.message))}", file=sys.stderr)
+
+
+def add_tracking(parser) -> None:
+    """The --tracking-uri and --experiment options of the commands that log to MLflow."""
+    parser.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="log the run to MLflow at URI, e.g. sqlite:///mlruns.db (default: "
+        "$MLFLOW_TRACKING_URI; neither: no tracking, mlflow not imported); needs the "
+        "mlflow extra",
+    )
+    parser.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else the command's name)",
+    )
+
+
+def start_tracking(args, command: str, run_name: str | None = None):
+    """The command's MLflow run as a context manager yielding a tracker.
+
+    A do-nothing tracker without ``--tracking-uri`` or ``$MLFLOW_TRACKING_URI``; the
+    experiment defaults to ``command``; the run is tagged ``skquant.command``. A
+    missing ``mlflow`` is a usage error naming the extra.
+    """
+    from skquant.utils._optional import import_optional
+    from skquant.utils._tracking import tracking, tracking_uri
+
+    uri = tracking_uri(args.tracking_uri)
+    if uri is not None:
+        try:
+            import_optional("mlflow")
+        except ImportError as exc:
+            raise UsageError(f"--tracking-uri: {exc}") from None
+    return tracking(
+        uri,
+        args.experiment,
+        default_experiment=command,
+        run_name=run_name,
+        tags={"skquant.command": command},
+    )

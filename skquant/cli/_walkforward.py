@@ -13,19 +13,32 @@ from skquant.cli._common import (
     EXIT_PARTIAL,
     UsageError,
     _number,
-    add_leak_threshold,
+    add_label_options,
+    add_tracking,
     check_n_jobs,
-    embargo,
     library_rules,
     log,
-    positive_float,
     positive_int,
+    start_tracking,
 )
 
 # Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
 # family's fastest variant: dozens of folds must run in seconds, not hours.
 FAST_VARIANT = "aggressive"
 PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
+# the options that are WalkForwardEngine parameters of the same name
+WINDOW_OPTIONS = (
+    "train_days", "test_days", "step_days", "min_train_samples", "embargo_days", "expanding",
+)  # fmt: skip
+ENGINE_OPTIONS = (
+    *WINDOW_OPTIONS, "target", "return_col", "periods_per_year", "leak_threshold", "portfolio",
+    "quantile", "cost_bps", "n_jobs",
+)  # fmt: skip
+
+
+def _options(args: argparse.Namespace, names) -> dict:
+    """``{name: args.name}`` for each of ``names``."""
+    return {name: getattr(args, name) for name in names}
 
 
 def _quantile(text: str) -> float:
@@ -51,7 +64,10 @@ def add_parser(subparsers, parents) -> None:
             "panel; without --input-dir the built-in demo data (S&P 500 and NASDAQ daily, "
             "1999-2018) is used. Prints the fold table and the summary (gross and net "
             "Sharpe), and writes "
-            "predictions.parquet, folds.csv, summary.json and PNG plots to --output-dir."
+            "predictions.parquet, folds.csv, summary.json, PNG plots (net equity against "
+            "the equal-weight benchmark, gross against net, rolling IC, turnover, mean target "
+            "by prediction quintile, Sharpe by fold, feature importance) and one "
+            "self-contained report.html to --output-dir."
         ),
         epilog="Exit codes: 0 done, 1 some symbol files could not be used, 2 bad usage or input, 3 unexpected error.",
     )
@@ -62,35 +78,15 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("--config", metavar="FILE", help="YAML config file for the model")
     parser.add_argument("--input-dir", metavar="DIR", help="folder of SYMBOL.parquet/.csv files")
-    parser.add_argument(
-        "--target",
-        metavar="COL",
-        help="target column (default: the one-period forward return, fwd_ret)",
+    add_label_options(
+        parser, held_out="test", without_return="required for a multi-period or binary target"
     )
-    parser.add_argument(
-        "--return-col",
-        metavar="COL",
-        help="one-period return the positions earn (default: the target, only when it spans "
-        "one period; required for a multi-period or binary target)",
-    )
-    parser.add_argument(
-        "--features",
-        metavar="A,B|@FILE",
-        help="feature columns (default: numeric columns that are not label-like and that the "
-        "leak guard does not flag)",
-    )
-    add_leak_threshold(parser)
     parser.add_argument("--train-days", type=positive_int, default=504, metavar="N",
                         help="training window in trading dates (default 504)")  # fmt: skip
     parser.add_argument("--test-days", type=positive_int, default=63, metavar="N",
                         help="test window in dates (default 63)")  # fmt: skip
     parser.add_argument("--step-days", type=positive_int, default=63, metavar="N",
                         help="dates between refits (default 63)")  # fmt: skip
-    parser.add_argument("--embargo-days", type=embargo, default="auto", metavar="N|auto",
-                        help="dates dropped between training and test (default auto: the "
-                        "target's label horizon)")  # fmt: skip
-    parser.add_argument("--periods-per-year", type=positive_float, metavar="N",
-                        help="annualisation (default: from the dates, 252 daily, 52 weekly)")  # fmt: skip
     parser.add_argument("--min-train-samples", type=positive_int, default=200, metavar="N",
                         help="skip folds with fewer training rows (default 200)")  # fmt: skip
     parser.add_argument("--expanding", action="store_true", help="anchor training at the start")
@@ -108,6 +104,7 @@ def add_parser(subparsers, parents) -> None:
                         help="where results and plots go (default ./walkforward_output)")  # fmt: skip
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
+    add_tracking(parser)
     parser.set_defaults(handler=run)
 
 
@@ -177,7 +174,32 @@ def _importance_plot(importance, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+# Every file of the output folder is logged to MLflow but the (large) predictions.
+UNTRACKED = ("predictions.parquet",)
+
+
 def run(args: argparse.Namespace) -> int:
+    with start_tracking(args, "walkforward", run_name=args.model) as tracker:
+        return _run(args, tracker)
+
+
+def _log_run(tracker, out: Path, folds) -> None:
+    """Log a finished run to MLflow: settings, summary, per-fold metrics, the files."""
+    import json
+
+    if not tracker.enabled:
+        return
+    manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
+    keys = ("model", "variant", "config", "target", "return_col", "leak_threshold",
+            "label_horizon", "periods_per_year", "windows", "portfolio", "data")  # fmt: skip
+    tracker.log_params({key: manifest.get(key) for key in keys})
+    tracker.log_params({"n_features": len(manifest["features"]), "n_folds": len(folds)})
+    tracker.log_metrics(json.loads((out / "summary.json").read_text(encoding="utf-8")))
+    tracker.log_steps(folds, step="fold", prefix="fold/")
+    tracker.log_artifacts(out, exclude=UNTRACKED, recursive=False)
+
+
+def _run(args: argparse.Namespace, tracker) -> int:
 
     import numpy as np
 
@@ -217,23 +239,10 @@ def run(args: argparse.Namespace) -> int:
     with library_rules(verbosity):
         engine = WalkForwardEngine(
             panel,
-            target=args.target,
-            return_col=args.return_col,
             features=requested,
-            train_days=args.train_days,
-            test_days=args.test_days,
-            step_days=args.step_days,
-            min_train_samples=args.min_train_samples,
-            embargo_days=args.embargo_days,
-            expanding=args.expanding,
-            periods_per_year=args.periods_per_year,
-            leak_threshold=args.leak_threshold,
             min_test_date=min_test_date,
-            portfolio=args.portfolio,
-            quantile=args.quantile,
-            cost_bps=args.cost_bps,
-            n_jobs=args.n_jobs,
             verbose=verbosity >= 0,
+            **_options(args, ENGINE_OPTIONS),
         )
     target, return_col, features = engine.target_, engine.return_col_, engine.features_
     from skquant.registry import get_trainer
@@ -276,8 +285,8 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     metric = "sharpe" if "sharpe" in result.metrics else result.metrics[0]
-    fig = result.plot(metric)
-    fig.savefig(out / "walkforward.png", dpi=90)
+    fig = result.plot(metric, path=out / "walkforward.png")
+    result.write_report(out / "report.html", figure=fig)  # the same picture, embedded
     plt.close(fig)
     result.to_frame().to_csv(out / "equity.csv")
 
@@ -314,13 +323,9 @@ def run(args: argparse.Namespace) -> int:
             "periods_per_year": engine.periods_per_year_,
             "min_test_date": min_test_date,
             "windows": {
-                "train_days": args.train_days,
-                "test_days": args.test_days,
-                "step_days": args.step_days,
+                **_options(args, WINDOW_OPTIONS),
                 "embargo_days": engine.embargo_days_,
                 "embargo_days_requested": args.embargo_days,
-                "min_train_samples": args.min_train_samples,
-                "expanding": args.expanding,
             },
             "portfolio": {
                 "rule": args.portfolio,
@@ -346,10 +351,12 @@ def run(args: argparse.Namespace) -> int:
         if importance is not None:
             print(f"top features (last fold): {', '.join(map(str, importance.index[:5]))}")
         print(f"wrote {out}/: predictions.parquet, folds.csv, summary.json, equity.csv, "
-              "walkforward.png, feature_importance.png, run_manifest.json")  # fmt: skip
+              "walkforward.png, feature_importance.png, report.html, "
+              "run_manifest.json")  # fmt: skip
     else:
         print(f"sharpe {result.summary.get('sharpe', net):.4f} (gross {gross_sharpe:.4f})")
     for symbol, error in failed.items():
         print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
+    _log_run(tracker, out, result.folds)
     log.debug("walk-forward done")
     return EXIT_PARTIAL if failed else EXIT_OK

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from skquant.utils._docs import fill_doc
+
 __all__ = [
     "annual_return",
     "calmar_ratio",
@@ -57,13 +59,25 @@ def _constant_ratio(r: np.ndarray) -> float | None:
     return None
 
 
+def _excess(returns, level: float) -> tuple[np.ndarray, float | None]:
+    """The excess returns ``r - level``, and the ratio when they alone decide it.
+
+    That ratio is NaN for fewer than 2 periods and :func:`_constant_ratio`'s for a
+    constant series; None means the caller divides by a deviation.
+    """
+    d = _clean(returns) - level
+    if len(d) < 2:
+        return d, float("nan")
+    return d, _constant_ratio(d)
+
+
+@fill_doc
 def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0) -> float:
     """Annualised Sharpe ratio: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``.
 
     Parameters
     ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
+    {metrics.returns}
     periods_per_year : float, default=252
         Periods in a year (252 for daily, 52 weekly, 12 monthly).
     risk_free : float, default=0.0
@@ -82,12 +96,9 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     >>> round(sharpe_ratio([0.01, -0.005, 0.02, 0.0]), 4)
     8.949
     """
-    r = _clean(returns) - risk_free
-    if len(r) < 2:
-        return float("nan")
-    constant = _constant_ratio(r)
-    if constant is not None:
-        return constant
+    r, decided = _excess(returns, risk_free)
+    if decided is not None:
+        return decided
     return _ratio(np.mean(r), np.std(r, ddof=1)) * float(np.sqrt(periods_per_year))
 
 
@@ -95,6 +106,7 @@ def _equity(r: np.ndarray) -> np.ndarray:
     return np.cumprod(1.0 + r)
 
 
+@fill_doc
 def max_drawdown(returns) -> float:
     """Worst peak-to-trough fall of compounded equity, as a negative fraction.
 
@@ -103,8 +115,7 @@ def max_drawdown(returns) -> float:
 
     Parameters
     ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
+    {metrics.returns}
 
     Returns
     -------
@@ -125,15 +136,11 @@ def max_drawdown(returns) -> float:
     return float(min(np.min(equity / np.maximum.accumulate(equity) - 1.0), 0.0))
 
 
+@fill_doc
 def annual_return(returns, periods_per_year: float = 252) -> float:
     """Compound annual growth rate: ``E_T ** (periods_per_year / T) - 1``.
 
-    Parameters
-    ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
-    periods_per_year : float, default=252
-        Periods in a year.
+    {metrics.parameters}
 
     Returns
     -------
@@ -150,18 +157,14 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
         return float(np.power(np.float64(ending), periods_per_year / len(r)) - 1.0)
 
 
+@fill_doc
 def sortino_ratio(returns, periods_per_year: float = 252, required_return: float = 0.0) -> float:
     """Annualised Sortino ratio: mean excess return over downside deviation.
 
     ``mean(d) * periods_per_year / (sqrt(mean(min(d, 0) ** 2)) * sqrt(periods_per_year))``
     with ``d = r - required_return`` (empyrical's definition).
 
-    Parameters
-    ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
-    periods_per_year : float, default=252
-        Periods in a year.
+    {metrics.parameters}
     required_return : float, default=0.0
         Minimum acceptable return per period.
 
@@ -172,25 +175,18 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
         ``required_return``. Constant excess returns give ``+inf``, ``-inf`` or 0
         by the sign of their mean (as :func:`sharpe_ratio`).
     """
-    d = _clean(returns) - required_return
-    if len(d) < 2:
-        return float("nan")
-    constant = _constant_ratio(d)
-    if constant is not None:
-        return constant
+    d, decided = _excess(returns, required_return)
+    if decided is not None:
+        return decided
     downside = np.sqrt(np.mean(np.minimum(d, 0.0) ** 2)) * np.sqrt(periods_per_year)
     return _ratio(np.mean(d) * periods_per_year, downside)
 
 
+@fill_doc
 def calmar_ratio(returns, periods_per_year: float = 252) -> float:
     """Annual return divided by the absolute max drawdown.
 
-    Parameters
-    ----------
-    returns : array-like of shape (n_periods,)
-        Per-period simple returns; NaN periods are dropped.
-    periods_per_year : float, default=252
-        Periods in a year.
+    {metrics.parameters}
 
     Returns
     -------
@@ -203,13 +199,13 @@ def calmar_ratio(returns, periods_per_year: float = 252) -> float:
     return annual_return(returns, periods_per_year) / abs(mdd)
 
 
+@fill_doc
 def profit_factor(returns) -> float:
     """Gross profit over gross loss: ``sum(r[r > 0]) / -sum(r[r < 0])``.
 
     Parameters
     ----------
-    returns : array-like of shape (n_periods,)
-        Per-period returns (or per-trade P&L); NaN periods are dropped.
+    {metrics.pnl}
 
     Returns
     -------
@@ -221,20 +217,20 @@ def profit_factor(returns) -> float:
     return _ratio(r[r > 0].sum(), -r[r < 0].sum())
 
 
+@fill_doc
 def win_loss_ratio(returns) -> float:
     """Average win over average loss: ``mean(r[r > 0]) / -mean(r[r < 0])``.
 
     Parameters
     ----------
-    returns : array-like of shape (n_periods,)
-        Per-period returns (or per-trade P&L); NaN periods are dropped; zero
-        periods count as neither win nor loss.
+    {metrics.pnl}
+        Zero periods count as neither win nor loss.
 
     Returns
     -------
     win_loss_ratio : float
-        ``inf`` when there are wins but no losing period, 0 with losses and no
-        wins, NaN with neither (empty or all-zero input).
+        ``inf`` with wins and no losing period, 0 with losses and no wins, NaN
+        with neither (empty or all-zero input).
     """
     r = _clean(returns)
     wins, losses = r[r > 0], r[r < 0]

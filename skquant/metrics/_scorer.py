@@ -8,16 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
 
+from skquant.metrics import _returns
 from skquant.metrics._predictions import hit_rate, information_coefficient
-from skquant.metrics._returns import (
-    annual_return,
-    calmar_ratio,
-    max_drawdown,
-    profit_factor,
-    sharpe_ratio,
-    sortino_ratio,
-    win_loss_ratio,
-)
 from skquant.utils._time import dates_of, periods_per_year_of
 
 __all__ = [
@@ -34,14 +26,14 @@ __all__ = [
 # metric name -> (function, kind). "returns" metrics take per-period strategy returns,
 # "direction" takes (outcome, position), "rank" takes (outcome, score, dates).
 METRICS: dict[str, tuple] = {
-    "sharpe": (sharpe_ratio, "returns"),
-    "max_drawdown": (max_drawdown, "returns"),
+    "sharpe": (_returns.sharpe_ratio, "returns"),
+    "max_drawdown": (_returns.max_drawdown, "returns"),
     "hit_rate": (hit_rate, "direction"),
-    "profit_factor": (profit_factor, "returns"),
-    "win_loss_ratio": (win_loss_ratio, "returns"),
-    "annual_return": (annual_return, "returns"),
-    "sortino": (sortino_ratio, "returns"),
-    "calmar": (calmar_ratio, "returns"),
+    "profit_factor": (_returns.profit_factor, "returns"),
+    "win_loss_ratio": (_returns.win_loss_ratio, "returns"),
+    "annual_return": (_returns.annual_return, "returns"),
+    "sortino": (_returns.sortino_ratio, "returns"),
+    "calmar": (_returns.calmar_ratio, "returns"),
     "information_coefficient": (information_coefficient, "rank"),
 }
 # metrics annualised by the data's periods per year

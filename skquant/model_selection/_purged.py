@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.utils import indexable
 
 from skquant.model_selection._base import BaseTimeSplitter, period_codes
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval, _num_samples
 
 __all__ = ["CombinatorialPurgedCV", "PurgedKFold"]
@@ -100,6 +101,7 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         return len(self._combinations())
 
 
+@fill_doc
 class PurgedKFold(_BasePurgedSplitter):
     """K-fold cross-validation over contiguous date blocks, with purging and embargo.
 
@@ -140,9 +142,8 @@ class PurgedKFold(_BasePurgedSplitter):
 
     Notes
     -----
-    Dates come from ``groups`` when given, else from a ``DatetimeIndex`` or a
-    datetime level of a ``MultiIndex`` of ``X``, else every row is its own date in
-    row order. Lopez de Prado (2018), Advances in Financial Machine Learning, ch. 7.
+    {splitter.dates}
+    Lopez de Prado (2018), Advances in Financial Machine Learning, ch. 7.
 
     Examples
     --------

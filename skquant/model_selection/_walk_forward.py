@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from skquant.model_selection._base import BaseTimeSplitter
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
 
 
@@ -21,6 +22,7 @@ class FoldDates(NamedTuple):
     test_stop: int
 
 
+@fill_doc
 class WalkForwardSplit(BaseTimeSplitter):
     """Walk-forward cross-validation over distinct trading dates.
 
@@ -76,10 +78,9 @@ class WalkForwardSplit(BaseTimeSplitter):
 
     Notes
     -----
-    Dates come from ``groups`` when given, else from a ``DatetimeIndex`` or a
-    datetime level of a ``MultiIndex`` of ``X``, else every row is its own date in
-    row order. Inside ``RFECV`` or other tools that turn ``X`` into an array first,
-    pass the dates as ``groups`` (``selector.fit(X, y, groups=dates)``).
+    {splitter.dates}
+    Inside ``RFECV`` or other tools that turn ``X`` into an array first, pass the
+    dates as ``groups`` (``selector.fit(X, y, groups=dates)``).
 
     Examples
     --------

@@ -33,6 +33,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
+from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
     ClassifierTags,
     RegressorTags,
@@ -443,26 +444,13 @@ class BaseSupervisedTrainer(BaseTrainer):
 
     # ------------------------------------------------------------------ fit/predict
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None):
         """Fit the model, early-stopping on a validation set when configured.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Training features, rows in time order (or indexed by date).
-        y : array-like of shape (n_samples,)
-            Target.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
-        X_val, y_val : array-like, default=None
-            Early-stopping validation rows. Without them and with
-            ``early_stopping_rounds > 0``, the latest ``validation_fraction`` of the
-            training dates are held out instead.
+        {fit.parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         config = self._resolve_config()
         data = self._validate_fit_data(X, y, sample_weight, X_val, y_val, config)
@@ -471,16 +459,14 @@ class BaseSupervisedTrainer(BaseTrainer):
         self._fit_model(data, config)
         return self
 
+    @fill_doc
     def train(self, X_train, y_train, X_val=None, y_val=None):
         """Fit as in the user guide: early-stop on ``(X_val, y_val)`` or a chronological tail.
 
         The return rule of a supervised trainer: ``train`` returns the fitted trainer
         (a feature trainer's returns the features of ``X_train``).
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
 
@@ -490,16 +476,13 @@ class BaseSupervisedTrainer(BaseTrainer):
             self, X, reset=False, ensure_all_finite="allow-nan" if self._allow_nan else True
         )
 
+    @fill_doc
     def predict(self, X):
         """Predict the target (class labels for classification).
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
+        {returns.y_pred}
         """
         Xa = self._validate_predict_X(X)
         if self.task_ == "classification":

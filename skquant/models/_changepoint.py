@@ -293,12 +293,11 @@ class ChangePointTrainer(BaseFeatureTrainer):
     def _output_names(self) -> list[str]:
         return ["cp_prob", "expected_run_length"]
 
+    @fill_doc
     def predict(self, X):
         """Flag the rows whose change-point probability exceeds ``threshold``.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------

@@ -38,7 +38,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     are chronological: the rows are cut into ``n_splits + 1`` consecutive time
     blocks (by distinct dates when ``X`` is indexed by date) and each block is
     predicted by base models fitted only on the blocks before it (see
-    :func:`skquant.models._stacking.chronological_oof_predict`). scikit-learn's
+    :func:`skquant.model_selection.chronological_oof_predict`). scikit-learn's
     ``StackingRegressor`` with its default KFold would feed the meta-learner
     predictions from models that had seen the future. The first block, which has
     no out-of-fold prediction, is not used by the meta-learner. Finally both base
@@ -64,18 +64,17 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         its internal validation split would be shuffled).
     hgb_learning_rate : float, default=None
         Shrinkage of the HistGradientBoosting base model.
-    hgb_max_depth : int, default=None
-        Maximum tree depth of the HistGradientBoosting base model.
-    hgb_min_samples_leaf : int, default=None
-        Minimum rows per leaf of the HistGradientBoosting base model.
+    hgb_max_depth, rf_max_depth : int or None, default=UNSET
+        Maximum tree depth of the HistGradientBoosting and the RandomForest base
+        models. ``UNSET`` (not given) takes the config's value; an explicit ``None``
+        means unlimited, over the config.
+    hgb_min_samples_leaf, rf_min_samples_leaf : int, default=None
+        Minimum rows per leaf of the HistGradientBoosting and the RandomForest base
+        models.
     hgb_l2_regularization : float, default=None
         L2 penalty of the HistGradientBoosting base model.
     rf_n_estimators : int, default=None
         Trees of the RandomForest base model.
-    rf_max_depth : int, default=None
-        Maximum tree depth of the RandomForest base model.
-    rf_min_samples_leaf : int, default=None
-        Minimum rows per leaf of the RandomForest base model.
     rf_max_features : float, default=None
         Share of the features tried at each RandomForest split.
     meta_alpha : float, default=None

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 
 from skquant.models._base import BaseTrainer
+from skquant.utils._docs import fill_doc
 from skquant.utils._panel import apply_per_series, series_positions
 from skquant.utils._sklearn_compat import (
     TransformerTags,
@@ -44,20 +45,15 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None):
         """Fit the feature model on ``X``.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Training rows in time order.
+        {fit.X_rows}
         y : None
             Ignored; present for API consistency.
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         config = self._resolve_config()
         Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
@@ -92,12 +88,11 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
         Xa = self._validate_X(X)
         return apply_per_series(func, Xa, series_positions(X, len(Xa)))
 
+    @fill_doc
     def transform(self, X):
         """The features of ``X``, one row per row of ``X``.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 
-from skquant.models._base import (
-    BaseSupervisedTrainer,
-    _is_classification,
-    target_names_of,
-    warn_if_binary_regression,
-)
+from skquant.models._base import BaseSupervisedTrainer, _is_classification, target_names_of
 from skquant.utils._docs import fill_doc
+from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -23,7 +21,6 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from skquant.utils._validation import check_validation_pair
 
 
 def ftrl_weights(z, n, alpha, beta, l1, l2):
@@ -85,6 +82,24 @@ def _ftrl_rows(X, Y, z, n, alpha, beta, l1, l2, logistic):
         np.divide(t1, g, out=u)
 
 
+def _compiled_rows():
+    """The numba kernel of ``_ftrl_rows``, or None for the NumPy loop.
+
+    None when numba is not installed or the environment variable
+    ``SKQUANT_DISABLE_NUMBA`` is set to anything but ``""`` or ``"0"`` (read at
+    each call, so that a test or a user can force the NumPy loop).
+    """
+    if os.environ.get("SKQUANT_DISABLE_NUMBA", "") not in ("", "0"):
+        return None
+    try:
+        import_optional("numba")
+    except ImportError:
+        return None
+    from skquant.models._ftrl_numba import ftrl_rows
+
+    return ftrl_rows
+
+
 def _ftrl_batches(X, Y, z, n, alpha, beta, l1, l2, logistic, batch_size):
     """Mini-batch FTRL-Proximal: each batch's summed gradient is one round of the update.
 
@@ -123,11 +138,14 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
     regression). The L1 term gives **exact zeros**: more ``l1``, sparser ``coef_``.
     The intercept is one more coordinate (input 1), not penalised.
 
-    ``batch_size=1`` runs the paper's per-example updates exactly (a loop over the
-    rows, vectorised over the coordinates). ``batch_size > 1`` is mini-batch
-    FTRL-Proximal: the rows of a batch are predicted with the same weights and their
-    summed gradient is one round of the same per-coordinate rule, which is much
-    faster (NumPy matrix products per batch) but not the same trajectory.
+    ``batch_size=1`` runs the paper's per-example updates exactly: a loop over the
+    rows compiled with numba when it is installed (``pip install 'skquant[fast]'``,
+    millions of rows a second), else a NumPy loop that gives the same numbers, more
+    slowly; the environment variable ``SKQUANT_DISABLE_NUMBA=1`` forces the NumPy
+    loop. ``batch_size > 1`` is mini-batch FTRL-Proximal: the rows of a batch are
+    predicted with the same weights and their summed gradient is one round of the
+    same per-coordinate rule, which is much faster (NumPy matrix products per batch)
+    but not the same trajectory.
 
     Rows are used in the order given (time order): nothing is shuffled.
 
@@ -231,14 +249,11 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         self.fit_intercept = fit_intercept
 
     # ------------------------------------------------------------------ state
-    def _init_state(self, config, classes=None):
+    def _init_state(self, config):
         self.config_ = config
         self.task_ = config["task"]
-        if self.task_ == "classification":
-            self.classes_ = np.asarray(classes)
-            n_models = 1 if len(self.classes_) <= 2 else len(self.classes_)
-        else:
-            n_models = 1
+        n_classes = len(self.classes_) if self.task_ == "classification" else 1
+        n_models = 1 if n_classes <= 2 else n_classes
         shape = (n_models, self.n_features_in_ + 1)
         self.model_ = {"z": np.zeros(shape), "n": np.zeros(shape)}
         self.n_passes_ = 0
@@ -254,12 +269,14 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         return np.ascontiguousarray(np.hstack([np.asarray(X, dtype=np.float64), ones]))
 
     def _targets(self, y):
+        """Targets of the models: ``y`` itself, or 0/1 per model from class indices."""
         if self.task_ == "regression":
-            return np.asarray(y, dtype=np.float64).reshape(-1, 1)
-        if len(self.classes_) <= 2:
-            positive = self.classes_[-1] if len(self.classes_) == 2 else None
-            return (np.asarray(y) == positive).astype(np.float64).reshape(-1, 1)
-        return (np.asarray(y)[:, None] == self.classes_[None, :]).astype(np.float64)
+            Y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+        elif len(self.classes_) <= 2:  # one model, for classes_[1] (none with one class)
+            Y = (np.asarray(y) == 1).astype(np.float64).reshape(-1, 1)
+        else:  # one model per class, one-vs-rest
+            Y = (np.asarray(y)[:, None] == np.arange(len(self.classes_))).astype(np.float64)
+        return np.ascontiguousarray(Y)  # one signature for the compiled kernel
 
     def _one_pass(self, X, y):
         cfg = self.config_
@@ -275,7 +292,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
             self.task_ == "classification",
         )
         if cfg["batch_size"] == 1:
-            _ftrl_rows(*args)
+            (_compiled_rows() or _ftrl_rows)(*args)
         else:
             _ftrl_batches(*args, batch_size=int(cfg["batch_size"]))
         self.n_passes_ += 1
@@ -299,9 +316,10 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         b = self._weights()[:, -1] if self.config_["fit_intercept"] else np.zeros(1)
         return float(b[0]) if self.task_ == "regression" else b
 
-    def _check_classes(self, y, classes, first):
+    def _class_indices(self, y, classes, first):
+        """Check the labels of a ``partial_fit`` chunk; ``y`` as indices into ``classes_``."""
         if self.task_ != "classification":
-            return
+            return y
         seen = np.unique(y)
         if first:
             if classes is None:
@@ -319,54 +337,39 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         unknown = np.setdiff1d(seen, self.classes_)
         if unknown.size:
             raise ValueError(f"y holds classes {unknown.tolist()} not in classes_.")
+        return np.searchsorted(self.classes_, y)
 
     # ------------------------------------------------------------------ fitting
-    def _validate_xy(self, X, y, reset, classification):
-        X, y = validate_data(
-            self, X, y, reset=reset, dtype=np.float64, y_numeric=not classification
-        )
-        if classification:
-            from sklearn.utils.multiclass import check_classification_targets
-
-            check_classification_targets(y)
-        return X, y
-
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit from scratch with ``n_passes`` passes over the rows, in order.
 
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Training rows in time order.
+            The stream's rows, oldest first: every pass updates in this order.
         y : array-like of shape (n_samples,)
-            Target.
+            Target (class labels for classification).
         X_val, y_val : array-like, default=None
-            Rows whose loss is recorded after each pass in ``evals_result_["valid"]``.
+            Rows whose loss is recorded after each pass in ``evals_result_["valid"]``
+            (checked as ``X`` and ``y`` are).
 
         Returns
         -------
         self : object
             The fitted trainer.
         """
-        config = self._resolve_config()
-        classification = config["task"] == "classification"
-        Xa, ya = self._validate_xy(X, y, True, classification)
-        self.target_names_ = target_names_of(y)
-        warn_if_binary_regression(self, ya, config["task"])
-        classes = np.unique(ya) if classification else None
-        self._init_state(config, classes)
-        check_validation_pair(X_val, y_val)
-        valid = None
-        if X_val is not None:
-            valid = (validate_data(self, X_val, reset=False, dtype=np.float64), np.asarray(y_val))
+        return super().fit(X, y, X_val=X_val, y_val=y_val)
+
+    def _fit_model(self, data, config):
+        """``n_passes`` passes over the validated rows (labels encoded as class indices)."""
+        self._init_state(config)
+        if data.X_val is not None:
             self.evals_result_["valid"] = {"loss": []}
         for _ in range(config["n_passes"]):
-            self._one_pass(Xa, ya)
-            self.evals_result_["train"]["loss"].append(self._loss(Xa, ya))
-            if valid is not None:
-                self.evals_result_["valid"]["loss"].append(self._loss(*valid))
-        return self
+            self._one_pass(data.X, data.y)
+            self.evals_result_["train"]["loss"].append(self._loss(data.X, data.y))
+            if data.X_val is not None:
+                self.evals_result_["valid"]["loss"].append(self._loss(data.X_val, data.y_val))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
@@ -394,13 +397,17 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         first = not hasattr(self, "model_")
         config = self._resolve_config() if first else self.config_
         classification = config["task"] == "classification"
-        Xa, ya = self._validate_xy(X, y, first, classification)
+        Xa, ya = validate_data(
+            self, X, y, reset=first, dtype=np.float64, y_numeric=not classification
+        )
+        if classification:
+            check_classification_targets(ya)
         if first:
             self.config_, self.task_ = config, config["task"]
             self.target_names_ = target_names_of(y)
-        self._check_classes(ya, classes, first)
+        ya = self._class_indices(ya, classes, first)
         if first:
-            self._init_state(config, getattr(self, "classes_", None))
+            self._init_state(config)
         self._one_pass(Xa, ya)
         return self
 
@@ -415,17 +422,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         margin = self._margin(Xa)
         return margin[:, 0] if margin.shape[1] == 1 else margin
 
-    def predict(self, X):
-        """Predicted target (class labels for classification).
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
+    def predict(self, X):  # the docstring is BaseSupervisedTrainer.predict's (inspect.getdoc)
         Xa = self._validate_predict_X(X)
         if self.task_ == "regression":
             return self._margin(Xa)[:, 0]
@@ -452,11 +449,8 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
     def _loss(self, Xa, y):
         if self.task_ == "regression":
             return float(np.mean((self._margin(Xa)[:, 0] - np.asarray(y, dtype=float)) ** 2))
-        proba = np.clip(self._proba(Xa), 1e-15, 1.0)
-        idx = np.searchsorted(self.classes_, y)
-        return float(
-            -np.mean(np.log(proba[np.arange(len(y)), np.minimum(idx, proba.shape[1] - 1)]))
-        )
+        proba = np.clip(self._proba(Xa), 1e-15, 1.0)  # y: class indices
+        return float(-np.mean(np.log(proba[np.arange(len(y)), y])))
 
     def _feature_importances(self, target) -> np.ndarray:
         """Absolute weight per feature (summed over classes)."""

@@ -156,11 +156,7 @@ class LightGBMTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
     importance_type : {"gain", "split"}, default=None
         What ``feature_importances_`` counts.
     {boosting.early_stopping_rounds}
-    {validation_fraction}
-    {embargo_days}
-    {lightgbm.random_state}
-    {lightgbm.n_jobs}
-    {boosting.verbose}
+    {lightgbm.tail}
 
     Attributes
     ----------
@@ -168,9 +164,7 @@ class LightGBMTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
         The fitted LightGBM estimator, also readable as ``model``.
     {attributes.config_}
     {attributes.task_}
-    evals_result_ : dict
-        ``{"train": {metric: [...]}, "valid": {metric: [...]}}`` per round;
-        ``"valid"`` only when there was a validation set.
+    {boosting.evals_result_}
     best_iteration_ : int or None
         Trees kept by early stopping (1-based), None without early stopping.
     {attributes.classes_}

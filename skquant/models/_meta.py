@@ -189,6 +189,7 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         return (F[:, :, None] * C[:, None, :]).reshape(len(F), -1)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y):
         """Fit the bases on chronological folds, the meta-model on their OOF errors.
 
@@ -199,10 +200,7 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         y : array-like of shape (n_samples,)
             Target.
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         from sklearn.linear_model import Ridge
 
@@ -259,13 +257,11 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         self.task_ = config["task"]
         return self
 
+    @fill_doc
     def train(self, X_train, y_train, X_val=None, y_val=None):
         """Fit as in the user guide; the folds are chronological, ``X_val`` is not used.
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         return self.fit(X_train, y_train)
 
@@ -274,12 +270,11 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
             [np.asarray(est.predict(X), dtype=float).ravel() for _, est in self.estimators_]
         )
 
+    @fill_doc
     def predict_weights(self, X):
         """The weight of each base model on each row (depends on the context).
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------
@@ -289,16 +284,13 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         Xa = validate_data(self, X, reset=False)
         return self._context(Xa) @ self.weights_.to_numpy().T
 
+    @fill_doc
     def predict(self, X):
         """The context-weighted combination of the base models' predictions.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
+        {returns.y_pred}
         """
         check_is_fitted(self)
         Xa = validate_data(self, X, reset=False)

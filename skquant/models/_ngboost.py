@@ -229,25 +229,21 @@ class NGBoostTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
             _truncate(model, self.best_iteration_)
         self.model_ = model
 
+    @fill_doc
     def predict(self, X):
         """Predict the mean of the predictive distribution.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
+        {returns.y_pred}
         """
         return np.asarray(self.pred_dist(X).predict(), dtype=float)
 
+    @fill_doc
     def pred_dist(self, X):
         """The predictive distribution of every row (an NGBoost distribution).
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------

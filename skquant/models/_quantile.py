@@ -66,11 +66,7 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     early_stopping_rounds : int, default=None
         Stop a quantile's model when its validation pinball loss has not improved
         for this many rounds; 0 trains all ``n_estimators`` rounds.
-    {validation_fraction}
-    {embargo_days}
-    {lightgbm.random_state}
-    {lightgbm.n_jobs}
-    {boosting.verbose}
+    {lightgbm.tail}
 
     Attributes
     ----------
@@ -201,12 +197,11 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     def _models(self) -> list:
         return self.model_ if isinstance(self.model_, list) else [self.model_]
 
+    @fill_doc
     def predict(self, X):
         """Predict the quantile(s).
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------

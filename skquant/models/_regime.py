@@ -255,14 +255,13 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
             prior = alpha @ A
         return out
 
+    @fill_doc
     def predict_proba(self, X):
         """Regime probabilities, columns ordered by volatility.
 
         Per row alone with ``causal=False``, forward-filtered with ``causal=True``.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------
@@ -270,12 +269,11 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         """
         return self._per_series(self._proba, X)
 
+    @fill_doc
     def predict(self, X):
         """The most probable regime of each row (0 is the calmest).
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------

@@ -184,13 +184,11 @@ class RewardBasedTrainer(BaseSupervisedTrainer):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y, *, reward=None, sample_weight=None, X_val=None, y_val=None):
         """Fit the base estimator on reward-weighted rows.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Training rows in time order.
+        {fit.X_rows}
         y : array-like of shape (n_samples,)
             Target.
         reward : array-like of shape (n_samples,), default=None
@@ -200,10 +198,7 @@ class RewardBasedTrainer(BaseSupervisedTrainer):
         X_val, y_val : array-like, default=None
             Early-stopping rows, passed on to a skquant base trainer.
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         config = self._resolve_config()
         allow_nan = self.__sklearn_tags__().input_tags.allow_nan
@@ -245,16 +240,13 @@ class RewardBasedTrainer(BaseSupervisedTrainer):
         self.sample_weight_ = w
         return self
 
+    @fill_doc
     def predict(self, X):
         """Predictions of the reward-weighted base estimator.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
+        {returns.y_pred}
         """
         check_is_fitted(self)
         allow_nan = self.__sklearn_tags__().input_tags.allow_nan

@@ -121,9 +121,7 @@ class XGBoostTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
         ``validation_0`` (train) and ``validation_1`` (valid) curves.
     {attributes.config_}
     {attributes.task_}
-    evals_result_ : dict
-        ``{"train": {metric: [...]}, "valid": {metric: [...]}}`` per round;
-        ``"valid"`` only when there was a validation set.
+    {boosting.evals_result_}
     best_iteration_ : int or None
         Rounds kept by early stopping (1-based: XGBoost's ``best_iteration + 1``),
         None without early stopping. ``predict`` uses only these rounds.

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from skquant.utils._sklearn_compat import check_is_fitted
+from skquant.utils._sklearn_compat import ClassifierTags, RegressorTags, check_is_fitted
 from skquant.utils._target import is_binary_target
 
 
@@ -40,6 +40,11 @@ def make_trainer(model, model_config=None, *, param_name="model_name"):
         f"{param_name} must be a registry name such as 'lightgbm' or a scikit-learn "
         f"estimator, got {model!r}."
     )
+
+
+def model_label(model) -> str:
+    """How ``config_`` names a model: its registry name, else its ``repr``."""
+    return model if isinstance(model, str) else repr(model)
 
 
 def set_task(trainer, task: str):
@@ -107,6 +112,18 @@ def as_frame(y, names=None) -> pd.DataFrame | None:
     return None
 
 
+def check_target_names(target_names, frame: pd.DataFrame, what: str = "y") -> list[str]:
+    """``target_names`` as strings; a ValueError names those that are not columns of ``frame``."""
+    names = [str(n) for n in target_names]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"target_names {missing} are not columns of {what}; its columns are "
+            f"{[str(c) for c in frame.columns]}."
+        )
+    return names
+
+
 class BaseStrategy(BaseEstimator):
     """Base of the strategies (not for direct use): ``train`` and fitted checks."""
 
@@ -128,6 +145,20 @@ class BaseStrategy(BaseEstimator):
             The fitted strategy (``self``), ready to ``predict``.
         """
         return self.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+
+    def _is_classifier(self) -> bool:
+        """Whether the strategy reports itself as a classifier (else a regressor)."""
+        return False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        classifier = self._is_classifier()
+        tags.estimator_type = "classifier" if classifier else "regressor"
+        tags.classifier_tags = ClassifierTags() if classifier else None
+        tags.regressor_tags = None if classifier else RegressorTags()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        return tags
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "n_features_in_")

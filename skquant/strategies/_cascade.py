@@ -13,16 +13,18 @@ from skquant.model_selection import chronological_oof_predict
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
+    check_target_names,
     choose_task,
     fit_trainer,
     make_trainer,
+    model_label,
     pandas_index,
     set_task,
 )
+from skquant.utils._docs import fill_doc
 from skquant.utils._rows import take_rows
 from skquant.utils._sklearn_compat import (
     Interval,
-    RegressorTags,
     StrOptions,
     _fit_context,
     validate_data,
@@ -159,11 +161,6 @@ class CascadeStrategy(BaseStrategy):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.estimator_type = "regressor"
-        tags.regressor_tags = RegressorTags()
-        tags.classifier_tags = None
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
         # validate_data accepts NaN for every stage, so every stage must accept it
         models = list(self.models)
         tags.input_tags.allow_nan = bool(models) and all(self._inner_allows_nan(m) for m in models)
@@ -178,13 +175,7 @@ class CascadeStrategy(BaseStrategy):
             frame = pd.DataFrame({name: np.asarray(y)}, index=pandas_index(y))
         frame = frame.rename(columns=str)  # a copy: never rename the caller's y
         if self.target_names is not None:
-            names = [str(n) for n in self.target_names]
-            missing = [n for n in names if n not in frame.columns]
-            if missing:
-                raise ValueError(
-                    f"target_names {missing} are not columns of y; its columns are "
-                    f"{list(frame.columns)}."
-                )
+            names = check_target_names(self.target_names, frame)
             if len(names) == 1:
                 names = names * len(models)
             elif len(names) != len(models):
@@ -213,23 +204,18 @@ class CascadeStrategy(BaseStrategy):
         return resolve_embargo(self.embargo_days, longest, target)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit the stages in order on out-of-fold predictions of the earlier stages.
 
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Features, rows in time order (or indexed by date).
+        {strategy.parameters}
         y : Series, DataFrame or array-like
             One target (a refining cascade) or several (a chain).
         X_val, y_val : default=None
             Early-stopping validation rows, later than the training rows; the
             earlier stages' predictions on them come from the fitted stages.
 
-        Returns
-        -------
-        self : object
-            The fitted strategy.
+        {returns.strategy}
         """
         check_validation_pair(X_val, y_val)
         models = list(self.models)
@@ -317,7 +303,7 @@ class CascadeStrategy(BaseStrategy):
         self.target_names_ = list(dict.fromkeys(stage_targets))
         self.config_ = {
             "strategy": "cascade",
-            "models": [m if isinstance(m, str) else repr(m) for m in models],
+            "models": [model_label(m) for m in models],
             "stage_targets": self.stage_targets_,
             "stage_tasks": tasks,
             "n_splits": int(self.n_splits),

@@ -5,8 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from skquant.strategies._base import BaseStrategy, as_frame, fit_trainer, make_trainer
-from skquant.utils._sklearn_compat import HasMethods, RegressorTags, _fit_context
+from skquant.strategies._base import (
+    BaseStrategy,
+    as_frame,
+    check_target_names,
+    fit_trainer,
+    make_trainer,
+    model_label,
+)
+from skquant.utils._docs import fill_doc
+from skquant.utils._sklearn_compat import HasMethods, _fit_context
 from skquant.utils._validation import check_validation_pair
 
 
@@ -71,11 +79,6 @@ class MultiTaskStrategy(BaseStrategy):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.estimator_type = "regressor"
-        tags.regressor_tags = RegressorTags()
-        tags.classifier_tags = None
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
         return tags
 
@@ -88,32 +91,19 @@ class MultiTaskStrategy(BaseStrategy):
             )
         if self.target_names is None:
             return frame
-        names = [str(n) for n in self.target_names]
-        missing = [n for n in names if n not in frame.columns]
-        if missing:
-            raise ValueError(
-                f"target_names {missing} are not columns of {what}; its columns are "
-                f"{[str(c) for c in frame.columns]}."
-            )
-        return frame[names]
+        return frame[check_target_names(self.target_names, frame, what)]
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit the multi-output model on the selected targets.
 
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Features, rows in time order (or indexed by date).
+        {strategy.parameters}
         y : DataFrame or array-like of shape (n_samples, n_targets)
             Targets; ``target_names`` picks and orders the columns.
-        X_val, y_val : default=None
-            Early-stopping validation rows (later than the training rows).
+        {strategy.X_val}
 
-        Returns
-        -------
-        self : object
-            The fitted strategy.
+        {returns.strategy}
         """
         check_validation_pair(X_val, y_val)
         targets = self._select_targets(y, "y")
@@ -157,9 +147,7 @@ class MultiTaskStrategy(BaseStrategy):
         self.target_names_ = [str(c) for c in targets.columns]
         self.config_ = {
             "strategy": "multi_task",
-            "model_name": self.model_name
-            if isinstance(self.model_name, str)
-            else repr(self.model_name),
+            "model_name": model_label(self.model_name),
             "target_names": self.target_names_,
             "loss_weights": None
             if self.loss_weights is None

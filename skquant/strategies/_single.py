@@ -12,9 +12,11 @@ from skquant.strategies._base import (
     choose_task,
     fit_trainer,
     make_trainer,
+    model_label,
     set_task,
 )
-from skquant.utils._sklearn_compat import ClassifierTags, HasMethods, RegressorTags, _fit_context
+from skquant.utils._docs import fill_doc
+from skquant.utils._sklearn_compat import HasMethods, _fit_context
 from skquant.utils._validation import check_validation_pair
 
 
@@ -89,38 +91,25 @@ class SingleTaskStrategy(BaseStrategy):
         self.model_name = model_name
         self.model_config = model_config
 
+    def _is_classifier(self) -> bool:
+        return _single_classifier(self)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if _single_classifier(self):
-            tags.estimator_type = "classifier"
-            tags.classifier_tags = ClassifierTags()
-            tags.regressor_tags = None
-        else:
-            tags.estimator_type = "regressor"
-            tags.regressor_tags = RegressorTags()
-            tags.classifier_tags = None
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
         tags.input_tags.allow_nan = self._inner_allows_nan(self.model_name)
         return tags
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Fit one model per target.
 
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Features, rows in time order (or indexed by date).
+        {strategy.parameters}
         y : Series, DataFrame or array-like of shape (n_samples,) or (n_samples, n_targets)
             Target(s).
-        X_val, y_val : default=None
-            Early-stopping validation rows (later than the training rows).
+        {strategy.X_val}
 
-        Returns
-        -------
-        self : object
-            The fitted strategy.
+        {returns.strategy}
         """
         check_validation_pair(X_val, y_val)
         frame = as_frame(y)
@@ -165,9 +154,7 @@ class SingleTaskStrategy(BaseStrategy):
             self.task_ = tasks
         self.config_ = {
             "strategy": "single_task",
-            "model_name": self.model_name
-            if isinstance(self.model_name, str)
-            else repr(self.model_name),
+            "model_name": model_label(self.model_name),
             "task": self.task_,
             "models": {name: getattr(est, "config_", None) for name, est in estimators.items()},
         }

@@ -1,4 +1,9 @@
-"""Cross-sectional statistics of a panel: one value per date, across its rows."""
+"""Cross-sectional statistics of a panel: one value per date, across its rows.
+
+Rows come grouped into cross-sections by an int ``group`` code, ascending over the
+rows (each group's rows contiguous); everything is vectorised with ``np.bincount``
+and sorts, no Python loop runs per group.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,93 @@ import numpy as np
 import pandas as pd
 
 
+def _average_ties(sorted_values: np.ndarray, ordinal: np.ndarray, new_group) -> np.ndarray:
+    """Ordinal ranks of sorted values with each run of equal values given its mean rank."""
+    new_run = new_group | np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    firsts = np.flatnonzero(new_run)
+    if len(firsts) == len(ordinal):  # no ties: every rank is its own mean
+        return ordinal
+    lasts = np.r_[firsts[1:] - 1, len(ordinal) - 1]
+    return np.repeat((ordinal[firsts] + ordinal[lasts]) / 2.0, lasts - firsts + 1)
+
+
+def group_ranks(values: np.ndarray, group: np.ndarray, method: str = "average") -> np.ndarray:
+    """Rank of each value within its group (1 = smallest; NaN stays NaN).
+
+    ``group`` is ascending over the rows (each group's rows contiguous).
+    ``method="average"`` gives tied values their mean rank, ``"first"`` ranks ties in
+    row order (as pandas' ``rank``). Groups of similar sizes are sorted as the rows of
+    one NaN-padded matrix; very uneven ones by two stable sorts. No per-group loop.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0)
+    kind = "stable" if method == "first" else "quicksort"  # "average" ignores row order
+    sizes = np.bincount(group)
+    width = int(sizes.max())
+    if len(sizes) * width <= 2 * n + 1024:
+        pos = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        matrix = np.full((len(sizes), width), np.nan)
+        matrix[group, pos] = values
+        order = np.argsort(matrix, axis=1, kind=kind)
+        ordinal = np.tile(np.arange(1.0, width + 1), len(sizes))
+        if method == "average":
+            new_row = np.zeros(matrix.size, dtype=bool)
+            new_row[::width] = True
+            ordinal = _average_ties(np.take_along_axis(matrix, order, 1).ravel(), ordinal, new_row)
+        placed = np.empty(matrix.shape)
+        np.put_along_axis(placed, order, ordinal.reshape(matrix.shape), axis=1)
+        ranks = placed[group, pos]
+    else:
+        order = np.argsort(values, kind=kind)
+        small = group.astype(np.uint16) if len(sizes) <= 65536 else group  # radix sort
+        order = order[np.argsort(small[order], kind="stable")]
+        new_group = np.r_[True, np.diff(group[order]) != 0]
+        starts = np.flatnonzero(new_group)
+        ordinal = np.arange(1.0, n + 1) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        if method == "average":
+            ordinal = _average_ties(values[order], ordinal, new_group)
+        ranks = np.empty(n)
+        ranks[order] = ordinal
+    ranks[np.isnan(values)] = np.nan
+    return ranks
+
+
+def cross_section_ic(score, target, group, n_groups: int, known, score_ranks=None) -> np.ndarray:
+    """Spearman correlation of score and target across each group's rows (NaN if undefined).
+
+    ``group`` is ascending over the rows; ``known`` marks the rows with both values
+    finite (the others are left out); ``score_ranks``, if given, are the ranks of the
+    ``known`` scores in their group. A group with fewer than 2 known rows or constant
+    values on either side is NaN.
+    """
+    if score_ranks is None:
+        score_ranks = group_ranks(np.where(known, score, np.nan), group)
+    mean_rank = ((np.bincount(group, weights=known, minlength=n_groups) + 1.0) / 2.0)[group]
+    # one centred column at a time: the arrays are as long as the rows
+    cx = np.nan_to_num(score_ranks - mean_rank)
+    cy = np.nan_to_num(group_ranks(np.where(known, target, np.nan), group) - mean_rank)
+    del mean_rank
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xy, xx, yy = (
+            np.bincount(group, weights=a * b, minlength=n_groups)
+            for a, b in ((cx, cy), (cx, cx), (cy, cy))
+        )
+        ic = xy / np.sqrt(xx * yy)
+    return np.where((xx > 0) & (yy > 0), ic, np.nan)
+
+
 def ic_by_date(y_true: np.ndarray, y_pred: np.ndarray, dates: np.ndarray) -> pd.Series:
     """Spearman correlation of ``y_true`` and ``y_pred`` across the rows of each date.
 
-    Rows are NaN-free. Returns a Series by sorted date, NaN on a date with fewer
-    than 2 rows or constant values on either side.
+    Rows may come in any order; a row with NaN on either side is left out. Returns a
+    Series by sorted date, NaN on a date with fewer than 2 rows or constant values on
+    either side.
     """
-    frame = pd.DataFrame({"t": y_true, "p": y_pred, "d": dates})
-    ranks = frame.groupby("d")[["t", "p"]].rank()
-    centred = ranks - ranks.groupby(frame["d"]).transform("mean")
-    sums = (
-        pd.DataFrame(
-            {
-                "xy": centred["t"] * centred["p"],
-                "xx": centred["t"] ** 2,
-                "yy": centred["p"] ** 2,
-            }
-        )
-        .groupby(frame["d"].to_numpy())
-        .sum()
-    )
-    valid = (sums["xx"] > 0) & (sums["yy"] > 0)
-    return (sums["xy"] / np.sqrt(sums["xx"] * sums["yy"])).where(valid)
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    codes, distinct = pd.factorize(np.asarray(dates), sort=True)
+    order = np.argsort(codes, kind="stable")
+    t, p, codes = t[order], p[order], codes[order]
+    known = ~(np.isnan(t) | np.isnan(p))
+    return pd.Series(cross_section_ic(p, t, codes, len(distinct), known), index=distinct)

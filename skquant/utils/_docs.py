@@ -1,7 +1,7 @@
 """Docstring fragments shared by the estimators, and :func:`fill_doc` that inserts them.
 
-A class docstring names a fragment on a line of its own, ``{embargo_days}``, at the
-indentation of the entries around it. :func:`fill_doc` first dedents the docstring
+A class, method or function docstring names a fragment on a line of its own,
+``{embargo_days}``, at the indentation of the entries around it. :func:`fill_doc` first dedents the docstring
 (``inspect.cleandoc``: Python 3.13 dedents at compile time, 3.10-3.12 do not), then
 replaces each such line by the fragment, indented like the line. The result reads
 the same through ``inspect.getdoc`` and numpydoc on every Python.
@@ -9,14 +9,16 @@ the same through ``inspect.getdoc`` and numpydoc on every Python.
 Fragments are numpydoc entries written at column 0 (descriptions indented by four
 spaces). ``{model}`` inside a fragment becomes the class's registry name. Names
 with a dot belong to one family (``boosting.``, ``lightgbm.``, ``nets.``,
-``sequence.``); names without one are shared by every trainer that has the
-parameter or attribute.
+``sequence.``), to methods (``fit.``; ``parameters.`` and ``returns.`` are whole
+sections, header included) or to the return metrics (``metrics.``); names without
+one are shared by every trainer that has the parameter or attribute.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 
 
 def _entries(text: str) -> dict[str, str]:
@@ -89,6 +91,9 @@ _BOOSTING = _entries(
         0 trains all ``n_estimators`` rounds.
     verbose : int, default=None
         Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
+    evals_result_ : dict
+        ``{"train": {metric: [...]}, "valid": {metric: [...]}}`` per round;
+        ``"valid"`` only when there was a validation set.
     """
 )
 
@@ -187,6 +192,48 @@ _SEQUENCE = _entries(
     """
 )
 
+# the methods' parameters and returns, shared by the trainers that have them
+_FIT = _entries(
+    """
+    X : {array-like, DataFrame} of shape (n_samples, n_features)
+        Training features, rows in time order (or indexed by date).
+    y : array-like of shape (n_samples,)
+        Target.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights.
+    X_val, y_val : array-like, default=None
+        Early-stopping validation rows. Without them and with
+        ``early_stopping_rounds > 0``, the latest ``validation_fraction`` of the
+        training dates are held out instead.
+    """
+)
+
+# the strategies' fit
+_STRATEGY = _entries(
+    """
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        Features, rows in time order (or indexed by date).
+    X_val, y_val : default=None
+        Early-stopping validation rows (later than the training rows).
+    """
+)
+
+_RETURNS_METRICS = _entries(
+    """
+    returns : array-like of shape (n_periods,)
+        Per-period simple returns; NaN periods are dropped.
+    periods_per_year : float, default=252
+        Periods in a year.
+    pnl : array-like of shape (n_periods,)
+        Per-period returns (or per-trade P&L); NaN periods are dropped.
+    """
+)
+
+
+def _section(title: str, body: str) -> str:
+    """A numpydoc section: ``title``, its underline, then ``body``."""
+    return f"{title}\n{'-' * len(title)}\n{textwrap.dedent(body).strip()}"
+
 
 def _join(entries: dict[str, str], names: str) -> str:
     """The entries named (space-separated), in that order, as one fragment."""
@@ -215,6 +262,11 @@ FRAGMENTS: dict[str, str] = {
         "max_depth num_leaves min_child_samples min_child_weight min_split_gain "
         "subsample subsample_freq colsample_bytree reg_alpha",
     ),
+    # the parameters after early_stopping_rounds, shared by both LightGBM trainers
+    "lightgbm.tail": _join(
+        {**_SHARED, **_LIGHTGBM, **_BOOSTING},
+        "validation_fraction embargo_days random_state n_jobs verbose",
+    ),
     **{f"nets.{name}": entry for name, entry in _NET_ATTRIBUTES.items()},
     "nets.params": _join(
         {**_NETS, **_SHARED},
@@ -222,21 +274,64 @@ FRAGMENTS: dict[str, str] = {
         "validation_fraction embargo_days grad_clip device random_state standardize verbose",
     ),
     "nets.attributes": _join({**_NET_ATTRIBUTES, **_ATTRIBUTES}, _NET_ATTRIBUTE_NAMES),
+    "fit.X_y": _join(_FIT, "X y"),
+    "fit.X_val": _FIT["X_val"],
+    "fit.parameters": _section("Parameters", _join(_FIT, "X y sample_weight X_val")),
+    "fit.X_rows": _section(
+        "Parameters",
+        """
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training rows in time order.
+        """,
+    ),
+    "returns.self": _section("Returns", "self : object\n    The fitted trainer."),
+    "parameters.X": _section(
+        "Parameters", "X : {array-like, DataFrame} of shape (n_samples, n_features)"
+    ),
+    "returns.y_pred": _section("Returns", "y_pred : ndarray of shape (n_samples,)"),
+    "strategy.parameters": _section("Parameters", _STRATEGY["X"]),
+    "strategy.X_val": _STRATEGY["X_val"],
+    "returns.strategy": _section("Returns", "self : object\n    The fitted strategy."),
+    "splitter.dates": inspect.cleandoc(
+        """
+        Dates come from ``groups`` when given, else from a ``DatetimeIndex`` or a
+        datetime level of a ``MultiIndex`` of ``X``, else every row is its own date in
+        row order.
+        """
+    ),
+    "metrics.returns": _RETURNS_METRICS["returns"],
+    # returns that may be per-trade P&L: the parameter is still named returns
+    "metrics.pnl": _RETURNS_METRICS["pnl"].replace("pnl", "returns", 1),
+    "metrics.parameters": _section(
+        "Parameters", _join(_RETURNS_METRICS, "returns periods_per_year")
+    ),
     "sequence.seq_len": _SEQUENCE["seq_len"],
-    # the whole section: the three sequence nets share every attribute
-    "sequence.attributes": "Attributes\n----------\n"
-    + _join({**_NET_ATTRIBUTES, **_ATTRIBUTES}, _NET_ATTRIBUTE_NAMES + " input_ndim_"),
-    "sequence.notes": inspect.cleandoc(
-        """
-        Notes
-        -----
-        ``X`` is 2-D and time-ordered, as for every trainer (or a 3-D array of windows
-        of shape (n_samples, seq_len, n_features)). Windows are built inside ``fit`` and
-        ``predict`` from the rows they are given: the first ``seq_len - 1`` rows of each
-        symbol in a ``predict`` call see zero padding, so pass enough history before the
-        rows you need. A row's prediction depends on the rows before it in the same
-        call, never on later ones.
-        """
+    # Attributes, See Also and Notes: the three sequence nets share all of them
+    "sequence.sections": "\n\n".join(
+        [
+            _section(
+                "Attributes",
+                _join({**_NET_ATTRIBUTES, **_ATTRIBUTES}, _NET_ATTRIBUTE_NAMES + " input_ndim_"),
+            ),
+            _section(
+                "See Also",
+                """
+                LSTMTrainer, TransformerTrainer, CNN1DTrainer : the nets over windows of past rows.
+                MLPTrainer : each row on its own.
+                """,
+            ),
+            _section(
+                "Notes",
+                """
+                ``X`` is 2-D and time-ordered, as for every trainer (or a 3-D array of windows
+                of shape (n_samples, seq_len, n_features)). Windows are built inside ``fit`` and
+                ``predict`` from the rows they are given: the first ``seq_len - 1`` rows of each
+                symbol in a ``predict`` call see zero padding, so pass enough history before the
+                rows you need. A row's prediction depends on the rows before it in the same
+                call, never on later ones.
+                """,
+            ),
+        ]
     ),
 }
 
@@ -246,7 +341,8 @@ _PLACEHOLDER = re.compile(r"( *)\{([\w.]+)\}")
 def fill_doc(obj):
     """Dedent ``obj.__doc__`` and replace its ``{fragment}`` lines; return ``obj``.
 
-    Use as a class decorator. A line holding only ``{name}`` is replaced by
+    Use as a class, method or function decorator (below ``_fit_context``, which
+    copies the docstring). A line holding only ``{name}`` is replaced by
     ``FRAGMENTS[name]`` at that line's indentation; braces anywhere else are left
     alone. An unknown name raises ``KeyError`` at import time. Without a docstring
     (``python -OO``) ``obj`` is returned as it is.

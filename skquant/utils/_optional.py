@@ -18,6 +18,8 @@ _INSTALL_HINTS = {
     "matplotlib": "pip install 'skquant[io]'",
     "skops": "pip install 'skquant[io]'",
     "arch": "pip install 'skquant[demo]'",
+    "numba": "pip install 'skquant[fast]'",
+    "mlflow": "pip install 'skquant[mlflow]'",
 }
 
 

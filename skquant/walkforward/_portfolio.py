@@ -21,6 +21,7 @@ from skquant.metrics import (
     probabilistic_sharpe_ratio,
     sharpe_ratio,
 )
+from skquant.utils._cross_section import cross_section_ic, group_ranks
 
 PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
 SUMMARY_EXTRAS = ("turnover", "ic", "icir", "psr", "benchmark_sharpe")
@@ -45,58 +46,6 @@ def _group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarr
     out = np.zeros(n_groups)
     out[sums.index.to_numpy()] = sums.to_numpy()
     return out
-
-
-def _average_ties(sorted_values: np.ndarray, ordinal: np.ndarray, new_group) -> np.ndarray:
-    """Ordinal ranks of sorted values with each run of equal values given its mean rank."""
-    new_run = new_group | np.r_[True, sorted_values[1:] != sorted_values[:-1]]
-    firsts = np.flatnonzero(new_run)
-    if len(firsts) == len(ordinal):  # no ties: every rank is its own mean
-        return ordinal
-    lasts = np.r_[firsts[1:] - 1, len(ordinal) - 1]
-    return np.repeat((ordinal[firsts] + ordinal[lasts]) / 2.0, lasts - firsts + 1)
-
-
-def _ranks(values: np.ndarray, group: np.ndarray, method: str = "average") -> np.ndarray:
-    """Rank of each value within its group (1 = smallest; NaN stays NaN).
-
-    ``group`` is ascending over the rows (each group's rows contiguous).
-    ``method="average"`` gives tied values their mean rank, ``"first"`` ranks ties in
-    row order (as pandas' ``rank``). Groups of similar sizes are sorted as the rows of
-    one NaN-padded matrix; very uneven ones by two stable sorts. No per-group loop.
-    """
-    n = len(values)
-    if n == 0:
-        return np.zeros(0)
-    kind = "stable" if method == "first" else "quicksort"  # "average" ignores row order
-    sizes = np.bincount(group)
-    width = int(sizes.max())
-    if len(sizes) * width <= 2 * n + 1024:
-        pos = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        matrix = np.full((len(sizes), width), np.nan)
-        matrix[group, pos] = values
-        order = np.argsort(matrix, axis=1, kind=kind)
-        ordinal = np.tile(np.arange(1.0, width + 1), len(sizes))
-        if method == "average":
-            new_row = np.zeros(matrix.size, dtype=bool)
-            new_row[::width] = True
-            ordinal = _average_ties(np.take_along_axis(matrix, order, 1).ravel(), ordinal, new_row)
-        placed = np.empty(matrix.shape)
-        np.put_along_axis(placed, order, ordinal.reshape(matrix.shape), axis=1)
-        ranks = placed[group, pos]
-    else:
-        order = np.argsort(values, kind=kind)
-        small = group.astype(np.uint16) if len(sizes) <= 65536 else group  # radix sort
-        order = order[np.argsort(small[order], kind="stable")]
-        new_group = np.r_[True, np.diff(group[order]) != 0]
-        starts = np.flatnonzero(new_group)
-        ordinal = np.arange(1.0, n + 1) - np.repeat(starts, np.diff(np.r_[starts, n]))
-        if method == "average":
-            ordinal = _average_ties(values[order], ordinal, new_group)
-        ranks = np.empty(n)
-        ranks[order] = ordinal
-    ranks[np.isnan(values)] = np.nan
-    return ranks
 
 
 def portfolio_weights(
@@ -125,10 +74,10 @@ def portfolio_weights(
     else:
         masked = np.where(tradable, score, np.nan)
         if portfolio == "rank":
-            ranks = _ranks(masked, group) if ranks is None else ranks
+            ranks = group_ranks(masked, group) if ranks is None else ranks
             raw = ranks - (n[group] + 1.0) / 2.0
         else:
-            order = _ranks(masked, group, method="first")
+            order = group_ranks(masked, group, method="first")
             k = np.floor(quantile * n + 1e-9)[group]
             raw = (order > n[group] - k).astype(np.float64) - (order <= k)
     raw = np.where(tradable, raw, 0.0)
@@ -158,28 +107,6 @@ def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
     exits[exits] &= continues[p[exits] + 1]
     total += np.bincount(p[exits] + 1, weights=np.abs(w[exits]), minlength=n_periods)
     return total
-
-
-def cross_section_ic(score, target, group, n_groups: int, known, score_ranks=None) -> np.ndarray:
-    """Spearman correlation of score and target across each group's rows (NaN if undefined).
-
-    ``known`` marks the rows with both values finite; ``score_ranks``, if given, are
-    the ranks of the ``known`` scores in their group.
-    """
-    if score_ranks is None:
-        score_ranks = _ranks(np.where(known, score, np.nan), group)
-    mean_rank = ((np.bincount(group, weights=known, minlength=n_groups) + 1.0) / 2.0)[group]
-    # one centred column at a time: the arrays are as long as the predictions
-    cx = np.nan_to_num(score_ranks - mean_rank)
-    cy = np.nan_to_num(_ranks(np.where(known, target, np.nan), group) - mean_rank)
-    del mean_rank
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xy, xx, yy = (
-            np.bincount(group, weights=a * b, minlength=n_groups)
-            for a, b in ((cx, cy), (cx, cx), (cy, cy))
-        )
-        ic = xy / np.sqrt(xx * yy)
-    return np.where((xx > 0) & (yy > 0), ic, np.nan)
 
 
 @dataclass
@@ -256,7 +183,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     target = bt.target[bt.rows]
     known = np.isfinite(bt.score) & np.isfinite(target)
     # the IC and the rank rule share the scores' ranks when both use the same rows
-    ranks = _ranks(np.where(known, bt.score, np.nan), group)
+    ranks = group_ranks(np.where(known, bt.score, np.nan), group)
     shared = ranks if np.array_equal(known, tradable) else None
     weight, raw, scale = portfolio_weights(
         bt.score, bt.position, tradable, group, n_groups, portfolio, quantile, shared

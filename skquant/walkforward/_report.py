@@ -112,7 +112,9 @@ def quantile_means(predictions, target_col: str, dates: np.ndarray) -> pd.Series
 
     Quintiles are cut per date from the predictions' ranks (alphalens'
     ``by_date``), so every date contributes to each quintile its symbols reach;
-    with one row per date they are cut over all rows.
+    when the typical (median) date has fewer rows than quintiles (one series, or a
+    panel of two indices) they are cut over all rows, so that every quintile is
+    filled.
     """
     frame = pd.DataFrame(
         {
@@ -121,7 +123,8 @@ def quantile_means(predictions, target_col: str, dates: np.ndarray) -> pd.Series
             "d": dates,
         }
     ).dropna()
-    key = frame["d"] if frame["d"].duplicated().any() else np.zeros(len(frame))
+    per_date = len(frame) and frame.groupby("d").size().median() >= N_QUANTILES
+    key = frame["d"] if per_date else np.zeros(len(frame))
     share = frame.groupby(key)["p"].rank(method="first", pct=True)
     quantile = np.ceil(share * N_QUANTILES).clip(1, N_QUANTILES).astype(int)
     means = frame["t"].groupby(quantile).mean()
@@ -129,14 +132,22 @@ def quantile_means(predictions, target_col: str, dates: np.ndarray) -> pd.Series
 
 
 def plot_walkforward(
-    returns, predictions, *, target_col: str = "target", window: int = 63, fig=None
+    returns,
+    predictions,
+    *,
+    target_col: str = "target",
+    window: int = 63,
+    fig=None,
+    folds=None,
+    metric: str | None = None,
 ):
     """Draw a walk-forward backtest in five panels.
 
     (a) compounded net equity against the benchmark; (b) gross against net equity;
     (c) the rolling rank IC (per-date Spearman correlation of prediction and target
     across symbols, averaged over ``window`` dates); (d) turnover per period; (e) the
-    mean target by prediction quintile, quintiles cut per date.
+    mean target by prediction quintile, quintiles cut per date; with ``folds`` and
+    ``metric``, (f) that metric per fold.
 
     Parameters
     ----------
@@ -152,11 +163,15 @@ def plot_walkforward(
         Dates in the rolling IC window.
     fig : matplotlib.figure.Figure, default=None
         A figure to draw into (cleared first); a new one when None.
+    folds : DataFrame, default=None
+        One row per fold, with the columns ``fold`` and ``metric``.
+    metric : str, default=None
+        The column of ``folds`` drawn in a sixth panel; none when None.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
-        Five axes, titled as the panels above.
+        Five axes (six with ``folds`` and ``metric``), titled as the panels above.
 
     Raises
     ------
@@ -169,14 +184,18 @@ def plot_walkforward(
         raise ValueError(f"window must be a number of dates >= 2, got {window!r}.")
     window = int(window)
     dates = _check_inputs(returns, predictions, target_col)
+    by_fold = metric is not None
+    if by_fold and (not isinstance(folds, pd.DataFrame) or metric not in folds.columns):
+        raise ValueError(f"metric={metric!r} needs folds, a DataFrame with that column.")
     from skquant.utils._optional import import_optional
 
     plt = import_optional("matplotlib.pyplot")
     if fig is None:
-        fig = plt.figure(figsize=(12, 11))
+        fig = plt.figure(figsize=(12, 14 if by_fold else 11))
     else:
         fig.clear()
-    grid = fig.add_gridspec(3, 2, height_ratios=[1.3, 1.0, 1.0])
+    heights = [1.3, 1.0, 1.0] + ([0.8] if by_fold else [])
+    grid = fig.add_gridspec(len(heights), 2, height_ratios=heights)
     ax_net = fig.add_subplot(grid[0, :])
     ax_cost, ax_ic = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
     ax_turn, ax_q = fig.add_subplot(grid[2, 0]), fig.add_subplot(grid[2, 1])
@@ -211,6 +230,14 @@ def plot_walkforward(
     titles[2] = f"Rolling IC ({window} periods)"
     for ax, title in zip((ax_net, ax_cost, ax_ic, ax_turn, ax_q), titles, strict=True):
         ax.set_title(title)
+    if by_fold:
+        ax_fold = fig.add_subplot(grid[3, :])
+        values = folds[metric].replace([np.inf, -np.inf], np.nan).to_numpy(dtype=np.float64)
+        ax_fold.bar(folds["fold"], values, color=np.where(values >= 0, "tab:green", "tab:red"))
+        ax_fold.axhline(0.0, color="black", linewidth=0.6)
+        ax_fold.set_xlabel("fold")
+        ax_fold.set_ylabel(metric)
+        ax_fold.set_title(f"{metric} by fold")
     fig.tight_layout()
     return fig
 

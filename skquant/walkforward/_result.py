@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, InitVar, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,6 +12,7 @@ import pandas as pd
 from skquant.metrics import period_returns
 
 
+@dataclass(eq=False, repr=False)
 class WalkForwardResult:
     """The outcome of :meth:`WalkForwardEngine.run`.
 
@@ -62,31 +65,21 @@ class WalkForwardResult:
     >>> result.save("wf_output")  # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        folds,
-        summary,
-        predictions,
-        dates,
-        metrics,
-        periods_per_year=252.0,
-        returns=None,
-        *,
-        portfolio="sign",
-        quantile=0.2,
-        cost_bps=0.0,
-        backtest=None,
-    ):
-        self.folds = folds
-        self.summary = summary
-        self.predictions = predictions
+    folds: pd.DataFrame
+    summary: dict
+    predictions: pd.DataFrame
+    dates: InitVar[np.ndarray]
+    metrics: tuple
+    periods_per_year: float = 252.0
+    returns: pd.DataFrame | None = None
+    _: KW_ONLY
+    portfolio: str = "sign"
+    quantile: float = 0.2
+    cost_bps: float = 0.0
+    backtest: InitVar[Any] = None
+
+    def __post_init__(self, dates, backtest) -> None:
         self._dates = np.asarray(dates)
-        self.metrics = metrics
-        self.periods_per_year = periods_per_year
-        self.returns = returns
-        self.portfolio = portfolio
-        self.quantile = quantile
-        self.cost_bps = cost_bps
         self._backtest = backtest
 
     def evaluate(self, portfolio=None, quantile=None, cost_bps=None, metrics=None):
@@ -195,41 +188,94 @@ class WalkForwardResult:
         atomic_write_json(directory / "summary.json", dict(self.summary), sort_keys=False)
         return directory
 
-    def plot(self, metric: str | None = None):
-        """Draw the equity curve, its drawdown and a per-fold metric.
+    def _scored_rows(self) -> pd.DataFrame:
+        """Each row of ``predictions`` with its score and its target, for the pictures.
+
+        ``prediction`` is the score the IC ranks (a classifier's probability), ``target``
+        the value the model learned; both come from the stored run.
+        """
+        bt = self._backtest
+        if bt is None or self.returns is None:
+            raise ValueError(
+                "This result holds no walk-forward run to draw; plot() and write_report() "
+                "work on the results WalkForwardEngine.run returns."
+            )
+        served = bt.served
+        return pd.DataFrame(
+            {"prediction": bt.score[served], "target": bt.target[bt.rows[served]]},
+            index=self.predictions.index,
+        )
+
+    def plot(self, metric: str | None = None, *, window: int = 63, path=None):
+        """Draw the backtest as a quant reads it.
+
+        Five panels: net equity against the benchmark (equal weight long every
+        symbol), gross against net equity, the rolling rank IC, turnover per period,
+        and the mean target by prediction quintile (quintiles cut per date).
 
         Parameters
         ----------
         metric : str, default=None
-            Per-fold metric of the bottom panel; the first metric of the run
-            when None.
+            A per-fold metric of the run drawn in a sixth panel; none when None.
+        window : int, default=63
+            Dates in the rolling IC window.
+        path : str or path-like, default=None
+            Also save the figure there (PNG by its suffix, as matplotlib's
+            ``savefig``).
 
         Returns
         -------
         fig : matplotlib.figure.Figure
-        """
-        from skquant.utils._optional import import_optional
 
-        plt = import_optional("matplotlib.pyplot")
-        metric = metric or self.metrics[0]
-        if metric not in self.folds.columns:
+        Raises
+        ------
+        ValueError
+            An unknown ``metric`` (naming the run's), a ``window`` below 2, or a result
+            that does not come from :meth:`WalkForwardEngine.run`.
+        """
+        from skquant.walkforward._report import plot_walkforward
+
+        if metric is not None and metric not in self.folds.columns:
             raise ValueError(f"Unknown metric {metric!r}; this run computed {list(self.metrics)}.")
-        frame = self.to_frame()
-        fig, (ax_eq, ax_dd, ax_fold) = plt.subplots(
-            3, 1, figsize=(10, 8), gridspec_kw={"height_ratios": [3, 1.2, 1.5]}
-        )
-        ax_eq.plot(frame.index, frame["equity"], color="tab:blue")
-        ax_eq.set_ylabel("equity")
-        ax_eq.set_title("Walk-forward out-of-sample equity")
-        if len(self.folds) <= 40:  # mark the refits where they stay readable
-            for start in self.folds["test_start"]:
-                ax_eq.axvline(start, color="0.85", linewidth=0.6, zorder=0)
-        ax_dd.fill_between(frame.index, frame["drawdown"], 0.0, color="tab:red", alpha=0.4)
-        ax_dd.set_ylabel("drawdown")
-        values = self.folds[metric].replace([np.inf, -np.inf], np.nan)
-        ax_fold.bar(self.folds["fold"], values, color=np.where(values >= 0, "tab:green", "tab:red"))
-        ax_fold.axhline(0.0, color="black", linewidth=0.6)
-        ax_fold.set_xlabel("fold")
-        ax_fold.set_ylabel(metric)
-        fig.tight_layout()
+        scored = self._scored_rows()
+        fig = plot_walkforward(self.returns, scored, window=window, folds=self.folds, metric=metric)
+        if path is not None:
+            fig.savefig(path, dpi=100)
         return fig
+
+    def write_report(self, path, metric: str | None = None, *, figure=None) -> Path:
+        """Write one self-contained HTML report: summary table, fold table and the plots.
+
+        The figure is embedded as a PNG inside the file, so it opens in any browser
+        with nothing beside it.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The HTML file (its folder must exist).
+        metric : str, default=None
+            Per-fold metric drawn in the figure's sixth panel, as in :meth:`plot`.
+        figure : matplotlib.figure.Figure, default=None
+            The figure to embed; ``self.plot(metric)`` when None (then closed).
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        from skquant.walkforward._report import write_report_html
+
+        own = figure is None
+        fig = self.plot(metric) if own else figure
+        try:
+            write_report_html(path, self.summary, self.folds, fig)
+        finally:
+            if own:
+                import matplotlib.pyplot as plt
+
+                plt.close(fig)
+        return Path(path)
+
+
+# the dataclass leaves the init-only default as a class attribute: result.backtest would
+# read None on a result that holds one (it lives in _backtest)
+del WalkForwardResult.backtest

@@ -28,6 +28,7 @@ from skquant.models._base import (
     target_names_of,
     warn_if_binary_regression,
 )
+from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import (
     Interval,
@@ -178,6 +179,11 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
     owner.model_ = net
 
 
+def module_kwargs(config, n_features: int, n_outputs: int) -> dict[str, Any]:
+    """The keyword arguments every module takes: input width, dropout and outputs."""
+    return {"n_features": n_features, "dropout": float(config["dropout"]), "n_outputs": n_outputs}
+
+
 class BaseNetTrainer(BaseSupervisedTrainer):
     """Base class of the skorch/PyTorch trainers (not for direct use).
 
@@ -264,26 +270,18 @@ class BaseNetTrainer(BaseSupervisedTrainer):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None):
         """Fit the net, early-stopping on the validation rows when configured.
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Training features, rows in time order (or indexed by date).
-        y : array-like of shape (n_samples,)
-            Target.
+        {fit.X_y}
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights (scaled to mean 1 over the training rows).
-        X_val, y_val : array-like, default=None
-            Early-stopping validation rows. Without them and with
-            ``early_stopping_rounds > 0``, the latest ``validation_fraction`` of the
-            training dates are held out instead.
+        {fit.X_val}
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         config = self._resolve_config()
         self.config_ = config
@@ -393,6 +391,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
             return self.classes_[np.argmax(raw, axis=1)]
         return raw[:, 0] * self.y_scale_[0] + self.y_mean_[0]
 
+    @fill_doc
     def predict(self, X):
         """Predict the target (class labels for classification).
 

@@ -299,6 +299,7 @@ class GANTrainer(BaseFeatureTrainer):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None):
         """Fit the generator and the critic on the rows of ``X``.
 
@@ -310,10 +311,7 @@ class GANTrainer(BaseFeatureTrainer):
         y : array-like of shape (n_samples,), default=None
             Class labels, required with ``conditional=True``; ignored otherwise.
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         config = self._resolve_config()
         conditional = bool(config["conditional"])

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from skquant.models._nets._base import NET_CONSTRAINTS, NET_DEFAULTS, BaseNetTrainer
+from skquant.models._nets._base import (
+    NET_CONSTRAINTS,
+    NET_DEFAULTS,
+    BaseNetTrainer,
+    module_kwargs,
+)
 from skquant.utils._docs import fill_doc
 
 
@@ -84,8 +89,6 @@ class MLPTrainer(BaseNetTrainer):
         from skquant.models._nets._modules import MLPModule
 
         return MLPModule, {
-            "n_features": n_features,
+            **module_kwargs(config, n_features, n_outputs),
             "hidden_layer_sizes": [int(s) for s in config["hidden_layer_sizes"]],
-            "dropout": float(config["dropout"]),
-            "n_outputs": n_outputs,
         }

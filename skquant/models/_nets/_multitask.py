@@ -207,12 +207,11 @@ class MultiTaskTrainer(BaseNetTrainer):
         }
 
     # ------------------------------------------------------------------ predict
+    @fill_doc
     def predict(self, X):
         """Predict every target: one column per target.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        {parameters.X}
 
         Returns
         -------

@@ -14,7 +14,12 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from skquant.models._nets._base import NET_CONSTRAINTS, NET_DEFAULTS, BaseNetTrainer
+from skquant.models._nets._base import (
+    NET_CONSTRAINTS,
+    NET_DEFAULTS,
+    BaseNetTrainer,
+    module_kwargs,
+)
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
 
@@ -62,6 +67,7 @@ def make_windows(Xs: np.ndarray, X, seq_len: int) -> np.ndarray:
     return padded[window_index(X, len(Xs), seq_len)]  # -1 picks the zero row
 
 
+SEQUENCE_DEFAULTS = {**NET_DEFAULTS, "seq_len": 20}
 SEQUENCE_CONSTRAINTS = {
     **NET_CONSTRAINTS,
     "seq_len": [Interval(Integral, 1, None, closed="left"), None],
@@ -78,10 +84,6 @@ class BaseSequenceTrainer(BaseNetTrainer):
             return np.ascontiguousarray(Xs, dtype=np.float32)
         seq_len = int(self.config_["seq_len"])
         return make_windows(Xs, X_orig, seq_len)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        return tags
 
 
 @fill_doc
@@ -102,14 +104,7 @@ class LSTMTrainer(BaseSequenceTrainer):
         them: less memory, more compute (the answer to GPU memory errors).
     {nets.params}
 
-    {sequence.attributes}
-
-    See Also
-    --------
-    TransformerTrainer, CNN1DTrainer : the other nets over windows of past rows.
-    MLPTrainer : each row on its own.
-
-    {sequence.notes}
+    {sequence.sections}
 
     Examples
     --------
@@ -120,8 +115,7 @@ class LSTMTrainer(BaseSequenceTrainer):
 
     _registry_name = "lstm"
     _defaults = {
-        **NET_DEFAULTS,
-        "seq_len": 20,
+        **SEQUENCE_DEFAULTS,
         "hidden_size": 64,
         "num_layers": 1,
         "gradient_checkpointing": False,
@@ -180,11 +174,9 @@ class LSTMTrainer(BaseSequenceTrainer):
         from skquant.models._nets._modules import LSTMModule
 
         return LSTMModule, {
-            "n_features": n_features,
+            **module_kwargs(config, n_features, n_outputs),
             "hidden_size": int(config["hidden_size"]),
             "num_layers": int(config["num_layers"]),
-            "dropout": float(config["dropout"]),
-            "n_outputs": n_outputs,
             "gradient_checkpointing": bool(config["gradient_checkpointing"]),
         }
 
@@ -216,26 +208,18 @@ class TransformerTrainer(BaseSequenceTrainer):
         compute (the answer to GPU memory errors).
     {nets.params}
 
-    {sequence.attributes}
-
-    See Also
-    --------
-    LSTMTrainer, CNN1DTrainer : the other nets over windows of past rows.
-    MLPTrainer : each row on its own.
-
-    {sequence.notes}
+    {sequence.sections}
 
     Examples
     --------
     >>> from skquant import TransformerTrainer, load_model_config
-    >>> trainer = TransformerTrainer(load_model_config("transformer"))
-    >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    >>> trainer = TransformerTrainer(load_model_config("transformer"), seq_len=60)
+    >>> trainer.train(X_train, y_train, X_val, y_val)  # doctest: +SKIP
     """
 
     _registry_name = "transformer"
     _defaults = {
-        **NET_DEFAULTS,
-        "seq_len": 20,
+        **SEQUENCE_DEFAULTS,
         "d_model": 32,
         "n_heads": 4,
         "num_layers": 2,
@@ -308,13 +292,11 @@ class TransformerTrainer(BaseSequenceTrainer):
                 f"{type(self).__name__}."
             )
         return TransformerModule, {
-            "n_features": n_features,
+            **module_kwargs(config, n_features, n_outputs),
             "d_model": d_model,
             "n_heads": n_heads,
             "num_layers": int(config["num_layers"]),
             "dim_feedforward": int(config["dim_feedforward"]),
-            "dropout": float(config["dropout"]),
-            "n_outputs": n_outputs,
             "gradient_checkpointing": bool(config["gradient_checkpointing"]),
         }
 
@@ -338,24 +320,17 @@ class CNN1DTrainer(BaseSequenceTrainer):
         Width of every convolution kernel, in rows.
     {nets.params}
 
-    {sequence.attributes}
-
-    See Also
-    --------
-    LSTMTrainer, TransformerTrainer : the other nets over windows of past rows.
-    MLPTrainer : each row on its own.
-
-    {sequence.notes}
+    {sequence.sections}
 
     Examples
     --------
     >>> from skquant import CNN1DTrainer, load_model_config
-    >>> trainer = CNN1DTrainer(load_model_config("cnn1d"))
-    >>> trainer.train(X_train, y_train)  # doctest: +SKIP
+    >>> trainer = CNN1DTrainer(load_model_config("cnn1d"), kernel_size=5)
+    >>> trainer.fit(X_train, y_train).predict(X_test)  # doctest: +SKIP
     """
 
     _registry_name = "cnn1d"
-    _defaults = {**NET_DEFAULTS, "seq_len": 20, "channels": [32, 32], "kernel_size": 3}
+    _defaults = {**SEQUENCE_DEFAULTS, "channels": [32, 32], "kernel_size": 3}
     _parameter_constraints = {
         **SEQUENCE_CONSTRAINTS,
         "channels": [list, tuple, None],
@@ -407,9 +382,7 @@ class CNN1DTrainer(BaseSequenceTrainer):
         from skquant.models._nets._modules import CNN1DModule
 
         return CNN1DModule, {
-            "n_features": n_features,
+            **module_kwargs(config, n_features, n_outputs),
             "channels": [int(c) for c in config["channels"]],
             "kernel_size": int(config["kernel_size"]),
-            "dropout": float(config["dropout"]),
-            "n_outputs": n_outputs,
         }

@@ -131,23 +131,18 @@ class VAETrainer(BaseFeatureTrainer):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def fit(self, X, y=None, *, X_val=None):
         """Fit the VAE on ``X``, early-stopping on ``X_val`` or a chronological tail.
 
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Training rows in time order.
+        {fit.X_rows}
         y : None
             Ignored; present for API consistency (Pipelines pass it).
         X_val : array-like of shape (n_val, n_features), default=None
             Early-stopping rows. Without them and with ``early_stopping_rounds > 0``
             the latest ``validation_fraction`` of the training dates are held out.
 
-        Returns
-        -------
-        self : object
-            The fitted trainer.
+        {returns.self}
         """
         from skquant.models._nets._modules import VAELoss, VAEModule
 
