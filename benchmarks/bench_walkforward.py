@@ -14,14 +14,26 @@
    every metric, from the stored predictions) on 1M prediction rows (2000 dates x
    500 symbols), for each portfolio rule; the target is under one second.
 
+4. ``--large``: the engine's own cost where fits are cheap. Speed: 1M panel rows
+   (400 symbols x 2,500 dates, LightGBM 20 trees, one thread, 107 folds), the engine
+   (construction, leak guard included, plus ``run`` with ``n_jobs=1``) against the
+   sequential raw loop on the same folds, as a ratio of CPU time
+   (``time.process_time``: robust to other load on a shared machine); the target is
+   at most 1.05. Memory: on 5M rows (2,000 symbols x 2,500 dates), the peak memory
+   of constructing the engine and running it above the input frame, as a multiple
+   of the frame's size, measured twice: the process's peak resident set (Linux
+   ``VmHWM``, reset before the run) and, in a second run, tracemalloc's peak; the
+   target is at most 1.5x for both.
+
 Run: ``python benchmarks/bench_walkforward.py [--symbols 30 --days 900 --trees 150]``;
-``--evaluate-only`` runs part 3 alone.
+``--evaluate-only`` runs part 3 alone, ``--large`` part 4 alone (a few minutes).
 Timings are only meaningful on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import time
@@ -89,6 +101,89 @@ def bench_evaluate(n_dates: int = 2000, n_symbols: int = 500, repeats: int = 3) 
         )
 
 
+def _rss_now_and_peak() -> tuple[int, int]:
+    """This process's resident set and its peak (VmRSS, VmHWM) in bytes (Linux)."""
+    values = {}
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                values[line[:5]] = int(line.split()[1]) * 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+def _reset_peak_rss() -> None:
+    with open("/proc/self/clear_refs", "w") as handle:  # 5: reset VmHWM (Linux >= 4.0)
+        handle.write("5")
+
+
+def bench_large_speed(n_symbols: int, n_days: int, trees: int, repeats: int) -> None:
+    """Engine (construction + run, one thread) / raw loop at 1M rows, in CPU time."""
+    panel = make_synthetic_panel(n_symbols, n_days, random_state=0)
+    folds = WalkForwardEngine(panel, target="fwd_ret", features=FEATURES, **WINDOWS).folds_
+    print(
+        f"large: {len(panel)} rows ({n_symbols} symbols x {n_days} dates), {len(folds)} folds "
+        f"of {folds[0][1] - folds[0][0]} training rows; LightGBM {trees} trees, one thread"
+    )
+    ratios = []
+    for r in range(repeats):
+        c0 = time.process_time()
+        expected = sequential_loop(panel, folds, trees)
+        c_loop = time.process_time() - c0
+        c0 = time.process_time()
+        engine = WalkForwardEngine(panel, target="fwd_ret", features=FEATURES, n_jobs=1, **WINDOWS)
+        c_build = time.process_time() - c0
+        result = engine.run(estimator=raw_estimator(trees), metrics=["sharpe"])
+        c_engine = time.process_time() - c0
+        np.testing.assert_allclose(result.predictions["prediction"].to_numpy(), expected)
+        ratios.append(c_engine / c_loop)
+        print(
+            f"  repeat {r}: CPU time raw loop {c_loop:.2f} s, engine {c_engine:.2f} s "
+            f"(construction {c_build:.2f} s, run {c_engine - c_build:.2f} s): "
+            f"ratio {ratios[-1]:.3f}"
+        )
+        del engine, result
+    print(
+        f"median CPU-time ratio engine (construction + run, n_jobs=1) / raw loop at "
+        f"{len(panel)} rows: {statistics.median(ratios):.3f} (target <= 1.05)"
+    )
+
+
+def bench_large_memory(n_symbols: int, n_days: int, trees: int) -> None:
+    """Peak memory of the engine above the input frame, RSS and tracemalloc, on 5M rows."""
+    panel = make_synthetic_panel(n_symbols, n_days, random_state=0)
+    frame_bytes = int(panel.memory_usage(deep=True).sum())
+    windows = {**WINDOWS, "test_days": 252, "step_days": 252}  # fewer, larger folds
+
+    def run_engine():
+        engine = WalkForwardEngine(panel, target="fwd_ret", features=FEATURES, n_jobs=1, **windows)
+        result = engine.run(estimator=raw_estimator(trees), metrics=["sharpe"])
+        return len(engine.folds_), len(result.predictions)
+
+    gc.collect()
+    rss0, _ = _rss_now_and_peak()
+    _reset_peak_rss()
+    n_folds, n_pred = run_engine()
+    _, peak = _rss_now_and_peak()
+    print(
+        f"large memory: {len(panel)} rows ({n_symbols} symbols x {n_days} dates), frame "
+        f"{frame_bytes / 2**20:.0f} MiB; {n_folds} folds, {n_pred} prediction rows, {trees} trees"
+    )
+    print(
+        f"  peak RSS above the frame: {(peak - rss0) / 2**20:.0f} MiB = "
+        f"{(peak - rss0) / frame_bytes:.2f}x the frame (target <= 1.5x; includes "
+        "LightGBM's native memory)"
+    )
+    gc.collect()
+    tracemalloc.start()
+    run_engine()
+    _, traced = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"  peak traced (tracemalloc) memory: {traced / 2**20:.0f} MiB = "
+        f"{traced / frame_bytes:.2f}x the frame (target <= 1.5x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", type=int, default=30)
@@ -96,7 +191,14 @@ def main() -> None:
     parser.add_argument("--trees", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--evaluate-only", action="store_true", help="only part 3")
+    parser.add_argument(
+        "--large", action="store_true", help="only part 4: 1M rows speed, 5M rows memory"
+    )
     args = parser.parse_args()
+    if args.large:
+        bench_large_speed(400, 2500, trees=20, repeats=max(1, min(args.repeats, 2)))
+        bench_large_memory(2000, 2500, trees=20)
+        return
     if args.evaluate_only:
         bench_evaluate()
         return

@@ -75,7 +75,10 @@ def _metadata(data) -> dict:
 
 
 def _numeric(frame: pd.DataFrame, column) -> bool:
-    dtype = frame[column].dtype
+    return _numeric_dtype(frame[column].dtype)
+
+
+def _numeric_dtype(dtype) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
 
 
@@ -278,12 +281,37 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     return LabelHorizon(_autocorrelation_horizon(values, codes, column), "autocorrelation")
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
+class _SortedValues:
+    """One variable sorted once, so that its ranks within any subset of rows cost O(n).
+
+    ``ranks(mask)`` equals ``pandas.Series(values[mask]).rank()`` (average ranks of
+    ties) for a mask of finite values: the subset's sorted order is the full sorted
+    order with the other rows left out. The leak guard ranks each column and label
+    within several masks (the rows where both of a pair are finite).
+    """
+
+    def __init__(self, values: np.ndarray):
+        order = np.argsort(values)  # tied values share a rank: their order is moot
+        self.finite = np.isfinite(values)
+        self.order = order[self.finite[order]]
+        self.sorted = values[self.order]
+
+    def ranks(self, mask: np.ndarray) -> np.ndarray:
+        keep = mask[self.order]
+        values = self.sorted[keep]
+        firsts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+        lasts = np.r_[firsts[1:] - 1, len(values) - 1]
+        # ties share the mean of their ordinal ranks (firsts + 1 ... lasts + 1)
+        ranked = np.empty(len(mask))
+        ranked[self.order[keep]] = np.repeat((firsts + lasts + 2) / 2.0, lasts - firsts + 1)
+        return ranked[mask]
+
+
+def _spearman(a: _SortedValues, b: _SortedValues) -> float:
+    ok = a.finite & b.finite
     if ok.sum() < 10:
         return float("nan")
-    ra = pd.Series(a[ok]).rank().to_numpy()
-    rb = pd.Series(b[ok]).rank().to_numpy()
+    ra, rb = a.ranks(ok), b.ranks(ok)
     ra, rb = ra - ra.mean(), rb - rb.mean()
     denom = np.sqrt(np.dot(ra, ra) * np.dot(rb, rb))
     return float(np.dot(ra, rb) / denom) if denom > 0 else float("nan")
@@ -333,10 +361,12 @@ def leak_scores(
     pairs = []
     for name, h in labels:
         y = data[name].to_numpy(dtype=np.float64)[order]
-        pairs.append((y[::stride], _shift_within(y, codes, h + 1)[::stride]))
+        lagged = _shift_within(y, codes, h + 1)
+        pairs.append((_SortedValues(y[::stride]), _SortedValues(lagged[::stride])))
+    sample = order[::stride]
     scores = {}
     for col in columns:
-        x = data[col].to_numpy(dtype=np.float64)[order][::stride]
+        x = _SortedValues(data[col].to_numpy(dtype=np.float64)[sample])
         best = 0.0
         for y, lagged in pairs:
             score = abs(_spearman(x, y)) - abs(np.nan_to_num(_spearman(x, lagged)))
@@ -350,11 +380,11 @@ def candidate_features(data: pd.DataFrame, exclude=()) -> list[str]:
     skip = set(exclude)
     return [
         c
-        for c in data.columns
+        for c, dtype in data.dtypes.items()  # one pass, not a Series per column
         if c not in skip
         and str(c).lower() not in ID_COLUMNS
         and not is_label_like(c)
-        and _numeric(data, c)
+        and _numeric_dtype(dtype)
     ]
 
 

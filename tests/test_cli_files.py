@@ -259,6 +259,26 @@ def test_walkforward_refuses_a_file_lacking_a_feature_by_name(tmp_path):
     assert "f2" in panel.columns
 
 
+def test_train_all_progress_shows_done_total_eta_and_worker_peak(tmp_path):
+    """Each finished symbol's line says how many are done, the time left and its peak memory."""
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=120)
+    proc = run_cli(
+        "train-all", "--input-dir", data, "--output-dir", tmp_path / "out",
+        "--target", "fwd_ret_1d", "--models", "lightgbm", "--config", fast_config(tmp_path),
+        "--val-days", "30", "--n-jobs", "1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    line = re.compile(
+        r"^\[(\d)/3 (\d+)%, ETA \d+:\d\d:\d\d, worker peak (\d+) MB\] (AAA|BBB|CCC): "
+        r"lightgbm trained \(\d+\.\ds\)$"
+    )
+    found = [m.groups() for m in map(line.match, proc.stderr.splitlines()) if m]
+    assert [(done, pct) for done, pct, _, _ in found] == [("1", "33"), ("2", "66"), ("3", "100")]
+    assert sorted(symbol for *_, symbol in found) == ["AAA", "BBB", "CCC"]
+    assert all(int(peak) > 10 for _, _, peak, _ in found)
+    assert proc.stderr.count("ETA 0:00:00") >= 1  # nothing left after the last one
+
+
 # ----------------------------------------------------------------------------- random bad files
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
+import threading
 import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +22,8 @@ SUFFIXES = (".parquet", ".pq", ".csv")
 # Written by build-features beside each symbol file it writes: which columns a feature
 # model made and the first date that model never saw.
 SIDECAR_SUFFIX = ".features.json"
+# warnings.catch_warnings changes process-wide state: one thread at a time
+_WARNINGS_LOCK = threading.Lock()
 
 
 def symbol_files(input_dir: str | None) -> dict[str, Path]:
@@ -79,7 +85,7 @@ def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
         if not empty and path.suffix.lower() == ".csv":
             frame = pd.read_csv(path)
         elif not empty:
-            frame = pd.read_parquet(path)
+            frame = _read_parquet(path)
     except pd.errors.EmptyDataError:  # blank lines only
         empty = True
     except Exception as exc:  # corrupt or unreadable: reported per symbol
@@ -100,7 +106,96 @@ def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
         raise ValueError(f"{name} repeats dates ({shown}{more}): one row per date is expected.")
     frame = _numeric_columns(frame, name)
     require_columns(frame, required, name)
+    if frame.index.is_monotonic_increasing:  # most files: no sorted copy needed
+        return frame
     return frame.sort_index(kind="stable")
+
+
+def load_panel(
+    input_dir: str,
+    target: str | None,
+    return_col: str | None = None,
+    features: list | None = None,
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, pd.Timestamp]]:
+    """The folder's files as one (date, symbol) panel, ``{symbol: error}`` of bad files,
+    and ``{symbol: first unseen date}`` of the files build-features wrote.
+
+    Each file must hold ``target``, ``return_col`` and ``features`` as numbers (see
+    :func:`read_symbol`). Without ``features``, each file must hold every column that
+    at least half of the files offer as a feature (:func:`held_by_half`), so no
+    symbol silently lacks one, and its dates must be in the time zone (or none) most
+    files use. Files are read by a pool of threads (parquet decoding runs outside
+    the GIL), then joined in one concat.
+    """
+    files = symbol_files(input_dir)
+    required = [target, return_col, *(features or [])]
+
+    def read(path: Path):
+        try:
+            return read_symbol(path, required), first_unseen_date(path), None
+        except ValueError as exc:
+            return None, None, str(exc)
+
+    parts, failed, unseen = {}, {}, {}
+    with ThreadPoolExecutor(max_workers=min(len(files), 2 * (os.cpu_count() or 1))) as pool:
+        results = pool.map(read, files.values())
+        for symbol, (frame, cutoff, error) in zip(files, results, strict=True):
+            if error is not None:
+                failed[symbol] = error
+                continue
+            parts[symbol] = frame
+            if cutoff is not None:
+                unseen[symbol] = cutoff
+    usual = []
+    if features is None:
+        usual = held_by_half([feature_candidates(frame, required) for frame in parts.values()])
+    zones = Counter(str(frame.index.tz) for frame in parts.values()).most_common(1)
+    for symbol, frame in list(parts.items()):
+        name = files[symbol].name
+        try:
+            require_columns(frame, usual, name)
+            if str(frame.index.tz) != zones[0][0]:
+                raise ValueError(
+                    f"{name}: its dates are in time zone {frame.index.tz}, most files' in "
+                    f"{zones[0][0]}; write them all in one zone."
+                )
+        except ValueError as exc:
+            failed[symbol] = str(exc)
+            del parts[symbol]
+    if not parts:
+        detail = "; ".join(f"{s}: {e}" for s, e in failed.items())
+        raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
+    # make_labels' horizons travel in each file's metadata (parquet keeps attrs)
+    attrs = [frame.attrs for frame in parts.values()]
+    unseen = {symbol: date for symbol, date in unseen.items() if symbol in parts}
+    # only the columns every usable file holds; the index's levels are swapped in
+    # place (DataFrame.swaplevel would copy every column once more)
+    panel = pd.concat(parts, names=["symbol", "date"], join="inner")
+    del parts
+    panel.index = panel.index.swaplevel()
+    panel = panel.sort_index()
+    if attrs[0] and all(a == attrs[0] for a in attrs):
+        panel.attrs = dict(attrs[0])
+    return panel, failed, unseen
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """``pandas.read_parquet``'s frame (``attrs`` included), read through pyarrow directly.
+
+    Safe in threads (pandas' reader changes the process-wide warnings filters) and
+    a third cheaper per file (no dataset discovery).
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as handle:
+        table = handle.read(use_pandas_metadata=True)
+    frame = table.to_pandas()
+    metadata = table.schema.metadata or {}
+    if b"PANDAS_ATTRS" in metadata:  # DataFrame.attrs, as pandas writes them
+        frame.attrs = json.loads(metadata[b"PANDAS_ATTRS"])
+    return frame
 
 
 def sidecar_path(path: Path) -> Path:
@@ -154,14 +249,20 @@ def first_usable(
     )
 
 
+def held_by_half(column_lists: Iterable[Sequence[str]]) -> list[str]:
+    """The columns that at least half of the lists hold, in the order first seen.
+
+    The one rule for the columns a folder's files are expected to share: a file that
+    lacks one fails on its own, by name, rather than making every file lose it.
+    """
+    lists = list(column_lists)
+    votes = Counter(c for columns in lists for c in dict.fromkeys(columns))
+    return [c for c, n in votes.items() if 2 * n >= len(lists)]
+
+
 def usual_columns(files: dict[str, Path]) -> set[str]:
     """The columns that the headers of at least half of the readable files hold."""
-    headers = [h for h in map(_header, files.values()) if h]
-    counts: dict[str, int] = {}
-    for header in headers:
-        for column in set(header):
-            counts[column] = counts.get(column, 0) + 1
-    return {c for c, n in counts.items() if 2 * n >= len(headers)}
+    return set(held_by_half(h for h in map(_header, files.values()) if h))
 
 
 def _header(path: Path) -> list[str]:
@@ -197,7 +298,8 @@ def _short(exc: BaseException) -> str:
     return re.split(r", at position \d+|\. You might want", line)[0]
 
 
-def _is_numeric(column: pd.Series) -> bool:
+def _is_numeric(column) -> bool:
+    """Whether a column (or its dtype) holds numbers or booleans."""
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
 
 
@@ -212,7 +314,7 @@ def _parse_dates(values: pd.Index, name: str) -> pd.DatetimeIndex:
             "them as YYYY-MM-DD."
         )
     else:
-        with warnings.catch_warnings():  # mixed time zones warn, then give objects
+        with _WARNINGS_LOCK, warnings.catch_warnings():  # mixed zones warn, give objects
             warnings.simplefilter("ignore")
             try:  # one format for all, inferred from the first date
                 dates = pd.to_datetime(values)
@@ -252,12 +354,12 @@ def _time_zones(values: pd.Index) -> set[str]:
 
 def _numeric_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Text columns holding numbers only become floats; numbers mixed with text raise."""
-    for column in frame.columns:
-        values = frame[column]
-        if _is_numeric(values) or str(column).lower() in ID_COLUMNS:
+    for column, dtype in list(frame.dtypes.items()):  # dtypes: no Series per column
+        if _is_numeric(dtype) or str(column).lower() in ID_COLUMNS:
             continue
-        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
             continue  # dates, categories: never features
+        values = frame[column]
         text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
         text = text.mask(text.eq(""))  # an empty cell is a missing value
         numbers = pd.to_numeric(text, errors="coerce")

@@ -150,17 +150,36 @@ def run_symbols(
     """Run ``worker`` on every file with a progress bar; return the results as they came.
 
     ``describe(result)`` is the progress line of one finished symbol, written to
-    stderr unless the run is quiet (``job.verbosity < 0``).
+    stderr unless the run is quiet (``job.verbosity < 0``), after
+    :func:`progress_prefix`: symbols done of the total, the estimated time left, and
+    the peak memory of the worker that finished (its result's ``peak_memory_mb``).
     """
+    import time
+
     from tqdm.auto import tqdm
 
     quiet = job.verbosity < 0
     results = []
+    started = time.monotonic()
     bar = tqdm(total=len(files), desc="symbols", unit="symbol", disable=quiet, file=sys.stderr)
     for res in iterate_symbols(worker, files, job, n_jobs, dask_scheduler):
         results.append(res)
         bar.update(1)
         if not quiet:
-            bar.write(describe(res), file=sys.stderr)
+            prefix = progress_prefix(
+                len(results), len(files), time.monotonic() - started, res.get("peak_memory_mb")
+            )
+            bar.write(f"{prefix} {describe(res)}", file=sys.stderr)
     bar.close()
     return results
+
+
+def progress_prefix(done: int, total: int, elapsed: float, peak_mb: float | None) -> str:
+    """``[done/total pct%, ETA h:mm:ss, worker peak N MB]`` of one finished symbol.
+
+    The time left is the mean time per finished symbol so far times the symbols left.
+    """
+    left = round(elapsed / max(done, 1) * (total - done))
+    eta = f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
+    peak = "" if peak_mb is None else f", worker peak {peak_mb:.0f} MB"
+    return f"[{done}/{total} {100 * done // max(total, 1)}%, ETA {eta}{peak}]"

@@ -299,7 +299,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
 def _progress_line(res: dict) -> str:
     states = ", ".join(f"{p['model']} {p['status']}" for p in res["pairs"])
-    line = f"{res['symbol']}: {states} ({res.get('seconds', 0):.1f}s, peak {res.get('peak_memory_mb')} MB)"
+    line = f"{res['symbol']}: {states} ({res.get('seconds', 0):.1f}s)"  # the runner adds the peak
     if res["status"] == "failed":
         line += f" -- FAILED: {res.get('error')}"
     return line

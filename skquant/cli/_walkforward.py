@@ -139,64 +139,10 @@ def load_panel(
     return_col: str | None = None,
     features: list | None = None,
 ) -> tuple:
-    """The folder's files as one (date, symbol) panel, ``{symbol: error}`` of bad files,
-    and ``{symbol: first unseen date}`` of the files build-features wrote.
+    """The folder's panel, its bad files and first unseen dates: :func:`skquant.cli._data.load_panel`."""
+    from skquant.cli._data import load_panel as read_panel
 
-    Each file must hold ``target``, ``return_col`` and ``features`` as numbers (see
-    :func:`~skquant.cli._data.read_symbol`). Without ``features``, each file must hold
-    every column that at least half of the files offer as a feature, so no symbol
-    silently lacks one, and its dates must be in the time zone (or none) most files use.
-    """
-    from collections import Counter
-
-    import pandas as pd
-
-    from skquant.cli._data import (
-        feature_candidates,
-        first_unseen_date,
-        read_symbol,
-        require_columns,
-        symbol_files,
-    )
-
-    files = symbol_files(input_dir)
-    required = [target, return_col, *(features or [])]
-    parts, failed, unseen = {}, {}, {}
-    for symbol, path in files.items():
-        try:
-            frame = read_symbol(path, required)
-            cutoff = first_unseen_date(path)
-            parts[symbol] = frame
-            if cutoff is not None:
-                unseen[symbol] = cutoff
-        except ValueError as exc:
-            failed[symbol] = str(exc)
-    votes = Counter(c for frame in parts.values() for c in feature_candidates(frame, required))
-    usual = [c for c, n in votes.items() if 2 * n >= len(parts)] if features is None else []
-    zones = Counter(str(frame.index.tz) for frame in parts.values()).most_common(1)
-    for symbol, frame in list(parts.items()):
-        name = files[symbol].name
-        try:
-            require_columns(frame, usual, name)
-            if str(frame.index.tz) != zones[0][0]:
-                raise ValueError(
-                    f"{name}: its dates are in time zone {frame.index.tz}, most files' in "
-                    f"{zones[0][0]}; write them all in one zone."
-                )
-        except ValueError as exc:
-            failed[symbol] = str(exc)
-            del parts[symbol]
-    if not parts:
-        detail = "; ".join(f"{s}: {e}" for s, e in failed.items())
-        raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
-    # only the columns every usable file holds
-    panel = pd.concat(parts, names=["symbol", "date"], join="inner").swaplevel().sort_index()
-    # make_labels' horizons travel in each file's metadata (parquet keeps attrs)
-    attrs = [frame.attrs for frame in parts.values()]
-    if attrs[0] and all(a == attrs[0] for a in attrs):
-        panel.attrs = dict(attrs[0])
-    unseen = {symbol: date for symbol, date in unseen.items() if symbol in parts}
-    return panel, failed, unseen
+    return read_panel(input_dir, target, return_col, features)
 
 
 def _config(args):

@@ -15,6 +15,8 @@ def _average_ties(sorted_values: np.ndarray, ordinal: np.ndarray, new_group) -> 
     """Ordinal ranks of sorted values with each run of equal values given its mean rank."""
     new_run = new_group | np.r_[True, sorted_values[1:] != sorted_values[:-1]]
     firsts = np.flatnonzero(new_run)
+    if len(firsts) == len(ordinal):  # no ties: every rank is its own mean
+        return ordinal
     lasts = np.r_[firsts[1:] - 1, len(ordinal) - 1]
     return np.repeat((ordinal[firsts] + ordinal[lasts]) / 2.0, lasts - firsts + 1)
 
@@ -71,13 +73,15 @@ def cross_section_ic(score, target, group, n_groups: int, known, score_ranks=Non
     """
     if score_ranks is None:
         score_ranks = group_ranks(np.where(known, score, np.nan), group)
-    ranks = np.column_stack([score_ranks, group_ranks(np.where(known, target, np.nan), group)])
-    counts = np.bincount(group, weights=known, minlength=n_groups)
+    mean_rank = ((np.bincount(group, weights=known, minlength=n_groups) + 1.0) / 2.0)[group]
+    # one centred column at a time: the arrays are as long as the rows
+    cx = np.nan_to_num(score_ranks - mean_rank)
+    cy = np.nan_to_num(group_ranks(np.where(known, target, np.nan), group) - mean_rank)
+    del mean_rank
     with np.errstate(invalid="ignore", divide="ignore"):
-        centred = np.nan_to_num(ranks - ((counts + 1.0) / 2.0)[group, None])
         xy, xx, yy = (
             np.bincount(group, weights=a * b, minlength=n_groups)
-            for a, b in ((centred[:, 0], centred[:, 1]), (centred[:, 0],) * 2, (centred[:, 1],) * 2)
+            for a, b in ((cx, cy), (cx, cx), (cy, cy))
         )
         ic = xy / np.sqrt(xx * yy)
     return np.where((xx > 0) & (yy > 0), ic, np.nan)

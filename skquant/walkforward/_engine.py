@@ -356,11 +356,13 @@ class WalkForwardEngine:
         # result does not depend on the input's row order.
         order = _date_major_order(data.index, dates)
 
-        def column_values(cols, dtype=None):
-            values = data[cols].to_numpy(dtype=dtype)
+        def column_values(col, dtype=None):
+            values = data[col].to_numpy(dtype=dtype)
             return values if order is None else values[order]
 
-        self._X = column_values(self.features_, np.float64)
+        # the features are read into one array when a run starts (_features), so that
+        # the engine does not hold a second copy of the data between runs
+        self._order = order
         self._y = column_values(target)
         self._returns = column_values(return_col, np.float64)
         self._dates = dates if order is None else dates[order]
@@ -407,6 +409,18 @@ class WalkForwardEngine:
             for f in folds
         ]
         self._distinct_dates = distinct
+
+    def _features(self) -> np.ndarray:
+        """The feature columns as one float64 array, rows sorted by date.
+
+        Filled column by column (Fortran order, as ``DataFrame.to_numpy`` lays a frame
+        out), so that no copy of the whole frame's features is ever made twice.
+        """
+        X = np.empty((len(self._dates), len(self.features_)), dtype=np.float64, order="F")
+        for j, col in enumerate(self.features_):
+            values = self.data[col].to_numpy(dtype=np.float64)
+            X[:, j] = values if self._order is None else values[self._order]
+        return X
 
     # ------------------------------------------------------------------ run
     def _estimator(self, model_name, config, estimator):
@@ -476,7 +490,13 @@ class WalkForwardEngine:
             raise ValueError("metrics is empty; name at least one metric.")
         estimator = self._estimator(model_name, config, estimator)
 
-        X, y, dates, index, feats = self._X, self._y, self._dates, self._index, self.features_
+        X, y, dates, index, feats = (
+            self._features(),
+            self._y,
+            self._dates,
+            self._index,
+            self.features_,
+        )
         jobs = (
             delayed(_fit_predict_fold)(
                 estimator, feats, X[a:d], y[a:b], index[a:d], dates[a:d], b - a, c - a
@@ -501,7 +521,7 @@ class WalkForwardEngine:
                 if on_fold is not None:
                     # a fold's metrics depend on its own test window only (its portfolio
                     # trades from 0 at its first date), so it is evaluated alone
-                    fold = self._assemble([output], metrics, folds=[self.folds_[k]])
+                    fold = self._evaluate([output], metrics, folds=[self.folds_[k]])
                     on_fold(k, {**fold.folds.iloc[0].to_dict(), "fold": k})
         except BaseException:
             # stopped early (on_fold raised): the folds still running are cancelled on
@@ -510,10 +530,19 @@ class WalkForwardEngine:
                 warnings.simplefilter("ignore", UserWarning)
                 generator.close()
             raise
-        return self._assemble(done, metrics)
+        del X, jobs, outputs, generator  # the folds are done: free the features
+        backtest = self._backtest(done)
+        del done  # the per-fold predictions now live in the backtest's arrays
+        return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
 
-    def _assemble(self, outputs, metrics, folds=None) -> WalkForwardResult:
-        """The result of ``outputs``, the fits of ``folds`` (default all ``folds_``)."""
+    def _evaluate(self, outputs, metrics, folds) -> WalkForwardResult:
+        """The result of ``outputs`` alone, the fits of ``folds``."""
+        backtest = self._backtest(outputs, folds)
+        return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
+
+    def _backtest(self, outputs, folds=None) -> Backtest:
+        """The predictions of ``outputs``, the fits of ``folds`` (default all ``folds_``),
+        stacked with what the portfolio needs of the data."""
         dates = self._dates
         folds = self.folds_ if folds is None else folds
         classifier = outputs[0][2] is not None
@@ -536,15 +565,15 @@ class WalkForwardEngine:
                 }
             )
         rows = np.concatenate(rows)
-        backtest = Backtest(
+        return Backtest(
             rows=rows,
             fold=np.repeat(np.arange(len(outputs)), [len(o[0]) for o in outputs]),
             served=np.concatenate(served),
-            score=np.concatenate([o[0] for o in outputs]).astype(np.float64),
+            score=np.concatenate([o[0] for o in outputs]).astype(np.float64, copy=False),
             position=np.concatenate([o[1] for o in outputs]),
             label=np.concatenate([o[2] for o in outputs]) if classifier else None,
             returns=self._returns,
-            target=self._y.astype(np.float64),
+            target=self._y.astype(np.float64, copy=False),
             dates=dates,
             date_codes=self._date_codes,
             symbols=_symbol_codes(self._index),
@@ -552,4 +581,3 @@ class WalkForwardEngine:
             fold_info=fold_info,
             periods_per_year=self.periods_per_year_,
         )
-        return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)

@@ -177,8 +177,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     ret = bt.returns[bt.rows]
     tradable = np.isfinite(ret) & np.isfinite(bt.score)
     # one cross-section per (fold, date): stacked rows are sorted by fold then date
-    date_codes = bt.date_codes[bt.rows]
-    change = (np.diff(bt.fold) != 0) | (np.diff(date_codes) != 0)
+    change = (np.diff(bt.fold) != 0) | (np.diff(bt.date_codes[bt.rows]) != 0)
     group = np.concatenate([[0], np.cumsum(change)])
     n_groups = int(group[-1]) + 1 if len(group) else 0
     target = bt.target[bt.rows]
@@ -234,6 +233,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
         index=pd.DatetimeIndex(bt.dates[rows][served_first], name="date"),
     )
     ic = cross_section_ic(bt.score, target, group, n_groups, known, ranks)
+    # free the per-row arrays no longer needed before the predictions frame is built
+    del target, known, ranks, shared, raw, tradable, symbols, group
 
     ppy = bt.periods_per_year
     fold_rows = []
