@@ -21,7 +21,8 @@ module (``persistence``, ``registry``, ``leakage``, ``labels``). Two rules hold:
        config           registry
        models           config, model_selection, registry
        strategies       leakage, model_selection, registry (trainers come from the registry)
-       walkforward      leakage, metrics, model_selection, registry
+       walkforward      config, leakage, metrics, model_selection, registry (config: the
+                        benchmark loads each family's variant)
        cli              config, datasets, labels, leakage, metrics, persistence, registry,
                         strategies, walkforward, skquant.__version__
        skquant          registry (every other public name is resolved lazily)
@@ -55,7 +56,8 @@ _TABLE: dict[str, set[str]] = {
     "config": {"registry"},
     "models": {"config", "model_selection", "registry"},
     "strategies": {"leakage", "model_selection", "registry"},
-    "walkforward": {"leakage", "metrics", "model_selection", "registry"},
+    # config: the benchmark loads each family's variant
+    "walkforward": {"config", "leakage", "metrics", "model_selection", "registry"},
     "cli": {
         "__version__",
         "config",
