@@ -76,6 +76,19 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("--config", metavar="FILE", help="YAML config file for the model")
     parser.add_argument("--input-dir", metavar="DIR", help="folder of SYMBOL.parquet/.csv files")
+    add_evaluation_options(parser)
+    parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
+                        help="where results and plots go (default ./walkforward_output)")  # fmt: skip
+    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+                        help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
+    parser.set_defaults(handler=run)
+
+
+def add_evaluation_options(parser) -> None:
+    """The options that say how a model is evaluated, shared with ``skquant benchmark``:
+    the columns (:func:`add_label_options`), the fold windows and the portfolio
+    (--portfolio, --quantile, --cost-bps); :data:`ENGINE_OPTIONS` names them but
+    --n-jobs."""
     add_label_options(
         parser, held_out="test", without_return="required for a multi-period or binary target"
     )
@@ -98,11 +111,6 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--cost-bps", type=_cost_bps, default=0.0, metavar="B",
                         help="cost per unit of turnover in basis points; metrics are net "
                         "of it (default 0)")  # fmt: skip
-    parser.add_argument("--output-dir", default="walkforward_output", metavar="DIR",
-                        help="where results and plots go (default ./walkforward_output)")  # fmt: skip
-    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
-                        help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
-    parser.set_defaults(handler=run)
 
 
 def load_panel(
@@ -225,18 +233,10 @@ def _importance_plot(importance, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def run(args: argparse.Namespace) -> int:
-
-    import numpy as np
-
-    from skquant.cli._data import parse_features
-    from skquant.metrics import sharpe_ratio
-    from skquant.utils._io import atomic_write_json
-
-    verbosity = int(args.verbose or 0) - int(args.quiet or 0)
-    check_n_jobs(args.n_jobs)
-    config, variant = _config(args)
-    requested = parse_features(args.features)
+def read_data(args: argparse.Namespace, requested) -> tuple:
+    """The panel of ``--input-dir`` (else the demo data), ``{symbol: error}`` of its bad
+    files, ``{symbol: first unseen date}`` and a description of the source; a usage
+    error when ``--target`` or ``--return-col`` is not a column."""
     failed: dict[str, str] = {}
     unseen: dict = {}
     if args.input_dir is None:
@@ -257,6 +257,22 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.return_col is not None and args.return_col not in panel.columns:
         raise UsageError(f"--return-col {args.return_col!r} is not a column of the data.")
+    return panel, failed, unseen, source
+
+
+def run(args: argparse.Namespace) -> int:
+
+    import numpy as np
+
+    from skquant.cli._data import parse_features
+    from skquant.metrics import sharpe_ratio
+    from skquant.utils._io import atomic_write_json
+
+    verbosity = int(args.verbose or 0) - int(args.quiet or 0)
+    check_n_jobs(args.n_jobs)
+    config, variant = _config(args)
+    requested = parse_features(args.features)
+    panel, failed, unseen, source = read_data(args, requested)
     # Feature models (build-features) saw each symbol's early dates: test after them.
     min_test_date = max(unseen.values()) if unseen else None
     from skquant.walkforward import WalkForwardEngine
