@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
 
@@ -110,6 +111,14 @@ def test_leaderboard_is_the_mean_and_std_of_the_run_summaries(board_dir):
     assert manifest["seeds"] == [0, 1] and manifest["n_trials"] == 4
     assert len(manifest["data"]["sha256"]) == 64
     assert {"skquant", "scikit-learn", "numpy", "pandas"} <= set(manifest["versions"])
+    # looked up by import name: a renamed distribution (xgboost-cpu) is found too
+    for module, name in (
+        ("lightgbm", "lightgbm"),
+        ("xgboost", "xgboost"),
+        ("sklearn", "scikit-learn"),
+    ):
+        if importlib.util.find_spec(module) is not None:
+            assert manifest["versions"][name], name
     assert manifest["windows"]["n_folds"] == 2
     md = (out / "leaderboard.md").read_text()
     assert "| lightgbm |" in md and "Rank IC" in md

@@ -147,13 +147,22 @@ def data_hash(data: pd.DataFrame) -> str:
 
 
 def package_versions() -> dict:
-    """The installed version of each of :data:`PACKAGES` (None where absent)."""
+    """The installed version of each of :data:`PACKAGES` (None where absent).
+
+    A package is looked up by its import name, so another distribution of it
+    (``xgboost-cpu``) counts too.
+    """
+    providers = metadata.packages_distributions()
     versions = {}
     for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+        module = "sklearn" if name == "scikit-learn" else name
+        versions[name] = None
+        for dist in [name, *providers.get(module, [])]:
+            try:
+                versions[name] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     versions["python"] = sys.version.split()[0]
     return versions
 
