@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     "make_synthetic_panel": "skquant.datasets",
     "WalkForwardEngine": "skquant.walkforward",
     "WalkForwardResult": "skquant.walkforward",
+    "tune": "skquant.walkforward",
     "save_model": "skquant.persistence",
     "load_model": "skquant.persistence",
     "SingleTaskStrategy": "skquant.strategies",

@@ -21,7 +21,8 @@ module (``persistence``, ``registry``, ``leakage``, ``labels``). Two rules hold:
        config           registry
        models           config, model_selection, registry
        strategies       leakage, model_selection, registry (trainers come from the registry)
-       walkforward      config, leakage, metrics, model_selection, registry (config: the
+       walkforward      config, leakage, metrics, model_selection, registry (config: tune
+                        starts from a variant and samples the YAML's search space; the
                         benchmark loads each family's variant)
        cli              config, datasets, labels, leakage, metrics, persistence, registry,
                         strategies, walkforward, skquant.__version__
@@ -30,7 +31,8 @@ module (``persistence``, ``registry``, ``leakage``, ``labels``). Two rules hold:
 
    Nothing but ``skquant.__main__`` imports ``cli``, and no library package imports
    ``models``, ``strategies`` or ``walkforward`` directly: trainers are reached
-   through ``skquant.registry``.
+   through ``skquant.registry``, and ``skquant.model_selection.tune`` (which lives in
+   walkforward) by module name on first use, as the registry does.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ _TABLE: dict[str, set[str]] = {
     "config": {"registry"},
     "models": {"config", "model_selection", "registry"},
     "strategies": {"leakage", "model_selection", "registry"},
-    # config: the benchmark loads each family's variant
+    # config: tune starts from a variant and samples the YAML's search space; the
+    # benchmark loads each family's variant
     "walkforward": {"config", "leakage", "metrics", "model_selection", "registry"},
     "cli": {
         "__version__",

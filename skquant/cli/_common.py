@@ -176,3 +176,44 @@ def report_warnings(caught, verbosity: int) -> None:
         return
     for item in caught:
         print(f"skquant: warning: {cli_words(str(item.message))}", file=sys.stderr)
+
+
+def add_tracking(parser) -> None:
+    """The --tracking-uri and --experiment options of the commands that log to MLflow."""
+    parser.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="log the run to MLflow at URI, e.g. sqlite:///mlruns.db (default: "
+        "$MLFLOW_TRACKING_URI; neither: no tracking, mlflow not imported); needs the "
+        "mlflow extra",
+    )
+    parser.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else the command's name)",
+    )
+
+
+def start_tracking(args, command: str, run_name: str | None = None):
+    """The command's MLflow run as a context manager yielding a tracker.
+
+    A do-nothing tracker without ``--tracking-uri`` or ``$MLFLOW_TRACKING_URI``; the
+    experiment defaults to ``command``; the run is tagged ``skquant.command``. A
+    missing ``mlflow`` is a usage error naming the extra.
+    """
+    from skquant.utils._optional import import_optional
+    from skquant.utils._tracking import tracking, tracking_uri
+
+    uri = tracking_uri(args.tracking_uri)
+    if uri is not None:
+        try:
+            import_optional("mlflow")
+        except ImportError as exc:
+            raise UsageError(f"--tracking-uri: {exc}") from None
+    return tracking(
+        uri,
+        args.experiment,
+        default_experiment=command,
+        run_name=run_name,
+        tags={"skquant.command": command},
+    )

@@ -1,4 +1,4 @@
-"""``skquant configs list`` and ``skquant configs show MODEL [--variant V]``."""
+"""``skquant configs list`` and ``skquant configs show MODEL [--variant V | --search-space]``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ def add_parser(subparsers, parents) -> None:
         default=None,
         help="variant name (default: $MODEL_VARIANT, else balanced)",
     )
+    show.add_argument(
+        "--search-space",
+        action="store_true",
+        help="print the search space `skquant tune` samples instead of the config",
+    )
     show.set_defaults(handler=_show)
 
 
@@ -60,12 +65,19 @@ def _show(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from skquant.config import VARIANT_ENV, load_model_config
+    from skquant.config import VARIANT_ENV, load_model_config, load_search_space
 
     try:
-        config = load_model_config(args.model, variant=args.variant)
+        if args.search_space:
+            space = load_search_space(args.model)
+        else:
+            config = load_model_config(args.model, variant=args.variant)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.search_space:
+        print(f"# {args.model}, search space of skquant tune")
+        print(yaml.safe_dump(space, sort_keys=False, default_flow_style=None).rstrip())
+        return EXIT_OK
     variant = args.variant or os.environ.get(VARIANT_ENV) or "balanced"
     print(f"# {args.model}, variant {variant}")
     print(yaml.safe_dump(config, sort_keys=True, default_flow_style=False).rstrip())

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="skquant",
         description=(
             "skquant: train scikit-learn quant models on folders of labeled per-symbol data, "
-            "run walk-forward evaluations and inspect model configs."
+            "run walk-forward evaluations, tune hyper-parameters and inspect model configs."
         ),
         epilog=EXIT_CODES_HELP,
         parents=[_verbosity_parent(top=True)],
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parents = [_verbosity_parent(top=False)]
     _configs.add_parser(subparsers, parents)
-    for name in ("_train_all", "_walkforward", "_benchmark", "_build_features"):
+    for name in ("_train_all", "_walkforward", "_tune", "_benchmark", "_build_features"):
         module = _optional_command(name)
         if module is not None:
             module.add_parser(subparsers, parents)

@@ -23,11 +23,13 @@ from skquant.cli._common import (
     EXIT_PARTIAL,
     UsageError,
     add_label_options,
+    add_tracking,
     check_n_jobs,
     library_rules,
     log,
     positive_int,
     split_list,
+    start_tracking,
 )
 from skquant.cli._runner import run_symbols, threads_per_symbol
 
@@ -108,6 +110,7 @@ def add_parser(subparsers, parents) -> None:
         help="run the symbols on a Dask cluster (joblib's dask backend)",
     )
     parser.add_argument("--force", action="store_true", help="retrain finished pairs too")
+    add_tracking(parser)
     parser.set_defaults(handler=run)
 
 
@@ -160,6 +163,46 @@ def resolve_models(args) -> list[tuple[str, dict]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    with start_tracking(args, "train-all") as tracker:
+        return _run(args, tracker)
+
+
+def _log_run(tracker, out_dir: Path, manifest: dict) -> None:
+    """Log the run to MLflow: its settings and counts, and one nested run per pair.
+
+    The nested runs are logged here, in the parent process, from each pair's
+    folder once every symbol is done, so workers (joblib, Dask) log nothing.
+    """
+    import json
+
+    if not tracker.enabled:
+        return
+    keys = ("target", "return_col", "leak_threshold", "label_horizon", "periods_per_year",
+            "val_days", "embargo_days", "input_dir", "output_dir", "models")  # fmt: skip
+    tracker.log_params({key: manifest[key] for key in keys})
+    tracker.log_params(
+        {"n_features": len(manifest["features"]), "n_symbols": len(manifest["symbols"])}
+    )
+    tracker.log_metrics(manifest["counts"])
+    tracker.log_artifact(out_dir / MANIFEST)
+    for res in manifest["symbols"]:
+        for pair in res["pairs"]:
+            symbol, model, status = res["symbol"], pair["model"], pair["status"]
+            tags = {"skquant.symbol": symbol, "skquant.model": model, "skquant.status": status}
+            with tracker.child(f"{symbol}/{model}", tags=tags) as run:
+                run.log_params({"symbol": symbol, "model": model})
+                folder = out_dir / symbol / model
+                if status == "failed":
+                    run.set_tags({"skquant.error": pair.get("error", res.get("error"))})
+                    run.fail()
+                    continue
+                config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+                run.log_params(config, prefix="config.")
+                run.log_metrics(json.loads((folder / "metrics.json").read_text(encoding="utf-8")))
+                run.log_artifacts(folder, artifact_path="model")
+
+
+def _run(args: argparse.Namespace, tracker) -> int:
     from skquant.cli._data import first_usable, parse_features, sidecar_path, symbol_files
     from skquant.cli._pairs import Job, summary_table, train_symbol
     from skquant.labels import is_label_like
@@ -242,6 +285,7 @@ def run(args: argparse.Namespace) -> int:
         "symbols": sorted(results, key=lambda r: r["symbol"]),
     }
     atomic_write_json(out_dir / MANIFEST, manifest)
+    _log_run(tracker, out_dir, manifest)
     if verbosity >= 0:
         print(summary_table(results))
         print(

@@ -14,10 +14,12 @@ from skquant.cli._common import (
     UsageError,
     _number,
     add_label_options,
+    add_tracking,
     check_n_jobs,
     library_rules,
     log,
     positive_int,
+    start_tracking,
 )
 
 # Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
@@ -81,14 +83,15 @@ def add_parser(subparsers, parents) -> None:
                         help="where results and plots go (default ./walkforward_output)")  # fmt: skip
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
+    add_tracking(parser)
     parser.set_defaults(handler=run)
 
 
 def add_evaluation_options(parser) -> None:
-    """The options that say how a model is evaluated, shared with ``skquant benchmark``:
-    the columns (:func:`add_label_options`), the fold windows and the portfolio
-    (--portfolio, --quantile, --cost-bps); :data:`ENGINE_OPTIONS` names them but
-    --n-jobs."""
+    """The options that say how a model is evaluated, shared with ``skquant tune`` and
+    ``skquant benchmark``: the columns (:func:`~skquant.cli._common.add_label_options`),
+    the fold windows and the portfolio (--portfolio, --quantile, --cost-bps); with
+    --n-jobs, ``ENGINE_OPTIONS``."""
     add_label_options(
         parser, held_out="test", without_return="required for a multi-period or binary target"
     )
@@ -111,6 +114,24 @@ def add_evaluation_options(parser) -> None:
     parser.add_argument("--cost-bps", type=_cost_bps, default=0.0, metavar="B",
                         help="cost per unit of turnover in basis points; metrics are net "
                         "of it (default 0)")  # fmt: skip
+
+
+def fold_config(model: str, config: dict, target) -> dict:
+    """``config`` as each fold fits it: a binary ``target`` (y_will_peak) as
+    classification where the family can, and one thread per model."""
+    from skquant.registry import get_trainer
+    from skquant.strategies import choose_task
+
+    probe = get_trainer(model)()
+    if "task" in probe.get_params() and "task" not in config:
+        task = choose_task(probe, target.dropna(), config)
+        if task != "regression":
+            config["task"] = task
+    # Folds run in parallel, so each model gets one thread: several OpenMP teams on
+    # the same cores spin against each other and run many times slower.
+    if "n_jobs" not in config and "n_jobs" in probe.get_params():
+        config["n_jobs"] = 1
+    return config
 
 
 def load_panel(
@@ -233,6 +254,10 @@ def _importance_plot(importance, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+# Every file of the output folder is logged to MLflow but the (large) predictions.
+UNTRACKED = ("predictions.parquet",)
+
+
 def read_data(args: argparse.Namespace, requested) -> tuple:
     """The panel of ``--input-dir`` (else the demo data), ``{symbol: error}`` of its bad
     files, ``{symbol: first unseen date}`` and a description of the source; a usage
@@ -261,6 +286,27 @@ def read_data(args: argparse.Namespace, requested) -> tuple:
 
 
 def run(args: argparse.Namespace) -> int:
+    with start_tracking(args, "walkforward", run_name=args.model) as tracker:
+        return _run(args, tracker)
+
+
+def _log_run(tracker, out: Path, folds) -> None:
+    """Log a finished run to MLflow: settings, summary, per-fold metrics, the files."""
+    import json
+
+    if not tracker.enabled:
+        return
+    manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
+    keys = ("model", "variant", "config", "target", "return_col", "leak_threshold",
+            "label_horizon", "periods_per_year", "windows", "portfolio", "data")  # fmt: skip
+    tracker.log_params({key: manifest.get(key) for key in keys})
+    tracker.log_params({"n_features": len(manifest["features"]), "n_folds": len(folds)})
+    tracker.log_metrics(json.loads((out / "summary.json").read_text(encoding="utf-8")))
+    tracker.log_steps(folds, step="fold", prefix="fold/")
+    tracker.log_artifacts(out, exclude=UNTRACKED, recursive=False)
+
+
+def _run(args: argparse.Namespace, tracker) -> int:
 
     import numpy as np
 
@@ -289,18 +335,7 @@ def run(args: argparse.Namespace) -> int:
     target, return_col, features = engine.target_, engine.return_col_, engine.features_
     from skquant.registry import get_trainer
 
-    # A binary target (y_will_peak) is fitted as classification where the family can.
-    from skquant.strategies import choose_task
-
-    probe = get_trainer(args.model)()
-    if "task" in probe.get_params() and "task" not in config:
-        task = choose_task(probe, panel[target].dropna(), config)
-        if task != "regression":
-            config["task"] = task
-    # Folds run in parallel, so each model gets one thread: several OpenMP teams on
-    # the same cores spin against each other and run many times slower.
-    if "n_jobs" not in config and "n_jobs" in probe.get_params():
-        config["n_jobs"] = 1
+    config = fold_config(args.model, config, panel[target])
     symbols = panel.index.get_level_values("symbol").unique()
     dates = panel.index.get_level_values("date")
     if verbosity >= 0:
@@ -399,5 +434,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"sharpe {result.summary.get('sharpe', net):.4f} (gross {gross_sharpe:.4f})")
     for symbol, error in failed.items():
         print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
+    _log_run(tracker, out, result.folds)
     log.debug("walk-forward done")
     return EXIT_PARTIAL if failed else EXIT_OK

@@ -5,6 +5,8 @@ A config file looks like::
     model: lightgbm            # registry name the keys are validated against
     defaults:                  # keys shared by every variant
       n_estimators: 1000       # boosting rounds
+    search_space:              # what `skquant tune` samples (see load_search_space)
+      learning_rate: {type: float, low: 0.005, high: 0.2, log: true}
     variants:
       conservative: {...}      # least overfitting
       balanced: {...}          # the default variant
@@ -97,7 +99,8 @@ def read_config_file(name: str | os.PathLike) -> tuple[dict[str, Any], str, str 
     Returns
     -------
     doc : dict
-        The parsed document (``model``, ``defaults``, ``variants``).
+        The parsed document (``model``, ``defaults``, ``variants`` and, if the file
+        has one, a validated ``search_space``).
     where : str
         Where the text came from, for messages.
     model : str or None
@@ -106,7 +109,12 @@ def read_config_file(name: str | os.PathLike) -> tuple[dict[str, Any], str, str 
     text, where = _config_text(name)
     doc = _parse(text, where)
     model = doc.get("model") or (name if is_registered(name) else Path(where).stem)
-    return doc, where, model if is_registered(model) else None
+    model = model if is_registered(model) else None
+    if doc.get("search_space") is not None:  # what `skquant tune` samples, not a variant
+        from skquant.config._search_space import check_search_space
+
+        check_search_space(doc["search_space"], model, where)
+    return doc, where, model
 
 
 def valid_config_keys(model: str) -> tuple[set[str], dict[str, str]]:

@@ -18,7 +18,9 @@ _INSTALL_HINTS = {
     "matplotlib": "pip install 'skquant[io]'",
     "skops": "pip install 'skquant[io]'",
     "arch": "pip install 'skquant[demo]'",
+    "optuna": "pip install 'skquant[tune]'",
     "numba": "pip install 'skquant[fast]'",
+    "mlflow": "pip install 'skquant[mlflow]'",
 }
 
 

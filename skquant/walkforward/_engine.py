@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -443,6 +444,7 @@ class WalkForwardEngine:
         *,
         estimator: Any = None,
         metrics: Sequence[str] = DEFAULT_METRICS,
+        on_fold: Callable[[int, dict], None] | None = None,
     ) -> WalkForwardResult:
         """Fit one model per fold and evaluate its out-of-sample trading.
 
@@ -458,6 +460,12 @@ class WalkForwardEngine:
             instead of ``model_name``; cloned per fold.
         metrics : sequence of str, default=("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
             Metric names as in :func:`skquant.get_scorer`.
+        on_fold : callable, default=None
+            Called as ``on_fold(k, scores)`` after fold ``k`` is fitted, in fold
+            order (folds still run in parallel), with ``scores`` the fold's row of
+            ``result.folds`` (each metric on the fold's whole test window, as a
+            dict). An exception it raises stops the run and propagates: a tuner's
+            pruner stops a bad trial this way.
 
         Returns
         -------
@@ -478,31 +486,44 @@ class WalkForwardEngine:
             )
             for a, b, c, d in self.folds_
         )
-        n_folds = len(self.folds_)
+        # one fold per task: fits dominate, and joblib's automatic batching would
+        # bundle the last folds into one worker's batch while the other idles; the
+        # generator yields the folds in order as they finish
+        generator = Parallel(n_jobs=self.n_jobs, batch_size=1, return_as="generator")(jobs)
+        outputs = generator
         if self.verbose:
             from tqdm.auto import tqdm
 
-            outputs = list(
-                tqdm(
-                    Parallel(n_jobs=self.n_jobs, batch_size=1, return_as="generator")(jobs),
-                    total=n_folds,
-                    desc="walk-forward folds",
-                    unit="fold",
-                )
+            outputs = tqdm(
+                generator, total=len(self.folds_), desc="walk-forward folds", unit="fold"
             )
-        else:
-            # one fold per task: fits dominate, and joblib's automatic batching would
-            # bundle the last folds into one worker's batch while the other idles
-            outputs = Parallel(n_jobs=self.n_jobs, batch_size=1)(jobs)
-        return self._assemble(outputs, metrics)
+        done = []
+        try:
+            for k, output in enumerate(outputs):
+                done.append(output)
+                if on_fold is not None:
+                    # a fold's metrics depend on its own test window only (its portfolio
+                    # trades from 0 at its first date), so it is evaluated alone
+                    fold = self._assemble([output], metrics, folds=[self.folds_[k]])
+                    on_fold(k, {**fold.folds.iloc[0].to_dict(), "fold": k})
+        except BaseException:
+            # stopped early (on_fold raised): the folds still running are cancelled on
+            # purpose, which joblib would otherwise warn about
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                generator.close()
+            raise
+        return self._assemble(done, metrics)
 
-    def _assemble(self, outputs, metrics) -> WalkForwardResult:
+    def _assemble(self, outputs, metrics, folds=None) -> WalkForwardResult:
+        """The result of ``outputs``, the fits of ``folds`` (default all ``folds_``)."""
         dates = self._dates
+        folds = self.folds_ if folds is None else folds
         classifier = outputs[0][2] is not None
         fold_info, rows, served = [], [], []
-        for k, ((a, b, c, d), (*_, info, _)) in enumerate(zip(self.folds_, outputs, strict=True)):
+        for k, ((a, b, c, d), (*_, info, _)) in enumerate(zip(folds, outputs, strict=True)):
             # each model serves its test dates until the next fold's model takes over
-            serve_stop = min(d, self.folds_[k + 1][2]) if k + 1 < len(self.folds_) else d
+            serve_stop = min(d, folds[k + 1][2]) if k + 1 < len(folds) else d
             rows.append(np.arange(c, d))
             served.append(np.arange(c, d) < serve_stop)
             fold_info.append(

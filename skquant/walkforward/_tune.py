@@ -1,0 +1,420 @@
+"""Hyper-parameter search with Optuna, each trial a walk-forward evaluation.
+
+Every trial draws the parameters of the model's ``search_space`` (its YAML file),
+puts them over the variant's config and runs :class:`WalkForwardEngine`; each fold's
+score is reported to Optuna as it finishes, so a pruner stops a bad trial early.
+Optuna is imported only when :func:`tune` runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skquant.config import (
+    check_search_space,
+    load_model_config,
+    load_search_space,
+    read_config_file,
+    sample_search_space,
+    validate_config_keys,
+)
+from skquant.metrics import canonical_metric, deflated_sharpe_ratio, sharpe_ratio
+from skquant.registry import get_trainer
+from skquant.utils._io import atomic_write_bytes, atomic_write_json, to_jsonable
+from skquant.utils._optional import import_optional
+from skquant.walkforward._engine import WalkForwardEngine
+
+# trial user attributes: the per-period Sharpe ratio and the net returns of a complete
+# trial, kept in the study (and its storage) for the deflated Sharpe ratio
+_SHARPE_ATTR = "sharpe_per_period"
+_RETURNS_ATTR = "net_returns"
+# study user attributes: what the study tunes, checked when a stored study is continued
+_STUDY_ATTRS = ("model", "metric", "base_config")
+# best_config.yaml defines these variants (all the tuned config), so that it loads as
+# is whatever variant a caller asks for by default (balanced; aggressive in walkforward)
+_BEST_VARIANTS = ("tuned", "conservative", "balanced", "aggressive")
+
+
+def _base_config(model: str, config, variant) -> tuple[dict, Any]:
+    """The config trials start from, and the file (or None) that gave it."""
+    get_trainer(model)  # unknown model: ValueError listing the valid ones
+    if config is None or isinstance(config, (str, os.PathLike)):
+        source = model if config is None else os.fspath(config)
+        if config is not None:
+            _, where, named = read_config_file(source)
+            if named not in (None, model):
+                raise ValueError(f"config {where!r} configures {named!r}, not {model!r}.")
+        return load_model_config(source, variant=variant), config
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"config must be None, a YAML path or a dict, got {type(config).__name__}."
+        )
+    if variant is not None:
+        raise ValueError("variant goes with a config file (or none), not with a config dict.")
+    return validate_config_keys(model, config, "config"), None
+
+
+def _search_space(model: str, search_space, config_file) -> dict:
+    if search_space is not None:
+        return check_search_space(search_space, model, "search_space")
+    return load_search_space(model if config_file is None else config_file)
+
+
+def _open_study(optuna, storage, study_name, model, sampler, pruner, attrs):
+    """A new study, or the stored one of that name if it tunes the same thing."""
+    if storage is not None and study_name is None:
+        study_name = f"skquant-{model}"
+    study = optuna.create_study(
+        storage=storage,
+        study_name=study_name,
+        direction="maximize",  # every skquant metric is greater-is-better
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    for key, value in attrs.items():
+        if key not in study.user_attrs:
+            study.set_user_attr(key, value)
+        elif study.user_attrs[key] != value:
+            raise ValueError(
+                f"study_name={study.study_name!r} in {storage} was run with another {key} "
+                f"({study.user_attrs[key]!r}, now {value!r}); pass a new study_name to "
+                "start a new study."
+            )
+    return study
+
+
+@contextlib.contextmanager
+def _quiet_optuna(optuna):
+    """Optuna's own log lines (one per trial) off for the duration: the library is quiet."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def tune(
+    data,
+    *,
+    model: str,
+    n_trials: int | None = 20,
+    timeout: float | None = None,
+    target: str | None = None,
+    return_col: str | None = None,
+    features: Sequence[str] | None = None,
+    train_days: int = 252,
+    test_days: int = 63,
+    step_days: int = 21,
+    min_train_samples: int = 1000,
+    embargo_days: int | str = "auto",
+    expanding: bool = False,
+    periods_per_year: float | None = None,
+    leak_threshold: float | None = 0.2,
+    min_test_date=None,
+    portfolio: str = "sign",
+    quantile: float = 0.2,
+    cost_bps: float = 0.0,
+    cv=None,
+    metric: str = "sharpe",
+    storage: str | None = None,
+    study_name: str | None = None,
+    n_jobs: int | None = None,
+    variant: str | None = None,
+    config: dict | str | os.PathLike | None = None,
+    search_space: dict | None = None,
+    sampler=None,
+    pruner=None,
+    callbacks: Sequence[Callable] | None = None,
+    random_state: int | None = 0,
+):
+    """Search a model's hyper-parameters by walk-forward evaluation with Optuna.
+
+    Each trial samples the search space (the ``search_space:`` section of the
+    model's YAML file, see :func:`skquant.config.load_search_space`), puts the
+    values over the variant's config and runs :meth:`WalkForwardEngine.run` on the
+    same folds. Fold ``k``'s ``metric`` (on its whole test window) is reported as
+    Optuna's intermediate value at step ``k`` as soon as the fold is fitted, so
+    ``pruner`` stops a trial whose first folds trail the other trials'. The trial's
+    value is ``metric`` over all out-of-sample periods (``result.summary``).
+
+    Parameters
+    ----------
+    data : DataFrame
+        As :class:`WalkForwardEngine`'s ``data``.
+    model : str
+        Registry name of the model family.
+    n_trials : int or None, default=20
+        Trials to run in this call (a continued study grows by as many); None runs
+        until ``timeout``.
+    timeout : float, default=None
+        Seconds after which no new trial starts.
+    target, return_col, features, train_days, test_days, step_days, min_train_samples, embargo_days, expanding, periods_per_year, leak_threshold, min_test_date, portfolio, quantile, cost_bps, cv, n_jobs
+        As in :class:`WalkForwardEngine`: the folds, portfolio rule and costs every
+        trial is evaluated on; ``n_jobs`` folds run in parallel.
+    metric : str, default="sharpe"
+        What to maximise, a metric name as in :func:`skquant.get_scorer` (every one
+        is greater-is-better; ``max_drawdown`` is negative).
+    storage : str, default=None
+        An Optuna storage URL (``"sqlite:///tune.db"``): every finished trial is
+        saved there, and a later call with the same storage and ``study_name``
+        continues the study. None keeps the study in memory.
+    study_name : str, default=None
+        The study's name; with a ``storage``, None means ``"skquant-<model>"``.
+    variant : str, default=None
+        The variant trials start from (None: ``MODEL_VARIANT``, else ``balanced``).
+    config : dict or path, default=None
+        A YAML config file to start from instead of the model's own (its variant
+        ``variant``; its ``search_space``, else the family's, is searched), or the
+        config itself as a dict (as :meth:`WalkForwardEngine.run` takes it; then
+        ``variant`` must be None).
+    search_space : dict, default=None
+        A search space (as in the YAML files) instead of the file's.
+    sampler : optuna.samplers.BaseSampler, default=None
+        None is ``TPESampler(seed=random_state + trials already in the study)``.
+    pruner : optuna.pruners.BasePruner, default=None
+        None is ``MedianPruner()``: from the sixth trial on, a trial whose fold
+        score is below the median of the earlier trials' at the same fold stops.
+    callbacks : list of callable, default=None
+        Passed to ``study.optimize``: each is called as ``callback(study, trial)``
+        after every trial (the CLI logs a line per trial this way).
+    random_state : int, default=0
+        Seed of the default sampler.
+
+    Returns
+    -------
+    study : optuna.Study
+        The study, its trials with their parameters, values, states (``COMPLETE``,
+        ``PRUNED``, ``FAIL``) and per-fold intermediate values.
+    best_config : dict or None
+        The starting config updated with the best trial's parameters (None when no
+        trial completed); pass it to the trainer or :func:`save_tuning`.
+
+    See Also
+    --------
+    save_tuning : write best_config.yaml, trials.csv, summary.json and the plots.
+
+    Examples
+    --------
+    >>> from skquant import make_synthetic_panel
+    >>> from skquant.model_selection import tune
+    >>> panel = make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
+    >>> study, best = tune(panel, model="lightgbm", n_trials=2, target="fwd_ret",
+    ...                    train_days=100, test_days=50, step_days=50,
+    ...                    min_train_samples=200,
+    ...                    config={"n_estimators": 20, "n_jobs": 1})  # doctest: +SKIP
+    >>> len(study.trials)  # doctest: +SKIP
+    2
+    """
+    optuna = import_optional("optuna")
+    metric = canonical_metric(metric)
+    base, config_file = _base_config(model, config, variant)
+    space = _search_space(model, search_space, config_file)
+    engine = WalkForwardEngine(
+        data,
+        target=target,
+        return_col=return_col,
+        features=features,
+        train_days=train_days,
+        test_days=test_days,
+        step_days=step_days,
+        min_train_samples=min_train_samples,
+        embargo_days=embargo_days,
+        expanding=expanding,
+        periods_per_year=periods_per_year,
+        leak_threshold=leak_threshold,
+        min_test_date=min_test_date,
+        portfolio=portfolio,
+        quantile=quantile,
+        cost_bps=cost_bps,
+        cv=cv,
+        n_jobs=n_jobs,
+    )
+    attrs = {"model": model, "metric": metric, "base_config": to_jsonable(base)}
+    with _quiet_optuna(optuna):
+        study = _open_study(
+            optuna, storage, study_name, model, sampler, pruner or optuna.pruners.MedianPruner(),
+            attrs,
+        )  # fmt: skip
+        if sampler is None:  # a continued study draws new points, not the first run's again
+            seed = None if random_state is None else random_state + len(study.trials)
+            study.sampler = optuna.samplers.TPESampler(seed=seed)
+
+        def objective(trial):
+            params = sample_search_space(trial, space)
+
+            def report(k, scores):
+                trial.report(float(scores[metric]), k)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"{metric} of fold {k} trails the other trials'")
+
+            result = engine.run(model, {**base, **params}, metrics=(metric,), on_fold=report)
+            net = result.returns["net"].dropna().to_numpy()
+            trial.set_user_attr(_SHARPE_ATTR, sharpe_ratio(net, periods_per_year=1))
+            trial.set_user_attr(_RETURNS_ATTR, net.tolist())
+            return float(result.summary[metric])
+
+        study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks)
+    return study, _best_config(study, base)
+
+
+def _complete(study) -> list:
+    from optuna.trial import TrialState
+
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def _best_config(study, base: dict) -> dict | None:
+    """``base`` updated with the best trial's parameters; None without a complete trial."""
+    if not _complete(study):
+        return None
+    return {**base, **study.best_trial.params}
+
+
+def tuning_summary(study) -> dict[str, Any]:
+    """Best score, trial counts, and the deflated Sharpe ratio of the best trial.
+
+    ``deflated_sharpe`` (Bailey and Lopez de Prado 2014) is the probability that
+    the best trial's per-period Sharpe ratio beats the expected maximum of as many
+    unskilled trials as completed, given the variance of their per-period Sharpe
+    ratios; None without a complete trial with two returns.
+    """
+    counts = pd.Series([t.state.name for t in study.trials]).value_counts()
+    summary: dict[str, Any] = {
+        "study_name": study.study_name,
+        "model": study.user_attrs.get("model"),
+        "metric": study.user_attrs.get("metric"),
+        "n_trials": len(study.trials),
+        **{
+            f"n_{state.lower()}": int(counts.get(state, 0))
+            for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")
+        },  # fmt: skip
+        "best_score": None,
+        "best_trial": None,
+        "best_params": None,
+        "deflated_sharpe": None,
+    }
+    complete = _complete(study)
+    if not complete:
+        return summary
+    best = study.best_trial
+    summary.update(best_score=best.value, best_trial=best.number, best_params=best.params)
+    sharpes = np.array([t.user_attrs.get(_SHARPE_ATTR, np.nan) for t in complete], dtype=float)
+    sharpes = sharpes[np.isfinite(sharpes)]
+    returns = best.user_attrs.get(_RETURNS_ATTR) or []
+    if len(sharpes) and len(returns) >= 2:
+        variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
+        summary["deflated_sharpe"] = deflated_sharpe_ratio(
+            returns, n_trials=len(sharpes), trials_sharpe_variance=variance
+        )
+        summary["trials_sharpe_variance"] = variance
+    return summary
+
+
+def trials_table(study) -> pd.DataFrame:
+    """One row per trial: ``trial``, ``state``, ``score``, each parameter, ``n_folds``
+    (fold scores reported) and ``duration_s``."""
+    rows = []
+    for t in study.trials:
+        duration = t.duration.total_seconds() if t.duration is not None else None
+        rows.append(
+            {
+                "trial": t.number,
+                "state": t.state.name,
+                "score": t.value,
+                **t.params,
+                "n_folds": len(t.intermediate_values),
+                "duration_s": duration,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _best_config_yaml(study, config: dict) -> str:
+    import yaml
+
+    model = study.user_attrs.get("model")
+    best = study.best_trial
+    header = (
+        f"# {model} tuned by skquant tune: study {study.study_name!r}, best of "
+        f"{len(study.trials)} trials (trial {best.number}, {study.user_attrs.get('metric')} "
+        f"{best.value:.6g}).\n"
+        "# Load it as is: load_model_config(path) or --config path. Every variant below is\n"
+        "# the tuned config (`defaults`), so whichever variant a command asks for loads it.\n"
+    )
+    doc = {
+        "model": model,
+        "defaults": to_jsonable(config),
+        "variants": {name: {} for name in _BEST_VARIANTS},
+    }
+    return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+
+
+def _save_plot(path: Path, plot, study) -> bool:
+    """Draw ``plot(study)`` (an Optuna matplotlib plot) into a PNG; False if it cannot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning on its plots
+        try:
+            axes = plot(study)
+        except (ValueError, RuntimeError, ZeroDivisionError):
+            plt.close("all")
+            return False
+    buffer = io.BytesIO()
+    axes.figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(axes.figure)
+    atomic_write_bytes(path, buffer.getvalue())
+    return True
+
+
+def save_tuning(study, best_config: dict | None, directory) -> dict[str, Any]:
+    """Write the results of :func:`tune` to ``directory``, each file atomically.
+
+    Files: ``best_config.yaml`` (a config file :func:`skquant.load_model_config`
+    and ``--config`` accept as is; absent without a complete trial),
+    ``trials.csv`` (one row per trial: parameters, score, state), ``summary.json``
+    (:func:`tuning_summary`, with the plots written), and Optuna's
+    ``optimization_history.png`` and ``param_importances.png`` (the latter needs
+    two complete trials whose parameters vary; left out otherwise).
+
+    Returns
+    -------
+    summary : dict
+        What ``summary.json`` holds.
+    """
+    viz = import_optional("optuna.visualization.matplotlib")
+    directory = Path(directory).expanduser()
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = tuning_summary(study)
+    if best_config is not None and summary["best_trial"] is not None:
+        text = _best_config_yaml(study, best_config)
+        atomic_write_bytes(directory / "best_config.yaml", text.encode("utf-8"))
+    csv = trials_table(study).to_csv(index=False)
+    atomic_write_bytes(directory / "trials.csv", csv.encode("utf-8"))
+    plots = []
+    for name, plot in (
+        ("optimization_history.png", viz.plot_optimization_history),
+        ("param_importances.png", viz.plot_param_importances),
+    ):
+        if summary["n_complete"] >= (2 if "importances" in name else 1) and _save_plot(
+            directory / name, plot, study
+        ):
+            plots.append(name)
+    summary["plots"] = plots
+    atomic_write_json(directory / "summary.json", summary, sort_keys=False)
+    return summary

@@ -1,0 +1,394 @@
+"""``skquant tune`` and ``skquant.model_selection.tune``: the search spaces of the YAML
+files, the engine's per-fold hook the pruner listens to, the study's storage, and the
+files the command writes."""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from skquant.config import (
+    list_models,
+    list_variants,
+    load_model_config,
+    load_search_space,
+    sample_search_space,
+)
+from skquant.registry import get_trainer
+
+optuna = pytest.importorskip("optuna")
+
+# small trees on a tiny panel: a trial takes well under a second
+FAST = {"n_estimators": 15, "early_stopping_rounds": 0, "n_jobs": 1}
+SPACE = {
+    "learning_rate": {"type": "float", "low": 0.05, "high": 0.3, "log": True},
+    "num_leaves": {"type": "int", "low": 3, "high": 15},
+    "min_child_samples": {"type": "int", "low": 5, "high": 40},
+}
+WINDOWS = {"train_days": 100, "test_days": 50, "step_days": 50, "min_train_samples": 100}
+
+
+@pytest.fixture(scope="module")
+def panel():
+    from skquant import make_synthetic_panel
+
+    return make_synthetic_panel(n_symbols=3, n_days=300, random_state=0)
+
+
+def _tune(panel, **kwargs):
+    from skquant.model_selection import tune
+
+    params = {"model": "lightgbm", "target": "fwd_ret", "config": dict(FAST),
+              "search_space": SPACE, **WINDOWS, **kwargs}  # fmt: skip
+    return tune(panel, **params)
+
+
+# ----------------------------------------------------------------------- search spaces
+@pytest.mark.parametrize("model", list_models())
+def test_every_family_search_space_samples_params_its_trainer_accepts(model):
+    from skquant.utils._sklearn_compat import validate_parameter_constraints
+
+    space = load_search_space(model)
+    assert space, f"{model}.yaml has an empty search_space"
+    assert "search_space" not in list_variants(model)
+    cls = get_trainer(model)
+    random = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trials = [random.ask() for _ in range(3)]
+    for edge in (0, -1):  # every parameter at its lower, then its upper end
+        fixed = {
+            name: spec["choices"][edge] if spec["type"] == "categorical"
+            else (spec["low"], spec["high"])[edge]
+            for name, spec in space.items()
+        }  # fmt: skip
+        trials.append(optuna.trial.FixedTrial(fixed))
+    for trial in trials:
+        params = sample_search_space(trial, space)
+        assert set(params) == set(space)
+        for name, value in params.items():
+            spec = space[name]
+            if spec["type"] == "categorical":
+                assert value in spec["choices"]
+            else:
+                assert spec["low"] <= value <= spec["high"]
+                assert isinstance(value, int if spec["type"] == "int" else float)
+        trainer = cls(load_model_config(model, overrides=params)).set_params(**params)
+        assert {k: trainer.get_params()[k] for k in params} == params
+        validate_parameter_constraints(cls._parameter_constraints, params, caller_name=model)
+
+
+def _config_file(tmp_path, space_yaml: str):
+    path = tmp_path / "mine.yaml"
+    path.write_text("model: lightgbm\nsearch_space:\n" + space_yaml + "variants:\n  balanced: {}\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "space_yaml, needles",
+    [
+        ("  learnin_rate: {type: float, low: 0.01, high: 0.1}\n", ["learnin_rate", "learning_rate"]),
+        ("  learning_rate: {type: double, low: 0.01, high: 0.1}\n", ["learning_rate", "double"]),
+        ("  learning_rate: {type: float, low: 0.1, high: 0.01}\n", ["learning_rate", "below"]),
+        ("  learning_rate: {type: float, low: 0.0, high: 0.1, log: true}\n", ["learning_rate", "log"]),
+        ("  num_leaves: {type: int, low: 2.5, high: 9}\n", ["num_leaves", "integer"]),
+        ("  num_leaves: {type: int, lo: 2, high: 9}\n", ["num_leaves", "'lo'"]),
+        ("  max_depth: {type: categorical, choices: []}\n", ["max_depth", "choices"]),
+        ("  max_depth: {type: categorical, choices: [[3, 4]]}\n", ["max_depth", "choices"]),
+        ("  max_depth: 5\n", ["max_depth", "mapping"]),
+        ("  - learning_rate\n", ["search_space", "mapping"]),
+    ],
+)  # fmt: skip
+def test_a_malformed_search_space_is_an_error_naming_file_and_key(tmp_path, space_yaml, needles):
+    path = _config_file(tmp_path, space_yaml)
+    for load in (load_model_config, load_search_space):
+        with pytest.raises(ValueError) as info:
+            load(path)
+        message = str(info.value)
+        assert "mine.yaml" in message
+        for needle in needles:
+            assert needle in message
+
+
+def test_a_config_file_without_search_space_has_its_familys(tmp_path):
+    path = tmp_path / "lightgbm_fast.yaml"
+    path.write_text("model: lightgbm\nvariants:\n  balanced: {n_estimators: 5}\n")
+    assert load_search_space(path) == load_search_space("lightgbm")
+    stray = tmp_path / "stray.yaml"
+    stray.write_text("variants:\n  balanced: {}\n")
+    with pytest.raises(ValueError, match=r"stray.yaml.*search_space"):
+        load_search_space(stray)
+
+
+def test_configs_show_prints_the_search_space(capsys):
+    from skquant.cli import main
+
+    assert main(["-q", "configs", "show", "xgboost", "--search-space"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == load_search_space("xgboost")
+
+
+# --------------------------------------------------------------- the engine's fold hook
+def test_on_fold_reports_each_folds_scores_in_order_and_can_stop_the_run(panel):
+    from skquant import WalkForwardEngine
+
+    engine = WalkForwardEngine(panel, target="fwd_ret", n_jobs=2, **WINDOWS)
+    seen = []
+    with joblib.parallel_config(backend="threading"):  # folds in parallel, no start-up
+        result = engine.run("lightgbm", dict(FAST), metrics=("sharpe", "hit_rate"),
+                            on_fold=lambda k, scores: seen.append((k, scores)))  # fmt: skip
+    assert [k for k, _ in seen] == list(range(len(result.folds)))
+    for k, scores in seen:
+        for metric in ("sharpe", "hit_rate", "n_train", "test_start"):
+            assert scores[metric] == result.folds.loc[k, metric]
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_fold_1(k, scores):
+        seen.append(k)
+        if k == 1:
+            raise Stop
+
+    seen.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with joblib.parallel_config(backend="threading"):
+            try:
+                engine.run("lightgbm", dict(FAST), on_fold=stop_after_fold_1)
+            except Stop:
+                pass
+            else:
+                pytest.fail("on_fold's exception did not stop the run")
+        gc.collect()  # joblib would warn as it drops the folds still running
+    assert seen == [0, 1]
+    assert not [w for w in caught if "cancelled" in str(w.message)]  # on purpose: quiet
+
+
+# ----------------------------------------------------------------------------- tune
+class _PruneFromTrial1AtFold1(optuna.pruners.BasePruner):
+    """Deterministic: trial 0 runs to the end, every later trial stops after fold 1."""
+
+    def prune(self, study, trial):
+        return trial.number >= 1 and (trial.last_step or 0) >= 1
+
+
+def test_a_pruned_trial_shows_as_pruned(panel, tmp_path):
+    from skquant.walkforward import save_tuning
+
+    study, best = _tune(panel, n_trials=2, pruner=_PruneFromTrial1AtFold1())
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE", "PRUNED"]
+    assert sorted(study.trials[1].intermediate_values) == [0, 1]  # stopped after fold 1
+    assert len(study.trials[0].intermediate_values) == 4  # all folds of the complete one
+    summary = save_tuning(study, best, tmp_path)
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert trials["state"].tolist() == ["COMPLETE", "PRUNED"]
+    assert trials["n_folds"].tolist() == [4, 2]
+    assert (summary["n_complete"], summary["n_pruned"]) == (1, 1)
+    # one complete trial: no importances to plot, which is left out rather than failing
+    assert summary["plots"] == ["optimization_history.png"]
+    assert not (tmp_path / "param_importances.png").exists()
+
+
+def test_the_intermediate_values_are_the_folds_scores(panel):
+    from skquant import WalkForwardEngine
+
+    study, best = _tune(panel, n_trials=1)
+    trial = study.trials[0]
+    result = WalkForwardEngine(panel, target="fwd_ret", **WINDOWS).run("lightgbm", best)
+    assert trial.value == pytest.approx(result.summary["sharpe"])
+    folds = [trial.intermediate_values[k] for k in range(len(result.folds))]
+    np.testing.assert_allclose(folds, result.folds["sharpe"])
+
+
+def test_a_rerun_with_the_same_storage_continues_the_study(panel, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    first, _ = _tune(panel, n_trials=2, storage=storage)
+    again, best = _tune(panel, n_trials=1, storage=storage)
+    assert again.study_name == first.study_name == "skquant-lightgbm"
+    assert [t.number for t in again.trials] == [0, 1, 2]
+    # the continued study draws a new point, not the first run's first one again
+    assert again.trials[2].params != again.trials[0].params
+    assert best == {**FAST, **again.best_params}  # the config given, tuned
+    with pytest.raises(ValueError, match=r"skquant-lightgbm.*metric"):
+        _tune(panel, n_trials=1, storage=storage, metric="hit_rate")
+
+
+def test_tune_rejects_a_variant_with_a_config_dict_and_another_familys_file(panel, tmp_path):
+    with pytest.raises(ValueError, match="variant"):
+        _tune(panel, n_trials=1, variant="balanced")
+    path = tmp_path / "x.yaml"
+    path.write_text("model: xgboost\nvariants:\n  balanced: {}\n")
+    with pytest.raises(ValueError, match=r"x.yaml.*xgboost"):
+        _tune(panel, n_trials=1, config=str(path))
+
+
+# ------------------------------------------------------------------------- the command
+def _folder(tmp_path):
+    from tests.test_cli import write_symbols
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=300)
+    config = tmp_path / "lightgbm.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": "lightgbm",
+                "defaults": FAST,
+                "search_space": SPACE,
+                "variants": {"balanced": {}, "aggressive": {}},
+            }  # fmt: skip
+        )
+    )
+    return data, config
+
+
+def _tune_cli(data, config, out, *extra):
+    from skquant.cli import main
+
+    return main(
+        ["-q", "tune", "--model", "lightgbm", "--config", str(config), "--input-dir", str(data),
+         "--target", "fwd_ret_1d", "--train-days", "100", "--test-days", "50",
+         "--step-days", "50", "--min-train-samples", "100", "--n-jobs", "1",
+         "--output-dir", str(out), *extra]
+    )  # fmt: skip
+
+
+def test_tune_command_writes_a_loadable_best_config_and_the_deflated_sharpe(tmp_path):
+    from skquant import WalkForwardEngine, deflated_sharpe_ratio
+    from skquant.cli import main
+    from skquant.cli._walkforward import load_panel
+
+    data, config = _folder(tmp_path)
+    out = tmp_path / "out"
+    assert _tune_cli(data, config, out, "--n-trials", "3") == 0
+    assert {p.name for p in out.iterdir()} == {
+        "best_config.yaml", "trials.csv", "summary.json",
+        "optimization_history.png", "param_importances.png",
+    }  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == summary["n_trials"] == 3
+    assert set(trials["state"]) == {"COMPLETE"}
+    assert set(SPACE) <= set(trials.columns)
+    assert summary["best_score"] == trials["score"].max()
+
+    best = load_model_config(out / "best_config.yaml")  # loads as is
+    assert best == {**load_model_config(config), **summary["best_params"]}
+    assert load_model_config(out / "best_config.yaml", variant="aggressive") == best
+    # --config takes it as is (walkforward's own default variant included)
+    wf = tmp_path / "wf"
+    assert main(["-q", "walkforward", "--config", str(out / "best_config.yaml"),
+                 "--input-dir", str(data), "--target", "fwd_ret_1d", "--train-days", "100",
+                 "--test-days", "50", "--step-days", "50", "--min-train-samples", "100",
+                 "--n-jobs", "1", "--output-dir", str(wf)]) == 0  # fmt: skip
+    assert json.loads((wf / "summary.json").read_text())["sharpe"] == pytest.approx(
+        summary["best_score"]
+    )
+
+    # the deflated Sharpe ratio: the best trial's net returns against the expected best
+    # of 3 trials with the variance of their per-period Sharpe ratios
+    panel, _, _ = load_panel(str(data), "fwd_ret_1d")
+    engine = WalkForwardEngine(panel, target="fwd_ret_1d", **WINDOWS)
+    net = engine.run("lightgbm", best).returns["net"].dropna()
+    per_period = trials["score"] / np.sqrt(engine.periods_per_year_)
+    expected = deflated_sharpe_ratio(net, n_trials=3, trials_sharpe_variance=per_period.var())
+    assert summary["deflated_sharpe"] == pytest.approx(expected)
+    assert 0 <= summary["deflated_sharpe"] <= 1
+
+
+def test_tune_command_continues_a_stored_study(tmp_path):
+    data, config = _folder(tmp_path)
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    assert _tune_cli(data, config, tmp_path / "a", "--n-trials", "1", "--storage", storage) == 0
+    assert _tune_cli(data, config, tmp_path / "b", "--n-trials", "2", "--storage", storage) == 0
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["n_trials"] == len(pd.read_csv(tmp_path / "b" / "trials.csv")) == 3
+
+
+@pytest.mark.parametrize(
+    "extra, needles",
+    [
+        (["--model", "no_such_model"], ["no_such_model"]),
+        (["--metric", "sharpness"], ["sharpness"]),
+        (["--n-trials", "0"], ["--n-trials"]),
+    ],
+)
+def test_tune_bad_usage_is_one_line_exit_2(tmp_path, extra, needles):
+    from tests.test_cli import assert_one_line_error, run_cli
+
+    data, _ = _folder(tmp_path)
+    args = {"--model": "lightgbm", "--n-trials": "1", "--metric": "sharpe"}
+    args.update(dict(zip(extra[::2], extra[1::2], strict=True)))
+    flat = [x for pair in args.items() for x in pair]
+    proc = run_cli("tune", *flat, "--input-dir", data, "--target", "fwd_ret_1d",
+                   "--output-dir", tmp_path / "out")  # fmt: skip
+    assert_one_line_error(proc, *needles)
+
+
+def test_tune_command_names_a_malformed_search_space(tmp_path, capsys):
+    data, _ = _folder(tmp_path)
+    bad = _config_file(tmp_path, "  num_leaves: {type: int, low: 9, high: 2}\n")
+    assert _tune_cli(data, bad, tmp_path / "out", "--n-trials", "1") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "mine.yaml" in err[0] and "num_leaves" in err[0]
+
+
+def test_model_selection_stays_light():
+    code = (
+        "import sys, skquant.model_selection as m; "
+        "assert 'optuna' not in sys.modules and 'skquant.walkforward' not in sys.modules; "
+        "assert callable(m.tune) and 'optuna' not in sys.modules; print('ok')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def _states(db) -> list[str]:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return [state for (state,) in con.execute("SELECT state FROM trials")]
+    except sqlite3.Error:  # not created yet, or locked by the writer for a moment
+        return []
+
+
+def test_a_killed_tune_loses_only_the_trial_in_flight(tmp_path):
+    import os
+    import signal
+    import time
+
+    data, config = _folder(tmp_path)
+    db = tmp_path / "tune.db"
+    args = [sys.executable, "-m", "skquant", "-q", "tune", "--model", "lightgbm",
+            "--config", config, "--input-dir", data, "--target", "fwd_ret_1d",
+            "--train-days", "100", "--test-days", "50", "--step-days", "50",
+            "--min-train-samples", "100", "--n-jobs", "1", "--output-dir", tmp_path / "out",
+            "--storage", f"sqlite:///{db}", "--n-trials", "200"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        [str(a) for a in args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    deadline = time.monotonic() + 90
+    while "COMPLETE" not in _states(db) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = _states(db)
+    assert 1 <= before.count("COMPLETE") < 200, "the run must be killed mid-way"
+    assert set(before) <= {"COMPLETE", "RUNNING"} and before.count("RUNNING") <= 1
+
+    # the same study, one more trial
+    assert _tune_cli(data, config, tmp_path / "out", "--storage", f"sqlite:///{db}",
+                     "--n-trials", "1") == 0  # fmt: skip
+    after = _states(db)
+    assert after.count("COMPLETE") == before.count("COMPLETE") + 1
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert len(trials) == len(after)
