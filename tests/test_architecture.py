@@ -22,7 +22,8 @@ module (``persistence``, ``registry``, ``leakage``, ``labels``). Two rules hold:
        models           config, model_selection, registry
        strategies       leakage, model_selection, registry (trainers come from the registry)
        walkforward      config, leakage, metrics, model_selection, registry (config: tune
-                        starts from a variant and samples the YAML's search space)
+                        starts from a variant and samples the YAML's search space; the
+                        benchmark loads each family's variant)
        cli              config, datasets, labels, leakage, metrics, persistence, registry,
                         strategies, walkforward, skquant.__version__
        skquant          registry (every other public name is resolved lazily)
@@ -57,7 +58,8 @@ _TABLE: dict[str, set[str]] = {
     "config": {"registry"},
     "models": {"config", "model_selection", "registry"},
     "strategies": {"leakage", "model_selection", "registry"},
-    # config: tune starts from a variant and samples the YAML's search space
+    # config: tune starts from a variant and samples the YAML's search space; the
+    # benchmark loads each family's variant
     "walkforward": {"config", "leakage", "metrics", "model_selection", "registry"},
     "cli": {
         "__version__",

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parents = [_verbosity_parent(top=False)]
     _configs.add_parser(subparsers, parents)
-    for name in ("_train_all", "_walkforward", "_tune", "_build_features"):
+    for name in ("_train_all", "_walkforward", "_tune", "_benchmark", "_build_features"):
         module = _optional_command(name)
         if module is not None:
             module.add_parser(subparsers, parents)

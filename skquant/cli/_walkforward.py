@@ -88,9 +88,10 @@ def add_parser(subparsers, parents) -> None:
 
 
 def add_evaluation_options(parser) -> None:
-    """The options that say how a model is evaluated, shared with ``skquant tune``: the
-    columns (:func:`~skquant.cli._common.add_label_options`), the fold windows and the
-    portfolio (--portfolio, --quantile, --cost-bps); with --n-jobs, ``ENGINE_OPTIONS``."""
+    """The options that say how a model is evaluated, shared with ``skquant tune`` and
+    ``skquant benchmark``: the columns (:func:`~skquant.cli._common.add_label_options`),
+    the fold windows and the portfolio (--portfolio, --quantile, --cost-bps); with
+    --n-jobs, ``ENGINE_OPTIONS``."""
     add_label_options(
         parser, held_out="test", without_return="required for a multi-period or binary target"
     )
@@ -203,6 +204,33 @@ def _importance_plot(importance, path: Path, title: str) -> None:
 UNTRACKED = ("predictions.parquet",)
 
 
+def read_data(args: argparse.Namespace, requested) -> tuple:
+    """The panel of ``--input-dir`` (else the demo data), ``{symbol: error}`` of its bad
+    files, ``{symbol: first unseen date}`` and a description of the source; a usage
+    error when ``--target`` or ``--return-col`` is not a column."""
+    failed: dict[str, str] = {}
+    unseen: dict = {}
+    if args.input_dir is None:
+        from skquant.datasets import load_demo
+
+        try:
+            panel = load_demo()
+        except ImportError as exc:
+            raise UsageError(f"the demo data needs the demo extra: {exc}") from None
+        source = "demo data (S&P 500 and NASDAQ daily, arch package)"
+    else:
+        panel, failed, unseen = load_panel(args.input_dir, args.target, args.return_col, requested)
+        source = args.input_dir
+    if args.target is not None and args.target not in panel.columns:
+        raise UsageError(
+            f"--target {args.target!r} is not a column of the data; columns: "
+            f"{', '.join(map(str, panel.columns))}."
+        )
+    if args.return_col is not None and args.return_col not in panel.columns:
+        raise UsageError(f"--return-col {args.return_col!r} is not a column of the data.")
+    return panel, failed, unseen, source
+
+
 def run(args: argparse.Namespace) -> int:
     with start_tracking(args, "walkforward", run_name=args.model) as tracker:
         return _run(args, tracker)
@@ -236,26 +264,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     check_n_jobs(args.n_jobs)
     config, variant = _config(args)
     requested = parse_features(args.features)
-    failed: dict[str, str] = {}
-    unseen: dict = {}
-    if args.input_dir is None:
-        from skquant.datasets import load_demo
-
-        try:
-            panel = load_demo()
-        except ImportError as exc:
-            raise UsageError(f"the demo data needs the demo extra: {exc}") from None
-        source = "demo data (S&P 500 and NASDAQ daily, arch package)"
-    else:
-        panel, failed, unseen = load_panel(args.input_dir, args.target, args.return_col, requested)
-        source = args.input_dir
-    if args.target is not None and args.target not in panel.columns:
-        raise UsageError(
-            f"--target {args.target!r} is not a column of the data; columns: "
-            f"{', '.join(map(str, panel.columns))}."
-        )
-    if args.return_col is not None and args.return_col not in panel.columns:
-        raise UsageError(f"--return-col {args.return_col!r} is not a column of the data.")
+    panel, failed, unseen, source = read_data(args, requested)
     # Feature models (build-features) saw each symbol's early dates: test after them.
     min_test_date = max(unseen.values()) if unseen else None
     from skquant.walkforward import WalkForwardEngine

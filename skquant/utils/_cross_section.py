@@ -87,6 +87,48 @@ def cross_section_ic(score, target, group, n_groups: int, known, score_ranks=Non
     return np.where((xx > 0) & (yy > 0), ic, np.nan)
 
 
+def cross_section_pearson(score, target, group, n_groups: int, known) -> np.ndarray:
+    """Pearson correlation of score and target across each group's rows (NaN if undefined).
+
+    As :func:`cross_section_ic` on the values instead of their ranks: ``group`` is
+    ascending over the rows, ``known`` marks the rows with both values finite (the
+    others are left out), and a group with fewer than 2 known rows or constant values
+    on either side is NaN.
+    """
+    values = np.column_stack([np.where(known, score, 0.0), np.where(known, target, 0.0)])
+    counts = np.bincount(group, weights=known, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (
+            np.column_stack(
+                [np.bincount(group, weights=values[:, j], minlength=n_groups) for j in (0, 1)]
+            )
+            / counts[:, None]
+        )
+        centred = np.where(known[:, None], values - means[group], 0.0)
+        xy, xx, yy = (
+            np.bincount(group, weights=a * b, minlength=n_groups)
+            for a, b in ((centred[:, 0], centred[:, 1]), (centred[:, 0],) * 2, (centred[:, 1],) * 2)
+        )
+        ic = xy / np.sqrt(xx * yy)
+    # a constant side leaves rounding residue, not exactly 0: compare with the values' scale
+    scale = np.bincount(group, weights=values[:, 0] ** 2, minlength=n_groups)
+    scale_t = np.bincount(group, weights=values[:, 1] ** 2, minlength=n_groups)
+    tiny = np.finfo(np.float64).eps * 16
+    defined = (counts > 1) & (xx > tiny * scale) & (yy > tiny * scale_t)
+    return np.where(defined, ic, np.nan)
+
+
+def _by_date(y_true, y_pred, dates, statistic) -> pd.Series:
+    """``statistic(pred, true, codes, n_dates, known)`` per date, as a Series by sorted date."""
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    codes, distinct = pd.factorize(np.asarray(dates), sort=True)
+    order = np.argsort(codes, kind="stable")
+    t, p, codes = t[order], p[order], codes[order]
+    known = ~(np.isnan(t) | np.isnan(p))
+    return pd.Series(statistic(p, t, codes, len(distinct), known), index=distinct)
+
+
 def ic_by_date(y_true: np.ndarray, y_pred: np.ndarray, dates: np.ndarray) -> pd.Series:
     """Spearman correlation of ``y_true`` and ``y_pred`` across the rows of each date.
 
@@ -94,10 +136,13 @@ def ic_by_date(y_true: np.ndarray, y_pred: np.ndarray, dates: np.ndarray) -> pd.
     Series by sorted date, NaN on a date with fewer than 2 rows or constant values on
     either side.
     """
-    t = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(y_pred, dtype=np.float64)
-    codes, distinct = pd.factorize(np.asarray(dates), sort=True)
-    order = np.argsort(codes, kind="stable")
-    t, p, codes = t[order], p[order], codes[order]
-    known = ~(np.isnan(t) | np.isnan(p))
-    return pd.Series(cross_section_ic(p, t, codes, len(distinct), known), index=distinct)
+    return _by_date(y_true, y_pred, dates, cross_section_ic)
+
+
+def pearson_ic_by_date(y_true: np.ndarray, y_pred: np.ndarray, dates: np.ndarray) -> pd.Series:
+    """Pearson correlation of ``y_true`` and ``y_pred`` across the rows of each date.
+
+    The linear counterpart of :func:`ic_by_date` (same rows, same NaN rules): the
+    "IC" of a leaderboard, where ``ic_by_date`` is its "rank IC".
+    """
+    return _by_date(y_true, y_pred, dates, cross_section_pearson)

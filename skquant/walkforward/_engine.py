@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -70,7 +71,9 @@ def _fit_predict_fold(
         X_train, y_train, index_train = X_train[keep], y_train[keep], index_train[keep]
     model = clone(estimator)
     frame = pd.DataFrame(X_train, index=index_train, columns=features, copy=False)
+    started = time.perf_counter()
     model.fit(frame, y_train)
+    fit_seconds = time.perf_counter() - started
     start = test_at - _history_rows(model, dates_fold[:test_at])
     test = pd.DataFrame(X_fold[start:], index=index_fold[start:], columns=features, copy=False)
     score, position = predict_positions(model, test)
@@ -83,7 +86,7 @@ def _fit_predict_fold(
     best = getattr(model, "best_iteration_", None)
     if best is not None:
         info["best_iteration"] = best
-    return score, position, label, info
+    return score, position, label, info, fit_seconds
 
 
 def _symbol_codes(index) -> np.ndarray:
@@ -547,7 +550,7 @@ class WalkForwardEngine:
         folds = self.folds_ if folds is None else folds
         classifier = outputs[0][2] is not None
         fold_info, rows, served = [], [], []
-        for k, ((a, b, c, d), (_, _, _, info)) in enumerate(zip(folds, outputs, strict=True)):
+        for k, ((a, b, c, d), (*_, info, _)) in enumerate(zip(folds, outputs, strict=True)):
             # each model serves its test dates until the next fold's model takes over
             serve_stop = min(d, folds[k + 1][2]) if k + 1 < len(folds) else d
             rows.append(np.arange(c, d))
@@ -580,4 +583,5 @@ class WalkForwardEngine:
             index=self._index,
             fold_info=fold_info,
             periods_per_year=self.periods_per_year_,
+            fit_seconds=np.array([o[4] for o in outputs]),
         )

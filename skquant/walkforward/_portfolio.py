@@ -133,6 +133,7 @@ class Backtest:
     index: pd.Index
     fold_info: list
     periods_per_year: float
+    fit_seconds: np.ndarray | None = None
 
 
 def _group_turnover(weight, tradable, group, n_groups, symbols, segment) -> np.ndarray:
@@ -287,5 +288,6 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
         portfolio=portfolio,
         quantile=quantile,
         cost_bps=cost_bps,
+        fit_seconds=bt.fit_seconds,
         backtest=bt,
     )

@@ -50,12 +50,16 @@ class WalkForwardResult:
         symbol of the date); NaN on a date without a known return.
     portfolio, quantile, cost_bps
         The portfolio rule and cost that made ``returns``.
+    fit_seconds : ndarray of shape (n_folds,), default=None
+        Wall-clock seconds of each fold's ``fit``, in fold order (a measure of the
+        machine, so kept out of ``folds``, which stays identical across reruns
+        and ``n_jobs``).
     backtest : object, default=None
         What the engine keeps for :meth:`evaluate` (private).
 
     Attributes
     ----------
-    folds, summary, predictions, metrics, periods_per_year, returns, portfolio, quantile, cost_bps
+    folds, summary, predictions, metrics, periods_per_year, returns, portfolio, quantile, cost_bps, fit_seconds
         As given.
 
     Examples
@@ -76,6 +80,7 @@ class WalkForwardResult:
     portfolio: str = "sign"
     quantile: float = 0.2
     cost_bps: float = 0.0
+    fit_seconds: np.ndarray | None = None
     backtest: InitVar[Any] = None
 
     def __post_init__(self, dates, backtest) -> None:

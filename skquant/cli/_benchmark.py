@@ -1,0 +1,103 @@
+"""``skquant benchmark``: a leaderboard of model families over seeds, one walk-forward."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from skquant.cli._common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    check_n_jobs,
+    library_rules,
+    positive_int,
+    split_list,
+)
+from skquant.cli._walkforward import (
+    ENGINE_OPTIONS,
+    FAST_VARIANT,
+    _options,
+    add_evaluation_options,
+    read_data,
+)
+
+
+def add_parser(subparsers, parents) -> None:
+    parser = subparsers.add_parser(
+        "benchmark",
+        parents=parents,
+        help="leaderboard of model families over seeds (on the demo data without --input-dir)",
+        description=(
+            "Run each model of --models with each of --seeds seeds (the trainer's "
+            "random_state) through the same walk-forward evaluation as `skquant "
+            "walkforward`: the same data, folds, portfolio rule and costs. Writes "
+            "runs/MODEL/seed=S/summary.json per run (a re-run reuses the finished ones), "
+            "then leaderboard.csv and leaderboard.md (per model the mean and standard "
+            "deviation over seeds of IC, ICIR, rank IC, net Sharpe, deflated Sharpe, annual "
+            "return, max drawdown, turnover and fit seconds per fold), leaderboard.json "
+            "(package versions, data hash, windows, seeds) and leaderboard.png (net "
+            "equity per model against the equal-weight benchmark) to --output-dir."
+        ),
+        epilog="Exit codes: 0 done, 1 some symbol files could not be used, 2 bad usage or input, 3 unexpected error.",
+    )
+    parser.add_argument("--models", metavar="A,B,...",
+                        help="registry names, FEATURE+MODEL for a feature model feeding a "
+                        "supervised one (vae+lightgbm); default every supervised family, "
+                        "vae+lightgbm and gmm_regime+lightgbm")  # fmt: skip
+    parser.add_argument("--variant",
+                        help=f"config variant of every model (default: $MODEL_VARIANT, else "
+                        f"{FAST_VARIANT}, the fastest)")  # fmt: skip
+    parser.add_argument("--seeds", type=positive_int, default=3, metavar="N",
+                        help="seeds 0 .. N-1 per model (default 3)")  # fmt: skip
+    parser.add_argument("--input-dir", metavar="DIR", help="folder of SYMBOL.parquet/.csv files")
+    add_evaluation_options(parser)
+    parser.add_argument("--output-dir", default="benchmark_output", metavar="DIR",
+                        help="where runs and the leaderboard go (default ./benchmark_output)")  # fmt: skip
+    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+                        help="(model, seed) runs in parallel, one thread each (default -1: "
+                        "all cores)")  # fmt: skip
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from skquant.cli._data import parse_features
+    from skquant.config import VARIANT_ENV
+    from skquant.walkforward import benchmark
+
+    verbosity = int(args.verbose or 0) - int(args.quiet or 0)
+    check_n_jobs(args.n_jobs)
+    requested = parse_features(args.features)
+    panel, failed, unseen, source = read_data(args, requested)
+    variant = args.variant or os.environ.get(VARIANT_ENV) or FAST_VARIANT
+    engine_params = {k: v for k, v in _options(args, ENGINE_OPTIONS).items() if k != "n_jobs"}
+    out = Path(args.output_dir).expanduser()
+    if verbosity >= 0:
+        print(f"data: {source}: {len(panel)} rows; variant {variant}; seeds 0..{args.seeds - 1}")
+    started = time.perf_counter()
+    with library_rules(verbosity):
+        board = benchmark(
+            panel,
+            models=split_list(args.models),
+            variant=variant,
+            seeds=args.seeds,
+            n_jobs=args.n_jobs,
+            output_dir=out,
+            verbose=verbosity >= 0,
+            features=requested,
+            # feature models (build-features) saw each symbol's early dates: test after them
+            min_test_date=max(unseen.values()) if unseen else None,
+            **engine_params,
+        )
+    elapsed = time.perf_counter() - started
+    if verbosity >= 0:
+        print()
+        print(board.to_markdown())
+        reused = board.manifest["n_runs_reused"]
+        print(f"{len(board.runs)} runs ({reused} reused) in {elapsed:.0f} s; wrote {out}/: "
+              "leaderboard.csv, leaderboard.md, leaderboard.json, leaderboard.png, runs/")  # fmt: skip
+    for symbol, error in failed.items():
+        print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
+    return EXIT_PARTIAL if failed else EXIT_OK

@@ -1,0 +1,198 @@
+"""The model-zoo leaderboard: skquant.walkforward.benchmark and ``skquant benchmark``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from skquant import WalkForwardEngine, make_synthetic_panel
+from skquant.metrics import deflated_sharpe_ratio, sharpe_ratio
+from skquant.utils._cross_section import pearson_ic_by_date
+from skquant.walkforward import benchmark
+
+MODELS = ["lightgbm", "ftrl_proximal"]
+SETTINGS = dict(
+    models=MODELS,
+    variant="aggressive",
+    seeds=2,
+    configs={"lightgbm": {"n_estimators": 20}},
+    target="fwd_ret",
+    train_days=100,
+    test_days=100,
+    step_days=100,
+    min_train_samples=200,
+)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def board_dir(panel, tmp_path_factory):
+    out = tmp_path_factory.mktemp("board")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = benchmark(panel, output_dir=out, **SETTINGS)
+    return out, board
+
+
+def _summaries(out):
+    return {
+        (model, seed): json.loads(
+            (out / "runs" / model / f"seed={seed}" / "summary.json").read_text()
+        )
+        for model in MODELS
+        for seed in (0, 1)
+    }
+
+
+def test_pearson_ic_by_date_is_scipy_pearson_per_date():
+    rng = np.random.default_rng(0)
+    dates = np.repeat(pd.bdate_range("2024-01-01", periods=4), 6)
+    y_true, y_pred = rng.normal(size=24), rng.normal(size=24)
+    y_true[3] = np.nan
+    y_pred[6:12] = 0.3  # a constant prediction: undefined
+    got = pearson_ic_by_date(y_true, y_pred, dates)
+    for k, date in enumerate(got.index):
+        t, p = y_true[dates == date], y_pred[dates == date]
+        keep = ~np.isnan(t)
+        if k == 1:
+            assert np.isnan(got[date])
+        else:
+            assert got[date] == pytest.approx(stats.pearsonr(t[keep], p[keep])[0], abs=1e-12)
+
+
+def test_result_fit_seconds_per_fold_survive_evaluate(panel):
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", train_days=100, test_days=100, step_days=100,
+        min_train_samples=200,
+    )  # fmt: skip
+    result = engine.run("ftrl_proximal")
+    assert result.fit_seconds.shape == (len(result.folds),)
+    assert (result.fit_seconds > 0).all()
+    assert "fit_seconds" not in result.folds  # the fold table stays machine-independent
+    np.testing.assert_array_equal(result.evaluate(cost_bps=5).fit_seconds, result.fit_seconds)
+
+
+def test_leaderboard_is_the_mean_and_std_of_the_run_summaries(board_dir):
+    out, board = board_dir
+    table = pd.read_csv(out / "leaderboard.csv", index_col="model")
+    summaries = _summaries(out)
+    returns = {
+        key: pd.read_csv(out / "runs" / key[0] / f"seed={key[1]}" / "returns.csv")["net"]
+        for key in summaries
+    }
+    per_period = [sharpe_ratio(r.dropna(), periods_per_year=1) for r in returns.values()]
+    variance = np.var(per_period, ddof=1)
+    assert set(table.index) == set(MODELS) and (table["n_seeds"] == 2).all()
+    for model in MODELS:
+        runs = [summaries[model, seed] for seed in (0, 1)]
+        for key in ("ic", "icir", "rank_ic", "rank_icir", "sharpe", "annual_return",
+                    "max_drawdown", "turnover", "fit_seconds"):  # fmt: skip
+            values = [run[key] for run in runs]
+            assert table.loc[model, f"{key}_mean"] == pytest.approx(np.mean(values), rel=1e-8)
+            assert table.loc[model, f"{key}_std"] == pytest.approx(
+                np.std(values, ddof=1), rel=1e-6, abs=1e-12
+            )
+        dsr = [deflated_sharpe_ratio(returns[model, seed].dropna(), 4, variance) for seed in (0, 1)]
+        assert table.loc[model, "deflated_sharpe_mean"] == pytest.approx(np.mean(dsr), rel=1e-8)
+        assert runs[0]["fit_seconds"] == pytest.approx(np.mean(runs[0]["fit_seconds_per_fold"]))
+    # the run's IC is the Pearson one, its rank IC the engine's Spearman summary["ic"]
+    assert board.runs["ic"].ne(board.runs["rank_ic"]).all()
+    manifest = json.loads((out / "leaderboard.json").read_text())
+    assert manifest["seeds"] == [0, 1] and manifest["n_trials"] == 4
+    assert len(manifest["data"]["sha256"]) == 64
+    assert {"skquant", "scikit-learn", "numpy", "pandas"} <= set(manifest["versions"])
+    # looked up by import name: a renamed distribution (xgboost-cpu) is found too
+    for module, name in (
+        ("lightgbm", "lightgbm"),
+        ("xgboost", "xgboost"),
+        ("sklearn", "scikit-learn"),
+    ):
+        if importlib.util.find_spec(module) is not None:
+            assert manifest["versions"][name], name
+    assert manifest["windows"]["n_folds"] == 2
+    md = (out / "leaderboard.md").read_text()
+    assert "| lightgbm |" in md and "Rank IC" in md
+    assert (out / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_second_call_reuses_the_finished_runs(panel, board_dir, tmp_path):
+    out, _ = board_dir
+    files = sorted(out.glob("runs/*/seed=*/*"))
+    stamps = {p: p.stat().st_mtime_ns for p in files}
+    crashed = out / "runs" / "lightgbm" / "seed=1" / "summary.json"
+    before = json.loads(crashed.read_text())
+    crashed.unlink()  # a run killed before its summary was written
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = benchmark(panel, output_dir=out, **SETTINGS)
+    assert board.manifest["n_runs_reused"] == 3
+    for path in files:
+        if path.parent.name != "seed=1" or path.parent.parent.name != "lightgbm":
+            assert path.stat().st_mtime_ns == stamps[path], path
+    again = json.loads(crashed.read_text())
+    assert again["sharpe"] == before["sharpe"]  # rerun, same numbers
+
+
+def test_the_same_call_gives_the_same_table(panel, board_dir, tmp_path):
+    out, _ = board_dir
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        benchmark(panel, output_dir=tmp_path, **SETTINGS)
+
+    def deterministic(path):  # fit seconds measure the machine, not the model
+        table = pd.read_csv(path)
+        return table.drop(columns=["fit_seconds_mean", "fit_seconds_std"]).to_csv(index=False)
+
+    assert deterministic(tmp_path / "leaderboard.csv") == deterministic(out / "leaderboard.csv")
+
+
+def test_feature_models_join_as_a_pipeline_and_bad_specs_are_named(panel):
+    from sklearn.pipeline import Pipeline
+
+    from skquant.walkforward._benchmark import _estimator
+
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", train_days=100, test_days=100, step_days=100,
+        min_train_samples=200,
+    )  # fmt: skip
+    pipe = _estimator(engine, "gmm_regime+lightgbm", "aggressive", 3, None)
+    assert isinstance(pipe, Pipeline) and list(pipe.named_steps) == ["features", "lightgbm"]
+    assert pipe.get_params()["lightgbm__config"]["random_state"] == 3
+    assert pipe.get_params()["lightgbm__embargo_days"] == engine.embargo_days_
+    with pytest.raises(ValueError, match="feature model"):
+        benchmark(panel, models=["lightgbm+vae"], target="fwd_ret")
+    with pytest.raises(ValueError, match="Valid models"):
+        benchmark(panel, models=["lightgbmm"], target="fwd_ret")
+    with pytest.raises(ValueError, match="trian_days"):
+        benchmark(panel, models=["lightgbm"], target="fwd_ret", trian_days=5)
+
+
+def test_cli_benchmark_writes_the_leaderboard(tmp_path):
+    from tests.test_cli import run_cli, write_symbols
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=200, seed=5)
+    out = tmp_path / "board"
+    proc = run_cli(
+        "benchmark", "--models", "ftrl_proximal", "--seeds", "2", "--input-dir", data,
+        "--target", "fwd_ret_1d", "--features", "f0,f1,f2", "--train-days", "60",
+        "--test-days", "60", "--step-days", "60", "--min-train-samples", "50",
+        "--output-dir", out, "--n-jobs", "1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "ftrl_proximal seed=1: sharpe" in proc.stderr  # a progress line per run
+    assert "| ftrl_proximal |" in proc.stdout
+    assert (out / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
+    table = pd.read_csv(out / "leaderboard.csv", index_col="model")
+    assert list(table.index) == ["ftrl_proximal"] and table.loc["ftrl_proximal", "n_seeds"] == 2
+    assert (out / "leaderboard.md").is_file()
+    assert (out / "runs" / "ftrl_proximal" / "seed=1" / "summary.json").is_file()
