@@ -140,6 +140,36 @@ def test_tune_logs_a_study_run_with_one_nested_run_per_trial(client, store, tmp_
         assert len({m.step for m in history}) == len(history)
 
 
+def test_benchmark_logs_the_leaderboard_and_one_nested_run_per_model_and_seed(
+    client, store, tmp_path
+):
+    from skquant.cli import main
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=200, seed=5)
+    out = tmp_path / "board"
+    code = main(
+        ["-q", "benchmark", "--models", "ftrl_proximal", "--seeds", "2", "--input-dir",
+         str(data), "--target", "fwd_ret_1d", "--features", "f0,f1,f2", "--train-days", "60",
+         "--test-days", "60", "--step-days", "60", "--min-train-samples", "50",
+         "--output-dir", str(out), "--n-jobs", "1",
+         "--tracking-uri", store[1], "--experiment", "board-test"]
+    )  # fmt: skip
+    assert code == 0
+    runs = _runs(client, "board-test")
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    nested = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(runs) == 3 and len(nested) == 2
+    assert {"leaderboard.csv", "leaderboard.md", "leaderboard.json"} <= {
+        a.path for a in client.list_artifacts(parent.info.run_id)
+    }
+    for run in nested:
+        seed = run.data.params["seed"]
+        saved = json.loads(
+            (out / "runs" / "ftrl_proximal" / f"seed={seed}" / "summary.json").read_text()
+        )
+        assert run.data.metrics["sharpe"] == pytest.approx(saved["sharpe"])
+
+
 def test_tracking_uri_from_the_environment(client, store, monkeypatch):
     from skquant.utils._tracking import tracking
 

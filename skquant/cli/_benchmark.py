@@ -11,10 +11,12 @@ from pathlib import Path
 from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
+    add_tracking,
     check_n_jobs,
     library_rules,
     positive_int,
     split_list,
+    start_tracking,
 )
 from skquant.cli._walkforward import (
     ENGINE_OPTIONS,
@@ -59,10 +61,32 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="(model, seed) runs in parallel, one thread each (default -1: "
                         "all cores)")  # fmt: skip
+    add_tracking(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    with start_tracking(args, "benchmark", run_name="leaderboard") as tracker:
+        return _run(args, tracker)
+
+
+def _log_board(tracker, board, out: Path) -> None:
+    """Log the leaderboard to MLflow: its settings and files on the parent run, and one
+    nested run per (model, seed) with that run's statistics."""
+    if not tracker.enabled:
+        return
+    manifest = board.manifest
+    tracker.log_params({key: manifest.get(key) for key in ("models", "variant", "seeds")})
+    tracker.log_params({"windows": manifest.get("windows"), "data": manifest.get("data")})
+    tracker.log_artifacts(out, recursive=False)
+    for record in board.runs.to_dict(orient="records"):
+        model, seed = record.pop("model"), record.pop("seed")
+        with tracker.child(f"{model} seed={seed}") as run:
+            run.log_params({"model": model, "seed": seed})
+            run.log_metrics(record)
+
+
+def _run(args: argparse.Namespace, tracker) -> int:
     from skquant.cli._data import parse_features
     from skquant.config import VARIANT_ENV
     from skquant.walkforward import benchmark
@@ -98,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         reused = board.manifest["n_runs_reused"]
         print(f"{len(board.runs)} runs ({reused} reused) in {elapsed:.0f} s; wrote {out}/: "
               "leaderboard.csv, leaderboard.md, leaderboard.json, leaderboard.png, runs/")  # fmt: skip
+    _log_board(tracker, board, out)
     for symbol, error in failed.items():
         print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
     return EXIT_PARTIAL if failed else EXIT_OK
