@@ -19,6 +19,7 @@ _INSTALL_HINTS = {
     "skops": "pip install 'skquant[io]'",
     "arch": "pip install 'skquant[demo]'",
     "numba": "pip install 'skquant[fast]'",
+    "shap": "pip install 'skquant[shap]'",
 }
 
 
