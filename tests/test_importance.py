@@ -37,7 +37,7 @@ def _data(n=300, seed=0, task="regression"):
 def _trainer(family, task, **params):
     cls = {"lightgbm": LightGBMTrainer, "xgboost": XGBoostTrainer}[family]
     extra = {"min_child_samples": 5} if family == "lightgbm" else {}
-    return cls(task=task, **FAST, **extra, **params)
+    return cls(task=task, **{**FAST, **extra, **params})
 
 
 def _library_contributions(trainer, X):
@@ -158,6 +158,7 @@ def test_bad_arguments_are_named(kwargs, needle):
         trainer.get_feature_importance(**kwargs)
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 @pytest.mark.parametrize("kind", ["shap", "permutation"])
 def test_features_must_match_the_fit_as_in_predict(kind):
     X, y = _data(n=120)
@@ -187,6 +188,7 @@ def test_shap_without_the_package_names_the_extra(monkeypatch):
     ).shape == (len(FEATURES),)
 
 
+@pytest.mark.slow  # importing shap and compiling its numba kernels: 15-20 s on a busy machine
 def test_shap_package_on_a_linear_family():
     pytest.importorskip("shap")
     X, y = _data(n=200)
@@ -239,12 +241,15 @@ def test_walk_forward_importance_ranks_the_signal_first():
     pd.testing.assert_frame_equal(importance, again)
 
 
+class _NoFold:
+    def split(self, X, y=None, groups=None):
+        return iter(())
+
+
 def test_walk_forward_importance_without_a_fold():
     X, y = _panel(n_days=30)
-    with pytest.raises(ValueError, match="no fold"):
-        walk_forward_importance(
-            LightGBMTrainer(), X, y, cv=WalkForwardSplit(train_days=100, test_days=10)
-        )
+    with pytest.raises(ValueError, match="yields no fold on these 90 rows"):
+        walk_forward_importance(LightGBMTrainer(), X, y, cv=_NoFold())
 
 
 def test_train_all_writes_a_shap_plot_per_pair(tmp_path):
