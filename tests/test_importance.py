@@ -44,7 +44,9 @@ def _library_contributions(trainer, X):
     """The library's own ``pred_contrib`` of the trees the trainer keeps: (n, n_features + 1)."""
     if isinstance(trainer, LightGBMTrainer):
         booster = trainer.model_.booster_
-        return booster.predict(X.to_numpy(), pred_contrib=True, num_iteration=trainer.best_iteration_)
+        return booster.predict(
+            X.to_numpy(), pred_contrib=True, num_iteration=trainer.best_iteration_
+        )
     import xgboost as xgb
 
     booster = trainer.model_.get_booster()
