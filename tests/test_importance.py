@@ -178,6 +178,13 @@ def test_feature_model_has_no_permutation_score():
         gmm.get_feature_importance(kind="permutation", X=X, y=X["signal"])
 
 
+def test_permutation_needs_one_predicted_target():
+    X, y = _data(n=60)
+    trainer = _trainer("lightgbm", "regression", n_estimators=5).fit(X, y)
+    with pytest.raises(ValueError, match="trades one predicted target"):
+        trainer.get_feature_importance(kind="permutation", X=X, y=pd.concat([y, y], axis=1))
+
+
 def test_shap_without_the_package_names_the_extra(monkeypatch):
     X, y = _data(n=60)
     trainer = FTRLProximalTrainer().fit(X, y)

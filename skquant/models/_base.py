@@ -333,12 +333,13 @@ class BaseTrainer(ConfigMixin, BaseEstimator):
             other family needs the ``shap`` package (``pip install 'skquant[shap]'``),
             which explains ``predict_proba`` (classifiers), ``predict`` (regressors)
             or ``transform`` (feature models) with at most 50 rows of ``X`` as
-            background. Several outputs (classes, quantiles, targets when ``target``
-            is None) are averaged. ``"permutation"``: the mean decrease, over 5
+            background, calling it about 10 times per row of ``X`` (pass a few
+            hundred rows at most). Several outputs (classes, quantiles, targets when
+            ``target`` is None) are averaged. ``"permutation"``: the mean decrease, over 5
             shuffles (seed 0), of a trading score on ``(X, y)`` when one feature is
             shuffled: the Sharpe ratio of the sign of the predictions for a
             regressor, the hit rate of the direction calls for a binary classifier,
-            accuracy for a multiclass one (supervised models only).
+            accuracy for a multiclass one (supervised single-target models only).
         X : array-like of shape (n_samples, n_features), default=None
             The rows to explain (``"shap"``) or score (``"permutation"``), with the
             features the model was fitted on; preferably rows it was not fitted on.
@@ -572,10 +573,13 @@ class BaseSupervisedTrainer(BaseTrainer):
         return self._validate_X_like_fit(X)
 
     def _permutation_importances(self, X, y) -> np.ndarray:
-        if np.ndim(y) > 1 and np.shape(y)[1] > 1:
+        n_outputs = np.shape(np.asarray(self.predict(X)))[1:]
+        if np.ndim(y) > 1 or n_outputs not in ((), (1,)):
             raise ValueError(
-                f"kind='permutation' scores one target; y has {np.shape(y)[1]} columns. "
-                "Pass the column of one target."
+                f"kind='permutation' trades one predicted target; this model predicts "
+                f"{int(np.prod(n_outputs))} targets (y has shape {np.shape(y)}). A multi-task "
+                "net's kind='gain' is already the permutation importance of each target's "
+                "loss: get_feature_importance(target=...)."
             )
         return permutation_scores(self, X, y)
 
