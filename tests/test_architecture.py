@@ -1,7 +1,7 @@
 """The packages of skquant and what each may import.
 
 A package is a folder under ``skquant/`` (``cli``, ``config``, ...) or a top-level
-module (``persistence``, ``registry``, ``leakage``, ``labels``). Two rules hold:
+module (``persistence``, ``registry``, ``leakage``, ``labels``, ``inspection``). Two rules hold:
 
 1. **Public faces.** A package uses another package only through its public names:
    no ``skquant.<other>._module`` and no ``_name`` from another package.
@@ -19,7 +19,8 @@ module (``persistence``, ``registry``, ``leakage``, ``labels``). Two rules hold:
        leakage          labels
        datasets         labels
        config           registry
-       models           config, model_selection, registry
+       models           config, metrics, model_selection, registry
+       inspection       metrics
        strategies       leakage, model_selection, registry (trainers come from the registry)
        walkforward      config, leakage, metrics, model_selection, registry (config: tune
                         starts from a variant and samples the YAML's search space; the
@@ -56,7 +57,8 @@ _TABLE: dict[str, set[str]] = {
     "leakage": {"labels"},
     "datasets": {"labels"},
     "config": {"registry"},
-    "models": {"config", "model_selection", "registry"},
+    "models": {"config", "metrics", "model_selection", "registry"},
+    "inspection": {"metrics"},
     "strategies": {"leakage", "model_selection", "registry"},
     # config: tune starts from a variant and samples the YAML's search space; the
     # benchmark loads each family's variant

@@ -39,6 +39,7 @@ class Job(JobSettings):
     embargo_days: int
     models: list[tuple[str, dict]]
     periods_per_year: float | None = None
+    importance: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,11 +112,7 @@ def plot_learning_curve(evals: dict, path: Path, title: str) -> bool:
     }
     if not curves:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     metrics = sorted({metric for _, metric in curves})
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
@@ -126,11 +123,54 @@ def plot_learning_curve(evals: dict, path: Path, title: str) -> bool:
         ax.set_ylabel(metric)
         ax.legend()
     fig.suptitle(title)
+    _save_figure(fig, path)
+    return True
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_figure(fig, path: Path) -> None:
+    """Write ``fig`` to ``path`` whole (through a temporary file) and close it."""
+    plt = _pyplot()
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=80)
     plt.close(fig)
     os.replace(tmp, path)
+
+
+def plot_importance(importance, path: Path, title: str, max_features: int = 30) -> None:
+    """A horizontal bar plot of an importance Series (largest on top) to a PNG."""
+    top = importance.head(max_features)[::-1]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 1 + 0.25 * len(top)))
+    ax.barh([str(name) for name in top.index], top.to_numpy())
+    ax.set_xlabel("mean |SHAP value|")
+    ax.set_title(title)
+    _save_figure(fig, path)
+
+
+def write_shap_importance(fitted, X_val, folder: Path, title: str) -> bool:
+    """``shap_importance.csv`` and ``shap_importance.png`` of ``fitted`` on ``X_val``.
+
+    A model that cannot be explained (the ``shap`` package missing for a family
+    without tree contributions, a model fitted on 3-D windows) is logged and left
+    without them: the pair itself is sound. Returns whether they were written.
+    """
+    try:
+        importance = fitted.get_feature_importance(kind="shap", X=X_val)
+    except (ImportError, ValueError) as exc:
+        log.warning("%s: no SHAP importance: %s", title, exc)
+        return False
+    importance.to_csv(folder / "shap_importance.csv")
+    plot_importance(importance, folder / "shap_importance.png", f"{title}: mean |SHAP|")
     return True
 
 
@@ -188,6 +228,8 @@ def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, retur
         curve = plot_learning_curve(
             getattr(fitted, "evals_result_", None), tmp / "learning_curve.png", f"{symbol} {model}"
         )
+        if job.importance == "shap":  # on the validation rows, which the model never saw
+            write_shap_importance(fitted, X_val, tmp, f"{symbol} {model}")
     return {"metrics": metrics, "learning_curve": curve}
 
 

@@ -109,6 +109,14 @@ def add_parser(subparsers, parents) -> None:
         metavar="ADDRESS",
         help="run the symbols on a Dask cluster (joblib's dask backend)",
     )
+    parser.add_argument(
+        "--importance",
+        choices=["shap"],
+        help="also write shap_importance.png (bar plot of the mean |SHAP value| per feature, "
+        "on the validation tail) and shap_importance.csv per pair; LightGBM and XGBoost need "
+        "nothing extra, other models the shap package (skquant[shap]). Finished pairs are "
+        "kept as they are (--force redoes them). Default: none",
+    )
     parser.add_argument("--force", action="store_true", help="retrain finished pairs too")
     add_tracking(parser)
     parser.set_defaults(handler=run)
@@ -252,6 +260,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         force=args.force,
         verbosity=verbosity,
         periods_per_year=args.periods_per_year,
+        importance=args.importance,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     started = _dt.datetime.now(_dt.timezone.utc)

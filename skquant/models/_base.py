@@ -21,7 +21,7 @@ import copy
 import functools
 import inspect
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -33,6 +33,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
+from skquant.models._explain import (
+    as_model_input,
+    check_kind,
+    mean_abs,
+    package_shap_values,
+    permutation_scores,
+)
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
     ClassifierTags,
@@ -309,7 +316,7 @@ class BaseTrainer(ConfigMixin, BaseEstimator):
         if target is not None and names is not None and target not in names:
             raise ValueError(f"Unknown target {target!r}; this model was fitted on {names}.")
 
-    def get_feature_importance(self, target=None) -> pd.Series:
+    def get_feature_importance(self, target=None, kind="gain", X=None, y=None) -> pd.Series:
         """Feature importance as a Series indexed by feature name, sorted descending.
 
         Parameters
@@ -317,21 +324,112 @@ class BaseTrainer(ConfigMixin, BaseEstimator):
         target : str, default=None
             For multi-target models, the target whose importance to return. A
             single-target model accepts its own target name or None.
+        kind : {"gain", "shap", "permutation"}, default="gain"
+            ``"gain"``: the model's own importance (what ``feature_importances_``
+            holds for tree models; each family documents its own). ``"shap"``: the
+            mean absolute SHAP value of each feature over the rows of ``X``; LightGBM,
+            XGBoost and quantile LightGBM give exact values of their trees
+            (``pred_contrib``, in raw score units: log-odds for a classifier), every
+            other family needs the ``shap`` package (``pip install 'skquant[shap]'``),
+            which explains ``predict_proba`` (classifiers), ``predict`` (regressors)
+            or ``transform`` (feature models) with at most 50 rows of ``X`` as
+            background, calling it about 10 times per row of ``X`` (pass a few
+            hundred rows at most). Several outputs (classes, quantiles, targets when
+            ``target`` is None) are averaged. ``"permutation"``: the mean decrease, over 5
+            shuffles (seed 0), of a trading score on ``(X, y)`` when one feature is
+            shuffled: the Sharpe ratio of the sign of the predictions for a
+            regressor, the hit rate of the direction calls for a binary classifier,
+            accuracy for a multiclass one (supervised single-target models only).
+        X : array-like of shape (n_samples, n_features), default=None
+            The rows to explain (``"shap"``) or score (``"permutation"``), with the
+            features the model was fitted on; preferably rows it was not fitted on.
+        y : array-like of shape (n_samples,), default=None
+            The targets of ``X`` (``"permutation"`` only).
 
         Returns
         -------
         importance : pandas.Series
             ``importance.head(60).index.tolist()`` selects the top 60 features.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``kind``; when ``X`` (``"shap"``, ``"permutation"``) or
+            ``y`` (``"permutation"``) is missing; when ``X`` does not have the
+            fitted features.
+        ImportError
+            For ``kind="shap"`` on a family without tree contributions when the
+            ``shap`` package is not installed.
         """
         check_is_fitted(self)
         self._check_target(target)
-        values = np.asarray(self._feature_importances(target), dtype=float)
-        series = pd.Series(values, index=self._feature_names(), name="importance")
-        series.index.name = "feature"
+        check_kind(kind)
+        if kind == "gain":
+            values = self._feature_importances(target)
+        else:
+            needs = {"X": X} if kind == "shap" else {"X": X, "y": y}
+            missing = [name for name, value in needs.items() if value is None]
+            if missing:
+                raise ValueError(
+                    f"kind={kind!r} needs {' and '.join(needs)}; {' and '.join(missing)} "
+                    "missing: pass the rows to explain, preferably rows the model was not "
+                    "fitted on."
+                )
+            Xa = self._validate_X_like_fit(X)
+            if kind == "shap":
+                values = mean_abs(self._shap_values(Xa, target))
+            else:
+                values = self._permutation_importances(X, y)
+        series = pd.Series(np.asarray(values, dtype=float), index=self._feature_names())
+        series.name, series.index.name = "importance", "feature"
         return series.sort_values(ascending=False, kind="stable")
 
     def _feature_importances(self, target) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _validate_X_like_fit(self, X) -> np.ndarray:
+        """``X`` checked against the fitted features, as ``predict`` checks it."""
+        return validate_data(
+            self, X, reset=False, ensure_all_finite="allow-nan" if self._allow_nan else True
+        )
+
+    def _target_index(self, target) -> int | None:
+        """The output column of ``target`` for a multi-output model, else None."""
+        return None
+
+    def _tree_contributions(self, Xa: np.ndarray) -> np.ndarray | None:
+        """Exact SHAP values of a tree model, bias dropped: (n_samples, n_features[,
+        n_outputs]); None for a family without them (the ``shap`` package is used)."""
+        return None
+
+    def _explained_output(self, target) -> Callable[[np.ndarray], np.ndarray]:
+        """The function of the rows that ``kind="shap"`` explains (see
+        ``get_feature_importance``)."""
+        method = self._explained_method()
+        column = self._target_index(target)
+        names = getattr(self, "feature_names_in_", None)
+
+        def output(rows: np.ndarray) -> np.ndarray:
+            out = np.asarray(method(as_model_input(rows, names)), dtype=float)
+            return out[:, column] if column is not None and out.ndim == 2 else out
+
+        return output
+
+    def _explained_method(self) -> Callable:
+        """A feature model's SHAP values explain its features (``transform``)."""
+        return self.transform
+
+    def _shap_values(self, Xa: np.ndarray, target) -> np.ndarray:
+        values = self._tree_contributions(Xa)
+        if values is None:
+            values = package_shap_values(self._explained_output(target), Xa, self._feature_names())
+        return values
+
+    def _permutation_importances(self, X, y) -> np.ndarray:
+        raise ValueError(
+            f"kind='permutation' scores predictions against y; {type(self).__name__} is a "
+            "feature model without a score. Use kind='shap' or kind='gain'."
+        )
 
 
 class BaseSupervisedTrainer(BaseTrainer):
@@ -472,9 +570,22 @@ class BaseSupervisedTrainer(BaseTrainer):
 
     def _validate_predict_X(self, X):
         check_is_fitted(self)
-        return validate_data(
-            self, X, reset=False, ensure_all_finite="allow-nan" if self._allow_nan else True
-        )
+        return self._validate_X_like_fit(X)
+
+    def _permutation_importances(self, X, y) -> np.ndarray:
+        n_outputs = np.shape(np.asarray(self.predict(X)))[1:]
+        if np.ndim(y) > 1 or n_outputs not in ((), (1,)):
+            raise ValueError(
+                f"kind='permutation' trades one predicted target; this model predicts "
+                f"{int(np.prod(n_outputs))} targets (y has shape {np.shape(y)}). A multi-task "
+                "net's kind='gain' is already the permutation importance of each target's "
+                "loss: get_feature_importance(target=...)."
+            )
+        return permutation_scores(self, X, y)
+
+    def _explained_method(self) -> Callable:
+        """Class probabilities for a classifier, predictions for a regressor."""
+        return self.predict_proba if _is_classification(self) else self.predict
 
     @fill_doc
     def predict(self, X):

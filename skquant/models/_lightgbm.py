@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._explain import without_bias
 from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
@@ -117,6 +118,13 @@ def _fit_lightgbm(estimator, data: FitData, config: dict):
     stopped = data.X_val is not None and config.get("early_stopping_rounds")
     best = int(estimator.best_iteration_) if stopped and estimator.best_iteration_ else None
     return evals, best
+
+
+def _lightgbm_contributions(model, Xa: np.ndarray) -> np.ndarray:
+    """Exact SHAP values of a fitted LightGBM model's trees (``pred_contrib``), as
+    (n_samples, n_features, n_outputs), bias dropped; the kept trees only, as in
+    ``predict``."""
+    return without_bias(model.predict(Xa, pred_contrib=True), Xa.shape[1])
 
 
 class BoosterMixin:
@@ -253,3 +261,6 @@ class LightGBMTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
 
     def _feature_importances(self, target) -> np.ndarray:
         return self.model_.feature_importances_
+
+    def _tree_contributions(self, Xa: np.ndarray) -> np.ndarray:
+        return _lightgbm_contributions(self.model_, Xa)

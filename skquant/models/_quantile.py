@@ -14,6 +14,7 @@ from skquant.models._lightgbm import (
     _LIGHTGBM_LIBRARY_KEYS,
     _LIGHTGBM_TREE_CONSTRAINTS,
     _fit_lightgbm,
+    _lightgbm_contributions,
     _lightgbm_params,
 )
 from skquant.utils._docs import fill_doc
@@ -234,3 +235,7 @@ class QuantileLightGBMTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
 
     def _feature_importances(self, target) -> np.ndarray:
         return np.mean([m.feature_importances_ for m in self._models()], axis=0)
+
+    def _tree_contributions(self, Xa: np.ndarray) -> np.ndarray:
+        """One output per quantile model (averaged by ``kind="shap"``)."""
+        return np.concatenate([_lightgbm_contributions(m, Xa) for m in self._models()], axis=2)

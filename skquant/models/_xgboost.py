@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, FitData, TreeImportanceMixin
+from skquant.models._explain import without_bias
 from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS, BoosterMixin
 from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
@@ -243,3 +244,11 @@ class XGBoostTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
 
     def _feature_importances(self, target) -> np.ndarray:
         return np.nan_to_num(np.asarray(self.model_.feature_importances_, dtype=float))
+
+    def _tree_contributions(self, Xa: np.ndarray) -> np.ndarray:
+        """Exact SHAP values of the kept trees (``pred_contribs``), bias dropped."""
+        xgb = import_optional("xgboost")
+        booster = self.model_.get_booster()
+        kept = (0, self.best_iteration_ or 0)  # (0, 0): every tree
+        contrib = booster.predict(xgb.DMatrix(Xa), pred_contribs=True, iteration_range=kept)
+        return without_bias(contrib, Xa.shape[1])

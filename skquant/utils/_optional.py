@@ -21,6 +21,7 @@ _INSTALL_HINTS = {
     "optuna": "pip install 'skquant[tune]'",
     "numba": "pip install 'skquant[fast]'",
     "mlflow": "pip install 'skquant[mlflow]'",
+    "shap": "pip install 'skquant[shap]'",
 }
 
 

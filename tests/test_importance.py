@@ -1,0 +1,287 @@
+"""Explanations: ``get_feature_importance(kind=...)``, ``walk_forward_importance``,
+``train-all --importance shap``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skquant import (
+    FTRLProximalTrainer,
+    GMMRegimeTrainer,
+    LightGBMTrainer,
+    QuantileLightGBMTrainer,
+    WalkForwardSplit,
+    XGBoostTrainer,
+)
+from skquant.inspection import walk_forward_importance
+
+FEATURES = ["signal", "noise_1", "noise_2", "noise_3"]
+FAST = {"n_estimators": 40, "learning_rate": 0.3, "n_jobs": 1, "random_state": 0}
+
+
+def _data(n=300, seed=0, task="regression"):
+    """One informative feature (``signal``) among noise, dated rows."""
+    rng = np.random.RandomState(seed)
+    X = pd.DataFrame(
+        rng.normal(size=(n, len(FEATURES))),
+        columns=FEATURES,
+        index=pd.bdate_range("2020-01-01", periods=n, name="date"),
+    )
+    y = 0.01 * X["signal"] + 0.004 * rng.normal(size=n)
+    y = (y > 0).astype(int) if task == "classification" else y.rename("fwd_ret")
+    return X, y
+
+
+def _trainer(family, task, **params):
+    cls = {"lightgbm": LightGBMTrainer, "xgboost": XGBoostTrainer}[family]
+    extra = {"min_child_samples": 5} if family == "lightgbm" else {}
+    return cls(task=task, **{**FAST, **extra, **params})
+
+
+def _library_contributions(trainer, X):
+    """The library's own ``pred_contrib`` of the trees the trainer keeps: (n, n_features + 1)."""
+    if isinstance(trainer, LightGBMTrainer):
+        booster = trainer.model_.booster_
+        return booster.predict(
+            X.to_numpy(), pred_contrib=True, num_iteration=trainer.best_iteration_
+        )
+    import xgboost as xgb
+
+    booster = trainer.model_.get_booster()
+    kept = (0, trainer.best_iteration_ or 0)
+    return booster.predict(xgb.DMatrix(X.to_numpy()), pred_contribs=True, iteration_range=kept)
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_shap_is_the_mean_absolute_library_contribution(family, task):
+    X, y = _data(task=task)
+    # early stopping on a short patience, so the kept trees are fewer than the fitted ones
+    trainer = _trainer(family, task, n_estimators=200, early_stopping_rounds=3)
+    trainer.fit(X.iloc[:200], y.iloc[:200])
+    X_new = X.iloc[200:]
+    assert trainer.best_iteration_ is not None and trainer.best_iteration_ < 200
+
+    contrib = _library_contributions(trainer, X_new)
+    # sum property: the contributions plus the bias give the trainer's raw prediction
+    if task == "regression":
+        raw = trainer.predict(X_new)
+    else:
+        p = trainer.predict_proba(X_new)[:, 1]
+        raw = np.log(p / (1 - p))
+    np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=1e-5, atol=1e-5)
+
+    importance = trainer.get_feature_importance(kind="shap", X=X_new)
+    expected = pd.Series(np.abs(contrib[:, :-1]).mean(axis=0), index=FEATURES)
+    assert importance.name == "importance" and importance.index.name == "feature"
+    assert importance.is_monotonic_decreasing
+    np.testing.assert_allclose(importance[FEATURES], expected[FEATURES], rtol=1e-6, atol=1e-12)
+    assert importance.index[0] == "signal"
+
+
+def test_shap_multiclass_averages_the_classes():
+    X, _ = _data()
+    y = np.digitize(X["signal"], [-0.5, 0.5])  # three classes
+    trainer = _trainer("lightgbm", "classification", n_estimators=10).fit(X, y)
+    contrib = trainer.model_.booster_.predict(X.to_numpy(), pred_contrib=True)
+    per_class = contrib.reshape(len(X), 3, len(FEATURES) + 1)[:, :, :-1]
+    importance = trainer.get_feature_importance(kind="shap", X=X)
+    expected = np.abs(per_class).mean(axis=(0, 1))
+    np.testing.assert_allclose(importance[FEATURES], expected, rtol=1e-6)
+
+
+def test_shap_quantile_lightgbm_averages_the_quantile_models():
+    X, y = _data()
+    trainer = QuantileLightGBMTrainer(alpha=[0.1, 0.9], min_child_samples=5, **FAST).fit(X, y)
+    expected = np.mean(
+        [
+            np.abs(m.booster_.predict(X.to_numpy(), pred_contrib=True)[:, :-1]).mean(axis=0)
+            for m in trainer.model_
+        ],
+        axis=0,
+    )
+    importance = trainer.get_feature_importance(kind="shap", X=X)
+    np.testing.assert_allclose(importance[FEATURES], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_permutation_ranks_the_informative_feature_first(task):
+    # Over three data sets (seeds 0-2), shuffling `signal` must cost at least three
+    # times more score than shuffling the noisiest other feature: a margin, not a tie
+    # broken by luck. The noise features carry no information, so their decrease is
+    # near zero (it can be slightly negative).
+    for seed in range(3):
+        X, y = _data(n=400, seed=seed, task=task)
+        trainer = _trainer("lightgbm", task).fit(X.iloc[:250], y.iloc[:250])
+        importance = trainer.get_feature_importance(
+            kind="permutation", X=X.iloc[250:], y=y.iloc[250:]
+        )
+        assert importance.index[0] == "signal"
+        assert importance["signal"] > 3 * importance.drop("signal").abs().max()
+        assert importance["signal"] > 0
+
+
+def test_permutation_repeats():
+    X, y = _data()
+    trainer = _trainer("xgboost", "regression").fit(X.iloc[:200], y.iloc[:200])
+    first = trainer.get_feature_importance(kind="permutation", X=X.iloc[200:], y=y.iloc[200:])
+    again = trainer.get_feature_importance(kind="permutation", X=X.iloc[200:], y=y.iloc[200:])
+    pd.testing.assert_series_equal(first, again)
+
+
+def test_gain_stays_the_default():
+    X, y = _data()
+    trainer = _trainer("lightgbm", "regression").fit(X, y)
+    default = trainer.get_feature_importance()
+    pd.testing.assert_series_equal(default, trainer.get_feature_importance(kind="gain"))
+    np.testing.assert_array_equal(
+        default[FEATURES].to_numpy(), trainer.model_.feature_importances_.astype(float)
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"kind": "shap"}, "needs X; X missing"),
+        ({"kind": "permutation"}, "needs X and y; X and y missing"),
+        ({"kind": "permutation", "X": "X"}, "needs X and y; y missing"),
+        ({"kind": "permutation", "y": "y"}, "needs X and y; X missing"),
+        ({"kind": "split"}, "kind='split'; allowed: 'gain', 'shap', 'permutation'"),
+        ({"kind": None}, "allowed: 'gain', 'shap', 'permutation'"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, needle):
+    X, y = _data(n=120)
+    trainer = _trainer("lightgbm", "regression", n_estimators=5).fit(X, y)
+    kwargs = {k: {"X": X, "y": y}.get(v, v) for k, v in kwargs.items()}
+    with pytest.raises(ValueError, match=needle.replace("(", r"\(")):
+        trainer.get_feature_importance(**kwargs)
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+@pytest.mark.parametrize("kind", ["shap", "permutation"])
+def test_features_must_match_the_fit_as_in_predict(kind):
+    X, y = _data(n=120)
+    trainer = _trainer("xgboost", "regression", n_estimators=5).fit(X, y)
+    with pytest.raises(ValueError, match="noise_3"):
+        trainer.get_feature_importance(kind=kind, X=X.drop(columns="noise_3"), y=y)
+    with pytest.raises(ValueError, match="4 features"):
+        trainer.get_feature_importance(kind=kind, X=X.to_numpy()[:, :3], y=y)
+
+
+def test_feature_model_has_no_permutation_score():
+    X, _ = _data(n=120)
+    gmm = GMMRegimeTrainer(n_components=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="kind='permutation'.*GMMRegimeTrainer"):
+        gmm.get_feature_importance(kind="permutation", X=X, y=X["signal"])
+
+
+def test_permutation_needs_one_predicted_target():
+    X, y = _data(n=60)
+    trainer = _trainer("lightgbm", "regression", n_estimators=5).fit(X, y)
+    with pytest.raises(ValueError, match="trades one predicted target"):
+        trainer.get_feature_importance(kind="permutation", X=X, y=pd.concat([y, y], axis=1))
+
+
+def test_shap_without_the_package_names_the_extra(monkeypatch):
+    X, y = _data(n=60)
+    trainer = FTRLProximalTrainer().fit(X, y)
+    monkeypatch.setitem(__import__("sys").modules, "shap", None)  # import shap fails
+    with pytest.raises(ImportError, match=r"skquant\[shap\]"):
+        trainer.get_feature_importance(kind="shap", X=X)
+    # the exact tree contributions need no package
+    assert _trainer("lightgbm", "regression", n_estimators=5).fit(X, y).get_feature_importance(
+        kind="shap", X=X
+    ).shape == (len(FEATURES),)
+
+
+@pytest.mark.slow  # importing shap and compiling its numba kernels: 15-20 s on a busy machine
+def test_shap_package_on_a_linear_family():
+    pytest.importorskip("shap")
+    X, y = _data(n=200)
+    X_new = X.iloc[-12:]  # few rows: every row is also a background row
+    trainer = FTRLProximalTrainer().fit(X.iloc[:-12], y.iloc[:-12])
+    importance = trainer.get_feature_importance(kind="shap", X=X_new)
+    # a linear model's SHAP value with an independent background is exact:
+    # coef_j * (x_ij - mean of the background x_j)
+    centred = X_new - X_new.mean()
+    expected = (np.abs(centred) * np.abs(np.ravel(trainer.coef_))).mean()
+    np.testing.assert_allclose(importance[FEATURES], expected[FEATURES], rtol=1e-6, atol=1e-12)
+    assert importance.index[0] == "signal"
+
+
+def _panel(n_days=220, n_symbols=3, seed=0):
+    rng = np.random.RandomState(seed)
+    index = pd.MultiIndex.from_product(
+        [pd.bdate_range("2021-01-01", periods=n_days), [f"S{k}" for k in range(n_symbols)]],
+        names=["date", "symbol"],
+    )
+    X = pd.DataFrame(rng.normal(size=(len(index), len(FEATURES))), index=index, columns=FEATURES)
+    y = 0.01 * X["signal"] + 0.004 * rng.normal(size=len(index))
+    return X, y
+
+
+def test_walk_forward_importance_ranks_the_signal_first():
+    X, y = _panel()
+    cv = WalkForwardSplit(train_days=100, test_days=40, step_days=40, min_train_samples=50)
+    n_folds = cv.get_n_splits(X)
+    importance = walk_forward_importance(
+        _trainer("lightgbm", "regression", n_estimators=20), X, y, cv=cv, n_repeats=2,
+        random_state=0,
+    )  # fmt: skip
+    folds = [f"fold_{k}" for k in range(n_folds)]
+    assert n_folds == 3
+    assert list(importance.columns) == ["mean", "std_error", *folds]
+    assert importance.shape == (len(FEATURES), 2 + n_folds)
+    assert importance.index.name == "feature" and set(importance.index) == set(FEATURES)
+    assert importance.index[0] == "signal" and importance["mean"].is_monotonic_decreasing
+    per_fold = importance[folds]
+    np.testing.assert_allclose(importance["mean"], per_fold.mean(axis=1))
+    np.testing.assert_allclose(
+        importance["std_error"], per_fold.std(axis=1, ddof=1) / np.sqrt(n_folds)
+    )
+    assert (importance.loc["signal", folds] > 0).all()
+    again = walk_forward_importance(
+        _trainer("lightgbm", "regression", n_estimators=20), X, y, cv=cv, n_repeats=2,
+        random_state=0,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(importance, again)
+
+
+class _NoFold:
+    def split(self, X, y=None, groups=None):
+        return iter(())
+
+
+def test_walk_forward_importance_without_a_fold():
+    X, y = _panel(n_days=30)
+    with pytest.raises(ValueError, match="yields no fold on these 90 rows"):
+        walk_forward_importance(LightGBMTrainer(), X, y, cv=_NoFold())
+
+
+def test_train_all_writes_a_shap_plot_per_pair(tmp_path):
+    from tests.test_cli import fast_config, run_cli, write_symbols
+
+    data = write_symbols(tmp_path / "data", ["AAA"], n=120)
+    out = tmp_path / "out"
+    base = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
+            "--models", "lightgbm", "--val-days", "20",
+            "--config", fast_config(tmp_path, rounds=10, patience=0)]  # fmt: skip
+    proc = run_cli(*base, "--importance", "shap")
+    assert proc.returncode == 0, proc.stderr
+    pair = out / "AAA" / "lightgbm"
+    png = (pair / "shap_importance.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    written = pd.read_csv(pair / "shap_importance.csv", index_col=0).iloc[:, 0]
+    from skquant import load_model
+
+    val = pd.read_parquet(data / "AAA.parquet").set_index("date").iloc[-20:]
+    model = load_model(pair)
+    expected = model.get_feature_importance(kind="shap", X=val[list(written.index)])
+    np.testing.assert_allclose(written.to_numpy(), expected[written.index].to_numpy())
+    # default: no importance plot
+    proc = run_cli(*base, "--force", "--output-dir", tmp_path / "plain")
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "plain" / "AAA" / "lightgbm" / "shap_importance.png").exists()
