@@ -108,6 +108,28 @@ def test_combinatorial_properties(
     n_test_folds = data.draw(st.integers(1, n_folds - 1))
     X = _panel(n_dates, n_symbols, seed)
     cv = CombinatorialPurgedCV(n_folds, n_test_folds, label_horizon, embargo_days)
+    # by hand: the dates a combination of test blocks leaves for training
+    blocks_of = np.array_split(np.arange(n_dates), n_folds)
+
+    def n_train_dates(combination) -> int:
+        tested = np.zeros(n_dates, bool)
+        for b in combination:
+            tested[blocks_of[b]] = True
+        dropped = tested.copy()
+        for d in range(n_dates):
+            if not tested[d] and tested[d + 1 : d + 1 + label_horizon].any():
+                dropped[d] = True  # purged: its label window reaches a test date
+        for b in combination:
+            end = blocks_of[b][-1] + 1
+            dropped[end : end + embargo_days] |= ~tested[end : end + embargo_days]
+        return int((~dropped).sum())
+
+    combos = list(itertools.combinations(range(n_folds), n_test_folds))
+    if min(n_train_dates(c) for c in combos) == 0:
+        # a combination with no training date left is refused, naming both parameters
+        with pytest.raises(ValueError, match="label_horizon=.*embargo_days="):
+            list(cv.split(X))
+        return
     splits = list(cv.split(X))
     assert len(splits) == cv.get_n_splits(X) == math.comb(n_folds, n_test_folds)
     assert cv.n_paths * n_folds == math.comb(n_folds, n_test_folds) * n_test_folds
