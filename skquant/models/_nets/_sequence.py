@@ -63,8 +63,10 @@ def window_index(X, n_rows: int, seq_len: int) -> np.ndarray:
 
 def make_windows(Xs: np.ndarray, X, seq_len: int) -> np.ndarray:
     """Windows of shape (n_rows, seq_len, n_features) from 2-D rows, zero-padded."""
-    padded = np.vstack([Xs, np.zeros((1, Xs.shape[1]))]).astype(np.float32)
-    return padded[window_index(X, len(Xs), seq_len)]  # -1 picks the zero row
+    padded = np.zeros((len(Xs) + 1, Xs.shape[1]), dtype=np.float32)
+    padded[:-1] = Xs
+    # -1 picks the zero row; np.take gathers rows far faster than fancy indexing
+    return np.take(padded, window_index(X, len(Xs), seq_len), axis=0)
 
 
 SEQUENCE_DEFAULTS = {**NET_DEFAULTS, "seq_len": 20}
