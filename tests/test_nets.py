@@ -189,6 +189,47 @@ def test_fit_does_not_change_global_torch_rng():
     assert torch.equal(state, torch.random.get_rng_state())
 
 
+def test_fit_and_predict_leave_torch_global_state_as_they_were():
+    X, y = _data(120)
+    threads = torch.get_num_threads()
+    state = torch.random.get_rng_state()
+    for trainer in (MLPTrainer(hidden_layer_sizes=[4], **FAST), LSTMTrainer(seq_len=3, **FAST)):
+        trainer.fit(X, y).predict(X)
+        trainer.get_feature_importance()
+    assert torch.get_num_threads() == threads
+    assert torch.equal(state, torch.random.get_rng_state())
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+
+@pytest.mark.parametrize("name", ["mlp", "lstm"])
+def test_the_lean_skorch_net_trains_exactly_like_skorch_neural_net(name, monkeypatch):
+    """LeanNet skips per-batch work only: same losses, stopping epoch, weights, history."""
+    import skorch
+
+    from skquant.models._nets import _modules
+
+    lean_net = _modules.LeanNet
+    X, y = _data(300)
+    params = {"early_stopping_rounds": 2, "grad_clip": 0.5, "epochs": 6}
+    fitted = {}
+    for kind in ("lean", "skorch"):
+        if kind == "skorch":
+            monkeypatch.setattr(_modules, "LeanNet", skorch.NeuralNet)
+        trainer = clone(_all_fast()[name]).set_params(**params).fit(X, y)
+        fitted[kind] = trainer
+    lean, plain = fitted["lean"], fitted["skorch"]
+    assert type(lean.model_) is lean_net and type(plain.model_) is skorch.NeuralNet
+    assert lean.evals_result_ == plain.evals_result_
+    assert lean.best_iteration_ == plain.best_iteration_
+    np.testing.assert_array_equal(lean.predict(X), plain.predict(X))
+    np.testing.assert_array_equal(lean.permutation_importance_, plain.permutation_importance_)
+    for a, b in zip(lean.model_.history, plain.model_.history, strict=True):
+        assert len(a["batches"]) == len(b["batches"]) > 1
+        assert [batch["train_loss"] for batch in a["batches"] if "train_loss" in batch] == [
+            batch["train_loss"] for batch in b["batches"] if "train_loss" in batch
+        ]
+
+
 # --------------------------------------------------------------------------- search
 def test_grid_search_over_a_net_in_a_pipeline():
     X, y = _data(240)

@@ -128,12 +128,12 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
     ``best_iteration_``, ``n_epochs_`` and ``device_`` on ``owner``.
     """
     torch = import_optional("torch")
-    skorch = import_optional("skorch")
+    import_optional("skorch")
     from skorch.callbacks import EarlyStopping, GradientNormClipping
     from skorch.dataset import Dataset
     from skorch.helper import predefined_split
 
-    from skquant.models._nets._modules import FastLoader
+    from skquant.models._nets._modules import FastLoader, LeanNet
 
     device = resolve_device(config["device"])
     seed = int(check_random_state(config.get("random_state")).randint(np.iinfo(np.int32).max))
@@ -146,7 +146,7 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
     if config["grad_clip"]:
         clip = GradientNormClipping(gradient_clip_value=config["grad_clip"])
         callbacks.append(("grad_clip", clip))
-    net = skorch.NeuralNet(
+    net = LeanNet(
         module=module,
         **{f"module__{k}": v for k, v in module_kwargs.items()},
         criterion=criterion,
