@@ -179,6 +179,24 @@ def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kw
     owner.model_ = net
 
 
+def module_outputs(module, values: np.ndarray, *, batch_size: int, device: str, method=None):
+    """What ``module`` (or its ``method``) returns for ``values``, float64 on the CPU.
+
+    Runs in eval mode under ``torch.inference_mode`` over mini-batches of
+    ``batch_size`` rows (each sent to ``device``); of a tuple output, the first item.
+    """
+    torch = import_optional("torch")
+    call = module if method is None else getattr(module, method)
+    module.eval()
+    values = torch.as_tensor(values)
+    outs = []
+    with torch.inference_mode():
+        for start in range(0, len(values), batch_size):
+            out = call(values[start : start + batch_size].to(device))
+            outs.append((out[0] if isinstance(out, tuple) else out).to("cpu", torch.float64))
+    return torch.cat(outs).numpy() if outs else np.zeros((0, 0))
+
+
 def module_kwargs(config, n_features: int, n_outputs: int) -> dict[str, Any]:
     """The keyword arguments every module takes: input width, dropout and outputs."""
     return {"n_features": n_features, "dropout": float(config["dropout"]), "n_outputs": n_outputs}
@@ -266,7 +284,9 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         return np.ascontiguousarray(Xs, dtype=np.float32)
 
     def _scale_X(self, Xa: np.ndarray) -> np.ndarray:
-        return (Xa - self.mean_) / self.scale_
+        scaled = np.subtract(Xa, self.mean_)
+        scaled /= self.scale_
+        return scaled
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -373,12 +393,13 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ predict
-    def _raw(self, inputs: np.ndarray) -> np.ndarray:
+    def _raw(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Module outputs for prepared inputs, as float64 on the CPU."""
-        torch = import_optional("torch")
-        with torch.no_grad():
-            out = self.model_.forward(inputs, training=False, device="cpu")
-        return out.double().numpy().reshape(len(inputs), -1)
+        batch_size = batch_size or int(self.config_["batch_size"])
+        out = module_outputs(
+            self.model_.module_, inputs, batch_size=batch_size, device=self.device_
+        )
+        return out.reshape(len(inputs), -1)
 
     def _inputs_for(self, X) -> np.ndarray:
         check_is_fitted(self)
