@@ -391,6 +391,36 @@ def test_permutation_importance_ranks_the_informative_feature_first():
     assert importance.head(2).index.tolist()[0] == "f0"
 
 
+def test_permutation_importance_is_the_mean_loss_rise_over_three_shuffles():
+    """Each head's loss rise when one column is permuted, averaged over 3 shuffles of the
+    last validation rows, as a one-shuffle-at-a-time loop computes it."""
+    X, y = _data(400)
+    Y = pd.DataFrame({"a": y, "b": -2 * X["f1"]})
+    trainer = MultiTaskTrainer(hidden_layer_sizes=[8], head_size=4, **FAST)
+    trainer.fit(X[:300], Y[:300], X_val=X[300:], y_val=Y[300:])
+    module, criterion = trainer.model_.module_, trainer.model_.criterion_
+    module.eval()
+    inputs = ((X[300:].to_numpy() - trainer.mean_) / trainer.scale_).astype(np.float32)
+    packed = np.column_stack(
+        [(Y[300:].to_numpy() - trainer.y_mean_) / trainer.y_scale_, np.ones(100)]
+    ).astype(np.float32)
+
+    def losses(values):
+        with torch.no_grad():
+            out = criterion.per_head(module(torch.as_tensor(values)), torch.as_tensor(packed))
+        return np.array([float(loss.mean()) for loss in out])
+
+    rng = np.random.RandomState(0)
+    expected = np.zeros((4, 2))
+    for j in range(4):
+        for _ in range(3):
+            shuffled = inputs.copy()
+            shuffled[:, j] = inputs[rng.permutation(100), j]
+            expected[j] += (losses(shuffled) - losses(inputs)) / 3
+    np.testing.assert_allclose(trainer.permutation_importance_, expected, rtol=1e-4, atol=1e-6)
+    assert trainer.get_feature_importance(target="b").index[0] == "f1"
+
+
 @pytest.mark.parametrize("name", ["mlp", "multi_task", "lstm", "vae"])
 def test_a_saved_net_holds_no_training_rows(name):
     """Pickling a fitted net keeps its weights and fitted importance, not its rows.

@@ -63,7 +63,7 @@ class VAETrainer(BaseFeatureTrainer):
     {nets.mean_}
     permutation_importance_ : ndarray of shape (n_features_in_,)
         Rise of the reconstruction error when a column is permuted on the
-        validation rows (the last 1000; the training rows without them), computed
+        validation rows (the last 256; the training rows without them), computed
         in ``fit``; ``get_feature_importance`` reads it.
     {attributes.features_in}
 
