@@ -245,6 +245,32 @@ def test_grid_search_over_a_net_in_a_pipeline():
 
 
 # --------------------------------------------------------------------------- windows
+def test_windows_are_gathered_batch_by_batch_from_the_rows():
+    """Sequence nets keep rows plus window positions; every batch (and np.asarray) gives
+    exactly the windows the full array holds."""
+    from skorch.dataset import Dataset
+
+    from skquant.models._nets._modules import FastLoader
+    from skquant.models._nets._sequence import lazy_windows
+
+    dates = pd.bdate_range("2021-01-01", periods=10)
+    index = pd.MultiIndex.from_product([dates, ["A", "B", "C"]], names=["date", "symbol"])
+    Xs = np.random.RandomState(0).randn(30, 2)
+    windows = lazy_windows(Xs, pd.DataFrame(Xs, index=index), 4)
+    padded = np.vstack([Xs, np.zeros((1, 2))]).astype(np.float32)
+    expected = padded[window_index(pd.DataFrame(Xs, index=index), 30, 4)]
+    assert windows.shape == expected.shape and windows.rows.shape == (31, 2)
+    np.testing.assert_array_equal(np.asarray(windows), expected)
+    np.testing.assert_array_equal(np.asarray(windows[[3, 29]]), expected[[3, 29]])
+    y = np.arange(30.0)
+    batches = {}
+    for name, X in (("lazy", windows), ("full", expected)):
+        torch.manual_seed(0)
+        batches[name] = list(FastLoader(Dataset(X, y), batch_size=7, shuffle=True))
+    for (Xa, ya), (Xb, yb) in zip(batches["lazy"], batches["full"], strict=True):
+        assert torch.equal(Xa, Xb) and torch.equal(ya, yb)
+
+
 def test_window_index_pads_and_never_crosses_symbols():
     dates = pd.bdate_range("2021-01-01", periods=4)
     index = pd.MultiIndex.from_product([dates, ["A", "B"]], names=["date", "symbol"])

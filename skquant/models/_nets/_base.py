@@ -191,11 +191,11 @@ def module_outputs(module, values: np.ndarray, *, batch_size: int, device: str, 
     torch = import_optional("torch")
     call = module if method is None else getattr(module, method)
     module.eval()
-    values = torch.as_tensor(values)
     outs = []
     with torch.inference_mode():
         for start in range(0, len(values), batch_size):
-            out = call(values[start : start + batch_size].to(device))
+            batch = np.asarray(values[start : start + batch_size])  # gathers lazy windows
+            out = call(torch.as_tensor(batch).to(device))
             outs.append((out[0] if isinstance(out, tuple) else out).to("cpu", torch.float64))
     return torch.cat(outs).numpy() if outs else np.zeros((0, 0))
 
@@ -472,6 +472,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         them), so the fitted net keeps no rows. The rise is averaged over
         ``_IMPORTANCE_REPEATS`` shuffles, all scored in one pass over the stacked copies.
         """
+        inputs = np.asarray(inputs)
         base = self._head_losses(inputs, packed)
         rng = np.random.RandomState(0)
         n = len(inputs)

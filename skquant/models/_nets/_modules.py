@@ -18,6 +18,8 @@ from skorch.utils import TeeGenerator
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from skquant.models._nets._sequence import Windows
+
 
 # --------------------------------------------------------------------------- data
 class FastLoader:
@@ -26,11 +28,19 @@ class FastLoader:
     skorch's default ``DataLoader`` fetches and collates one row at a time, which
     dominates the cost of small nets. This loader turns the dataset's arrays into
     tensors once and yields slices (a random permutation when ``shuffle``, drawn from
-    torch's global generator, which the trainer seeds).
+    torch's global generator, which the trainer seeds). ``Windows`` inputs stay rows
+    plus window positions; each mini-batch's windows are gathered when it is yielded.
     """
 
     def __init__(self, dataset, batch_size=256, shuffle=False, device="cpu"):
-        self.X = torch.as_tensor(dataset.X).to(device)
+        X = dataset.X
+        if isinstance(X, Windows):  # window positions; each batch gathers from the rows
+            self.X, self.rows = (
+                torch.as_tensor(X.index).to(device),
+                torch.as_tensor(X.rows).to(device),
+            )
+        else:
+            self.X, self.rows = torch.as_tensor(X).to(device), None
         y = getattr(dataset, "y", None)
         self.y = None if y is None else torch.as_tensor(y).to(device)
         self.device = device
@@ -48,7 +58,7 @@ class FastLoader:
                 rows = slice(start, start + self.batch_size)
             else:
                 rows = order[start : start + self.batch_size]
-            Xb = self.X[rows]
+            Xb = self.X[rows] if self.rows is None else self.rows[self.X[rows]]
             yb = self.y[rows] if self.y is not None else torch.zeros(len(Xb), device=self.device)
             yield Xb, yb
 
