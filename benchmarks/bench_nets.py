@@ -6,7 +6,8 @@ hand-written loop gets its inputs already standardised and windowed, the trainer
 that itself (its overhead is part of what is measured). Prediction is timed the same
 way: the trainer's ``predict`` on the raw rows against the module's forward pass over
 the prepared inputs in mini-batches of the same size. Prints each repeat and the
-median ratio trainer / hand loop of fit and of predict (target: at most 1.10 each).
+median ratio trainer / hand loop of fit and of predict, by wall clock and by CPU time
+(steadier on a shared machine); target: at most 1.10 each.
 
 Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 3]
 [--device cpu] [--threads 1]``.
@@ -114,32 +115,64 @@ def main() -> None:
         # warm-up (lazy imports, allocator, CUDA context) outside the timings
         hand_loop(make_module(), inputs[:2048], ys[:2048], device=args.device, seed=0, **common)
         trainer.fit(X[:2048], y[:2048]).predict(X[:2048])
-        fit_ratios, predict_ratios = [], []
+        ratios = {"fit": [], "predict": [], "fit cpu": [], "predict cpu": []}
         for repeat in range(args.repeats):
-            t0 = time.perf_counter()
-            module = hand_loop(make_module(), inputs, ys, device=args.device, seed=repeat, **common)
-            hand = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            trainer.fit(X, y)
-            fitted = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            hand_predict(module, inputs, batch_size=args.batch_size, device=args.device)
-            hand_pred = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            trainer.predict(X)
-            predicted = time.perf_counter() - t0
-            fit_ratios.append(fitted / hand)
-            predict_ratios.append(predicted / hand_pred)
+            t = _Timer()
+            module = t(
+                "hand fit",
+                hand_loop,
+                make_module(),
+                inputs,
+                ys,
+                device=args.device,
+                seed=repeat,
+                **common,
+            )
+            t("trainer fit", trainer.fit, X, y)
+            t(
+                "hand predict",
+                hand_predict,
+                module,
+                inputs,
+                batch_size=args.batch_size,
+                device=args.device,
+            )
+            t("trainer predict", trainer.predict, X)
+            for step in ("fit", "predict"):
+                for clock in ("wall", "cpu"):
+                    key = step if clock == "wall" else f"{step} cpu"
+                    ratios[key].append(t.ratio(step, clock))
             print(
-                f"  {name} repeat {repeat}: fit hand {hand:.2f}s trainer {fitted:.2f}s "
-                f"ratio {fitted / hand:.3f}; predict hand {hand_pred:.3f}s "
-                f"trainer {predicted:.3f}s ratio {predicted / hand_pred:.3f}"
+                f"  {name} repeat {repeat}: "
+                + "; ".join(
+                    f"{step} hand {t.wall['hand ' + step]:.2f}s trainer {t.wall['trainer ' + step]:.2f}s "
+                    f"ratio {t.ratio(step, 'wall'):.3f} (cpu {t.ratio(step, 'cpu'):.3f})"
+                    for step in ("fit", "predict")
+                )
             )
         print(
             f"{name}: median ratio trainer / hand loop: "
-            f"fit {statistics.median(fit_ratios):.3f}, "
-            f"predict {statistics.median(predict_ratios):.3f} (target <= 1.10)"
+            + ", ".join(f"{key} {statistics.median(v):.3f}" for key, v in ratios.items())
+            + " (target <= 1.10)"
         )
+
+
+class _Timer:
+    """Wall-clock and CPU (process) seconds of each timed call, by label."""
+
+    def __init__(self):
+        self.wall, self.cpu = {}, {}
+
+    def __call__(self, label, func, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = func(*args, **kwargs)
+        self.wall[label] = time.perf_counter() - wall
+        self.cpu[label] = time.process_time() - cpu
+        return out
+
+    def ratio(self, step, clock):
+        seconds = self.wall if clock == "wall" else self.cpu
+        return seconds[f"trainer {step}"] / seconds[f"hand {step}"]
 
 
 if __name__ == "__main__":
