@@ -191,13 +191,17 @@ def module_outputs(module, values: np.ndarray, *, batch_size: int, device: str, 
     torch = import_optional("torch")
     call = module if method is None else getattr(module, method)
     module.eval()
+    if isinstance(values, np.ndarray):
+        values = torch.as_tensor(values)  # no copy; lazy windows are gathered per batch
     outs = []
     with torch.inference_mode():
         for start in range(0, len(values), batch_size):
-            batch = np.asarray(values[start : start + batch_size])  # gathers lazy windows
-            out = call(torch.as_tensor(batch).to(device))
-            outs.append((out[0] if isinstance(out, tuple) else out).to("cpu", torch.float64))
-    return torch.cat(outs).numpy() if outs else np.zeros((0, 0))
+            batch = values[start : start + batch_size]
+            if not isinstance(batch, torch.Tensor):
+                batch = torch.as_tensor(np.asarray(batch))
+            out = call(batch.to(device))
+            outs.append((out[0] if isinstance(out, tuple) else out).to("cpu"))
+    return torch.cat(outs).double().numpy() if outs else np.zeros((0, 0))
 
 
 def module_kwargs(config, n_features: int, n_outputs: int) -> dict[str, Any]:
