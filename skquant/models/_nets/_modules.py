@@ -132,6 +132,8 @@ class PackedLoss(nn.Module):
 
     def per_head(self, y_pred, y):
         """Per-row loss of each head: a list of tensors of shape (n_rows,)."""
+        if self.heads == [("mse", 1)]:  # the usual case in the fewest ops, same values
+            return [(y_pred.reshape(len(y_pred)) - y[:, 0]) ** 2]
         out, col = [], 0
         y_pred = y_pred.reshape(len(y_pred), -1)
         for i, (kind, n_out) in enumerate(self.heads):
