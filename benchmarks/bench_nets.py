@@ -5,17 +5,19 @@ batch size, number of epochs and shuffled mini-batches on the same 100,000 rows;
 hand-written loop gets its inputs already standardised and windowed, the trainer does
 that itself (its overhead is part of what is measured). Prediction is timed the same
 way: the trainer's ``predict`` on the raw rows against the module's forward pass over
-the prepared inputs in mini-batches of the same size. Prints each repeat and the
+the prepared inputs in mini-batches of the same size. The side that runs first
+alternates between repeats. Prints each repeat and the
 median ratio trainer / hand loop of fit and of predict, by wall clock and by CPU time
 (steadier on a shared machine); target: at most 1.10 each.
 
-Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 3]
+Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 5]
 [--device cpu] [--threads 1]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -61,7 +63,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
@@ -118,26 +120,23 @@ def main() -> None:
         ratios = {"fit": [], "predict": [], "fit cpu": [], "predict cpu": []}
         for repeat in range(args.repeats):
             t = _Timer()
-            module = t(
-                "hand fit",
-                hand_loop,
-                make_module(),
-                inputs,
-                ys,
-                device=args.device,
-                seed=repeat,
-                **common,
+            hand_fit = functools.partial(
+                hand_loop, make_module(), inputs, ys, device=args.device, seed=repeat, **common
             )
-            t("trainer fit", trainer.fit, X, y)
-            t(
-                "hand predict",
-                hand_predict,
-                module,
-                inputs,
-                batch_size=args.batch_size,
-                device=args.device,
+            # alternate which side goes first, so neither gains from the other's run
+            if repeat % 2:
+                t("trainer fit", trainer.fit, X, y)
+            module = t("hand fit", hand_fit)
+            if not repeat % 2:
+                t("trainer fit", trainer.fit, X, y)
+            hand_pred = functools.partial(
+                hand_predict, module, inputs, batch_size=args.batch_size, device=args.device
             )
-            t("trainer predict", trainer.predict, X)
+            if repeat % 2:
+                t("trainer predict", trainer.predict, X)
+            t("hand predict", hand_pred)
+            if not repeat % 2:
+                t("trainer predict", trainer.predict, X)
             for step in ("fit", "predict"):
                 for clock in ("wall", "cpu"):
                     key = step if clock == "wall" else f"{step} cpu"
