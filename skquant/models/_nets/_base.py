@@ -325,7 +325,6 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         self.task_ = config["task"]
         check_validation_pair(X_val, y_val)
         Xa = self._validate_X(X, reset=True)
-        _check_finite("X", Xa)
         Y = self._validate_y(y, len(Xa), fit=True)
         _check_finite("y", Y)
         if Y.shape[1] == 1:
@@ -366,7 +365,6 @@ class BaseNetTrainer(BaseSupervisedTrainer):
 
         if X_val is not None:
             Xv = self._validate_X(X_val, reset=False, name="X_val")
-            _check_finite("X_val", Xv)
             Yv = self._validate_y(y_val, len(Xv), fit=False, name="y_val")
             _check_finite("y_val", Yv)
             val_inputs = self._net_inputs(self._scale_X(Xv), X_val)
@@ -422,7 +420,6 @@ class BaseNetTrainer(BaseSupervisedTrainer):
     def _inputs_for(self, X) -> np.ndarray:
         check_is_fitted(self)
         Xa = self._validate_X(X, reset=False)
-        _check_finite("X", Xa)
         return self._net_inputs(self._scale_X(Xa), X)
 
     def _outputs_to_predictions(self, raw: np.ndarray) -> np.ndarray:
