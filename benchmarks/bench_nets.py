@@ -3,16 +3,21 @@
 Both sides train the same PyTorch module class with the same sizes, AdamW settings,
 batch size, number of epochs and shuffled mini-batches on the same 100,000 rows; the
 hand-written loop gets its inputs already standardised and windowed, the trainer does
-that itself (its overhead is part of what is measured). Prints each repeat and the
-median ratio trainer / hand loop (target: at most 1.25).
+that itself (its overhead is part of what is measured). Prediction is timed the same
+way: the trainer's ``predict`` on the raw rows against the module's forward pass over
+the prepared inputs in mini-batches of the same size. The side that runs first
+alternates between repeats. Prints each repeat and the
+median ratio trainer / hand loop of fit and of predict, by wall clock and by CPU time
+(steadier on a shared machine); target: at most 1.10 each.
 
-Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 3]
+Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 5]
 [--device cpu] [--threads 1]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -42,12 +47,23 @@ def hand_loop(module, X, y, *, epochs, batch_size, lr, weight_decay, device, see
     return module
 
 
+def hand_predict(module, X, *, batch_size, device):
+    """A plain PyTorch prediction loop over prepared inputs: the reference."""
+    import torch
+
+    module.eval()
+    X = torch.as_tensor(X, device=device)
+    with torch.inference_mode():
+        out = [module(X[start : start + batch_size]) for start in range(0, len(X), batch_size)]
+    return torch.cat(out).cpu().numpy()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
@@ -100,21 +116,62 @@ def main() -> None:
     for name, (trainer, make_module, inputs) in cases.items():
         # warm-up (lazy imports, allocator, CUDA context) outside the timings
         hand_loop(make_module(), inputs[:2048], ys[:2048], device=args.device, seed=0, **common)
-        trainer.fit(X[:2048], y[:2048])
-        ratios = []
+        trainer.fit(X[:2048], y[:2048]).predict(X[:2048])
+        ratios = {"fit": [], "predict": [], "fit cpu": [], "predict cpu": []}
         for repeat in range(args.repeats):
-            t0 = time.perf_counter()
-            hand_loop(make_module(), inputs, ys, device=args.device, seed=repeat, **common)
-            hand = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            trainer.fit(X, y)
-            fitted = time.perf_counter() - t0
-            ratios.append(fitted / hand)
-            print(
-                f"  {name} repeat {repeat}: hand loop {hand:.2f}s, trainer {fitted:.2f}s, "
-                f"ratio {fitted / hand:.3f}"
+            t = _Timer()
+            hand_fit = functools.partial(
+                hand_loop, make_module(), inputs, ys, device=args.device, seed=repeat, **common
             )
-        print(f"{name}: median ratio trainer / hand loop = {statistics.median(ratios):.3f}")
+            # alternate which side goes first, so neither gains from the other's run
+            if repeat % 2:
+                t("trainer fit", trainer.fit, X, y)
+            module = t("hand fit", hand_fit)
+            if not repeat % 2:
+                t("trainer fit", trainer.fit, X, y)
+            hand_pred = functools.partial(
+                hand_predict, module, inputs, batch_size=args.batch_size, device=args.device
+            )
+            if repeat % 2:
+                t("trainer predict", trainer.predict, X)
+            t("hand predict", hand_pred)
+            if not repeat % 2:
+                t("trainer predict", trainer.predict, X)
+            for step in ("fit", "predict"):
+                for clock in ("wall", "cpu"):
+                    key = step if clock == "wall" else f"{step} cpu"
+                    ratios[key].append(t.ratio(step, clock))
+            print(
+                f"  {name} repeat {repeat}: "
+                + "; ".join(
+                    f"{step} hand {t.wall['hand ' + step]:.2f}s trainer {t.wall['trainer ' + step]:.2f}s "
+                    f"ratio {t.ratio(step, 'wall'):.3f} (cpu {t.ratio(step, 'cpu'):.3f})"
+                    for step in ("fit", "predict")
+                )
+            )
+        print(
+            f"{name}: median ratio trainer / hand loop: "
+            + ", ".join(f"{key} {statistics.median(v):.3f}" for key, v in ratios.items())
+            + " (target <= 1.10)"
+        )
+
+
+class _Timer:
+    """Wall-clock and CPU (process) seconds of each timed call, by label."""
+
+    def __init__(self):
+        self.wall, self.cpu = {}, {}
+
+    def __call__(self, label, func, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = func(*args, **kwargs)
+        self.wall[label] = time.perf_counter() - wall
+        self.cpu[label] = time.process_time() - cpu
+        return out
+
+    def ratio(self, step, clock):
+        seconds = self.wall if clock == "wall" else self.cpu
+        return seconds[f"trainer {step}"] / seconds[f"hand {step}"]
 
 
 if __name__ == "__main__":

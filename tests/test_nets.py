@@ -189,6 +189,47 @@ def test_fit_does_not_change_global_torch_rng():
     assert torch.equal(state, torch.random.get_rng_state())
 
 
+def test_fit_and_predict_leave_torch_global_state_as_they_were():
+    X, y = _data(120)
+    threads = torch.get_num_threads()
+    state = torch.random.get_rng_state()
+    for trainer in (MLPTrainer(hidden_layer_sizes=[4], **FAST), LSTMTrainer(seq_len=3, **FAST)):
+        trainer.fit(X, y).predict(X)
+        trainer.get_feature_importance()
+    assert torch.get_num_threads() == threads
+    assert torch.equal(state, torch.random.get_rng_state())
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+
+@pytest.mark.parametrize("name", ["mlp", "lstm"])
+def test_the_lean_skorch_net_trains_exactly_like_skorch_neural_net(name, monkeypatch):
+    """LeanNet skips per-batch work only: same losses, stopping epoch, weights, history."""
+    import skorch
+
+    from skquant.models._nets import _modules
+
+    lean_net = _modules.LeanNet
+    X, y = _data(300)
+    params = {"early_stopping_rounds": 2, "grad_clip": 0.5, "epochs": 6}
+    fitted = {}
+    for kind in ("lean", "skorch"):
+        if kind == "skorch":
+            monkeypatch.setattr(_modules, "LeanNet", skorch.NeuralNet)
+        trainer = clone(_all_fast()[name]).set_params(**params).fit(X, y)
+        fitted[kind] = trainer
+    lean, plain = fitted["lean"], fitted["skorch"]
+    assert type(lean.model_) is lean_net and type(plain.model_) is skorch.NeuralNet
+    assert lean.evals_result_ == plain.evals_result_
+    assert lean.best_iteration_ == plain.best_iteration_
+    np.testing.assert_array_equal(lean.predict(X), plain.predict(X))
+    np.testing.assert_array_equal(lean.permutation_importance_, plain.permutation_importance_)
+    for a, b in zip(lean.model_.history, plain.model_.history, strict=True):
+        assert len(a["batches"]) == len(b["batches"]) > 1
+        assert [batch["train_loss"] for batch in a["batches"] if "train_loss" in batch] == [
+            batch["train_loss"] for batch in b["batches"] if "train_loss" in batch
+        ]
+
+
 # --------------------------------------------------------------------------- search
 def test_grid_search_over_a_net_in_a_pipeline():
     X, y = _data(240)
@@ -204,6 +245,32 @@ def test_grid_search_over_a_net_in_a_pipeline():
 
 
 # --------------------------------------------------------------------------- windows
+def test_windows_are_gathered_batch_by_batch_from_the_rows():
+    """Sequence nets keep rows plus window positions; every batch (and np.asarray) gives
+    exactly the windows the full array holds."""
+    from skorch.dataset import Dataset
+
+    from skquant.models._nets._modules import FastLoader
+    from skquant.models._nets._sequence import lazy_windows
+
+    dates = pd.bdate_range("2021-01-01", periods=10)
+    index = pd.MultiIndex.from_product([dates, ["A", "B", "C"]], names=["date", "symbol"])
+    Xs = np.random.RandomState(0).randn(30, 2)
+    windows = lazy_windows(Xs, pd.DataFrame(Xs, index=index), 4)
+    padded = np.vstack([Xs, np.zeros((1, 2))]).astype(np.float32)
+    expected = padded[window_index(pd.DataFrame(Xs, index=index), 30, 4)]
+    assert windows.shape == expected.shape and windows.rows.shape == (31, 2)
+    np.testing.assert_array_equal(np.asarray(windows), expected)
+    np.testing.assert_array_equal(np.asarray(windows[[3, 29]]), expected[[3, 29]])
+    y = np.arange(30.0)
+    batches = {}
+    for name, X in (("lazy", windows), ("full", expected)):
+        torch.manual_seed(0)
+        batches[name] = list(FastLoader(Dataset(X, y), batch_size=7, shuffle=True))
+    for (Xa, ya), (Xb, yb) in zip(batches["lazy"], batches["full"], strict=True):
+        assert torch.equal(Xa, Xb) and torch.equal(ya, yb)
+
+
 def test_window_index_pads_and_never_crosses_symbols():
     dates = pd.bdate_range("2021-01-01", periods=4)
     index = pd.MultiIndex.from_product([dates, ["A", "B"]], names=["date", "symbol"])
@@ -348,6 +415,36 @@ def test_permutation_importance_ranks_the_informative_feature_first():
     importance = trainer.get_feature_importance()
     assert importance.index[0] == "f0" and importance.index.name == "feature"
     assert importance.head(2).index.tolist()[0] == "f0"
+
+
+def test_permutation_importance_is_the_mean_loss_rise_over_three_shuffles():
+    """Each head's loss rise when one column is permuted, averaged over 3 shuffles of the
+    last validation rows, as a one-shuffle-at-a-time loop computes it."""
+    X, y = _data(400)
+    Y = pd.DataFrame({"a": y, "b": -2 * X["f1"]})
+    trainer = MultiTaskTrainer(hidden_layer_sizes=[8], head_size=4, **FAST)
+    trainer.fit(X[:300], Y[:300], X_val=X[300:], y_val=Y[300:])
+    module, criterion = trainer.model_.module_, trainer.model_.criterion_
+    module.eval()
+    inputs = ((X[300:].to_numpy() - trainer.mean_) / trainer.scale_).astype(np.float32)
+    packed = np.column_stack(
+        [(Y[300:].to_numpy() - trainer.y_mean_) / trainer.y_scale_, np.ones(100)]
+    ).astype(np.float32)
+
+    def losses(values):
+        with torch.no_grad():
+            out = criterion.per_head(module(torch.as_tensor(values)), torch.as_tensor(packed))
+        return np.array([float(loss.mean()) for loss in out])
+
+    rng = np.random.RandomState(0)
+    expected = np.zeros((4, 2))
+    for j in range(4):
+        for _ in range(3):
+            shuffled = inputs.copy()
+            shuffled[:, j] = inputs[rng.permutation(100), j]
+            expected[j] += (losses(shuffled) - losses(inputs)) / 3
+    np.testing.assert_allclose(trainer.permutation_importance_, expected, rtol=1e-4, atol=1e-6)
+    assert trainer.get_feature_importance(target="b").index[0] == "f1"
 
 
 @pytest.mark.parametrize("name", ["mlp", "multi_task", "lstm", "vae"])

@@ -177,7 +177,7 @@ _NET_ATTRIBUTES = _entries(
         Input standardisation learnt on the training rows.
     permutation_importance_ : ndarray of shape (n_features_in_, n_heads)
         Rise of each head's loss (one head per target) when a feature is permuted
-        on the validation rows (the last 1000; the training rows without them),
+        on the validation rows (the last 256; the training rows without them),
         computed in ``fit``; ``get_feature_importance`` reads it.
     input_ndim_ : int
         2 for row input (windows built inside), 3 for window input.

@@ -1,4 +1,5 @@
-"""PyTorch pieces of the skquant nets: modules, the packed loss and a fast batch loader.
+"""PyTorch pieces of the skquant nets: modules, the packed loss, a fast batch loader and
+the lean skorch net that trains them.
 
 This module imports torch at import time, so only the fit/predict code of the net
 trainers imports it (lazily); ``import skquant`` never reaches it. The classes live
@@ -10,8 +11,14 @@ from __future__ import annotations
 import math
 
 import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+
+from skquant.models._nets._sequence import Windows
 
 
 # --------------------------------------------------------------------------- data
@@ -21,11 +28,19 @@ class FastLoader:
     skorch's default ``DataLoader`` fetches and collates one row at a time, which
     dominates the cost of small nets. This loader turns the dataset's arrays into
     tensors once and yields slices (a random permutation when ``shuffle``, drawn from
-    torch's global generator, which the trainer seeds).
+    torch's global generator, which the trainer seeds). ``Windows`` inputs stay rows
+    plus window positions; each mini-batch's windows are gathered when it is yielded.
     """
 
     def __init__(self, dataset, batch_size=256, shuffle=False, device="cpu"):
-        self.X = torch.as_tensor(dataset.X).to(device)
+        X = dataset.X
+        if isinstance(X, Windows):  # window positions; each batch gathers from the rows
+            self.X, self.rows = (
+                torch.as_tensor(X.index).to(device),
+                torch.as_tensor(X.rows).to(device),
+            )
+        else:
+            self.X, self.rows = torch.as_tensor(X).to(device), None
         y = getattr(dataset, "y", None)
         self.y = None if y is None else torch.as_tensor(y).to(device)
         self.device = device
@@ -43,9 +58,56 @@ class FastLoader:
                 rows = slice(start, start + self.batch_size)
             else:
                 rows = order[start : start + self.batch_size]
-            Xb = self.X[rows]
+            Xb = self.X[rows] if self.rows is None else self.rows[self.X[rows]]
             yb = self.y[rows] if self.y is not None else torch.zeros(len(Xb), device=self.device)
             yield Xb, yb
+
+
+# --------------------------------------------------------------------------- net
+class LeanNet(NeuralNet):
+    """A ``skorch.NeuralNet`` that runs per batch only what a hand-written loop runs.
+
+    The same fit loop, callbacks, history and results as ``NeuralNet``; it skips
+    work that changes nothing: switching the modules to train/eval mode when they
+    are already in it (skorch walks every submodule at every batch), calling
+    callback hooks that a callback leaves as ``Callback``'s no-op (skorch's default
+    callbacks act per epoch only), and the optimizer closure (AdamW calls it once,
+    so calling the step after the backward pass is the same computation). The
+    validation pass runs under ``torch.inference_mode``.
+    """
+
+    def _set_training(self, training=True):
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, nn.Module) and module.training != training:
+                module.train(training)
+
+    def notify(self, method_name, **cb_kwargs):
+        getattr(self, method_name)(self, **cb_kwargs)
+        noop = getattr(Callback, method_name, None)
+        for _, cb in self.callbacks_:
+            if getattr(type(cb), method_name, None) is not noop:
+                getattr(cb, method_name)(self, **cb_kwargs)
+
+    def train_step(self, batch, **fit_params):
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        self._step_optimizer(None)
+        return step
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.inference_mode():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
 
 
 # --------------------------------------------------------------------------- loss
@@ -70,6 +132,8 @@ class PackedLoss(nn.Module):
 
     def per_head(self, y_pred, y):
         """Per-row loss of each head: a list of tensors of shape (n_rows,)."""
+        if self.heads == [("mse", 1)]:  # the usual case in the fewest ops, same values
+            return [(y_pred.reshape(len(y_pred)) - y[:, 0]) ** 2]
         out, col = [], 0
         y_pred = y_pred.reshape(len(y_pred), -1)
         for i, (kind, n_out) in enumerate(self.heads):

@@ -61,10 +61,45 @@ def window_index(X, n_rows: int, seq_len: int) -> np.ndarray:
     return idx
 
 
+class Windows:
+    """Windows of past rows, gathered only when asked for.
+
+    Holds the standardised rows (float32, a zero row appended for the padding) and
+    each window's row positions, ``n_rows * n_features`` values instead of the
+    ``n_rows * seq_len * n_features`` of the windows themselves. Indexing (a slice or
+    row positions) gives another ``Windows``; ``np.asarray`` gathers the 3-D array.
+    The nets' batch loader gathers one mini-batch at a time.
+    """
+
+    def __init__(self, rows: np.ndarray, index: np.ndarray):
+        self.rows = rows
+        self.index = index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (len(self.index), self.index.shape[1], self.rows.shape[1])
+
+    def __getitem__(self, key) -> Windows:
+        return Windows(self.rows, self.index[key])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.take(self.rows, self.index, axis=0)  # -1 picks the zero row
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def lazy_windows(Xs: np.ndarray, X, seq_len: int) -> Windows:
+    """The windows of 2-D rows (see ``window_index``), zero-padded, not yet gathered."""
+    padded = np.zeros((len(Xs) + 1, Xs.shape[1]), dtype=np.float32)
+    padded[:-1] = Xs
+    return Windows(padded, window_index(X, len(Xs), seq_len))
+
+
 def make_windows(Xs: np.ndarray, X, seq_len: int) -> np.ndarray:
     """Windows of shape (n_rows, seq_len, n_features) from 2-D rows, zero-padded."""
-    padded = np.vstack([Xs, np.zeros((1, Xs.shape[1]))]).astype(np.float32)
-    return padded[window_index(X, len(Xs), seq_len)]  # -1 picks the zero row
+    return np.asarray(lazy_windows(Xs, X, seq_len))
 
 
 SEQUENCE_DEFAULTS = {**NET_DEFAULTS, "seq_len": 20}
@@ -82,8 +117,7 @@ class BaseSequenceTrainer(BaseNetTrainer):
     def _net_inputs(self, Xs, X_orig):
         if Xs.ndim == 3:
             return np.ascontiguousarray(Xs, dtype=np.float32)
-        seq_len = int(self.config_["seq_len"])
-        return make_windows(Xs, X_orig, seq_len)
+        return lazy_windows(Xs, X_orig, int(self.config_["seq_len"]))
 
 
 @fill_doc

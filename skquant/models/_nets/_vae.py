@@ -13,9 +13,9 @@ from skquant.models._nets._base import (
     NET_DEFAULTS,
     _check_finite,
     fit_skorch_net,
+    module_outputs,
 )
 from skquant.utils._docs import fill_doc
-from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import (
     Interval,
     _fit_context,
@@ -63,7 +63,7 @@ class VAETrainer(BaseFeatureTrainer):
     {nets.mean_}
     permutation_importance_ : ndarray of shape (n_features_in_,)
         Rise of the reconstruction error when a column is permuted on the
-        validation rows (the last 1000; the training rows without them), computed
+        validation rows (the last 256; the training rows without them), computed
         in ``fit``; ``get_feature_importance`` reads it.
     {attributes.features_in}
 
@@ -197,18 +197,9 @@ class VAETrainer(BaseFeatureTrainer):
         return np.ascontiguousarray((Xa - self.mean_) / self.scale_, dtype=np.float32)
 
     def _module_call(self, method, values: np.ndarray):
-        torch = import_optional("torch")
-        module = self.model_.module_
-        module.eval()
-        outs = []
-        with torch.no_grad():
-            for start in range(0, len(values), 4096):
-                batch = torch.as_tensor(values[start : start + 4096], device=self.device_)
-                out = getattr(module, method)(batch)
-                outs.append((out[0] if isinstance(out, tuple) else out).double().cpu())
-        if not outs:
-            return np.zeros((0, 0))
-        return torch.cat(outs).numpy()
+        return module_outputs(
+            self.model_.module_, values, batch_size=4096, device=self.device_, method=method
+        )
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         _check_finite("X", X)
