@@ -196,3 +196,31 @@ def test_cli_benchmark_writes_the_leaderboard(tmp_path):
     assert list(table.index) == ["ftrl_proximal"] and table.loc["ftrl_proximal", "n_seeds"] == 2
     assert (out / "leaderboard.md").is_file()
     assert (out / "runs" / "ftrl_proximal" / "seed=1" / "summary.json").is_file()
+
+
+def test_cli_benchmark_runs_on_a_dask_cluster(tmp_path):
+    """--dask-scheduler sends the runs through joblib's dask backend; the table is the
+    one a local run gives (an in-process cluster: no worker processes in the tests)."""
+    distributed = pytest.importorskip("distributed")
+    from skquant.cli import main
+    from tests.test_cli import write_symbols
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=200, seed=5)
+    args = ["-q", "benchmark", "--models", "ftrl_proximal", "--seeds", "2", "--input-dir",
+            str(data), "--target", "fwd_ret_1d", "--features", "f0,f1,f2", "--train-days",
+            "60", "--test-days", "60", "--step-days", "60", "--min-train-samples", "50"]  # fmt: skip
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        on_dask = main([*args, "--output-dir", str(tmp_path / "dask"),
+                        "--dask-scheduler", cluster.scheduler_address])  # fmt: skip
+        ran_on_dask = bool(cluster.scheduler.task_prefixes)  # the cluster saw the runs
+    assert on_dask == 0 and ran_on_dask
+    assert main([*args, "--output-dir", str(tmp_path / "local"), "--n-jobs", "1"]) == 0
+    keep = [
+        c for c in pd.read_csv(tmp_path / "local" / "leaderboard.csv").columns if "fit_" not in c
+    ]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "dask" / "leaderboard.csv")[keep],
+        pd.read_csv(tmp_path / "local" / "leaderboard.csv")[keep],
+    )

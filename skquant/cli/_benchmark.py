@@ -18,6 +18,7 @@ from skquant.cli._common import (
     split_list,
     start_tracking,
 )
+from skquant.cli._runner import dask_backend
 from skquant.cli._walkforward import (
     ENGINE_OPTIONS,
     FAST_VARIANT,
@@ -61,6 +62,9 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="(model, seed) runs in parallel, one thread each (default -1: "
                         "all cores)")  # fmt: skip
+    parser.add_argument("--dask-scheduler", metavar="ADDRESS",
+                        help="run the (model, seed) runs on a Dask cluster (joblib's dask "
+                        "backend)")  # fmt: skip
     add_tracking(parser)
     parser.set_defaults(handler=run)
 
@@ -101,7 +105,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     if verbosity >= 0:
         print(f"data: {source}: {len(panel)} rows; variant {variant}; seeds 0..{args.seeds - 1}")
     started = time.perf_counter()
-    with library_rules(verbosity):
+    with library_rules(verbosity), dask_backend(args.dask_scheduler):
         board = benchmark(
             panel,
             models=split_list(args.models),

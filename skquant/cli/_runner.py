@@ -125,18 +125,28 @@ def iterate_symbols(worker, files: dict, job, n_jobs: int, dask_scheduler: str |
         except ValueError:  # joblib 1.3: in submission order
             return joblib.Parallel(n_jobs=n_jobs, return_as="generator")
 
-    if dask_scheduler is not None:
-        from skquant.utils._optional import import_optional
+    with dask_backend(dask_scheduler):
+        yield from parallel()(calls)
 
-        distributed = import_optional("distributed")
-        client = distributed.Client(dask_scheduler)
-        try:
-            with joblib.parallel_backend("dask"):
-                yield from parallel()(calls)
-        finally:
-            client.close()
+
+@contextlib.contextmanager
+def dask_backend(address: str | None):
+    """Inside the block, joblib runs on the Dask cluster at ``address`` (its ``dask``
+    backend, through a ``distributed.Client`` closed after); nothing changes when None."""
+    if address is None:
+        yield
         return
-    yield from parallel()(calls)
+    import joblib
+
+    from skquant.utils._optional import import_optional
+
+    distributed = import_optional("distributed")
+    client = distributed.Client(address)
+    try:
+        with joblib.parallel_backend("dask"):
+            yield
+    finally:
+        client.close()
 
 
 def run_symbols(
