@@ -192,6 +192,14 @@ def test_a_pruned_trial_shows_as_pruned(panel, tmp_path):
     assert trials["state"].tolist() == ["COMPLETE", "PRUNED"]
     assert trials["n_folds"].tolist() == [4, 2]
     assert (summary["n_complete"], summary["n_pruned"]) == (1, 1)
+    # the pruned trial was a try too: the deflated Sharpe counts both trials
+    from skquant.metrics import deflated_sharpe_ratio
+
+    returns = study.trials[0].user_attrs["net_returns"]
+    assert summary["deflated_sharpe_n_trials"] == 2
+    assert summary["deflated_sharpe"] == pytest.approx(
+        deflated_sharpe_ratio(returns, n_trials=2, trials_sharpe_variance=0.0)
+    )
     # one complete trial: no importances to plot, which is left out rather than failing
     assert summary["plots"] == ["optimization_history.png"]
     assert not (tmp_path / "param_importances.png").exists()

@@ -196,8 +196,19 @@ def _importance_plot(importance, path: Path, title: str) -> None:
     ax.set_xlabel("importance")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    _save_png(fig, path)
     plt.close(fig)
+
+
+def _save_png(fig, path: Path) -> None:
+    """Write ``fig`` as a PNG atomically (a killed run leaves no half-written picture)."""
+    import io
+
+    from skquant.utils._io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 # Every file of the output folder is logged to MLflow but the (large) predictions.
@@ -258,7 +269,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     from skquant.cli._data import parse_features
     from skquant.metrics import sharpe_ratio
-    from skquant.utils._io import atomic_write_json
+    from skquant.utils._io import atomic_write_bytes, atomic_write_json
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
@@ -308,10 +319,11 @@ def _run(args: argparse.Namespace, tracker) -> int:
     import matplotlib.pyplot as plt
 
     metric = "sharpe" if "sharpe" in result.metrics else result.metrics[0]
-    fig = result.plot(metric, path=out / "walkforward.png")
+    fig = result.plot(metric)
+    _save_png(fig, out / "walkforward.png")
     result.write_report(out / "report.html", figure=fig)  # the same picture, embedded
     plt.close(fig)
-    result.to_frame().to_csv(out / "equity.csv")
+    atomic_write_bytes(out / "equity.csv", result.to_frame().to_csv().encode("utf-8"))
 
     # The most recent model (last fold's training window) explains the features.
     last = result.folds.iloc[-1]
@@ -322,7 +334,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     importance = None
     if hasattr(final, "get_feature_importance"):
         importance = final.get_feature_importance()
-        importance.to_csv(out / "feature_importance.csv")
+        atomic_write_bytes(out / "feature_importance.csv", importance.to_csv().encode("utf-8"))
         _importance_plot(importance, out / "feature_importance.png", f"{args.model}, last fold")
 
     atomic_write_json(

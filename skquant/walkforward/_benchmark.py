@@ -219,14 +219,17 @@ def _finished(folder: Path, fingerprint: str):
 
 def _fingerprint(data_sha: str, settings: dict, estimator) -> str:
     """SHA-256 of what a run depends on: the data, the engine's settings, every
-    non-estimator parameter of the estimator (a pipeline's steps' included)."""
+    non-estimator parameter of the estimator (a pipeline's steps' included) and the
+    installed versions of skquant and the libraries (an upgrade reruns every run)."""
     params = {
         key: value
         for key, value in estimator.get_params(deep=True).items()
         if key not in ("steps", "transformer_list") and not hasattr(value, "get_params")
     }
     params["__class__"] = type(estimator).__name__
-    text = json.dumps([data_sha, settings, params], sort_keys=True, default=repr)
+    text = json.dumps(
+        [data_sha, settings, params, package_versions()], sort_keys=True, default=repr
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -314,11 +317,7 @@ class Leaderboard:
         -------
         fig : matplotlib.figure.Figure
         """
-        import matplotlib
-
-        if path is not None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # the caller's backend: a library does not switch it
 
         equity = self.equity()
         fig, ax = plt.subplots(figsize=(9, 5))
@@ -330,7 +329,13 @@ class Leaderboard:
         ax.legend(fontsize=8, ncol=2)
         fig.tight_layout()
         if path is not None:
-            fig.savefig(path, dpi=100)
+            import io
+
+            from skquant.utils._io import atomic_write_bytes
+
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=100)
+            atomic_write_bytes(Path(path), buffer.getvalue())
         return fig
 
     def save(self, directory) -> Path:

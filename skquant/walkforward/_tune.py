@@ -315,9 +315,13 @@ def tuning_summary(study) -> dict[str, Any]:
     returns = best.user_attrs.get(_RETURNS_ATTR) or []
     if len(sharpes) and len(returns) >= 2:
         variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
+        # every trial that ran was a try at the best score: pruned and failed ones count
+        # (the Sharpe spread is estimated from the complete ones, the only full records)
+        tried = len(complete) + summary["n_pruned"] + summary["n_fail"]
         summary["deflated_sharpe"] = deflated_sharpe_ratio(
-            returns, n_trials=len(sharpes), trials_sharpe_variance=variance
+            returns, n_trials=tried, trials_sharpe_variance=variance
         )
+        summary["deflated_sharpe_n_trials"] = tried
         summary["trials_sharpe_variance"] = variance
     return summary
 
@@ -363,10 +367,7 @@ def _best_config_yaml(study, config: dict) -> str:
 
 def _save_plot(path: Path, plot, study) -> bool:
     """Draw ``plot(study)`` (an Optuna matplotlib plot) into a PNG; False if it cannot."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend: a library does not switch it
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning on its plots
