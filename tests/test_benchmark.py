@@ -169,6 +169,10 @@ def test_feature_models_join_as_a_pipeline_and_bad_specs_are_named(panel):
     assert isinstance(pipe, Pipeline) and list(pipe.named_steps) == ["features", "lightgbm"]
     assert pipe.get_params()["lightgbm__config"]["random_state"] == 3
     assert pipe.get_params()["lightgbm__embargo_days"] == engine.embargo_days_
+    # the last model gets the (date, symbol) index, so its tail is cut in dates
+    features = engine.features_
+    head = pipe[:-1].fit_transform(panel[features].iloc[:300])
+    assert isinstance(head, pd.DataFrame) and head.index.equals(panel.index[:300])
     with pytest.raises(ValueError, match="feature model"):
         benchmark(panel, models=["lightgbm+vae"], target="fwd_ret")
     with pytest.raises(ValueError, match="Valid models"):

@@ -135,7 +135,9 @@ def _estimator(engine: WalkForwardEngine, spec: str, variant, seed: int, configs
     if len(steps) == 1:
         return steps[0]
     union = FeatureUnion([("raw", "passthrough"), *zip(families[:-1], steps[:-1], strict=True)])
-    return Pipeline([("features", union), (families[-1], steps[-1])])
+    # pandas output keeps the (date, symbol) index to the last model, whose early-stopping
+    # tail and embargo are then cut in dates (on a bare array they would be cut in rows)
+    return Pipeline([("features", union), (families[-1], steps[-1])]).set_output(transform="pandas")
 
 
 def data_hash(data: pd.DataFrame) -> str:
