@@ -257,3 +257,21 @@ def test_ic_by_date_is_scipy_spearman_per_date():
     assert np.isnan(got.iloc[0])
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), atol=1e-12, equal_nan=True)
     assert list(got.index) == list(want.index)
+
+
+def test_a_predicted_row_without_a_return_is_named_as_survivorship(tiny):
+    # C's return on the third test date is unknown (a delisting, a gap): leaving C out
+    # and spreading the weight over A and B uses that knowledge, so it is warned about
+    data = tiny.copy()
+    data["ret"] = data["fwd_ret"]
+    data.loc[(DATES[3], "A"), "ret"] = np.nan
+    with pytest.warns(UserWarning, match=r"1 out-of-sample rows .*\(survivorship\)"):
+        result = _run(data, return_col="ret")
+    weights = result.predictions["weight"].unstack("symbol")
+    assert weights.loc[DATES[3], "A"] == 0 and weights.loc[DATES[3], "B"] == 1
+    # a fully known panel is quiet
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _run(tiny)

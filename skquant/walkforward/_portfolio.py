@@ -8,6 +8,7 @@ date of one fold's predictions), sorted by cross-section, with pandas ``groupby`
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from numbers import Real
 
@@ -22,6 +23,7 @@ from skquant.metrics import (
     sharpe_ratio,
 )
 from skquant.utils._cross_section import cross_section_ic, group_ranks
+from skquant.utils._warnings import caller_stacklevel
 
 PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
 SUMMARY_EXTRAS = ("turnover", "ic", "icir", "psr", "benchmark_sharpe")
@@ -87,6 +89,30 @@ def portfolio_weights(
         scale = np.bincount(group, weights=np.abs(raw), minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(scale[group] > 0, raw / scale[group], 0.0), raw, scale
+
+
+def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
+    """Warn when a predicted row without a return is left out of a date that trades.
+
+    Leaving it out spreads the date's weight over the other symbols, a choice made with
+    knowledge of the missing return (a delisting, a data gap): survivorship. A date
+    where no return is known is no period at all and is not warned about.
+    """
+    unknown = np.isfinite(score) & ~np.isfinite(ret)
+    if not unknown.any():
+        return
+    trades = np.bincount(group, weights=tradable, minlength=n_groups) > 0
+    left_out = int((unknown & trades[group]).sum())
+    if left_out:
+        warnings.warn(
+            f"{left_out} out-of-sample rows have a prediction but no return_col value on "
+            "dates where other symbols have one; the portfolio leaves them out and "
+            "spreads the weight over the rest, which uses knowledge of the missing "
+            "return (survivorship). Fill those returns (e.g. with the delisting "
+            "return) to book them.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
@@ -181,6 +207,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     change = (np.diff(bt.fold) != 0) | (np.diff(bt.date_codes[bt.rows]) != 0)
     group = np.concatenate([[0], np.cumsum(change)])
     n_groups = int(group[-1]) + 1 if len(group) else 0
+    _warn_unknown_returns(bt.score, ret, tradable, group, n_groups)
     target = bt.target[bt.rows]
     known = np.isfinite(bt.score) & np.isfinite(target)
     # the IC and the rank rule share the scores' ranks when both use the same rows
