@@ -102,7 +102,8 @@ def resolve_device(device: str) -> str:
 def seeded_torch(seed: int, device: str):
     """Seed torch inside the block and make it deterministic, restoring global state after."""
     torch = import_optional("torch")
-    devices = [torch.cuda.current_device()] if device == "cuda" else []
+    # torch.manual_seed reseeds every CUDA device: fork (and so restore) all of them
+    devices = list(range(torch.cuda.device_count())) if device == "cuda" else []
     cudnn = torch.backends.cudnn
     previous = (cudnn.deterministic, cudnn.benchmark)
     with torch.random.fork_rng(devices=devices):
