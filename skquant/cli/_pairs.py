@@ -10,7 +10,6 @@ raises: failures are reported in its result, so the other symbols go on.
 from __future__ import annotations
 
 import json
-import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from skquant.cli._runner import (
     peak_memory_mb,
     reset_peak_memory,
 )
+from skquant.utils._io import atomic_write_figure
 
 
 @dataclass
@@ -140,19 +140,21 @@ def _save_figure(fig, path: Path) -> None:
     """Write ``fig`` to ``path`` whole (through a temporary file) and close it."""
     plt = _pyplot()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        atomic_write_figure(path, fig, dpi=80)
+    finally:
+        plt.close(fig)
 
 
-def plot_importance(importance, path: Path, title: str, max_features: int = 30) -> None:
+def plot_importance(
+    importance, path: Path, title: str, max_features: int = 30, xlabel: str = "importance"
+) -> None:
     """A horizontal bar plot of an importance Series (largest on top) to a PNG."""
     top = importance.head(max_features)[::-1]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 1 + 0.25 * len(top)))
     ax.barh([str(name) for name in top.index], top.to_numpy())
-    ax.set_xlabel("mean |SHAP value|")
+    ax.set_xlabel(xlabel)
     ax.set_title(title)
     _save_figure(fig, path)
 
@@ -170,7 +172,10 @@ def write_shap_importance(fitted, X_val, folder: Path, title: str) -> bool:
         log.warning("%s: no SHAP importance: %s", title, exc)
         return False
     importance.to_csv(folder / "shap_importance.csv")
-    plot_importance(importance, folder / "shap_importance.png", f"{title}: mean |SHAP|")
+    plot_importance(
+        importance, folder / "shap_importance.png", f"{title}: mean |SHAP|",
+        xlabel="mean |SHAP value|",
+    )  # fmt: skip
     return True
 
 

@@ -184,33 +184,6 @@ def _fold_table(folds) -> str:
     return frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
 
-def _importance_plot(importance, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    top = importance.head(20)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(top) + 1.2))
-    ax.barh([str(i) for i in top.index], top.to_numpy(), color="tab:blue")
-    ax.set_xlabel("importance")
-    ax.set_title(title)
-    fig.tight_layout()
-    _save_png(fig, path)
-    plt.close(fig)
-
-
-def _save_png(fig, path: Path) -> None:
-    """Write ``fig`` as a PNG atomically (a killed run leaves no half-written picture)."""
-    import io
-
-    from skquant.utils._io import atomic_write_bytes
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 # Every file of the output folder is logged to MLflow but the (large) predictions.
 UNTRACKED = ("predictions.parquet",)
 
@@ -268,8 +241,9 @@ def _run(args: argparse.Namespace, tracker) -> int:
     import numpy as np
 
     from skquant.cli._data import parse_features
+    from skquant.cli._pairs import plot_importance
     from skquant.metrics import sharpe_ratio
-    from skquant.utils._io import atomic_write_bytes, atomic_write_json
+    from skquant.utils._io import atomic_write_bytes, atomic_write_figure, atomic_write_json
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
@@ -320,7 +294,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     metric = "sharpe" if "sharpe" in result.metrics else result.metrics[0]
     fig = result.plot(metric)
-    _save_png(fig, out / "walkforward.png")
+    atomic_write_figure(out / "walkforward.png", fig, dpi=90)
     result.write_report(out / "report.html", figure=fig)  # the same picture, embedded
     plt.close(fig)
     atomic_write_bytes(out / "equity.csv", result.to_frame().to_csv().encode("utf-8"))
@@ -335,7 +309,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     if hasattr(final, "get_feature_importance"):
         importance = final.get_feature_importance()
         atomic_write_bytes(out / "feature_importance.csv", importance.to_csv().encode("utf-8"))
-        _importance_plot(importance, out / "feature_importance.png", f"{args.model}, last fold")
+        plot_importance(importance, out / "feature_importance.png", f"{args.model}, last fold", 20)
 
     atomic_write_json(
         out / "run_manifest.json",

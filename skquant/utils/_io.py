@@ -61,6 +61,12 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     atomic_write(path, lambda handle: handle.write(payload))
 
 
+def atomic_write_figure(path: Path, figure, **savefig: Any) -> None:
+    """Save a matplotlib ``figure`` as a PNG with :func:`atomic_write` (``savefig``
+    options such as ``dpi`` pass through)."""
+    atomic_write(Path(path), lambda handle: figure.savefig(handle, format="png", **savefig))
+
+
 def atomic_write_json(path: Path, obj: Any, *, sort_keys: bool = True) -> None:
     """Write ``to_jsonable(obj)`` as indented JSON (no NaN) with :func:`atomic_write`."""
     text = json.dumps(to_jsonable(obj), indent=2, sort_keys=sort_keys, allow_nan=False)

@@ -331,19 +331,15 @@ class Leaderboard:
         ax.legend(fontsize=8, ncol=2)
         fig.tight_layout()
         if path is not None:
-            import io
+            from skquant.utils._io import atomic_write_figure
 
-            from skquant.utils._io import atomic_write_bytes
-
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=100)
-            atomic_write_bytes(Path(path), buffer.getvalue())
+            atomic_write_figure(path, fig, dpi=100)
         return fig
 
     def save(self, directory) -> Path:
         """Write ``leaderboard.csv``, ``leaderboard.md``, ``leaderboard.json`` and
         ``leaderboard.png`` into ``directory`` (each atomically)."""
-        from skquant.utils._io import atomic_write, atomic_write_bytes, atomic_write_json
+        from skquant.utils._io import atomic_write_bytes, atomic_write_figure, atomic_write_json
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -355,9 +351,7 @@ class Leaderboard:
 
         fig = self.plot()
         try:
-            atomic_write(
-                directory / "leaderboard.png", lambda h: fig.savefig(h, format="png", dpi=100)
-            )
+            atomic_write_figure(directory / "leaderboard.png", fig, dpi=100)
         finally:
             plt.close(fig)
         return directory

@@ -245,7 +245,9 @@ class WalkForwardResult:
         scored = self._scored_rows()
         fig = plot_walkforward(self.returns, scored, window=window, folds=self.folds, metric=metric)
         if path is not None:
-            fig.savefig(path, dpi=100)
+            from skquant.utils._io import atomic_write_figure
+
+            atomic_write_figure(path, fig, dpi=100)
         return fig
 
     def write_report(self, path, metric: str | None = None, *, figure=None) -> Path:

@@ -9,7 +9,6 @@ Optuna is imported only when :func:`tune` runs.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 import warnings
@@ -30,7 +29,12 @@ from skquant.config import (
 )
 from skquant.metrics import canonical_metric, deflated_sharpe_ratio, sharpe_ratio
 from skquant.registry import get_trainer
-from skquant.utils._io import atomic_write_bytes, atomic_write_json, to_jsonable
+from skquant.utils._io import (
+    atomic_write_bytes,
+    atomic_write_figure,
+    atomic_write_json,
+    to_jsonable,
+)
 from skquant.utils._optional import import_optional
 from skquant.walkforward._engine import WalkForwardEngine
 
@@ -376,10 +380,10 @@ def _save_plot(path: Path, plot, study) -> bool:
         except (ValueError, RuntimeError, ZeroDivisionError):
             plt.close("all")
             return False
-    buffer = io.BytesIO()
-    axes.figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(axes.figure)
-    atomic_write_bytes(path, buffer.getvalue())
+    try:
+        atomic_write_figure(path, axes.figure, dpi=90, bbox_inches="tight")
+    finally:
+        plt.close(axes.figure)
     return True
 
 
