@@ -68,12 +68,19 @@ class LeanNet(NeuralNet):
     """A ``skorch.NeuralNet`` that runs per batch only what a hand-written loop runs.
 
     The same fit loop, callbacks, history and results as ``NeuralNet``; it skips
-    work that changes nothing: switching the modules to train/eval mode when they
-    are already in it (skorch walks every submodule at every batch), calling
-    callback hooks that a callback leaves as ``Callback``'s no-op (skorch's default
-    callbacks act per epoch only), and the optimizer closure (AdamW calls it once,
-    so calling the step after the backward pass is the same computation). The
-    validation pass runs under ``torch.inference_mode``.
+    work that changes nothing:
+
+    - switching the modules to train/eval mode once per pass over the data, not per
+      batch (skorch walks every submodule at every batch);
+    - callback hooks that every callback leaves as ``Callback``'s no-op (skorch's
+      default callbacks act per epoch only): when no callback acts per batch, a
+      pass records its batches' losses and sizes in the history once, at its end
+      (the same records, the losses read in one transfer, not one per batch);
+    - the optimizer closure (AdamW calls it once, so calling the step after the
+      backward pass is the same computation) and ``get_loss``'s tensor conversion
+      (the batch loader already gives tensors on the device).
+
+    The validation pass runs under ``torch.inference_mode``.
     """
 
     def _set_training(self, training=True):
@@ -82,31 +89,57 @@ class LeanNet(NeuralNet):
             if isinstance(module, nn.Module) and module.training != training:
                 module.train(training)
 
+    def _acting(self, method_name) -> list:
+        """The callbacks whose ``method_name`` hook is not ``Callback``'s no-op."""
+        noop = getattr(Callback, method_name, None)
+        return [cb for _, cb in self.callbacks_ if getattr(type(cb), method_name, None) is not noop]
+
     def notify(self, method_name, **cb_kwargs):
         getattr(self, method_name)(self, **cb_kwargs)
-        noop = getattr(Callback, method_name, None)
-        for _, cb in self.callbacks_:
-            if getattr(type(cb), method_name, None) is not noop:
-                getattr(cb, method_name)(self, **cb_kwargs)
+        for cb in self._acting(method_name):
+            getattr(cb, method_name)(self, **cb_kwargs)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        self._set_training(training)
+        self._grad_hooks = self._acting("on_grad_computed")
+        if self._acting("on_batch_begin") or self._acting("on_batch_end"):
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+            return
+        losses, sizes = [], []
+        for batch in iterator:
+            losses.append(step_fn(batch, **fit_params)["loss"].detach())
+            sizes.append(len(batch[0]))
+        losses = torch.stack(losses).tolist() if losses else []
+        # what skorch's on_batch_begin and run_single_epoch record, batch by batch
+        self.history[-1]["batches"].extend(
+            {f"{prefix}_loss": loss, f"{prefix}_batch_size": size}
+            for loss, size in zip(losses, sizes, strict=True)
+        )
+        self.history.record(prefix + "_batch_count", len(losses))
 
     def train_step(self, batch, **fit_params):
         self._zero_grad_optimizer()
-        step = self.train_step_single(batch, **fit_params)
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
-            batch=batch,
-            training=True,
-        )
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.criterion_(y_pred, yi)
+        loss.backward()
+        for cb in self._grad_hooks:
+            cb.on_grad_computed(
+                self,
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                batch=batch,
+                training=True,
+            )
         self._step_optimizer(None)
-        return step
+        return {"loss": loss, "y_pred": y_pred}
 
     def validation_step(self, batch, **fit_params):
-        self._set_training(False)
         Xi, yi = unpack_data(batch)
         with torch.inference_mode():
             y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+            loss = self.criterion_(y_pred, yi)
         return {"loss": loss, "y_pred": y_pred}
 
 
