@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from skquant.models._base import BaseSupervisedTrainer, _is_classification, target_names_of
 from skquant.utils._docs import fill_doc
-from skquant.utils._optional import import_optional
+from skquant.utils._numba import numba_enabled
 from skquant.utils._sklearn_compat import (
     Interval,
     StrOptions,
@@ -83,17 +82,8 @@ def _ftrl_rows(X, Y, z, n, alpha, beta, l1, l2, logistic):
 
 
 def _compiled_rows():
-    """The numba kernel of ``_ftrl_rows``, or None for the NumPy loop.
-
-    None when numba is not installed or the environment variable
-    ``SKQUANT_DISABLE_NUMBA`` is set to anything but ``""`` or ``"0"`` (read at
-    each call, so that a test or a user can force the NumPy loop).
-    """
-    if os.environ.get("SKQUANT_DISABLE_NUMBA", "") not in ("", "0"):
-        return None
-    try:
-        import_optional("numba")
-    except ImportError:
+    """The numba kernel of ``_ftrl_rows``, or None for the NumPy loop (see ``numba_enabled``)."""
+    if not numba_enabled():
         return None
     from skquant.models._ftrl_numba import ftrl_rows
 

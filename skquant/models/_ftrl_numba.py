@@ -3,9 +3,7 @@
 ``skquant.models._ftrl`` calls :func:`ftrl_rows` for ``batch_size=1`` when numba is
 installed and ``SKQUANT_DISABLE_NUMBA`` is not set; its NumPy loop gives the same
 numbers (to rounding) without numba. The function is compiled once per signature
-and cached on disk (``cache=True``): beside this file when its ``__pycache__`` is
-writable, else in numba's user cache directory (``NUMBA_CACHE_DIR`` overrides it).
-Where no cache location can be written the kernel is compiled in each process.
+and cached on disk where it can be (``skquant.utils._numba.njit_cached``).
 """
 
 from __future__ import annotations
@@ -15,13 +13,7 @@ import math
 import numba
 import numpy as np
 
-
-def _compile(func):
-    """``numba.njit(cache=True)``, without the disk cache where none can be written."""
-    try:
-        return numba.njit(cache=True, nogil=True)(func)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(nogil=True)(func)
+from skquant.utils._numba import njit_cached
 
 
 @numba.njit
@@ -30,7 +22,7 @@ def _shrink(z, l1):  # pragma: no cover - compiled
     return z - min(max(z, -l1), l1)
 
 
-@_compile
+@njit_cached
 def ftrl_rows(X, Y, z, n, alpha, beta, l1, l2, logistic):  # pragma: no cover - compiled
     """Exact per-example FTRL-Proximal over the rows of ``X`` (in place on ``z``, ``n``).
 
