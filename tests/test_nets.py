@@ -470,17 +470,60 @@ def test_a_saved_net_holds_no_training_rows(name):
 
 
 # --------------------------------------------------------------------------- errors and logs
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_nan_or_inf_is_a_clear_error(bad):
+@pytest.mark.parametrize("compiled", ["1", "0"], ids=["numba", "numpy"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_is_a_clear_error_naming_the_array(bad, compiled, monkeypatch):
+    """X, X_val and the rows given to predict are checked as they are standardised."""
+    if compiled == "1":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("SKQUANT_DISABLE_NUMBA", "0" if compiled == "1" else "1")
     X, y = _data(50)
     X_bad = X.copy()
     X_bad.iloc[3, 1] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match="^X contains NaN or infinity"):
         MLPTrainer(**FAST).fit(X_bad, y)
+    with pytest.raises(ValueError, match="^X_val contains NaN or infinity"):
+        MLPTrainer(**FAST).fit(X, y, X_val=X_bad, y_val=y)
+    fitted = LSTMTrainer(seq_len=3, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="^X contains NaN or infinity"):
+        fitted.predict(X_bad)
+    windows = np.random.RandomState(1).randn(40, 3, 4)
+    fitted = LSTMTrainer(seq_len=3, **FAST).fit(windows, y[:40])
+    windows[5, 2, 1] = bad
+    with pytest.raises(ValueError, match="^X contains NaN or infinity"):  # 3-D windows
+        fitted.predict(windows)
     y_bad = y.copy()
     y_bad.iloc[4] = bad
     with pytest.raises(ValueError, match="NaN|infinity"):
         LSTMTrainer(**FAST).fit(X, y_bad)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "3-D", "strided"])
+def test_standardize_compiled_and_numpy_paths_give_the_same_float32(layout, monkeypatch):
+    """The numba kernel and the NumPy blocks compute the same float64 operations, so
+    the same float32 values, also with a large offset (prices) and in every layout."""
+    pytest.importorskip("numba")
+    from skquant.models._nets._base import standardize
+
+    rng = np.random.RandomState(0)
+    values = 1e5 + rng.randn(20_000, 7) * np.array([1e-3, 1, 10, 1e3, 1e-6, 5, 0.1])
+    if layout == "F":
+        values = np.asfortranarray(values)
+    elif layout == "3-D":
+        values = values.reshape(2_000, 10, 7)
+    elif layout == "strided":
+        values = values[::2]
+    axes = tuple(range(values.ndim - 1))
+    mean, scale = values.mean(axis=axes), values.std(axis=axes)
+    out = {}
+    for disable in ("0", "1"):
+        monkeypatch.setenv("SKQUANT_DISABLE_NUMBA", disable)
+        out[disable] = standardize(values, mean, scale)
+    assert out["0"].dtype == np.float32 and out["0"].flags.c_contiguous
+    assert out["0"].shape == values.shape
+    np.testing.assert_array_equal(out["0"], out["1"])
+    reference = ((values - mean) / scale).astype(np.float32)  # dividing, not multiplying
+    np.testing.assert_allclose(out["0"], reference, rtol=1e-6, atol=1e-6)
 
 
 def test_a_callback_acting_per_batch_sees_every_batch():

@@ -29,6 +29,7 @@ from skquant.models._base import (
     warn_if_binary_regression,
 )
 from skquant.utils._docs import fill_doc
+from skquant.utils._numba import numba_enabled
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import (
     Interval,
@@ -115,12 +116,56 @@ def seeded_torch(seed: int, device: str):
             cudnn.deterministic, cudnn.benchmark = previous
 
 
+def _not_finite_error(name: str) -> ValueError:
+    return ValueError(
+        f"{name} contains NaN or infinity; neural nets cannot take missing values. "
+        "Impute or drop them first (e.g. with sklearn.impute.SimpleImputer in a Pipeline)."
+    )
+
+
 def _check_finite(name: str, values: np.ndarray) -> None:
     if values.dtype.kind in "fc" and not np.isfinite(values).all():
-        raise ValueError(
-            f"{name} contains NaN or infinity; neural nets cannot take missing values. "
-            "Impute or drop them first (e.g. with sklearn.impute.SimpleImputer in a Pipeline)."
-        )
+        raise _not_finite_error(name)
+
+
+def _standardize_blocks(X, mean, inv, out) -> bool:
+    """The NumPy path of ``standardize_rows``: the same float64 operations, block by block
+    (a float64 block that stays in cache, no float64 copy of every row)."""
+    block = np.empty((min(len(X), _SCALE_BLOCK), X.shape[1]))
+    with np.errstate(invalid="ignore", over="ignore"):  # a non-finite value is refused below
+        for start in range(0, len(X), _SCALE_BLOCK):
+            rows = X[start : start + _SCALE_BLOCK]
+            part = block[: len(rows)]
+            np.subtract(rows, mean, out=part)
+            part *= inv
+            if not np.isfinite(part).all():
+                return False
+            out[start : start + len(part)] = part
+    return True
+
+
+def standardize(values: np.ndarray, mean, scale, *, name: str = "X") -> np.ndarray:
+    """``(values - mean) / scale`` over the last axis, computed in float64, as float32.
+
+    One pass over ``values`` that also checks them: NaN or infinity raises a
+    ``ValueError`` naming ``name``. Compiled with numba when it is installed (see
+    ``skquant.utils._numba.numba_enabled``), else NumPy, with the same results: both
+    multiply by ``1 / scale``.
+    """
+    shape = values.shape
+    flat = values.reshape(-1, shape[-1])  # windows (n, seq_len, f) as rows; a view
+    mean = np.ascontiguousarray(mean, dtype=np.float64)
+    inv = np.ascontiguousarray(1.0 / np.asarray(scale, dtype=np.float64))
+    out = np.empty(flat.shape, dtype=np.float32)
+    if numba_enabled():
+        from skquant.models._nets._scale_numba import standardize_rows
+
+        finite = standardize_rows(flat, mean, inv, out)
+    else:
+        finite = _standardize_blocks(flat, mean, inv, out)
+    if not finite:
+        raise _not_finite_error(name)
+    return out.reshape(shape)
 
 
 def fit_skorch_net(owner, config, module, module_kwargs, criterion, criterion_kwargs, train, valid):
@@ -194,14 +239,16 @@ def module_outputs(module, values: np.ndarray, *, batch_size: int, device: str, 
     module.eval()
     if isinstance(values, np.ndarray):
         values = torch.as_tensor(values)  # no copy; lazy windows are gathered per batch
+    on_cpu = torch.device(device).type == "cpu"  # no per-batch transfers to make
     outs = []
     with torch.inference_mode():
         for start in range(0, len(values), batch_size):
             batch = values[start : start + batch_size]
             if not isinstance(batch, torch.Tensor):
                 batch = torch.as_tensor(np.asarray(batch))
-            out = call(batch.to(device))
-            outs.append((out[0] if isinstance(out, tuple) else out).to("cpu"))
+            out = call(batch if on_cpu else batch.to(device))
+            out = out[0] if isinstance(out, tuple) else out
+            outs.append(out if on_cpu else out.to("cpu"))
     return torch.cat(outs).double().numpy() if outs else np.zeros((0, 0))
 
 
@@ -236,9 +283,15 @@ class BaseNetTrainer(BaseSupervisedTrainer):
 
     # ------------------------------------------------------------------ data
     def _validate_X(self, X, *, reset: bool, name: str = "X") -> np.ndarray:
-        """Validate features; sequence models also take a 3-D array of windows."""
+        """Validate features; sequence models also take a 3-D array of windows.
+
+        NaN and infinity are refused when the rows are standardised (``_scale_X``),
+        in the same pass.
+        """
         if self._accepts_3d and getattr(X, "ndim", None) == 3:
-            Xa = check_array(X, allow_nd=True, dtype=np.float64, input_name=name)
+            Xa = check_array(
+                X, allow_nd=True, dtype=np.float64, ensure_all_finite=False, input_name=name
+            )
             if reset:
                 self.n_features_in_ = Xa.shape[2]
                 self.input_ndim_ = 3
@@ -255,7 +308,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
                 f"{name} is 2-D but this model was fitted on 3-D windows "
                 f"(n_samples, seq_len, {self.n_features_in_})."
             )
-        Xa = validate_data(self, X, reset=reset, dtype=np.float64)
+        Xa = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=False)
         if reset:
             self.input_ndim_ = 2
         return Xa
@@ -291,20 +344,9 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         """The arrays the module takes; rows as they are for feed-forward nets."""
         return np.ascontiguousarray(Xs, dtype=np.float32)
 
-    def _scale_X(self, Xa: np.ndarray) -> np.ndarray:
-        """``(Xa - mean_) / scale_`` computed in float64 and stored as float32.
-
-        Block by block, so no float64 copy of every row is made (the nets take float32).
-        """
-        out = np.empty(Xa.shape, dtype=np.float32)
-        block = np.empty((min(len(Xa), _SCALE_BLOCK),) + Xa.shape[1:])
-        for start in range(0, len(Xa), _SCALE_BLOCK):
-            rows = Xa[start : start + _SCALE_BLOCK]
-            part = block[: len(rows)]
-            np.subtract(rows, self.mean_, out=part)
-            part /= self.scale_
-            out[start : start + len(rows)] = part
-        return out
+    def _scale_X(self, Xa: np.ndarray, name: str = "X") -> np.ndarray:
+        """The standardised float32 inputs; NaN or infinity raises naming ``name``."""
+        return standardize(Xa, self.mean_, self.scale_, name=name)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -348,8 +390,10 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         axes = tuple(range(Xa.ndim - 1))
         if config["standardize"]:
             X_train = Xa if len(train_rows) == len(Xa) else Xa[train_rows]
-            self.mean_ = X_train.mean(axis=axes)
-            scale = X_train.std(axis=axes)
+            # NaN or infinity in X makes these NaN; _scale_X then refuses X by name
+            with np.errstate(invalid="ignore", over="ignore"):
+                self.mean_ = X_train.mean(axis=axes)
+                scale = X_train.std(axis=axes)
             self.scale_ = np.where(scale > 1e-12, scale, 1.0)
         else:
             self.mean_, self.scale_ = np.zeros(Xa.shape[-1]), np.ones(Xa.shape[-1])
@@ -368,7 +412,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
             Xv = self._validate_X(X_val, reset=False, name="X_val")
             Yv = self._validate_y(y_val, len(Xv), fit=False, name="y_val")
             _check_finite("y_val", Yv)
-            val_inputs = self._net_inputs(self._scale_X(Xv), X_val)
+            val_inputs = self._net_inputs(self._scale_X(Xv, "X_val"), X_val)
             val_packed = np.column_stack(
                 [(Yv - self.y_mean_) / self.y_scale_, np.ones(len(Yv))]
             ).astype(np.float32)

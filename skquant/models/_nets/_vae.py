@@ -14,6 +14,7 @@ from skquant.models._nets._base import (
     _check_finite,
     fit_skorch_net,
     module_outputs,
+    standardize,
 )
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
@@ -194,7 +195,7 @@ class VAETrainer(BaseFeatureTrainer):
 
     # ------------------------------------------------------------------ transform
     def _scaled(self, Xa):
-        return np.ascontiguousarray((Xa - self.mean_) / self.scale_, dtype=np.float32)
+        return standardize(Xa, self.mean_, self.scale_)
 
     def _module_call(self, method, values: np.ndarray):
         return module_outputs(
