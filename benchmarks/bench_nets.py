@@ -7,11 +7,17 @@ that itself (its overhead is part of what is measured). Prediction is timed the 
 way: the trainer's ``predict`` on the raw rows against the module's forward pass over
 the prepared inputs in mini-batches of the same size. The side that runs first
 alternates between repeats. Prints each repeat and the
-median ratio trainer / hand loop of fit and of predict, by wall clock and by CPU time
-(steadier on a shared machine); target: at most 1.10 each.
+median of the per-repeat ratios trainer / hand loop of fit and of predict, by wall
+clock and by CPU time; target: at most 1.10 each. On a shared machine single repeats
+swing by 15% either way (the hand loop alone does), so the default is 9 repeats.
 
-Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 5]
-[--device cpu] [--threads 1]``.
+``--profile`` adds a measure that no noise moves: the Python-level calls per
+mini-batch of each side (cProfile's call counts, the difference of two fits of
+different lengths, so that per-fit costs cancel), and the functions the trainer
+calls more often than the hand loop does.
+
+Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 9]
+[--device cpu] [--threads 1] [--profile]``.
 """
 
 from __future__ import annotations
@@ -63,10 +69,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="count calls per batch")
     args = parser.parse_args()
 
     import torch
@@ -117,6 +124,11 @@ def main() -> None:
         # warm-up (lazy imports, allocator, CUDA context) outside the timings
         hand_loop(make_module(), inputs[:2048], ys[:2048], device=args.device, seed=0, **common)
         trainer.fit(X[:2048], y[:2048]).predict(X[:2048])
+        if args.profile:
+            hand_fit = functools.partial(hand_loop, device=args.device, seed=0, **common)
+            calls_per_batch(
+                name, trainer, make_module, hand_fit, X, y, inputs, ys, args.batch_size, args.epochs
+            )
         ratios = {"fit": [], "predict": [], "fit cpu": [], "predict cpu": []}
         for repeat in range(args.repeats):
             t = _Timer()
@@ -154,6 +166,53 @@ def main() -> None:
             + ", ".join(f"{key} {statistics.median(v):.3f}" for key, v in ratios.items())
             + " (target <= 1.10)"
         )
+
+
+def calls_per_batch(name, trainer, make_module, hand_fit, X, y, inputs, ys, batch_size, epochs):
+    """Print the Python-level calls per training batch of the trainer and the hand loop.
+
+    Each side fits 40 and 80 batches of rows under cProfile; the difference of the
+    call counts over the 40 * epochs extra batches leaves out what each fit does once.
+    """
+    import cProfile
+    import pstats
+
+    def counts(run):
+        profile = cProfile.Profile()
+        profile.enable()
+        run()
+        profile.disable()
+        stats = pstats.Stats(profile).stats
+        return {
+            func if path == "~" else f"{path.rsplit('/', 1)[-1]}:{func}": calls
+            for (path, _, func), (_, calls, *_) in stats.items()
+        }
+
+    per_batch = {}
+    for side in ("hand", "trainer"):
+        fits = []
+        for n_batches in (40, 80):
+            rows = slice(0, n_batches * batch_size)
+            if side == "hand":
+                fits.append(
+                    counts(lambda rows=rows: hand_fit(make_module(), inputs[rows], ys[rows]))
+                )
+            else:
+                fits.append(counts(lambda rows=rows: trainer.fit(X[rows], y[rows])))
+        short, long = fits
+        per_batch[side] = {
+            key: (long.get(key, 0) - short.get(key, 0)) / (40 * epochs)
+            for key in set(short) | set(long)
+        }
+    hand, lean = per_batch["hand"], per_batch["trainer"]
+    print(
+        f"{name}: Python-level calls per batch (cProfile): hand loop {sum(hand.values()):.0f}, "
+        f"trainer {sum(lean.values()):.0f}; the trainer's extra calls:"
+    )
+    extra = sorted(
+        ((lean.get(k, 0) - hand.get(k, 0), k) for k in set(hand) | set(lean)), reverse=True
+    )
+    print("   " + ", ".join(f"{key} +{count:g}" for count, key in extra[:10] if count > 0))
 
 
 class _Timer:

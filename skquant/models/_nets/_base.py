@@ -144,6 +144,27 @@ def _standardize_blocks(X, mean, inv, out) -> bool:
     return True
 
 
+def mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (population) standard deviation of each column over every other axis.
+
+    Two passes like ``np.std``, the second block by block in a buffer that stays in
+    cache instead of a float64 copy of every row. NaN or infinity gives NaN, without
+    a warning (``standardize`` refuses those rows by name).
+    """
+    flat = values.reshape(-1, values.shape[-1])
+    block = np.empty((min(len(flat), _SCALE_BLOCK), flat.shape[1]))
+    squares = np.zeros(flat.shape[1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = flat.mean(axis=0)
+        for start in range(0, len(flat), _SCALE_BLOCK):
+            rows = flat[start : start + _SCALE_BLOCK]
+            part = block[: len(rows)]
+            np.subtract(rows, mean, out=part)
+            part *= part
+            squares += part.sum(axis=0)
+    return mean, np.sqrt(squares / len(flat))
+
+
 def standardize(values: np.ndarray, mean, scale, *, name: str = "X") -> np.ndarray:
     """``(values - mean) / scale`` over the last axis, computed in float64, as float32.
 
@@ -387,13 +408,9 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         w = w / w[train_rows].mean()
 
         # standardise on the training rows only
-        axes = tuple(range(Xa.ndim - 1))
         if config["standardize"]:
-            X_train = Xa if len(train_rows) == len(Xa) else Xa[train_rows]
             # NaN or infinity in X makes these NaN; _scale_X then refuses X by name
-            with np.errstate(invalid="ignore", over="ignore"):
-                self.mean_ = X_train.mean(axis=axes)
-                scale = X_train.std(axis=axes)
+            self.mean_, scale = mean_and_std(Xa if len(train_rows) == len(Xa) else Xa[train_rows])
             self.scale_ = np.where(scale > 1e-12, scale, 1.0)
         else:
             self.mean_, self.scale_ = np.zeros(Xa.shape[-1]), np.ones(Xa.shape[-1])

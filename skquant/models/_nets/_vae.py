@@ -13,6 +13,7 @@ from skquant.models._nets._base import (
     NET_DEFAULTS,
     _check_finite,
     fit_skorch_net,
+    mean_and_std,
     module_outputs,
     standardize,
 )
@@ -158,8 +159,7 @@ class VAETrainer(BaseFeatureTrainer):
         if X_val is None and holds_out_tail(len(Xa), patience, fraction):
             train_rows, val_rows = chronological_tail_split(X, fraction, config["embargo_days"])
         if config["standardize"]:
-            self.mean_ = Xa[train_rows].mean(axis=0)
-            scale = Xa[train_rows].std(axis=0)
+            self.mean_, scale = mean_and_std(Xa[train_rows])
             self.scale_ = np.where(scale > 1e-12, scale, 1.0)
         else:
             self.mean_, self.scale_ = np.zeros(Xa.shape[1]), np.ones(Xa.shape[1])
