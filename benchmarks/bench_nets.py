@@ -9,14 +9,14 @@ the prepared inputs in mini-batches of the same size. The side that runs first
 alternates between repeats. Prints each repeat and the
 median of the per-repeat ratios trainer / hand loop of fit and of predict, by wall
 clock and by CPU time; target: at most 1.10 each. On a shared machine single repeats
-swing by 15% either way (the hand loop alone does), so the default is 9 repeats.
+swing by 15% either way (the hand loop alone does), so the default is 15 repeats.
 
 ``--profile`` adds a measure that no noise moves: the Python-level calls per
 mini-batch of each side (cProfile's call counts, the difference of two fits of
 different lengths, so that per-fit costs cancel), and the functions the trainer
 calls more often than the hand loop does.
 
-Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 9]
+Run: ``python benchmarks/bench_nets.py [--rows 100000] [--epochs 2] [--repeats 15]
 [--device cpu] [--threads 1] [--profile]``.
 """
 
@@ -46,7 +46,7 @@ def hand_loop(module, X, y, *, epochs, batch_size, lr, weight_decay, device, see
         for start in range(0, len(X), batch_size):
             rows = order[start : start + batch_size]
             optimizer.zero_grad()
-            loss = ((module(X[rows])[:, 0] - y[rows]) ** 2).mean()
+            loss = torch.nn.functional.mse_loss(module(X[rows])[:, 0], y[rows])
             loss.backward()
             optimizer.step()
             total += loss.item()
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
