@@ -105,7 +105,12 @@ class LeanNet(NeuralNet):
         self._set_training(training)
         self._grad_hooks = self._acting("on_grad_computed")
         if self._acting("on_batch_begin") or self._acting("on_batch_end"):
-            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+            # skorch's loop; a hook may switch modes, so each step sets it, as skorch's do
+            def step_in_mode(batch, **params):
+                self._set_training(training)
+                return step_fn(batch, **params)
+
+            super().run_single_epoch(iterator, training, prefix, step_in_mode, **fit_params)
             return
         losses, sizes = [], []
         for batch in iterator:
@@ -125,7 +130,8 @@ class LeanNet(NeuralNet):
         y_pred = self.infer(Xi, **fit_params)
         loss = self.criterion_(y_pred, yi)
         loss.backward()
-        for cb in self._grad_hooks:
+        hooks = self.__dict__.get("_grad_hooks")  # set per pass by run_single_epoch
+        for cb in self._acting("on_grad_computed") if hooks is None else hooks:
             cb.on_grad_computed(
                 self,
                 named_parameters=TeeGenerator(self.get_all_learnable_params()),
