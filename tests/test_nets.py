@@ -229,6 +229,65 @@ def test_the_lean_skorch_net_trains_exactly_like_skorch_neural_net(name, monkeyp
         assert a["train_batch_count"] == b["train_batch_count"]
 
 
+@pytest.mark.parametrize("name", ["mlp", "lstm"])
+def test_a_net_trains_exactly_what_a_plain_pytorch_loop_trains(name):
+    """Same torch seed, same module, AdamW, batch orders and dropout masks: the trainer's
+    epoch losses and predictions equal a hand-written loop's to the last bit, so nothing
+    the wrapper trims (LeanNet) or adds (standardisation, packing) changes the training."""
+    from skquant.models._nets._base import mean_and_std, standardize
+    from skquant.models._nets._modules import LSTMModule, MLPModule
+    from skquant.models._nets._sequence import make_windows
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 4)
+    y = X[:, 0] - 0.5 * X[:, 1] + 0.1 * rng.randn(300)
+    params = {
+        "epochs": 2,
+        "batch_size": 64,
+        "lr": 0.01,
+        "weight_decay": 1e-4,
+        "dropout": 0.1,
+        "early_stopping_rounds": 0,
+        "grad_clip": 0.0,
+        "device": "cpu",
+        "random_state": 3,
+    }
+    Xs = standardize(X, *mean_and_std(X))
+    if name == "mlp":
+        trainer = MLPTrainer(hidden_layer_sizes=[8, 4], **params)
+        make_module, inputs = (lambda: MLPModule(4, [8, 4], 0.1, 1)), Xs
+    else:
+        trainer = LSTMTrainer(seq_len=3, hidden_size=8, num_layers=1, **params)
+        make_module, inputs = (lambda: LSTMModule(4, 8, 1, 0.1, 1)), make_windows(Xs, None, 3)
+    trainer.fit(X, y)
+
+    ys = ((y - y.mean()) / y.std()).astype(np.float32)
+    inputs, targets = torch.as_tensor(inputs), torch.as_tensor(ys)
+    with torch.random.fork_rng():
+        torch.manual_seed(int(np.random.RandomState(3).randint(np.iinfo(np.int32).max)))
+        module = make_module()
+        optimizer = torch.optim.AdamW(module.parameters(), lr=0.01, weight_decay=1e-4)
+        module.train()
+        epoch_losses = []
+        for _ in range(2):
+            order, total = torch.randperm(300), 0.0
+            for start in range(0, 300, 64):
+                rows = order[start : start + 64]
+                optimizer.zero_grad()
+                loss = torch.nn.functional.mse_loss(module(inputs[rows])[:, 0], targets[rows])
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(rows)
+            epoch_losses.append(total / 300)
+    module.eval()
+    with torch.inference_mode():
+        raw = torch.cat([module(inputs[start : start + 64]) for start in range(0, 300, 64)])
+    assert trainer.evals_result_["train"]["loss"] == epoch_losses
+    np.testing.assert_array_equal(
+        trainer.predict(X), raw[:, 0].double().numpy() * y.std() + y.mean()
+    )
+
+
 # --------------------------------------------------------------------------- search
 def test_grid_search_over_a_net_in_a_pipeline():
     X, y = _data(240)

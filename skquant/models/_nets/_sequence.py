@@ -65,8 +65,8 @@ class Windows:
     """Windows of past rows, gathered only when asked for.
 
     Holds the standardised rows (float32, a zero row appended for the padding) and
-    each window's row positions, ``n_rows * n_features`` values instead of the
-    ``n_rows * seq_len * n_features`` of the windows themselves. Indexing (a slice or
+    each window's row positions (the zero row's for padding), ``n_rows * n_features``
+    values instead of the ``n_rows * seq_len * n_features`` of the windows themselves. Indexing (a slice or
     row positions) gives another ``Windows``; ``np.asarray`` gathers the 3-D array.
     The nets' batch loader gathers one mini-batch at a time.
     """
@@ -86,7 +86,7 @@ class Windows:
         return Windows(self.rows, self.index[key])
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        out = np.take(self.rows, self.index, axis=0)  # -1 picks the zero row
+        out = np.take(self.rows, self.index, axis=0)
         return out if dtype is None else out.astype(dtype, copy=False)
 
 
@@ -94,7 +94,9 @@ def lazy_windows(Xs: np.ndarray, X, seq_len: int) -> Windows:
     """The windows of 2-D rows (see ``window_index``), zero-padded, not yet gathered."""
     padded = np.zeros((len(Xs) + 1, Xs.shape[1]), dtype=np.float32)
     padded[:-1] = Xs
-    return Windows(padded, window_index(X, len(Xs), seq_len))
+    index = window_index(X, len(Xs), seq_len)
+    index[index < 0] = len(Xs)  # the zero row, a position a batch loader can take
+    return Windows(padded, index)
 
 
 def make_windows(Xs: np.ndarray, X, seq_len: int) -> np.ndarray:
