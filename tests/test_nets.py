@@ -15,6 +15,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
@@ -341,6 +343,42 @@ def test_window_index_pads_and_never_crosses_symbols():
     plain = window_index(np.zeros((5, 1)), 5, 3)
     np.testing.assert_array_equal(plain[:, -1], np.arange(5))
     np.testing.assert_array_equal(plain[1], [-1, 0, 1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_symbols=st.integers(1, 4),
+    n_dates=st.integers(1, 9),
+    seq_len=st.integers(1, 5),
+    layout=st.sampled_from(["panel", "shuffled panel", "dates only", "array"]),
+    seed=st.integers(0, 2**16),
+)
+def test_window_index_is_each_rows_own_past_property(n_symbols, n_dates, seq_len, layout, seed):
+    """Brute force, row by row: a window is the row and the seq_len - 1 rows before it
+    of the same symbol in date order (row order without dates), padded at the start."""
+    dates = pd.bdate_range("2020-01-01", periods=n_dates)
+    index = pd.MultiIndex.from_product([dates, [f"s{i}" for i in range(n_symbols)]])
+    X = pd.DataFrame(np.zeros((len(index), 1)), index=index)
+    if layout == "shuffled panel":
+        X = X.sample(frac=1, random_state=seed)
+    elif layout == "dates only":  # one series, rows possibly out of date order
+        X = pd.DataFrame(np.zeros((n_dates, 1)), index=dates).sample(frac=1, random_state=seed)
+    elif layout == "array":
+        X = np.zeros((len(index), 1))
+    n = len(X)
+    idx = window_index(X, n, seq_len, pad=n)
+    for row in range(n):
+        if layout == "array":
+            past = list(range(row + 1))
+        elif layout == "dates only":
+            when = X.index.asi8
+            past = sorted(np.flatnonzero(when <= when[row]), key=lambda r: when[r])
+        else:
+            when, who = X.index.get_level_values(0).asi8, X.index.get_level_values(1)
+            same = np.flatnonzero((who == who[row]) & (when <= when[row]))
+            past = sorted(same, key=lambda r: when[r])
+        expected = [n] * max(seq_len - len(past), 0) + list(past[-seq_len:])
+        assert idx[row].tolist() == expected
 
 
 @pytest.mark.parametrize("name", list(SEQUENCE))

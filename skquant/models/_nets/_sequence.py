@@ -24,8 +24,8 @@ from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
 
 
-def window_index(X, n_rows: int, seq_len: int) -> np.ndarray:
-    """Row positions of each row's window, shape (n_rows, seq_len), -1 for padding.
+def window_index(X, n_rows: int, seq_len: int, *, pad: int = -1) -> np.ndarray:
+    """Row positions of each row's window, shape (n_rows, seq_len), ``pad`` for padding.
 
     Column ``seq_len - 1`` is the row itself, column ``seq_len - 1 - k`` the k-th
     earlier row of the same symbol. Symbols come from the non-datetime levels of a
@@ -34,8 +34,7 @@ def window_index(X, n_rows: int, seq_len: int) -> np.ndarray:
     """
     index = getattr(X, "index", None)
     rows = np.arange(n_rows)
-    codes = np.zeros(n_rows, dtype=np.int64)
-    dates = None
+    codes = dates = None
     if isinstance(index, pd.MultiIndex) and len(index) == n_rows:
         levels = [index.get_level_values(i) for i in range(index.nlevels)]
         date_levels = [i for i, v in enumerate(levels) if isinstance(v, pd.DatetimeIndex)]
@@ -49,15 +48,22 @@ def window_index(X, n_rows: int, seq_len: int) -> np.ndarray:
             codes = pd.factorize(keys)[0].astype(np.int64)
     elif isinstance(index, pd.DatetimeIndex) and len(index) == n_rows:
         dates = index.asi8
+    back = rows[:, None] - np.arange(seq_len - 1, -1, -1)  # each row's earlier positions
+    if codes is None and dates is None:  # one series in row order: no sort needed
+        head = back[: seq_len - 1]  # only the first rows reach back before row 0
+        head[head < 0] = pad
+        return back
+    if codes is None:
+        codes = np.zeros(n_rows, dtype=np.int64)
     order = np.lexsort((rows, codes) if dates is None else (rows, dates, codes))
     g = codes[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     group_start = np.repeat(starts, np.diff(np.r_[starts, n_rows]))
-    position = rows - group_start  # position of order[i] within its symbol
-    idx = np.full((n_rows, seq_len), -1, dtype=np.int64)
-    for lag in range(seq_len):
-        ok = np.flatnonzero(position >= lag)
-        idx[order[ok], seq_len - 1 - lag] = order[ok - lag]
+    # in symbol-then-time order, a window is the positions back from its row, kept
+    # while they stay within the row's symbol
+    inside = back >= group_start[:, None]
+    idx = np.empty((n_rows, seq_len), dtype=np.int64)
+    idx[order] = np.where(inside, order[np.where(inside, back, 0)], pad)
     return idx
 
 
@@ -94,9 +100,8 @@ def lazy_windows(Xs: np.ndarray, X, seq_len: int) -> Windows:
     """The windows of 2-D rows (see ``window_index``), zero-padded, not yet gathered."""
     padded = np.zeros((len(Xs) + 1, Xs.shape[1]), dtype=np.float32)
     padded[:-1] = Xs
-    index = window_index(X, len(Xs), seq_len)
-    index[index < 0] = len(Xs)  # the zero row, a position a batch loader can take
-    return Windows(padded, index)
+    # padding points at the zero row: a position a batch loader can take
+    return Windows(padded, window_index(X, len(Xs), seq_len, pad=len(Xs)))
 
 
 def make_windows(Xs: np.ndarray, X, seq_len: int) -> np.ndarray:
