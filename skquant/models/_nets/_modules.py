@@ -85,8 +85,8 @@ class LeanNet(NeuralNet):
     The same fit loop, callbacks, history and results as ``NeuralNet``; it skips
     work that changes nothing:
 
-    - switching the modules to train/eval mode once per pass over the data, not per
-      batch (skorch walks every submodule at every batch);
+    - switching the modules to train/eval mode when they are already in it (skorch
+      walks every submodule at every batch);
     - callback hooks that every callback leaves as ``Callback``'s no-op (skorch's
       default callbacks act per epoch only): when no callback acts per batch, a
       pass records its batches' losses and sizes in the history once, at its end
@@ -117,15 +117,9 @@ class LeanNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
-        self._set_training(training)
         self._grad_hooks = self._acting("on_grad_computed")
         if self._acting("on_batch_begin") or self._acting("on_batch_end"):
-            # skorch's loop; a hook may switch modes, so each step sets it, as skorch's do
-            def step_in_mode(batch, **params):
-                self._set_training(training)
-                return step_fn(batch, **params)
-
-            super().run_single_epoch(iterator, training, prefix, step_in_mode, **fit_params)
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
             return
         losses, sizes = [], []
         for batch in iterator:
@@ -141,6 +135,7 @@ class LeanNet(NeuralNet):
 
     def train_step(self, batch, **fit_params):
         self._zero_grad_optimizer()
+        self._set_training(True)
         Xi, yi = unpack_data(batch)
         y_pred = self.infer(Xi, **fit_params)
         loss = self.criterion_(y_pred, yi)
@@ -157,6 +152,7 @@ class LeanNet(NeuralNet):
         return {"loss": loss, "y_pred": y_pred}
 
     def validation_step(self, batch, **fit_params):
+        self._set_training(False)
         Xi, yi = unpack_data(batch)
         with torch.inference_mode():
             y_pred = self.infer(Xi, **fit_params)
