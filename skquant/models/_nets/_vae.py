@@ -11,7 +11,6 @@ from skquant.models._nets._base import (
     _IMPORTANCE_ROWS,
     NET_CONSTRAINTS,
     NET_DEFAULTS,
-    _check_finite,
     fit_skorch_net,
     mean_and_std,
     module_outputs,
@@ -151,7 +150,6 @@ class VAETrainer(BaseFeatureTrainer):
         config = self._resolve_config()
         self.config_ = config
         Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        _check_finite("X", Xa)
         patience = config["early_stopping_rounds"]
         fraction = config["validation_fraction"]
         train_rows = np.arange(len(Xa))
@@ -166,8 +164,7 @@ class VAETrainer(BaseFeatureTrainer):
         inputs = self._scaled(Xa)
         if X_val is not None:
             Xv = validate_data(self, X_val, reset=False, dtype=np.float64)
-            _check_finite("X_val", Xv)
-            valid = self._scaled(Xv)
+            valid = self._scaled(Xv, "X_val")
         elif val_rows is not None:
             valid, inputs = inputs[val_rows], inputs[train_rows]
         else:
@@ -194,8 +191,9 @@ class VAETrainer(BaseFeatureTrainer):
         return self
 
     # ------------------------------------------------------------------ transform
-    def _scaled(self, Xa):
-        return standardize(Xa, self.mean_, self.scale_)
+    def _scaled(self, Xa, name="X"):
+        """Standardised float32 rows; NaN or infinity raises naming ``name``."""
+        return standardize(Xa, self.mean_, self.scale_, name=name)
 
     def _module_call(self, method, values: np.ndarray):
         return module_outputs(
@@ -203,7 +201,6 @@ class VAETrainer(BaseFeatureTrainer):
         )
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        _check_finite("X", X)
         return self._module_call("encode", self._scaled(X))
 
     def _output_names(self) -> list[str]:
@@ -250,7 +247,6 @@ class VAETrainer(BaseFeatureTrainer):
         score : float
         """
         Xa = self._validate_X(X)
-        _check_finite("X", Xa)
         return -self._reconstruction_error(self._scaled(Xa))
 
     def _permutation_importance(self, values: np.ndarray) -> np.ndarray:
