@@ -45,6 +45,16 @@ def _runs(client, experiment: str):
     return [] if found is None else client.search_runs([found.experiment_id])
 
 
+def _children(runs, parent):
+    return [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+
+
+def _parent_and_children(runs):
+    """The one top-level run of ``runs`` and the runs nested under it."""
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    return parent, _children(runs, parent)
+
+
 def _walkforward_args(tmp_path):
     data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=200, seed=5)
     return [
@@ -99,8 +109,7 @@ def test_train_all_logs_a_parent_and_one_nested_run_per_pair(client, store, tmp_
     )  # fmt: skip
     assert code == 0
     runs = _runs(client, "train-test")
-    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    nested = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    parent, nested = _parent_and_children(runs)
     assert len(runs) == 3 and len(nested) == 2
     assert parent.data.metrics["trained"] == 2
     assert sorted(r.data.tags["mlflow.runName"] for r in nested) == ["AAA/lightgbm", "BBB/lightgbm"]
@@ -121,8 +130,7 @@ def test_tune_logs_a_study_run_with_one_nested_run_per_trial(client, store, tmp_
     flags = ["--tracking-uri", store[1], "--experiment", "tune-test"]
     assert _tune_cli(data, config, out, "--n-trials", "2", *flags) == 0
     runs = _runs(client, "tune-test")
-    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    parent, trials = _parent_and_children(runs)
     assert len(runs) == 3 and len(trials) == 2
     assert parent.data.tags["mlflow.runName"] == "skquant-lightgbm"
     summary = json.loads((out / "summary.json").read_text())
@@ -156,8 +164,7 @@ def test_benchmark_logs_the_leaderboard_and_one_nested_run_per_model_and_seed(
     )  # fmt: skip
     assert code == 0
     runs = _runs(client, "board-test")
-    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    nested = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    parent, nested = _parent_and_children(runs)
     assert len(runs) == 3 and len(nested) == 2
     assert {"leaderboard.csv", "leaderboard.md", "leaderboard.json"} <= {
         a.path for a in client.list_artifacts(parent.info.run_id)
@@ -186,7 +193,7 @@ def test_tracking_uri_from_the_environment(client, store, monkeypatch):
     assert top.data.params["a.b"] == "1" and top.data.params["bad key_"] == "2"
     assert len(top.data.params["features"]) == 500  # cut to the limit every store accepts
     assert top.data.params["features"].endswith("...")
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == top.info.run_id]
+    children = _children(runs, top)
     assert sorted(r.data.metrics["sharpe"] for r in children) == [0.0, 0.5]
     assert all("note" not in r.data.metrics for r in children)
 
