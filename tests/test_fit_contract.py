@@ -73,6 +73,40 @@ def test_vae_tail_takes_any_array_like():
     assert "valid" in vae.evals_result_
 
 
+@pytest.mark.parametrize(
+    "trainer",
+    [
+        LightGBMTrainer(n_estimators=5, early_stopping_rounds=2),
+        XGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
+        NGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
+        MLPTrainer(early_stopping_rounds=2, **_NET),
+        VAETrainer(latent_dim=2, early_stopping_rounds=2, **_NET),
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_bad_validation_rows_are_named_x_val(trainer):
+    """Infinity (NaN too where the trainer refuses it) or a wrong width in the
+    early-stopping rows used to be reported as "X", the training rows."""
+    X, y = _data()
+    supervised = not isinstance(trainer, VAETrainer)
+
+    def fit(X_val):
+        if supervised:
+            return clone(trainer).fit(X, y, X_val=X_val, y_val=y[: len(X_val)])
+        return clone(trainer).fit(X, X_val=X_val)
+
+    bad = X[:20].copy()
+    bad[3, 1] = np.inf
+    with pytest.raises(ValueError, match=r"^(Input )?X_val contains (NaN or )?infinity"):
+        fit(bad)
+    if not trainer.__sklearn_tags__().input_tags.allow_nan:
+        bad[3, 1] = np.nan
+        with pytest.raises(ValueError, match=r"^(Input )?X_val contains NaN"):
+            fit(bad)
+    with pytest.raises(ValueError, match=r"^X_val has 2 features, but \w+ is expecting 3"):
+        fit(X[:20, :2])
+
+
 def test_uncuttable_tail_names_the_sample_count():
     with pytest.raises(ValueError, match="embargo_days=20 cannot split n_samples = 12 "):
         chronological_tail_split(np.zeros((12, 1)), 0.2, embargo=20)

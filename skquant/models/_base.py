@@ -52,7 +52,7 @@ from skquant.utils._sklearn_compat import (
 )
 from skquant.utils._target import is_binary_target
 from skquant.utils._time import chronological_tail_split, dates_of, holds_out_tail
-from skquant.utils._validation import check_validation_pair
+from skquant.utils._validation import check_validation_pair, validate_named
 from skquant.utils._warnings import caller_stacklevel
 
 TASKS = ("regression", "classification")
@@ -495,7 +495,7 @@ class BaseSupervisedTrainer(BaseTrainer):
             if not np.any(w > 0):
                 raise ValueError("sample_weight is zero for every row; nothing to fit.")
         if X_val is not None:
-            Xv = validate_data(self, X_val, reset=False, ensure_all_finite=ensure_finite)
+            Xv = validate_named(self, X_val, "X_val", ensure_all_finite=ensure_finite)
             yv = column_or_1d(
                 check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val"), warn=True
             )

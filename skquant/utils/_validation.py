@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
+from skquant.utils._sklearn_compat import validate_data
+
 
 def check_validation_pair(X_val, y_val) -> None:
     """Raise unless ``X_val`` and ``y_val`` are both given or both None."""
     if (X_val is None) != (y_val is None):
         raise ValueError("Pass both X_val and y_val, or neither.")
+
+
+def validate_named(estimator, X, name: str = "X", **check_params):
+    """``validate_data(estimator, X, reset=False, ...)`` whose errors name ``name``.
+
+    scikit-learn's messages call every input "X" ("Input X contains NaN.", "X has 2
+    features, but ..."); for the early-stopping rows that points at the wrong array,
+    so they are rewritten to say ``X_val``.
+    """
+    try:
+        return validate_data(estimator, X, reset=False, **check_params)
+    except ValueError as exc:
+        if name == "X":
+            raise
+        message = str(exc)
+        renamed = re.sub(r"^(Input )?X\b", rf"\g<1>{name}", message)
+        if renamed == message:
+            renamed = f"{name}: {message}"
+        raise ValueError(renamed) from exc

@@ -40,7 +40,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._time import chronological_tail_split, holds_out_tail
-from skquant.utils._validation import check_validation_pair
+from skquant.utils._validation import check_validation_pair, validate_named
 
 # Keys every net trainer takes, with the value used when neither parameter, config nor
 # YAML variant sets one.
@@ -329,7 +329,10 @@ class BaseNetTrainer(BaseSupervisedTrainer):
                 f"{name} is 2-D but this model was fitted on 3-D windows "
                 f"(n_samples, seq_len, {self.n_features_in_})."
             )
-        Xa = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=False)
+        if reset:
+            Xa = validate_data(self, X, dtype=np.float64, ensure_all_finite=False)
+        else:
+            Xa = validate_named(self, X, name, dtype=np.float64, ensure_all_finite=False)
         if reset:
             self.input_ndim_ = 2
         return Xa

@@ -24,6 +24,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._time import chronological_tail_split, holds_out_tail
+from skquant.utils._validation import validate_named
 
 
 @fill_doc
@@ -163,7 +164,7 @@ class VAETrainer(BaseFeatureTrainer):
             self.mean_, self.scale_ = np.zeros(Xa.shape[1]), np.ones(Xa.shape[1])
         inputs = self._scaled(Xa)
         if X_val is not None:
-            Xv = validate_data(self, X_val, reset=False, dtype=np.float64)
+            Xv = validate_named(self, X_val, "X_val", dtype=np.float64, ensure_all_finite=False)
             valid = self._scaled(Xv, "X_val")
         elif val_rows is not None:
             valid, inputs = inputs[val_rows], inputs[train_rows]
