@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -70,8 +71,11 @@ def _check_split(X, train, test, combination, cv, n_blocks):
 
 
 _settings = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The property tests draw embargoes shorter than the label overlap on purpose.
+_short_embargo = pytest.mark.filterwarnings("ignore:embargo_days=.*below label_horizon")
 
 
+@_short_embargo
 @_settings
 @given(
     n_dates=st.integers(20, 60),
@@ -92,6 +96,7 @@ def test_purged_kfold_properties(n_dates, n_symbols, n_splits, label_horizon, em
         _check_split(X, train, test, (k,), cv, n_splits)
 
 
+@_short_embargo
 @_settings
 @given(
     n_dates=st.integers(20, 60),
@@ -197,7 +202,7 @@ def test_purged_kfold_matches_the_picture():
 def test_groups_and_plain_arrays():
     X = _panel(30, 3, seed=2)
     dates = X.index.get_level_values(0).to_numpy()
-    cv = PurgedKFold(3, label_horizon=2)
+    cv = PurgedKFold(3, label_horizon=2, embargo_days=1)
     by_index = [(tr.tolist(), te.tolist()) for tr, te in cv.split(X)]
     by_groups = [(tr.tolist(), te.tolist()) for tr, te in cv.split(X.to_numpy(), groups=dates)]
     assert by_index == by_groups
@@ -257,3 +262,21 @@ def test_paths_check_the_predictions():
     bad[2] = bad[2][:-1]
     with pytest.raises(ValueError, match=r"predictions\[2\] has"):
         cv.paths(X, bad)
+
+
+@pytest.mark.parametrize(
+    "make", [PurgedKFold, lambda _, horizon, embargo: CombinatorialPurgedCV(4, 2, horizon, embargo)]
+)
+def test_an_embargo_shorter_than_the_label_overlap_warns(make):
+    """A test date's label spans the next label_horizon periods; a training date d
+    periods after the block shares label_horizon - d of them, so an embargo below
+    label_horizon - 1 trains on the test labels' returns."""
+    X = _panel(40, 2, seed=4, missing=0.0)
+    with pytest.warns(UserWarning, match=r"embargo_days=2 is below label_horizon - 1 = 4") as w:
+        for _ in make(4, 5, 2).split(X):  # warned from the caller's line
+            pass
+    assert len(w) == 1 and w[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(make(4, 5, 4).split(X))
+        list(make(4, 1, 0).split(X))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Iterator
 from numbers import Integral
 
@@ -22,6 +23,7 @@ from sklearn.utils import indexable
 from skquant.model_selection._base import BaseTimeSplitter, period_codes
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval, _num_samples
+from skquant.utils._warnings import caller_stacklevel
 
 __all__ = ["CombinatorialPurgedCV", "PurgedKFold"]
 
@@ -71,6 +73,19 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         return block
 
     def _split(self, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if self.embargo_days < self.label_horizon - 1:
+            # The last test date's label spans the label_horizon periods after it; a
+            # training date d periods later shares label_horizon - d of them.
+            warnings.warn(
+                f"embargo_days={self.embargo_days} is below label_horizon - 1 = "
+                f"{self.label_horizon - 1}: the labels of the training dates just after "
+                "each test block overlap the last test labels' window, so the "
+                "out-of-sample score is inflated. Use embargo_days >= "
+                f"{self.label_horizon - 1} (the label horizon, {self.label_horizon}, is "
+                "what the walk-forward tools' embargo_days='auto' uses).",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         block = self._blocks(int(codes.max()) + 1 if len(codes) else 0)
         for combination in self._combinations():
             test, train = _test_and_train_dates(
@@ -133,7 +148,9 @@ class PurgedKFold(_BasePurgedSplitter):
         within ``label_horizon`` dates before a test block is purged.
     embargo_days : int, default=0
         Dates after each test block dropped from training (serial correlation of
-        features and of the test labels with later training rows).
+        features and of the test labels with later training rows). Below
+        ``label_horizon - 1`` the training labels just after a test block share
+        periods with the test labels, and ``split`` warns.
 
     See Also
     --------
@@ -217,7 +234,8 @@ class CombinatorialPurgedCV(_BasePurgedSplitter):
         Dates each label looks ahead: a training date within ``label_horizon`` dates
         before a test block is purged.
     embargo_days : int, default=0
-        Dates after each test block dropped from training.
+        Dates after each test block dropped from training; below
+        ``label_horizon - 1`` ``split`` warns (see :class:`PurgedKFold`).
 
     Attributes
     ----------
