@@ -688,3 +688,31 @@ def test_transformer_heads_must_divide_width():
     X, y = _data(50)
     with pytest.raises(ValueError, match="multiple of n_heads"):
         TransformerTrainer(d_model=6, n_heads=4, **FAST).fit(X, y)
+
+
+def test_the_plain_mse_fast_path_is_the_general_loss():
+    """One unweighted squared-error head takes F.mse_loss; the general path (and a loss
+    pickled before the fast path existed, which has no ``_plain_mse``) gives the same
+    value and gradient."""
+    from skquant.models._nets._modules import PackedLoss
+
+    rng = np.random.RandomState(0)
+    y_pred = torch.tensor(rng.randn(64, 1), dtype=torch.float32, requires_grad=True)
+    packed = torch.tensor(np.column_stack([rng.randn(64), np.ones(64)]), dtype=torch.float32)
+
+    def value_and_grad(loss):
+        y_pred.grad = None
+        value = loss(y_pred, packed)
+        value.backward()
+        return value.item(), y_pred.grad.numpy().copy()
+
+    fast = PackedLoss(weighted=False)
+    assert fast._plain_mse and not PackedLoss(weighted=True)._plain_mse
+    old = pickle.loads(pickle.dumps(PackedLoss(weighted=False)))
+    del old.__dict__["_plain_mse"]  # as unpickled from before the fast path
+    assert not old._plain_mse
+    value, grad = value_and_grad(fast)
+    for other in (old, PackedLoss(weighted=True)):  # every weight is 1 in `packed`
+        other_value, other_grad = value_and_grad(other)
+        np.testing.assert_allclose(other_value, value, rtol=1e-6)
+        np.testing.assert_allclose(other_grad, grad, rtol=1e-5, atol=1e-9)

@@ -172,6 +172,9 @@ class PackedLoss(nn.Module):
     weight is 1).
     """
 
+    # the general path; a loss pickled before the fast path existed reads this default
+    _plain_mse = False
+
     def __init__(self, heads=(("mse", 1),), loss_weights=None, weighted=True):
         super().__init__()
         self.weighted = weighted
