@@ -285,3 +285,63 @@ def test_train_all_writes_a_shap_plot_per_pair(tmp_path):
     proc = run_cli(*base, "--force", "--output-dir", tmp_path / "plain")
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "plain" / "AAA" / "lightgbm" / "shap_importance.png").exists()
+
+
+def test_strategies_explain_a_target_with_kind_x_and_y():
+    """The strategies take ``kind``, ``X`` and ``y`` as the trainers do and give the
+    importance of the model that predicts ``target``, scored on ``target``'s column."""
+    from skquant import CascadeStrategy, SingleTaskStrategy
+
+    X, y = _data(n=300)
+    Y = pd.DataFrame({"fwd_ret": y, "other": X["noise_1"] + 0.1 * y})
+    config = {**FAST, "min_child_samples": 5}
+    single = SingleTaskStrategy("lightgbm", model_config=config).fit(X.iloc[:200], Y.iloc[:200])
+    X_new, Y_new = X.iloc[200:], Y.iloc[200:]
+    model = single.estimators_["other"]
+    for kind in ("shap", "permutation"):
+        expected = model.get_feature_importance(kind=kind, X=X_new, y=Y_new["other"])
+        for targets in (Y_new, Y_new.to_numpy()):  # by name, or by position in a 2-D array
+            got = single.get_feature_importance(target="other", kind=kind, X=X_new, y=targets)
+            pd.testing.assert_series_equal(got, expected)
+    with pytest.raises(ValueError, match="y has no column 'other'"):
+        single.get_feature_importance("other", "permutation", X_new, Y_new[["fwd_ret"]].assign(a=1))
+
+    # a chain: the second stage sees X plus the first stage's prediction
+    cascade = CascadeStrategy(
+        models=("lightgbm", "lightgbm"),
+        model_configs=[config, config],
+        target_names=["fwd_ret", "other"],
+        n_splits=3,
+    ).fit(X.iloc[:200], Y.iloc[:200])
+    stage_input = X_new.assign(
+        **{cascade.stage_feature_names_[0]: cascade.stages_[0].predict(X_new)}
+    )
+    for kind in ("shap", "permutation"):
+        expected = cascade.stages_[1].get_feature_importance(
+            kind=kind, X=stage_input, y=Y_new["other"]
+        )
+        got = cascade.get_feature_importance(target="other", kind=kind, X=X_new, y=Y_new)
+        pd.testing.assert_series_equal(got, expected)
+    assert cascade.stage_feature_names_[0] in got.index
+    first = cascade.get_feature_importance(target="fwd_ret", kind="shap", X=X_new)
+    assert sorted(first.index) == sorted(FEATURES)
+
+
+def test_multi_task_strategy_passes_kind_x_and_y_to_its_model():
+    """Its net already answers kind= per target (the shap values themselves are tested
+    with the nets); the strategy used to refuse the arguments."""
+    pytest.importorskip("torch")
+    from skquant import MultiTaskStrategy
+
+    X, y = _data(n=120)
+    Y = pd.DataFrame({"fwd_ret": y, "other": X["noise_1"]})
+    config = {"epochs": 2, "hidden_layer_sizes": [4], "device": "cpu", "random_state": 0}
+    multi = MultiTaskStrategy(model_config=config).fit(X, Y)
+    pd.testing.assert_series_equal(
+        multi.get_feature_importance(target="other", kind="gain"),
+        multi.estimator_.get_feature_importance(target="other"),
+    )
+    with pytest.raises(ValueError, match="kind='shap' needs X"):
+        multi.get_feature_importance(target="other", kind="shap")
+    with pytest.raises(ValueError, match="trades one predicted target"):
+        multi.get_feature_importance(kind="permutation", X=X.iloc[:8], y=Y.iloc[:8])

@@ -112,6 +112,25 @@ def as_frame(y, names=None) -> pd.DataFrame | None:
     return None
 
 
+def target_column(y, target: str, target_names: list[str]):
+    """The part of ``y`` that holds ``target``: ``y`` itself when it is 1-D or has one
+    column, else the column named ``target`` (a 2-D array's columns are ``target_names``)."""
+    if y is None:
+        return None
+    names = list(target_names) if np.ndim(y) == 2 and np.shape(y)[1] == len(target_names) else None
+    frame = as_frame(y, names)
+    if frame is None:
+        return y
+    if frame.shape[1] == 1:
+        return frame.iloc[:, 0]
+    frame = frame.rename(columns=str)
+    if target not in frame.columns:
+        raise ValueError(
+            f"y has no column {target!r} to score it on; its columns are {list(frame.columns)}."
+        )
+    return frame[target]
+
+
 def check_target_names(target_names, frame: pd.DataFrame, what: str = "y") -> list[str]:
     """``target_names`` as strings; a ValueError names those that are not columns of ``frame``."""
     names = [str(n) for n in target_names]

@@ -20,6 +20,7 @@ from skquant.strategies._base import (
     model_label,
     pandas_index,
     set_task,
+    target_column,
 )
 from skquant.utils._docs import fill_doc
 from skquant.utils._rows import take_rows
@@ -400,16 +401,46 @@ class CascadeStrategy(BaseStrategy):
         y_true = frame[self.target_names_].to_numpy(dtype=float)
         return float(r2_score(y_true, np.asarray(pred, dtype=float), sample_weight=sample_weight))
 
-    def get_feature_importance(self, target=None) -> pd.Series:
+    def get_feature_importance(self, target=None, kind="gain", X=None, y=None) -> pd.Series:
         """Importance in the last stage predicting ``target`` (default: the last stage).
 
         The earlier stages' prediction columns appear under their
-        ``stage_feature_names_``.
+        ``stage_feature_names_``. For ``"shap"`` and ``"permutation"`` the stage sees
+        ``X`` with those columns added (the earlier stages run on ``X`` first, as in
+        ``predict``); a shuffled feature is shuffled in that stage's input only, so
+        the score measures the stage's direct use of it, as the gain does.
+
+        Parameters
+        ----------
+        target : str, default=None
+            The target whose last stage to explain.
+        kind : {"gain", "shap", "permutation"}, default="gain"
+            As the trainers' ``get_feature_importance``.
+        X : array-like of shape (n_samples, n_features), default=None
+            The rows to explain or score (``"shap"``, ``"permutation"``).
+        y : array-like or DataFrame, default=None
+            The targets of ``X`` (``"permutation"``): ``target``'s column is used.
+
+        Returns
+        -------
+        importance : pandas.Series
+            Indexed by feature name, sorted descending.
         """
         self._check_fitted()
         if target is None:
-            return self.stages_[-1].get_feature_importance()
-        if target not in self.stage_targets_:
+            target = self.stage_targets_[-1]
+        elif target not in self.stage_targets_:
             raise ValueError(f"Unknown target {target!r}; fitted targets: {self.target_names_}.")
         k = len(self.stage_targets_) - 1 - self.stage_targets_[::-1].index(target)
-        return self.stages_[k].get_feature_importance()
+        X_k = None
+        if X is not None:
+            X = self._validate_X(X)
+            columns: dict[str, np.ndarray] = {}
+            for j in range(k):
+                columns[self.stage_feature_names_[j]] = _stage_output(
+                    self.stages_[j], self.stage_tasks_[j], _with_columns(X, columns)
+                )
+            X_k = _with_columns(X, columns)
+        return self.stages_[k].get_feature_importance(
+            kind=kind, X=X_k, y=target_column(y, target, self.target_names_)
+        )

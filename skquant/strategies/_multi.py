@@ -179,9 +179,29 @@ class MultiTaskStrategy(BaseStrategy):
         y = self._select_targets(y, "y")
         return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
 
-    def get_feature_importance(self, target=None) -> pd.Series:
-        """Feature importance of the model (for one target where the model supports it)."""
+    def get_feature_importance(self, target=None, kind="gain", X=None, y=None) -> pd.Series:
+        """Feature importance of the model (for one target where the model supports it).
+
+        Parameters
+        ----------
+        target : str, default=None
+            One target's importance where the model tells them apart; None: all.
+        kind : {"gain", "shap", "permutation"}, default="gain"
+            As the trainers' ``get_feature_importance``: the model's own importance,
+            the mean absolute SHAP value over ``X``, or the mean decrease of a trading
+            score on ``(X, y)`` when one feature is shuffled.
+        X : array-like of shape (n_samples, n_features), default=None
+            The rows to explain or score (``"shap"``, ``"permutation"``), with the
+            strategy's features.
+        y : array-like or DataFrame, default=None
+            The targets of ``X`` (``"permutation"``), passed to the model as given.
+
+        Returns
+        -------
+        importance : pandas.Series
+            Indexed by feature name, sorted descending.
+        """
         self._check_fitted()
         if target is not None and target not in self.target_names_:
             raise ValueError(f"Unknown target {target!r}; fitted targets: {self.target_names_}.")
-        return self.estimator_.get_feature_importance(target=target)
+        return self.estimator_.get_feature_importance(target=target, kind=kind, X=X, y=y)

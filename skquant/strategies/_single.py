@@ -14,6 +14,7 @@ from skquant.strategies._base import (
     make_trainer,
     model_label,
     set_task,
+    target_column,
 )
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import HasMethods, _fit_context
@@ -196,8 +197,22 @@ class SingleTaskStrategy(BaseStrategy):
             raise ValueError("score is defined for a single target; score each estimator instead.")
         return self.estimator_.score(X, y, sample_weight=sample_weight)
 
-    def get_feature_importance(self, target=None) -> pd.Series:
+    def get_feature_importance(self, target=None, kind="gain", X=None, y=None) -> pd.Series:
         """Feature importance of one target's model (the only one when ``target`` is None).
+
+        Parameters
+        ----------
+        target : str, default=None
+            The target whose model to explain; required with several targets.
+        kind : {"gain", "shap", "permutation"}, default="gain"
+            As the trainers' ``get_feature_importance``: the model's own importance,
+            the mean absolute SHAP value over ``X``, or the mean decrease of a trading
+            score on ``(X, y)`` when one feature is shuffled.
+        X : array-like of shape (n_samples, n_features), default=None
+            The rows to explain or score (``"shap"``, ``"permutation"``), with the
+            strategy's features.
+        y : array-like or DataFrame, default=None
+            The targets of ``X`` (``"permutation"``): ``target``'s column is used.
 
         Returns
         -------
@@ -213,4 +228,6 @@ class SingleTaskStrategy(BaseStrategy):
             target = self.target_names_[0]
         if target not in self.estimators_:
             raise ValueError(f"Unknown target {target!r}; fitted targets: {self.target_names_}.")
-        return self.estimators_[target].get_feature_importance()
+        return self.estimators_[target].get_feature_importance(
+            kind=kind, X=X, y=target_column(y, target, self.target_names_)
+        )
