@@ -3,7 +3,9 @@
 Fits ``LightGBMTrainer`` / ``XGBoostTrainer`` and the library's own sklearn-API
 estimator with identical parameters and tree count on the same 200,000 x 50 float32
 rows, alternating the two so that machine noise hits both alike, and prints the
-median ratio ``trainer time / raw time`` per library (1.00 = no overhead).
+median ratio ``trainer time / raw time`` per library (1.00 = no overhead). Then the
+same ratio for ``predict`` on a small batch (``--predict-rows``, 100 by default),
+where the per-call cost of validation and tags shows, not the trees.
 
 Run: ``python benchmarks/bench_overhead.py [--rows 200000] [--repeats 5]``
 """
@@ -30,7 +32,24 @@ def _time(fit) -> float:
     return time.perf_counter() - start
 
 
-def bench(name: str, trainer, make_raw, X, y, repeats: int) -> float:
+def bench_predict(name: str, trainer, raw, X, repeats: int, calls: int = 200) -> float:
+    """Median ratio of ``predict`` times on the small batch ``X`` (``calls`` calls a run)."""
+    ratios = []
+    for i in range(repeats):
+        pair = [(trainer, "ours"), (raw, "raw")]
+        times = {}
+        for model, side in pair[::-1] if i % 2 else pair:
+            times[side] = _time(lambda m=model: [m.predict(X) for _ in range(calls)]) / calls
+        ratios.append(times["ours"] / times["raw"])
+    median = statistics.median(ratios)
+    print(
+        f"{name}: predict on {len(X)} rows: trainer {times['ours'] * 1e6:.0f} us, raw "
+        f"{times['raw'] * 1e6:.0f} us; median ratio trainer/raw = {median:.3f}"
+    )
+    return median
+
+
+def bench(name: str, trainer, make_raw, X, y, repeats: int, predict_rows: int) -> float:
     trainer.fit(X, y)  # warm-up, and the resolved parameters for the raw estimator
     raw = make_raw(trainer)
     raw.fit(X, y)
@@ -48,6 +67,7 @@ def bench(name: str, trainer, make_raw, X, y, repeats: int) -> float:
     np.testing.assert_allclose(trainer.predict(X[:1000]), raw.predict(X[:1000]), rtol=1e-5)
     median = statistics.median(ratios)
     print(f"{name}: median ratio trainer/raw = {median:.3f} over {repeats} runs")
+    bench_predict(name, trainer, raw, X[:predict_rows], repeats)
     return median
 
 
@@ -57,6 +77,7 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--trees", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--predict-rows", type=int, default=100)
     parser.add_argument(
         "--n-jobs", type=int, default=1, help="threads per fit (1 keeps timings stable)"
     )
@@ -81,6 +102,7 @@ def main() -> None:
         X,
         y,
         args.repeats,
+        args.predict_rows,
     )
     bench(
         "xgboost",
@@ -89,6 +111,7 @@ def main() -> None:
         X,
         y,
         args.repeats,
+        args.predict_rows,
     )
 
 

@@ -111,17 +111,30 @@ def read_config_file(name: str | os.PathLike) -> tuple[dict[str, Any], str, str 
     model = doc.get("model") or (name if is_registered(name) else Path(where).stem)
     model = model if is_registered(model) else None
     if doc.get("search_space") is not None:  # what `skquant tune` samples, not a variant
-        from skquant.config._search_space import check_search_space
-
-        check_search_space(doc["search_space"], model, where)
+        _check_search_space(text, where, model)
     return doc, where, model
+
+
+@functools.lru_cache(maxsize=128)
+def _check_search_space(text: str, where: str, model: str | None) -> None:
+    """``check_search_space`` of a file's ``search_space``, once per distinct text (an
+    error is not cached: the same text raises again)."""
+    from skquant.config._search_space import check_search_space
+
+    check_search_space(_load_yaml(text)["search_space"], model, where)
 
 
 def valid_config_keys(model: str) -> tuple[set[str], dict[str, str]]:
     """Return the parameter names a config of ``model`` may set, and its key aliases."""
     cls = get_trainer(model)
-    params = set(inspect.signature(cls.__init__).parameters) - {"self"} - _NOT_CONFIG_KEYS
-    return params, dict(getattr(cls, "_config_aliases", {}))
+    return set(_init_parameters(cls)) - _NOT_CONFIG_KEYS, dict(getattr(cls, "_config_aliases", {}))
+
+
+@functools.cache
+def _init_parameters(cls) -> frozenset[str]:
+    """The parameters of ``cls.__init__``, read once per class (``inspect.signature`` is
+    most of the cost of validating a config, which every fit and every tag read does)."""
+    return frozenset(inspect.signature(cls.__init__).parameters) - {"self"}
 
 
 def validate_config_keys(model: str | None, config: dict[str, Any], where: str) -> dict[str, Any]:

@@ -454,8 +454,9 @@ class BaseSupervisedTrainer(BaseTrainer):
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        poor_score = self._effective_task() in self._poor_score_tasks
-        if _is_classification(self):
+        task = self._effective_task()
+        poor_score = task in self._poor_score_tasks
+        if task == "classification":
             tags.estimator_type = "classifier"
             tags.classifier_tags = ClassifierTags(poor_score=poor_score)
             tags.regressor_tags = None
