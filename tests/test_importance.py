@@ -303,8 +303,13 @@ def test_strategies_explain_a_target_with_kind_x_and_y():
         for targets in (Y_new, Y_new.to_numpy()):  # by name, or by position in a 2-D array
             got = single.get_feature_importance(target="other", kind=kind, X=X_new, y=targets)
             pd.testing.assert_series_equal(got, expected)
+    # another target's column is never scored as this one's
     with pytest.raises(ValueError, match="y has no column 'other'"):
-        single.get_feature_importance("other", "permutation", X_new, Y_new[["fwd_ret"]].assign(a=1))
+        single.get_feature_importance("other", "permutation", X_new, Y_new[["fwd_ret"]])
+    with pytest.raises(ValueError, match="y is the target 'fwd_ret', not 'other'"):
+        single.get_feature_importance("other", "permutation", X_new, Y_new["fwd_ret"])
+    unnamed = single.get_feature_importance("other", "permutation", X_new, Y_new["other"].values)
+    pd.testing.assert_series_equal(unnamed, expected)
 
     # a chain: the second stage sees X plus the first stage's prediction
     cascade = CascadeStrategy(
@@ -323,6 +328,9 @@ def test_strategies_explain_a_target_with_kind_x_and_y():
         got = cascade.get_feature_importance(target="other", kind=kind, X=X_new, y=Y_new)
         pd.testing.assert_series_equal(got, expected)
     assert cascade.stage_feature_names_[0] in got.index
+    with pytest.raises(ValueError, match=r"no column 'other'.*\['y0', 'y1'\]"):
+        # an array's columns are y0, y1 as in fit, not the stages' targets by position
+        cascade.get_feature_importance("other", "permutation", X_new, Y_new.to_numpy())
     first = cascade.get_feature_importance(target="fwd_ret", kind="shap", X=X_new)
     assert sorted(first.index) == sorted(FEATURES)
 

@@ -112,23 +112,39 @@ def as_frame(y, names=None) -> pd.DataFrame | None:
     return None
 
 
-def target_column(y, target: str, target_names: list[str]):
-    """The part of ``y`` that holds ``target``: ``y`` itself when it is 1-D or has one
-    column, else the column named ``target`` (a 2-D array's columns are ``target_names``)."""
+def target_column(y, target: str, target_names: list[str], *, by_position: bool = True):
+    """The part of ``y`` that holds ``target``, for scoring ``target``'s model.
+
+    A DataFrame gives its column named ``target``, or its only column when that is
+    not named after another target. A 1-D ``y`` is taken as it is, unless it is a
+    Series named after another target. A 2-D array's columns are ``target_names``
+    when ``by_position`` and there is one per target, else ``y0, y1, ...`` as ``fit``
+    names an array's columns.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` holds other targets but not ``target``.
+    """
     if y is None:
         return None
-    names = list(target_names) if np.ndim(y) == 2 and np.shape(y)[1] == len(target_names) else None
-    frame = as_frame(y, names)
-    if frame is None:
+    if np.ndim(y) < 2:
+        name = getattr(y, "name", None)
+        if name is not None and str(name) != target and str(name) in target_names:
+            raise ValueError(f"y is the target {str(name)!r}, not {target!r}; pass {target!r}.")
         return y
-    if frame.shape[1] == 1:
+    if isinstance(y, pd.DataFrame):
+        frame = y.rename(columns=str)
+    else:
+        names = list(target_names) if by_position and np.shape(y)[1] == len(target_names) else None
+        frame = as_frame(y, names)
+    if target in frame.columns:
+        return frame[target]
+    if frame.shape[1] == 1 and frame.columns[0] not in target_names:
         return frame.iloc[:, 0]
-    frame = frame.rename(columns=str)
-    if target not in frame.columns:
-        raise ValueError(
-            f"y has no column {target!r} to score it on; its columns are {list(frame.columns)}."
-        )
-    return frame[target]
+    raise ValueError(
+        f"y has no column {target!r} to score it on; its columns are {list(frame.columns)}."
+    )
 
 
 def check_target_names(target_names, frame: pd.DataFrame, what: str = "y") -> list[str]:

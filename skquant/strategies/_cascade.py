@@ -419,7 +419,8 @@ class CascadeStrategy(BaseStrategy):
         X : array-like of shape (n_samples, n_features), default=None
             The rows to explain or score (``"shap"``, ``"permutation"``).
         y : array-like or DataFrame, default=None
-            The targets of ``X`` (``"permutation"``): ``target``'s column is used.
+            The targets of ``X`` (``"permutation"``): ``target``'s column (a 2-D array's
+            columns are ``y0, y1, ...``, as in ``fit``).
 
         Returns
         -------
@@ -433,7 +434,7 @@ class CascadeStrategy(BaseStrategy):
             raise ValueError(f"Unknown target {target!r}; fitted targets: {self.target_names_}.")
         k = len(self.stage_targets_) - 1 - self.stage_targets_[::-1].index(target)
         X_k = None
-        if X is not None:
+        if X is not None and kind != "gain":
             X = self._validate_X(X)
             columns: dict[str, np.ndarray] = {}
             for j in range(k):
@@ -441,6 +442,7 @@ class CascadeStrategy(BaseStrategy):
                     self.stages_[j], self.stage_tasks_[j], _with_columns(X, columns)
                 )
             X_k = _with_columns(X, columns)
-        return self.stages_[k].get_feature_importance(
-            kind=kind, X=X_k, y=target_column(y, target, self.target_names_)
-        )
+        if kind == "permutation":
+            # a 2-D array's columns are y0, y1, ... as in fit: stage order need not be theirs
+            y = target_column(y, target, self.target_names_, by_position=False)
+        return self.stages_[k].get_feature_importance(kind=kind, X=X_k, y=y)

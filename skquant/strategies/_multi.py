@@ -194,7 +194,9 @@ class MultiTaskStrategy(BaseStrategy):
             The rows to explain or score (``"shap"``, ``"permutation"``), with the
             strategy's features.
         y : array-like or DataFrame, default=None
-            The targets of ``X`` (``"permutation"``), passed to the model as given.
+            The targets of ``X`` (``"permutation"``), passed to the model as given. The
+            multi-task net refuses ``"permutation"`` (it trades one predicted target);
+            its ``"gain"`` is already the permutation importance of each target's loss.
 
         Returns
         -------

@@ -212,7 +212,8 @@ class SingleTaskStrategy(BaseStrategy):
             The rows to explain or score (``"shap"``, ``"permutation"``), with the
             strategy's features.
         y : array-like or DataFrame, default=None
-            The targets of ``X`` (``"permutation"``): ``target``'s column is used.
+            The targets of ``X`` (``"permutation"``): ``target``'s column (a 2-D
+            array's columns in ``target_names_`` order).
 
         Returns
         -------
@@ -228,6 +229,6 @@ class SingleTaskStrategy(BaseStrategy):
             target = self.target_names_[0]
         if target not in self.estimators_:
             raise ValueError(f"Unknown target {target!r}; fitted targets: {self.target_names_}.")
-        return self.estimators_[target].get_feature_importance(
-            kind=kind, X=X, y=target_column(y, target, self.target_names_)
-        )
+        if kind == "permutation":
+            y = target_column(y, target, self.target_names_)
+        return self.estimators_[target].get_feature_importance(kind=kind, X=X, y=y)
