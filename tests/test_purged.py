@@ -276,6 +276,10 @@ def test_an_embargo_shorter_than_the_label_overlap_warns(make):
         for _ in make(4, 5, 2).split(X):  # warned from the caller's line
             pass
     assert len(w) == 1 and w[0].filename == __file__
+    y = X["a"].groupby(level=1).shift(-1).fillna(0.0)
+    with pytest.warns(UserWarning, match="below label_horizon - 1") as w:
+        cross_validate(Ridge(), X, y, cv=make(4, 5, 2))  # through joblib's loop
+    assert w[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         list(make(4, 5, 4).split(X))

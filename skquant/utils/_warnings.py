@@ -6,13 +6,15 @@ import sys
 
 
 def caller_stacklevel() -> int:
-    """``stacklevel`` of the first frame outside skquant and scikit-learn, so that a
-    warning points at the user's call (``fit``, ``train``, ``WalkForwardEngine(...)``)
-    whatever the path to it."""
+    """``stacklevel`` of the first frame outside skquant, scikit-learn and joblib, so
+    that a warning points at the user's call (``fit``, ``train``,
+    ``WalkForwardEngine(...)``, ``cross_validate(...)``, whose joblib loop consumes a
+    splitter's generator) whatever the path to it."""
     frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn is level 1
     while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
         "skquant",
         "sklearn",
+        "joblib",
     }:
         frame, level = frame.f_back, level + 1
     return level
