@@ -117,8 +117,8 @@ def read_config_file(name: str | os.PathLike) -> tuple[dict[str, Any], str, str 
 
 @functools.lru_cache(maxsize=128)
 def _check_search_space(text: str, where: str, model: str | None) -> None:
-    """``check_search_space`` of a file's ``search_space``, once per distinct text (an
-    error is not cached: the same text raises again)."""
+    """``check_search_space`` of a file's ``search_space``, once per text, file and model
+    (an error is not cached: the same file raises again)."""
     from skquant.config._search_space import check_search_space
 
     check_search_space(_load_yaml(text)["search_space"], model, where)

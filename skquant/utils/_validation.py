@@ -27,6 +27,7 @@ def validate_named(estimator, X, name: str = "X", **check_params):
             raise
         message = str(exc)
         renamed = re.sub(r"^(Input )?X\b", rf"\g<1>{name}", message)
-        if renamed == message:
+        renamed = re.sub(r"\bby X\.$", f"by {name}.", renamed)
+        if renamed == message and name not in message:
             renamed = f"{name}: {message}"
         raise ValueError(renamed) from exc
