@@ -10,7 +10,7 @@
 #   bash .ci/device_wheels.sh     # here, after the README's set-up command
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY312="${PY312:-$(ls /root/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | tail -n 1)}"
+PY312="${PY312:-$(ls /root/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -n 1 || true)}"
 PY312="${PY312:-python3.12}"
 "$PY312" -c 'import sys; assert sys.version_info[:2] == (3, 12), sys.version' || {
     echo "PY312=$PY312 is not a Python 3.12 (the device's): set PY312"; exit 1; }
@@ -32,12 +32,14 @@ typing-extensions typing-inspect urllib3 werkzeug wheel wrapt xxhash yarl zipp r
 normalize() { tr 'A-Z_.' 'a-z--' <<<"$1"; }
 skip=" $(for n in $on_device; do normalize "$n"; done | tr '\n' ' ') "
 
-.venv/bin/pip freeze --exclude-editable | grep -v ' @ ' | while IFS= read -r req; do
+direct=$(.venv/bin/pip freeze --exclude-editable | grep ' @ ' || true)
+[[ -z "$direct" ]] || { echo "installed from a URL, not carried: $direct"; exit 1; }
+.venv/bin/pip freeze --exclude-editable | while IFS= read -r req; do
     name=$(normalize "${req%%==*}")
     [[ "$skip" == *" $name "* ]] && continue
     # a binary wheel for 3.12 where one exists, else built from the sdist with 3.12
-    "$PY312" -m pip wheel -q --no-deps --prefer-binary -w .whl "$req" >/dev/null 2>.whl.err \
-        || { grep -v 'is ignored' .whl.err; echo "no wheel for $req"; exit 1; }
+    "$PY312" -m pip wheel -q --no-deps --prefer-binary -w .whl "$req" </dev/null >/dev/null \
+        2>.whl.err || { grep -v 'is ignored' .whl.err || true; echo "no wheel for $req"; exit 1; }
 done
 rm -f .whl.err
 count=$(ls .whl | wc -l)
