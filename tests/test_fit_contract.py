@@ -49,16 +49,20 @@ def _data(n=60, seed=0):
     return X, X[:, 0] + 0.1 * rng.normal(size=n)
 
 
-@pytest.mark.parametrize(
-    "trainer",
-    [
-        LightGBMTrainer(n_estimators=5, early_stopping_rounds=2),
-        XGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
-        NGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
-        MLPTrainer(early_stopping_rounds=2, **_NET),
-    ],
-    ids=lambda t: type(t).__name__,
-)
+# one family of each kind of early stopping: the boosters, NGBoost, the nets
+_EARLY_STOPPING = [
+    LightGBMTrainer(n_estimators=5, early_stopping_rounds=2),
+    XGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
+    NGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
+    MLPTrainer(early_stopping_rounds=2, **_NET),
+]
+
+
+def _name(trainer) -> str:
+    return type(trainer).__name__
+
+
+@pytest.mark.parametrize("trainer", _EARLY_STOPPING, ids=_name)
 def test_early_stopping_tail_takes_any_array_like(trainer):
     """An array-like without ``len`` (sklearn's _NotAnArray) used to fail in the tail split."""
     X, y = _data()
@@ -75,14 +79,8 @@ def test_vae_tail_takes_any_array_like():
 
 @pytest.mark.parametrize(
     "trainer",
-    [
-        LightGBMTrainer(n_estimators=5, early_stopping_rounds=2),
-        XGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
-        NGBoostTrainer(n_estimators=5, early_stopping_rounds=2),
-        MLPTrainer(early_stopping_rounds=2, **_NET),
-        VAETrainer(latent_dim=2, early_stopping_rounds=2, **_NET),
-    ],
-    ids=lambda t: type(t).__name__,
+    [*_EARLY_STOPPING, VAETrainer(latent_dim=2, early_stopping_rounds=2, **_NET)],
+    ids=_name,
 )
 def test_bad_validation_rows_are_named_x_val(trainer):
     """Infinity (NaN too where the trainer refuses it) or a wrong width in the

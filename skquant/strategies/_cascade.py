@@ -401,6 +401,7 @@ class CascadeStrategy(BaseStrategy):
         y_true = frame[self.target_names_].to_numpy(dtype=float)
         return float(r2_score(y_true, np.asarray(pred, dtype=float), sample_weight=sample_weight))
 
+    @fill_doc
     def get_feature_importance(self, target=None, kind="gain", X=None, y=None) -> pd.Series:
         """Importance in the last stage predicting ``target`` (default: the last stage).
 
@@ -414,18 +415,12 @@ class CascadeStrategy(BaseStrategy):
         ----------
         target : str, default=None
             The target whose last stage to explain.
-        kind : {"gain", "shap", "permutation"}, default="gain"
-            As the trainers' ``get_feature_importance``.
-        X : array-like of shape (n_samples, n_features), default=None
-            The rows to explain or score (``"shap"``, ``"permutation"``).
+        {strategy.kind_X}
         y : array-like or DataFrame, default=None
             The targets of ``X`` (``"permutation"``): ``target``'s column (a 2-D array's
             columns are ``y0, y1, ...``, as in ``fit``).
 
-        Returns
-        -------
-        importance : pandas.Series
-            Indexed by feature name, sorted descending.
+        {returns.importance}
         """
         self._check_fitted()
         if target is None:

@@ -179,6 +179,7 @@ class MultiTaskStrategy(BaseStrategy):
         y = self._select_targets(y, "y")
         return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
 
+    @fill_doc
     def get_feature_importance(self, target=None, kind="gain", X=None, y=None) -> pd.Series:
         """Feature importance of the model (for one target where the model supports it).
 
@@ -186,22 +187,13 @@ class MultiTaskStrategy(BaseStrategy):
         ----------
         target : str, default=None
             One target's importance where the model tells them apart; None: all.
-        kind : {"gain", "shap", "permutation"}, default="gain"
-            As the trainers' ``get_feature_importance``: the model's own importance,
-            the mean absolute SHAP value over ``X``, or the mean decrease of a trading
-            score on ``(X, y)`` when one feature is shuffled.
-        X : array-like of shape (n_samples, n_features), default=None
-            The rows to explain or score (``"shap"``, ``"permutation"``), with the
-            strategy's features.
+        {strategy.kind_X}
         y : array-like or DataFrame, default=None
             The targets of ``X`` (``"permutation"``), passed to the model as given. The
             multi-task net refuses ``"permutation"`` (it trades one predicted target);
             its ``"gain"`` is already the permutation importance of each target's loss.
 
-        Returns
-        -------
-        importance : pandas.Series
-            Indexed by feature name, sorted descending.
+        {returns.importance}
         """
         self._check_fitted()
         if target is not None and target not in self.target_names_:

@@ -197,6 +197,7 @@ class SingleTaskStrategy(BaseStrategy):
             raise ValueError("score is defined for a single target; score each estimator instead.")
         return self.estimator_.score(X, y, sample_weight=sample_weight)
 
+    @fill_doc
     def get_feature_importance(self, target=None, kind="gain", X=None, y=None) -> pd.Series:
         """Feature importance of one target's model (the only one when ``target`` is None).
 
@@ -204,21 +205,12 @@ class SingleTaskStrategy(BaseStrategy):
         ----------
         target : str, default=None
             The target whose model to explain; required with several targets.
-        kind : {"gain", "shap", "permutation"}, default="gain"
-            As the trainers' ``get_feature_importance``: the model's own importance,
-            the mean absolute SHAP value over ``X``, or the mean decrease of a trading
-            score on ``(X, y)`` when one feature is shuffled.
-        X : array-like of shape (n_samples, n_features), default=None
-            The rows to explain or score (``"shap"``, ``"permutation"``), with the
-            strategy's features.
+        {strategy.kind_X}
         y : array-like or DataFrame, default=None
             The targets of ``X`` (``"permutation"``): ``target``'s column (a 2-D
             array's columns in ``target_names_`` order).
 
-        Returns
-        -------
-        importance : pandas.Series
-            Indexed by feature name, sorted descending.
+        {returns.importance}
         """
         self._check_fitted()
         if target is None:

@@ -215,6 +215,13 @@ _STRATEGY = _entries(
         Features, rows in time order (or indexed by date).
     X_val, y_val : default=None
         Early-stopping validation rows (later than the training rows).
+    kind : {"gain", "shap", "permutation"}, default="gain"
+        As the trainers' ``get_feature_importance``: the model's own importance,
+        the mean absolute SHAP value over ``X``, or the mean decrease of a trading
+        score on ``(X, y)`` when one feature is shuffled.
+    importance_X : array-like of shape (n_samples, n_features), default=None
+        The rows to explain or score (``"shap"``, ``"permutation"``), with the
+        strategy's features.
     """
 )
 
@@ -291,6 +298,13 @@ FRAGMENTS: dict[str, str] = {
     "returns.y_pred": _section("Returns", "y_pred : ndarray of shape (n_samples,)"),
     "strategy.parameters": _section("Parameters", _STRATEGY["X"]),
     "strategy.X_val": _STRATEGY["X_val"],
+    # get_feature_importance's kind and X, shared by the three strategies
+    "strategy.kind_X": _STRATEGY["kind"]
+    + "\n"
+    + _STRATEGY["importance_X"].replace("importance_X", "X", 1),
+    "returns.importance": _section(
+        "Returns", "importance : pandas.Series\n    Indexed by feature name, sorted descending."
+    ),
     "returns.strategy": _section("Returns", "self : object\n    The fitted strategy."),
     "splitter.dates": inspect.cleandoc(
         """
