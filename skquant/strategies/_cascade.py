@@ -372,15 +372,18 @@ class CascadeStrategy(BaseStrategy):
     @available_if(_cascade_classifier)
     def predict_proba(self, X):
         """Class probabilities of the last stage (when it is a classification stage)."""
+        return self.stages_[-1].predict_proba(self._stage_input(X, len(self.stages_) - 1))
+
+    def _stage_input(self, X, k: int):
+        """What stage ``k`` takes: ``X`` (validated) plus the predictions of the stages
+        before it, each run on its own input in order."""
         X = self._validate_X(X)
         columns: dict[str, np.ndarray] = {}
-        for k, (stage, task) in enumerate(
-            zip(self.stages_[:-1], self.stage_tasks_[:-1], strict=True)
-        ):
-            columns[self.stage_feature_names_[k]] = _stage_output(
-                stage, task, _with_columns(X, columns)
+        for j in range(k):
+            columns[self.stage_feature_names_[j]] = _stage_output(
+                self.stages_[j], self.stage_tasks_[j], _with_columns(X, columns)
             )
-        return self.stages_[-1].predict_proba(_with_columns(X, columns))
+        return _with_columns(X, columns)
 
     def score(self, X, y, sample_weight=None) -> float:
         """R^2 of the predictions (accuracy for a single classification target).
@@ -428,15 +431,7 @@ class CascadeStrategy(BaseStrategy):
         elif target not in self.stage_targets_:
             raise ValueError(f"Unknown target {target!r}; fitted targets: {self.target_names_}.")
         k = len(self.stage_targets_) - 1 - self.stage_targets_[::-1].index(target)
-        X_k = None
-        if X is not None and kind != "gain":
-            X = self._validate_X(X)
-            columns: dict[str, np.ndarray] = {}
-            for j in range(k):
-                columns[self.stage_feature_names_[j]] = _stage_output(
-                    self.stages_[j], self.stage_tasks_[j], _with_columns(X, columns)
-                )
-            X_k = _with_columns(X, columns)
+        X_k = self._stage_input(X, k) if X is not None and kind != "gain" else None
         if kind == "permutation":
             # a 2-D array's columns are y0, y1, ... as in fit: stage order need not be theirs
             y = target_column(y, target, self.target_names_, by_position=False)
