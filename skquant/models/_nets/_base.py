@@ -329,12 +329,10 @@ class BaseNetTrainer(BaseSupervisedTrainer):
                 f"{name} is 2-D but this model was fitted on 3-D windows "
                 f"(n_samples, seq_len, {self.n_features_in_})."
             )
-        if reset:
-            Xa = validate_data(self, X, dtype=np.float64, ensure_all_finite=False)
-        else:
-            Xa = validate_named(self, X, name, dtype=np.float64, ensure_all_finite=False)
-        if reset:
-            self.input_ndim_ = 2
+        if not reset:
+            return validate_named(self, X, name, dtype=np.float64, ensure_all_finite=False)
+        Xa = validate_data(self, X, dtype=np.float64, ensure_all_finite=False)
+        self.input_ndim_ = 2
         return Xa
 
     def _fitted_shape(self) -> str:
