@@ -215,11 +215,17 @@ _STRATEGY = _entries(
         Features, rows in time order (or indexed by date).
     X_val, y_val : default=None
         Early-stopping validation rows (later than the training rows).
+    """
+)
+
+# get_feature_importance's kind and X, shared by the three strategies
+_STRATEGY_IMPORTANCE = _entries(
+    """
     kind : {"gain", "shap", "permutation"}, default="gain"
         As the trainers' ``get_feature_importance``: the model's own importance,
         the mean absolute SHAP value over ``X``, or the mean decrease of a trading
         score on ``(X, y)`` when one feature is shuffled.
-    importance_X : array-like of shape (n_samples, n_features), default=None
+    X : array-like of shape (n_samples, n_features), default=None
         The rows to explain or score (``"shap"``, ``"permutation"``), with the
         strategy's features.
     """
@@ -298,10 +304,7 @@ FRAGMENTS: dict[str, str] = {
     "returns.y_pred": _section("Returns", "y_pred : ndarray of shape (n_samples,)"),
     "strategy.parameters": _section("Parameters", _STRATEGY["X"]),
     "strategy.X_val": _STRATEGY["X_val"],
-    # get_feature_importance's kind and X, shared by the three strategies
-    "strategy.kind_X": _STRATEGY["kind"]
-    + "\n"
-    + _STRATEGY["importance_X"].replace("importance_X", "X", 1),
+    "strategy.kind_X": _join(_STRATEGY_IMPORTANCE, "kind X"),
     "returns.importance": _section(
         "Returns", "importance : pandas.Series\n    Indexed by feature name, sorted descending."
     ),
