@@ -5,7 +5,70 @@ numeric libraries to one thread: OpenMP busy-waiting in LightGBM and XGBoost und
 oversubscription makes tiny fits a hundred times slower.
 """
 
+import importlib.util
 import os
+from functools import cache
+
+import pytest
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+# --- optional dependencies -----------------------------------------------------------
+# The nets need the `nets` extra (torch, skorch), and other tests other extras. A test
+# that needs one is skipped, not failed, on an install without it: by its
+# `@pytest.mark.requires("module", ...)` marker, or because one of its parameters is (or
+# holds) a trainer of a family that needs it, or names one (a registry name).
+# trainer modules -> the modules their families import when they fit
+_FAMILY_NEEDS = {"skquant.models._nets": ("torch", "skorch")}
+
+
+@cache
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@cache
+def _registry() -> dict:
+    from skquant import all_estimators
+
+    return dict(all_estimators())
+
+
+def _needed_by(value, depth: int = 0) -> set[str]:
+    """The optional modules a test parameter needs: a trainer (class or instance,
+    nested trainers included), a registry name, or a list or dict of those."""
+    if depth > 3:
+        return set()
+    if isinstance(value, str):
+        value = _registry().get(value)
+        if value is None:
+            return set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_needed_by(v, depth + 1) for v in value))
+    if isinstance(value, dict):
+        return set().union(*(_needed_by(v, depth + 1) for v in value.values()))
+    cls = value if isinstance(value, type) else type(value)
+    module = getattr(cls, "__module__", "") or ""
+    needed = {
+        mod for prefix, mods in _FAMILY_NEEDS.items() if module.startswith(prefix) for mod in mods
+    }
+    if not isinstance(value, type) and hasattr(value, "get_params"):
+        needed |= _needed_by(list(value.get_params(deep=False).values()), depth + 1)
+    return needed
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        needed = {module for mark in item.iter_markers("requires") for module in mark.args}
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            needed |= _needed_by(list(callspec.params.values()))
+        missing = sorted(module for module in needed if not _importable(module))
+        if missing:
+            reason = f"needs {', '.join(missing)}, which is not installed (an optional extra)"
+            item.add_marker(pytest.mark.skip(reason=reason))

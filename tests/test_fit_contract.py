@@ -71,6 +71,7 @@ def test_early_stopping_tail_takes_any_array_like(trainer):
     assert trainer.predict(X).shape == (len(X),)
 
 
+@pytest.mark.requires("torch", "skorch")
 def test_vae_tail_takes_any_array_like():
     X, _ = _data()
     vae = VAETrainer(latent_dim=2, early_stopping_rounds=2, **_NET).fit(_NotAnArray(X))

@@ -140,6 +140,7 @@ def test_no_warning_when_versions_match(saved):
         load_model(saved)
 
 
+@pytest.mark.requires("skops")
 def test_skops_format(tmp_path, fitted, data):
     X, _ = data
     folder = save_model(fitted, tmp_path / "sk", format="skops")
@@ -160,6 +161,7 @@ class _Custom:
         return np.full(len(X), self.value)
 
 
+@pytest.mark.requires("skops")
 def test_skops_refuses_untrusted_types(tmp_path):
     folder = save_model(_Custom(), tmp_path / "custom", format="skops")
     with pytest.raises(ModelIntegrityError, match="not trusted.*_Custom"):

@@ -14,8 +14,9 @@ _INSTALL_HINTS = {
     "skorch": "pip install 'skquant[nets]'",
     "dask": "pip install 'skquant[dask]'",
     "distributed": "pip install 'skquant[dask]'",
-    "pyarrow": "pip install 'skquant[io]'",
-    "matplotlib": "pip install 'skquant[io]'",
+    # dependencies of skquant itself: missing only from a broken install
+    "pyarrow": "pip install pyarrow",
+    "matplotlib": "pip install matplotlib",
     "skops": "pip install 'skquant[io]'",
     "arch": "pip install 'skquant[demo]'",
     "optuna": "pip install 'skquant[tune]'",
@@ -25,13 +26,19 @@ _INSTALL_HINTS = {
 }
 
 
+def install_hint(name: str) -> str:
+    """The pip command that installs module ``name`` (its top-level package)."""
+    top = name.split(".")[0]
+    return _INSTALL_HINTS.get(top, f"pip install {top}")
+
+
 def import_optional(name: str) -> ModuleType:
     """Import ``name`` or raise an ImportError that says how to install it."""
     try:
         return importlib.import_module(name)
     except ImportError as exc:
         top = name.split(".")[0]
-        hint = _INSTALL_HINTS.get(top, f"pip install {top}")
         raise ImportError(
-            f"skquant needs the optional dependency {top!r} for this feature; install it with: {hint}"
+            f"skquant needs the optional dependency {top!r} for this feature; install it "
+            f"with: {install_hint(top)}"
         ) from exc
