@@ -8,6 +8,7 @@ table to find a family's YAML file and its valid parameters.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 # registry name -> (module, class name). Keep sorted by name within each group.
 _REGISTRY: dict[str, tuple[str, str]] = {
@@ -34,6 +35,10 @@ _REGISTRY: dict[str, tuple[str, str]] = {
 }
 
 
+# trainer module prefix -> the optional modules its families import when they fit
+_OPTIONAL_NEEDS: dict[str, tuple[str, ...]] = {"skquant.models._nets.": ("torch", "skorch")}
+
+
 def registered_names() -> list[str]:
     """Registry names, sorted."""
     return sorted(_REGISTRY)
@@ -58,6 +63,28 @@ def unknown_model_error(name: object) -> ValueError:
     return ValueError(
         f"Unknown model {name!r}.{hint} Valid models: {', '.join(registered_names())}."
     )
+
+
+def missing_dependencies(name: str) -> list[str]:
+    """The optional modules family ``name`` needs to fit that this install lacks.
+
+    Empty when the family can be fitted. The nets (``mlp``, ``lstm``, ``vae``, ...) need
+    the ``nets`` extra (torch and skorch); the other families need only skquant's own
+    dependencies. Nothing is imported: the modules are looked up.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered.
+    """
+    try:
+        module = _REGISTRY[name][0]
+    except (KeyError, TypeError):
+        raise unknown_model_error(name) from None
+    needed = [
+        m for prefix, mods in _OPTIONAL_NEEDS.items() if module.startswith(prefix) for m in mods
+    ]
+    return [m for m in needed if importlib.util.find_spec(m) is None]
 
 
 def get_trainer(name: str) -> type:

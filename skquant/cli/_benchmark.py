@@ -15,6 +15,7 @@ from skquant.cli._common import (
     check_n_jobs,
     library_rules,
     positive_int,
+    require_models,
     split_list,
     start_tracking,
 )
@@ -97,6 +98,9 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    models = split_list(args.models)
+    if models is not None:  # a feature pipeline ("vae+lightgbm") needs each of its parts
+        require_models("--models", [part for spec in models for part in spec.split("+") if part])
     requested = parse_features(args.features)
     panel, failed, unseen, source = read_data(args, requested)
     variant = args.variant or os.environ.get(VARIANT_ENV) or FAST_VARIANT
@@ -108,7 +112,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     with library_rules(verbosity), dask_backend(args.dask_scheduler):
         board = benchmark(
             panel,
-            models=split_list(args.models),
+            models=models,
             variant=variant,
             seeds=args.seeds,
             n_jobs=args.n_jobs,

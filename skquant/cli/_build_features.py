@@ -29,6 +29,7 @@ from skquant.cli._common import (
     leak_threshold,
     library_rules,
     positive_int,
+    require_models,
 )
 from skquant.cli._runner import (
     JobSettings,
@@ -268,12 +269,8 @@ def run(args: argparse.Namespace) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     files = symbol_files(args.input_dir)
-    try:
-        cls = get_trainer(MODEL)
-    except ValueError:
-        raise UsageError(
-            "the VAE (registry name 'vae') is not available in this install."
-        ) from None
+    require_models("the VAE features", [MODEL])
+    cls = get_trainer(MODEL)
     try:
         config = load_model_config(args.config or MODEL, variant=args.variant)
     except ValueError as exc:

@@ -201,15 +201,11 @@ def start_tracking(args, command: str, run_name: str | None = None):
     experiment defaults to ``command``; the run is tagged ``skquant.command``. A
     missing ``mlflow`` is a usage error naming the extra.
     """
-    from skquant.utils._optional import import_optional
     from skquant.utils._tracking import tracking, tracking_uri
 
     uri = tracking_uri(args.tracking_uri)
     if uri is not None:
-        try:
-            import_optional("mlflow")
-        except ImportError as exc:
-            raise UsageError(f"--tracking-uri: {exc}") from None
+        require_module("--tracking-uri", "mlflow")
     return tracking(
         uri,
         args.experiment,
@@ -217,3 +213,30 @@ def start_tracking(args, command: str, run_name: str | None = None):
         run_name=run_name,
         tags={"skquant.command": command},
     )
+
+
+def require_module(what: str, module: str) -> None:
+    """A UsageError naming the extra to install when optional ``module`` is missing.
+
+    Called before any work, so that a missing extra never ends a long run at its end.
+    """
+    from skquant.utils._optional import import_optional
+
+    try:
+        import_optional(module)
+    except ImportError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+
+
+def require_models(option: str, names) -> None:
+    """A UsageError, before any work, when a model of ``names`` needs a missing extra."""
+    from skquant.registry import missing_dependencies
+    from skquant.utils._optional import install_hint
+
+    for name in names:
+        missing = missing_dependencies(name)
+        if missing:
+            raise UsageError(
+                f"{option}: {name} needs {' and '.join(missing)}, which this install lacks; "
+                f"install it with: {install_hint(missing[0])}"
+            )

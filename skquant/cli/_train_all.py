@@ -28,6 +28,7 @@ from skquant.cli._common import (
     library_rules,
     log,
     positive_int,
+    require_models,
     split_list,
     start_tracking,
 )
@@ -126,24 +127,31 @@ def add_parser(subparsers, parents) -> None:
 def resolve_models(args) -> list[tuple[str, dict]]:
     """``[(model, config)]`` from --phase/--models/--config/--variant; UsageError if bad."""
     from skquant.config import load_model_config, read_config_file
-    from skquant.registry import registered_names
+    from skquant.registry import missing_dependencies, registered_names
+    from skquant.utils._optional import install_hint
 
     known = set(registered_names())
     names = split_list(args.models)
     if names is None:
-        names = [m for m in PHASE_MODELS[args.phase] if m in known]
-        skipped = [m for m in PHASE_MODELS[args.phase] if m not in known]
+        names = [m for m in PHASE_MODELS[args.phase] if not missing_dependencies(m)]
+        skipped = {m: missing_dependencies(m) for m in PHASE_MODELS[args.phase] if m not in names}
         if skipped:
+            lacking = list(dict.fromkeys(m for modules in skipped.values() for m in modules))
             log.warning(
-                "phase %s: %s not available in this install", args.phase, ", ".join(skipped)
+                "phase %s: %s left out, this install lacks %s; install them with: %s",
+                args.phase,
+                ", ".join(skipped),
+                " and ".join(lacking),
+                install_hint(lacking[0]),
             )
         if not names:
-            raise UsageError(f"no model of phase {args.phase!r} is available; pass --models.")
+            raise UsageError(f"no model of phase {args.phase!r} is installed; pass --models.")
     unknown = [m for m in names if m not in known]
     if unknown:
         raise UsageError(
             f"unknown model(s) {', '.join(unknown)} in --models; valid: {', '.join(sorted(known))}."
         )
+    require_models("--models", names)
     config_model = None
     if args.config is not None:
         try:

@@ -17,6 +17,7 @@ from skquant.cli._common import (
     log,
     positive_float,
     positive_int,
+    require_module,
     start_tracking,
 )
 from skquant.cli._walkforward import (
@@ -126,6 +127,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    require_module("Optuna search", "optuna")
     try:
         metric = canonical_metric(args.metric)
         space = load_search_space(args.config or args.model)

@@ -19,6 +19,7 @@ from skquant.cli._common import (
     library_rules,
     log,
     positive_int,
+    require_models,
     start_tracking,
 )
 
@@ -154,6 +155,7 @@ def _config(args):
         get_trainer(args.model)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    require_models("--model", [args.model])
     variant = args.variant
     if variant is None and args.config is None and not os.environ.get(VARIANT_ENV):
         variant = FAST_VARIANT

@@ -13,6 +13,7 @@ import hashlib
 import inspect
 import json
 import sys
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +25,7 @@ from joblib import Parallel, delayed
 from skquant.metrics import annual_return, deflated_sharpe_ratio, sharpe_ratio
 from skquant.utils._cross_section import pearson_ic_by_date
 from skquant.utils._time import dates_of
+from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._engine import WalkForwardEngine
 
 # The statistics of one run, in the leaderboard's column order.
@@ -47,12 +49,18 @@ PACKAGES = ("skquant", "scikit-learn", "lightgbm", "xgboost", "torch", "numpy", 
 _OWN_ENGINE_PARAMS = ("data", "n_jobs", "verbose")
 
 
-def default_models() -> list[str]:
+def default_models(*, installed: bool = True) -> list[str]:
     """Every supervised family of the registry, then ``vae+lightgbm`` and ``gmm_regime+lightgbm``.
 
     A family is supervised when scikit-learn calls it a regressor or a classifier
     (:func:`sklearn.base.is_regressor`, :func:`~sklearn.base.is_classifier`); the
     feature families (VAE, GAN, GMM regimes, change points) are transformers.
+
+    Parameters
+    ----------
+    installed : bool, default=True
+        Leave out the models this install cannot fit: without the ``nets`` extra,
+        the nets and ``vae+lightgbm`` (see :func:`skquant.registry.missing_dependencies`).
     """
     from sklearn.base import is_classifier, is_regressor
 
@@ -61,7 +69,15 @@ def default_models() -> list[str]:
     supervised = [
         name for name, cls in all_estimators() if is_regressor(cls()) or is_classifier(cls())
     ]
-    return [*supervised, *FEATURE_PIPELINES]
+    specs = [*supervised, *FEATURE_PIPELINES]
+    return [spec for spec in specs if not (installed and _missing_dependencies(spec))]
+
+
+def _missing_dependencies(spec: str) -> list[str]:
+    """The optional modules the families of ``spec`` need that this install lacks."""
+    from skquant.registry import missing_dependencies
+
+    return list(dict.fromkeys(m for part in spec.split("+") for m in missing_dependencies(part)))
 
 
 def _families(spec: str) -> list[str]:
@@ -86,6 +102,14 @@ def _families(spec: str) -> list[str]:
                 f"models: in {spec!r}, {name!r} is not a feature model (it has no transform); "
                 "only feature families may stand before '+'."
             )
+    missing = _missing_dependencies(spec)
+    if missing:
+        from skquant.utils._optional import install_hint
+
+        raise ImportError(
+            f"models: {spec!r} needs {' and '.join(missing)}, which this install lacks; "
+            f"install it with: {install_hint(missing[0])}"
+        )
     return parts
 
 
@@ -508,9 +532,27 @@ def benchmark(
             f"Unknown parameter(s) {', '.join(unknown)}; benchmark passes these to "
             f"WalkForwardEngine: {', '.join(sorted(allowed))}."
         )
-    specs = default_models() if models is None else list(models)
+    if models is None:
+        specs = default_models()
+        left_out = [spec for spec in default_models(installed=False) if spec not in specs]
+        if left_out:
+            from skquant.utils._optional import install_hint
+
+            lacking = list(
+                dict.fromkeys(m for spec in left_out for m in _missing_dependencies(spec))
+            )
+            warnings.warn(
+                f"benchmark: {', '.join(left_out)} left out of the default models: this "
+                f"install lacks {' and '.join(lacking)} ({install_hint(lacking[0])}).",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+    else:
+        specs = list(models)
     if not specs or len(set(specs)) != len(specs):
         raise ValueError(f"models must be distinct and at least one, got {models!r}.")
+    for spec in specs:  # a bad name or a missing extra ends the call before any run
+        _families(spec)
     seed_list = _seed_list(seeds)
     engine = WalkForwardEngine(data, n_jobs=1, **engine_params)
     data_sha = data_hash(data)

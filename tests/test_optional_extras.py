@@ -1,0 +1,151 @@
+"""An install without an optional extra: what needs it says so before any work.
+
+A missing module is simulated with ``sys.modules[name] = None``, which makes both
+``import name`` and ``importlib.util.find_spec(name)`` report it absent (CI also runs
+the whole suite on a real core install: leg 4 of ``.ci/run``).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import pytest
+
+from skquant.registry import missing_dependencies, registered_names
+from tests.test_cli import write_symbols
+
+_NETS = {"cnn1d", "gan", "lstm", "mlp", "multi_task", "transformer", "vae"}
+
+
+@pytest.fixture
+def no_torch(monkeypatch):
+    """This process without torch (nor skorch, which imports it)."""
+    for name in ("torch", "skorch"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_missing_dependencies_name_the_nets_extra_only(no_torch):
+    for name in registered_names():
+        expected = ["torch", "skorch"] if name in _NETS else []
+        assert missing_dependencies(name) == expected, name
+    with pytest.raises(ValueError, match="Unknown model 'lgbm'"):
+        missing_dependencies("lgbm")
+
+
+@pytest.mark.requires("torch", "skorch")
+def test_an_installed_extra_is_not_missing():
+    assert all(missing_dependencies(name) == [] for name in registered_names())
+
+
+def _cli(args, capsys):
+    from skquant.cli import main
+
+    code = main(args)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "extra", "needle"),
+    [
+        ("walkforward", ["--model", "lstm"], "--model: lstm needs torch and skorch"),
+        ("train-all", ["--models", "lightgbm,mlp"], "--models: mlp needs torch and skorch"),
+        ("benchmark", ["--models", "lightgbm,vae+lightgbm"], "--models: vae needs torch"),
+        ("build-features", [], "the VAE features: vae needs torch and skorch"),
+    ],
+)
+def test_a_command_needing_the_nets_exits_2_before_any_work(
+    tmp_path, capsys, no_torch, command, extra, needle
+):
+    data = write_symbols(tmp_path / "data", ["AAA"], n=60)
+    out = tmp_path / "out"
+    code, err = _cli([command, "--input-dir", str(data), "--output-dir", str(out), *extra], capsys)
+    assert code == 2, err
+    assert needle in err and "pip install torch==2.13.0" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not out.exists()  # nothing trained, nothing written
+
+
+def test_tune_without_optuna_exits_2_naming_the_extra(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    data = write_symbols(tmp_path / "data", ["AAA"], n=60)
+    out = tmp_path / "out"
+    code, err = _cli(
+        ["tune", "--input-dir", str(data), "--output-dir", str(out)]
+        + ["--model", "lightgbm", "--n-trials", "1"],
+        capsys,
+    )
+    assert code == 2, err
+    assert "optuna" in err and "pip install 'skquant[tune]'" in err, err
+    assert not out.exists()
+
+
+def test_train_all_phase_leaves_out_the_models_this_install_lacks(tmp_path, capsys, no_torch):
+    from skquant.cli._train_all import PHASE_MODELS
+
+    assert set(PHASE_MODELS["sequential"]) & _NETS  # else this test checks nothing
+    data = write_symbols(tmp_path / "data", ["AAA"], n=160)
+    out = tmp_path / "out"
+    args = ["train-all", "--phase", "sequential", "--target", "fwd_ret_1d", "--val-days", "30"]
+    args += ["--input-dir", str(data)]
+    code, err = _cli([*args, "--output-dir", str(out), "--n-jobs", "1"], capsys)
+    assert code == 0, err
+    left_out = [m for m in PHASE_MODELS["sequential"] if m in _NETS]
+    assert f"{', '.join(left_out)} left out, this install lacks torch and skorch" in err
+    trained = {p.name for p in (out / "AAA").iterdir() if p.is_dir()}
+    assert trained == set(PHASE_MODELS["sequential"]) - _NETS
+
+
+def test_benchmark_defaults_to_the_installed_models_and_says_so(no_torch):
+    from skquant.walkforward import default_models
+
+    everything = default_models(installed=False)
+    installed = default_models()
+    assert installed == [
+        spec for spec in everything if not set(spec.split("+")) & _NETS
+    ]  # the order kept
+    assert "vae+lightgbm" in everything and "vae+lightgbm" not in installed
+
+
+def test_benchmark_refuses_a_model_this_install_lacks_before_any_run(tmp_path, no_torch):
+    from skquant.datasets import make_synthetic_panel
+    from skquant.walkforward import benchmark
+
+    panel = make_synthetic_panel(n_symbols=2, n_days=120, random_state=0)
+    with pytest.raises(ImportError, match=r"models: 'mlp' needs torch and skorch.*torch==2.13.0"):
+        benchmark(panel, models=["lightgbm", "mlp"], seeds=1, output_dir=tmp_path / "board")
+    assert not (tmp_path / "board").exists()
+
+
+def test_benchmark_default_models_warn_about_the_left_out_ones(monkeypatch, no_torch):
+    import skquant.walkforward._benchmark as bench
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(bench, "WalkForwardEngine", stop)  # stop right after the models
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Stop):
+            bench.benchmark(None, seeds=1)
+    messages = [
+        str(w.message) for w in caught if "left out of the default models" in str(w.message)
+    ]
+    assert len(messages) == 1, [str(w.message) for w in caught]
+    assert "vae+lightgbm" in messages[0] and "torch and skorch" in messages[0]
+    assert caught[0].filename == __file__
+
+
+def test_conftest_skips_a_test_whose_trainer_needs_a_missing_extra():
+    from skquant import get_trainer
+    from tests.conftest import _needed_by
+
+    mlp = get_trainer("mlp")(epochs=1)
+    assert _needed_by(mlp) == {"torch", "skorch"}
+    assert _needed_by("lstm") == {"torch", "skorch"}
+    assert _needed_by([get_trainer("lightgbm")(), "ridge"]) == set()
+    reward = get_trainer("reward_based")(estimator=mlp)  # a net inside another trainer
+    assert _needed_by(reward) == {"torch", "skorch"}
