@@ -149,3 +149,19 @@ def test_conftest_skips_a_test_whose_trainer_needs_a_missing_extra():
     assert _needed_by([get_trainer("lightgbm")(), "ridge"]) == set()
     reward = get_trainer("reward_based")(estimator=mlp)  # a net inside another trainer
     assert _needed_by(reward) == {"torch", "skorch"}
+
+
+def test_train_all_shap_importance_without_shap_exits_2_before_training(
+    tmp_path, capsys, monkeypatch
+):
+    from skquant.cli._train_all import _check_shap
+
+    monkeypatch.setitem(sys.modules, "shap", None)
+    data = write_symbols(tmp_path / "data", ["AAA"], n=60)
+    out = tmp_path / "out"
+    args = ["train-all", "--models", "lightgbm,ftrl_proximal", "--importance", "shap"]
+    code, err = _cli([*args, "--input-dir", str(data), "--output-dir", str(out)], capsys)
+    assert code == 2, err
+    assert "--importance shap: ftrl_proximal needs the shap package" in err, err
+    assert "pip install 'skquant[shap]'" in err and not out.exists()
+    _check_shap(["lightgbm", "xgboost", "quantile_lightgbm"])  # their own tree SHAP values

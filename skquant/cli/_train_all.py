@@ -178,6 +178,25 @@ def resolve_models(args) -> list[tuple[str, dict]]:
     return out
 
 
+def _check_shap(names) -> None:
+    """A UsageError, before any training, when ``--importance shap`` needs the missing
+    shap package: LightGBM, XGBoost and quantile LightGBM give exact SHAP values of
+    their trees themselves, every other family goes through the package."""
+    import importlib.util
+
+    from skquant.models._base import uses_shap_package
+    from skquant.registry import get_trainer
+
+    needing = [name for name in names if uses_shap_package(get_trainer(name))]
+    if needing and importlib.util.find_spec("shap") is None:
+        raise UsageError(
+            f"--importance shap: {', '.join(needing)} {'need' if len(needing) > 1 else 'needs'} "
+            "the shap package, which this "
+            "install lacks (LightGBM and XGBoost need nothing extra); install it with: "
+            "pip install 'skquant[shap]'"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     with start_tracking(args, "train-all") as tracker:
         return _run(args, tracker)
@@ -226,6 +245,8 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     files = symbol_files(args.input_dir)
     models = resolve_models(args)
+    if args.importance == "shap":
+        _check_shap(name for name, _ in models)
     requested = parse_features(args.features)
     check_n_jobs(args.n_jobs)
     out_dir = Path(args.output_dir).expanduser()
