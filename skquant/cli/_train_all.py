@@ -189,9 +189,9 @@ def _check_shap(names) -> None:
 
     needing = [name for name in names if uses_shap_package(get_trainer(name))]
     if needing and importlib.util.find_spec("shap") is None:
+        verb = "need" if len(needing) > 1 else "needs"
         raise UsageError(
-            f"--importance shap: {', '.join(needing)} {'need' if len(needing) > 1 else 'needs'} "
-            "the shap package, which this "
+            f"--importance shap: {', '.join(needing)} {verb} the shap package, which this "
             "install lacks (LightGBM and XGBoost need nothing extra); install it with: "
             "pip install 'skquant[shap]'"
         )
