@@ -165,3 +165,33 @@ def test_train_all_shap_importance_without_shap_exits_2_before_training(
     assert "--importance shap: ftrl_proximal needs the shap package" in err, err
     assert "pip install 'skquant[shap]'" in err and not out.exists()
     _check_shap(["lightgbm", "xgboost", "quantile_lightgbm"])  # their own tree SHAP values
+
+
+@pytest.mark.parametrize("command", ["train-all", "benchmark"])
+def test_dask_scheduler_without_distributed_exits_2_before_any_work(
+    tmp_path, capsys, monkeypatch, command
+):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    data = write_symbols(tmp_path / "data", ["AAA"], n=60)
+    out = tmp_path / "out"
+    args = [command, "--models", "lightgbm", "--dask-scheduler", "tcp://127.0.0.1:1"]
+    code, err = _cli([*args, "--input-dir", str(data), "--output-dir", str(out)], capsys)
+    assert code == 2, err
+    assert "--dask-scheduler:" in err and "pip install 'skquant[dask]'" in err, err
+    assert not out.exists()
+
+
+@pytest.mark.requires("distributed")
+def test_an_unreachable_dask_scheduler_is_a_usage_error_naming_it(monkeypatch):
+    import distributed
+
+    from skquant.cli._common import UsageError
+    from skquant.cli._runner import dask_backend
+
+    def unreachable(address, *args, **kwargs):  # what Client says after its 30 s timeout
+        raise OSError(f"Timed out trying to connect to {address} after 30 s")
+
+    monkeypatch.setattr(distributed, "Client", unreachable)
+    with pytest.raises(UsageError, match=r"--dask-scheduler 'tcp://10\.0\.0\.1:8786': Timed out"):
+        with dask_backend("tcp://10.0.0.1:8786"):
+            pass

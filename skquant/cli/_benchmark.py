@@ -16,6 +16,7 @@ from skquant.cli._common import (
     library_rules,
     positive_int,
     require_models,
+    require_module,
     split_list,
     start_tracking,
 )
@@ -98,6 +99,8 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    if args.dask_scheduler is not None:
+        require_module("--dask-scheduler", "distributed")
     models = split_list(args.models)
     if models is not None:  # a feature pipeline ("vae+lightgbm") needs each of its parts
         require_models("--models", [part for spec in models for part in spec.split("+") if part])

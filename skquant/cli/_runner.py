@@ -141,7 +141,12 @@ def dask_backend(address: str | None):
     from skquant.utils._optional import import_optional
 
     distributed = import_optional("distributed")
-    client = distributed.Client(address)
+    try:
+        client = distributed.Client(address)
+    except OSError as exc:  # nothing answers there (after dask's connect timeout)
+        from skquant.cli._common import UsageError
+
+        raise UsageError(f"--dask-scheduler {address!r}: {exc}") from None
     try:
         with joblib.parallel_backend("dask"):
             yield

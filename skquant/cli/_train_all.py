@@ -29,6 +29,7 @@ from skquant.cli._common import (
     log,
     positive_int,
     require_models,
+    require_module,
     split_list,
     start_tracking,
 )
@@ -244,6 +245,8 @@ def _run(args: argparse.Namespace, tracker) -> int:
     from skquant.utils._io import atomic_write_json
 
     files = symbol_files(args.input_dir)
+    if args.dask_scheduler is not None:
+        require_module("--dask-scheduler", "distributed")
     models = resolve_models(args)
     if args.importance == "shap":
         _check_shap(name for name, _ in models)
