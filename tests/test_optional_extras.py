@@ -195,3 +195,29 @@ def test_an_unreachable_dask_scheduler_is_a_usage_error_naming_it(monkeypatch):
     with pytest.raises(UsageError, match=r"--dask-scheduler 'tcp://10\.0\.0\.1:8786': Timed out"):
         with dask_backend("tcp://10.0.0.1:8786"):
             pass
+
+
+def test_benchmark_command_says_what_it_leaves_out_before_the_run(
+    tmp_path, capsys, monkeypatch, no_torch
+):
+    import skquant.walkforward
+    from skquant.walkforward import default_models
+
+    seen = {}
+
+    def stop(panel, *, models, **kwargs):
+        seen["models"] = models
+        print("the run starts", file=sys.stderr)
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(skquant.walkforward, "benchmark", stop)
+    data = write_symbols(tmp_path / "data", ["AAA"], n=60)
+    code, err = _cli(
+        ["benchmark", "--input-dir", str(data), "--output-dir", str(tmp_path / "out")], capsys
+    )
+    assert code == 2 and seen["models"] == default_models(), err
+    assert not set(seen["models"]) & _NETS and "vae+lightgbm" not in seen["models"]
+    lines = err.splitlines()
+    warned = [i for i, line in enumerate(lines) if "left out of the default models" in line]
+    assert warned and warned[0] < lines.index("the run starts"), err
+    assert lines[warned[0]].startswith("skquant: warning: benchmark: cnn1d, lstm")

@@ -73,6 +73,20 @@ def default_models(*, installed: bool = True) -> list[str]:
     return [spec for spec in specs if not (installed and _missing_dependencies(spec))]
 
 
+def left_out_message() -> str | None:
+    """What :func:`default_models` leaves out on this install and why; None if nothing."""
+    from skquant.utils._optional import install_hint
+
+    left_out = [spec for spec in default_models(installed=False) if _missing_dependencies(spec)]
+    if not left_out:
+        return None
+    lacking = list(dict.fromkeys(m for spec in left_out for m in _missing_dependencies(spec)))
+    return (
+        f"benchmark: {', '.join(left_out)} left out of the default models: this install "
+        f"lacks {' and '.join(lacking)} ({install_hint(lacking[0])})."
+    )
+
+
 def _missing_dependencies(spec: str) -> list[str]:
     """The optional modules the families of ``spec`` need that this install lacks."""
     from skquant.registry import missing_dependencies
@@ -534,19 +548,9 @@ def benchmark(
         )
     if models is None:
         specs = default_models()
-        left_out = [spec for spec in default_models(installed=False) if spec not in specs]
+        left_out = left_out_message()
         if left_out:
-            from skquant.utils._optional import install_hint
-
-            lacking = list(
-                dict.fromkeys(m for spec in left_out for m in _missing_dependencies(spec))
-            )
-            warnings.warn(
-                f"benchmark: {', '.join(left_out)} left out of the default models: this "
-                f"install lacks {' and '.join(lacking)} ({install_hint(lacking[0])}).",
-                UserWarning,
-                stacklevel=caller_stacklevel(),
-            )
+            warnings.warn(left_out, UserWarning, stacklevel=caller_stacklevel())
     else:
         specs = list(models)
     if not specs or len(set(specs)) != len(specs):
