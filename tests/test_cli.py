@@ -506,3 +506,31 @@ def test_train_all_retrains_when_the_settings_change(tmp_path):
     assert "1 trained, 0 already finished" in proc.stdout, proc.stdout
     assert "config changed (n_estimators)" in proc.stderr
     assert json.loads((out / "AAA" / "lightgbm" / "config.json").read_text())["n_estimators"] == 12
+
+
+def test_library_rules_live_prints_each_warning_once_when_given(capsys):
+    import warnings
+
+    from skquant.cli._common import UsageError, library_rules
+
+    with library_rules(0, live=True):  # tune and benchmark: long runs
+        warnings.warn("fold 1 is short", stacklevel=1)
+        print("still running", file=sys.stderr)
+        warnings.warn("fold 1 is short", stacklevel=1)  # the same message again: not repeated
+        warnings.warn("fold 2 is short", stacklevel=1)
+    assert capsys.readouterr().err.splitlines() == [
+        "skquant: warning: fold 1 is short",
+        "still running",
+        "skquant: warning: fold 2 is short",
+    ]
+    with library_rules(0):  # set-up checks: held until the block ends
+        warnings.warn("held", stacklevel=1)
+        print("first", file=sys.stderr)
+    assert capsys.readouterr().err.splitlines() == ["first", "skquant: warning: held"]
+    with pytest.raises(UsageError, match="bad"), library_rules(0):
+        warnings.warn("never printed: the error is the one line", stacklevel=1)
+        raise ValueError("bad")
+    assert capsys.readouterr().err == ""
+    with library_rules(-2, live=True):  # -qq: no warnings
+        warnings.warn("quiet", stacklevel=1)
+    assert capsys.readouterr().err == ""

@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     if verbosity >= 0:
         print(f"data: {source}: {len(panel)} rows; variant {variant}; seeds 0..{args.seeds - 1}")
     started = time.perf_counter()
-    with library_rules(verbosity), dask_backend(args.dask_scheduler):
+    with library_rules(verbosity, live=True), dask_backend(args.dask_scheduler):
         board = benchmark(
             panel,
             models=models,

@@ -156,18 +156,35 @@ def cli_words(message: str) -> str:
 
 
 @contextlib.contextmanager
-def library_rules(verbosity: int, where: str = ""):
+def library_rules(verbosity: int, where: str = "", *, live: bool = False):
     """Run library code for a command: each warning it gives printed as one
     ``skquant: warning:`` line (not with -qq), a ``ValueError`` it raises turned into a
-    one-line usage error (exit 2, the warnings unprinted) prefixed by ``where``; both in
-    the command's words."""
-    with warnings.catch_warnings(record=True) as caught:
+    one-line usage error (exit 2) prefixed by ``where``; both in the command's words.
+
+    By default the warnings are held and printed after the block, and not at all when
+    it ends in a usage error (set-up checks: the error is the one line to read).
+    ``live=True`` prints each distinct warning when it is given, for a long run
+    (``tune``, ``benchmark``) whose warnings must not wait for its end.
+    """
+    with warnings.catch_warnings(record=not live) as caught:
         warnings.simplefilter("always")
+        if live:
+            seen: set[str] = set()
+
+            def show(message, category, filename, lineno, file=None, line=None) -> None:
+                if str(message) not in seen:
+                    seen.add(str(message))
+                    report_warnings(
+                        [warnings.WarningMessage(message, category, filename, lineno)], verbosity
+                    )
+
+            warnings.showwarning = show
         try:
             yield
         except ValueError as exc:
             raise UsageError(f"{where}{cli_words(str(exc))}") from None
-    report_warnings(caught, verbosity)
+    if not live:
+        report_warnings(caught, verbosity)
 
 
 def report_warnings(caught, verbosity: int) -> None:

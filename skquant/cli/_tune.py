@@ -143,7 +143,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     config = fold_config(args.model, config, panel[target])
     log.info(f"tuning {args.model} (variant {variant}) over {', '.join(space)}: "
              f"{args.n_trials} trials, {metric} of the walk-forward folds")  # fmt: skip
-    with library_rules(verbosity):
+    with library_rules(verbosity, live=True):
         study, best = tune(
             panel,
             model=args.model,
