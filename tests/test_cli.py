@@ -508,6 +508,34 @@ def test_train_all_retrains_when_the_settings_change(tmp_path):
     assert json.loads((out / "AAA" / "lightgbm" / "config.json").read_text())["n_estimators"] == 12
 
 
+def test_train_all_retrains_when_the_validation_settings_change(tmp_path):
+    """The validation tail, its embargo and the annualisation shape metrics.json: a
+    re-run with others retrains, so that no pair keeps results scored otherwise."""
+    data = write_symbols(tmp_path / "data", ["AAA"], n=120)
+    out = tmp_path / "out"
+    base = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
+            "--models", "lightgbm", "--config", fast_config(tmp_path, rounds=10, patience=0)]  # fmt: skip
+    metrics = out / "AAA" / "lightgbm" / "metrics.json"
+    assert run_cli(*base, "--val-days", "20").returncode == 0
+    assert json.loads(metrics.read_text())["n_val"] == 20
+    for extra, reason in [
+        (["--val-days", "15"], "val_days was 20"),
+        (["--val-days", "15", "--periods-per-year", "52"], "periods_per_year was None"),
+        (["--val-days", "15", "--periods-per-year", "52", "--embargo-days", "3"],
+         "embargo_days was 1"),
+    ]:  # fmt: skip
+        proc = run_cli(*base, *extra)
+        assert "1 trained, 0 already finished" in proc.stdout, (extra, proc.stdout)
+        assert f"retraining, {reason}" in proc.stderr, (extra, proc.stderr)
+    saved = json.loads(metrics.read_text())
+    assert saved["n_val"] == 15 and saved["trading"]["periods_per_year"] == 52
+    assert saved["settings"] == {
+        "val_days": 15, "embargo_days": 3, "return_col": "fwd_ret_1d", "periods_per_year": 52
+    }  # fmt: skip
+    proc = run_cli(*base, *extra)
+    assert "0 trained, 1 already finished" in proc.stdout, proc.stdout
+
+
 def test_library_rules_live_prints_each_warning_once_when_given(capsys):
     import warnings
 

@@ -68,12 +68,27 @@ def effective_config(model: str, config: dict, job: Job) -> dict:
     return config
 
 
+def pair_settings(job: Job) -> dict:
+    """The run's settings that shape a pair's validation results besides its config:
+    the validation tail, its embargo and how it is traded (kept in ``metrics.json``)."""
+    return _jsonable(
+        {
+            "val_days": job.val_days,
+            "embargo_days": job.embargo_days,
+            "return_col": job.return_col,
+            "periods_per_year": job.periods_per_year,
+        }
+    )
+
+
 def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
-    """Why a finished pair does not match this run (target, features, config), or None.
+    """Why a finished pair does not match this run (target, features, config, the
+    validation settings), or None.
 
     ``config`` is the pair's :func:`effective_config`. Re-running with another
-    variant, config, embargo or feature set retrains the pair rather than silently
-    keeping a model built with other settings. ``n_jobs`` is ignored.
+    variant, config, embargo, feature set, validation tail, return column or
+    annualisation retrains the pair rather than silently keeping a model built, or
+    results scored, with other settings. ``n_jobs`` is ignored.
     """
     try:
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
@@ -85,6 +100,12 @@ def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
         return f"target was {metrics.get('target')!r}"
     if meta.get("feature_names") != list(job.features):
         return "features changed"
+    saved_settings = metrics.get("settings") or {}
+    for key, value in pair_settings(job).items():
+        if key not in saved_settings:  # a pair from before the settings were kept
+            return "validation settings unknown"
+        if saved_settings[key] != value:
+            return f"{key} was {saved_settings[key]!r}"
     wanted = _jsonable({k: v for k, v in config.items() if k != "n_jobs"})
     changed = sorted(k for k, v in wanted.items() if saved.get(k, v) != v)
     return f"config changed ({', '.join(changed)})" if changed else None
@@ -223,6 +244,7 @@ def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, retur
         val_end=X_val.index.max(),
         fit_seconds=round(fit_seconds, 3),
         best_iteration=getattr(fitted, "best_iteration_", None),
+        settings=pair_settings(job),
     )
     with atomic_folder(final) as tmp:  # replaces an incomplete leftover or a --force pair
         save_model(fitted, tmp, metrics=metrics, data=X_tr)
