@@ -530,10 +530,44 @@ def test_train_all_retrains_when_the_validation_settings_change(tmp_path):
     saved = json.loads(metrics.read_text())
     assert saved["n_val"] == 15 and saved["trading"]["periods_per_year"] == 52
     assert saved["settings"] == {
-        "val_days": 15, "embargo_days": 3, "return_col": "fwd_ret_1d", "periods_per_year": 52
+        "val_days": 15, "embargo_days": 3, "return_col": "fwd_ret_1d", "periods_per_year": 52,
+        "cost_bps": 0.0,
     }  # fmt: skip
     proc = run_cli(*base, *extra)
     assert "0 trained, 1 already finished" in proc.stdout, proc.stdout
+
+
+def test_train_all_trading_metrics_are_net_of_cost_bps(tmp_path):
+    import pandas as pd
+
+    from skquant.metrics import validation_metrics
+
+    data = write_symbols(tmp_path / "data", ["AAA"], n=120)
+    out = tmp_path / "out"
+    base = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
+            "--models", "lightgbm", "--config", fast_config(tmp_path, rounds=10, patience=0),
+            "--val-days", "20"]  # fmt: skip
+    proc = run_cli(*base, "--cost-bps", "25")
+    assert proc.returncode == 0, proc.stderr
+    assert "trading metrics on: fwd_ret_1d, net of 25 bps per unit traded" in proc.stdout
+    pair = out / "AAA" / "lightgbm"
+    trading = json.loads((pair / "metrics.json").read_text())["trading"]
+    assert trading["cost_bps"] == 25 and trading["turnover"] > 0
+    assert trading["sharpe"] < trading["gross_sharpe"]
+    # the same numbers from the saved validation predictions (the target is the return)
+    val = pd.read_csv(pair / "predictions_val.csv", index_col=0, parse_dates=True)
+    again = validation_metrics(
+        "regression", val["y_true"], val["prediction"], None, val["y_true"], val.index,
+        cost_bps=25,
+    )["trading"]  # fmt: skip
+    for key in ("sharpe", "gross_sharpe", "turnover", "total_return", "max_drawdown"):
+        assert trading[key] == pytest.approx(again[key], rel=1e-9), key
+    proc = run_cli(*base)
+    assert "retraining, cost_bps was 25.0" in proc.stderr, proc.stderr
+    assert "trading metrics on: fwd_ret_1d, gross: no --cost-bps" in proc.stdout
+    trading = json.loads((pair / "metrics.json").read_text())["trading"]
+    assert trading["cost_bps"] == 0 and trading["sharpe"] == trading["gross_sharpe"]
+    assert json.loads((out / "run_manifest.json").read_text())["cost_bps"] == 0
 
 
 def test_library_rules_live_prints_each_warning_once_when_given(capsys):

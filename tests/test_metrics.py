@@ -219,3 +219,76 @@ def test_classifier_scorer_uses_probability_and_signed_classes():
 def test_unknown_scorer_lists_valid_names():
     with pytest.raises(ValueError, match=r"Unknown metric 'sharp'.*Did you mean 'sharpe'"):
         get_scorer("sharp")
+
+
+# ------------------------------------------------------------- validation costs
+def _costed_by_hand(position, returns, dates, symbols, cost_bps):
+    """The engine's "sign" portfolio, by a pivot: weights per (date, symbol), an absent
+    symbol weighs 0, the first date trades from 0; net = gross - turnover * cost."""
+    frame = pd.DataFrame({"date": dates, "symbol": symbols, "p": position, "r": returns})
+    frame["w"] = frame["p"] / frame.groupby("date")["p"].transform("size")
+    weights = frame.pivot(index="date", columns="symbol", values="w").fillna(0.0)
+    turnover = weights.diff().abs().sum(axis=1)
+    turnover.iloc[0] = weights.iloc[0].abs().sum()
+    gross = (frame["w"] * frame["r"]).groupby(frame["date"]).sum()
+    return gross - turnover * cost_bps / 10_000, turnover
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 2**31 - 1),
+    st.integers(2, 4),
+    st.integers(3, 25),
+    st.sampled_from([0.0, 5.0, 30.0]),
+)
+def test_validation_metrics_are_net_of_costs_as_the_engine_books_them(seed, n_sym, n_dates, bps):
+    from skquant.metrics import sharpe_ratio, validation_metrics
+
+    rng = np.random.default_rng(seed)
+    grid = pd.MultiIndex.from_product(
+        [pd.bdate_range("2021-01-01", periods=n_dates), [f"S{i}" for i in range(n_sym)]],
+        names=["date", "symbol"],
+    )
+    keep = rng.random(len(grid)) < 0.8  # symbols come and go
+    keep[:n_sym] = True
+    index = grid[keep]
+    pred = rng.normal(size=len(index))
+    returns = rng.normal(0, 0.01, size=len(index))
+    out = validation_metrics(
+        "regression", pred, pred, None, returns, index, periods_per_year=252, cost_bps=bps
+    )["trading"]
+    net, turnover = _costed_by_hand(
+        np.sign(pred), returns, index.get_level_values(0), index.get_level_values(1), bps
+    )
+    assert out["cost_bps"] == bps
+    np.testing.assert_allclose(out["turnover"], turnover.mean(), rtol=1e-12)
+    np.testing.assert_allclose(
+        out["sharpe"], sharpe_ratio(net.to_numpy(), periods_per_year=252), rtol=1e-9, atol=1e-12
+    )
+    gross, _ = _costed_by_hand(
+        np.sign(pred), returns, index.get_level_values(0), index.get_level_values(1), 0.0
+    )
+    np.testing.assert_allclose(
+        out["gross_sharpe"], sharpe_ratio(gross.to_numpy(), periods_per_year=252), rtol=1e-9
+    )
+    if bps == 0:
+        assert out["sharpe"] == out["gross_sharpe"]
+
+
+def test_validation_costs_on_one_series_and_bad_input():
+    from skquant.metrics import validation_metrics
+
+    dates = pd.bdate_range("2021-01-01", periods=4)
+    pred = np.array([1.0, 1.0, -1.0, 1.0])  # trades 1, 0, 2, 2
+    returns = np.zeros(4)
+    out = validation_metrics("regression", pred, pred, None, returns, dates, cost_bps=100)
+    assert out["trading"]["turnover"] == pytest.approx(5 / 4)
+    assert out["trading"]["total_return"] == pytest.approx((1 - 0.01) * 1 * (1 - 0.02) ** 2 - 1)
+    for bad in (-1, float("nan"), float("inf"), "5", True):
+        with pytest.raises(ValueError, match="cost_bps must be a finite number >= 0"):
+            validation_metrics("regression", pred, pred, None, returns, dates, cost_bps=bad)
+    two_rows_a_date = pd.DatetimeIndex([dates[0], dates[0], dates[1], dates[1]])
+    with pytest.raises(ValueError, match=r"\(date, symbol\) MultiIndex"):
+        validation_metrics("regression", pred, pred, None, returns, two_rows_a_date, cost_bps=5)
+    free = validation_metrics("regression", pred, pred, None, returns, two_rows_a_date)
+    assert np.isnan(free["trading"]["turnover"]) and free["trading"]["n_periods"] == 2

@@ -34,6 +34,11 @@ def setup_logging(verbosity: int) -> None:
     root.propagate = False
 
 
+def cost_bps(text: str) -> float:
+    """argparse type of ``--cost-bps``: a finite number >= 0."""
+    return _number(text, float, lambda v: 0 <= v < float("inf"), "a number >= 0")
+
+
 def split_list(text: str | None) -> list[str] | None:
     """``"a,b, c"`` -> ``["a", "b", "c"]``; None stays None."""
     if text is None:

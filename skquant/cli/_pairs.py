@@ -39,6 +39,7 @@ class Job(JobSettings):
     embargo_days: int
     models: list[tuple[str, dict]]
     periods_per_year: float | None = None
+    cost_bps: float = 0.0
     importance: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -77,6 +78,7 @@ def pair_settings(job: Job) -> dict:
             "embargo_days": job.embargo_days,
             "return_col": job.return_col,
             "periods_per_year": job.periods_per_year,
+            "cost_bps": job.cost_bps,
         }
     )
 
@@ -229,7 +231,14 @@ def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, retur
         proba = proba_all[:, -1]
     pred = _check_predictions(fitted.predict(X_val), len(X_val), "validation predictions")
     metrics = validation_metrics(
-        strategy.task_, y_val, pred, proba, returns, X_val.index, job.periods_per_year
+        strategy.task_,
+        y_val,
+        pred,
+        proba,
+        returns,
+        X_val.index,
+        job.periods_per_year,
+        cost_bps=job.cost_bps,
     )
     metrics.update(
         symbol=symbol,

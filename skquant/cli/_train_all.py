@@ -25,6 +25,7 @@ from skquant.cli._common import (
     add_label_options,
     add_tracking,
     check_n_jobs,
+    cost_bps,
     library_rules,
     log,
     positive_int,
@@ -91,6 +92,14 @@ def add_parser(subparsers, parents) -> None:
         parser,
         held_out="the validation tail",
         without_return="a multi-period or binary target without it gets no trading metrics",
+    )
+    parser.add_argument(
+        "--cost-bps",
+        type=cost_bps,
+        default=0.0,
+        metavar="B",
+        help="cost per unit of turnover in basis points: the validation trading metrics "
+        "are net of it, as walkforward's (default 0: gross)",
     )
     parser.add_argument(
         "--val-days",
@@ -270,7 +279,13 @@ def _run(args: argparse.Namespace, tracker) -> int:
         print(
             f"{len(files)} symbols in {args.input_dir}; models: {', '.join(m for m, _ in models)}"
         )
-        print(f"target: {target}; trading metrics on: {plan.return_col or '(none)'}")
+        costs = (
+            f"net of {args.cost_bps:g} bps per unit traded"
+            if args.cost_bps
+            else "gross: no --cost-bps"
+        )
+        trading = f"{plan.return_col}, {costs}" if plan.return_col else "(none)"
+        print(f"target: {target}; trading metrics on: {trading}")
         print(f"features ({len(features)}): {', '.join(features)}")
         if requested is None and excluded:
             print(f"excluded label-like columns: {', '.join(map(str, excluded))}")
@@ -292,6 +307,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         force=args.force,
         verbosity=verbosity,
         periods_per_year=args.periods_per_year,
+        cost_bps=args.cost_bps,
         importance=args.importance,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -318,6 +334,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         "label_horizon": plan.horizon.horizon,
         "label_horizon_source": plan.horizon.source,
         "periods_per_year": args.periods_per_year,
+        "cost_bps": args.cost_bps,
         "val_days": args.val_days,
         "embargo_days": plan.embargo_days,
         "embargo_days_requested": args.embargo_days,

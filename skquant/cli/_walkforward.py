@@ -16,6 +16,7 @@ from skquant.cli._common import (
     add_label_options,
     add_tracking,
     check_n_jobs,
+    cost_bps,
     library_rules,
     log,
     positive_int,
@@ -45,11 +46,6 @@ def _options(args: argparse.Namespace, names) -> dict:
 def _quantile(text: str) -> float:
     """argparse type: a number in (0, 0.5]."""
     return _number(text, float, lambda v: 0 < v <= 0.5, "a number in (0, 0.5]")
-
-
-def _cost_bps(text: str) -> float:
-    """argparse type: a finite number >= 0."""
-    return _number(text, float, lambda v: 0 <= v < float("inf"), "a number >= 0")
 
 
 def add_parser(subparsers, parents) -> None:
@@ -112,7 +108,7 @@ def add_evaluation_options(parser) -> None:
     parser.add_argument("--quantile", type=_quantile, default=0.2, metavar="Q",
                         help="share of the symbols in each leg of --portfolio quantile "
                         "(default 0.2)")  # fmt: skip
-    parser.add_argument("--cost-bps", type=_cost_bps, default=0.0, metavar="B",
+    parser.add_argument("--cost-bps", type=cost_bps, default=0.0, metavar="B",
                         help="cost per unit of turnover in basis points; metrics are net "
                         "of it (default 0)")  # fmt: skip
 

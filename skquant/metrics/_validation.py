@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,7 @@ def validation_metrics(
     returns=None,
     dates=None,
     periods_per_year: float | None = None,
+    cost_bps: float = 0.0,
 ) -> dict[str, Any]:
     """Score predictions on a validation set: prediction metrics and trading metrics.
 
@@ -49,6 +52,13 @@ def validation_metrics(
         The date of each row (a ``MultiIndex``'s first level is taken as the date).
     periods_per_year : float, default=None
         Annualisation of the Sharpe ratio; None infers it from ``dates``.
+    cost_bps : float, default=0.0
+        Cost per unit of turnover in basis points, as the walk-forward engine's: each
+        date's weights are the positions over the number of rows of the date (its
+        ``"sign"`` portfolio), turnover is the sum over symbols of |weight - the
+        previous date's weight| (the first date trades from 0) and the trading
+        metrics are on net = gross - turnover * cost_bps / 10,000. A panel's rows
+        need ``dates`` as a (date, symbol) ``MultiIndex`` to tell the symbols apart.
 
     Returns
     -------
@@ -57,8 +67,10 @@ def validation_metrics(
         target) for classification; ``rmse``, ``mae``, ``r2``,
         ``information_coefficient`` and ``hit_rate`` for regression; with
         ``returns``, a ``trading`` dict of ``sharpe``, ``max_drawdown``, ``hit_rate``,
-        ``profit_factor``, ``win_loss_ratio``, ``total_return``, ``n_periods`` and
-        ``periods_per_year``.
+        ``profit_factor``, ``win_loss_ratio``, ``total_return``, ``n_periods``,
+        ``periods_per_year``, ``turnover`` (mean per period), ``cost_bps`` and
+        ``gross_sharpe`` (the Sharpe ratio before costs; the other return metrics
+        are net of them).
     """
 
     y = np.asarray(y_val, dtype=float)
@@ -81,10 +93,23 @@ def validation_metrics(
         out["hit_rate"] = float(hit_rate(y, pred))
         position = positions_from_scores(pred, classifier=False)
     if returns is not None:
+        if not (isinstance(cost_bps, Real) and not isinstance(cost_bps, bool)) or not (
+            0 <= cost_bps < math.inf
+        ):
+            raise ValueError(f"cost_bps must be a finite number >= 0, got {cost_bps!r}.")
+        symbols = None
         if isinstance(dates, pd.MultiIndex):
+            symbols = dates.get_level_values(1) if dates.nlevels > 1 else None
             dates = dates.get_level_values(0)
         # one return per date: the mean over the rows of each date
-        period = period_returns(position * np.asarray(returns, dtype=float), dates)
+        gross = period_returns(position * np.asarray(returns, dtype=float), dates)
+        turn = _turnover(position, dates, symbols)
+        if turn is None and cost_bps:
+            raise ValueError(
+                "cost_bps on rows that share a date needs dates as a (date, symbol) "
+                "MultiIndex, to tell the symbols' positions apart."
+            )
+        period = gross if turn is None else gross - turn * float(cost_bps) / 10_000.0
         periods_per_year = periods_per_year_of(periods_per_year, dates)
         out["trading"] = {
             "sharpe": float(sharpe_ratio(period, periods_per_year=periods_per_year)),
@@ -95,5 +120,33 @@ def validation_metrics(
             "total_return": float(np.prod(1.0 + period) - 1.0),
             "n_periods": int(len(period)),
             "periods_per_year": float(periods_per_year),
+            "turnover": float(turn.mean()) if turn is not None and len(turn) else float("nan"),
+            "cost_bps": float(cost_bps),
+            "gross_sharpe": float(sharpe_ratio(gross, periods_per_year=periods_per_year)),
         }
     return out
+
+
+def _turnover(position, dates, symbols) -> np.ndarray | None:
+    """Per date (in date order), the sum over symbols of |weight - the previous date's
+    weight| of the engine's ``"sign"`` portfolio (position / rows of the date); None
+    for rows that share a date without symbols to tell them apart."""
+    from skquant.walkforward._portfolio import turnover
+
+    position = np.asarray(position, dtype=float)
+    if dates is None:  # the rows are the periods, of one series
+        codes, n_periods = np.arange(len(position)), len(position)
+    else:
+        codes, uniques = pd.factorize(np.asarray(dates), sort=True)
+        n_periods = len(uniques)
+    if symbols is None:
+        if n_periods != len(position):
+            return None
+        symbol_codes = np.zeros(len(position), dtype=np.int64)
+    else:
+        symbol_codes = pd.factorize(np.asarray(symbols))[0]
+    weight = position / np.bincount(codes, minlength=n_periods)[codes]
+    order = np.argsort(codes, kind="stable")
+    continues = np.ones(n_periods, dtype=bool)
+    continues[:1] = False
+    return turnover(weight[order], codes[order], symbol_codes[order], continues, n_periods)
