@@ -465,6 +465,14 @@ def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, caps
     before = (out / "AAA.parquet").stat().st_mtime_ns
     assert main(args) == 1
     assert (out / "AAA.parquet").stat().st_mtime_ns == before
+    # another latent size or fitting share is another set of features: built again
+    assert main([*args[:-1], "0.5"]) == 1
+    assert pd.read_parquet(out / "AAA.parquet")["vae0"].ne(built["vae0"]).any()
+    assert load_model(out / "vae_models" / "AAA").fit_dates_.equals(dates[:50])
+    assert main([*args, "--latent-dim", "3"]) == 1
+    assert list(pd.read_parquet(out / "AAA.parquet").columns[-3:]) == ["vae0", "vae1", "vae2"]
+    record = json.loads((out / "AAA.features.json").read_text())
+    assert record["settings"]["latent_dim"] == 3 and record["settings"]["train_frac"] == 0.6
 
 
 def test_build_features_with_the_vae(tmp_path):

@@ -55,8 +55,9 @@ def add_parser(subparsers, parents) -> None:
         description=(
             "Fit a VAE per symbol on the earliest --train-frac of its dates (no look-ahead) "
             "and write each SYMBOL file to --output-dir with latent columns vae0..vae{N-1} "
-            "added; the fitted VAEs go to OUT/vae_models/SYMBOL/. Re-running skips finished "
-            "symbols."
+            "added; the fitted VAEs go to OUT/vae_models/SYMBOL/. Re-running skips the "
+            "symbols finished with the same input columns, --latent-dim, --train-frac and "
+            "config, and builds the others again."
         ),
         epilog=EXIT_CODES_HELP,
     )
@@ -183,6 +184,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
                 "fit_start": metrics["fit_start"],
                 "fit_end": metrics["fit_end"],
                 "first_unseen_date": cutoff,
+                "settings": _build_settings(job),
             },
         )
         _write_frame(out, out_file)  # written last: it marks the symbol finished
@@ -226,12 +228,27 @@ def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> tu
     return features, target
 
 
-def _is_built(out_file: Path, model_dir: Path, job: FeatureJob) -> bool:
-    """Whether a symbol's file, its VAE and its record stand finished with this run's inputs.
+def _build_settings(job: FeatureJob) -> dict:
+    """What shapes a symbol's latent columns besides its inputs: the latent size, the
+    share of dates the VAE is fitted on and its config (``n_jobs`` aside)."""
+    import json
 
-    A file without its ``SYMBOL.features.json`` record (written by an older skquant) or
-    built from other input columns is built again: its record is what keeps walkforward
-    and train-all from testing the features in-sample.
+    from skquant.utils._io import to_jsonable
+
+    config = {k: v for k, v in job.config.items() if k != "n_jobs"}
+    settings = {"latent_dim": job.latent_dim, "train_frac": job.train_frac, "config": config}
+    return json.loads(json.dumps(to_jsonable(settings)))
+
+
+def _is_built(out_file: Path, model_dir: Path, job: FeatureJob) -> bool:
+    """Whether a symbol's file, its VAE and its record stand finished with this run's
+    inputs and settings.
+
+    A file without its ``SYMBOL.features.json`` record (written by an older skquant),
+    built from other input columns, or with another ``--latent-dim``,
+    ``--train-frac``, ``--config`` or ``--variant`` is built again: its record is what
+    keeps walkforward and train-all from testing the features in-sample, and a re-run
+    must not keep features the command no longer asks for.
     """
     import json
 
@@ -243,7 +260,11 @@ def _is_built(out_file: Path, model_dir: Path, job: FeatureJob) -> bool:
         record = json.loads(sidecar_path(out_file).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return record.get("inputs") == list(job.features) and "first_unseen_date" in record
+    return (
+        record.get("inputs") == list(job.features)
+        and "first_unseen_date" in record
+        and record.get("settings") == _build_settings(job)
+    )
 
 
 def _latent_param(cls) -> str:
