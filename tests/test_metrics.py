@@ -226,6 +226,7 @@ def _costed_by_hand(position, returns, dates, symbols, cost_bps):
     """The engine's "sign" portfolio, by a pivot: weights per (date, symbol), an absent
     symbol weighs 0, the first date trades from 0; net = gross - turnover * cost."""
     frame = pd.DataFrame({"date": dates, "symbol": symbols, "p": position, "r": returns})
+    frame = frame[np.isfinite(frame["r"])]  # no return: weighs 0, and a date of none is no period
     frame["w"] = frame["p"] / frame.groupby("date")["p"].transform("size")
     weights = frame.pivot(index="date", columns="symbol", values="w").fillna(0.0)
     turnover = weights.diff().abs().sum(axis=1)
@@ -254,6 +255,7 @@ def test_validation_metrics_are_net_of_costs_as_the_engine_books_them(seed, n_sy
     index = grid[keep]
     pred = rng.normal(size=len(index))
     returns = rng.normal(0, 0.01, size=len(index))
+    returns[rng.random(len(index)) < 0.15] = np.nan  # gaps in the return column
     out = validation_metrics(
         "regression", pred, pred, None, returns, index, periods_per_year=252, cost_bps=bps
     )["trading"]
@@ -284,6 +286,12 @@ def test_validation_costs_on_one_series_and_bad_input():
     out = validation_metrics("regression", pred, pred, None, returns, dates, cost_bps=100)
     assert out["trading"]["turnover"] == pytest.approx(5 / 4)
     assert out["trading"]["total_return"] == pytest.approx((1 - 0.01) * 1 * (1 - 0.02) ** 2 - 1)
+    # a date without a return is no period: the next one trades against the last booked
+    ret = np.array([0.01, 0.02, np.nan, -0.01, 0.005, 0.003])
+    pos = np.array([1.0, -1.0, 1.0, 1.0, -1.0, 1.0])
+    six = pd.bdate_range("2021-01-01", periods=6)
+    gap = validation_metrics("regression", pos, pos, None, ret, six, cost_bps=10)["trading"]
+    assert gap["turnover"] == pytest.approx(9 / 5) and gap["n_periods"] == 5
     for bad in (-1, float("nan"), float("inf"), "5", True):
         with pytest.raises(ValueError, match="cost_bps must be a finite number >= 0"):
             validation_metrics("regression", pred, pred, None, returns, dates, cost_bps=bad)
@@ -292,3 +300,10 @@ def test_validation_costs_on_one_series_and_bad_input():
         validation_metrics("regression", pred, pred, None, returns, two_rows_a_date, cost_bps=5)
     free = validation_metrics("regression", pred, pred, None, returns, two_rows_a_date)
     assert np.isnan(free["trading"]["turnover"]) and free["trading"]["n_periods"] == 2
+    twice = pd.MultiIndex.from_arrays([two_rows_a_date, ["A", "A", "A", "B"]])
+    with pytest.raises(ValueError, match="one row per date and symbol"):
+        validation_metrics("regression", pred, pred, None, returns, twice, cost_bps=5)
+    with pytest.raises(ValueError, match="NaT"):
+        validation_metrics(
+            "regression", pred, pred, None, returns, pd.DatetimeIndex([*dates[:3], None])
+        )

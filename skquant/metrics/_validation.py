@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 
 from skquant.metrics._predictions import hit_rate, information_coefficient
 from skquant.metrics._returns import max_drawdown, profit_factor, sharpe_ratio, win_loss_ratio
-from skquant.metrics._scorer import period_returns, positions_from_scores
+from skquant.metrics._scorer import positions_from_scores
 from skquant.utils._time import periods_per_year_of
 
 __all__ = ["validation_metrics"]
@@ -101,13 +101,12 @@ def validation_metrics(
         if isinstance(dates, pd.MultiIndex):
             symbols = dates.get_level_values(1) if dates.nlevels > 1 else None
             dates = dates.get_level_values(0)
-        # one return per date: the mean over the rows of each date
-        gross = period_returns(position * np.asarray(returns, dtype=float), dates)
-        turn = _turnover(position, dates, symbols)
+        gross, turn = _sign_portfolio(position, np.asarray(returns, dtype=float), dates, symbols)
         if turn is None and cost_bps:
             raise ValueError(
                 "cost_bps on rows that share a date needs dates as a (date, symbol) "
-                "MultiIndex, to tell the symbols' positions apart."
+                "MultiIndex with one row per date and symbol, to tell the symbols' "
+                "positions apart."
             )
         period = gross if turn is None else gross - turn * float(cost_bps) / 10_000.0
         periods_per_year = periods_per_year_of(periods_per_year, dates)
@@ -127,26 +126,46 @@ def validation_metrics(
     return out
 
 
-def _turnover(position, dates, symbols) -> np.ndarray | None:
-    """Per date (in date order), the sum over symbols of |weight - the previous date's
-    weight| of the engine's ``"sign"`` portfolio (position / rows of the date); None
-    for rows that share a date without symbols to tell them apart."""
-    from skquant.walkforward._portfolio import turnover
+def _sign_portfolio(position, returns, dates, symbols):
+    """``(gross, turnover)`` per period of the walk-forward engine's ``"sign"``
+    portfolio, in date order, by the engine's own functions.
+
+    A date's weights are the positions over its rows with a known return (a row
+    without one weighs 0); its gross return is the sum of weight * return, its
+    turnover the sum over symbols of |weight - the previous period's weight| (the
+    first trades from 0). A date without any known return is no period and is left
+    out. ``turnover`` is None where it cannot be told: rows that share a date without
+    symbols, or a (date, symbol) pair given twice.
+    """
+    from skquant.utils._portfolio import group_sum, group_turnover, portfolio_weights
 
     position = np.asarray(position, dtype=float)
     if dates is None:  # the rows are the periods, of one series
-        codes, n_periods = np.arange(len(position)), len(position)
+        group, n_groups = np.arange(len(position)), len(position)
     else:
-        codes, uniques = pd.factorize(np.asarray(dates), sort=True)
-        n_periods = len(uniques)
+        group, uniques = pd.factorize(np.asarray(dates), sort=True)
+        if (group < 0).any():
+            raise ValueError("dates must not hold missing values (NaT).")
+        n_groups = len(uniques)
     if symbols is None:
-        if n_periods != len(position):
-            return None
-        symbol_codes = np.zeros(len(position), dtype=np.int64)
+        symbol_codes = None if n_groups != len(position) else np.zeros(len(position), np.int64)
     else:
         symbol_codes = pd.factorize(np.asarray(symbols))[0]
-    weight = position / np.bincount(codes, minlength=n_periods)[codes]
-    order = np.argsort(codes, kind="stable")
-    continues = np.ones(n_periods, dtype=bool)
-    continues[:1] = False
-    return turnover(weight[order], codes[order], symbol_codes[order], continues, n_periods)
+        pairs = group.astype(np.int64) * (int(symbol_codes.max(initial=0)) + 1) + symbol_codes
+        if len(np.unique(pairs)) != len(pairs):
+            symbol_codes = None
+    order = np.argsort(group, kind="stable")  # the engine's rows come sorted by period
+    group, position, returns = group[order], position[order], returns[order]
+    tradable = np.isfinite(returns) & np.isfinite(position)
+    weight, raw, scale = portfolio_weights(
+        position, position, tradable, group, n_groups, "sign", 0.2
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gross = group_sum(np.where(tradable, raw * returns, 0.0), group, n_groups) / scale
+    has = np.bincount(group, weights=tradable, minlength=n_groups) > 0
+    turn = None
+    if symbol_codes is not None:
+        segment = np.zeros(n_groups, dtype=int)
+        turn = group_turnover(weight, tradable, group, n_groups, symbol_codes[order], segment)
+        turn = turn[has]
+    return gross[has], turn

@@ -23,6 +23,7 @@ from skquant.metrics import (
     sharpe_ratio,
 )
 from skquant.utils._cross_section import cross_section_ic, group_ranks
+from skquant.utils._portfolio import group_sum, group_turnover, portfolio_weights
 from skquant.utils._warnings import caller_stacklevel
 
 PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
@@ -40,55 +41,6 @@ def check_portfolio(portfolio, quantile, cost_bps) -> tuple[str, float, float]:
         if isinstance(value, bool) or not isinstance(value, Real) or not ok(value):
             raise ValueError(f"{name} must be {expected}, got {value!r}.")
     return portfolio, float(quantile), float(cost_bps)
-
-
-def _group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum of ``values`` per group (pandas' compensated sum, as its ``mean``)."""
-    sums = pd.Series(values, copy=False).groupby(group, sort=True).sum()
-    out = np.zeros(n_groups)
-    out[sums.index.to_numpy()] = sums.to_numpy()
-    return out
-
-
-def portfolio_weights(
-    score, position, tradable, group, n_groups: int, portfolio: str, quantile: float, ranks=None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's weight in its cross-section (``group``) by the portfolio rule.
-
-    Returns ``(weight, raw, scale)``: ``weight = raw / scale[group]`` (0 where the
-    group's scale is 0), so that a group's gross return can be summed as
-    ``sum(raw * r) / scale`` (for ``"sign"`` exactly the mean of ``position * r``).
-    ``ranks``, if given, are the tradable scores' average ranks in their group.
-
-    ``"sign"``: position / number of rows; ``"long_only"``: 1 for a positive call
-    (position +1) else 0, over the number of rows; ``"rank"``: rank - mean rank,
-    scaled so the absolute weights sum to 1; ``"quantile"``: the top ``quantile``
-    share of rows (by score, ties in row order) long and the bottom share short,
-    each leg 0.5. Rows that are not ``tradable`` weigh 0 and do not count; a group
-    with too few rows for its rule (none; one for ``rank``; fewer than
-    ``1 / quantile`` for ``quantile``) holds nothing.
-    """
-    n = np.bincount(group, weights=tradable, minlength=n_groups)
-    if portfolio == "sign":
-        raw = position
-    elif portfolio == "long_only":
-        raw = (position > 0).astype(np.float64)
-    else:
-        masked = np.where(tradable, score, np.nan)
-        if portfolio == "rank":
-            ranks = group_ranks(masked, group) if ranks is None else ranks
-            raw = ranks - (n[group] + 1.0) / 2.0
-        else:
-            order = group_ranks(masked, group, method="first")
-            k = np.floor(quantile * n + 1e-9)[group]
-            raw = (order > n[group] - k).astype(np.float64) - (order <= k)
-    raw = np.where(tradable, raw, 0.0)
-    if portfolio in ("sign", "long_only"):
-        scale = n
-    else:
-        scale = np.bincount(group, weights=np.abs(raw), minlength=n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(scale[group] > 0, raw / scale[group], 0.0), raw, scale
 
 
 def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
@@ -113,26 +65,6 @@ def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
-
-
-def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
-    """Sum over symbols of |weight - the previous period's weight|, per period.
-
-    ``period`` are consecutive int codes, ascending over the rows; a symbol absent from a period weighs 0
-    there, and a period whose ``continues`` is False (the first, or a fold's first)
-    trades from 0.
-    """
-    order = np.argsort(symbol, kind="stable")  # rows come sorted by period
-    w, p, s = weight[order], period[order], symbol[order]
-    follows = (s[1:] == s[:-1]) & (p[1:] == p[:-1] + 1) & continues[p[1:]]
-    previous = np.zeros_like(w)
-    previous[1:][follows] = w[:-1][follows]
-    total = np.bincount(p, weights=np.abs(w - previous), minlength=n_periods)
-    # a symbol held in one period and absent from the next is sold in the next
-    exits = ~np.append(follows, False) & (p + 1 < n_periods)
-    exits[exits] &= continues[p[exits] + 1]
-    total += np.bincount(p[exits] + 1, weights=np.abs(w[exits]), minlength=n_periods)
-    return total
 
 
 @dataclass
@@ -160,23 +92,6 @@ class Backtest:
     fold_info: list
     periods_per_year: float
     fit_seconds: np.ndarray | None = None
-
-
-def _group_turnover(weight, tradable, group, n_groups, symbols, segment) -> np.ndarray:
-    """Turnover per group; NaN for a group without a tradable row, which is no period.
-
-    ``segment[g]`` is the backtest group ``g`` belongs to (a fold, or one for the
-    served portfolio): the first period of a segment trades from 0.
-    """
-    has = np.bincount(group, weights=tradable, minlength=n_groups) > 0
-    codes = np.full(n_groups, -1)
-    codes[has] = np.arange(int(has.sum()))
-    kept = segment[has]
-    continues = np.r_[False, kept[1:] == kept[:-1]]
-    keep = has[group]
-    turn = np.full(n_groups, np.nan)
-    turn[has] = turnover(weight[keep], codes[group[keep]], symbols[keep], continues, len(kept))
-    return turn
 
 
 def _frame(gross, benchmark, turn, cost_bps, index=None) -> pd.DataFrame:
@@ -220,8 +135,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     n = np.bincount(group, weights=tradable, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         # sum(raw * r) / scale: for "sign" the mean of position * r over the date's rows
-        gross = _group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
-        benchmark = _group_sum(np.where(tradable, ret, 0.0), group, n_groups) / n
+        gross = group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
+        benchmark = group_sum(np.where(tradable, ret, 0.0), group, n_groups) / n
     gross[scale == 0] = 0.0  # too few symbols for the rule: nothing held
     gross[n == 0] = np.nan  # no known return: no period
     first_rows = np.r_[0, np.flatnonzero(change) + 1] if n_groups else np.zeros(0, dtype=int)
@@ -232,7 +147,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     served_first = np.r_[True, np.diff(group[served]) != 0]
     served_groups = group[served][served_first]
     if served.all():
-        served_turn = _group_turnover(
+        served_turn = group_turnover(
             weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
         )
         fold_turn = served_turn.copy()
@@ -240,10 +155,10 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
         firsts = kept[np.r_[True, group_fold[kept][1:] != group_fold[kept][:-1]]]
         fold_turn[firsts] = np.bincount(group, weights=np.abs(weight), minlength=n_groups)[firsts]
     else:
-        fold_turn = _group_turnover(weight, tradable, group, n_groups, symbols, group_fold)
+        fold_turn = group_turnover(weight, tradable, group, n_groups, symbols, group_fold)
         remap = np.full(n_groups, -1)
         remap[served_groups] = np.arange(len(served_groups))
-        served_turn = _group_turnover(
+        served_turn = group_turnover(
             weight[served],
             tradable[served],
             remap[group[served]],

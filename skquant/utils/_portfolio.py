@@ -1,0 +1,100 @@
+"""The walk-forward engine's portfolio arithmetic on flat arrays of rows grouped into
+cross-sections (one date's rows, or one date of one fold's), sorted by cross-section.
+
+Shared by the engine (``skquant.walkforward``) and the validation metrics
+(``skquant.metrics.validation_metrics``), so that both book weights, turnover and
+costs the same way; pandas ``groupby`` and ``np.bincount``, no Python loop per date.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from skquant.utils._cross_section import group_ranks
+
+
+def group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum of ``values`` per group (pandas' compensated sum, as its ``mean``)."""
+    sums = pd.Series(values, copy=False).groupby(group, sort=True).sum()
+    out = np.zeros(n_groups)
+    out[sums.index.to_numpy()] = sums.to_numpy()
+    return out
+
+
+def portfolio_weights(
+    score, position, tradable, group, n_groups: int, portfolio: str, quantile: float, ranks=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's weight in its cross-section (``group``) by the portfolio rule.
+
+    Returns ``(weight, raw, scale)``: ``weight = raw / scale[group]`` (0 where the
+    group's scale is 0), so that a group's gross return can be summed as
+    ``sum(raw * r) / scale`` (for ``"sign"`` exactly the mean of ``position * r``).
+    ``ranks``, if given, are the tradable scores' average ranks in their group.
+
+    ``"sign"``: position / number of rows; ``"long_only"``: 1 for a positive call
+    (position +1) else 0, over the number of rows; ``"rank"``: rank - mean rank,
+    scaled so the absolute weights sum to 1; ``"quantile"``: the top ``quantile``
+    share of rows (by score, ties in row order) long and the bottom share short,
+    each leg 0.5. Rows that are not ``tradable`` weigh 0 and do not count; a group
+    with too few rows for its rule (none; one for ``rank``; fewer than
+    ``1 / quantile`` for ``quantile``) holds nothing.
+    """
+    n = np.bincount(group, weights=tradable, minlength=n_groups)
+    if portfolio == "sign":
+        raw = position
+    elif portfolio == "long_only":
+        raw = (position > 0).astype(np.float64)
+    else:
+        masked = np.where(tradable, score, np.nan)
+        if portfolio == "rank":
+            ranks = group_ranks(masked, group) if ranks is None else ranks
+            raw = ranks - (n[group] + 1.0) / 2.0
+        else:
+            order = group_ranks(masked, group, method="first")
+            k = np.floor(quantile * n + 1e-9)[group]
+            raw = (order > n[group] - k).astype(np.float64) - (order <= k)
+    raw = np.where(tradable, raw, 0.0)
+    if portfolio in ("sign", "long_only"):
+        scale = n
+    else:
+        scale = np.bincount(group, weights=np.abs(raw), minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale[group] > 0, raw / scale[group], 0.0), raw, scale
+
+
+def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
+    """Sum over symbols of |weight - the previous period's weight|, per period.
+
+    ``period`` are consecutive int codes, ascending over the rows; a symbol absent from a period weighs 0
+    there, and a period whose ``continues`` is False (the first, or a fold's first)
+    trades from 0.
+    """
+    order = np.argsort(symbol, kind="stable")  # rows come sorted by period
+    w, p, s = weight[order], period[order], symbol[order]
+    follows = (s[1:] == s[:-1]) & (p[1:] == p[:-1] + 1) & continues[p[1:]]
+    previous = np.zeros_like(w)
+    previous[1:][follows] = w[:-1][follows]
+    total = np.bincount(p, weights=np.abs(w - previous), minlength=n_periods)
+    # a symbol held in one period and absent from the next is sold in the next
+    exits = ~np.append(follows, False) & (p + 1 < n_periods)
+    exits[exits] &= continues[p[exits] + 1]
+    total += np.bincount(p[exits] + 1, weights=np.abs(w[exits]), minlength=n_periods)
+    return total
+
+
+def group_turnover(weight, tradable, group, n_groups, symbols, segment) -> np.ndarray:
+    """Turnover per group; NaN for a group without a tradable row, which is no period.
+
+    ``segment[g]`` is the backtest group ``g`` belongs to (a fold, or one for the
+    served portfolio): the first period of a segment trades from 0.
+    """
+    has = np.bincount(group, weights=tradable, minlength=n_groups) > 0
+    codes = np.full(n_groups, -1)
+    codes[has] = np.arange(int(has.sum()))
+    kept = segment[has]
+    continues = np.r_[False, kept[1:] == kept[:-1]]
+    keep = has[group]
+    turn = np.full(n_groups, np.nan)
+    turn[has] = turnover(weight[keep], codes[group[keep]], symbols[keep], continues, len(kept))
+    return turn
