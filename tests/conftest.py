@@ -18,8 +18,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # --- optional dependencies -----------------------------------------------------------
 # The nets need the `nets` extra (torch, skorch), and other tests other extras. A test
 # that needs one is skipped, not failed, on an install without it: by its
-# `@pytest.mark.requires("module", ...)` marker, or because one of its parameters is (or
-# holds) a trainer of a family that needs it, or names one (a registry name).
+# `@pytest.mark.requires("module", ...)` marker (or `pytest.param(..., marks=...)`), or
+# because one of its parameters is a trainer instance of a family that needs it (nested
+# trainers included), which the test is bound to fit. A class or a registry name is not
+# enough: many tests only read a family's parameters or config, which needs no extra.
 # trainer modules -> the modules their families import when they fit
 _FAMILY_NEEDS = {"skquant.models._nets": ("torch", "skorch")}
 
@@ -32,34 +34,22 @@ def _importable(module: str) -> bool:
         return False
 
 
-@cache
-def _registry() -> dict:
-    from skquant import all_estimators
-
-    return dict(all_estimators())
-
-
 def _needed_by(value, depth: int = 0) -> set[str]:
-    """The optional modules a test parameter needs: a trainer (class or instance,
-    nested trainers included), a registry name, or a list or dict of those."""
+    """The optional modules a test parameter needs: those of a trainer instance's
+    family and of the trainers nested in it, through lists and dicts."""
     if depth > 3:
         return set()
-    if isinstance(value, str):
-        value = _registry().get(value)
-        if value is None:
-            return set()
     if isinstance(value, (list, tuple)):
         return set().union(*(_needed_by(v, depth + 1) for v in value))
     if isinstance(value, dict):
         return set().union(*(_needed_by(v, depth + 1) for v in value.values()))
-    cls = value if isinstance(value, type) else type(value)
-    module = getattr(cls, "__module__", "") or ""
+    if isinstance(value, type) or not hasattr(value, "get_params"):
+        return set()
+    module = type(value).__module__ or ""
     needed = {
         mod for prefix, mods in _FAMILY_NEEDS.items() if module.startswith(prefix) for mod in mods
     }
-    if not isinstance(value, type) and hasattr(value, "get_params"):
-        needed |= _needed_by(list(value.get_params(deep=False).values()), depth + 1)
-    return needed
+    return needed | _needed_by(list(value.get_params(deep=False).values()), depth + 1)
 
 
 def pytest_collection_modifyitems(config, items):
