@@ -37,6 +37,9 @@ _REGISTRY: dict[str, tuple[str, str]] = {
 
 # trainer module prefix -> the optional modules its families import when they fit
 _OPTIONAL_NEEDS: dict[str, tuple[str, ...]] = {"skquant.models._nets.": ("torch", "skorch")}
+# the families whose kind="shap" importance is their trees' own exact contributions
+# (pred_contrib); every other family's goes through the shap package
+_TREE_SHAP = frozenset({"lightgbm", "quantile_lightgbm", "xgboost"})
 
 
 def registered_names() -> list[str]:
@@ -65,25 +68,41 @@ def unknown_model_error(name: object) -> ValueError:
     )
 
 
-def missing_dependencies(name: str) -> list[str]:
-    """The optional modules family ``name`` needs to fit that this install lacks.
+def missing_dependencies(name: str, *, importance: str | None = None) -> list[str]:
+    """The optional modules family ``name`` needs that this install lacks.
 
-    Empty when the family can be fitted. The nets (``mlp``, ``lstm``, ``vae``, ...) need
-    the ``nets`` extra (torch and skorch); the other families need only skquant's own
-    dependencies. Nothing is imported: the modules are looked up.
+    Empty when the family can be fitted (and explained by ``importance``). The nets
+    (``mlp``, ``lstm``, ``vae``, ...) need the ``nets`` extra (torch and skorch); the
+    other families need only skquant's own dependencies. Nothing is imported: the
+    modules are looked up.
+
+    Parameters
+    ----------
+    name : str
+        A registry name.
+    importance : {"gain", "shap", "permutation"}, default=None
+        Also the needs of ``get_feature_importance(kind=importance)``: ``"shap"``
+        needs the ``shap`` package except for LightGBM, XGBoost and quantile LightGBM,
+        whose trees give exact SHAP values themselves.
 
     Raises
     ------
     ValueError
-        If ``name`` is not registered.
+        If ``name`` is not registered, or ``importance`` is not a kind.
     """
     try:
         module = _REGISTRY[name][0]
     except (KeyError, TypeError):
         raise unknown_model_error(name) from None
+    if importance not in (None, "gain", "shap", "permutation"):
+        raise ValueError(
+            f"Unknown importance={importance!r}; allowed: None, 'gain', 'shap', 'permutation'."
+        )
     needed = [
         m for prefix, mods in _OPTIONAL_NEEDS.items() if module.startswith(prefix) for m in mods
     ]
+    if importance == "shap" and name not in _TREE_SHAP:
+        needed.append("shap")
     return [m for m in needed if importlib.util.find_spec(m) is None]
 
 

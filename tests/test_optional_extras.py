@@ -155,17 +155,31 @@ def test_conftest_skips_a_test_whose_trainer_needs_a_missing_extra():
 def test_train_all_shap_importance_without_shap_exits_2_before_training(
     tmp_path, capsys, monkeypatch
 ):
-    from skquant.cli._train_all import _check_shap
-
     monkeypatch.setitem(sys.modules, "shap", None)
     data = write_symbols(tmp_path / "data", ["AAA"], n=60)
     out = tmp_path / "out"
     args = ["train-all", "--models", "lightgbm,ftrl_proximal", "--importance", "shap"]
     code, err = _cli([*args, "--input-dir", str(data), "--output-dir", str(out)], capsys)
     assert code == 2, err
-    assert "--importance shap: ftrl_proximal needs the shap package" in err, err
+    assert "--importance shap: ftrl_proximal needs shap, which this install lacks" in err, err
     assert "pip install 'skquant[shap]'" in err and not out.exists()
-    _check_shap(["lightgbm", "xgboost", "quantile_lightgbm"])  # their own tree SHAP values
+
+
+def test_shap_needs_the_package_except_for_the_families_with_tree_contributions(monkeypatch):
+    """The registry's list agrees with the trainers: the families that compute exact
+    SHAP values of their trees themselves are exactly those that need no package."""
+    from skquant import get_trainer
+    from skquant.models._base import BaseTrainer
+
+    monkeypatch.setitem(sys.modules, "shap", None)
+    for name in registered_names():
+        own = get_trainer(name)._tree_contributions is not BaseTrainer._tree_contributions
+        needs = "shap" in missing_dependencies(name, importance="shap")
+        assert needs is not own, name
+        assert "shap" not in missing_dependencies(name, importance="permutation")
+    assert missing_dependencies("lightgbm", importance="shap") == []
+    with pytest.raises(ValueError, match="Unknown importance='shapley'"):
+        missing_dependencies("lightgbm", importance="shapley")
 
 
 @pytest.mark.parametrize("command", ["train-all", "benchmark"])

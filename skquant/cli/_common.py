@@ -250,13 +250,14 @@ def require_module(what: str, module: str) -> None:
         raise UsageError(f"{what}: {exc}") from None
 
 
-def require_models(option: str, names) -> None:
-    """A UsageError, before any work, when a model of ``names`` needs a missing extra."""
+def require_models(option: str, names, importance: str | None = None) -> None:
+    """A UsageError, before any work, when a model of ``names`` needs a missing extra
+    (to be fitted, and explained by ``importance``)."""
     from skquant.registry import missing_dependencies
     from skquant.utils._optional import install_hint
 
     for name in names:
-        missing = missing_dependencies(name)
+        missing = missing_dependencies(name, importance=importance)
         if missing:
             raise UsageError(
                 f"{option}: {name} needs {' and '.join(missing)}, which this install lacks; "

@@ -188,25 +188,6 @@ def resolve_models(args) -> list[tuple[str, dict]]:
     return out
 
 
-def _check_shap(names) -> None:
-    """A UsageError, before any training, when ``--importance shap`` needs the missing
-    shap package: LightGBM, XGBoost and quantile LightGBM give exact SHAP values of
-    their trees themselves, every other family goes through the package."""
-    import importlib.util
-
-    from skquant.models._base import uses_shap_package
-    from skquant.registry import get_trainer
-
-    needing = [name for name in names if uses_shap_package(get_trainer(name))]
-    if needing and importlib.util.find_spec("shap") is None:
-        verb = "need" if len(needing) > 1 else "needs"
-        raise UsageError(
-            f"--importance shap: {', '.join(needing)} {verb} the shap package, which this "
-            "install lacks (LightGBM and XGBoost need nothing extra); install it with: "
-            "pip install 'skquant[shap]'"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     with start_tracking(args, "train-all") as tracker:
         return _run(args, tracker)
@@ -223,7 +204,7 @@ def _log_run(tracker, out_dir: Path, manifest: dict) -> None:
     if not tracker.enabled:
         return
     keys = ("target", "return_col", "leak_threshold", "label_horizon", "periods_per_year",
-            "val_days", "embargo_days", "input_dir", "output_dir", "models")  # fmt: skip
+            "cost_bps", "val_days", "embargo_days", "input_dir", "output_dir", "models")  # fmt: skip
     tracker.log_params({key: manifest[key] for key in keys})
     tracker.log_params(
         {"n_features": len(manifest["features"]), "n_symbols": len(manifest["symbols"])}
@@ -257,8 +238,10 @@ def _run(args: argparse.Namespace, tracker) -> int:
     if args.dask_scheduler is not None:
         require_module("--dask-scheduler", "distributed")
     models = resolve_models(args)
-    if args.importance == "shap":
-        _check_shap(name for name, _ in models)
+    if args.importance is not None:  # LightGBM and XGBoost need no shap package
+        require_models(
+            f"--importance {args.importance}", [name for name, _ in models], args.importance
+        )
     requested = parse_features(args.features)
     check_n_jobs(args.n_jobs)
     out_dir = Path(args.output_dir).expanduser()

@@ -630,10 +630,3 @@ class TreeImportanceMixin:
         """Importance of each feature, in the order of the columns of ``X``."""
         check_is_fitted(self)
         return np.asarray(self._feature_importances(None), dtype=float)
-
-
-def uses_shap_package(cls: type) -> bool:
-    """Whether ``get_feature_importance(kind="shap")`` of trainer class ``cls`` needs the
-    ``shap`` package: every family but those with exact tree contributions (LightGBM,
-    XGBoost, quantile LightGBM)."""
-    return getattr(cls, "_tree_contributions", None) is BaseTrainer._tree_contributions
