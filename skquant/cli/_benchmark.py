@@ -95,8 +95,7 @@ def _log_board(tracker, board, out: Path) -> None:
 def _run(args: argparse.Namespace, tracker) -> int:
     from skquant.cli._data import parse_features
     from skquant.config import VARIANT_ENV
-    from skquant.walkforward import benchmark, default_models
-    from skquant.walkforward._benchmark import left_out_message
+    from skquant.walkforward import benchmark
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
@@ -105,11 +104,6 @@ def _run(args: argparse.Namespace, tracker) -> int:
     models = split_list(args.models)
     if models is not None:  # a feature pipeline ("vae+lightgbm") needs each of its parts
         require_models("--models", [part for spec in models for part in spec.split("+") if part])
-    else:  # said now, not after the run, where library_rules would print it
-        models = default_models()
-        left_out = left_out_message()
-        if left_out and verbosity >= -1:
-            print(f"skquant: warning: {left_out}", file=sys.stderr)
     requested = parse_features(args.features)
     panel, failed, unseen, source = read_data(args, requested)
     variant = args.variant or os.environ.get(VARIANT_ENV) or FAST_VARIANT

@@ -88,9 +88,10 @@ def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
     validation settings), or None.
 
     ``config`` is the pair's :func:`effective_config`. Re-running with another
-    variant, config, embargo, feature set, validation tail, return column or
-    annualisation retrains the pair rather than silently keeping a model built, or
-    results scored, with other settings. ``n_jobs`` is ignored.
+    variant, config, embargo, feature set, validation tail, return column,
+    annualisation or cost retrains the pair rather than silently keeping a model
+    built, or results scored, with other settings (the last three only change the
+    scores, but a pair is trained and scored as one unit). ``n_jobs`` is ignored.
     """
     try:
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))

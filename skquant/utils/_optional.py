@@ -19,6 +19,7 @@ _INSTALL_HINTS = {
     "matplotlib": "pip install matplotlib",
     "skops": "pip install 'skquant[io]'",
     "arch": "pip install 'skquant[demo]'",
+    "statsmodels": "pip install 'skquant[demo]'",
     "optuna": "pip install 'skquant[tune]'",
     "numba": "pip install 'skquant[fast]'",
     "mlflow": "pip install 'skquant[mlflow]'",

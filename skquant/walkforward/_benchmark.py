@@ -491,7 +491,9 @@ def benchmark(
         Registry names; ``"vae+lightgbm"`` feeds the raw features plus a feature
         model's (VAE, GMM regimes, GAN, change points) into a supervised family, all
         refitted per fold inside one ``Pipeline``. None means :func:`default_models`:
-        every supervised family, ``vae+lightgbm`` and ``gmm_regime+lightgbm``.
+        every supervised family, ``vae+lightgbm`` and ``gmm_regime+lightgbm``, less
+        those this install cannot fit (without the ``nets`` extra: the nets and
+        ``vae+lightgbm``), with a ``UserWarning`` naming them.
     variant : str, default=None
         The config variant of every family (None: ``MODEL_VARIANT``, else
         ``balanced``, as :func:`~skquant.load_model_config`).
@@ -527,6 +529,9 @@ def benchmark(
         An unknown model (the message lists the registry), a feature model last in a
         spec, bad seeds, an engine parameter that does not exist, and the engine's own
         errors.
+    ImportError
+        A model in ``models`` that needs an extra this install lacks (the message
+        names it), before any run.
 
     Examples
     --------
