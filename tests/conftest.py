@@ -34,6 +34,17 @@ def _importable(module: str) -> bool:
         return False
 
 
+def family_needs(name: str) -> tuple[str, ...]:
+    """The optional modules registry family ``name`` needs to fit (for a test that
+    takes the family by name: ``pytest.param(name, marks=pytest.mark.requires(...))``)."""
+    from skquant import get_trainer
+
+    module = get_trainer(name).__module__
+    return tuple(
+        mod for prefix, mods in _FAMILY_NEEDS.items() if module.startswith(prefix) for mod in mods
+    )
+
+
 def _needed_by(value, depth: int = 0) -> set[str]:
     """The optional modules a test parameter needs: those of a trainer instance's
     family and of the trainers nested in it, through lists and dicts."""

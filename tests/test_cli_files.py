@@ -110,7 +110,7 @@ def test_unchanged_rerun_with_the_shipped_configs_touches_no_model_file(tmp_path
     # a longer embargo than the one the pairs were trained with does retrain them
     longer = run_cli(*args, "--embargo-days", "6")
     assert "2 trained, 0 already finished" in longer.stdout, longer.stderr
-    assert "config changed (embargo_days)" in longer.stderr
+    assert "retraining, embargo_days was 5" in longer.stderr
 
 
 # ----------------------------------------------------------------------------- bad symbol files

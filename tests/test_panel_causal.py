@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from skquant import ChangePointTrainer, GMMRegimeTrainer, all_estimators
 from skquant.utils._panel import apply_per_series, series_positions
+from tests.conftest import family_needs
 
 _NET_FAST = {"epochs": 2, "batch_size": 32, "early_stopping_rounds": 0, "device": "cpu"}
 
@@ -75,7 +76,8 @@ def _panel(seed: int = 0, n_dates: int = 50) -> tuple[pd.DataFrame, pd.Series]:
 def _instances(table):
     for name, params_list in table.items():
         for i, params in enumerate(params_list):
-            yield pytest.param(name, params, id=f"{name}-{i}")
+            needs = pytest.mark.requires(*family_needs(name))
+            yield pytest.param(name, params, id=f"{name}-{i}", marks=needs)
 
 
 def _outputs(estimator, X) -> dict[str, pd.DataFrame]:
