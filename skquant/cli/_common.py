@@ -254,12 +254,9 @@ def require_models(option: str, names, importance: str | None = None) -> None:
     """A UsageError, before any work, when a model of ``names`` needs a missing extra
     (to be fitted, and explained by ``importance``)."""
     from skquant.registry import missing_dependencies
-    from skquant.utils._optional import install_hint
+    from skquant.utils._optional import lacks_message
 
     for name in names:
         missing = missing_dependencies(name, importance=importance)
         if missing:
-            raise UsageError(
-                f"{option}: {name} needs {' and '.join(missing)}, which this install lacks; "
-                f"install it with: {install_hint(missing[0])}"
-            )
+            raise UsageError(f"{option}: {lacks_message(name, missing)}")

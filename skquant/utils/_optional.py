@@ -33,6 +33,15 @@ def install_hint(name: str) -> str:
     return _INSTALL_HINTS.get(top, f"pip install {top}")
 
 
+def lacks_message(what: str, modules) -> str:
+    """``"WHAT needs A and B, which this install lacks; install it with: ..."``."""
+    modules = list(modules)
+    return (
+        f"{what} needs {' and '.join(modules)}, which this install lacks; install it "
+        f"with: {install_hint(modules[0])}"
+    )
+
+
 def import_optional(name: str) -> ModuleType:
     """Import ``name`` or raise an ImportError that says how to install it."""
     try:

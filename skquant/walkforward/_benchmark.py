@@ -73,17 +73,18 @@ def default_models(*, installed: bool = True) -> list[str]:
     return [spec for spec in specs if not (installed and _missing_dependencies(spec))]
 
 
-def left_out_message() -> str | None:
-    """What :func:`default_models` leaves out on this install and why; None if nothing."""
+def _warn_left_out(left_out: list[str]) -> None:
+    """Warn which default models this install leaves out, and what it lacks."""
+    if not left_out:
+        return
     from skquant.utils._optional import install_hint
 
-    left_out = [spec for spec in default_models(installed=False) if _missing_dependencies(spec)]
-    if not left_out:
-        return None
     lacking = list(dict.fromkeys(m for spec in left_out for m in _missing_dependencies(spec)))
-    return (
+    warnings.warn(
         f"benchmark: {', '.join(left_out)} left out of the default models: this install "
-        f"lacks {' and '.join(lacking)} ({install_hint(lacking[0])})."
+        f"lacks {' and '.join(lacking)} ({install_hint(lacking[0])}).",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
     )
 
 
@@ -118,12 +119,9 @@ def _families(spec: str) -> list[str]:
             )
     missing = _missing_dependencies(spec)
     if missing:
-        from skquant.utils._optional import install_hint
+        from skquant.utils._optional import lacks_message
 
-        raise ImportError(
-            f"models: {spec!r} needs {' and '.join(missing)}, which this install lacks; "
-            f"install it with: {install_hint(missing[0])}"
-        )
+        raise ImportError(lacks_message(f"models: {spec!r}", missing))
     return parts
 
 
@@ -553,9 +551,7 @@ def benchmark(
         )
     if models is None:
         specs = default_models()
-        left_out = left_out_message()
-        if left_out:
-            warnings.warn(left_out, UserWarning, stacklevel=caller_stacklevel())
+        _warn_left_out([spec for spec in default_models(installed=False) if spec not in specs])
     else:
         specs = list(models)
     if not specs or len(set(specs)) != len(specs):
