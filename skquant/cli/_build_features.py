@@ -231,13 +231,11 @@ def _vae_inputs(sample, args, requested, sample_name: str, verbosity: int) -> tu
 def _build_settings(job: FeatureJob) -> dict:
     """What shapes a symbol's latent columns besides its inputs: the latent size, the
     share of dates the VAE is fitted on and its config (``n_jobs`` aside)."""
-    import json
-
-    from skquant.utils._io import to_jsonable
+    from skquant.utils._io import as_read_back
 
     config = {k: v for k, v in job.config.items() if k != "n_jobs"}
     settings = {"latent_dim": job.latent_dim, "train_frac": job.train_frac, "config": config}
-    return json.loads(json.dumps(to_jsonable(settings)))
+    return as_read_back(settings)
 
 
 def _is_built(out_file: Path, model_dir: Path, job: FeatureJob) -> bool:

@@ -25,7 +25,7 @@ from skquant.cli._runner import (
     peak_memory_mb,
     reset_peak_memory,
 )
-from skquant.utils._io import atomic_write_figure
+from skquant.utils._io import as_read_back, atomic_write_figure
 
 
 @dataclass
@@ -42,12 +42,6 @@ class Job(JobSettings):
     cost_bps: float = 0.0
     importance: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _jsonable(value):
-    from skquant.utils._io import to_jsonable
-
-    return json.loads(json.dumps(to_jsonable(value)))
 
 
 def effective_config(model: str, config: dict, job: Job) -> dict:
@@ -72,7 +66,7 @@ def effective_config(model: str, config: dict, job: Job) -> dict:
 def pair_settings(job: Job) -> dict:
     """The run's settings that shape a pair's validation results besides its config:
     the validation tail, its embargo and how it is traded (kept in ``metrics.json``)."""
-    return _jsonable(
+    return as_read_back(
         {
             "val_days": job.val_days,
             "embargo_days": job.embargo_days,
@@ -109,7 +103,7 @@ def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
             return "validation settings unknown"
         if saved_settings[key] != value:
             return f"{key} was {saved_settings[key]!r}"
-    wanted = _jsonable({k: v for k, v in config.items() if k != "n_jobs"})
+    wanted = as_read_back({k: v for k, v in config.items() if k != "n_jobs"})
     changed = sorted(k for k, v in wanted.items() if saved.get(k, v) != v)
     return f"config changed ({', '.join(changed)})" if changed else None
 

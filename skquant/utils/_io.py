@@ -40,6 +40,12 @@ def to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def as_read_back(value: Any) -> Any:
+    """``value`` as it reads back from a JSON file skquant writes: what a resume check
+    compares with a finished run's record."""
+    return json.loads(json.dumps(to_jsonable(value)))
+
+
 def atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
     """Call ``write(handle)`` on a temporary file beside ``path``, fsync, then rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
