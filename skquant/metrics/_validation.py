@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -93,10 +91,9 @@ def validation_metrics(
         out["hit_rate"] = float(hit_rate(y, pred))
         position = positions_from_scores(pred, classifier=False)
     if returns is not None:
-        if not (isinstance(cost_bps, Real) and not isinstance(cost_bps, bool)) or not (
-            0 <= cost_bps < math.inf
-        ):
-            raise ValueError(f"cost_bps must be a finite number >= 0, got {cost_bps!r}.")
+        from skquant.utils._portfolio import check_portfolio
+
+        cost_bps = check_portfolio("sign", 0.2, cost_bps)[2]  # the engine's check
         symbols = None
         if isinstance(dates, pd.MultiIndex):
             symbols = dates.get_level_values(1) if dates.nlevels > 1 else None

@@ -8,10 +8,28 @@ costs the same way; pandas ``groupby`` and ``np.bincount``, no Python loop per d
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 
 from skquant.utils._cross_section import group_ranks
+
+PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
+
+
+def check_portfolio(portfolio, quantile, cost_bps) -> tuple[str, float, float]:
+    """``(portfolio, quantile, cost_bps)`` checked, or a ValueError naming the parameter."""
+    if not isinstance(portfolio, str) or portfolio not in PORTFOLIOS:
+        raise ValueError(f"portfolio must be one of {', '.join(PORTFOLIOS)}; got {portfolio!r}.")
+    for name, value, ok, expected in (
+        ("quantile", quantile, lambda v: 0 < v <= 0.5, "a number in (0, 0.5]"),
+        ("cost_bps", cost_bps, lambda v: 0 <= v < math.inf, "a finite number >= 0"),
+    ):
+        if isinstance(value, bool) or not isinstance(value, Real) or not ok(value):
+            raise ValueError(f"{name} must be {expected}, got {value!r}.")
+    return portfolio, float(quantile), float(cost_bps)
 
 
 def group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:

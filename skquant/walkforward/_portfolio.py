@@ -7,10 +7,8 @@ date of one fold's predictions), sorted by cross-section, with pandas ``groupby`
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -23,24 +21,15 @@ from skquant.metrics import (
     sharpe_ratio,
 )
 from skquant.utils._cross_section import cross_section_ic, group_ranks
-from skquant.utils._portfolio import group_sum, group_turnover, portfolio_weights
+from skquant.utils._portfolio import (
+    check_portfolio,
+    group_sum,
+    group_turnover,
+    portfolio_weights,
+)
 from skquant.utils._warnings import caller_stacklevel
 
-PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
 SUMMARY_EXTRAS = ("turnover", "ic", "icir", "psr", "benchmark_sharpe")
-
-
-def check_portfolio(portfolio, quantile, cost_bps) -> tuple[str, float, float]:
-    """``(portfolio, quantile, cost_bps)`` checked, or a ValueError naming the parameter."""
-    if not isinstance(portfolio, str) or portfolio not in PORTFOLIOS:
-        raise ValueError(f"portfolio must be one of {', '.join(PORTFOLIOS)}; got {portfolio!r}.")
-    for name, value, ok, expected in (
-        ("quantile", quantile, lambda v: 0 < v <= 0.5, "a number in (0, 0.5]"),
-        ("cost_bps", cost_bps, lambda v: 0 <= v < math.inf, "a finite number >= 0"),
-    ):
-        if isinstance(value, bool) or not isinstance(value, Real) or not ok(value):
-            raise ValueError(f"{name} must be {expected}, got {value!r}.")
-    return portfolio, float(quantile), float(cost_bps)
 
 
 def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
