@@ -90,6 +90,13 @@ def missing_dependencies(name: str, *, importance: str | None = None) -> list[st
     ValueError
         If ``name`` is not registered, or ``importance`` is not a kind.
     """
+    needed = _required_modules(name, importance)
+    return [m for m in needed if importlib.util.find_spec(m) is None]
+
+
+def _required_modules(name: str, importance: str | None = None) -> list[str]:
+    """The optional modules family ``name`` needs, installed or not (see
+    :func:`missing_dependencies`; the test suite skips by them)."""
     try:
         module = _REGISTRY[name][0]
     except (KeyError, TypeError):
@@ -103,7 +110,7 @@ def missing_dependencies(name: str, *, importance: str | None = None) -> list[st
     ]
     if importance == "shap" and name not in _TREE_SHAP:
         needed.append("shap")
-    return [m for m in needed if importlib.util.find_spec(m) is None]
+    return needed
 
 
 def get_trainer(name: str) -> type:

@@ -22,8 +22,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # because one of its parameters is a trainer instance of a family that needs it (nested
 # trainers included), which the test is bound to fit. A class or a registry name is not
 # enough: many tests only read a family's parameters or config, which needs no extra.
-# trainer modules -> the modules their families import when they fit
-_FAMILY_NEEDS = {"skquant.models._nets": ("torch", "skorch")}
 
 
 @cache
@@ -37,12 +35,9 @@ def _importable(module: str) -> bool:
 def family_needs(name: str) -> tuple[str, ...]:
     """The optional modules registry family ``name`` needs to fit (for a test that
     takes the family by name: ``pytest.param(name, marks=pytest.mark.requires(...))``)."""
-    from skquant import get_trainer
+    from skquant.registry import _required_modules
 
-    module = get_trainer(name).__module__
-    return tuple(
-        mod for prefix, mods in _FAMILY_NEEDS.items() if module.startswith(prefix) for mod in mods
-    )
+    return tuple(_required_modules(name))
 
 
 def _needed_by(value, depth: int = 0) -> set[str]:
@@ -56,10 +51,8 @@ def _needed_by(value, depth: int = 0) -> set[str]:
         return set().union(*(_needed_by(v, depth + 1) for v in value.values()))
     if isinstance(value, type) or not hasattr(value, "get_params"):
         return set()
-    module = type(value).__module__ or ""
-    needed = {
-        mod for prefix, mods in _FAMILY_NEEDS.items() if module.startswith(prefix) for mod in mods
-    }
+    name = getattr(type(value), "_registry_name", None)  # a skquant trainer's family
+    needed = set(family_needs(name)) if name is not None else set()
     return needed | _needed_by(list(value.get_params(deep=False).values()), depth + 1)
 
 
