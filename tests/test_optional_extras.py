@@ -235,3 +235,57 @@ def test_benchmark_command_says_what_it_leaves_out_before_the_run(
     warned = [i for i, line in enumerate(lines) if "left out of the default models" in line]
     assert warned and warned[0] < lines.index("the run starts"), err
     assert lines[warned[0]].startswith("skquant: warning: benchmark: cnn1d, lstm")
+
+
+@pytest.mark.parametrize(
+    ("command", "model", "config", "needle"),
+    [
+        (
+            "walkforward",
+            [
+                "--model",
+                "meta_learning",
+                "--train-days",
+                "100",
+                "--test-days",
+                "20",
+                "--min-train-samples",
+                "50",
+            ],
+            "model: meta_learning\ndefaults:\n  estimators: [lightgbm, mlp, ridge]\nvariants:\n  balanced: {}\n",
+            "--config: mlp (in meta_learning's estimators) needs torch and skorch",
+        ),
+        (
+            "train-all",
+            ["--models", "lightgbm,reward_based", "--val-days", "30"],
+            "model: reward_based\ndefaults:\n  estimator: lstm\nvariants:\n  balanced: {}\n",
+            "--config: lstm (in reward_based's estimator) needs torch and skorch",
+        ),
+    ],
+)
+def test_a_net_named_inside_a_config_exits_2_before_any_work(
+    tmp_path, capsys, no_torch, command, model, config, needle
+):
+    """A family a config names in turn (a meta-learner's bases, a reward-weighted base)
+    is checked with the config, not when its first pair is fitted."""
+    data = write_symbols(tmp_path / "data", ["AAA"], n=160)
+    path = tmp_path / "my.yaml"
+    path.write_text(config, encoding="utf-8")
+    out = tmp_path / "out"
+    args = [command, "--input-dir", str(data), "--output-dir", str(out), *model]
+    args += ["--config", str(path), "--target", "fwd_ret_1d", "--leak-threshold", "none"]
+    code, err = _cli(args, capsys)
+    assert code == 2, err
+    assert needle in err and "pip install torch==2.13.0" in err, err
+    assert not out.exists()  # nothing trained, nothing written
+
+
+def test_the_shipped_configs_name_no_family_this_install_lacks(tmp_path, capsys, no_torch):
+    """Every variant of the shipped meta-learning and reward-weighted configs runs on a
+    core install: their default bases are tree models."""
+    from skquant.cli._common import require_config_models
+    from skquant.config import load_model_config
+
+    for name in ("meta_learning", "reward_based"):
+        for variant in ("conservative", "balanced", "aggressive"):
+            require_config_models("--models", name, load_model_config(name, variant=variant))

@@ -260,3 +260,27 @@ def require_models(option: str, names, importance: str | None = None) -> None:
         missing = missing_dependencies(name, importance=importance)
         if missing:
             raise UsageError(f"{option}: {lacks_message(name, missing)}")
+
+
+# The config keys that name other families: a meta-learning ensemble's base models, a
+# reward-weighted model's base.
+NESTED_MODEL_KEYS = ("estimators", "estimator")
+
+
+def require_config_models(option: str, name: str, config: dict) -> None:
+    """:func:`require_models` for the families that ``name``'s config names in turn
+    (``meta_learning``'s ``estimators``, ``reward_based``'s ``estimator``), which a
+    run would otherwise build only when it fits them, pair by pair."""
+    from skquant.registry import missing_dependencies, registered_names
+    from skquant.utils._optional import lacks_message
+
+    known = set(registered_names())
+    for key in NESTED_MODEL_KEYS:
+        value = config.get(key)
+        specs = value if isinstance(value, (list, tuple)) else [value]
+        for spec in specs:
+            if isinstance(spec, str) and spec in known:
+                missing = missing_dependencies(spec)
+                if missing:
+                    what = f"{spec} (in {name}'s {key})"
+                    raise UsageError(f"{option}: {lacks_message(what, missing)}")

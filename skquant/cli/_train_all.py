@@ -29,6 +29,7 @@ from skquant.cli._common import (
     library_rules,
     log,
     positive_int,
+    require_config_models,
     require_models,
     require_module,
     split_list,
@@ -182,9 +183,11 @@ def resolve_models(args) -> list[tuple[str, dict]]:
     for name in dict.fromkeys(names):
         source = args.config if name == config_model else name
         try:
-            out.append((name, load_model_config(source, variant=args.variant)))
+            config = load_model_config(source, variant=args.variant)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        require_config_models("--config" if source == args.config else "--models", name, config)
+        out.append((name, config))
     return out
 
 

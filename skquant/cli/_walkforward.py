@@ -20,6 +20,7 @@ from skquant.cli._common import (
     library_rules,
     log,
     positive_int,
+    require_config_models,
     require_models,
     start_tracking,
 )
@@ -168,6 +169,7 @@ def _config(args):
         config = load_model_config(source, variant=variant)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    require_config_models("--config" if args.config else "--model", args.model, config)
     return config, variant or os.environ.get(VARIANT_ENV) or "balanced"
 
 
