@@ -190,7 +190,7 @@ def test_train_all_corrupt_file_others_finish(corrupt_run):
         )
     assert not (out / "BAD" / "lightgbm").exists()
     manifest = json.loads((out / "run_manifest.json").read_text())
-    assert manifest["counts"] == {"trained": 3, "skipped": 0, "failed": 1}
+    assert manifest["counts"] == {"trained": 3, "rescored": 0, "skipped": 0, "failed": 1}
     assert manifest["features"] == ["f0", "f1", "f2"]
     by_symbol = {s["symbol"]: s for s in manifest["symbols"]}
     assert by_symbol["BAD"]["status"] == "failed" and "BAD.parquet" in by_symbol["BAD"]["error"]
@@ -517,8 +517,9 @@ def test_train_all_retrains_when_the_settings_change(tmp_path):
 
 
 def test_train_all_retrains_when_the_validation_settings_change(tmp_path):
-    """The validation tail, its embargo and the annualisation shape metrics.json: a
-    re-run with others retrains, so that no pair keeps results scored otherwise."""
+    """The validation tail and its embargo shape the model and metrics.json: a re-run
+    with others retrains; another annualisation only rescores the saved predictions,
+    so that no pair keeps results scored otherwise."""
     data = write_symbols(tmp_path / "data", ["AAA"], n=120)
     out = tmp_path / "out"
     base = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
@@ -527,14 +528,15 @@ def test_train_all_retrains_when_the_validation_settings_change(tmp_path):
     assert run_cli(*base, "--val-days", "20").returncode == 0
     assert json.loads(metrics.read_text())["n_val"] == 20
     for extra, reason in [
-        (["--val-days", "15"], "val_days was 20"),
-        (["--val-days", "15", "--periods-per-year", "52"], "periods_per_year was None"),
+        (["--val-days", "15"], "retraining, val_days was 20"),
+        (["--val-days", "15", "--periods-per-year", "52"], "rescored, periods_per_year was None"),
         (["--val-days", "15", "--periods-per-year", "52", "--embargo-days", "3"],
-         "embargo_days was 1"),
+         "retraining, embargo_days was 1"),
     ]:  # fmt: skip
         proc = run_cli(*base, *extra)
-        assert "1 trained, 0 already finished" in proc.stdout, (extra, proc.stdout)
-        assert f"retraining, {reason}" in proc.stderr, (extra, proc.stderr)
+        counts = "1 rescored" if reason.startswith("rescored") else "1 trained, 0 already"
+        assert counts in proc.stdout, (extra, proc.stdout)
+        assert reason in proc.stderr, (extra, proc.stderr)
     saved = json.loads(metrics.read_text())
     assert saved["n_val"] == 15 and saved["trading"]["periods_per_year"] == 52
     assert saved["settings"] == {
@@ -545,16 +547,23 @@ def test_train_all_retrains_when_the_validation_settings_change(tmp_path):
     assert "0 trained, 1 already finished" in proc.stdout, proc.stdout
 
 
-def test_train_all_trading_metrics_are_net_of_cost_bps(tmp_path):
-    import pandas as pd
-
-    from skquant.metrics import validation_metrics
-
+def _lightgbm_run(tmp_path):
+    """(data folder, output folder, train-all arguments) of one symbol, one fast
+    LightGBM and a 20-day validation tail."""
     data = write_symbols(tmp_path / "data", ["AAA"], n=120)
     out = tmp_path / "out"
     base = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
             "--models", "lightgbm", "--config", fast_config(tmp_path, rounds=10, patience=0),
             "--val-days", "20"]  # fmt: skip
+    return data, out, base
+
+
+def test_train_all_trading_metrics_are_net_of_cost_bps(tmp_path):
+    import pandas as pd
+
+    from skquant.metrics import validation_metrics
+
+    data, out, base = _lightgbm_run(tmp_path)
     proc = run_cli(*base, "--cost-bps", "25")
     assert proc.returncode == 0, proc.stderr
     assert "trading metrics on: fwd_ret_1d, net of 25 bps per unit traded" in proc.stdout
@@ -571,11 +580,77 @@ def test_train_all_trading_metrics_are_net_of_cost_bps(tmp_path):
     for key in ("sharpe", "gross_sharpe", "turnover", "total_return", "max_drawdown"):
         assert trading[key] == pytest.approx(again[key], rel=1e-9), key
     proc = run_cli(*base)
-    assert "retraining, cost_bps was 25.0" in proc.stderr, proc.stderr
+    assert "rescored, cost_bps was 25.0 (model kept)" in proc.stderr, proc.stderr
     assert "trading metrics on: fwd_ret_1d, gross: no --cost-bps" in proc.stdout
     trading = json.loads((pair / "metrics.json").read_text())["trading"]
     assert trading["cost_bps"] == 0 and trading["sharpe"] == trading["gross_sharpe"]
     assert json.loads((out / "run_manifest.json").read_text())["cost_bps"] == 0
+
+
+def test_train_all_rescores_a_pair_whose_only_change_is_how_it_is_traded(tmp_path):
+    """Another --cost-bps or --periods-per-year changes the scores, not the model: the
+    pair is rescored from predictions_val.csv, its model file untouched, and the new
+    metrics.json is the one a retrain with those settings writes."""
+    from tests.test_cli_files import _pair_files
+
+    data, out, base = _lightgbm_run(tmp_path)
+    assert run_cli(*base).returncode == 0
+    pair = out / "AAA" / "lightgbm"
+    model = {k: v for k, v in _pair_files(out).items() if k.endswith("model.joblib")}
+    assert model
+    for extra, reason in [
+        (["--cost-bps", "25"], "cost_bps was 0.0"),
+        (["--cost-bps", "25", "--periods-per-year", "52"], "periods_per_year was None"),
+    ]:  # fmt: skip
+        proc = run_cli(*base, *extra)
+        assert proc.returncode == 0, proc.stderr
+        assert f"AAA/lightgbm: rescored, {reason} (model kept)" in proc.stderr, proc.stderr
+        assert "0 trained, 0 already finished (skipped), 1 rescored" in proc.stdout
+        assert all(_pair_files(out)[k] == v for k, v in model.items())  # not refitted
+        rescored = json.loads((pair / "metrics.json").read_text())
+        assert rescored["settings"]["cost_bps"] == 25.0
+        assert rescored["trading"]["cost_bps"] == 25.0 and rescored["trading"]["turnover"] > 0
+    assert rescored["trading"]["periods_per_year"] == 52
+    assert "0 trained, 1 already finished" in run_cli(*base, *extra).stdout
+    proc = run_cli(*base, *extra, "--force")  # the same settings, fitted again
+    assert "1 trained" in proc.stdout, proc.stdout
+    retrained = json.loads((pair / "metrics.json").read_text())
+    assert rescored.pop("fit_seconds") > 0 and retrained.pop("fit_seconds") > 0
+    assert rescored["trading"] == pytest.approx(retrained["trading"], rel=1e-12)
+    assert rescored == retrained | {"trading": rescored["trading"]}
+    trading = json.loads((pair / "metrics.json").read_text())["trading"]
+    assert trading["sharpe"] < trading["gross_sharpe"]
+
+
+def test_train_all_retrains_a_pair_whose_rows_changed(tmp_path):
+    """Dates appended to a symbol file, or a value edited in its training rows, make
+    its finished pairs stale: a re-run retrains them instead of keeping a model (and
+    validation metrics) of other data."""
+    import pandas as pd
+
+    data, out, base = _lightgbm_run(tmp_path)
+    assert run_cli(*base).returncode == 0
+    path = data / "AAA.parquet"
+    frame = pd.read_parquet(path)
+    more = frame.iloc[-5:].copy()  # five dates appended
+    more["date"] = pd.bdate_range(frame["date"].iloc[-1], periods=6)[1:]
+    frame_longer = pd.concat([frame, more], ignore_index=True)
+    frame_longer.to_parquet(path, index=False)
+    proc = run_cli(*base)
+    assert "1 trained, 0 already finished" in proc.stdout, proc.stdout
+    assert "retraining, the data changed (n_train was 99)" in proc.stderr, proc.stderr
+    metrics = json.loads((out / "AAA" / "lightgbm" / "metrics.json").read_text())
+    assert metrics["val_end"].startswith(str(frame_longer["date"].iloc[-1].date()))
+
+    frame_longer.loc[10, "f1"] += 1.0  # one training value edited, same dates
+    frame_longer.to_parquet(path, index=False)
+    proc = run_cli(*base)
+    assert "retraining, the data changed (other training rows)" in proc.stderr, proc.stderr
+    frame_longer.loc[122, "fwd_ret_1d"] += 0.01  # one validation label edited
+    frame_longer.to_parquet(path, index=False)
+    proc = run_cli(*base, "--cost-bps", "5")  # other rows win over a rescore
+    assert "retraining, the data changed (other validation rows)" in proc.stderr, proc.stderr
+    assert "0 trained, 1 already finished" in run_cli(*base, "--cost-bps", "5").stdout
 
 
 def test_library_rules_live_prints_each_warning_once_when_given(capsys):

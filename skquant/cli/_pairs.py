@@ -1,10 +1,13 @@
 """``train-all``'s worker: train and save every model pair of one symbol.
 
 :func:`train_symbol` reads one symbol file, splits off the validation tail (after the
-embargo), fits each model that is not already finished with the same settings, scores
-it on the tail (:func:`skquant.metrics.validation_metrics`) and writes
-``OUT/SYMBOL/MODEL/`` through :func:`~skquant.cli._runner.atomic_folder`. It never
-raises: failures are reported in its result, so the other symbols go on.
+embargo), fits each model that is not already finished with the same settings and
+data, scores it on the tail (:func:`skquant.metrics.validation_metrics`) and writes
+``OUT/SYMBOL/MODEL/`` through :func:`~skquant.cli._runner.atomic_folder`. A finished
+pair whose only difference is how its validation predictions are traded (return
+column, annualisation, cost) is rescored from its ``predictions_val.csv`` instead of
+refitted. It never raises: failures are reported in its result, so the other symbols
+go on.
 """
 
 from __future__ import annotations
@@ -77,35 +80,82 @@ def pair_settings(job: Job) -> dict:
     )
 
 
-def pair_differs(folder: Path, config: dict, job: Job) -> str | None:
-    """Why a finished pair does not match this run (target, features, config, the
-    validation settings), or None.
+# The settings that change only how the validation predictions are traded, not the
+# model or its predictions: a change of these alone rescores a finished pair.
+SCORE_SETTINGS = ("return_col", "periods_per_year", "cost_bps")
 
-    ``config`` is the pair's :func:`effective_config`. Re-running with another
-    variant, config, embargo, feature set, validation tail, return column,
-    annualisation or cost retrains the pair rather than silently keeping a model
-    built, or results scored, with other settings (the last three only change the
-    scores, but a pair is trained and scored as one unit). ``n_jobs`` is ignored.
+# What metrics.json records of the rows a pair was trained and validated on.
+ROW_FACTS = ("n_train", "train_start", "train_end", "n_val", "val_start", "val_end")
+
+
+def data_fingerprint(*parts) -> str:
+    """A hash of frames or series: their column names, index and values."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    for part in parts:
+        names = list(part.columns) if hasattr(part, "columns") else [part.name]
+        digest.update(repr([str(n) for n in names]).encode("utf-8"))
+        digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def row_facts(X_tr, X_val) -> dict:
+    """The spans and hashes of a pair's training and validation rows (``metrics.json``)."""
+    return {
+        "n_train": len(X_tr),
+        "n_val": len(X_val),
+        "train_start": X_tr.index.min(),
+        "train_end": X_tr.index.max(),
+        "val_start": X_val.index.min(),
+        "val_end": X_val.index.max(),
+    }
+
+
+def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str, str] | None:
+    """What a finished pair needs to match this run, and why: ``("retrain", reason)``,
+    ``("rescore", reason)`` or None (keep it).
+
+    ``config`` is the pair's :func:`effective_config`; ``rows`` the :func:`row_facts`
+    and data hashes of this run's split. Another variant, config, feature set, target,
+    validation tail, embargo, or other training or validation rows (data appended or
+    edited) retrain the pair rather than silently keeping a model built on other
+    data. Another return column, annualisation or cost changes only the scores: the
+    pair is rescored from its saved validation predictions. ``n_jobs`` is ignored.
     """
     try:
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
         saved = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "unreadable results"
+        return "retrain", "unreadable results"
     if metrics.get("target") != job.target:
-        return f"target was {metrics.get('target')!r}"
+        return "retrain", f"target was {metrics.get('target')!r}"
     if meta.get("feature_names") != list(job.features):
-        return "features changed"
+        return "retrain", "features changed"
     saved_settings = metrics.get("settings") or {}
+    rescore = None
     for key, value in pair_settings(job).items():
         if key not in saved_settings:  # a pair from before the settings were kept
-            return "validation settings unknown"
+            return "retrain", "validation settings unknown"
         if saved_settings[key] != value:
-            return f"{key} was {saved_settings[key]!r}"
+            if key not in SCORE_SETTINGS:
+                return "retrain", f"{key} was {saved_settings[key]!r}"
+            rescore = rescore or f"{key} was {saved_settings[key]!r}"
     wanted = as_read_back({k: v for k, v in config.items() if k != "n_jobs"})
     changed = sorted(k for k, v in wanted.items() if saved.get(k, v) != v)
-    return f"config changed ({', '.join(changed)})" if changed else None
+    if changed:
+        return "retrain", f"config changed ({', '.join(changed)})"
+    now = as_read_back(rows)
+    for key in ROW_FACTS:
+        if metrics.get(key) != now[key]:
+            return "retrain", f"the data changed ({key} was {metrics.get(key)!r})"
+    for key, what in (("train_sha256", "training"), ("val_sha256", "validation")):
+        if key in metrics and metrics[key] != now[key]:  # older pairs have spans only
+            return "retrain", f"the data changed (other {what} rows)"
+    return ("rescore", rescore) if rescore else None
 
 
 def _check_predictions(pred, n: int, what: str):
@@ -197,8 +247,11 @@ def write_shap_importance(fitted, X_val, folder: Path, title: str) -> bool:
     return True
 
 
-def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns) -> dict:
-    """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair."""
+def _train_pair(
+    symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns, rows: dict
+) -> dict:
+    """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair;
+    ``rows`` are the split's :func:`row_facts` and hashes, kept in ``metrics.json``."""
     import numpy as np
     import pandas as pd
 
@@ -240,12 +293,7 @@ def _train_pair(symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, retur
         model=model,
         task=strategy.task_,
         target=job.target,
-        n_train=len(X_tr),
-        n_val=len(X_val),
-        train_start=X_tr.index.min(),
-        train_end=X_tr.index.max(),
-        val_start=X_val.index.min(),
-        val_end=X_val.index.max(),
+        **rows,
         fit_seconds=round(fit_seconds, 3),
         best_iteration=getattr(fitted, "best_iteration_", None),
         settings=pair_settings(job),
@@ -274,6 +322,47 @@ def _headline(metrics: dict) -> dict:
     return keep
 
 
+def _rescore_pair(symbol, model, job: Job, y_val, returns, dates) -> dict:
+    """Trade a finished pair's saved validation predictions with this run's return
+    column, annualisation and cost, and rewrite its ``metrics.json``; the model and its
+    predictions are left as they are."""
+    import numpy as np
+    import pandas as pd
+
+    from skquant.metrics import validation_metrics
+    from skquant.utils._io import atomic_write_json
+
+    folder = Path(job.output_dir) / symbol / model
+    old = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    saved = pd.read_csv(folder / "predictions_val.csv", index_col=0)
+    y_true = np.asarray(y_val, dtype=float)
+    # the CSV keeps 16 significant digits; the data hashes matched (or, for a pair from
+    # before they were kept, the row spans did), this checks the file is that pair's
+    if len(saved) != len(y_true) or not np.allclose(
+        saved["y_true"].to_numpy(float), y_true, rtol=1e-12, atol=0, equal_nan=True
+    ):
+        raise ValueError("its predictions_val.csv does not hold this validation tail")
+    proba = saved["probability"].to_numpy(float) if "probability" in saved else None
+    scores = validation_metrics(
+        old["task"],
+        y_val,
+        _check_predictions(saved["prediction"], len(y_true), "saved validation predictions"),
+        proba,
+        returns,
+        dates,
+        job.periods_per_year,
+        cost_bps=job.cost_bps,
+    )
+    # only the trading metrics depend on these settings (the others stay as computed
+    # from the unrounded predictions); none without a return column
+    metrics = {k: v for k, v in old.items() if k != "trading"}
+    if "trading" in scores:
+        metrics["trading"] = scores["trading"]
+    metrics["settings"] = pair_settings(job)
+    atomic_write_json(folder / "metrics.json", metrics)
+    return metrics
+
+
 def train_symbol(symbol: str, path: str, job: Job) -> dict:
     """Train every model of ``job`` on one symbol; never raises (failures are reported)."""
     import numpy as np
@@ -287,65 +376,83 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
     started = time.perf_counter()
     result: dict[str, Any] = {"symbol": symbol, "file": str(path), "status": "ok", "pairs": []}
     symbol_dir = Path(job.output_dir) / symbol
-    todo = []
-    for model, config in job.models:
-        config = effective_config(model, config, job)
-        if symbol_dir.exists():
-            clean_stale_temp(symbol_dir / model)
+    models = [(model, effective_config(model, config, job)) for model, config in job.models]
+    try:
+        # read even when every pair is finished: a pair is kept only on the same rows
+        frame = read_symbol(Path(path), [job.target, *job.features, job.return_col])
+        frame = frame[np.isfinite(frame[job.target].astype(float))]
+        train, val = validation_split(frame, job.val_days, job.embargo_days)
+        if len(train) < 2 * job.val_days and len(train) < 100:
+            raise ValueError(
+                f"too few rows: {len(train)} training rows before the {job.val_days}-day "
+                "validation tail."
+            )
+        unseen = first_unseen_date(Path(path))
+        if unseen is not None and val.index.min() < unseen:
+            raise ValueError(
+                f"{Path(path).name}: its validation tail starts {val.index.min():%Y-%m-%d}, "
+                f"but the feature model that build-features fitted saw dates up to "
+                f"{unseen:%Y-%m-%d}; validating there would test the features in-sample. "
+                "Use a smaller --val-days or rebuild the features with a smaller --train-frac."
+            )
+        symbol_dir.mkdir(parents=True, exist_ok=True)
+    except Exception as exc:  # the whole symbol fails; the others go on
+        result.update(status="failed", error=str(exc))
+        for model, _ in models:
+            result["pairs"].append({"model": model, "status": "failed", "error": str(exc)})
+        models = []
+    else:
+        # the one-period P&L column run() chose (None: no trading metrics)
+        returns = None if job.return_col is None else val[job.return_col].to_numpy(float)
+        X_tr, y_tr = train[job.features], train[job.target]
+        X_val, y_val = val[job.features], val[job.target]
+        rows = row_facts(X_tr, X_val)
+        rows.update(
+            train_sha256=data_fingerprint(X_tr, y_tr), val_sha256=data_fingerprint(X_val, y_val)
+        )
+    for model, config in models:
+        t0 = time.perf_counter()
         pair_dir = symbol_dir / model
+        clean_stale_temp(pair_dir)
+        action = None
         if not job.force and pair_is_finished(pair_dir):
-            reason = pair_differs(pair_dir, config, job)
-            if reason is None:
+            action = pair_differs(pair_dir, config, job, rows)
+            if action is None:
                 log.info("%s/%s: already finished, kept (--force retrains it)", symbol, model)
                 result["pairs"].append({"model": model, "status": "skipped"})
                 continue
-            log.info("%s/%s: retraining, %s", symbol, model, reason)
-        todo.append((model, config))
-    if todo:
+            if action[0] == "rescore":
+                try:
+                    metrics = _rescore_pair(symbol, model, job, y_val, returns, X_val.index)
+                except Exception as exc:  # a damaged predictions file: train it again
+                    action = ("retrain", f"cannot rescore: {exc}")
+                else:
+                    log.info("%s/%s: rescored, %s (model kept)", symbol, model, action[1])
+                    seconds = round(time.perf_counter() - t0, 2)
+                    result["pairs"].append(
+                        {
+                            "model": model,
+                            "status": "rescored",
+                            "seconds": seconds,
+                            **_headline(metrics),
+                        }  # fmt: skip
+                    )
+                    continue
+            log.info("%s/%s: retraining, %s", symbol, model, action[1])
         try:
-            frame = read_symbol(Path(path), [job.target, *job.features, job.return_col])
-            frame = frame[np.isfinite(frame[job.target].astype(float))]
-            train, val = validation_split(frame, job.val_days, job.embargo_days)
-            if len(train) < 2 * job.val_days and len(train) < 100:
-                raise ValueError(
-                    f"too few rows: {len(train)} training rows before the {job.val_days}-day "
-                    "validation tail."
-                )
-            unseen = first_unseen_date(Path(path))
-            if unseen is not None and val.index.min() < unseen:
-                raise ValueError(
-                    f"{Path(path).name}: its validation tail starts {val.index.min():%Y-%m-%d}, "
-                    f"but the feature model that build-features fitted saw dates up to "
-                    f"{unseen:%Y-%m-%d}; validating there would test the features in-sample. "
-                    "Use a smaller --val-days or rebuild the features with a smaller --train-frac."
-                )
-            symbol_dir.mkdir(parents=True, exist_ok=True)
-        except Exception as exc:  # the whole symbol fails; the others go on
-            result.update(status="failed", error=str(exc))
-            for model, _ in todo:
-                result["pairs"].append({"model": model, "status": "failed", "error": str(exc)})
-            todo = []
-        else:
-            # the one-period P&L column run() chose (None: no trading metrics)
-            returns = None if job.return_col is None else val[job.return_col].to_numpy(float)
-            X_tr, y_tr = train[job.features], train[job.target]
-            X_val, y_val = val[job.features], val[job.target]
-        for model, config in todo:
-            t0 = time.perf_counter()
-            try:
-                out = _train_pair(symbol, model, config, job, X_tr, y_tr, X_val, y_val, returns)
-                pair = {
-                    "model": model,
-                    "status": "trained",
-                    "seconds": round(time.perf_counter() - t0, 2),
-                    **_headline(out["metrics"]),
-                }
-            except Exception as exc:
-                log.debug("%s/%s failed:\n%s", symbol, model, traceback.format_exc())
-                pair = {"model": model, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-                result["status"] = "failed"
-                result.setdefault("error", f"{model}: {exc}")
-            result["pairs"].append(pair)
+            out = _train_pair(symbol, model, config, job, X_tr, y_tr, X_val, y_val, returns, rows)
+            pair = {
+                "model": model,
+                "status": "trained",
+                "seconds": round(time.perf_counter() - t0, 2),
+                **_headline(out["metrics"]),
+            }
+        except Exception as exc:
+            log.debug("%s/%s failed:\n%s", symbol, model, traceback.format_exc())
+            pair = {"model": model, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            result["status"] = "failed"
+            result.setdefault("error", f"{model}: {exc}")
+        result["pairs"].append(pair)
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["peak_memory_mb"] = peak_memory_mb()
     return result

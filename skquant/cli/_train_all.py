@@ -59,7 +59,9 @@ def add_parser(subparsers, parents) -> None:
             "column or index, features and targets) and write OUT/SYMBOL/MODEL/ with the "
             "model, config.json, metrics.json (validation and trading metrics on the "
             "validation tail), feature_importance.csv, metadata.json and, for iterative "
-            "models, learning_curve.png. Re-running resumes: finished pairs are skipped."
+            "models, learning_curve.png. Re-running resumes: finished pairs are skipped "
+            "(retrained on other settings or rows, rescored on another --return-col, "
+            "--periods-per-year or --cost-bps)."
         ),
         epilog=EXIT_CODES_HELP,
     )
@@ -305,7 +307,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     failed = [r for r in results if r["status"] == "failed"]
     counts = {
         s: sum(p["status"] == s for r in results for p in r["pairs"])
-        for s in ("trained", "skipped", "failed")
+        for s in ("trained", "rescored", "skipped", "failed")
     }
     manifest = {
         "command": ["skquant", *sys.argv[1:]],
@@ -332,9 +334,10 @@ def _run(args: argparse.Namespace, tracker) -> int:
     _log_run(tracker, out_dir, manifest)
     if verbosity >= 0:
         print(summary_table(results))
+        rescored = f"{counts['rescored']} rescored (model kept), " if counts["rescored"] else ""
         print(
             f"{counts['trained']} trained, {counts['skipped']} already finished (skipped), "
-            f"{counts['failed']} failed; manifest: {out_dir / MANIFEST}"
+            f"{rescored}{counts['failed']} failed; manifest: {out_dir / MANIFEST}"
         )
     for res in failed:
         print(f"skquant: symbol {res['symbol']} failed: {res.get('error')}", file=sys.stderr)
