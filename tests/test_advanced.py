@@ -634,3 +634,27 @@ def test_meta_learner_default_bases_by_registry_name():
         "XGBoostTrainer",
         "Ridge",
     ]
+
+
+def test_reward_weighted_exposes_its_base_learning_curve_and_importances():
+    """As every iterative trainer: ``evals_result_`` and ``best_iteration_`` of an
+    early-stopped base, and ``feature_importances_`` so that RFECV takes the model."""
+    from sklearn.feature_selection import RFECV
+    from sklearn.linear_model import LinearRegression
+
+    from skquant import LightGBMTrainer, RewardBasedTrainer, WalkForwardSplit
+
+    X, y, reward = _reward_data(n=600)
+    X = np.column_stack([X, np.random.default_rng(5).normal(size=len(X))])  # a noise column
+    base = LightGBMTrainer(n_estimators=40, learning_rate=0.1, n_jobs=1, random_state=0)
+    model = RewardBasedTrainer(estimator=base).fit(X, y, reward=reward)
+    assert model.best_iteration_ == model.model_.best_iteration_ >= 1
+    assert set(model.evals_result_) == {"train", "valid"}
+    importances = model.feature_importances_
+    assert importances.shape == (3,) and importances[0] == importances.max()
+    linear = model.set_params(estimator=LinearRegression()).fit(X, y, reward=reward)
+    assert not hasattr(linear, "evals_result_") and not hasattr(linear, "best_iteration_")
+    np.testing.assert_allclose(linear.feature_importances_, np.abs(linear.model_.coef_))
+    cv = WalkForwardSplit(train_days=200, test_days=100, step_days=100, min_train_samples=100)
+    selector = RFECV(RewardBasedTrainer(estimator=LinearRegression()), cv=cv).fit(X, y)
+    assert selector.support_[0]

@@ -9,7 +9,12 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils.validation import column_or_1d
 
-from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, target_names_of
+from skquant.models._base import (
+    BaseSupervisedTrainer,
+    BaseTrainer,
+    TreeImportanceMixin,
+    target_names_of,
+)
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import (
     HasMethods,
@@ -60,7 +65,7 @@ def _default_base(name: str):
 
 
 @fill_doc
-class RewardBasedTrainer(BaseSupervisedTrainer):
+class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """Reward-weighted regression: fit a base model on reward-weighted rows.
 
     Peters & Schaal (2007), "Reinforcement learning by reward-weighted regression
@@ -108,6 +113,14 @@ class RewardBasedTrainer(BaseSupervisedTrainer):
     sample_weight_ : ndarray of shape (n_samples,)
         The weights the base estimator was fitted with (mean 1 without
         ``sample_weight``).
+    evals_result_ : dict
+        The base estimator's learning curves, when it keeps them (a skquant LightGBM,
+        XGBoost or net base): ``{"train": {metric: [...]}, "valid": {...}}``.
+    best_iteration_ : int
+        The base estimator's early-stopping iteration, when it has one.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        The base estimator's feature importances (``|coef_|`` for a linear base), so
+        that ``RFECV`` and ``SelectFromModel`` take this model.
     config_ : dict
         The resolved hyper-parameters actually used (an estimator object appears by
         its class name).
@@ -238,6 +251,11 @@ class RewardBasedTrainer(BaseSupervisedTrainer):
         y_fit = y if isinstance(y, pd.Series) else ya
         self.model_ = base.fit(X, y_fit, **fit_kw)
         self.sample_weight_ = w
+        for name in ("evals_result_", "best_iteration_"):  # an iterative base's, as its own
+            if hasattr(self.model_, name):
+                setattr(self, name, getattr(self.model_, name))
+            elif name in self.__dict__:  # from an earlier fit with another base
+                delattr(self, name)
         return self
 
     @fill_doc
