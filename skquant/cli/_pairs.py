@@ -28,7 +28,7 @@ from skquant.cli._runner import (
     peak_memory_mb,
     reset_peak_memory,
 )
-from skquant.utils._io import as_read_back, atomic_write_figure
+from skquant.utils._io import as_read_back, atomic_write_figure, data_hash
 
 
 @dataclass
@@ -86,20 +86,6 @@ SCORE_SETTINGS = ("return_col", "periods_per_year", "cost_bps")
 
 # What metrics.json records of the rows a pair was trained and validated on.
 ROW_FACTS = ("n_train", "train_start", "train_end", "n_val", "val_start", "val_end")
-
-
-def data_fingerprint(*parts) -> str:
-    """A hash of frames or series: their column names, index and values."""
-    import hashlib
-
-    import pandas as pd
-
-    digest = hashlib.sha256()
-    for part in parts:
-        names = list(part.columns) if hasattr(part, "columns") else [part.name]
-        digest.update(repr([str(n) for n in names]).encode("utf-8"))
-        digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def row_facts(X_tr, X_val) -> dict:
@@ -407,9 +393,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         X_tr, y_tr = train[job.features], train[job.target]
         X_val, y_val = val[job.features], val[job.target]
         rows = row_facts(X_tr, X_val)
-        rows.update(
-            train_sha256=data_fingerprint(X_tr, y_tr), val_sha256=data_fingerprint(X_val, y_val)
-        )
+        rows.update(train_sha256=data_hash(X_tr, y_tr), val_sha256=data_hash(X_val, y_val))
     for model, config in models:
         t0 = time.perf_counter()
         pair_dir = symbol_dir / model

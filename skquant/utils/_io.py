@@ -40,6 +40,23 @@ def to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def data_hash(*frames) -> str:
+    """SHA-256 of DataFrames and Series: their values, index, column names and dtypes
+    (order-sensitive), what a resume check compares a finished result's data with."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    for frame in frames:
+        dtypes = (
+            frame.dtypes.items() if isinstance(frame, pd.DataFrame) else [(frame.name, frame.dtype)]
+        )
+        digest.update(json.dumps([[str(c), str(t)] for c, t in dtypes]).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def as_read_back(value: Any) -> Any:
     """``value`` as it reads back from a JSON file skquant writes: what a resume check
     compares with a finished run's record."""

@@ -24,6 +24,7 @@ from joblib import Parallel, delayed
 
 from skquant.metrics import annual_return, deflated_sharpe_ratio, sharpe_ratio
 from skquant.utils._cross_section import pearson_ic_by_date
+from skquant.utils._io import data_hash
 from skquant.utils._time import dates_of
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._engine import WalkForwardEngine
@@ -174,14 +175,6 @@ def _estimator(engine: WalkForwardEngine, spec: str, variant, seed: int, configs
     # pandas output keeps the (date, symbol) index to the last model, whose early-stopping
     # tail and embargo are then cut in dates (on a bare array they would be cut in rows)
     return Pipeline([("features", union), (families[-1], steps[-1])]).set_output(transform="pandas")
-
-
-def data_hash(data: pd.DataFrame) -> str:
-    """SHA-256 of a frame's values, index, column names and dtypes (order-sensitive)."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps([[str(c), str(t)] for c, t in data.dtypes.items()]).encode())
-    digest.update(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def package_versions() -> dict:
