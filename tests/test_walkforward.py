@@ -473,3 +473,75 @@ def test_cv_with_a_window_shortcut_is_an_error(panel):
         WalkForwardEngine(panel, target="fwd_ret", cv=cv, expanding=1)
     with pytest.raises(ValueError, match="cv must be a WalkForwardSplit"):
         WalkForwardEngine(panel, target="fwd_ret", cv=5)
+
+
+class CountingRidge(Ridge):
+    """A Ridge that counts its fits in this process (the engine runs n_jobs=1)."""
+
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight)
+
+
+def test_checkpoint_dir_resumes_a_stopped_run_and_refits_only_what_changed(panel, tmp_path):
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=40, step_days=40, min_train_samples=1)
+    cache = tmp_path / "folds"
+
+    def run(engine=None, on_fold=None, **params):
+        CountingRidge.fits = 0
+        engine = engine or WalkForwardEngine(panel, n_jobs=1, **kwargs)
+        result = engine.run(
+            estimator=CountingRidge(**params), checkpoint_dir=cache, on_fold=on_fold
+        )
+        return result, CountingRidge.fits
+
+    plain = WalkForwardEngine(panel, n_jobs=1, **kwargs).run(estimator=CountingRidge())
+    n_folds = len(plain.folds)
+    assert n_folds >= 4
+
+    def stop_after_two(k, scores):  # a run killed after its third fold
+        if k == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(on_fold=stop_after_two)
+    assert len(list(cache.glob("fold-*.joblib"))) == 3  # each fold saved as it finished
+    resumed, fits = run()
+    assert fits == n_folds - 3
+    pd.testing.assert_frame_equal(resumed.predictions, plain.predictions)
+    pd.testing.assert_frame_equal(
+        resumed.folds.drop(columns="fit_seconds", errors="ignore"),
+        plain.folds.drop(columns="fit_seconds", errors="ignore"),
+    )
+    assert resumed.summary == plain.summary
+
+    again, fits = run()  # the same run: nothing to fit
+    assert fits == 0 and again.summary == plain.summary
+    costly = WalkForwardEngine(panel, n_jobs=1, cost_bps=10, **kwargs)
+    net, fits = run(engine=costly)  # another cost: the same fits, evaluated again
+    assert fits == 0 and net.summary["sharpe"] < plain.summary["sharpe"]
+    other, fits = run(alpha=5.0)  # another parameter: every fold refitted
+    assert fits == n_folds
+    assert not np.allclose(other.predictions["prediction"], plain.predictions["prediction"])
+    edited = panel.copy()
+    edited.iloc[-1, edited.columns.get_loc("alpha_1")] += 1.0  # the last test row's feature
+    _, fits = run(engine=WalkForwardEngine(edited, n_jobs=1, **kwargs))
+    assert fits == 1  # only the fold that holds the row
+
+
+def test_a_damaged_checkpoint_is_refitted(panel, tmp_path):
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=40, step_days=40, min_train_samples=1)
+    engine = WalkForwardEngine(panel, n_jobs=1, **kwargs)
+    first = engine.run(estimator=CountingRidge(), checkpoint_dir=tmp_path)
+    files = sorted(tmp_path.glob("fold-*.joblib"))
+    assert len(files) == len(first.folds)
+    files[0].write_bytes(b"not a joblib file")
+    CountingRidge.fits = 0
+    again = engine.run(estimator=CountingRidge(), checkpoint_dir=tmp_path)
+    assert CountingRidge.fits == 1
+    pd.testing.assert_frame_equal(again.predictions, first.predictions)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="checkpoint_dir .* is not a folder"):
+        engine.run(estimator=Ridge(), checkpoint_dir=tmp_path / "file")

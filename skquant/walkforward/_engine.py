@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -19,6 +20,8 @@ from skquant.model_selection import WalkForwardSplit
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.walkforward._portfolio import Backtest, check_portfolio, evaluate
 from skquant.walkforward._result import WalkForwardResult
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_METRICS = ("sharpe", "max_drawdown", "hit_rate", "profit_factor", "win_loss_ratio")
 # the window shortcuts and their defaults: with cv= each must stay at its default
@@ -87,6 +90,20 @@ def _fit_predict_fold(
     if best is not None:
         info["best_iteration"] = best
     return score, position, label, info, fit_seconds
+
+
+def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
+    """Every fold's output in fold order: those ``loaded`` from checkpoints, the others
+    from ``fitted`` (the fits of the rest, in order), each saved as it arrives."""
+    fitted = iter(fitted)
+    for k in range(n_folds):
+        if k in loaded:
+            yield loaded[k]
+            continue
+        output = next(fitted)
+        if checkpoints is not None:
+            checkpoints.save(k, keys[k], output)
+        yield output
 
 
 def _symbol_codes(index) -> np.ndarray:
@@ -459,6 +476,7 @@ class WalkForwardEngine:
         estimator: Any = None,
         metrics: Sequence[str] = DEFAULT_METRICS,
         on_fold: Callable[[int, dict], None] | None = None,
+        checkpoint_dir=None,
     ) -> WalkForwardResult:
         """Fit one model per fold and evaluate its out-of-sample trading.
 
@@ -480,6 +498,15 @@ class WalkForwardEngine:
             ``result.folds`` (each metric on the fold's whole test window, as a
             dict). An exception it raises stops the run and propagates: a tuner's
             pruner stops a bad trial this way.
+        checkpoint_dir : str or path-like, default=None
+            A folder where each fold's predictions are written as it finishes
+            (``fold-K-KEY.joblib``, atomically). A run that finds a fold there under
+            the same key, a hash of the estimator and its parameters, the features,
+            the fold's rows (features, labels, index, dates), its windows and the
+            installed versions of skquant and the libraries, loads it instead of
+            refitting: a crashed run resumes, and the same run with another
+            ``portfolio`` or ``cost_bps`` refits nothing. Anything else changed
+            refits. None (the default) writes nothing.
 
         Returns
         -------
@@ -500,22 +527,37 @@ class WalkForwardEngine:
             self._index,
             self.features_,
         )
-        jobs = (
-            delayed(_fit_predict_fold)(
-                estimator, feats, X[a:d], y[a:b], index[a:d], dates[a:d], b - a, c - a
-            )
+        fold_args = [
+            (estimator, feats, X[a:d], y[a:b], index[a:d], dates[a:d], b - a, c - a)
             for a, b, c, d in self.folds_
-        )
+        ]
+        checkpoints, keys, loaded = None, [], {}
+        if checkpoint_dir is not None:
+            from skquant.walkforward._checkpoint import FoldCheckpoints
+
+            checkpoints = FoldCheckpoints(checkpoint_dir)
+            keys = [checkpoints.key(*args) for args in fold_args]
+            for k, key in enumerate(keys):
+                output = checkpoints.load(k, key)
+                if output is not None:
+                    loaded[k] = output
+            if loaded and self.verbose:
+                _log.info(
+                    "%d of %d folds loaded from %s (fitted by an earlier run)",
+                    len(loaded), len(keys), checkpoints.folder,
+                )  # fmt: skip
+        todo = [k for k in range(len(fold_args)) if k not in loaded]
+        jobs = (delayed(_fit_predict_fold)(*fold_args[k]) for k in todo)
         # one fold per task: fits dominate, and joblib's automatic batching would
         # bundle the last folds into one worker's batch while the other idles; the
         # generator yields the folds in order as they finish
         generator = Parallel(n_jobs=self.n_jobs, batch_size=1, return_as="generator")(jobs)
-        outputs = generator
+        outputs = _in_fold_order(len(fold_args), generator, loaded, checkpoints, keys)
         if self.verbose:
             from tqdm.auto import tqdm
 
             outputs = tqdm(
-                generator, total=len(self.folds_), desc="walk-forward folds", unit="fold"
+                outputs, total=len(self.folds_), desc="walk-forward folds", unit="fold"
             )
         done = []
         try:
@@ -533,7 +575,7 @@ class WalkForwardEngine:
                 warnings.simplefilter("ignore", UserWarning)
                 generator.close()
             raise
-        del X, jobs, outputs, generator  # the folds are done: free the features
+        del X, fold_args, jobs, outputs, generator  # the folds are done: free the features
         backtest = self._backtest(done)
         del done  # the per-fold predictions now live in the backtest's arrays
         return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
