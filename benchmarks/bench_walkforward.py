@@ -25,8 +25,14 @@
    ``VmHWM``, reset before the run) and, in a second run, tracemalloc's peak; the
    target is at most 1.5x for both.
 
+5. ``--checkpoint``: the cost of ``run(checkpoint_dir=...)`` (what ``skquant
+   walkforward`` does: hash each fold's inputs, write its predictions) on part 4's 1M
+   rows with cheap fits, as a CPU-time ratio against the same run without it; and
+   the run that loads every fold back against the one that fitted them.
+
 Run: ``python benchmarks/bench_walkforward.py [--symbols 30 --days 900 --trees 150]``;
-``--evaluate-only`` runs part 3 alone, ``--large`` part 4 alone (a few minutes).
+``--evaluate-only`` runs part 3 alone, ``--large`` part 4 alone (a few minutes),
+``--checkpoint`` part 5 alone.
 Timings are only meaningful on an otherwise idle machine.
 """
 
@@ -184,6 +190,41 @@ def bench_large_memory(n_symbols: int, n_days: int, trees: int) -> None:
     )
 
 
+def bench_checkpoint(n_symbols: int, n_days: int, trees: int, repeats: int) -> None:
+    """CPU time of a run with fold checkpoints (written, then loaded) / without."""
+    import tempfile
+
+    panel = make_synthetic_panel(n_symbols, n_days, random_state=0)
+    engine = WalkForwardEngine(panel, target="fwd_ret", features=FEATURES, n_jobs=1, **WINDOWS)
+    print(f"checkpoints: {len(panel)} rows, {len(engine.folds_)} folds, LightGBM {trees} trees")
+    write, load = [], []
+    for r in range(repeats):
+        with tempfile.TemporaryDirectory() as folder:
+            c0 = time.process_time()
+            plain = engine.run(estimator=raw_estimator(trees), metrics=["sharpe"])
+            c_plain = time.process_time() - c0
+            c0 = time.process_time()
+            engine.run(estimator=raw_estimator(trees), metrics=["sharpe"], checkpoint_dir=folder)
+            c_write = time.process_time() - c0
+            c0 = time.process_time()
+            loaded = engine.run(
+                estimator=raw_estimator(trees), metrics=["sharpe"], checkpoint_dir=folder
+            )
+            c_load = time.process_time() - c0
+        pd.testing.assert_frame_equal(loaded.predictions, plain.predictions)
+        write.append(c_write / c_plain)
+        load.append(c_load / c_plain)
+        print(
+            f"  repeat {r}: CPU time without {c_plain:.2f} s, writing checkpoints "
+            f"{c_write:.2f} s ({write[-1]:.3f}x), loading them all {c_load:.2f} s "
+            f"({load[-1]:.3f}x)"
+        )
+    print(
+        f"median CPU-time ratio with checkpoints / without: writing "
+        f"{statistics.median(write):.3f}, loading every fold {statistics.median(load):.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", type=int, default=30)
@@ -194,7 +235,11 @@ def main() -> None:
     parser.add_argument(
         "--large", action="store_true", help="only part 4: 1M rows speed, 5M rows memory"
     )
+    parser.add_argument("--checkpoint", action="store_true", help="only part 5")
     args = parser.parse_args()
+    if args.checkpoint:
+        bench_checkpoint(400, 2500, trees=20, repeats=max(1, min(args.repeats, 2)))
+        return
     if args.large:
         bench_large_speed(400, 2500, trees=20, repeats=max(1, min(args.repeats, 2)))
         bench_large_memory(2000, 2500, trees=20)

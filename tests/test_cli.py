@@ -321,6 +321,41 @@ def test_walkforward_on_a_folder_panel(tmp_path):
     assert summary["sharpe"] == pytest.approx(float(sharpe_line.split()[-1]), abs=1e-4)
 
 
+def test_walkforward_rerun_loads_its_fold_checkpoints(tmp_path):
+    """Each fold is kept in OUT/checkpoints/ as it finishes: the same command again,
+    or with another --cost-bps, refits nothing; --force or another config refits all,
+    and the files of the replaced run go."""
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=160, seed=5)
+    out = tmp_path / "wf"
+    args = ["walkforward", "--input-dir", data, "--target", "fwd_ret_1d", "--output-dir", out,
+            "--config", fast_config(tmp_path, rounds=20, patience=0), "--train-days", "60",
+            "--test-days", "30", "--step-days", "30", "--min-train-samples", "50",
+            "--n-jobs", "1"]  # fmt: skip
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert "loaded from" not in first.stderr
+    n_folds = len(pd.read_csv(out / "folds.csv"))
+    files = sorted((out / "checkpoints").glob("fold-*.joblib"))
+    assert len(files) == n_folds >= 3
+    predictions = pd.read_parquet(out / "predictions.parquet")
+
+    again = run_cli(*args, "--cost-bps", "5")
+    assert again.returncode == 0, again.stderr
+    assert f"{n_folds} of {n_folds} folds loaded from" in again.stderr, again.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "predictions.parquet"), predictions)
+    assert json.loads((out / "run_manifest.json").read_text())["portfolio"]["cost_bps"] == 5
+
+    forced = run_cli(*args, "--force")
+    assert forced.returncode == 0 and "loaded from" not in forced.stderr, forced.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "predictions.parquet"), predictions)
+    other = [a if a != "20" else "25" for a in args]  # another config: other rounds
+    other[other.index("--config") + 1] = fast_config(tmp_path, rounds=25, patience=0)
+    changed = run_cli(*other)
+    assert changed.returncode == 0 and "loaded from" not in changed.stderr, changed.stderr
+    now = sorted((out / "checkpoints").glob("fold-*.joblib"))
+    assert len(now) == n_folds and not set(now) & set(files)  # the old run's folds went
+
+
 def test_walkforward_missing_folder_exit_2(tmp_path):
     proc = run_cli("walkforward", "--input-dir", tmp_path / "nope", "--output-dir", tmp_path)
     assert_one_line_error(proc, str(tmp_path / "nope"))

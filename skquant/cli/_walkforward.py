@@ -64,8 +64,11 @@ def add_parser(subparsers, parents) -> None:
             "Sharpe), and writes "
             "predictions.parquet, folds.csv, summary.json, PNG plots (net equity against "
             "the equal-weight benchmark, gross against net, rolling IC, turnover, mean target "
-            "by prediction quintile, Sharpe by fold, feature importance) and one "
-            "self-contained report.html to --output-dir."
+            "by prediction quintile, Sharpe by fold, feature importance), one "
+            "self-contained report.html and run_manifest.json to --output-dir. Each fold's "
+            "predictions are kept in --output-dir/checkpoints/ as it finishes: re-running "
+            "resumes a stopped run, and a re-run that changes only --portfolio, "
+            "--quantile or --cost-bps fits no fold again."
         ),
         epilog="Exit codes: 0 done, 1 some symbol files could not be used, 2 bad usage or input, 3 unexpected error.",
     )
@@ -81,6 +84,8 @@ def add_parser(subparsers, parents) -> None:
                         help="where results and plots go (default ./walkforward_output)")  # fmt: skip
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="folds fitted in parallel, one thread each (default -1: all cores)")  # fmt: skip
+    parser.add_argument("--force", action="store_true",
+                        help="refit every fold: drop the fold checkpoints of earlier runs")  # fmt: skip
     add_tracking(parser)
     parser.set_defaults(handler=run)
 
@@ -184,8 +189,12 @@ def _fold_table(folds) -> str:
     return frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
 
-# Every file of the output folder is logged to MLflow but the (large) predictions.
+# Every file of the output folder is logged to MLflow but the (large) predictions (and
+# the fold checkpoints, a folder).
 UNTRACKED = ("predictions.parquet",)
+# The folder of --output-dir that keeps each fold's predictions (WalkForwardEngine.run's
+# checkpoint_dir), so that a stopped run resumes.
+CHECKPOINTS = "checkpoints"
 
 
 def read_data(args: argparse.Namespace, requested) -> tuple:
@@ -236,7 +245,18 @@ def _log_run(tracker, out: Path, folds) -> None:
     tracker.log_artifacts(out, exclude=UNTRACKED, recursive=False)
 
 
+def _drop_unused(checkpoints: Path, before: float) -> None:
+    """Remove the fold checkpoints that this run neither wrote nor loaded (the engine
+    touches a file it loads): those of earlier runs with other settings. ``before`` is
+    the run's start less a second, the file system's clock being coarser."""
+    for path in checkpoints.glob("fold-*.joblib"):
+        if path.stat().st_mtime < before:
+            path.unlink(missing_ok=True)
+
+
 def _run(args: argparse.Namespace, tracker) -> int:
+
+    import shutil
 
     import numpy as np
 
@@ -247,6 +267,9 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    out = Path(args.output_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output-dir {str(out)!r} exists and is not a folder.")
     config, variant = _config(args)
     requested = parse_features(args.features)
     panel, failed, unseen, source = read_data(args, requested)
@@ -283,9 +306,12 @@ def _run(args: argparse.Namespace, tracker) -> int:
                   f"{min_test_date:%Y-%m-%d} on: testing starts there "
                   f"({engine.n_folds_skipped_} earlier folds skipped)")  # fmt: skip
     started = _dt.datetime.now(_dt.timezone.utc)
-    result = engine.run(args.model, config)
+    checkpoints = out / CHECKPOINTS
+    if args.force and checkpoints.is_dir():
+        shutil.rmtree(checkpoints)
+    result = engine.run(args.model, config, checkpoint_dir=checkpoints)
+    _drop_unused(checkpoints, before=started.timestamp() - 1.0)
 
-    out = Path(args.output_dir).expanduser()
     result.save(out)
     import matplotlib
 
