@@ -350,10 +350,14 @@ def test_walkforward_rerun_loads_its_fold_checkpoints(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "predictions.parquet"), predictions)
     other = [a if a != "20" else "25" for a in args]  # another config: other rounds
     other[other.index("--config") + 1] = fast_config(tmp_path, rounds=25, patience=0)
+    leftover = out / "checkpoints" / f".{files[0].name}.x1y2.tmp"  # a killed run's write
+    leftover.write_bytes(b"half a file")
+    os.utime(leftover, (0, 0))
     changed = run_cli(*other)
     assert changed.returncode == 0 and "loaded from" not in changed.stderr, changed.stderr
     now = sorted((out / "checkpoints").glob("fold-*.joblib"))
     assert len(now) == n_folds and not set(now) & set(files)  # the old run's folds went
+    assert not leftover.exists()
 
 
 def test_walkforward_missing_folder_exit_2(tmp_path):

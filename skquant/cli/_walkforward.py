@@ -247,11 +247,13 @@ def _log_run(tracker, out: Path, folds) -> None:
 
 def _drop_unused(checkpoints: Path, before: float) -> None:
     """Remove the fold checkpoints that this run neither wrote nor loaded (the engine
-    touches a file it loads): those of earlier runs with other settings. ``before`` is
-    the run's start less a second, the file system's clock being coarser."""
-    for path in checkpoints.glob("fold-*.joblib"):
-        if path.stat().st_mtime < before:
-            path.unlink(missing_ok=True)
+    touches a file it loads): those of earlier runs with other settings, and the
+    temporary files of a killed one. ``before`` is the run's start less a second, the
+    file system's clock being coarser."""
+    for pattern in ("fold-*.joblib", ".fold-*.tmp"):
+        for path in checkpoints.glob(pattern):
+            if path.stat().st_mtime < before:
+                path.unlink(missing_ok=True)
 
 
 def _run(args: argparse.Namespace, tracker) -> int:
