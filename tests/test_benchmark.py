@@ -229,3 +229,33 @@ def test_cli_benchmark_runs_on_a_dask_cluster(tmp_path):
         pd.read_csv(tmp_path / "dask" / "leaderboard.csv")[keep],
         pd.read_csv(tmp_path / "local" / "leaderboard.csv")[keep],
     )
+
+
+def test_another_cost_reevaluates_every_run_without_refitting(
+    panel, board_dir, tmp_path, monkeypatch
+):
+    """The runs' fold checkpoints: another cost_bps is another run (fingerprint), but
+    its folds are those already fitted."""
+    import shutil
+
+    from skquant.walkforward import _engine
+
+    out = shutil.copytree(board_dir[0], tmp_path / "board")
+    fits = []
+    fit = _engine._fit_predict_fold
+
+    def counting(*args):
+        fits.append(1)
+        return fit(*args)
+
+    monkeypatch.setattr(_engine, "_fit_predict_fold", counting)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = benchmark(panel, output_dir=out, **SETTINGS, cost_bps=20)
+    assert board.manifest["n_runs_reused"] == 0 and not fits
+    gross, net = board_dir[1].table["sharpe_mean"], board.table["sharpe_mean"]
+    assert (net.loc[gross.index] < gross).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        benchmark(panel, output_dir=tmp_path / "fresh", **SETTINGS, cost_bps=20)
+    assert fits  # the counter counts

@@ -202,7 +202,12 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
     """Evaluate one (model, seed) run; write its returns then its summary.json."""
     from skquant.utils._io import atomic_write_bytes, atomic_write_json
 
-    result = engine.run(estimator=estimator, metrics=("sharpe", "max_drawdown"))
+    # each fold kept as it finishes: a killed run resumes, and the same run under
+    # another cost or portfolio rule (another fingerprint) fits nothing
+    checkpoints = None if folder is None else Path(folder) / "checkpoints"
+    result = engine.run(
+        estimator=estimator, metrics=("sharpe", "max_drawdown"), checkpoint_dir=checkpoints
+    )
     pred = result.predictions
     score = pred["proba"] if "proba" in pred else pred["prediction"]
     target = engine.data[engine.target_].reindex(pred.index).to_numpy(dtype=np.float64)
@@ -499,10 +504,13 @@ def benchmark(
         go one after another. The table does not depend on it, but ``fit_seconds``
         measures the machine and differs between runs of the same command.
     output_dir : str or path-like, default=None
-        Where ``runs/<model>/seed=<s>/`` (``returns.csv``, then ``summary.json``) and
+        Where ``runs/<model>/seed=<s>/`` (``returns.csv``, then ``summary.json``, and
+        the fold checkpoints of :meth:`WalkForwardEngine.run` in ``checkpoints/``) and
         ``leaderboard.csv``, ``.md``, ``.json`` and ``.png`` go. A run whose
         ``summary.json`` exists with the same settings (data hash, engine, config)
-        is reused; others are (re)run. None keeps everything in memory.
+        is reused; others are (re)run, loading the folds a killed run or one with
+        another ``portfolio``, ``quantile`` or ``cost_bps`` already fitted. None keeps
+        everything in memory.
     verbose : bool, default=False
         Print one line per finished run to stderr.
     **engine_params

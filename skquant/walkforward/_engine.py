@@ -556,9 +556,7 @@ class WalkForwardEngine:
         if self.verbose:
             from tqdm.auto import tqdm
 
-            outputs = tqdm(
-                outputs, total=len(self.folds_), desc="walk-forward folds", unit="fold"
-            )
+            outputs = tqdm(outputs, total=len(self.folds_), desc="walk-forward folds", unit="fold")
         done = []
         try:
             for k, output in enumerate(outputs):
