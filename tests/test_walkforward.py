@@ -545,3 +545,26 @@ def test_a_damaged_checkpoint_is_refitted(panel, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="checkpoint_dir .* is not a folder"):
         engine.run(estimator=Ridge(), checkpoint_dir=tmp_path / "file")
+
+
+def test_a_checkpoint_is_not_reused_under_another_yaml_variant(panel, tmp_path, monkeypatch):
+    """A trainer without a full config reads MODEL_VARIANT's YAML variant when it fits,
+    which its parameters do not show: the variant it resolves joins the fold key."""
+    from skquant.walkforward import _engine
+
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=100, step_days=100)
+    engine = WalkForwardEngine(panel, n_jobs=1, min_train_samples=1, **kwargs)
+    fits = []
+    fit = _engine._fit_predict_fold
+    monkeypatch.setattr(_engine, "_fit_predict_fold", lambda *a: fits.append(1) or fit(*a))
+    config = {"n_jobs": 1, "n_estimators": 10}  # the other keys come from the variant
+    monkeypatch.setenv("MODEL_VARIANT", "conservative")
+    first = engine.run("lightgbm", config, checkpoint_dir=tmp_path)
+    n_folds = len(first.folds)
+    assert len(fits) == n_folds
+    engine.run("lightgbm", config, checkpoint_dir=tmp_path)
+    assert len(fits) == n_folds  # the same variant: loaded
+    monkeypatch.setenv("MODEL_VARIANT", "aggressive")
+    other = engine.run("lightgbm", config, checkpoint_dir=tmp_path)
+    assert len(fits) == 2 * n_folds
+    assert not np.allclose(other.predictions["prediction"], first.predictions["prediction"])

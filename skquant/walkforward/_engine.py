@@ -535,7 +535,7 @@ class WalkForwardEngine:
         if checkpoint_dir is not None:
             from skquant.walkforward._checkpoint import FoldCheckpoints
 
-            checkpoints = FoldCheckpoints(checkpoint_dir)
+            checkpoints = FoldCheckpoints(checkpoint_dir, estimator)
             keys = [checkpoints.key(*args) for args in fold_args]
             for k, key in enumerate(keys):
                 output = checkpoints.load(k, key)
