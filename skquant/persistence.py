@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from skquant.utils._io import atomic_write, atomic_write_bytes, atomic_write_json
+from skquant.utils._io import atomic_write, atomic_write_bytes, atomic_write_json, file_sha256
 
 __all__ = ["ModelIntegrityError", "load_metadata", "load_model", "save_model"]
 
@@ -68,14 +68,6 @@ class LibraryVersionWarning(UserWarning):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _sha256_bytes(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
@@ -234,7 +226,7 @@ def save_model(
         "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
         "format": format,
         "model_file": model_file.name,
-        "sha256": _sha256(model_file),
+        "sha256": file_sha256(model_file),
         "size_bytes": model_file.stat().st_size,
         "skquant_version": _skquant_version(),
         "python_version": platform.python_version(),

@@ -512,6 +512,16 @@ def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, caps
     assert list(pd.read_parquet(out / "AAA.parquet").columns[-3:]) == ["vae0", "vae1", "vae2"]
     record = json.loads((out / "AAA.features.json").read_text())
     assert record["settings"]["latent_dim"] == 3 and record["settings"]["train_frac"] == 0.6
+    # dates appended to an input file: its output is built again and holds them
+    args = [*args, "--latent-dim", "3"]
+    before = (out / "BBB.csv").stat().st_mtime_ns
+    frame = pd.read_parquet(data / "AAA.parquet")
+    more = frame.iloc[-5:].copy()
+    more["date"] = pd.bdate_range(frame["date"].iloc[-1], periods=6)[1:]
+    pd.concat([frame, more]).to_parquet(data / "AAA.parquet", index=False)
+    assert main(args) == 1
+    assert len(pd.read_parquet(out / "AAA.parquet")) == 105
+    assert (out / "BBB.csv").stat().st_mtime_ns == before  # unchanged: skipped
 
 
 def test_build_features_with_the_vae(tmp_path):

@@ -120,7 +120,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     from skquant.cli._data import read_symbol, sidecar_path
     from skquant.persistence import save_model
     from skquant.registry import get_trainer
-    from skquant.utils._io import atomic_write_json
+    from skquant.utils._io import atomic_write_json, file_sha256
 
     reset_peak_memory()
     started = time.perf_counter()
@@ -128,7 +128,11 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     out_file = out_dir / Path(path).name
     model_dir = out_dir / MODELS_DIR / symbol
     result: dict[str, Any] = {"symbol": symbol, "status": "built"}
-    if not job.force and _is_built(out_file, model_dir, job):
+    try:
+        source = file_sha256(path)
+    except OSError:
+        source = None  # unreadable: read_symbol below names the problem
+    if not job.force and source is not None and _is_built(out_file, model_dir, job, source):
         result["status"] = "skipped"
         return result
     try:
@@ -185,6 +189,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
                 "fit_end": metrics["fit_end"],
                 "first_unseen_date": cutoff,
                 "settings": _build_settings(job),
+                "source_sha256": source,
             },
         )
         _write_frame(out, out_file)  # written last: it marks the symbol finished
@@ -238,12 +243,13 @@ def _build_settings(job: FeatureJob) -> dict:
     return as_read_back(settings)
 
 
-def _is_built(out_file: Path, model_dir: Path, job: FeatureJob) -> bool:
+def _is_built(out_file: Path, model_dir: Path, job: FeatureJob, source: str) -> bool:
     """Whether a symbol's file, its VAE and its record stand finished with this run's
-    inputs and settings.
+    inputs and settings; ``source`` is the SHA-256 of the input file.
 
     A file without its ``SYMBOL.features.json`` record (written by an older skquant),
-    built from other input columns, or with another ``--latent-dim``,
+    built from another input file (dates appended, values edited: the output would
+    lack them) or other input columns, or with another ``--latent-dim``,
     ``--train-frac``, ``--config`` or ``--variant`` is built again: its record is what
     keeps walkforward and train-all from testing the features in-sample, and a re-run
     must not keep features the command no longer asks for.
@@ -260,6 +266,7 @@ def _is_built(out_file: Path, model_dir: Path, job: FeatureJob) -> bool:
         return False
     return (
         record.get("inputs") == list(job.features)
+        and record.get("source_sha256") == source
         and "first_unseen_date" in record
         and record.get("settings") == _build_settings(job)
     )

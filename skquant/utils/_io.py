@@ -40,6 +40,17 @@ def to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def data_hash(*frames) -> str:
     """SHA-256 of DataFrames and Series: their values, index, column names and dtypes
     (order-sensitive), what a resume check compares a finished result's data with."""
