@@ -108,8 +108,9 @@ def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str,
     and data hashes of this run's split. Another variant, config, feature set, target,
     validation tail, embargo, or other training or validation rows (data appended or
     edited) retrain the pair rather than silently keeping a model built on other
-    data. Another return column, annualisation or cost changes only the scores: the
-    pair is rescored from its saved validation predictions. ``n_jobs`` is ignored.
+    data. Another return column (or other values in it), annualisation or cost changes
+    only the scores: the pair is rescored from its saved validation predictions.
+    ``n_jobs`` is ignored.
     """
     try:
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
@@ -141,6 +142,8 @@ def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str,
     for key, what in (("train_sha256", "training"), ("val_sha256", "validation")):
         if key in metrics and metrics[key] != now[key]:  # older pairs have spans only
             return "retrain", f"the data changed (other {what} rows)"
+    if not rescore and metrics.get("returns_sha256") != now["returns_sha256"]:
+        rescore = "other --return-col values (or none recorded)"
     return ("rescore", rescore) if rescore else None
 
 
@@ -308,7 +311,7 @@ def _headline(metrics: dict) -> dict:
     return keep
 
 
-def _rescore_pair(symbol, model, job: Job, y_val, returns, dates) -> dict:
+def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict) -> dict:
     """Trade a finished pair's saved validation predictions with this run's return
     column, annualisation and cost, and rewrite its ``metrics.json``; the model and its
     predictions are left as they are."""
@@ -345,6 +348,7 @@ def _rescore_pair(symbol, model, job: Job, y_val, returns, dates) -> dict:
     if "trading" in scores:
         metrics["trading"] = scores["trading"]
     metrics["settings"] = pair_settings(job)
+    metrics["returns_sha256"] = rows["returns_sha256"]
     atomic_write_json(folder / "metrics.json", metrics)
     return metrics
 
@@ -393,7 +397,12 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         X_tr, y_tr = train[job.features], train[job.target]
         X_val, y_val = val[job.features], val[job.target]
         rows = row_facts(X_tr, X_val)
-        rows.update(train_sha256=data_hash(X_tr, y_tr), val_sha256=data_hash(X_val, y_val))
+        rows.update(
+            train_sha256=data_hash(X_tr, y_tr),
+            val_sha256=data_hash(X_val, y_val),
+            # what the validation predictions are traded on: rescored when it changes
+            returns_sha256=None if job.return_col is None else data_hash(val[job.return_col]),
+        )
     for model, config in models:
         t0 = time.perf_counter()
         pair_dir = symbol_dir / model
@@ -407,7 +416,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
                 continue
             if action[0] == "rescore":
                 try:
-                    metrics = _rescore_pair(symbol, model, job, y_val, returns, X_val.index)
+                    metrics = _rescore_pair(symbol, model, job, y_val, returns, X_val.index, rows)
                 except Exception as exc:  # a damaged predictions file: train it again
                     action = ("retrain", f"cannot rescore: {exc}")
                 else:
