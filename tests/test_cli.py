@@ -348,8 +348,9 @@ def test_walkforward_rerun_loads_its_fold_checkpoints(tmp_path):
     forced = run_cli(*args, "--force")
     assert forced.returncode == 0 and "loaded from" not in forced.stderr, forced.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(out / "predictions.parquet"), predictions)
-    other = [a if a != "20" else "25" for a in args]  # another config: other rounds
-    other[other.index("--config") + 1] = fast_config(tmp_path, rounds=25, patience=0)
+    (tmp_path / "other").mkdir()
+    other = list(args)  # another config: other rounds
+    other[other.index("--config") + 1] = fast_config(tmp_path / "other", rounds=25, patience=0)
     leftover = out / "checkpoints" / f".{files[0].name}.x1y2.tmp"  # a killed run's write
     leftover.write_bytes(b"half a file")
     os.utime(leftover, (0, 0))
@@ -669,6 +670,29 @@ def test_train_all_rescores_a_pair_whose_only_change_is_how_it_is_traded(tmp_pat
     assert rescored == retrained | {"trading": rescored["trading"]}
     trading = json.loads((pair / "metrics.json").read_text())["trading"]
     assert trading["sharpe"] < trading["gross_sharpe"]
+
+
+def test_train_all_rescores_a_pair_whose_return_column_changed(tmp_path):
+    """The returns the validation predictions are traded on are hashed too: an edited
+    --return-col value rescores the pair (the model and its predictions stay)."""
+    import pandas as pd
+
+    data, out, base = _lightgbm_run(tmp_path)
+    path = data / "AAA.parquet"
+    frame = pd.read_parquet(path)
+    frame["fwd_ret_x"] = frame["fwd_ret_1d"].shift(-1).fillna(0.0)  # another P&L column
+    frame.to_parquet(path, index=False)
+    base = [*base, "--return-col", "fwd_ret_x", "--features", "f0,f1,f2"]
+    assert run_cli(*base).returncode == 0
+    metrics = out / "AAA" / "lightgbm" / "metrics.json"
+    before = json.loads(metrics.read_text())["trading"]
+    frame.loc[len(frame) - 3 :, "fwd_ret_x"] *= -5.0  # in the validation tail
+    frame.to_parquet(path, index=False)
+    proc = run_cli(*base)
+    assert "rescored, other --return-col values" in proc.stderr, proc.stderr
+    after = json.loads(metrics.read_text())["trading"]
+    assert after["total_return"] != before["total_return"]
+    assert "0 trained, 1 already finished" in run_cli(*base).stdout
 
 
 def test_train_all_retrains_a_pair_whose_rows_changed(tmp_path):

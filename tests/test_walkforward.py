@@ -568,3 +568,56 @@ def test_a_checkpoint_is_not_reused_under_another_yaml_variant(panel, tmp_path, 
     other = engine.run("lightgbm", config, checkpoint_dir=tmp_path)
     assert len(fits) == 2 * n_folds
     assert not np.allclose(other.predictions["prediction"], first.predictions["prediction"])
+
+
+def test_checkpoints_of_a_shorter_panel_serve_its_folds_in_a_longer_one(panel, tmp_path):
+    """A fold's key holds its own rows only: appending dates refits just the folds whose
+    windows changed, however the panel's arrays and index levels grew."""
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=40, step_days=40, min_train_samples=1)
+    dates = panel.index.get_level_values("date")
+    shorter = panel[dates < dates.unique()[-10]]
+    old = WalkForwardEngine(shorter, n_jobs=1, **kwargs)
+    old.run(estimator=CountingRidge(), checkpoint_dir=tmp_path)
+    new = WalkForwardEngine(panel, n_jobs=1, **kwargs)
+
+    def windows(engine):
+        d = engine._dates  # the fold cuts as dates: (train start, train end, test end)
+        return {(d[a], d[b - 1], d[c], d[stop - 1]) for a, b, c, stop in engine.folds_}
+
+    changed = windows(new) - windows(old)
+    assert 0 < len(changed) < len(new.folds_)
+    CountingRidge.fits = 0
+    longer = new.run(estimator=CountingRidge(), checkpoint_dir=tmp_path)
+    assert CountingRidge.fits == len(changed)
+    plain = new.run(estimator=Ridge())
+    pd.testing.assert_frame_equal(longer.predictions, plain.predictions)
+
+
+def test_checkpoints_never_fail_a_run(panel, tmp_path, monkeypatch, recwarn):
+    """An estimator that does not pickle, or a folder that cannot be written, runs the
+    folds without checkpoints and says so; all folds loaded in parallel: no warning."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skquant.utils import _checkpoint
+
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=40, step_days=40, min_train_samples=1)
+    engine = WalkForwardEngine(panel, n_jobs=2, **kwargs)
+    plain = engine.run(estimator=Ridge())
+    engine.run(estimator=Ridge(), checkpoint_dir=tmp_path / "ok")
+    recwarn.clear()
+    loaded = engine.run(estimator=Ridge(), checkpoint_dir=tmp_path / "ok")
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)], recwarn.list
+    pd.testing.assert_frame_equal(loaded.predictions, plain.predictions)
+
+    lam = make_pipeline(FunctionTransformer(lambda X: X), Ridge())
+    with pytest.warns(UserWarning, match="cannot hash the estimator .* without fold checkpoints"):
+        result = engine.run(estimator=lam, checkpoint_dir=tmp_path / "lam")
+    pd.testing.assert_frame_equal(result.predictions, plain.predictions)
+
+    def full_disk(path, write):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_checkpoint, "atomic_write", full_disk)
+    with pytest.warns(UserWarning, match="cannot save a fold .*No space left"):
+        result = engine.run(estimator=Ridge(alpha=2.0), checkpoint_dir=tmp_path / "full")
+    assert len(result.folds) == len(plain.folds)

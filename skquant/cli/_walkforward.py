@@ -245,17 +245,6 @@ def _log_run(tracker, out: Path, folds) -> None:
     tracker.log_artifacts(out, exclude=UNTRACKED, recursive=False)
 
 
-def _drop_unused(checkpoints: Path, before: float) -> None:
-    """Remove the fold checkpoints that this run neither wrote nor loaded (the engine
-    touches a file it loads): those of earlier runs with other settings, and the
-    temporary files of a killed one. ``before`` is the run's start less a second, the
-    file system's clock being coarser."""
-    for pattern in ("fold-*.joblib", ".fold-*.tmp"):
-        for path in checkpoints.glob(pattern):
-            if path.stat().st_mtime < before:
-                path.unlink(missing_ok=True)
-
-
 def _run(args: argparse.Namespace, tracker) -> int:
 
     import shutil
@@ -265,6 +254,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     from skquant.cli._data import parse_features
     from skquant.cli._pairs import plot_importance
     from skquant.metrics import sharpe_ratio
+    from skquant.utils._checkpoint import remove_unused
     from skquant.utils._io import atomic_write_bytes, atomic_write_figure, atomic_write_json
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
@@ -312,7 +302,8 @@ def _run(args: argparse.Namespace, tracker) -> int:
     if args.force and checkpoints.is_dir():
         shutil.rmtree(checkpoints)
     result = engine.run(args.model, config, checkpoint_dir=checkpoints)
-    _drop_unused(checkpoints, before=started.timestamp() - 1.0)
+    # the folds of earlier runs with other settings, and a killed run's temporary files
+    remove_unused(checkpoints, before=started.timestamp() - 1.0)
 
     result.save(out)
     import matplotlib

@@ -1,5 +1,8 @@
 """Fold checkpoints: a walk-forward run keeps each finished fold's predictions on disk.
 
+(In utils, as the walk-forward engine writes them and the command line removes the
+unused ones.)
+
 A crashed run, or the same run again (another cost or portfolio rule changes only the
 evaluation), then loads the folds it already fitted instead of refitting them. A fold
 is found again only under the same key: a hash of everything its fit and predictions
@@ -12,9 +15,13 @@ another config, variant, data, window or upgrade refits it.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
+import numpy as np
+
 from skquant.utils._io import atomic_write
+from skquant.utils._warnings import caller_stacklevel
 
 
 def resolved_configs(estimator) -> list:
@@ -36,52 +43,104 @@ def resolved_configs(estimator) -> list:
 
 
 class FoldCheckpoints:
-    """The fold files of one folder: ``fold-K-KEY.joblib``, each written atomically.
+    """The fold files of one folder: ``fold-KEY.joblib``, each written atomically.
 
-    ``estimator`` is the run's: its resolved configs (:func:`resolved_configs`), the
-    ``MODEL_VARIANT`` variable and the library versions join every fold's key.
+    ``estimator`` is the run's: it and its resolved configs (:func:`resolved_configs`)
+    join every fold's key, with ``context`` (the caller's: the library versions, the
+    ``MODEL_VARIANT`` variable). Checkpoints are a convenience: a fold that cannot be
+    hashed, loaded, touched or saved is fitted (and the run goes on) with a warning,
+    never an error.
     """
 
-    def __init__(self, folder, estimator) -> None:
+    def __init__(self, folder, estimator, context=()) -> None:
         self.folder = Path(folder).expanduser()
         if self.folder.exists() and not self.folder.is_dir():
             raise ValueError(f"checkpoint_dir {str(self.folder)!r} exists and is not a folder.")
-        from skquant.config import VARIANT_ENV
-        from skquant.walkforward._benchmark import package_versions
+        self._context = [list(context), resolved_configs(estimator), estimator]
+        self.enabled = True
 
-        self._context = [
-            package_versions(),
-            os.environ.get(VARIANT_ENV),
-            resolved_configs(estimator),
-        ]
+    def _off(self, what: str, exc: Exception) -> None:
+        self.enabled = False
+        warnings.warn(
+            f"checkpoint_dir {str(self.folder)!r}: cannot {what} ({type(exc).__name__}: "
+            f"{exc}); the run goes on without fold checkpoints.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
-    def key(self, *fold_args) -> str:
-        """The hash of a fold's :func:`_fit_predict_fold` arguments and the run's context."""
+    def key(self, features, X_fold, y_train, index_fold, dates_fold, n_train, test_at):
+        """The hash of what a fold's fit and predictions depend on (its own rows only:
+        the same fold of a longer panel has the same key), or None when the estimator
+        cannot be hashed (a lambda in it, say)."""
         import joblib
 
-        return joblib.hash([self._context, *fold_args])
-
-    def _path(self, k: int, key: str) -> Path:
-        return self.folder / f"fold-{k}-{key}.joblib"
-
-    def load(self, k: int, key: str):
-        """Fold ``k``'s saved output, or None when missing or unreadable."""
-        import joblib
-
-        path = self._path(k, key)
-        if not path.is_file():
+        if not self.enabled:
             return None
+        if hasattr(index_fold, "levels"):  # a slice keeps every level value of the panel
+            index_fold = [index_fold.get_level_values(i) for i in range(index_fold.nlevels)]
+        fold = [
+            list(features),
+            np.ascontiguousarray(X_fold),  # a view's strides hold the whole panel's rows
+            np.ascontiguousarray(y_train),
+            [np.asarray(level) for level in index_fold]
+            if isinstance(index_fold, list)
+            else np.asarray(index_fold),
+            np.ascontiguousarray(dates_fold),
+            n_train,
+            test_at,
+        ]
+        try:
+            return joblib.hash([self._context, fold])
+        except Exception as exc:  # an estimator that does not pickle
+            self._off("hash the estimator", exc)
+            return None
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"fold-{key}.joblib"
+
+    def load(self, key: str | None):
+        """The saved output of the fold of ``key``, or None when missing or unreadable."""
+        import joblib
+
+        if key is None or not self._path(key).is_file():
+            return None
+        path = self._path(key)
         try:
             output = joblib.load(path)
         except Exception:  # a damaged file (a disk error, a foreign file): refit the fold
             return None
         if not (isinstance(output, tuple) and len(output) == 5):
             return None
-        os.utime(path)  # used again: ``skquant walkforward`` drops the files unused
+        try:
+            os.utime(path)  # used again: see remove_unused
+        except OSError:
+            pass  # a read-only checkpoint is used all the same
         return output
 
-    def save(self, k: int, key: str, output) -> None:
+    def save(self, key: str | None, output) -> None:
         import joblib
 
-        self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(self._path(k, key), lambda handle: joblib.dump(output, handle))
+        if key is None or not self.enabled:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(self._path(key), lambda handle: joblib.dump(output, handle))
+        except OSError as exc:  # a full disk, a read-only folder
+            self._off("save a fold", exc)
+
+
+def remove_unused(folder, before: float) -> int:
+    """Remove the fold checkpoints of ``folder`` that no run has written or loaded since
+    ``before`` (a ``time.time()``; loading touches a file), with the temporary files a
+    killed run left; their number. Pass a run's start less a second, file systems
+    keeping coarser time."""
+    removed = 0
+    for pattern in ("fold-*.joblib", ".fold-*.tmp"):
+        for path in Path(folder).glob(pattern):
+            try:
+                if path.stat().st_mtime < before:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+    return removed

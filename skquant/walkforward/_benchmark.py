@@ -13,6 +13,7 @@ import hashlib
 import inspect
 import json
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -23,6 +24,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from skquant.metrics import annual_return, deflated_sharpe_ratio, sharpe_ratio
+from skquant.utils._checkpoint import remove_unused
 from skquant.utils._cross_section import pearson_ic_by_date
 from skquant.utils._io import data_hash
 from skquant.utils._time import dates_of
@@ -205,9 +207,12 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
     # each fold kept as it finishes: a killed run resumes, and the same run under
     # another cost or portfolio rule (another fingerprint) fits nothing
     checkpoints = None if folder is None else Path(folder) / "checkpoints"
+    started = time.time()
     result = engine.run(
         estimator=estimator, metrics=("sharpe", "max_drawdown"), checkpoint_dir=checkpoints
     )
+    if checkpoints is not None:  # those of this run's earlier settings or data
+        remove_unused(checkpoints, before=started - 1.0)
     pred = result.predictions
     score = pred["proba"] if "proba" in pred else pred["prediction"]
     target = engine.data[engine.target_].reindex(pred.index).to_numpy(dtype=np.float64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -102,7 +103,7 @@ def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
             continue
         output = next(fitted)
         if checkpoints is not None:
-            checkpoints.save(k, keys[k], output)
+            checkpoints.save(keys[k], output)
         yield output
 
 
@@ -506,7 +507,10 @@ class WalkForwardEngine:
             installed versions of skquant and the libraries, loads it instead of
             refitting: a crashed run resumes, and the same run with another
             ``portfolio`` or ``cost_bps`` refits nothing. Anything else changed
-            refits. None (the default) writes nothing.
+            refits. Functions and classes enter the key by name, not by code: after
+            editing an estimator class of your own, use another folder. A fold that
+            cannot be hashed (a lambda in the estimator) or saved is fitted with a
+            warning. None (the default) writes nothing.
 
         Returns
         -------
@@ -533,12 +537,15 @@ class WalkForwardEngine:
         ]
         checkpoints, keys, loaded = None, [], {}
         if checkpoint_dir is not None:
-            from skquant.walkforward._checkpoint import FoldCheckpoints
+            from skquant.config import VARIANT_ENV
+            from skquant.utils._checkpoint import FoldCheckpoints
+            from skquant.walkforward._benchmark import package_versions
 
-            checkpoints = FoldCheckpoints(checkpoint_dir, estimator)
-            keys = [checkpoints.key(*args) for args in fold_args]
+            context = [package_versions(), os.environ.get(VARIANT_ENV)]
+            checkpoints = FoldCheckpoints(checkpoint_dir, estimator, context)
+            keys = [checkpoints.key(*args[1:]) for args in fold_args]
             for k, key in enumerate(keys):
-                output = checkpoints.load(k, key)
+                output = checkpoints.load(key)
                 if output is not None:
                     loaded[k] = output
             if loaded and self.verbose:
@@ -551,7 +558,12 @@ class WalkForwardEngine:
         # one fold per task: fits dominate, and joblib's automatic batching would
         # bundle the last folds into one worker's batch while the other idles; the
         # generator yields the folds in order as they finish
-        generator = Parallel(n_jobs=self.n_jobs, batch_size=1, return_as="generator")(jobs)
+        # (none left: no pool, whose unconsumed generator would warn of cancelled tasks)
+        generator = (
+            Parallel(n_jobs=self.n_jobs, batch_size=1, return_as="generator")(jobs)
+            if todo
+            else iter(())
+        )
         outputs = _in_fold_order(len(fold_args), generator, loaded, checkpoints, keys)
         if self.verbose:
             from tqdm.auto import tqdm
@@ -571,7 +583,8 @@ class WalkForwardEngine:
             # purpose, which joblib would otherwise warn about
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                generator.close()
+                if hasattr(generator, "close"):
+                    generator.close()
             raise
         del X, fold_args, jobs, outputs, generator  # the folds are done: free the features
         backtest = self._backtest(done)
