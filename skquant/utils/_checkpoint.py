@@ -42,6 +42,20 @@ def resolved_configs(estimator) -> list:
     return configs
 
 
+def _index_values(index) -> list:
+    """A fold's index as arrays of its own values (a slice of a MultiIndex keeps every
+    level value of the whole panel); text as 64-bit hashes, which joblib hashes as
+    fast as numbers (it pickles an object array element by element)."""
+    import pandas as pd
+
+    levels = [index.get_level_values(i) for i in range(index.nlevels)]
+    out = []
+    for level in levels:
+        values = np.asarray(level)
+        out.append(pd.util.hash_array(values) if values.dtype == object else values)
+    return out
+
+
 class FoldCheckpoints:
     """The fold files of one folder: ``fold-KEY.joblib``, each written atomically.
 
@@ -76,15 +90,11 @@ class FoldCheckpoints:
 
         if not self.enabled:
             return None
-        if hasattr(index_fold, "levels"):  # a slice keeps every level value of the panel
-            index_fold = [index_fold.get_level_values(i) for i in range(index_fold.nlevels)]
         fold = [
             list(features),
             np.ascontiguousarray(X_fold),  # a view's strides hold the whole panel's rows
             np.ascontiguousarray(y_train),
-            [np.asarray(level) for level in index_fold]
-            if isinstance(index_fold, list)
-            else np.asarray(index_fold),
+            _index_values(index_fold),
             np.ascontiguousarray(dates_fold),
             n_train,
             test_at,
