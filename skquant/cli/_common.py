@@ -250,16 +250,17 @@ def require_module(what: str, module: str) -> None:
         raise UsageError(f"{what}: {exc}") from None
 
 
-def require_models(option: str, names, importance: str | None = None) -> None:
+def require_models(option: str, names, importance: str | None = None, where: str = "") -> None:
     """A UsageError, before any work, when a model of ``names`` needs a missing extra
-    (to be fitted, and explained by ``importance``)."""
+    (to be fitted, and explained by ``importance``); ``where`` follows the model's name
+    in the message."""
     from skquant.registry import missing_dependencies
     from skquant.utils._optional import lacks_message
 
     for name in names:
         missing = missing_dependencies(name, importance=importance)
         if missing:
-            raise UsageError(f"{option}: {lacks_message(name, missing)}")
+            raise UsageError(f"{option}: {lacks_message(f'{name}{where}', missing)}")
 
 
 # The config keys that name other families: a meta-learning ensemble's base models, a
@@ -271,16 +272,11 @@ def require_config_models(option: str, name: str, config: dict) -> None:
     """:func:`require_models` for the families that ``name``'s config names in turn
     (``meta_learning``'s ``estimators``, ``reward_based``'s ``estimator``), which a
     run would otherwise build only when it fits them, pair by pair."""
-    from skquant.registry import missing_dependencies, registered_names
-    from skquant.utils._optional import lacks_message
+    from skquant.registry import registered_names
 
     known = set(registered_names())
     for key in NESTED_MODEL_KEYS:
         value = config.get(key)
         specs = value if isinstance(value, (list, tuple)) else [value]
-        for spec in specs:
-            if isinstance(spec, str) and spec in known:
-                missing = missing_dependencies(spec)
-                if missing:
-                    what = f"{spec} (in {name}'s {key})"
-                    raise UsageError(f"{option}: {lacks_message(what, missing)}")
+        nested = [spec for spec in specs if isinstance(spec, str) and spec in known]
+        require_models(option, nested, where=f" (in {name}'s {key})")

@@ -88,8 +88,11 @@ SCORE_SETTINGS = ("return_col", "periods_per_year", "cost_bps")
 ROW_FACTS = ("n_train", "train_start", "train_end", "n_val", "val_start", "val_end")
 
 
-def row_facts(X_tr, X_val) -> dict:
-    """The spans and hashes of a pair's training and validation rows (``metrics.json``)."""
+def row_facts(train, val, job: Job) -> dict:
+    """What ``metrics.json`` keeps of the rows a pair is trained and validated on: their
+    spans, and SHA-256 of the training rows, the validation rows and the validation
+    returns (what its predictions are traded on: None without a return column)."""
+    X_tr, X_val = train[job.features], val[job.features]
     return {
         "n_train": len(X_tr),
         "n_val": len(X_val),
@@ -97,6 +100,9 @@ def row_facts(X_tr, X_val) -> dict:
         "train_end": X_tr.index.max(),
         "val_start": X_val.index.min(),
         "val_end": X_val.index.max(),
+        "train_sha256": data_hash(X_tr, train[job.target]),
+        "val_sha256": data_hash(X_val, val[job.target]),
+        "returns_sha256": None if job.return_col is None else data_hash(val[job.return_col]),
     }
 
 
@@ -105,7 +111,7 @@ def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str,
     ``("rescore", reason)`` or None (keep it).
 
     ``config`` is the pair's :func:`effective_config`; ``rows`` the :func:`row_facts`
-    and data hashes of this run's split. Another variant, config, feature set, target,
+    of this run's split. Another variant, config, feature set, target,
     validation tail, embargo, or other training or validation rows (data appended or
     edited) retrain the pair rather than silently keeping a model built on other
     data. Another return column (or other values in it), annualisation or cost changes
@@ -240,7 +246,7 @@ def _train_pair(
     symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns, rows: dict
 ) -> dict:
     """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair;
-    ``rows`` are the split's :func:`row_facts` and hashes, kept in ``metrics.json``."""
+    ``rows`` are the split's :func:`row_facts`, kept in ``metrics.json``."""
     import numpy as np
     import pandas as pd
 
@@ -396,13 +402,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         returns = None if job.return_col is None else val[job.return_col].to_numpy(float)
         X_tr, y_tr = train[job.features], train[job.target]
         X_val, y_val = val[job.features], val[job.target]
-        rows = row_facts(X_tr, X_val)
-        rows.update(
-            train_sha256=data_hash(X_tr, y_tr),
-            val_sha256=data_hash(X_val, y_val),
-            # what the validation predictions are traded on: rescored when it changes
-            returns_sha256=None if job.return_col is None else data_hash(val[job.return_col]),
-        )
+        rows = row_facts(train, val, job)
     for model, config in models:
         t0 = time.perf_counter()
         pair_dir = symbol_dir / model

@@ -303,7 +303,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         shutil.rmtree(checkpoints)
     result = engine.run(args.model, config, checkpoint_dir=checkpoints)
     # the folds of earlier runs with other settings, and a killed run's temporary files
-    remove_unused(checkpoints, before=started.timestamp() - 1.0)
+    remove_unused(checkpoints, since=started.timestamp())
 
     result.save(out)
     import matplotlib

@@ -112,9 +112,9 @@ class FoldCheckpoints:
         """The saved output of the fold of ``key``, or None when missing or unreadable."""
         import joblib
 
-        if key is None or not self._path(key).is_file():
+        path = None if key is None else self._path(key)
+        if path is None or not path.is_file():
             return None
-        path = self._path(key)
         try:
             output = joblib.load(path)
         except Exception:  # a damaged file (a disk error, a foreign file): refit the fold
@@ -139,11 +139,12 @@ class FoldCheckpoints:
             self._off("save a fold", exc)
 
 
-def remove_unused(folder, before: float) -> int:
-    """Remove the fold checkpoints of ``folder`` that no run has written or loaded since
-    ``before`` (a ``time.time()``; loading touches a file), with the temporary files a
-    killed run left; their number. Pass a run's start less a second, file systems
-    keeping coarser time."""
+def remove_unused(folder, since: float) -> int:
+    """Remove the fold checkpoints of ``folder`` that no run has written or loaded
+    (loading touches a file) since ``since``, a run's start (``time.time()``), with the
+    temporary files a killed run left; their number. A second's margin covers file
+    systems that keep coarser time than ``time.time()``."""
+    before = since - 1.0
     removed = 0
     for pattern in ("fold-*.joblib", ".fold-*.tmp"):
         for path in Path(folder).glob(pattern):

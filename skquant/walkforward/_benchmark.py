@@ -212,7 +212,7 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
         estimator=estimator, metrics=("sharpe", "max_drawdown"), checkpoint_dir=checkpoints
     )
     if checkpoints is not None:  # those of this run's earlier settings or data
-        remove_unused(checkpoints, before=started - 1.0)
+        remove_unused(checkpoints, since=started)
     pred = result.predictions
     score = pred["proba"] if "proba" in pred else pred["prediction"]
     target = engine.data[engine.target_].reindex(pred.index).to_numpy(dtype=np.float64)

@@ -501,11 +501,12 @@ class WalkForwardEngine:
             pruner stops a bad trial this way.
         checkpoint_dir : str or path-like, default=None
             A folder where each fold's predictions are written as it finishes
-            (``fold-K-KEY.joblib``, atomically). A run that finds a fold there under
-            the same key, a hash of the estimator and its parameters, the features,
-            the fold's rows (features, labels, index, dates), its windows and the
-            installed versions of skquant and the libraries, loads it instead of
-            refitting: a crashed run resumes, and the same run with another
+            (``fold-KEY.joblib``, atomically). A run that finds a fold there under
+            the same key, a hash of the estimator and its parameters, the configs its
+            trainers resolve from their YAML variants (``MODEL_VARIANT``), the
+            features, the fold's own rows (features, labels, index, dates), its
+            windows and the installed versions of skquant and the libraries, loads it
+            instead of refitting: a crashed run resumes, and the same run with another
             ``portfolio`` or ``cost_bps`` refits nothing. Anything else changed
             refits. Functions and classes enter the key by name, not by code: after
             editing an estimator class of your own, use another folder. A fold that
@@ -562,7 +563,7 @@ class WalkForwardEngine:
         generator = (
             Parallel(n_jobs=self.n_jobs, batch_size=1, return_as="generator")(jobs)
             if todo
-            else iter(())
+            else (output for output in ())
         )
         outputs = _in_fold_order(len(fold_args), generator, loaded, checkpoints, keys)
         if self.verbose:
@@ -583,8 +584,7 @@ class WalkForwardEngine:
             # purpose, which joblib would otherwise warn about
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                if hasattr(generator, "close"):
-                    generator.close()
+                generator.close()
             raise
         del X, fold_args, jobs, outputs, generator  # the folds are done: free the features
         backtest = self._backtest(done)
