@@ -244,9 +244,9 @@ def test_another_cost_reevaluates_every_run_without_refitting(
     fits = []
     fit = _engine._fit_predict_fold
 
-    def counting(*args):
+    def counting(*args, **kwargs):
         fits.append(1)
-        return fit(*args)
+        return fit(*args, **kwargs)
 
     monkeypatch.setattr(_engine, "_fit_predict_fold", counting)
     with warnings.catch_warnings():

@@ -361,6 +361,35 @@ def test_walkforward_rerun_loads_its_fold_checkpoints(tmp_path):
     assert not leftover.exists()
 
 
+def test_walkforward_rerun_fits_no_model_for_its_feature_importance(tmp_path, monkeypatch):
+    """The importance table comes from the last fold's model, kept with its checkpoint:
+    a re-run that loads every fold fits nothing at all (it refitted one model)."""
+    import lightgbm
+
+    from skquant.cli import main
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=160, seed=7)
+    out = tmp_path / "wf"
+    args = ["walkforward", "--input-dir", data, "--target", "fwd_ret_1d", "--output-dir", out,
+            "--config", fast_config(tmp_path, rounds=20, patience=0), "--train-days", "60",
+            "--test-days", "30", "--step-days", "30", "--min-train-samples", "50",
+            "--n-jobs", "1", "--quiet"]  # fmt: skip
+    args = [str(arg) for arg in args]
+    assert main(args) == 0
+    importance = (out / "feature_importance.csv").read_text()
+    fits = []
+    fit = lightgbm.LGBMRegressor.fit
+
+    def counting(self, *a, **k):
+        fits.append(1)
+        return fit(self, *a, **k)
+
+    monkeypatch.setattr(lightgbm.LGBMRegressor, "fit", counting)
+    assert main(args) == 0
+    assert not fits
+    assert (out / "feature_importance.csv").read_text() == importance
+
+
 def test_walkforward_missing_folder_exit_2(tmp_path):
     proc = run_cli("walkforward", "--input-dir", tmp_path / "nope", "--output-dir", tmp_path)
     assert_one_line_error(proc, str(tmp_path / "nope"))

@@ -531,6 +531,39 @@ def test_checkpoint_dir_resumes_a_stopped_run_and_refits_only_what_changed(panel
     assert fits == 1  # only the fold that holds the row
 
 
+def test_last_model_is_the_last_folds_model_and_is_kept_with_its_checkpoint(panel, tmp_path):
+    """``last_model_`` is the model the last fold fitted (it predicted that fold's test
+    rows); a run that loads every fold loads it too, and a fold whose file was saved
+    without it (as another run's earlier fold) is refitted when it becomes the last."""
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=40, step_days=40, min_train_samples=1)
+    engine = WalkForwardEngine(panel, n_jobs=1, **kwargs)
+    CountingRidge.fits = 0
+    result = engine.run(estimator=CountingRidge(), checkpoint_dir=tmp_path)
+    n_folds = len(result.folds)
+    assert CountingRidge.fits == n_folds
+    model = engine.last_model_
+    last = result.predictions[result.predictions["fold"] == n_folds - 1]
+    features = panel.loc[last.index, engine.features_]
+    np.testing.assert_allclose(model.predict(features), last["prediction"])
+    engine.last_model_ = None
+    CountingRidge.fits = 0
+    engine.run(estimator=CountingRidge(), checkpoint_dir=tmp_path)
+    assert CountingRidge.fits == 0  # the last fold's file holds its model
+    np.testing.assert_array_equal(engine.last_model_.coef_, model.coef_)
+
+    # the panel cut after an earlier fold's test window: the same fold, now the last
+    a, b, c, d = engine.folds_[-3]
+    cut = engine._dates[d - 1]
+    shorter = WalkForwardEngine(
+        panel[panel.index.get_level_values("date") <= cut], n_jobs=1, **kwargs
+    )
+    assert len(shorter.folds_) == n_folds - 2
+    CountingRidge.fits = 0
+    shorter.run(estimator=CountingRidge(), checkpoint_dir=tmp_path)
+    assert CountingRidge.fits == 1  # only the last, for its model
+    assert shorter.last_model_ is not None
+
+
 def test_a_damaged_checkpoint_is_refitted(panel, tmp_path):
     kwargs = dict(target="fwd_ret", train_days=100, test_days=40, step_days=40, min_train_samples=1)
     engine = WalkForwardEngine(panel, n_jobs=1, **kwargs)
@@ -556,7 +589,7 @@ def test_a_checkpoint_is_not_reused_under_another_yaml_variant(panel, tmp_path, 
     engine = WalkForwardEngine(panel, n_jobs=1, min_train_samples=1, **kwargs)
     fits = []
     fit = _engine._fit_predict_fold
-    monkeypatch.setattr(_engine, "_fit_predict_fold", lambda *a: fits.append(1) or fit(*a))
+    monkeypatch.setattr(_engine, "_fit_predict_fold", lambda *a, **k: fits.append(1) or fit(*a, **k))
     config = {"n_jobs": 1, "n_estimators": 10}  # the other keys come from the variant
     monkeypatch.setenv("MODEL_VARIANT", "conservative")
     first = engine.run("lightgbm", config, checkpoint_dir=tmp_path)

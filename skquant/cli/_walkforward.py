@@ -249,8 +249,6 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     import shutil
 
-    import numpy as np
-
     from skquant.cli._data import parse_features
     from skquant.cli._pairs import plot_importance
     from skquant.metrics import sharpe_ratio
@@ -279,7 +277,6 @@ def _run(args: argparse.Namespace, tracker) -> int:
             **_options(args, ENGINE_OPTIONS),
         )
     target, return_col, features = engine.target_, engine.return_col_, engine.features_
-    from skquant.registry import get_trainer
 
     config = fold_config(args.model, config, panel[target])
     symbols = panel.index.get_level_values("symbol").unique()
@@ -318,12 +315,9 @@ def _run(args: argparse.Namespace, tracker) -> int:
     plt.close(fig)
     atomic_write_bytes(out / "equity.csv", result.to_frame().to_csv().encode("utf-8"))
 
-    # The most recent model (last fold's training window) explains the features.
-    last = result.folds.iloc[-1]
-    rows = (dates >= last["train_start"]) & (dates <= last["train_end"])
-    train = panel.loc[np.asarray(rows)]
-    train = train[np.isfinite(train[target].astype(float))]
-    final = get_trainer(args.model)(config).fit(train[features], train[target])
+    # The most recent model (the last fold's, loaded with it from a checkpoint) explains
+    # the features.
+    final = engine.last_model_
     importance = None
     if hasattr(final, "get_feature_importance"):
         importance = final.get_feature_importance()

@@ -119,7 +119,7 @@ class FoldCheckpoints:
             output = joblib.load(path)
         except Exception:  # a damaged file (a disk error, a foreign file): refit the fold
             return None
-        if not (isinstance(output, tuple) and len(output) == 5):
+        if not (isinstance(output, tuple) and len(output) == 6):
             return None
         try:
             os.utime(path)  # used again: see remove_unused

@@ -58,7 +58,16 @@ def _history_rows(model, dates: np.ndarray) -> int:
 
 
 def _fit_predict_fold(
-    estimator, features, X_fold, y_train, index_fold, dates_fold, n_train, test_at
+    estimator,
+    features,
+    X_fold,
+    y_train,
+    index_fold,
+    dates_fold,
+    n_train,
+    test_at,
+    *,
+    keep_model=False,
 ):
     """Fit a clone of ``estimator`` on one fold's training rows and predict its test rows.
 
@@ -68,6 +77,9 @@ def _fit_predict_fold(
     embargo. The frames keep the data's own index (a (date, symbol) panel stays one),
     so a trainer cuts its early-stopping tail from the latest dates of this fold's
     training window, and a sequence model's windows never cross symbols.
+
+    Returns ``(score, position, label, info, fit_seconds, model)``, ``model`` the
+    fitted clone with ``keep_model`` (the last fold's: ``last_model_``), else None.
     """
     X_train, index_train = X_fold[:n_train], index_fold[:n_train]
     if y_train.dtype.kind == "f" and np.isnan(y_train).any():
@@ -90,7 +102,7 @@ def _fit_predict_fold(
     best = getattr(model, "best_iteration_", None)
     if best is not None:
         info["best_iteration"] = best
-    return score, position, label, info, fit_seconds
+    return score, position, label, info, fit_seconds, model if keep_model else None
 
 
 def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
@@ -242,6 +254,9 @@ class WalkForwardEngine:
     folds_ : list of tuple
         ``(train_start, train_stop, test_start, test_stop)`` row ranges into the
         date-sorted data, one per fold.
+    last_model_ : estimator
+        After :meth:`run`: the model fitted on the last fold's training window, the
+        most recent one (loaded with its fold from ``checkpoint_dir`` when that was).
 
     See Also
     --------
@@ -547,7 +562,9 @@ class WalkForwardEngine:
             keys = [checkpoints.key(*args[1:]) for args in fold_args]
             for k, key in enumerate(keys):
                 output = checkpoints.load(key)
-                if output is not None:
+                # the last fold's file keeps its model (last_model_); one saved as
+                # another fold's (the data since cut short) lacks it: refit
+                if output is not None and (output[5] is not None or k < len(keys) - 1):
                     loaded[k] = output
             if loaded and self.verbose:
                 _log.info(
@@ -555,7 +572,8 @@ class WalkForwardEngine:
                     len(loaded), len(keys), checkpoints.folder,
                 )  # fmt: skip
         todo = [k for k in range(len(fold_args)) if k not in loaded]
-        jobs = (delayed(_fit_predict_fold)(*fold_args[k]) for k in todo)
+        last = len(fold_args) - 1
+        jobs = (delayed(_fit_predict_fold)(*fold_args[k], keep_model=k == last) for k in todo)
         # one fold per task: fits dominate, and joblib's automatic batching would
         # bundle the last folds into one worker's batch while the other idles; the
         # generator yields the folds in order as they finish
@@ -587,6 +605,7 @@ class WalkForwardEngine:
                 generator.close()
             raise
         del X, fold_args, jobs, outputs, generator  # the folds are done: free the features
+        self.last_model_ = done[-1][5]
         backtest = self._backtest(done)
         del done  # the per-fold predictions now live in the backtest's arrays
         return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
@@ -603,7 +622,7 @@ class WalkForwardEngine:
         folds = self.folds_ if folds is None else folds
         classifier = outputs[0][2] is not None
         fold_info, rows, served = [], [], []
-        for k, ((a, b, c, d), (*_, info, _)) in enumerate(zip(folds, outputs, strict=True)):
+        for k, ((a, b, c, d), (_, _, _, info, *_)) in enumerate(zip(folds, outputs, strict=True)):
             # each model serves its test dates until the next fold's model takes over
             serve_stop = min(d, folds[k + 1][2]) if k + 1 < len(folds) else d
             rows.append(np.arange(c, d))
