@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import empyrical
 import numpy as np
 import pandas as pd
@@ -307,3 +309,36 @@ def test_validation_costs_on_one_series_and_bad_input():
         validation_metrics(
             "regression", pred, pred, None, returns, pd.DatetimeIndex([*dates[:3], None])
         )
+
+
+def test_bad_returns_are_refused_or_warned():
+    """An infinite return is refused (PSR already did); a return below -1 warns and wipes
+    equity out, so the drawdown stays in [-1, 0] (it was -1.6, and a second loss
+    below -1 made compounded equity positive again); periods_per_year is checked."""
+    for f in (sharpe_ratio, max_drawdown, profit_factor, win_loss_ratio, annual_return):
+        with pytest.raises(ValueError, match="returns hold 1 infinite values"):
+            f([0.01, np.inf, -0.02, 0.01])
+    with pytest.warns(UserWarning, match="1 values below -1 .* not percent"):
+        assert max_drawdown([0.1, -1.5, 0.2]) == -1.0
+    with pytest.warns(UserWarning, match="2 values below -1"):
+        assert annual_return([-1.5, -1.5]) == -1.0  # (1 - 1.5) ** 2 is positive
+    for bad in (0, -252, "252", np.nan, True):
+        with pytest.raises(ValueError, match="periods_per_year must be a positive number"):
+            sharpe_ratio([0.01, -0.02, 0.03], periods_per_year=bad)
+        with pytest.raises(ValueError, match="periods_per_year"):
+            annual_return([0.01, -0.02], periods_per_year=bad)
+    assert sharpe_ratio([0.01, -0.02, 0.03], periods_per_year=np.int64(52)) == pytest.approx(
+        sharpe_ratio([0.01, -0.02, 0.03], periods_per_year=52.0)
+    )
+
+
+def test_hit_rate_refuses_2d_and_warns_on_labels_against_probabilities():
+    with pytest.raises(ValueError, match="hit_rate: y_pred must be 1-D, got shape \\(2, 2\\)"):
+        hit_rate([0.1, -0.1, 0.2, 0.3], np.array([[0.3, 0.7], [0.6, 0.4]]))
+    assert hit_rate([0.1, -0.2], np.array([[1.0], [-1.0]])) == 1.0  # one column is fine
+    with pytest.warns(UserWarning, match="y_true holds only 0 and 1"):
+        hit_rate([0, 1, 0, 1], [0.2, 0.8, 0.3, 0.9])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hit_rate([0, 1, 0, 1], [0, 1, 0, 0]) == 0.75  # labels against labels
+        assert hit_rate([0.01, -0.02], [0.6, 0.4]) == 0.5  # returns against probabilities

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from skquant.utils._cross_section import ic_by_date
 from skquant.utils._time import dates_of
+from skquant.utils._warnings import caller_stacklevel
 
 __all__ = ["hit_rate", "information_coefficient"]
 
 
+def _vector(values, what: str, name: str) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 2 and v.shape[1] == 1:
+        v = v[:, 0]
+    if v.ndim > 1:
+        raise ValueError(
+            f"{name}: {what} must be 1-D, got shape {v.shape} (for class probabilities, "
+            "pass the positive class's column)."
+        )
+    return v.reshape(-1)
+
+
 def _pair(y_true, y_pred, name: str) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(y_true, dtype=np.float64).reshape(-1)
-    p = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    t, p = _vector(y_true, "y_true", name), _vector(y_pred, "y_pred", name)
     if len(t) != len(p):
         raise ValueError(f"{name}: y_true has {len(t)} values but y_pred has {len(p)}.")
     return t, p
@@ -48,7 +62,16 @@ def hit_rate(y_true, y_pred) -> float:
     keep = ~(np.isnan(t) | np.isnan(p))
     if not keep.any():
         return float("nan")
-    return float(np.mean(np.sign(t[keep]) == np.sign(p[keep])))
+    t, p = t[keep], p[keep]
+    if np.isin(t, (0.0, 1.0)).all() and ((p >= 0) & (p <= 1)).all() and (p % 1).any():
+        warnings.warn(
+            "hit_rate: y_true holds only 0 and 1 and y_pred probabilities: hit_rate "
+            "compares signs, so every 0 label counts as a miss. Pass returns as y_true "
+            "and positions (2 * proba - 1) as y_pred, or use accuracy on labels.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    return float(np.mean(np.sign(t) == np.sign(p)))
 
 
 def _spearman(t: np.ndarray, p: np.ndarray) -> float:

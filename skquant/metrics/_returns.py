@@ -4,7 +4,9 @@ Conventions shared by every function here:
 
 - ``returns`` are simple (not log) per-period returns, e.g. daily, as a 1-D
   array-like. NaN periods are missing and dropped before computing.
-- Empty input (or only NaN) gives NaN.
+- Empty input (or only NaN) gives NaN; an infinite return raises ``ValueError``.
+- A return below -1 (losing more than everything in one period: a leveraged book,
+  or returns in percent) warns; compounded equity counts as wiped out (0) from it on.
 - Sharpe, Sortino, annual return, max drawdown and Calmar follow empyrical's
   definitions (sample standard deviation with ``ddof=1``, compounded equity).
 - A constant series has Sharpe and Sortino ``+inf``, ``-inf`` or 0 by the sign
@@ -15,9 +17,13 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+import warnings
+from numbers import Real
+
 import numpy as np
 
 from skquant.utils._docs import fill_doc
+from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
     "annual_return",
@@ -36,7 +42,19 @@ def _clean(returns) -> np.ndarray:
         r = r[:, 0]
     if r.ndim != 1:
         raise ValueError(f"returns must be 1-D, got shape {np.shape(returns)}.")
-    return r[~np.isnan(r)]
+    r = r[~np.isnan(r)]
+    if np.isinf(r).any():
+        raise ValueError(
+            f"returns hold {int(np.isinf(r).sum())} infinite values; a one-period return "
+            "is finite (a price of 0 makes inf: drop or fix those periods)."
+        )
+    return r
+
+
+def _check_periods_per_year(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < np.inf:
+        raise ValueError(f"periods_per_year must be a positive number, got {value!r}.")
+    return float(value)
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -96,6 +114,7 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     >>> round(sharpe_ratio([0.01, -0.005, 0.02, 0.0]), 4)
     8.949
     """
+    periods_per_year = _check_periods_per_year(periods_per_year)
     r, decided = _excess(returns, risk_free)
     if decided is not None:
         return decided
@@ -103,7 +122,17 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
 
 
 def _equity(r: np.ndarray) -> np.ndarray:
-    return np.cumprod(1.0 + r)
+    """Compounded equity from 1; a return below -1 wipes it out (0 from there on)."""
+    below = int((r < -1).sum())
+    if below:
+        warnings.warn(
+            f"returns hold {below} values below -1 (a loss of more than everything in "
+            f"one period, the lowest {r.min():g}): returns are fractions (0.01 for 1%), "
+            "not percent. Equity counts as wiped out from the first.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    return np.cumprod(np.maximum(1.0 + r, 0.0))
 
 
 @fill_doc
@@ -147,10 +176,11 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
     annual_return : float
         NaN for empty input; -1 when equity is wiped out.
     """
+    periods_per_year = _check_periods_per_year(periods_per_year)
     r = _clean(returns)
     if len(r) == 0:
         return float("nan")
-    ending = float(np.prod(1.0 + r))
+    ending = float(_equity(r)[-1])
     if ending <= 0:
         return -1.0
     with np.errstate(over="ignore"):  # an absurd growth rate is inf, not an error
@@ -175,6 +205,7 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
         ``required_return``. Constant excess returns give ``+inf``, ``-inf`` or 0
         by the sign of their mean (as :func:`sharpe_ratio`).
     """
+    periods_per_year = _check_periods_per_year(periods_per_year)
     d, decided = _excess(returns, required_return)
     if decided is not None:
         return decided
