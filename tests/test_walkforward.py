@@ -589,7 +589,9 @@ def test_a_checkpoint_is_not_reused_under_another_yaml_variant(panel, tmp_path, 
     engine = WalkForwardEngine(panel, n_jobs=1, min_train_samples=1, **kwargs)
     fits = []
     fit = _engine._fit_predict_fold
-    monkeypatch.setattr(_engine, "_fit_predict_fold", lambda *a, **k: fits.append(1) or fit(*a, **k))
+    monkeypatch.setattr(
+        _engine, "_fit_predict_fold", lambda *a, **k: fits.append(1) or fit(*a, **k)
+    )
     config = {"n_jobs": 1, "n_estimators": 10}  # the other keys come from the variant
     monkeypatch.setenv("MODEL_VARIANT", "conservative")
     first = engine.run("lightgbm", config, checkpoint_dir=tmp_path)
@@ -654,3 +656,38 @@ def test_checkpoints_never_fail_a_run(panel, tmp_path, monkeypatch, recwarn):
     with pytest.warns(UserWarning, match="cannot save a fold .*No space left"):
         result = engine.run(estimator=Ridge(alpha=2.0), checkpoint_dir=tmp_path / "full")
     assert len(result.folds) == len(plain.folds)
+
+
+def test_columns_no_pnl_can_be_booked_on_are_refused_before_any_fit(panel):
+    """Each of these ran every fold first: an all-NaN return column ended in an
+    IndexError from the portfolio, percent or price returns printed a drawdown of -7
+    (or a Sharpe of -33), a repeated column an AttributeError."""
+    kwargs = dict(target="fwd_ret", features=["ret_1", "ret_5"], train_days=100,
+                  test_days=50, step_days=50, min_train_samples=1)  # fmt: skip
+    cases = {
+        "return_col 'r' holds no values": panel.assign(r=np.nan),
+        "return_col 'r' holds 1 infinite": panel.assign(
+            r=panel["fwd_ret"].where(np.arange(len(panel)) != 5, np.inf)
+        ),  # fmt: skip
+        "not a one-period return: its median size": panel.assign(r=panel["fwd_ret"] * 100),
+        "below -1 \\(the lowest -3\\)": panel.assign(
+            r=panel["fwd_ret"].where(np.arange(len(panel)) != 5, -3.0)
+        ),  # fmt: skip
+        "is not a one-period return": panel.assign(r=100 + panel["fwd_ret"].cumsum()),
+    }
+    for message, data in cases.items():
+        with pytest.raises(ValueError, match=message):
+            WalkForwardEngine(data, return_col="r", **kwargs)
+    with pytest.raises(ValueError, match="target 'fwd_ret' holds no values"):
+        WalkForwardEngine(panel.assign(fwd_ret=np.nan), return_col="ret_1",
+                          **{**kwargs, "features": ["ret_5"]})  # fmt: skip
+    repeated = pd.concat([panel, panel[["ret_1"]]], axis=1)
+    with pytest.raises(ValueError, match="repeated column names: 'ret_1'"):
+        WalkForwardEngine(repeated, **kwargs)
+    with pytest.raises(ValueError, match="features names 'ret_1' more than once"):
+        WalkForwardEngine(panel, **{**kwargs, "features": ["ret_1", "ret_1"]})
+    with pytest.raises(ValueError, match="min_test_date must be a date, got 'notadate'"):
+        WalkForwardEngine(panel, min_test_date="notadate", **kwargs)
+    engine = WalkForwardEngine(panel, **kwargs)
+    with pytest.raises(ValueError, match="config must be a dict .* load_model_config"):
+        engine.run("lightgbm", config="aggressive")

@@ -7,7 +7,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -117,6 +117,33 @@ def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
         if checkpoints is not None:
             checkpoints.save(keys[k], output)
         yield output
+
+
+def _check_columns(y, target, returns, return_col) -> None:
+    """Refuse a target without one known label, and a return column that no P&L can
+    be booked on: no value, an infinite one, or one below -1 (percent units)."""
+    if y.dtype.kind == "f" and np.isnan(y).all():
+        raise ValueError(f"target {target!r} holds no values (all NaN): nothing to train on.")
+    known = returns[~np.isnan(returns)]
+    if not len(known):
+        raise ValueError(f"return_col {return_col!r} holds no values (all NaN): no P&L to book.")
+    if np.isinf(known).any():
+        raise ValueError(
+            f"return_col {return_col!r} holds {int(np.isinf(known).sum())} infinite values; "
+            "a one-period return is finite."
+        )
+    typical = float(np.median(np.abs(known)))
+    if typical > 0.5:
+        raise ValueError(
+            f"return_col {return_col!r} is not a one-period return: its median size is "
+            f"{typical:g} (a price, or percent?). Returns are fractions (0.01 for 1%)."
+        )
+    if known.min() < -1:
+        raise ValueError(
+            f"return_col {return_col!r} holds values below -1 (the lowest {known.min():g}): "
+            "an asset cannot lose more than everything in one period. Returns are "
+            "fractions (0.01 for 1%): divide percent by 100."
+        )
 
 
 def _symbol_codes(index) -> np.ndarray:
@@ -370,6 +397,17 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
+        repeated = data.columns[data.columns.duplicated()].unique()
+        if len(repeated):
+            raise ValueError(
+                f"data has repeated column names: {', '.join(map(repr, repeated))}; "
+                "give each column one name."
+            )
+        if not isinstance(self.features, str) and self.features is not None:
+            named = pd.Index(list(self.features))
+            if named.duplicated().any():
+                twice = named[named.duplicated()].unique()
+                raise ValueError(f"features names {', '.join(map(repr, twice))} more than once.")
         check_portfolio(self.portfolio, self.quantile, self.cost_bps)
         cv = self._splitter()
         plan = plan_labels(
@@ -401,6 +439,7 @@ class WalkForwardEngine:
         self._order = order
         self._y = column_values(target)
         self._returns = column_values(return_col, np.float64)
+        _check_columns(self._y, target, self._returns, return_col)
         self._dates = dates if order is None else dates[order]
         self._index = data.index if order is None else data.index[order]
         self._return_col = return_col
@@ -421,7 +460,14 @@ class WalkForwardEngine:
         self.n_folds_skipped_ = 0
         if self.min_test_date is not None:
             calendar = pd.DatetimeIndex(distinct)
-            first = pd.Timestamp(self.min_test_date)
+            try:
+                first = pd.Timestamp(self.min_test_date)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"min_test_date must be a date, got {self.min_test_date!r}."
+                ) from exc
+            if pd.isna(first):
+                raise ValueError(f"min_test_date must be a date, got {self.min_test_date!r}.")
             if (first.tz is None) != (calendar.tz is None):  # compare on the data's clock
                 first = (
                     first.tz_localize(calendar.tz) if first.tz is None else first.tz_localize(None)
@@ -463,6 +509,11 @@ class WalkForwardEngine:
         if (model_name is None) == (estimator is None):
             raise ValueError(
                 "Pass either model_name (a registry name) or estimator=, not both or neither."
+            )
+        if config is not None and not isinstance(config, Mapping):
+            raise ValueError(
+                f"config must be a dict of the model's settings, got {type(config).__name__} "
+                f"{config!r}; for a variant: load_model_config(model_name, variant=...)."
             )
         if estimator is not None:
             if config is not None:
