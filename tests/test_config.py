@@ -220,3 +220,44 @@ def test_invalid_config_value_is_rejected_at_fit():
         LightGBMTrainer({"depth": 3}).fit(X, y)
     with pytest.raises(ValueError, match="'config' parameter"):
         LightGBMTrainer("conservative").fit(X, y)
+
+
+def test_bad_config_files_and_names_are_named(tmp_path, monkeypatch):
+    """Each was a raw TypeError or UnicodeDecodeError, accepted silently (a misspelt
+    model:, a variant written twice: PyYAML keeps the last), or blamed the wrong thing
+    (MODEL_VARIANT when it was unset, a folder that "does not exist")."""
+    monkeypatch.delenv("MODEL_VARIANT", raising=False)
+    for bad in (None, 3):
+        with pytest.raises(ValueError, match="name must be a model's registry name or a YAML"):
+            load_model_config(bad)
+    with pytest.raises(ValueError, match="is a folder, not a YAML file"):
+        load_model_config(tmp_path)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe model: lightgbm")
+    with pytest.raises(ValueError, match="binary.yaml' is not UTF-8 text"):
+        load_model_config(binary)
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("model: lightgbm\nvariants:\n  balanced:\n    n_estimators: 5\n"
+                     "  balanced:\n    num_leaves: 7\n")  # fmt: skip
+    with pytest.raises(
+        ValueError, match="twice.yaml at line 5, column 3: found key 'balanced' twice"
+    ):
+        load_model_config(twice)
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text("model: lightgbmm\nvariants:\n  balanced:\n    n_estimators: 5\n")
+    with pytest.raises(
+        ValueError, match="model: Unknown model 'lightgbmm'. Did you mean 'lightgbm'"
+    ):
+        load_model_config(misspelt)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("model: lightgbm\nvariants: {}\n")
+    with pytest.raises(ValueError, match="defines no variants"):
+        list_variants(empty)
+    fast = tmp_path / "fast.yaml"
+    fast.write_text("model: lightgbm\nvariants:\n  quick:\n    n_estimators: 5\n")
+    with pytest.raises(ValueError, match=r"from the default: variant=None and no MODEL_VARIANT"):
+        load_model_config(fast)
+    monkeypatch.setenv("MODEL_VARIANT", "slow")
+    with pytest.raises(ValueError, match="'slow' \\(from the environment variable MODEL_VARIANT"):
+        load_model_config(fast)
+    assert load_model_config(fast, variant="quick") == {"n_estimators": 5}

@@ -46,10 +46,40 @@ def _config_text(name: str) -> tuple[str, str]:
         return ref.read_text(encoding="utf-8"), str(ref)
     path = Path(os.fspath(name)).expanduser()
     if path.suffix in {".yaml", ".yml"} or path.exists():
+        if path.is_dir():
+            raise ValueError(f"Config file {str(path)!r} is a folder, not a YAML file.")
         if not path.is_file():
             raise ValueError(f"Config file {str(path)!r} does not exist.")
-        return path.read_text(encoding="utf-8"), str(path)
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"Config file {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})."
+            ) from None
     raise unknown_model_error(name)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key written twice in one mapping (PyYAML keeps
+    the last silently: a variant defined twice would lose its first body unseen)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: construct_mapping's own error follows
+                break
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found key {key!r} twice",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 @functools.lru_cache(maxsize=128)
@@ -60,7 +90,7 @@ def _load_yaml(text: str) -> Any:
     parsing is the slow part; an edited file has a new text and is parsed again.
     Callers must not mutate the result (``load_model_config`` returns a deep copy).
     """
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:
@@ -76,6 +106,8 @@ def _parse(text: str, where: str) -> dict[str, Any]:
             f"Config file {where} must be a mapping with a 'variants' mapping "
             "(and optionally 'model' and 'defaults')."
         )
+    if not doc["variants"]:
+        raise ValueError(f"Config file {where} defines no variants.")
     for section in ("defaults",):
         if doc.get(section) is not None and not isinstance(doc[section], dict):
             raise ValueError(f"Config file {where}: {section!r} must be a mapping.")
@@ -106,9 +138,17 @@ def read_config_file(name: str | os.PathLike) -> tuple[dict[str, Any], str, str 
     model : str or None
         The registry name the file configures, or None when it names no registered model.
     """
+    if not isinstance(name, (str, os.PathLike)):
+        raise ValueError(
+            f"name must be a model's registry name or a YAML file's path, got "
+            f"{type(name).__name__} {name!r}."
+        )
     text, where = _config_text(name)
     doc = _parse(text, where)
-    model = doc.get("model") or (name if is_registered(name) else Path(where).stem)
+    named = doc.get("model")
+    if named is not None and not is_registered(named):
+        raise ValueError(f"Config file {where}: model: {unknown_model_error(named)}")
+    model = named or (name if is_registered(name) else Path(where).stem)
     model = model if is_registered(model) else None
     if doc.get("search_space") is not None:  # what `skquant tune` samples, not a variant
         _check_search_space(text, where, model)
@@ -202,11 +242,16 @@ def load_model_config(
     >>> cfg["n_estimators"]
     2000
     """
-    doc, where, model = read_config_file(os.fspath(name))
+    doc, where, model = read_config_file(name)
     chosen = _variant_from_env(variant)
     variants = doc["variants"]
     if chosen not in variants:
-        source = f"the environment variable {VARIANT_ENV}" if variant is None else "variant"
+        if variant is not None:
+            source = "variant"
+        elif os.environ.get(VARIANT_ENV):
+            source = f"the environment variable {VARIANT_ENV}"
+        else:
+            source = f"the default: variant=None and no {VARIANT_ENV} set"
         raise ValueError(
             f"Unknown variant {chosen!r} (from {source}) for {where}. "
             f"Valid variants: {', '.join(map(str, variants))}."
@@ -230,5 +275,5 @@ def list_models() -> list[str]:
 
 def list_variants(name: str | os.PathLike) -> list[str]:
     """Variants defined for ``name`` (a registry name or a YAML path), in file order."""
-    doc, _, _ = read_config_file(os.fspath(name))
+    doc, _, _ = read_config_file(name)
     return list(doc["variants"])
