@@ -250,6 +250,11 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
         If the directory or its metadata is missing or unreadable.
     """
     folder = Path(os.fspath(path))
+    if folder.is_file():
+        raise ModelIntegrityError(
+            f"{str(folder)!r} is a file: pass the model's directory (save_model's path), "
+            f"{str(folder.parent)!r}."
+        )
     if not folder.is_dir():
         raise ModelIntegrityError(f"Model directory {str(folder)!r} does not exist.")
     meta_file = folder / METADATA_FILE
@@ -264,6 +269,12 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelIntegrityError(f"{str(meta_file)!r} is not valid JSON: {exc}.") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
         raise ModelIntegrityError(f"{str(meta_file)!r} has no 'sha256' of the model file.")
+    if meta.get("format", "joblib") not in FORMATS:
+        raise ModelIntegrityError(
+            f"{str(meta_file)!r}: unknown format {meta['format']!r} (one of {list(FORMATS)})."
+        )
+    if not isinstance(meta.get("model_file", ""), str):
+        raise ModelIntegrityError(f"{str(meta_file)!r}: 'model_file' must be a file name.")
     return meta
 
 

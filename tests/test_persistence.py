@@ -125,6 +125,23 @@ def test_missing_or_corrupt_metadata(saved, tmp_path):
         load_model(saved)
 
 
+def test_model_file_path_and_edited_metadata_are_named(saved):
+    """The model file itself was "a directory that does not exist"; an edited format or
+    model_file ended in a KeyError or TypeError."""
+    with pytest.raises(ModelIntegrityError, match="is a file: pass the model's directory"):
+        load_model(saved / "model.joblib")
+    original = json.loads((saved / "metadata.json").read_text())
+    for key, value, message in [
+        ("format", "pickle", "unknown format 'pickle'"),
+        ("model_file", 5, "'model_file' must be a file name"),
+    ]:
+        (saved / "metadata.json").write_text(json.dumps({**original, key: value}))
+        with pytest.raises(ModelIntegrityError, match=message):
+            load_model(saved)
+    (saved / "metadata.json").write_text(json.dumps(original))
+    load_model(saved)
+
+
 def test_version_mismatch_warns(saved, fitted, data):
     meta = json.loads((saved / "metadata.json").read_text())
     meta["libraries"]["scikit-learn"] = "0.0.1"
