@@ -150,12 +150,14 @@ def test_gain_stays_the_default():
         ({"kind": "permutation", "y": "y"}, "needs X and y; X missing"),
         ({"kind": "split"}, "kind='split'; allowed: 'gain', 'shap', 'permutation'"),
         ({"kind": None}, "allowed: 'gain', 'shap', 'permutation'"),
+        # was numpy's "operands could not be broadcast"
+        ({"kind": "permutation", "X": "X", "y": "y[:10]"}, "X has 120 rows but y has 10"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, needle):
     X, y = _data(n=120)
     trainer = _trainer("lightgbm", "regression", n_estimators=5).fit(X, y)
-    kwargs = {k: {"X": X, "y": y}.get(v, v) for k, v in kwargs.items()}
+    kwargs = {k: {"X": X, "y": y, "y[:10]": y[:10]}.get(v, v) for k, v in kwargs.items()}
     with pytest.raises(ValueError, match=needle.replace("(", r"\(")):
         trainer.get_feature_importance(**kwargs)
 

@@ -17,6 +17,7 @@ from sklearn.inspection import permutation_importance
 
 from skquant.metrics import get_scorer
 from skquant.utils._optional import import_optional
+from skquant.utils._sklearn_compat import _num_samples
 
 IMPORTANCE_KINDS = ("gain", "shap", "permutation")
 # Shuffles per feature of kind="permutation", with a fixed seed so it repeats.
@@ -94,6 +95,12 @@ def permutation_scorer(estimator):
 
 def permutation_scores(estimator, X, y) -> np.ndarray:
     """Mean decrease of :func:`permutation_scorer` per feature of ``X`` on ``(X, y)``."""
+    n_rows, n_labels = _num_samples(X), _num_samples(y)
+    if n_rows != n_labels:
+        raise ValueError(
+            f"kind='permutation': X has {n_rows} rows but y has {n_labels}; pass the labels "
+            "of X's rows."
+        )
     result = permutation_importance(
         estimator,
         X,
