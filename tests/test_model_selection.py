@@ -118,8 +118,8 @@ def test_groups_and_plain_arrays():
     assert len(folds[0][0]) == 30 and len(folds[0][1]) == 15
     # no groups, no dates: one row per period in row order
     assert cv.get_n_splits(X) == len(range(10, 60, 5))
-    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
-        list(cv.split(X, groups=groups[:-1]))
+    with pytest.raises(ValueError, match=r"groups must be 1-D with one label per row of X \(60\)"):
+        list(cv.split(X, groups=groups[:-1]))  # named, not scikit-learn's sample count
     with pytest.raises(ValueError, match="groups must be 1-D"):
         list(cv.split(X, groups=groups.reshape(-1, 1)))
 
@@ -360,3 +360,52 @@ def test_rfecv_without_groups_says_x_carries_no_dates(lgb_panel):
         with pytest.raises(ValueError, match="min_train_samples") as info:
             list(cv.split(*args))
         assert "carries no dates" not in str(info.value)
+
+
+def test_text_dates_are_refused_not_split_by_position():
+    """A panel read from CSV without parse_dates has text dates: taken as no dates, its
+    rows split by position and one date fell on both sides. Text groups that are not
+    ISO dates would sort alphabetically ("15/01" before "16/12" of the year before)."""
+    from skquant import make_synthetic_panel, time_train_test_split
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=60, random_state=0)
+    text = panel.copy()
+    text.index = text.index.set_levels(text.index.levels[0].strftime("%Y-%m-%d"), level=0)
+    cv = WalkForwardSplit(train_days=31, test_days=10, step_days=10, min_train_samples=1)
+    with pytest.raises(
+        ValueError, match="index level 'date' holds text \\(2015-02-02\\).*pd.to_datetime"
+    ):
+        next(cv.split(text))
+    with pytest.raises(ValueError, match="index level 'date' holds text"):
+        time_train_test_split(text, test_days=10)
+    single = pd.DataFrame({"f": np.arange(40.0)}, index=pd.Index(["x"] * 40, name="Date"))
+    with pytest.raises(ValueError, match="index level 'Date' holds text"):
+        next(cv.split(single))
+    numbers = panel.copy()  # 20150202: yyyymmdd as integers
+    numbers.index = numbers.index.set_levels(
+        numbers.index.levels[0].strftime("%Y%m%d").astype(int), level=0
+    )
+    with pytest.raises(ValueError, match="index level 'date' holds numbers \\(20150202\\)"):
+        next(cv.split(numbers))
+
+    dates = pd.bdate_range("2023-12-01", periods=40)
+    X = pd.DataFrame({"f": np.arange(40.0)})
+    cv = WalkForwardSplit(train_days=20, test_days=5, step_days=5, min_train_samples=1)
+    with pytest.raises(ValueError, match="groups holds labels that are not dates .*alphabetically"):
+        next(cv.split(X, groups=dates.strftime("%d/%m/%Y")))
+    expected = [(tr.tolist(), te.tolist()) for tr, te in cv.split(X, groups=dates)]
+    for same in (dates.strftime("%Y-%m-%d"), np.array(list(dates), dtype=object)):
+        assert [(tr.tolist(), te.tolist()) for tr, te in cv.split(X, groups=same)] == expected
+
+
+def test_time_train_test_split_refuses_y_in_another_row_order():
+    from skquant import time_train_test_split
+
+    X = pd.DataFrame({"f": np.arange(50.0)}, index=pd.bdate_range("2024-01-01", periods=50))
+    y = pd.Series(np.arange(50.0), index=X.index)
+    X_tr, X_te, y_tr, y_te = time_train_test_split(X, y, test_days=10)
+    assert X_te.index.equals(y_te.index)
+    with pytest.raises(ValueError, match="y's index differs from X's"):
+        time_train_test_split(X, y.sample(frac=1, random_state=0), test_days=10)
+    parts = time_train_test_split(X, y.to_numpy(), test_days=10)  # an array: by position
+    np.testing.assert_array_equal(parts[3], y_te.to_numpy())

@@ -21,6 +21,24 @@ _NO_DATES = (
 )
 
 
+def _text_periods(values: np.ndarray) -> np.ndarray:
+    """``groups`` given as text (or objects) as dates: text sorts alphabetically, so
+    "15/01/2024" would come before "16/12/2023". ISO 8601 text and date objects parse;
+    anything else raises ``ValueError``."""
+    try:
+        dates = pd.to_datetime(pd.Index(values), format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        first = values[0] if len(values) else None
+        raise ValueError(
+            f"groups holds labels that are not dates ({first!r}): a time splitter orders "
+            "the rows by their groups, and text sorts alphabetically. Pass dates "
+            "(pd.to_datetime(..., dayfirst=True) for day-first text) or numbers."
+        ) from exc
+    if dates.isna().any():
+        raise ValueError("groups holds missing dates; every row needs a period label.")
+    return dates.to_numpy()
+
+
 def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(codes, periods)``: each row's period as an int code into sorted ``periods``.
 
@@ -38,6 +56,8 @@ def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
             )
         if values.dtype.kind in "fc" and np.isnan(values).any():
             raise ValueError("groups holds NaN; every row needs a period label.")
+        if values.dtype.kind in "OUS":
+            values = _text_periods(values)
     else:
         values = dates_of(X)
         if values is None:
@@ -92,8 +112,8 @@ class BaseTimeSplitter(BaseCrossValidator):
             Row positions of the test set, ascending.
         """
         self._validate_params()
+        codes, _ = period_codes(X, groups)  # first: it names groups of the wrong length
         X, y, groups = indexable(X, y, groups)
-        codes, _ = period_codes(X, groups)
         try:
             yield from self._split(codes)
         except ValueError as exc:

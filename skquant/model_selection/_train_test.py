@@ -6,6 +6,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from sklearn.utils import indexable
 
 from skquant.model_selection._base import period_codes
@@ -45,7 +46,8 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
     Raises
     ------
     ValueError
-        If both or invalid sizes are given, or either part would be empty.
+        If both or invalid sizes are given, either part would be empty, or ``y``'s
+        index differs from ``X``'s (the parts are cut by position).
 
     Examples
     --------
@@ -70,6 +72,14 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
     if not isinstance(embargo_days, Integral) or isinstance(embargo_days, bool) or embargo_days < 0:
         raise ValueError(f"embargo_days must be an int >= 0, got {embargo_days!r}.")
     arrays = indexable(X) if y is None else indexable(X, y)
+    x_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
+    if isinstance(x_index, pd.Index) and isinstance(y_index, pd.Index):
+        if not x_index.equals(y_index):
+            # the parts are cut by position: another row order pairs labels with other rows
+            raise ValueError(
+                "y's index differs from X's (another row order or other rows): align "
+                "them first, e.g. y = y.loc[X.index]."
+            )
     codes, periods = period_codes(arrays[0])
     n_dates = len(periods)
     n_test = test_days if test_days is not None else math.ceil((test_size or 0.25) * n_dates)

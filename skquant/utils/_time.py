@@ -23,11 +23,35 @@ def date_level(index) -> int | None:
     return None
 
 
+# Index names that say "these are the dates" (compared in lower case).
+_DATE_NAMES = ("date", "datetime", "timestamp", "time")
+
+
+def _refuse_text_dates(index) -> None:
+    """Raise when an index level named like a date holds text or numbers (20240102), as
+    from a CSV read without ``parse_dates``. Taken as no dates, a panel's rows would
+    count as periods in row order: splits and early-stopping tails would mix dates."""
+    for i, name in enumerate(index.names):
+        if str(name).lower() not in _DATE_NAMES:
+            continue
+        values = index.get_level_values(i)
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind in ("string", "bytes", "mixed", "mixed-integer", "integer", "floating"):
+            what = "numbers" if kind in ("integer", "floating") else "text"
+            raise ValueError(
+                f"The index level {name!r} holds {what} ({values[0]}), not dates: convert it "
+                f"with pd.to_datetime (or read_csv(..., parse_dates=[{name!r}])). Without "
+                "dates the rows would be split by position."
+            )
+
+
 def dates_of(X) -> np.ndarray | None:
     """Return the per-row dates of ``X``, or None when ``X`` carries none.
 
     Dates come from a ``DatetimeIndex`` or from the first datetime level of a
-    ``MultiIndex`` (a (date, symbol) panel in either level order).
+    ``MultiIndex`` (a (date, symbol) panel in either level order). An index level
+    named ``date`` (or ``datetime``, ``timestamp``, ``time``) that holds text or
+    numbers raises ``ValueError``: it would otherwise pass as no dates.
     """
     index = getattr(X, "index", None)
     if isinstance(index, pd.DatetimeIndex):
@@ -35,6 +59,8 @@ def dates_of(X) -> np.ndarray | None:
     level = date_level(index)
     if level is not None:
         return index.get_level_values(level).to_numpy()
+    if isinstance(index, pd.Index):
+        _refuse_text_dates(index)
     return None
 
 
