@@ -90,7 +90,8 @@ def test_xgboost_without_early_stopping_and_given_validation_set():
     trainer = XGBoostTrainer(n_estimators=15, early_stopping_rounds=0, n_jobs=1).fit(X, y)
     assert trainer.best_iteration_ is None and list(trainer.evals_result_) == ["train"]
     assert len(trainer.evals_result_["train"]["rmse"]) == 15
-    X_val, y_val = _returns_panel(n_dates=20, seed=1)
+    X_val, y_val = _returns_panel(n_dates=80, seed=1)
+    X_val, y_val = X_val.iloc[-60:], y_val.iloc[-60:]  # the 20 dates after X's 60
     trainer = XGBoostTrainer(n_estimators=500, early_stopping_rounds=5, n_jobs=1)
     trainer.train(X, y, X_val, y_val)
     assert set(trainer.evals_result_) == {"train", "valid"} and trainer.best_iteration_ < 500

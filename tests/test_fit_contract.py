@@ -192,3 +192,31 @@ def test_strategies_pick_classification_without_the_warning():
         cascade.fit(X, targets)
     assert single.task_ == "classification"
     assert cascade.stage_tasks_ == ["classification", "regression"]
+
+
+@pytest.mark.parametrize("trainer", _EARLY_STOPPING, ids=_name)
+def test_validation_rows_dated_before_the_training_end_warn(trainer):
+    """Early stopping on X_val picks the iteration there: X_val from the training
+    window's past, or the training rows themselves, were used silently."""
+    X, y = _data()
+    dates = pd.bdate_range("2024-01-01", periods=len(X))
+    X = pd.DataFrame(X, index=dates, columns=["a", "b", "c"])
+    X_train, y_train, X_val, y_val = X[:40], y[:40], X[40:], y[40:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clone(trainer).fit(X_train, y_train, X_val=X_val, y_val=y_val)
+        clone(trainer).fit(X_train.to_numpy(), y_train, X_val=X_val.to_numpy(), y_val=y_val)
+    for rows in (slice(0, 20), slice(30, 50)):  # the past; overlapping the training end
+        with pytest.warns(UserWarning, match="X_val starts on .* on or before the last training"):
+            clone(trainer).fit(X_train, y_train, X_val=X[rows], y_val=y[rows])
+
+
+def test_vae_validation_rows_dated_before_the_training_end_warn():
+    X, _ = _data()
+    X = pd.DataFrame(X, index=pd.bdate_range("2024-01-01", periods=len(X)))
+    vae = VAETrainer(latent_dim=2, early_stopping_rounds=2, **_NET)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clone(vae).fit(X[:40], X_val=X[40:])
+    with pytest.warns(UserWarning, match="X_val starts on 2024-01-01, on or before"):
+        clone(vae).fit(X[:40], X_val=X[:20])

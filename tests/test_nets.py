@@ -125,6 +125,7 @@ def test_unknown_config_key_is_rejected():
 def test_train_early_stops_on_the_validation_rows_and_restores_the_best_epoch():
     X, y = _data(400)
     X_val, _ = _data(200, seed=1)
+    X_val.index = X_val.index + pd.offsets.BDay(400)  # the dates after X's
     y_val = -2.0 * X_val["f0"]  # the opposite relation: validation loss rises as it learns
     trainer = MLPTrainer(
         hidden_layer_sizes=[16],
@@ -567,6 +568,7 @@ def test_a_saved_net_holds_no_training_rows(name):
 
 
 # --------------------------------------------------------------------------- errors and logs
+@pytest.mark.filterwarnings("ignore:X_val starts on")  # X_val: X's rows, one made bad
 @pytest.mark.parametrize("compiled", ["1", "0"], ids=["numba", "numpy"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nan_or_inf_is_a_clear_error_naming_the_array(bad, compiled, monkeypatch):

@@ -51,7 +51,12 @@ from skquant.utils._sklearn_compat import (
     validate_parameter_constraints,
 )
 from skquant.utils._target import is_binary_target
-from skquant.utils._time import chronological_tail_split, dates_of, holds_out_tail
+from skquant.utils._time import (
+    chronological_tail_split,
+    dates_of,
+    holds_out_tail,
+    warn_if_validation_not_after,
+)
 from skquant.utils._validation import check_validation_pair, validate_named
 from skquant.utils._warnings import caller_stacklevel
 
@@ -507,6 +512,7 @@ class BaseSupervisedTrainer(BaseTrainer):
         dates = dates_of(X)
         index = X.index if isinstance(X, pd.DataFrame) else None
         if X_val is not None:
+            warn_if_validation_not_after(X, X_val)
             yv = self._encode_target(yv, classification)
             return FitData(Xa, ya, w, Xv, yv, None, dates, index)
         if holds_out_tail(

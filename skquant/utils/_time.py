@@ -6,12 +6,14 @@ one definition of "the latest rows": never a shuffled or leading slice.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
 import pandas as pd
 
 from skquant.utils._sklearn_compat import _num_samples
+from skquant.utils._warnings import caller_stacklevel
 
 
 def date_level(index) -> int | None:
@@ -62,6 +64,25 @@ def dates_of(X) -> np.ndarray | None:
     if isinstance(index, pd.Index):
         _refuse_text_dates(index)
     return None
+
+
+def warn_if_validation_not_after(X, X_val) -> None:
+    """Warn when ``X_val`` (early stopping's rows, passed by the user) starts on or
+    before the last date of ``X``: the iteration would be chosen on rows the model
+    trains on, or on its past. Silent when either carries no dates."""
+    dates, val_dates = dates_of(X), dates_of(X_val)
+    if dates is None or val_dates is None or not len(dates) or not len(val_dates):
+        return
+    last, first = pd.Timestamp(dates.max()), pd.Timestamp(val_dates.min())
+    if first <= last:
+        warnings.warn(
+            f"X_val starts on {first:%Y-%m-%d}, on or before the last training date "
+            f"{last:%Y-%m-%d}: early stopping then picks the iteration on rows the model "
+            "trains on or on its past. Use the dates after the training window "
+            "(skquant.time_train_test_split).",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 # The fewest training rows from which ``fit`` holds out a chronological early-stopping

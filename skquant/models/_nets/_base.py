@@ -39,7 +39,11 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from skquant.utils._time import chronological_tail_split, holds_out_tail
+from skquant.utils._time import (
+    chronological_tail_split,
+    holds_out_tail,
+    warn_if_validation_not_after,
+)
 from skquant.utils._validation import check_validation_pair, validate_named
 
 # Keys every net trainer takes, with the value used when neither parameter, config nor
@@ -428,6 +432,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
 
         if X_val is not None:
             Xv = self._validate_X(X_val, reset=False, name="X_val")
+            warn_if_validation_not_after(X, X_val)
             Yv = self._validate_y(y_val, len(Xv), fit=False, name="y_val")
             _check_finite("y_val", Yv)
             val_inputs = self._net_inputs(self._scale_X(Xv, "X_val"), X_val)
