@@ -199,7 +199,9 @@ class WalkForwardEngine:
         The one-period return a position earns (``fwd_ret``). None uses the target
         only when it spans one period; a multi-period or binary target raises a
         ``ValueError`` naming ``return_col``: compounding a 5-day return as if it
-        were daily inflates every number.
+        were daily inflates every number. A fraction (0.01 for 1%): a column with
+        no value, an infinite value, a value below -1 or a median size above 0.5
+        (prices, percent) raises ``ValueError``.
     features : list of str, default=None
         Feature columns. ``None`` takes every numeric column except ``target``,
         ``return_col`` and label-like names (``y_*``, ``fwd_*``, ``target_*``,
