@@ -211,6 +211,7 @@ def test_validation_rows_dated_before_the_training_end_warn(trainer):
             clone(trainer).fit(X_train, y_train, X_val=X[rows], y_val=y[rows])
 
 
+@pytest.mark.requires("torch", "skorch")
 def test_vae_validation_rows_dated_before_the_training_end_warn():
     X, _ = _data()
     X = pd.DataFrame(X, index=pd.bdate_range("2024-01-01", periods=len(X)))
