@@ -691,3 +691,5 @@ def test_columns_no_pnl_can_be_booked_on_are_refused_before_any_fit(panel):
     engine = WalkForwardEngine(panel, **kwargs)
     with pytest.raises(ValueError, match="config must be a dict .* load_model_config"):
         engine.run("lightgbm", config="aggressive")
+    with pytest.warns(UserWarning, match="features 'ret_5' hold no values \\(all NaN\\)"):
+        WalkForwardEngine(panel.assign(ret_5=np.nan), **kwargs)

@@ -19,6 +19,7 @@ from skquant.leakage import plan_labels
 from skquant.metrics import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._time import dates_of, periods_per_year_of
+from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._portfolio import Backtest, check_portfolio, evaluate
 from skquant.walkforward._result import WalkForwardResult
 
@@ -425,6 +426,14 @@ class WalkForwardEngine:
         self.label_horizon_, self.label_horizon_source_ = plan.horizon
         self.embargo_days_ = plan.embargo_days
         self.features_ = plan.features
+        empty = [col for col in self.features_ if data[col].isna().all()]
+        if empty:
+            warnings.warn(
+                f"features {', '.join(map(repr, empty))} hold no values (all NaN): no fold "
+                "can learn from them.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         self.periods_per_year_ = periods_per_year_of(self.periods_per_year, dates)
 
         # Sort by date, then by the other index levels (symbol), once; folds are then
