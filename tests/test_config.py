@@ -243,6 +243,10 @@ def test_bad_config_files_and_names_are_named(tmp_path, monkeypatch):
         ValueError, match="twice.yaml at line 5, column 3: found key 'balanced' twice"
     ):
         load_model_config(twice)
+    merged = tmp_path / "merged.yaml"  # a merge key's keys may be overridden: no repeat
+    merged.write_text("model: lightgbm\ndefaults: &base\n  n_estimators: 100\n  num_leaves: 7\n"
+                      "variants:\n  fast:\n    <<: *base\n    n_estimators: 10\n")  # fmt: skip
+    assert load_model_config(merged, variant="fast") == {"n_estimators": 10, "num_leaves": 7}
     misspelt = tmp_path / "misspelt.yaml"
     misspelt.write_text("model: lightgbmm\nvariants:\n  balanced:\n    n_estimators: 5\n")
     with pytest.raises(

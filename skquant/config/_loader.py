@@ -66,6 +66,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor` merges keys the mapping may then override
             key = self.construct_object(key_node, deep=deep)
             try:
                 repeated = key in seen
