@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -686,10 +688,50 @@ def test_columns_no_pnl_can_be_booked_on_are_refused_before_any_fit(panel):
         WalkForwardEngine(repeated, **kwargs)
     with pytest.raises(ValueError, match="features names 'ret_1' more than once"):
         WalkForwardEngine(panel, **{**kwargs, "features": ["ret_1", "ret_1"]})
-    with pytest.raises(ValueError, match="min_test_date must be a date, got 'notadate'"):
-        WalkForwardEngine(panel, min_test_date="notadate", **kwargs)
+    for bad in ("notadate", 2015):  # 2015 read as 1970-01-01 plus 2015 ns
+        with pytest.raises(ValueError, match=f"min_test_date must be a date, got {bad!r}"):
+            WalkForwardEngine(panel, min_test_date=bad, **kwargs)
+    unused = pd.concat([panel, panel[["alpha_1"]]], axis=1)  # repeated, never read
+    assert WalkForwardEngine(unused, **kwargs).features_ == ["ret_1", "ret_5"]
+    once = WalkForwardEngine(panel, **{**kwargs, "features": iter(["ret_1", "ret_5"])})
+    assert once.features_ == ["ret_1", "ret_5"]  # an iterator is read once
     engine = WalkForwardEngine(panel, **kwargs)
     with pytest.raises(ValueError, match="config must be a dict .* load_model_config"):
         engine.run("lightgbm", config="aggressive")
     with pytest.warns(UserWarning, match="features 'ret_5' hold no values \\(all NaN\\)"):
         WalkForwardEngine(panel.assign(ret_5=np.nan), **kwargs)
+
+
+class LockedRidge(Ridge):
+    """A Ridge whose fitted state does not pickle (a lock)."""
+
+    def fit(self, X, y, sample_weight=None):
+        super().fit(X, y, sample_weight)
+        self.lock_ = threading.Lock()
+        return self
+
+
+def test_last_model_is_none_when_it_does_not_pickle_or_the_run_stopped(panel, tmp_path):
+    """An unpicklable fitted model crashed the run (it travels back from a worker and
+    into its checkpoint); a run stopped early kept an earlier run's last_model_."""
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    plain = WalkForwardEngine(panel, n_jobs=1, **kwargs).run(estimator=Ridge())
+    for n_jobs in (1, 2):
+        engine = WalkForwardEngine(panel, n_jobs=n_jobs, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # n_jobs=1: "does not pickle"
+            result = engine.run(estimator=LockedRidge(), checkpoint_dir=tmp_path / str(n_jobs))
+        assert engine.last_model_ is None
+        pd.testing.assert_frame_equal(result.predictions, plain.predictions)
+    engine = WalkForwardEngine(panel, n_jobs=1, **kwargs)
+    with pytest.warns(UserWarning, match="The last fold's model does not pickle"):
+        engine.run(estimator=LockedRidge())
+    engine.run(estimator=Ridge())
+    assert engine.last_model_ is not None
+
+    def stop(k, scores):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(estimator=Ridge(alpha=99.0), on_fold=stop)
+    assert engine.last_model_ is None

@@ -135,7 +135,7 @@ class FoldCheckpoints:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             atomic_write(self._path(key), lambda handle: joblib.dump(output, handle))
-        except OSError as exc:  # a full disk, a read-only folder
+        except Exception as exc:  # a full disk, a read-only folder, an unpicklable output
             self._off("save a fold", exc)
 
 

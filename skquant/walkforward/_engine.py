@@ -8,6 +8,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -103,7 +104,27 @@ def _fit_predict_fold(
     best = getattr(model, "best_iteration_", None)
     if best is not None:
         info["best_iteration"] = best
-    return score, position, label, info, fit_seconds, model if keep_model else None
+    return score, position, label, info, fit_seconds, _portable(model) if keep_model else None
+
+
+def _portable(model):
+    """``model`` if it pickles (it travels back from a worker process and into its
+    fold's checkpoint), else None with a warning: ``last_model_`` is then None."""
+    try:  # the pickler joblib's workers send results back with: loky's choice
+        import cloudpickle as pickler
+    except ImportError:
+        import pickle as pickler
+    try:
+        pickler.dumps(model)
+    except Exception as exc:  # any pickling error: a lock, a lambda, an open file
+        warnings.warn(
+            f"The last fold's model does not pickle ({type(exc).__name__}: {exc}); "
+            "last_model_ is None.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return None
+    return model
 
 
 def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
@@ -118,6 +139,13 @@ def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
         if checkpoints is not None:
             checkpoints.save(keys[k], output)
         yield output
+
+
+def _refuse_repeated(columns) -> None:
+    raise ValueError(
+        f"data has repeated column names: {', '.join(map(repr, columns))}; give each "
+        "column one name."
+    )
 
 
 def _check_columns(y, target, returns, return_col) -> None:
@@ -400,24 +428,24 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
-        repeated = data.columns[data.columns.duplicated()].unique()
-        if len(repeated):
-            raise ValueError(
-                f"data has repeated column names: {', '.join(map(repr, repeated))}; "
-                "give each column one name."
-            )
-        if not isinstance(self.features, str) and self.features is not None:
-            named = pd.Index(list(self.features))
-            if named.duplicated().any():
-                twice = named[named.duplicated()].unique()
-                raise ValueError(f"features names {', '.join(map(repr, twice))} more than once.")
+        features = self.features
+        if features is not None and not isinstance(features, str):
+            features = list(features)  # read once: an iterator is used up
+        repeated = list(data.columns[data.columns.duplicated()].unique())
+        if repeated:
+            named = [features] if isinstance(features, str) else features or []
+            used = {self.target, self.return_col, *named}
+            if features is None or self.target is None:  # any column may be chosen
+                _refuse_repeated(repeated)
+            if used.intersection(repeated):
+                _refuse_repeated([col for col in repeated if col in used])
         check_portfolio(self.portfolio, self.quantile, self.cost_bps)
         cv = self._splitter()
         plan = plan_labels(
             data,
             self.target,
             self.return_col,
-            self.features,
+            features,
             embargo_days=self.embargo_days if cv is None else cv.embargo_days,
             leak_threshold=self.leak_threshold,
         )
@@ -426,6 +454,13 @@ class WalkForwardEngine:
         self.label_horizon_, self.label_horizon_source_ = plan.horizon
         self.embargo_days_ = plan.embargo_days
         self.features_ = plan.features
+        chosen = pd.Index(self.features_)
+        if chosen.duplicated().any():
+            twice = chosen[chosen.duplicated()].unique()
+            raise ValueError(f"features names {', '.join(map(repr, twice))} more than once.")
+        used = [col for col in repeated if col in {target, return_col, *self.features_}]
+        if used:
+            _refuse_repeated(used)
         empty = [col for col in self.features_ if data[col].isna().all()]
         if empty:
             warnings.warn(
@@ -472,6 +507,8 @@ class WalkForwardEngine:
         if self.min_test_date is not None:
             calendar = pd.DatetimeIndex(distinct)
             try:
+                if isinstance(self.min_test_date, (Number, np.number)):
+                    raise TypeError("a number is not a date")  # Timestamp(2015): 1970 + 2015 ns
                 first = pd.Timestamp(self.min_test_date)
             except (ValueError, TypeError) as exc:
                 raise ValueError(
@@ -601,6 +638,7 @@ class WalkForwardEngine:
         if not metrics:
             raise ValueError("metrics is empty; name at least one metric.")
         estimator = self._estimator(model_name, config, estimator)
+        self.last_model_ = None  # a run that stops early leaves none, not an earlier run's
 
         X, y, dates, index, feats = (
             self._features(),
