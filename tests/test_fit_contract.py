@@ -209,6 +209,10 @@ def test_validation_rows_dated_before_the_training_end_warn(trainer):
     for rows in (slice(0, 20), slice(30, 50)):  # the past; overlapping the training end
         with pytest.warns(UserWarning, match="X_val starts on .* on or before the last training"):
             clone(trainer).fit(X_train, y_train, X_val=X[rows], y_val=y[rows])
+    # dates with a time zone against dates without: not comparable, no warning, no error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clone(trainer).fit(X_train.tz_localize("UTC"), y_train, X_val=X_val, y_val=y_val)
 
 
 @pytest.mark.requires("torch", "skorch")

@@ -378,9 +378,9 @@ def test_text_dates_are_refused_not_split_by_position():
         next(cv.split(text))
     with pytest.raises(ValueError, match="index level 'date' holds text"):
         time_train_test_split(text, test_days=10)
-    single = pd.DataFrame({"f": np.arange(40.0)}, index=pd.Index(["x"] * 40, name="Date"))
-    with pytest.raises(ValueError, match="index level 'Date' holds text"):
-        next(cv.split(single))
+    # one series in row order is split by position, as an array is
+    single = pd.DataFrame({"f": np.arange(40.0)}, index=pd.RangeIndex(40, name="time"))
+    assert len(list(cv.split(single))) == len(list(cv.split(single.to_numpy())))
     numbers = panel.copy()  # 20150202: yyyymmdd as integers
     numbers.index = numbers.index.set_levels(
         numbers.index.levels[0].strftime("%Y%m%d").astype(int), level=0
@@ -391,10 +391,21 @@ def test_text_dates_are_refused_not_split_by_position():
     dates = pd.bdate_range("2023-12-01", periods=40)
     X = pd.DataFrame({"f": np.arange(40.0)})
     cv = WalkForwardSplit(train_days=20, test_days=5, step_days=5, min_train_samples=1)
-    with pytest.raises(ValueError, match="groups holds labels that are not dates .*alphabetically"):
+    with pytest.raises(
+        ValueError, match="groups holds dates as text \\('01/01/2024'\\) whose alph"
+    ):
         next(cv.split(X, groups=dates.strftime("%d/%m/%Y")))
     expected = [(tr.tolist(), te.tolist()) for tr, te in cv.split(X, groups=dates)]
-    for same in (dates.strftime("%Y-%m-%d"), np.array(list(dates), dtype=object)):
+    in_order = (
+        dates.strftime("%Y-%m-%d"),
+        np.array(list(dates), dtype=object),
+        np.array([d.date() for d in dates], dtype=object),
+        pd.period_range("2020-01", periods=40, freq="M"),
+        [f"{2010 + i // 4}Q{i % 4 + 1}" for i in range(40)],  # read as dates, in order
+        [f"{i:04d}" for i in range(40)],  # ids, not dates
+        np.array(range(40), dtype=object),
+    )
+    for same in in_order:
         assert [(tr.tolist(), te.tolist()) for tr, te in cv.split(X, groups=same)] == expected
 
 
@@ -408,4 +419,6 @@ def test_time_train_test_split_refuses_y_in_another_row_order():
     with pytest.raises(ValueError, match="y's index differs from X's"):
         time_train_test_split(X, y.sample(frac=1, random_state=0), test_days=10)
     parts = time_train_test_split(X, y.to_numpy(), test_days=10)  # an array: by position
+    np.testing.assert_array_equal(parts[3], y_te.to_numpy())
+    parts = time_train_test_split(X, y.reset_index(drop=True), test_days=10)  # 0..n-1 too
     np.testing.assert_array_equal(parts[3], y_te.to_numpy())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -21,22 +22,26 @@ _NO_DATES = (
 )
 
 
-def _text_periods(values: np.ndarray) -> np.ndarray:
-    """``groups`` given as text (or objects) as dates: text sorts alphabetically, so
-    "15/01/2024" would come before "16/12/2023". ISO 8601 text and date objects parse;
-    anything else raises ``ValueError``."""
+def _check_text_periods(values: np.ndarray) -> None:
+    """Refuse ``groups`` given as date text whose alphabetical order is not their date
+    order ("15/01/2024" sorts before "16/12/2023"): a time splitter sorts the groups.
+    Text that does not read as dates (ids, "2015Q1" read as dates in order) passes."""
+    if not all(isinstance(v, str) for v in values):
+        return  # Periods, dates, numbers: they sort as they are
+    labels = np.unique(values.astype(str))
     try:
-        dates = pd.to_datetime(pd.Index(values), format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        first = values[0] if len(values) else None
-        raise ValueError(
-            f"groups holds labels that are not dates ({first!r}): a time splitter orders "
-            "the rows by their groups, and text sorts alphabetically. Pass dates "
-            "(pd.to_datetime(..., dayfirst=True) for day-first text) or numbers."
-        ) from exc
-    if dates.isna().any():
-        raise ValueError("groups holds missing dates; every row needs a period label.")
-    return dates.to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' "could not infer format"
+            dates = pd.to_datetime(pd.Index(labels), format="mixed")
+    except (ValueError, TypeError, OverflowError):
+        return  # not dates: labels in their own order
+    if dates.isna().any() or dates.is_monotonic_increasing:
+        return
+    raise ValueError(
+        f"groups holds dates as text ({str(labels[0])!r}) whose alphabetical order is not "
+        "their date order, and a time splitter sorts the groups: pass datetimes "
+        "(pd.to_datetime(..., dayfirst=True) for day-first text) or ISO text (YYYY-MM-DD)."
+    )
 
 
 def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +62,7 @@ def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
         if values.dtype.kind in "fc" and np.isnan(values).any():
             raise ValueError("groups holds NaN; every row needs a period label.")
         if values.dtype.kind in "OUS":
-            values = _text_periods(values)
+            _check_text_periods(values)
     else:
         values = dates_of(X)
         if values is None:

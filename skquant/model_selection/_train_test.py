@@ -47,7 +47,8 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
     ------
     ValueError
         If both or invalid sizes are given, either part would be empty, or ``y``'s
-        index differs from ``X``'s (the parts are cut by position).
+        index differs from ``X``'s (the parts are cut by position; a default
+        ``RangeIndex`` on ``y`` pairs by position).
 
     Examples
     --------
@@ -74,7 +75,9 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
     arrays = indexable(X) if y is None else indexable(X, y)
     x_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
     if isinstance(x_index, pd.Index) and isinstance(y_index, pd.Index):
-        if not x_index.equals(y_index):
+        # a default 0..n-1 index pairs by position, as scikit-learn does
+        default = isinstance(y_index, pd.RangeIndex) and y_index.equals(pd.RangeIndex(len(y)))
+        if not default and not x_index.equals(y_index):
             # the parts are cut by position: another row order pairs labels with other rows
             raise ValueError(
                 "y's index differs from X's (another row order or other rows): align "

@@ -51,9 +51,10 @@ def dates_of(X) -> np.ndarray | None:
     """Return the per-row dates of ``X``, or None when ``X`` carries none.
 
     Dates come from a ``DatetimeIndex`` or from the first datetime level of a
-    ``MultiIndex`` (a (date, symbol) panel in either level order). An index level
+    ``MultiIndex`` (a (date, symbol) panel in either level order). A panel level
     named ``date`` (or ``datetime``, ``timestamp``, ``time``) that holds text or
-    numbers raises ``ValueError``: it would otherwise pass as no dates.
+    numbers raises ``ValueError``: taken as no dates, its rows would be split by
+    position, one date on both sides (a single series in row order is split right).
     """
     index = getattr(X, "index", None)
     if isinstance(index, pd.DatetimeIndex):
@@ -61,7 +62,7 @@ def dates_of(X) -> np.ndarray | None:
     level = date_level(index)
     if level is not None:
         return index.get_level_values(level).to_numpy()
-    if isinstance(index, pd.Index):
+    if isinstance(index, pd.MultiIndex):  # a panel: by position, dates would mix
         _refuse_text_dates(index)
     return None
 
@@ -74,7 +75,11 @@ def warn_if_validation_not_after(X, X_val) -> None:
     if dates is None or val_dates is None or not len(dates) or not len(val_dates):
         return
     last, first = pd.Timestamp(dates.max()), pd.Timestamp(val_dates.min())
-    if first <= last:
+    try:
+        before = first <= last
+    except TypeError:  # one side with a time zone, one without: not comparable
+        return
+    if before:
         warnings.warn(
             f"X_val starts on {first:%Y-%m-%d}, on or before the last training date "
             f"{last:%Y-%m-%d}: early stopping then picks the iteration on rows the model "
