@@ -294,6 +294,10 @@ def test_validation_costs_on_one_series_and_bad_input():
     six = pd.bdate_range("2021-01-01", periods=6)
     gap = validation_metrics("regression", pos, pos, None, ret, six, cost_bps=10)["trading"]
     assert gap["turnover"] == pytest.approx(9 / 5) and gap["n_periods"] == 5
+    crash = np.array([-1.5, -1.5, 0.0, 0.0])  # two losses below -1 compound to no gain
+    with pytest.warns(UserWarning, match="below -1"):
+        wiped = validation_metrics("regression", pred, pred, None, crash, dates)["trading"]
+    assert wiped["total_return"] == -1.0 and wiped["max_drawdown"] == -1.0
     for bad in (-1, float("nan"), float("inf"), "5", True):
         with pytest.raises(ValueError, match="cost_bps must be a finite number >= 0"):
             validation_metrics("regression", pred, pred, None, returns, dates, cost_bps=bad)

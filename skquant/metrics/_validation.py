@@ -113,7 +113,8 @@ def validation_metrics(
             "hit_rate": float(hit_rate(np.asarray(returns, dtype=float), position)),
             "profit_factor": float(profit_factor(period)),
             "win_loss_ratio": float(win_loss_ratio(period)),
-            "total_return": float(np.prod(1.0 + period) - 1.0),
+            # a period below -1 wipes equity out, as in max_drawdown
+            "total_return": float(np.prod(np.maximum(1.0 + period, 0.0)) - 1.0),
             "n_periods": int(len(period)),
             "periods_per_year": float(periods_per_year),
             "turnover": float(turn.mean()) if turn is not None and len(turn) else float("nan"),
