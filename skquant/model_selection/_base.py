@@ -22,13 +22,13 @@ _NO_DATES = (
 )
 
 
-def _check_text_periods(values: np.ndarray) -> None:
+def _check_text_periods(labels: np.ndarray) -> None:
     """Refuse ``groups`` given as date text whose alphabetical order is not their date
     order ("15/01/2024" sorts before "16/12/2023"): a time splitter sorts the groups.
-    Text that does not read as dates (ids, "2015Q1" read as dates in order) passes."""
-    if not all(isinstance(v, str) for v in values):
+    ``labels`` are the sorted distinct groups. Text that does not read as dates (ids),
+    or reads as dates in order ("2015Q1"), passes."""
+    if not all(isinstance(v, str) for v in labels):
         return  # Periods, dates, numbers: they sort as they are
-    labels = np.unique(values.astype(str))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas' "could not infer format"
@@ -61,8 +61,6 @@ def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
             )
         if values.dtype.kind in "fc" and np.isnan(values).any():
             raise ValueError("groups holds NaN; every row needs a period label.")
-        if values.dtype.kind in "OUS":
-            _check_text_periods(values)
     else:
         values = dates_of(X)
         if values is None:
@@ -70,6 +68,8 @@ def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
         if pd.isna(values).any():
             raise ValueError("The dates of X hold NaT; every row needs a date.")
     periods, codes = np.unique(values, return_inverse=True)
+    if groups is not None and periods.dtype.kind in "OUS":
+        _check_text_periods(periods)
     return codes.reshape(-1), periods
 
 
