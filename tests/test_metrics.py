@@ -339,6 +339,19 @@ def test_bad_returns_are_refused_or_warned():
     )
 
 
+def test_infinite_periods_per_year_is_refused_everywhere():
+    """One check for the metrics, the scorers, validation_metrics and the engine: an
+    infinite year was refused by sharpe_ratio but passed by the others (the engine's
+    annualised figures became inf or 0)."""
+    from skquant.utils._time import periods_per_year_of
+
+    for bad in (np.inf, np.nan, 0, True):
+        with pytest.raises(ValueError, match="positive number or None, got"):
+            periods_per_year_of(bad, None)
+    assert periods_per_year_of(None, None) == 252.0
+    assert periods_per_year_of(np.float32(12), None) == 12.0
+
+
 def test_hit_rate_refuses_2d_and_warns_on_labels_against_probabilities():
     with pytest.raises(ValueError, match="hit_rate: y_pred must be 1-D, got shape \\(2, 2\\)"):
         hit_rate([0.1, -0.1, 0.2, 0.3], np.array([[0.3, 0.7], [0.6, 0.4]]))

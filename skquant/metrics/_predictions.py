@@ -9,25 +9,16 @@ import pandas as pd
 
 from skquant.utils._cross_section import ic_by_date
 from skquant.utils._time import dates_of
+from skquant.utils._validation import one_dimensional
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = ["hit_rate", "information_coefficient"]
 
 
-def _vector(values, what: str, name: str) -> np.ndarray:
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim == 2 and v.shape[1] == 1:
-        v = v[:, 0]
-    if v.ndim > 1:
-        raise ValueError(
-            f"{name}: {what} must be 1-D, got shape {v.shape} (for class probabilities, "
-            "pass the positive class's column)."
-        )
-    return v.reshape(-1)
-
-
 def _pair(y_true, y_pred, name: str) -> tuple[np.ndarray, np.ndarray]:
-    t, p = _vector(y_true, "y_true", name), _vector(y_pred, "y_pred", name)
+    hint = " (for class probabilities, pass the positive class's column)"
+    t = one_dimensional(y_true, f"{name}: y_true", hint)
+    p = one_dimensional(y_pred, f"{name}: y_pred", hint)
     if len(t) != len(p):
         raise ValueError(f"{name}: y_true has {len(t)} values but y_pred has {len(p)}.")
     return t, p

@@ -18,11 +18,12 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 import warnings
-from numbers import Real
 
 import numpy as np
 
 from skquant.utils._docs import fill_doc
+from skquant.utils._time import check_periods_per_year
+from skquant.utils._validation import one_dimensional
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
@@ -37,11 +38,7 @@ __all__ = [
 
 
 def _clean(returns) -> np.ndarray:
-    r = np.asarray(returns, dtype=np.float64)
-    if r.ndim == 2 and r.shape[1] == 1:
-        r = r[:, 0]
-    if r.ndim != 1:
-        raise ValueError(f"returns must be 1-D, got shape {np.shape(returns)}.")
+    r = one_dimensional(returns, "returns")
     r = r[~np.isnan(r)]
     if np.isinf(r).any():
         raise ValueError(
@@ -49,12 +46,6 @@ def _clean(returns) -> np.ndarray:
             "is finite (a price of 0 makes inf: drop or fix those periods)."
         )
     return r
-
-
-def _check_periods_per_year(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < np.inf:
-        raise ValueError(f"periods_per_year must be a positive number, got {value!r}.")
-    return float(value)
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -114,7 +105,7 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     >>> round(sharpe_ratio([0.01, -0.005, 0.02, 0.0]), 4)
     8.949
     """
-    periods_per_year = _check_periods_per_year(periods_per_year)
+    periods_per_year = check_periods_per_year(periods_per_year)
     r, decided = _excess(returns, risk_free)
     if decided is not None:
         return decided
@@ -176,7 +167,7 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
     annual_return : float
         NaN for empty input; -1 when equity is wiped out.
     """
-    periods_per_year = _check_periods_per_year(periods_per_year)
+    periods_per_year = check_periods_per_year(periods_per_year)
     r = _clean(returns)
     if len(r) == 0:
         return float("nan")
@@ -205,7 +196,7 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
         ``required_return``. Constant excess returns give ``+inf``, ``-inf`` or 0
         by the sign of their mean (as :func:`sharpe_ratio`).
     """
-    periods_per_year = _check_periods_per_year(periods_per_year)
+    periods_per_year = check_periods_per_year(periods_per_year)
     d, decided = _excess(returns, required_return)
     if decided is not None:
         return decided

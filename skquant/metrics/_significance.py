@@ -23,16 +23,13 @@ import numpy as np
 from scipy import stats
 
 from skquant.metrics._returns import sharpe_ratio
+from skquant.utils._validation import one_dimensional
 
 __all__ = ["deflated_sharpe_ratio", "probabilistic_sharpe_ratio"]
 
 
 def _returns_checked(returns, name: str) -> np.ndarray:
-    r = np.asarray(returns, dtype=np.float64)
-    if r.ndim == 2 and r.shape[1] == 1:
-        r = r[:, 0]
-    if r.ndim != 1:
-        raise ValueError(f"{name}: returns must be 1-D, got shape {np.shape(returns)}.")
+    r = one_dimensional(returns, f"{name}: returns")
     if len(r) < 2:
         raise ValueError(
             f"{name} needs at least 2 returns (a Sharpe ratio and its standard error "

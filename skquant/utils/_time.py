@@ -156,19 +156,29 @@ def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.n
     return train, tail
 
 
+def check_periods_per_year(value, *, none_allowed: bool = False) -> float:
+    """``value`` as a float when it is a positive finite number, else ``ValueError``.
+
+    A bool, a string, zero, a negative number, NaN and infinity are refused (an
+    infinite year would make every annualised figure infinite or zero).
+    """
+    if isinstance(value, Real) and not isinstance(value, bool) and 0 < value < np.inf:
+        return float(value)
+    allowed = "a positive number or None" if none_allowed else "a positive number"
+    raise ValueError(f"periods_per_year must be {allowed}, got {value!r}.")
+
+
 def periods_per_year_of(value, dates) -> float:
     """``value`` checked (a positive number), or inferred from ``dates`` when None.
 
     Raises
     ------
     ValueError
-        For anything else (a bool, a string, zero or a negative number).
+        For anything else (a bool, a string, zero, a negative number, NaN or inf).
     """
     if value is None:
         return infer_periods_per_year(dates)
-    if isinstance(value, Real) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    raise ValueError(f"periods_per_year must be a positive number or None, got {value!r}.")
+    return check_periods_per_year(value, none_allowed=True)
 
 
 # Median spacing of distinct dates (in days) -> periods per year.

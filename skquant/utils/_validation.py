@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from skquant.utils._sklearn_compat import validate_data
 
 
@@ -11,6 +13,20 @@ def check_validation_pair(X_val, y_val) -> None:
     """Raise unless ``X_val`` and ``y_val`` are both given or both None."""
     if (X_val is None) != (y_val is None):
         raise ValueError("Pass both X_val and y_val, or neither.")
+
+
+def one_dimensional(values, what: str, hint: str = "") -> np.ndarray:
+    """``values`` as a 1-D float64 array; one column of shape ``(n, 1)`` is flattened.
+
+    ``what`` names the argument in the error (``"hit_rate: y_pred"``); ``hint`` is
+    appended to it (say what to pass instead).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 2 and v.shape[1] == 1:
+        v = v[:, 0]
+    if v.ndim != 1:
+        raise ValueError(f"{what} must be 1-D, got shape {np.shape(values)}{hint}.")
+    return v
 
 
 def validate_named(estimator, X, name: str = "X", **check_params):
