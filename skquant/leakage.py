@@ -514,6 +514,26 @@ class LabelPlan(NamedTuple):
     """Why ``return_col`` is None (empty otherwise)."""
 
 
+def _refuse_repeated_columns(data: pd.DataFrame, target, return_col, features) -> None:
+    """Refuse a repeated column name the plan reads: ``data[name]`` would be a frame.
+
+    With ``target`` or ``features`` left to be chosen any column may be read, so any
+    repeat is refused; otherwise only repeats of the named columns are (``return_col``
+    None books the target).
+    """
+    repeated = data.columns[data.columns.duplicated()].unique()
+    if repeated.empty:
+        return
+    if target is not None and features is not None:
+        named = {target, return_col, *([features] if isinstance(features, str) else features)}
+        repeated = [col for col in repeated if col in named]
+    if len(repeated):
+        raise ValueError(
+            f"data has repeated column names: {', '.join(map(repr, repeated))}; give each "
+            "column one name."
+        )
+
+
 def plan_labels(
     data: pd.DataFrame,
     target=None,
@@ -540,10 +560,11 @@ def plan_labels(
     Raises
     ------
     ValueError
-        For an unknown or non-numeric target or return column, a multi-period or
-        binary target without ``return_col`` (when ``require_returns``), a bad
-        embargo, or a feature the guard refuses.
+        For an unknown or non-numeric target or return column, a repeated column name
+        the plan reads, a multi-period or binary target without ``return_col`` (when
+        ``require_returns``), a bad embargo, or a feature the guard refuses.
     """
+    _refuse_repeated_columns(data, target, return_col, features)
     if target is None:
         target = default_target(data)
     for name, what in ((target, "target"), (return_col, "return")):

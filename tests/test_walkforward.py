@@ -27,6 +27,7 @@ from skquant import (
     max_drawdown,
     sharpe_ratio,
 )
+from skquant.leakage import plan_labels
 
 FAST = {"n_estimators": 15, "learning_rate": 0.1, "n_jobs": 1, "early_stopping_rounds": 5}
 
@@ -686,6 +687,9 @@ def test_columns_no_pnl_can_be_booked_on_are_refused_before_any_fit(panel):
     repeated = pd.concat([panel, panel[["ret_1"]]], axis=1)
     with pytest.raises(ValueError, match="repeated column names: 'ret_1'"):
         WalkForwardEngine(repeated, **kwargs)
+    for features in (None, ["ret_1"], "ret_1"):  # plan_labels itself (train-all uses it)
+        with pytest.raises(ValueError, match="repeated column names: 'ret_1'"):
+            plan_labels(repeated, "fwd_ret", "ret_1" if features else None, features)
     with pytest.raises(ValueError, match="features names 'ret_1' more than once"):
         WalkForwardEngine(panel, **{**kwargs, "features": ["ret_1", "ret_1"]})
     for bad in ("notadate", 2015):  # 2015 read as 1970-01-01 plus 2015 ns

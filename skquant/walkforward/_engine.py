@@ -141,13 +141,6 @@ def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
         yield output
 
 
-def _refuse_repeated(columns) -> None:
-    raise ValueError(
-        f"data has repeated column names: {', '.join(map(repr, columns))}; give each "
-        "column one name."
-    )
-
-
 def _check_columns(y, target, returns, return_col) -> None:
     """Refuse a target without one known label, and a return column that no P&L can
     be booked on: no value, an infinite one, or one below -1 (percent units)."""
@@ -431,14 +424,6 @@ class WalkForwardEngine:
         features = self.features
         if features is not None and not isinstance(features, str):
             features = list(features)  # read once: an iterator is used up
-        repeated = list(data.columns[data.columns.duplicated()].unique())
-        if repeated:
-            named = [features] if isinstance(features, str) else features or []
-            used = {self.target, self.return_col, *named}
-            if features is None or self.target is None:  # any column may be chosen
-                _refuse_repeated(repeated)
-            if used.intersection(repeated):
-                _refuse_repeated([col for col in repeated if col in used])
         check_portfolio(self.portfolio, self.quantile, self.cost_bps)
         cv = self._splitter()
         plan = plan_labels(
@@ -458,9 +443,6 @@ class WalkForwardEngine:
         if chosen.duplicated().any():
             twice = chosen[chosen.duplicated()].unique()
             raise ValueError(f"features names {', '.join(map(repr, twice))} more than once.")
-        used = [col for col in repeated if col in {target, return_col, *self.features_}]
-        if used:
-            _refuse_repeated(used)
         empty = [col for col in self.features_ if data[col].isna().all()]
         if empty:
             warnings.warn(
