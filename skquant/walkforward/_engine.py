@@ -164,7 +164,8 @@ def _check_columns(y, target, returns, return_col) -> None:
         raise ValueError(
             f"return_col {return_col!r} holds values below -1 (the lowest {known.min():g}): "
             "an asset cannot lose more than everything in one period. Returns are "
-            "fractions (0.01 for 1%): divide percent by 100."
+            "simple fractions (0.01 for 1%): divide percent by 100, and turn log returns "
+            "into simple ones with numpy.expm1."
         )
 
 
