@@ -682,7 +682,7 @@ def test_columns_no_pnl_can_be_booked_on_are_refused_before_any_fit(panel):
         with pytest.raises(ValueError, match=message):
             WalkForwardEngine(data, return_col="r", **kwargs)
     with pytest.raises(ValueError, match="target 'fwd_ret' holds no values"):
-        WalkForwardEngine(panel.assign(fwd_ret=np.nan), return_col="ret_1",
+        WalkForwardEngine(panel.assign(r=panel["fwd_ret"], fwd_ret=np.nan), return_col="r",
                           **{**kwargs, "features": ["ret_5"]})  # fmt: skip
     repeated = pd.concat([panel, panel[["ret_1"]]], axis=1)
     with pytest.raises(ValueError, match="repeated column names: 'ret_1'"):
