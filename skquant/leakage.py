@@ -120,6 +120,16 @@ def resolve_embargo(embargo_days, horizon: LabelHorizon, target) -> int:
         If ``embargo_days`` is neither ``"auto"`` nor an int >= 0.
     """
     if isinstance(embargo_days, str) and embargo_days == "auto":
+        if horizon.source == "autocorrelation" and horizon.horizon > 1:
+            warnings.warn(
+                f"The target {target!r} carries no horizon (no make_labels metadata, none in "
+                f"its name): embargo_days='auto' is {horizon.horizon} dates, estimated from "
+                "its autocorrelation. Pass embargo_days= with the label's true horizon, name "
+                f"it (e.g. '{target}_{horizon.horizon}'), or keep make_labels' metadata "
+                "(parquet files keep it, CSV files do not).",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         return int(horizon.horizon)
     if not isinstance(embargo_days, Integral) or isinstance(embargo_days, bool) or embargo_days < 0:
         raise ValueError(f"embargo_days must be an int >= 0 or 'auto', got {embargo_days!r}.")
@@ -238,7 +248,10 @@ def _autocorrelation_horizon(values: np.ndarray, codes: np.ndarray | None, colum
         denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
         acf = float(np.dot(a, b) / denom) if denom > 0 else 0.0
         if acf < max(_ACF_NOISE, 3.0 / np.sqrt(n)):
-            return lag
+            # no overlap at lag 1: a one-period label; else the overlap fades to noise
+            # before the horizon (at 0.6 h for a time-to-hit or peak label, 0.9 h for
+            # a return), so the estimate is twice the lag, erring long
+            return lag if lag == 1 else min(2 * lag, _MAX_ACF_LAG)
     warnings.warn(
         f"The autocorrelation of {column!r} is still {acf:.2f} at lag {max_lag}; its label "
         f"horizon is taken as {max_lag}. Name the horizon (e.g. '{column}_5'), use make_labels, "
@@ -264,8 +277,10 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     horizon : LabelHorizon
         ``(horizon, source)``: from make_labels metadata in ``data.attrs`` when
         present, else from the name (``fwd_ret`` is 1, ``fwd_ret_5`` and ``ret_5d``
-        are 5), else the first lag at which the label's per-symbol autocorrelation
-        falls to noise (below 0.1 and below 3 / sqrt(pairs)).
+        are 5), else twice the first lag at which the label's per-symbol
+        autocorrelation falls to noise (below 0.1 and below 3 / sqrt(pairs)); 1 when
+        that is lag 1. The overlap of h-period labels fades to noise before lag h
+        (at about 0.6 h for a time-to-hit label), so the doubled lag errs long.
 
     Examples
     --------
