@@ -182,6 +182,8 @@ def pnl_column(
                 f"one-period forward return column{hint}."
             )
         return target, ""
+    if return_col != target:
+        _warn_if_trailing(data, target, return_col)
     horizon, source = h_target if return_col == target else label_horizon(data, return_col)
     if horizon > 1 and source != "autocorrelation":
         raise ValueError(
@@ -196,6 +198,40 @@ def pnl_column(
             stacklevel=caller_stacklevel(),
         )
     return return_col, ""
+
+
+# How much better a return column's next value must track the target than its own row
+# before it is taken for a trailing return.
+# Measured (synthetic and demo panels): a forward return scores -0.32 to -0.01 against
+# every make_labels target, a trailing ret_1 0.31 (y_will_peak) to 0.99 (fwd_ret).
+_TRAILING_MARGIN = 0.2
+
+
+def _warn_if_trailing(data: pd.DataFrame, target, return_col) -> None:
+    """Warn when ``return_col`` looks like a trailing return (realised by its row's date).
+
+    Positions decided on a row earn the return from that row to the next. A trailing
+    return (``close_t / close_{t-1} - 1``) is known when the position is taken, so a
+    P&L booked on it is look-ahead; it shows as its *next* value tracking the target
+    (a forward label) far better than its own row does: 1.00 against 0.01 for a
+    trailing ``ret_1`` and the target ``fwd_ret``.
+    """
+    order, codes = series_order(data)
+    stride = max(1, int(np.ceil(len(order) / _MAX_ROWS)))
+    y = data[target].to_numpy(dtype=np.float64)[order]
+    r = _SortedValues(data[return_col].to_numpy(dtype=np.float64)[order][::stride])
+    same = abs(np.nan_to_num(_spearman(_SortedValues(y[::stride]), r)))
+    nxt = abs(np.nan_to_num(_spearman(_SortedValues(_shift_within(y, codes, 1)[::stride]), r)))
+    if nxt - same > _TRAILING_MARGIN:
+        warnings.warn(
+            f"return_col={return_col!r} looks like a trailing return: its next period tracks "
+            f"the target {target!r} (Spearman {nxt:.2f}) far better than its own row does "
+            f"({same:.2f}). Positions taken on a row earn the return from that row to the "
+            "next (a forward return such as 'fwd_ret'); a return realised by the row's own "
+            "date is known before the trade, and every number booked on it is look-ahead.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def _horizon_from_name(name) -> int | None:

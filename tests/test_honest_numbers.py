@@ -29,7 +29,7 @@ from skquant import (
     select_features,
     sharpe_ratio,
 )
-from skquant.leakage import LeakageWarning, candidate_features
+from skquant.leakage import LeakageWarning, candidate_features, plan_labels
 from skquant.utils._time import infer_periods_per_year
 
 DEMO_FEATURES = ["ret_1", "ret_5", "ret_21", "vol_21", "range", "dist_high_21", "volume_z_21"]
@@ -238,6 +238,19 @@ def test_an_estimated_horizon_errs_long_and_says_so(horizon):
     with pytest.warns(UserWarning, match="'TTH' carries no horizon .* estimated from its aut"):
         engine = WalkForwardEngine(panel, target="TTH", return_col="fwd_ret", min_train_samples=1)
     assert engine.embargo_days_ == label_horizon(panel, "TTH").horizon >= horizon
+
+
+def test_a_trailing_return_column_warns():
+    """return_col='ret_1' (close_t / close_t-1 - 1) booked every position on a return
+    known before the trade, silently. Its next value tracks a forward target far better
+    than its own row (0.31 to 0.99 on the demo; a forward return scores 0 or below)."""
+    panel = make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
+    for target in ("fwd_ret", "fwd_ret_5", "y_will_peak", "TTH"):
+        with pytest.warns(UserWarning, match="return_col='ret_1' looks like a trailing return"):
+            plan_labels(panel, target, "ret_1", ["vol_21"], leak_threshold=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            plan_labels(panel, target, "fwd_ret", ["vol_21"], leak_threshold=None)
 
 
 def test_the_default_embargo_stops_a_random_walk_from_paying():
