@@ -227,6 +227,16 @@ def test_a_rerun_with_the_same_storage_continues_the_study(panel, tmp_path):
     assert best == {**FAST, **again.best_params}  # the config given, tuned
     with pytest.raises(ValueError, match=r"skquant-lightgbm.*metric"):
         _tune(panel, n_trials=1, storage=storage, metric="hit_rate")
+    # another cost, other data or another target made one study of two objectives, and
+    # the deflated Sharpe counted their trials together (audit: 4 + 4 trials, silently)
+    for kwargs, differs in (
+        ({"cost_bps": 5.0}, r"cost_bps: 0\.0, now 5\.0"),
+        ({"data": panel.assign(ret_1=panel["ret_1"] * 2)}, "data_sha256"),
+        ({"portfolio": "rank"}, "portfolio: 'sign', now 'rank'"),
+    ):
+        with pytest.raises(ValueError, match=f"another evaluation \\(.*{differs}.*not comparable"):
+            _tune(kwargs.pop("data", panel), n_trials=1, storage=storage, **kwargs)
+    assert len(optuna.load_study(study_name="skquant-lightgbm", storage=storage).trials) == 3
 
 
 def test_tune_rejects_a_variant_with_a_config_dict_and_another_familys_file(panel, tmp_path):

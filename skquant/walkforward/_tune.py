@@ -9,6 +9,7 @@ Optuna is imported only when :func:`tune` runs.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import warnings
@@ -90,12 +91,37 @@ def _open_study(optuna, storage, study_name, model, sampler, pruner, attrs):
         if key not in study.user_attrs:
             study.set_user_attr(key, value)
         elif study.user_attrs[key] != value:
+            before = study.user_attrs[key]
+            if isinstance(before, dict) and isinstance(value, dict):
+                differ = sorted(k for k in {*before, *value} if before.get(k) != value.get(k))
+                detail = "; ".join(f"{k}: {before.get(k)!r}, now {value.get(k)!r}" for k in differ)
+            else:
+                detail = f"{before!r}, now {value!r}"
             raise ValueError(
                 f"study_name={study.study_name!r} in {storage} was run with another {key} "
-                f"({study.user_attrs[key]!r}, now {value!r}); pass a new study_name to "
-                "start a new study."
+                f"({detail}); its trials' scores are not comparable with this call's. Pass "
+                "a new study_name to start a new study."
             )
     return study
+
+
+def _evaluation(engine: WalkForwardEngine, portfolio, quantile, cost_bps) -> dict:
+    """What a trial's score depends on besides its parameters: the rows, the columns
+    read, the folds, the portfolio and the costs (a continued study must match)."""
+    used = [engine.target_, engine.return_col_, *engine.features_]
+    rows = pd.util.hash_pandas_object(engine.data[list(dict.fromkeys(used))], index=True)
+    return {
+        "data_sha256": hashlib.sha256(rows.to_numpy().tobytes()).hexdigest(),
+        "target": engine.target_,
+        "return_col": engine.return_col_,
+        "features": list(engine.features_),
+        "embargo_days": int(engine.embargo_days_),
+        "folds": [list(fold) for fold in engine.folds_],
+        "periods_per_year": float(engine.periods_per_year_),
+        "portfolio": portfolio,
+        "quantile": float(quantile),
+        "cost_bps": float(cost_bps),
+    }
 
 
 @contextlib.contextmanager
@@ -173,7 +199,11 @@ def tune(
     storage : str, default=None
         An Optuna storage URL (``"sqlite:///tune.db"``): every finished trial is
         saved there, and a later call with the same storage and ``study_name``
-        continues the study. None keeps the study in memory.
+        continues the study, if it evaluates the same way: a different model,
+        metric, starting config, data (a SHA-256 of the rows and columns read),
+        target, return column, features, embargo, folds, periods per year, portfolio
+        or cost is a ``ValueError`` naming what differs. None keeps the study in
+        memory.
     study_name : str, default=None
         The study's name; with a ``storage``, None means ``"skquant-<model>"``.
     variant : str, default=None
@@ -245,7 +275,12 @@ def tune(
         cv=cv,
         n_jobs=n_jobs,
     )
-    attrs = {"model": model, "metric": metric, "base_config": to_jsonable(base)}
+    attrs = {
+        "model": model,
+        "metric": metric,
+        "base_config": to_jsonable(base),
+        "evaluation": _evaluation(engine, portfolio, quantile, cost_bps),
+    }
     with _quiet_optuna(optuna):
         study = _open_study(
             optuna, storage, study_name, model, sampler, pruner or optuna.pruners.MedianPruner(),
