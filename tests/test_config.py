@@ -132,9 +132,15 @@ def test_malformed_yaml_names_file_and_line(tmp_path):
         load_model_config(path)
 
 
-def test_missing_yaml_file(tmp_path):
-    with pytest.raises(ValueError, match="does not exist"):
+def test_missing_yaml_file(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="does not exist") as info:
         load_model_config(tmp_path / "absent.yaml")
+    assert "ships inside" not in str(info.value)
+    # the README's `--config configs/lightgbm.yaml` run outside the repository
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"relative to .*ships inside the package: pass the "
+                                         r"model name 'lightgbm'"):  # fmt: skip
+        load_model_config("configs/lightgbm.yaml")
 
 
 def test_bad_variant_body(tmp_path):

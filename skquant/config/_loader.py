@@ -49,7 +49,16 @@ def _config_text(name: str) -> tuple[str, str]:
         if path.is_dir():
             raise ValueError(f"Config file {str(path)!r} is a folder, not a YAML file.")
         if not path.is_file():
-            raise ValueError(f"Config file {str(path)!r} does not exist.")
+            hint = ""
+            if is_registered(path.stem):  # configs/lightgbm.yaml outside the repository
+                hint = (
+                    f" skquant's own configs/{path.stem}.yaml ships inside the package: pass "
+                    f"the model name {path.stem!r} instead of a path (the command line's "
+                    "default when --config is left out)."
+                )
+            raise ValueError(
+                f"Config file {str(path)!r} does not exist (relative to {os.getcwd()}).{hint}"
+            )
         try:
             return path.read_text(encoding="utf-8"), str(path)
         except UnicodeDecodeError as exc:
