@@ -542,6 +542,9 @@ def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, caps
     assert list(pd.read_parquet(out / "AAA.parquet").columns[-3:]) == ["vae0", "vae1", "vae2"]
     record = json.loads((out / "AAA.features.json").read_text())
     assert record["settings"]["latent_dim"] == 3 and record["settings"]["train_frac"] == 0.6
+    latent_param = next(k for k in ("latent_dim", "n_latent", "n_components")
+                        if k in record["settings"]["config"])  # fmt: skip
+    assert record["settings"]["config"][latent_param] == 3  # as fitted (it said the YAML's)
     # dates appended to an input file: its output is built again and holds them
     args = [*args, "--latent-dim", "3"]
     before = (out / "BBB.csv").stat().st_mtime_ns

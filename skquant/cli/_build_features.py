@@ -239,6 +239,7 @@ def _build_settings(job: FeatureJob) -> dict:
     from skquant.utils._io import as_read_back
 
     config = {k: v for k, v in job.config.items() if k != "n_jobs"}
+    config[job.latent_param] = job.latent_dim  # as fitted, not the YAML's size
     settings = {"latent_dim": job.latent_dim, "train_frac": job.train_frac, "config": config}
     return as_read_back(settings)
 
