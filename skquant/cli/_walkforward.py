@@ -62,7 +62,10 @@ def add_parser(subparsers, parents) -> None:
             "panel; without --input-dir the built-in demo data (S&P 500 and NASDAQ daily, "
             "1999-2018) is used. Prints the fold table and the summary (gross and net "
             "Sharpe), and writes "
-            "predictions.parquet, folds.csv, summary.json, PNG plots (net equity against "
+            "predictions.parquet, folds.csv, summary.json, equity.csv (gross, cost, net, "
+            "turnover and benchmark by date), feature_importance.csv (the last fold's "
+            "model), PNG plots (net equity "
+            "against "
             "the equal-weight benchmark, gross against net, rolling IC, turnover, mean target "
             "by prediction quintile, Sharpe by fold, feature importance), one "
             "self-contained report.html and run_manifest.json to --output-dir. Each fold's "
@@ -372,9 +375,11 @@ def _run(args: argparse.Namespace, tracker) -> int:
               f"(portfolio {args.portfolio}, {args.cost_bps:g} bp per unit traded)")  # fmt: skip
         if importance is not None:
             print(f"top features (last fold): {', '.join(map(str, importance.index[:5]))}")
-        print(f"wrote {out}/: predictions.parquet, folds.csv, summary.json, equity.csv, "
-              "walkforward.png, feature_importance.png, report.html, "
-              "run_manifest.json")  # fmt: skip
+        explained = (
+            " feature_importance.csv, feature_importance.png," if importance is not None else ""
+        )
+        print(f"wrote {out}/: predictions.parquet, folds.csv, summary.json, equity.csv,"
+              f"{explained} walkforward.png, report.html, run_manifest.json")  # fmt: skip
     else:
         print(f"sharpe {result.summary.get('sharpe', net):.4f} (gross {gross_sharpe:.4f})")
     for symbol, error in failed.items():
