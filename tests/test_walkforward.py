@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -739,3 +739,18 @@ def test_last_model_is_none_when_it_does_not_pickle_or_the_run_stopped(panel, tm
     with pytest.raises(KeyboardInterrupt):
         engine.run(estimator=Ridge(alpha=99.0), on_fold=stop)
     assert engine.last_model_ is None
+
+
+def test_icir_of_a_constant_daily_ic_follows_the_sharpe_convention():
+    """A model whose daily IC is 1.0 on every date made ICIR 1.0 / 0.0: +inf with numpy's
+    "divide by zero" RuntimeWarning, which `skquant tune` printed as a stray line."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    data = panel.assign(copy=panel["fwd_ret"])  # a perfect ranking on every date
+    engine = WalkForwardEngine(data, target="fwd_ret", features=["copy"], leak_threshold=None,
+                               train_days=60, test_days=30, step_days=30,
+                               min_train_samples=1)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = engine.run(estimator=LinearRegression())
+    assert result.summary["ic"] == pytest.approx(1.0)
+    assert result.summary["icir"] == np.inf

@@ -192,7 +192,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     summary.update(
         turnover=float(by_date["turnover"].mean()),
         ic=float(daily_ic.mean()),
-        icir=float(daily_ic.mean() / daily_ic.std()) if len(daily_ic) > 1 else float("nan"),
+        # mean / standard deviation (ddof=1), a constant series +-inf or 0 as for Sharpe
+        icir=sharpe_ratio(daily_ic, periods_per_year=1) if len(daily_ic) > 1 else float("nan"),
         psr=probabilistic_sharpe_ratio(finite_net) if len(finite_net) > 1 else float("nan"),
         benchmark_sharpe=sharpe_ratio(by_date["benchmark"], periods_per_year=ppy),
     )
