@@ -199,6 +199,34 @@ def test_guide_save_and_load_snippet(data, tmp_path):
     )
 
 
+def test_guide_learning_curve_snippet(data, monkeypatch):
+    """The guide's learning curves, as written, on a LightGBM trainer: it was an
+    AttributeError (LightGBM has evals_result_, not XGBoost's evals_result())."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda: None)
+    X_train, y_train, X_val, y_val = data
+    trainer = LightGBMTrainer(n_estimators=30, early_stopping_rounds=5, n_jobs=1)
+    trainer.train(X_train, y_train, X_val, y_val)
+
+    history = trainer.model.evals_result()
+    plt.plot(history["validation_0"]["rmse"], label="Train")
+    plt.plot(history["validation_1"]["rmse"], label="Val")
+    plt.legend()
+    plt.show()
+    plt.close("all")
+
+    np.testing.assert_allclose(
+        np.square(history["validation_1"]["rmse"]), trainer.evals_result_["valid"]["l2"]
+    )
+    assert len(history["validation_0"]["rmse"]) == len(trainer.evals_result_["train"]["l2"])
+    rmse = mean_squared_error(y_val, trainer.predict(X_val)) ** 0.5  # the kept trees' curve
+    assert history["validation_1"]["rmse"][trainer.best_iteration_ - 1] == pytest.approx(rmse)
+
+
 def test_bad_input_errors(data):
     X_train, y_train, X_val, _ = data
     y_bad = y_train.copy()

@@ -169,7 +169,10 @@ class LightGBMTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
     Attributes
     ----------
     model_ : lightgbm.LGBMRegressor or lightgbm.LGBMClassifier
-        The fitted LightGBM estimator, also readable as ``model``.
+        The fitted LightGBM estimator, also readable as ``model``: a subclass
+        whose ``evals_result()`` gives the curves in XGBoost's form
+        (``validation_0`` training, ``validation_1`` validation, ``rmse`` beside
+        LightGBM's ``l2``), so the user guide's learning-curve snippet runs.
     {attributes.config_}
     {attributes.task_}
     {boosting.evals_result_}
@@ -256,8 +259,10 @@ class LightGBMTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
         self.verbose = verbose
 
     def _booster(self, config: dict):
-        lgb = import_optional("lightgbm")
-        return lgb.LGBMClassifier, lgb.LGBMRegressor, _lightgbm_params(self, config), _fit_lightgbm
+        import_optional("lightgbm")  # the install hint, before the module imports it
+        from skquant.models._lightgbm_curves import LGBMClassifier, LGBMRegressor
+
+        return LGBMClassifier, LGBMRegressor, _lightgbm_params(self, config), _fit_lightgbm
 
     def _feature_importances(self, target) -> np.ndarray:
         return self.model_.feature_importances_
