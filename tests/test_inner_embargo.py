@@ -7,16 +7,29 @@ held-out period; ``embargo_days`` drops the dates in between.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from skquant import LightGBMTrainer, WalkForwardEngine, load_model_config, make_synthetic_panel
+from skquant import (
+    CascadeStrategy,
+    LightGBMTrainer,
+    MetaLearningTrainer,
+    RewardBasedTrainer,
+    WalkForwardEngine,
+    load_model_config,
+    make_synthetic_panel,
+)
 from skquant.model_selection import chronological_oof_predict
-from skquant.utils._time import chronological_tail_split
+from skquant.utils._time import chronological_tail_split, dates_of
 from tests.test_walkforward import assert_fold_models_hold_out_their_latest_dates
 
 
@@ -54,7 +67,8 @@ def test_tail_split_embargo_property(n_dates, n_symbols, fraction, embargo, seed
 
 
 def test_tail_split_embargo_without_dates_counts_rows():
-    train, tail = chronological_tail_split(np.zeros((20, 1)), 0.25, embargo=3)
+    with pytest.warns(UserWarning, match="counted in rows"):
+        train, tail = chronological_tail_split(np.zeros((20, 1)), 0.25, embargo=3)
     np.testing.assert_array_equal(tail, np.arange(15, 20))
     np.testing.assert_array_equal(train, np.arange(12))
 
@@ -139,3 +153,152 @@ def test_cascade_stages_are_embargoed():
         first_date_of_block = dates[oof == oof[row]].min()
         assert ((distinct > last_train) & (distinct < first_date_of_block)).sum() == 4
     assert cascade.config_["embargo_days"] == 4
+
+
+# --------------------------------------------------------------------------- composites
+# A composite trainer (meta-learning, reward-based, cascade) builds its own bases or
+# stages; each of those that early-stops on a tail of its rows drops at least the
+# composite's embargo before it, or a larger one of its own.
+
+_FAST_LGB = dict(n_estimators=10, early_stopping_rounds=3, n_jobs=1)
+
+
+def _gap_in_dates(dates, train, tail) -> int:
+    """Dates strictly between the last training row and the first tail row."""
+    position = np.ravel(np.unique(dates, return_inverse=True)[1])
+    return int(position[tail].min() - position[train].max() - 1)
+
+
+@pytest.fixture
+def tail_gaps(monkeypatch):
+    """Records, for every early-stopping tail a trainer cuts, the dates between it and
+    the older rows it trains on; rows without dates are taken to be ``tail_gaps.dates``."""
+    import skquant.models._base as base
+
+    class Gaps(list):
+        dates = None
+
+    gaps = Gaps()
+    cut = base.chronological_tail_split
+
+    def spy(X, fraction, embargo=0):
+        train, tail = cut(X, fraction, embargo)
+        dates = dates_of(X)
+        gaps.append(_gap_in_dates(gaps.dates if dates is None else dates, train, tail))
+        return train, tail
+
+    monkeypatch.setattr(base, "chronological_tail_split", spy)
+    return gaps
+
+
+def _panel_xy(n_dates=120):
+    frame = _panel_frame(n_dates, ["A", "B", "C"], seed=3).sort_index()
+    rng = np.random.default_rng(0)
+    X = frame.assign(z=rng.normal(size=len(frame)))
+    return X, (X["z"] + 0.1 * rng.normal(size=len(X))).rename("target")
+
+
+@pytest.mark.parametrize("own, expected", [(None, 4), (6, 6), (2, 4)])
+def test_meta_learning_embargoes_its_bases_tails(tail_gaps, own, expected):
+    X, y = _panel_xy()
+    base = LightGBMTrainer(embargo_days=own, **_FAST_LGB)
+    meta = MetaLearningTrainer(estimators=[base, "ridge"], n_splits=2, embargo_days=4).fit(X, y)
+    assert len(tail_gaps) == 3  # two out-of-fold fits and the refit
+    assert set(tail_gaps) == {expected}
+    assert meta.estimators_[0][1].config_["embargo_days"] == expected
+    assert base.embargo_days == own  # the estimator given is never changed
+
+
+def test_meta_learning_embargoes_pipeline_bases(tail_gaps):
+    X, y = _panel_xy()
+    pipe = make_pipeline(StandardScaler(), LightGBMTrainer(**_FAST_LGB))
+    MetaLearningTrainer(
+        estimators=[pipe.set_output(transform="pandas")], n_splits=2, embargo_days=4
+    ).fit(X, y)
+    assert tail_gaps and set(tail_gaps) == {4}
+
+
+@pytest.mark.parametrize("own, expected", [(None, 4), (6, 6)])
+def test_reward_based_embargoes_its_base_tail(tail_gaps, own, expected):
+    X, y = _panel_xy()
+    base = LightGBMTrainer(embargo_days=own, **_FAST_LGB)
+    model = RewardBasedTrainer(estimator=base, embargo_days=4).fit(X, y)
+    assert tail_gaps == [expected]
+    assert model.model_.config_["embargo_days"] == expected
+    assert model.config_["embargo_days"] == 4
+
+
+def test_cascade_embargoes_its_stages_tails(tail_gaps):
+    X, y = _panel_xy()
+    cascade = CascadeStrategy(
+        [LightGBMTrainer(**_FAST_LGB), LightGBMTrainer(**_FAST_LGB)], n_splits=2, embargo_days=4
+    ).fit(X, y)
+    assert len(tail_gaps) == 4  # stage 0, its two out-of-fold fits, stage 1
+    assert set(tail_gaps) == {4}
+    assert [s.config_["embargo_days"] for s in cascade.stages_] == [4, 4]
+
+
+@pytest.mark.parametrize(
+    "name, config",
+    [
+        ("meta_learning", {"estimators": [LightGBMTrainer(**_FAST_LGB)], "n_splits": 2}),
+        ("reward_based", {"estimator": LightGBMTrainer(**_FAST_LGB)}),
+    ],
+)
+def test_engine_embargo_reaches_the_bases_of_named_composites(tail_gaps, name, config):
+    panel = make_synthetic_panel(n_symbols=3, n_days=260, random_state=0)
+    engine = WalkForwardEngine(
+        panel,
+        target="fwd_ret_5",
+        return_col="fwd_ret",
+        train_days=100,
+        test_days=50,
+        step_days=50,
+        min_train_samples=1,
+        embargo_days=5,
+    )
+    engine.run(name, config, metrics=["sharpe"])
+    assert tail_gaps and set(tail_gaps) == {5}
+
+
+# --------------------------------------------------------------------------- no dates
+_IN_ROWS = "counted in rows, not dates"
+
+
+def test_tail_split_warns_when_the_embargo_is_counted_in_rows():
+    with pytest.warns(UserWarning, match=_IN_ROWS) as record:
+        chronological_tail_split(np.zeros((20, 1)), 0.25, embargo=3)
+    assert len(record) == 1
+    assert record[0].filename == __file__  # it points at the caller's line
+    assert 'set_output(transform="pandas")' in str(record[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chronological_tail_split(np.zeros((20, 1)), 0.25, embargo=0)
+        chronological_tail_split(_panel_frame(20, ["A"], seed=0), 0.25, embargo=3)
+
+
+def test_oof_warns_when_the_embargo_is_counted_in_rows():
+    frame = _panel_frame(30, ["A", "B"], seed=0).sort_index()
+    with pytest.warns(UserWarning, match=_IN_ROWS) as record:
+        chronological_oof_predict(Ridge(), frame.to_numpy(), frame["x"], n_splits=2, embargo=2)
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chronological_oof_predict(Ridge(), frame.to_numpy(), frame["x"], n_splits=2)
+        chronological_oof_predict(Ridge(), frame, frame["x"], n_splits=2, embargo=2)
+
+
+def test_pipeline_tail_embargo_in_dates_with_pandas_output(tail_gaps):
+    """After StandardScaler the trainer gets an array: it warns, and the embargo of 5
+    spans about 5 / 3 dates; with pandas output the index, and the dates, reach it."""
+    X, y = _panel_xy()
+    tail_gaps.dates = dates_of(X)  # the dates of the scaler's output rows
+    with pytest.warns(UserWarning, match=_IN_ROWS):
+        make_pipeline(StandardScaler(), LightGBMTrainer(embargo_days=5, **_FAST_LGB)).fit(X, y)
+    assert tail_gaps == [1]
+    tail_gaps.clear()
+    pipe = make_pipeline(StandardScaler(), LightGBMTrainer(embargo_days=5, **_FAST_LGB))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        pipe.set_output(transform="pandas").fit(X, y)
+    assert tail_gaps == [5]

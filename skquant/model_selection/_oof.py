@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import clone
 
 from skquant.utils._rows import align_proba, take_rows
-from skquant.utils._time import dates_of
+from skquant.utils._time import dates_of, warn_embargo_in_rows
 
 __all__ = ["chronological_oof_predict"]
 
@@ -92,9 +92,10 @@ def chronological_oof_predict(
         Keyword arguments for ``fit``; array-likes of length ``n_samples`` (such as
         ``sample_weight``) are sliced to the training rows of each fold.
     embargo : int, default=0
-        Dates (rows, without dates) dropped from each fold's training rows just
-        before the predicted block, so that labels of horizon h need ``embargo >= h``
-        to stay out of the block; a block left with no training row gets no prediction.
+        Dates (rows, with a warning, when ``X`` has no dates) dropped from each
+        fold's training rows just before the predicted block, so that labels of
+        horizon h need ``embargo >= h`` to stay out of the block; a block left with
+        no training row gets no prediction.
 
     Returns
     -------
@@ -123,6 +124,8 @@ def chronological_oof_predict(
         raise ValueError(f"X has {n} rows but y has {len(y)}.")
     fit_params = dict(fit_params or {})
     blocks = _time_blocks(X, n_splits)
+    if embargo and dates_of(X) is None:
+        warn_embargo_in_rows(embargo)
     classes = np.unique(np.asarray(y)) if method == "predict_proba" else None
     has_oof = np.zeros(n, dtype=bool)
     oof = None

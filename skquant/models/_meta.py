@@ -18,6 +18,7 @@ from skquant.models._base import (
 )
 from skquant.models._feature_base import select_columns
 from skquant.utils._docs import fill_doc
+from skquant.utils._embargo import embargo_at_least
 from skquant.utils._sklearn_compat import (
     Interval,
     _fit_context,
@@ -99,6 +100,8 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
     n_splits : int, default=None
         Out-of-fold time blocks (``n_splits + 1`` blocks in all).
     {oof_embargo_days}
+        A base that takes ``embargo_days`` (a skquant trainer, also as a Pipeline
+        step) drops at least as many dates before its own early-stopping tail.
     meta_alpha : float, default=None
         Ridge penalty of the meta-model's weights.
 
@@ -171,13 +174,19 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         self.meta_alpha = meta_alpha
 
     def _bases(self, config) -> list[tuple[str, object]]:
+        """The unfitted bases, each embargoing its own early-stopping tail at least as
+        long as the out-of-fold blocks are."""
         specs = config.get("estimators") or list(_DEFAULT_BASES)
         bases = [_make_base(spec, i) for i, spec in enumerate(specs)]
         names = [name for name, _ in bases]
         for i, name in enumerate(names):  # unique names
             if names.count(name) > 1:
                 names[i] = f"{name}_{i}"
-        return [(name, est) for name, (_, est) in zip(names, bases, strict=True)]
+        embargo = config.get("embargo_days") or 0
+        return [
+            (name, embargo_at_least(est, embargo))
+            for name, (_, est) in zip(names, bases, strict=True)
+        ]
 
     def _context(self, Xa: np.ndarray) -> np.ndarray:
         C = (Xa[:, self.context_] - self.context_mean_) / self.context_scale_

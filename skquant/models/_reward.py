@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from skquant.models._base import (
     target_names_of,
 )
 from skquant.utils._docs import fill_doc
+from skquant.utils._embargo import embargo_at_least
 from skquant.utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -105,6 +106,11 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         Largest weight allowed, as a multiple of the mean weight.
     default_reward : {"abs_target", "target"}, default=None
         The reward when ``fit`` gets none: ``|y|`` or ``y``.
+    embargo_days : int, default=None
+        Dates a base that takes ``embargo_days`` (a skquant trainer, also as a
+        Pipeline step) drops at least before its own early-stopping tail (0 when
+        None; the base's own larger embargo is kept): labels of horizon h need
+        ``embargo_days >= h``. The walk-forward engine sets it to its folds' embargo.
 
     Attributes
     ----------
@@ -157,6 +163,7 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         "temperature": [Interval(Real, 0, None, closed="neither"), None],
         "max_weight_ratio": [Interval(Real, 1, None, closed="left"), None],
         "default_reward": [StrOptions({"abs_target", "target"}), None],
+        "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
     }
 
     def __init__(
@@ -167,18 +174,21 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         temperature=None,
         max_weight_ratio=None,
         default_reward=None,
+        embargo_days=None,
     ):
         self.config = config
         self.estimator = estimator
         self.temperature = temperature
         self.max_weight_ratio = max_weight_ratio
         self.default_reward = default_reward
+        self.embargo_days = embargo_days
 
     def _base(self, config=None):
         est = (config or {}).get("estimator", self.estimator)
         if est is None:
             est = "lightgbm"
-        return _default_base(est) if isinstance(est, str) else clone(est)
+        base = _default_base(est) if isinstance(est, str) else clone(est)
+        return embargo_at_least(base, (config or {}).get("embargo_days") or 0)
 
     def __sklearn_tags__(self):
         from sklearn.utils import get_tags

@@ -23,6 +23,7 @@ from skquant.strategies._base import (
     target_column,
 )
 from skquant.utils._docs import fill_doc
+from skquant.utils._embargo import embargo_at_least
 from skquant.utils._rows import take_rows
 from skquant.utils._sklearn_compat import (
     Interval,
@@ -95,7 +96,9 @@ class CascadeStrategy(BaseStrategy):
         trained on a label computed from the prices of the block it predicts.
         ``"auto"`` is the longest label horizon among the stage targets
         (:func:`skquant.leakage.label_horizon`: make_labels metadata, the name,
-        or the label's autocorrelation).
+        or the label's autocorrelation). A stage that takes ``embargo_days`` (a
+        skquant trainer, also as a Pipeline step) drops at least as many dates
+        before its own early-stopping tail.
 
     Attributes
     ----------
@@ -109,7 +112,8 @@ class CascadeStrategy(BaseStrategy):
     stage_feature_names_ : list of str
         The names of the prediction columns added for the later stages.
     embargo_days_ : int
-        The embargo applied to the out-of-fold blocks (``"auto"`` resolved).
+        The embargo applied to the out-of-fold blocks (``"auto"`` resolved), and at
+        least to each stage's own early-stopping tail.
     target_names_ : list of str
         The distinct targets, in stage order.
     oof_predictions_ : DataFrame of shape (n_samples, n_stages - 1)
@@ -263,6 +267,7 @@ class CascadeStrategy(BaseStrategy):
             X_rows = take_rows(X_k, rows)
             y_rows = take_rows(frame[target], rows)
             trainer = make_trainer(model, config, param_name="models")
+            embargo_at_least(trainer, self.embargo_days_)  # its own early-stopping tail
             task = choose_task(trainer, y_rows, config)
             set_task(trainer, task)
             Xv = yv = None

@@ -67,6 +67,25 @@ def dates_of(X) -> np.ndarray | None:
     return None
 
 
+def warn_embargo_in_rows(embargo: int) -> None:
+    """Warn that an embargo of ``embargo`` (> 0) is counted in rows: ``X`` has no dates.
+
+    An inner split (an early-stopping tail, out-of-fold blocks) of rows without dates
+    takes them to be in time order and cannot drop whole dates: on a panel of n
+    symbols an embargo of k rows spans only about k / n dates.
+    """
+    warnings.warn(
+        f"The embargo of {embargo} is counted in rows, not dates, because X carries no "
+        "dates (a plain array, e.g. the output of a Pipeline step such as "
+        "StandardScaler): right for one series in time order, too few dates on a panel "
+        "of several symbols. Keep the dates: pass X as a DataFrame indexed by date (or "
+        '(date, symbol)) and call set_output(transform="pandas") on the Pipeline (or '
+        'sklearn.set_config(transform_output="pandas")), so its steps keep the index.',
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
 def warn_if_validation_not_after(X, X_val) -> None:
     """Warn when ``X_val`` (early stopping's rows, passed by the user) starts on or
     before the last date of ``X``: the iteration would be chosen on rows the model
@@ -119,9 +138,9 @@ def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.n
     of a date falls on one side, whatever the row order. Without dates the rows are
     taken to be in time order and the last ``ceil(fraction * n)`` rows are the tail.
 
-    ``embargo`` dates (rows, without dates) just before the tail belong to neither
-    side: a label of horizon h on an older row is computed from prices inside the
-    tail unless ``embargo >= h``.
+    ``embargo`` dates (rows, without dates, with a warning) just before the tail
+    belong to neither side: a label of horizon h on an older row is computed from
+    prices inside the tail unless ``embargo >= h``.
 
     Raises
     ------
@@ -131,6 +150,8 @@ def chronological_tail_split(X, fraction: float, embargo: int = 0) -> tuple[np.n
     n = _num_samples(X)  # any array-like: sklearn's checks pass objects without len()
     dates = dates_of(X)
     if dates is None:
+        if embargo:
+            warn_embargo_in_rows(embargo)
         n_tail = int(np.ceil(n * fraction))
         train, tail = np.arange(max(n - n_tail - embargo, 0)), np.arange(n - n_tail, n)
     else:

@@ -19,6 +19,7 @@ from sklearn.base import clone, is_classifier
 from skquant.leakage import plan_labels
 from skquant.metrics import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
+from skquant.utils._embargo import embargo_at_least
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._portfolio import Backtest, check_portfolio, evaluate
@@ -240,7 +241,8 @@ class WalkForwardEngine:
         horizon (:func:`skquant.leakage.label_horizon`: make_labels metadata, the
         column's name, or its autocorrelation); an explicit value below horizon - 1
         warns. A model run by name embargoes its own inner splits (early-stopping
-        tail, out-of-fold blocks) by at least as much.
+        tail, out-of-fold blocks, and those of the bases it builds) by at least as
+        much.
     expanding : bool, default=False
         Anchor every training window at the first date.
     periods_per_year : float, default=None
@@ -558,13 +560,9 @@ class WalkForwardEngine:
             return estimator
         from skquant.registry import get_trainer
 
-        trainer = get_trainer(model_name)(config)
         # The trainer's own inner splits (its early-stopping tail, its out-of-fold
         # blocks) are embargoed at least as long as the folds are.
-        if "embargo_days" in trainer.get_params():
-            own = (config or {}).get("embargo_days") or 0
-            trainer.set_params(embargo_days=max(int(own), self.embargo_days_))
-        return trainer
+        return embargo_at_least(get_trainer(model_name)(config), self.embargo_days_)
 
     def run(
         self,

@@ -1,0 +1,72 @@
+"""Inner splits embargoed at least as long as the outer ones.
+
+A model that holds out rows of its own (an early-stopping tail, out-of-fold blocks)
+inside an embargoed split must drop at least as many dates before them: a label of
+horizon h on a training row is computed from the prices of the next h dates. One rule
+for every caller: the walk-forward engine (the trainer it builds by name) and the
+composite trainers (the bases and stages they build).
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+
+def _own_embargo(estimator, params: dict) -> int | None:
+    """The embargo ``estimator`` would fit with, or None when it decides itself.
+
+    A skquant trainer's comes from its resolved config (parameter, then ``config``,
+    then the YAML variant); None when that config does not resolve (its ``fit``
+    reports the error). Another estimator's is its ``embargo_days`` parameter (None
+    is 0); a value that is not an int (``"auto"``) is left to the estimator.
+    """
+    resolve = getattr(estimator, "_resolve_config", None)
+    if callable(resolve):
+        try:
+            value = resolve().get("embargo_days")
+        except (ValueError, TypeError):
+            return None
+    else:
+        value = params["embargo_days"]
+    if value is None:
+        return 0
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        return int(value)
+    return None
+
+
+def embargo_at_least(estimator, embargo: int):
+    """Raise the embargo of ``estimator``'s own inner splits to at least ``embargo`` dates.
+
+    ``estimator`` and every estimator among its parameters (a Pipeline's steps) that
+    takes ``embargo_days`` gets ``embargo_days = max(own, embargo)``; a larger own
+    embargo (parameter, ``config`` or YAML variant) is kept, and nothing is set when
+    ``embargo`` is 0 or the own one is at least as large.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The caller's own copy (built or cloned for this fit): it is changed in place.
+    embargo : int
+        Dates the caller drops before the rows it holds out.
+
+    Returns
+    -------
+    estimator : estimator object
+        The same object.
+    """
+    embargo = int(embargo or 0)
+    if embargo <= 0 or not hasattr(estimator, "get_params"):
+        return estimator
+    found = {id(estimator): estimator}
+    for value in estimator.get_params(deep=True).values():
+        if hasattr(value, "get_params") and not isinstance(value, type):
+            found.setdefault(id(value), value)
+    for item in found.values():
+        params = item.get_params(deep=False)
+        if "embargo_days" not in params:
+            continue
+        own = _own_embargo(item, params)
+        if own is not None and own < embargo:
+            item.set_params(embargo_days=embargo)
+    return estimator
