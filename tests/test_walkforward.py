@@ -679,7 +679,8 @@ def test_columns_no_pnl_can_be_booked_on_are_refused_before_any_fit(panel):
         "is not a one-period return": panel.assign(r=100 + panel["fwd_ret"].cumsum()),
     }
     for message, data in cases.items():
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(ValueError, match=message), warnings.catch_warnings():
+            warnings.simplefilter("error")  # refused first: no horizon read from a price
             WalkForwardEngine(data, return_col="r", **kwargs)
     with pytest.raises(ValueError, match="target 'fwd_ret' holds no values"):
         WalkForwardEngine(panel.assign(r=panel["fwd_ret"], fwd_ret=np.nan), return_col="r",

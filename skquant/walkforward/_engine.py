@@ -144,9 +144,15 @@ def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
 
 def _check_columns(y, target, returns, return_col) -> None:
     """Refuse a target without one known label, and a return column that no P&L can
-    be booked on: no value, an infinite one, or one below -1 (percent units)."""
+    be booked on (:func:`_check_returns`)."""
     if y.dtype.kind == "f" and np.isnan(y).all():
         raise ValueError(f"target {target!r} holds no values (all NaN): nothing to train on.")
+    _check_returns(returns, return_col)
+
+
+def _check_returns(returns, return_col) -> None:
+    """Refuse a return column with no value, an infinite one, one below -1 or a median
+    size above 0.5 (a price, percent units)."""
     known = returns[~np.isnan(returns)]
     if not len(known):
         raise ValueError(f"return_col {return_col!r} holds no values (all NaN): no P&L to book.")
@@ -429,6 +435,13 @@ class WalkForwardEngine:
             features = list(features)  # read once: an iterator is used up
         check_portfolio(self.portfolio, self.quantile, self.cost_bps)
         cv = self._splitter()
+        named = self.return_col
+        if (
+            isinstance(named, str)
+            and int((data.columns == named).sum()) == 1  # a repeat: plan_labels refuses it
+            and pd.api.types.is_numeric_dtype(data[named])
+        ):  # refused before its horizon is read from a price's or percent's autocorrelation
+            _check_returns(data[named].to_numpy(dtype=np.float64), named)
         plan = plan_labels(
             data,
             self.target,
