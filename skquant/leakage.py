@@ -265,7 +265,7 @@ def _shift_within(values: np.ndarray, codes: np.ndarray | None, lag: int) -> np.
 
 
 def _autocorrelation_horizon(values: np.ndarray, codes: np.ndarray | None, column) -> int:
-    x = values.astype(np.float64)
+    x = np.where(np.isfinite(values), values, np.nan)  # an infinite value is no overlap
     if codes is not None:  # each symbol around its own mean
         means = pd.Series(x).groupby(codes).transform("mean").to_numpy()
         x = x - means

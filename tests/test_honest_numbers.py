@@ -238,6 +238,10 @@ def test_an_estimated_horizon_errs_long_and_says_so(horizon):
     with pytest.warns(UserWarning, match="'TTH' carries no horizon .* estimated from its aut"):
         engine = WalkForwardEngine(panel, target="TTH", return_col="fwd_ret", min_train_samples=1)
     assert engine.embargo_days_ == label_horizon(panel, "TTH").horizon >= horizon
+    with warnings.catch_warnings():  # an infinite value was numpy's inf - inf warning
+        warnings.simplefilter("error", RuntimeWarning)
+        spoilt = panel.assign(MDD=panel["MDD"].where(np.arange(len(panel)) != 7, -np.inf))
+        assert label_horizon(spoilt, "MDD")[0] >= horizon
 
 
 def test_a_trailing_return_column_warns():
