@@ -302,3 +302,20 @@ def test_pipeline_tail_embargo_in_dates_with_pandas_output(tail_gaps):
         warnings.simplefilter("error", UserWarning)
         pipe.set_output(transform="pandas").fit(X, y)
     assert tail_gaps == [5]
+
+
+def test_engine_embargo_reaches_a_given_estimators_tails(tail_gaps):
+    """engine.run(estimator=...) left the estimator's own early-stopping tail at its
+    YAML embargo of 0 (a 5-day target: 4 dates of training labels reaching into it);
+    the engine now fits a copy embargoed as its folds are, Pipeline steps included, and
+    the caller's estimator is left as it was."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=260, random_state=0)
+    engine = WalkForwardEngine(panel, target="fwd_ret_5", return_col="fwd_ret", train_days=100,
+                               test_days=50, step_days=50, min_train_samples=1)  # fmt: skip
+    trainer = LightGBMTrainer(**_FAST_LGB)
+    pipe = make_pipeline(StandardScaler(), LightGBMTrainer(**_FAST_LGB))
+    for estimator in (trainer, pipe.set_output(transform="pandas")):
+        tail_gaps.clear()
+        engine.run(estimator=estimator, metrics=["sharpe"])
+        assert tail_gaps and set(tail_gaps) == {engine.embargo_days_} == {5}
+    assert trainer.embargo_days is None and pipe[-1].embargo_days is None

@@ -246,9 +246,9 @@ class WalkForwardEngine:
         Dates dropped between training and test. ``"auto"`` is the target's label
         horizon (:func:`skquant.leakage.label_horizon`: make_labels metadata, the
         column's name, or its autocorrelation); an explicit value below horizon - 1
-        warns. A model run by name embargoes its own inner splits (early-stopping
-        tail, out-of-fold blocks, and those of the bases it builds) by at least as
-        much.
+        warns. A model run by name, or a copy of an ``estimator=`` (its Pipeline
+        steps included), embargoes its own inner splits (early-stopping tail,
+        out-of-fold blocks, and those of the bases it builds) by at least as much.
     expanding : bool, default=False
         Anchor every training window at the first date.
     periods_per_year : float, default=None
@@ -570,7 +570,9 @@ class WalkForwardEngine:
                 raise ValueError(
                     f"estimator must have fit and predict, got {type(estimator).__name__}."
                 )
-            return estimator
+            # a copy (the caller's estimator is left as it is) whose skquant trainers,
+            # Pipeline steps included, embargo their own inner splits as the folds do
+            return embargo_at_least(clone(estimator), self.embargo_days_)
         from skquant.registry import get_trainer
 
         # The trainer's own inner splits (its early-stopping tail, its out-of-fold
