@@ -138,8 +138,8 @@ def test_a_column_that_straddles_its_row_is_a_leak(target):
     0.03 and it was a default feature: the walk-forward Sharpe rose from 1.4 to 9.3 (audit,
     synthetic panel). Comparing with the column's own value 21 periods earlier catches it.
 
-    Measured on this panel: centred 0.27 (fwd_ret) and 0.64 (fwd_ret_5); straddling 0.29
-    and 0.67; the genuine features at most 0.10. On the demo's real prices no genuine
+    Measured on this panel: centred 0.24 (fwd_ret) and 0.60 (fwd_ret_5); straddling 0.25
+    and 0.64; the genuine features at most 0.06. On the demo's real prices no genuine
     feature crosses 0.2 that did not before (``dist_high_21`` against ``TTH``).
     """
     panel = make_synthetic_panel(n_symbols=5, n_days=600, random_state=0, horizon=5)
@@ -150,13 +150,33 @@ def test_a_column_that_straddles_its_row_is_a_leak(target):
     )
     genuine = [c for c in candidate_features(panel) if c not in ("centred", "straddling")]
     scores = leak_scores(data, [*genuine, "centred", "straddling"], target, "fwd_ret")
-    assert scores[["centred", "straddling"]].min() > 0.25, scores
+    assert scores[["centred", "straddling"]].min() > 0.22, scores
     assert scores[genuine].max() < 0.15, scores
     with pytest.warns(LeakageWarning, match="centred .*straddling|straddling .*centred"):
         engine = WalkForwardEngine(data, target=target, return_col="fwd_ret", min_train_samples=1)
     assert engine.features_ == genuine
     with pytest.raises(ValueError, match=r"features \['centred'\] leak"):
         WalkForwardEngine(data, target=target, return_col="fwd_ret", features=[*genuine, "centred"])
+
+
+def test_the_column_lag_rule_leaves_genuine_features_of_one_short_series():
+    """A genuine signal whose value 21 periods earlier knows nothing of the label scored
+    its whole IC by the column-lag comparison: on one symbol's 500 days, 22 genuine
+    features over 10 seeds x 6 targets crossed 0.2, against 2 by the lagged-label rule
+    alone (review). Counted beyond its noise (2 / sqrt(pairs)), it flags 2 again; with
+    too few pairs (fewer than 31 dates) it is skipped, where it made |IC| the score.
+
+    Measured flagged counts, this rule (lagged-label rule alone): 1 symbol x 60 days 58
+    (58), x 120 days 15 (14), x 250 and x 500 days 2 (2); 5 symbols x 120 days 2 (0).
+    """
+    genuine = ["ret_1", "ret_5", "ret_21", "vol_21", "range", "dist_high_21", "volume_z_21",
+               "alpha_1", "alpha_2", "noise_1"]  # fmt: skip
+    flagged = 0
+    for seed in range(10):
+        panel = make_synthetic_panel(n_symbols=1, n_days=500, random_state=seed)
+        for target in ("fwd_ret", "fwd_ret_5", "TTH", "MFE", "MDD", "y_will_peak"):
+            flagged += int((leak_scores(panel, genuine, target) > 0.2).sum())
+    assert flagged <= 4, flagged
 
 
 def test_select_features_rejects_bad_names_and_thresholds(demo):

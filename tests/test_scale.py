@@ -21,13 +21,18 @@ def _reference_leak_score(data, column, label, horizon):
 
     def spearman(a, b):
         ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() < 10:
+            return np.nan, 0
         ra = pd.Series(a[ok]).rank().to_numpy()
         rb = pd.Series(b[ok]).rank().to_numpy()
         ra, rb = ra - ra.mean(), rb - rb.mean()
-        return float(np.dot(ra, rb) / np.sqrt(np.dot(ra, ra) * np.dot(rb, rb)))
+        return float(np.dot(ra, rb) / np.sqrt(np.dot(ra, ra) * np.dot(rb, rb))), int(ok.sum())
 
-    known = min(abs(spearman(x, lagged)), abs(spearman(lagged_x, y)))
-    return max(0.0, abs(spearman(x, y)) - known)
+    known = abs(np.nan_to_num(spearman(x, lagged)[0]))
+    earlier, pairs = spearman(lagged_x, y)
+    if np.isfinite(earlier):  # beyond its noise, two standard errors of a correlation
+        known = min(known, abs(earlier) + 2 / np.sqrt(pairs))
+    return max(0.0, abs(spearman(x, y)[0]) - known)
 
 
 def test_leak_scores_equal_the_rule_with_ties_and_missing_values():
@@ -47,6 +52,11 @@ def test_leak_scores_equal_the_rule_with_ties_and_missing_values():
         expected = _reference_leak_score(panel, column, "fwd_ret", 1)
         assert scores[column] == pytest.approx(expected, rel=1e-12, abs=1e-12), column
     assert scores["leak"] > 0.9 > scores["ret_1"]
+    short = panel.loc[panel.index.get_level_values("date") < panel.index.levels[0][25]]
+    scores = leak_scores(short, columns, "fwd_ret", horizon=1)  # too few pairs 21 dates back
+    for column in columns:
+        expected = _reference_leak_score(short, column, "fwd_ret", 1)
+        assert scores[column] == pytest.approx(expected, rel=1e-12, abs=1e-12), column
 
 
 def test_group_ranks_without_ties_match_pandas():
