@@ -11,7 +11,6 @@ from sklearn.base import is_classifier
 
 from skquant.metrics import _returns
 from skquant.metrics._predictions import hit_rate, information_coefficient
-from skquant.utils._panel import series_positions
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._warnings import caller_stacklevel
 
@@ -217,42 +216,38 @@ def compute_metric(
     return func(outcome, score, dates)
 
 
-# Lag-1 autocorrelation of y within each series above which y is taken for overlapping
-# multi-period returns: an h-period return's is (h - 1) / h (0.8 for 5 days), a
-# one-period return's near 0.
-_OVERLAP_ACF = 0.5
+# Lag-1 autocorrelation of the per-period outcome above which y is taken for overlapping
+# multi-period returns: an h-period return's is (h - 1) / h (0.5 for 2 days, 0.8 for
+# 5), a one-period return's near 0 (one standard error is 0.1 on 100 dates).
+_OVERLAP_ACF = 0.4
 
 
-def lag1_autocorrelation(values, X) -> float:
-    """The lag-1 autocorrelation of ``values`` within each series of ``X`` (NaN if < 3 pairs).
+def lag1_autocorrelation(values) -> float:
+    """The lag-1 autocorrelation of a series in time order (NaN with fewer than 3 pairs).
 
-    Each series (symbol) is taken in date order around its own mean.
+    Pairs with a NaN on either side are left out.
     """
     v = np.asarray(values, dtype=np.float64).reshape(-1)
-    heads, tails = [], []
-    for pos in series_positions(X, len(v)):
-        x = v[pos] - np.nanmean(v[pos]) if len(pos) else v[pos]
-        heads.append(x[1:])
-        tails.append(x[:-1])
-    a, b = np.concatenate(heads), np.concatenate(tails)
+    a, b = v[1:], v[:-1]
     ok = np.isfinite(a) & np.isfinite(b)
     if ok.sum() < 3:
         return float("nan")
-    a, b = a[ok], b[ok]
+    a, b = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
     denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
     return float(np.dot(a, b) / denom) if denom > 0 else float("nan")
 
 
-def _warn_if_overlapping(name: str, outcome: np.ndarray, X) -> None:
-    """Warn when the outcome a returns metric books every period overlaps itself."""
-    acf = lag1_autocorrelation(outcome, X)
+def _warn_if_overlapping(name: str, outcome: np.ndarray, dates) -> None:
+    """Warn when the per-period outcome a returns metric books overlaps itself."""
+    acf = lag1_autocorrelation(period_returns(outcome, dates))
     if acf > _OVERLAP_ACF:
         warnings.warn(
-            f"The {name!r} scorer books y as one-period returns, but y overlaps itself: its "
-            f"lag-1 autocorrelation within each series is {acf:.2f} (a 5-period return's is "
-            "0.8, a one-period return's near 0). Booking a multi-period label every period "
-            "inflates the Sharpe ratio and the drawdown: score on the one-period forward "
-            "return (e.g. fit on 'fwd_ret'), or run WalkForwardEngine with return_col=.",
+            f"The {name!r} scorer books y as one-period returns, but y overlaps itself: the "
+            f"lag-1 autocorrelation of its mean per date is {acf:.2f} (a 5-period return's "
+            "is 0.8, a one-period return's near 0). Booking a multi-period label every "
+            "period inflates the Sharpe ratio and the drawdown: score on the one-period "
+            "forward return (e.g. fit on 'fwd_ret'), or run WalkForwardEngine with "
+            "return_col=.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
@@ -267,9 +262,9 @@ class TradingScorer:
     rows of each date when ``X`` carries dates, and the metric is computed on those
     per-period returns. Every trading metric is "greater is better" (max drawdown
     is a negative fraction, so a shallower drawdown scores higher). When ``X``
-    carries dates and ``y`` overlaps itself (lag-1 autocorrelation above 0.5 within
-    each symbol: a multi-period return or label), a returns metric warns: booking it
-    every period inflates the number.
+    carries dates and ``y`` overlaps itself (the lag-1 autocorrelation of its mean
+    per date above 0.4: a multi-period return or label), a returns metric warns:
+    booking it every period inflates the number.
 
     Parameters
     ----------
@@ -289,14 +284,15 @@ class TradingScorer:
             raise ValueError(f"The {self.name!r} trading scorer does not take sample_weight.")
         score, position = predict_positions(estimator, X)
         outcome = outcome_of(estimator, y)
-        if metric_kind(self.name) == "returns" and dates_of(X) is not None:
-            _warn_if_overlapping(self.name, outcome, X)
+        dates = dates_of(X)
+        if metric_kind(self.name) == "returns" and dates is not None:
+            _warn_if_overlapping(self.name, outcome, dates)
         return compute_metric(
             self.name,
             outcome,
             score,
             position,
-            dates_of(X),
+            dates,
             periods_per_year=self.periods_per_year,
         )
 
