@@ -24,6 +24,7 @@ from skquant import (
     LightGBMTrainer,
     MetaLearningTrainer,
     RewardBasedTrainer,
+    SingleTaskStrategy,
     WalkForwardEngine,
     load_model_config,
     make_synthetic_panel,
@@ -314,8 +315,10 @@ def test_engine_embargo_reaches_a_given_estimators_tails(tail_gaps):
                                test_days=50, step_days=50, min_train_samples=1)  # fmt: skip
     trainer = LightGBMTrainer(**_FAST_LGB)
     pipe = make_pipeline(StandardScaler(), LightGBMTrainer(**_FAST_LGB))
-    for estimator in (trainer, pipe.set_output(transform="pandas")):
+    strategy = SingleTaskStrategy("lightgbm", dict(_FAST_LGB))  # builds its trainer by name
+    for estimator in (trainer, pipe.set_output(transform="pandas"), strategy):
         tail_gaps.clear()
         engine.run(estimator=estimator, metrics=["sharpe"])
-        assert tail_gaps and set(tail_gaps) == {engine.embargo_days_} == {5}
+        assert tail_gaps and set(tail_gaps) == {engine.embargo_days_} == {5}, estimator
     assert trainer.embargo_days is None and pipe[-1].embargo_days is None
+    assert strategy.embargo_days is None

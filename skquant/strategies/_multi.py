@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
 
@@ -14,7 +16,8 @@ from skquant.strategies._base import (
     model_label,
 )
 from skquant.utils._docs import fill_doc
-from skquant.utils._sklearn_compat import HasMethods, _fit_context
+from skquant.utils._embargo import embargo_at_least
+from skquant.utils._sklearn_compat import HasMethods, Interval, _fit_context
 from skquant.utils._validation import check_validation_pair
 
 
@@ -33,6 +36,10 @@ class MultiTaskStrategy(BaseStrategy):
         ``loss_weights`` parameter. ``None`` keeps the model's own (equal) weights.
     model_config : dict, default=None
         The model's config (e.g. from :func:`skquant.load_model_config`).
+    embargo_days : int, default=None
+        Dates the model drops at least before its own early-stopping tail (0 when
+        None; a larger embargo in its config is kept): labels of horizon h need
+        ``embargo_days >= h``. The walk-forward engine sets it to its folds' embargo.
 
     Attributes
     ----------
@@ -67,15 +74,22 @@ class MultiTaskStrategy(BaseStrategy):
         "target_names": ["array-like", None],
         "loss_weights": ["array-like", None],
         "model_config": [dict, None],
+        "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
     }
 
     def __init__(
-        self, model_name="multi_task", target_names=None, loss_weights=None, model_config=None
+        self,
+        model_name="multi_task",
+        target_names=None,
+        loss_weights=None,
+        model_config=None,
+        embargo_days=None,
     ):
         self.model_name = model_name
         self.target_names = target_names
         self.loss_weights = loss_weights
         self.model_config = model_config
+        self.embargo_days = embargo_days
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -115,6 +129,7 @@ class MultiTaskStrategy(BaseStrategy):
                 "SingleTaskStrategy for one."
             )
         trainer = make_trainer(self.model_name, self.model_config)
+        embargo_at_least(trainer, self.embargo_days or 0)  # its own early-stopping tail
         params = trainer.get_params(deep=False)
         if self.loss_weights is not None:
             weights = np.asarray(self.loss_weights, dtype=float).ravel()

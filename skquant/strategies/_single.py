@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
 from sklearn.utils.metaestimators import available_if
@@ -17,7 +19,8 @@ from skquant.strategies._base import (
     target_column,
 )
 from skquant.utils._docs import fill_doc
-from skquant.utils._sklearn_compat import HasMethods, _fit_context
+from skquant.utils._embargo import embargo_at_least
+from skquant.utils._sklearn_compat import HasMethods, Interval, _fit_context
 from skquant.utils._validation import check_validation_pair
 
 
@@ -40,6 +43,10 @@ class SingleTaskStrategy(BaseStrategy):
     model_config : dict, default=None
         The trainer's config (e.g. from :func:`skquant.load_model_config`). A
         ``task`` key here overrides the automatic choice.
+    embargo_days : int, default=None
+        Dates the model drops at least before its own early-stopping tail (0 when
+        None; a larger embargo in its config is kept): labels of horizon h need
+        ``embargo_days >= h``. The walk-forward engine sets it to its folds' embargo.
 
     Attributes
     ----------
@@ -86,11 +93,13 @@ class SingleTaskStrategy(BaseStrategy):
     _parameter_constraints: dict = {
         "model_name": [str, HasMethods(["fit"])],
         "model_config": [dict, None],
+        "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
     }
 
-    def __init__(self, model_name="lightgbm", model_config=None):
+    def __init__(self, model_name="lightgbm", model_config=None, embargo_days=None):
         self.model_name = model_name
         self.model_config = model_config
+        self.embargo_days = embargo_days
 
     def _is_classifier(self) -> bool:
         return _single_classifier(self)
@@ -138,6 +147,7 @@ class SingleTaskStrategy(BaseStrategy):
         estimators, tasks = {}, {}
         for name, (yt, yv) in targets.items():
             trainer = make_trainer(self.model_name, self.model_config)
+            embargo_at_least(trainer, self.embargo_days or 0)  # its own early-stopping tail
             task = choose_task(trainer, yt, self.model_config)
             set_task(trainer, task)
             estimators[name] = fit_trainer(trainer, X, yt, X_val, yv)
