@@ -129,9 +129,9 @@ def resolve_embargo(embargo_days, horizon: LabelHorizon, target) -> int:
             warnings.warn(
                 f"The target {target!r} carries no horizon (no make_labels metadata, none in "
                 f"its name): embargo_days='auto' is {horizon.horizon} dates, estimated from "
-                "its autocorrelation. Pass embargo_days= with the label's true horizon, name "
-                f"it (e.g. '{target}_{horizon.horizon}'), or keep make_labels' metadata "
-                "(parquet files keep it, CSV files do not).",
+                "its autocorrelation (an estimate that errs long). Pass embargo_days= with "
+                f"the label's true horizon H, name it '{target}_H', or keep make_labels' "
+                "metadata (parquet files keep it, CSV files do not).",
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
@@ -197,8 +197,9 @@ def pnl_column(
         )
     if horizon > 1:
         warnings.warn(
-            f"return_col={return_col!r} looks like a {horizon}-period return (its "
-            "autocorrelation); the P&L assumes one-period returns.",
+            f"return_col={return_col!r} overlaps itself like a multi-period return (its "
+            f"autocorrelation puts its horizon at about {horizon}, an estimate that errs "
+            "long); the P&L assumes one-period returns.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
@@ -213,7 +214,8 @@ _TRAILING_MARGIN = 0.2
 
 
 def _warn_if_trailing(data: pd.DataFrame, target, return_col) -> None:
-    """Warn when ``return_col`` looks like a trailing return (realised by its row's date).
+    """Warn when ``return_col`` looks one period late against the target: a trailing
+    return (realised by its row's date), or a target delayed by an execution lag.
 
     Positions decided on a row earn the return from that row to the next. A trailing
     return (``close_t / close_{t-1} - 1``) is known when the position is taken, so a
@@ -229,11 +231,13 @@ def _warn_if_trailing(data: pd.DataFrame, target, return_col) -> None:
     nxt = abs(np.nan_to_num(_spearman(_SortedValues(_shift_within(y, codes, 1)[::stride]), r)))
     if nxt - same > _TRAILING_MARGIN:
         warnings.warn(
-            f"return_col={return_col!r} looks like a trailing return: its next period tracks "
-            f"the target {target!r} (Spearman {nxt:.2f}) far better than its own row does "
-            f"({same:.2f}). Positions taken on a row earn the return from that row to the "
-            "next (a forward return such as 'fwd_ret'); a return realised by the row's own "
-            "date is known before the trade, and every number booked on it is look-ahead.",
+            f"return_col={return_col!r} looks one period late against the target "
+            f"{target!r}: its next period tracks the target (Spearman {nxt:.2f}) far better "
+            f"than its own row does ({same:.2f}). If it is a trailing return (realised by "
+            "the row's own date, known before the trade), every number booked on it is "
+            "look-ahead: positions taken on a row earn the return from that row to the "
+            "next (a forward return such as 'fwd_ret'). If the target starts a period "
+            "later (an execution lag), book the return of the period it starts in.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )

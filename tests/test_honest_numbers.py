@@ -270,7 +270,9 @@ def test_a_trailing_return_column_warns():
     than its own row (0.31 to 0.99 on the demo; a forward return scores 0 or below)."""
     panel = make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
     for target in ("fwd_ret", "fwd_ret_5", "y_will_peak", "TTH"):
-        with pytest.warns(UserWarning, match="return_col='ret_1' looks like a trailing return"):
+        with pytest.warns(
+            UserWarning, match="return_col='ret_1' looks one period late .* trailing return"
+        ):
             plan_labels(panel, target, "ret_1", ["vol_21"], leak_threshold=None)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
