@@ -182,9 +182,8 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         for i, name in enumerate(names):  # unique names
             if names.count(name) > 1:
                 names[i] = f"{name}_{i}"
-        embargo = config.get("embargo_days") or 0
         return [
-            (name, embargo_at_least(est, embargo))
+            (name, embargo_at_least(est, config.get("embargo_days")))
             for name, (_, est) in zip(names, bases, strict=True)
         ]
 

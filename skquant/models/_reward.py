@@ -188,7 +188,7 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         if est is None:
             est = "lightgbm"
         base = _default_base(est) if isinstance(est, str) else clone(est)
-        return embargo_at_least(base, (config or {}).get("embargo_days") or 0)
+        return embargo_at_least(base, (config or {}).get("embargo_days"))
 
     def __sklearn_tags__(self):
         from sklearn.utils import get_tags

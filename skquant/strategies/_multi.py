@@ -129,7 +129,7 @@ class MultiTaskStrategy(BaseStrategy):
                 "SingleTaskStrategy for one."
             )
         trainer = make_trainer(self.model_name, self.model_config)
-        embargo_at_least(trainer, self.embargo_days or 0)  # its own early-stopping tail
+        embargo_at_least(trainer, self.embargo_days)  # its own early-stopping tail
         params = trainer.get_params(deep=False)
         if self.loss_weights is not None:
             weights = np.asarray(self.loss_weights, dtype=float).ravel()

@@ -147,7 +147,7 @@ class SingleTaskStrategy(BaseStrategy):
         estimators, tasks = {}, {}
         for name, (yt, yv) in targets.items():
             trainer = make_trainer(self.model_name, self.model_config)
-            embargo_at_least(trainer, self.embargo_days or 0)  # its own early-stopping tail
+            embargo_at_least(trainer, self.embargo_days)  # its own early-stopping tail
             task = choose_task(trainer, yt, self.model_config)
             set_task(trainer, task)
             estimators[name] = fit_trainer(trainer, X, yt, X_val, yv)

@@ -35,7 +35,7 @@ def _own_embargo(estimator, params: dict) -> int | None:
     return None
 
 
-def embargo_at_least(estimator, embargo: int):
+def embargo_at_least(estimator, embargo: int | None):
     """Raise the embargo of ``estimator``'s own inner splits to at least ``embargo`` dates.
 
     ``estimator`` and every estimator among its parameters (a Pipeline's steps) that
@@ -47,8 +47,8 @@ def embargo_at_least(estimator, embargo: int):
     ----------
     estimator : estimator object
         The caller's own copy (built or cloned for this fit): it is changed in place.
-    embargo : int
-        Dates the caller drops before the rows it holds out.
+    embargo : int or None
+        Dates the caller drops before the rows it holds out (None is 0).
 
     Returns
     -------

@@ -142,12 +142,10 @@ def _in_fold_order(n_folds: int, fitted, loaded: dict, checkpoints, keys):
         yield output
 
 
-def _check_columns(y, target, returns, return_col) -> None:
-    """Refuse a target without one known label, and a return column that no P&L can
-    be booked on (:func:`_check_returns`)."""
+def _check_target(y, target) -> None:
+    """Refuse a target without one known label."""
     if y.dtype.kind == "f" and np.isnan(y).all():
         raise ValueError(f"target {target!r} holds no values (all NaN): nothing to train on.")
-    _check_returns(returns, return_col)
 
 
 def _check_returns(returns, return_col) -> None:
@@ -483,7 +481,9 @@ class WalkForwardEngine:
         self._order = order
         self._y = column_values(target)
         self._returns = column_values(return_col, np.float64)
-        _check_columns(self._y, target, self._returns, return_col)
+        _check_target(self._y, target)
+        if self.return_col is None:  # the target booked as P&L; a named one is checked above
+            _check_returns(self._returns, return_col)
         self._dates = dates if order is None else dates[order]
         self._index = data.index if order is None else data.index[order]
         self._return_col = return_col
