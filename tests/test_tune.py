@@ -236,6 +236,11 @@ def test_a_rerun_with_the_same_storage_continues_the_study(panel, tmp_path):
     ):
         with pytest.raises(ValueError, match=f"another evaluation \\(.*{differs}.*not comparable"):
             _tune(kwargs.pop("data", panel), n_trials=1, storage=storage, **kwargs)
+    # other folds: the message names them without printing every fold of both runs
+    # (it printed both lists in full, thousands of characters on a long history)
+    with pytest.raises(ValueError, match=r"another evaluation \(.*folds: ") as caught:
+        _tune(panel, n_trials=1, storage=storage, step_days=5)
+    assert len(str(caught.value)) < 500, len(str(caught.value))
     assert len(optuna.load_study(study_name="skquant-lightgbm", storage=storage).trials) == 3
 
 

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import reprlib
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,15 +95,31 @@ def _open_study(optuna, storage, study_name, model, sampler, pruner, attrs):
             before = study.user_attrs[key]
             if isinstance(before, dict) and isinstance(value, dict):
                 differ = sorted(k for k in {*before, *value} if before.get(k) != value.get(k))
-                detail = "; ".join(f"{k}: {before.get(k)!r}, now {value.get(k)!r}" for k in differ)
+                detail = "; ".join(
+                    f"{k}: {_short(before.get(k))}, now {_short(value.get(k))}" for k in differ
+                )
             else:
-                detail = f"{before!r}, now {value!r}"
+                detail = f"{_short(before)}, now {_short(value)}"
             raise ValueError(
                 f"study_name={study.study_name!r} in {storage} was run with another {key} "
                 f"({detail}); its trials' scores are not comparable with this call's. Pass "
                 "a new study_name to start a new study."
             )
     return study
+
+
+_SHORT = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 3, 4
+_SHORT.maxstring = _SHORT.maxother = 80
+
+
+def _short(value) -> str:
+    """``repr`` of a stored study attribute, lists cut to their first items (a long
+    history's folds are thousands of characters)."""
+    text = _SHORT.repr(value)
+    if isinstance(value, list) and len(value) > _SHORT.maxlist:
+        text += f" ({len(value)} items)"
+    return text
 
 
 def _evaluation(engine: WalkForwardEngine, portfolio, quantile, cost_bps) -> dict:
