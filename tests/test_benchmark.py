@@ -259,3 +259,31 @@ def test_another_cost_reevaluates_every_run_without_refitting(
         warnings.simplefilter("ignore")
         benchmark(panel, output_dir=tmp_path / "fresh", **SETTINGS, cost_bps=20)
     assert fits  # the counter counts
+
+
+def test_versions_are_found_without_top_level_txt(monkeypatch):
+    """Python 3.10's ``packages_distributions`` reads only ``top_level.txt``, which the
+    ``xgboost-cpu`` wheel lacks: the manifest recorded xgboost's version as None there
+    (found on a Python 3.10 install)."""
+    from importlib import metadata
+
+    from skquant.walkforward._benchmark import package_versions
+
+    monkeypatch.setattr(metadata, "packages_distributions", lambda: {})
+    versions = package_versions()
+    for module, name in (("xgboost", "xgboost"), ("sklearn", "scikit-learn")):
+        if importlib.util.find_spec(module) is not None:
+            assert versions[name] == metadata.version(
+                "xgboost-cpu" if name == "xgboost" and _has_dist("xgboost-cpu") else name
+            ), name
+    assert versions["python"]
+
+
+def _has_dist(name: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True

@@ -10,6 +10,7 @@ runs and redoes only the missing or crashed ones.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import inspect
 import json
 import sys
@@ -179,6 +180,20 @@ def _estimator(engine: WalkForwardEngine, spec: str, variant, seed: int, configs
     return Pipeline([("features", union), (families[-1], steps[-1])]).set_output(transform="pandas")
 
 
+def _version_by_files(module: str) -> str | None:
+    """The version of the distribution that installed ``module``'s folder, or None.
+
+    Python 3.10's ``packages_distributions`` reads only ``top_level.txt``, which a
+    wheel such as ``xgboost-cpu`` does not ship; its file list names the folder.
+    """
+    if importlib.util.find_spec(module) is None:
+        return None
+    for dist in metadata.distributions():
+        if any(f.parts[:1] == (module,) for f in dist.files or ()):
+            return dist.version
+    return None
+
+
 def package_versions() -> dict:
     """The installed version of each of :data:`PACKAGES` (None where absent).
 
@@ -196,6 +211,8 @@ def package_versions() -> dict:
                 break
             except metadata.PackageNotFoundError:
                 continue
+        if versions[name] is None:
+            versions[name] = _version_by_files(module)
     versions["python"] = sys.version.split()[0]
     return versions
 
