@@ -255,10 +255,15 @@ def test_walkforward_portfolio_and_costs_through_the_command(tmp_path):
                             "psr", "benchmark_sharpe"}  # fmt: skip
     manifest = json.loads((out / "run_manifest.json").read_text())
     assert manifest["portfolio"] == {"rule": "quantile", "quantile": 0.25, "cost_bps": 5.0}
-    # one symbol a leg out of four, half the book each
+    # one symbol a leg out of four, half the book each; equal predictions (a small
+    # tree's leaves) at a leg's edge share it, and a date of equal ones holds nothing
     predictions = pd.read_parquet(out / "predictions.parquet")
-    legs = predictions["weight"].groupby(level="date").agg(lambda w: sorted(w.round(12)))
-    assert all(w == [-0.5, 0.0, 0.0, 0.5] for w in legs)
+    weight = predictions["weight"].groupby(level="date")
+    legs = weight.agg(lambda w: sorted(w.round(12)))
+    assert (legs.map(tuple) == (-0.5, 0.0, 0.0, 0.5)).mean() > 0.5
+    held = weight.apply(lambda w: w.abs().sum()) > 0
+    np.testing.assert_allclose(weight.apply(lambda w: w[w > 0].sum())[held], 0.5)
+    np.testing.assert_allclose(weight.apply(lambda w: w[w < 0].sum())[held], -0.5)
     line = re.search(r"Sharpe gross (\S+), net (\S+) \(portfolio quantile, 5 bp", proc.stdout)
     assert line, proc.stdout
     assert float(line.group(2)) == pytest.approx(summary["sharpe"], abs=1e-4)

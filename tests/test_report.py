@@ -240,3 +240,13 @@ def test_quintiles_of_a_two_symbol_panel_are_all_filled():
     assert means.notna().all()
     pooled = np.ceil(predictions["prediction"].rank(method="first", pct=True) * 5)
     np.testing.assert_allclose(means, predictions["target"].groupby(pooled.to_numpy()).mean())
+
+
+def test_tied_predictions_share_a_quintile():
+    """Ties were cut by row order: a constant prediction spread the symbols over all
+    five quintiles by name and drew a spread that the model does not make."""
+    dates = np.repeat(pd.bdate_range("2024-01-01", periods=30).to_numpy(), 5)
+    target = np.tile(np.arange(5.0), 30)  # the last symbol always does best
+    predictions = pd.DataFrame({"prediction": 0.1, "target": target})
+    means = quantile_means(predictions, "target", dates)
+    assert means.notna().sum() == 1 and means.dropna().iloc[0] == pytest.approx(2.0)

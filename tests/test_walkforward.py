@@ -99,8 +99,12 @@ def test_guide_snippet_with_target_and_return_col(panel):
     assert pred.index.isin(panel.index).all() and not pred.index.duplicated().any()
     dates = pred.index.get_level_values("date")
     assert len(pred) == (panel.index.get_level_values("date") >= folds["test_start"].iloc[0]).sum()
-    np.testing.assert_array_equal(
-        pred["strategy_return"], pred["position"] * panel.loc[pred.index, "fwd_ret"]
+    # each row's share of the book's gross return: summed per date, the gross return
+    np.testing.assert_allclose(
+        pred["strategy_return"], pred["weight"] * panel.loc[pred.index, "fwd_ret"]
+    )
+    np.testing.assert_allclose(
+        pred["strategy_return"].groupby(level="date").sum(), results.returns["gross"]
     )
     np.testing.assert_array_equal(pred["position"], np.sign(pred["prediction"]))
     # no prediction falls on a date its model trained on (or on a training-only date)
@@ -108,7 +112,7 @@ def test_guide_snippet_with_target_and_return_col(panel):
     assert (dates > train_end.loc[pred["fold"]].to_numpy()).all()
     assert dates.min() > folds["train_end"].iloc[0]
     # summary: metrics of the equal-weight daily returns of the predictions
-    daily = pred["strategy_return"].groupby(dates).mean()
+    daily = pred["strategy_return"].groupby(dates).sum()
     assert summary["sharpe"] == pytest.approx(sharpe_ratio(daily))
     assert summary["max_drawdown"] == pytest.approx(max_drawdown(daily))
 
@@ -189,7 +193,7 @@ def test_pipeline_classifier_positions_by_probability(panel):
     np.testing.assert_array_equal(pred["position"], np.where(pred["proba"] > 0.5, 1.0, -1.0))
     assert set(pred["prediction"]) <= {0, 1}
     np.testing.assert_allclose(
-        pred["strategy_return"], pred["position"] * data.loc[pred.index, "fwd_ret"]
+        pred["strategy_return"], pred["weight"] * data.loc[pred.index, "fwd_ret"]
     )
     # the planted signal is found out of sample
     assert result.summary["hit_rate"] > 0.5

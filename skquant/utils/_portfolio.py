@@ -53,10 +53,11 @@ def portfolio_weights(
     ``"sign"``: position / number of rows; ``"long_only"``: 1 for a positive call
     (position +1) else 0, over the number of rows; ``"rank"``: rank - mean rank,
     scaled so the absolute weights sum to 1; ``"quantile"``: the top ``quantile``
-    share of rows (by score, ties in row order) long and the bottom share short,
-    each leg 0.5. Rows that are not ``tradable`` weigh 0 and do not count; a group
-    with too few rows for its rule (none; one for ``rank``; fewer than
-    ``1 / quantile`` for ``quantile``) holds nothing.
+    share of rows (``floor(quantile * n)`` places by score) long and the bottom share
+    short, each leg 0.5; rows with equal scores that straddle a leg's edge share its
+    last places equally, so that a tie is never broken by row (symbol) order. Rows
+    that are not ``tradable`` weigh 0 and do not count; a group with too few rows for
+    its rule (:func:`min_cross_section`) or with every score equal holds nothing.
     """
     n = np.bincount(group, weights=tradable, minlength=n_groups)
     if portfolio == "sign":
@@ -69,9 +70,7 @@ def portfolio_weights(
             ranks = group_ranks(masked, group) if ranks is None else ranks
             raw = ranks - (n[group] + 1.0) / 2.0
         else:
-            order = group_ranks(masked, group, method="first")
-            k = np.floor(quantile * n + 1e-9)[group]
-            raw = (order > n[group] - k).astype(np.float64) - (order <= k)
+            raw = _quantile_legs(masked, group, n, quantile, ranks)
     raw = np.where(tradable, raw, 0.0)
     if portfolio in ("sign", "long_only"):
         scale = n
@@ -79,6 +78,39 @@ def portfolio_weights(
         scale = np.bincount(group, weights=np.abs(raw), minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(scale[group] > 0, raw / scale[group], 0.0), raw, scale
+
+
+def min_cross_section(portfolio: str, quantile: float) -> int:
+    """The fewest rows a cross-section needs for ``portfolio`` to hold anything."""
+    if portfolio == "rank":
+        return 2
+    if portfolio == "quantile":  # the least n with floor(quantile * n) >= 1
+        return int(math.ceil((1.0 - 1e-9) / quantile))
+    return 1
+
+
+def _quantile_legs(masked, group, n, quantile: float, ranks=None) -> np.ndarray:
+    """+1 for the top ``floor(quantile * n)`` places of each group, -1 for the bottom.
+
+    A block of ``m`` equal scores at places ``lo..hi`` (its average rank is
+    ``(lo + hi) / 2``) that a leg's edge cuts gets, on each row, the share of its
+    places inside the leg: with every score equal, both legs are the whole group at
+    ``k / n`` and cancel. Before, ties were broken by row order, so a constant model
+    was always long the last symbols and short the first (audit: Sharpe 5.87 on
+    symbol drifts with an information-free model).
+    """
+    avg = group_ranks(masked, group) if ranks is None else ranks
+    order = np.lexsort((masked, group))  # NaN last within its group; each its own block
+    s, g = masked[order], group[order]
+    new_block = np.r_[True, (g[1:] != g[:-1]) | (s[1:] != s[:-1])]
+    block = np.cumsum(new_block) - 1
+    size = np.empty(len(masked))
+    size[order] = np.bincount(block)[block]
+    lo, hi = avg - (size - 1) / 2, avg + (size - 1) / 2
+    rows, k = n[group], np.floor(quantile * n + 1e-9)[group]
+    top = np.clip(hi - np.maximum(lo, rows - k + 1) + 1, 0, None)
+    bottom = np.clip(np.minimum(hi, k) - lo + 1, 0, None)
+    return (top - bottom) / size
 
 
 def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:

@@ -22,7 +22,12 @@ from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._warnings import caller_stacklevel
-from skquant.walkforward._portfolio import Backtest, check_portfolio, evaluate
+from skquant.walkforward._portfolio import (
+    Backtest,
+    check_enough_symbols,
+    check_portfolio,
+    evaluate,
+)
 from skquant.walkforward._result import WalkForwardResult
 
 _log = logging.getLogger(__name__)
@@ -490,6 +495,8 @@ class WalkForwardEngine:
 
         distinct, counts = np.unique(self._dates, return_counts=True)
         self._date_codes = np.repeat(np.arange(len(counts)), counts)
+        if len(counts):  # before any fold is fitted
+            check_enough_symbols(int(counts.max()), self.portfolio, self.quantile, "data")
         if cv is None:
             cv = WalkForwardSplit(
                 train_days=self.train_days,

@@ -25,6 +25,7 @@ from skquant.utils._portfolio import (
     check_portfolio,
     group_sum,
     group_turnover,
+    min_cross_section,
     portfolio_weights,
 )
 from skquant.utils._warnings import caller_stacklevel
@@ -51,6 +52,50 @@ def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
             "spreads the weight over the rest, which uses knowledge of the missing "
             "return (survivorship). Fill those returns (e.g. with the delisting "
             "return) to book them.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
+def _rule(portfolio: str, quantile: float) -> str:
+    return f"portfolio={portfolio!r}" + (
+        f" with quantile={quantile:g}" if portfolio == "quantile" else ""
+    )
+
+
+def check_enough_symbols(most: int, portfolio: str, quantile: float, where: str) -> None:
+    """A ValueError when a date of ``most`` rows is too few for the rule to hold anything."""
+    need = min_cross_section(portfolio, quantile)
+    if most < need:
+        raise ValueError(
+            f"{_rule(portfolio, quantile)} needs at least {need} symbols on a date to hold "
+            f"anything; {where} has at most {most}. Use portfolio='sign' or 'long_only'"
+            + (", or a larger quantile." if portfolio == "quantile" else ".")
+        )
+
+
+def _check_cross_sections(rows_per_date, portfolio: str, quantile: float) -> None:
+    """Refuse a rule that can hold nothing on any served date; warn when it holds
+    nothing on some, for too few symbols with a prediction and a return.
+
+    ``rows_per_date`` is each served row's count of tradable rows on its date. The
+    flat dates would otherwise read as a strategy with no risk: Sharpe 0, drawdown 0,
+    PSR 0.5 (audit: a 3-symbol panel under ``"quantile"`` 0.2 never traded, silently).
+    """
+    need = min_cross_section(portfolio, quantile)
+    counts = rows_per_date[rows_per_date > 0]
+    if need <= 1 or not len(counts):
+        return
+    where = "the out-of-sample dates with a prediction and a return"
+    check_enough_symbols(int(counts.max()), portfolio, quantile, where)
+    # one count per served row: a date of m rows is counted m times
+    flat = round(float(np.sum(1.0 / counts[counts < need])))
+    if flat:
+        warnings.warn(
+            f"{_rule(portfolio, quantile)} holds nothing on {flat} of "
+            f"{round(float(np.sum(1.0 / counts)))} out-of-sample dates, which have fewer "
+            f"than {need} symbols with a prediction and a return; those dates are booked "
+            "as flat (return 0).",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
@@ -122,6 +167,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     )
     symbols = bt.symbols[bt.rows]
     n = np.bincount(group, weights=tradable, minlength=n_groups)
+    _check_cross_sections(n[group[bt.served]], portfolio, quantile)
     with np.errstate(invalid="ignore", divide="ignore"):
         # sum(raw * r) / scale: for "sign" the mean of position * r over the date's rows
         gross = group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
@@ -205,7 +251,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     columns.update(
         position=bt.position[served],
         weight=weight[served],
-        strategy_return=bt.position[served] * ret[served],
+        strategy_return=weight[served] * ret[served],
         fold=bt.fold[served],
     )
     predictions = pd.DataFrame(columns, index=bt.index[rows])

@@ -125,7 +125,7 @@ def quantile_means(predictions, target_col: str, dates: np.ndarray) -> pd.Series
     ).dropna()
     per_date = len(frame) and frame.groupby("d").size().median() >= N_QUANTILES
     key = frame["d"] if per_date else np.zeros(len(frame))
-    share = frame.groupby(key)["p"].rank(method="first", pct=True)
+    share = frame.groupby(key)["p"].rank(pct=True)  # ties share a rank: never row order
     quantile = np.ceil(share * N_QUANTILES).clip(1, N_QUANTILES).astype(int)
     means = frame["t"].groupby(quantile).mean()
     return means.reindex(range(1, N_QUANTILES + 1))

@@ -9,8 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from skquant.metrics import period_returns
-
 
 @dataclass(eq=False, repr=False)
 class WalkForwardResult:
@@ -35,9 +33,11 @@ class WalkForwardResult:
         One row per out-of-sample row, indexed like the engine's ``data`` (sorted
         by date): ``prediction`` (a classifier's predicted label, with its
         positive-class probability in ``proba``), ``position`` (-1, 0, +1),
-        ``weight`` (the portfolio's), ``strategy_return = position *
-        data[return_col]`` and ``fold``. Where test windows overlap, a row keeps
-        the most recent model's prediction.
+        ``weight`` (the portfolio's), ``strategy_return = weight *
+        data[return_col]`` (the row's share of the book's gross return: summed over
+        a date's rows it is ``returns["gross"]``; costs are booked per date, in
+        ``returns``) and ``fold``. Where test windows overlap, a row keeps the most
+        recent model's prediction.
     dates : ndarray of shape (n_predictions,)
         The date of each row of ``predictions``.
     metrics : tuple of str
@@ -158,10 +158,14 @@ class WalkForwardResult:
         return frame
 
     def period_returns(self) -> np.ndarray:
-        """Per-date strategy returns in date order (what the summary metrics use): net."""
+        """Per-date strategy returns in date order (what the summary metrics use): net.
+
+        A result built without ``returns`` sums ``strategy_return`` per date (gross).
+        """
         if self.returns is not None:
             return self.returns["net"].to_numpy()
-        return period_returns(self.predictions["strategy_return"].to_numpy(), self._dates)
+        rows = self.predictions["strategy_return"].to_numpy(dtype=np.float64)
+        return pd.Series(rows).groupby(self._dates, sort=True).sum(min_count=1).to_numpy()
 
     def save(self, directory) -> Path:
         """Write ``predictions.parquet``, ``folds.csv`` and ``summary.json`` into ``directory``.
