@@ -3,7 +3,10 @@
 Conventions shared by every function here:
 
 - ``returns`` are simple (not log) per-period returns, e.g. daily, as a 1-D
-  array-like. NaN periods are missing and dropped before computing.
+  array-like. NaN periods are missing and dropped before computing, except in the
+  length of the track record that annualises compounded growth: annual return
+  (and Calmar, through it) counts a NaN period as a flat one, as empyrical's
+  ``cum_returns`` does.
 - Empty input (or only NaN) gives NaN; an infinite return raises ``ValueError``.
 - A return below -1 (losing more than everything in one period: a leveraged book,
   or returns in percent) warns; compounded equity counts as wiped out (0) from it on.
@@ -13,6 +16,9 @@ Conventions shared by every function here:
   of its mean: a standard deviation below ``1e-12`` of the mean's size is the
   rounding noise of a constant (``np.std([0.001] * 10)`` is 1.8e-19), not a
   deviation to divide by (there empyrical departs, with ratios near 1e17).
+- Sharpe and Sortino do not depend on the scale of the returns, so they are
+  computed on the excess returns divided by a power of two near their largest
+  magnitude: exact, and no overflow of the squares for values beyond 1e154.
 """
 
 from __future__ import annotations
@@ -38,14 +44,20 @@ __all__ = [
 
 
 def _clean(returns) -> np.ndarray:
+    return _clean_counted(returns)[0]
+
+
+def _clean_counted(returns) -> tuple[np.ndarray, int]:
+    """The returns without NaN periods, and the number of periods with them."""
     r = one_dimensional(returns, "returns")
+    n_periods = len(r)
     r = r[~np.isnan(r)]
     if np.isinf(r).any():
         raise ValueError(
             f"returns hold {int(np.isinf(r).sum())} infinite values; a one-period return "
             "is finite (a price of 0 makes inf: drop or fix those periods)."
         )
-    return r
+    return r, n_periods
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -77,7 +89,22 @@ def _excess(returns, level: float) -> tuple[np.ndarray, float | None]:
     d = _clean(returns) - level
     if len(d) < 2:
         return d, float("nan")
+    d = _rescaled(d)
     return d, _constant_ratio(d)
+
+
+def _rescaled(d: np.ndarray) -> np.ndarray:
+    """``d`` divided by the power of two just above its largest magnitude.
+
+    A ratio of mean to deviation does not change, and a power of two scales every
+    value exactly (but for values below 1e-308 of the largest): the ratios are
+    those of ``d`` itself, but its squares cannot overflow
+    (``np.std([1e200, 2e200, 3e200])`` is inf, so its Sharpe ratio was 0).
+    """
+    largest = float(np.max(np.abs(d)))
+    if largest == 0 or not np.isfinite(largest):
+        return d
+    return np.ldexp(d, -np.frexp(largest)[1])
 
 
 @fill_doc
@@ -156,26 +183,40 @@ def max_drawdown(returns) -> float:
     return float(min(np.min(equity / np.maximum.accumulate(equity) - 1.0), 0.0))
 
 
-@fill_doc
 def annual_return(returns, periods_per_year: float = 252) -> float:
     """Compound annual growth rate: ``E_T ** (periods_per_year / T) - 1``.
 
-    {metrics.parameters}
+    ``E_T`` is the compounded equity at the end and ``T`` the number of periods,
+    NaN periods included: a missing period is a flat one (return 0), so it takes
+    its place in the year, as in empyrical's ``annual_return``.
+
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period simple returns; a NaN period counts as flat (return 0).
+    periods_per_year : float, default=252
+        Periods in a year.
 
     Returns
     -------
     annual_return : float
-        NaN for empty input; -1 when equity is wiped out.
+        NaN for empty (or all-NaN) input; -1 when equity is wiped out.
+
+    Examples
+    --------
+    >>> from skquant import annual_return
+    >>> round(annual_return([0.1, float("nan")], periods_per_year=2), 4)
+    0.1
     """
     periods_per_year = check_periods_per_year(periods_per_year)
-    r = _clean(returns)
+    r, n_periods = _clean_counted(returns)
     if len(r) == 0:
         return float("nan")
     ending = float(_equity(r)[-1])
     if ending <= 0:
         return -1.0
     with np.errstate(over="ignore"):  # an absurd growth rate is inf, not an error
-        return float(np.power(np.float64(ending), periods_per_year / len(r)) - 1.0)
+        return float(np.power(np.float64(ending), periods_per_year / n_periods) - 1.0)
 
 
 @fill_doc
@@ -204,11 +245,16 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
     return _ratio(np.mean(d) * periods_per_year, downside)
 
 
-@fill_doc
 def calmar_ratio(returns, periods_per_year: float = 252) -> float:
     """Annual return divided by the absolute max drawdown.
 
-    {metrics.parameters}
+    Parameters
+    ----------
+    returns : array-like of shape (n_periods,)
+        Per-period simple returns; a NaN period counts as flat (return 0), in the
+        annual return's year as in the drawdown (as empyrical).
+    periods_per_year : float, default=252
+        Periods in a year.
 
     Returns
     -------

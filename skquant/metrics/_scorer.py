@@ -40,6 +40,9 @@ METRICS: dict[str, tuple] = {
 }
 # metrics annualised by the data's periods per year
 _ANNUALISED = frozenset({"sharpe", "annual_return", "sortino", "calmar"})
+# metrics of compounded equity: meaningful on returns only, not on a classifier's +-1
+# outcomes (scale-free ratios, the hit rate and the IC do not depend on the scale)
+_COMPOUNDING = frozenset({"max_drawdown", "annual_return", "calmar"})
 _ALIASES = {
     "sharpe_ratio": "sharpe",
     "sortino_ratio": "sortino",
@@ -127,11 +130,38 @@ def predict_positions(estimator, X) -> tuple[np.ndarray, np.ndarray]:
     return score, positions_from_scores(score, classifier=False)
 
 
+def check_metric_for_estimator(name: str, estimator) -> None:
+    """Refuse a compounding metric for a classifier, whose outcome is +1/-1 a row.
+
+    A classifier's scorer pays each position +1 or -1 (:func:`outcome_of`): a
+    +-100% return per period. A metric of compounded equity (max drawdown, annual
+    return, Calmar) is then -1 from the first miss on, whatever the model.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is a compounding metric and ``estimator`` a classifier; the
+        message lists the metrics that work with a classifier.
+    """
+    name = canonical_metric(name)
+    if name in _COMPOUNDING and is_classifier(estimator):
+        usable = ", ".join(repr(m) for m in METRICS if m not in _COMPOUNDING)
+        raise ValueError(
+            f"The {name!r} scorer compounds per-period returns, but a classifier's "
+            "outcome is +1/-1 a row (its class), not a return: booked as +-100% a "
+            "period, equity is wiped out by the first miss and every classifier scores "
+            f"-1. Use a metric that does not depend on the scale of the outcome: {usable}; "
+            f"or fit a regressor on returns to score {name!r} (WalkForwardEngine with "
+            "return_col= books a classifier's calls on real returns)."
+        )
+
+
 def outcome_of(estimator, y) -> np.ndarray:
     """The realised signed outcome a scorer pays positions on.
 
     For a regressor it is ``y`` itself (a return-like target). For a binary
-    classifier it is +1 for ``classes_[1]`` and -1 for the other class.
+    classifier it is +1 for ``classes_[1]`` and -1 for the other class (so a
+    compounding metric is refused for it: :func:`check_metric_for_estimator`).
     """
     if is_classifier(estimator):
         return np.where(np.asarray(y) == estimator.classes_[1], 1.0, -1.0)
@@ -261,7 +291,9 @@ class TradingScorer:
     +1/-1 for the positive/other class of a binary classifier), averaged over the
     rows of each date when ``X`` carries dates, and the metric is computed on those
     per-period returns. Every trading metric is "greater is better" (max drawdown
-    is a negative fraction, so a shallower drawdown scores higher). When ``X``
+    is a negative fraction, so a shallower drawdown scores higher). A classifier
+    with a compounding metric (``"max_drawdown"``, ``"annual_return"``,
+    ``"calmar"``) raises ``ValueError``: its +1/-1 outcomes are no returns. When ``X``
     carries dates and ``y`` overlaps itself (the lag-1 autocorrelation of its mean
     per date above 0.4: a multi-period return or label), a returns metric warns:
     booking it every period inflates the number.
@@ -272,7 +304,8 @@ class TradingScorer:
         Canonical metric name (see :func:`get_scorer`).
     periods_per_year : float, default=None
         Annualisation of Sharpe, Sortino, annual return and Calmar; None infers it
-        from the dates of ``X`` (252 daily, 52 weekly, 12 monthly; 252 without dates).
+        from the dates of ``X`` (252 daily, 365 for 24/7 daily data, 52 weekly, 12
+        monthly; 252 without dates).
     """
 
     def __init__(self, name: str, periods_per_year: float | None = None):
@@ -282,6 +315,7 @@ class TradingScorer:
     def __call__(self, estimator, X, y, sample_weight=None) -> float:
         if sample_weight is not None:
             raise ValueError(f"The {self.name!r} trading scorer does not take sample_weight.")
+        check_metric_for_estimator(self.name, estimator)
         score, position = predict_positions(estimator, X)
         outcome = outcome_of(estimator, y)
         dates = dates_of(X)
@@ -322,7 +356,10 @@ def get_scorer(name: str, periods_per_year: float | None = None) -> TradingScore
         several scorers), ``RFECV`` and ``permutation_test_score``. It works for
         regressors (position = sign of the prediction, paid ``y``) and binary
         classifiers (position +1/-1 by ``predict_proba`` above/below 0.5, paid +1
-        for the positive class and -1 otherwise). When ``X`` carries dates, the
+        for the positive class and -1 otherwise; so for a classifier only the
+        metrics that do not compound returns apply: ``"sharpe"``, ``"sortino"``,
+        ``"profit_factor"``, ``"win_loss_ratio"``, ``"hit_rate"``,
+        ``"information_coefficient"``). When ``X`` carries dates, the
         period return is the mean over the rows of each date (equal weight).
         Annualised metrics use ``periods_per_year``, or infer it from the dates
         of ``X`` when None (a scorer on weekly data annualises by 52, not 252).
@@ -330,7 +367,10 @@ def get_scorer(name: str, periods_per_year: float | None = None) -> TradingScore
     Raises
     ------
     ValueError
-        For an unknown name; the message lists the valid ones.
+        For an unknown name; the message lists the valid ones. When called, for a
+        compounding metric (``"max_drawdown"``, ``"annual_return"``, ``"calmar"``)
+        on a classifier: +1/-1 class outcomes booked as returns of +-100% wipe
+        equity out at the first miss.
 
     Examples
     --------

@@ -22,7 +22,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import stats
 
-from skquant.metrics._returns import sharpe_ratio
+from skquant.metrics._returns import _constant_ratio, sharpe_ratio
 from skquant.utils._validation import one_dimensional
 
 __all__ = ["deflated_sharpe_ratio", "probabilistic_sharpe_ratio"]
@@ -49,10 +49,17 @@ def _finite_number(value, name: str) -> float:
     return float(value)
 
 
+def _exact_psr(sharpe: float, benchmark: float) -> float:
+    """PSR of a Sharpe ratio known exactly (constant returns): 1 above, 0 below, 0.5 at."""
+    if sharpe == benchmark:
+        return 0.5
+    return 1.0 if sharpe > benchmark else 0.0
+
+
 def _psr(sharpe: float, n: int, skew: float, kurtosis: float, benchmark: float) -> float:
     """PSR from the moments: ``Phi((SR - SR*) sqrt(n - 1) / sqrt(1 - g3 SR + (g4 - 1) / 4 SR^2))``."""
     if np.isinf(sharpe):  # constant returns: the Sharpe ratio is known exactly
-        return 1.0 if sharpe > benchmark else 0.0
+        return _exact_psr(sharpe, benchmark)
     variance = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
     difference = (sharpe - benchmark) * np.sqrt(n - 1)
     # variance >= (1 - skew SR / 2)^2 >= 0 for the biased moments (Pearson's inequality)
@@ -86,8 +93,10 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
     -------
     psr : float
         In ``[0, 1]``. Constant returns have an exact Sharpe ratio (``+-inf`` or
-        0, as :func:`sharpe_ratio`): 1 when it exceeds the benchmark, 0 below it,
-        0.5 when equal.
+        0, as :func:`sharpe_ratio`), with no estimation error: 1 when it exceeds
+        the benchmark, 0 below it, 0.5 when equal (all-zero returns against a
+        benchmark of 0). A mean of exactly 0 from returns that vary is an estimate
+        and gets the normal approximation.
 
     Raises
     ------
@@ -106,9 +115,12 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
     """
     r = _returns_checked(returns, "probabilistic_sharpe_ratio")
     benchmark = _finite_number(benchmark_sharpe, "benchmark_sharpe")
+    exact = _constant_ratio(r)
+    if exact is not None:  # constant returns (all zero included): no estimation error
+        return _exact_psr(exact, benchmark)
     sharpe = sharpe_ratio(r, periods_per_year=1)
-    if not np.isfinite(sharpe) or sharpe == 0:
-        skew, kurtosis = 0.0, 3.0  # constant returns: the moments multiply 0 or are unused
+    if sharpe == 0:
+        skew, kurtosis = 0.0, 3.0  # the moments multiply SR = 0
     else:
         skew = float(stats.skew(r, bias=True))
         kurtosis = float(stats.kurtosis(r, fisher=False, bias=True))
@@ -158,7 +170,9 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
     -------
     dsr : float
         In ``[0, 1]``; at most ``probabilistic_sharpe_ratio(returns)`` when
-        ``n_trials > 1``.
+        ``n_trials > 1``. Constant returns follow the PSR's rule: their exact
+        Sharpe ratio against the benchmark gives 1, 0 or 0.5 (all-zero returns
+        give 0 against a positive benchmark, 0.5 with ``trials_sharpe_variance=0``).
 
     Raises
     ------

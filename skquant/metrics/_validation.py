@@ -38,7 +38,10 @@ def validation_metrics(
     task : {"classification", "regression"}
         The task the model was fitted for.
     y_val : array-like of shape (n_samples,)
-        The validation target (0/1 labels for classification).
+        The validation target (0/1 labels for classification). Rows whose label is
+        NaN (a forward label not known yet at the end of the data) are left out of
+        the prediction metrics, as a row without a return is left out of the
+        trading metrics; the trading metrics do not use ``y_val``.
     pred : array-like of shape (n_samples,)
         The predictions (class labels for classification).
     proba : array-like of shape (n_samples,), default=None
@@ -63,7 +66,8 @@ def validation_metrics(
     metrics : dict
         ``accuracy`` (and ``roc_auc``, ``log_loss`` with ``proba`` on a binary
         target) for classification; ``rmse``, ``mae``, ``r2``,
-        ``information_coefficient`` and ``hit_rate`` for regression; with
+        ``information_coefficient`` and ``hit_rate`` for regression, on the rows
+        with a label (NaN when no row has one); with
         ``returns``, a ``trading`` dict of ``sharpe``, ``max_drawdown``, ``hit_rate``,
         ``profit_factor``, ``win_loss_ratio``, ``total_return``, ``n_periods``,
         ``periods_per_year``, ``turnover`` (mean per period), ``cost_bps`` and
@@ -71,24 +75,32 @@ def validation_metrics(
         are net of them).
     """
 
-    y = np.asarray(y_val, dtype=float)
+    y = np.asarray(y_val, dtype=float).reshape(-1)
+    pred_all = np.asarray(pred)
+    if len(pred_all) != len(y):
+        raise ValueError(f"y_val has {len(y)} values but pred has {len(pred_all)}.")
+    labelled = ~np.isnan(y)  # a NaN label: left out of the prediction metrics
+    y, y_pred = y[labelled], pred_all[labelled]
+    nan = float("nan")
     out: dict[str, Any] = {}
     if task == "classification":
-        out["accuracy"] = float(skm.accuracy_score(y, pred))
+        out["accuracy"] = float(skm.accuracy_score(y, y_pred)) if len(y) else nan
         if proba is not None and len(np.unique(y)) == 2:
-            out["roc_auc"] = float(skm.roc_auc_score(y, proba))
-            out["log_loss"] = float(
-                skm.log_loss(y, np.clip(proba, 1e-12, 1 - 1e-12), labels=[0, 1])
-            )
+            p = np.asarray(proba, dtype=float).reshape(-1)[labelled]
+            out["roc_auc"] = float(skm.roc_auc_score(y, p))
+            out["log_loss"] = float(skm.log_loss(y, np.clip(p, 1e-12, 1 - 1e-12), labels=[0, 1]))
         # the engine's rule: +1 above P = 0.5, -1 below, 0 at exactly 0.5 (0/1 labels
         # without probabilities give +1/-1)
         position = positions_from_scores(pred if proba is None else proba, classifier=True)
     else:
-        out["rmse"] = float(np.sqrt(skm.mean_squared_error(y, pred)))
-        out["mae"] = float(skm.mean_absolute_error(y, pred))
-        out["r2"] = float(skm.r2_score(y, pred))
-        out["information_coefficient"] = float(information_coefficient(y, pred))
-        out["hit_rate"] = float(hit_rate(y, pred))
+        if len(y):
+            out["rmse"] = float(np.sqrt(skm.mean_squared_error(y, y_pred)))
+            out["mae"] = float(skm.mean_absolute_error(y, y_pred))
+            out["r2"] = float(skm.r2_score(y, y_pred))
+        else:
+            out["rmse"] = out["mae"] = out["r2"] = nan
+        out["information_coefficient"] = float(information_coefficient(y, y_pred))
+        out["hit_rate"] = float(hit_rate(y, y_pred))
         position = positions_from_scores(pred, classifier=False)
     if returns is not None:
         from skquant.utils._portfolio import check_portfolio

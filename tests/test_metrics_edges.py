@@ -1,0 +1,192 @@
+"""Edge cases of the metrics found by the metrics audit: a classifier's scorer on a
+compounding metric, PSR of constant zero returns, NaN periods in the annual return,
+returns large enough to overflow a variance, and NaN labels in validation metrics."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from skquant import (
+    annual_return,
+    calmar_ratio,
+    deflated_sharpe_ratio,
+    get_scorer,
+    max_drawdown,
+    probabilistic_sharpe_ratio,
+    sharpe_ratio,
+    sortino_ratio,
+)
+from skquant.metrics import validation_metrics
+
+
+def _series(n: int = 300, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"f": rng.normal(size=n)}, index=pd.bdate_range("2020-01-01", periods=n))
+    ret = pd.Series(0.01 * (0.3 * X["f"].to_numpy() + rng.normal(size=n)), index=X.index)
+    return X, ret
+
+
+# ------------------------------------------------------ A. classifier scorers
+@pytest.mark.parametrize("name", ["max_drawdown", "annual_return", "calmar", "calmar_ratio"])
+def test_a_classifier_scorer_refuses_compounding_metrics(name):
+    """Audit f3: a classifier's outcome is +1/-1 a row, booked as +-100% a period, so
+    the first miss wiped equity out and every classifier scored -1.0 on max_drawdown,
+    annual_return and calmar. Those are refused now, naming the metric and the ones
+    that work with a classifier."""
+    X, ret = _series()
+    y = (ret > 0).astype(int)
+    clf = LogisticRegression().fit(X, y)
+    canonical = "calmar" if name == "calmar_ratio" else name
+    with pytest.raises(ValueError, match=rf"'{canonical}' scorer compounds.*\+1/-1") as info:
+        get_scorer(name)(clf, X, y)
+    for usable in ("'sharpe'", "'profit_factor'", "'win_loss_ratio'", "'hit_rate'"):
+        assert usable in str(info.value)
+    # an unfitted classifier is refused before it is asked to predict
+    with pytest.raises(ValueError, match="compounds"):
+        get_scorer(name)(DummyClassifier(), X, y)
+    # the scale-free metrics still score a classifier, and a regressor every metric
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in ("sharpe", "sortino", "profit_factor", "win_loss_ratio", "hit_rate", "ic"):
+            assert np.isfinite(get_scorer(name)(clf, X, y)), name
+    reg = LinearRegression().fit(X, ret)
+    booked = np.sign(reg.predict(X)) * ret.to_numpy()
+    assert get_scorer("max_drawdown")(reg, X, ret) == pytest.approx(max_drawdown(booked))
+    assert get_scorer("annual_return")(reg, X, ret) == pytest.approx(annual_return(booked))
+    assert get_scorer("calmar")(reg, X, ret) == pytest.approx(calmar_ratio(booked))
+    assert get_scorer("max_drawdown")(reg, X, ret) > -1.0
+
+
+# ------------------------------------------------------ B. PSR of constant returns
+def test_psr_of_constant_zero_returns_is_exact():
+    """Audit f6: all-zero returns have an exact Sharpe ratio of 0, so the probability
+    that it exceeds a benchmark is 0 above 0, 1 below and 0.5 at it (was 0.42 and
+    0.58: the normal approximation of an estimate without error)."""
+    zeros = [0.0] * 5
+    assert probabilistic_sharpe_ratio(zeros, 0.1) == 0.0
+    assert probabilistic_sharpe_ratio(zeros, -0.1) == 1.0
+    assert probabilistic_sharpe_ratio(zeros, 0.0) == 0.5
+    assert probabilistic_sharpe_ratio(zeros, 1e-9) == 0.0
+    # the same rule as the +-inf Sharpe of other constants
+    assert probabilistic_sharpe_ratio([0.001] * 5, 0.1) == 1.0
+    assert probabilistic_sharpe_ratio([-0.001] * 5, -0.1) == 0.0
+    # a zero mean of varying returns is an estimate: the normal approximation stays
+    varying = probabilistic_sharpe_ratio([0.01, -0.01] * 5, 0.1)
+    assert 0.0 < varying < 0.5
+
+
+def test_dsr_of_constant_zero_returns_follows_the_psr_rule():
+    zeros = [0.0] * 5
+    assert deflated_sharpe_ratio(zeros, n_trials=10, trials_sharpe_variance=0.01) == 0.0
+    assert deflated_sharpe_ratio(zeros, n_trials=10, trials_sharpe_variance=0.0) == 0.5
+    assert deflated_sharpe_ratio(zeros, n_trials=1, trials_sharpe_variance=0.5) == 0.5
+
+
+# ------------------------------------------------------ C. annual return, overflow
+def test_annual_return_counts_nan_periods_as_empyrical():
+    """Audit f8: NaN periods were dropped, shortening the year (0.011375 against
+    empyrical's 0.011260); empyrical's cum_returns books them as flat periods."""
+    empyrical = pytest.importorskip("empyrical")
+    r = np.random.default_rng(0).normal(0.0005, 0.01, 300)
+    r[[5, 50, 100]] = np.nan
+    assert annual_return(r) == pytest.approx(empyrical.annual_return(r), rel=1e-12)
+    assert annual_return(r, 52) == pytest.approx(
+        empyrical.annual_return(r, annualization=52), rel=1e-12
+    )
+    assert calmar_ratio(r) == pytest.approx(empyrical.calmar_ratio(r), rel=1e-12)
+    # one period of +10% and one missing, two periods a year: +10% a year
+    assert annual_return([0.1, np.nan], periods_per_year=2) == pytest.approx(0.1)
+    assert np.isnan(annual_return([np.nan, np.nan]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    r=arrays(
+        np.float64,
+        st.integers(2, 60),
+        elements=st.floats(-0.5, 0.5, allow_nan=False, allow_subnormal=False),
+    ),
+    gaps=st.lists(st.integers(0, 59), max_size=10),
+)
+def test_annual_return_agrees_with_empyrical_with_nan_periods(r, gaps):
+    empyrical = pytest.importorskip("empyrical")
+    r = r.copy()
+    r[[g for g in gaps if g < len(r)]] = np.nan
+    if np.isnan(r).all():
+        assert np.isnan(annual_return(r))
+        return
+    assert annual_return(r) == pytest.approx(empyrical.annual_return(r), rel=1e-9, abs=1e-12)
+
+
+def test_sharpe_of_huge_returns_does_not_overflow():
+    """Audit f8: np.std([1e200, 2e200, 3e200]) overflows to inf, so the Sharpe ratio
+    was 0.0; it is 2 / 1 * sqrt(252) (the ratio does not depend on the scale)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        assert sharpe_ratio([1e200, 2e200, 3e200]) == pytest.approx(2 * np.sqrt(252))
+        assert sharpe_ratio([-1e200, -2e200, -3e200]) == pytest.approx(-2 * np.sqrt(252))
+        assert sortino_ratio([1e200, -2e200, 3e200]) == pytest.approx(
+            sortino_ratio([1.0, -2.0, 3.0])
+        )
+        assert sharpe_ratio([1e300, 1e300 * (1 + 1e-15)]) == np.inf  # constant up to rounding
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    r=arrays(
+        np.float64,
+        st.integers(2, 50),
+        elements=st.floats(-0.5, 0.5, allow_nan=False, allow_subnormal=False),
+    ),
+    exponent=st.integers(-300, 1000),
+)
+@example(r=np.array([0.1, -0.2, 0.3]), exponent=700)  # squares above the float maximum
+def test_sharpe_and_sortino_do_not_depend_on_the_scale(r, exponent):
+    scale = 2.0**exponent  # exact: the ratios must be equal, not merely close
+    for f in (sharpe_ratio, sortino_ratio):
+        expected = f(r)
+        np.testing.assert_equal(f(r * scale), expected)
+
+
+# ------------------------------------------------------ D. NaN labels in validation
+def test_validation_metrics_leave_nan_labels_out_of_the_prediction_metrics():
+    """Audit: a NaN in y_val (a forward label not known yet) raised sklearn's "Input
+    contains NaN"; those rows are left out of the label metrics now, as rows without a
+    return are left out of the trading metrics."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(0, 0.01, 40)
+    pred = y + rng.normal(0, 0.01, 40)
+    returns = rng.normal(0, 0.01, 40)
+    spoilt = y.copy()
+    spoilt[-3:] = np.nan
+    keep = slice(None, -3)
+    out = validation_metrics("regression", spoilt, pred, None, returns)
+    expected = validation_metrics("regression", y[keep], pred[keep])
+    for key in ("rmse", "mae", "r2", "information_coefficient", "hit_rate"):
+        assert out[key] == pytest.approx(expected[key]), key
+    # the trading metrics do not use y_val: the same as with the full labels
+    assert out["trading"] == validation_metrics("regression", y, pred, None, returns)["trading"]
+
+    labels = (y > 0).astype(float)
+    proba = np.clip(0.5 + 10 * pred, 0.01, 0.99)
+    spoilt_labels = labels.copy()
+    spoilt_labels[-3:] = np.nan
+    out = validation_metrics("classification", spoilt_labels, (proba > 0.5) * 1.0, proba)
+    expected = validation_metrics(
+        "classification", labels[keep], (proba[keep] > 0.5) * 1.0, proba[keep]
+    )
+    for key in ("accuracy", "roc_auc", "log_loss"):
+        assert out[key] == pytest.approx(expected[key]), key
+    nothing = validation_metrics("regression", [np.nan] * 3, [0.1, -0.1, 0.2])
+    assert all(np.isnan(nothing[k]) for k in ("rmse", "mae", "r2", "hit_rate"))
+    with pytest.raises(ValueError, match="y_val has 3 values but pred has 2"):
+        validation_metrics("regression", [0.1, np.nan, 0.2], [0.1, 0.2])
