@@ -8,10 +8,13 @@ real prices, the test runs on the demo data (S&P 500 and NASDAQ daily).
 from __future__ import annotations
 
 import warnings
+from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
@@ -314,17 +317,93 @@ def test_the_default_embargo_stops_a_random_walk_from_paying():
 
 
 # ------------------------------------------------------------------ 4. periods per year
+def _bars(days, times) -> pd.DatetimeIndex:
+    """One timestamp at each time of day (hours after midnight) on each of ``days``."""
+    return pd.DatetimeIndex([d + pd.Timedelta(hours=t) for d in days for t in times])
+
+
+_BUSINESS = pd.bdate_range("2021-01-04", periods=260)
+_CALENDAR = pd.date_range("2021-01-04", periods=365, freq="D")
+_SUNDAY_TO_THURSDAY = _CALENDAR[~_CALENDAR.dayofweek.isin([4, 5])]
+
+
 @pytest.mark.parametrize(
-    ("freq", "expected"),
-    [("B", 252), ("D", 252), ("W-FRI", 52), ("2W-FRI", 26), ("ME", 12), ("QE", 4), ("YE", 1)],
+    ("dates", "expected"),
+    [
+        *(
+            pytest.param(pd.date_range("2001-01-01", periods=40, freq=freq), expected, id=freq)
+            for freq, expected in [
+                ("B", 252),
+                ("D", 365),  # calendar days, weekends included: 24/7 data
+                ("W-FRI", 52),
+                ("2W-FRI", 26),
+                ("ME", 12),
+                ("QE", 4),
+                ("YE", 1),
+            ]
+        ),
+        # the 252 basis: a stray weekend date, or a Sunday-to-Thursday market
+        pytest.param(_BUSINESS.append(pd.DatetimeIndex(["2021-02-06"])), 252, id="stray-saturday"),
+        pytest.param(_SUNDAY_TO_THURSDAY, 252, id="sunday-to-thursday"),
+        # a week apart or more: the calendar spacing decides, whatever the weekdays
+        pytest.param(_BUSINESS[::5], 52, id="every-fifth-trading-day-is-weekly"),
+        pytest.param(_CALENDAR[::7], 52, id="weekly-24/7"),
+        pytest.param(pd.date_range("2021", periods=60, freq="W-SAT"), 52, id="weekly-saturday"),
+        pytest.param(pd.date_range("2021", periods=60, freq="BME"), 12, id="business-month-end"),
+        pytest.param(_bars(_BUSINESS, np.arange(9.5, 16, 0.5)), 252 * 13, id="30min-trading"),
+        pytest.param(_bars(_BUSINESS, [9.5, 16]), 504, id="open-and-close-trading-days"),
+    ],
 )
-def test_periods_per_year_from_the_spacing_of_the_dates(freq, expected):
-    dates = pd.date_range("2001-01-01", periods=40, freq=freq)
+def test_periods_per_year_from_the_spacing_of_the_dates(dates, expected):
     assert infer_periods_per_year(dates) == expected
-    hourly = pd.date_range("2024-01-01 09:30", periods=7 * 20, freq="h")
-    assert infer_periods_per_year(hourly) == 252 * 24
+    # 7 hourly bars a trading day (a 24-hour clock every day is 24/7 data: 365 * 24)
+    hours = pd.timedelta_range("09:30:00", periods=7, freq="h")
+    trading_hours = pd.DatetimeIndex(
+        [d + h for d in pd.bdate_range("2024-01-01", periods=20) for h in hours]
+    )
+    assert infer_periods_per_year(trading_hours) == 252 * 7
     zoned = dates.tz_localize("America/New_York")  # time zones: the local calendar counts
     assert infer_periods_per_year(zoned.to_numpy(dtype=object)) == expected
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        # audit f5: each of these gave 252 or 6048
+        pytest.param(_bars(_BUSINESS, [0, 12]), 504, id="12h-bars-trading-days"),
+        pytest.param(pd.date_range("2021", periods=400, freq="12h"), 730, id="12h-bars-24/7"),
+        pytest.param(_BUSINESS[::2], 126, id="every-other-trading-day"),
+        pytest.param(_BUSINESS[::3], 84, id="every-third-trading-day"),
+        pytest.param(_BUSINESS[::4], 63, id="every-fourth-trading-day"),
+        pytest.param(_CALENDAR, 365, id="calendar-daily-24/7"),
+        pytest.param(_CALENDAR[::2], 365 / 2, id="every-other-day-24/7"),
+        pytest.param(_CALENDAR[::3], 365 / 3, id="every-third-day-24/7"),
+        pytest.param(pd.date_range("2021", periods=24 * 60, freq="h"), 8760, id="hourly-24/7"),
+    ],
+)
+def test_periods_per_year_of_intraday_every_few_days_and_24_7_data(dates, expected):
+    assert infer_periods_per_year(dates) == pytest.approx(expected)
+    # a panel's dates repeat once per symbol, in any order: the same year
+    shuffled = np.random.default_rng(0).permutation(np.repeat(dates.to_numpy(), 3))
+    assert infer_periods_per_year(shuffled) == pytest.approx(expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.dates(date(2000, 1, 1), date(2030, 1, 1)),
+    n_dates=st.integers(40, 400),
+    step=st.integers(1, 4),
+    every_day=st.booleans(),
+    n_missing=st.integers(0, 3),
+)
+def test_periods_per_year_is_the_year_over_the_spacing(start, n_dates, step, every_day, n_missing):
+    """Business days every ``step`` trading days give 252 / step; calendar days
+    (weekends included: 24/7 data) every ``step`` days give 365 / step, with a few
+    dates missing (holidays, outages)."""
+    freq = "D" if every_day else "B"
+    dates = pd.date_range(pd.Timestamp(start), periods=n_dates * step, freq=freq)[::step]
+    dates = dates.delete(np.arange(5, 5 + 7 * n_missing, 7))
+    assert infer_periods_per_year(dates) == pytest.approx((365 if every_day else 252) / step)
 
 
 def test_weekly_data_is_annualised_by_52_not_252():

@@ -202,17 +202,44 @@ def periods_per_year_of(value, dates) -> float:
     return check_periods_per_year(value, none_allowed=True)
 
 
-# Median spacing of distinct dates (in days) -> periods per year.
-_SPACINGS = ((4.0, 252), (10.0, 52), (20.0, 26), (45.0, 12), (135.0, 4), (270.0, 2))
+# Median spacing of distinct dates (in calendar days) -> periods per year, from a week.
+_SPACINGS = ((10.0, 52), (20.0, 26), (45.0, 12), (135.0, 4), (270.0, 2))
+# Daily-like data: spacings under a week, below this many trading days (calendar days
+# for 24/7 data), give basis / spacing (126 every other trading day); beyond, the
+# calendar table above (a week is 5 trading days, 7 calendar days).
+_DAILY_LIKE = {False: 4.5, True: 6.5}
+# Data count as 24/7 (a 365-day year) when at least this share of the distinct dates
+# fall on a Saturday and as much on a Sunday (a full week has 1/7 = 0.14 of each): a
+# stray weekend date, or a Sunday-to-Thursday market, keeps the 252 trading days.
+_WEEKEND_SHARE = 0.05
+
+
+def _trades_every_day(days: np.ndarray) -> bool:
+    """Whether the distinct calendar ``days`` include Saturdays and Sundays (24/7)."""
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3); Monday 0
+    return bool(np.mean(weekday == 5) >= _WEEKEND_SHARE and np.mean(weekday == 6) >= _WEEKEND_SHARE)
 
 
 def infer_periods_per_year(dates) -> float:
     """Periods per year from the median spacing of the distinct dates.
 
-    252 for daily (business or calendar) data, 52 weekly, 26 every two weeks, 12
-    monthly, 4 quarterly, 2 half-yearly and 1 yearly. Intraday data gets 252 times
-    the median number of timestamps per calendar date. Fewer than two distinct dates
-    give 252 (nothing to measure).
+    The year has 252 trading days, or 365 days for data that trade every day of the
+    week (24/7 markets such as crypto: at least 5% of the distinct calendar dates
+    on a Saturday and 5% on a Sunday). Then:
+
+    - intraday data (a median spacing under a day) get the year's days times the
+      median number of timestamps per calendar date: 504 for two bars a trading
+      day, ``252 * 7`` for 7 hourly bars, ``365 * 24`` = 8760 for hourly 24/7 bars;
+    - daily data get 252 (business days) or 365 (calendar days with weekends);
+    - data every few days (less than a week apart) get the year's days over the
+      median spacing, counted in trading days (weekdays: Friday to Monday is 1)
+      on the 252 basis and in calendar days on the 365 basis, taken to the
+      nearest whole day: 126 every other trading day, 84 every third, 182.5
+      every other calendar day of 24/7 data;
+    - from a week apart the calendar spacing decides: 52 weekly, 26 every two
+      weeks, 12 monthly, 4 quarterly, 2 half-yearly and 1 yearly.
+
+    Fewer than two distinct dates give 252 (nothing to measure).
     """
     if dates is None:
         return 252.0
@@ -223,10 +250,17 @@ def infer_periods_per_year(dates) -> float:
     if len(distinct) < 2:
         return 252.0
     spacing = float(np.median(np.diff(distinct)) / np.timedelta64(1, "D"))
-    if spacing < 0.5:  # intraday: bars per day times trading days
-        days = distinct.astype("datetime64[D]")
-        per_day = np.unique(days, return_counts=True)[1]
-        return 252.0 * float(np.median(per_day))
+    days, per_day = np.unique(distinct.astype("datetime64[D]"), return_counts=True)
+    every_day = _trades_every_day(days)
+    basis = 365.0 if every_day else 252.0
+    if spacing < 1.0:  # intraday: bars per day times the days of the year
+        return basis * float(np.median(per_day))
+    if every_day:
+        step = spacing
+    else:  # weekdays from one date to the next: Friday to Monday is 1
+        step = float(np.median(np.busday_count(days[:-1], days[1:])))
+    if step < _DAILY_LIKE[every_day]:
+        return basis / max(float(np.floor(step + 0.5)), 1.0)
     for limit, periods in _SPACINGS:
         if spacing <= limit:
             return float(periods)
