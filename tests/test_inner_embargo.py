@@ -283,9 +283,12 @@ def test_oof_warns_when_the_embargo_is_counted_in_rows():
     with pytest.warns(UserWarning, match=_IN_ROWS) as record:
         chronological_oof_predict(Ridge(), frame.to_numpy(), frame["x"], n_splits=2, embargo=2)
     assert len(record) == 1
+    # without an embargo the blocks are still rows: that warns too (a panel of arrays
+    # in symbol order had every stacking prediction move with later rows: audit)
+    with pytest.warns(UserWarning, match="carries no dates"):
+        chronological_oof_predict(Ridge(), frame.to_numpy(), frame["x"], n_splits=2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        chronological_oof_predict(Ridge(), frame.to_numpy(), frame["x"], n_splits=2)
         chronological_oof_predict(Ridge(), frame, frame["x"], n_splits=2, embargo=2)
 
 

@@ -103,6 +103,104 @@ def test_bad_parameters_name_the_parameter(params, name):
         list(WalkForwardSplit(**params).split(X))
 
 
+@pytest.mark.parametrize(
+    "splitter, name",
+    [
+        ("WalkForwardSplit", "train_days"),
+        ("WalkForwardSplit", "embargo_days"),
+        ("PurgedKFold", "label_horizon"),
+        ("CombinatorialPurgedCV", "n_test_folds"),
+    ],
+)
+def test_a_bool_is_no_count(splitter, name):
+    """scikit-learn's Interval(Integral) takes True as 1: WalkForwardSplit(train_days=True)
+    made 20 folds of one date (audit)."""
+    import skquant.model_selection as ms
+
+    X = pd.DataFrame({"f": np.arange(30.0)}, index=pd.bdate_range("2024-01-01", periods=30))
+    for flag in (True, np.True_):
+        with pytest.raises(ValueError, match=f"'{name}' parameter .* must be an int"):
+            list(getattr(ms, splitter)(**{name: flag}).split(X))
+
+
+def test_missing_group_labels_are_refused():
+    """NaT in datetime groups was sorted last (into a test window) or first (into a
+    training window, tz-aware); None was a raw TypeError."""
+    X = np.zeros((30, 1))
+    dates = pd.Series(pd.bdate_range("2024-01-01", periods=30))
+    cv = WalkForwardSplit(train_days=10, test_days=5, step_days=5, min_train_samples=1)
+    for groups in (
+        dates.where(dates.index != 3).to_numpy(),
+        dates.dt.tz_localize("UTC").where(dates.index != 3),
+        np.array([d.date() for d in dates] + [None], dtype=object)[1:],
+    ):
+        with pytest.raises(ValueError, match="groups holds 1 missing labels"):
+            list(cv.split(X, groups=groups))
+
+
+def test_date_objects_and_periods_in_an_index_are_refused():
+    """A (date, symbol) panel whose date level held datetime.date objects or Periods was
+    split by row position: 16 folds instead of 4, a date on both sides; the stacking
+    helper's predictions moved with later rows (audit)."""
+    from sklearn.linear_model import Ridge
+
+    from skquant.model_selection import PurgedKFold, chronological_oof_predict
+
+    days = pd.bdate_range("2024-01-01", periods=12)
+    cv = WalkForwardSplit(train_days=4, test_days=2, step_days=2, min_train_samples=1)
+    for level, what in (
+        ([d.date() for d in days], r"date objects \(2024-01-01\).*pd.to_datetime"),
+        (days.to_period("D"), r"Periods \(2024-01-01\).*to_timestamp"),
+    ):
+        index = pd.MultiIndex.from_product([level, ["A", "B", "C"]], names=["when", "symbol"])
+        X = pd.DataFrame({"f": np.arange(len(index), dtype=float)}, index=index)
+        for call in (
+            lambda X: next(cv.split(X)),
+            lambda X: next(PurgedKFold(n_splits=3).split(X)),
+            lambda X: chronological_oof_predict(Ridge(), X, X["f"], n_splits=2),
+        ):
+            with pytest.raises(ValueError, match=f"index level 'when' holds {what}"):
+                call(X)
+        single = pd.DataFrame({"f": np.arange(12.0)}, index=pd.Index(level, name="day"))
+        with pytest.raises(ValueError, match=f"The index level 'day' holds {what}"):
+            next(cv.split(single))
+    # the datetime64 panel is split by date
+    index = pd.MultiIndex.from_product([days, ["A", "B", "C"]], names=["when", "symbol"])
+    assert len(list(cv.split(pd.DataFrame({"f": 0.0}, index=index)))) == 4
+
+
+def test_splitting_rows_without_dates_warns():
+    """RFECV hands the splitter an array: without groups each row counted as a date,
+    silently (audit: a walk-forward fold of 4 dates instead of 10, a date on both
+    sides). It still does (right for one series), with a NoDatesWarning naming groups."""
+    import warnings
+
+    from sklearn.linear_model import Ridge
+
+    from skquant.model_selection import (
+        CombinatorialPurgedCV,
+        NoDatesWarning,
+        PurgedKFold,
+        chronological_oof_predict,
+    )
+
+    X = np.arange(60.0).reshape(-1, 1)
+    dates = pd.bdate_range("2024-01-01", periods=60)
+    for cv in (
+        WalkForwardSplit(train_days=10, test_days=5, step_days=5, min_train_samples=1),
+        PurgedKFold(n_splits=3),
+        CombinatorialPurgedCV(n_folds=4, n_test_folds=2),
+    ):
+        with pytest.warns(NoDatesWarning, match=f"{type(cv).__name__}: X carries no dates.*groups"):
+            list(cv.split(X))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NoDatesWarning)
+            list(cv.split(X, groups=dates))
+            list(cv.split(pd.DataFrame(X, index=dates)))
+    with pytest.warns(NoDatesWarning, match="chronological_oof_predict: X carries no dates"):
+        chronological_oof_predict(Ridge(), X, X.ravel(), n_splits=2)
+
+
 def test_get_n_splits_needs_x():
     with pytest.raises(ValueError, match="needs X"):
         WalkForwardSplit().get_n_splits()

@@ -9,10 +9,12 @@ from skquant.model_selection._oof import chronological_oof_predict
 from skquant.model_selection._purged import CombinatorialPurgedCV, PurgedKFold
 from skquant.model_selection._train_test import time_train_test_split
 from skquant.model_selection._walk_forward import WalkForwardSplit
+from skquant.utils._time import NoDatesWarning
 
 __all__ = [
     "BaseTimeSplitter",
     "CombinatorialPurgedCV",
+    "NoDatesWarning",
     "PurgedKFold",
     "WalkForwardSplit",
     "chronological_oof_predict",

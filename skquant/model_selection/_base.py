@@ -11,7 +11,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import indexable
 
 from skquant.utils._sklearn_compat import _num_samples, validate_parameter_constraints
-from skquant.utils._time import dates_of
+from skquant.utils._time import dates_of, warn_rows_as_dates
 
 # Appended to a splitter's error when X has no dates and no groups were given.
 _NO_DATES = (
@@ -59,8 +59,12 @@ def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(
                 f"groups must be 1-D with one label per row of X ({n}), got shape {values.shape}."
             )
-        if values.dtype.kind in "fc" and np.isnan(values).any():
-            raise ValueError("groups holds NaN; every row needs a period label.")
+        missing = pd.isna(values)
+        if missing.any():
+            raise ValueError(
+                f"groups holds {int(missing.sum())} missing labels (NaN, NaT or None); "
+                "every row needs a period label."
+            )
     else:
         values = dates_of(X)
         if values is None:
@@ -93,6 +97,14 @@ class BaseTimeSplitter(BaseCrossValidator):
             {name: getattr(self, name) for name in self._parameter_constraints},
             caller_name=type(self).__name__,
         )
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            # scikit-learn's Interval(Integral) takes True for 1; a count is no flag
+            if isinstance(value, (bool, np.bool_)) and "boolean" not in constraints:
+                raise ValueError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an int, "
+                    f"got {value!r}."
+                )
 
     def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Generate row positions of each fold's training and test sets.
@@ -119,6 +131,8 @@ class BaseTimeSplitter(BaseCrossValidator):
         self._validate_params()
         codes, _ = period_codes(X, groups)  # first: it names groups of the wrong length
         X, y, groups = indexable(X, y, groups)
+        if groups is None and dates_of(X) is None:
+            warn_rows_as_dates(type(self).__name__)
         try:
             yield from self._split(codes)
         except ValueError as exc:

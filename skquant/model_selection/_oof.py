@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import clone
 
 from skquant.utils._rows import align_proba, take_rows
-from skquant.utils._time import dates_of, warn_embargo_in_rows
+from skquant.utils._time import dates_of, warn_embargo_in_rows, warn_rows_as_dates
 
 __all__ = ["chronological_oof_predict"]
 
@@ -124,8 +124,11 @@ def chronological_oof_predict(
         raise ValueError(f"X has {n} rows but y has {len(y)}.")
     fit_params = dict(fit_params or {})
     blocks = _time_blocks(X, n_splits)
-    if embargo and dates_of(X) is None:
-        warn_embargo_in_rows(embargo)
+    if dates_of(X) is None:  # blocks of rows: right for one series, wrong on a panel
+        if embargo:
+            warn_embargo_in_rows(embargo)
+        else:
+            warn_rows_as_dates("chronological_oof_predict")
     classes = np.unique(np.asarray(y)) if method == "predict_proba" else None
     has_oof = np.zeros(n, dtype=bool)
     oof = None

@@ -29,11 +29,33 @@ def date_level(index) -> int | None:
 _DATE_NAMES = ("date", "datetime", "timestamp", "time")
 
 
+def _refuse_date_objects(values, name) -> None:
+    """Raise when ``values`` (an index or one of its levels) hold dates skquant does not
+    read: ``datetime.date`` objects, Timestamps kept as objects, or Periods. Taken as
+    no dates, a panel's rows would be split by position, one date on both sides (audit:
+    a ``datetime.date`` level gave 16 folds instead of 4, and stacking predictions that
+    moved with later rows)."""
+    if values.dtype != object and not isinstance(values.dtype, pd.PeriodDtype):
+        return
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("date", "datetime", "period"):
+        what = "Periods" if kind == "period" else f"{type(values[0]).__name__} objects"
+        fix = ".to_timestamp()" if kind == "period" else "pd.to_datetime"
+        where = "The index" if name is None else f"The index level {name!r}"
+        raise ValueError(
+            f"{where} holds {what} ({values[0]}), which skquant does not read as dates "
+            f"(it reads datetime64): convert it with {fix}. Without dates the rows would "
+            "be split by position."
+        )
+
+
 def _refuse_text_dates(index) -> None:
     """Raise when an index level named like a date holds text or numbers (20240102), as
-    from a CSV read without ``parse_dates``. Taken as no dates, a panel's rows would
+    from a CSV read without ``parse_dates``, or when any level holds date objects or
+    Periods (:func:`_refuse_date_objects`). Taken as no dates, a panel's rows would
     count as periods in row order: splits and early-stopping tails would mix dates."""
     for i, name in enumerate(index.names):
+        _refuse_date_objects(index.get_level_values(i), name)
         if str(name).lower() not in _DATE_NAMES:
             continue
         values = index.get_level_values(i)
@@ -53,8 +75,9 @@ def dates_of(X) -> np.ndarray | None:
     Dates come from a ``DatetimeIndex`` or from the first datetime level of a
     ``MultiIndex`` (a (date, symbol) panel in either level order). A panel level
     named ``date`` (or ``datetime``, ``timestamp``, ``time``) that holds text or
-    numbers raises ``ValueError``: taken as no dates, its rows would be split by
-    position, one date on both sides (a single series in row order is split right).
+    numbers, and an index or level of ``datetime.date`` objects or Periods, raise
+    ``ValueError``: taken as no dates, their rows would be split by position, one
+    date on both sides (a single series in row order is split right).
     """
     index = getattr(X, "index", None)
     if isinstance(index, pd.DatetimeIndex):
@@ -64,7 +87,36 @@ def dates_of(X) -> np.ndarray | None:
         return index.get_level_values(level).to_numpy()
     if isinstance(index, pd.MultiIndex):  # a panel: by position, dates would mix
         _refuse_text_dates(index)
+    elif isinstance(index, pd.Index):
+        _refuse_date_objects(index, index.name)
     return None
+
+
+class NoDatesWarning(UserWarning):
+    """A time split of rows that carry no dates: each row is taken as its own date.
+
+    Right for one series in time order; on a panel of several symbols a "date" of
+    the split is one row, so dates fall on both sides and windows count rows.
+    """
+
+
+NoDatesWarning.__module__ = "skquant.model_selection"  # where users import it from
+
+
+def warn_rows_as_dates(what: str) -> None:
+    """Warn that ``what`` (a splitter, a stacking helper) takes each row of ``X`` as a
+    date in row order, because ``X`` has no dates and no ``groups`` were given."""
+    warnings.warn(
+        f"{what}: X carries no dates (no DatetimeIndex or datetime MultiIndex level) "
+        "and no groups were given, so each row is taken as its own date, in row "
+        "order: right for one series in time order, wrong on a panel (dates fall on "
+        "both sides of a split, windows count rows). RFECV and other scikit-learn "
+        "tools turn a DataFrame into an array: pass each row's date as groups (e.g. "
+        'selector.fit(X, y, groups=dates)); in a Pipeline call set_output(transform="pandas") '
+        "so its steps keep the index.",
+        NoDatesWarning,
+        stacklevel=caller_stacklevel(),
+    )
 
 
 def warn_embargo_in_rows(embargo: int) -> None:
