@@ -527,3 +527,16 @@ def test_cascade_embargo_auto_is_the_stage_targets_horizon():
         .embargo_days_
         == 0
     )
+
+
+def test_test_windows_with_gaps_between_them_warn():
+    """step_days > test_days left dates untested and joined the windows as if they were
+    contiguous, silently (audit: 100 of 300 testable dates booked)."""
+    panel = make_synthetic_panel(n_symbols=2, n_days=300, random_state=0)
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=20, min_train_samples=1)
+    with pytest.warns(UserWarning, match=r"step_days=60 > test_days=20: 120 dates between"):
+        engine = WalkForwardEngine(panel, step_days=60, **kwargs)
+    assert len(engine.folds_) == 4  # tests from dates 101, 161, 221, 281: 3 gaps of 40
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        WalkForwardEngine(panel, step_days=20, **kwargs)

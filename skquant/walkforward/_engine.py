@@ -508,6 +508,17 @@ class WalkForwardEngine:
             )
         self.cv_ = cv
         folds = cv.fold_dates(counts)
+        if cv.step_days > cv.test_days and len(folds) > 1:
+            skipped = (len(folds) - 1) * (cv.step_days - cv.test_days)
+            warnings.warn(
+                f"step_days={cv.step_days} > test_days={cv.test_days}: {skipped} dates "
+                "between the test windows are never tested, and the summary's "
+                "annualised metrics and turnover join the windows as if they were "
+                "contiguous (the book is not held across a gap). Use step_days <= "
+                "test_days to test every date.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         self.n_folds_skipped_ = 0
         if self.min_test_date is not None:
             calendar = pd.DatetimeIndex(distinct)
