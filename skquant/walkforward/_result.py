@@ -25,7 +25,9 @@ class WalkForwardResult:
         own portfolio, which trades from 0 at its first date).
     summary : dict
         Each metric over all out-of-sample periods (return metrics on ``returns``'
-        ``net``), plus ``turnover`` (mean per period), ``ic`` (mean over dates of
+        ``net``; prediction metrics such as ``hit_rate`` on every predicted row's
+        direction against its return, whatever share of them the portfolio rule
+        holds), plus ``turnover`` (mean per period), ``ic`` (mean over dates of
         the Spearman correlation of prediction and target across symbols), ``icir``
         (mean / standard deviation of those ICs), ``psr`` (probabilistic Sharpe
         ratio of the net returns against 0) and ``benchmark_sharpe``.
