@@ -8,12 +8,15 @@ a panel (a ``MultiIndex`` of date and symbol, computed per symbol).
 from __future__ import annotations
 
 import re
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 
 from skquant.utils._panel import series_positions
+from skquant.utils._time import dates_of
+from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
     "LABELS_ATTR",
@@ -30,11 +33,16 @@ LABEL_COLUMNS = ("fwd_ret", "MFE", "MDD", "TTH", "y_will_peak")
 LABELS_ATTR = "skquant_labels"
 
 
-def label_metadata(horizon: int) -> dict:
-    """What make_labels records in ``attrs[LABELS_ATTR]``: each label's horizon, and the one-period return."""
+def label_metadata(horizon: int, spans: dict | None = None) -> dict:
+    """What make_labels records in ``attrs[LABELS_ATTR]``: each label's horizon, the
+    one-period return and, where a symbol misses dates of the panel, ``spans``: the
+    most panel dates a label reaches ahead (its embargo), when more than its horizon."""
     horizons = {"fwd_ret": 1, f"fwd_ret_{horizon}": horizon}
     horizons.update({name: horizon for name in ("MFE", "MDD", "TTH", "y_will_peak")})
-    return {"horizons": horizons, "one_period_return": "fwd_ret"}
+    out = {"horizons": horizons, "one_period_return": "fwd_ret"}
+    if spans:
+        out["spans"] = dict(spans)
+    return out
 
 
 # Columns that hold (or are derived from) future outcomes, and so are never features:
@@ -49,6 +57,58 @@ def is_label_like(name) -> bool:
     so that one target can never leak in as another's feature.
     """
     return bool(_LABEL_LIKE.search(str(name)))
+
+
+_SYMBOL_COLUMNS = ("symbol", "ticker")
+
+
+def _check_series(prices, name: str) -> None:
+    """Refuse prices whose series cannot be told apart: a symbol column beside an index
+    without a symbol level, or a date repeated within one series. Taken as one series,
+    a symbol's last labels were computed from the next symbol's prices (audit)."""
+    index = prices.index
+    if not isinstance(index, pd.MultiIndex) and isinstance(prices, pd.DataFrame):
+        named = [c for c in prices.columns if str(c).lower() in _SYMBOL_COLUMNS]
+        if named:
+            raise ValueError(
+                f"{name}: prices has a {named[0]!r} column but no symbol level in its "
+                "index, so all rows would be one series (one symbol's labels computed from "
+                f"another's prices). Index the panel by date and symbol: "
+                f"prices.set_index(['date', {named[0]!r}])."
+            )
+    if dates_of(prices) is not None and index.duplicated().any():
+        first = index[index.duplicated()][0]
+        raise ValueError(
+            f"{name}: prices has {int(index.duplicated().sum())} repeated index entries "
+            f"(first {first!r}): one row per date of each series. A panel needs a "
+            "(date, symbol) MultiIndex."
+        )
+
+
+def _label_spans(labels: pd.DataFrame, horizon: int) -> tuple[dict, object]:
+    """The most distinct panel dates each label reaches ahead, where more than its
+    periods: a symbol that misses dates the others have (a halt, another holiday
+    calendar) spans more dates in ``horizon`` of its own rows. Returns the spans
+    above the horizon and a symbol that reaches the widest."""
+    dates = dates_of(labels)
+    positions = series_positions(labels)
+    if dates is None or len(positions) < 2:
+        return {}, None
+    calendar = np.unique(dates, return_inverse=True)[1].reshape(-1)
+    spans, widest_symbol = {}, None
+    for periods, names in ((1, ["fwd_ret"]), (horizon, [c for c in labels if c != "fwd_ret"])):
+        widest, where = periods, None
+        for pos in positions:
+            if len(pos) > periods:
+                codes = calendar[pos]
+                span = int(np.max(codes[periods:] - codes[:-periods]))
+                if span > widest:
+                    widest, where = span, pos[0]
+        if where is not None:
+            spans.update(dict.fromkeys(names, widest))
+            if periods == horizon:
+                widest_symbol = labels.index[where]
+    return spans, widest_symbol
 
 
 def _per_symbol(frame: pd.DataFrame, func) -> pd.DataFrame:
@@ -74,10 +134,13 @@ def _close_of(prices, name: str) -> pd.Series:
             f"{name} takes a pandas Series or DataFrame of prices, got {type(prices).__name__}."
         )
     close = close.astype(np.float64)
-    if (close <= 0).any():
+    if (close <= 0).any() or np.isinf(close).any():
+        bad = int(((close <= 0) | np.isinf(close)).sum())
         raise ValueError(
-            f"{name}: prices must be positive; found {(close <= 0).sum()} that are not."
+            f"{name}: prices must be positive and finite; found {bad} that are not "
+            "(a missing price is NaN)."
         )
+    _check_series(prices, name)
     return close
 
 
@@ -96,16 +159,21 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
     - ``y_will_peak = 1`` if ``TTH <= h`` else ``0``.
 
     Rows without ``h`` future prices get NaN in every label but ``fwd_ret`` (NaN
-    only on the last row of each symbol). ``labels.attrs["skquant_labels"]`` records
+    only on the last row of each symbol); so does a row whose window holds a missing
+    (NaN) price, its own included. ``labels.attrs["skquant_labels"]`` records
     each label's horizon (1 for ``fwd_ret``, ``h`` for the others), which the
-    walk-forward engine reads to set its embargo. Labels use only prices after ``t``
+    walk-forward engine reads to set its embargo; on a panel where a symbol misses
+    dates the others have, it also records (with a warning) the most panel dates a
+    label reaches ahead, and the engine's embargo covers that. Labels use only prices after ``t``
     (``p_t`` as reference), so they belong with the target, never the features.
 
     Parameters
     ----------
     prices : Series or DataFrame
         Close prices indexed by date, or a (date, symbol) panel; a DataFrame needs
-        a ``close`` column (any case). Rows may come in any order.
+        a ``close`` column (any case). Rows may come in any order; a date repeated
+        within a series, or a ``symbol`` column without a symbol index level, is a
+        ``ValueError``.
     horizon : int, default=5
         Periods ahead the labels look.
     threshold : float, default=0.02
@@ -143,7 +211,9 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
         ahead = np.full((n, horizon), np.nan)  # ahead[t, i-1] = p_{t+i} / p_t - 1
         for i in range(1, horizon + 1):
             ahead[: max(n - i, 0), i - 1] = p[i:] / p[: max(n - i, 0)] - 1.0
-        complete = np.arange(n) < n - horizon
+        # a window needs every price in it: a missing (NaN) price could be the hit,
+        # the peak or the trough, so its labels are NaN rather than guessed
+        complete = (np.arange(n) < n - horizon) & np.isfinite(ahead).all(axis=1)
         hit = ahead >= threshold
         tth = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, horizon + 1.0)
         out = pd.DataFrame(index=frame.index)
@@ -161,7 +231,18 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
         return out
 
     labels = _per_symbol(close.to_frame("close"), labels_of)
-    labels.attrs[LABELS_ATTR] = label_metadata(horizon)
+    spans, symbol = _label_spans(labels, horizon)
+    if spans:
+        warnings.warn(
+            f"make_labels: some symbols miss dates the panel has (a halt, another holiday "
+            f"calendar), so their {horizon}-period labels reach up to "
+            f"{spans.get('MFE', horizon)} panel dates ahead (e.g. at {symbol}) and fwd_ret up "
+            f"to {spans['fwd_ret']}. The labels' metadata records those spans: the "
+            "walk-forward engine's embargo_days='auto' takes them.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    labels.attrs[LABELS_ATTR] = label_metadata(horizon, spans)
     return labels
 
 

@@ -662,11 +662,16 @@ def plan_labels(
     pnl, reason = pnl_column(data, target, return_col, target_horizon=horizon)
     if pnl is None and require_returns:
         raise ValueError(reason)
+    embargo = resolve_embargo(embargo_days, horizon, target)
+    if isinstance(embargo_days, str) and horizon.source == "metadata":
+        # a symbol that misses panel dates reaches further in its h rows (make_labels
+        # recorded how far, and warned): "auto" covers it
+        embargo = max(embargo, int((_metadata(data).get("spans") or {}).get(target, 0)))
     return LabelPlan(
         target=target,
         return_col=pnl,
         horizon=horizon,
-        embargo_days=resolve_embargo(embargo_days, horizon, target),
+        embargo_days=embargo,
         features=select_features(
             data,
             target,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skquant import (
+    WalkForwardEngine,
     information_coefficient,
     load_demo,
     make_features,
@@ -119,6 +122,80 @@ def test_bad_input_errors():
         make_labels(pd.Series([1.0, -2.0]))
     with pytest.raises(ValueError, match="windows"):
         make_features(_ohlcv(10), windows=(0,))
+    with pytest.raises(ValueError, match="positive and finite; found 1"):
+        make_labels(pd.Series([1.0, np.inf, 2.0]))
+
+
+def test_series_that_cannot_be_told_apart_are_refused():
+    """A symbol column beside an index without a symbol level (long format) made one
+    series of all rows: a symbol's last labels came from the next symbol's prices
+    (audit: fwd_ret -0.52 where NaN was right), and so did make_features."""
+    days = pd.bdate_range("2024-01-01", periods=6)
+    long = pd.DataFrame(
+        {"date": np.tile(days, 2), "symbol": np.repeat(["A", "B"], 6),
+         "close": np.r_[np.linspace(100, 105, 6), np.linspace(50, 55, 6)]}
+    )  # fmt: skip
+    for frame in (long, long.set_index("date")):
+        for func in (make_labels, make_features):
+            with pytest.raises(ValueError, match=r"'symbol' column but no symbol level"):
+                func(frame)
+    with pytest.raises(ValueError, match=r"6 repeated index entries"):
+        make_labels(long.set_index("date")["close"])
+    panel = long.set_index(["date", "symbol"])
+    labels = make_labels(panel, horizon=2)
+    assert np.isnan(labels.xs("A", level="symbol")["fwd_ret"].iloc[-1])
+
+
+def test_a_missing_price_makes_the_labels_of_its_windows_missing():
+    """A NaN price was read as "not hit": TTH = h + 1 and y_will_peak = 0 for the row
+    with no price, and MFE/MDD from part of a window (audit)."""
+    close = pd.Series(
+        [100.0, 101, np.nan, 99, 97, 105, 104, 103],
+        index=pd.bdate_range("2024-01-01", periods=8),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "All-NaN slice" escaped too
+        labels = make_labels(close, horizon=3, threshold=0.03)
+    # rows 0-2 have the missing price in their window (row 2 is it); rows 5-7 lack
+    # three future prices
+    window_labels = ["fwd_ret_3", "MFE", "MDD", "TTH", "y_will_peak"]
+    assert labels[window_labels].iloc[[0, 1, 2, 5, 6, 7]].isna().all().all()
+    expected = {"fwd_ret_3": 104 / 99 - 1, "MFE": 105 / 99 - 1, "MDD": 97 / 99 - 1,
+                "TTH": 2.0, "y_will_peak": 1.0}  # fmt: skip
+    assert labels.iloc[3][window_labels].to_dict() == pytest.approx(expected)
+    # the one-period return needs its two prices only
+    assert np.isnan(labels["fwd_ret"].iloc[1]) and np.isnan(labels["fwd_ret"].iloc[2])
+    assert labels["fwd_ret"].iloc[0] == pytest.approx(0.01)
+
+
+def test_a_symbol_missing_panel_dates_widens_the_embargo():
+    """make_labels counts a horizon in each symbol's own rows; a symbol halted for 10
+    dates reached 15 panel dates with fwd_ret_5, and the engine's embargo of 5 let 5
+    training labels reach into the test window (audit). The span is recorded, warned
+    about, and embargo_days="auto" covers it."""
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2020-01-01", periods=120)
+    frames = []
+    for symbol in ("A", "B", "C"):
+        own = days.delete(np.r_[40:50]) if symbol == "B" else days
+        close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(own))))
+        index = pd.MultiIndex.from_arrays([own, [symbol] * len(own)], names=["date", "symbol"])
+        frames.append(pd.DataFrame({"close": close, "x": rng.normal(size=len(own))}, index))
+    prices = pd.concat(frames).sort_index()
+    with pytest.warns(UserWarning, match=r"5-period labels reach up to 15 panel dates ahead"):
+        labels = make_labels(prices["close"], horizon=5)
+    meta = labels.attrs["skquant_labels"]
+    assert meta["horizons"]["fwd_ret_5"] == 5 and meta["spans"]["fwd_ret_5"] == 15
+    assert meta["spans"]["fwd_ret"] == 11
+    data = pd.concat([prices, labels], axis=1).dropna()
+    data.attrs = labels.attrs
+    windows = dict(features=["x"], train_days=30, test_days=10, step_days=10,
+                   min_train_samples=10, leak_threshold=None)  # fmt: skip
+    engine = WalkForwardEngine(data, target="fwd_ret_5", return_col="fwd_ret", **windows)
+    assert (engine.label_horizon_, engine.embargo_days_) == (5, 15)
+    # a full calendar records no span: the embargo is the horizon
+    full = make_labels(prices["close"].drop("B", level="symbol"), horizon=5)
+    assert "spans" not in full.attrs["skquant_labels"]
 
 
 def test_synthetic_panel_shape_determinism_and_signal():
