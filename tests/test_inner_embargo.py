@@ -325,3 +325,18 @@ def test_engine_embargo_reaches_a_given_estimators_tails(tail_gaps):
         assert tail_gaps and set(tail_gaps) == {engine.embargo_days_} == {5}, estimator
     assert trainer.embargo_days is None and pipe[-1].embargo_days is None
     assert strategy.embargo_days is None
+
+
+def test_cascade_auto_embargoes_each_stage_tail_by_its_own_horizon(tail_gaps):
+    """With "auto" the out-of-fold embargo is the earlier stages' longest horizon, but a
+    stage's own early-stopping tail needs its own target's: a chain fwd_ret -> fwd_ret_5
+    early-stopped its last stage with 1 date, a one-stage fwd_ret_5 cascade with 0."""
+    X, y = _panel_xy()
+    targets = pd.DataFrame({"fwd_ret": y, "fwd_ret_5": y.rolling(5).mean().bfill()})
+    stages = [LightGBMTrainer(**_FAST_LGB), LightGBMTrainer(**_FAST_LGB)]
+    cascade = CascadeStrategy(stages, n_splits=2).fit(X, targets)
+    assert cascade.embargo_days_ == 1  # the blocks: the first stage's horizon
+    assert [s.config_["embargo_days"] for s in cascade.stages_] == [1, 5]
+    single = CascadeStrategy([LightGBMTrainer(**_FAST_LGB)], target_names=["fwd_ret_5"])
+    single.fit(X, targets)
+    assert single.embargo_days_ == 0 and single.stages_[0].config_["embargo_days"] == 5

@@ -94,11 +94,12 @@ class CascadeStrategy(BaseStrategy):
         Dates dropped from each out-of-fold training window just before the block it
         predicts: labels of horizon h need ``embargo_days >= h`` so that no stage is
         trained on a label computed from the prices of the block it predicts.
-        ``"auto"`` is the longest label horizon among the stage targets
+        ``"auto"`` is the longest label horizon among the earlier stages' targets
         (:func:`skquant.leakage.label_horizon`: make_labels metadata, the name,
         or the label's autocorrelation). A stage that takes ``embargo_days`` (a
         skquant trainer, also as a Pipeline step) drops at least as many dates
-        before its own early-stopping tail.
+        before its own early-stopping tail, and with ``"auto"`` at least its own
+        target's horizon.
 
     Attributes
     ----------
@@ -198,15 +199,22 @@ class CascadeStrategy(BaseStrategy):
             )
         return list(frame.columns[: len(models)]), frame
 
-    def _resolve_embargo(self, X, frame: pd.DataFrame, stage_targets) -> int:
-        """``embargo_days`` ("auto": the longest horizon of the earlier stages' targets)."""
-        if len(stage_targets) < 2:  # one stage: no out-of-fold predictions to embargo
-            return 0 if self.embargo_days == "auto" else int(self.embargo_days)
+    def _resolve_embargo(self, X, frame: pd.DataFrame, stage_targets) -> tuple[int, list[int]]:
+        """``embargo_days`` of the out-of-fold blocks ("auto": the longest horizon of the
+        earlier stages' targets), and of each stage's early-stopping tail ("auto": at
+        least its own target's horizon as well; the last stage's was 0 or the earlier
+        stages' only, audit)."""
+        if self.embargo_days != "auto":
+            return int(self.embargo_days), [int(self.embargo_days)] * len(stage_targets)
         if dates_of(frame) is None and dates_of(X) is not None:
             frame = frame.set_axis(X.index)  # the dates (and symbols) of the rows
-        horizons = {t: label_horizon(frame, t) for t in dict.fromkeys(stage_targets[:-1])}
-        target, longest = max(horizons.items(), key=lambda item: item[1].horizon)
-        return resolve_embargo(self.embargo_days, longest, target)
+        horizons = {t: label_horizon(frame, t) for t in dict.fromkeys(stage_targets)}
+        oof = 0
+        if len(stage_targets) > 1:  # one stage: no out-of-fold predictions to embargo
+            earlier = {t: horizons[t] for t in stage_targets[:-1]}
+            target, longest = max(earlier.items(), key=lambda item: item[1].horizon)
+            oof = resolve_embargo(self.embargo_days, longest, target)
+        return oof, [max(oof, horizons[t].horizon) for t in stage_targets]
 
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
@@ -248,7 +256,7 @@ class CascadeStrategy(BaseStrategy):
             y = np.asarray(y)
         self.y_is_frame_ = isinstance(y, pd.DataFrame)
         stage_targets, frame = self._stage_targets(y)
-        self.embargo_days_ = self._resolve_embargo(X, frame, stage_targets)
+        self.embargo_days_, tail_embargoes = self._resolve_embargo(X, frame, stage_targets)
         frame_val = None
         if y_val is not None:
             frame_val = as_frame(y_val)
@@ -267,7 +275,7 @@ class CascadeStrategy(BaseStrategy):
             X_rows = take_rows(X_k, rows)
             y_rows = take_rows(frame[target], rows)
             trainer = make_trainer(model, config, param_name="models")
-            embargo_at_least(trainer, self.embargo_days_)  # its own early-stopping tail
+            embargo_at_least(trainer, tail_embargoes[k])  # its own early-stopping tail
             task = choose_task(trainer, y_rows, config)
             set_task(trainer, task)
             Xv = yv = None
