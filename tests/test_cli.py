@@ -414,6 +414,101 @@ def test_walkforward_too_few_dates_for_one_fold_exit_2(tmp_path):
     assert_one_line_error(proc, "skquant walkforward: error:", "40 distinct dates")
 
 
+def _walkforward_args(tmp_path, *extra) -> list[str]:
+    """A fast walkforward on two tiny symbols, in-process (``main``)."""
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=160, seed=5)
+    config = fast_config(tmp_path, rounds=20, patience=0)
+    args = ["walkforward", "--input-dir", data, "--target", "fwd_ret_1d",
+            "--output-dir", tmp_path / "wf", "--config", config, "--train-days", "60",
+            "--test-days", "30", "--step-days", "30", "--min-train-samples", "50",
+            "--n-jobs", "1", *extra]  # fmt: skip
+    return [str(arg) for arg in args]
+
+
+def test_walkforward_equity_csv_holds_what_the_help_says(tmp_path, capsys):
+    """equity.csv held strategy_return, equity, drawdown and fold while the help promised
+    gross, cost, net, turnover and benchmark by date."""
+    import re
+
+    from skquant.cli import main
+    from skquant.metrics import sharpe_ratio
+
+    assert main(_walkforward_args(tmp_path, "--cost-bps", "5")) == 0
+    out = tmp_path / "wf"
+    equity = pd.read_csv(out / "equity.csv", index_col="date", parse_dates=["date"])
+    columns = ["gross", "cost", "net", "turnover", "benchmark", "equity", "drawdown", "fold"]
+    assert list(equity.columns) == columns
+    assert equity.index.is_monotonic_increasing and equity.index.is_unique
+    assert (equity["cost"] > 0).any()  # costs are booked: net is not gross
+    np.testing.assert_allclose(equity["net"], equity["gross"] - equity["cost"], atol=1e-12)
+    np.testing.assert_allclose(equity["equity"], (1 + equity["net"].fillna(0)).cumprod())
+    assert (equity["drawdown"] <= 0).all()
+    summary = json.loads((out / "summary.json").read_text())
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    net_sharpe = sharpe_ratio(equity["net"], periods_per_year=manifest["periods_per_year"])
+    assert net_sharpe == pytest.approx(summary["sharpe"], rel=1e-9)
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    served = predictions.groupby(level="date")["fold"].max()
+    assert equity["fold"].equals(served.rename("fold"))
+    # the help names each column
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["walkforward", "--help"])
+    helped = " ".join(capsys.readouterr().out.split())
+    described = re.search(r"equity\.csv \(([^)]*)\)", helped).group(1)
+    assert described == (
+        "by date: gross, cost, net, turnover and benchmark, the equity and drawdown of net, "
+        "and the serving fold"
+    )
+
+
+def test_walkforward_names_the_config_file_its_variant_comes_from(tmp_path, capsys):
+    """With --config best_config.yaml it printed "variant balanced", as if the shipped
+    balanced variant were run."""
+    from skquant.cli import main
+
+    args = _walkforward_args(tmp_path)
+    config = args[args.index("--config") + 1]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert f"model: lightgbm (variant balanced of {config}); " in printed
+    manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
+    assert manifest["config_file"] == config and manifest["variant"] == "balanced"
+
+
+def test_walkforward_errors_name_the_window_options(tmp_path, capsys):
+    """ "No walk-forward fold has min_train_samples=100000 ... Lower min_train_samples or
+    raise train_days." named the library's parameters, not the command's options."""
+    from skquant.cli import main
+
+    args = _walkforward_args(tmp_path)
+    args[args.index("--min-train-samples") + 1] = "100000"
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--min-train-samples 100000 training rows" in err
+    assert "Lower --min-train-samples or raise --train-days." in err
+    assert "min_train_samples" not in err and "train_days" not in err
+
+
+def test_cli_words_never_rewrite_a_name_inside_another():
+    """The library's names become the command's options, whole names only: "n_features=None"
+    read "n_no --features"."""
+    from skquant.cli._common import cli_words
+
+    assert cli_words("n_features=None, target=None, return_col=None") == (
+        "n_features=None, no --target, no --return-col"
+    )
+    assert cli_words("train_days=60 and min_train_samples=5; raise train_days.") == (
+        "--train-days 60 and --min-train-samples 5; raise --train-days."
+    )
+    assert cli_words("the target column and my_train_days_x stay") == (
+        "the target column and my_train_days_x stay"
+    )
+    assert cli_words("Pass a new study_name; study_name='s' was run") == (
+        "Pass a new --study-name; --study-name 's' was run"
+    )
+
+
 def test_train_all_trading_metrics_follow_the_engine_position_rule():
     """Validation trading metrics use the engine's rule (0 at P = 0.5) and its
     per-date equal weighting."""

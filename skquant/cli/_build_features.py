@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import os
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,28 +97,27 @@ class FeatureJob(JobSettings):
     config: dict[str, Any]
 
 
-def _write_frame(frame, path: Path) -> None:
-    """Write a symbol file atomically, in the format its suffix names."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        if path.suffix.lower() == ".csv":
-            frame.to_csv(tmp)
-        else:
-            frame.to_parquet(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def _frame_bytes(frame, path: Path) -> bytes:
+    """A symbol file's bytes, in the format its suffix names."""
+    import io
+
+    if path.suffix.lower() == ".csv":
+        return frame.to_csv().encode("utf-8")
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return buffer.getvalue()
 
 
 def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     """Fit the VAE on one symbol's early dates and add its latent columns; never raises."""
+    import hashlib
+
     import numpy as np
 
     from skquant.cli._data import read_symbol, sidecar_path
     from skquant.persistence import save_model
     from skquant.registry import get_trainer
-    from skquant.utils._io import atomic_write_json, file_sha256
+    from skquant.utils._io import atomic_write_bytes, atomic_write_json, file_sha256
 
     reset_peak_memory()
     started = time.perf_counter()
@@ -175,6 +172,12 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
             "latent_dim": job.latent_dim,
             "features": job.features,
         }
+        payload = _frame_bytes(out, out_file)
+        # One build's file, model and record, in an order a killed run cannot mix up:
+        # the old file goes first, so no record or model of this build ever sits beside
+        # the features of another (walkforward would test them after the wrong date);
+        # the new file comes last, and its SHA-256 in the record ties the two together.
+        out_file.unlink(missing_ok=True)
         with atomic_folder(model_dir) as tmp:
             save_model(trainer, tmp, metrics=metrics, data=X_fit)
         # beside the file: the first date the VAE never saw, so walkforward and
@@ -190,9 +193,10 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
                 "first_unseen_date": cutoff,
                 "settings": _build_settings(job),
                 "source_sha256": source,
+                "data_sha256": hashlib.sha256(payload).hexdigest(),
             },
         )
-        _write_frame(out, out_file)  # written last: it marks the symbol finished
+        atomic_write_bytes(out_file, payload)  # written last: it marks the symbol finished
         result.update(n_fit=metrics["n_fit"], fit_end=str(metrics["fit_end"].date()))
     except Exception as exc:  # the symbol fails; the others go on
         result.update(status="failed", error=f"{exc}")
@@ -245,19 +249,22 @@ def _build_settings(job: FeatureJob) -> dict:
 
 
 def _is_built(out_file: Path, model_dir: Path, job: FeatureJob, source: str) -> bool:
-    """Whether a symbol's file, its VAE and its record stand finished with this run's
-    inputs and settings; ``source`` is the SHA-256 of the input file.
+    """Whether a symbol's file, its VAE and its record stand finished, from one build,
+    with this run's inputs and settings; ``source`` is the SHA-256 of the input file.
 
     A file without its ``SYMBOL.features.json`` record (written by an older skquant),
-    built from another input file (dates appended, values edited: the output would
-    lack them) or other input columns, or with another ``--latent-dim``,
-    ``--train-frac``, ``--config`` or ``--variant`` is built again: its record is what
-    keeps walkforward and train-all from testing the features in-sample, and a re-run
-    must not keep features the command no longer asks for.
+    whose bytes are not the ones its record names (a file from another build: a run
+    killed between writing a record and its file), built from another input file
+    (dates appended, values edited: the output would lack them) or other input
+    columns, or with another ``--latent-dim``, ``--train-frac``, ``--config`` or
+    ``--variant`` is built again: its record is what keeps walkforward and train-all
+    from testing the features in-sample, and a re-run must not keep features the
+    command no longer asks for.
     """
     import json
 
     from skquant.cli._data import sidecar_path
+    from skquant.utils._io import file_sha256
 
     if not (out_file.is_file() and pair_is_finished(model_dir)):
         return False
@@ -265,12 +272,17 @@ def _is_built(out_file: Path, model_dir: Path, job: FeatureJob, source: str) -> 
         record = json.loads(sidecar_path(out_file).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (
+    if not (
         record.get("inputs") == list(job.features)
         and record.get("source_sha256") == source
         and "first_unseen_date" in record
         and record.get("settings") == _build_settings(job)
-    )
+    ):
+        return False
+    try:
+        return record.get("data_sha256") == file_sha256(out_file)
+    except OSError:
+        return False
 
 
 def _latent_param(cls) -> str:

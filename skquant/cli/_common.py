@@ -134,11 +134,17 @@ def positive_float(text: str) -> float:
 
 
 # The library's parameter names and the command line's options for the same thing, so a
-# library error reads as the command's own.
+# library error reads as the command's own. Each is an option of every command whose
+# library calls can name it (the windows: walkforward, tune and benchmark; the study: tune).
 _OPTIONS = {
     "leak_threshold": "--leak-threshold",
     "return_col": "--return-col",
     "embargo_days": "--embargo-days",
+    "train_days": "--train-days",
+    "test_days": "--test-days",
+    "step_days": "--step-days",
+    "min_train_samples": "--min-train-samples",
+    "study_name": "--study-name",
     "features": "--features",
     "target": "--target",
     "min_test_date": "the feature models' first unseen date",
@@ -149,14 +155,22 @@ def cli_words(message: str) -> str:
     """A library message with its parameter names spelled as the command's options.
 
     ``return_col=None`` reads "no --return-col", ``return_col='x'`` "--return-col 'x'",
-    and a bare ``return_col=`` "--return-col".
+    and a bare ``return_col=`` "--return-col". A name with an underscore is also
+    replaced on its own ("lower min_train_samples": "lower --min-train-samples"); a
+    plain word (target, features) only before ``=``. A name is never replaced inside
+    a longer one (``n_features=``, ``min_train_days``).
     """
     for name, option in _OPTIONS.items():
-        message = message.replace(
-            f"{name}=None", f"no {option}" if name != "leak_threshold" else f"{option} none"
+        word = rf"\b{name}"
+        message = re.sub(
+            rf"{word}=None\b",
+            f"no {option}" if name != "leak_threshold" else f"{option} none",
+            message,
         )
-        message = re.sub(rf"\b{name}=(?=[\s.,;:)]|$)", option, message)
-        message = re.sub(rf"\b{name}=", f"{option} ", message)
+        message = re.sub(rf"{word}=(?=[\s.,;:)]|$)", option, message)
+        message = re.sub(rf"{word}=", f"{option} ", message)
+        if "_" in name:
+            message = re.sub(rf"{word}\b", option, message)
     return message
 
 

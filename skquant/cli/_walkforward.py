@@ -62,12 +62,14 @@ def add_parser(subparsers, parents) -> None:
             "panel; without --input-dir the built-in demo data (S&P 500 and NASDAQ daily, "
             "1999-2018) is used. Prints the fold table and the summary (gross and net "
             "Sharpe), and writes "
-            "predictions.parquet, folds.csv, summary.json, equity.csv (gross, cost, net, "
-            "turnover and benchmark by date), feature_importance.csv (the last fold's "
-            "model), PNG plots (net equity against the equal-weight benchmark, gross "
-            "against net, rolling IC, turnover, mean target by prediction quintile, "
-            "Sharpe by fold, feature importance), one "
-            "self-contained report.html and run_manifest.json to --output-dir. Each fold's "
+            "predictions.parquet, folds.csv, summary.json, equity.csv (by date: gross, "
+            "cost, net, turnover and benchmark, the equity and drawdown of net, and the "
+            "serving fold), "
+            "feature_importance.csv (the last fold's model), PNG plots (net equity against "
+            "the equal-weight benchmark, gross against net, rolling IC, turnover, mean "
+            "target by prediction quintile, Sharpe by fold, feature importance), one "
+            "self-contained report.html and, last, run_manifest.json to --output-dir (a "
+            "folder without it holds an unfinished run's files). Each fold's "
             "predictions are kept in --output-dir/checkpoints/ as it finishes: re-running "
             "resumes a stopped run, and a re-run that changes only --portfolio, "
             "--quantile or --cost-bps fits no fold again."
@@ -191,6 +193,30 @@ def _fold_table(folds) -> str:
     return frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
 
+# equity.csv: the book's returns by date (WalkForwardResult.returns), then the equity,
+# drawdown and serving fold of net (WalkForwardResult.to_frame)
+EQUITY_RETURNS = ("gross", "cost", "net", "turnover", "benchmark")
+EQUITY_CURVE = ("equity", "drawdown", "fold")
+# The file written last: a folder without it holds a stopped run's files.
+MANIFEST = "run_manifest.json"
+# Written only when the model explains its features.
+IMPORTANCE_FILES = ("feature_importance.csv", "feature_importance.png")
+
+
+def _equity_frame(result):
+    """What equity.csv holds: by date, ``gross``, ``cost``, ``net``, ``turnover`` and
+    ``benchmark`` of ``result.returns``, then ``equity`` (compounded from 1) and
+    ``drawdown`` of net and the ``fold`` that served the date."""
+    import pandas as pd
+
+    curve = result.to_frame()
+    frame = pd.concat(
+        [result.returns[list(EQUITY_RETURNS)], curve[list(EQUITY_CURVE)]], axis=1, join="outer"
+    )
+    frame.index.name = "date"
+    return frame
+
+
 # Every file of the output folder is logged to MLflow but the (large) predictions (and
 # the fold checkpoints, a folder).
 UNTRACKED = ("predictions.parquet",)
@@ -237,7 +263,7 @@ def _log_run(tracker, out: Path, folds) -> None:
 
     if not tracker.enabled:
         return
-    manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     keys = ("model", "variant", "config", "target", "return_col", "leak_threshold",
             "label_horizon", "periods_per_year", "windows", "portfolio", "data")  # fmt: skip
     tracker.log_params({key: manifest.get(key) for key in keys})
@@ -286,8 +312,8 @@ def _run(args: argparse.Namespace, tracker) -> int:
     if verbosity >= 0:
         print(f"data: {source}: {len(panel)} rows, {len(symbols)} symbols, "
               f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}")  # fmt: skip
-        print(f"model: {args.model} (variant {variant}); target: {target}; "
-              f"returns: {return_col}")  # fmt: skip
+        where = f"variant {variant} of {args.config}" if args.config else f"variant {variant}"
+        print(f"model: {args.model} ({where}); target: {target}; returns: {return_col}")
         print(f"features ({len(features)}): {', '.join(features)}")
         print(f"embargo: {engine.embargo_days_} dates (label horizon {engine.label_horizon_} "
               f"of {target}, from its {engine.label_horizon_source_}); "
@@ -304,6 +330,10 @@ def _run(args: argparse.Namespace, tracker) -> int:
     # the folds of earlier runs with other settings, and a killed run's temporary files
     remove_unused(checkpoints, since=started.timestamp())
 
+    # run_manifest.json marks a finished run: removed before this run's first file
+    # replaces an earlier run's and written again last, so a run stopped in between
+    # leaves no manifest beside a mix of both runs' files (its checkpoints resume it)
+    (out / MANIFEST).unlink(missing_ok=True)
     result.save(out)
     import matplotlib
 
@@ -315,7 +345,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
     atomic_write_figure(out / "walkforward.png", fig, dpi=90)
     result.write_report(out / "report.html", figure=fig)  # the same picture, embedded
     plt.close(fig)
-    atomic_write_bytes(out / "equity.csv", result.to_frame().to_csv().encode("utf-8"))
+    atomic_write_bytes(out / "equity.csv", _equity_frame(result).to_csv().encode("utf-8"))
 
     # The most recent model (the last fold's, loaded with it from a checkpoint) explains
     # the features.
@@ -325,9 +355,12 @@ def _run(args: argparse.Namespace, tracker) -> int:
         importance = final.get_feature_importance()
         atomic_write_bytes(out / "feature_importance.csv", importance.to_csv().encode("utf-8"))
         plot_importance(importance, out / "feature_importance.png", f"{args.model}, last fold", 20)
+    else:  # an earlier run's importance would pass for this model's
+        for name in IMPORTANCE_FILES:
+            (out / name).unlink(missing_ok=True)
 
-    atomic_write_json(
-        out / "run_manifest.json",
+    atomic_write_json(  # last: the run is finished
+        out / MANIFEST,
         {
             "command": ["skquant", *sys.argv[1:]],
             "started": started.isoformat(timespec="seconds"),
@@ -337,6 +370,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
             "failed_symbols": failed,
             "model": args.model,
             "variant": variant,
+            "config_file": args.config,
             "config": config,
             "target": target,
             "return_col": return_col,

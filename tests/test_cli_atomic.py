@@ -1,0 +1,156 @@
+"""A command stopped while it writes its outputs leaves no folder that reads as finished
+with files of two runs: build-features' file, model and record, walkforward's results
+and run_manifest.json. The stop is simulated by an error raised at one write."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_cli import fast_config, write_symbols
+
+
+# ----------------------------------------------------------------------------- build-features
+@pytest.fixture
+def stand_in_vae(monkeypatch, tmp_path):
+    """The PCA stand-in of tests/test_cli.py registered as 'vae'; its config file's path."""
+    import skquant.registry
+
+    monkeypatch.setitem(skquant.registry._REGISTRY, "vae", ("tests.test_cli", "_StandInVAE"))
+    config = tmp_path / "vae.yaml"
+    config.write_text("model: vae\nvariants:\n  balanced: {}\n")
+    return config
+
+
+def _build(data, out, config, train_frac):
+    from skquant.cli import main
+
+    return main(
+        ["-q", "build-features", "--input-dir", str(data), "--output-dir", str(out),
+         "--latent-dim", "2", "--config", str(config), "--train-frac", str(train_frac)]
+    )  # fmt: skip
+
+
+def _statuses(out: Path) -> dict[str, str]:
+    manifest = json.loads((out / "vae_models" / "run_manifest.json").read_text())
+    return {r["symbol"]: r["status"] for r in manifest["symbols"]}
+
+
+def _assert_same_build(out: Path, ref: Path, symbol: str) -> None:
+    """``out``'s file, record and model of ``symbol`` are those of the clean build ``ref``."""
+    from skquant import load_model
+
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / f"{symbol}.parquet"), pd.read_parquet(ref / f"{symbol}.parquet")
+    )
+    record = json.loads((out / f"{symbol}.features.json").read_text())
+    assert record == json.loads((ref / f"{symbol}.features.json").read_text())
+    model = load_model(out / "vae_models" / symbol)
+    assert model.fit_dates_.equals(load_model(ref / "vae_models" / symbol).fit_dates_)
+
+
+def test_build_features_stopped_at_the_data_file_builds_the_symbol_again(
+    tmp_path, stand_in_vae, monkeypatch
+):
+    """A run killed after a symbol's model and record but before its file kept the file
+    of the earlier build (--train-frac 0.6) beside a record that said 0.4; the re-run
+    skipped it, and walkforward tested on dates that VAE was fitted on."""
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=100)
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    assert _build(data, out, stand_in_vae, 0.6) == 0
+    early = pd.read_parquet(out / "AAA.parquet")
+
+    # the next build, 0.4, stops at the write of AAA's file
+    target = os.fspath(out / "AAA.parquet")
+    replace = os.replace
+
+    def stopped(src, dst, *args, **kwargs):
+        if os.fspath(dst) == target:
+            raise OSError("killed at the data file")
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", stopped)
+    assert _build(data, out, stand_in_vae, 0.4) == 1
+    monkeypatch.setattr(os, "replace", replace)
+    assert _statuses(out) == {"AAA": "failed", "BBB": "built"}
+    # no file of the 0.6 build stands beside the 0.4 record: the next walkforward
+    # would test it from the 0.4 cutoff on, inside the 0.6 fit window
+    record = json.loads((out / "AAA.features.json").read_text())
+    assert record["settings"]["train_frac"] == 0.4
+    if (out / "AAA.parquet").exists():
+        assert not pd.read_parquet(out / "AAA.parquet").equals(early)
+
+    # the re-run builds AAA again and ends as a clean 0.4 build
+    assert _build(data, out, stand_in_vae, 0.4) == 0
+    assert _statuses(out) == {"AAA": "built", "BBB": "skipped"}
+    assert _build(data, ref, stand_in_vae, 0.4) == 0
+    for symbol in ("AAA", "BBB"):
+        _assert_same_build(out, ref, symbol)
+    dates = pd.bdate_range("2022-01-03", periods=100)
+    assert pd.Timestamp(record["first_unseen_date"]) == dates[40]
+
+
+def test_build_features_rebuilds_a_file_its_record_does_not_describe(tmp_path, stand_in_vae):
+    """A record names the SHA-256 of the file it describes: a file of another build (as
+    an older skquant killed between the record and the file left it) is built again."""
+    data = write_symbols(tmp_path / "data", ["AAA"], n=100)
+    out = tmp_path / "out"
+    assert _build(data, out, stand_in_vae, 0.6) == 0
+    built = pd.read_parquet(out / "AAA.parquet")
+    other = built.assign(vae0=np.zeros(len(built)))  # features of another VAE
+    other.to_parquet(out / "AAA.parquet")
+    assert _build(data, out, stand_in_vae, 0.6) == 0
+    assert _statuses(out) == {"AAA": "built"}
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "AAA.parquet"), built)
+    # unchanged, it is skipped
+    assert _build(data, out, stand_in_vae, 0.6) == 0
+    assert _statuses(out) == {"AAA": "skipped"}
+
+
+# ----------------------------------------------------------------------------- walkforward
+def test_walkforward_stopped_while_writing_leaves_no_manifest_and_resumes(
+    tmp_path, monkeypatch, capsys
+):
+    """A run killed at its plots kept summary.json, folds.csv and predictions.parquet of
+    the new run beside run_manifest.json and report.html of the old one: a folder that
+    read as one finished run."""
+    import skquant.utils._io as io
+    from skquant.cli import main
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=160, seed=5)
+    out = tmp_path / "wf"
+    args = ["-q", "walkforward", "--input-dir", data, "--target", "fwd_ret_1d",
+            "--output-dir", out, "--config", fast_config(tmp_path, rounds=20, patience=0),
+            "--train-days", "60", "--test-days", "30", "--step-days", "30",
+            "--min-train-samples", "50", "--n-jobs", "1"]  # fmt: skip
+    args = [str(arg) for arg in args]
+    assert main(args) == 0
+    first = json.loads((out / "summary.json").read_text())
+
+    def stopped(*a, **k):
+        raise RuntimeError("killed at the figure")
+
+    monkeypatch.setattr(io, "atomic_write_figure", stopped)
+    assert main([*args, "--cost-bps", "5"]) == 3
+    monkeypatch.undo()
+    capsys.readouterr()
+    # the new run's first files are in; nothing says the folder holds a finished run
+    assert json.loads((out / "summary.json").read_text()) != first
+    assert not (out / "run_manifest.json").exists()
+
+    # the same command again resumes from the fold checkpoints and finishes the folder
+    assert main([*args[1:], "--cost-bps", "5"]) == 0
+    n_folds = len(pd.read_csv(out / "folds.csv"))
+    assert f"{n_folds} of {n_folds} folds loaded from" in capsys.readouterr().err
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["portfolio"]["cost_bps"] == 5
+    assert manifest["summary"] == json.loads((out / "summary.json").read_text())
+    names = ("summary.json", "folds.csv", "predictions.parquet", "equity.csv",
+             "walkforward.png", "report.html", "feature_importance.csv")  # fmt: skip
+    written = max((out / name).stat().st_mtime_ns for name in names)
+    assert (out / "run_manifest.json").stat().st_mtime_ns >= written
