@@ -24,6 +24,10 @@ SUFFIXES = (".parquet", ".pq", ".csv")
 SIDECAR_SUFFIX = ".features.json"
 # warnings.catch_warnings changes process-wide state: one thread at a time
 _WARNINGS_LOCK = threading.Lock()
+# train-all plans (target, label horizon, features past the leak guard) on up to this
+# many files pooled, as walkforward plans on its whole panel: no one odd file decides,
+# and a folder of thousands of symbols costs no more than these reads
+PLAN_FILES = 8
 
 
 def symbol_files(input_dir: str | None) -> dict[str, Path]:
@@ -165,18 +169,27 @@ def load_panel(
     if not parts:
         detail = "; ".join(f"{s}: {e}" for s, e in failed.items())
         raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
-    # make_labels' horizons travel in each file's metadata (parquet keeps attrs)
-    attrs = [frame.attrs for frame in parts.values()]
     unseen = {symbol: date for symbol, date in unseen.items() if symbol in parts}
-    # only the columns every usable file holds; the index's levels are swapped in
-    # place (DataFrame.swaplevel would copy every column once more)
+    return pool_frames(parts), failed, unseen
+
+
+def pool_frames(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``{symbol: frame}`` as one panel indexed by (date, symbol), sorted.
+
+    Only the columns every frame holds are kept; make_labels' horizons (each file's
+    ``attrs``, which parquet keeps) pass on when every frame has the same. ``parts``
+    is emptied, so its frames are freed before the panel is sorted (a copy).
+    """
+    attrs = [frame.attrs for frame in parts.values()]
+    # the index's levels are swapped in place (DataFrame.swaplevel would copy every
+    # column once more)
     panel = pd.concat(parts, names=["symbol", "date"], join="inner")
-    del parts
+    parts.clear()
     panel.index = panel.index.swaplevel()
     panel = panel.sort_index()
     if attrs[0] and all(a == attrs[0] for a in attrs):
         panel.attrs = dict(attrs[0])
-    return panel, failed, unseen
+    return panel
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -241,12 +254,114 @@ def first_usable(
                 return read_symbol(path, required), path.name
             except ValueError as exc:
                 errors.append(str(exc))
+    raise _none_usable(files, errors, input_dir)
+
+
+def _none_usable(files: dict[str, Path], errors: list[str], input_dir: str) -> UsageError:
     errors = list(dict.fromkeys(errors))
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    raise UsageError(
+    return UsageError(
         f"none of the {len(files)} files in {input_dir!r} can be used: "
         f"{'; '.join(errors[:3])}{more}"
     )
+
+
+def one_value(values) -> str | None:
+    """What a target holds when it has fewer than 2 distinct finite values ("only the
+    value 0", "no finite value"), else None.
+
+    Such a target teaches a model nothing (it predicts that value), and every leak
+    score against it is NaN, which lets every column pass the leak guard.
+    """
+    x = _finite(values)
+    if not len(x):
+        return "no finite value"
+    if x.min() == x.max():
+        return f"only the value {x[0]:g}"
+    return None
+
+
+def _finite(values) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64)
+    return x[np.isfinite(x)]
+
+
+def plan_sample(
+    files: dict[str, Path],
+    required: Sequence[str],
+    input_dir: str,
+    target: str | None,
+    *,
+    min_rows: int = 0,
+    max_files: int = PLAN_FILES,
+) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """The rows a run plans on (target, label horizon, features past the leak guard),
+    the names of the files they come from, and ``{name: why}`` of the files left out.
+
+    Up to ``max_files`` files, in :func:`first_usable`'s order (the files holding the
+    columns most files hold first, each alphabetically), pooled by
+    :func:`pool_frames` into one (date, symbol) panel, as ``walkforward`` plans on
+    its whole panel: a leak in most files is flagged whatever one file holds. A file
+    whose ``target`` (None: the one-period return) has fewer than 2 distinct finite
+    values (:func:`one_value`; its leak scores are all NaN, which switched the guard
+    off for every symbol), or fewer than ``min_rows`` finite ones, is left out, and
+    so is one whose dates are in another time zone than the first file's. Reading
+    stops at ``max_files`` files kept, or at ``4 * max_files`` files read once one
+    is kept. When no file qualifies, :func:`first_usable`'s file alone is the plan
+    (each symbol then fails on its own, by name).
+
+    Raises
+    ------
+    UsageError
+        If no file can be read.
+    """
+    from skquant.leakage import default_target
+
+    headers = {path: _header(path) for path in files.values()}
+    usual = set(held_by_half(h for h in headers.values() if h))  # as usual_columns
+    typical = {path for path, header in headers.items() if usual <= set(header)}
+    order = sorted(files.values(), key=lambda path: path not in typical)  # stable
+    kept: dict[str, pd.DataFrame] = {}
+    left_out: dict[str, str] = {}
+    errors, fallback, read = [], None, 0
+    for path in order:
+        if len(kept) >= max_files or (kept and read >= 4 * max_files):
+            break
+        if kept and path not in typical:
+            break  # a file lacking usual columns would drop them from the pool
+        read += 1
+        try:
+            frame = read_symbol(path, required)
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        fallback = fallback if fallback is not None else (frame, path.name)
+        try:
+            column = target if target is not None else default_target(frame)
+        except ValueError:  # no one-period return: the plan names the problem
+            column = None
+        holds = None if column is None else one_value(frame[column])
+        n_rows = 0 if column is None else len(_finite(frame[column]))
+        first = next(iter(kept.values()), None)
+        if holds is not None:
+            left_out[path.name] = f"its target {column} holds {holds}"
+        elif column is not None and n_rows < min_rows:
+            left_out[path.name] = f"{n_rows} rows of {column}, fewer than {min_rows}"
+        elif frame.columns.duplicated().any():
+            continue  # the plan refuses repeated names: only a lone file shows it
+        elif first is not None and str(frame.index.tz) != str(first.index.tz):
+            left_out[path.name] = f"its dates are in time zone {frame.index.tz}"
+        else:
+            kept[path.stem] = frame
+    if not kept:
+        if fallback is None:
+            raise _none_usable(files, errors, input_dir)
+        frame, name = fallback
+        return frame, [name], {}
+    names = [files[symbol].name for symbol in kept]
+    if len(kept) == 1:
+        return next(iter(kept.values())), names, left_out
+    return pool_frames(kept), names, left_out
 
 
 def held_by_half(column_lists: Iterable[Sequence[str]]) -> list[str]:

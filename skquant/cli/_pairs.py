@@ -80,9 +80,23 @@ def pair_settings(job: Job) -> dict:
     )
 
 
+# Config keys that set how a pair is run, not what it learns: a change of these alone
+# keeps a finished pair.
+RUN_ONLY_KEYS = frozenset({"n_jobs"})
+
 # The settings that change only how the validation predictions are traded, not the
 # model or its predictions: a change of these alone rescores a finished pair.
 SCORE_SETTINGS = ("return_col", "periods_per_year", "cost_bps")
+
+# The fewest training rows a symbol is trained on: twice the validation tail, at most this.
+MIN_TRAIN_ROWS = 100
+
+
+def min_train_rows(val_days: int) -> int:
+    """The fewest training rows (before the validation tail and its embargo) a symbol
+    needs: ``2 * val_days``, at most :data:`MIN_TRAIN_ROWS`."""
+    return min(2 * val_days, MIN_TRAIN_ROWS)
+
 
 # What metrics.json records of the rows a pair was trained and validated on.
 ROW_FACTS = ("n_train", "train_start", "train_end", "n_val", "val_start", "val_end")
@@ -116,7 +130,14 @@ def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str,
     edited) retrain the pair rather than silently keeping a model built on other
     data. Another return column (or other values in it), annualisation or cost changes
     only the scores: the pair is rescored from its saved validation predictions.
-    ``n_jobs`` is ignored.
+    ``n_jobs`` (:data:`RUN_ONLY_KEYS`) is ignored.
+
+    The config is compared both ways: a key of ``config`` whose value differs from
+    the resolved ``config.json``, and a key the pair's config held (``model_config``
+    in its ``metrics.json``) that ``config`` no longer holds: the trainer then falls
+    back to its YAML variant or its own default, so the pair was trained otherwise.
+    ``config.json`` cannot tell that second case: it holds every key, set or
+    defaulted. A pair from before ``model_config`` was kept is checked one way.
     """
     try:
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
@@ -137,9 +158,13 @@ def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str,
             if key not in SCORE_SETTINGS:
                 return "retrain", f"{key} was {saved_settings[key]!r}"
             rescore = rescore or f"{key} was {saved_settings[key]!r}"
-    wanted = as_read_back({k: v for k, v in config.items() if k != "n_jobs"})
-    changed = sorted(k for k, v in wanted.items() if saved.get(k, v) != v)
+    wanted = as_read_back({k: v for k, v in config.items() if k not in RUN_ONLY_KEYS})
+    changed = {k for k, v in wanted.items() if saved.get(k, v) != v}
+    given = metrics.get("model_config")
+    if isinstance(given, dict):  # keys dropped from the config since the pair was trained
+        changed |= {k for k in given if k not in wanted and k not in RUN_ONLY_KEYS}
     if changed:
+        changed = sorted(changed)
         return "retrain", f"config changed ({', '.join(changed)})"
     now = as_read_back(rows)
     for key in ROW_FACTS:
@@ -288,6 +313,7 @@ def _train_pair(
         model=model,
         task=strategy.task_,
         target=job.target,
+        model_config=config,  # as given, before the trainer's defaults: see pair_differs
         **rows,
         fit_seconds=round(fit_seconds, 3),
         best_iteration=getattr(fitted, "best_iteration_", None),
@@ -364,7 +390,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
     import numpy as np
 
     from skquant.cli._common import setup_logging
-    from skquant.cli._data import first_unseen_date, read_symbol, validation_split
+    from skquant.cli._data import first_unseen_date, one_value, read_symbol, validation_split
 
     if not log.handlers and not __import__("logging").getLogger("skquant").handlers:
         setup_logging(job.verbosity)
@@ -378,10 +404,16 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         frame = read_symbol(Path(path), [job.target, *job.features, job.return_col])
         frame = frame[np.isfinite(frame[job.target].astype(float))]
         train, val = validation_split(frame, job.val_days, job.embargo_days)
-        if len(train) < 2 * job.val_days and len(train) < 100:
+        if len(train) < min_train_rows(job.val_days):
             raise ValueError(
                 f"too few rows: {len(train)} training rows before the {job.val_days}-day "
                 "validation tail."
+            )
+        holds = one_value(train[job.target])
+        if holds is not None:  # a model of it would predict that value, scored as valid
+            raise ValueError(
+                f"{Path(path).name}: column {job.target!r} (the target) holds {holds} in its "
+                f"{len(train)} training rows: there is nothing to learn."
             )
         unseen = first_unseen_date(Path(path))
         if unseen is not None and val.index.min() < unseen:

@@ -229,13 +229,15 @@ def _log_run(tracker, out_dir: Path, manifest: dict) -> None:
                     continue
                 config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
                 run.log_params(config, prefix="config.")
-                run.log_metrics(json.loads((folder / "metrics.json").read_text(encoding="utf-8")))
+                metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+                metrics.pop("model_config", None)  # the config, logged as params above
+                run.log_metrics(metrics)
                 run.log_artifacts(folder, artifact_path="model")
 
 
 def _run(args: argparse.Namespace, tracker) -> int:
-    from skquant.cli._data import first_usable, parse_features, sidecar_path, symbol_files
-    from skquant.cli._pairs import Job, summary_table, train_symbol
+    from skquant.cli._data import parse_features, plan_sample, sidecar_path, symbol_files
+    from skquant.cli._pairs import Job, min_train_rows, summary_table, train_symbol
     from skquant.labels import is_label_like
     from skquant.utils._io import atomic_write_json
 
@@ -253,13 +255,17 @@ def _run(args: argparse.Namespace, tracker) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output-dir {str(out_dir)!r} exists and is not a folder.")
 
-    # Target, P&L column, embargo and features come from the first usable file and are
-    # then required in every symbol.
-    sample, sample_name = first_usable(
-        files, [args.target, args.return_col, *(requested or [])], args.input_dir
+    # Target, P&L column, embargo and features come from a few usable files pooled (no
+    # one odd file decides them) and are then required in every symbol.
+    sample, sample_names, left_out = plan_sample(
+        files,
+        [args.target, args.return_col, *(requested or [])],
+        args.input_dir,
+        args.target,
+        min_rows=min_train_rows(args.val_days) + args.val_days,
     )
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
-    plan = _plan(sample, sample_name, args, requested, verbosity)
+    plan = _plan(sample, _plan_files(sample_names), args, requested, verbosity)
     target, features = plan.target, plan.features
     excluded = [c for c in sample.columns if c != target and is_label_like(c)]
     unseen = [s for s, path in files.items() if sidecar_path(path).is_file()]
@@ -277,6 +283,12 @@ def _run(args: argparse.Namespace, tracker) -> int:
         print(f"features ({len(features)}): {', '.join(features)}")
         if requested is None and excluded:
             print(f"excluded label-like columns: {', '.join(map(str, excluded))}")
+        planned = f"planned on {_plan_files(sample_names)}"
+        if left_out:
+            shown = "; ".join(f"{name}: {why}" for name, why in list(left_out.items())[:3])
+            more = f"; and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+            planned += f" (left out {shown}{more})"
+        print(f"target, features and label horizon {planned}")
         print(f"validation: the last {args.val_days} dates of each symbol, after an embargo "
               f"of {plan.embargo_days} dates (label horizon {plan.horizon.horizon} of "
               f"{target}, from its {plan.horizon.source})")  # fmt: skip
@@ -318,6 +330,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         "target": target,
         "return_col": plan.return_col,
         "features": features,
+        "planned_on": sample_names,
         "leak_threshold": args.leak_threshold,
         "label_horizon": plan.horizon.horizon,
         "label_horizon_source": plan.horizon.source,
@@ -352,8 +365,17 @@ def _progress_line(res: dict) -> str:
     return line
 
 
+def _plan_files(names: list[str]) -> str:
+    """``AAA.csv`` or ``8 files (AAA.csv, BBB.csv, CCC.csv, ...)``: what a plan is made on."""
+    if len(names) == 1:
+        return names[0]
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"{len(names)} files ({shown})"
+
+
 def _plan(sample, sample_name: str, args, requested, verbosity: int):
-    """Target, P&L column, embargo and features from one symbol's file, by the library's rules.
+    """Target, P&L column, embargo and features from the files ``sample`` pools
+    (:func:`~skquant.cli._data.plan_sample`), by the library's rules.
 
     ``--target`` defaults to the one-period return; trading metrics use
     ``--return-col``, else the target only when it spans one period (a multi-period
