@@ -415,3 +415,45 @@ def test_a_killed_tune_loses_only_the_trial_in_flight(tmp_path):
     assert after.count("COMPLETE") == before.count("COMPLETE") + 1
     trials = pd.read_csv(tmp_path / "out" / "trials.csv")
     assert len(trials) == len(after)
+
+
+def test_quantile_is_part_of_the_evaluation_only_for_the_quantile_portfolio(panel, tmp_path):
+    """--quantile moves no weight under portfolio="sign": a continued study took another
+    one for another evaluation ("quantile: 0.2, now 0.3"). Studies stored before, which
+    recorded it for every portfolio, still continue."""
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    _tune(panel, n_trials=1, storage=storage, study_name="sign")
+    _tune(panel, n_trials=1, storage=storage, study_name="sign", quantile=0.3)
+    # a study stored before: its evaluation holds the quantile of a sign portfolio
+    stored = optuna.load_study(study_name="sign", storage=storage)
+    evaluation = stored.user_attrs["evaluation"]
+    assert "quantile" not in evaluation and evaluation["portfolio"] == "sign"
+    stored.set_user_attr("evaluation", {**evaluation, "quantile": 0.2})
+    again, _ = _tune(panel, n_trials=1, storage=storage, study_name="sign", quantile=0.4)
+    assert len(again.trials) == 3
+    # the quantile portfolio reads it (3 symbols: one in each leg from 0.34 on)
+    _tune(panel, n_trials=1, storage=storage, study_name="q", portfolio="quantile", quantile=0.4)
+    with pytest.raises(ValueError, match=r"another evaluation \(quantile: 0\.4, now 0\.5\)"):
+        _tune(panel, n_trials=1, storage=storage, study_name="q", portfolio="quantile",
+              quantile=0.5)  # fmt: skip
+
+
+def test_a_continued_study_says_how_many_trials_a_killed_run_left_running(panel, tmp_path):
+    """A trial a killed run left RUNNING stays so for good, and the summary line
+    ("best trial 4 of 8 (5 complete, 2 pruned)") hid it."""
+    from skquant.walkforward import tuning_summary
+
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    _tune(panel, n_trials=1, storage=storage)
+    optuna.load_study(study_name="skquant-lightgbm", storage=storage).ask()  # killed mid-trial
+    with pytest.warns(UserWarning, match=r"holds 1 trial\(s\) still RUNNING \(1\): left so by"):
+        study, _ = _tune(panel, n_trials=1, storage=storage)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "RUNNING", "COMPLETE"]
+    from skquant.cli._tune import _trial_counts
+
+    counts = _trial_counts(tuning_summary(study))
+    assert counts == "2 complete, 0 pruned, 1 left RUNNING by a killed run or running elsewhere"
+    with warnings.catch_warnings(record=True) as caught:  # a study with none: no warning
+        warnings.simplefilter("always")
+        _tune(panel, n_trials=1, storage=f"sqlite:///{tmp_path / 'other.db'}")
+    assert not [w for w in caught if "RUNNING" in str(w.message)]

@@ -96,6 +96,17 @@ def _log_trial(metric: str):
     return callback
 
 
+def _trial_counts(summary: dict) -> str:
+    """``5 complete, 2 pruned``, then the failed trials and those still RUNNING (a killed
+    run's, which stay so for good), when there are any."""
+    counts = [f"{summary['n_complete']} complete", f"{summary['n_pruned']} pruned"]
+    if summary["n_fail"]:
+        counts.append(f"{summary['n_fail']} failed")
+    if summary["n_running"]:
+        counts.append(f"{summary['n_running']} left RUNNING by a killed run or running elsewhere")
+    return ", ".join(counts)
+
+
 def _track_trial(tracker, metric: str):
     """An Optuna callback that logs each finished trial as a run nested under the study's:
     its parameters, state, score and per-fold scores (the fold as the step)."""
@@ -171,15 +182,14 @@ def _run(args: argparse.Namespace, tracker) -> int:
     for symbol, error in failed.items():
         print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
     if summary["best_trial"] is None:
-        print(f"skquant: no trial completed ({summary['n_trials']} in the study); "
-              f"wrote {out}/trials.csv", file=sys.stderr)  # fmt: skip
+        print(f"skquant: no trial completed ({summary['n_trials']} in the study: "
+              f"{_trial_counts(summary)}); wrote {out}/trials.csv", file=sys.stderr)  # fmt: skip
         return EXIT_PARTIAL
     if verbosity >= 0:
         dsr = summary["deflated_sharpe"]
         print(f"best trial {summary['best_trial']} of {summary['n_trials']} "
-              f"({summary['n_complete']} complete, {summary['n_pruned']} pruned): "
-              f"{metric} {summary['best_score']:.4f}, deflated Sharpe "
-              f"{'n/a' if dsr is None else f'{dsr:.3f}'}")  # fmt: skip
+              f"({_trial_counts(summary)}): {metric} {summary['best_score']:.4f}, deflated "
+              f"Sharpe {'n/a' if dsr is None else f'{dsr:.3f}'}")  # fmt: skip
         print(f"wrote {out}/: best_config.yaml, trials.csv, summary.json, "
               f"{', '.join(summary['plots'])}")  # fmt: skip
     else:

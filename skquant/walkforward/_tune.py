@@ -38,6 +38,7 @@ from skquant.utils._io import (
     to_jsonable,
 )
 from skquant.utils._optional import import_optional
+from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._engine import WalkForwardEngine
 
 # trial user attributes: the per-period Sharpe ratio and the net returns of a complete
@@ -91,8 +92,8 @@ def _open_study(optuna, storage, study_name, model, sampler, pruner, attrs):
     for key, value in attrs.items():
         if key not in study.user_attrs:
             study.set_user_attr(key, value)
-        elif study.user_attrs[key] != value:
-            before = study.user_attrs[key]
+        elif _comparable(key, study.user_attrs[key]) != value:
+            before = _comparable(key, study.user_attrs[key])
             if isinstance(before, dict) and isinstance(value, dict):
                 differ = sorted(k for k in {*before, *value} if before.get(k) != value.get(k))
                 detail = "; ".join(
@@ -124,10 +125,11 @@ def _short(value) -> str:
 
 def _evaluation(engine: WalkForwardEngine, portfolio, quantile, cost_bps) -> dict:
     """What a trial's score depends on besides its parameters: the rows, the columns
-    read, the folds, the portfolio and the costs (a continued study must match)."""
+    read, the folds, the portfolio (with its ``quantile`` when it is ``"quantile"``,
+    the one rule that reads it) and the costs (a continued study must match)."""
     used = [engine.target_, engine.return_col_, *engine.features_]
     rows = pd.util.hash_pandas_object(engine.data[list(dict.fromkeys(used))], index=True)
-    return {
+    evaluation = {
         "data_sha256": hashlib.sha256(rows.to_numpy().tobytes()).hexdigest(),
         "target": engine.target_,
         "return_col": engine.return_col_,
@@ -139,6 +141,16 @@ def _evaluation(engine: WalkForwardEngine, portfolio, quantile, cost_bps) -> dic
         "quantile": float(quantile),
         "cost_bps": float(cost_bps),
     }
+    return _comparable("evaluation", evaluation)
+
+
+def _comparable(key: str, value):
+    """A study attribute as this version compares it: an ``evaluation`` whose portfolio
+    is not ``"quantile"`` without its ``quantile``, which no other rule reads (studies
+    stored before recorded it for every portfolio, and stay comparable)."""
+    if key == "evaluation" and isinstance(value, dict) and value.get("portfolio") != "quantile":
+        return {k: v for k, v in value.items() if k != "quantile"}
+    return value
 
 
 @contextlib.contextmanager
@@ -219,8 +231,10 @@ def tune(
         continues the study, if it evaluates the same way: a different model,
         metric, starting config, data (a SHA-256 of the rows and columns read),
         target, return column, features, embargo, folds, periods per year, portfolio
-        or cost is a ``ValueError`` naming what differs. None keeps the study in
-        memory.
+        (and its ``quantile``, with ``portfolio="quantile"``) or cost is a
+        ``ValueError`` naming what differs. Trials a killed run left RUNNING stay so;
+        a ``UserWarning`` says how many when the study is continued. None keeps the
+        study in memory.
     study_name : str, default=None
         The study's name; with a ``storage``, None means ``"skquant-<model>"``.
     variant : str, default=None
@@ -303,6 +317,7 @@ def tune(
             optuna, storage, study_name, model, sampler, pruner or optuna.pruners.MedianPruner(),
             attrs,
         )  # fmt: skip
+        _warn_left_running(study, storage)
         if sampler is None:  # a continued study draws new points, not the first run's again
             seed = None if random_state is None else random_state + len(study.trials)
             study.sampler = optuna.samplers.TPESampler(seed=seed)
@@ -323,6 +338,25 @@ def tune(
 
         study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks)
     return study, _best_config(study, base)
+
+
+def _warn_left_running(study, storage) -> None:
+    """Warn when a continued study holds trials still RUNNING: left so by a run that was
+    killed (they stay so for good: without a heartbeat, Optuna cannot tell them from
+    trials another process is running, so they are reported, not marked failed)."""
+    from optuna.trial import TrialState
+
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if running:
+        numbers = ", ".join(str(t.number) for t in running[:5])
+        more = f" and {len(running) - 5} more" if len(running) > 5 else ""
+        warnings.warn(
+            f"study {study.study_name!r} in {storage} holds {len(running)} trial(s) still "
+            f"RUNNING ({numbers}{more}): left so by a run that was killed, unless another "
+            "process is running them now; they have no score and stay RUNNING.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def _complete(study) -> list:
