@@ -192,14 +192,20 @@ def test_a_pruned_trial_shows_as_pruned(panel, tmp_path):
     assert trials["state"].tolist() == ["COMPLETE", "PRUNED"]
     assert trials["n_folds"].tolist() == [4, 2]
     assert (summary["n_complete"], summary["n_pruned"]) == (1, 1)
-    # the pruned trial was a try too: the deflated Sharpe counts both trials
-    from skquant.metrics import deflated_sharpe_ratio
+    # the pruned trial was a try too: the deflated Sharpe counts both trials, and its
+    # Sharpe ratio on the folds it ran enters the spread (it was left out: variance 0,
+    # and the "deflated" Sharpe was the best trial's PSR, audit)
+    from skquant.metrics import deflated_sharpe_ratio, probabilistic_sharpe_ratio
 
     returns = study.trials[0].user_attrs["net_returns"]
+    sharpes = [t.user_attrs["sharpe_per_period"] for t in study.trials]
     assert summary["deflated_sharpe_n_trials"] == 2
+    assert summary["trials_sharpe_variance"] == pytest.approx(np.var(sharpes, ddof=1))
+    assert summary["trials_sharpe_variance"] > 0
     assert summary["deflated_sharpe"] == pytest.approx(
-        deflated_sharpe_ratio(returns, n_trials=2, trials_sharpe_variance=0.0)
+        deflated_sharpe_ratio(returns, n_trials=2, trials_sharpe_variance=np.var(sharpes, ddof=1))
     )
+    assert summary["deflated_sharpe"] < probabilistic_sharpe_ratio(returns)
     # one complete trial: no importances to plot, which is left out rather than failing
     assert summary["plots"] == ["optimization_history.png"]
     assert not (tmp_path / "param_importances.png").exists()
@@ -214,6 +220,30 @@ def test_the_intermediate_values_are_the_folds_scores(panel):
     assert trial.value == pytest.approx(result.summary["sharpe"])
     folds = [trial.intermediate_values[k] for k in range(len(result.folds))]
     np.testing.assert_allclose(folds, result.folds["sharpe"])
+
+
+def test_the_deflated_sharpe_needs_the_spread_of_the_trials_it_counts():
+    """With several tries but one Sharpe ratio (the others failed), a variance of 0 made
+    the deflated Sharpe the undeflated PSR; it is None, with the reason."""
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from skquant.walkforward import tuning_summary
+
+    rng = np.random.default_rng(0)
+    study = optuna.create_study(direction="maximize")
+    distributions = {"learning_rate": FloatDistribution(0.01, 0.3)}
+    net = rng.normal(0.001, 0.01, 200).tolist()
+    study.add_trial(create_trial(
+        state=TrialState.COMPLETE, value=1.0, params={"learning_rate": 0.1},
+        distributions=distributions,
+        user_attrs={"sharpe_per_period": 0.1, "net_returns": net},
+    ))  # fmt: skip
+    for _ in range(3):
+        study.add_trial(create_trial(state=TrialState.FAIL))
+    summary = tuning_summary(study)
+    assert summary["deflated_sharpe"] is None
+    assert "4 trials were tried but 1 has a Sharpe ratio" in summary["deflated_sharpe_note"]
 
 
 def test_a_rerun_with_the_same_storage_continues_the_study(panel, tmp_path):

@@ -325,9 +325,19 @@ def tune(
         def objective(trial):
             params = sample_search_space(trial, space)
 
+            ran = []  # each fold's net returns, for a pruned trial's Sharpe ratio
+
             def report(k, scores):
                 trial.report(float(scores[metric]), k)
+                ran.append(scores["net_returns"])
                 if trial.should_prune():
+                    # a pruned trial was a try too: its Sharpe ratio on the folds it ran
+                    # enters the spread the deflated Sharpe is measured against (with
+                    # only the complete trials, the poor ones were left out of it)
+                    net = np.concatenate(ran)
+                    net = net[np.isfinite(net)]
+                    if len(net) >= 2:
+                        trial.set_user_attr(_SHARPE_ATTR, sharpe_ratio(net, periods_per_year=1))
                     raise optuna.TrialPruned(f"{metric} of fold {k} trails the other trials'")
 
             result = engine.run(model, {**base, **params}, metrics=(metric,), on_fold=report)
@@ -377,8 +387,13 @@ def tuning_summary(study) -> dict[str, Any]:
 
     ``deflated_sharpe`` (Bailey and Lopez de Prado 2014) is the probability that
     the best trial's per-period Sharpe ratio beats the expected maximum of as many
-    unskilled trials as completed, given the variance of their per-period Sharpe
-    ratios; None without a complete trial with two returns.
+    unskilled trials as were tried (complete, pruned and failed), given the variance
+    of the per-period Sharpe ratios of the trials that have one (complete ones on
+    every fold, pruned ones on the folds they ran). None, with the reason in
+    ``deflated_sharpe_note``, without a complete trial with two returns, or when
+    several trials were tried but fewer than two have a Sharpe ratio: their spread
+    is then unknown, and a variance of 0 would report the probabilistic Sharpe ratio
+    undeflated.
     """
     counts = pd.Series([t.state.name for t in study.trials]).value_counts()
     summary: dict[str, Any] = {
@@ -400,14 +415,21 @@ def tuning_summary(study) -> dict[str, Any]:
         return summary
     best = study.best_trial
     summary.update(best_score=best.value, best_trial=best.number, best_params=best.params)
-    sharpes = np.array([t.user_attrs.get(_SHARPE_ATTR, np.nan) for t in complete], dtype=float)
+    ran = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    sharpes = np.array([t.user_attrs.get(_SHARPE_ATTR, np.nan) for t in ran], dtype=float)
     sharpes = sharpes[np.isfinite(sharpes)]
     returns = best.user_attrs.get(_RETURNS_ATTR) or []
-    if len(sharpes) and len(returns) >= 2:
+    # every trial that ran was a try at the best score: pruned and failed ones count
+    tried = len(complete) + summary["n_pruned"] + summary["n_fail"]
+    if len(returns) < 2:
+        summary["deflated_sharpe_note"] = "the best trial has fewer than 2 net returns"
+    elif tried > 1 and len(sharpes) < 2:
+        summary["deflated_sharpe_note"] = (
+            f"{tried} trials were tried but {len(sharpes)} has a Sharpe ratio: the spread "
+            "of the trials' Sharpe ratios is unknown, so the best one cannot be deflated"
+        )
+    else:
         variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
-        # every trial that ran was a try at the best score: pruned and failed ones count
-        # (the Sharpe spread is estimated from the complete ones, the only full records)
-        tried = len(complete) + summary["n_pruned"] + summary["n_fail"]
         summary["deflated_sharpe"] = deflated_sharpe_ratio(
             returns, n_trials=tried, trials_sharpe_variance=variance
         )
