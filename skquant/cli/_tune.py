@@ -190,6 +190,8 @@ def _run(args: argparse.Namespace, tracker) -> int:
         print(f"best trial {summary['best_trial']} of {summary['n_trials']} "
               f"({_trial_counts(summary)}): {metric} {summary['best_score']:.4f}, deflated "
               f"Sharpe {'n/a' if dsr is None else f'{dsr:.3f}'}")  # fmt: skip
+        if dsr is None and summary.get("deflated_sharpe_note"):
+            print(f"  (no deflated Sharpe: {summary['deflated_sharpe_note']})")
         print(f"wrote {out}/: best_config.yaml, trials.csv, summary.json, "
               f"{', '.join(summary['plots'])}")  # fmt: skip
     else:
