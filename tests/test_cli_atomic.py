@@ -154,3 +154,30 @@ def test_walkforward_stopped_while_writing_leaves_no_manifest_and_resumes(
              "walkforward.png", "report.html", "feature_importance.csv")  # fmt: skip
     written = max((out / name).stat().st_mtime_ns for name in names)
     assert (out / "run_manifest.json").stat().st_mtime_ns >= written
+
+
+def test_build_features_keeps_a_leak_out_whatever_the_first_file_holds(
+    tmp_path, stand_in_vae, capsys
+):
+    """build-features chose the VAE's inputs on the first file alone: a constant target
+    there made every leak score NaN, and ``peek`` (the target under another name) became
+    a VAE input of every symbol. It plans on a few files pooled, as train-all does."""
+    from skquant.cli import main
+    from tests.test_cli_resume_keys import _symbol
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for symbol in ("AAA", "BBB", "CCC"):
+        frame = _symbol(rng)
+        if symbol == "AAA":
+            frame["fwd_ret_1d"] = 0.0
+        frame.to_parquet(data / f"{symbol}.parquet", index=False)
+    code = main(
+        ["build-features", "--input-dir", str(data), "--output-dir", str(tmp_path / "out"),
+         "--latent-dim", "2", "--config", str(stand_in_vae), "--target", "fwd_ret_1d"]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "features (3): f0, f1, f2" in out, out
+    assert "peek (" in err

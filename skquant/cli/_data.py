@@ -235,28 +235,6 @@ def first_unseen_date(path: Path) -> pd.Timestamp | None:
         raise ValueError(f"{record.name} is unreadable ({type(exc).__name__}: {exc}).") from None
 
 
-def first_usable(
-    files: dict[str, Path], required: Sequence[str], input_dir: str
-) -> tuple[pd.DataFrame, str]:
-    """The file that sets a run's features, and its name; UsageError if no file is usable.
-
-    The first file :func:`read_symbol` accepts among those that hold every column most
-    files hold (their headers are read, not their data), so that a file lacking a
-    column cannot make the others lose it: that file fails on its own, by name.
-    """
-    usual = usual_columns(files)
-    errors = []
-    for typical in (True, False):
-        for path in files.values():
-            if typical and not usual <= set(_header(path)):
-                continue
-            try:
-                return read_symbol(path, required), path.name
-            except ValueError as exc:
-                errors.append(str(exc))
-    raise _none_usable(files, errors, input_dir)
-
-
 def _none_usable(files: dict[str, Path], errors: list[str], input_dir: str) -> UsageError:
     errors = list(dict.fromkeys(errors))
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
@@ -298,8 +276,9 @@ def plan_sample(
     """The rows a run plans on (target, label horizon, features past the leak guard),
     the names of the files they come from, and ``{name: why}`` of the files left out.
 
-    Up to ``max_files`` files, in :func:`first_usable`'s order (the files holding the
-    columns most files hold first, each alphabetically), pooled by
+    Up to ``max_files`` files, the files holding every column most files hold first
+    (so that a file lacking a column cannot make the others lose it), each
+    alphabetically, pooled by
     :func:`pool_frames` into one (date, symbol) panel, as ``walkforward`` plans on
     its whole panel: a leak in most files is flagged whatever one file holds. A file
     whose ``target`` (None: the one-period return) has fewer than 2 distinct finite
@@ -307,7 +286,7 @@ def plan_sample(
     off for every symbol), or fewer than ``min_rows`` finite ones, is left out, and
     so is one whose dates are in another time zone than the first file's. Reading
     stops at ``max_files`` files kept, or at ``4 * max_files`` files read once one
-    is kept. When no file qualifies, :func:`first_usable`'s file alone is the plan
+    is kept. When no file qualifies, the first readable file alone is the plan
     (each symbol then fails on its own, by name).
 
     Raises
@@ -318,7 +297,7 @@ def plan_sample(
     from skquant.leakage import default_target
 
     headers = {path: _header(path) for path in files.values()}
-    usual = set(held_by_half(h for h in headers.values() if h))  # as usual_columns
+    usual = set(held_by_half(h for h in headers.values() if h))  # most files' columns
     typical = {path for path, header in headers.items() if usual <= set(header)}
     order = sorted(files.values(), key=lambda path: path not in typical)  # stable
     kept: dict[str, pd.DataFrame] = {}
@@ -373,11 +352,6 @@ def held_by_half(column_lists: Iterable[Sequence[str]]) -> list[str]:
     lists = list(column_lists)
     votes = Counter(c for columns in lists for c in dict.fromkeys(columns))
     return [c for c, n in votes.items() if 2 * n >= len(lists)]
-
-
-def usual_columns(files: dict[str, Path]) -> set[str]:
-    """The columns that the headers of at least half of the readable files hold."""
-    return set(held_by_half(h for h in map(_header, files.values()) if h))
 
 
 def _header(path: Path) -> list[str]:
