@@ -279,6 +279,32 @@ def test_train_all_progress_shows_done_total_eta_and_worker_peak(tmp_path):
     assert proc.stderr.count("ETA 0:00:00") >= 1  # nothing left after the last one
 
 
+def test_a_log_line_never_lands_on_the_progress_bars_line():
+    """ "SYM/lightgbm: already finished, kept" was appended to the drawn bar's line."""
+    import io
+    import logging
+
+    from tqdm import tqdm
+
+    from skquant.cli._common import setup_logging
+
+    stream = io.StringIO()
+    root = logging.getLogger("skquant")
+    saved = root.handlers[:], root.level, root.propagate
+    try:
+        setup_logging(0)
+        root.handlers[0].setStream(stream)
+        bar = tqdm(total=3, desc="symbols", file=stream)
+        bar.update(1)
+        logging.getLogger("skquant.cli").info("AAA/lightgbm: already finished, kept")
+        bar.close()
+    finally:
+        root.handlers[:], root.level, root.propagate = saved
+    text = stream.getvalue()
+    before = text[: text.index("AAA/lightgbm")]
+    assert before.endswith(("\r", "\n")), repr(text)
+
+
 # ----------------------------------------------------------------------------- random bad files
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -21,12 +21,26 @@ class UsageError(Exception):
     """Bad usage or bad input: reported in one line, exit code 2."""
 
 
+class _BarSafeHandler(logging.StreamHandler):
+    """Writes each log line through ``tqdm.write``: a line logged while a progress bar
+    is drawn lands on its own line, the bar redrawn below it (it was appended to the
+    bar's line)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # as logging.StreamHandler: never let a log line stop a run
+            self.handleError(record)
+
+
 def setup_logging(verbosity: int) -> None:
     """``-q`` shows warnings only, default info, ``-v`` debug."""
     level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
     if verbosity < -1:
         level = logging.ERROR
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _BarSafeHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("skquant")
     root.handlers[:] = [handler]
