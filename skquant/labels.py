@@ -7,7 +7,6 @@ a panel (a ``MultiIndex`` of date and symbol, computed per symbol).
 
 from __future__ import annotations
 
-import re
 import warnings
 from numbers import Integral, Real
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.utils._panel import series_positions
+from skquant.utils._target import LABELS_ATTR, is_label_like
 from skquant.utils._time import dates_of
 from skquant.utils._warnings import caller_stacklevel
 
@@ -29,8 +29,6 @@ __all__ = [
 
 # Columns make_labels writes (fwd_ret_{h} is added per horizon): never features.
 LABEL_COLUMNS = ("fwd_ret", "MFE", "MDD", "TTH", "y_will_peak")
-# The ``DataFrame.attrs`` key under which make_labels records each label's horizon.
-LABELS_ATTR = "skquant_labels"
 
 
 def label_metadata(horizon: int, spans: dict | None = None) -> dict:
@@ -43,20 +41,6 @@ def label_metadata(horizon: int, spans: dict | None = None) -> dict:
     if spans:
         out["spans"] = dict(spans)
     return out
-
-
-# Columns that hold (or are derived from) future outcomes, and so are never features:
-# y_*, fwd_*, target_*, and TTH / MDD / MFE with or without a suffix, in any case.
-_LABEL_LIKE = re.compile(r"^(y_|fwd_|target_)|^(tth|mdd|mfe)(_|$)", re.IGNORECASE)
-
-
-def is_label_like(name) -> bool:
-    """Whether a column name looks like a label (``y_*``, ``fwd_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``).
-
-    Default feature choices (the walk-forward engine, the CLI) leave such columns out,
-    so that one target can never leak in as another's feature.
-    """
-    return bool(_LABEL_LIKE.search(str(name)))
 
 
 _SYMBOL_COLUMNS = ("symbol", "ticker")

@@ -19,7 +19,6 @@ One place decides both rules, and every caller (the walk-forward engine, the
 
 from __future__ import annotations
 
-import re
 import warnings
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -29,7 +28,7 @@ import pandas as pd
 
 from skquant.labels import LABELS_ATTR, is_label_like
 from skquant.utils._panel import series_positions
-from skquant.utils._target import is_binary_target
+from skquant.utils._target import horizon_from_name, is_binary_target
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
 # Column names that identify rows rather than describe them: never features.
 ID_COLUMNS = frozenset({"date", "symbol", "ticker", "timestamp", "datetime"})
 # A label's horizon written in its name: fwd_ret_5, ret_5d, y_up_10days.
-_NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(?:d|day|days|p|bars?)?$", re.IGNORECASE)
 # Autocorrelation below this (or below 3 / sqrt(pairs)) counts as noise.
 _ACF_NOISE = 0.1
 _MAX_ACF_LAG = 63
@@ -243,16 +241,6 @@ def _warn_if_trailing(data: pd.DataFrame, target, return_col) -> None:
         )
 
 
-def _horizon_from_name(name) -> int | None:
-    text = str(name)
-    if text.lower() == "fwd_ret":
-        return 1
-    if not (is_label_like(text) or "ret" in text.lower()):
-        return None
-    match = _NAME_HORIZON.search(text)
-    return int(match.group(1)) if match and int(match.group(1)) >= 1 else None
-
-
 def series_order(data) -> tuple[np.ndarray, np.ndarray | None]:
     """Row order by symbol then date, and each sorted row's series number (None for one series)."""
     positions = series_positions(data)
@@ -337,7 +325,7 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     known = _metadata(data).get("horizons") or {}
     if column in known:
         return LabelHorizon(int(known[column]), "metadata")
-    named = _horizon_from_name(column)
+    named = horizon_from_name(column)
     if named is not None:
         return LabelHorizon(named, "name")
     order, codes = series_order(data)

@@ -340,3 +340,35 @@ def test_cascade_auto_embargoes_each_stage_tail_by_its_own_horizon(tail_gaps):
     single = CascadeStrategy([LightGBMTrainer(**_FAST_LGB)], target_names=["fwd_ret_5"])
     single.fit(X, targets)
     assert single.embargo_days_ == 0 and single.stages_[0].config_["embargo_days"] == 5
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: LightGBMTrainer(n_estimators=10, n_jobs=1, **kw),
+        pytest.param(
+            lambda **kw: __import__("skquant").MLPTrainer(epochs=2, device="cpu", **kw),
+            marks=pytest.mark.requires("torch", "skorch"),
+        ),
+    ],
+)
+def test_a_trainer_warns_when_its_tail_overlaps_the_targets_horizon(make):
+    """A trainer fitted on fwd_ret_5 (or TTH from make_labels) as the guide does
+    early-stopped on a tail embargoed by 0 dates: the last training labels came from
+    the tail's prices, silently. It says so when the label tells its horizon."""
+    from skquant import make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=2, n_days=200, random_state=0)
+    X = panel[["ret_1", "ret_5", "ret_21"]]
+    for target, source in (("fwd_ret_5", "metadata"), ("TTH", "metadata")):
+        with pytest.warns(UserWarning, match=f"'{target}' spans 5 periods \\(by its {source}\\)"):
+            make().fit(X, panel[target])
+    named = panel["fwd_ret_5"].rename("ret_10d")
+    named.attrs = {}
+    with pytest.warns(UserWarning, match="'ret_10d' spans 10 periods \\(by its name\\)"):
+        make().fit(X, named)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        make(embargo_days=4).fit(X, panel["fwd_ret_5"])  # horizon - 1 is enough
+        make().fit(X, panel["fwd_ret"])
+        make().fit(X, panel["fwd_ret_5"].to_numpy())  # no name: nothing known

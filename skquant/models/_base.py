@@ -50,7 +50,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
     validate_parameter_constraints,
 )
-from skquant.utils._target import is_binary_target
+from skquant.utils._target import is_binary_target, warn_if_tail_overlaps_labels
 from skquant.utils._time import (
     chronological_tail_split,
     dates_of,
@@ -518,9 +518,9 @@ class BaseSupervisedTrainer(BaseTrainer):
         if holds_out_tail(
             len(Xa), config.get("early_stopping_rounds"), config.get("validation_fraction")
         ):
-            train, tail = chronological_tail_split(
-                X, config["validation_fraction"], config.get("embargo_days") or 0
-            )
+            embargo = config.get("embargo_days") or 0
+            warn_if_tail_overlaps_labels(self, y, embargo)
+            train, tail = chronological_tail_split(X, config["validation_fraction"], embargo)
             return FitData(
                 Xa[train],
                 ya[train],

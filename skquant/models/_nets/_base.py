@@ -39,6 +39,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._target import warn_if_tail_overlaps_labels
 from skquant.utils._time import (
     chronological_tail_split,
     holds_out_tail,
@@ -405,6 +406,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         patience = config["early_stopping_rounds"]
         fraction = config["validation_fraction"]
         if X_val is None and holds_out_tail(len(Xa), patience, fraction):
+            warn_if_tail_overlaps_labels(self, y, config["embargo_days"] or 0)
             train_rows, val_rows = chronological_tail_split(X, fraction, config["embargo_days"])
         else:
             train_rows = np.arange(len(Xa))
