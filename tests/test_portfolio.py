@@ -238,6 +238,36 @@ def test_a_constant_model_holds_nothing_under_quantile_and_few_symbols_are_refus
              quantile=0.5)  # fmt: skip
 
 
+def test_a_panel_that_widens_later_runs_fold_by_fold_and_counts_flat_dates():
+    """Symbols listed late leave the early dates too few for a quantile leg: the run
+    warns, naming how many dates are flat, and a run that reports each fold alone (as
+    tune does) is not refused for a fold whose dates are all flat (it was, review)."""
+    data = make_synthetic_panel(n_symbols=10, n_days=300, random_state=1)
+    dates = data.index.get_level_values("date")
+    symbol = data.index.get_level_values("symbol")
+    late = sorted(set(symbol))[2:]
+    cut = sorted(set(dates))[200]
+    data = data[~((dates < cut) & symbol.isin(late))].copy()
+    # one late date: 10 symbols, but 7 of them have no return (too few to trade)
+    odd = sorted(set(dates))[250]
+    data.loc[(odd, late[:7]), "fwd_ret"] = np.nan
+    engine = WalkForwardEngine(
+        data, portfolio="quantile", quantile=0.2,
+        **dict(WINDOWS, train_days=100, test_days=60, step_days=60),
+    )  # fmt: skip
+    with pytest.warns(UserWarning) as caught:
+        result = engine.run(estimator=Ridge(), on_fold=lambda k, scores: None)
+    flat = [str(w.message) for w in caught if "holds nothing" in str(w.message)]
+    n_dates = result.returns["net"].notna().sum()
+    early = int((result.returns.index < cut).sum())
+    assert early > 50 and (result.returns.loc[: cut - pd.Timedelta(days=1), "turnover"] == 0).all()
+    assert flat == [
+        f"portfolio='quantile' with quantile=0.2 holds nothing on {early + 1} of {n_dates} "
+        "out-of-sample dates, which have fewer than 5 symbols with a prediction and a "
+        "return; those dates are booked as flat (return 0)."
+    ]
+
+
 class Constant(RegressorMixin, BaseEstimator):
     def fit(self, X, y):
         self.n_features_in_ = X.shape[1]

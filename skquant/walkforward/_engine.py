@@ -496,7 +496,7 @@ class WalkForwardEngine:
         distinct, counts = np.unique(self._dates, return_counts=True)
         self._date_codes = np.repeat(np.arange(len(counts)), counts)
         if len(counts):  # before any fold is fitted
-            check_enough_symbols(int(counts.max()), self.portfolio, self.quantile, "data")
+            check_enough_symbols(int(counts.max()), self.portfolio, self.quantile, "data has")
         if cv is None:
             cv = WalkForwardSplit(
                 train_days=self.train_days,
@@ -729,7 +729,11 @@ class WalkForwardEngine:
     def _evaluate(self, outputs, metrics, folds) -> WalkForwardResult:
         """The result of ``outputs`` alone, the fits of ``folds``."""
         backtest = self._backtest(outputs, folds)
-        return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
+        # a fold alone may hold too few symbols on every date of its own; the whole run
+        # is checked (and warned about) once, when it is evaluated
+        return evaluate(
+            backtest, self.portfolio, self.quantile, self.cost_bps, metrics, check=False
+        )
 
     def _backtest(self, outputs, folds=None) -> Backtest:
         """The predictions of ``outputs``, the fits of ``folds`` (default all ``folds_``),

@@ -64,38 +64,37 @@ def _rule(portfolio: str, quantile: float) -> str:
 
 
 def check_enough_symbols(most: int, portfolio: str, quantile: float, where: str) -> None:
-    """A ValueError when a date of ``most`` rows is too few for the rule to hold anything."""
+    """A ValueError when a date of ``most`` rows is too few for the rule to hold anything;
+    ``where`` names the rows with its verb ("data has")."""
     need = min_cross_section(portfolio, quantile)
     if most < need:
         raise ValueError(
             f"{_rule(portfolio, quantile)} needs at least {need} symbols on a date to hold "
-            f"anything; {where} has at most {most}. Use portfolio='sign' or 'long_only'"
+            f"anything; {where} at most {most}. Use portfolio='sign' or 'long_only'"
             + (", or a larger quantile." if portfolio == "quantile" else ".")
         )
 
 
 def _check_cross_sections(rows_per_date, portfolio: str, quantile: float) -> None:
-    """Refuse a rule that can hold nothing on any served date; warn when it holds
+    """Refuse a rule that can hold nothing on any out-of-sample date; warn when it holds
     nothing on some, for too few symbols with a prediction and a return.
 
-    ``rows_per_date`` is each served row's count of tradable rows on its date. The
-    flat dates would otherwise read as a strategy with no risk: Sharpe 0, drawdown 0,
-    PSR 0.5 (audit: a 3-symbol panel under ``"quantile"`` 0.2 never traded, silently).
+    ``rows_per_date`` is each served date's count of such rows. The flat dates would
+    otherwise read as a strategy with no risk: Sharpe 0, drawdown 0, PSR 0.5 (audit: a
+    3-symbol panel under ``"quantile"`` 0.2 never traded, silently).
     """
     need = min_cross_section(portfolio, quantile)
     counts = rows_per_date[rows_per_date > 0]
     if need <= 1 or not len(counts):
         return
-    where = "the out-of-sample dates with a prediction and a return"
+    where = "the out-of-sample dates with a prediction and a return have"
     check_enough_symbols(int(counts.max()), portfolio, quantile, where)
-    # one count per served row: a date of m rows is counted m times
-    flat = round(float(np.sum(1.0 / counts[counts < need])))
+    flat = int(np.sum(counts < need))
     if flat:
         warnings.warn(
-            f"{_rule(portfolio, quantile)} holds nothing on {flat} of "
-            f"{round(float(np.sum(1.0 / counts)))} out-of-sample dates, which have fewer "
-            f"than {need} symbols with a prediction and a return; those dates are booked "
-            "as flat (return 0).",
+            f"{_rule(portfolio, quantile)} holds nothing on {flat} of {len(counts)} "
+            f"out-of-sample dates, which have fewer than {need} symbols with a prediction "
+            "and a return; those dates are booked as flat (return 0).",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
@@ -141,8 +140,13 @@ def _metric(name, net, outcome, score, position, dates, periods_per_year) -> flo
     return compute_metric(name, outcome, score, position, dates, periods_per_year)
 
 
-def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
-    """The result of trading ``bt``'s predictions by a portfolio rule, net of costs."""
+def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: bool = True):
+    """The result of trading ``bt``'s predictions by a portfolio rule, net of costs.
+
+    ``check=False`` skips the refusal and the warning of dates the rule cannot hold
+    (:func:`_check_cross_sections`): for one fold evaluated alone, whose dates may
+    all precede the symbols that make the whole run tradable.
+    """
     from skquant.walkforward._result import WalkForwardResult
 
     portfolio, quantile, cost_bps = check_portfolio(portfolio, quantile, cost_bps)
@@ -167,7 +171,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics):
     )
     symbols = bt.symbols[bt.rows]
     n = np.bincount(group, weights=tradable, minlength=n_groups)
-    _check_cross_sections(n[group[bt.served]], portfolio, quantile)
+    if check:  # one count per served date (group) with a tradable row
+        _check_cross_sections(n[np.unique(group[bt.served])], portfolio, quantile)
     with np.errstate(invalid="ignore", divide="ignore"):
         # sum(raw * r) / scale: for "sign" the mean of position * r over the date's rows
         gross = group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
