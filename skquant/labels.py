@@ -52,13 +52,17 @@ def _check_series(prices, name: str) -> None:
     a symbol's last labels were computed from the next symbol's prices (audit)."""
     index = prices.index
     if not isinstance(index, pd.MultiIndex) and isinstance(prices, pd.DataFrame):
-        named = [c for c in prices.columns if str(c).lower() in _SYMBOL_COLUMNS]
+        named = [
+            c
+            for c in prices.columns
+            if str(c).lower() in _SYMBOL_COLUMNS and prices[c].nunique(dropna=False) > 1
+        ]
         if named:
             raise ValueError(
-                f"{name}: prices has a {named[0]!r} column but no symbol level in its "
-                "index, so all rows would be one series (one symbol's labels computed from "
-                f"another's prices). Index the panel by date and symbol: "
-                f"prices.set_index(['date', {named[0]!r}])."
+                f"{name}: prices has a {named[0]!r} column of several symbols but no symbol "
+                "level in its index, so all rows would be one series (one symbol's labels "
+                "computed from another's prices). Index the panel by date and symbol, e.g. "
+                f"prices.set_index({named[0]!r}, append=True) on a date index."
             )
     if dates_of(prices) is not None and index.duplicated().any():
         first = index[index.duplicated()][0]
@@ -90,8 +94,15 @@ def _label_spans(labels: pd.DataFrame, horizon: int) -> tuple[dict, object]:
                     widest, where = span, pos[0]
         if where is not None:
             spans.update(dict.fromkeys(names, widest))
-            if periods == horizon:
-                widest_symbol = labels.index[where]
+            if periods == horizon:  # the symbol (the index without its date level)
+                key = labels.index[where]
+                widest_symbol = (
+                    tuple(v for v in key if not isinstance(v, pd.Timestamp))
+                    if isinstance(key, tuple)
+                    else key
+                )
+                if isinstance(widest_symbol, tuple) and len(widest_symbol) == 1:
+                    widest_symbol = widest_symbol[0]
     return spans, widest_symbol
 
 
@@ -220,7 +231,7 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
         warnings.warn(
             f"make_labels: some symbols miss dates the panel has (a halt, another holiday "
             f"calendar), so their {horizon}-period labels reach up to "
-            f"{spans.get('MFE', horizon)} panel dates ahead (e.g. at {symbol}) and fwd_ret up "
+            f"{spans.get('MFE', horizon)} panel dates ahead (symbol {symbol!r}) and fwd_ret up "
             f"to {spans['fwd_ret']}. The labels' metadata records those spans: the "
             "walk-forward engine's embargo_days='auto' takes them.",
             UserWarning,

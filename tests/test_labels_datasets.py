@@ -137,7 +137,9 @@ def test_series_that_cannot_be_told_apart_are_refused():
     )  # fmt: skip
     for frame in (long, long.set_index("date")):
         for func in (make_labels, make_features):
-            with pytest.raises(ValueError, match=r"'symbol' column but no symbol level"):
+            with pytest.raises(
+                ValueError, match=r"'symbol' column of several symbols but no symbol level"
+            ):
                 func(frame)
     with pytest.raises(ValueError, match=r"6 repeated index entries"):
         make_labels(long.set_index("date")["close"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from skquant.labels import LABELS_ATTR, label_metadata, make_features, make_labels
+from skquant.labels import LABELS_ATTR, make_features, make_labels
 from skquant.utils._optional import import_optional
 
 _SERIES = {"SP500": "arch.data.sp500", "NASDAQ": "arch.data.nasdaq"}
@@ -18,7 +18,8 @@ def labeled_panel(ohlcv: pd.DataFrame, horizon: int, threshold: float) -> pd.Dat
     frame["TTH"] = frame["TTH"].astype("int64")
     frame["y_will_peak"] = frame["y_will_peak"].astype("int64")
     frame = frame.sort_index()
-    frame.attrs[LABELS_ATTR] = label_metadata(horizon)  # each label's horizon
+    # each label's horizon (and span, where a symbol misses dates), as make_labels recorded
+    frame.attrs[LABELS_ATTR] = dict(labels.attrs[LABELS_ATTR])
     return frame
 
 

@@ -128,7 +128,7 @@ def chronological_oof_predict(
         if embargo:
             warn_embargo_in_rows(embargo)
         else:
-            warn_rows_as_dates("chronological_oof_predict")
+            warn_rows_as_dates("chronological_oof_predict", groups=False)
     classes = np.unique(np.asarray(y)) if method == "predict_proba" else None
     has_oof = np.zeros(n, dtype=bool)
     oof = None

@@ -103,17 +103,24 @@ class NoDatesWarning(UserWarning):
 NoDatesWarning.__module__ = "skquant.model_selection"  # where users import it from
 
 
-def warn_rows_as_dates(what: str) -> None:
+def warn_rows_as_dates(what: str, groups: bool = True) -> None:
     """Warn that ``what`` (a splitter, a stacking helper) takes each row of ``X`` as a
-    date in row order, because ``X`` has no dates and no ``groups`` were given."""
+    date in row order, because ``X`` has no dates (and no ``groups`` were given, for
+    a caller that takes them)."""
+    fix = (
+        "RFECV and other scikit-learn tools turn a DataFrame into an array: pass each "
+        "row's date as groups (e.g. selector.fit(X, y, groups=dates)); in a Pipeline "
+        'call set_output(transform="pandas") so its steps keep the index.'
+        if groups
+        else "Pass X as a DataFrame indexed by date (or (date, symbol)); in a Pipeline "
+        'call set_output(transform="pandas") so its steps keep the index.'
+    )
+    given = " and no groups were given" if groups else ""
     warnings.warn(
-        f"{what}: X carries no dates (no DatetimeIndex or datetime MultiIndex level) "
-        "and no groups were given, so each row is taken as its own date, in row "
-        "order: right for one series in time order, wrong on a panel (dates fall on "
-        "both sides of a split, windows count rows). RFECV and other scikit-learn "
-        "tools turn a DataFrame into an array: pass each row's date as groups (e.g. "
-        'selector.fit(X, y, groups=dates)); in a Pipeline call set_output(transform="pandas") '
-        "so its steps keep the index.",
+        f"{what}: X carries no dates (no DatetimeIndex or datetime MultiIndex level)"
+        f"{given}, so each row is taken as its own date, in row order: right for one "
+        "series in time order, wrong on a panel (dates fall on both sides of a split, "
+        f"windows count rows). {fix}",
         NoDatesWarning,
         stacklevel=caller_stacklevel(),
     )
