@@ -288,6 +288,13 @@ def test_group_ranks_match_pandas(uneven):
     for method in ("average", "first"):
         expected = pd.Series(values).groupby(group).rank(method=method).to_numpy()
         np.testing.assert_array_equal(group_ranks(values, group, method), expected)
+    # each value's count of equal values in its group (the quantile rule's tied blocks)
+    ranks, ties = group_ranks(values, group, return_ties=True)
+    frame = pd.DataFrame({"g": group, "v": values})
+    expected = frame.groupby(["g", "v"])["v"].transform("size").fillna(1.0).to_numpy()
+    np.testing.assert_array_equal(ties, expected)
+    distinct = np.arange(len(group), dtype=float)  # no ties at all: every count is 1
+    assert (group_ranks(distinct, group, return_ties=True)[1] == 1).all()
 
 
 def test_folds_without_overlap_each_trade_from_zero(panel):

@@ -11,27 +11,38 @@ import numpy as np
 import pandas as pd
 
 
-def _average_ties(sorted_values: np.ndarray, ordinal: np.ndarray, new_group) -> np.ndarray:
-    """Ordinal ranks of sorted values with each run of equal values given its mean rank."""
+def _average_ties(
+    sorted_values: np.ndarray, ordinal: np.ndarray, new_group
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ordinal ranks of sorted values with each run of equal values given its mean rank,
+    and each value's run length (None when no value is tied)."""
     new_run = new_group | np.r_[True, sorted_values[1:] != sorted_values[:-1]]
     firsts = np.flatnonzero(new_run)
     if len(firsts) == len(ordinal):  # no ties: every rank is its own mean
-        return ordinal
+        return ordinal, None
     lasts = np.r_[firsts[1:] - 1, len(ordinal) - 1]
-    return np.repeat((ordinal[firsts] + ordinal[lasts]) / 2.0, lasts - firsts + 1)
+    lengths = lasts - firsts + 1
+    return np.repeat((ordinal[firsts] + ordinal[lasts]) / 2.0, lengths), np.repeat(
+        lengths.astype(np.float64), lengths
+    )
 
 
-def group_ranks(values: np.ndarray, group: np.ndarray, method: str = "average") -> np.ndarray:
+def group_ranks(
+    values: np.ndarray, group: np.ndarray, method: str = "average", return_ties: bool = False
+):
     """Rank of each value within its group (1 = smallest; NaN stays NaN).
 
     ``group`` is ascending over the rows (each group's rows contiguous).
     ``method="average"`` gives tied values their mean rank, ``"first"`` ranks ties in
     row order (as pandas' ``rank``). Groups of similar sizes are sorted as the rows of
     one NaN-padded matrix; very uneven ones by two stable sorts. No per-group loop.
+    ``return_ties=True`` (with ``"average"``) also returns how many values of its
+    group each value equals, itself included (1 for a NaN).
     """
     n = len(values)
     if n == 0:
-        return np.zeros(0)
+        return (np.zeros(0), np.zeros(0)) if return_ties else np.zeros(0)
+    ties = None
     kind = "stable" if method == "first" else "quicksort"  # "average" ignores row order
     sizes = np.bincount(group)
     width = int(sizes.max())
@@ -44,7 +55,13 @@ def group_ranks(values: np.ndarray, group: np.ndarray, method: str = "average") 
         if method == "average":
             new_row = np.zeros(matrix.size, dtype=bool)
             new_row[::width] = True
-            ordinal = _average_ties(np.take_along_axis(matrix, order, 1).ravel(), ordinal, new_row)
+            ordinal, lengths = _average_ties(
+                np.take_along_axis(matrix, order, 1).ravel(), ordinal, new_row
+            )
+            if return_ties and lengths is not None:
+                placed = np.empty(matrix.shape)
+                np.put_along_axis(placed, order, lengths.reshape(matrix.shape), axis=1)
+                ties = placed[group, pos]
         placed = np.empty(matrix.shape)
         np.put_along_axis(placed, order, ordinal.reshape(matrix.shape), axis=1)
         ranks = placed[group, pos]
@@ -56,11 +73,19 @@ def group_ranks(values: np.ndarray, group: np.ndarray, method: str = "average") 
         starts = np.flatnonzero(new_group)
         ordinal = np.arange(1.0, n + 1) - np.repeat(starts, np.diff(np.r_[starts, n]))
         if method == "average":
-            ordinal = _average_ties(values[order], ordinal, new_group)
+            ordinal, lengths = _average_ties(values[order], ordinal, new_group)
+            if return_ties and lengths is not None:
+                ties = np.empty(n)
+                ties[order] = lengths
         ranks = np.empty(n)
         ranks[order] = ordinal
     ranks[np.isnan(values)] = np.nan
-    return ranks
+    if not return_ties:
+        return ranks
+    if ties is None:
+        ties = np.ones(n)
+    ties[np.isnan(values)] = 1.0
+    return ranks, ties
 
 
 def cross_section_ic(score, target, group, n_groups: int, known, score_ranks=None) -> np.ndarray:

@@ -70,7 +70,7 @@ def portfolio_weights(
             ranks = group_ranks(masked, group) if ranks is None else ranks
             raw = ranks - (n[group] + 1.0) / 2.0
         else:
-            raw = _quantile_legs(masked, group, n, quantile, ranks)
+            raw = _quantile_legs(masked, group, n, quantile)
     raw = np.where(tradable, raw, 0.0)
     if portfolio in ("sign", "long_only"):
         scale = n
@@ -89,7 +89,7 @@ def min_cross_section(portfolio: str, quantile: float) -> int:
     return 1
 
 
-def _quantile_legs(masked, group, n, quantile: float, ranks=None) -> np.ndarray:
+def _quantile_legs(masked, group, n, quantile: float) -> np.ndarray:
     """+1 for the top ``floor(quantile * n)`` places of each group, -1 for the bottom.
 
     A block of ``m`` equal scores at places ``lo..hi`` (its average rank is
@@ -99,13 +99,7 @@ def _quantile_legs(masked, group, n, quantile: float, ranks=None) -> np.ndarray:
     was always long the last symbols and short the first (audit: Sharpe 5.87 on
     symbol drifts with an information-free model).
     """
-    avg = group_ranks(masked, group) if ranks is None else ranks
-    order = np.lexsort((masked, group))  # NaN last within its group; each its own block
-    s, g = masked[order], group[order]
-    new_block = np.r_[True, (g[1:] != g[:-1]) | (s[1:] != s[:-1])]
-    block = np.cumsum(new_block) - 1
-    size = np.empty(len(masked))
-    size[order] = np.bincount(block)[block]
+    avg, size = group_ranks(masked, group, return_ties=True)  # size: the tied block's
     lo, hi = avg - (size - 1) / 2, avg + (size - 1) / 2
     rows, k = n[group], np.floor(quantile * n + 1e-9)[group]
     top = np.clip(hi - np.maximum(lo, rows - k + 1) + 1, 0, None)
