@@ -171,8 +171,6 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     )
     symbols = bt.symbols[bt.rows]
     n = np.bincount(group, weights=tradable, minlength=n_groups)
-    if check:  # one count per served date (group) with a tradable row
-        _check_cross_sections(n[np.unique(group[bt.served])], portfolio, quantile)
     with np.errstate(invalid="ignore", divide="ignore"):
         # sum(raw * r) / scale: for "sign" the mean of position * r over the date's rows
         gross = group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
@@ -186,6 +184,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     served = bt.served
     served_first = np.r_[True, np.diff(group[served]) != 0]
     served_groups = group[served][served_first]
+    if check:  # one count per served date (group) of tradable rows
+        _check_cross_sections(n[served_groups], portfolio, quantile)
     if served.all():
         served_turn = group_turnover(
             weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
