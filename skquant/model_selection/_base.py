@@ -131,12 +131,13 @@ class BaseTimeSplitter(BaseCrossValidator):
         self._validate_params()
         codes, _ = period_codes(X, groups)  # first: it names groups of the wrong length
         X, y, groups = indexable(X, y, groups)
-        if groups is None and dates_of(X) is None:
+        rows_as_dates = groups is None and dates_of(X) is None
+        if rows_as_dates:
             warn_rows_as_dates(type(self).__name__)
         try:
             yield from self._split(codes)
         except ValueError as exc:
-            if groups is not None or dates_of(X) is not None:
+            if not rows_as_dates:
                 raise
             raise ValueError(f"{exc} {_NO_DATES}") from exc
 
