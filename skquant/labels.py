@@ -15,7 +15,7 @@ import pandas as pd
 
 from skquant.utils._panel import series_positions
 from skquant.utils._target import LABELS_ATTR, is_label_like
-from skquant.utils._time import dates_of
+from skquant.utils._time import date_level, dates_of
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
@@ -73,13 +73,13 @@ def _check_series(prices, name: str) -> None:
         )
 
 
-def _label_spans(labels: pd.DataFrame, horizon: int) -> tuple[dict, object]:
+def _label_spans(labels: pd.DataFrame, horizon: int, positions) -> tuple[dict, object]:
     """The most distinct panel dates each label reaches ahead, where more than its
     periods: a symbol that misses dates the others have (a halt, another holiday
-    calendar) spans more dates in ``horizon`` of its own rows. Returns the spans
-    above the horizon and a symbol that reaches the widest."""
+    calendar) spans more dates in ``horizon`` of its own rows. ``positions`` are the
+    series of ``labels`` (:func:`series_positions`). Returns the spans above the
+    horizon and a symbol that reaches the widest."""
     dates = dates_of(labels)
-    positions = series_positions(labels)
     if dates is None or len(positions) < 2:
         return {}, None
     calendar = np.unique(dates, return_inverse=True)[1].reshape(-1)
@@ -94,21 +94,15 @@ def _label_spans(labels: pd.DataFrame, horizon: int) -> tuple[dict, object]:
                     widest, where = span, pos[0]
         if where is not None:
             spans.update(dict.fromkeys(names, widest))
-            if periods == horizon:  # the symbol (the index without its date level)
-                key = labels.index[where]
-                widest_symbol = (
-                    tuple(v for v in key if not isinstance(v, pd.Timestamp))
-                    if isinstance(key, tuple)
-                    else key
-                )
-                if isinstance(widest_symbol, tuple) and len(widest_symbol) == 1:
-                    widest_symbol = widest_symbol[0]
+            if periods == horizon:  # the symbol: the index without its date level
+                widest_symbol = labels.index.droplevel(date_level(labels.index))[where]
     return spans, widest_symbol
 
 
-def _per_symbol(frame: pd.DataFrame, func) -> pd.DataFrame:
-    """Apply ``func`` to each symbol's rows in date order; return rows in the input's order."""
-    positions = series_positions(frame)
+def _per_symbol(frame: pd.DataFrame, func, positions=None) -> pd.DataFrame:
+    """Apply ``func`` to each symbol's rows in date order; return rows in the input's
+    order. ``positions``: the series of ``frame`` (:func:`series_positions`), if known."""
+    positions = series_positions(frame) if positions is None else positions
     if len(positions) == 1 and np.array_equal(positions[0], np.arange(len(frame))):
         return func(frame)
     return pd.concat([func(frame.iloc[pos]) for pos in positions]).reindex(frame.index)
@@ -225,8 +219,10 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
         out["y_will_peak"] = np.where(complete, (tth <= horizon).astype(float), np.nan)
         return out
 
-    labels = _per_symbol(close.to_frame("close"), labels_of)
-    spans, symbol = _label_spans(labels, horizon)
+    frame = close.to_frame("close")
+    positions = series_positions(frame)  # the labels keep the rows' order: the same
+    labels = _per_symbol(frame, labels_of, positions)
+    spans, symbol = _label_spans(labels, horizon, positions)
     if spans:
         warnings.warn(
             f"make_labels: some symbols miss dates the panel has (a halt, another holiday "
