@@ -301,7 +301,7 @@ def _progress_line(res: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skquant.cli._data import parse_features, plan_sample, symbol_files
+    from skquant.cli._data import parse_features, plan_files, plan_sample, symbol_files
     from skquant.config import load_model_config
     from skquant.registry import get_trainer
     from skquant.utils._io import atomic_write_json
@@ -325,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
     sample, sample_names, _ = plan_sample(
         files, [args.target, args.return_col, *(requested or [])], args.input_dir, args.target
     )
-    sample_name = sample_names[0] if len(sample_names) == 1 else f"{len(sample_names)} files"
+    sample_name = plan_files(sample_names)
     existing = [c for c in sample.columns if str(c).startswith("vae") and str(c)[3:].isdigit()]
     features, target = _vae_inputs(
         sample.drop(columns=existing), args, requested, sample_name, verbosity

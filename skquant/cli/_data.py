@@ -343,6 +343,14 @@ def plan_sample(
     return pool_frames(kept), names, left_out
 
 
+def plan_files(names: list[str]) -> str:
+    """``AAA.csv`` or ``8 files (AAA.csv, BBB.csv, CCC.csv, ...)``: what a plan is made on."""
+    if len(names) == 1:
+        return names[0]
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"{len(names)} files ({shown})"
+
+
 def held_by_half(column_lists: Iterable[Sequence[str]]) -> list[str]:
     """The columns that at least half of the lists hold, in the order first seen.
 

@@ -236,7 +236,13 @@ def _log_run(tracker, out_dir: Path, manifest: dict) -> None:
 
 
 def _run(args: argparse.Namespace, tracker) -> int:
-    from skquant.cli._data import parse_features, plan_sample, sidecar_path, symbol_files
+    from skquant.cli._data import (
+        parse_features,
+        plan_files,
+        plan_sample,
+        sidecar_path,
+        symbol_files,
+    )
     from skquant.cli._pairs import Job, min_train_rows, summary_table, train_symbol
     from skquant.labels import is_label_like
     from skquant.utils._io import atomic_write_json
@@ -265,7 +271,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         min_rows=min_train_rows(args.val_days) + args.val_days,
     )
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
-    plan = _plan(sample, _plan_files(sample_names), args, requested, verbosity)
+    plan = _plan(sample, plan_files(sample_names), args, requested, verbosity)
     target, features = plan.target, plan.features
     excluded = [c for c in sample.columns if c != target and is_label_like(c)]
     unseen = [s for s, path in files.items() if sidecar_path(path).is_file()]
@@ -283,7 +289,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         print(f"features ({len(features)}): {', '.join(features)}")
         if requested is None and excluded:
             print(f"excluded label-like columns: {', '.join(map(str, excluded))}")
-        planned = f"planned on {_plan_files(sample_names)}"
+        planned = f"planned on {plan_files(sample_names)}"
         if left_out:
             shown = "; ".join(f"{name}: {why}" for name, why in list(left_out.items())[:3])
             more = f"; and {len(left_out) - 3} more" if len(left_out) > 3 else ""
@@ -363,14 +369,6 @@ def _progress_line(res: dict) -> str:
     if res["status"] == "failed":
         line += f" -- FAILED: {res.get('error')}"
     return line
-
-
-def _plan_files(names: list[str]) -> str:
-    """``AAA.csv`` or ``8 files (AAA.csv, BBB.csv, CCC.csv, ...)``: what a plan is made on."""
-    if len(names) == 1:
-        return names[0]
-    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-    return f"{len(names)} files ({shown})"
 
 
 def _plan(sample, sample_name: str, args, requested, verbosity: int):
