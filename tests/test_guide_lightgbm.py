@@ -95,12 +95,14 @@ def test_early_stopping_without_val_uses_chronological_tail(data):
         n_estimators=3000, learning_rate=0.05, early_stopping_rounds=50, n_jobs=1
     ).train(X_train, y_train)
     assert trainer.best_iteration_ < 3000
-    # the tail is the latest 20% of dates: the booster saw only the older rows
+    # the tail is the latest 20% of dates, after an embargo of the target's horizon
+    # (fwd_ret: 1 date): the booster saw only the older rows
     n_tail = int(np.ceil(len(X_train) * trainer.config_["validation_fraction"]))
+    assert trainer.config_["embargo_days"] == 1
     assert trainer.model_.n_features_in_ == X_train.shape[1]
     ref = LightGBMTrainer(
         n_estimators=trainer.best_iteration_, learning_rate=0.05, early_stopping_rounds=0, n_jobs=1
-    ).fit(X_train.iloc[:-n_tail], y_train.iloc[:-n_tail])
+    ).fit(X_train.iloc[: -n_tail - 1], y_train.iloc[: -n_tail - 1])
     np.testing.assert_allclose(trainer.predict(X_train), ref.predict(X_train))
 
 

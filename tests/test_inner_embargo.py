@@ -352,23 +352,88 @@ def test_cascade_auto_embargoes_each_stage_tail_by_its_own_horizon(tail_gaps):
         ),
     ],
 )
-def test_a_trainer_warns_when_its_tail_overlaps_the_targets_horizon(make):
+def test_a_trainers_tail_is_embargoed_by_the_targets_horizon_by_default(make):
     """A trainer fitted on fwd_ret_5 (or TTH from make_labels) as the guide does
-    early-stopped on a tail embargoed by 0 dates: the last training labels came from
-    the tail's prices, silently. It says so when the label tells its horizon."""
+    early-stopped on a tail embargoed by 0 dates (its YAML default): the last training
+    labels came from the tail's prices. Its default embargo is now the horizon the
+    target tells (metadata, else name); an explicit smaller one warns."""
     from skquant import make_synthetic_panel
 
     panel = make_synthetic_panel(n_symbols=2, n_days=200, random_state=0)
     X = panel[["ret_1", "ret_5", "ret_21"]]
-    for target, source in (("fwd_ret_5", "metadata"), ("TTH", "metadata")):
-        with pytest.warns(UserWarning, match=f"'{target}' spans 5 periods \\(by its {source}\\)"):
-            make().fit(X, panel[target])
-    named = panel["fwd_ret_5"].rename("ret_10d")
-    named.attrs = {}
-    with pytest.warns(UserWarning, match="'ret_10d' spans 10 periods \\(by its name\\)"):
-        make().fit(X, named)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        make(embargo_days=4).fit(X, panel["fwd_ret_5"])  # horizon - 1 is enough
-        make().fit(X, panel["fwd_ret"])
-        make().fit(X, panel["fwd_ret_5"].to_numpy())  # no name: nothing known
+        for target in ("fwd_ret_5", "TTH"):  # 5 periods, by make_labels' metadata
+            assert make().fit(X, panel[target]).config_["embargo_days"] == 5
+        named = panel["fwd_ret_5"].rename("ret_10d")
+        named.attrs = {}
+        assert make().fit(X, named).config_["embargo_days"] == 10  # by its name
+        assert make(embargo_days=4).fit(X, panel["fwd_ret_5"]).config_["embargo_days"] == 4
+        assert make().fit(X, panel["fwd_ret"]).config_["embargo_days"] == 1
+        unnamed = panel["fwd_ret_5"].to_numpy()  # no name: nothing known
+        assert make().fit(X, unnamed).config_["embargo_days"] == 0
+    for target, source in (("fwd_ret_5", "metadata"), ("TTH", "metadata")):
+        with pytest.warns(UserWarning, match=f"'{target}' spans 5 periods \\(by its {source}\\)"):
+            make(embargo_days=0).fit(X, panel[target])
+    with pytest.warns(UserWarning, match="'ret_10d' spans 10 periods \\(by its name\\)"):
+        make(embargo_days=3).fit(X, named)
+
+
+def test_default_tail_gap_is_the_horizon(tail_gaps):
+    """The dates actually dropped before the tail, not only what config_ says."""
+    X, y = _panel_xy()
+    LightGBMTrainer(**_FAST_LGB).fit(X, y.rename("fwd_ret_5"))
+    LightGBMTrainer(**_FAST_LGB).fit(X, y.rename("target"))  # no horizon known
+    assert tail_gaps == [5, 0]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: __import__("skquant").EnsembleTrainer(
+            hgb_max_iter=5, rf_n_estimators=5, n_splits=3, **kw
+        ),
+        lambda **kw: MetaLearningTrainer(
+            estimators=[Ridge(), ("r10", Ridge(alpha=10.0))], n_splits=3, **kw
+        ),
+    ],
+)
+def test_out_of_fold_blocks_are_embargoed_by_the_targets_horizon_by_default(make, monkeypatch):
+    """The stacking ensemble's and the meta-learner's out-of-fold blocks were embargoed
+    by 0 dates unless told: a base fitted on labels computed from the block's prices."""
+    import skquant.models._ensemble as ensemble
+    import skquant.models._meta as meta
+
+    embargoes = []
+    for module in (ensemble, meta):
+        original = module.chronological_oof_predict
+
+        def spy(*args, _original=original, **kwargs):
+            embargoes.append(kwargs.get("embargo"))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, "chronological_oof_predict", spy)
+    X, y = _panel_xy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert make().fit(X, y.rename("fwd_ret_5")).config_["embargo_days"] == 5
+    assert embargoes and set(embargoes) == {5}
+    with pytest.warns(UserWarning, match="out-of-fold blocks .* embargo_days=1, but the target"):
+        make(embargo_days=1).fit(X, y.rename("fwd_ret_5"))
+
+
+@pytest.mark.requires("torch", "skorch")
+def test_a_multi_task_nets_tail_is_embargoed_by_its_longest_horizon():
+    """A frame of targets told no horizon, so the multi-task net's tail was embargoed
+    by 0 dates and never warned; now by the longest horizon of its columns."""
+    from skquant import MultiTaskTrainer
+
+    panel = make_synthetic_panel(n_symbols=2, n_days=200, random_state=0)
+    X = panel[["ret_1", "ret_5", "ret_21"]]
+    targets = panel[["fwd_ret", "fwd_ret_5"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        net = MultiTaskTrainer(epochs=2, device="cpu").fit(X, targets)
+    assert net.config_["embargo_days"] == 5
+    with pytest.warns(UserWarning, match=r"\['fwd_ret', 'fwd_ret_5'\] spans 5 periods"):
+        MultiTaskTrainer(epochs=2, device="cpu", embargo_days=0).fit(X, targets)

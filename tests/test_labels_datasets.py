@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skquant import (
+    LightGBMTrainer,
     WalkForwardEngine,
     information_coefficient,
     load_demo,
@@ -195,6 +196,9 @@ def test_a_symbol_missing_panel_dates_widens_the_embargo():
                    min_train_samples=10, leak_threshold=None)  # fmt: skip
     engine = WalkForwardEngine(data, target="fwd_ret_5", return_col="fwd_ret", **windows)
     assert (engine.label_horizon_, engine.embargo_days_) == (5, 15)
+    # a trainer's own early-stopping tail too (it used the horizon, 5: audit)
+    fitted = LightGBMTrainer(n_estimators=5, n_jobs=1).fit(data[["x"]], data["fwd_ret_5"])
+    assert fitted.config_["embargo_days"] == 15
     # a full calendar records no span: the embargo is the horizon
     full = make_labels(prices["close"].drop("B", level="symbol"), horizon=5)
     assert "spans" not in full.attrs["skquant_labels"]

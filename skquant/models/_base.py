@@ -50,7 +50,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
     validate_parameter_constraints,
 )
-from skquant.utils._target import is_binary_target, warn_if_tail_overlaps_labels
+from skquant.utils._target import is_binary_target, tail_embargo
 from skquant.utils._time import (
     chronological_tail_split,
     dates_of,
@@ -192,6 +192,9 @@ class ConfigMixin:
     _config_aliases: ClassVar[dict[str, str]] = {}
     _tasks: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
+    # ``embargo_days`` embargoes out-of-fold blocks (a stacking ensemble), not only an
+    # early-stopping tail: resolved (None is the label horizon) on every fit
+    _embargoes_out_of_fold: ClassVar[bool] = False
     _library_keys: ClassVar[frozenset[str]] = frozenset()
 
     # ------------------------------------------------------------------ config
@@ -511,6 +514,13 @@ class BaseSupervisedTrainer(BaseTrainer):
                 yv = check_array(yv, ensure_2d=False, dtype="numeric", input_name="y_val")
         dates = dates_of(X)
         index = X.index if isinstance(X, pd.DataFrame) else None
+        if self._embargoes_out_of_fold:  # config_ says what the blocks were embargoed by
+            config["embargo_days"] = tail_embargo(
+                self,
+                y,
+                config.get("embargo_days"),
+                held_out="chronological out-of-fold blocks of its training rows",
+            )
         if X_val is not None:
             warn_if_validation_not_after(X, X_val)
             yv = self._encode_target(yv, classification)
@@ -518,8 +528,8 @@ class BaseSupervisedTrainer(BaseTrainer):
         if holds_out_tail(
             len(Xa), config.get("early_stopping_rounds"), config.get("validation_fraction")
         ):
-            embargo = config.get("embargo_days") or 0
-            warn_if_tail_overlaps_labels(self, y, embargo)
+            embargo = tail_embargo(self, y, config.get("embargo_days"))
+            config["embargo_days"] = embargo  # config_ says what the tail was embargoed by
             train, tail = chronological_tail_split(X, config["validation_fraction"], embargo)
             return FitData(
                 Xa[train],

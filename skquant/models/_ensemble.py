@@ -122,6 +122,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     _tasks = ("regression", "classification")
     _allow_nan = True
     _config_aliases = {"cv": "n_splits", "final_estimator__alpha": "meta_alpha"}
+    _embargoes_out_of_fold = True
     _defaults = {
         "n_splits": 5,
         "hgb_max_iter": 200,
@@ -264,7 +265,7 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
                 n_splits=n_splits,
                 method=method,
                 fit_params=fit_params,
-                embargo=config.get("embargo_days") or 0,
+                embargo=config["embargo_days"],
             )
             if not np.isfinite(oof[mask]).all():
                 raise ValueError(

@@ -25,6 +25,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._target import tail_embargo
 
 _DEFAULT_BASES = ("lightgbm", "xgboost", "ridge")
 
@@ -215,6 +216,12 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         config = self._resolve_config()
         Xa, ya = validate_data(self, X, y, y_numeric=True, multi_output=False, ensure_min_samples=2)
         self.target_names_ = target_names_of(y)
+        config["embargo_days"] = tail_embargo(
+            self,
+            y,
+            config.get("embargo_days"),
+            held_out="chronological out-of-fold blocks of its training rows",
+        )
         bases = self._bases(config)
         self.context_ = (
             np.arange(0)
@@ -235,7 +242,7 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
                     X_fit,
                     y_fit,
                     n_splits=config["n_splits"],
-                    embargo=config.get("embargo_days") or 0,
+                    embargo=config["embargo_days"],
                 )
                 oof.append(np.asarray(pred, dtype=float).reshape(len(ya)))
                 has &= has_oof

@@ -108,8 +108,9 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         The reward when ``fit`` gets none: ``|y|`` or ``y``.
     embargo_days : int, default=None
         Dates a base that takes ``embargo_days`` (a skquant trainer, also as a
-        Pipeline step) drops at least before its own early-stopping tail (0 when
-        None; the base's own larger embargo is kept): labels of horizon h need
+        Pipeline step) drops at least before its own early-stopping tail (the base's
+        own larger embargo is kept; None leaves the base's, and a skquant trainer's
+        None is the horizon its target tells): labels of horizon h need
         ``embargo_days >= h``. The walk-forward engine sets it to its folds' embargo.
 
     Attributes

@@ -49,9 +49,11 @@ _SHARED = _entries(
         ``train``/``fit`` gets no ``X_val``.
     embargo_days : int, default=None
         Dates dropped between the training rows and the chronological early-stopping
-        tail (0 when None): labels of horizon h need ``embargo_days >= h`` so that no
-        training label is computed from prices inside the tail. Not used with
-        ``X_val``/``y_val``, which the caller embargoes.
+        tail: labels of horizon h need ``embargo_days >= h`` so that no training label
+        is computed from prices inside the tail. None is the horizon the target tells
+        (``make_labels`` metadata in its ``attrs``, else its name, e.g. ``fwd_ret_5``),
+        else 0; a smaller explicit value than horizon - 1 warns. ``config_`` holds
+        the value used. Not used with ``X_val``/``y_val``, which the caller embargoes.
     """
 )
 
@@ -60,8 +62,10 @@ _OUT_OF_FOLD = _entries(
     """
     embargo_days : int, default=None
         Dates dropped from each out-of-fold training window just before the block it
-        predicts (0 when None): labels of horizon h need ``embargo_days >= h`` so no
-        base model is trained on a label computed from the block's prices.
+        predicts: labels of horizon h need ``embargo_days >= h`` so no base model is
+        trained on a label computed from the block's prices. None is the horizon the
+        target tells (``make_labels`` metadata, else its name), else 0; a smaller
+        explicit value than horizon - 1 warns. ``config_`` holds the value used.
     """
 )
 

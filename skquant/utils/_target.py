@@ -44,35 +44,63 @@ def horizon_from_name(name) -> int | None:
 def known_horizon(y) -> tuple[int, str] | None:
     """``(horizon, "metadata" or "name")`` of a target Series: from make_labels'
     metadata in its ``attrs`` (a column of a labelled frame carries them), else its
-    name; None when neither says (an array, an unnamed or unknown column)."""
+    name; None when neither says (an array, an unnamed or unknown column). The metadata's
+    ``spans`` (a symbol missing panel dates) lengthen a horizon. A frame of
+    targets (a multi-task net's) gives the longest horizon any of its columns tells."""
+    if isinstance(y, pd.DataFrame):
+        known = [known_horizon(y[name]) for name in y.columns]
+        known = [k for k in known if k is not None]
+        return max(known, key=lambda k: k[0]) if known else None
     name = getattr(y, "name", None)
-    if name is None or isinstance(y, pd.DataFrame):
+    if name is None:
         return None
-    recorded = ((getattr(y, "attrs", None) or {}).get(LABELS_ATTR) or {}).get("horizons") or {}
-    if name in recorded:
-        return int(recorded[name]), "metadata"
+    metadata = (getattr(y, "attrs", None) or {}).get(LABELS_ATTR) or {}
+    recorded = metadata.get("horizons") or {}
+    if name in recorded:  # a symbol that misses panel dates reaches further: its span
+        return max(int(recorded[name]), int((metadata.get("spans") or {}).get(name, 0))), "metadata"
     named = horizon_from_name(name)
     return None if named is None else (named, "name")
 
 
-def warn_if_tail_overlaps_labels(estimator, y, embargo: int) -> None:
-    """Warn when an early-stopping tail is embargoed by fewer dates than the target's
-    horizon - 1: the last training labels are computed from the tail's own prices, so
-    the tail flatters the model and picks a later iteration. Silent when the horizon
-    is unknown (:func:`known_horizon`)."""
+def tail_embargo(
+    estimator,
+    y,
+    embargo: int | None,
+    held_out: str = "a chronological early-stopping tail of its training rows",
+) -> int:
+    """The dates an estimator drops before the rows it holds out of its own training
+    (an early-stopping tail, an out-of-fold block), or a split before its test part;
+    ``estimator`` is the estimator (or the function's name) that the warning names.
+
+    ``embargo`` when given, with a warning when it is below the target's known horizon
+    - 1: the last training labels are computed from the held-out rows' own prices, so
+    they flatter the model (and pick a later iteration). ``None`` (the default of every
+    trainer) is the target's known horizon (:func:`known_horizon`: make_labels metadata
+    or the name), else 0.
+    """
     known = known_horizon(y)
-    if known is None or embargo >= known[0] - 1:
-        return
-    horizon, source = known
-    warnings.warn(
-        f"{type(estimator).__name__} early-stops on a chronological tail of its training "
-        f"rows with embargo_days={embargo}, but the target {y.name!r} spans {horizon} "
-        f"periods (by its {source}): the last training labels are computed from the "
-        f"tail's prices, so the tail flatters the model. Pass embargo_days={horizon} "
-        "(the walk-forward engine, train-all and CascadeStrategy set it from the label).",
-        UserWarning,
-        stacklevel=caller_stacklevel(),
-    )
+    if embargo is None:
+        return 0 if known is None else known[0]
+    embargo = int(embargo)
+    if known is not None and embargo < known[0] - 1:
+        horizon, source = known
+        warnings.warn(
+            f"{estimator if isinstance(estimator, str) else type(estimator).__name__} holds "
+            f"out {held_out} with embargo_days={embargo}, but the target "
+            f"{_target_label(y)} spans {horizon} periods (by its {source}): the last "
+            f"training labels are computed from the held-out rows' prices, so they flatter "
+            f"the model. Leave embargo_days=None (the label horizon) or pass "
+            f"embargo_days={horizon}.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    return embargo
+
+
+def _target_label(y) -> str:
+    if isinstance(y, pd.DataFrame):
+        return repr([str(c) for c in y.columns])
+    return repr(y.name)
 
 
 def is_binary_target(y) -> bool:

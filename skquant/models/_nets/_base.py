@@ -39,7 +39,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from skquant.utils._target import warn_if_tail_overlaps_labels
+from skquant.utils._target import tail_embargo
 from skquant.utils._time import (
     chronological_tail_split,
     holds_out_tail,
@@ -57,7 +57,7 @@ NET_DEFAULTS: dict[str, Any] = {
     "dropout": 0.1,
     "early_stopping_rounds": 10,
     "validation_fraction": 0.2,
-    "embargo_days": 0,
+    "embargo_days": None,  # the target's label horizon when it tells one (tail_embargo)
     "grad_clip": 0.0,
     "device": "cpu",
     "standardize": True,
@@ -406,7 +406,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         patience = config["early_stopping_rounds"]
         fraction = config["validation_fraction"]
         if X_val is None and holds_out_tail(len(Xa), patience, fraction):
-            warn_if_tail_overlaps_labels(self, y, config["embargo_days"] or 0)
+            config["embargo_days"] = tail_embargo(self, y, config["embargo_days"])
             train_rows, val_rows = chronological_tail_split(X, fraction, config["embargo_days"])
         else:
             train_rows = np.arange(len(Xa))

@@ -160,7 +160,9 @@ class VAETrainer(BaseFeatureTrainer):
         train_rows = np.arange(len(Xa))
         val_rows = None
         if X_val is None and holds_out_tail(len(Xa), patience, fraction):
-            train_rows, val_rows = chronological_tail_split(X, fraction, config["embargo_days"])
+            train_rows, val_rows = chronological_tail_split(
+                X, fraction, config["embargo_days"] or 0
+            )
         if config["standardize"]:
             self.mean_, scale = mean_and_std(Xa[train_rows])
             self.scale_ = np.where(scale > 1e-12, scale, 1.0)
