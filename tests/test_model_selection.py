@@ -354,6 +354,37 @@ def test_time_train_test_split_sizes_and_errors():
         time_train_test_split(X, test_days=2, embargo_days=-1)
 
 
+def test_time_train_test_split_embargoes_by_the_labels_horizon_by_default():
+    """The guide's validation split kept embargo_days=0 though y carried make_labels'
+    5-day horizon: the first 5 validation dates shared prices with the last training
+    labels, and early stopping chose on them, silently (audit of the guide)."""
+    import warnings
+
+    from skquant import make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=2, n_days=100, random_state=0)
+    dates = panel.index.get_level_values("date").unique().sort_values()
+
+    def gap(X_tr, X_te):
+        last, first = X_tr.index.get_level_values(0).max(), X_te.index.get_level_values(0).min()
+        return dates.get_loc(first) - dates.get_loc(last) - 1
+
+    X = panel[["ret_1", "ret_5"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert gap(*time_train_test_split(X, panel["fwd_ret_5"], test_days=20)[:2]) == 5
+        labels = panel[["fwd_ret", "fwd_ret_5", "y_will_peak"]]  # the longest: 5
+        assert gap(*time_train_test_split(X, labels, test_days=20)[:2]) == 5
+        assert gap(*time_train_test_split(X, panel["fwd_ret"], test_days=20)[:2]) == 1
+        assert gap(*time_train_test_split(X, test_days=20)) == 0  # no y: nothing known
+        assert (
+            gap(*time_train_test_split(X, panel["fwd_ret_5"], test_days=20, embargo_days=4)[:2])
+            == 4
+        )
+    with pytest.warns(UserWarning, match="time_train_test_split holds out the latest dates"):
+        time_train_test_split(X, panel["fwd_ret_5"], test_days=20, embargo_days=0)
+
+
 # ---------------------------------------------------------------------- sklearn tools
 @pytest.fixture(scope="module")
 def lgb_panel():

@@ -11,9 +11,10 @@ from sklearn.utils import indexable
 
 from skquant.model_selection._base import period_codes
 from skquant.utils._sklearn_compat import _safe_indexing
+from skquant.utils._target import tail_embargo
 
 
-def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_days=0):
+def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_days=None):
     """Split data into an earlier training part and a later test part.
 
     The latest dates go to the test side, ``embargo_days`` dates before them are
@@ -33,9 +34,12 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
     test_size : float, default=None
         Share of the distinct dates in the test part, in (0, 1), rounded up. Give
         ``test_days`` or ``test_size``, not both; with neither, ``test_size=0.25``.
-    embargo_days : int, default=0
-        Dates dropped between the two parts (use the label horizon for
-        overlapping labels).
+    embargo_days : int, default=None
+        Dates dropped between the two parts: labels of horizon h need
+        ``embargo_days >= h`` so that no training label is computed from prices of
+        the test part. None is the horizon ``y`` tells (``make_labels`` metadata in
+        its ``attrs``, else its name such as ``fwd_ret_5``; a frame of labels: the
+        longest), else 0. An explicit value below that horizon - 1 warns.
 
     Returns
     -------
@@ -70,8 +74,13 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
         not isinstance(test_size, Real) or isinstance(test_size, bool) or not 0 < test_size < 1
     ):
         raise ValueError(f"test_size must be a float in (0, 1), got {test_size!r}.")
-    if not isinstance(embargo_days, Integral) or isinstance(embargo_days, bool) or embargo_days < 0:
-        raise ValueError(f"embargo_days must be an int >= 0, got {embargo_days!r}.")
+    if embargo_days is not None and (
+        not isinstance(embargo_days, Integral) or isinstance(embargo_days, bool) or embargo_days < 0
+    ):
+        raise ValueError(f"embargo_days must be an int >= 0 or None, got {embargo_days!r}.")
+    embargo_days = tail_embargo(
+        "time_train_test_split", y, embargo_days, held_out="the latest dates as its test part"
+    )
     arrays = indexable(X) if y is None else indexable(X, y)
     x_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
     if isinstance(x_index, pd.Index) and isinstance(y_index, pd.Index):
