@@ -235,3 +235,22 @@ def test_series_positions_without_a_symbol_level():
     # the cumulative sum runs from the latest row (the earliest date) up
     got = apply_per_series(np.cumsum, values, series_positions(shuffled))
     assert got.tolist() == [10.0, 10.0, 9.0, 7.0, 4.0]
+
+
+@pytest.mark.parametrize(("name", "params"), list(_instances(_ALONG_TIME)))
+def test_a_panel_without_its_symbol_level_is_refused(name, params):
+    """A panel whose symbol level was dropped (a DatetimeIndex repeating each date once
+    per symbol) was taken as one series: windows and filters ran across symbols, one
+    symbol's rows moving another's regime probabilities by 1.0 (audit)."""
+    X, y = _panel()
+    estimator = dict(all_estimators())[name](**params)
+    flat = X.droplevel("symbol")
+    with pytest.raises(ValueError, match="DatetimeIndex repeats the date .* MultiIndex"):
+        estimator.fit(flat, y.droplevel("symbol"))
+    estimator.fit(X, y)
+    method = next(m for m in _METHODS if hasattr(estimator, m))
+    with pytest.raises(ValueError, match="DatetimeIndex repeats the date"):
+        getattr(estimator, method)(flat)
+    doubled = pd.concat([X, X.iloc[:3]])  # a (date, symbol) pair twice
+    with pytest.raises(ValueError, match="repeats the date .* each \\(date, symbol\\) pair"):
+        getattr(estimator, method)(doubled)

@@ -47,14 +47,38 @@ def series_positions(X, n_rows: int | None = None) -> list[np.ndarray]:
     if not isinstance(index, pd.Index) or len(index) != n or dates_of(X) is None:
         return [np.arange(n)]
     level = date_level(index)
-    dates = (index if level is None else index.get_level_values(level)).asi8  # tz-aware too
+    stamps = index if level is None else index.get_level_values(level)
+    dates = stamps.asi8  # tz-aware too
     codes = np.zeros(n, dtype=np.int64)
     if level is not None and index.nlevels > 1:
         others = [index.get_level_values(i) for i in range(index.nlevels) if i != level]
         keys = others[0] if len(others) == 1 else pd.MultiIndex.from_arrays(others)
         codes = pd.factorize(keys, use_na_sentinel=False)[0].astype(np.int64)
     order = np.lexsort((np.arange(n), dates, codes))
+    refuse_repeated_dates(stamps[order], codes[order], panel=index.nlevels > 1)
     return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+
+
+def refuse_repeated_dates(dates: pd.DatetimeIndex, codes: np.ndarray, *, panel: bool) -> None:
+    """A ValueError when a date repeats within one series (``dates`` and the series
+    ``codes`` in series-then-time order). Taken as one series, a panel whose symbol
+    level was dropped ran its windows and filters across symbols (audit: one symbol's
+    rows moved another's regime probabilities by 1.0)."""
+    same = np.flatnonzero((np.diff(dates.asi8) == 0) & (np.diff(codes) == 0))
+    if not same.size:
+        return
+    if panel:
+        raise ValueError(
+            f"X's index repeats the date {dates[same[0]]} within one series ({same.size} "
+            "rows repeat an earlier row's date and symbol): each (date, symbol) pair "
+            "must be one row."
+        )
+    raise ValueError(
+        f"X's DatetimeIndex repeats the date {dates[same[0]]} ({same.size} rows repeat "
+        "an earlier row's date): dates without a symbol level make one series, so a "
+        "panel of several symbols needs a (date, symbol) MultiIndex, which keeps each "
+        "symbol's rows apart."
+    )
 
 
 def apply_per_series(

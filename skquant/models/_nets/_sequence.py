@@ -21,6 +21,7 @@ from skquant.models._nets._base import (
     module_kwargs,
 )
 from skquant.utils._docs import fill_doc
+from skquant.utils._panel import refuse_repeated_dates
 from skquant.utils._sklearn_compat import Interval
 
 
@@ -42,12 +43,12 @@ def window_index(X, n_rows: int, seq_len: int, *, pad: int = -1) -> np.ndarray:
             range(1, index.nlevels)
         )
         if date_levels:
-            dates = levels[date_levels[0]].asi8
+            dates = levels[date_levels[0]]
         if others:
             keys = pd.MultiIndex.from_arrays([levels[i] for i in others])
             codes = pd.factorize(keys)[0].astype(np.int64)
     elif isinstance(index, pd.DatetimeIndex) and len(index) == n_rows:
-        dates = index.asi8
+        dates = index
     back = rows[:, None] - np.arange(seq_len - 1, -1, -1)  # each row's earlier positions
     if codes is None and dates is None:  # one series in row order: no sort needed
         head = back[: seq_len - 1]  # only the first rows reach back before row 0
@@ -55,8 +56,10 @@ def window_index(X, n_rows: int, seq_len: int, *, pad: int = -1) -> np.ndarray:
         return back
     if codes is None:
         codes = np.zeros(n_rows, dtype=np.int64)
-    order = np.lexsort((rows, codes) if dates is None else (rows, dates, codes))
+    order = np.lexsort((rows, codes) if dates is None else (rows, dates.asi8, codes))
     g = codes[order]
+    if dates is not None:  # a window must not reach across symbols sharing one series
+        refuse_repeated_dates(dates[order], g, panel=isinstance(index, pd.MultiIndex))
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     group_start = np.repeat(starts, np.diff(np.r_[starts, n_rows]))
     # in symbol-then-time order, a window is the positions back from its row, kept
