@@ -357,3 +357,17 @@ def test_a_predicted_row_without_a_return_is_named_as_survivorship(tiny):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         _run(tiny)
+
+
+def test_a_model_that_learned_nothing_is_warned_about(panel):
+    """A model predicting one value everywhere (an XGBoost variant whose split floor no
+    gain reached) traded the whole market under "sign": the engine printed Sharpe
+    1.24, the market's, as if it were the model's (audit). It warns, naming the folds."""
+    import warnings
+
+    with pytest.warns(UserWarning, match=r"one constant value .* in 4 of 4 folds .*'sign'"):
+        result = WalkForwardEngine(panel, **WINDOWS).run(estimator=Constant())
+    assert len(result.folds) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        WalkForwardEngine(panel, **WINDOWS).run(estimator=Ridge())

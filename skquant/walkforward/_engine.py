@@ -113,6 +113,36 @@ def _fit_predict_fold(
     return score, position, label, info, fit_seconds, _portable(model) if keep_model else None
 
 
+def _warn_constant_folds(scores: list[np.ndarray], portfolio: str) -> None:
+    """Warn when a fold's model predicted one value for every test row: it learned
+    nothing there (early stopping at its first round, a split floor no gain reaches),
+    so its P&L is the market's, long or short, not the model's skill (audit: an XGBoost
+    variant that never split printed Sharpe 1.24 for shorting the whole market)."""
+    constant = []
+    for k, score in enumerate(scores):
+        finite = np.asarray(score, dtype=np.float64).reshape(len(score), -1)
+        finite = finite[np.isfinite(finite).all(axis=1)]
+        if len(finite) > 1 and (finite == finite[0]).all():
+            constant.append(k)
+    if not constant:
+        return
+    held = {
+        "sign": "holds every symbol on the same side (the market, long or short)",
+        "rank": "holds nothing",
+        "quantile": "holds nothing",
+    }.get(portfolio, "trades no ranking")
+    warnings.warn(
+        f"the model predicted one constant value for every test row in {len(constant)} of "
+        f"{len(scores)} folds (folds {constant[:10]}{', ...' if len(constant) > 10 else ''}): "
+        f"it learned nothing there, so the portfolio {portfolio!r} {held} on those "
+        "folds' dates, and their Sharpe ratio says nothing of the model. Check the "
+        "config (a split floor such as gamma or min_split_gain above what the target's "
+        "scale reaches, early stopping at the first round) and the features.",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
 def _portable(model):
     """``model`` if it pickles (it travels back from a worker process and into its
     fold's checkpoint), else None with a warning: ``last_model_`` is then None."""
@@ -722,6 +752,7 @@ class WalkForwardEngine:
             raise
         del X, fold_args, jobs, outputs, generator  # the folds are done: free the features
         self.last_model_ = done[-1][5]
+        _warn_constant_folds([output[0] for output in done], self.portfolio)
         backtest = self._backtest(done)
         del done  # the per-fold predictions now live in the backtest's arrays
         return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
