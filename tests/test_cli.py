@@ -528,6 +528,51 @@ def test_train_all_trading_metrics_follow_the_engine_position_rule():
         assert out["trading"][name] == pytest.approx(expected)
 
 
+def test_train_all_table_flags_constant_models_and_gives_psr():
+    """A pair whose model predicted one constant value printed its Sharpe ratio beside
+    the others' (three models, one -0.87 each: buy-or-short-and-hold, audit), from 63
+    dates with no word of its uncertainty. The table gives the PSR and the dates and
+    marks a constant model's Sharpe."""
+    from skquant.cli._pairs import _headline, summary_table
+    from skquant.metrics import probabilistic_sharpe_ratio, sharpe_ratio, validation_metrics
+
+    rng = np.random.default_rng(0)
+    dates = pd.bdate_range("2024-01-01", periods=63)
+    y = rng.normal(0.001, 0.01, 63)
+    flat = validation_metrics("regression", y, np.full(63, 0.002), returns=y, dates=dates)
+    real = validation_metrics("regression", y, y + rng.normal(0, 0.01, 63), returns=y, dates=dates)
+    assert flat["constant_predictions"] and not real["constant_predictions"]
+    assert flat["trading"]["psr"] == pytest.approx(probabilistic_sharpe_ratio(y))
+    assert flat["trading"]["sharpe"] == pytest.approx(sharpe_ratio(y, periods_per_year=252))
+    pairs = [
+        {"model": m, "status": "trained", **_headline(v)} for m, v in (("a", flat), ("b", real))
+    ]
+    table = summary_table([{"symbol": "SYM", "pairs": pairs}]).splitlines()
+    assert table[0].split() == [
+        "symbol",
+        "model",
+        "status",
+        "rmse/auc",
+        "sharpe",
+        "psr",
+        "dates",
+        "seconds",
+        "peak",
+        "MB",
+    ]
+    row_a, row_b = table[2].split(), table[3].split()
+    assert row_a[4] == f"{flat['trading']['sharpe']:.2f}*" and row_a[6] == "63"
+    assert (
+        row_b[4] == f"{real['trading']['sharpe']:.2f}"
+        and row_b[5] == f"{real['trading']['psr']:.2f}"
+    )
+    assert table[-1].startswith("*: the model predicted one constant value")
+    # a pair saved before the PSR was kept shows "-", and no constant-model note
+    old = {"model": "c", "status": "trained", "sharpe": 0.5}
+    lines = summary_table([{"symbol": "SYM", "pairs": [old]}]).splitlines()
+    assert lines[2].split()[4:7] == ["0.50", "-", "-"] and not lines[-1].startswith("*")
+
+
 def _raising(exc):
     """A stand-in for a library function the command calls, failing with ``exc``."""
 

@@ -334,12 +334,14 @@ def _train_pair(
 
 
 def _headline(metrics: dict) -> dict:
-    keep = {}
+    keep = {"constant": bool(metrics.get("constant_predictions"))}
     for key in ("rmse", "roc_auc", "accuracy", "information_coefficient"):
         if key in metrics:
             keep[key] = metrics[key]
     if "trading" in metrics:
         keep["sharpe"] = metrics["trading"]["sharpe"]
+        keep["psr"] = metrics["trading"].get("psr")  # None: a pair from before it was kept
+        keep["n_val_periods"] = metrics["trading"].get("n_periods")
     return keep
 
 
@@ -493,7 +495,9 @@ def _fmt(value, spec: str = ".4f") -> str:
 
 def summary_table(results: list[dict]) -> str:
     """One row per symbol/model pair."""
-    rows = [("symbol", "model", "status", "rmse/auc", "sharpe", "seconds", "peak MB")]
+    rows = [
+        ("symbol", "model", "status", "rmse/auc", "sharpe", "psr", "dates", "seconds", "peak MB")
+    ]
     for res in sorted(results, key=lambda r: r["symbol"]):
         for pair in res["pairs"]:
             score = pair.get("rmse", pair.get("roc_auc", pair.get("accuracy")))
@@ -503,7 +507,9 @@ def summary_table(results: list[dict]) -> str:
                     pair["model"],
                     pair["status"],
                     _fmt(score),
-                    _fmt(pair.get("sharpe"), ".2f"),
+                    _fmt(pair.get("sharpe"), ".2f") + ("*" if pair.get("constant") else ""),
+                    _fmt(pair.get("psr"), ".2f"),
+                    _fmt(pair.get("n_val_periods")),
                     _fmt(pair.get("seconds"), ".1f"),
                     _fmt(res.get("peak_memory_mb"), ".0f"),
                 )
@@ -511,4 +517,13 @@ def summary_table(results: list[dict]) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(
+        "sharpe: annualised over the pair's validation dates, net of --cost-bps; psr: the "
+        "probability that its true Sharpe ratio is above 0, given those dates"
+    )
+    if any(pair.get("constant") for res in results for pair in res["pairs"]):
+        lines.append(
+            "*: the model predicted one constant value on every validation row (it learned "
+            "nothing): that Sharpe ratio is the market's, long or short, not the model's"
+        )
     return "\n".join(line.rstrip() for line in lines)

@@ -11,6 +11,7 @@ from sklearn import metrics as skm
 from skquant.metrics._predictions import hit_rate, information_coefficient
 from skquant.metrics._returns import max_drawdown, profit_factor, sharpe_ratio, win_loss_ratio
 from skquant.metrics._scorer import positions_from_scores
+from skquant.metrics._significance import probabilistic_sharpe_ratio
 from skquant.utils._time import periods_per_year_of
 
 __all__ = ["validation_metrics"]
@@ -64,15 +65,19 @@ def validation_metrics(
     Returns
     -------
     metrics : dict
-        ``accuracy`` (and ``roc_auc``, ``log_loss`` with ``proba`` on a binary
+        ``constant_predictions`` (True when every prediction, or probability, is
+        one value: the model learned nothing, and a Sharpe ratio of its positions is
+        the market's, long or short); ``accuracy`` (and ``roc_auc``, ``log_loss`` with ``proba`` on a binary
         target) for classification; ``rmse``, ``mae``, ``r2``,
         ``information_coefficient`` and ``hit_rate`` for regression, on the rows
         with a label (NaN when no row has one); with
         ``returns``, a ``trading`` dict of ``sharpe``, ``max_drawdown``, ``hit_rate``,
         ``profit_factor``, ``win_loss_ratio``, ``total_return``, ``n_periods``,
-        ``periods_per_year``, ``turnover`` (mean per period), ``cost_bps`` and
+        ``periods_per_year``, ``turnover`` (mean per period), ``cost_bps``,
         ``gross_sharpe`` (the Sharpe ratio before costs; the other return metrics
-        are net of them).
+        are net of them) and ``psr``, the probabilistic Sharpe ratio against 0 (the
+        probability that the true Sharpe ratio is positive, given the periods;
+        NaN below two).
     """
 
     y = np.asarray(y_val, dtype=float).reshape(-1)
@@ -82,7 +87,7 @@ def validation_metrics(
     labelled = ~np.isnan(y)  # a NaN label: left out of the prediction metrics
     y, y_pred = y[labelled], pred_all[labelled]
     nan = float("nan")
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"constant_predictions": _constant(pred_all if proba is None else proba)}
     if task == "classification":
         out["accuracy"] = float(skm.accuracy_score(y, y_pred)) if len(y) else nan
         if proba is not None and len(np.unique(y)) == 2:
@@ -132,8 +137,24 @@ def validation_metrics(
             "turnover": float(turn.mean()) if turn is not None and len(turn) else float("nan"),
             "cost_bps": float(cost_bps),
             "gross_sharpe": float(sharpe_ratio(gross, periods_per_year=periods_per_year)),
+            # how far a Sharpe ratio from so few periods can be trusted
+            "psr": _psr(period),
         }
     return out
+
+
+def _constant(values) -> bool:
+    """Whether every finite prediction is the same value (of at least two)."""
+    flat = np.asarray(values, dtype=float).reshape(len(values), -1)
+    flat = flat[np.isfinite(flat).all(axis=1)]
+    return bool(len(flat) > 1 and (flat == flat[0]).all())
+
+
+def _psr(period: np.ndarray) -> float:
+    """The probabilistic Sharpe ratio against 0 of the finite periods (NaN below 2)."""
+    finite = np.asarray(period, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(probabilistic_sharpe_ratio(finite)) if len(finite) >= 2 else float("nan")
 
 
 def _sign_portfolio(position, returns, dates, symbols):
