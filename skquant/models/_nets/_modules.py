@@ -79,6 +79,15 @@ def _take(values, rows):
 
 
 # --------------------------------------------------------------------------- net
+_OWN_INPUTS = (
+    "this skorch net is a skquant trainer's fitted model_: it takes the trainer's "
+    "standardised float32 inputs (a sequence net's windows of them), not your features, "
+    "so its own predict would give other numbers. Predict with the trainer "
+    "(trainer.predict(X)) and save the trainer itself: joblib.dump(trainer, path) or "
+    "skquant.save_model(trainer, folder)."
+)
+
+
 class LeanNet(NeuralNet):
     """A ``skorch.NeuralNet`` that runs per batch only what a hand-written loop runs.
 
@@ -97,6 +106,20 @@ class LeanNet(NeuralNet):
 
     The validation pass runs under ``torch.inference_mode``.
     """
+
+    def predict(self, X):
+        """Refused: see :meth:`predict_proba`."""
+        raise RuntimeError(_OWN_INPUTS)
+
+    def predict_proba(self, X):
+        """Refused: this net is a trainer's ``model_`` and takes the trainer's inputs.
+
+        Its inputs are the trainer's standardised float32 rows (a sequence net's
+        windows of them), not the features: called on features, skorch's predict gave
+        other numbers silently (correlation 0.37 with the trainer's, audit of the
+        guide's "save ``trainer.model``" step). The trainer predicts and is saved.
+        """
+        raise RuntimeError(_OWN_INPUTS)
 
     def _set_training(self, training=True):
         for name in self._modules + self._criteria:
