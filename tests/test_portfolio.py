@@ -371,3 +371,31 @@ def test_a_model_that_learned_nothing_is_warned_about(panel):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         WalkForwardEngine(panel, **WINDOWS).run(estimator=Ridge())
+
+
+class Bullish(RegressorMixin, BaseEstimator):
+    """Varying predictions, all positive: long every symbol on every date."""
+
+    def fit(self, X, y):
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return 1.0 + np.abs(np.asarray(X, dtype=float)[:, 0])
+
+
+def test_a_model_long_on_every_row_is_warned_about_under_sign_only(panel):
+    """A model whose predictions vary but never change sign held the whole market under
+    "sign" (and "long_only"): its Sharpe is the benchmark's, the table's -0.87 of three
+    models at once (audit). Under "rank" it trades its ranking: no warning."""
+    import warnings
+
+    for portfolio in ("sign", "long_only"):
+        with pytest.warns(UserWarning, match=r"same side .* in 4 of 4 folds"):
+            result = WalkForwardEngine(panel, portfolio=portfolio, **WINDOWS).run(
+                estimator=Bullish()
+            )
+        assert result.summary["sharpe"] == pytest.approx(result.summary["benchmark_sharpe"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        WalkForwardEngine(panel, portfolio="rank", **WINDOWS).run(estimator=Bullish())

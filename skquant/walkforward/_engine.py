@@ -113,34 +113,51 @@ def _fit_predict_fold(
     return score, position, label, info, fit_seconds, _portable(model) if keep_model else None
 
 
-def _warn_constant_folds(scores: list[np.ndarray], portfolio: str) -> None:
-    """Warn when a fold's model predicted one value for every test row: it learned
-    nothing there (early stopping at its first round, a split floor no gain reaches),
-    so its P&L is the market's, long or short, not the model's skill (audit: an XGBoost
-    variant that never split printed Sharpe 1.24 for shorting the whole market)."""
-    constant = []
-    for k, score in enumerate(scores):
-        finite = np.asarray(score, dtype=np.float64).reshape(len(score), -1)
-        finite = finite[np.isfinite(finite).all(axis=1)]
-        if len(finite) > 1 and (finite == finite[0]).all():
+def _warn_constant_folds(
+    scores: list[np.ndarray], positions: list[np.ndarray], portfolio: str
+) -> None:
+    """Warn when a fold's model predicted one value for every test row, or (for the
+    rules that trade the sign of a position) took the same side on every test row:
+    that fold's P&L is the market's, long or short, not the model's skill (audit: an
+    XGBoost variant that never split printed Sharpe 1.24 for shorting the market)."""
+
+    def listed(folds: list[int]) -> str:
+        more = ", ..." if len(folds) > 10 else ""
+        return f"{len(folds)} of {len(scores)} folds (folds {folds[:10]}{more})"
+
+    constant, one_side = [], []
+    for k, (score, position) in enumerate(zip(scores, positions, strict=True)):
+        values = np.asarray(score, dtype=np.float64).reshape(len(score), -1)
+        values = values[np.isfinite(values).all(axis=1)]
+        if len(values) > 1 and (values == values[0]).all():
             constant.append(k)
-    if not constant:
-        return
-    held = {
-        "sign": "holds every symbol on the same side (the market, long or short)",
-        "rank": "holds nothing",
-        "quantile": "holds nothing",
-    }.get(portfolio, "trades no ranking")
-    warnings.warn(
-        f"the model predicted one constant value for every test row in {len(constant)} of "
-        f"{len(scores)} folds (folds {constant[:10]}{', ...' if len(constant) > 10 else ''}): "
-        f"it learned nothing there, so the portfolio {portfolio!r} {held} on those "
-        "folds' dates, and their Sharpe ratio says nothing of the model. Check the "
-        "config (a split floor such as gamma or min_split_gain above what the target's "
-        "scale reaches, early stopping at the first round) and the features.",
-        UserWarning,
-        stacklevel=caller_stacklevel(),
-    )
+        elif len(position) > 1 and (
+            np.all(position > 0) or (portfolio == "sign" and np.all(position < 0))
+        ):
+            one_side.append(k)  # long_only short throughout holds nothing: not the market
+    if constant:
+        held = {"rank": "holds nothing", "quantile": "holds nothing"}.get(
+            portfolio, "holds every symbol on one side (the market, long or short)"
+        )
+        warnings.warn(
+            f"the model predicted one constant value for every test row in "
+            f"{listed(constant)}: it learned nothing there, so the portfolio {portfolio!r} "
+            f"{held} on those folds' dates, and their Sharpe ratio says nothing of the "
+            "model. Check the config (a split floor such as gamma or min_split_gain above "
+            "what the target's scale reaches, early stopping at the first round) and the "
+            "features.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    if one_side and portfolio in ("sign", "long_only"):
+        warnings.warn(
+            f"the model took the same side (long, or short) on every test row in "
+            f"{listed(one_side)}: under portfolio {portfolio!r} those folds held every "
+            "symbol they could, so their P&L is the market's (compare benchmark_sharpe), "
+            "not the model's ranking; portfolio='rank' trades the ranking alone.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def _portable(model):
@@ -752,7 +769,7 @@ class WalkForwardEngine:
             raise
         del X, fold_args, jobs, outputs, generator  # the folds are done: free the features
         self.last_model_ = done[-1][5]
-        _warn_constant_folds([output[0] for output in done], self.portfolio)
+        _warn_constant_folds([o[0] for o in done], [o[1] for o in done], self.portfolio)
         backtest = self._backtest(done)
         del done  # the per-fold predictions now live in the backtest's arrays
         return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
