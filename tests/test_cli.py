@@ -462,6 +462,21 @@ def test_walkforward_equity_csv_holds_what_the_help_says(tmp_path, capsys):
     )
 
 
+def test_walkforward_says_when_its_model_learned_nothing(tmp_path, capsys):
+    """A config whose split floor no gain reaches (XGBoost's conservative gamma on
+    returns) gave constant predictions in every fold and a Sharpe for holding the market;
+    the engine's warning reaches the command's stderr in its words."""
+    from skquant.cli import main
+
+    args = _walkforward_args(tmp_path)
+    config = Path(args[args.index("--config") + 1])
+    config.write_text(config.read_text() + "    min_split_gain: 1000.0\n")
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "skquant: warning: the model predicted one constant value for every test row" in err
+    assert "UserWarning" not in err
+
+
 def test_walkforward_names_the_config_file_its_variant_comes_from(tmp_path, capsys):
     """With --config best_config.yaml it printed "variant balanced", as if the shipped
     balanced variant were run."""

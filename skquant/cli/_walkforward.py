@@ -6,6 +6,7 @@ import argparse
 import datetime as _dt
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from skquant.cli._common import (
@@ -20,6 +21,7 @@ from skquant.cli._common import (
     library_rules,
     log,
     positive_int,
+    report_warnings,
     require_config_models,
     require_models,
     start_tracking,
@@ -326,7 +328,10 @@ def _run(args: argparse.Namespace, tracker) -> int:
     checkpoints = out / CHECKPOINTS
     if args.force and checkpoints.is_dir():
         shutil.rmtree(checkpoints)
-    result = engine.run(args.model, config, checkpoint_dir=checkpoints)
+    with warnings.catch_warnings(record=True) as caught:  # said in the command's words
+        warnings.simplefilter("default")  # each distinct warning once
+        result = engine.run(args.model, config, checkpoint_dir=checkpoints)
+    report_warnings(caught, verbosity)
     # the folds of earlier runs with other settings, and a killed run's temporary files
     remove_unused(checkpoints, since=started.timestamp())
 
