@@ -96,7 +96,7 @@ FAST_YAML = """\
 model: lightgbm
 defaults:
   n_jobs: 1
-  embargo_days: 0  # as in the shipped configs: train-all raises it to --embargo-days
+  embargo_days: 0  # explicit: train-all and walkforward raise it to the label horizon
 variants:
   balanced:
     n_estimators: {rounds}
@@ -544,10 +544,10 @@ def test_train_all_trading_metrics_follow_the_engine_position_rule():
 
 
 def test_train_all_table_flags_constant_models_and_gives_psr():
-    """A pair whose model predicted one constant value printed its Sharpe ratio beside
-    the others' (three models, one -0.87 each: buy-or-short-and-hold, audit), from 63
-    dates with no word of its uncertainty. The table gives the PSR and the dates and
-    marks a constant model's Sharpe."""
+    """A pair whose model predicted one constant value, or one sign, printed its Sharpe
+    ratio beside the others' (three models, -0.87 each: buy-or-short-and-hold, audit),
+    from 63 dates with no word of its uncertainty. The table gives the PSR and the
+    dates and marks a one-sided model's Sharpe."""
     from skquant.cli._pairs import _headline, summary_table
     from skquant.metrics import probabilistic_sharpe_ratio, sharpe_ratio, validation_metrics
 
@@ -556,11 +556,16 @@ def test_train_all_table_flags_constant_models_and_gives_psr():
     y = rng.normal(0.001, 0.01, 63)
     flat = validation_metrics("regression", y, np.full(63, 0.002), returns=y, dates=dates)
     real = validation_metrics("regression", y, y + rng.normal(0, 0.01, 63), returns=y, dates=dates)
+    # varying predictions of one sign: long throughout, as the constant model
+    bullish = validation_metrics("regression", y, rng.uniform(1, 2, 63), returns=y, dates=dates)
     assert flat["constant_predictions"] and not real["constant_predictions"]
+    assert not bullish["constant_predictions"] and bullish["trading"]["one_sided"]
+    assert flat["trading"]["one_sided"] and not real["trading"]["one_sided"]
     assert flat["trading"]["psr"] == pytest.approx(probabilistic_sharpe_ratio(y))
     assert flat["trading"]["sharpe"] == pytest.approx(sharpe_ratio(y, periods_per_year=252))
     pairs = [
-        {"model": m, "status": "trained", **_headline(v)} for m, v in (("a", flat), ("b", real))
+        {"model": m, "status": "trained", **_headline(v)}
+        for m, v in (("a", flat), ("b", real), ("c", bullish))
     ]
     table = summary_table([{"symbol": "SYM", "pairs": pairs}]).splitlines()
     assert table[0].split() == [
@@ -581,7 +586,8 @@ def test_train_all_table_flags_constant_models_and_gives_psr():
         row_b[4] == f"{real['trading']['sharpe']:.2f}"
         and row_b[5] == f"{real['trading']['psr']:.2f}"
     )
-    assert table[-1].startswith("*: the model predicted one constant value")
+    assert table[4].split()[4] == f"{flat['trading']['sharpe']:.2f}*"  # the same as a's
+    assert table[-1].startswith("*: the model took the same side on every validation row")
     # a pair saved before the PSR was kept shows "-", and no constant-model note
     old = {"model": "c", "status": "trained", "sharpe": 0.5}
     lines = summary_table([{"symbol": "SYM", "pairs": [old]}]).splitlines()

@@ -335,6 +335,8 @@ def _train_pair(
 
 def _headline(metrics: dict) -> dict:
     keep = {"constant": bool(metrics.get("constant_predictions"))}
+    if (metrics.get("trading") or {}).get("one_sided"):
+        keep["constant"] = True  # long (or short) throughout: the market's Sharpe
     for key in ("rmse", "roc_auc", "accuracy", "information_coefficient"):
         if key in metrics:
             keep[key] = metrics[key]
@@ -523,7 +525,8 @@ def summary_table(results: list[dict]) -> str:
     )
     if any(pair.get("constant") for res in results for pair in res["pairs"]):
         lines.append(
-            "*: the model predicted one constant value on every validation row (it learned "
-            "nothing): that Sharpe ratio is the market's, long or short, not the model's"
+            "*: the model took the same side on every validation row (it predicted one "
+            "constant value, or one sign): that Sharpe ratio is the market's, long or "
+            "short, not the model's skill"
         )
     return "\n".join(line.rstrip() for line in lines)

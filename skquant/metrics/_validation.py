@@ -77,7 +77,9 @@ def validation_metrics(
         ``gross_sharpe`` (the Sharpe ratio before costs; the other return metrics
         are net of them) and ``psr``, the probabilistic Sharpe ratio against 0 (the
         probability that the true Sharpe ratio is positive, given the periods;
-        NaN below two).
+        NaN below two), and ``one_sided`` (True when every position is long, or every
+        one short: the P&L is then the market's, long or short, and says nothing of
+        the model's skill).
     """
 
     y = np.asarray(y_val, dtype=float).reshape(-1)
@@ -139,6 +141,8 @@ def validation_metrics(
             "gross_sharpe": float(sharpe_ratio(gross, periods_per_year=periods_per_year)),
             # how far a Sharpe ratio from so few periods can be trusted
             "psr": _psr(period),
+            # long (or short) on every row: the P&L is the market's, whatever the model
+            "one_sided": bool(len(position) and (np.all(position > 0) or np.all(position < 0))),
         }
     return out
 
