@@ -371,6 +371,15 @@ def test_a_model_that_learned_nothing_is_warned_about(panel):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         WalkForwardEngine(panel, **WINDOWS).run(estimator=Ridge())
+        # a market timer scores every symbol of a date alike: a fold of one test date
+        # is no evidence that it learned nothing (review: 6 of 6 folds were flagged)
+        timer = panel.assign(market=panel.groupby(level="date")["ret_5"].transform("mean"))
+        one_day = dict(WINDOWS, test_days=1, step_days=1)
+        result = WalkForwardEngine(timer, features=["market"], leak_threshold=None, **one_day).run(
+            estimator=Ridge()
+        )
+    assert result.predictions.groupby("fold")["prediction"].nunique().max() == 1
+    assert result.predictions["prediction"].nunique() > 100  # it times the market
 
 
 class Bullish(RegressorMixin, BaseEstimator):

@@ -114,19 +114,23 @@ def _fit_predict_fold(
 
 
 def _warn_constant_folds(
-    scores: list[np.ndarray], positions: list[np.ndarray], portfolio: str
+    scores: list[np.ndarray], positions: list[np.ndarray], n_dates: list[int], portfolio: str
 ) -> None:
     """Warn when a fold's model predicted one value for every test row, or (for the
     rules that trade the sign of a position) took the same side on every test row:
     that fold's P&L is the market's, long or short, not the model's skill (audit: an
-    XGBoost variant that never split printed Sharpe 1.24 for shorting the market)."""
+    XGBoost variant that never split printed Sharpe 1.24 for shorting the market).
+    A fold of one test date is left alone: a model of market-wide features gives every
+    symbol of a date one score and still times the market from date to date."""
 
     def listed(folds: list[int]) -> str:
         more = ", ..." if len(folds) > 10 else ""
         return f"{len(folds)} of {len(scores)} folds (folds {folds[:10]}{more})"
 
     constant, one_side = [], []
-    for k, (score, position) in enumerate(zip(scores, positions, strict=True)):
+    for k, (score, position, dates) in enumerate(zip(scores, positions, n_dates, strict=True)):
+        if dates < 2:
+            continue
         values = np.asarray(score, dtype=np.float64).reshape(len(score), -1)
         values = values[np.isfinite(values).all(axis=1)]
         if len(values) > 1 and (values == values[0]).all():
@@ -769,7 +773,12 @@ class WalkForwardEngine:
             raise
         del X, fold_args, jobs, outputs, generator  # the folds are done: free the features
         self.last_model_ = done[-1][5]
-        _warn_constant_folds([o[0] for o in done], [o[1] for o in done], self.portfolio)
+        _warn_constant_folds(
+            [o[0] for o in done],
+            [o[1] for o in done],
+            [int(self._date_codes[d - 1] - self._date_codes[c]) + 1 for *_, c, d in self.folds_],
+            self.portfolio,
+        )
         backtest = self._backtest(done)
         del done  # the per-fold predictions now live in the backtest's arrays
         return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
