@@ -383,6 +383,13 @@ def test_time_train_test_split_embargoes_by_the_labels_horizon_by_default():
         )
     with pytest.warns(UserWarning, match="time_train_test_split holds out the latest dates"):
         time_train_test_split(X, panel["fwd_ret_5"], test_days=20, embargo_days=0)
+    # a frame repeating a column name: each column is read by position (review: the
+    # lookup by name returned a frame again, recursing without end)
+    twice = pd.concat([panel["fwd_ret_5"], panel["fwd_ret"]], axis=1).set_axis(["a", "a"], axis=1)
+    twice.attrs = panel.attrs
+    assert gap(*time_train_test_split(X, twice, test_days=20)[:2]) == 0  # "a" tells nothing
+    named = pd.concat([panel["fwd_ret_5"]] * 2, axis=1)
+    assert gap(*time_train_test_split(X, named, test_days=20)[:2]) == 5
 
 
 # ---------------------------------------------------------------------- sklearn tools

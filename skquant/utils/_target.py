@@ -48,7 +48,7 @@ def known_horizon(y) -> tuple[int, str] | None:
     ``spans`` (a symbol missing panel dates) lengthen a horizon. A frame of
     targets (a multi-task net's) gives the longest horizon any of its columns tells."""
     if isinstance(y, pd.DataFrame):
-        known = [known_horizon(y[name]) for name in y.columns]
+        known = [known_horizon(y.iloc[:, i]) for i in range(y.shape[1])]  # repeated names too
         known = [k for k in known if k is not None]
         return max(known, key=lambda k: k[0]) if known else None
     name = getattr(y, "name", None)
