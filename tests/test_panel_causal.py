@@ -251,6 +251,10 @@ def test_a_panel_without_its_symbol_level_is_refused(name, params):
     method = next(m for m in _METHODS if hasattr(estimator, m))
     with pytest.raises(ValueError, match="DatetimeIndex repeats the date"):
         getattr(estimator, method)(flat)
+    missing = flat.copy()
+    missing.index = missing.index.where(np.arange(len(flat)) >= 2, pd.NaT)  # two NaT dates
+    with pytest.raises(ValueError, match=r"missing dates \(NaT\) on 2 rows"):
+        getattr(estimator, method)(missing)
     doubled = pd.concat([X, X.iloc[:3]])  # a (date, symbol) pair twice
     with pytest.raises(ValueError, match="repeats the date .* each \\(date, symbol\\) pair"):
         getattr(estimator, method)(doubled)

@@ -67,6 +67,11 @@ def refuse_repeated_dates(dates: pd.DatetimeIndex, codes: np.ndarray, *, panel: 
     same = np.flatnonzero((np.diff(dates.asi8) == 0) & (np.diff(codes) == 0))
     if not same.size:
         return
+    if pd.isna(dates[same[0]]):
+        raise ValueError(
+            f"X's index holds missing dates (NaT) on {int(dates.isna().sum())} rows: each "
+            "row needs its date to take its place in its series."
+        )
     if panel:
         raise ValueError(
             f"X's index repeats the date {dates[same[0]]} within one series ({same.size} "
