@@ -519,10 +519,11 @@ def summary_table(results: list[dict]) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(
-        "sharpe: annualised over the pair's validation dates, net of --cost-bps; psr: the "
-        "probability that its true Sharpe ratio is above 0, given those dates"
-    )
+    if any(pair.get("sharpe") is not None for res in results for pair in res["pairs"]):
+        lines.append(
+            "sharpe: annualised over the pair's validation dates, net of --cost-bps; psr: "
+            "the probability that its true Sharpe ratio is above 0, given those dates"
+        )
     if any(pair.get("constant") for res in results for pair in res["pairs"]):
         lines.append(
             "*: the model took the same side on every validation row (it predicted one "

@@ -17,8 +17,12 @@ def _own_embargo(estimator, params: dict) -> int | None:
 
     A skquant trainer's comes from its resolved config (parameter, then ``config``,
     then the YAML variant); None when that config does not resolve (its ``fit``
-    reports the error). Another estimator's is its ``embargo_days`` parameter (None
-    is 0); a value that is not an int (``"auto"``) is left to the estimator.
+    reports the error). Another estimator's is its ``embargo_days`` parameter. An
+    unset one (None) counts as 0: a skquant trainer's None is the horizon its target
+    tells, known only at ``fit`` and not from an array target (the engine's), so it
+    is replaced by the caller's embargo, and the trainer warns at ``fit`` when that is
+    below its target's horizon - 1. A value that is not an int (``"auto"``) is left to
+    the estimator.
     """
     resolve = getattr(estimator, "_resolve_config", None)
     if callable(resolve):
@@ -41,7 +45,9 @@ def embargo_at_least(estimator, embargo: int | None):
     ``estimator`` and every estimator among its parameters (a Pipeline's steps) that
     takes ``embargo_days`` gets ``embargo_days = max(own, embargo)``; a larger own
     embargo (parameter, ``config`` or YAML variant) is kept, and nothing is set when
-    ``embargo`` is 0 or the own one is at least as large.
+    ``embargo`` is 0 or the own one is at least as large. An unset own embargo (None,
+    a skquant trainer's target horizon at ``fit``) counts as 0 here: it becomes
+    ``embargo``.
 
     Parameters
     ----------
