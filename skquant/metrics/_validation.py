@@ -12,6 +12,7 @@ from skquant.metrics._predictions import hit_rate, information_coefficient
 from skquant.metrics._returns import max_drawdown, profit_factor, sharpe_ratio, win_loss_ratio
 from skquant.metrics._scorer import positions_from_scores
 from skquant.metrics._significance import probabilistic_sharpe_ratio
+from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._time import periods_per_year_of
 
 __all__ = ["validation_metrics"]
@@ -89,7 +90,7 @@ def validation_metrics(
     labelled = ~np.isnan(y)  # a NaN label: left out of the prediction metrics
     y, y_pred = y[labelled], pred_all[labelled]
     nan = float("nan")
-    out: dict[str, Any] = {"constant_predictions": _constant(pred_all if proba is None else proba)}
+    out: dict[str, Any] = {"constant_predictions": one_value(pred_all if proba is None else proba)}
     if task == "classification":
         out["accuracy"] = float(skm.accuracy_score(y, y_pred)) if len(y) else nan
         if proba is not None and len(np.unique(y)) == 2:
@@ -142,16 +143,9 @@ def validation_metrics(
             # how far a Sharpe ratio from so few periods can be trusted
             "psr": _psr(period),
             # long (or short) on every row: the P&L is the market's, whatever the model
-            "one_sided": bool(len(position) and (np.all(position > 0) or np.all(position < 0))),
+            "one_sided": one_sided(position),
         }
     return out
-
-
-def _constant(values) -> bool:
-    """Whether every finite prediction is the same value (of at least two)."""
-    flat = np.asarray(values, dtype=float).reshape(len(values), -1)
-    flat = flat[np.isfinite(flat).all(axis=1)]
-    return bool(len(flat) > 1 and (flat == flat[0]).all())
 
 
 def _psr(period: np.ndarray) -> float:

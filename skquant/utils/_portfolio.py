@@ -19,6 +19,24 @@ from skquant.utils._cross_section import group_ranks
 PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
 
 
+def one_value(predictions) -> bool:
+    """Whether every finite prediction (row of predictions) is one value, of at least
+    two: the model learned nothing, and positions taken from it hold the market."""
+    values = np.asarray(predictions, dtype=np.float64).reshape(len(predictions), -1)
+    values = values[np.isfinite(values).all(axis=1)]
+    return bool(len(values) > 1 and (values == values[0]).all())
+
+
+def one_sided(position, portfolio: str = "sign") -> bool:
+    """Whether ``portfolio`` holds the market with these positions: long on every row
+    (``"sign"``, ``"long_only"``), or short on every row (``"sign"``; ``"long_only"``
+    then holds nothing)."""
+    position = np.asarray(position)
+    if not len(position):
+        return False
+    return bool(np.all(position > 0) or (portfolio == "sign" and np.all(position < 0)))
+
+
 def check_portfolio(portfolio, quantile, cost_bps) -> tuple[str, float, float]:
     """``(portfolio, quantile, cost_bps)`` checked, or a ValueError naming the parameter."""
     if not isinstance(portfolio, str) or portfolio not in PORTFOLIOS:

@@ -20,6 +20,7 @@ from skquant.leakage import plan_labels
 from skquant.metrics import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
+from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._portfolio import (
@@ -132,14 +133,10 @@ def _warn_constant_folds(
     for k, (score, position, dates) in enumerate(zip(scores, positions, n_dates, strict=True)):
         if dates < 2:
             continue
-        values = np.asarray(score, dtype=np.float64).reshape(len(score), -1)
-        values = values[np.isfinite(values).all(axis=1)]
-        if len(values) > 1 and (values == values[0]).all():
+        if one_value(score):
             constant.append(k)
-        elif len(position) > 1 and (
-            np.all(position > 0) or (portfolio == "sign" and np.all(position < 0))
-        ):
-            one_side.append(k)  # long_only short throughout holds nothing: not the market
+        elif len(position) > 1 and one_sided(position, portfolio):
+            one_side.append(k)
     if constant:
         held = {"rank": "holds nothing", "quantile": "holds nothing"}.get(
             portfolio, "holds every symbol on one side (the market, long or short)"
