@@ -28,7 +28,7 @@ import pandas as pd
 
 from skquant.labels import LABELS_ATTR, is_label_like
 from skquant.utils._panel import series_positions
-from skquant.utils._target import horizon_from_name, is_binary_target
+from skquant.utils._target import is_binary_target, label_span, recorded_horizon
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
@@ -322,12 +322,9 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     >>> label_horizon(panel, "fwd_ret_5")
     LabelHorizon(horizon=5, source='metadata')
     """
-    known = _metadata(data).get("horizons") or {}
-    if column in known:
-        return LabelHorizon(int(known[column]), "metadata")
-    named = horizon_from_name(column)
-    if named is not None:
-        return LabelHorizon(named, "name")
+    known = recorded_horizon(column, getattr(data, "attrs", None))
+    if known is not None:
+        return LabelHorizon(*known)
     order, codes = series_order(data)
     values = data[column].to_numpy(dtype=np.float64)[order]
     return LabelHorizon(_autocorrelation_horizon(values, codes, column), "autocorrelation")
@@ -654,7 +651,7 @@ def plan_labels(
     if isinstance(embargo_days, str) and horizon.source == "metadata":
         # a symbol that misses panel dates reaches further in its h rows (make_labels
         # recorded how far, and warned): "auto" covers it
-        embargo = max(embargo, int((_metadata(data).get("spans") or {}).get(target, 0)))
+        embargo = max(embargo, label_span(target, getattr(data, "attrs", None)))
     return LabelPlan(
         target=target,
         return_col=pnl,

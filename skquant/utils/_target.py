@@ -41,12 +41,29 @@ def horizon_from_name(name) -> int | None:
     return int(match.group(1)) if match and int(match.group(1)) >= 1 else None
 
 
+def recorded_horizon(name, attrs) -> tuple[int, str] | None:
+    """``(horizon, "metadata" or "name")`` of the label ``name``: from make_labels'
+    metadata in ``attrs`` (a labelled frame's, or a column's), else from the name;
+    None when neither says."""
+    recorded = ((attrs or {}).get(LABELS_ATTR) or {}).get("horizons") or {}
+    if name in recorded:
+        return int(recorded[name]), "metadata"
+    named = horizon_from_name(name)
+    return None if named is None else (named, "name")
+
+
+def label_span(name, attrs) -> int:
+    """The most panel dates make_labels recorded the label ``name`` reaching ahead (a
+    symbol that misses panel dates spans more than its horizon); 0 when none."""
+    return int((((attrs or {}).get(LABELS_ATTR) or {}).get("spans") or {}).get(name, 0))
+
+
 def known_horizon(y) -> tuple[int, str] | None:
-    """``(horizon, "metadata" or "name")`` of a target Series: from make_labels'
-    metadata in its ``attrs`` (a column of a labelled frame carries them), else its
-    name; None when neither says (an array, an unnamed or unknown column). The metadata's
-    ``spans`` (a symbol missing panel dates) lengthen a horizon. A frame of
-    targets (a multi-task net's) gives the longest horizon any of its columns tells."""
+    """``(horizon, "metadata" or "name")`` of a target Series (:func:`recorded_horizon`
+    of its name and ``attrs``; a column of a labelled frame carries them), lengthened
+    by the metadata's span; None when neither says (an array, an unnamed or unknown
+    column). A frame of targets (a multi-task net's) gives the longest horizon any of
+    its columns tells."""
     if isinstance(y, pd.DataFrame):
         known = [known_horizon(y.iloc[:, i]) for i in range(y.shape[1])]  # repeated names too
         known = [k for k in known if k is not None]
@@ -54,12 +71,11 @@ def known_horizon(y) -> tuple[int, str] | None:
     name = getattr(y, "name", None)
     if name is None:
         return None
-    metadata = (getattr(y, "attrs", None) or {}).get(LABELS_ATTR) or {}
-    recorded = metadata.get("horizons") or {}
-    if name in recorded:  # a symbol that misses panel dates reaches further: its span
-        return max(int(recorded[name]), int((metadata.get("spans") or {}).get(name, 0))), "metadata"
-    named = horizon_from_name(name)
-    return None if named is None else (named, "name")
+    attrs = getattr(y, "attrs", None)
+    known = recorded_horizon(name, attrs)
+    if known is not None and known[1] == "metadata":
+        return max(known[0], label_span(name, attrs)), "metadata"
+    return known
 
 
 def tail_embargo(
