@@ -304,16 +304,34 @@ def test_ensemble_guide_config_regression():
     assert trainer.score(X, y) > 0
 
 
-def test_ensemble_classifier_with_nan():
+@pytest.mark.parametrize("passthrough", [False, True])
+def test_ensemble_classifier_with_nan(passthrough):
+    """The ensemble takes NaN features (its bases do), with ``passthrough`` too: the raw
+    features reached the Ridge / LogisticRegression meta-learner with their NaN and it
+    raised "Input X contains NaN"."""
     X, y = _returns_panel(n_dates=80, noise=0.5)
     X = X.copy()
     X.iloc[::5, 0] = np.nan
     labels = np.where(y > 0, 1, -1)
-    trainer = EnsembleTrainer(task="classification", **_SMALL_STACK).fit(X, labels)
+    trainer = EnsembleTrainer(task="classification", passthrough=passthrough, **_SMALL_STACK)
+    trainer.fit(X, labels)
     proba = _roundtrips(trainer, X, "predict_proba")
     np.testing.assert_allclose(trainer.model.predict_proba(X.to_numpy()), proba)
     np.testing.assert_array_equal(trainer.model.predict(X.to_numpy()), trainer.predict(X))
     assert list(trainer.classes_) == [-1, 1] and (trainer.predict(X) == labels).mean() > 0.6
+
+
+def test_ensemble_passthrough_regression_with_nan():
+    X, y = _returns_panel(n_dates=80)
+    X = X.copy()
+    X.iloc[::5, 0] = np.nan
+    trainer = EnsembleTrainer(passthrough=True, **_SMALL_STACK).fit(X, y)
+    pred = _roundtrips(trainer, X)
+    assert np.isfinite(pred).all() and trainer.score(X, y) > 0
+    # a missing raw feature takes the median of the meta-learner's own training rows
+    meta = trainer.model.final_estimator_
+    rows = X.to_numpy()[trainer.meta_train_mask_, 0]
+    assert meta[0].statistics_[-X.shape[1]] == pytest.approx(np.nanmedian(rows))
 
 
 @pytest.mark.parametrize("family", ["lightgbm", "xgboost", "quantile_lightgbm"])

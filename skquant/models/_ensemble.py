@@ -11,6 +11,7 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -88,7 +89,8 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         Inverse L2 penalty of the LogisticRegression meta-learner (classification),
         on standardised inputs.
     passthrough : bool, default=None
-        Also give the raw features to the meta-learner.
+        Also give the raw features to the meta-learner; a missing one takes the
+        median of the meta-learner's training rows.
     random_state : int, RandomState or None, default=None
         Seed of the base models.
     n_jobs : int, default=None
@@ -103,7 +105,8 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         ``model_.predict_proba(X)`` for classification) give the trainer's
         predictions; ``model_.named_estimators_`` holds the refitted ``"hgb"`` and
         ``"rf"`` base models, ``model_.final_estimator_`` the meta-learner (a
-        ``Pipeline`` of a ``StandardScaler`` and the Ridge or LogisticRegression).
+        ``Pipeline`` of a ``StandardScaler`` and the Ridge or LogisticRegression, after a
+        median ``SimpleImputer`` with ``passthrough``).
     {attributes.config_}
     {attributes.task_}
     n_splits_ : int
@@ -296,7 +299,12 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
                 )
         else:
             learner = Ridge(alpha=config["meta_alpha"])
-        meta = Pipeline([("scale", StandardScaler()), ("meta", learner)])
+        steps = [("scale", StandardScaler()), ("meta", learner)]
+        if passthrough:
+            # the raw features may hold NaN (the bases take them); the linear
+            # meta-learner gets the median of its own training rows instead
+            steps.insert(0, ("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
+        meta = Pipeline(steps)
         meta_w = None if w is None else w[has_oof]
         meta.fit(meta_X, meta_y, scale__sample_weight=meta_w, meta__sample_weight=meta_w)
         for _, base in bases:
