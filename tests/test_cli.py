@@ -841,6 +841,10 @@ def test_train_all_rescores_a_pair_whose_only_change_is_how_it_is_traded(tmp_pat
     pair = out / "AAA" / "lightgbm"
     model = {k: v for k, v in _pair_files(out).items() if k.endswith("model.joblib")}
     assert model
+    # a pair written before metrics.json had constant_predictions gets it when rescored
+    older = json.loads((pair / "metrics.json").read_text())
+    constant = older.pop("constant_predictions")
+    (pair / "metrics.json").write_text(json.dumps(older))
     for extra, reason in [
         (["--cost-bps", "25"], "cost_bps was 0.0"),
         (["--cost-bps", "25", "--periods-per-year", "52"], "periods_per_year was None"),
@@ -853,6 +857,7 @@ def test_train_all_rescores_a_pair_whose_only_change_is_how_it_is_traded(tmp_pat
         rescored = json.loads((pair / "metrics.json").read_text())
         assert rescored["settings"]["cost_bps"] == 25.0
         assert rescored["trading"]["cost_bps"] == 25.0 and rescored["trading"]["turnover"] > 0
+        assert rescored["constant_predictions"] is constant
     assert rescored["trading"]["periods_per_year"] == 52
     assert "0 trained, 1 already finished" in run_cli(*base, *extra).stdout
     proc = run_cli(*base, *extra, "--force")  # the same settings, fitted again

@@ -381,6 +381,7 @@ def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict) ->
     # only the trading metrics depend on these settings (the others stay as computed
     # from the unrounded predictions); none without a return column
     metrics = {k: v for k, v in old.items() if k != "trading"}
+    metrics.setdefault("constant_predictions", scores["constant_predictions"])  # older pairs
     if "trading" in scores:
         metrics["trading"] = scores["trading"]
     metrics["settings"] = pair_settings(job)
