@@ -273,10 +273,32 @@ _DAILY_LIKE = {False: 4.5, True: 6.5}
 _WEEKEND_SHARE = 0.05
 
 
+def _day_of_week(days: np.ndarray) -> np.ndarray:
+    """Monday 0 to Sunday 6 of ``datetime64[D]`` days."""
+    return (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
+
+
 def _trades_every_day(days: np.ndarray) -> bool:
     """Whether the distinct calendar ``days`` include Saturdays and Sundays (24/7)."""
-    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3); Monday 0
+    weekday = _day_of_week(days)
     return bool(np.mean(weekday == 5) >= _WEEKEND_SHARE and np.mean(weekday == 6) >= _WEEKEND_SHARE)
+
+
+def _weekdays_a_week(days: np.ndarray) -> int | None:
+    """How many days of the week the trading ``days`` keep to, when 2 to 4.
+
+    Dates on the same few days of every week (Tuesday and Thursday) are that many
+    trading days a week. A day counts when it holds at least half as many dates as
+    the busiest one (holidays thin Mondays, not remove them), and the others must
+    hold under 5% of the dates; fewer than 3 dates on any one day tell nothing.
+    """
+    counts = np.bincount(_day_of_week(days), minlength=7)
+    if counts.max() < 3:
+        return None
+    kept = counts >= 0.5 * counts.max()
+    if 2 <= kept.sum() <= 4 and counts[~kept].sum() < 0.05 * counts.sum():
+        return int(kept.sum())
+    return None
 
 
 def infer_periods_per_year(dates) -> float:
@@ -290,8 +312,12 @@ def infer_periods_per_year(dates) -> float:
       median number of timestamps per calendar date: 504 for two bars a trading
       day, ``252 * 7`` for 7 hourly bars, ``365 * 24`` = 8760 for hourly 24/7 bars;
     - daily data get 252 (business days) or 365 (calendar days with weekends);
-    - data every few days (less than a week apart) get the year's days over the
-      median spacing, counted in trading days (weekdays: Friday to Monday is 1)
+    - data on the same 2 to 4 weekdays every week (less than 5% of the dates on
+      other days) get 252 times that many over 5: 100.8 on Tuesdays and
+      Thursdays, 151.2 on Mondays, Wednesdays and Fridays, 201.6 from Monday to
+      Thursday;
+    - other data every few days (less than a week apart) get the year's days over
+      the median spacing, counted in trading days (weekdays: Friday to Monday is 1)
       on the 252 basis and in calendar days on the 365 basis, taken to the
       nearest whole day: 126 every other trading day, 84 every third, 182.5
       every other calendar day of 24/7 data;
@@ -313,12 +339,19 @@ def infer_periods_per_year(dates) -> float:
     every_day = _trades_every_day(days)
     basis = 365.0 if every_day else 252.0
     if spacing < 1.0:  # intraday: bars per day times the days of the year
-        return basis * float(np.median(per_day))
+        # a first or last day cut short (data starting at noon) counts no bars per day
+        full_days = per_day[1:-1] if len(per_day) > 2 else per_day
+        return basis * float(np.median(full_days))
     if every_day:
         step = spacing
     else:  # weekdays from one date to the next: Friday to Monday is 1
         step = float(np.median(np.busday_count(days[:-1], days[1:])))
     if step < _DAILY_LIKE[every_day]:
+        # the median of alternating steps (Tuesday to Thursday 2, Thursday to Tuesday
+        # 3) flips with the first date: the weekdays themselves tell the rate
+        weekdays = None if every_day else _weekdays_a_week(days)
+        if weekdays is not None:
+            return basis * weekdays / 5
         return basis / max(float(np.floor(step + 0.5)), 1.0)
     for limit, periods in _SPACINGS:
         if spacing <= limit:
