@@ -101,10 +101,17 @@ def test_constant_series_ratio_is_the_sign_of_its_mean():
     assert sharpe_ratio([0.001] * 10) == np.inf
     assert sharpe_ratio([-0.003] * 7, periods_per_year=12) == -np.inf
     assert sortino_ratio([0.001] * 10) == np.inf
-    assert sortino_ratio([-0.001] * 10) == -np.inf  # was -sqrt(252): |d| / |d|
+    # a constant loss has a downside deviation, its size: the formula (and empyrical)
+    # give -sqrt(periods_per_year); -inf jumped to -15.87 when one value moved by 1e-10
+    assert sortino_ratio([-0.001] * 10) == pytest.approx(-np.sqrt(252), rel=1e-12)
+    nudged = np.r_[[-0.001] * 9, -0.001 + 1e-10]
+    assert sortino_ratio(nudged) == pytest.approx(sortino_ratio([-0.001] * 10), rel=1e-6)
+    assert sortino_ratio([-0.001] * 10) == pytest.approx(
+        empyrical.sortino_ratio(np.array([-0.001] * 10)), rel=1e-12
+    )
     # constant after the risk-free rate / required return is taken off
     assert sharpe_ratio([0.002] * 5, risk_free=0.002) == 0.0
-    assert sortino_ratio([0.002] * 5, required_return=0.003) == -np.inf
+    assert sortino_ratio([0.002] * 5, required_return=0.003) == pytest.approx(-np.sqrt(252))
     # a genuine deviation, however small against the mean, still gives a finite ratio
     r = np.array([1.0, 1.0 + 1e-9, 1.0 - 1e-9])
     assert np.isfinite(sharpe_ratio(r)) and sharpe_ratio(r) > 1e9
@@ -121,9 +128,12 @@ def test_constant_series_property(value, n, with_nan):
     if with_nan:
         r = np.append(r, np.nan)  # NaN periods are dropped, the series stays constant
     expected = np.inf * np.sign(value) if value != 0 else 0.0
-    for f in (sharpe_ratio, sortino_ratio):
-        assert f(r) == expected, f.__name__
-        assert f(r, periods_per_year=52) == expected, f.__name__
+    assert sharpe_ratio(r) == expected
+    assert sharpe_ratio(r, periods_per_year=52) == expected
+    if value >= 0:  # a constant loss's Sortino ratio is -sqrt(periods_per_year)
+        assert sortino_ratio(r) == expected
+    else:
+        assert sortino_ratio(r, periods_per_year=52) == pytest.approx(-np.sqrt(52))
 
 
 def test_edge_cases():

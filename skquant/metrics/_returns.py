@@ -234,12 +234,13 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
     -------
     sortino : float
         NaN for fewer than 2 periods; ``+inf`` when there is no period below
-        ``required_return``. Constant excess returns give ``+inf``, ``-inf`` or 0
-        by the sign of their mean (as :func:`sharpe_ratio`).
+        ``required_return``. Constant excess returns give ``+inf`` or 0 by the sign
+        of their mean (as :func:`sharpe_ratio`), but a constant negative one is
+        ``-sqrt(periods_per_year)`` by the formula: its downside deviation is its size.
     """
     periods_per_year = check_periods_per_year(periods_per_year)
     d, decided = _excess(returns, required_return)
-    if decided is not None:
+    if decided is not None and not decided < 0:  # NaN, +inf or 0
         return decided
     downside = np.sqrt(np.mean(np.minimum(d, 0.0) ** 2)) * np.sqrt(periods_per_year)
     return _ratio(np.mean(d) * periods_per_year, downside)
