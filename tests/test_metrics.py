@@ -12,7 +12,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LinearRegression
+from sklearn.feature_selection import RFECV
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.model_selection import TimeSeriesSplit
 
 from skquant import (
     annual_return,
@@ -26,6 +28,7 @@ from skquant import (
     sortino_ratio,
     win_loss_ratio,
 )
+from skquant.model_selection import NoDatesWarning
 
 _returns = arrays(
     np.float64,
@@ -251,8 +254,6 @@ def test_a_scorer_booking_an_overlapping_label_warns():
         warnings.simplefilter("error")
         for name in ("sharpe", "hit_rate", "ic"):  # a one-period return; no returns metric
             get_scorer(name)(model, X, y if name == "sharpe" else y5)
-        plain = LinearRegression().fit(X.to_numpy(), y.to_numpy())
-        get_scorer("sharpe")(plain, X.to_numpy(), y5.to_numpy())  # no dates: rows are periods
         # a long panel (dates repeat in a DatetimeIndex) of correlated one-period returns:
         # consecutive rows are other symbols on the same date (review: it warned, 0.57)
         rng = np.random.default_rng(0)
@@ -264,6 +265,83 @@ def test_a_scorer_booking_an_overlapping_label_warns():
         # a symbol whose y is all NaN in the window: no "Mean of empty slice"
         spoilt = y.where(y.index.get_level_values(1) != "S0")
         get_scorer("sharpe")(model, X, spoilt)
+    plain = LinearRegression().fit(X.to_numpy(), y.to_numpy())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # no dates: rows are periods, nothing overlaps
+        get_scorer("sharpe")(plain, X.to_numpy(), y5.to_numpy())
+    assert [w.category for w in caught] == [NoDatesWarning]
+
+
+def test_a_returns_scorer_on_rows_without_dates_warns():
+    """RFECV hands the scorer arrays: each row became one period of a 252-period year,
+    silently. A weekly series scored 0.92 as a DataFrame and 2.03 as an array
+    (sqrt(252 / 52) = 2.2x, audit); a panel's rows of one date became separate periods."""
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2000-01-07", periods=600, freq="W-FRI")
+    X = pd.DataFrame(rng.normal(size=(600, 2)), index=dates, columns=["a", "b"])
+    y = pd.Series(0.004 * X["a"] + rng.normal(0, 0.02, 600), index=dates)
+    model = LinearRegression().fit(X.to_numpy()[:300], y.to_numpy()[:300])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoDatesWarning)
+        framed = get_scorer("sharpe")(model, X.iloc[300:], y.iloc[300:])
+    for name in ("sharpe", "max_drawdown", "profit_factor"):
+        with pytest.warns(
+            NoDatesWarning,
+            match=rf"'{name}' scorer: X carries no dates.*periods_per_year=.*set_output",
+        ):
+            get_scorer(name)(model, X.to_numpy()[300:], y.to_numpy()[300:])
+    bare = get_scorer("sharpe")(model, X.to_numpy()[300:], y.to_numpy()[300:])
+    assert bare == pytest.approx(framed * np.sqrt(252 / 52))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a direction or rank metric has no periods
+        for name in ("hit_rate", "ic"):
+            get_scorer(name)(model, X.to_numpy()[300:], y.to_numpy()[300:])
+    with pytest.warns(NoDatesWarning):  # an RFECV over the rows warns once per fold
+        RFECV(Ridge(), cv=TimeSeriesSplit(3), scoring=get_scorer("sharpe")).fit(X, y)
+
+
+def test_dates_reach_the_scorer_as_groups_by_metadata_routing():
+    """RFECV and cross_validate hand the scorer arrays; with metadata routing on, the
+    dates given as groups (for the splitter) reach the scorer too: each fold's Sharpe
+    is booked per date, as on the DataFrame, and nothing warns."""
+    import sklearn
+    from sklearn.model_selection import cross_validate
+
+    from skquant import WalkForwardSplit
+
+    X, y = _panel(n_dates=120, n_symbols=4)
+    dates = X.index.get_level_values(0)
+    cv = WalkForwardSplit(train_days=40, test_days=20, step_days=20, min_train_samples=10)
+    framed = cross_validate(LinearRegression(), X, y, cv=cv, scoring=get_scorer("sharpe"))
+    Xa, ya = X.to_numpy(), y.to_numpy()
+    with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("error", NoDatesWarning)
+        routed = cross_validate(
+            LinearRegression(),
+            Xa,
+            ya,
+            cv=cv,
+            scoring=get_scorer("sharpe"),
+            params={"groups": dates},
+        )
+        selector = RFECV(LinearRegression(), cv=cv, scoring=get_scorer("sharpe"))
+        selector.fit(np.column_stack([Xa, np.ones(len(Xa))]), ya, groups=dates)
+    np.testing.assert_allclose(routed["test_score"], framed["test_score"], rtol=1e-12)
+    # RFECV's two-feature step is the DataFrame's model plus a constant column
+    np.testing.assert_allclose(
+        [
+            selector.cv_results_[f"split{k}_test_score"][-1]
+            for k in range(len(framed["test_score"]))
+        ],
+        framed["test_score"],
+        rtol=1e-9,
+    )
+    with pytest.warns(NoDatesWarning, match="enable_metadata_routing"):  # routing off
+        cross_validate(
+            LinearRegression(), Xa, ya, cv=cv, groups=dates, scoring=get_scorer("sharpe")
+        )
+    with pytest.raises(ValueError, match="groups has 3 rows but X has 480"):
+        get_scorer("sharpe")(LinearRegression().fit(Xa, ya), Xa, ya, groups=dates[:3])
 
 
 def test_unknown_scorer_lists_valid_names():

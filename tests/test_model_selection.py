@@ -454,17 +454,25 @@ def test_cross_validate_with_several_trading_scorers(lgb_panel):
 
 
 def test_rfecv_and_permutation_test_with_dates_as_groups(lgb_panel):
+    import warnings
+
+    import sklearn
     from sklearn.feature_selection import RFECV
     from sklearn.model_selection import permutation_test_score
 
     from skquant import LightGBMTrainer, get_scorer
+    from skquant.model_selection import NoDatesWarning
 
     X, y = lgb_panel
     dates = X.index.get_level_values("date")
     selector = RFECV(
         LightGBMTrainer(**_LGB), step=2, cv=WalkForwardSplit(**_CV), scoring=get_scorer("sharpe")
     )
-    selector.fit(X, y, groups=dates)  # RFECV turns X into an array: dates come as groups
+    # RFECV turns X into an array: dates come as groups, to the splitter and, with
+    # metadata routing on, to the scorer, which books and annualises by them
+    with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("error", NoDatesWarning)
+        selector.fit(X, y, groups=dates)
     assert 1 <= selector.n_features_ <= X.shape[1]
     assert len(selector.cv_results_["split0_test_score"]) == len(selector.cv_results_["n_features"])
     score, perm, pvalue = permutation_test_score(

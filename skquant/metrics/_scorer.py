@@ -11,7 +11,7 @@ from sklearn.base import is_classifier
 
 from skquant.metrics import _returns
 from skquant.metrics._predictions import hit_rate, information_coefficient
-from skquant.utils._time import dates_of, periods_per_year_of
+from skquant.utils._time import NoDatesWarning, dates_of, periods_per_year_of
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
@@ -283,6 +283,24 @@ def _warn_if_overlapping(name: str, outcome: np.ndarray, dates) -> None:
         )
 
 
+def _warn_rows_as_periods(name: str, periods_per_year) -> None:
+    """Warn that a returns metric books each row of an ``X`` without dates as a period."""
+    year = "" if periods_per_year is not None else " of a 252-period year"
+    warnings.warn(
+        f"The {name!r} scorer: X carries no dates (no DatetimeIndex or datetime "
+        f"MultiIndex level), so each row is booked as one period{year}: right for one "
+        "daily series in time order, wrong on a panel (the rows of one date become "
+        "separate periods) or for other data (weekly rows annualised by 252 inflate a "
+        "Sharpe ratio 2.2x). RFECV, GridSearchCV and cross_validate turn a DataFrame "
+        "into an array: with sklearn.set_config(enable_metadata_routing=True) the dates "
+        "given as groups (search.fit(X, y, groups=dates)) reach this scorer too; for one "
+        f"series get_scorer({name!r}, periods_per_year=...) is enough; in a Pipeline "
+        'call set_output(transform="pandas") so its steps keep the index.',
+        NoDatesWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
 class TradingScorer:
     """A scikit-learn scorer: ``scorer(estimator, X, y)`` trades the predictions on ``X``.
 
@@ -312,15 +330,20 @@ class TradingScorer:
         self.name = name
         self.periods_per_year = periods_per_year
 
-    def __call__(self, estimator, X, y, sample_weight=None) -> float:
+    def __call__(self, estimator, X, y, sample_weight=None, groups=None) -> float:
         if sample_weight is not None:
             raise ValueError(f"The {self.name!r} trading scorer does not take sample_weight.")
         check_metric_for_estimator(self.name, estimator)
         score, position = predict_positions(estimator, X)
         outcome = outcome_of(estimator, y)
         dates = dates_of(X)
-        if metric_kind(self.name) == "returns" and dates is not None:
-            _warn_if_overlapping(self.name, outcome, dates)
+        if dates is None and groups is not None:
+            dates = self._dates_of_groups(groups, len(outcome))
+        if metric_kind(self.name) == "returns":
+            if dates is None:
+                _warn_rows_as_periods(self.name, self.periods_per_year)
+            else:
+                _warn_if_overlapping(self.name, outcome, dates)
         return compute_metric(
             self.name,
             outcome,
@@ -329,6 +352,35 @@ class TradingScorer:
             dates,
             periods_per_year=self.periods_per_year,
         )
+
+    def _dates_of_groups(self, groups, n_rows: int) -> np.ndarray:
+        """Each row's date from ``groups``, checked against the rows and the annualisation."""
+        groups = pd.Index(np.asarray(groups) if np.ndim(groups) else [groups])
+        if len(groups) != n_rows:
+            raise ValueError(
+                f"groups has {len(groups)} rows but X has {n_rows}; pass each row's date."
+            )
+        if self.periods_per_year is None and not isinstance(groups, pd.DatetimeIndex):
+            raise ValueError(
+                f"The {self.name!r} scorer annualises by the spacing of the dates, but groups "
+                f"holds {groups.dtype} values: pass datetimes, or "
+                f"get_scorer({self.name!r}, periods_per_year=...)."
+            )
+        return groups.to_numpy()
+
+    def get_metadata_routing(self):
+        """Request ``groups`` (each row's date) for scoring.
+
+        With ``sklearn.set_config(enable_metadata_routing=True)``, the dates given as
+        ``groups`` to ``RFECV``, ``GridSearchCV`` or ``cross_validate`` (which turn
+        ``X`` into an array) reach the splitter and this scorer: a fold's returns are
+        then booked per date, as for an ``X`` indexed by date.
+        """
+        from sklearn.utils.metadata_routing import MetadataRequest
+
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="groups", alias=True)
+        return request
 
     def __repr__(self) -> str:
         extra = (
