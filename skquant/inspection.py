@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 
 from skquant.metrics import get_scorer
 from skquant.utils._rows import take_rows
+from skquant.utils._time import dates_of, infer_periods_per_year
 
 __all__ = ["walk_forward_importance"]
 
@@ -51,7 +52,8 @@ def walk_forward_importance(
     scoring : str or callable, default="sharpe"
         A trading metric name of :func:`skquant.metrics.get_scorer` (Sharpe of the
         sign of the predictions for a regressor, of +1/-1 direction calls for a
-        binary classifier, annualised by the dates of ``X``), or a scikit-learn
+        binary classifier, annualised by the spacing of all the dates of ``X``, the
+        same year for every fold), or a scikit-learn
         scorer ``scorer(estimator, X, y)`` (greater is better).
     n_repeats : int, default=5
         Shuffles per feature and fold.
@@ -85,7 +87,13 @@ def walk_forward_importance(
     >>> imp = walk_forward_importance(LightGBMTrainer(), X, y, cv=cv)  # doctest: +SKIP
     >>> imp[["mean", "std_error"]].head(10)  # doctest: +SKIP
     """
-    scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
+    # one year for every fold, from all the dates: a fold's own (an hourly crypto
+    # fold without a weekend looks like a weekday market) would change it by fold
+    scorer = (
+        get_scorer(scoring, periods_per_year=infer_periods_per_year(dates_of(X)))
+        if isinstance(scoring, str)
+        else scoring
+    )
     rng = check_random_state(random_state)
     folds = []
     for train, test in cv.split(X, y):

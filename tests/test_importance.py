@@ -252,6 +252,26 @@ def test_walk_forward_importance_ranks_the_signal_first():
     pd.testing.assert_frame_equal(importance, again)
 
 
+def test_walk_forward_importance_annualises_every_fold_by_all_the_dates():
+    """Each fold's scorer inferred the year from its own test dates: an hourly 24/7
+    fold of three weekdays looked like a weekday market (252 * 24 = 6048 hours, not
+    8760), so the folds' Sharpe decreases came on two scales (audit)."""
+    from sklearn.linear_model import LinearRegression
+
+    from skquant import get_scorer
+
+    rng = np.random.default_rng(0)
+    hours = pd.date_range("2024-01-01", periods=24 * 28, freq="h")  # four weeks, 24/7
+    X = pd.DataFrame(rng.normal(size=(len(hours), 2)), index=hours, columns=["signal", "noise"])
+    y = 0.002 * X["signal"] + rng.normal(0, 0.01, len(hours))
+    cv = WalkForwardSplit(train_days=24 * 14, test_days=72, step_days=72, min_train_samples=50)
+    kwargs = dict(cv=cv, n_repeats=2, random_state=0)
+    importance = walk_forward_importance(LinearRegression(), X, y, **kwargs)
+    hourly = get_scorer("sharpe", periods_per_year=24 * 365)
+    expected = walk_forward_importance(LinearRegression(), X, y, scoring=hourly, **kwargs)
+    pd.testing.assert_frame_equal(importance, expected)
+
+
 class _NoFold:
     def split(self, X, y=None, groups=None):
         return iter(())
