@@ -801,6 +801,25 @@ def _lightgbm_run(tmp_path):
     return data, out, base
 
 
+def test_train_all_annualises_by_all_the_dates_of_a_symbol(tmp_path):
+    """The validation tail's own dates set the year: 20 hourly bars of a 24/7 market,
+    all on one Wednesday, were annualised as 252 days of 20 bars (5040), not 8760."""
+    data, out, base = _lightgbm_run(tmp_path)
+    path = data / "AAA.parquet"
+    frame = pd.read_parquet(path)
+    frame["date"] = pd.date_range("2024-01-06", periods=len(frame), freq="h")  # Sat to Wed
+    assert frame["date"].iloc[-20:].dt.date.nunique() == 1
+    frame.to_parquet(path, index=False)
+    proc = run_cli(*base)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "AAA" / "lightgbm" / "metrics.json").read_text())
+    assert metrics["trading"]["periods_per_year"] == 24 * 365
+    # a rescore (another cost) uses the same year
+    assert "1 rescored" in run_cli(*base, "--cost-bps", "5").stdout
+    metrics = json.loads((out / "AAA" / "lightgbm" / "metrics.json").read_text())
+    assert metrics["trading"]["periods_per_year"] == 24 * 365
+
+
 def test_train_all_trading_metrics_are_net_of_cost_bps(tmp_path):
     import pandas as pd
 

@@ -268,10 +268,11 @@ def write_shap_importance(fitted, X_val, folder: Path, title: str) -> bool:
 
 
 def _train_pair(
-    symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns, rows: dict
+    symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns, rows: dict, year: float
 ) -> dict:
     """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair;
-    ``rows`` are the split's :func:`row_facts`, kept in ``metrics.json``."""
+    ``rows`` are the split's :func:`row_facts`, kept in ``metrics.json``; ``year`` the
+    periods per year of the trading metrics (:func:`symbol_year`)."""
     import numpy as np
     import pandas as pd
 
@@ -305,7 +306,7 @@ def _train_pair(
         proba,
         returns,
         X_val.index,
-        job.periods_per_year,
+        year,
         cost_bps=job.cost_bps,
     )
     metrics.update(
@@ -347,7 +348,7 @@ def _headline(metrics: dict) -> dict:
     return keep
 
 
-def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict) -> dict:
+def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict, year: float) -> dict:
     """Trade a finished pair's saved validation predictions with this run's return
     column, annualisation and cost, and rewrite its ``metrics.json``; the model and its
     predictions are left as they are."""
@@ -375,7 +376,7 @@ def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict) ->
         proba,
         returns,
         dates,
-        job.periods_per_year,
+        year,
         cost_bps=job.cost_bps,
     )
     # only the trading metrics depend on these settings (the others stay as computed
@@ -388,6 +389,15 @@ def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict) ->
     metrics["returns_sha256"] = rows["returns_sha256"]
     atomic_write_json(folder / "metrics.json", metrics)
     return metrics
+
+
+def symbol_year(job: Job, dates) -> float:
+    """The periods per year of a symbol's trading metrics: ``--periods-per-year``, else
+    inferred from all the symbol's dates. The validation tail's own dates can mislead:
+    60 hourly 24/7 bars without a weekend look like a weekday market."""
+    from skquant.utils._time import periods_per_year_of
+
+    return periods_per_year_of(job.periods_per_year, dates)
 
 
 def train_symbol(symbol: str, path: str, job: Job) -> dict:
@@ -440,6 +450,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         X_tr, y_tr = train[job.features], train[job.target]
         X_val, y_val = val[job.features], val[job.target]
         rows = row_facts(train, val, job)
+        year = symbol_year(job, frame.index)
     for model, config in models:
         t0 = time.perf_counter()
         pair_dir = symbol_dir / model
@@ -453,7 +464,9 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
                 continue
             if action[0] == "rescore":
                 try:
-                    metrics = _rescore_pair(symbol, model, job, y_val, returns, X_val.index, rows)
+                    metrics = _rescore_pair(
+                        symbol, model, job, y_val, returns, X_val.index, rows, year
+                    )
                 except Exception as exc:  # a damaged predictions file: train it again
                     action = ("retrain", f"cannot rescore: {exc}")
                 else:
@@ -470,7 +483,9 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
                     continue
             log.info("%s/%s: retraining, %s", symbol, model, action[1])
         try:
-            out = _train_pair(symbol, model, config, job, X_tr, y_tr, X_val, y_val, returns, rows)
+            out = _train_pair(
+                symbol, model, config, job, X_tr, y_tr, X_val, y_val, returns, rows, year
+            )
             pair = {
                 "model": model,
                 "status": "trained",
