@@ -382,6 +382,16 @@ def test_a_model_that_learned_nothing_is_warned_about(panel):
     assert result.predictions["prediction"].nunique() > 100  # it times the market
 
 
+def test_a_fold_cut_short_by_the_end_of_the_data_is_warned_about(panel):
+    """A last fold of the 2 dates left read Sharpe -83, annual return -88% and profit
+    factor 0 in the fold table, silently (audit). Here the data leave it 1 date."""
+    short = dict(WINDOWS, test_days=79, step_days=79)  # folds at dates 100, 179, 258 of 260
+    with pytest.warns(UserWarning, match=r"fold 2 tests only 1 of test_days=79 dates") as caught:
+        result = WalkForwardEngine(panel, **short).run(estimator=Ridge())
+    assert len(caught) == 1 and "the summary pools" in str(caught[0].message)
+    assert result.folds["n_test"].iloc[-1] == 6  # one date of 6 symbols
+
+
 class Bullish(RegressorMixin, BaseEstimator):
     """Varying predictions, all positive: long every symbol on every date."""
 

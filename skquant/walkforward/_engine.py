@@ -166,6 +166,28 @@ def _warn_constant_folds(
         )
 
 
+# A fold cut short by the end of the data to fewer test dates than this (and than half
+# of test_days) is warned about: a Sharpe ratio of n periods has a standard error of
+# about sqrt(252 / n) annualised, 5 at 10 daily periods.
+_FEW_TEST_DATES = 10
+
+
+def _warn_short_folds(n_dates: list[int], test_days: int) -> None:
+    """Warn when the end of the data cut a fold to a few test dates: its row of the
+    fold table is annualised from them (audit: 2 dates read Sharpe -83, annual return
+    -88%)."""
+    for k, dates in enumerate(n_dates):
+        if dates < _FEW_TEST_DATES and 2 * dates < test_days:
+            warnings.warn(
+                f"fold {k} tests only {dates} of test_days={test_days} dates (the data end "
+                "there): its row of the fold table (Sharpe, annual return, drawdown) is "
+                "annualised from that few periods and says little; the summary pools "
+                "every fold's returns.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+
+
 def _portable(model):
     """``model`` if it pickles (it travels back from a worker process and into its
     fold's checkpoint), else None with a warning: ``last_model_`` is then None."""
@@ -775,12 +797,11 @@ class WalkForwardEngine:
             raise
         del X, fold_args, jobs, outputs, generator  # the folds are done: free the features
         self.last_model_ = done[-1][5]
-        _warn_constant_folds(
-            [o[0] for o in done],
-            [o[1] for o in done],
-            [int(self._date_codes[d - 1] - self._date_codes[c]) + 1 for *_, c, d in self.folds_],
-            self.portfolio,
-        )
+        n_dates = [
+            int(self._date_codes[d - 1] - self._date_codes[c]) + 1 for *_, c, d in self.folds_
+        ]
+        _warn_constant_folds([o[0] for o in done], [o[1] for o in done], n_dates, self.portfolio)
+        _warn_short_folds(n_dates, self.test_days)
         backtest = self._backtest(done)
         del done  # the per-fold predictions now live in the backtest's arrays
         return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
