@@ -190,3 +190,21 @@ def test_validation_metrics_leave_nan_labels_out_of_the_prediction_metrics():
     assert all(np.isnan(nothing[k]) for k in ("rmse", "mae", "r2", "hit_rate"))
     with pytest.raises(ValueError, match="y_val has 3 values but pred has 2"):
         validation_metrics("regression", [0.1, np.nan, 0.2], [0.1, 0.2])
+
+
+def test_validation_metrics_of_a_symbol_then_date_index():
+    """A (symbol, date) index took the symbols for dates: "Given date string "A" not
+    likely a datetime" (audit). Either level order gives the same numbers."""
+    from skquant.metrics import validation_metrics
+
+    rng = np.random.default_rng(0)
+    index = pd.MultiIndex.from_product(
+        [pd.bdate_range("2024-01-01", periods=40), ["A", "B", "C"]], names=["date", "symbol"]
+    )
+    y = rng.normal(0, 0.01, len(index))
+    pred = y + rng.normal(0, 0.01, len(index))
+    by_date = validation_metrics("regression", y, pred, returns=y, dates=index, cost_bps=5)
+    swapped = index.swaplevel()
+    by_symbol = validation_metrics("regression", y, pred, returns=y, dates=swapped, cost_bps=5)
+    assert by_symbol == by_date
+    assert by_date["trading"]["turnover"] > 0 and by_date["trading"]["periods_per_year"] == 252

@@ -13,7 +13,7 @@ from skquant.metrics._returns import max_drawdown, profit_factor, sharpe_ratio, 
 from skquant.metrics._scorer import positions_from_scores
 from skquant.metrics._significance import probabilistic_sharpe_ratio
 from skquant.utils._portfolio import one_sided, one_value
-from skquant.utils._time import periods_per_year_of
+from skquant.utils._time import date_level, periods_per_year_of
 
 __all__ = ["validation_metrics"]
 
@@ -115,9 +115,10 @@ def validation_metrics(
 
         cost_bps = check_portfolio("sign", 0.2, cost_bps)[2]  # the engine's check
         symbols = None
-        if isinstance(dates, pd.MultiIndex):
-            symbols = dates.get_level_values(1) if dates.nlevels > 1 else None
-            dates = dates.get_level_values(0)
+        if isinstance(dates, pd.MultiIndex):  # (date, symbol) in either order
+            level = date_level(dates) or 0
+            symbols = dates.get_level_values(1 if level == 0 else 0) if dates.nlevels > 1 else None
+            dates = dates.get_level_values(level)
         gross, turn = _sign_portfolio(position, np.asarray(returns, dtype=float), dates, symbols)
         if turn is None and cost_bps:
             raise ValueError(
