@@ -143,6 +143,22 @@ def test_missing_yaml_file(tmp_path, monkeypatch):
         load_model_config("configs/lightgbm.yaml")
 
 
+def test_a_misspelt_section_is_refused_not_dropped(tmp_path):
+    """ "defualts:" was dropped without a word: the run used max_depth alone (audit)."""
+    path = tmp_path / "typo.yaml"
+    path.write_text(
+        "model: lightgbm\ndefualts:\n  n_estimators: 3\nvariants:\n  v1:\n    max_depth: 2\n"
+    )
+    with pytest.raises(
+        ValueError, match=r"typo\.yaml: unknown top-level key 'defualts'.*Did you mean 'defaults'"
+    ):
+        load_model_config(path, variant="v1")
+    path.write_text(
+        "model: lightgbm\ndefaults:\n  n_estimators: 3\nvariants:\n  v1:\n    max_depth: 2\n"
+    )
+    assert load_model_config(path, variant="v1")["n_estimators"] == 3
+
+
 def test_bad_variant_body(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("model: lightgbm\nvariants:\n  balanced: 3\n")

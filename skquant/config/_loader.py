@@ -104,6 +104,10 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
 
 
+# The top-level keys of a config file.
+_SECTIONS = ("model", "defaults", "variants", "search_space")
+
+
 def _parse(text: str, where: str) -> dict[str, Any]:
     try:
         doc = _load_yaml(text)
@@ -119,6 +123,14 @@ def _parse(text: str, where: str) -> dict[str, Any]:
         )
     if not doc["variants"]:
         raise ValueError(f"Config file {where} defines no variants.")
+    unknown = sorted(set(map(str, doc)) - set(_SECTIONS))
+    if unknown:  # a misspelt section ("defualts:") would be dropped, silently
+        close = difflib.get_close_matches(unknown[0], _SECTIONS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"Config file {where}: unknown top-level key {unknown[0]!r}; the sections are "
+            f"{', '.join(map(repr, _SECTIONS))}.{hint}"
+        )
     for section in ("defaults",):
         if doc.get(section) is not None and not isinstance(doc[section], dict):
             raise ValueError(f"Config file {where}: {section!r} must be a mapping.")
