@@ -969,3 +969,27 @@ def test_library_rules_live_prints_each_warning_once_when_given(capsys):
     with library_rules(-2, live=True):  # -qq: no warnings
         warnings.warn("quiet", stacklevel=1)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "needs"),
+    [
+        (["walkforward"], None),
+        (["train-all", "--target", "fwd_ret_1d", "--models", "lightgbm"], None),
+        (["build-features"], "torch"),
+        (["tune", "--model", "lightgbm", "--n-trials", "1"], "optuna"),
+        (["benchmark", "--models", "lightgbm", "--seeds", "1"], None),
+    ],
+)
+def test_an_output_dir_that_cannot_be_a_folder_is_refused_before_any_work(tmp_path, command, needs):
+    """--output-dir a file, or a folder under one: tune ran every trial, benchmark every
+    fit, then ended in "unexpected error: FileExistsError" (exit 3), the study lost
+    (audit). Every command refuses it first, in one line."""
+    if needs:
+        pytest.importorskip(needs)
+    data = write_symbols(tmp_path / "data", ["AAA"], n=20)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out, words in [(afile, "exists and is not a folder"), (afile / "sub", "is under the file")]:
+        proc = run_cli(*command, "--input-dir", data, "--output-dir", out)
+        assert_one_line_error(proc, "--output-dir", words)

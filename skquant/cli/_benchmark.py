@@ -14,6 +14,7 @@ from skquant.cli._common import (
     add_tracking,
     check_n_jobs,
     library_rules,
+    output_folder,
     positive_int,
     require_models,
     require_module,
@@ -99,6 +100,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    out = output_folder(args.output_dir)
     if args.dask_scheduler is not None:
         require_module("--dask-scheduler", "distributed")
     models = split_list(args.models)
@@ -108,7 +110,6 @@ def _run(args: argparse.Namespace, tracker) -> int:
     panel, failed, unseen, source = read_data(args, requested)
     variant = args.variant or os.environ.get(VARIANT_ENV) or FAST_VARIANT
     engine_params = {k: v for k, v in _options(args, ENGINE_OPTIONS).items() if k != "n_jobs"}
-    out = Path(args.output_dir).expanduser()
     if verbosity >= 0:
         print(f"data: {source}: {len(panel)} rows; variant {variant}; seeds 0..{args.seeds - 1}")
     started = time.perf_counter()

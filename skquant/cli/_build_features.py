@@ -26,6 +26,7 @@ from skquant.cli._common import (
     fraction,
     leak_threshold,
     library_rules,
+    output_folder,
     positive_int,
     require_models,
 )
@@ -315,7 +316,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     latent_param = _latent_param(cls)
-    out_dir = Path(args.output_dir).expanduser()
+    out_dir = output_folder(args.output_dir)
     if out_dir.resolve() == Path(args.input_dir).expanduser().resolve():
         raise UsageError("--output-dir must differ from --input-dir (files are written anew).")
     check_n_jobs(args.n_jobs)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import re
 import sys
 import warnings
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -92,6 +94,31 @@ def embargo(text: str):
     if text.strip().lower() == "auto":
         return "auto"
     return _number(text, int, lambda v: v >= 0, "'auto' or an integer >= 0")
+
+
+def output_folder(text: str) -> Path:
+    """``--output-dir`` as a path, UsageError unless it is or can become a folder.
+
+    Checked before any work: a file on the way (``out`` a file, or ``out/sub`` under
+    one) or a folder that cannot be written would fail only when the results are
+    written, after every fit.
+    """
+    out = Path(text).expanduser()
+    for existing in (out, *out.parents):
+        if existing.exists():
+            break
+    if not existing.is_dir():
+        what = (
+            "exists and is not a folder"
+            if existing == out
+            else f"is under the file {str(existing)!r}"
+        )
+        raise UsageError(f"--output-dir {str(out)!r} {what}.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--output-dir {str(out)!r}: the folder {str(existing)!r} is not writable."
+        )
+    return out
 
 
 def check_n_jobs(n_jobs: int) -> None:

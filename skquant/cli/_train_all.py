@@ -28,6 +28,7 @@ from skquant.cli._common import (
     cost_bps,
     library_rules,
     log,
+    output_folder,
     positive_int,
     require_config_models,
     require_models,
@@ -257,9 +258,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         )
     requested = parse_features(args.features)
     check_n_jobs(args.n_jobs)
-    out_dir = Path(args.output_dir).expanduser()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--output-dir {str(out_dir)!r} exists and is not a folder.")
+    out_dir = output_folder(args.output_dir)
 
     # Target, P&L column, embargo and features come from a few usable files pooled (no
     # one odd file decides them) and are then required in every symbol.

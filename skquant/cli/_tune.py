@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from skquant.cli._common import (
     EXIT_OK,
@@ -15,6 +14,7 @@ from skquant.cli._common import (
     check_n_jobs,
     library_rules,
     log,
+    output_folder,
     positive_float,
     positive_int,
     require_module,
@@ -138,6 +138,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    out = output_folder(args.output_dir)
     require_module("Optuna search", "optuna")
     try:
         metric = canonical_metric(args.metric)
@@ -172,7 +173,6 @@ def _run(args: argparse.Namespace, tracker) -> int:
             + ([_track_trial(tracker, metric)] if tracker.enabled else []),
             random_state=args.seed,
         )
-    out = Path(args.output_dir).expanduser()
     summary = save_tuning(study, best, out)
     if tracker.enabled:
         tracker.log_params({"model": args.model, "variant": variant, "metric": metric,

@@ -20,6 +20,7 @@ from skquant.cli._common import (
     cost_bps,
     library_rules,
     log,
+    output_folder,
     positive_int,
     report_warnings,
     require_config_models,
@@ -287,9 +288,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
-    out = Path(args.output_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--output-dir {str(out)!r} exists and is not a folder.")
+    out = output_folder(args.output_dir)
     config, variant = _config(args)
     requested = parse_features(args.features)
     panel, failed, unseen, source = read_data(args, requested)
