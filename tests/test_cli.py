@@ -993,3 +993,34 @@ def test_an_output_dir_that_cannot_be_a_folder_is_refused_before_any_work(tmp_pa
     for out, words in [(afile, "exists and is not a folder"), (afile / "sub", "is under the file")]:
         proc = run_cli(*command, "--input-dir", data, "--output-dir", out)
         assert_one_line_error(proc, "--output-dir", words)
+
+
+@pytest.mark.parametrize(
+    ("command", "needs"),
+    [
+        (["walkforward", "--model", "gmm_regime"], None),
+        (["walkforward", "--model", "vae"], "torch"),
+        (["tune", "--model", "change_point", "--n-trials", "1"], "optuna"),
+        (["train-all", "--target", "fwd_ret_1d", "--models", "lightgbm,gmm_regime"], None),
+    ],
+)
+def test_a_feature_model_to_train_is_refused_before_any_work(tmp_path, command, needs):
+    """walkforward --model vae fitted a fold, then "unexpected error: AttributeError:
+    'VAETrainer' object has no attribute 'predict'" (exit 3); train-all failed every
+    symbol on it (audit)."""
+    if needs:
+        pytest.importorskip(needs)
+    data = write_symbols(tmp_path / "data", ["AAA"], n=20)
+    proc = run_cli(*command, "--input-dir", data, "--output-dir", tmp_path / "out")
+    assert_one_line_error(proc, "is a feature model", "build-features")
+
+
+@pytest.mark.parametrize("models", [",", " , "])
+def test_train_all_refuses_models_that_name_no_model(tmp_path, models):
+    """--models "," trained nothing, exit 0, and overwrote run_manifest.json (audit)."""
+    data = write_symbols(tmp_path / "data", ["AAA"], n=20)
+    out = tmp_path / "out"
+    proc = run_cli("train-all", "--input-dir", data, "--output-dir", out, "--target",
+                   "fwd_ret_1d", "--models", models)  # fmt: skip
+    assert_one_line_error(proc, "--models", "names no model")
+    assert not out.exists()

@@ -305,6 +305,24 @@ def require_module(what: str, module: str) -> None:
         raise UsageError(f"{what}: {exc}") from None
 
 
+def require_supervised(option: str, names) -> None:
+    """A UsageError when a model of ``names`` is a feature family (VAE, GAN, regimes,
+    change points): it transforms rows and predicts no target to trade, and failed
+    only after a fold or a pair was fitted."""
+    from sklearn.base import is_classifier, is_regressor
+
+    from skquant.registry import get_trainer
+
+    for name in names:
+        estimator = get_trainer(name)()
+        if not (is_regressor(estimator) or is_classifier(estimator)):
+            raise UsageError(
+                f"{option}: {name!r} is a feature model (it transforms the rows and predicts "
+                "no target): train a supervised family on its features, with "
+                f"`skquant build-features` then this command, or benchmark '{name}+lightgbm'."
+            )
+
+
 def require_models(option: str, names, importance: str | None = None, where: str = "") -> None:
     """A UsageError, before any work, when a model of ``names`` needs a missing extra
     (to be fitted, and explained by ``importance``); ``where`` follows the model's name

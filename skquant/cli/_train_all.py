@@ -33,6 +33,7 @@ from skquant.cli._common import (
     require_config_models,
     require_models,
     require_module,
+    require_supervised,
     split_list,
     start_tracking,
 )
@@ -160,11 +161,16 @@ def resolve_models(args) -> list[tuple[str, dict]]:
             )
         if not names:
             raise UsageError(f"no model of phase {args.phase!r} is installed; pass --models.")
+    if not names:  # "--models ," would train nothing and overwrite the run's manifest
+        raise UsageError(
+            f"--models {args.models!r} names no model; valid: {', '.join(sorted(known))}."
+        )
     unknown = [m for m in names if m not in known]
     if unknown:
         raise UsageError(
             f"unknown model(s) {', '.join(unknown)} in --models; valid: {', '.join(sorted(known))}."
         )
+    require_supervised("--models", names)
     require_models("--models", names)
     config_model = None
     if args.config is not None:

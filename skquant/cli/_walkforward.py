@@ -25,6 +25,7 @@ from skquant.cli._common import (
     report_warnings,
     require_config_models,
     require_models,
+    require_supervised,
     start_tracking,
 )
 
@@ -164,6 +165,7 @@ def _config(args):
         get_trainer(args.model)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    require_supervised("--model", [args.model])
     require_models("--model", [args.model])
     variant = args.variant
     if variant is None and args.config is None and not os.environ.get(VARIANT_ENV):
