@@ -750,9 +750,19 @@ def test_train_all_retrains_when_the_settings_change(tmp_path):
     base = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
             "--models", "lightgbm", "--val-days", "20"]  # fmt: skip
     config = fast_config(tmp_path, rounds=10, patience=0)
-    assert run_cli(*base, "--config", config).returncode == 0
+    first = run_cli(*base, "--config", config)
+    assert first.returncode == 0
+    trained = json.loads((out / "run_manifest.json").read_text())["symbols"][0]["pairs"][0]
     proc = run_cli(*base, "--config", config)
     assert "0 trained, 1 already finished" in proc.stdout
+    # the resumed run's table and manifest keep the finished pair's scores (they were
+    # dashes and {"status": "skipped"}: audit)
+    kept = json.loads((out / "run_manifest.json").read_text())["symbols"][0]["pairs"][0]
+    assert kept.pop("status") == "skipped" and trained.pop("status") == "trained"
+    trained.pop("seconds")
+    assert kept == trained and "sharpe" in kept
+    table = lambda text: [line for line in text.splitlines() if line.startswith("AAA")]  # noqa: E731
+    assert table(proc.stdout)[0].split()[3:7] == table(first.stdout)[0].split()[3:7]  # rmse..dates
     proc = run_cli(*base, "--config", fast_config(tmp_path, rounds=12, patience=0))
     assert "1 trained, 0 already finished" in proc.stdout, proc.stdout
     assert "config changed (n_estimators)" in proc.stderr

@@ -460,7 +460,9 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
             action = pair_differs(pair_dir, config, job, rows)
             if action is None:
                 log.info("%s/%s: already finished, kept (--force retrains it)", symbol, model)
-                result["pairs"].append({"model": model, "status": "skipped"})
+                # its scores, for the run's table and manifest, as a run that trained it
+                kept = json.loads((pair_dir / "metrics.json").read_text(encoding="utf-8"))
+                result["pairs"].append({"model": model, "status": "skipped", **_headline(kept)})
                 continue
             if action[0] == "rescore":
                 try:
