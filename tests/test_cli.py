@@ -678,7 +678,8 @@ def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, caps
     args = ["build-features", "--input-dir", str(data), "--output-dir", str(out),
             "--latent-dim", "2", "--config", str(config), "--train-frac", "0.6"]  # fmt: skip
     assert main(args) == 1  # BAD fails, the others are built
-    assert "symbol BAD failed" in capsys.readouterr().err
+    first = capsys.readouterr()
+    assert "symbol BAD failed" in first.err
     built = pd.read_parquet(out / "AAA.parquet")
     assert list(built.columns[-2:]) == ["vae0", "vae1"]
     assert pd.read_csv(out / "BBB.csv").columns[-1] == "vae1"  # the input format is kept
@@ -691,10 +692,15 @@ def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, caps
     )
     metrics = json.loads((out / "vae_models" / "AAA" / "metrics.json").read_text())
     assert metrics["n_fit"] == 60 and metrics["first_unseen_date"].startswith("2022-03-28")
-    # a second run skips the finished symbols
+    # a second run skips the finished symbols, and its table keeps their figures (they
+    # were dashes: audit)
     before = (out / "AAA.parquet").stat().st_mtime_ns
+    first_row = next(r for r in first.out.splitlines() if r.startswith("AAA"))
     assert main(args) == 1
     assert (out / "AAA.parquet").stat().st_mtime_ns == before
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("AAA"))
+    assert row.split()[1:4] == ["skipped", "60", "2022-03-25"]
+    assert row.split()[2:4] == first_row.split()[2:4]
     # another latent size or fitting share is another set of features: built again
     assert main([*args[:-1], "0.5"]) == 1
     assert pd.read_parquet(out / "AAA.parquet")["vae0"].ne(built["vae0"]).any()

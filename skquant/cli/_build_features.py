@@ -112,6 +112,7 @@ def _frame_bytes(frame, path: Path) -> bytes:
 def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     """Fit the VAE on one symbol's early dates and add its latent columns; never raises."""
     import hashlib
+    import json
 
     import numpy as np
 
@@ -132,6 +133,11 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
         source = None  # unreadable: read_symbol below names the problem
     if not job.force and source is not None and _is_built(out_file, model_dir, job, source):
         result["status"] = "skipped"
+        try:  # its build's figures, for the run's table and manifest
+            built = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
+            result.update(n_fit=built["n_fit"], fit_end=str(built["fit_end"])[:10])
+        except (OSError, ValueError, KeyError):
+            pass  # a model saved without them: the table shows dashes
         return result
     try:
         frame = read_symbol(Path(path), job.features)
