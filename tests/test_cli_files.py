@@ -160,6 +160,18 @@ BROKEN = {
         _dates_with(_good_frame(), range(30, 60), lambda d: f"{d}T00:00:00+09:00"),
         "mix time zones",
     ),
+    # audit: train-all dropped these target rows silently, walkforward named no file,
+    # an infinite feature failed a fold with "Input X contains infinity"
+    "infinite feature": (
+        _good_frame().assign(f1=lambda f: f["f1"].where(np.arange(len(f)) != 11, np.inf)),
+        "'f1' holds 1 infinite values (the first on 2022-01-18)",
+    ),
+    "infinite target": (
+        _good_frame().assign(
+            fwd_ret_1d=lambda f: f["fwd_ret_1d"].where(np.arange(len(f)) % 7 > 0, -np.inf)
+        ),
+        "'fwd_ret_1d' holds 9 infinite values (the first on 2022-01-03)",
+    ),
 }
 
 
@@ -200,6 +212,8 @@ COMMAND_KINDS = [
     "missing target column",
     "missing feature column",
     "mixed time zones",
+    "infinite feature",
+    "infinite target",
 ]
 
 

@@ -67,7 +67,7 @@ def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
         A ``SYMBOL.parquet`` or ``SYMBOL.csv`` file.
     required : sequence of str, default=()
         Columns the caller uses (target, features, return column): each must be
-        present and hold numbers only (missing values are allowed).
+        present and hold finite numbers only (missing values are allowed).
 
     Returns
     -------
@@ -80,8 +80,8 @@ def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
     ValueError
         If the file cannot be read or is empty; if its dates are missing, are not
         dates, are numbers, come in more than one format, mix time zones or repeat;
-        if a column mixes numbers with text; if a ``required`` column is missing or
-        holds no numbers.
+        if a column mixes numbers with text; if a ``required`` column is missing,
+        holds no numbers or holds an infinite value.
     """
     name = path.name
     try:
@@ -386,6 +386,15 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> N
     text = [c for c in columns if not _is_numeric(frame[c])]
     if text:
         raise ValueError(f"{name}: column {', '.join(map(repr, text))} holds text, not numbers.")
+    for column in columns:  # no model, label or P&L takes an infinite value
+        infinite = np.isinf(frame[column].to_numpy(dtype=float))
+        if infinite.any():
+            first = int(np.flatnonzero(infinite)[0])
+            raise ValueError(
+                f"{name}: column {column!r} holds {int(infinite.sum())} infinite values (the "
+                f"first on {_row_date(frame.index, first)}): a ratio over zero? Write them "
+                "as missing values (NaN) or fix them."
+            )
 
 
 def _short(exc: BaseException) -> str:
