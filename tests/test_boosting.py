@@ -270,6 +270,26 @@ def test_ensemble_meta_learner_never_sees_in_sample_predictions():
     np.testing.assert_allclose(meta[-1].coef_, trainer.model.final_estimator_[-1].coef_)
 
 
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_ensemble_fits_with_metadata_routing_on(task):
+    """With sklearn.set_config(enable_metadata_routing=True) (the README's way to give the
+    dates to a scorer) the ensemble raised "Pipeline.fit got unexpected argument(s)
+    {'meta__sample_weight', ...}" on every fit, weighted or not (audit)."""
+    import sklearn
+
+    X, y = _returns_panel(n_dates=80)
+    target = y if task == "regression" else np.where(y > 0, 1, -1)
+    w = np.random.default_rng(0).choice([0.5, 1.0, 3.0], size=len(X))
+    method = "predict" if task == "regression" else "predict_proba"
+    for weights in (None, w):
+        plain = EnsembleTrainer(task=task, **_SMALL_STACK).fit(X, target, sample_weight=weights)
+        with sklearn.config_context(enable_metadata_routing=True):
+            routed = EnsembleTrainer(task=task, **_SMALL_STACK).fit(
+                X, target, sample_weight=weights
+            )
+            np.testing.assert_array_equal(getattr(routed, method)(X), getattr(plain, method)(X))
+
+
 def _meta_learner(trainer):
     """The ensemble's meta-learner, unfitted: a Ridge on standardised inputs."""
     return make_pipeline(StandardScaler(), Ridge(alpha=trainer.config_["meta_alpha"]))

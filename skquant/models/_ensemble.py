@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import config_context
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -306,7 +307,10 @@ class EnsembleTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
             steps.insert(0, ("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
         meta = Pipeline(steps)
         meta_w = None if w is None else w[has_oof]
-        meta.fit(meta_X, meta_y, scale__sample_weight=meta_w, meta__sample_weight=meta_w)
+        # the steps' weights by name, which metadata routing (when a user turned it on)
+        # would refuse: the meta-learner is skquant's own, its weights are the fit's
+        with config_context(enable_metadata_routing=False):
+            meta.fit(meta_X, meta_y, scale__sample_weight=meta_w, meta__sample_weight=meta_w)
         for _, base in bases:
             base.fit(X, y, **fit_params)
         self.model_ = _FittedStack(
