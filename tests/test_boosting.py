@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skquant import (
     EnsembleTrainer,
+    LightGBMTrainer,
     NGBoostTrainer,
     QuantileLightGBMTrainer,
     XGBoostTrainer,
@@ -372,3 +373,23 @@ def test_every_boosting_variant_splits_on_returns_scale_targets(family, variant)
     trainer = dict(all_estimators())[family](config, n_jobs=1).fit(X, 0.01 * y)
     pred = trainer.predict(X)
     assert len(np.unique(np.round(pred, 12))) > 10, f"{family}/{variant} predicts a constant"
+
+
+@pytest.mark.parametrize("labels", [(1, 2), (-1, 1), ("down", "up"), (0, 1)])
+def test_lightgbm_class_weight_is_keyed_by_class_label(labels):
+    """The trainer fits LightGBM on codes 0..K-1, and passed class_weight as given: with
+    labels {1, 2}, {1: 20} weighted class 2; {-1, 1} and strings raised KeyError
+    (audit). It weighs as the same sample_weight does."""
+    X, y = _returns_panel(n_dates=60)
+    target = np.where(y > 0, labels[1], labels[0])
+    kwargs = dict(task="classification", n_estimators=20, min_child_samples=5, n_jobs=1)
+    weighted = LightGBMTrainer(class_weight={labels[0]: 20.0}, **kwargs).fit(X, target)
+    by_rows = LightGBMTrainer(**kwargs).fit(
+        X, target, sample_weight=np.where(target == labels[0], 20.0, 1.0)
+    )
+    np.testing.assert_allclose(weighted.predict_proba(X), by_rows.predict_proba(X))
+    assert not np.allclose(
+        weighted.predict_proba(X), LightGBMTrainer(**kwargs).fit(X, target).predict_proba(X)
+    )
+    with pytest.raises(ValueError, match=r"class_weight names \['sideways'\]"):
+        LightGBMTrainer(class_weight={"sideways": 2.0}, **kwargs).fit(X, target)

@@ -138,12 +138,29 @@ class BoosterMixin:
     def _fit_model(self, data: FitData, config: dict) -> None:
         classifier, regressor, params, fit = self._booster(config)
         if config["task"] == "classification":
+            if isinstance(params.get("class_weight"), dict):
+                params["class_weight"] = self._encoded_class_weight(params["class_weight"])
             model = classifier(**params)
         else:
             params.pop("class_weight", None)
             model = regressor(**params)
         self.evals_result_, self.best_iteration_ = fit(model, data, config)
         self.model_ = model
+
+    def _encoded_class_weight(self, class_weight: dict) -> dict:
+        """``class_weight`` keyed by the codes 0..K-1 the library is fitted on, from the
+        user's class labels (the keys meant the codes: labels {1, 2} weighted the wrong
+        class, labels {-1, 1} raised KeyError); a class it omits weighs 1."""
+        unknown = [key for key in class_weight if key not in set(self.classes_.tolist())]
+        if unknown:
+            raise ValueError(
+                f"class_weight names {unknown!r}, which are not classes of y "
+                f"({self.classes_.tolist()})."
+            )
+        return {
+            code: float(class_weight.get(label, 1.0))
+            for code, label in enumerate(self.classes_.tolist())
+        }
 
 
 @fill_doc
@@ -160,7 +177,8 @@ class LightGBMTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
     {boosting.learning_rate}
     {lightgbm.trees}
     class_weight : dict or "balanced", default=None
-        Class weights for classification.
+        Class weights for classification: ``{class label: weight}`` (a class left out
+        weighs 1), or ``"balanced"``.
     importance_type : {"gain", "split"}, default=None
         What ``feature_importances_`` counts.
     {boosting.early_stopping_rounds}
