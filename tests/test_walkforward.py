@@ -759,3 +759,28 @@ def test_icir_of_a_constant_daily_ic_follows_the_sharpe_convention():
         result = engine.run(estimator=LinearRegression())
     assert result.summary["ic"] == pytest.approx(1.0)
     assert result.summary["icir"] == np.inf
+
+
+class VariantProbe(Ridge):
+    """A Ridge that records the MODEL_VARIANT its fit saw (a trainer reads it there)."""
+
+    def fit(self, X, y):
+        self.variant_ = os.environ.get("MODEL_VARIANT")
+        return super().fit(X, y)
+
+
+def test_parallel_folds_see_this_runs_model_variant(panel, monkeypatch):
+    """A trainer without a config reads MODEL_VARIANT at fit, and a reused worker
+    process keeps the environment it started with: after MODEL_VARIANT=conservative,
+    n_jobs=2 fitted the balanced variant (n_estimators 1500 against 3000), and the
+    checkpoints, keyed by the run's variant, kept those folds as conservative (audit)."""
+    kwargs = dict(target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    monkeypatch.delenv("MODEL_VARIANT", raising=False)
+    engine = WalkForwardEngine(panel, n_jobs=2, **kwargs)
+    for variant in (None, "conservative", None):  # the first run starts the workers
+        if variant is None:
+            monkeypatch.delenv("MODEL_VARIANT", raising=False)
+        else:
+            monkeypatch.setenv("MODEL_VARIANT", variant)
+        engine.run(estimator=VariantProbe())
+        assert engine.last_model_.variant_ == variant

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
@@ -16,6 +17,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
+from skquant.config import VARIANT_ENV
 from skquant.leakage import plan_labels
 from skquant.metrics import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
@@ -66,6 +68,27 @@ def _history_rows(model, dates: np.ndarray) -> int:
     return len(dates) - int(np.searchsorted(dates, first, side="left"))
 
 
+@contextlib.contextmanager
+def _variant_env(variant):
+    """``MODEL_VARIANT`` set to ``variant`` (unset for None) while a fold is fitted, when
+    this process holds another value (a joblib worker started before the run's)."""
+    held = os.environ.get(VARIANT_ENV)
+    if held == variant:
+        yield
+        return
+    if variant is None:
+        del os.environ[VARIANT_ENV]
+    else:
+        os.environ[VARIANT_ENV] = variant
+    try:
+        yield
+    finally:
+        if held is None:
+            os.environ.pop(VARIANT_ENV, None)
+        else:
+            os.environ[VARIANT_ENV] = held
+
+
 def _fit_predict_fold(
     estimator,
     features,
@@ -77,6 +100,7 @@ def _fit_predict_fold(
     test_at,
     *,
     keep_model=False,
+    variant=None,
 ):
     """Fit a clone of ``estimator`` on one fold's training rows and predict its test rows.
 
@@ -87,6 +111,9 @@ def _fit_predict_fold(
     so a trainer cuts its early-stopping tail from the latest dates of this fold's
     training window, and a sequence model's windows never cross symbols.
 
+    ``variant`` is the run's ``MODEL_VARIANT`` (None: unset), which a trainer without a
+    config reads at fit: a reused worker process keeps the environment it started with.
+
     Returns ``(score, position, label, info, fit_seconds, model)``, ``model`` the
     fitted clone with ``keep_model`` (the last fold's: ``last_model_``), else None.
     """
@@ -96,13 +123,14 @@ def _fit_predict_fold(
         X_train, y_train, index_train = X_train[keep], y_train[keep], index_train[keep]
     model = clone(estimator)
     frame = pd.DataFrame(X_train, index=index_train, columns=features, copy=False)
-    started = time.perf_counter()
-    model.fit(frame, y_train)
-    fit_seconds = time.perf_counter() - started
-    start = test_at - _history_rows(model, dates_fold[:test_at])
-    test = pd.DataFrame(X_fold[start:], index=index_fold[start:], columns=features, copy=False)
-    score, position = predict_positions(model, test)
-    label = model.predict(test) if is_classifier(model) else None
+    with _variant_env(variant):
+        started = time.perf_counter()
+        model.fit(frame, y_train)
+        fit_seconds = time.perf_counter() - started
+        start = test_at - _history_rows(model, dates_fold[:test_at])
+        test = pd.DataFrame(X_fold[start:], index=index_fold[start:], columns=features, copy=False)
+        score, position = predict_positions(model, test)
+        label = model.predict(test) if is_classifier(model) else None
     skip = test_at - start
     if skip:
         score, position = score[skip:], position[skip:]
@@ -742,12 +770,12 @@ class WalkForwardEngine:
             for a, b, c, d in self.folds_
         ]
         checkpoints, keys, loaded = None, [], {}
+        variant = os.environ.get(VARIANT_ENV)  # this run's; a worker may hold an older one
         if checkpoint_dir is not None:
-            from skquant.config import VARIANT_ENV
             from skquant.utils._checkpoint import FoldCheckpoints
             from skquant.walkforward._benchmark import package_versions
 
-            context = [package_versions(), os.environ.get(VARIANT_ENV)]
+            context = [package_versions(), variant]
             checkpoints = FoldCheckpoints(checkpoint_dir, estimator, context)
             keys = [checkpoints.key(*args[1:]) for args in fold_args]
             for k, key in enumerate(keys):
@@ -763,7 +791,10 @@ class WalkForwardEngine:
                 )  # fmt: skip
         todo = [k for k in range(len(fold_args)) if k not in loaded]
         last = len(fold_args) - 1
-        jobs = (delayed(_fit_predict_fold)(*fold_args[k], keep_model=k == last) for k in todo)
+        jobs = (
+            delayed(_fit_predict_fold)(*fold_args[k], keep_model=k == last, variant=variant)
+            for k in todo
+        )
         # one fold per task: fits dominate, and joblib's automatic batching would
         # bundle the last folds into one worker's batch while the other idles; the
         # generator yields the folds in order as they finish
