@@ -487,3 +487,24 @@ def test_a_continued_study_says_how_many_trials_a_killed_run_left_running(panel,
         warnings.simplefilter("always")
         _tune(panel, n_trials=1, storage=f"sqlite:///{tmp_path / 'other.db'}")
     assert not [w for w in caught if "RUNNING" in str(w.message)]
+
+
+def test_tune_says_when_its_best_trial_learned_nothing(tmp_path, capsys):
+    """A trial whose model predicted one constant value in every fold was crowned best,
+    its Sharpe the market's, with no caveat: the engine's warning printed once, before
+    trial 1 (audit). summary.json counts the best trial's constant folds, and the
+    command warns when they are half of them or more."""
+    data, config = _folder(tmp_path)
+    spec = yaml.safe_load(config.read_text())
+    spec["search_space"] = {"min_child_samples": {"type": "int", "low": 5000, "high": 6000}}
+    config.write_text(yaml.safe_dump(spec))  # no leaf that small: no split, one value
+    assert _tune_cli(data, config, tmp_path / "out", "--n-trials", "2") == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["best_constant_folds"] == summary["best_n_folds"] == 4
+    assert "the best trial's model predicted one constant value for every test row in 4 of " \
+           "4 folds" in capsys.readouterr().err  # fmt: skip
+    data, config = _folder(tmp_path / "learns")
+    assert _tune_cli(data, config, tmp_path / "learns" / "out", "--n-trials", "1") == 0
+    summary = json.loads((tmp_path / "learns" / "out" / "summary.json").read_text())
+    assert summary["best_constant_folds"] == 0 and summary["best_n_folds"] == 4
+    assert "constant" not in capsys.readouterr().err

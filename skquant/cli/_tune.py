@@ -192,6 +192,15 @@ def _run(args: argparse.Namespace, tracker) -> int:
               f"Sharpe {'n/a' if dsr is None else f'{dsr:.3f}'}")  # fmt: skip
         if dsr is None and summary.get("deflated_sharpe_note"):
             print(f"  (no deflated Sharpe: {summary['deflated_sharpe_note']})")
+    constant, n_folds = summary.get("best_constant_folds"), summary.get("best_n_folds")
+    if constant and 2 * constant >= n_folds:  # the warning each run printed once, if at all
+        print(f"skquant: warning: the best trial's model predicted one constant value for "
+              f"every test row in {constant} of {n_folds} folds: it learned nothing there, "
+              f"so its {metric} says nothing of the model (under --portfolio sign it is the "
+              "market's, long or short); check the search space (a split floor or a "
+              "penalty above what the target reaches).",
+              file=sys.stderr)  # fmt: skip
+    if verbosity >= 0:
         print(f"wrote {out}/: best_config.yaml, trials.csv, summary.json, "
               f"{', '.join(summary['plots'])}")  # fmt: skip
     else:

@@ -38,6 +38,7 @@ from skquant.utils._io import (
     to_jsonable,
 )
 from skquant.utils._optional import import_optional
+from skquant.utils._portfolio import one_value
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._engine import WalkForwardEngine
 
@@ -45,6 +46,7 @@ from skquant.walkforward._engine import WalkForwardEngine
 # trial, kept in the study (and its storage) for the deflated Sharpe ratio
 _SHARPE_ATTR = "sharpe_per_period"
 _RETURNS_ATTR = "net_returns"
+_CONSTANT_ATTR = "constant_folds"  # [folds whose model predicted one value, folds counted]
 # study user attributes: what the study tunes, checked when a stored study is continued
 _STUDY_ATTRS = ("model", "metric", "base_config")
 # best_config.yaml defines these variants (all the tuned config), so that it loads as
@@ -344,10 +346,23 @@ def tune(
             net = result.returns["net"].dropna().to_numpy()
             trial.set_user_attr(_SHARPE_ATTR, sharpe_ratio(net, periods_per_year=1))
             trial.set_user_attr(_RETURNS_ATTR, net.tolist())
+            trial.set_user_attr(_CONSTANT_ATTR, _constant_folds(result.predictions))
             return float(result.summary[metric])
 
         study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks)
     return study, _best_config(study, base)
+
+
+def _constant_folds(predictions: pd.DataFrame) -> list[int]:
+    """``[folds whose model predicted one value for every test row, folds counted]``;
+    folds of one test date are not counted (the engine's rule: a market timer)."""
+    constant = counted = 0
+    for _, rows in predictions.groupby("fold")["prediction"]:
+        if rows.index.get_level_values(0).nunique() < 2:
+            continue
+        counted += 1
+        constant += one_value(rows.to_numpy())
+    return [constant, counted]
 
 
 def _warn_left_running(study, storage) -> None:
@@ -393,7 +408,9 @@ def tuning_summary(study) -> dict[str, Any]:
     ``deflated_sharpe_note``, without a complete trial with two returns, or when
     several trials were tried but fewer than two have a Sharpe ratio: their spread
     is then unknown, and a variance of 0 would report the probabilistic Sharpe ratio
-    undeflated.
+    undeflated. ``best_constant_folds`` of ``best_n_folds`` are the folds whose model
+    the best trial fitted predicted one value for every test row: where they are most
+    of them, its score is the market's (long or short), not the model's.
     """
     counts = pd.Series([t.state.name for t in study.trials]).value_counts()
     summary: dict[str, Any] = {
@@ -415,6 +432,8 @@ def tuning_summary(study) -> dict[str, Any]:
         return summary
     best = study.best_trial
     summary.update(best_score=best.value, best_trial=best.number, best_params=best.params)
+    if _CONSTANT_ATTR in best.user_attrs:  # a trial from before it was kept has none
+        summary["best_constant_folds"], summary["best_n_folds"] = best.user_attrs[_CONSTANT_ATTR]
     ran = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
     sharpes = np.array([t.user_attrs.get(_SHARPE_ATTR, np.nan) for t in ran], dtype=float)
     sharpes = sharpes[np.isfinite(sharpes)]
