@@ -1040,3 +1040,42 @@ def test_train_all_refuses_models_that_name_no_model(tmp_path, models):
                    "fwd_ret_1d", "--models", models)  # fmt: skip
     assert_one_line_error(proc, "--models", "names no model")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "needs"),
+    [
+        (["walkforward", "--model", "lightgbm"], None),
+        (["train-all", "--target", "fwd_ret_1d", "--models", "lightgbm"], None),
+        (["tune", "--model", "lightgbm", "--n-trials", "1"], "optuna"),
+    ],
+)
+def test_a_config_value_the_model_does_not_take_is_refused_before_any_work(
+    tmp_path, command, needs
+):
+    """n_estimators: ten failed every symbol of train-all one by one (exit 1), and tune's
+    first trial with an Optuna traceback (audit)."""
+    if needs:
+        pytest.importorskip(needs)
+    data = write_symbols(tmp_path / "data", ["AAA"], n=20)
+    config = tmp_path / "bad.yaml"
+    config.write_text("model: lightgbm\nvariants:\n  balanced:\n    n_estimators: ten\n")
+    proc = run_cli(*command, "--config", config, "--input-dir", data,
+                   "--output-dir", tmp_path / "out")  # fmt: skip
+    assert_one_line_error(proc, "bad.yaml", "'n_estimators' parameter", "Got 'ten'")
+
+
+@pytest.mark.parametrize("storage", ["notaurl", "sqlite:////no/such/folder/x.db", "FILE"])
+def test_tune_names_a_storage_it_cannot_open(tmp_path, storage):
+    """A bad --storage ended in "unexpected error: ArgumentError / OperationalError /
+    DatabaseError" (exit 3, audit)."""
+    pytest.importorskip("optuna")
+    if storage == "FILE":  # a file that is not a database
+        (tmp_path / "notes.txt").write_text("these are notes, not a database\n" * 40)
+        storage = f"sqlite:///{tmp_path / 'notes.txt'}"
+    data = write_symbols(tmp_path / "data", ["AAA"], n=200)
+    proc = run_cli("tune", "--model", "lightgbm", "--n-trials", "1", "--input-dir", data,
+                   "--target", "fwd_ret_1d", "--storage", storage, "--output-dir", tmp_path / "o",
+                   "--train-days", "100", "--test-days", "50", "--step-days", "50",
+                   "--min-train-samples", "50", "-q")  # fmt: skip
+    assert_one_line_error(proc, f"storage {storage!r} cannot be opened")

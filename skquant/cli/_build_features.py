@@ -22,6 +22,7 @@ from skquant.cli._common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
+    check_config_values,
     check_n_jobs,
     fraction,
     leak_threshold,
@@ -321,6 +322,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_model_config(args.config or MODEL, variant=args.variant)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    check_config_values("--config", MODEL, config, args.config or MODEL)
     latent_param = _latent_param(cls)
     out_dir = output_folder(args.output_dir)
     if out_dir.resolve() == Path(args.input_dir).expanduser().resolve():

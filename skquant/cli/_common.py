@@ -323,6 +323,20 @@ def require_supervised(option: str, names) -> None:
             )
 
 
+def check_config_values(option: str, name: str, config: dict, source) -> None:
+    """A UsageError, before any work, when a value of ``config`` (loaded from ``source``,
+    a file or a registry name) is not one the family takes: ``n_estimators: ten``
+    failed every symbol of train-all, or tune's first trial with a traceback."""
+    from skquant.registry import get_trainer
+
+    resolve = getattr(get_trainer(name)(config), "_resolve_config", None)
+    try:
+        if resolve is not None:  # a skquant trainer (a registered stand-in may not be)
+            resolve()
+    except (ValueError, TypeError) as exc:  # InvalidParameterError is a ValueError
+        raise UsageError(f"{option} {str(source)!r}: {exc}") from None
+
+
 def require_models(option: str, names, importance: str | None = None, where: str = "") -> None:
     """A UsageError, before any work, when a model of ``names`` needs a missing extra
     (to be fitted, and explained by ``importance``); ``where`` follows the model's name

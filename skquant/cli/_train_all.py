@@ -24,6 +24,7 @@ from skquant.cli._common import (
     UsageError,
     add_label_options,
     add_tracking,
+    check_config_values,
     check_n_jobs,
     cost_bps,
     library_rules,
@@ -195,7 +196,9 @@ def resolve_models(args) -> list[tuple[str, dict]]:
             config = load_model_config(source, variant=args.variant)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        require_config_models("--config" if source == args.config else "--models", name, config)
+        option = "--config" if source == args.config else "--models"
+        check_config_values(option, name, config, source)
+        require_config_models(option, name, config)
         out.append((name, config))
     return out
 

@@ -16,6 +16,7 @@ from skquant.cli._common import (
     _number,
     add_label_options,
     add_tracking,
+    check_config_values,
     check_n_jobs,
     cost_bps,
     library_rules,
@@ -183,7 +184,9 @@ def _config(args):
         config = load_model_config(source, variant=variant)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    require_config_models("--config" if args.config else "--model", args.model, config)
+    option = "--config" if args.config else "--model"
+    check_config_values(option, args.model, config, source)
+    require_config_models(option, args.model, config)
     return config, variant or os.environ.get(VARIANT_ENV) or "balanced"
 
 

@@ -83,14 +83,23 @@ def _open_study(optuna, storage, study_name, model, sampler, pruner, attrs):
     """A new study, or the stored one of that name if it tunes the same thing."""
     if storage is not None and study_name is None:
         study_name = f"skquant-{model}"
-    study = optuna.create_study(
-        storage=storage,
-        study_name=study_name,
-        direction="maximize",  # every skquant metric is greater-is-better
-        sampler=sampler,
-        pruner=pruner,
-        load_if_exists=True,
-    )
+    try:
+        study = optuna.create_study(
+            storage=storage,
+            study_name=study_name,
+            direction="maximize",  # every skquant metric is greater-is-better
+            sampler=sampler,
+            pruner=pruner,
+            load_if_exists=True,
+        )
+    except Exception as exc:  # SQLAlchemy's errors for a URL, a path or a file it cannot use
+        if storage is None:
+            raise
+        message = (str(exc).strip().splitlines() or [""])[0]  # not the SQL, nor a link
+        raise ValueError(
+            f"storage {str(storage)!r} cannot be opened ({type(exc).__name__}: {message}); "
+            "give a database URL such as sqlite:///tune.db, in a folder that exists."
+        ) from None
     for key, value in attrs.items():
         if key not in study.user_attrs:
             study.set_user_attr(key, value)
