@@ -508,3 +508,27 @@ def test_tune_says_when_its_best_trial_learned_nothing(tmp_path, capsys):
     summary = json.loads((tmp_path / "learns" / "out" / "summary.json").read_text())
     assert summary["best_constant_folds"] == 0 and summary["best_n_folds"] == 4
     assert "constant" not in capsys.readouterr().err
+
+
+def test_a_failed_trial_raises_without_optuna_printing_its_traceback():
+    """Optuna logs a failed trial as a WARNING with the error's traceback, which tune
+    then raises: the command printed both, a 10-frame traceback above its one-line
+    error (audit). Run in a fresh process: Optuna's handler writes to the stderr it
+    found when it was set up."""
+    import subprocess
+    import sys
+
+    code = (
+        "from skquant import make_synthetic_panel\n"
+        "from skquant.model_selection import tune\n"
+        "panel = make_synthetic_panel(n_symbols=3, n_days=300, random_state=0)\n"
+        "try:\n"
+        "    tune(panel, model='lightgbm', target='fwd_ret', n_trials=1,\n"
+        f"         config={{**{FAST!r}, 'n_estimators': 'ten'}}, search_space={SPACE!r},\n"
+        f"         **{WINDOWS!r})\n"
+        "except ValueError as exc:\n"
+        "    print('raised:', exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "raised: The 'n_estimators' parameter" in proc.stdout, proc.stderr
+    assert "Traceback" not in proc.stderr and "failed" not in proc.stderr, proc.stderr

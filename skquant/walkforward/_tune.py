@@ -166,9 +166,11 @@ def _comparable(key: str, value):
 
 @contextlib.contextmanager
 def _quiet_optuna(optuna):
-    """Optuna's own log lines (one per trial) off for the duration: the library is quiet."""
+    """Optuna's own log lines off for the duration: the library is quiet. Its line per
+    trial is INFO; a failed trial's is a WARNING with the traceback of an error that
+    ``tune`` raises anyway (the command printed both)."""
     before = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(logging.WARNING)
+    optuna.logging.set_verbosity(logging.ERROR)
     try:
         yield
     finally:
