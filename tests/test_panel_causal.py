@@ -258,3 +258,30 @@ def test_a_panel_without_its_symbol_level_is_refused(name, params):
     doubled = pd.concat([X, X.iloc[:3]])  # a (date, symbol) pair twice
     with pytest.raises(ValueError, match="repeats the date .* each \\(date, symbol\\) pair"):
         getattr(estimator, method)(doubled)
+
+
+@pytest.mark.parametrize(("name", "params"), list(_instances(_ALONG_TIME)))
+def test_rows_without_dates_warn_that_they_are_one_series(name, params):
+    """A Pipeline step without set_output hands the next step an array: the windows
+    and filters then ran across symbols, silently (audit: a CNN's predictions for one
+    symbol moved by 0.25, a regime's probabilities by 1, with another symbol's rows).
+    Rows without dates still make one series in row order, with a NoDatesWarning."""
+    import warnings
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skquant.model_selection import NoDatesWarning
+
+    X, y = _panel()
+    estimator = dict(all_estimators())[name](**params)
+    method = next(m for m in _METHODS if hasattr(estimator, m))
+    pipe = make_pipeline(StandardScaler(), estimator)
+    with pytest.warns(NoDatesWarning, match=r"one series in row order.*set_output"):
+        pipe.fit(X, y)
+    with pytest.warns(NoDatesWarning, match="one series in row order"):
+        getattr(pipe, method)(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoDatesWarning)
+        pipe.set_output(transform="pandas").fit(X, y)
+        getattr(pipe, method)(X)

@@ -19,6 +19,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._time import dates_of, warn_rows_as_one_series
 
 
 class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
@@ -58,7 +59,7 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
         config = self._resolve_config()
         Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         self.config_ = config
-        self._fit_features(Xa, config, series_positions(X, len(Xa)))
+        self._fit_features(Xa, config, self._series_of(X, len(Xa)))
         return self
 
     def train(self, X_train, y_train=None, X_val=None, y_val=None):
@@ -86,7 +87,14 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
     def _per_series(self, func, X) -> np.ndarray:
         """``func`` on the validated rows of each symbol of ``X`` in date order."""
         Xa = self._validate_X(X)
-        return apply_per_series(func, Xa, series_positions(X, len(Xa)))
+        return apply_per_series(func, Xa, self._series_of(X, len(Xa)))
+
+    def _series_of(self, X, n_rows: int) -> list[np.ndarray]:
+        """:func:`~skquant.utils._panel.series_positions`, with a warning when a model
+        that runs along time is given rows without dates (one series in row order)."""
+        if self._along_time and n_rows > 1 and dates_of(X) is None:
+            warn_rows_as_one_series(f"{type(self).__name__}'s causal features")
+        return series_positions(X, n_rows)
 
     @fill_doc
     def transform(self, X):

@@ -126,6 +126,21 @@ def warn_rows_as_dates(what: str, groups: bool = True) -> None:
     )
 
 
+def warn_rows_as_one_series(what: str) -> None:
+    """Warn that ``what`` (a sequence net's windows, a causal filter) runs along the rows
+    of an ``X`` without dates as one series in row order: on a panel whose index a
+    Pipeline step dropped, one symbol's rows reach into another's (audit: a CNN's
+    predictions for one symbol moved by 0.25 with another symbol's rows)."""
+    warnings.warn(
+        f"{what}: X carries no dates (no DatetimeIndex or datetime MultiIndex level), so "
+        "its rows are taken as one series in row order: right for one symbol in time "
+        "order, wrong on a panel (one symbol's rows reach into another's). In a Pipeline "
+        'call set_output(transform="pandas") so its steps keep the (date, symbol) index.',
+        NoDatesWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
 def warn_embargo_in_rows(embargo: int) -> None:
     """Warn that an embargo of ``embargo`` (> 0) is counted in rows: ``X`` has no dates.
 

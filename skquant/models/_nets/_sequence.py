@@ -23,6 +23,7 @@ from skquant.models._nets._base import (
 from skquant.utils._docs import fill_doc
 from skquant.utils._panel import refuse_repeated_dates
 from skquant.utils._sklearn_compat import Interval
+from skquant.utils._time import warn_rows_as_one_series
 
 
 def window_index(X, n_rows: int, seq_len: int, *, pad: int = -1) -> np.ndarray:
@@ -127,7 +128,12 @@ class BaseSequenceTrainer(BaseNetTrainer):
     def _net_inputs(self, Xs, X_orig):
         if Xs.ndim == 3:
             return np.ascontiguousarray(Xs, dtype=np.float32)
-        return lazy_windows(Xs, X_orig, int(self.config_["seq_len"]))
+        seq_len = int(self.config_["seq_len"])
+        # window_index's one series in row order: no panel or dates in the index
+        index = getattr(X_orig, "index", None)
+        if seq_len > 1 and len(Xs) > 1 and not isinstance(index, (pd.MultiIndex, pd.DatetimeIndex)):
+            warn_rows_as_one_series(f"{type(self).__name__}'s windows of past rows")
+        return lazy_windows(Xs, X_orig, seq_len)
 
 
 @fill_doc
