@@ -1079,3 +1079,46 @@ def test_tune_names_a_storage_it_cannot_open(tmp_path, storage):
                    "--train-days", "100", "--test-days", "50", "--step-days", "50",
                    "--min-train-samples", "50", "-q")  # fmt: skip
     assert_one_line_error(proc, f"storage {storage!r} cannot be opened")
+
+
+@pytest.mark.parametrize(
+    ("command", "needs"),
+    [
+        (["walkforward", "--train-days", "100", "--test-days", "40", "--step-days", "40"], None),
+        (
+            [
+                "tune",
+                "--model",
+                "lightgbm",
+                "--n-trials",
+                "1",
+                "--train-days",
+                "100",
+                "--test-days",
+                "40",
+                "--step-days",
+                "40",
+            ],  # fmt: skip
+            "optuna",
+        ),  # fmt: skip
+        (["train-all", "--models", "lightgbm", "--val-days", "20"], None),
+    ],
+)
+def test_a_symbol_whose_target_holds_no_value_is_named_and_left_out(tmp_path, command, needs):
+    """A file whose target column is all NaN: walkforward kept it, its test rows taken
+    for a delisted symbol's (a survivorship warning), exit 0; train-all said "too few
+    rows: 0 dates" (audit)."""
+    if needs:
+        pytest.importorskip(needs)
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=200, seed=5)
+    frame = pd.read_parquet(data / "AAA.parquet")
+    frame["fwd_ret_1d"] = np.nan
+    frame.to_parquet(data / "AAA.parquet", index=False)
+    proc = run_cli(*command, "--input-dir", data, "--target", "fwd_ret_1d",
+                   "--min-train-samples" if command[0] != "train-all" else "--embargo-days",
+                   "50" if command[0] != "train-all" else "1",
+                   "--output-dir", tmp_path / "out", "-q")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "survivorship" not in proc.stderr and "Traceback" not in proc.stderr
+    line = next(x for x in proc.stderr.splitlines() if "symbol AAA" in x)
+    assert "column 'fwd_ret_1d' (the target) holds no value" in line, proc.stderr

@@ -158,6 +158,7 @@ def load_panel(
         name = files[symbol].name
         try:
             require_columns(frame, usual, name)
+            require_values(frame, {target: "the target", return_col: "the return column"}, name)
             if str(frame.index.tz) != zones[0][0]:
                 raise ValueError(
                     f"{name}: its dates are in time zone {frame.index.tz}, most files' in "
@@ -394,6 +395,17 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> N
                 f"{name}: column {column!r} holds {int(infinite.sum())} infinite values (the "
                 f"first on {_row_date(frame.index, first)}): a ratio over zero? Write them "
                 "as missing values (NaN) or fix them."
+            )
+
+
+def require_values(frame: pd.DataFrame, columns: dict, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` when a column of ``{column: role}`` (the
+    target, the return column) holds no value: the symbol has nothing to learn or to
+    book. Kept, a walk-forward took its test rows for delisted symbols."""
+    for column, role in columns.items():
+        if column is not None and column in frame and not frame[column].notna().any():
+            raise ValueError(
+                f"{name}: column {column!r} ({role}) holds no value in its {len(frame)} rows."
             )
 
 

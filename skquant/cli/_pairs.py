@@ -405,7 +405,13 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
     import numpy as np
 
     from skquant.cli._common import setup_logging
-    from skquant.cli._data import first_unseen_date, one_value, read_symbol, validation_split
+    from skquant.cli._data import (
+        first_unseen_date,
+        one_value,
+        read_symbol,
+        require_values,
+        validation_split,
+    )
 
     if not log.handlers and not __import__("logging").getLogger("skquant").handlers:
         setup_logging(job.verbosity)
@@ -417,6 +423,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
     try:
         # read even when every pair is finished: a pair is kept only on the same rows
         frame = read_symbol(Path(path), [job.target, *job.features, job.return_col])
+        require_values(frame, {job.target: "the target"}, Path(path).name)
         frame = frame[np.isfinite(frame[job.target].astype(float))]
         train, val = validation_split(frame, job.val_days, job.embargo_days)
         if len(train) < min_train_rows(job.val_days):

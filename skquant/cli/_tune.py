@@ -27,7 +27,7 @@ from skquant.cli._walkforward import (
     _options,
     add_evaluation_options,
     fold_config,
-    load_panel,
+    read_data,
 )
 
 
@@ -147,9 +147,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         raise UsageError(f"{exc}") from None
     config, variant = _config(args)
     requested = parse_features(args.features)
-    panel, failed, unseen = load_panel(args.input_dir, args.target, args.return_col, requested)
-    if args.target is not None and args.target not in panel.columns:
-        raise UsageError(f"--target {args.target!r} is not a column of the data.")
+    panel, failed, unseen, _ = read_data(args, requested)
     with library_rules(verbosity):
         target = args.target or default_target(panel)
     config = fold_config(args.model, config, panel[target])

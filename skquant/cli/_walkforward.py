@@ -257,7 +257,30 @@ def read_data(args: argparse.Namespace, requested) -> tuple:
         )
     if args.return_col is not None and args.return_col not in panel.columns:
         raise UsageError(f"--return-col {args.return_col!r} is not a column of the data.")
+    if args.input_dir is not None:
+        panel = _without_empty_symbols(panel, args, failed)
     return panel, failed, unseen, source
+
+
+def _without_empty_symbols(panel, args, failed: dict) -> object:
+    """``panel`` without the symbols whose target (``--target``, else the default one)
+    holds no value, each reported in ``failed``: kept, its test rows were taken for a
+    delisted symbol's (a survivorship warning), and the file's fault went unnamed."""
+    from skquant.leakage import default_target
+
+    try:
+        target = args.target or default_target(panel)
+    except ValueError:
+        return panel  # the engine names the missing target
+    values = panel[target].notna().groupby(level="symbol").any()
+    for symbol in values.index[~values.to_numpy()]:
+        failed[symbol] = f"column {target!r} (the target) holds no value."
+    if values.all():
+        return panel
+    if not values.any():
+        raise UsageError(f"column {target!r} (the target) holds no value in any symbol file.")
+    keep = panel.index.get_level_values("symbol").isin(values.index[values.to_numpy()])
+    return panel[keep]
 
 
 def run(args: argparse.Namespace) -> int:
