@@ -658,3 +658,15 @@ def test_reward_weighted_exposes_its_base_learning_curve_and_importances():
     cv = WalkForwardSplit(train_days=200, test_days=100, step_days=100, min_train_samples=100)
     selector = RFECV(RewardBasedTrainer(estimator=LinearRegression()), cv=cv).fit(X, y)
     assert selector.support_[0]
+
+
+def test_reward_weighting_needs_an_estimator_whose_fit_takes_sample_weight():
+    """Any fit/predict estimator was taken, then the fit failed on its sample_weight with
+    a raw TypeError (FTRL, the meta-learning ensemble: audit)."""
+    from skquant import FTRLProximalTrainer, MetaLearningTrainer, RewardBasedTrainer
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    for base in (FTRLProximalTrainer(), MetaLearningTrainer()):
+        with pytest.raises(ValueError, match=rf"{type(base).__name__}\.fit takes no sample_weight"):
+            RewardBasedTrainer(estimator=base).fit(X, y)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import column_or_1d, has_fit_parameter
 
 from skquant.models._base import (
     BaseSupervisedTrainer,
@@ -66,6 +67,15 @@ def _default_base(name: str):
 
 
 @fill_doc
+def _takes_sample_weight(estimator) -> bool:
+    """Whether ``estimator.fit`` names ``sample_weight`` or takes any keyword (a
+    Pipeline's ``**params``, which routes it on or refuses it by name itself)."""
+    if has_fit_parameter(estimator, "sample_weight"):
+        return True
+    parameters = inspect.signature(estimator.fit).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """Reward-weighted regression: fit a base model on reward-weighted rows.
 
@@ -249,6 +259,12 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
                 raise ValueError("sample_weight is zero for every row; nothing to fit.")
             w /= w.mean()
         base = self._base(config)
+        if not _takes_sample_weight(base):  # the rewards are row weights
+            raise ValueError(
+                f"RewardBasedTrainer weights the rows of its estimator's fit by reward, and "
+                f"{type(base).__name__}.fit takes no sample_weight; give an estimator whose "
+                "fit does."
+            )
         if not isinstance(config.get("estimator"), (str, type(None))):
             config["estimator"] = type(config["estimator"]).__name__  # keep config_ JSON-able
         self.config_ = config
