@@ -66,7 +66,6 @@ def _default_base(name: str):
     return _make_base(name, "estimator")[1]
 
 
-@fill_doc
 def _takes_sample_weight(estimator) -> bool:
     """Whether ``estimator.fit`` names ``sample_weight`` or takes any keyword (a
     Pipeline's ``**params``, which routes it on or refuses it by name itself)."""
@@ -76,6 +75,7 @@ def _takes_sample_weight(estimator) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
+@fill_doc
 class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     """Reward-weighted regression: fit a base model on reward-weighted rows.
 
