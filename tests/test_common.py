@@ -203,6 +203,9 @@ def test_every_family_has_fast_params():
     assert not missing, f"add fast test parameters for {missing} to _FAST_PARAMS"
 
 
+# scikit-learn's checks feed arrays: the sequence nets and causal transforms take them
+# as one series in row order, as documented, and say so each time
+@pytest.mark.filterwarnings("ignore::skquant.model_selection.NoDatesWarning")
 @parametrize_with_checks(list(_tested_estimators()), expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     if _check_name(check) in _TRAIN_CHECKS:
