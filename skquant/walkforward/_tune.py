@@ -39,6 +39,7 @@ from skquant.utils._io import (
 )
 from skquant.utils._optional import import_optional
 from skquant.utils._portfolio import one_value
+from skquant.utils._time import dates_of
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._engine import WalkForwardEngine
 
@@ -365,14 +366,20 @@ def tune(
 
 
 def _constant_folds(predictions: pd.DataFrame) -> list[int]:
-    """``[folds whose model predicted one value for every test row, folds counted]``;
-    folds of one test date are not counted (the engine's rule: a market timer)."""
+    """``[folds whose model predicted one value for every test row, folds counted]``, by
+    the engine's rule: the score (a classifier's probability, not its label), folds of
+    one test date not counted (a market timer)."""
+    score = "proba" if "proba" in predictions else "prediction"
+    frame = pd.DataFrame(
+        {"score": predictions[score].to_numpy(), "date": dates_of(predictions)},
+        index=predictions["fold"].to_numpy(),
+    )
     constant = counted = 0
-    for _, rows in predictions.groupby("fold")["prediction"]:
-        if rows.index.get_level_values(0).nunique() < 2:
+    for _, rows in frame.groupby(level=0):
+        if rows["date"].nunique() < 2:
             continue
         counted += 1
-        constant += one_value(rows.to_numpy())
+        constant += one_value(rows["score"].to_numpy())
     return [constant, counted]
 
 
