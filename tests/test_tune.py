@@ -531,4 +531,22 @@ def test_a_failed_trial_raises_without_optuna_printing_its_traceback():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "raised: The 'n_estimators' parameter" in proc.stdout, proc.stderr
-    assert "Traceback" not in proc.stderr and "failed" not in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "Trial 0 failed" not in proc.stderr, proc.stderr
+
+
+def test_constant_folds_follow_the_engines_rule():
+    """A classifier's labels can be one class while its probabilities vary (review:
+    [4, 4] for a model the engine found learning), and a (symbol, date) index put the
+    symbols where the dates were read (no fold counted)."""
+    from skquant.walkforward._tune import _constant_folds
+
+    dates = pd.bdate_range("2024-01-01", periods=6)
+    index = pd.MultiIndex.from_product([["A", "B"], dates], names=["symbol", "date"])
+    fold = np.tile(np.repeat([0, 1], 3), 2)
+    varying = np.linspace(0.6, 0.9, len(index))
+    clf = pd.DataFrame({"prediction": 1, "proba": varying, "fold": fold}, index=index)
+    assert _constant_folds(clf) == [0, 2]
+    flat = pd.DataFrame({"prediction": 0.5, "fold": fold}, index=index)
+    assert _constant_folds(flat) == [2, 2]
+    one_date = flat.assign(fold=np.arange(len(index)) % 6)  # each fold one date, 2 symbols
+    assert _constant_folds(one_date) == [0, 0]
