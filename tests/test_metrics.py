@@ -296,6 +296,9 @@ def test_a_returns_scorer_on_rows_without_dates_warns():
         warnings.simplefilter("error")  # a direction or rank metric has no periods
         for name in ("hit_rate", "ic"):
             get_scorer(name)(model, X.to_numpy()[300:], y.to_numpy()[300:])
+        # one series whose year is given: each row is a period, as the user says
+        weekly = get_scorer("sharpe", periods_per_year=52)
+        assert weekly(model, X.to_numpy()[300:], y.to_numpy()[300:]) == pytest.approx(framed)
     with pytest.warns(NoDatesWarning):  # an RFECV over the rows warns once per fold
         RFECV(Ridge(), cv=TimeSeriesSplit(3), scoring=get_scorer("sharpe")).fit(X, y)
 
@@ -340,8 +343,19 @@ def test_dates_reach_the_scorer_as_groups_by_metadata_routing():
         cross_validate(
             LinearRegression(), Xa, ya, cv=cv, groups=dates, scoring=get_scorer("sharpe")
         )
+    fitted = LinearRegression().fit(Xa, ya)
     with pytest.raises(ValueError, match="groups has 3 rows but X has 480"):
-        get_scorer("sharpe")(LinearRegression().fit(Xa, ya), Xa, ya, groups=dates[:3])
+        get_scorer("sharpe")(fitted, Xa, ya, groups=dates[:3])
+    # date codes group the rows of a metric that does not annualise; one that does
+    # needs datetimes, or its year
+    codes = pd.factorize(dates)[0]
+    for name in ("hit_rate", "ic"):
+        assert get_scorer(name)(fitted, Xa, ya, groups=codes) == get_scorer(name)(fitted, X, y)
+    with pytest.raises(ValueError, match="groups holds int64 values: pass datetimes"):
+        get_scorer("sharpe")(fitted, Xa, ya, groups=codes)
+    assert get_scorer("sharpe", periods_per_year=252)(fitted, Xa, ya, groups=codes) == (
+        pytest.approx(get_scorer("sharpe")(fitted, X, y))
+    )
 
 
 def test_unknown_scorer_lists_valid_names():

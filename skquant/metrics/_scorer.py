@@ -283,19 +283,19 @@ def _warn_if_overlapping(name: str, outcome: np.ndarray, dates) -> None:
         )
 
 
-def _warn_rows_as_periods(name: str, periods_per_year) -> None:
-    """Warn that a returns metric books each row of an ``X`` without dates as a period."""
-    year = "" if periods_per_year is not None else " of a 252-period year"
+def _warn_rows_as_periods(name: str) -> None:
+    """Warn that a returns metric books each row of an ``X`` without dates as a period
+    of a 252-period year (no ``periods_per_year`` was given)."""
     warnings.warn(
         f"The {name!r} scorer: X carries no dates (no DatetimeIndex or datetime "
-        f"MultiIndex level), so each row is booked as one period{year}: right for one "
-        "daily series in time order, wrong on a panel (the rows of one date become "
-        "separate periods) or for other data (weekly rows annualised by 252 inflate a "
-        "Sharpe ratio 2.2x). RFECV, GridSearchCV and cross_validate turn a DataFrame "
-        "into an array: with sklearn.set_config(enable_metadata_routing=True) the dates "
-        "given as groups (search.fit(X, y, groups=dates)) reach this scorer too; for one "
-        f"series get_scorer({name!r}, periods_per_year=...) is enough; in a Pipeline "
-        'call set_output(transform="pandas") so its steps keep the index.',
+        "MultiIndex level), so each row is booked as one period of a 252-period year: "
+        "right for one daily series in time order, wrong on a panel (the rows of one "
+        "date become separate periods) or for other data (weekly rows annualised by 252 "
+        "inflate a Sharpe ratio 2.2x). RFECV turns a DataFrame into an array: with "
+        "sklearn.set_config(enable_metadata_routing=True) the dates given as groups "
+        "(selector.fit(X, y, groups=dates)) reach this scorer too; for one series, "
+        f"get_scorer({name!r}, periods_per_year=...) says its year; in a Pipeline call "
+        'set_output(transform="pandas") so its steps keep the index.',
         NoDatesWarning,
         stacklevel=caller_stacklevel(),
     )
@@ -340,8 +340,8 @@ class TradingScorer:
         if dates is None and groups is not None:
             dates = self._dates_of_groups(groups, len(outcome))
         if metric_kind(self.name) == "returns":
-            if dates is None:
-                _warn_rows_as_periods(self.name, self.periods_per_year)
+            if dates is None and self.periods_per_year is None:
+                _warn_rows_as_periods(self.name)
             else:
                 _warn_if_overlapping(self.name, outcome, dates)
         return compute_metric(
@@ -360,7 +360,12 @@ class TradingScorer:
             raise ValueError(
                 f"groups has {len(groups)} rows but X has {n_rows}; pass each row's date."
             )
-        if self.periods_per_year is None and not isinstance(groups, pd.DatetimeIndex):
+        annualised = canonical_metric(self.name) in _ANNUALISED
+        if (
+            annualised
+            and self.periods_per_year is None
+            and not isinstance(groups, pd.DatetimeIndex)
+        ):
             raise ValueError(
                 f"The {self.name!r} scorer annualises by the spacing of the dates, but groups "
                 f"holds {groups.dtype} values: pass datetimes, or "
