@@ -391,5 +391,8 @@ def test_lightgbm_class_weight_is_keyed_by_class_label(labels):
     assert not np.allclose(
         weighted.predict_proba(X), LightGBMTrainer(**kwargs).fit(X, target).predict_proba(X)
     )
+    # a config through JSON or YAML keys it by the labels' text
+    as_text = LightGBMTrainer(class_weight={str(labels[0]): 20.0}, **kwargs).fit(X, target)
+    np.testing.assert_allclose(as_text.predict_proba(X), weighted.predict_proba(X))
     with pytest.raises(ValueError, match=r"class_weight names \['sideways'\]"):
         LightGBMTrainer(class_weight={"sideways": 2.0}, **kwargs).fit(X, target)

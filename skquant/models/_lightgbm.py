@@ -151,16 +151,16 @@ class BoosterMixin:
         """``class_weight`` keyed by the codes 0..K-1 the library is fitted on, from the
         user's class labels (the keys meant the codes: labels {1, 2} weighted the wrong
         class, labels {-1, 1} raised KeyError); a class it omits weighs 1."""
-        unknown = [key for key in class_weight if key not in set(self.classes_.tolist())]
+        labels = self.classes_.tolist()
+        # a key matches a label, or its text (a config through JSON or YAML: {"-1": 2})
+        by_key = {key: label for label in labels for key in (label, str(label))}
+        unknown = [key for key in class_weight if key not in by_key]
         if unknown:
             raise ValueError(
-                f"class_weight names {unknown!r}, which are not classes of y "
-                f"({self.classes_.tolist()})."
+                f"class_weight names {unknown!r}, which are not classes of y ({labels})."
             )
-        return {
-            code: float(class_weight.get(label, 1.0))
-            for code, label in enumerate(self.classes_.tolist())
-        }
+        weights = {by_key[key]: float(value) for key, value in class_weight.items()}
+        return {code: weights.get(label, 1.0) for code, label in enumerate(labels)}
 
 
 @fill_doc
