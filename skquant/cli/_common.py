@@ -104,9 +104,10 @@ def output_folder(text: str) -> Path:
     written, after every fit.
     """
     out = Path(text).expanduser()
-    for existing in (out, *out.parents):
-        if existing.exists():
-            break
+    try:
+        existing = next(path for path in (out, *out.parents) if path.exists())
+    except OSError as exc:  # a folder on the way that cannot be looked into
+        raise UsageError(f"--output-dir {str(out)!r}: {exc.strerror or exc}.") from None
     if not existing.is_dir():
         what = (
             "exists and is not a folder"
