@@ -437,6 +437,10 @@ def test_intraday_bars_per_day_leave_out_a_cut_short_first_or_last_day():
     assert infer_periods_per_year(hours[:48]) == 8760
     midnight = pd.date_range("2024-01-06", periods=24 * 8, freq="h")
     assert infer_periods_per_year(midnight) == 8760
+    # three trading days, the middle one a half day: the full days tell (review)
+    days = pd.bdate_range("2024-01-01", periods=3)
+    bars = _bars(days[[0]], range(9, 16)).append(_bars(days[[1]], range(9, 13)))
+    assert infer_periods_per_year(bars.append(_bars(days[[2]], range(9, 16)))) == 252 * 7
 
 
 def test_weekly_data_is_annualised_by_52_not_252():

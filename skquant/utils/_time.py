@@ -354,9 +354,11 @@ def infer_periods_per_year(dates) -> float:
     every_day = _trades_every_day(days)
     basis = 365.0 if every_day else 252.0
     if spacing < 1.0:  # intraday: bars per day times the days of the year
-        # a first or last day cut short (data starting at noon) counts no bars per day
-        full_days = per_day[1:-1] if len(per_day) > 2 else per_day
-        return basis * float(np.median(full_days))
+        # a first or last day cut short (data starting at noon) counts no bars per day;
+        # of three days or fewer, the fullest tells (Sat noon, Sun, Mon noon: 24)
+        if len(per_day) <= 3:
+            return basis * float(per_day.max())
+        return basis * float(np.median(per_day[1:-1]))
     if every_day:
         step = spacing
     else:  # weekdays from one date to the next: Friday to Monday is 1
