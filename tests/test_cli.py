@@ -832,8 +832,15 @@ def test_train_all_annualises_by_all_the_dates_of_a_symbol(tmp_path):
     assert metrics["trading"]["periods_per_year"] == 24 * 365
     # a rescore (another cost) uses the same year
     assert "1 rescored" in run_cli(*base, "--cost-bps", "5").stdout
-    metrics = json.loads((out / "AAA" / "lightgbm" / "metrics.json").read_text())
+    path = out / "AAA" / "lightgbm" / "metrics.json"
+    metrics = json.loads(path.read_text())
     assert metrics["trading"]["periods_per_year"] == 24 * 365
+    # a pair finished before the year came from all the dates is rescored (review)
+    metrics["trading"]["periods_per_year"] = 5040.0
+    path.write_text(json.dumps(metrics))
+    proc = run_cli(*base, "--cost-bps", "5")
+    assert "rescored, annualised by 5040 periods a year, its dates' year is 8760" in proc.stderr
+    assert json.loads(path.read_text())["trading"]["periods_per_year"] == 24 * 365
 
 
 def test_train_all_trading_metrics_are_net_of_cost_bps(tmp_path):

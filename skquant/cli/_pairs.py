@@ -120,7 +120,9 @@ def row_facts(train, val, job: Job) -> dict:
     }
 
 
-def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str, str] | None:
+def pair_differs(
+    folder: Path, config: dict, job: Job, rows: dict, year: float | None = None
+) -> tuple[str, str] | None:
     """What a finished pair needs to match this run, and why: ``("retrain", reason)``,
     ``("rescore", reason)`` or None (keep it).
 
@@ -129,7 +131,9 @@ def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str,
     validation tail, embargo, or other training or validation rows (data appended or
     edited) retrain the pair rather than silently keeping a model built on other
     data. Another return column (or other values in it), annualisation or cost changes
-    only the scores: the pair is rescored from its saved validation predictions.
+    only the scores: the pair is rescored from its saved validation predictions, as
+    is a pair whose trading metrics were annualised otherwise than ``year`` (this
+    run's :func:`symbol_year`: a pair from before the year came from all the dates).
     ``n_jobs`` (:data:`RUN_ONLY_KEYS`) is ignored.
 
     The config is compared both ways: a key of ``config`` whose value differs from
@@ -175,6 +179,9 @@ def pair_differs(folder: Path, config: dict, job: Job, rows: dict) -> tuple[str,
             return "retrain", f"the data changed (other {what} rows)"
     if not rescore and metrics.get("returns_sha256") != now["returns_sha256"]:
         rescore = "other --return-col values (or none recorded)"
+    booked = (metrics.get("trading") or {}).get("periods_per_year")
+    if not rescore and year is not None and booked is not None and booked != year:
+        rescore = f"annualised by {booked:g} periods a year, its dates' year is {year:g}"
     return ("rescore", rescore) if rescore else None
 
 
@@ -464,7 +471,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         clean_stale_temp(pair_dir)
         action = None
         if not job.force and pair_is_finished(pair_dir):
-            action = pair_differs(pair_dir, config, job, rows)
+            action = pair_differs(pair_dir, config, job, rows, year)
             if action is None:
                 log.info("%s/%s: already finished, kept (--force retrains it)", symbol, model)
                 # its scores, for the run's table and manifest, as a run that trained it
