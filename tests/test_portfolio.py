@@ -388,7 +388,8 @@ def test_a_fold_cut_short_by_the_end_of_the_data_is_warned_about(panel):
     short = dict(WINDOWS, test_days=79, step_days=79)  # folds at dates 100, 179, 258 of 260
     with pytest.warns(UserWarning, match=r"fold 2 tests only 1 of test_days=79 dates") as caught:
         result = WalkForwardEngine(panel, **short).run(estimator=Ridge())
-    assert len(caught) == 1 and "the summary pools" in str(caught[0].message)
+    short_folds = [w for w in caught if "tests only" in str(w.message)]
+    assert len(short_folds) == 1 and "the summary pools" in str(short_folds[0].message)
     assert result.folds["n_test"].iloc[-1] == 6  # one date of 6 symbols
 
 
