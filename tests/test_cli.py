@@ -1111,21 +1111,31 @@ def test_tune_names_a_storage_it_cannot_open(tmp_path, storage):
         (["train-all", "--models", "lightgbm", "--val-days", "20"], None),
     ],
 )
-def test_a_symbol_whose_target_holds_no_value_is_named_and_left_out(tmp_path, command, needs):
+@pytest.mark.parametrize("target", ["fwd_ret", None])
+def test_a_symbol_whose_target_holds_no_value_is_named_and_left_out(
+    tmp_path, command, needs, target
+):
     """A file whose target column is all NaN: walkforward kept it, its test rows taken
     for a delisted symbol's (a survivorship warning), exit 0; train-all said "too few
     rows: 0 dates" (audit)."""
     if needs:
         pytest.importorskip(needs)
+    if target is None and command[0] == "train-all":
+        pytest.skip("train-all takes --target")
     data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=200, seed=5)
-    frame = pd.read_parquet(data / "AAA.parquet")
-    frame["fwd_ret_1d"] = np.nan
-    frame.to_parquet(data / "AAA.parquet", index=False)
-    proc = run_cli(*command, "--input-dir", data, "--target", "fwd_ret_1d",
+    for symbol in ("AAA", "BBB", "CCC"):  # the default target is the one-period return
+        frame = pd.read_parquet(data / f"{symbol}.parquet").rename(
+            columns={"fwd_ret_1d": "fwd_ret"}
+        )
+        if symbol == "AAA":
+            frame["fwd_ret"] = np.nan
+        frame.to_parquet(data / f"{symbol}.parquet", index=False)
+    chosen = () if target is None else ("--target", "fwd_ret")
+    proc = run_cli(*command, "--input-dir", data, *chosen,
                    "--min-train-samples" if command[0] != "train-all" else "--embargo-days",
                    "50" if command[0] != "train-all" else "1",
                    "--output-dir", tmp_path / "out", "-q")  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert "survivorship" not in proc.stderr and "Traceback" not in proc.stderr
     line = next(x for x in proc.stderr.splitlines() if "symbol AAA" in x)
-    assert "column 'fwd_ret_1d' (the target) holds no value" in line, proc.stderr
+    assert "column 'fwd_ret' (the target) holds no value" in line, proc.stderr

@@ -158,7 +158,6 @@ def load_panel(
         name = files[symbol].name
         try:
             require_columns(frame, usual, name)
-            require_values(frame, {target: "the target", return_col: "the return column"}, name)
             if str(frame.index.tz) != zones[0][0]:
                 raise ValueError(
                     f"{name}: its dates are in time zone {frame.index.tz}, most files' in "
@@ -400,8 +399,8 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> N
 
 def require_values(frame: pd.DataFrame, columns: dict, name: str) -> None:
     """Raise ``ValueError`` naming ``name`` when a column of ``{column: role}`` (the
-    target, the return column) holds no value: the symbol has nothing to learn or to
-    book. Kept, a walk-forward took its test rows for delisted symbols."""
+    target) holds no value: the symbol has nothing to learn (``train-all``; the panel
+    commands leave such a symbol out once the target is known)."""
     for column, role in columns.items():
         if column is not None and column in frame and not frame[column].notna().any():
             raise ValueError(
