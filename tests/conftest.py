@@ -22,6 +22,33 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+# --- warnings under pytest-xdist ---------------------------------------------------
+# The controller rebuilds each warning a worker reports by importing the module of its
+# category, in the thread that serves that worker. Two workers reporting their first
+# warning at once import from two threads, and scikit-learn's package (whose
+# `__init__` and `base` import each other) then comes out half initialised: "cannot
+# import name 'clone' from partially initialized module 'sklearn.base'" crashed both
+# workers and the run (CI on the core install: a NoDatesWarning and a
+# BinaryTargetWarning at once). This file is loaded by the controller before any worker
+# starts, so the modules of the categories the suite raises are imported here, once,
+# in one thread; `test_controller_has_imported_every_warning_module` keeps the list
+# complete for skquant's own categories.
+WARNING_MODULES = (
+    "sklearn.exceptions",
+    "pandas.errors",
+    "skquant.leakage",
+    "skquant.model_selection",
+    "skquant.models._base",
+    "skquant.persistence",
+)
+# and those of an optional extra, where it is installed (Optuna's and MLflow's storage)
+OPTIONAL_WARNING_MODULES = ("sqlalchemy.exc",)
+for _module in WARNING_MODULES:
+    importlib.import_module(_module)
+for _module in OPTIONAL_WARNING_MODULES:
+    if importlib.util.find_spec(_module.partition(".")[0]) is not None:
+        importlib.import_module(_module)
+
 
 # --- optional dependencies -----------------------------------------------------------
 # The nets need the `nets` extra (torch, skorch), and other tests other extras. A test

@@ -42,3 +42,33 @@ def test_every_public_name_is_reachable(name):
 def test_unknown_attribute():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         skquant.nope  # noqa: B018
+
+
+def test_controller_has_imported_every_warning_module():
+    # pytest-xdist's controller imports a reported warning's module from the thread of
+    # the worker that reported it; two at once half-initialise scikit-learn (a crashed
+    # CI run). The conftest, which the controller loads first, must have imported the
+    # module of every warning category skquant defines, and scikit-learn's and pandas'.
+    probe = """
+import importlib, pkgutil, sys
+import tests.conftest
+loaded = set(sys.modules)
+import skquant
+modules = {"sklearn.exceptions", "pandas.errors"}
+for info in pkgutil.walk_packages(skquant.__path__, "skquant."):
+    try:
+        module = importlib.import_module(info.name)
+    except ImportError:  # a module of an optional extra that is not installed
+        continue
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, Warning):
+            if value.__module__.startswith("skquant"):
+                modules.add(value.__module__)
+print(" ".join(sorted(modules - loaded)))
+print(" ".join(sorted(modules)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert "skquant.model_selection" in out[1].split()  # the probe found the categories
+    assert out[0] == ""
