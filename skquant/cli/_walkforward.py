@@ -8,6 +8,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skquant.cli._common import (
     EXIT_OK,
@@ -29,6 +30,9 @@ from skquant.cli._common import (
     require_supervised,
     start_tracking,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Without --variant, --config or MODEL_VARIANT, the walk-forward refits use the
 # family's fastest variant: dozens of folds must run in seconds, not hours.
@@ -262,7 +266,7 @@ def read_data(args: argparse.Namespace, requested) -> tuple:
     return panel, failed, unseen, source
 
 
-def _without_empty_symbols(panel, args, failed: dict) -> object:
+def _without_empty_symbols(panel: pd.DataFrame, args, failed: dict) -> pd.DataFrame:
     """``panel`` without the symbols whose target (``--target``, else the default one)
     holds no value, each reported in ``failed``: kept, its test rows were taken for a
     delisted symbol's (a survivorship warning), and the file's fault went unnamed."""

@@ -377,9 +377,10 @@ class TradingScorer:
         """Request ``groups`` (each row's date) for scoring.
 
         With ``sklearn.set_config(enable_metadata_routing=True)``, the dates given as
-        ``groups`` to ``RFECV``, ``GridSearchCV`` or ``cross_validate`` (which turn
-        ``X`` into an array) reach the splitter and this scorer: a fold's returns are
-        then booked per date, as for an ``X`` indexed by date.
+        ``groups`` to ``RFECV`` (which turns ``X`` into an array), or to
+        ``GridSearchCV`` or ``cross_validate`` fitted on arrays, reach the splitter and
+        this scorer: a fold's returns are then booked per date, as for an ``X``
+        indexed by date.
         """
         from sklearn.utils.metadata_routing import MetadataRequest
 
