@@ -142,29 +142,36 @@ def _fit_predict_fold(
     return score, position, label, info, fit_seconds, _portable(model) if keep_model else None
 
 
+def constant_folds(scores: list[np.ndarray], n_dates: list[int]) -> tuple[list[int], int]:
+    """``(folds, counted)``: the folds whose model predicted one value (``scores``, a
+    classifier's probability rather than its label) for every test row, among the
+    ``counted`` folds of at least two test dates (``n_dates``). A fold of one test date
+    is left out: a model of market-wide features gives every symbol of a date one score
+    and still times the market from date to date. The walk-forward run warns about
+    these folds, and a tuning study records them for its best trial."""
+    counted = [k for k, dates in enumerate(n_dates) if dates >= 2]
+    return [k for k in counted if one_value(scores[k])], len(counted)
+
+
 def _warn_constant_folds(
     scores: list[np.ndarray], positions: list[np.ndarray], n_dates: list[int], portfolio: str
 ) -> None:
-    """Warn when a fold's model predicted one value for every test row, or (for the
-    rules that trade the sign of a position) when at least half the folds' models took
-    the same side on every test row: such a fold's P&L is the market's, long or short,
-    not the model's skill (audit: an XGBoost variant that never split printed Sharpe
-    1.24 for shorting the market).
-    A fold of one test date is left alone: a model of market-wide features gives every
-    symbol of a date one score and still times the market from date to date."""
+    """Warn about the :func:`constant_folds`, or (for the rules that trade the sign of a
+    position) when at least half the folds' models took the same side on every test
+    row: such a fold's P&L is the market's, long or short, not the model's skill
+    (audit: an XGBoost variant that never split printed Sharpe 1.24 for shorting the
+    market). A fold of one test date is left alone here too."""
 
     def listed(folds: list[int]) -> str:
         more = ", ..." if len(folds) > 10 else ""
         return f"{len(folds)} of {len(scores)} folds (folds {folds[:10]}{more})"
 
-    constant, one_side = [], []
-    for k, (score, position, dates) in enumerate(zip(scores, positions, n_dates, strict=True)):
-        if dates < 2:
-            continue
-        if one_value(score):
-            constant.append(k)
-        elif len(position) > 1 and one_sided(position, portfolio):
-            one_side.append(k)
+    constant, _ = constant_folds(scores, n_dates)
+    one_side = [
+        k
+        for k, (position, dates) in enumerate(zip(positions, n_dates, strict=True))
+        if dates >= 2 and k not in constant and len(position) > 1 and one_sided(position, portfolio)
+    ]
     if constant:
         held = {"rank": "holds nothing", "quantile": "holds nothing"}.get(
             portfolio, "holds every symbol on one side (the market, long or short)"

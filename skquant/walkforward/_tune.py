@@ -38,10 +38,9 @@ from skquant.utils._io import (
     to_jsonable,
 )
 from skquant.utils._optional import import_optional
-from skquant.utils._portfolio import one_value
 from skquant.utils._time import dates_of
 from skquant.utils._warnings import caller_stacklevel
-from skquant.walkforward._engine import WalkForwardEngine
+from skquant.walkforward._engine import WalkForwardEngine, constant_folds
 
 # trial user attributes: the per-period Sharpe ratio and the net returns of a complete
 # trial, kept in the study (and its storage) for the deflated Sharpe ratio
@@ -367,20 +366,18 @@ def tune(
 
 def _constant_folds(predictions: pd.DataFrame) -> list[int]:
     """``[folds whose model predicted one value for every test row, folds counted]``, by
-    the engine's rule: the score (a classifier's probability, not its label), folds of
-    one test date not counted (a market timer)."""
+    the engine's rule (:func:`~skquant.walkforward._engine.constant_folds`), from a
+    run's out-of-sample predictions."""
     score = "proba" if "proba" in predictions else "prediction"
     frame = pd.DataFrame(
         {"score": predictions[score].to_numpy(), "date": dates_of(predictions)},
         index=predictions["fold"].to_numpy(),
     )
-    constant = counted = 0
-    for _, rows in frame.groupby(level=0):
-        if rows["date"].nunique() < 2:
-            continue
-        counted += 1
-        constant += one_value(rows["score"].to_numpy())
-    return [constant, counted]
+    folds = [rows for _, rows in frame.groupby(level=0)]
+    constant, counted = constant_folds(
+        [rows["score"].to_numpy() for rows in folds], [rows["date"].nunique() for rows in folds]
+    )
+    return [len(constant), counted]
 
 
 def _warn_left_running(study, storage) -> None:
