@@ -11,7 +11,7 @@ from sklearn.base import is_classifier
 
 from skquant.metrics import _returns
 from skquant.metrics._predictions import hit_rate, information_coefficient
-from skquant.utils._time import NoDatesWarning, dates_of, periods_per_year_of
+from skquant.utils._time import dates_of, periods_per_year_of, warn_no_dates
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
@@ -283,24 +283,6 @@ def _warn_if_overlapping(name: str, outcome: np.ndarray, dates) -> None:
         )
 
 
-def _warn_rows_as_periods(name: str) -> None:
-    """Warn that a returns metric books each row of an ``X`` without dates as a period
-    of a 252-period year (no ``periods_per_year`` was given)."""
-    warnings.warn(
-        f"The {name!r} scorer: X carries no dates (no DatetimeIndex or datetime "
-        "MultiIndex level), so each row is booked as one period of a 252-period year: "
-        "right for one daily series in time order, wrong on a panel (the rows of one "
-        "date become separate periods) or for other data (weekly rows annualised by 252 "
-        "inflate a Sharpe ratio 2.2x). RFECV turns a DataFrame into an array: with "
-        "sklearn.set_config(enable_metadata_routing=True) the dates given as groups "
-        "(selector.fit(X, y, groups=dates)) reach this scorer too; for one series, "
-        f"get_scorer({name!r}, periods_per_year=...) says its year; in a Pipeline call "
-        'set_output(transform="pandas") so its steps keep the index.',
-        NoDatesWarning,
-        stacklevel=caller_stacklevel(),
-    )
-
-
 class TradingScorer:
     """A scikit-learn scorer: ``scorer(estimator, X, y)`` trades the predictions on ``X``.
 
@@ -341,7 +323,18 @@ class TradingScorer:
             dates = self._dates_of_groups(groups, len(outcome))
         if metric_kind(self.name) == "returns":
             if dates is None and self.periods_per_year is None:
-                _warn_rows_as_periods(self.name)
+                warn_no_dates(
+                    f"The {self.name!r} scorer",
+                    "each row is booked as one period of a 252-period year",
+                    "one daily series in time order",
+                    "on a panel (the rows of one date become separate periods) or for "
+                    "other data (weekly rows annualised by 252 inflate a Sharpe ratio 2.2x)",
+                    "RFECV turns a DataFrame into an array: with "
+                    "sklearn.set_config(enable_metadata_routing=True) the dates given as "
+                    "groups (selector.fit(X, y, groups=dates)) reach this scorer too; for "
+                    f"one series, get_scorer({self.name!r}, periods_per_year=...) says its "
+                    "year. ",
+                )
             else:
                 _warn_if_overlapping(self.name, outcome, dates)
         return compute_metric(

@@ -103,26 +103,36 @@ class NoDatesWarning(UserWarning):
 NoDatesWarning.__module__ = "skquant.model_selection"  # where users import it from
 
 
+def warn_no_dates(
+    what: str, taken: str, right: str, wrong: str, fix: str = "", given: str = ""
+) -> None:
+    """Warn (:class:`NoDatesWarning`) that ``what`` got an ``X`` without dates (nor
+    what ``given`` names) and so took its rows as ``taken`` says: ``right`` for some
+    data, ``wrong`` for others, ``fix`` the way out (a Pipeline's ``set_output`` is
+    always named)."""
+    warnings.warn(
+        f"{what}: X carries no dates (no DatetimeIndex or datetime MultiIndex level)"
+        f"{given}, so {taken}: right for {right}, wrong {wrong}. {fix}In a Pipeline call "
+        'set_output(transform="pandas") so its steps keep the (date, symbol) index.',
+        NoDatesWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
 def warn_rows_as_dates(what: str, groups: bool = True) -> None:
     """Warn that ``what`` (a splitter, a stacking helper) takes each row of ``X`` as a
     date in row order, because ``X`` has no dates (and no ``groups`` were given, for
     a caller that takes them)."""
-    fix = (
+    warn_no_dates(
+        what,
+        "each row is taken as its own date, in row order",
+        "one series in time order",
+        "on a panel (dates fall on both sides of a split, windows count rows)",
         "RFECV and other scikit-learn tools turn a DataFrame into an array: pass each "
-        "row's date as groups (e.g. selector.fit(X, y, groups=dates)); in a Pipeline "
-        'call set_output(transform="pandas") so its steps keep the index.'
+        "row's date as groups (e.g. selector.fit(X, y, groups=dates)). "
         if groups
-        else "Pass X as a DataFrame indexed by date (or (date, symbol)); in a Pipeline "
-        'call set_output(transform="pandas") so its steps keep the index.'
-    )
-    given = " and no groups were given" if groups else ""
-    warnings.warn(
-        f"{what}: X carries no dates (no DatetimeIndex or datetime MultiIndex level)"
-        f"{given}, so each row is taken as its own date, in row order: right for one "
-        "series in time order, wrong on a panel (dates fall on both sides of a split, "
-        f"windows count rows). {fix}",
-        NoDatesWarning,
-        stacklevel=caller_stacklevel(),
+        else "Pass X as a DataFrame indexed by date (or (date, symbol)). ",
+        " and no groups were given" if groups else "",
     )
 
 
@@ -131,13 +141,11 @@ def warn_rows_as_one_series(what: str) -> None:
     of an ``X`` without dates as one series in row order: on a panel whose index a
     Pipeline step dropped, one symbol's rows reach into another's (audit: a CNN's
     predictions for one symbol moved by 0.25 with another symbol's rows)."""
-    warnings.warn(
-        f"{what}: X carries no dates (no DatetimeIndex or datetime MultiIndex level), so "
-        "its rows are taken as one series in row order: right for one symbol in time "
-        "order, wrong on a panel (one symbol's rows reach into another's). In a Pipeline "
-        'call set_output(transform="pandas") so its steps keep the (date, symbol) index.',
-        NoDatesWarning,
-        stacklevel=caller_stacklevel(),
+    warn_no_dates(
+        what,
+        "its rows are taken as one series in row order",
+        "one symbol in time order",
+        "on a panel (one symbol's rows reach into another's)",
     )
 
 
