@@ -310,6 +310,31 @@ def test_ftrl_partial_fit_over_chunks_equals_one_pass(batch_size):
         FTRLProximalTrainer(task="classification").partial_fit(X, y)
 
 
+def test_ftrl_partial_fit_takes_parameters_set_between_chunks():
+    # as SGDClassifier.partial_fit: set_params between chunks applies to the next ones
+    # (it was ignored: the state kept the first call's config for good)
+    from sklearn.base import clone
+
+    from skquant import FTRLProximalTrainer
+
+    X, y = _stream(n=400, d=8, seed=2)
+    first, second = slice(0, 200), slice(200, 400)
+    kept = FTRLProximalTrainer(task="classification", l1=0.0)
+    kept.partial_fit(X[first], y[first], classes=[0, 1]).partial_fit(X[second], y[second])
+    changed = FTRLProximalTrainer(task="classification", l1=0.0)
+    changed.partial_fit(X[first], y[first], classes=[0, 1])
+    changed.set_params(l1=50.0).partial_fit(X[second], y[second])
+    assert changed.config_["l1"] == 50.0
+    assert np.sum(changed.coef_ == 0) > np.sum(kept.coef_ == 0)
+    changed.set_params(l1=0.0).fit(X, y)  # a fit in between: its parameters, then these
+    assert changed.set_params(l1=50.0).partial_fit(X[second], y[second]).config_["l1"] == 50.0
+    for key, value in (("fit_intercept", False), ("task", "regression")):
+        with pytest.raises(ValueError, match=f"partial_fit: {key}=.*call fit to start over"):
+            clone(changed).partial_fit(X[first], y[first], classes=[0, 1]).set_params(
+                **{key: value}
+            ).partial_fit(X[second], y[second])
+
+
 def test_ftrl_sparsity_grows_with_l1_and_multiclass():
     from skquant import FTRLProximalTrainer
 

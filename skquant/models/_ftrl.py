@@ -249,8 +249,12 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         self.n_passes_ = 0
         self.evals_result_ = {"train": {"loss": []}}
         self.best_iteration_ = None
-        l1 = np.full(shape[1], float(config["l1"]))
-        l2 = np.full(shape[1], float(config["l2"]))
+        self._partial_fit_params = None  # a fit's config is its own parameters'
+        self._set_penalties()
+
+    def _set_penalties(self):
+        l1 = np.full(self.model_["z"].shape[1], float(self.config_["l1"]))
+        l2 = np.full(self.model_["z"].shape[1], float(self.config_["l2"]))
         l1[-1] = l2[-1] = 0.0  # the intercept is not penalised
         self.l1_, self.l2_ = l1, l2
 
@@ -367,7 +371,10 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
 
         Calling it on consecutive chunks gives the same model as one pass of ``fit``
         over their concatenation (with ``batch_size > 1``, when every chunk but the
-        last holds a multiple of ``batch_size`` rows).
+        last holds a multiple of ``batch_size`` rows). Parameters changed with
+        ``set_params`` since the last call apply from this chunk on, as in
+        scikit-learn's ``SGDClassifier``; a changed ``task`` or ``fit_intercept`` is
+        refused (the state was built for them: call ``fit``).
 
         Parameters
         ----------
@@ -385,7 +392,12 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
             The updated trainer.
         """
         first = not hasattr(self, "model_")
-        config = self._resolve_config() if first else self.config_
+        params = self.get_params(deep=False)
+        # the config is resolved again only when a parameter changed (it reads YAML)
+        same = not first and params == getattr(self, "_partial_fit_params", None)
+        config = self.config_ if same else self._resolve_config()
+        if not first:
+            self._check_continues(config)
         classification = config["task"] == "classification"
         Xa, ya = validate_data(
             self, X, y, reset=first, dtype=np.float64, y_numeric=not classification
@@ -398,8 +410,25 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         ya = self._class_indices(ya, classes, first)
         if first:
             self._init_state(config)
+        elif not same:  # the hyperparameters set since the last call apply from here on
+            self.config_ = config
+            self._set_penalties()
+        self._partial_fit_params = params
         self._one_pass(Xa, ya)
         return self
+
+    def _check_continues(self, config):
+        """Refuse a ``config`` whose ``task`` or ``fit_intercept`` differs from the one
+        the state was built for. The other hyperparameters set since the last call
+        apply to the next chunks, as in scikit-learn's ``SGDClassifier.partial_fit``
+        (``set_params(l1=...)`` between chunks)."""
+        for key in ("task", "fit_intercept"):
+            if config[key] != self.config_[key]:
+                raise ValueError(
+                    f"partial_fit: {key}={config[key]!r}, but this trainer's state was "
+                    f"built with {key}={self.config_[key]!r}; partial_fit continues that "
+                    "state, so call fit to start over with the new value."
+                )
 
     # ------------------------------------------------------------------ predicting
     def _margin(self, X):
