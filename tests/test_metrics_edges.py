@@ -127,6 +127,26 @@ def test_annual_return_agrees_with_empyrical_with_nan_periods(r, gaps):
     assert annual_return(r) == pytest.approx(empyrical.annual_return(r), rel=1e-9, abs=1e-12)
 
 
+def test_drawdown_of_equity_beyond_float64():
+    """Equity compounded as a product overflowed to inf past about 1.8e308 (400 periods
+    of +1000%, a long intraday run of +1%), and inf / inf made the drawdown NaN,
+    silently; as a sum of log returns it is exact."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        boom = np.r_[np.full(400, 10.0), -0.5, 0.2]
+        assert max_drawdown(boom) == pytest.approx(-0.5, rel=1e-12)
+        assert max_drawdown(np.r_[boom, -1.0, 0.3]) == -1.0  # wiped out
+        r = np.r_[np.full(80_000, 0.01), np.full(3, -0.1), np.full(5, 0.01)]
+        assert max_drawdown(r) == pytest.approx(0.9**3 - 1, rel=1e-9)
+        # 80,000 bars of +1% in a year of 80,000: growth of e**796, beyond float64
+        assert annual_return(np.full(80_000, 0.01), periods_per_year=80_000) == np.inf
+        # the same bars over 100 years of 800: 1.01 ** 800 - 1 a year, finite (the
+        # product was inf, and so was the rate)
+        assert annual_return(np.full(80_000, 0.01), periods_per_year=800) == (
+            pytest.approx(1.01**800 - 1, rel=1e-9)
+        )
+
+
 def test_sharpe_of_huge_returns_does_not_overflow():
     """Audit f8: np.std([1e200, 2e200, 3e200]) overflows to inf, so the Sharpe ratio
     was 0.0; it is 2 / 1 * sqrt(252) (the ratio does not depend on the scale)."""

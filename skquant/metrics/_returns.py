@@ -139,8 +139,27 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     return _ratio(np.mean(r), np.std(r, ddof=1)) * float(np.sqrt(periods_per_year))
 
 
-def _equity(r: np.ndarray) -> np.ndarray:
-    """Compounded equity from 1; a return below -1 wipes it out (0 from there on)."""
+def _log_equity(r: np.ndarray) -> np.ndarray:
+    """Log of the compounded equity from 1 (-inf once wiped out by a return of -1 or
+    below): a sum, where the product overflowed to inf (a long intraday run, a
+    growth of 10x a period) and made the drawdown NaN."""
+    _warn_below_minus_one(r)
+    with np.errstate(divide="ignore"):  # log1p(-1) = -inf: wiped out
+        return np.cumsum(np.log1p(np.maximum(r, -1.0)))
+
+
+def _equity(r) -> np.ndarray:
+    """Compounded equity from 1; a return below -1 wipes it out (0 from there on). A
+    NaN period is flat, and NaN in the curve (a date without a known return)."""
+    r = np.asarray(r, dtype=np.float64)
+    missing = np.isnan(r)
+    with np.errstate(over="ignore"):  # beyond float64 it is inf
+        equity = np.exp(_log_equity(np.where(missing, 0.0, r)))
+    equity[missing] = np.nan
+    return equity
+
+
+def _warn_below_minus_one(r: np.ndarray) -> None:
     below = int((r < -1).sum())
     if below:
         warnings.warn(
@@ -150,7 +169,6 @@ def _equity(r: np.ndarray) -> np.ndarray:
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
-    return np.cumprod(np.maximum(1.0 + r, 0.0))
 
 
 @fill_doc
@@ -179,8 +197,10 @@ def max_drawdown(returns) -> float:
     r = _clean(returns)
     if len(r) == 0:
         return float("nan")
-    equity = np.concatenate([[1.0], _equity(r)])
-    return float(min(np.min(equity / np.maximum.accumulate(equity) - 1.0), 0.0))
+    log_equity = np.concatenate([[0.0], _log_equity(r)])
+    # log E_t - log max E_i, finite or -inf (wiped out): never inf - inf
+    drawdown = np.expm1(log_equity - np.maximum.accumulate(log_equity))
+    return float(min(np.min(drawdown), 0.0))
 
 
 def annual_return(returns, periods_per_year: float = 252) -> float:
@@ -212,11 +232,11 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
     r, n_periods = _clean_counted(returns)
     if len(r) == 0:
         return float("nan")
-    ending = float(_equity(r)[-1])
-    if ending <= 0:
+    log_ending = float(_log_equity(r)[-1])
+    if log_ending == -np.inf:
         return -1.0
     with np.errstate(over="ignore"):  # an absurd growth rate is inf, not an error
-        return float(np.power(np.float64(ending), periods_per_year / n_periods) - 1.0)
+        return float(np.expm1(log_ending * periods_per_year / n_periods))
 
 
 @fill_doc
