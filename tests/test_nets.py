@@ -10,6 +10,7 @@ import os
 import pickle
 import subprocess
 import sys
+import warnings
 
 import joblib
 import numpy as np
@@ -408,6 +409,21 @@ def test_panel_windows_stay_within_a_symbol(name):
     is_b = X.index.get_level_values("symbol") == "B"
     changed.loc[is_b] = rng.randn(is_b.sum(), 2) * 10
     np.testing.assert_allclose(trainer.predict(changed)[~is_b], pred[~is_b], rtol=1e-6)
+
+
+def test_seq_len_longer_than_every_training_series_is_warned():
+    # a panel of 15 dates with seq_len=20: every window was mostly zero padding, silently
+    dates = pd.bdate_range("2021-01-01", periods=15)
+    index = pd.MultiIndex.from_product([dates, ["A", "B", "C"]], names=["date", "symbol"])
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(45, 2), index=index, columns=["a", "b"])
+    y = rng.randn(45)
+    with pytest.warns(UserWarning, match=r"seq_len=20 is longer than every series.*holds 15"):
+        trainer = LSTMTrainer(seq_len=20, **FAST).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer.predict(X.iloc[-3:])  # a short series to predict is the usual case
+        LSTMTrainer(seq_len=15, **FAST).fit(X, y)  # one whole window per symbol
 
 
 def test_three_d_windows_are_accepted():

@@ -367,8 +367,9 @@ class BaseNetTrainer(BaseSupervisedTrainer):
             return [("ce", max(len(self.classes_), 1))]
         return [("mse", 1)]
 
-    def _net_inputs(self, Xs: np.ndarray, X_orig) -> np.ndarray:
-        """The arrays the module takes; rows as they are for feed-forward nets."""
+    def _net_inputs(self, Xs: np.ndarray, X_orig, fitting: bool = False) -> np.ndarray:
+        """The arrays the module takes (for the training rows when ``fitting``); rows as
+        they are for feed-forward nets."""
         return np.ascontiguousarray(Xs, dtype=np.float32)
 
     def _scale_X(self, Xa: np.ndarray, name: str = "X") -> np.ndarray:
@@ -430,7 +431,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
                 std = Y[train_rows, i].std()
                 self.y_scale_[i] = std if std > 1e-12 else 1.0
         packed = np.column_stack([(Y - self.y_mean_) / self.y_scale_, w]).astype(np.float32)
-        inputs = self._net_inputs(self._scale_X(Xa), X)
+        inputs = self._net_inputs(self._scale_X(Xa), X, fitting=True)
 
         if X_val is not None:
             Xv = self._validate_X(X_val, reset=False, name="X_val")

@@ -9,6 +9,7 @@ reaches row t's prediction, so ``WalkForwardSplit`` and Pipelines work unchanged
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -24,6 +25,7 @@ from skquant.utils._docs import fill_doc
 from skquant.utils._panel import refuse_repeated_dates
 from skquant.utils._sklearn_compat import Interval
 from skquant.utils._time import warn_rows_as_one_series
+from skquant.utils._warnings import caller_stacklevel
 
 
 def window_index(X, n_rows: int, seq_len: int, *, pad: int = -1) -> np.ndarray:
@@ -125,7 +127,7 @@ class BaseSequenceTrainer(BaseNetTrainer):
 
     _accepts_3d = True
 
-    def _net_inputs(self, Xs, X_orig):
+    def _net_inputs(self, Xs, X_orig, fitting=False):
         if Xs.ndim == 3:
             return np.ascontiguousarray(Xs, dtype=np.float32)
         seq_len = int(self.config_["seq_len"])
@@ -133,7 +135,19 @@ class BaseSequenceTrainer(BaseNetTrainer):
         index = getattr(X_orig, "index", None)
         if seq_len > 1 and len(Xs) > 1 and not isinstance(index, (pd.MultiIndex, pd.DatetimeIndex)):
             warn_rows_as_one_series(f"{type(self).__name__}'s windows of past rows")
-        return lazy_windows(Xs, X_orig, seq_len)
+        windows = lazy_windows(Xs, X_orig, seq_len)
+        pad = len(Xs)
+        if fitting and len(Xs) and (windows.index[:, 0] == pad).all():
+            longest = int((windows.index != pad).sum(axis=1).max())
+            warnings.warn(
+                f"{type(self).__name__}: seq_len={seq_len} is longer than every series "
+                f"of the training rows (the longest holds {longest} rows), so every "
+                "window is partly zero padding and the net never sees a whole one: "
+                "lower seq_len, or train on longer series.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+        return windows
 
 
 @fill_doc
