@@ -284,6 +284,22 @@ def test_walkforward_portfolio_and_costs_through_the_command(tmp_path):
         assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["walkforward"], ["tune", "--model", "lightgbm", "--n-trials", "1"], ["benchmark"]],
+)
+def test_quantile_without_the_quantile_portfolio_is_refused(command, tmp_path):
+    # no other rule reads it: `--quantile 0.1` ran the sign portfolio, as if used
+    if command[0] == "tune":
+        command = [*command, "--input-dir", tmp_path]
+    proc = run_cli(*command, "--quantile", "0.1", "--output-dir", tmp_path / "out")
+    assert proc.returncode == 2, proc.stderr
+    assert "--quantile 0.1 applies to --portfolio quantile only, and --portfolio is sign" in (
+        proc.stderr
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_walkforward_writes_one_self_contained_report(tmp_path):
     """Issue 12 item 6: the command writes the five-panel picture and report.html, one
     file with every summary key, the fold table and the picture embedded."""

@@ -27,6 +27,7 @@ from skquant.cli._walkforward import (
     FAST_VARIANT,
     _options,
     add_evaluation_options,
+    check_evaluation_options,
     read_data,
 )
 
@@ -100,6 +101,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    check_evaluation_options(args)
     out = output_folder(args.output_dir)
     if args.dask_scheduler is not None:
         require_module("--dask-scheduler", "distributed")

@@ -26,6 +26,7 @@ from skquant.cli._walkforward import (
     _config,
     _options,
     add_evaluation_options,
+    check_evaluation_options,
     fold_config,
     read_data,
 )
@@ -138,6 +139,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    check_evaluation_options(args)
     out = output_folder(args.output_dir)
     require_module("Optuna search", "optuna")
     try:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # family's fastest variant: dozens of folds must run in seconds, not hours.
 FAST_VARIANT = "aggressive"
 PORTFOLIOS = ("sign", "long_only", "rank", "quantile")
+DEFAULT_QUANTILE = 0.2
 # the options that are WalkForwardEngine parameters of the same name
 WINDOW_OPTIONS = (
     "train_days", "test_days", "step_days", "min_train_samples", "embargo_days", "expanding",
@@ -124,12 +125,25 @@ def add_evaluation_options(parser) -> None:
                         help="weights per date: sign (position / symbols, the default), "
                         "long_only, rank (dollar neutral) or quantile (long the top, short "
                         "the bottom --quantile share)")  # fmt: skip
-    parser.add_argument("--quantile", type=_quantile, default=0.2, metavar="Q",
+    parser.add_argument("--quantile", type=_quantile, default=None, metavar="Q",
                         help="share of the symbols in each leg of --portfolio quantile "
-                        "(default 0.2)")  # fmt: skip
+                        f"(default {DEFAULT_QUANTILE})")  # fmt: skip
     parser.add_argument("--cost-bps", type=cost_bps, default=0.0, metavar="B",
                         help="cost per unit of turnover in basis points; metrics are net "
                         "of it (default 0)")  # fmt: skip
+
+
+def check_evaluation_options(args: argparse.Namespace) -> None:
+    """Refuse --quantile without --portfolio quantile (no other rule reads it: the run
+    went on with the other rule, as if the share had been used), else fill its
+    default."""
+    if args.quantile is None:
+        args.quantile = DEFAULT_QUANTILE
+    elif args.portfolio != "quantile":
+        raise UsageError(
+            f"--quantile {args.quantile:g} applies to --portfolio quantile only, and "
+            f"--portfolio is {args.portfolio}: add --portfolio quantile, or drop --quantile."
+        )
 
 
 def fold_config(model: str, config: dict, target) -> dict:
@@ -320,6 +334,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
+    check_evaluation_options(args)
     out = output_folder(args.output_dir)
     config, variant = _config(args)
     requested = parse_features(args.features)
