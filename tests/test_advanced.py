@@ -174,20 +174,6 @@ def test_change_point_truncation_matches_untruncated_on_short_series():
     assert short[1].max() <= 39 + 1e-9
 
 
-@pytest.mark.parametrize(
-    "n_rows", [20_000, pytest.param(100_000, marks=pytest.mark.slow)], ids=["20k", "100k"]
-)
-def test_change_point_is_fast(n_rows):
-    import time
-
-    x = np.random.default_rng(0).normal(size=(n_rows, 1))
-    detector = ChangePointTrainer(max_run_length=300).fit(x[:1000])
-    start = time.process_time()  # CPU time: robust to other jobs on a shared machine
-    detector.transform(x)
-    # about 3 s of CPU per 100,000 rows; generous for slower CI machines
-    assert time.process_time() - start < n_rows / 100_000 * 20
-
-
 def _bocpd_reference(x, hazard, window, mu0=0.0, kappa0=1.0, alpha0=1.0, beta0=1.0):
     """Untruncated BOCPD written out with scipy's Student-t, one run at a time."""
     from scipy import stats
@@ -453,21 +439,15 @@ def test_ftrl_fit_checks_the_validation_rows_as_every_trainer_does():
         FTRLProximalTrainer().fit(X[:200], X[:200, 0], X_val=X[200:], y_val=X[201:, 0])
 
 
-def test_ftrl_throughput_mini_batch():
-    """Mini-batch FTRL at >= 200,000 rows x 50 features per second (measured, one core)."""
-    import time
-
+def test_ftrl_mini_batch_learns_the_signal():
+    # its speed is measured in benchmarks/bench_ftrl.py (a timed assertion was here)
     from skquant import FTRLProximalTrainer
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(200_000, 50))
+    X = rng.normal(size=(50_000, 50))
     y = (X[:, :5].sum(axis=1) > 0).astype(int)
     model = FTRLProximalTrainer(task="classification", batch_size=256, n_passes=1)
-    model.partial_fit(X[:1000], y[:1000], classes=[0, 1])  # warm up
-    start = time.process_time()  # CPU time: robust to other jobs on a shared machine
-    model.partial_fit(X, y)
-    rate = len(X) / (time.process_time() - start)
-    assert rate >= 200_000, f"{rate:,.0f} rows/s"
+    model.partial_fit(X, y, classes=[0, 1])
     assert model.score(X, y) > 0.9
 
 
