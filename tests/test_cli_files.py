@@ -319,6 +319,33 @@ def test_a_log_line_never_lands_on_the_progress_bars_line():
     assert before.endswith(("\r", "\n")), repr(text)
 
 
+def test_a_log_line_is_one_write_with_its_newline():
+    """tqdm.write wrote the line and its newline apart: the --n-jobs worker processes,
+    sharing stderr, interleaved "AAA/lightgbm: ...BBB/lightgbm: ..." then two newlines."""
+    import logging
+
+    from skquant.cli._common import setup_logging
+
+    class Writes(list):
+        def write(self, text):
+            self.append(text)
+
+        def flush(self):
+            pass
+
+    writes = Writes()
+    root = logging.getLogger("skquant")
+    saved = root.handlers[:], root.level, root.propagate
+    try:
+        setup_logging(0)
+        root.handlers[0].setStream(writes)
+        logging.getLogger("skquant.cli").info("AAA/lightgbm: done")
+        logging.getLogger("skquant.cli").info("BBB/lightgbm: done")
+    finally:
+        root.handlers[:], root.level, root.propagate = saved
+    assert [w for w in writes if w] == ["AAA/lightgbm: done\n", "BBB/lightgbm: done\n"]
+
+
 # ----------------------------------------------------------------------------- random bad files
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

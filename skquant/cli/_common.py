@@ -26,13 +26,15 @@ class UsageError(Exception):
 class _BarSafeHandler(logging.StreamHandler):
     """Writes each log line through ``tqdm.write``: a line logged while a progress bar
     is drawn lands on its own line, the bar redrawn below it (it was appended to the
-    bar's line)."""
+    bar's line). The line and its newline go in one write: ``tqdm.write`` writes its
+    ``end`` apart, and the worker processes of ``--n-jobs`` interleaved their lines
+    between the two."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             from tqdm import tqdm
 
-            tqdm.write(self.format(record), file=self.stream)
+            tqdm.write(self.format(record) + "\n", file=self.stream, end="")
         except Exception:  # as logging.StreamHandler: never let a log line stop a run
             self.handleError(record)
 
