@@ -419,11 +419,20 @@ class _SequenceProbe(RegressorMixin, BaseEstimator):
         return X.index.get_level_values("date").map(pd.Timestamp.toordinal).to_numpy(float)
 
 
-def test_sequence_models_get_the_panel_index_and_history(panel):
+@pytest.mark.parametrize("in_pipeline", [False, True], ids=["bare", "pipeline"])
+def test_sequence_models_get_the_panel_index_and_history(panel, in_pipeline):
+    # in a Pipeline (a scaler before the net) it got no history: the first seq_len - 1
+    # dates of every test window were zero-padded
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     _SequenceProbe.seen = []
     kwargs = dict(target="fwd_ret", train_days=100, test_days=50, step_days=50, min_train_samples=1)
     engine = WalkForwardEngine(panel, embargo_days=2, n_jobs=1, **kwargs)
-    result = engine.run(estimator=_SequenceProbe())
+    model = _SequenceProbe()
+    if in_pipeline:
+        model = make_pipeline(StandardScaler().set_output(transform="pandas"), model)
+    result = engine.run(estimator=model)
     fits = [index for kind, index in _SequenceProbe.seen if kind == "fit"]
     predicts = [index for kind, index in _SequenceProbe.seen if kind == "predict"]
     assert len(fits) == len(predicts) == len(result.folds)

@@ -55,17 +55,30 @@ def _same(value, default) -> bool:
 def _history_rows(model, dates: np.ndarray) -> int:
     """How many rows before the test window the fitted model needs as history.
 
-    A sequence model (one with ``seq_len`` in its resolved ``config_``) predicts row t
-    from the ``seq_len - 1`` dates before it, so the test frame starts that many dates
-    earlier (past feature rows of the training and embargo windows, never a label);
-    their predictions are dropped. Other models need none.
+    A sequence model (one with ``seq_len`` in its resolved ``config_``, alone or as a
+    step of a Pipeline) predicts row t from the ``seq_len - 1`` dates before it, so the
+    test frame starts that many dates earlier (past feature rows of the training and
+    embargo windows, never a label); their predictions are dropped. Other models need
+    none.
     """
-    seq_len = (getattr(model, "config_", None) or {}).get("seq_len")
+    seq_len = _seq_len_of(model)
     if not seq_len or seq_len <= 1 or len(dates) == 0:
         return 0
     distinct = np.unique(dates)
     first = distinct[max(len(distinct) - (int(seq_len) - 1), 0)]
     return len(dates) - int(np.searchsorted(dates, first, side="left"))
+
+
+def _seq_len_of(model) -> int | None:
+    """The window length of a fitted sequence model, or of the longest one among the
+    steps of a fitted Pipeline (a scaler before an LSTM got no history: the first
+    ``seq_len - 1`` dates of each test window were zero-padded)."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list):
+        lengths = [_seq_len_of(step) for _, step in steps if hasattr(step, "get_params")]
+        return max((n for n in lengths if n), default=None)
+    config = getattr(model, "config_", None)
+    return config.get("seq_len") if isinstance(config, dict) else None
 
 
 @contextlib.contextmanager
