@@ -147,6 +147,27 @@ def test_drawdown_of_equity_beyond_float64():
         )
 
 
+def test_equity_columns_count_equity_as_max_drawdown_does():
+    """The walk-forward equity and drawdown columns (equity.csv) compounded their own
+    product: inf equity and NaN drawdowns past float64 where max_drawdown said -0.5,
+    and a return below -1 made equity negative with a drawdown of -1.6."""
+    from skquant.walkforward import WalkForwardResult
+
+    for r in (np.r_[np.full(400, 10.0), -0.5, 0.2], np.array([0.1, -1.5, -0.2])):
+        dates = pd.bdate_range("2000-01-03", periods=len(r))
+        predictions = pd.DataFrame(
+            {"prediction": 1.0, "strategy_return": r, "fold": 0}, index=dates
+        )
+        result = WalkForwardResult(pd.DataFrame({"fold": [0]}), {}, predictions, dates, ())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)  # the return below -1 is named
+            frame = result.to_frame()
+            expected = max_drawdown(r)
+        assert frame["drawdown"].notna().all() and (frame["equity"] >= 0).all()
+        assert frame["drawdown"].min() == pytest.approx(expected, rel=1e-12)
+
+
 def test_sharpe_of_huge_returns_does_not_overflow():
     """Audit f8: np.std([1e200, 2e200, 3e200]) overflows to inf, so the Sharpe ratio
     was 0.0; it is 2 / 1 * sqrt(252) (the ratio does not depend on the scale)."""

@@ -23,14 +23,12 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from skquant.utils._docs import fill_doc
+from skquant.utils._equity import drawdown_curve, log_equity
 from skquant.utils._time import check_periods_per_year
 from skquant.utils._validation import one_dimensional
-from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
     "annual_return",
@@ -139,38 +137,6 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     return _ratio(np.mean(r), np.std(r, ddof=1)) * float(np.sqrt(periods_per_year))
 
 
-def _log_equity(r: np.ndarray) -> np.ndarray:
-    """Log of the compounded equity from 1 (-inf once wiped out by a return of -1 or
-    below): a sum, where the product overflowed to inf (a long intraday run, a
-    growth of 10x a period) and made the drawdown NaN."""
-    _warn_below_minus_one(r)
-    with np.errstate(divide="ignore"):  # log1p(-1) = -inf: wiped out
-        return np.cumsum(np.log1p(np.maximum(r, -1.0)))
-
-
-def _equity(r) -> np.ndarray:
-    """Compounded equity from 1; a return below -1 wipes it out (0 from there on). A
-    NaN period is flat, and NaN in the curve (a date without a known return)."""
-    r = np.asarray(r, dtype=np.float64)
-    missing = np.isnan(r)
-    with np.errstate(over="ignore"):  # beyond float64 it is inf
-        equity = np.exp(_log_equity(np.where(missing, 0.0, r)))
-    equity[missing] = np.nan
-    return equity
-
-
-def _warn_below_minus_one(r: np.ndarray) -> None:
-    below = int((r < -1).sum())
-    if below:
-        warnings.warn(
-            f"returns hold {below} values below -1 (a loss of more than everything in "
-            f"one period, the lowest {r.min():g}): returns are fractions (0.01 for 1%), "
-            "not percent. Equity counts as wiped out from the first.",
-            UserWarning,
-            stacklevel=caller_stacklevel(),
-        )
-
-
 @fill_doc
 def max_drawdown(returns) -> float:
     """Worst peak-to-trough fall of compounded equity, as a negative fraction.
@@ -197,10 +163,8 @@ def max_drawdown(returns) -> float:
     r = _clean(returns)
     if len(r) == 0:
         return float("nan")
-    log_equity = np.concatenate([[0.0], _log_equity(r)])
     # log E_t - log max E_i, finite or -inf (wiped out): never inf - inf
-    drawdown = np.expm1(log_equity - np.maximum.accumulate(log_equity))
-    return float(min(np.min(drawdown), 0.0))
+    return float(min(np.min(drawdown_curve(r)), 0.0))
 
 
 def annual_return(returns, periods_per_year: float = 252) -> float:
@@ -232,7 +196,7 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
     r, n_periods = _clean_counted(returns)
     if len(r) == 0:
         return float("nan")
-    log_ending = float(_log_equity(r)[-1])
+    log_ending = float(log_equity(r)[-1])
     if log_ending == -np.inf:
         return -1.0
     with np.errstate(over="ignore"):  # an absurd growth rate is inf, not an error

@@ -27,6 +27,7 @@ from joblib import Parallel, delayed
 from skquant.metrics import annual_return, deflated_sharpe_ratio, sharpe_ratio
 from skquant.utils._checkpoint import remove_unused
 from skquant.utils._cross_section import pearson_ic_by_date
+from skquant.utils._equity import equity_curve
 from skquant.utils._io import data_hash
 from skquant.utils._time import dates_of
 from skquant.utils._warnings import caller_stacklevel
@@ -335,7 +336,7 @@ class Leaderboard:
         frame = pd.concat(
             [mean[list(self.table.index)], self.benchmark.rename("benchmark")], axis=1
         )
-        return (1.0 + frame.fillna(0.0)).cumprod()
+        return frame.apply(equity_curve)
 
     def to_markdown(self) -> str:
         """The table as Markdown, each statistic ``mean ± std`` over seeds, with its settings."""

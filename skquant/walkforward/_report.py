@@ -24,6 +24,7 @@ from scipy import stats
 
 from skquant.metrics import information_coefficient
 from skquant.utils._cross_section import ic_by_date
+from skquant.utils._equity import equity_curve
 from skquant.utils._time import dates_of
 
 __all__ = ["plot_walkforward", "write_report_html"]
@@ -60,11 +61,6 @@ def _check_inputs(returns, predictions, target_col: str) -> np.ndarray:
     if dates is None:
         raise ValueError("predictions needs dates: a DatetimeIndex or a (date, symbol) MultiIndex.")
     return dates
-
-
-def _equity(r: pd.Series) -> pd.Series:
-    """Compounded equity from 1, as :func:`skquant.metrics.max_drawdown` counts it."""
-    return (1.0 + r.fillna(0.0)).cumprod()
 
 
 def rolling_ic(predictions, target_col: str, dates: np.ndarray, window: int) -> pd.Series:
@@ -202,10 +198,10 @@ def plot_walkforward(
     returns = returns.sort_index()
     index = returns.index
 
-    ax_net.plot(index, _equity(returns["net"]), label="strategy (net)", color="tab:blue")
-    ax_net.plot(index, _equity(returns["benchmark"]), label="benchmark", color="0.4")
-    ax_cost.plot(index, _equity(returns["gross"]), label="gross", color="tab:green")
-    ax_cost.plot(index, _equity(returns["net"]), label="net", color="tab:blue")
+    ax_net.plot(index, equity_curve(returns["net"]), label="strategy (net)", color="tab:blue")
+    ax_net.plot(index, equity_curve(returns["benchmark"]), label="benchmark", color="0.4")
+    ax_cost.plot(index, equity_curve(returns["gross"]), label="gross", color="tab:green")
+    ax_cost.plot(index, equity_curve(returns["net"]), label="net", color="tab:blue")
     for ax in (ax_net, ax_cost):
         ax.set_ylabel("equity")
         ax.legend(loc="upper left")

@@ -154,9 +154,10 @@ class WalkForwardResult:
             index=grouped["fold"].max().index,
         )
         frame.index.name = "date"
-        equity = (1.0 + frame["strategy_return"].fillna(0.0)).cumprod()
-        frame.insert(1, "equity", equity)
-        frame.insert(2, "drawdown", equity / np.maximum(equity.cummax(), 1.0) - 1.0)
+        from skquant.utils._equity import drawdown_curve, equity_curve
+
+        frame.insert(1, "equity", equity_curve(frame["strategy_return"]))
+        frame.insert(2, "drawdown", drawdown_curve(frame["strategy_return"]))
         return frame
 
     def period_returns(self) -> np.ndarray:
