@@ -314,11 +314,31 @@ def test_ftrl_partial_fit_takes_parameters_set_between_chunks():
     assert np.sum(changed.coef_ == 0) > np.sum(kept.coef_ == 0)
     changed.set_params(l1=0.0).fit(X, y)  # a fit in between: its parameters, then these
     assert changed.set_params(l1=50.0).partial_fit(X[second], y[second]).config_["l1"] == 50.0
+    # a config dict changed in place is a change too
+    own = FTRLProximalTrainer(config={"task": "classification", "l1": 0.0})
+    own.partial_fit(X[first], y[first], classes=[0, 1])
+    own.config["l1"] = 50.0
+    assert own.partial_fit(X[second], y[second]).config_["l1"] == 50.0
     for key, value in (("fit_intercept", False), ("task", "regression")):
         with pytest.raises(ValueError, match=f"partial_fit: {key}=.*call fit to start over"):
             clone(changed).partial_fit(X[first], y[first], classes=[0, 1]).set_params(
                 **{key: value}
             ).partial_fit(X[second], y[second])
+
+
+def test_ftrl_partial_fit_after_fit_keeps_the_fitted_variant(monkeypatch):
+    # the engine sets MODEL_VARIANT only while a fold is fitted: partial_fit on its
+    # last_model_ (or on a loaded model) resolved the config anew, the default variant's
+    from skquant import FTRLProximalTrainer
+
+    X, y = _stream(n=400, d=5, seed=3)
+    monkeypatch.setenv("MODEL_VARIANT", "aggressive")
+    model = FTRLProximalTrainer(task="classification").fit(X, y)
+    fitted = dict(model.config_)
+    monkeypatch.delenv("MODEL_VARIANT")
+    assert model.partial_fit(X, y).config_ == fitted
+    model.set_params(n_passes=2).partial_fit(X, y)  # a change laid over the fitted config
+    assert model.config_ == {**fitted, "n_passes": 2}
 
 
 def test_ftrl_sparsity_grows_with_l1_and_multiclass():

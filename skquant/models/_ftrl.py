@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from numbers import Integral, Real
 
@@ -249,7 +250,8 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         self.n_passes_ = 0
         self.evals_result_ = {"train": {"loss": []}}
         self.best_iteration_ = None
-        self._partial_fit_params = None  # a fit's config is its own parameters'
+        # the parameters this state was built with (partial_fit applies later changes)
+        self._partial_fit_params = copy.deepcopy(self.get_params(deep=False))
         self._set_penalties()
 
     def _set_penalties(self):
@@ -392,11 +394,14 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
             The updated trainer.
         """
         first = not hasattr(self, "model_")
-        params = self.get_params(deep=False)
-        # the config is resolved again only when a parameter changed (it reads YAML)
+        params = copy.deepcopy(self.get_params(deep=False))  # a config dict may change in place
         same = not first and params == getattr(self, "_partial_fit_params", None)
-        config = self.config_ if same else self._resolve_config()
-        if not first:
+        if first:
+            config = self._resolve_config()
+        elif same:
+            config = self.config_
+        else:
+            config = self._changed_config(params)
             self._check_continues(config)
         classification = config["task"] == "classification"
         Xa, ya = validate_data(
@@ -416,6 +421,19 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         self._partial_fit_params = params
         self._one_pass(Xa, ya)
         return self
+
+    def _changed_config(self, params: dict) -> dict:
+        """``config_`` with the parameters changed since the state was last updated.
+
+        Only the changed values are laid over it: resolving the whole config again would
+        read the variant anew (``MODEL_VARIANT`` is set only while the engine fits a
+        fold), so a model fitted under one variant would go on under another. A new
+        ``config`` or a parameter set back to None (its config value) is resolved."""
+        before = getattr(self, "_partial_fit_params", None) or {}
+        changed = {k: v for k, v in params.items() if k not in before or before[k] != v}
+        if "config" in changed or any(v is None for v in changed.values()):
+            return self._resolve_config()
+        return {**self.config_, **changed}
 
     def _check_continues(self, config):
         """Refuse a ``config`` whose ``task`` or ``fit_intercept`` differs from the one
