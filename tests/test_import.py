@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,8 +68,9 @@ for info in pkgutil.walk_packages(skquant.__path__, "skquant."):
 print(" ".join(sorted(modules - loaded)))
 print(" ".join(sorted(modules)))
 """
+    root = Path(__file__).resolve().parents[1]  # where `tests` imports from
     out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root
     ).stdout.splitlines()
     assert "skquant.model_selection" in out[1].split()  # the probe found the categories
     assert out[0] == ""
