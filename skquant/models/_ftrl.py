@@ -178,6 +178,9 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         No early stopping: every pass is kept.
     n_passes_ : int
         Passes (``fit``) plus ``partial_fit`` calls made so far.
+    partial_fit_params_ : dict
+        The constructor parameters the state was last updated with: a parameter set
+        since (``set_params``) applies to the next ``partial_fit`` chunk.
     {attributes.classes_}
     {attributes.features_in}
 
@@ -251,7 +254,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         self.evals_result_ = {"train": {"loss": []}}
         self.best_iteration_ = None
         # the parameters this state was built with (partial_fit applies later changes)
-        self._partial_fit_params = copy.deepcopy(self.get_params(deep=False))
+        self.partial_fit_params_ = copy.deepcopy(self.get_params(deep=False))
         self._set_penalties()
 
     def _set_penalties(self):
@@ -395,7 +398,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         """
         first = not hasattr(self, "model_")
         params = copy.deepcopy(self.get_params(deep=False))  # a config dict may change in place
-        same = not first and params == getattr(self, "_partial_fit_params", None)
+        same = not first and params == getattr(self, "partial_fit_params_", None)
         if first:
             config = self._resolve_config()
         elif same:
@@ -418,7 +421,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         elif not same:  # the hyperparameters set since the last call apply from here on
             self.config_ = config
             self._set_penalties()
-        self._partial_fit_params = params
+        self.partial_fit_params_ = params
         self._one_pass(Xa, ya)
         return self
 
@@ -429,7 +432,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         read the variant anew (``MODEL_VARIANT`` is set only while the engine fits a
         fold), so a model fitted under one variant would go on under another. A new
         ``config`` or a parameter set back to None (its config value) is resolved."""
-        before = getattr(self, "_partial_fit_params", None) or {}
+        before = getattr(self, "partial_fit_params_", None) or {}
         changed = {k: v for k, v in params.items() if k not in before or before[k] != v}
         if "config" in changed or any(v is None for v in changed.values()):
             return self._resolve_config()
