@@ -177,6 +177,52 @@ def test_benchmark_logs_the_leaderboard_and_one_nested_run_per_model_and_seed(
         assert run.data.metrics["sharpe"] == pytest.approx(saved["sharpe"])
 
 
+def _usage_error_args(command, tmp_path):
+    """Each tracked command's arguments, all valid but a target the files lack."""
+    from tests.test_tune import _folder
+
+    if command == "walkforward":
+        return _walkforward_args(tmp_path)
+    data, config = _folder(tmp_path)
+    out = ["--output-dir", str(tmp_path / "out"), "--input-dir", str(data), "--n-jobs", "1"]
+    if command == "train-all":
+        return ["-q", "train-all", "--models", "lightgbm", "--config", str(config), *out]
+    windows = ["--train-days", "100", "--test-days", "50", "--step-days", "50",
+               "--min-train-samples", "100"]  # fmt: skip
+    if command == "tune":
+        return ["-q", "tune", "--model", "lightgbm", "--config", str(config), "--n-trials", "1",
+                *windows, *out]  # fmt: skip
+    return ["-q", "benchmark", "--models", "ftrl_proximal", "--seeds", "1", *windows, *out]
+
+
+@pytest.mark.parametrize("command", ["walkforward", "train-all", "tune", "benchmark"])
+def test_a_usage_error_leaves_no_run_in_the_store(client, store, tmp_path, capsys, command):
+    """Bad input ends the command with exit 2 before its MLflow run opens (a FAILED
+    run was left for each mistyped option or column)."""
+    from skquant.cli import main
+
+    experiment = f"usage-{command}"
+    args = [*_usage_error_args(command, tmp_path), "--target", "no_such_column"]
+    code = main([*args, "--tracking-uri", store[1], "--experiment", experiment])
+    assert code == 2
+    assert "no_such_column" in capsys.readouterr().err
+    assert _runs(client, experiment) == []
+
+
+def test_a_run_that_fails_during_the_work_is_recorded_failed(client, store, tmp_path, monkeypatch):
+    from skquant.cli import main
+    from skquant.walkforward import WalkForwardEngine
+
+    def crash(self, *args, **kwargs):
+        raise RuntimeError("a fold crashed")
+
+    monkeypatch.setattr(WalkForwardEngine, "run", crash)
+    args = [*_walkforward_args(tmp_path), "--tracking-uri", store[1], "--experiment", "crash"]
+    assert main(args) == 3
+    (run,) = _runs(client, "crash")
+    assert run.info.status == "FAILED"
+
+
 def test_tracking_uri_from_the_environment(client, store, monkeypatch):
     from skquant.utils._tracking import tracking
 

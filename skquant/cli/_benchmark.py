@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from skquant.cli._common import (
@@ -13,13 +14,13 @@ from skquant.cli._common import (
     EXIT_PARTIAL,
     add_tracking,
     check_n_jobs,
+    deferred_tracking,
     library_rules,
     output_folder,
     positive_int,
     require_models,
     require_module,
     split_list,
-    start_tracking,
 )
 from skquant.cli._runner import dask_backend
 from skquant.cli._walkforward import (
@@ -74,8 +75,8 @@ def add_parser(subparsers, parents) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with start_tracking(args, "benchmark", run_name="leaderboard") as tracker:
-        return _run(args, tracker)
+    with deferred_tracking(args, "benchmark", run_name="leaderboard") as open_run:
+        return _run(args, open_run)
 
 
 def _log_board(tracker, board, out: Path) -> None:
@@ -94,10 +95,10 @@ def _log_board(tracker, board, out: Path) -> None:
             run.log_metrics(record)
 
 
-def _run(args: argparse.Namespace, tracker) -> int:
+def _run(args: argparse.Namespace, open_run) -> int:
     from skquant.cli._data import parse_features
     from skquant.config import VARIANT_ENV
-    from skquant.walkforward import benchmark
+    from skquant.walkforward import WalkForwardEngine, benchmark
 
     verbosity = int(args.verbose or 0) - int(args.quiet or 0)
     check_n_jobs(args.n_jobs)
@@ -114,6 +115,13 @@ def _run(args: argparse.Namespace, tracker) -> int:
     engine_params = {k: v for k, v in _options(args, ENGINE_OPTIONS).items() if k != "n_jobs"}
     if verbosity >= 0:
         print(f"data: {source}: {len(panel)} rows; variant {variant}; seeds 0..{args.seeds - 1}")
+    # feature models (build-features) saw each symbol's early dates: test after them
+    engine_params.update(features=requested, min_test_date=max(unseen.values()) if unseen else None)
+    with library_rules(verbosity), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # said once, by the engine benchmark builds below
+        # a missing target, a leak, too few dates: exit 2 before the MLflow run opens
+        WalkForwardEngine(panel, n_jobs=1, **engine_params)
+    tracker = open_run()
     started = time.perf_counter()
     with library_rules(verbosity, live=True), dask_backend(args.dask_scheduler):
         board = benchmark(
@@ -124,9 +132,6 @@ def _run(args: argparse.Namespace, tracker) -> int:
             n_jobs=args.n_jobs,
             output_dir=out,
             verbose=verbosity >= 0,
-            features=requested,
-            # feature models (build-features) saw each symbol's early dates: test after them
-            min_test_date=max(unseen.values()) if unseen else None,
             **engine_params,
         )
     elapsed = time.perf_counter() - started

@@ -295,6 +295,28 @@ def start_tracking(args, command: str, run_name: str | None = None):
     )
 
 
+@contextlib.contextmanager
+def deferred_tracking(args, command: str, run_name: str | None = None):
+    """Yields a function that opens the command's MLflow run (:func:`start_tracking`)
+    and returns its tracker; the run ends with the ``with`` block.
+
+    A command calls it once its options and data are checked, just before the work: a
+    usage error (a bad option, an empty folder, a leaking feature) then leaves no
+    FAILED run in the store, while a run that fails during the work is recorded as
+    such. A missing ``mlflow`` is still a usage error at once.
+    """
+    opened = start_tracking(args, command, run_name)  # mlflow checked, no run yet
+    with contextlib.ExitStack() as stack:
+        trackers = []
+
+        def open_run():
+            if not trackers:
+                trackers.append(stack.enter_context(opened))
+            return trackers[0]
+
+        yield open_run
+
+
 def require_module(what: str, module: str) -> None:
     """A UsageError naming the extra to install when optional ``module`` is missing.
 

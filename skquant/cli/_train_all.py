@@ -27,6 +27,7 @@ from skquant.cli._common import (
     check_config_values,
     check_n_jobs,
     cost_bps,
+    deferred_tracking,
     library_rules,
     log,
     output_folder,
@@ -36,7 +37,6 @@ from skquant.cli._common import (
     require_module,
     require_supervised,
     split_list,
-    start_tracking,
 )
 from skquant.cli._runner import run_symbols, threads_per_symbol
 
@@ -204,8 +204,8 @@ def resolve_models(args) -> list[tuple[str, dict]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    with start_tracking(args, "train-all") as tracker:
-        return _run(args, tracker)
+    with deferred_tracking(args, "train-all") as open_run:
+        return _run(args, open_run)
 
 
 def _log_run(tracker, out_dir: Path, manifest: dict) -> None:
@@ -245,7 +245,7 @@ def _log_run(tracker, out_dir: Path, manifest: dict) -> None:
                 run.log_artifacts(folder, artifact_path="model")
 
 
-def _run(args: argparse.Namespace, tracker) -> int:
+def _run(args: argparse.Namespace, open_run) -> int:
     from skquant.cli._data import (
         parse_features,
         plan_files,
@@ -325,6 +325,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
         importance=args.importance,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
+    tracker = open_run()  # the options and the plan are checked: the MLflow run starts
     started = _dt.datetime.now(_dt.timezone.utc)
     results = run_symbols(
         train_symbol, files, job, args.n_jobs, _progress_line, dask_scheduler=args.dask_scheduler

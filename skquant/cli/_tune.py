@@ -12,13 +12,13 @@ from skquant.cli._common import (
     UsageError,
     add_tracking,
     check_n_jobs,
+    deferred_tracking,
     library_rules,
     log,
     output_folder,
     positive_float,
     positive_int,
     require_module,
-    start_tracking,
 )
 from skquant.cli._walkforward import (
     ENGINE_OPTIONS,
@@ -108,12 +108,15 @@ def _trial_counts(summary: dict) -> str:
     return ", ".join(counts)
 
 
-def _track_trial(tracker, metric: str):
+def _track_trial(open_run, metric: str):
     """An Optuna callback that logs each finished trial as a run nested under the study's:
-    its parameters, state, score and per-fold scores (the fold as the step)."""
+    its parameters, state, score and per-fold scores (the fold as the step).
+
+    The study's run opens with the first finished trial: the folds and a stored
+    study's settings are checked by then, so a usage error leaves no run behind."""
 
     def callback(study, trial) -> None:
-        with tracker.child(f"trial {trial.number}", tags={"state": trial.state.name}) as run:
+        with open_run().child(f"trial {trial.number}", tags={"state": trial.state.name}) as run:
             run.log_params(trial.params)
             run.log_params({"trial": trial.number, "state": trial.state.name})
             if trial.value is not None:
@@ -126,11 +129,11 @@ def _track_trial(tracker, metric: str):
 
 def run(args: argparse.Namespace) -> int:
     study_name = args.study_name or f"skquant-{args.model}"
-    with start_tracking(args, "tune", run_name=study_name) as tracker:
-        return _run(args, tracker)
+    with deferred_tracking(args, "tune", run_name=study_name) as open_run:
+        return _run(args, open_run)
 
 
-def _run(args: argparse.Namespace, tracker) -> int:
+def _run(args: argparse.Namespace, open_run) -> int:
     from skquant.cli._data import parse_features
     from skquant.config import load_search_space
     from skquant.leakage import default_target
@@ -169,11 +172,11 @@ def _run(args: argparse.Namespace, tracker) -> int:
             study_name=args.study_name,
             config=config,
             search_space=space,
-            callbacks=[_log_trial(metric)]
-            + ([_track_trial(tracker, metric)] if tracker.enabled else []),
+            callbacks=[_log_trial(metric), _track_trial(open_run, metric)],
             random_state=args.seed,
         )
     summary = save_tuning(study, best, out)
+    tracker = open_run()
     if tracker.enabled:
         tracker.log_params({"model": args.model, "variant": variant, "metric": metric,
                             "study_name": study.study_name, "config": config})  # fmt: skip

@@ -20,6 +20,7 @@ from skquant.cli._common import (
     check_config_values,
     check_n_jobs,
     cost_bps,
+    deferred_tracking,
     library_rules,
     log,
     output_folder,
@@ -28,7 +29,6 @@ from skquant.cli._common import (
     require_config_models,
     require_models,
     require_supervised,
-    start_tracking,
 )
 
 if TYPE_CHECKING:
@@ -302,8 +302,8 @@ def _without_empty_symbols(panel: pd.DataFrame, args, failed: dict) -> pd.DataFr
 
 
 def run(args: argparse.Namespace) -> int:
-    with start_tracking(args, "walkforward", run_name=args.model) as tracker:
-        return _run(args, tracker)
+    with deferred_tracking(args, "walkforward", run_name=args.model) as open_run:
+        return _run(args, open_run)
 
 
 def _log_run(tracker, out: Path, folds) -> None:
@@ -322,7 +322,7 @@ def _log_run(tracker, out: Path, folds) -> None:
     tracker.log_artifacts(out, exclude=UNTRACKED, recursive=False)
 
 
-def _run(args: argparse.Namespace, tracker) -> int:
+def _run(args: argparse.Namespace, open_run) -> int:
 
     import shutil
 
@@ -370,6 +370,7 @@ def _run(args: argparse.Namespace, tracker) -> int:
             print(f"the feature models build-features fitted never saw the dates from "
                   f"{min_test_date:%Y-%m-%d} on: testing starts there "
                   f"({engine.n_folds_skipped_} earlier folds skipped)")  # fmt: skip
+    tracker = open_run()  # the options and data are checked: the MLflow run starts
     started = _dt.datetime.now(_dt.timezone.utc)
     checkpoints = out / CHECKPOINTS
     if args.force and checkpoints.is_dir():
