@@ -550,3 +550,20 @@ def test_constant_folds_follow_the_engines_rule():
     assert _constant_folds(flat) == [2, 2]
     one_date = flat.assign(fold=np.arange(len(index)) % 6)  # each fold one date, 2 symbols
     assert _constant_folds(one_date) == [0, 0]
+
+
+def test_tune_command_shows_each_trials_folds_and_quiet_hides_them(tmp_path, capsys):
+    """A trial of a slow model takes minutes: the command draws a bar over its folds
+    (it printed nothing until the trial ended); ``-q`` and the library stay quiet."""
+    from skquant.cli import main
+
+    data, config = _folder(tmp_path)
+    args = ["tune", "--model", "lightgbm", "--config", str(config), "--input-dir", str(data),
+            "--target", "fwd_ret_1d", "--train-days", "100", "--test-days", "50",
+            "--step-days", "50", "--min-train-samples", "100", "--n-jobs", "1",
+            "--n-trials", "2"]  # fmt: skip
+    assert main([*args, "--output-dir", str(tmp_path / "loud")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("walk-forward folds") >= 2 and "4/4" in err  # one bar per trial
+    assert main(["-q", *args, "--output-dir", str(tmp_path / "quiet")]) == 0
+    assert "walk-forward folds" not in capsys.readouterr().err

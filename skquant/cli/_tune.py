@@ -174,6 +174,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
             search_space=space,
             callbacks=[_log_trial(metric), _track_trial(open_run, metric)],
             random_state=args.seed,
+            verbose=verbosity >= 0,  # a bar over each trial's folds
         )
     summary = save_tuning(study, best, out)
     tracker = open_run()

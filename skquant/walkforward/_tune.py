@@ -210,6 +210,7 @@ def tune(
     pruner=None,
     callbacks: Sequence[Callable] | None = None,
     random_state: int | None = 0,
+    verbose: bool = False,
 ):
     """Search a model's hyper-parameters by walk-forward evaluation with Optuna.
 
@@ -269,6 +270,9 @@ def tune(
         after every trial (the CLI logs a line per trial this way).
     random_state : int, default=0
         Seed of the default sampler.
+    verbose : bool, default=False
+        Show a progress bar over each trial's folds (tqdm), as
+        :class:`WalkForwardEngine`'s ``verbose``.
 
     Returns
     -------
@@ -318,6 +322,7 @@ def tune(
         cost_bps=cost_bps,
         cv=cv,
         n_jobs=n_jobs,
+        verbose=verbose,
     )
     attrs = {
         "model": model,
