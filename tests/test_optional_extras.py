@@ -227,8 +227,12 @@ def test_benchmark_command_says_what_it_leaves_out_before_the_run(
 
     monkeypatch.setattr(bench, "WalkForwardEngine", stop)
     data = write_symbols(tmp_path / "data", ["AAA"], n=60)
+    # valid data: the command checks it with an engine of its own before benchmark runs
+    valid = ["--target", "fwd_ret_1d", "--train-days", "20", "--test-days", "10",
+             "--step-days", "10", "--min-train-samples", "10"]  # fmt: skip
     code, err = _cli(
-        ["benchmark", "--input-dir", str(data), "--output-dir", str(tmp_path / "out")], capsys
+        ["benchmark", "--input-dir", str(data), "--output-dir", str(tmp_path / "out"), *valid],
+        capsys,
     )
     assert code == 2, err
     lines = err.splitlines()
