@@ -24,6 +24,7 @@ from skquant import (
     SingleTaskStrategy,
     VAETrainer,
     XGBoostTrainer,
+    time_train_test_split,
 )
 from skquant.models._base import BinaryTargetWarning
 from skquant.utils._time import MIN_ROWS_FOR_TAIL, chronological_tail_split
@@ -215,6 +216,30 @@ def test_validation_rows_dated_before_the_training_end_warn(trainer):
         clone(trainer).fit(X_train.tz_localize("UTC"), y_train, X_val=X_val, y_val=y_val)
 
 
+@pytest.mark.parametrize("trainer", _EARLY_STOPPING, ids=_name)
+def test_validation_rows_closer_than_the_label_horizon_warn(trainer):
+    """A target of horizon 5 needs 4 dates between the training rows and X_val (the
+    last training label reaches 5 dates on); X_val right after the training end was
+    taken silently: only "X_val starts after the training dates" was checked."""
+    X, y = _data()
+    X = pd.DataFrame(X, index=pd.bdate_range("2024-01-01", periods=len(X)), columns=list("abc"))
+    y = pd.Series(y, index=X.index, name="fwd_ret_5")
+    with pytest.warns(UserWarning, match=r"0 period\(s\) after .* 'fwd_ret_5', of horizon 5"):
+        clone(trainer).fit(X[:40], y[:40], X_val=X[40:], y_val=y[40:])
+    with pytest.warns(UserWarning, match="3 period"):
+        clone(trainer).fit(X[:37], y[:37], X_val=X[40:], y_val=y[40:])
+    with warnings.catch_warnings():  # 4 dates dropped between, by the splitter
+        warnings.simplefilter("error")
+        X_train, X_val, y_train, y_val = time_train_test_split(X, y, test_days=20)
+        clone(trainer).fit(X_train, y_train, X_val=X_val, y_val=y_val)
+        # a target without a known horizon asks for no gap, unless embargo_days does
+        clone(trainer).fit(X[:40], y[:40].rename("ret"), X_val=X[40:], y_val=y[40:])
+    with pytest.warns(UserWarning, match="embargo_days=2 asks for at least 2"):
+        clone(trainer).set_params(embargo_days=2).fit(
+            X[:39], y[:39].rename("ret"), X_val=X[40:], y_val=y[40:]
+        )
+
+
 @pytest.mark.requires("torch", "skorch")
 def test_vae_validation_rows_dated_before_the_training_end_warn():
     X, _ = _data()
@@ -225,3 +250,5 @@ def test_vae_validation_rows_dated_before_the_training_end_warn():
         clone(vae).fit(X[:40], X_val=X[40:])
     with pytest.warns(UserWarning, match="X_val starts on 2024-01-01, on or before"):
         clone(vae).fit(X[:40], X_val=X[:20])
+    with pytest.warns(UserWarning, match="1 period.*embargo_days=3 asks for at least 3"):
+        clone(vae).set_params(embargo_days=3).fit(X[:39], X_val=X[40:])

@@ -53,8 +53,9 @@ _SHARED = _entries(
         is computed from prices inside the tail. None is the horizon the target tells
         (``make_labels`` metadata in its ``attrs``, else its name, e.g. ``fwd_ret_5``),
         else 0; a smaller explicit value than horizon - 1 warns. ``config_`` holds
-        the value used when a tail was held out. Not used with ``X_val``/``y_val``,
-        which the caller embargoes.
+        the value used when a tail was held out. With ``X_val``/``y_val``, which the
+        caller embargoes, fewer periods between the training dates and ``X_val``
+        than an explicit value (or than horizon - 1) warn.
     """
 )
 
@@ -207,9 +208,10 @@ _FIT = _entries(
     sample_weight : array-like of shape (n_samples,), default=None
         Row weights.
     X_val, y_val : array-like, default=None
-        Early-stopping validation rows. Without them and with
-        ``early_stopping_rounds > 0``, the latest ``validation_fraction`` of the
-        training dates are held out instead.
+        Early-stopping validation rows, dated after the training rows (else a
+        warning), with the embargo between them (``skquant.time_train_test_split``).
+        Without them and with ``early_stopping_rounds > 0``, the latest
+        ``validation_fraction`` of the training dates are held out instead.
     """
 )
 

@@ -103,7 +103,7 @@ def tail_embargo(
         warnings.warn(
             f"{estimator if isinstance(estimator, str) else type(estimator).__name__} holds "
             f"out {held_out} with embargo_days={embargo}, but the target "
-            f"{_target_label(y)} spans {horizon} periods (by its {source}): the last "
+            f"{target_label(y)} spans {horizon} periods (by its {source}): the last "
             f"training labels are computed from the held-out rows' prices, so they flatter "
             f"the model. Leave embargo_days=None (the label horizon) or pass "
             f"embargo_days={horizon}.",
@@ -113,7 +113,29 @@ def tail_embargo(
     return embargo
 
 
-def _target_label(y) -> str:
+def validation_gap(y, embargo: int | None) -> tuple[int, str]:
+    """``(periods, why)``: the fewest periods that must lie between the last training
+    date and a user's ``X_val``, and what asks for them.
+
+    A target of known horizon h (:func:`known_horizon`) needs h - 1, the threshold
+    below which :func:`tail_embargo` warns (its last training label would reach into
+    the validation dates' prices); an explicit ``embargo`` asks for itself. ``(0, "")``
+    when neither says.
+    """
+    known = known_horizon(y)
+    needs = []
+    if known is not None and known[0] > 1:
+        horizon, source = known
+        needs.append(
+            (horizon - 1, f"the target {target_label(y)}, of horizon {horizon} (by its {source}),")
+        )
+    if embargo is not None and int(embargo) > 0:
+        needs.append((int(embargo), f"embargo_days={int(embargo)}"))
+    return max(needs, key=lambda need: need[0]) if needs else (0, "")
+
+
+def target_label(y) -> str:
+    """``'fwd_ret_5'`` (a Series' name) or ``['TTH', 'MDD']`` (a frame's columns)."""
     if isinstance(y, pd.DataFrame):
         return repr([str(c) for c in y.columns])
     return repr(y.name)

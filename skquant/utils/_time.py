@@ -168,10 +168,41 @@ def warn_embargo_in_rows(embargo: int) -> None:
     )
 
 
-def warn_if_validation_not_after(X, X_val) -> None:
+def periods_between(dates, last, first) -> int | None:
+    """The periods of the data that fall strictly between ``last`` and ``first``,
+    judged from its own ``dates`` (those of both sides); None when they cannot tell
+    (a single date).
+
+    Daily dates at midnight that span a weekend without a date on it (a trading
+    calendar) count the weekdays between (holidays are not known: one counts as a
+    period). Other dates count whole steps of their smallest spacing (an hour of
+    hourly bars; a week of weekly ones; a day of daily dates seen on weekdays only,
+    which cannot tell a trading calendar from one that trades every day); over a
+    night or a weekend without bars this counts the bars that would fall there, so
+    the count may be too high, never too low on a regular calendar.
+    """
+    days = pd.DatetimeIndex(pd.unique(np.asarray(dates))).sort_values()
+    if len(days) < 2:
+        return None
+    step = days[1:] - days[:-1]
+    step = step[step > pd.Timedelta(0)].min()
+    last, first = pd.Timestamp(last), pd.Timestamp(first)
+    daily = step == pd.Timedelta(days=1) and (days == days.normalize()).all()
+    span = days[0].date(), days[-1].date()
+    weekend_seen = np.busday_count(*span) < (span[1] - span[0]).days  # a Saturday or Sunday
+    if daily and weekend_seen and (days.dayofweek < 5).all():
+        start = (last + pd.Timedelta(days=1)).date()
+        return int(np.busday_count(start, first.date()))
+    return max(int((first - last) // step) - 1, 0)
+
+
+def warn_if_validation_not_after(X, X_val, embargo: int = 0, why: str = "") -> None:
     """Warn when ``X_val`` (early stopping's rows, passed by the user) starts on or
     before the last date of ``X``: the iteration would be chosen on rows the model
-    trains on, or on its past. Silent when either carries no dates."""
+    trains on, or on its past; or when fewer than ``embargo`` periods of the data
+    (:func:`periods_between`) lie between them, ``why`` saying what asks for them:
+    the last training labels are then computed from prices of the validation
+    dates. Silent when either carries no dates."""
     dates, val_dates = dates_of(X), dates_of(X_val)
     if dates is None or val_dates is None or not len(dates) or not len(val_dates):
         return
@@ -186,6 +217,19 @@ def warn_if_validation_not_after(X, X_val) -> None:
             f"{last:%Y-%m-%d}: early stopping then picks the iteration on rows the model "
             "trains on or on its past. Use the dates after the training window "
             "(skquant.time_train_test_split).",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+        return
+    seen = np.concatenate([np.asarray(dates), np.asarray(val_dates)])
+    gap = periods_between(seen, last, first) if embargo > 0 else None
+    if gap is not None and gap < embargo:
+        warnings.warn(
+            f"X_val starts on {first:%Y-%m-%d}, {gap} period(s) after the last training "
+            f"date {last:%Y-%m-%d}, but {why} asks for at least {embargo} between them: "
+            "the last training labels are computed from prices of the validation dates, "
+            "so early stopping is flattered (and picks a later iteration). Drop the dates "
+            "between, e.g. skquant.time_train_test_split(X, y, embargo_days=...).",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
