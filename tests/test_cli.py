@@ -724,6 +724,29 @@ def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, caps
     assert (out / "BBB.csv").stat().st_mtime_ns == before  # unchanged: skipped
 
 
+def test_build_features_plans_on_files_it_can_fit_on(tmp_path, monkeypatch, capsys):
+    """The leak guard's plan read the first files whatever their length: a file too
+    short to fit a feature model on (it fails by name) took a place in the plan, as
+    train-all leaves out files too short to train on. The manifest says the plan's files."""
+    import skquant.registry
+    from skquant.cli import main
+
+    monkeypatch.setitem(skquant.registry._REGISTRY, "vae", (__name__, "_StandInVAE"))
+    data = write_symbols(tmp_path / "data", ["BBB", "CCC"], n=100)
+    write_symbols(tmp_path / "short", ["AAA"], n=15)  # 9 rows to fit on, at 0.6
+    (tmp_path / "short" / "AAA.parquet").rename(data / "AAA.parquet")
+    config = tmp_path / "vae.yaml"
+    config.write_text("model: vae\nvariants:\n  balanced: {}\n")
+    out = tmp_path / "out"
+    args = ["build-features", "--input-dir", str(data), "--output-dir", str(out),
+            "--latent-dim", "2", "--config", str(config), "--train-frac", "0.6"]  # fmt: skip
+    assert main(args) == 1
+    assert "symbol AAA failed: " in capsys.readouterr().err
+    manifest = json.loads((out / "vae_models" / "run_manifest.json").read_text())
+    assert manifest["planned_on"] == ["BBB.parquet", "CCC.parquet"]
+    assert [r["status"] for r in manifest["symbols"]] == ["failed", "built", "built"]
+
+
 def test_build_features_with_the_vae(tmp_path):
     pytest.importorskip("torch")
     data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=120)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from skquant.cli._runner import (
 
 MODEL = "vae"
 MODELS_DIR = "vae_models"
+# the fewest complete rows a symbol's feature model is fitted on
+MIN_FIT_ROWS = 10
 # VAETrainer parameter that sets the latent size, by preference.
 _LATENT_PARAMS = ("latent_dim", "n_latent", "n_components")
 
@@ -150,7 +153,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
         X = frame[job.features].to_numpy(dtype=float)
         finite = np.isfinite(X).all(axis=1)
         fit_rows = finite & np.asarray(frame.index < cutoff)
-        if fit_rows.sum() < 10:
+        if fit_rows.sum() < MIN_FIT_ROWS:
             raise ValueError(f"too few rows: {int(fit_rows.sum())} complete rows before {cutoff}")
         config = dict(job.config)
         trainer = get_trainer(MODEL)(config).set_params(**{job.latent_param: job.latent_dim})
@@ -331,8 +334,13 @@ def run(args: argparse.Namespace) -> int:
     requested = parse_features(args.features)
     # the VAE's inputs pass the leak guard on a few files pooled, as train-all's plan:
     # one file with a constant target made every leak score NaN, the guard silent
+    # (on files with rows enough to fit on, as train-all's on files it can train on)
     sample, sample_names, _ = plan_sample(
-        files, [args.target, args.return_col, *(requested or [])], args.input_dir, args.target
+        files,
+        [args.target, args.return_col, *(requested or [])],
+        args.input_dir,
+        args.target,
+        min_rows=math.ceil(MIN_FIT_ROWS / args.train_frac),
     )
     sample_name = plan_files(sample_names)
     existing = [c for c in sample.columns if str(c).startswith("vae") and str(c)[3:].isdigit()]
@@ -368,6 +376,7 @@ def run(args: argparse.Namespace) -> int:
             "latent_dim": args.latent_dim,
             "train_frac": args.train_frac,
             "features": features,
+            "planned_on": sample_names,
             "target": target,
             "return_col": args.return_col,
             "leak_threshold": args.leak_threshold,

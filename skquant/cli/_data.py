@@ -283,7 +283,8 @@ def plan_sample(
     its whole panel: a leak in most files is flagged whatever one file holds. A file
     whose ``target`` (None: the one-period return) has fewer than 2 distinct finite
     values (:func:`one_value`; its leak scores are all NaN, which switched the guard
-    off for every symbol), or fewer than ``min_rows`` finite ones, is left out, and
+    off for every symbol), or fewer than ``min_rows`` finite ones (rows, without a
+    target), is left out, and
     so is one whose dates are in another time zone than the first file's. Reading
     stops at ``max_files`` files kept, or at ``4 * max_files`` files read once one
     is kept. When no file qualifies, the first readable file alone is the plan
@@ -320,12 +321,13 @@ def plan_sample(
         except ValueError:  # no one-period return: the plan names the problem
             column = None
         holds = None if column is None else one_value(frame[column])
-        n_rows = 0 if column is None else len(_finite(frame[column]))
+        n_rows = len(frame) if column is None else len(_finite(frame[column]))
         first = next(iter(kept.values()), None)
         if holds is not None:
             left_out[path.name] = f"its target {column} holds {holds}"
-        elif column is not None and n_rows < min_rows:
-            left_out[path.name] = f"{n_rows} rows of {column}, fewer than {min_rows}"
+        elif n_rows < min_rows:
+            of = "" if column is None else f" of {column}"
+            left_out[path.name] = f"{n_rows} rows{of}, fewer than {min_rows}"
         elif frame.columns.duplicated().any():
             continue  # the plan refuses repeated names: only a lone file shows it
         elif first is not None and str(frame.index.tz) != str(first.index.tz):
