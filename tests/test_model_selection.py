@@ -392,6 +392,52 @@ def test_time_train_test_split_embargoes_by_the_labels_horizon_by_default():
     assert gap(*time_train_test_split(X, named, test_days=20)[:2]) == 5
 
 
+@pytest.mark.parametrize(
+    ("name", "params", "enough"),
+    [
+        (
+            "WalkForwardSplit",
+            {"train_days": 60, "test_days": 20, "min_train_samples": 1},
+            {"embargo_days": 4},
+        ),
+        ("PurgedKFold", {}, {"label_horizon": 4, "embargo_days": 3}),
+        ("CombinatorialPurgedCV", {}, {"label_horizon": 5, "embargo_days": 4}),
+    ],  # fmt: skip
+    ids=["walk-forward", "purged", "combinatorial"],
+)
+def test_a_splitter_warns_when_y_tells_a_longer_horizon(name, params, enough):
+    """``GridSearchCV(cv=WalkForwardSplit())`` on y = fwd_ret_5 trained on labels that
+    reach 5 dates into each test window, silently: the splitter ignored y, and its
+    embargo_days defaults to 0 (the API's). scikit-learn's search and
+    cross_validate pass y as given, so the splitter reads its horizon."""
+    import warnings
+
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, cross_validate
+
+    from skquant import make_synthetic_panel, model_selection
+
+    short = getattr(model_selection, name)(**params)
+    panel = make_synthetic_panel(n_symbols=2, n_days=120, random_state=0)
+    X, y = panel[["ret_1", "ret_5"]], panel["fwd_ret_5"]
+    param = short._horizon_param
+    message = rf"{type(short).__name__} has {param}=0, but y 'fwd_ret_5' spans 5 periods"
+    with pytest.warns(UserWarning, match=message):
+        GridSearchCV(Ridge(), {"alpha": [1.0]}, cv=short).fit(X, y)
+    with pytest.warns(UserWarning, match=message):
+        cross_validate(Ridge(), X, y, cv=short)
+    with pytest.warns(UserWarning, match="'y_will_peak' spans 5 periods .by its metadata"):
+        list(short.split(X, panel["y_will_peak"]))  # make_labels' attrs tell it
+    with pytest.warns(UserWarning, match="spans 5 periods .by its name"):
+        list(short.split(X, pd.Series(y.to_numpy(), index=y.index, name="fwd_ret_5")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cross_validate(Ridge(), X, y, cv=getattr(model_selection, name)(**params, **enough))
+        list(short.split(X, panel["fwd_ret"]))  # horizon 1: nothing to embargo
+        list(short.split(X, y.to_numpy()))  # no name, no metadata: nothing known
+        list(short.split(X))
+
+
 # ---------------------------------------------------------------------- sklearn tools
 @pytest.fixture(scope="module")
 def lgb_panel():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,9 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import indexable
 
 from skquant.utils._sklearn_compat import _num_samples, validate_parameter_constraints
+from skquant.utils._target import known_horizon, target_label
 from skquant.utils._time import dates_of, warn_rows_as_dates
+from skquant.utils._warnings import caller_stacklevel
 
 # Appended to a splitter's error when X has no dates and no groups were given.
 _NO_DATES = (
@@ -115,7 +118,11 @@ class BaseTimeSplitter(BaseCrossValidator):
             The data. A ``DatetimeIndex`` or a ``MultiIndex`` with a datetime level
             gives the dates; rows may come in any order.
         y : array-like of shape (n_samples,), default=None
-            Ignored; present for API compatibility.
+            Only read for its label horizon: a Series (or frame) that tells one
+            (``make_labels`` metadata in its ``attrs``, else its name such as
+            ``fwd_ret_5``; scikit-learn's search and ``cross_validate`` pass ``y`` as
+            given, ``RFECV`` as an array) warns when the splitter leaves fewer than
+            horizon - 1 dates between training labels and a test window.
         groups : array-like of shape (n_samples,), default=None
             Each row's date (or any sortable period label). Wins over the index of
             ``X``; needed when ``X`` is a plain array (e.g. inside ``RFECV``) and
@@ -130,6 +137,7 @@ class BaseTimeSplitter(BaseCrossValidator):
         """
         self._validate_params()
         codes, _ = period_codes(X, groups)  # first: it names groups of the wrong length
+        self._warn_if_short_of_horizon(y)
         X, y, groups = indexable(X, y, groups)
         rows_as_dates = groups is None and dates_of(X) is None
         if rows_as_dates:
@@ -140,6 +148,28 @@ class BaseTimeSplitter(BaseCrossValidator):
             if not rows_as_dates:
                 raise
             raise ValueError(f"{exc} {_NO_DATES}") from exc
+
+    # The parameter that keeps training labels off a test window's prices: at least
+    # the target's label horizon - 1 (the threshold of skquant's other splits)
+    _horizon_param: ClassVar[str] = "embargo_days"
+
+    def _warn_if_short_of_horizon(self, y) -> None:
+        """Warn when ``y`` tells a label horizon h and the splitter's
+        ``_horizon_param`` is below h - 1 (a label of row t spans t .. t + h)."""
+        known = None if y is None else known_horizon(y)
+        value = getattr(self, self._horizon_param)
+        if known is None or value >= known[0] - 1:
+            return
+        horizon, source = known
+        warnings.warn(
+            f"{type(self).__name__} has {self._horizon_param}={value}, but y "
+            f"{target_label(y)} spans {horizon} periods (by its {source}): the training "
+            "labels just before each test window are computed from its prices, so the "
+            f"out-of-sample score is inflated. Pass {self._horizon_param}={horizon} (what "
+            "the walk-forward tools' embargo_days='auto' uses).",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Return the number of folds ``split`` yields on ``X``.

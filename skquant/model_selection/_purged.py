@@ -50,6 +50,8 @@ def _test_and_train_dates(
 class _BasePurgedSplitter(BaseTimeSplitter):
     """Contiguous date blocks; each test set a combination of blocks, purged and embargoed."""
 
+    _horizon_param = "label_horizon"  # the purge before each test block
+
     def _n_blocks(self) -> int:
         raise NotImplementedError  # pragma: no cover - abstract
 
@@ -145,7 +147,9 @@ class PurgedKFold(_BasePurgedSplitter):
         Number of date blocks (and of splits); at least 2.
     label_horizon : int, default=0
         Dates each label looks ahead (5 for a 5-day forward return): a training date
-        within ``label_horizon`` dates before a test block is purged.
+        within ``label_horizon`` dates before a test block is purged. ``split`` warns
+        when ``y`` tells a horizon above ``label_horizon + 1`` (a name such as
+        ``fwd_ret_5``, ``make_labels`` metadata).
     embargo_days : int, default=0
         Dates after each test block dropped from training (serial correlation of
         features and of the test labels with later training rows). Below
@@ -232,7 +236,8 @@ class CombinatorialPurgedCV(_BasePurgedSplitter):
         Blocks in each test set; at least 1 and below ``n_folds``.
     label_horizon : int, default=0
         Dates each label looks ahead: a training date within ``label_horizon`` dates
-        before a test block is purged.
+        before a test block is purged; ``split`` warns when ``y`` tells a longer
+        horizon (see :class:`PurgedKFold`).
     embargo_days : int, default=0
         Dates after each test block dropped from training; below
         ``label_horizon - 1`` ``split`` warns (see :class:`PurgedKFold`).

@@ -67,7 +67,8 @@ class WalkForwardSplit(BaseTimeSplitter):
     embargo_days : int, default=0
         Dates dropped between each training window and its test window. Labels
         that look ``h`` periods ahead need ``embargo_days >= h`` so that no training
-        label overlaps the test window.
+        label overlaps the test window; ``split`` warns below ``h - 1`` when ``y``
+        tells its horizon (a name such as ``fwd_ret_5``, ``make_labels`` metadata).
     expanding : bool, default=False
         Anchor every training window at the first date instead of rolling it.
 
