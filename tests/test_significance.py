@@ -107,6 +107,35 @@ def test_expected_max_sharpe_grows_with_trials(n, variance):
     assert 0 <= expected_max_sharpe(n, variance) < expected_max_sharpe(n + 1, variance)
 
 
+@settings(max_examples=50, deadline=None)
+@given(r=_returns, power=st.integers(-1000, 1000))
+def test_psr_does_not_depend_on_the_scale_of_the_returns(r, power):
+    """The moments of returns near 1e77 overflowed and those near 1e-90 underflowed:
+    PSR was NaN (or 1, a deviation rounded to 0) for returns it should rank as any."""
+    assume(np.ptp(r) > 1e-6 * np.abs(r).max())
+    scaled = np.ldexp(r, power)  # exact: a power of two
+    assert probabilistic_sharpe_ratio(scaled) == pytest.approx(
+        probabilistic_sharpe_ratio(r), rel=1e-12, abs=1e-15
+    )
+
+
+def test_expected_max_sharpe_stays_exact_for_a_huge_number_of_trials():
+    """Phi^-1(1 - 1/N) rounded 1 - 1/N: a relative error of 9e-4 at N = 1e15 and inf
+    from N = 1e16 on (deflated_sharpe_ratio then blamed benchmark_sharpe). Against
+    mpmath's quantiles at 50 digits."""
+    mpmath = pytest.importorskip("mpmath")
+
+    def quantile(p_upper):  # Phi^-1(1 - p) = sqrt(2) erfinv(1 - 2p)
+        return mpmath.sqrt(2) * mpmath.erfinv(1 - 2 * p_upper)
+
+    with mpmath.workdps(80):  # 1 - 2p holds p of 1e-21 with 60 digits to spare
+        g = mpmath.euler
+        for n in (10**3, 10**9, 10**15, 10**16, 10**20):
+            exact = (1 - g) * quantile(mpmath.mpf(1) / n) + g * quantile(1 / (n * mpmath.e))
+            assert expected_max_sharpe(n, 1.0) == pytest.approx(float(exact), rel=1e-12)
+    assert np.isfinite(deflated_sharpe_ratio(np.linspace(-0.01, 0.02, 50), 10**16, 0.01))
+
+
 @pytest.mark.parametrize(
     ("returns", "match"),
     [

@@ -12,10 +12,11 @@ Conventions shared by every function here:
   or returns in percent) warns; compounded equity counts as wiped out (0) from it on.
 - Sharpe, Sortino, annual return, max drawdown and Calmar follow empyrical's
   definitions (sample standard deviation with ``ddof=1``, compounded equity).
-- A constant series has Sharpe and Sortino ``+inf``, ``-inf`` or 0 by the sign
-  of its mean: a standard deviation below ``1e-12`` of the mean's size is the
-  rounding noise of a constant (``np.std([0.001] * 10)`` is 1.8e-19), not a
-  deviation to divide by (there empyrical departs, with ratios near 1e17).
+- A constant series has Sharpe ``+inf``, ``-inf`` or 0 by the sign of its mean
+  (Sortino: ``+inf`` or 0, and ``-sqrt(periods_per_year)`` for a constant loss, see
+  :func:`sortino_ratio`): a standard deviation below ``1e-12`` of the mean's size
+  is the rounding noise of a constant (``np.std([0.001] * 10)`` is 1.8e-19), not a
+  deviation to divide by.
 - Sharpe and Sortino do not depend on the scale of the returns, so they are
   computed on the excess returns divided by a power of two near their largest
   magnitude: exact, and no overflow of the squares for values beyond 1e154.

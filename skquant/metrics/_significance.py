@@ -22,7 +22,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import stats
 
-from skquant.metrics._returns import _constant_ratio, sharpe_ratio
+from skquant.metrics._returns import _constant_ratio, _rescaled, sharpe_ratio
 from skquant.utils._validation import one_dimensional
 
 __all__ = ["deflated_sharpe_ratio", "probabilistic_sharpe_ratio"]
@@ -115,6 +115,9 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
     """
     r = _returns_checked(returns, "probabilistic_sharpe_ratio")
     benchmark = _finite_number(benchmark_sharpe, "benchmark_sharpe")
+    # scaled by a power of two (exact): the moments of returns near 1e77 overflowed and
+    # those near 1e-90 underflowed, giving NaN (a ratio of moments is scale-free)
+    r = _rescaled(r)
     exact = _constant_ratio(r)
     if exact is not None:  # constant returns (all zero included): no estimation error
         return _exact_psr(exact, benchmark)
@@ -137,8 +140,9 @@ def expected_max_sharpe(n_trials: int, trials_sharpe_variance: float) -> float:
     if n_trials == 1:
         return 0.0
     gamma = np.euler_gamma
-    z = (1.0 - gamma) * stats.norm.ppf(1.0 - 1.0 / n_trials) + gamma * stats.norm.ppf(
-        1.0 - 1.0 / (n_trials * np.e)
+    # the upper quantiles by isf: ppf(1 - 1/N) rounds 1 - 1/N (inf from N = 1e16 on)
+    z = (1.0 - gamma) * stats.norm.isf(1.0 / n_trials) + gamma * stats.norm.isf(
+        1.0 / (n_trials * np.e)
     )
     return float(np.sqrt(trials_sharpe_variance) * z)
 
