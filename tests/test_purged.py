@@ -237,6 +237,10 @@ def test_bad_parameters_are_named(cv, match):
         cv.get_n_splits()
     with pytest.raises(ValueError, match=match):
         list(cv.split(_panel(20, 2)))
+    if isinstance(cv, CombinatorialPurgedCV):  # path_ids gave an empty array (audit)
+        for method in (lambda: cv.n_paths, cv.path_ids):
+            with pytest.raises(ValueError, match=match):
+                method()
 
 
 def test_too_few_dates_name_the_parameter():

@@ -216,7 +216,13 @@ class CombinatorialPurgedCV(_BasePurgedSplitter):
     backtest paths: each path covers every date once, block b coming from the j-th
     split that tests b on path j (skfolio's path definition). :meth:`paths` does
     the assembly from per-split out-of-sample predictions, so a model gets a
-    distribution of path Sharpe ratios instead of one number.
+    distribution of path Sharpe ratios instead of one number. The test sets
+    overlap, so ``cross_val_predict`` refuses this splitter: use :meth:`paths`.
+
+    skfolio's ``purged_size=p`` drops ``p`` dates on both sides of a test block and
+    its ``embargo_size=e`` ``e`` more after it: that is ``label_horizon=p,
+    embargo_days=p + e`` here. Its blocks put the remainder of the dates in the
+    last block; these are ``np.array_split``'s.
 
     ``n_folds=4, n_test_folds=2, label_horizon=1, embargo_days=0`` on 8 dates::
 
@@ -315,7 +321,13 @@ class CombinatorialPurgedCV(_BasePurgedSplitter):
         path_ids : ndarray of shape (n_splits, n_test_folds)
             ``path_ids[i, j]`` is the path that the j-th test block (in block order)
             of split ``i`` belongs to: the number of earlier splits testing that block.
+
+        Raises
+        ------
+        ValueError
+            For invalid parameters, naming them (as ``n_paths`` and ``split``).
         """
+        self._validate_params()  # n_test_folds >= n_folds gave an empty array, silently
         combinations = self._combinations()
         seen = np.zeros(self.n_folds, dtype=np.intp)
         ids = np.empty((len(combinations), self.n_test_folds), dtype=np.intp)
