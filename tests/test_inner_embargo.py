@@ -440,13 +440,13 @@ def test_a_multi_task_nets_tail_is_embargoed_by_its_longest_horizon():
 
 
 _CALENDARS = {  # a calendar and its step
-    "weekdays": (pd.bdate_range("2020-01-01", periods=120), pd.Timedelta(days=1)),
-    "every day": (pd.date_range("2020-01-01", periods=120, freq="D"), pd.Timedelta(days=1)),
-    "hourly": (pd.date_range("2020-01-01", periods=120, freq="h"), pd.Timedelta(hours=1)),
-    "weekly": (pd.date_range("2020-01-03", periods=120, freq="W-FRI"), pd.Timedelta(days=7)),
+    "weekdays": (pd.bdate_range("2020-01-01", periods=120), np.timedelta64(1, "D")),
+    "every day": (pd.date_range("2020-01-01", periods=120, freq="D"), np.timedelta64(1, "D")),
+    "hourly": (pd.date_range("2020-01-01", periods=120, freq="h"), np.timedelta64(1, "h")),
+    "weekly": (pd.date_range("2020-01-03", periods=120, freq="W-FRI"), np.timedelta64(7, "D")),
     "weekdays, UTC": (
         pd.bdate_range("2020-01-01", periods=120, tz="UTC"),
-        pd.Timedelta(days=1),
+        np.timedelta64(1, "D"),
     ),
 }
 

@@ -186,12 +186,13 @@ def periods_between(dates, last, first) -> int | None:
         return None
     step = days[1:] - days[:-1]
     step = step[step > pd.Timedelta(0)].min()
+    one_day = np.timedelta64(1, "D")  # pd.Timedelta(days=1) warns under pandas 2.3 with numpy 2.5
     last, first = pd.Timestamp(last), pd.Timestamp(first)
-    daily = step == pd.Timedelta(days=1) and (days == days.normalize()).all()
+    daily = step == one_day and (days == days.normalize()).all()
     span = days[0].date(), days[-1].date()
     weekend_seen = np.busday_count(*span) < (span[1] - span[0]).days  # a Saturday or Sunday
     if daily and weekend_seen and (days.dayofweek < 5).all():
-        start = (last + pd.Timedelta(days=1)).date()
+        start = (last + one_day).date()
         return int(np.busday_count(start, first.date()))
     return max(int((first - last) // step) - 1, 0)
 
