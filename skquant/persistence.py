@@ -8,9 +8,11 @@
     feature_importance.csv  when the model has ``get_feature_importance``
     metadata.json           versions, feature names, creation time, SHA-256 of the model
 
-Every file is written under a temporary name in the same directory and then renamed
-with :func:`os.replace`, so a crash leaves either the old file or the new one, never
-half of one; ``metadata.json`` is written last. :func:`load_model` reads the model
+Every file is written first to a staging folder beside the model's, then moved in by
+renames, ``metadata.json`` last and after the earlier model's ``metadata.json`` is
+removed: a save that fails while writing leaves the earlier model as it was, and one
+killed during the renames leaves a folder :func:`load_model` refuses as unfinished,
+never a mix of two models. :func:`load_model` reads the model
 file once, checks the SHA-256 of those bytes against the one recorded in
 ``metadata.json`` and only then unpickles the same bytes, so a corrupted, truncated or
 modified model file is refused with a clear error instead of crashing (or running code)
@@ -27,7 +29,9 @@ import io
 import json
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from importlib import metadata as _importlib_metadata
@@ -53,10 +57,25 @@ _METADATA_VERSION = 1
 _CORE_LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
 _MODEL_LIBRARIES = ("lightgbm", "xgboost", "xgboost-cpu", "ngboost", "torch", "skorch", "skops")
 
-# Top-level modules whose types `load_model(format="skops")` trusts by default.
-_SKOPS_TRUSTED_MODULES = frozenset(
-    {"skquant", "sklearn", "numpy", "scipy", "lightgbm", "xgboost", "collections", "builtins"}
+# The types `load_model(format="skops")` trusts beyond skops' own defaults: named
+# types, never whole modules (a module holds functions too: trusting every name under
+# `builtins` let a file call builtins.eval, under `sklearn` dump_svmlight_file), and
+# the classes that skquant's model and strategy modules define (`_trusted_by_default`).
+_SKOPS_TRUSTED_TYPES = frozenset(
+    {
+        "collections.OrderedDict",
+        "lightgbm.basic.Booster",
+        "lightgbm.sklearn.LGBMClassifier",
+        "lightgbm.sklearn.LGBMRegressor",
+        "xgboost.core.Booster",
+        "xgboost.sklearn.XGBClassifier",
+        "xgboost.sklearn.XGBRegressor",
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    }
 )
+# skquant's packages whose classes hold fitted state only (estimators, their helpers)
+_SKOPS_TRUSTED_PACKAGES = ("skquant.models.", "skquant.strategies.")
 
 
 class ModelIntegrityError(ValueError):
@@ -184,10 +203,54 @@ def save_model(
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"path {str(folder)!r} exists and is not a directory.")
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_staging(folder)
+    # Everything is written to a staging folder beside the model's first: the model
+    # saved there before stays loadable during the long dump, and is replaced by
+    # renames only (a save interrupted in the dump overwrote its model file, which
+    # then read as "modified after saving").
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{folder.name}{_STAGING}{os.getpid()}-", dir=folder.parent)
+    )
+    try:
+        _write_files(staging, estimator, metrics, data, format)
+        written = sorted(p.name for p in staging.iterdir())
+        # From here the earlier model no longer loads (its metadata.json goes first) and
+        # this one loads only once its own metadata.json is in place, last: a crash in
+        # between leaves a folder that load_model calls unfinished, never a mix.
+        (folder / METADATA_FILE).unlink(missing_ok=True)
+        for name in (*MODEL_FILES.values(), IMPORTANCE_FILE):  # the other format's, a stale one
+            if name not in written:
+                (folder / name).unlink(missing_ok=True)
+        for name in written:
+            if name != METADATA_FILE:
+                os.replace(staging / name, folder / name)
+        os.replace(staging / METADATA_FILE, folder / METADATA_FILE)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
 
-    # metadata.json goes last: a directory without it (or with a stale one whose
-    # hash no longer matches) is never loaded.
-    model_file = folder / MODEL_FILES[format]
+
+_STAGING = ".saving-"
+
+
+def _remove_abandoned_staging(folder: Path) -> None:
+    """Remove the staging folders that a killed ``save_model`` of ``folder`` left (those
+    of a process no longer running; on POSIX, where that can be asked safely)."""
+    if os.name != "posix":
+        return
+    for stale in folder.parent.glob(f".{folder.name}{_STAGING}*"):
+        pid = stale.name[len(f".{folder.name}{_STAGING}") :].split("-", 1)[0]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(stale, ignore_errors=True)
+        except (ValueError, OSError):
+            continue  # not ours, or a live process's (PermissionError)
+
+
+def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
+    """Write the model, config, metrics, importances and metadata into ``staging``."""
+    model_file = staging / MODEL_FILES[format]
     if format == "joblib":
         import joblib
 
@@ -197,15 +260,9 @@ def save_model(
 
         sio = import_optional("skops.io")
         atomic_write_bytes(model_file, sio.dumps(estimator))
-    for other in set(MODEL_FILES.values()) - {model_file.name}:
-        stale = folder / other
-        if stale.exists():
-            stale.unlink()
+    atomic_write_json(staging / CONFIG_FILE, _config_of(estimator))
+    atomic_write_json(staging / METRICS_FILE, dict(metrics or {}))
 
-    atomic_write_json(folder / CONFIG_FILE, _config_of(estimator))
-    atomic_write_json(folder / METRICS_FILE, dict(metrics or {}))
-
-    importance_file = folder / IMPORTANCE_FILE
     importance = None
     if hasattr(estimator, "get_feature_importance"):
         try:
@@ -216,9 +273,7 @@ def save_model(
         import pandas as pd
 
         frame = pd.DataFrame(importance) if not isinstance(importance, pd.DataFrame) else importance
-        atomic_write_bytes(importance_file, frame.to_csv().encode("utf-8"))
-    elif importance_file.exists():
-        importance_file.unlink()
+        atomic_write_bytes(staging / IMPORTANCE_FILE, frame.to_csv().encode("utf-8"))
 
     meta = {
         "metadata_version": _METADATA_VERSION,
@@ -236,8 +291,7 @@ def save_model(
         "task": getattr(estimator, "task_", None),
         "data": _data_summary(data),
     }
-    atomic_write_json(folder / METADATA_FILE, meta)
-    return folder
+    atomic_write_json(staging / METADATA_FILE, meta)
 
 
 # ----------------------------------------------------------------------------- load
@@ -275,6 +329,21 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
         )
     if not isinstance(meta.get("model_file", ""), str):
         raise ModelIntegrityError(f"{str(meta_file)!r}: 'model_file' must be a file name.")
+    version = meta.get("metadata_version")
+    if type(version) is not int or not 1 <= version <= _METADATA_VERSION:
+        raise ModelIntegrityError(
+            f"{str(meta_file)!r}: metadata_version {version!r} is not one this skquant "
+            f"reads (1 to {_METADATA_VERSION}): saved by a newer skquant, or not by "
+            "save_model."
+        )
+    libraries = meta.get("libraries") or {}
+    if not isinstance(libraries, dict) or not all(
+        isinstance(v, str) or v is None for v in libraries.values()
+    ):
+        raise ModelIntegrityError(
+            f"{str(meta_file)!r}: 'libraries' must map each library to its version, got "
+            f"{libraries!r:.80}."
+        )
     return meta
 
 
@@ -316,8 +385,11 @@ def load_model(
         (``joblib``/``pickle`` can run arbitrary code while loading).
     trusted : list of str, default=None
         With ``format="skops"``: extra fully qualified type names to trust, on top
-        of the types from skquant, scikit-learn, NumPy, SciPy, LightGBM, XGBoost
-        and the standard containers. Any other type in the file is refused.
+        of skops' defaults (scikit-learn's estimators, NumPy arrays, the builtin
+        containers), the classes of skquant's models and strategies, LightGBM's
+        and XGBoost's boosters and scikit-learn estimators, and scikit-learn's
+        fitted trees. Any other type in the file is refused, functions included
+        (the NGBoost and neural-net families need theirs named here).
 
     Returns
     -------
@@ -376,7 +448,18 @@ def load_model(
         )
     _check_versions(meta, folder)
     if saved_format == "skops":
-        return _load_skops(model_file, payload, trusted)
+        model = _load_skops(model_file, payload, trusted)
+    else:
+        model = _load_joblib(model_file, payload)
+    recorded, built = meta.get("estimator"), f"{type(model).__module__}.{type(model).__qualname__}"
+    if isinstance(recorded, str) and recorded != built:
+        raise ModelIntegrityError(
+            f"{str(model_file)!r} holds a {built}, but metadata.json records a {recorded}."
+        )
+    return model
+
+
+def _load_joblib(model_file: Path, payload: bytes):
     import joblib
 
     try:
@@ -388,20 +471,37 @@ def load_model(
         ) from exc
 
 
+def _trusted_by_default(name: str) -> bool:
+    """Whether ``load_model(format="skops")`` trusts type ``name`` without ``trusted=``:
+    one of :data:`_SKOPS_TRUSTED_TYPES`, or a class that a module of skquant's models
+    or strategies defines (only those modules are imported to tell; a function there,
+    or a name the module does not define, is not trusted)."""
+    if name in _SKOPS_TRUSTED_TYPES:
+        return True
+    module, _, attribute = name.rpartition(".")
+    if not module.startswith(_SKOPS_TRUSTED_PACKAGES) or not attribute:
+        return False
+    import importlib
+
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(found, type) and found.__module__ == module
+
+
 def _load_skops(model_file: Path, payload: bytes, trusted: Iterable[str] | None):
     from skquant.utils._optional import import_optional
 
     sio = import_optional("skops.io")
+    if isinstance(trusted, str):  # one name, not its characters
+        trusted = [trusted]
     extra = set() if trusted is None else {str(t) for t in trusted}
     try:
         unknown = sio.get_untrusted_types(data=payload)
     except Exception as exc:
         raise ModelIntegrityError(f"{str(model_file)!r} is not a skops file: {exc}.") from exc
-    refused = [
-        name
-        for name in unknown
-        if name not in extra and name.split(".", 1)[0] not in _SKOPS_TRUSTED_MODULES
-    ]
+    refused = [name for name in unknown if name not in extra and not _trusted_by_default(name)]
     if refused:
         raise ModelIntegrityError(
             f"{str(model_file)!r} holds types that are not trusted: {', '.join(refused)}. "

@@ -204,6 +204,157 @@ def test_crash_during_save_keeps_previous_model(tmp_path, fitted, data, monkeypa
     np.testing.assert_array_equal(load_model(folder).predict(X), fitted.predict(X))
 
 
+def _rewrite_model(folder, payload, **meta_changes):
+    """Replace the model file and record its hash, as whoever controls the folder can."""
+    import hashlib
+
+    meta = json.loads((folder / "metadata.json").read_text())
+    (folder / meta["model_file"]).write_bytes(payload)
+    meta.update(sha256=hashlib.sha256(payload).hexdigest(), size_bytes=len(payload))
+    meta.update(meta_changes)
+    (folder / "metadata.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.requires("skops")
+def test_skops_trusts_types_never_the_functions_of_a_module(tmp_path, fitted):
+    """Every name under builtins, numpy, scipy and sklearn was trusted: a skops file
+    calling builtins.eval ran its code inside load_model (audit). Only named types and
+    the classes of skquant's model and strategy modules are trusted now."""
+    import io
+    import zipfile
+
+    import skops.io as sio
+
+    from skquant.persistence import _trusted_by_default
+
+    folder = save_model(fitted, tmp_path / "m", format="skops")
+    marker = tmp_path / "ran"
+    template = json.loads(zipfile.ZipFile(io.BytesIO(sio.dumps(("x",)))).read("schema.json"))
+    argument = {k: v for k, v in template.items() if k not in ("protocol", "_skops_version")}
+    argument["content"][0]["content"] = json.dumps(f"open({str(marker)!r}, 'w').close()")
+    schema = {**template, "__class__": "eval", "__module__": "builtins",
+              "__loader__": "ConstructorFromReduceNode", "content": argument}  # fmt: skip
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("schema.json", json.dumps(schema))
+    _rewrite_model(folder, buffer.getvalue())
+    with pytest.raises(ModelIntegrityError, match="not trusted: builtins.eval"):
+        load_model(folder, format="skops")
+    assert not marker.exists()
+    for name in ("builtins.eval", "numpy.memmap", "sklearn.datasets.dump_svmlight_file",
+                 "skquant.models._base.warn_if_binary_regression", "skquant.cli._main.main",
+                 "skquant.models.nothing_here", "os.system"):  # fmt: skip
+        assert not _trusted_by_default(name), name
+    for name in ("skquant.models._lightgbm.LightGBMTrainer", "lightgbm.basic.Booster",
+                 "skquant.strategies._single.SingleTaskStrategy"):  # fmt: skip
+        assert _trusted_by_default(name), name
+
+
+@pytest.mark.requires("skops")
+def test_skops_trusted_takes_one_name_as_a_string(tmp_path):
+    folder = save_model(_Custom(), tmp_path / "custom", format="skops")
+    name = f"{_Custom.__module__}._Custom"
+    assert load_model(folder, format="skops", trusted=name).value == 3  # not its characters
+
+
+def test_a_model_of_another_type_than_recorded_is_refused(tmp_path, saved):
+    """metadata.json records the estimator's type; a model file swapped for another
+    (with its hash rewritten) loaded as if it were the recorded one."""
+    import joblib
+    from sklearn.linear_model import Ridge
+
+    buffer = __import__("io").BytesIO()
+    joblib.dump(Ridge(), buffer)
+    _rewrite_model(saved, buffer.getvalue())
+    with pytest.raises(ModelIntegrityError, match="holds a sklearn.linear_model.*Ridge.*records"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"metadata_version": 99}, "metadata_version 99 is not one this skquant reads"),
+        ({"metadata_version": "1"}, "metadata_version '1'"),
+        ({"metadata_version": None}, "metadata_version None"),
+        ({"libraries": ["numpy"]}, "'libraries' must map each library to its version"),
+        ({"libraries": {"numpy": 2}}, "'libraries' must map"),
+    ],
+)
+def test_metadata_of_another_version_or_shape_is_named(saved, changes, match):
+    """A metadata_version of 99, "x" or none loaded silently; a list of libraries ended
+    in "dictionary update sequence element #0 has length 5" (audit)."""
+    meta = json.loads((saved / "metadata.json").read_text())
+    meta.update(changes)
+    (saved / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelIntegrityError, match=f"metadata.json.*{match}"):
+        load_model(saved)
+
+
+def test_a_save_that_fails_after_the_dump_keeps_the_earlier_model(
+    tmp_path, fitted, data, monkeypatch
+):
+    """A save failing after its model file was written (in the config, the metrics)
+    had overwritten the earlier model, which was lost and read as "modified after
+    saving" (audit). Now the files go to a staging folder first; the earlier model
+    stays loadable, with its own metrics."""
+    import skquant.persistence
+
+    X, _ = data
+    folder = save_model(fitted, tmp_path / "m", metrics={"run": "A"})
+
+    def fail(estimator):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(skquant.persistence, "_config_of", fail)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, X["f0"]), folder)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load_model(folder).predict(X), fitted.predict(X))
+    assert json.loads((folder / "metrics.json").read_text()) == {"run": "A"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no staging folder left
+
+
+def test_a_save_killed_while_moving_files_in_reads_as_unfinished(
+    tmp_path, fitted, data, monkeypatch
+):
+    """Between the first and the last rename neither model loads: the folder says the
+    save did not finish, never a mix of the two models (nor "modified after saving")."""
+    X, _ = data
+    folder = save_model(fitted, tmp_path / "m")
+    replace, moved = os.replace, []
+
+    def replace_twice(src, dst):  # the moves into the folder, not the staging writes
+        if os.path.dirname(dst) == str(folder):
+            if len(moved) == 2:
+                raise KeyboardInterrupt  # killed mid-way
+            moved.append(dst)
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_twice)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, X["f0"]), folder)
+    monkeypatch.undo()
+    with pytest.raises(ModelIntegrityError, match="has no metadata.json.*did not finish"):
+        load_model(folder)
+    save_model(fitted, folder)  # saving again repairs it
+    np.testing.assert_array_equal(load_model(folder).predict(X), fitted.predict(X))
+
+
+def test_a_killed_saves_staging_folder_is_removed_by_the_next_save(tmp_path, fitted):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    abandoned = tmp_path / f".m.saving-{dead}-abc123"
+    abandoned.mkdir()
+    (abandoned / "model.joblib").write_bytes(b"half")
+    other = tmp_path / f".m.saving-{os.getppid()}-live"  # a running process's: kept
+    other.mkdir()
+    save_model(fitted, tmp_path / "m")
+    assert not abandoned.exists() and other.exists()
+
+
 def test_bad_arguments(tmp_path, fitted):
     with pytest.raises(ValueError, match="format"):
         save_model(fitted, tmp_path / "x", format="pickle")
