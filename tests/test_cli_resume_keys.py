@@ -139,3 +139,25 @@ def test_a_config_key_removed_from_the_config_file_retrains(tmp_path):
     metrics.write_text(json.dumps(record))
     proc = run_cli(*args)
     assert "0 trained, 1 already finished" in proc.stdout, proc.stderr
+
+
+def test_a_pair_whose_model_file_is_damaged_is_retrained(tmp_path):
+    """A truncated model.joblib was kept ("already finished, kept", exit 0) though
+    load_model refuses it: only the files' presence was checked (persistence audit)."""
+    from skquant import load_model
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=N)
+    out = tmp_path / "out"
+    args = ["train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
+            "--models", "lightgbm", "--config", fast_config(tmp_path, rounds=5, patience=0),
+            "--val-days", VAL_DAYS]  # fmt: skip
+    assert run_cli(*args).returncode == 0
+    model_file = out / "AAA" / "lightgbm" / "model.joblib"
+    model_file.write_bytes(model_file.read_bytes()[:100])
+    untouched = (out / "BBB" / "lightgbm" / "model.joblib").stat().st_mtime_ns
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 trained, 1 already finished" in proc.stdout, proc.stdout
+    assert "AAA/lightgbm: retraining, its model.joblib differs from the SHA-256" in proc.stderr
+    load_model(out / "AAA" / "lightgbm")  # whole again
+    assert (out / "BBB" / "lightgbm" / "model.joblib").stat().st_mtime_ns == untouched

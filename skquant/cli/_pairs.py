@@ -28,7 +28,7 @@ from skquant.cli._runner import (
     peak_memory_mb,
     reset_peak_memory,
 )
-from skquant.utils._io import as_read_back, atomic_write_figure, data_hash
+from skquant.utils._io import as_read_back, atomic_write_figure, data_hash, file_sha256
 
 
 @dataclass
@@ -120,6 +120,20 @@ def row_facts(train, val, job: Job) -> dict:
     }
 
 
+def _model_file_damaged(folder: Path, meta: dict) -> str | None:
+    """Why the pair's saved model would not load (load_model's own hash check), or None."""
+    name = meta.get("model_file")
+    model_file = folder / name if isinstance(name, str) else None
+    if model_file is None or model_file.parent != folder or not model_file.is_file():
+        return "its model file is missing"
+    try:
+        if file_sha256(model_file) != meta.get("sha256"):
+            return f"its {name} differs from the SHA-256 metadata.json records (damaged)"
+    except OSError as exc:
+        return f"its {name} cannot be read ({exc})"
+    return None
+
+
 def pair_differs(
     folder: Path, config: dict, job: Job, rows: dict, year: float | None = None
 ) -> tuple[str, str] | None:
@@ -149,6 +163,9 @@ def pair_differs(
         meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "retrain", "unreadable results"
+    damaged = _model_file_damaged(folder, meta)
+    if damaged:  # a truncated model was kept as finished, and failed at load_model
+        return "retrain", damaged
     if metrics.get("target") != job.target:
         return "retrain", f"target was {metrics.get('target')!r}"
     if meta.get("feature_names") != list(job.features):
