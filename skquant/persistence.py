@@ -140,6 +140,10 @@ def _config_of(estimator) -> dict[str, Any]:
     config = getattr(estimator, "config_", None)
     if isinstance(config, Mapping):
         return dict(config)
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and all(isinstance(s, tuple) and len(s) == 2 for s in steps):
+        # a Pipeline: each step's resolved config (its repr said nothing of a trainer's)
+        return {"steps": [[str(name), _config_of(step)] for name, step in steps]}
     if hasattr(estimator, "get_params"):
         return {
             key: value
@@ -248,6 +252,12 @@ def _remove_abandoned_staging(folder: Path) -> None:
             continue  # not ours, or a live process's (PermissionError)
 
 
+def _final_step(estimator):
+    """A Pipeline's last step (whose task the metadata records), else None."""
+    steps = getattr(estimator, "steps", None)
+    return steps[-1][1] if isinstance(steps, list) and steps else None
+
+
 def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
     """Write the model, config, metrics, importances and metadata into ``staging``."""
     model_file = staging / MODEL_FILES[format]
@@ -288,7 +298,7 @@ def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
         "platform": sys.platform,
         "libraries": _library_versions(),
         "feature_names": _feature_names(estimator, data),
-        "task": getattr(estimator, "task_", None),
+        "task": getattr(estimator, "task_", getattr(_final_step(estimator), "task_", None)),
         "data": _data_summary(data),
     }
     atomic_write_json(staging / METADATA_FILE, meta)

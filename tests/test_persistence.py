@@ -355,6 +355,23 @@ def test_a_killed_saves_staging_folder_is_removed_by_the_next_save(tmp_path, fit
     assert not abandoned.exists() and other.exists()
 
 
+def test_a_pipeline_keeps_each_steps_resolved_config(tmp_path, data):
+    """A Pipeline's config.json held the steps' reprs ("LightGBMTrainer(n_estimators=20)"),
+    none of the trainer's resolved config, and metadata.json no task (audit)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = data
+    model = make_pipeline(StandardScaler(), LightGBMTrainer(n_estimators=20, n_jobs=1)).fit(X, y)
+    folder = save_model(model, tmp_path / "pipe")
+    steps = json.loads((folder / "config.json").read_text())["steps"]
+    assert [name for name, _ in steps] == ["standardscaler", "lightgbmtrainer"]
+    assert steps[0][1] == {"copy": True, "with_mean": True, "with_std": True}
+    trainer = model[-1]
+    assert steps[1][1] == json.loads(json.dumps(trainer.config_, default=str))
+    assert load_metadata(folder)["task"] == "regression"
+
+
 def test_bad_arguments(tmp_path, fitted):
     with pytest.raises(ValueError, match="format"):
         save_model(fitted, tmp_path / "x", format="pickle")
