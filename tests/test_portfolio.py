@@ -440,3 +440,36 @@ def test_a_few_one_sided_folds_are_a_view_most_of_them_are_the_market():
     with warnings.catch_warnings():  # short throughout holds nothing when long only
         warnings.simplefilter("error", UserWarning)
         _warn_constant_folds(scores, [np.sign(s) for s in scores], [3] * 4, "long_only")
+
+
+def test_the_benchmark_holds_every_symbol_whatever_the_model_predicted(tiny):
+    """The benchmark ("equal weight long every symbol") averaged only the symbols with
+    a prediction: a model's NaN on one row moved the market's return (audit)."""
+    data = tiny.copy()
+    data.loc[(DATES[2], "B"), "f"] = np.nan  # no prediction for B on the second test date
+    with pytest.warns(UserWarning, match="predicted NaN .* for 1 of 11 out-of-sample rows"):
+        result = _run(data, portfolio="sign")
+    np.testing.assert_allclose(
+        result.returns["benchmark"], [0.0, 0.05 / 3, 0.02, 0.04 / 3], atol=1e-15
+    )
+    assert result.returns["gross"].iloc[1] == pytest.approx((-0.04 + 0.02) / 2)  # A, C only
+
+
+class _Nothing(Feature):
+    def predict(self, X):
+        return np.full(len(X), np.nan)
+
+
+def test_a_model_that_predicts_nan_everywhere_gives_nan_numbers_not_an_index_error(tiny):
+    """An IndexError ended the whole run (and a benchmark of several models) when a
+    model predicted NaN for every test row (audit of the leaderboard)."""
+    engine = WalkForwardEngine(
+        tiny, target="fwd_ret", features=["f"], train_days=1, test_days=4, step_days=4,
+        min_train_samples=1, embargo_days=0, periods_per_year=252, leak_threshold=None,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="predicted NaN .* for every out-of-sample row"):
+        result = engine.run(estimator=_Nothing(), metrics=["sharpe"])
+    assert result.returns["gross"].isna().all() and np.isnan(result.summary["sharpe"])
+    np.testing.assert_allclose(
+        result.returns["benchmark"], [0.0, 0.05 / 3, 0.02, 0.04 / 3], atol=1e-15
+    )

@@ -57,6 +57,23 @@ def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
         )
 
 
+def _warn_missing_predictions(score, ret) -> None:
+    """Warn when the model gave no finite prediction for rows with a return: they hold
+    no position and the date's weight goes to the other symbols (every number NaN
+    when the model predicted nothing at all; it was silent, or an IndexError)."""
+    missing = ~np.isfinite(score) & np.isfinite(ret)
+    if missing.any():
+        n, total = int(missing.sum()), int(np.isfinite(ret).sum())
+        what = "every" if n == total else f"{n} of {total}"
+        warnings.warn(
+            f"The model predicted NaN (or an infinity) for {what} out-of-sample rows with "
+            "a return: they hold no position, and the weight of their dates goes to the "
+            "other symbols.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
 def _rule(portfolio: str, quantile: float) -> str:
     return f"portfolio={portfolio!r}" + (
         f" with quantile={quantile:g}" if portfolio == "quantile" else ""
@@ -161,6 +178,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     group = np.concatenate([[0], np.cumsum(change)])
     n_groups = int(group[-1]) + 1 if len(group) else 0
     _warn_unknown_returns(bt.score, ret, tradable, group, n_groups)
+    _warn_missing_predictions(bt.score, ret)
     target = bt.target[bt.rows]
     known = np.isfinite(bt.score) & np.isfinite(target)
     # the IC and the rank rule share the scores' ranks when both use the same rows
@@ -171,10 +189,14 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     )
     symbols = bt.symbols[bt.rows]
     n = np.bincount(group, weights=tradable, minlength=n_groups)
+    # the benchmark holds every symbol with a known return, whatever the model predicted
+    # (it averaged the symbols with a prediction, so it moved with the model's NaN)
+    listed = np.isfinite(ret)
+    n_listed = np.bincount(group, weights=listed, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         # sum(raw * r) / scale: for "sign" the mean of position * r over the date's rows
         gross = group_sum(np.where(tradable, raw * ret, 0.0), group, n_groups) / scale
-        benchmark = group_sum(np.where(tradable, ret, 0.0), group, n_groups) / n
+        benchmark = group_sum(np.where(listed, ret, 0.0), group, n_groups) / n_listed
     gross[scale == 0] = 0.0  # too few symbols for the rule: nothing held
     gross[n == 0] = np.nan  # no known return: no period
     first_rows = np.r_[0, np.flatnonzero(change) + 1] if n_groups else np.zeros(0, dtype=int)
@@ -191,8 +213,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
             weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
         )
         fold_turn = served_turn.copy()
-        kept = np.flatnonzero(n > 0)
-        firsts = kept[np.r_[True, group_fold[kept][1:] != group_fold[kept][:-1]]]
+        kept = np.flatnonzero(n > 0)  # none when the model predicted NaN everywhere
+        firsts = kept[np.r_[True, group_fold[kept][1:] != group_fold[kept][:-1]][: len(kept)]]
         fold_turn[firsts] = np.bincount(group, weights=np.abs(weight), minlength=n_groups)[firsts]
     else:
         fold_turn = group_turnover(weight, tradable, group, n_groups, symbols, group_fold)

@@ -49,7 +49,8 @@ class WalkForwardResult:
     returns : DataFrame, default=None
         By date: ``gross`` (sum of weight * return), ``cost``, ``net``,
         ``turnover`` and ``benchmark`` (the equal-weight long position in every
-        symbol of the date); NaN on a date without a known return.
+        symbol of the date with a known return, whatever the model predicted); NaN on
+        a date without a known return.
     portfolio, quantile, cost_bps
         The portfolio rule and cost that made ``returns``.
     fit_seconds : ndarray of shape (n_folds,), default=None
