@@ -287,3 +287,46 @@ def _has_dist(name: str) -> bool:
     except metadata.PackageNotFoundError:
         return False
     return True
+
+
+def test_a_runs_annual_return_is_the_engines(panel, tmp_path):
+    """The leaderboard dropped a date without returns before annualising, the engine
+    counts it as a flat period: one run, two annual returns (audit)."""
+    from skquant.metrics import annual_return
+
+    data = panel.copy()
+    dates = data.index.get_level_values("date")
+    data.loc[dates == dates.unique()[150], "fwd_ret"] = np.nan  # a date no one traded
+    settings = {**SETTINGS, "models": ["ftrl_proximal"], "seeds": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = benchmark(data, output_dir=tmp_path, **settings)
+    net = pd.read_csv(tmp_path / "runs" / "ftrl_proximal" / "seed=0" / "returns.csv")["net"]
+    assert net.isna().sum() == 1
+    # the engine's convention (metrics/_returns.py): a NaN period is a flat one
+    expected = annual_return(net.to_numpy(), board.manifest["periods_per_year"])
+    assert board.runs["annual_return"].iloc[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_seed_without_a_number_leaves_the_mean_unknown(board_dir, panel, tmp_path):
+    """One seed's NaN Sharpe was skipped: the mean of the others stood for the model,
+    n_seeds still counting it (audit). The mean is NaN now, and the model ranks last."""
+    import shutil
+
+    out, _ = board_dir
+    copy = tmp_path / "board"
+    shutil.copytree(out, copy)
+    summary = copy / "runs" / "lightgbm" / "seed=1" / "summary.json"
+    record = json.loads(summary.read_text())
+    summary.write_text(json.dumps({**record, "sharpe": None, "ic": None}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = benchmark(panel, output_dir=copy, **SETTINGS)
+    assert board.manifest["n_runs_reused"] == 4
+    table = board.table
+    assert np.isnan(table.loc["lightgbm", "sharpe_mean"]) and np.isnan(
+        table.loc["lightgbm", "ic_mean"]
+    )
+    assert np.isfinite(table.loc["lightgbm", "max_drawdown_mean"])
+    assert np.isfinite(table.loc["ftrl_proximal", "sharpe_mean"])
+    assert list(table.index) == ["ftrl_proximal", "lightgbm"]

@@ -247,7 +247,9 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
         "rank_ic": result.summary["ic"],
         "rank_icir": result.summary["icir"],
         "sharpe": result.summary["sharpe"],
-        "annual_return": annual_return(net, result.periods_per_year),
+        "annual_return": result.summary.get(
+            "annual_return", annual_return(returns["net"].to_numpy(), result.periods_per_year)
+        ),
         "max_drawdown": result.summary["max_drawdown"],
         "turnover": result.summary["turnover"],
         "psr": result.summary["psr"],
@@ -309,7 +311,9 @@ class Leaderboard:
         ``n_seeds`` and, for each of ``ic``, ``icir``, ``rank_ic``, ``rank_icir``,
         ``sharpe``, ``deflated_sharpe``, ``annual_return``, ``max_drawdown``,
         ``turnover`` and ``fit_seconds``, its mean (``_mean``) and standard
-        deviation (``_std``, ``ddof=1``; NaN with one seed) over the seeds.
+        deviation (``_std``, ``ddof=1``; NaN with one seed) over the seeds; NaN
+        when a seed has none (an IC of a seed that predicted one value throughout),
+        and a model whose Sharpe is NaN ranks last.
     runs : DataFrame
         One row per (model, seed): the same statistics of that run (what its
         ``summary.json`` holds).
@@ -460,7 +464,10 @@ def _aggregate(done: dict, specs, seeds):
         rows.append(record)
     runs = pd.DataFrame(rows)[["model", "seed", *RUN_METRICS, "psr", "n_folds"]]
     grouped = runs.groupby("model", sort=False)[list(RUN_METRICS)]
-    mean, std = grouped.mean(), grouped.std(ddof=1)
+    # a seed without a number (NaN) leaves the model's mean unknown: skipping it
+    # averaged the other seeds while n_seeds still counted it
+    unknown = runs[list(RUN_METRICS)].isna().groupby(runs["model"], sort=False).any()
+    mean, std = grouped.mean().mask(unknown), grouped.std(ddof=1).mask(unknown)
     table = pd.DataFrame({"n_seeds": grouped.size()})
     for k in RUN_METRICS:
         table[f"{k}_mean"], table[f"{k}_std"] = mean[k], std[k]
