@@ -191,6 +191,10 @@ def test_a_pruned_trial_shows_as_pruned(panel, tmp_path):
     trials = pd.read_csv(tmp_path / "trials.csv")
     assert trials["state"].tolist() == ["COMPLETE", "PRUNED"]
     assert trials["n_folds"].tolist() == [4, 2]
+    # a pruned trial has no score: Optuna's value for it is its last fold's, which read
+    # as a whole trial's (one stood above the best score, audit)
+    assert trials["score"].iloc[0] == pytest.approx(study.trials[0].value)
+    assert study.trials[1].value is not None and np.isnan(trials["score"].iloc[1])
     assert (summary["n_complete"], summary["n_pruned"]) == (1, 1)
     # the pruned trial was a try too: the deflated Sharpe counts both trials, and its
     # Sharpe ratio on the folds it ran enters the spread (it was left out: variance 0,

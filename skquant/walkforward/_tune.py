@@ -478,8 +478,12 @@ def tuning_summary(study) -> dict[str, Any]:
 
 
 def trials_table(study) -> pd.DataFrame:
-    """One row per trial: ``trial``, ``state``, ``score``, each parameter, ``n_folds``
-    (fold scores reported) and ``duration_s``."""
+    """One row per trial: ``trial``, ``state``, ``score`` (a complete trial's; none for
+    a pruned one, whose last fold's score Optuna keeps as its value and which read as
+    a whole trial's, above the best), each parameter, ``n_folds`` (fold scores
+    reported) and ``duration_s``."""
+    from optuna.trial import TrialState
+
     rows = []
     for t in study.trials:
         duration = t.duration.total_seconds() if t.duration is not None else None
@@ -487,7 +491,7 @@ def trials_table(study) -> pd.DataFrame:
             {
                 "trial": t.number,
                 "state": t.state.name,
-                "score": t.value,
+                "score": t.value if t.state == TrialState.COMPLETE else None,
                 **t.params,
                 "n_folds": len(t.intermediate_values),
                 "duration_s": duration,
