@@ -184,9 +184,12 @@ def pnl_column(
                 "a one-period return would inflate every number. Pass return_col= with a "
                 f"one-period forward return column{hint}."
             )
+        _warn_if_not_a_label(data, target)
         return target, ""
     if return_col != target:
         _warn_if_trailing(data, target, return_col)
+    else:
+        _warn_if_not_a_label(data, target)
     horizon, source = h_target if return_col == target else label_horizon(data, return_col)
     if horizon > 1 and source != "autocorrelation":
         raise ValueError(
@@ -202,6 +205,25 @@ def pnl_column(
             stacklevel=caller_stacklevel(),
         )
     return return_col, ""
+
+
+def _warn_if_not_a_label(data: pd.DataFrame, target) -> None:
+    """Warn when the P&L is booked on the target and make_labels' metadata, which the
+    data carries, does not list the target among its labels: a feature such as a
+    trailing ``ret_1`` (realised by its row's date) booked as the P&L is look-ahead,
+    and with the target as its own return column nothing else could tell (a Sharpe
+    ratio of 33 on a one-day momentum signal, silently: audit)."""
+    labels = _metadata(data).get("horizons") or {}
+    if labels and target not in labels:
+        warnings.warn(
+            f"The P&L is booked on the target {target!r}, which is not one of the labels "
+            f"make_labels made for this data ({', '.join(map(repr, list(labels)[:4]))}"
+            f"{', ...' if len(labels) > 4 else ''}): if it is a trailing return (realised "
+            "by its row's own date, known before the trade), every number is look-ahead. "
+            "Book a forward one-period return (return_col='fwd_ret').",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 # How much better a return column's next value must track the target than its own row

@@ -282,6 +282,22 @@ def test_a_trailing_return_column_warns():
             plan_labels(panel, target, "fwd_ret", ["vol_21"], leak_threshold=None)
 
 
+def test_a_target_booked_as_its_own_pnl_that_make_labels_did_not_make_warns():
+    """target='ret_1' (a trailing return) booked as its own P&L had nothing to compare
+    against: a one-day momentum signal scored Sharpe 33, silently (audit). With
+    make_labels' metadata on the data, a target that is not one of its labels warns."""
+    panel = make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
+    for return_col in (None, "ret_1"):
+        with pytest.warns(UserWarning, match="booked on the target 'ret_1', which is not one"):
+            plan_labels(panel, "ret_1", return_col, ["vol_21"], leak_threshold=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan_labels(panel, "fwd_ret", None, ["vol_21"], leak_threshold=None)
+        bare = panel.copy()
+        bare.attrs = {}  # no metadata: nothing tells a label from a feature
+        plan_labels(bare, "ret_1", None, ["vol_21"], leak_threshold=None)
+
+
 def test_the_default_embargo_stops_a_random_walk_from_paying():
     """Finding 3: on pure random walks, a KNN on trailing features with a 5-day target
     scored Sharpe near 2 with embargo 0 (the last training labels overlap the test week).
