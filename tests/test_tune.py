@@ -23,6 +23,7 @@ from skquant.config import (
     load_search_space,
     sample_search_space,
 )
+from skquant.metrics import sharpe_ratio
 from skquant.registry import get_trainer
 
 optuna = pytest.importorskip("optuna")
@@ -177,6 +178,28 @@ class _PruneFromTrial1AtFold1(optuna.pruners.BasePruner):
 
     def prune(self, study, trial):
         return trial.number >= 1 and (trial.last_step or 0) >= 1
+
+
+def test_a_pruned_trials_sharpe_counts_each_date_once(panel, monkeypatch):
+    """With overlapping test windows (step_days < test_days, the engine's default) a
+    pruned trial's Sharpe ratio joined its folds' whole windows: fold 1's first 25
+    dates counted twice, though a complete trial's served returns count each date once
+    (leaderboard audit)."""
+    import skquant.walkforward._tune as tune_module
+
+    lengths = []
+
+    def recording(returns, **kwargs):
+        lengths.append(len(returns))
+        return sharpe_ratio(returns, **kwargs)
+
+    monkeypatch.setattr(tune_module, "sharpe_ratio", recording)
+    study, _ = _tune(panel, n_trials=2, pruner=_PruneFromTrial1AtFold1(), step_days=25)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED"]
+    complete, pruned = lengths  # one Sharpe ratio per trial
+    assert pruned == 50 + 25  # folds 0 and 1: 50 dates, then the 25 after them
+    served = study.trials[0].user_attrs["net_returns"]
+    assert complete == len(served)
 
 
 def test_a_pruned_trial_shows_as_pruned(panel, tmp_path):

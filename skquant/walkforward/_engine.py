@@ -748,9 +748,9 @@ class WalkForwardEngine:
             Called as ``on_fold(k, scores)`` after fold ``k`` is fitted, in fold
             order (folds still run in parallel), with ``scores`` the fold's row of
             ``result.folds`` (each metric on the fold's whole test window, as a
-            dict) and ``net_returns``, the fold's own net returns by date (an
-            array). An exception it raises stops the run and propagates: a tuner's
-            pruner stops a bad trial this way.
+            dict), ``net_returns``, the fold's own net returns by date (an
+            array), and ``net_dates``, their dates. An exception it raises stops
+            the run and propagates: a tuner's pruner stops a bad trial this way.
         checkpoint_dir : str or path-like, default=None
             A folder where each fold's predictions are written as it finishes
             (``fold-KEY.joblib``, atomically). A run that finds a fold there under
@@ -837,8 +837,9 @@ class WalkForwardEngine:
                     # a fold's metrics depend on its own test window only (its portfolio
                     # trades from 0 at its first date), so it is evaluated alone
                     fold = self._evaluate([output], metrics, folds=[self.folds_[k]])
-                    net = fold.returns["net"].to_numpy()
-                    on_fold(k, {**fold.folds.iloc[0].to_dict(), "fold": k, "net_returns": net})
+                    net, dates = fold.returns["net"].to_numpy(), fold.returns.index.to_numpy()
+                    scores = {**fold.folds.iloc[0].to_dict(), "fold": k}
+                    on_fold(k, {**scores, "net_returns": net, "net_dates": dates})
         except BaseException:
             # stopped early (on_fold raised): the folds still running are cancelled on
             # purpose, which joblib would otherwise warn about

@@ -344,10 +344,19 @@ def tune(
             params = sample_search_space(trial, space)
 
             ran = []  # each fold's net returns, for a pruned trial's Sharpe ratio
+            seen = []  # the last date those returns reach
 
             def report(k, scores):
                 trial.report(float(scores[metric]), k)
-                ran.append(scores["net_returns"])
+                # each date once, as a complete trial's served returns count it: the
+                # test windows of step_days < test_days overlap (3x by default), and
+                # joining whole windows counted their dates as often
+                net, dates = scores["net_returns"], scores["net_dates"]
+                if seen:
+                    net = net[dates > seen[-1]]
+                if len(dates):
+                    seen.append(dates.max())
+                ran.append(net)
                 if trial.should_prune():
                     # a pruned trial was a try too: its Sharpe ratio on the folds it ran
                     # enters the spread the deflated Sharpe is measured against (with
@@ -424,7 +433,8 @@ def tuning_summary(study) -> dict[str, Any]:
     the best trial's per-period Sharpe ratio beats the expected maximum of as many
     unskilled trials as were tried (complete, pruned and failed), given the variance
     of the per-period Sharpe ratios of the trials that have one (complete ones on
-    every fold, pruned ones on the folds they ran). None, with the reason in
+    every fold, pruned ones on the dates of the folds they ran, each date once). None,
+    with the reason in
     ``deflated_sharpe_note``, without a complete trial with two returns, or when
     several trials were tried but fewer than two have a Sharpe ratio: their spread
     is then unknown, and a variance of 0 would report the probabilistic Sharpe ratio
