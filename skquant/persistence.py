@@ -269,7 +269,15 @@ def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
         from skquant.utils._optional import import_optional
 
         sio = import_optional("skops.io")
-        atomic_write_bytes(model_file, sio.dumps(estimator))
+        try:
+            payload = sio.dumps(estimator)
+        except TypeError as exc:  # e.g. pandas objects: "no default __reduce__ ..."
+            raise ValueError(
+                f"skops cannot store this {type(estimator).__name__} ({exc}; skops stores "
+                "no pandas objects, which MetaLearningTrainer's weights_ are): save it "
+                'with format="joblib".'
+            ) from exc
+        atomic_write_bytes(model_file, payload)
     atomic_write_json(staging / CONFIG_FILE, _config_of(estimator))
     atomic_write_json(staging / METRICS_FILE, dict(metrics or {}))
 

@@ -372,6 +372,22 @@ def test_a_pipeline_keeps_each_steps_resolved_config(tmp_path, data):
     assert load_metadata(folder)["task"] == "regression"
 
 
+@pytest.mark.requires("skops")
+def test_a_model_skops_cannot_store_is_a_clear_error(tmp_path, fitted, data):
+    """MetaLearningTrainer keeps pandas frames, which skops cannot store: save_model
+    ended in skops' "no default __reduce__ due to non-trivial __cinit__"."""
+    from skquant import MetaLearningTrainer
+
+    X, y = data
+    meta = MetaLearningTrainer(estimators=[LightGBMTrainer(n_estimators=5, n_jobs=1), "ridge"])
+    meta.fit(X, y)
+    folder = save_model(fitted, tmp_path / "m", format="skops")
+    with pytest.raises(ValueError, match='skops cannot store this MetaLearningTrainer.*"joblib"'):
+        save_model(meta, folder, format="skops")
+    assert load_model(folder, format="skops").predict(X).shape == (len(X),)  # kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
 def test_bad_arguments(tmp_path, fitted):
     with pytest.raises(ValueError, match="format"):
         save_model(fitted, tmp_path / "x", format="pickle")
