@@ -44,13 +44,30 @@ def label_metadata(horizon: int, spans: dict | None = None) -> dict:
 
 
 _SYMBOL_COLUMNS = ("symbol", "ticker")
+# how close to the threshold a return counts as reaching it (floating-point ratios)
+_HIT_TOLERANCE = 1e-12
 
 
 def _check_series(prices, name: str) -> None:
-    """Refuse prices whose series cannot be told apart: a symbol column beside an index
-    without a symbol level, or a date repeated within one series. Taken as one series,
-    a symbol's last labels were computed from the next symbol's prices (audit)."""
+    """Refuse prices whose series or dates cannot be told apart: a MultiIndex without a
+    datetime level, a missing date, a symbol column beside an index without a symbol
+    level, a date column beside an index without dates, or a date repeated within one
+    series. Taken as one series in row order, a symbol's last labels were computed
+    from the next symbol's prices (audits)."""
     index = prices.index
+    dates = dates_of(prices)
+    if isinstance(index, pd.MultiIndex) and dates is None:
+        raise ValueError(
+            f"{name}: prices has a MultiIndex ({list(index.names)}) without a datetime "
+            "level, so its series cannot be told apart and all rows would be one series "
+            "in row order (one symbol's labels computed from another's prices). Index the "
+            "panel by (date, symbol) with datetime dates (pd.to_datetime)."
+        )
+    if dates is not None and pd.isna(dates).any():
+        raise ValueError(
+            f"{name}: prices has {int(pd.isna(dates).sum())} rows without a date (NaT): "
+            "each row needs its date to take its place in its series."
+        )
     if not isinstance(index, pd.MultiIndex) and isinstance(prices, pd.DataFrame):
         named = [
             c
@@ -64,7 +81,16 @@ def _check_series(prices, name: str) -> None:
                 "computed from another's prices). Index the panel by date and symbol, e.g. "
                 f"prices.set_index({named[0]!r}, append=True) on a date index."
             )
-    if dates_of(prices) is not None and index.duplicated().any():
+    if dates is None and isinstance(prices, pd.DataFrame):
+        dated = [c for c in prices.columns if str(c).lower() in ("date", "datetime", "timestamp")]
+        if dated:
+            raise ValueError(
+                f"{name}: prices has a {dated[0]!r} column but no dates in its index, so "
+                f"the rows would be taken in their order, not by {dated[0]!r}. Index them "
+                f"by it: prices.set_index({dated[0]!r}) (with the symbol: "
+                f"set_index([{dated[0]!r}, 'symbol']))."
+            )
+    if dates is not None and index.duplicated().any():
         first = index[index.duplicated()][0]
         raise ValueError(
             f"{name}: prices has {int(index.duplicated().sum())} repeated index entries "
@@ -112,12 +138,16 @@ def _close_of(prices, name: str) -> pd.Series:
     if isinstance(prices, pd.Series):
         close = prices
     elif isinstance(prices, pd.DataFrame):
-        lower = {str(c).lower(): c for c in prices.columns}
-        if "close" not in lower:
+        closes = [c for c in prices.columns if str(c).lower() == "close"]
+        if not closes:
             raise ValueError(
                 f"{name} needs a 'close' column (any case); got columns {list(prices.columns)}."
             )
-        close = prices[lower["close"]]
+        if len(closes) > 1:  # the last one was taken, silently
+            raise ValueError(
+                f"{name}: prices has {len(closes)} close columns ({closes}); keep one."
+            )
+        close = prices[closes[0]]
     else:
         raise ValueError(
             f"{name} takes a pandas Series or DataFrame of prices, got {type(prices).__name__}."
@@ -144,7 +174,8 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
     - ``MDD = min_{1<=i<=h} p_{t+i} / p_t - 1``, the maximum adverse excursion
       (a drawdown, usually negative);
     - ``TTH = min{i in 1..h : p_{t+i} / p_t - 1 >= threshold}``, the periods until
-      the threshold is first hit, ``h + 1`` when it is not hit within the horizon;
+      the threshold is first hit (a return within 1e-12 below it counts: the rounding
+      of a ratio of prices), ``h + 1`` when it is not hit within the horizon;
     - ``y_will_peak = 1`` if ``TTH <= h`` else ``0``.
 
     Rows without ``h`` future prices get NaN in every label but ``fwd_ret`` (NaN
@@ -160,9 +191,10 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
     ----------
     prices : Series or DataFrame
         Close prices indexed by date, or a (date, symbol) panel; a DataFrame needs
-        a ``close`` column (any case). Rows may come in any order; a date repeated
-        within a series, or a ``symbol`` column without a symbol index level, is a
-        ``ValueError``.
+        one ``close`` column (any case). Rows may come in any order; a date repeated
+        within a series or missing (NaT), a ``symbol`` column without a symbol index
+        level, a ``date`` column beside an index without dates, or a MultiIndex
+        without a datetime level is a ``ValueError``.
     horizon : int, default=5
         Periods ahead the labels look.
     threshold : float, default=0.02
@@ -203,7 +235,9 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
         # a window needs every price in it: a missing (NaN) price could be the hit,
         # the peak or the trough, so its labels are NaN rather than guessed
         complete = (np.arange(n) < n - horizon) & np.isfinite(ahead).all(axis=1)
-        hit = ahead >= threshold
+        # a return within 1e-12 of the threshold reaches it: 16.83 / 16.5 - 1, +2% to the
+        # cent, is 0.0199999999999998 in floating point and missed a 2% threshold
+        hit = ahead >= threshold - _HIT_TOLERANCE
         tth = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, horizon + 1.0)
         out = pd.DataFrame(index=frame.index)
         out["fwd_ret"] = ahead[:, 0]

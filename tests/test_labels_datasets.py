@@ -149,6 +149,38 @@ def test_series_that_cannot_be_told_apart_are_refused():
     assert np.isnan(labels.xs("A", level="symbol")["fwd_ret"].iloc[-1])
 
 
+def test_rows_whose_series_or_dates_cannot_be_told_are_refused():
+    """Labels audit: a (symbol, bar) MultiIndex without dates made one series of all
+    rows (A's fwd_ret 7.33, from B's prices); a NaT date became the earliest; a date
+    column beside a RangeIndex was ignored (rows taken in their order); of two close
+    columns the last was taken."""
+    mi = pd.MultiIndex.from_product([["A", "B"], range(3)], names=["symbol", "bar"])
+    with pytest.raises(ValueError, match=r"MultiIndex \(\['symbol', 'bar'\]\) without a datetime"):
+        make_labels(pd.DataFrame({"close": [10.0, 11, 12, 100, 101, 102]}, index=mi), 2)
+    stamps = pd.DatetimeIndex(["2024-01-03", None, "2024-01-01", "2024-01-02"])
+    with pytest.raises(ValueError, match="1 rows without a date"):
+        make_labels(pd.Series([3.0, 50, 1, 2], index=stamps), 1)
+    days = pd.bdate_range("2024-01-01", periods=5)
+    shuffled = pd.DataFrame({"date": days[[2, 0, 4, 1, 3]], "close": [3.0, 1, 5, 2, 4]})
+    with pytest.raises(ValueError, match=r"'date' column but no dates in its index"):
+        make_labels(shuffled, 1)
+    by_date = make_labels(shuffled.set_index("date"), 1)["fwd_ret"].sort_index()
+    np.testing.assert_allclose(by_date.to_numpy()[:-1], [1.0, 0.5, 1 / 3, 0.25])
+    two = pd.DataFrame({"Close": [1.0, 2, 3], "close": [10.0, 30, 90]}, index=days[:3])
+    with pytest.raises(ValueError, match=r"2 close columns \(\['Close', 'close'\]\)"):
+        make_labels(two, 1)
+
+
+def test_a_return_of_exactly_the_threshold_is_a_hit():
+    """16.83 / 16.5 is +2% to the cent, 0.0199999999999998 in floating point: TTH said
+    the 2% threshold was never hit (22 of 2,000 cent-price pairs, labels audit)."""
+    close = pd.Series([16.5, 16.83, 16.0], index=pd.bdate_range("2024-01-01", periods=3))
+    first = make_labels(close, horizon=1, threshold=0.02).iloc[0]
+    assert (first["TTH"], first["y_will_peak"]) == (1.0, 1.0)
+    below = make_labels(close.replace(16.83, 16.82), horizon=1, threshold=0.02).iloc[0]
+    assert (below["TTH"], below["y_will_peak"]) == (2.0, 0.0)
+
+
 def test_a_missing_price_makes_the_labels_of_its_windows_missing():
     """A NaN price was read as "not hit": TTH = h + 1 and y_will_peak = 0 for the row
     with no price, and MFE/MDD from part of a window (audit)."""
