@@ -46,7 +46,8 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
       ``P(regime_t | x_1..x_t)``, with the transition matrix fitted on the training
       posteriors; labels are stickier, and the output of a row depends on every
       earlier row of the same symbol in the same ``transform`` call, which starts
-      each symbol from the stationary regime weights.
+      each symbol from the mixture's regime weights (``start_proba_``, not the
+      stationary distribution of ``transition_matrix_``).
 
     On a (date, symbol) panel (a ``MultiIndex`` with a datetime level) every
     computation along time -- the trailing volatility, the forward filter, the
@@ -101,7 +102,7 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         training rows' posteriors, consecutive rows of each symbol (used when
         ``causal=True``).
     start_proba_ : ndarray of shape (n_components,)
-        Regime weights the forward filter starts from.
+        Regime weights the forward filter starts from: the fitted mixture's weights.
     features_ : ndarray of int
         Positions of the selected columns.
     n_iter_ : int

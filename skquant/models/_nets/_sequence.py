@@ -33,8 +33,11 @@ def window_index(X, n_rows: int, seq_len: int, *, pad: int = -1) -> np.ndarray:
 
     Column ``seq_len - 1`` is the row itself, column ``seq_len - 1 - k`` the k-th
     earlier row of the same symbol. Symbols come from the non-datetime levels of a
-    ``MultiIndex`` (the second level when none is datetime); time order within a
-    symbol from its datetime level, else the row order.
+    ``MultiIndex``; time order within a symbol from its datetime level. Without a
+    datetime level the levels after the first are taken as the symbol and the rows
+    are in time order: right for (period, symbol), but a (symbol, period) index makes
+    each row a series of its own, its window padding and itself (no look-ahead, no
+    history either).
     """
     index = getattr(X, "index", None)
     rows = np.arange(n_rows)
