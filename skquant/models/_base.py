@@ -514,7 +514,6 @@ class BaseSupervisedTrainer(BaseTrainer):
                 yv = check_array(yv, ensure_2d=False, dtype="numeric", input_name="y_val")
         dates = dates_of(X)
         index = X.index if isinstance(X, pd.DataFrame) else None
-        requested_embargo = config.get("embargo_days")
         if self._embargoes_out_of_fold:  # config_ says what the blocks were embargoed by
             config["embargo_days"] = tail_embargo(
                 self,
@@ -523,7 +522,7 @@ class BaseSupervisedTrainer(BaseTrainer):
                 held_out="chronological out-of-fold blocks of its training rows",
             )
         if X_val is not None:
-            warn_if_validation_not_after(X, X_val, *validation_gap(y, requested_embargo))
+            warn_if_validation_not_after(X, X_val, *validation_gap(y))
             yv = self._encode_target(yv, classification)
             return FitData(Xa, ya, w, Xv, yv, None, dates, index)
         if holds_out_tail(

@@ -53,9 +53,9 @@ _SHARED = _entries(
         is computed from prices inside the tail. None is the horizon the target tells
         (``make_labels`` metadata in its ``attrs``, else its name, e.g. ``fwd_ret_5``),
         else 0; a smaller explicit value than horizon - 1 warns. ``config_`` holds
-        the value used when a tail was held out. With ``X_val``/``y_val``, which the
-        caller embargoes, fewer periods between the training dates and ``X_val``
-        than an explicit value (or than horizon - 1) warn.
+        the value used when a tail was held out. Not used with ``X_val``/``y_val``,
+        which the caller embargoes: fewer than horizon - 1 periods between the
+        training dates and ``X_val`` warn.
     """
 )
 

@@ -113,25 +113,21 @@ def tail_embargo(
     return embargo
 
 
-def validation_gap(y, embargo: int | None) -> tuple[int, str]:
+def validation_gap(y) -> tuple[int, str]:
     """``(periods, why)``: the fewest periods that must lie between the last training
-    date and a user's ``X_val``, and what asks for them.
+    date and a user's ``X_val`` for target ``y``, and what asks for them.
 
     A target of known horizon h (:func:`known_horizon`) needs h - 1, the threshold
     below which :func:`tail_embargo` warns (its last training label would reach into
-    the validation dates' prices); an explicit ``embargo`` asks for itself. ``(0, "")``
-    when neither says.
+    the validation dates' prices). ``(0, "")`` when the horizon is unknown or 1. The
+    trainer's ``embargo_days`` is not read: a strategy sets it to the stage's
+    horizon for the stage's own tail, which the caller's ``X_val`` replaces.
     """
     known = known_horizon(y)
-    needs = []
-    if known is not None and known[0] > 1:
-        horizon, source = known
-        needs.append(
-            (horizon - 1, f"the target {target_label(y)}, of horizon {horizon} (by its {source}),")
-        )
-    if embargo is not None and int(embargo) > 0:
-        needs.append((int(embargo), f"embargo_days={int(embargo)}"))
-    return max(needs, key=lambda need: need[0]) if needs else (0, "")
+    if known is None or known[0] <= 1:
+        return 0, ""
+    horizon, source = known
+    return horizon - 1, f"the target {target_label(y)}, of horizon {horizon} (by its {source}),"
 
 
 def target_label(y) -> str:

@@ -435,7 +435,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
 
         if X_val is not None:
             Xv = self._validate_X(X_val, reset=False, name="X_val")
-            warn_if_validation_not_after(X, X_val, *validation_gap(y, config["embargo_days"]))
+            warn_if_validation_not_after(X, X_val, *validation_gap(y))
             Yv = self._validate_y(y_val, len(Xv), fit=False, name="y_val")
             _check_finite("y_val", Yv)
             val_inputs = self._net_inputs(self._scale_X(Xv, "X_val"), X_val)

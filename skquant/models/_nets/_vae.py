@@ -23,7 +23,6 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from skquant.utils._target import validation_gap
 from skquant.utils._time import (
     chronological_tail_split,
     holds_out_tail,
@@ -172,7 +171,7 @@ class VAETrainer(BaseFeatureTrainer):
         inputs = self._scaled(Xa)
         if X_val is not None:
             Xv = validate_named(self, X_val, "X_val", dtype=np.float64, ensure_all_finite=False)
-            warn_if_validation_not_after(X, X_val, *validation_gap(None, config["embargo_days"]))
+            warn_if_validation_not_after(X, X_val)
             valid = self._scaled(Xv, "X_val")
         elif val_rows is not None:
             valid, inputs = inputs[val_rows], inputs[train_rows]
