@@ -209,12 +209,14 @@ def pnl_column(
 
 def _warn_if_not_a_label(data: pd.DataFrame, target) -> None:
     """Warn when the P&L is booked on the target and make_labels' metadata, which the
-    data carries, does not list the target among its labels: a feature such as a
+    data carries, does not list the target among its labels, nor does its name look
+    like a label's (``fwd_*``, ``y_*``, ``target_*``): a feature such as a
     trailing ``ret_1`` (realised by its row's date) booked as the P&L is look-ahead,
     and with the target as its own return column nothing else could tell (a Sharpe
     ratio of 33 on a one-day momentum signal, silently: audit)."""
     labels = _metadata(data).get("horizons") or {}
-    if labels and target not in labels:
+    # a label renamed after make_labels (fwd_ret_1w, target_5d) keeps a label's name
+    if labels and target not in labels and not is_label_like(target):
         warnings.warn(
             f"The P&L is booked on the target {target!r}, which is not one of the labels "
             f"make_labels made for this data ({', '.join(map(repr, list(labels)[:4]))}"

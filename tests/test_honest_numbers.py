@@ -293,6 +293,8 @@ def test_a_target_booked_as_its_own_pnl_that_make_labels_did_not_make_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plan_labels(panel, "fwd_ret", None, ["vol_21"], leak_threshold=None)
+        renamed = panel.rename(columns={"fwd_ret": "fwd_ret_1w"})  # a label's name still
+        plan_labels(renamed, "fwd_ret_1w", None, ["vol_21"], leak_threshold=None)
         bare = panel.copy()
         bare.attrs = {}  # no metadata: nothing tells a label from a feature
         plan_labels(bare, "ret_1", None, ["vol_21"], leak_threshold=None)
