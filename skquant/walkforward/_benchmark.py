@@ -236,8 +236,6 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
     target = engine.data[engine.target_].reindex(pred.index).to_numpy(dtype=np.float64)
     daily = pearson_ic_by_date(target, score.to_numpy(dtype=np.float64), dates_of(pred)).dropna()
     returns = result.returns[["net", "benchmark"]]
-    net = returns["net"].to_numpy()
-    net = net[np.isfinite(net)]
     record = {
         "model": spec,
         "seed": seed,
@@ -247,9 +245,8 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
         "rank_ic": result.summary["ic"],
         "rank_icir": result.summary["icir"],
         "sharpe": result.summary["sharpe"],
-        "annual_return": result.summary.get(
-            "annual_return", annual_return(returns["net"].to_numpy(), result.periods_per_year)
-        ),
+        # the engine's convention: a date without returns counts as a flat period
+        "annual_return": annual_return(returns["net"].to_numpy(), result.periods_per_year),
         "max_drawdown": result.summary["max_drawdown"],
         "turnover": result.summary["turnover"],
         "psr": result.summary["psr"],
