@@ -57,13 +57,14 @@ def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
         )
 
 
-def _warn_missing_predictions(score, ret) -> None:
-    """Warn when the model gave no finite prediction for rows with a return: they hold
-    no position and the date's weight goes to the other symbols (every number NaN
-    when the model predicted nothing at all; it was silent, or an IndexError)."""
-    missing = ~np.isfinite(score) & np.isfinite(ret)
+def _warn_missing_predictions(listed, tradable) -> None:
+    """Warn when the model gave no finite prediction for rows with a return (``listed``
+    but not ``tradable``): they hold no position and the date's weight goes to the
+    other symbols (every number NaN when the model predicted nothing at all; it was
+    silent, or an IndexError)."""
+    missing = listed & ~tradable
     if missing.any():
-        n, total = int(missing.sum()), int(np.isfinite(ret).sum())
+        n, total = int(missing.sum()), int(listed.sum())
         what = "every" if n == total else f"{n} of {total}"
         warnings.warn(
             f"The model predicted NaN (or an infinity) for {what} out-of-sample rows with "
@@ -172,13 +173,14 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
         raise ValueError("metrics is empty; name at least one metric.")
     metrics = [canonical_metric(m) for m in metrics]
     ret = bt.returns[bt.rows]
-    tradable = np.isfinite(ret) & np.isfinite(bt.score)
+    listed = np.isfinite(ret)  # the benchmark's rows: every symbol with a known return
+    tradable = listed & np.isfinite(bt.score)
     # one cross-section per (fold, date): stacked rows are sorted by fold then date
     change = (np.diff(bt.fold) != 0) | (np.diff(bt.date_codes[bt.rows]) != 0)
     group = np.concatenate([[0], np.cumsum(change)])
     n_groups = int(group[-1]) + 1 if len(group) else 0
     _warn_unknown_returns(bt.score, ret, tradable, group, n_groups)
-    _warn_missing_predictions(bt.score, ret)
+    _warn_missing_predictions(listed, tradable)
     target = bt.target[bt.rows]
     known = np.isfinite(bt.score) & np.isfinite(target)
     # the IC and the rank rule share the scores' ranks when both use the same rows
@@ -191,7 +193,6 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     n = np.bincount(group, weights=tradable, minlength=n_groups)
     # the benchmark holds every symbol with a known return, whatever the model predicted
     # (it averaged the symbols with a prediction, so it moved with the model's NaN)
-    listed = np.isfinite(ret)
     n_listed = np.bincount(group, weights=listed, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         # sum(raw * r) / scale: for "sign" the mean of position * r over the date's rows
@@ -239,7 +240,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     )
     ic = cross_section_ic(bt.score, target, group, n_groups, known, ranks)
     # free the per-row arrays no longer needed before the predictions frame is built
-    del target, known, ranks, shared, raw, tradable, symbols, group
+    del target, known, ranks, shared, raw, tradable, listed, symbols, group
 
     ppy = bt.periods_per_year
     fold_rows = []
