@@ -170,9 +170,11 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
 
     - ``fwd_ret = p_{t+1} / p_t - 1``, the next-period return;
     - ``fwd_ret_{h} = p_{t+h} / p_t - 1``, the return over the horizon;
-    - ``MFE = max_{1<=i<=h} p_{t+i} / p_t - 1``, the maximum favourable excursion;
-    - ``MDD = min_{1<=i<=h} p_{t+i} / p_t - 1``, the maximum adverse excursion
-      (a drawdown, usually negative);
+    - ``MFE = max(0, max_{1<=i<=h} p_{t+i} / p_t - 1)``, the maximum favourable
+      excursion: never negative (a path that only falls has none, 0);
+    - ``MDD = min(0, min_{1<=i<=h} p_{t+i} / p_t - 1)``, the maximum drawdown from the
+      close of the row (the maximum adverse excursion): never positive, as
+      ``skquant.metrics.max_drawdown`` (a path that only rises has none, 0);
     - ``TTH = min{i in 1..h : p_{t+i} / p_t - 1 >= threshold}``, the periods until
       the threshold is first hit (a return within 1e-12 below it counts: the rounding
       of a ratio of prices), ``h + 1`` when it is not hit within the horizon;
@@ -242,13 +244,12 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
         out = pd.DataFrame(index=frame.index)
         out["fwd_ret"] = ahead[:, 0]
         out[f"fwd_ret_{horizon}"] = np.where(complete, ahead[:, -1], np.nan)
-        with np.errstate(all="ignore"):
-            out["MFE"] = np.where(
-                complete, np.nanmax(np.where(complete[:, None], ahead, 0), 1), np.nan
-            )
-            out["MDD"] = np.where(
-                complete, np.nanmin(np.where(complete[:, None], ahead, 0), 1), np.nan
-            )
+        # excursions from the entry price: the 0 column is the entry itself, so a path
+        # that only rises has no drawdown (MDD 0, not its smallest gain) and one that
+        # only falls no favourable excursion
+        window = np.where(complete[:, None], ahead, 0.0)
+        out["MFE"] = np.where(complete, np.maximum(window.max(axis=1), 0.0), np.nan)
+        out["MDD"] = np.where(complete, np.minimum(window.min(axis=1), 0.0), np.nan)
         out["TTH"] = np.where(complete, tth, np.nan)
         out["y_will_peak"] = np.where(complete, (tth <= horizon).astype(float), np.nan)
         return out

@@ -52,6 +52,12 @@ def test_labels_follow_the_formulas():
     assert lab["fwd_ret_3"].iloc[0] == pytest.approx(p[3] / p[0] - 1)
     assert lab["MFE"].iloc[0] == pytest.approx(p[3] / p[0] - 1)
     assert lab["MDD"].iloc[0] == pytest.approx(p[2] / p[0] - 1)
+    # 99 -> 103, 101, 100 only rises: no drawdown (it was 100 / 99 - 1 > 0, a "drawdown"
+    # of +1%); MFE is never negative either
+    assert lab["MDD"].iloc[2] == 0 and lab["MFE"].iloc[2] == pytest.approx(p[3] / p[2] - 1)
+    falling = make_labels(pd.Series([100.0, 99, 98, 97], index=close.index[:4]), horizon=2)
+    assert falling["MFE"].iloc[0] == 0 and falling["MDD"].iloc[0] == pytest.approx(-0.02)
+    assert (lab["MDD"].dropna() <= 0).all() and (lab["MFE"].dropna() >= 0).all()
     assert lab["TTH"].iloc[0] == 3 and lab["y_will_peak"].iloc[0] == 1  # +3% on day 3
     assert lab["TTH"].iloc[1] == 4 and lab["y_will_peak"].iloc[1] == 0  # never +2.5%
     assert lab["TTH"].iloc[2] == 1  # 99 -> 103 next day
