@@ -451,6 +451,75 @@ def test_sequence_models_get_the_panel_index_and_history(panel, in_pipeline):
     assert len(result.predictions) == len(result.predictions.index.unique())
 
 
+class _ColumnProbe(RegressorMixin, BaseEstimator):
+    """Predicts each row's feature ``column``: the feature a model before it made."""
+
+    def __init__(self, column=0):
+        self.column = column
+
+    def fit(self, X, y):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict(self, X):
+        return np.asarray(X, dtype=float)[:, self.column]
+
+
+@pytest.mark.filterwarnings("ignore:the model:UserWarning")
+@pytest.mark.parametrize("kind", ["change_point", "regime", "union"])
+def test_causal_feature_models_get_their_history(panel, kind):
+    """A causal feature model's test-window features are those of the unbroken series.
+
+    Each test window was transformed alone: the change-point detector started a fresh
+    run there, ``cp_prob`` 1 on its first ``window`` dates of every fold (0.02 to 0.05
+    with history), and the regime filter had no trailing volatility.
+    """
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    from skquant import ChangePointTrainer, GMMRegimeTrainer
+
+    if kind == "regime":
+        feature = GMMRegimeTrainer(
+            n_components=2,
+            features=["ret_1"],
+            volatility_window=10,
+            causal=True,
+            random_state=0,
+        )
+        column = 1  # regime_prob_0
+    else:
+        feature = ChangePointTrainer(
+            hazard=0.01, max_run_length=20, window=5, threshold=0.5, column="ret_1"
+        )
+        column = 0  # cp_prob
+    steps = [("features", feature)]
+    if kind == "union":
+        steps = [("features", FeatureUnion([("cp", feature)]))]
+    model = Pipeline([*steps, ("probe", _ColumnProbe(column))])
+    model.set_output(transform="pandas")
+    engine = WalkForwardEngine(
+        panel,
+        target="fwd_ret",
+        train_days=150,
+        test_days=40,
+        step_days=40,
+        embargo_days=1,
+        min_train_samples=1,
+        n_jobs=1,
+    )
+    result = engine.run(estimator=model)
+    fold = result.folds.iloc[-1]
+    dates = panel.index.get_level_values("date")
+    history = panel.loc[dates <= fold["test_end"], engine.features_]
+    unbroken = np.asarray(engine.last_model_[0].transform(history), dtype=float)[:, column]
+    unbroken = pd.Series(unbroken, index=history.index)
+    tested = result.predictions.loc[
+        result.predictions.index.get_level_values("date") >= fold["test_start"], "prediction"
+    ]
+    assert len(tested) > 0
+    np.testing.assert_allclose(tested, unbroken.loc[tested.index], atol=1e-3)
+
+
 def test_default_features_leave_out_every_label_like_column(panel):
     data = panel.assign(y_dir=1.0, target_5d=0.0, fwd_vol=0.0, mfe=0.0, TTH_10=0.0)
     engine = WalkForwardEngine(

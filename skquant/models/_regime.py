@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,6 +14,7 @@ from skquant.utils._panel import apply_per_series
 from skquant.utils._sklearn_compat import Interval, StrOptions, check_is_fitted
 
 _TINY = 1e-300
+_MAX_BURN_IN = 10_000  # periods of forward-filter burn-in at most
 
 
 def trailing_rms(X: np.ndarray, window: int) -> np.ndarray:
@@ -107,6 +109,15 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         Positions of the selected columns.
     n_iter_ : int
         EM iterations of the kept mixture fit.
+    history_periods_ : int
+        Earlier periods of a symbol that ``transform`` needs to give a row the
+        features it has in the unbroken series: ``volatility_window - 1`` for the
+        trailing volatility, plus, with ``causal=True``, the periods after which the
+        forward filter has forgotten its start (the transition matrix's Dobrushin
+        coefficient ``d`` to the power of those periods falls below 1e-6; at most
+        10,000). The walk-forward engine starts each test window this many dates
+        earlier and drops those rows' predictions (dates of the training and embargo
+        windows: features, never a label).
     {attributes.features_in}
 
     See Also
@@ -326,6 +337,23 @@ class GMMRegimeTrainer(BaseFeatureTrainer):
         """EM iterations of the kept mixture fit."""
         check_is_fitted(self)
         return int(self.model_.n_iter_)
+
+    @property
+    def history_periods_(self) -> int:
+        """Earlier periods ``transform`` needs per symbol (see the class docstring)."""
+        check_is_fitted(self)
+        periods = max(int(self.config_["volatility_window"]) - 1, 0)
+        if not self.config_["causal"]:
+            return periods
+        A = self.transition_matrix_
+        # Dobrushin's coefficient: the filter started from two priors differs by at most
+        # d**n in total variation after n transitions (1 - the smallest overlap of two rows)
+        overlap = np.minimum(A[:, None, :], A[None, :, :]).sum(axis=2).min()
+        d = 1.0 - float(overlap)
+        if d <= 0.0:
+            return periods + 1
+        burn_in = _MAX_BURN_IN if d >= 1.0 else math.ceil(math.log(1e-6) / math.log(d))
+        return periods + min(burn_in, _MAX_BURN_IN)
 
     @property
     def n_components_(self) -> int:

@@ -55,30 +55,47 @@ def _same(value, default) -> bool:
 def _history_rows(model, dates: np.ndarray) -> int:
     """How many rows before the test window the fitted model needs as history.
 
-    A sequence model (one with ``seq_len`` in its resolved ``config_``, alone or as a
-    step of a Pipeline) predicts row t from the ``seq_len - 1`` dates before it, so the
-    test frame starts that many dates earlier (past feature rows of the training and
-    embargo windows, never a label); their predictions are dropped. Other models need
-    none.
+    A model whose output for row t depends on the rows before it needs them to give
+    the test window's first dates what they would get in an unbroken series: a
+    sequence model (``seq_len`` in its resolved ``config_``) predicts row t from the
+    ``seq_len - 1`` dates before it, and a causal feature model declares its own need
+    (``history_periods_``: a change-point detector started afresh read every test
+    window's first rows as a change, ``cp_prob`` 1; a regime filter had no trailing
+    volatility there). The test frame starts that many dates earlier (past feature
+    rows of the training and embargo windows, never a label); their predictions are
+    dropped. Other models need none.
     """
-    seq_len = _seq_len_of(model)
-    if not seq_len or seq_len <= 1 or len(dates) == 0:
+    periods = _history_periods(model)
+    if periods <= 0 or len(dates) == 0:
         return 0
     distinct = np.unique(dates)
-    first = distinct[max(len(distinct) - (int(seq_len) - 1), 0)]
+    first = distinct[max(len(distinct) - periods, 0)]
     return len(dates) - int(np.searchsorted(dates, first, side="left"))
 
 
-def _seq_len_of(model) -> int | None:
-    """The window length of a fitted sequence model, or of the longest one among the
-    steps of a fitted Pipeline (a scaler before an LSTM got no history: the first
-    ``seq_len - 1`` dates of each test window were zero-padded)."""
+def _history_periods(model) -> int:
+    """The earlier periods a fitted model needs: ``history_periods_`` when it declares
+    it, ``seq_len - 1`` for a sequence model, else 0; for a Pipeline the sum over its
+    steps (each step's first rows need the history of the steps before it; a scaler
+    before an LSTM got no history: the first ``seq_len - 1`` dates of each test window
+    were zero-padded), for a FeatureUnion or ColumnTransformer the most of its parts."""
     steps = getattr(model, "steps", None)
     if isinstance(steps, list):
-        lengths = [_seq_len_of(step) for _, step in steps if hasattr(step, "get_params")]
-        return max((n for n in lengths if n), default=None)
+        return sum(_history_periods(step) for _, step in steps if hasattr(step, "get_params"))
+    parts = getattr(model, "transformer_list", None)  # a FeatureUnion: side by side
+    if parts is None:
+        parts = [part[:2] for part in getattr(model, "transformers_", None) or ()]
+    if isinstance(parts, list) and parts:
+        return max(
+            (_history_periods(part) for _, part in parts if hasattr(part, "get_params")),
+            default=0,
+        )
+    declared = getattr(model, "history_periods_", None)
+    if declared is not None:
+        return int(declared)
     config = getattr(model, "config_", None)
-    return config.get("seq_len") if isinstance(config, dict) else None
+    seq_len = config.get("seq_len") if isinstance(config, dict) else None
+    return max(int(seq_len) - 1, 0) if seq_len else 0
 
 
 @contextlib.contextmanager
