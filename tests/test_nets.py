@@ -437,6 +437,21 @@ def test_three_d_windows_are_accepted():
         trainer.predict(X3[:, -1, :])
 
 
+@pytest.mark.parametrize("name", sorted(SEQUENCE))
+def test_three_d_windows_of_another_length_are_refused(name):
+    # fitted on windows of 5 rows, each net predicted windows of 3 rows silently
+    rng = np.random.RandomState(0)
+    X3 = rng.randn(60, 5, 3)
+    trainer = SEQUENCE[name](**FAST).fit(X3, rng.randn(60))
+    assert trainer.seq_len_in_ == 5
+    with pytest.raises(ValueError, match=r"X has shape \(60, 3, 3\).*\(n_samples, 5, 3\)"):
+        trainer.predict(X3[:, 2:, :])
+    assert trainer.predict(X3).shape == (60,)
+    # a refit on rows forgets the window length of the 3-D fit
+    trainer.fit(X3[:, -1, :], rng.randn(60))
+    assert not hasattr(trainer, "seq_len_in_")
+
+
 @pytest.mark.parametrize("name", ["lstm", "transformer"])
 def test_gradient_checkpointing_gives_the_same_fit(name):
     X, y = _lagged(150)

@@ -187,6 +187,9 @@ _NET_ATTRIBUTES = _entries(
         computed in ``fit``; ``get_feature_importance`` reads it.
     input_ndim_ : int
         2 for row input (windows built inside), 3 for window input.
+    seq_len_in_ : int
+        The window length (second axis) of 3-D input; ``predict`` refuses windows
+        of another length. Only set when fitted on 3-D windows.
     """
 )
 
@@ -335,7 +338,10 @@ FRAGMENTS: dict[str, str] = {
         [
             _section(
                 "Attributes",
-                _join({**_NET_ATTRIBUTES, **_ATTRIBUTES}, _NET_ATTRIBUTE_NAMES + " input_ndim_"),
+                _join(
+                    {**_NET_ATTRIBUTES, **_ATTRIBUTES},
+                    _NET_ATTRIBUTE_NAMES + " input_ndim_ seq_len_in_",
+                ),
             ),
             _section(
                 "See Also",

@@ -311,6 +311,10 @@ class BaseNetTrainer(BaseSupervisedTrainer):
     def _validate_X(self, X, *, reset: bool, name: str = "X") -> np.ndarray:
         """Validate features; sequence models also take a 3-D array of windows.
 
+        Windows must have the length and width of the fitted ones (``seq_len_in_``,
+        ``n_features_in_``): a net fitted on 5-row windows predicted 3-row windows
+        silently, with other numbers.
+
         NaN and infinity are refused when the rows are standardised (``_scale_X``),
         in the same pass.
         """
@@ -320,10 +324,15 @@ class BaseNetTrainer(BaseSupervisedTrainer):
             )
             if reset:
                 self.n_features_in_ = Xa.shape[2]
+                self.seq_len_in_ = Xa.shape[1]
                 self.input_ndim_ = 3
                 if hasattr(self, "feature_names_in_"):
                     del self.feature_names_in_
-            elif getattr(self, "input_ndim_", 2) != 3 or Xa.shape[2] != self.n_features_in_:
+            elif (
+                getattr(self, "input_ndim_", 2) != 3
+                or Xa.shape[2] != self.n_features_in_
+                or Xa.shape[1] != self.seq_len_in_
+            ):
                 raise ValueError(
                     f"{name} has shape {Xa.shape}; this model was fitted on "
                     f"{self._fitted_shape()} input."
@@ -338,11 +347,13 @@ class BaseNetTrainer(BaseSupervisedTrainer):
             return validate_named(self, X, name, dtype=np.float64, ensure_all_finite=False)
         Xa = validate_data(self, X, dtype=np.float64, ensure_all_finite=False)
         self.input_ndim_ = 2
+        if hasattr(self, "seq_len_in_"):  # a refit on rows: windows are built inside
+            del self.seq_len_in_
         return Xa
 
     def _fitted_shape(self) -> str:
         if getattr(self, "input_ndim_", 2) == 3:
-            return f"3-D (n_samples, seq_len, {self.n_features_in_})"
+            return f"3-D (n_samples, {self.seq_len_in_}, {self.n_features_in_})"
         return f"2-D (n_samples, {self.n_features_in_})"
 
     def _validate_y(self, y, n_rows: int, *, fit: bool, name: str = "y") -> np.ndarray:
