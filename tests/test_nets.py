@@ -723,6 +723,24 @@ def test_transformer_heads_must_divide_width():
         TransformerTrainer(d_model=6, n_heads=4, **FAST).fit(X, y)
 
 
+@pytest.mark.parametrize("three_d", [False, True])
+def test_transformer_takes_windows_longer_than_512_rows(three_d):
+    # seq_len=520 (allowed by its constraint) failed inside torch: "The size of tensor a
+    # (520) must match the size of tensor b (512)", the positional encoding's fixed length
+    rng = np.random.RandomState(0)
+    settings = {"d_model": 4, "n_heads": 1, "num_layers": 1, "dim_feedforward": 4}
+    if three_d:
+        X, seq_len = rng.randn(12, 520, 2), None
+    else:
+        X, seq_len = (
+            pd.DataFrame(rng.randn(530, 2), index=pd.bdate_range("2020-01-01", periods=530)),
+            520,
+        )
+    trainer = TransformerTrainer(seq_len=seq_len, **settings, **FAST)
+    pred = trainer.fit(X, rng.randn(len(X))).predict(X)
+    assert pred.shape == (len(X),) and np.isfinite(pred).all()
+
+
 def test_the_plain_mse_fast_path_is_the_general_loss():
     """One unweighted squared-error head takes F.mse_loss; the general path (and a loss
     pickled before the fast path existed, which has no ``_plain_mse``) gives the same

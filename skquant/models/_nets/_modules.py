@@ -336,7 +336,11 @@ class PositionalEncoding(nn.Module):
 
 
 class TransformerModule(nn.Module):
-    """A causal Transformer encoder over the window; the last position feeds the head."""
+    """A causal Transformer encoder over the window; the last position feeds the head.
+
+    ``max_len`` is the longest window the positional encoding covers (the trainer
+    passes its window length; the encoding of a position does not depend on it).
+    """
 
     def __init__(
         self,
@@ -348,10 +352,11 @@ class TransformerModule(nn.Module):
         dropout=0.0,
         n_outputs=1,
         gradient_checkpointing=False,
+        max_len=512,
     ):
         super().__init__()
         self.proj = nn.Linear(n_features, d_model)
-        self.pos = PositionalEncoding(d_model)
+        self.pos = PositionalEncoding(d_model, max(int(max_len), 1))
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(
                 d_model, n_heads, dim_feedforward, dropout, batch_first=True, norm_first=True

@@ -130,6 +130,12 @@ class BaseSequenceTrainer(BaseNetTrainer):
 
     _accepts_3d = True
 
+    def _window_length(self, config) -> int:
+        """Rows per window: the fitted 3-D input's, else ``seq_len``."""
+        if getattr(self, "input_ndim_", 2) == 3:
+            return int(self.seq_len_in_)
+        return int(config["seq_len"])
+
     def _net_inputs(self, Xs, X_orig, fitting=False):
         if Xs.ndim == 3:
             return np.ascontiguousarray(Xs, dtype=np.float32)
@@ -365,6 +371,8 @@ class TransformerTrainer(BaseSequenceTrainer):
             "num_layers": int(config["num_layers"]),
             "dim_feedforward": int(config["dim_feedforward"]),
             "gradient_checkpointing": bool(config["gradient_checkpointing"]),
+            # the positional encoding spans the window (it stopped at 512 rows)
+            "max_len": max(self._window_length(config), 512),
         }
 
 
