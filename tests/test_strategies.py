@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -305,3 +307,23 @@ def _expected_failed_checks(estimator):
 )
 def test_strategies_pass_sklearn_checks(estimator, check):
     check(estimator)
+
+
+def test_cascade_explicit_embargo_below_an_earlier_targets_horizon_warns():
+    """An explicit embargo_days below an earlier stage's label horizon - 1 let the
+    out-of-fold blocks train on labels computed from the prices of the block they
+    predict, silently (audit: embargo_days=0 on fwd_ret_10 gave no warning)."""
+    rng = np.random.default_rng(0)
+    n = 120
+    index = pd.bdate_range("2020-01-01", periods=n, name="date")
+    X = pd.DataFrame(rng.normal(size=(n, 2)), columns=["a", "b"], index=index)
+    y = pd.DataFrame({"fwd_ret_10": X["a"] + rng.normal(size=n), "MFE": X["b"]}, index=index)
+    stages = [LinearRegression(), LinearRegression()]
+    with pytest.warns(UserWarning, match=r"embargo_days=0 is below .*'fwd_ret_10'"):
+        model = CascadeStrategy(stages, n_splits=2, embargo_days=0).fit(X, y)
+    assert model.embargo_days_ == 0  # kept as given
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CascadeStrategy(stages, n_splits=2, embargo_days=9).fit(X, y)  # horizon - 1 is enough
+        # the last stage's target feeds no later stage: its horizon asks nothing here
+        CascadeStrategy(stages, n_splits=2, embargo_days=0).fit(X, y[["MFE", "fwd_ret_10"]])

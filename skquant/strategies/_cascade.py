@@ -99,7 +99,7 @@ class CascadeStrategy(BaseStrategy):
         or the label's autocorrelation). A stage that takes ``embargo_days`` (a
         skquant trainer, also as a Pipeline step) drops at least as many dates
         before its own early-stopping tail, and with ``"auto"`` at least its own
-        target's horizon.
+        target's horizon. An int below an earlier stage's horizon - 1 warns.
 
     Attributes
     ----------
@@ -203,17 +203,23 @@ class CascadeStrategy(BaseStrategy):
         """``embargo_days`` of the out-of-fold blocks ("auto": the longest horizon of the
         earlier stages' targets), and of each stage's early-stopping tail ("auto": at
         least its own target's horizon as well; the last stage's was 0 or the earlier
-        stages' only, audit)."""
-        if self.embargo_days != "auto":
+        stages' only, audit). An explicit int is kept as given, and warns when it is
+        below the longest earlier horizon - 1 (:func:`skquant.leakage.resolve_embargo`)."""
+        explicit = self.embargo_days != "auto"
+        if explicit and len(stage_targets) < 2:  # no out-of-fold blocks to embargo
             return int(self.embargo_days), [int(self.embargo_days)] * len(stage_targets)
         if dates_of(frame) is None and dates_of(X) is not None:
             frame = frame.set_axis(X.index)  # the dates (and symbols) of the rows
-        horizons = {t: label_horizon(frame, t) for t in dict.fromkeys(stage_targets)}
+        earlier_targets = dict.fromkeys(stage_targets[:-1])
+        wanted = earlier_targets if explicit else dict.fromkeys(stage_targets)
+        horizons = {t: label_horizon(frame, t) for t in wanted}
         oof = 0
-        if len(stage_targets) > 1:  # one stage: no out-of-fold predictions to embargo
-            earlier = {t: horizons[t] for t in stage_targets[:-1]}
+        if earlier_targets:  # one stage: no out-of-fold predictions to embargo
+            earlier = {t: horizons[t] for t in earlier_targets}
             target, longest = max(earlier.items(), key=lambda item: item[1].horizon)
             oof = resolve_embargo(self.embargo_days, longest, target)
+        if explicit:
+            return oof, [oof] * len(stage_targets)
         return oof, [max(oof, horizons[t].horizon) for t in stage_targets]
 
     @_fit_context(prefer_skip_nested_validation=False)
