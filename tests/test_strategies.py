@@ -327,3 +327,27 @@ def test_cascade_explicit_embargo_below_an_earlier_targets_horizon_warns():
         CascadeStrategy(stages, n_splits=2, embargo_days=9).fit(X, y)  # horizon - 1 is enough
         # the last stage's target feeds no later stage: its horizon asks nothing here
         CascadeStrategy(stages, n_splits=2, embargo_days=0).fit(X, y[["MFE", "fwd_ret_10"]])
+
+
+def test_multi_task_takes_y_val_columns_by_name():
+    """y_val's columns were taken by position: a y_val with the targets in another order
+    early-stopped each head on another target's validation labels, silently."""
+    pytest.importorskip("torch")
+    X_train, y_train, X_val, y_val = _labeled(n=300)
+    cols = ["TTH", "MDD", "MFE"]
+    config = {"epochs": 2, "batch_size": 64}
+
+    def valid_loss(yv, target_names=None):
+        strategy = MultiTaskStrategy(target_names=target_names, model_config=config)
+        model = strategy.fit(X_train, y_train[cols], X_val=X_val, y_val=yv)
+        return model.estimator_.evals_result_["valid"]["loss"]
+
+    expected = valid_loss(y_val[cols])
+    assert valid_loss(y_val[["MFE", "TTH", "MDD"]]) == expected
+    assert valid_loss(y_val, target_names=cols) == expected
+    assert valid_loss(y_val[cols].to_numpy()) == expected  # an array: by position
+    with pytest.raises(ValueError, match=r"\['MFE'\] are not columns of y_val"):
+        valid_loss(y_val[["TTH", "MDD", "y_will_peak"]])
+    # score reads y's targets by name too (it scored MFE's predictions against TTH)
+    model = MultiTaskStrategy(model_config=config).fit(X_train, y_train[cols])
+    assert model.score(X_val, y_val[cols[::-1]]) == model.score(X_val, y_val[cols])

@@ -49,6 +49,10 @@ class MultiTaskStrategy(BaseStrategy):
         The fitted target names, the columns of :meth:`predict`.
     config_ : dict
         The strategy's settings and the model's resolved config.
+    y_named_ : bool
+        Whether the targets were picked by name (``y`` a DataFrame, or
+        ``target_names`` given): ``y_val`` and :meth:`score`'s ``y`` are then read
+        by column name, else by position.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of str
@@ -96,16 +100,25 @@ class MultiTaskStrategy(BaseStrategy):
         tags.target_tags.single_output = False
         return tags
 
-    def _select_targets(self, y, what: str) -> pd.DataFrame:
-        frame = as_frame(y, list(self.target_names) if self.target_names is not None else None)
+    def _select_targets(self, y, what: str, names=None) -> pd.DataFrame:
+        """The target columns of ``y``: ``names`` (those fitted on ``y``, for ``y_val``),
+        else ``target_names``, else every column; a DataFrame's by name, a 2-D array's
+        by position."""
+        names = self.target_names if names is None else names
+        frame = as_frame(y, list(names) if names is not None else None)
         if frame is None:
             raise ValueError(
                 f"{what} must have one column per target (a DataFrame or a 2-D array), "
                 f"got shape {np.shape(y)}."
             )
-        if self.target_names is None:
+        if names is None:
             return frame
-        return frame[check_target_names(self.target_names, frame, what)]
+        frame = frame.rename(columns=str)
+        return frame[check_target_names(names, frame, what)]
+
+    @staticmethod
+    def _names(frame: pd.DataFrame) -> list[str]:
+        return [str(c) for c in frame.columns]
 
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
@@ -121,7 +134,14 @@ class MultiTaskStrategy(BaseStrategy):
         """
         check_validation_pair(X_val, y_val)
         targets = self._select_targets(y, "y")
-        targets_val = None if y_val is None else self._select_targets(y_val, "y_val")
+        # y_val's targets by the names fitted on y: a y_val with its columns in another
+        # order early-stopped each head on another target's labels (audit)
+        named = isinstance(y, pd.DataFrame) or self.target_names is not None
+        targets_val = (
+            None
+            if y_val is None
+            else self._select_targets(y_val, "y_val", self._names(targets) if named else None)
+        )
         n_targets = targets.shape[1]
         if n_targets < 2:
             raise ValueError(
@@ -159,7 +179,8 @@ class MultiTaskStrategy(BaseStrategy):
             trainer.set_params(target_names=[str(c) for c in targets.columns])
         fit_trainer(trainer, X, targets, X_val, targets_val)
         self.estimator_ = trainer
-        self.target_names_ = [str(c) for c in targets.columns]
+        self.target_names_ = self._names(targets)
+        self.y_named_ = named
         self.config_ = {
             "strategy": "multi_task",
             "model_name": model_label(self.model_name),
@@ -191,7 +212,8 @@ class MultiTaskStrategy(BaseStrategy):
         """Mean R^2 over the targets."""
         from sklearn.metrics import r2_score
 
-        y = self._select_targets(y, "y")
+        self._check_fitted()
+        y = self._select_targets(y, "y", self.target_names_ if self.y_named_ else None)
         return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
 
     @fill_doc
