@@ -351,3 +351,24 @@ def test_multi_task_takes_y_val_columns_by_name():
     # score reads y's targets by name too (it scored MFE's predictions against TTH)
     model = MultiTaskStrategy(model_config=config).fit(X_train, y_train[cols])
     assert model.score(X_val, y_val[cols[::-1]]) == model.score(X_val, y_val[cols])
+
+
+def test_cascade_y_val_array_or_series_by_position_or_a_clear_error():
+    """A 2-D array y_val beside a DataFrame y raised KeyError: 'y_will_peak'; a 1-D
+    y_val for a chain of two targets was taken as the first stage's target."""
+    X_train, y_train, X_val, y_val = _labeled(n=300)
+    cols = ["y_will_peak", "MFE"]
+    cascade = CascadeStrategy(["lightgbm", "lightgbm"], [FAST, FAST], n_splits=2)
+    by_name = cascade.fit(X_train, y_train[cols], X_val=X_val, y_val=y_val[cols]).predict(X_val)
+    as_array = cascade.fit(X_train, y_train[cols], X_val=X_val, y_val=y_val[cols].to_numpy())
+    pd.testing.assert_frame_equal(as_array.predict(X_val), by_name)
+    with pytest.raises(ValueError, match=r"y_val has 1 column.*2 targets \['y_will_peak', 'MFE'\]"):
+        cascade.fit(X_train, y_train[cols], X_val=X_val, y_val=y_val["MFE"].to_numpy())
+    with pytest.raises(ValueError, match=r"y_val has 3 columns.*2 target columns"):
+        cascade.fit(X_train, y_train[cols], X_val=X_val, y_val=y_val[cols + ["TTH"]].to_numpy())
+    with pytest.raises(ValueError, match=r"target_names \['MFE'\] are not columns of y_val"):
+        cascade.fit(X_train, y_train[cols], X_val=X_val, y_val=y_val[["y_will_peak", "TTH"]])
+    # a refining cascade takes a 1-D y_val (array or Series) as its one target
+    refine = clone(cascade)
+    refine.fit(X_train, y_train["MFE"], X_val=X_val, y_val=y_val["MFE"].to_numpy())
+    assert refine.stage_targets_ == ["MFE", "MFE"]

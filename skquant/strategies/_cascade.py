@@ -199,6 +199,31 @@ class CascadeStrategy(BaseStrategy):
             )
         return list(frame.columns[: len(models)]), frame
 
+    @staticmethod
+    def _val_targets(y_val, frame: pd.DataFrame, stage_targets) -> pd.DataFrame:
+        """``y_val`` as a frame of ``y``'s target columns: a DataFrame's by name, an
+        array's columns by position, a 1-D ``y_val`` as the one target of a refining
+        cascade (a KeyError, or another stage's target, before: audit)."""
+        targets = list(dict.fromkeys(stage_targets))
+        if isinstance(y_val, pd.DataFrame):
+            frame_val = y_val.rename(columns=str)  # a copy: never rename the caller's y_val
+            check_target_names(targets, frame_val, "y_val")
+            return frame_val
+        if np.ndim(y_val) < 2:
+            if len(targets) > 1:
+                raise ValueError(
+                    f"y_val has 1 column but the stages predict {len(targets)} targets "
+                    f"{targets}; pass y_val with the target columns of y."
+                )
+            return pd.DataFrame({targets[0]: np.asarray(y_val)}, index=pandas_index(y_val))
+        values = np.asarray(y_val)
+        if values.shape[1] != frame.shape[1]:
+            raise ValueError(
+                f"y_val has {values.shape[1]} columns but y has {frame.shape[1]} target "
+                f"columns {list(frame.columns)}; an array y_val takes them by position."
+            )
+        return pd.DataFrame(values, columns=frame.columns)
+
     def _resolve_embargo(self, X, frame: pd.DataFrame, stage_targets) -> tuple[int, list[int]]:
         """``embargo_days`` of the out-of-fold blocks ("auto": the longest horizon of the
         earlier stages' targets), and of each stage's early-stopping tail ("auto": at
@@ -263,12 +288,7 @@ class CascadeStrategy(BaseStrategy):
         self.y_is_frame_ = isinstance(y, pd.DataFrame)
         stage_targets, frame = self._stage_targets(y)
         self.embargo_days_, tail_embargoes = self._resolve_embargo(X, frame, stage_targets)
-        frame_val = None
-        if y_val is not None:
-            frame_val = as_frame(y_val)
-            if frame_val is None:
-                frame_val = pd.DataFrame({frame.columns[0]: np.asarray(y_val)})
-            frame_val = frame_val.rename(columns=str)  # a copy: never rename the caller's y_val
+        frame_val = None if y_val is None else self._val_targets(y_val, frame, stage_targets)
 
         rows = np.arange(len(X))  # rows that still have every earlier stage's OOF prediction
         oof_columns: dict[str, np.ndarray] = {}  # full-length, NaN where no OOF prediction
