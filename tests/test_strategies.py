@@ -372,3 +372,29 @@ def test_cascade_y_val_array_or_series_by_position_or_a_clear_error():
     refine = clone(cascade)
     refine.fit(X_train, y_train["MFE"], X_val=X_val, y_val=y_val["MFE"].to_numpy())
     assert refine.stage_targets_ == ["MFE", "MFE"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SingleTaskStrategy("lightgbm", FAST),
+        lambda: MultiTaskStrategy(LinearRegression(), target_names=["TTH", "MFE"]),
+        lambda: CascadeStrategy([LinearRegression(), LinearRegression()], n_splits=2),
+    ],
+    ids=["single", "multi", "cascade"],
+)
+def test_strategies_refuse_a_target_among_the_features(make):
+    """X holding the target (or another label) fitted silently: every strategy learnt
+    y from its own column (audit: out-of-sample R^2 0.70 on a pure-noise target)."""
+    from skquant.leakage import LeakageWarning
+
+    X_train, y_train, _, _ = _labeled(n=200)
+    y = y_train[["TTH", "MFE"]] if not isinstance(make(), SingleTaskStrategy) else y_train["MFE"]
+    with pytest.raises(ValueError, match=r"X holds the target column\(s\) \['MFE'\]"):
+        make().fit(X_train.assign(MFE=y_train["MFE"]), y)
+    with pytest.warns(LeakageWarning, match=r"named like labels \['fwd_ret_5'\]"):
+        make().fit(X_train.assign(fwd_ret_5=y_train["TTH"]), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LeakageWarning)
+        make().fit(X_train, y)  # causal features only: no warning
+        make().fit(X_train.to_numpy(), y)  # no column names to check

@@ -13,6 +13,7 @@ from skquant.model_selection import chronological_oof_predict
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
+    check_labels_not_features,
     check_target_names,
     choose_task,
     fit_trainer,
@@ -262,6 +263,7 @@ class CascadeStrategy(BaseStrategy):
         {returns.strategy}
         """
         check_validation_pair(X_val, y_val)
+        check_labels_not_features(X, y)
         models = list(self.models)
         if not models:
             raise ValueError("models must name at least one model.")

@@ -10,6 +10,7 @@ import pandas as pd
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
+    check_labels_not_features,
     check_target_names,
     fit_trainer,
     make_trainer,
@@ -133,6 +134,7 @@ class MultiTaskStrategy(BaseStrategy):
         {returns.strategy}
         """
         check_validation_pair(X_val, y_val)
+        check_labels_not_features(X, y)
         targets = self._select_targets(y, "y")
         # y_val's targets by the names fitted on y: a y_val with its columns in another
         # order early-stopped each head on another target's labels (audit)

@@ -11,6 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
+    check_labels_not_features,
     choose_task,
     fit_trainer,
     make_trainer,
@@ -122,6 +123,7 @@ class SingleTaskStrategy(BaseStrategy):
         {returns.strategy}
         """
         check_validation_pair(X_val, y_val)
+        check_labels_not_features(X, y)
         frame = as_frame(y)
         if frame is not None and frame.shape[1] == 1:
             y = frame.iloc[:, 0]
