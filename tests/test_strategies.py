@@ -398,3 +398,21 @@ def test_strategies_refuse_a_target_among_the_features(make):
         warnings.simplefilter("error", LeakageWarning)
         make().fit(X_train, y)  # causal features only: no warning
         make().fit(X_train.to_numpy(), y)  # no column names to check
+
+
+def test_strategies_fit_a_model_without_X_val_when_given_validation_rows():
+    """train(X, y, X_val, y_val) with a scikit-learn model raised TypeError: Ridge.fit()
+    got an unexpected keyword argument 'X_val' (a Pipeline: 'does not accept the X_val
+    parameter'); such a model has nothing to stop early, so it fits without them."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, y_train, X_val, y_val = _labeled(n=200)
+    for model in [LinearRegression(), make_pipeline(StandardScaler(), LinearRegression())]:
+        with pytest.warns(UserWarning, match="fit takes no X_val"):
+            single = SingleTaskStrategy(model).train(X_train, y_train["MFE"], X_val, y_val["MFE"])
+        expected = clone(model).fit(X_train, y_train["MFE"]).predict(X_val)
+        np.testing.assert_allclose(single.predict(X_val), expected)
+    cascade = CascadeStrategy(["lightgbm", LinearRegression()], [FAST, None], n_splits=2)
+    with pytest.warns(UserWarning, match="LinearRegression.fit takes no X_val"):
+        cascade.train(X_train, y_train[["y_will_peak", "MFE"]], X_val, y_val)

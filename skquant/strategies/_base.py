@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping
 
@@ -88,13 +89,34 @@ def choose_task(trainer, y, model_config) -> str:
     return "regression"
 
 
+def _fit_takes_X_val(trainer) -> bool:
+    """Whether ``trainer.fit`` names an ``X_val`` parameter (a Pipeline's ``**params``
+    would route it to no step, and refuse it)."""
+    try:
+        return "X_val" in inspect.signature(trainer.fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def fit_trainer(trainer, X, y, X_val=None, y_val=None):
-    """Fit through the guide's ``train`` when the trainer has it, else ``fit``."""
+    """Fit through the guide's ``train`` when the trainer has it, else ``fit``.
+
+    A model whose ``fit`` takes no ``X_val`` (a scikit-learn estimator, a Pipeline)
+    is fitted without the validation rows, with a warning: it has nothing to stop
+    early (``Ridge.fit() got an unexpected keyword argument 'X_val'`` before, audit).
+    """
     if hasattr(trainer, "train"):
         trainer.train(X, y, X_val, y_val)
-    elif X_val is not None:
+    elif X_val is not None and _fit_takes_X_val(trainer):
         trainer.fit(X, y, X_val=X_val, y_val=y_val)
     else:
+        if X_val is not None:
+            warnings.warn(
+                f"{type(trainer).__name__}.fit takes no X_val: it is fitted on the training "
+                "rows without the validation rows (nothing to stop early on).",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         trainer.fit(X, y)
     return trainer
 
