@@ -29,7 +29,7 @@ import pandas as pd
 from skquant.labels import LABELS_ATTR, is_label_like
 from skquant.utils._panel import series_positions
 from skquant.utils._target import is_binary_target, label_span, recorded_horizon
-from skquant.utils._warnings import caller_stacklevel
+from skquant.utils._warnings import LeakageWarning, caller_stacklevel
 
 __all__ = [
     "ID_COLUMNS",
@@ -62,10 +62,6 @@ _FEATURE_LAG = 21
 _NOISE_PAIRS = 2.0
 # Spearman correlations on more rows than this use an evenly spaced subset.
 _MAX_ROWS = 250_000
-
-
-class LeakageWarning(UserWarning):
-    """A column was left out of the features because it looks ahead."""
 
 
 class LabelHorizon(NamedTuple):

@@ -695,3 +695,20 @@ def test_reward_weighting_needs_an_estimator_whose_fit_takes_sample_weight():
     for base in (FTRLProximalTrainer(), MetaLearningTrainer()):
         with pytest.raises(ValueError, match=rf"{type(base).__name__}\.fit takes no sample_weight"):
             RewardBasedTrainer(estimator=base).fit(X, y)
+
+
+def test_meta_learner_refuses_its_target_among_the_features():
+    """MetaLearningTrainer fitted silently with y's own column in X (its bases and its
+    weights learnt the label itself)."""
+    from sklearn.linear_model import Ridge
+
+    from skquant import MetaLearningTrainer
+    from skquant.leakage import LeakageWarning
+
+    X, y = _switching_data(n=300, seed=2)
+    y = y.rename("fwd_ret_5")
+    meta = MetaLearningTrainer(estimators=[Ridge(), ("strong", Ridge(alpha=100.0))], n_splits=2)
+    with pytest.raises(ValueError, match=r"X holds the target column\(s\) \['fwd_ret_5'\]"):
+        meta.fit(X.assign(fwd_ret_5=y), y)
+    with pytest.warns(LeakageWarning, match=r"named like labels \['y_will_peak'\]"):
+        meta.fit(X.assign(y_will_peak=(y > 0).astype(float)), y)

@@ -25,7 +25,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from skquant.utils._target import tail_embargo
+from skquant.utils._target import check_labels_not_features, tail_embargo
 
 _DEFAULT_BASES = ("lightgbm", "xgboost", "ridge")
 
@@ -215,6 +215,7 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
 
         config = self._resolve_config()
         Xa, ya = validate_data(self, X, y, y_numeric=True, multi_output=False, ensure_min_samples=2)
+        check_labels_not_features(X, y)
         self.target_names_ = target_names_of(y)
         config["embargo_days"] = tail_embargo(
             self,

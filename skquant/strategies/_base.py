@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from skquant.leakage import LeakageWarning
 from skquant.utils._sklearn_compat import ClassifierTags, RegressorTags, check_is_fitted
-from skquant.utils._target import is_binary_target, is_label_like
+from skquant.utils._target import is_binary_target
 from skquant.utils._warnings import caller_stacklevel
 
 
@@ -182,47 +181,6 @@ def check_target_names(target_names, frame: pd.DataFrame, what: str = "y") -> li
             f"{[str(c) for c in frame.columns]}."
         )
     return names
-
-
-def check_labels_not_features(X, y) -> None:
-    """Refuse a target that is also a column of ``X``; warn about other label-like ones.
-
-    A label must never become a feature: a column of ``X`` named like one of ``y``'s
-    targets (a Series' name, a DataFrame's columns) raises, and any other column whose
-    name looks like a label's (``y_*``, ``fwd_*``, ``target_*``, ``TTH``, ``MDD``,
-    ``MFE``; :func:`skquant.labels.is_label_like`) warns with a
-    :class:`~skquant.leakage.LeakageWarning` naming it. An array ``X`` has no names to
-    check.
-
-    Raises
-    ------
-    ValueError
-        When ``X`` holds a column named like one of ``y``'s targets.
-    """
-    columns = getattr(X, "columns", None)
-    if columns is None:
-        return
-    columns = [str(c) for c in columns]
-    if isinstance(y, pd.DataFrame):
-        targets = {str(c) for c in y.columns}
-    else:
-        name = getattr(y, "name", None)
-        targets = set() if name is None else {str(name)}
-    found = [c for c in columns if c in targets]
-    if found:
-        raise ValueError(
-            f"X holds the target column(s) {found}: a label must never be a feature, or "
-            f"every number is look-ahead. Drop them from X (X.drop(columns={found}))."
-        )
-    labels = [c for c in columns if is_label_like(c)]
-    if labels:
-        warnings.warn(
-            f"X holds column(s) named like labels {labels} (y_*, fwd_*, target_*, TTH, "
-            "MDD, MFE): a label computed from later prices is look-ahead as a feature. "
-            "Drop them from X, or rename a column that is a causal feature.",
-            LeakageWarning,
-            stacklevel=caller_stacklevel(),
-        )
 
 
 class BaseStrategy(BaseEstimator):

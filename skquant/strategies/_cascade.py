@@ -13,7 +13,6 @@ from skquant.model_selection import chronological_oof_predict
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
-    check_labels_not_features,
     check_target_names,
     choose_task,
     fit_trainer,
@@ -32,6 +31,7 @@ from skquant.utils._sklearn_compat import (
     _fit_context,
     validate_data,
 )
+from skquant.utils._target import check_labels_not_features
 from skquant.utils._time import dates_of
 from skquant.utils._validation import check_validation_pair
 

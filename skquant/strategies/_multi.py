@@ -10,7 +10,6 @@ import pandas as pd
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
-    check_labels_not_features,
     check_target_names,
     fit_trainer,
     make_trainer,
@@ -19,6 +18,7 @@ from skquant.strategies._base import (
 from skquant.utils._docs import fill_doc
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._sklearn_compat import HasMethods, Interval, _fit_context
+from skquant.utils._target import check_labels_not_features
 from skquant.utils._validation import check_validation_pair
 
 

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from skquant.utils._warnings import caller_stacklevel
+from skquant.utils._warnings import LeakageWarning, caller_stacklevel
 
 # The ``DataFrame.attrs`` key under which make_labels records each label's horizon.
 LABELS_ATTR = "skquant_labels"
@@ -146,3 +146,44 @@ def is_binary_target(y) -> bool:
     if len(values) > len(head) and head.nunique(dropna=True) > 2:
         return False
     return values.nunique(dropna=True) == 2
+
+
+def check_labels_not_features(X, y) -> None:
+    """Refuse a target that is also a column of ``X``; warn about other label-like ones.
+
+    A label must never become a feature: a column of ``X`` named like one of ``y``'s
+    targets (a Series' name, a DataFrame's columns) raises, and any other column whose
+    name looks like a label's (``y_*``, ``fwd_*``, ``target_*``, ``TTH``, ``MDD``,
+    ``MFE``; :func:`skquant.labels.is_label_like`) warns with a
+    :class:`~skquant.leakage.LeakageWarning` naming it. An array ``X`` has no names to
+    check.
+
+    Raises
+    ------
+    ValueError
+        When ``X`` holds a column named like one of ``y``'s targets.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return
+    columns = [str(c) for c in columns]
+    if isinstance(y, pd.DataFrame):
+        targets = {str(c) for c in y.columns}
+    else:
+        name = getattr(y, "name", None)
+        targets = set() if name is None else {str(name)}
+    found = [c for c in columns if c in targets]
+    if found:
+        raise ValueError(
+            f"X holds the target column(s) {found}: a label must never be a feature, or "
+            f"every number is look-ahead. Drop them from X (X.drop(columns={found}))."
+        )
+    labels = [c for c in columns if is_label_like(c)]
+    if labels:
+        warnings.warn(
+            f"X holds column(s) named like labels {labels} (y_*, fwd_*, target_*, TTH, "
+            "MDD, MFE): a label computed from later prices is look-ahead as a feature. "
+            "Drop them from X, or rename a column that is a causal feature.",
+            LeakageWarning,
+            stacklevel=caller_stacklevel(),
+        )

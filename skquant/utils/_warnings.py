@@ -5,6 +5,17 @@ from __future__ import annotations
 import sys
 
 
+class LeakageWarning(UserWarning):
+    """A column looks ahead: left out of the features, or found among them.
+
+    Public as :class:`skquant.leakage.LeakageWarning`; defined here so that every
+    layer (the trainers, the strategies) can raise it.
+    """
+
+
+LeakageWarning.__module__ = "skquant.leakage"
+
+
 def caller_stacklevel() -> int:
     """``stacklevel`` of the first frame outside skquant, scikit-learn and joblib, so
     that a warning points at the user's call (``fit``, ``train``,
