@@ -444,3 +444,29 @@ def test_train_all_never_ends_in_an_unexpected_error_on_random_bad_files(
     assert "Traceback" not in err.getvalue()
     if code == 1:  # the symbol is named (and the file, when the reader refused it)
         assert "symbol BAD failed" in err.getvalue(), err.getvalue()
+
+
+def test_walkforward_skips_a_file_whose_default_target_holds_an_infinity(tmp_path, capsys):
+    """Without --target, a file whose fwd_ret holds an infinity stopped the whole run
+    (exit 2) with "--return-col 'fwd_ret' holds 1 infinite values", an option never
+    given and no file named; with --target the file was skipped by name (audit)."""
+    from skquant.cli import main
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=160, seed=5)
+    for symbol in ("AAA", "BBB", "CCC"):
+        frame = pd.read_parquet(data / f"{symbol}.parquet")
+        frame = frame.rename(columns={"fwd_ret_1d": "fwd_ret"})
+        if symbol == "BBB":
+            frame.loc[10, "fwd_ret"] = np.inf
+        frame.to_parquet(data / f"{symbol}.parquet", index=False)
+    args = ["walkforward", "--input-dir", data, "--output-dir", tmp_path / "wf",
+            "--config", fast_config(tmp_path, rounds=5, patience=0), "--train-days", "60",
+            "--test-days", "40", "--step-days", "40", "--min-train-samples", "50",
+            "--n-jobs", "1", "-q"]  # fmt: skip
+    assert main([str(arg) for arg in args]) == 1
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if "symbol BBB" in x)
+    assert "BBB.parquet: column 'fwd_ret' holds 1 infinite values" in line, err
+    assert "--return-col" not in err
+    manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
+    assert manifest["symbols"] == ["AAA", "CCC"] and list(manifest["failed_symbols"]) == ["BBB"]
