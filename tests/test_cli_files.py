@@ -470,3 +470,19 @@ def test_walkforward_skips_a_file_whose_default_target_holds_an_infinity(tmp_pat
     assert "--return-col" not in err
     manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
     assert manifest["symbols"] == ["AAA", "CCC"] and list(manifest["failed_symbols"]) == ["BBB"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_reader_reads_dates_of_one_zone_across_daylight_saving(tmp_path, suffix):
+    """A frame in America/New_York written by pandas to CSV holds -05:00 and -04:00
+    offsets (daylight saving time): it was refused as "mix time zones (-04:00, -05:00);
+    write them all in one zone", which it was (audit). Every date carries an offset, so
+    each is one instant: read in UTC. Naive dates mixed with offsets stay refused."""
+    from skquant.cli._data import read_symbol
+
+    frame = _good_frame(n=120)
+    frame["date"] = pd.DatetimeIndex(frame["date"]).tz_localize("America/New_York")
+    read = read_symbol(_write(frame, tmp_path / f"AAA{suffix}"), ["fwd_ret_1d"])
+    assert len(read) == 120 and read.index.tz is not None
+    expected = pd.DatetimeIndex(frame["date"]).tz_convert("UTC")
+    assert (read.index.tz_convert("UTC") == expected).all()

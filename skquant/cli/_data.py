@@ -442,18 +442,32 @@ def _parse_dates(values: pd.Index, name: str) -> pd.DatetimeIndex:
                 dates, error = None, exc
             if not isinstance(dates, pd.DatetimeIndex):
                 zones = _time_zones(values)
-                if len(zones) > 1:
+                # every date carries its offset, so each is one instant: a zone with
+                # daylight saving time written to CSV holds two (-05:00, -04:00)
+                offsets = len(zones) > 1 and "none" not in zones
+                dates = _in_utc(values) if offsets else None
+                if dates is None and len(zones) > 1:
                     raise ValueError(
                         f"{name}: the 'date' values mix time zones ({', '.join(sorted(zones))}); "
                         "write them all in one zone (or all without one)."
                     )
-                detail = _short(error) if error is not None else "not dates"
-                raise ValueError(
-                    f"{name}: the 'date' values are not dates in one format ({detail})."
-                ) from None
+                if dates is None:
+                    detail = _short(error) if error is not None else "not dates"
+                    raise ValueError(
+                        f"{name}: the 'date' values are not dates in one format ({detail})."
+                    ) from None
     if dates.hasnans:
         raise ValueError(f"{name} has missing dates.")
     return pd.DatetimeIndex(dates, name="date")
+
+
+def _in_utc(values: pd.Index) -> pd.DatetimeIndex | None:
+    """Dates that each carry a UTC offset, as instants in UTC; None if they are not."""
+    try:
+        dates = pd.to_datetime(values, utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return dates if isinstance(dates, pd.DatetimeIndex) else None
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
