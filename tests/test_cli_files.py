@@ -486,3 +486,20 @@ def test_reader_reads_dates_of_one_zone_across_daylight_saving(tmp_path, suffix)
     assert len(read) == 120 and read.index.tz is not None
     expected = pd.DatetimeIndex(frame["date"]).tz_convert("UTC")
     assert (read.index.tz_convert("UTC") == expected).all()
+
+
+def test_a_file_lacking_the_default_target_is_skipped_by_name(tmp_path):
+    """Without --target, one file of four without fwd_ret dropped that column from the
+    whole panel (the files are joined on the columns they share): the run stopped with
+    exit 2, "the data has no such column", naming no file (audit)."""
+    from skquant.cli._walkforward import load_panel
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC", "DDD"], n=120, seed=5)
+    for symbol in ("AAA", "BBB", "CCC", "DDD"):
+        frame = pd.read_parquet(data / f"{symbol}.parquet")
+        new = "fwd_ret" if symbol != "DDD" else "ret_next"
+        frame.rename(columns={"fwd_ret_1d": new}).to_parquet(data / f"{symbol}.parquet")
+    panel, failed, _ = load_panel(str(data), None)
+    assert set(failed) == {"DDD"} and "DDD.parquet has no column 'fwd_ret'" in failed["DDD"]
+    assert "fwd_ret" in panel.columns
+    assert set(panel.index.get_level_values("symbol")) == {"AAA", "BBB", "CCC"}

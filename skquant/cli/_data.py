@@ -153,6 +153,8 @@ def load_panel(
     usual = []
     if features is None:
         usual = held_by_half([feature_candidates(frame, required) for frame in parts.values()])
+    if target is None:  # the default target most files hold: required of each, as --target
+        usual += [c for c in [_usual_default_target(parts.values())] if c is not None]
     zones = Counter(str(frame.index.tz) for frame in parts.values()).most_common(1)
     for symbol, frame in list(parts.items()):
         name = files[symbol].name
@@ -171,6 +173,24 @@ def load_panel(
         raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
     unseen = {symbol: date for symbol, date in unseen.items() if symbol in parts}
     return pool_frames(parts), failed, unseen
+
+
+def _usual_default_target(frames) -> str | None:
+    """The default target (:func:`skquant.leakage.default_target`) most of ``frames``
+    hold, None when none does.
+
+    A file without it would drop it from the whole panel (the files are joined on the
+    columns they share), and the run would stop with "no such column", naming no file.
+    """
+    from skquant.leakage import default_target
+
+    found = Counter()
+    for frame in frames:
+        try:
+            found[default_target(frame)] += 1
+        except ValueError:
+            continue
+    return found.most_common(1)[0][0] if found else None
 
 
 def pool_frames(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -276,48 +276,29 @@ def read_data(args: argparse.Namespace, requested) -> tuple:
     if args.return_col is not None and args.return_col not in panel.columns:
         raise UsageError(f"--return-col {args.return_col!r} is not a column of the data.")
     if args.input_dir is not None:
-        panel = _without_unusable_symbols(panel, args, failed)
+        panel = _without_empty_symbols(panel, args, failed)
     return panel, failed, unseen, source
 
 
-def _without_unusable_symbols(panel: pd.DataFrame, args, failed: dict) -> pd.DataFrame:
+def _without_empty_symbols(panel: pd.DataFrame, args, failed: dict) -> pd.DataFrame:
     """``panel`` without the symbols whose target (``--target``, else the default one)
-    holds no value, or, for the default target (which no file was read for), an
-    infinite value, each reported in ``failed``: kept, an empty one's test rows were
-    taken for a delisted symbol's (a survivorship warning), and an infinity stopped
-    the whole run as an error of ``--return-col``, naming no file."""
-    import numpy as np
-    import pandas as pd
-
-    from skquant.cli._data import require_columns, symbol_files
+    holds no value, each reported in ``failed``: kept, its test rows were taken for a
+    delisted symbol's (a survivorship warning), and the file's fault went unnamed."""
     from skquant.leakage import default_target
 
     try:
         target = args.target or default_target(panel)
     except ValueError:
         return panel  # the engine names the missing target
-    symbols = panel.index.get_level_values("symbol")
-    values = panel[target].notna().groupby(symbols).any()
+    values = panel[target].notna().groupby(level="symbol").any()
     for symbol in values.index[~values.to_numpy()]:
         failed[symbol] = f"column {target!r} (the target) holds no value."
-    if args.target is None and pd.api.types.is_numeric_dtype(panel[target]):
-        infinite = np.isinf(panel[target].to_numpy(dtype=float))
-        if infinite.any():
-            files = symbol_files(args.input_dir)
-            for symbol in pd.unique(symbols[infinite]):
-                try:
-                    require_columns(panel.xs(symbol, level="symbol"), [target], files[symbol].name)
-                except ValueError as exc:
-                    failed[symbol] = str(exc)
-    bad = symbols.isin(list(failed))
-    if not bad.any():
+    if values.all():
         return panel
-    if bad.all():
-        if not values.any():
-            raise UsageError(f"column {target!r} (the target) holds no value in any symbol file.")
-        detail = "; ".join(f"{s}: {e}" for s, e in failed.items())
-        raise UsageError(f"no usable symbol file in {args.input_dir!r} ({detail}).")
-    return panel[~bad]
+    if not values.any():
+        raise UsageError(f"column {target!r} (the target) holds no value in any symbol file.")
+    keep = panel.index.get_level_values("symbol").isin(values.index[values.to_numpy()])
+    return panel[keep]
 
 
 def run(args: argparse.Namespace) -> int:
