@@ -503,3 +503,15 @@ def test_a_file_lacking_the_default_target_is_skipped_by_name(tmp_path):
     assert set(failed) == {"DDD"} and "DDD.parquet has no column 'fwd_ret'" in failed["DDD"]
     assert "fwd_ret" in panel.columns
     assert set(panel.index.get_level_values("symbol")) == {"AAA", "BBB", "CCC"}
+
+
+def test_reader_drops_the_row_numbers_of_a_csv_saved_with_its_index(tmp_path):
+    """``frame.to_csv(path)`` with a RangeIndex writes the row numbers under a blank
+    header; read as the numeric column "Unnamed: 0", walkforward took that row counter
+    (a clock) as a feature, its top one in the audit."""
+    from skquant.cli._data import read_symbol
+
+    frame = _good_frame()
+    frame.to_csv(tmp_path / "AAA.csv")  # index=True: ",date,f0,..."
+    read = read_symbol(tmp_path / "AAA.csv", ["fwd_ret_1d"])
+    assert list(read.columns) == [c for c in frame.columns if c != "date"]

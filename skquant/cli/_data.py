@@ -73,7 +73,9 @@ def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
     -------
     frame : DataFrame
         The file's rows by date. Text columns that hold numbers only (a parquet
-        string column of ``"1.5"``) are converted to floats.
+        string column of ``"1.5"``) are converted to floats. A first column with a
+        blank header beside a ``date`` column (the row numbers ``to_csv`` writes for
+        a RangeIndex, read as ``Unnamed: 0``) is dropped.
 
     Raises
     ------
@@ -99,6 +101,11 @@ def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
     if len(frame) == 0:
         raise ValueError(f"{name} is empty: it has no rows.")
     if "date" in frame.columns:
+        first = frame.columns[0]
+        if str(first).startswith("Unnamed: 0") and first != "date":
+            # to_csv(path) with a RangeIndex: row numbers under a blank header, a clock
+            # that would pass for a feature
+            frame = frame.drop(columns=first)
         frame = frame.set_index("date")
     elif not (isinstance(frame.index, pd.DatetimeIndex) or frame.index.name == "date"):
         raise ValueError(f"{name} has no 'date' column or date index.")
