@@ -515,3 +515,13 @@ def test_reader_drops_the_row_numbers_of_a_csv_saved_with_its_index(tmp_path):
     frame.to_csv(tmp_path / "AAA.csv")  # index=True: ",date,f0,..."
     read = read_symbol(tmp_path / "AAA.csv", ["fwd_ret_1d"])
     assert list(read.columns) == [c for c in frame.columns if c != "date"]
+
+
+def test_reader_names_a_date_column_spelled_otherwise(tmp_path):
+    """A 'Date' column (as Yahoo's CSV files have it) was refused as "has no 'date'
+    column or date index", with no word of the column it has."""
+    from skquant.cli._data import read_symbol
+
+    path = _write(_good_frame().rename(columns={"date": "Date"}), tmp_path / "AAA.csv")
+    with pytest.raises(ValueError, match=r"AAA.csv has no 'date' column.*'Date'.*rename"):
+        read_symbol(path)

@@ -108,7 +108,9 @@ def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
             frame = frame.drop(columns=first)
         frame = frame.set_index("date")
     elif not (isinstance(frame.index, pd.DatetimeIndex) or frame.index.name == "date"):
-        raise ValueError(f"{name} has no 'date' column or date index.")
+        near = [str(c) for c in frame.columns if str(c).strip().lower() == "date"]
+        hint = f" (it has {near[0]!r}: rename it 'date')" if near else ""
+        raise ValueError(f"{name} has no 'date' column or date index{hint}.")
     frame.index = _parse_dates(frame.index, name)
     repeated = frame.index[frame.index.duplicated()].unique()
     if len(repeated):
@@ -176,7 +178,7 @@ def load_panel(
             failed[symbol] = str(exc)
             del parts[symbol]
     if not parts:
-        detail = "; ".join(f"{s}: {e}" for s, e in failed.items())
+        detail = "; ".join(f"{s}: {e.rstrip('.')}" for s, e in failed.items())
         raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
     unseen = {symbol: date for symbol, date in unseen.items() if symbol in parts}
     return pool_frames(parts), failed, unseen
