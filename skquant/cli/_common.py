@@ -151,8 +151,9 @@ def add_label_options(parser, *, held_out: str, without_return: str) -> None:
                         f"it spans one period; {without_return})")  # fmt: skip
     parser.add_argument("--features", metavar="A,B|@FILE",
                         help="feature columns, or @FILE with one per line (default: the numeric "
-                        "columns that are not the target or label-like: y_*, fwd_*, target_*, "
-                        "TTH, MDD, MFE, and that the leak guard does not flag)")  # fmt: skip
+                        "columns that are not the target or label-like: y_*, fwd_*, forward_*, "
+                        "future_*, target_*, TTH, MDD, MFE, and that the leak guard does not "
+                        "flag)")  # fmt: skip
     parser.add_argument("--leak-threshold", type=leak_threshold, default=0.2, metavar="X|none",
                         help="leak score above which a column is a leak: left out of the default "
                         "features, an error among --features; 'none' switches the guard off "

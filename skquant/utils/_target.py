@@ -15,14 +15,17 @@ from skquant.utils._warnings import LeakageWarning, caller_stacklevel
 LABELS_ATTR = "skquant_labels"
 
 # Columns that hold (or are derived from) future outcomes, and so are never features:
-# y_*, fwd_*, target_*, and TTH / MDD / MFE with or without a suffix, in any case.
-_LABEL_LIKE = re.compile(r"^(y_|fwd_|target_)|^(tth|mdd|mfe)(_|$)", re.IGNORECASE)
+# y_*, fwd_*, forward_*, future_*, target_*, and TTH / MDD / MFE with or without a
+# suffix, in any case (a 40-day forward return named future_40 scored below the leak
+# threshold and became a feature; "futures_basis" is not one of these names).
+_LABEL_LIKE = re.compile(r"^(y_|fwd_|forward_|future_|target_)|^(tth|mdd|mfe)(_|$)", re.IGNORECASE)
 # A horizon at the end of a label's name: fwd_ret_5, ret_5d, y_20days, tth_10bars.
 _NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(?:d|day|days|p|bars?)?$", re.IGNORECASE)
 
 
 def is_label_like(name) -> bool:
-    """Whether a column name looks like a label (``y_*``, ``fwd_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``).
+    """Whether a column name looks like a label (``y_*``, ``fwd_*``, ``forward_*``,
+    ``future_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``).
 
     Default feature choices (the walk-forward engine, the CLI) leave such columns out,
     so that one target can never leak in as another's feature.
@@ -181,8 +184,8 @@ def check_labels_not_features(X, y) -> None:
     labels = [c for c in columns if is_label_like(c)]
     if labels:
         warnings.warn(
-            f"X holds column(s) named like labels {labels} (y_*, fwd_*, target_*, TTH, "
-            "MDD, MFE): a label computed from later prices is look-ahead as a feature. "
+            f"X holds column(s) named like labels {labels} (y_*, fwd_*, forward_*, "
+            "future_*, target_*, TTH, MDD, MFE): a label computed from later prices is look-ahead as a feature. "
             "Drop them from X, or rename a column that is a causal feature.",
             LeakageWarning,
             stacklevel=caller_stacklevel(),
