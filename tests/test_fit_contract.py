@@ -21,6 +21,7 @@ from skquant import (
     MetaLearningTrainer,
     MLPTrainer,
     NGBoostTrainer,
+    RewardBasedTrainer,
     SingleTaskStrategy,
     VAETrainer,
     XGBoostTrainer,
@@ -250,3 +251,36 @@ def test_vae_validation_rows_dated_before_the_training_end_warn():
         clone(vae).fit(X[:40], X_val=X[40:])
     with pytest.warns(UserWarning, match="X_val starts on 2024-01-01, on or before"):
         clone(vae).fit(X[:40], X_val=X[:20])
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    [
+        LightGBMTrainer(n_estimators=5),
+        XGBoostTrainer(n_estimators=5),
+        NGBoostTrainer(n_estimators=5),
+        FTRLProximalTrainer(),
+        MLPTrainer(**_NET),
+        MetaLearningTrainer(estimators=["ridge"]),
+        RewardBasedTrainer(),
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_trainers_refuse_their_target_among_the_features(trainer):
+    """A trainer fitted on X that holds y's own column fitted silently (only the
+    strategies refused it): a LightGBM fitted on noise with fwd_ret_5 among its features
+    learned the identity."""
+    from skquant.leakage import LeakageWarning
+
+    X, y = _data(80)
+    index = pd.bdate_range("2020-01-01", periods=len(X), name="date")
+    X = pd.DataFrame(X, columns=["f0", "f1", "f2"], index=index)
+    y = pd.Series(y, index=index, name="fwd_ret_5")
+    with pytest.raises(ValueError, match=r"target column\(s\) \['fwd_ret_5'\]"):
+        clone(trainer).fit(X.assign(fwd_ret_5=y), y)
+    with pytest.warns(LeakageWarning, match="future_40"):
+        clone(trainer).fit(X.assign(future_40=y.shift(-3).fillna(0.0)), y)
+    clone(trainer).fit(X, y)  # the same rows without the label: fits
+    # a trailing return named like the target, which is the next one, is not the target
+    ret_1 = y.rename("ret_1")
+    clone(trainer).fit(X.assign(ret_1=ret_1.shift(1).fillna(0.0)), ret_1)

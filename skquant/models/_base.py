@@ -50,7 +50,12 @@ from skquant.utils._sklearn_compat import (
     validate_data,
     validate_parameter_constraints,
 )
-from skquant.utils._target import is_binary_target, tail_embargo, validation_gap
+from skquant.utils._target import (
+    check_labels_not_features,
+    is_binary_target,
+    tail_embargo,
+    validation_gap,
+)
 from skquant.utils._time import (
     chronological_tail_split,
     dates_of,
@@ -485,6 +490,7 @@ class BaseSupervisedTrainer(BaseTrainer):
         ``MIN_ROWS_FOR_TAIL`` (10) training rows up (see ``holds_out_tail``).
         """
         check_validation_pair(X_val, y_val)
+        check_labels_not_features(X, y)
         classification = config["task"] == "classification"
         ensure_finite = "allow-nan" if self._allow_nan else True
         Xa, ya = validate_data(

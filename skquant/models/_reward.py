@@ -27,6 +27,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._target import check_labels_not_features
 
 
 def reward_weights(reward, temperature: float, max_weight_ratio: float) -> np.ndarray:
@@ -235,6 +236,7 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
         {returns.self}
         """
         config = self._resolve_config()
+        check_labels_not_features(X, y)
         allow_nan = self.__sklearn_tags__().input_tags.allow_nan
         _, ya = validate_data(
             self,

@@ -151,42 +151,58 @@ def is_binary_target(y) -> bool:
     return values.nunique(dropna=True) == 2
 
 
+def _same_values(column, target) -> bool:
+    """Whether a feature column holds the target's values, row for row (NaN equal)."""
+    a, b = np.asarray(column), np.asarray(target)
+    if a.shape != b.shape:
+        return False
+    try:
+        return bool(np.array_equal(a.astype(np.float64), b.astype(np.float64), equal_nan=True))
+    except (TypeError, ValueError):  # labels that are not numbers
+        return bool(np.array_equal(a, b))
+
+
 def check_labels_not_features(X, y) -> None:
     """Refuse a target that is also a column of ``X``; warn about other label-like ones.
 
     A label must never become a feature: a column of ``X`` named like one of ``y``'s
-    targets (a Series' name, a DataFrame's columns) raises, and any other column whose
-    name looks like a label's (``y_*``, ``fwd_*``, ``target_*``, ``TTH``, ``MDD``,
-    ``MFE``; :func:`skquant.labels.is_label_like`) warns with a
+    targets (a Series' name, a DataFrame's columns) that holds its values raises (one
+    that holds other values, as ``X["ret_1"]`` beside ``y = X["ret_1"].shift(-1)``, is
+    not the target), and any column whose name looks like a label's (``y_*``,
+    ``fwd_*``, ``forward_*``, ``future_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``;
+    :func:`skquant.labels.is_label_like`) warns with a
     :class:`~skquant.leakage.LeakageWarning` naming it. An array ``X`` has no names to
     check.
 
     Raises
     ------
     ValueError
-        When ``X`` holds a column named like one of ``y``'s targets.
+        When ``X`` holds one of ``y``'s targets under its name.
     """
     columns = getattr(X, "columns", None)
     if columns is None:
         return
-    columns = [str(c) for c in columns]
     if isinstance(y, pd.DataFrame):
-        targets = {str(c) for c in y.columns}
+        targets = {str(c): y[c] for c in y.columns}
     else:
         name = getattr(y, "name", None)
-        targets = set() if name is None else {str(name)}
-    found = [c for c in columns if c in targets]
+        targets = {} if name is None else {str(name): y}
+    # a column named like a target that holds other values is not the target: a
+    # trailing return and the next one (y = X["ret_1"].shift(-1)) share a name
+    found = [str(c) for c in columns if str(c) in targets and _same_values(X[c], targets[str(c)])]
     if found:
         raise ValueError(
             f"X holds the target column(s) {found}: a label must never be a feature, or "
             f"every number is look-ahead. Drop them from X (X.drop(columns={found}))."
         )
+    columns = [str(c) for c in columns]
     labels = [c for c in columns if is_label_like(c)]
     if labels:
         warnings.warn(
             f"X holds column(s) named like labels {labels} (y_*, fwd_*, forward_*, "
-            "future_*, target_*, TTH, MDD, MFE): a label computed from later prices is look-ahead as a feature. "
-            "Drop them from X, or rename a column that is a causal feature.",
+            "future_*, target_*, TTH, MDD, MFE): a label computed from later prices is "
+            "look-ahead as a feature. Drop them from X, or rename a column that is a "
+            "causal feature.",
             LeakageWarning,
             stacklevel=caller_stacklevel(),
         )

@@ -39,7 +39,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from skquant.utils._target import tail_embargo, validation_gap
+from skquant.utils._target import check_labels_not_features, tail_embargo, validation_gap
 from skquant.utils._time import (
     chronological_tail_split,
     holds_out_tail,
@@ -406,6 +406,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         self.config_ = config
         self.task_ = config["task"]
         check_validation_pair(X_val, y_val)
+        check_labels_not_features(X, y)
         Xa = self._validate_X(X, reset=True)
         Y = self._validate_y(y, len(Xa), fit=True)
         _check_finite("y", Y)
