@@ -142,6 +142,23 @@ def test_multi_task_validation(guide_data):
         MultiTaskStrategy("lightgbm", model_config=FAST).fit(X_train, targets)
     with pytest.raises(ValueError, match="at least two targets"):
         MultiTaskStrategy("lightgbm", target_names=["TTH"]).fit(X_train, targets)
+    # a dict of target name to weight, as MultiTaskTrainer takes (it raised TypeError:
+    # float() argument must be ... not 'dict')
+    with pytest.raises(ValueError, match=r"loss_weights names \['nope'\], which are not"):
+        MultiTaskStrategy("lightgbm", loss_weights={"nope": 1.0}).fit(X_train, targets)
+    with pytest.raises(ValueError, match="no loss_weights parameter"):
+        MultiTaskStrategy("lightgbm", loss_weights={"MDD": 0.5}).fit(X_train, targets)
+
+
+def test_multi_task_loss_weights_by_target_name(guide_data):
+    pytest.importorskip("torch")
+    X_train, y_train, _, _ = guide_data
+    targets = y_train[["TTH", "MDD", "MFE"]]
+    config = {"epochs": 2, "device": "cpu", "hidden_layer_sizes": [8], "random_state": 0}
+    by_name = MultiTaskStrategy(loss_weights={"MFE": 0.25, "TTH": 2.0}, model_config=config)
+    by_name.fit(X_train, targets)
+    assert by_name.estimator_.get_params()["loss_weights"] == [2.0, 1.0, 0.25]
+    assert by_name.config_["loss_weights"] == [2.0, 1.0, 0.25]
 
 
 def test_guide_cascade_snippet(guide_data, monkeypatch):

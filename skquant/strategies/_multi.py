@@ -32,9 +32,11 @@ class MultiTaskStrategy(BaseStrategy):
         an estimator to clone.
     target_names : list of str, default=None
         The target columns to fit, in order. ``None`` takes every column of ``y``.
-    loss_weights : list of float, default=None
-        One weight per target in the model's loss; passed to the model's
-        ``loss_weights`` parameter. ``None`` keeps the model's own (equal) weights.
+    loss_weights : list of float or dict, default=None
+        One weight per target in the model's loss, in target order, or a dict of
+        target name to weight (a target it leaves out weighs 1); passed to the
+        model's ``loss_weights`` parameter. ``None`` keeps the model's own (equal)
+        weights.
     model_config : dict, default=None
         The model's config (e.g. from :func:`skquant.load_model_config`).
     embargo_days : int, default=None
@@ -77,7 +79,7 @@ class MultiTaskStrategy(BaseStrategy):
     _parameter_constraints: dict = {
         "model_name": [str, HasMethods(["fit"])],
         "target_names": ["array-like", None],
-        "loss_weights": ["array-like", None],
+        "loss_weights": ["array-like", dict, None],
         "model_config": [dict, None],
         "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
     }
@@ -121,6 +123,23 @@ class MultiTaskStrategy(BaseStrategy):
     def _names(frame: pd.DataFrame) -> list[str]:
         return [str(c) for c in frame.columns]
 
+    def _weights_by_position(self, targets: pd.DataFrame) -> np.ndarray:
+        """``loss_weights`` as one weight per column of ``targets``: a dict maps target
+        names to weights (a target it leaves out weighs 1, as in the multi-task net)."""
+        if not isinstance(self.loss_weights, dict):
+            return np.asarray(self.loss_weights, dtype=float).ravel()
+        names = [str(c) for c in targets.columns]
+        unknown = [k for k in self.loss_weights if str(k) not in names]
+        if unknown:
+            raise ValueError(
+                f"loss_weights names {unknown}, which are not targets; the targets are {names}."
+            )
+        given = {str(k): v for k, v in self.loss_weights.items()}
+        try:
+            return np.array([float(given.get(name, 1.0)) for name in names])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"loss_weights must map target names to numbers ({exc}).") from exc
+
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):
@@ -154,7 +173,7 @@ class MultiTaskStrategy(BaseStrategy):
         embargo_at_least(trainer, self.embargo_days)  # its own early-stopping tail
         params = trainer.get_params(deep=False)
         if self.loss_weights is not None:
-            weights = np.asarray(self.loss_weights, dtype=float).ravel()
+            weights = self._weights_by_position(targets)
             if len(weights) != n_targets:
                 raise ValueError(
                     f"loss_weights has {len(weights)} values but there are {n_targets} "
@@ -187,9 +206,7 @@ class MultiTaskStrategy(BaseStrategy):
             "strategy": "multi_task",
             "model_name": model_label(self.model_name),
             "target_names": self.target_names_,
-            "loss_weights": None
-            if self.loss_weights is None
-            else [float(w) for w in self.loss_weights],
+            "loss_weights": None if self.loss_weights is None else weights.tolist(),
             "model": getattr(trainer, "config_", None),
         }
         self._copy_feature_info(trainer, X)
