@@ -411,6 +411,38 @@ def test_panel_windows_stay_within_a_symbol(name):
     np.testing.assert_allclose(trainer.predict(changed)[~is_b], pred[~is_b], rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", list(SEQUENCE))
+def test_x_val_windows_reach_back_into_the_training_rows(name, monkeypatch):
+    """The windows of an X_val that follows the training rows hold the training rows
+    before it, per symbol (they were zero-padded: the net early-stopped on windows it
+    never trained on); an X_val that does not follow them is windowed alone."""
+    from skquant.models._nets._base import BaseNetTrainer
+
+    dates = pd.bdate_range("2021-01-01", periods=40)
+    index = pd.MultiIndex.from_product([dates, ["A", "B"]], names=["date", "symbol"])
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(len(index), 2), index=index, columns=["a", "b"])
+    y = pd.Series(rng.randn(len(index)), index=index, name="ret")
+    seen = {}
+    original = BaseNetTrainer._fit_net
+
+    def spy(self, config, heads, inputs, packed, val_inputs, val_packed):
+        seen["val"] = np.asarray(val_inputs)
+        return original(self, config, heads, inputs, packed, val_inputs, val_packed)
+
+    monkeypatch.setattr(BaseNetTrainer, "_fit_net", spy)
+    train, val = X.iloc[:60], X.iloc[60:]  # 30 dates, then 10
+    trainer = SEQUENCE[name](seq_len=4, early_stopping_rounds=2, **FAST)
+    trainer.fit(train, y.iloc[:60], X_val=val, y_val=y.iloc[60:])
+    scaled = ((X - trainer.mean_) / trainer.scale_).to_numpy(np.float32)
+    # the first X_val row (date 31, symbol A): dates 28-30 of A, then itself
+    rows_a = np.flatnonzero(X.index.get_level_values("symbol") == "A")
+    np.testing.assert_allclose(seen["val"][0], scaled[rows_a[27:31]], rtol=1e-6)
+    assert len(seen["val"]) == len(val)
+    trainer.fit(train, y.iloc[:60], X_val=X.iloc[50:], y_val=y.iloc[50:])  # overlaps
+    assert not seen["val"][0, :3].any()  # its first windows: padding, as before
+
+
 def test_seq_len_longer_than_every_training_series_is_warned():
     # a panel of 15 dates with seq_len=20: every window was mostly zero padding, silently
     dates = pd.bdate_range("2021-01-01", periods=15)

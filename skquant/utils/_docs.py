@@ -358,7 +358,9 @@ FRAGMENTS: dict[str, str] = {
                 ``predict`` from the rows they are given: the first ``seq_len - 1`` rows of each
                 symbol in a ``predict`` call see zero padding, so pass enough history before the
                 rows you need. A row's prediction depends on the rows before it in the same
-                call, never on later ones.
+                call, never on later ones. The windows of an ``X_val`` whose dates all follow
+                the training rows' reach back into them (as those of the validation tail the
+                trainer cuts itself do); other ``X_val`` windows are built from ``X_val`` alone.
                 """,
             ),
         ]

@@ -450,7 +450,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
             warn_if_validation_not_after(X, X_val, *validation_gap(y))
             Yv = self._validate_y(y_val, len(Xv), fit=False, name="y_val")
             _check_finite("y_val", Yv)
-            val_inputs = self._net_inputs(self._scale_X(Xv, "X_val"), X_val)
+            val_inputs = self._val_net_inputs(Xa, X, Xv, X_val)
             val_packed = np.column_stack(
                 [(Yv - self.y_mean_) / self.y_scale_, np.ones(len(Yv))]
             ).astype(np.float32)
@@ -469,6 +469,11 @@ class BaseNetTrainer(BaseSupervisedTrainer):
 
     def _loss_weights(self, config) -> list[float] | None:
         return None
+
+    def _val_net_inputs(self, Xa: np.ndarray, X, Xv: np.ndarray, X_val):
+        """The net inputs of the validated ``X_val`` rows ``Xv`` (a sequence net's
+        reach back into the training rows ``Xa``)."""
+        return self._net_inputs(self._scale_X(Xv, "X_val"), X_val)
 
     def _fit_net(self, config, heads, inputs, packed, val_inputs, val_packed) -> None:
         from skquant.models._nets._modules import PackedLoss

@@ -24,7 +24,7 @@ from skquant.models._nets._base import (
 from skquant.utils._docs import fill_doc
 from skquant.utils._panel import refuse_repeated_dates
 from skquant.utils._sklearn_compat import Interval
-from skquant.utils._time import warn_rows_as_one_series
+from skquant.utils._time import dates_of, warn_rows_as_one_series
 from skquant.utils._warnings import caller_stacklevel
 
 
@@ -157,6 +157,32 @@ class BaseSequenceTrainer(BaseNetTrainer):
                 stacklevel=caller_stacklevel(),
             )
         return windows
+
+    def _val_net_inputs(self, Xa, X, Xv, X_val):
+        """``X_val``'s windows: when ``X_val``'s dates all follow the training rows', a
+        window reaches back into the training rows of its symbol, as in the unbroken
+        series (the trainer's own validation tail does the same); else from ``X_val``
+        alone, its first ``seq_len - 1`` rows of each symbol zero-padded (they were,
+        whatever the dates: the net early-stopped on windows it never trained on)."""
+        scaled = self._scale_X(Xv, "X_val")
+        if Xv.ndim == 3 or int(self.config_["seq_len"]) <= 1 or not _follows(X, X_val):
+            return self._net_inputs(scaled, X_val)
+        both = pd.concat([X, X_val])
+        rows = np.concatenate([self._scale_X(Xa), scaled])
+        return self._net_inputs(rows, both)[len(Xa) :]
+
+
+def _follows(X, X_val) -> bool:
+    """Whether ``X`` and ``X_val`` are dated frames of one layout, every ``X_val`` date
+    after every ``X`` date."""
+    if not (isinstance(X, pd.DataFrame) and isinstance(X_val, pd.DataFrame)):
+        return False
+    if list(X.index.names) != list(X_val.index.names) or list(X.columns) != list(X_val.columns):
+        return False
+    train, val = dates_of(X), dates_of(X_val)
+    if train is None or val is None or not len(train) or not len(val):
+        return False
+    return bool(val.min() > train.max())
 
 
 @fill_doc
