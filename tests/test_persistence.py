@@ -197,7 +197,7 @@ def test_crash_during_save_keeps_previous_model(tmp_path, fitted, data, monkeypa
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
-        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, X["f0"]), folder)
+        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, 2 * X["f0"]), folder)
     monkeypatch.undo()
     assert (folder / "model.joblib").read_bytes() == before
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
@@ -307,7 +307,7 @@ def test_a_save_that_fails_after_the_dump_keeps_the_earlier_model(
 
     monkeypatch.setattr(skquant.persistence, "_config_of", fail)
     with pytest.raises(OSError, match="disk full"):
-        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, X["f0"]), folder)
+        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, 2 * X["f0"]), folder)
     monkeypatch.undo()
     np.testing.assert_array_equal(load_model(folder).predict(X), fitted.predict(X))
     assert json.loads((folder / "metrics.json").read_text()) == {"run": "A"}
@@ -332,7 +332,7 @@ def test_a_save_killed_while_moving_files_in_reads_as_unfinished(
 
     monkeypatch.setattr(os, "replace", replace_twice)
     with pytest.raises(KeyboardInterrupt):
-        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, X["f0"]), folder)
+        save_model(LightGBMTrainer(n_estimators=5, n_jobs=1).fit(X, 2 * X["f0"]), folder)
     monkeypatch.undo()
     with pytest.raises(ModelIntegrityError, match="has no metadata.json.*did not finish"):
         load_model(folder)
