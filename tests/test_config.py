@@ -287,3 +287,39 @@ def test_bad_config_files_and_names_are_named(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="'slow' \\(from the environment variable MODEL_VARIANT"):
         load_model_config(fast)
     assert load_model_config(fast, variant="quick") == {"n_estimators": 5}
+
+
+def test_model_variant_reaches_joblib_workers_started_before_it(monkeypatch):
+    """cross_validate(n_jobs=2) fitted the balanced variant after MODEL_VARIANT was set
+    to aggressive (its workers, started by an earlier call, kept their environment),
+    while n_jobs=1 fitted the aggressive one."""
+    import pickle
+
+    from joblib import parallel_config
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_validate
+
+    from skquant import LightGBMTrainer, SingleTaskStrategy
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] + rng.normal(size=120)
+
+    def fitted(n_jobs, estimator):
+        with parallel_config(backend="loky"):
+            out = cross_validate(estimator, X, y, cv=2, n_jobs=n_jobs, return_estimator=True)
+        return out["estimator"]
+
+    fast = {"n_estimators": 3, "early_stopping_rounds": 0, "n_jobs": 1}
+    monkeypatch.delenv("MODEL_VARIANT", raising=False)
+    fitted(2, LightGBMTrainer(**fast))  # the workers start without a variant
+    monkeypatch.setenv("MODEL_VARIANT", "aggressive")
+    for n_jobs in (1, 2):
+        trainers = fitted(n_jobs, LightGBMTrainer(**fast))
+        assert [t.config_["learning_rate"] for t in trainers] == [0.1, 0.1], n_jobs
+        strategies = fitted(n_jobs, SingleTaskStrategy("lightgbm", model_config=fast))
+        assert [s.estimator_.config_["learning_rate"] for s in strategies] == [0.1, 0.1]
+    # the record is used once: a fitted model refitted in another session reads its own
+    monkeypatch.setenv("MODEL_VARIANT", "conservative")
+    again = pickle.loads(pickle.dumps(clone(LightGBMTrainer(**fast)).fit(X, y)))
+    assert "_cloned_by" not in vars(again)

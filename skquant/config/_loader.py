@@ -31,9 +31,9 @@ from typing import Any
 import yaml
 
 from skquant.registry import get_trainer, is_registered, registered_names, unknown_model_error
+from skquant.utils._variant import VARIANT_ENV
 
 DEFAULT_VARIANT = "balanced"
-VARIANT_ENV = "MODEL_VARIANT"
 
 # Parameters of every trainer that a config file may not set: they are not hyper-parameters.
 _NOT_CONFIG_KEYS = frozenset({"config"})

@@ -63,6 +63,7 @@ from skquant.utils._time import (
     warn_if_validation_not_after,
 )
 from skquant.utils._validation import check_validation_pair, validate_named
+from skquant.utils._variant import in_cloning_variant, record_cloning_process
 from skquant.utils._warnings import caller_stacklevel
 
 TASKS = ("regression", "classification")
@@ -222,6 +223,14 @@ class ConfigMixin:
             and value is not UNSET
             and (value is not None or key in none_is_a_value)
         }
+
+    def __sklearn_clone__(self):
+        """A clone (``sklearn.base.clone``) that records this process's ``MODEL_VARIANT``:
+        fitted in a joblib worker, which keeps the environment it started with, it
+        reads that variant (see :mod:`skquant.utils._variant`)."""
+        new = super().__sklearn_clone__()
+        record_cloning_process(new)
+        return new
 
     def _config_layers(self) -> dict[str, Any]:
         """YAML variant < ``config`` < explicit parameters, merged but not validated."""
@@ -564,6 +573,7 @@ class BaseSupervisedTrainer(BaseTrainer):
         return self.label_encoder_.transform(y)
 
     # ------------------------------------------------------------------ fit/predict
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=True)
     @fill_doc
     def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None):

@@ -20,6 +20,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._time import dates_of, warn_rows_as_one_series
+from skquant.utils._variant import in_cloning_variant
 
 
 class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
@@ -45,6 +46,7 @@ class BaseFeatureTrainer(TransformerMixin, BaseTrainer):
         tags.target_tags.required = False
         return tags
 
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=True)
     @fill_doc
     def fit(self, X, y=None):

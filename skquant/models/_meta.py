@@ -26,6 +26,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._target import check_labels_not_features, tail_embargo
+from skquant.utils._variant import in_cloning_variant
 
 _DEFAULT_BASES = ("lightgbm", "xgboost", "ridge")
 
@@ -197,6 +198,7 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         # column (m, j) = f_m * c_j, m-major
         return (F[:, :, None] * C[:, None, :]).reshape(len(F), -1)
 
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
     def fit(self, X, y):

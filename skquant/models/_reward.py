@@ -28,6 +28,7 @@ from skquant.utils._sklearn_compat import (
     validate_data,
 )
 from skquant.utils._target import check_labels_not_features
+from skquant.utils._variant import in_cloning_variant
 
 
 def reward_weights(reward, temperature: float, max_weight_ratio: float) -> np.ndarray:
@@ -218,6 +219,7 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
             tags.regressor_tags.poor_score = base_tags.regressor_tags.poor_score
         return tags
 
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
     def fit(self, X, y, *, reward=None, sample_weight=None, X_val=None, y_val=None):

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, clone
 
 from skquant.utils._sklearn_compat import ClassifierTags, RegressorTags, check_is_fitted
 from skquant.utils._target import is_binary_target
+from skquant.utils._variant import record_cloning_process
 from skquant.utils._warnings import caller_stacklevel
 
 
@@ -185,6 +186,13 @@ def check_target_names(target_names, frame: pd.DataFrame, what: str = "y") -> li
 
 class BaseStrategy(BaseEstimator):
     """Base of the strategies (not for direct use): ``train`` and fitted checks."""
+
+    def __sklearn_clone__(self):
+        """A clone that records this process's ``MODEL_VARIANT``, which its models read
+        when it is fitted in a joblib worker (see :mod:`skquant.utils._variant`)."""
+        new = super().__sklearn_clone__()
+        record_cloning_process(new)
+        return new
 
     def train(self, X_train, y_train, X_val=None, y_val=None):
         """Fit as in the user guide, early-stopping on ``(X_val, y_val)`` when given.

@@ -34,6 +34,7 @@ from skquant.utils._sklearn_compat import (
 from skquant.utils._target import check_labels_not_features
 from skquant.utils._time import dates_of
 from skquant.utils._validation import check_validation_pair
+from skquant.utils._variant import in_cloning_variant
 
 
 def _stage_output(estimator, task: str, X) -> np.ndarray:
@@ -248,6 +249,7 @@ class CascadeStrategy(BaseStrategy):
             return oof, [oof] * len(stage_targets)
         return oof, [max(oof, horizons[t].horizon) for t in stage_targets]
 
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):

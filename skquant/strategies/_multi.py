@@ -20,6 +20,7 @@ from skquant.utils._embargo import embargo_at_least
 from skquant.utils._sklearn_compat import HasMethods, Interval, _fit_context
 from skquant.utils._target import check_labels_not_features
 from skquant.utils._validation import check_validation_pair
+from skquant.utils._variant import in_cloning_variant
 
 
 class MultiTaskStrategy(BaseStrategy):
@@ -140,6 +141,7 @@ class MultiTaskStrategy(BaseStrategy):
         except (TypeError, ValueError) as exc:
             raise ValueError(f"loss_weights must map target names to numbers ({exc}).") from exc
 
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):

@@ -23,6 +23,7 @@ from skquant.utils._embargo import embargo_at_least
 from skquant.utils._sklearn_compat import HasMethods, Interval, _fit_context
 from skquant.utils._target import check_labels_not_features
 from skquant.utils._validation import check_validation_pair
+from skquant.utils._variant import in_cloning_variant
 
 
 def _single_classifier(strategy) -> bool:
@@ -110,6 +111,7 @@ class SingleTaskStrategy(BaseStrategy):
         tags.input_tags.allow_nan = self._inner_allows_nan(self.model_name)
         return tags
 
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=False)
     @fill_doc
     def fit(self, X, y, *, X_val=None, y_val=None):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import os
@@ -24,6 +23,7 @@ from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._time import dates_of, periods_per_year_of
+from skquant.utils._variant import variant_env
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._portfolio import (
     Backtest,
@@ -98,27 +98,6 @@ def _history_periods(model) -> int:
     return max(int(seq_len) - 1, 0) if seq_len else 0
 
 
-@contextlib.contextmanager
-def _variant_env(variant):
-    """``MODEL_VARIANT`` set to ``variant`` (unset for None) while a fold is fitted, when
-    this process holds another value (a joblib worker started before the run's)."""
-    held = os.environ.get(VARIANT_ENV)
-    if held == variant:
-        yield
-        return
-    if variant is None:
-        del os.environ[VARIANT_ENV]
-    else:
-        os.environ[VARIANT_ENV] = variant
-    try:
-        yield
-    finally:
-        if held is None:
-            os.environ.pop(VARIANT_ENV, None)
-        else:
-            os.environ[VARIANT_ENV] = held
-
-
 def _fit_predict_fold(
     estimator,
     features,
@@ -153,7 +132,7 @@ def _fit_predict_fold(
         X_train, y_train, index_train = X_train[keep], y_train[keep], index_train[keep]
     model = clone(estimator)
     frame = pd.DataFrame(X_train, index=index_train, columns=features, copy=False)
-    with _variant_env(variant):
+    with variant_env(variant):
         started = time.perf_counter()
         model.fit(frame, y_train)
         fit_seconds = time.perf_counter() - started

@@ -46,6 +46,7 @@ from skquant.utils._time import (
     warn_if_validation_not_after,
 )
 from skquant.utils._validation import check_validation_pair, validate_named
+from skquant.utils._variant import in_cloning_variant
 
 # Keys every net trainer takes, with the value used when neither parameter, config nor
 # YAML variant sets one.
@@ -388,6 +389,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         return standardize(Xa, self.mean_, self.scale_, name=name)
 
     # ------------------------------------------------------------------ fit
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=True)
     @fill_doc
     def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None):

@@ -22,6 +22,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._variant import in_cloning_variant
 
 # Values used when neither parameter, config nor YAML variant sets a key.
 _GAN_DEFAULTS: dict[str, Any] = {
@@ -298,6 +299,7 @@ class GANTrainer(BaseFeatureTrainer):
         return tags
 
     # ------------------------------------------------------------------ fit
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=True)
     @fill_doc
     def fit(self, X, y=None):

@@ -29,6 +29,7 @@ from skquant.utils._time import (
     warn_if_validation_not_after,
 )
 from skquant.utils._validation import validate_named
+from skquant.utils._variant import in_cloning_variant
 
 
 @fill_doc
@@ -136,6 +137,7 @@ class VAETrainer(BaseFeatureTrainer):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
+    @in_cloning_variant
     @_fit_context(prefer_skip_nested_validation=True)
     @fill_doc
     def fit(self, X, y=None, *, X_val=None):
