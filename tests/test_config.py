@@ -323,3 +323,28 @@ def test_model_variant_reaches_joblib_workers_started_before_it(monkeypatch):
     monkeypatch.setenv("MODEL_VARIANT", "conservative")
     again = pickle.loads(pickle.dumps(clone(LightGBMTrainer(**fast)).fit(X, y)))
     assert "_cloned_by" not in vars(again)
+
+
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
+    """PyYAML follows YAML 1.1, where a float needs a dot: `learning_rate: 1e-3` was the
+    string '1e-3', shown as `learning_rate: 1e-3` by `skquant configs show` and refused
+    only at fit ("must be a float ... Got '1e-3'"); a search-space bound the same."""
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "model: lightgbm\n"
+        "search_space:\n  reg_lambda: {type: float, low: 1e-3, high: 1E+2, log: true}\n"
+        "variants:\n  balanced:\n"
+        "    learning_rate: 1e-3\n    reg_lambda: 2.5e2\n    reg_alpha: -1e-2\n"
+        "    min_split_gain: .5\n    n_estimators: 100\n    importance_type: '1e-3'\n"
+    )
+    config = load_model_config(path)
+    assert config["learning_rate"] == 1e-3 and isinstance(config["learning_rate"], float)
+    assert config["reg_lambda"] == 250.0 and config["reg_alpha"] == -0.01
+    assert config["min_split_gain"] == 0.5
+    assert config["n_estimators"] == 100 and isinstance(config["n_estimators"], int)
+    assert config["importance_type"] == "1e-3"  # quoted: a string, as written
+    from skquant.config import load_search_space
+
+    assert load_search_space(path)["reg_lambda"] == {
+        "type": "float", "low": 1e-3, "high": 100.0, "log": True
+    }  # fmt: skip

@@ -24,6 +24,7 @@ import difflib
 import functools
 import inspect
 import os
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,19 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 (PyYAML) reads a float only with a dot and a signed exponent: `1e-3`, `1E5`
+# and `1.0e5` were strings, which looked right in `skquant configs show` and failed at
+# fit. A plain scalar written as YAML 1.2 writes a float is one here; a quoted one stays
+# a string.
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$""",
+    ),
+    list("-+0123456789."),
+)
 
 
 @functools.lru_cache(maxsize=128)
