@@ -348,3 +348,20 @@ def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
     assert load_search_space(path)["reg_lambda"] == {
         "type": "float", "low": 1e-3, "high": 100.0, "log": True
     }  # fmt: skip
+
+
+def test_returned_configs_do_not_alias_the_parse_cache():
+    """The parsed YAML is cached per text: read_config_file handed out the cached
+    document and load_search_space the cached choices lists, so narrowing a returned
+    search space or editing a returned document changed every later load in the process."""
+    from skquant.config import load_search_space, read_config_file
+
+    doc, _, _ = read_config_file("lightgbm")
+    doc["defaults"]["random_state"] = 99
+    doc["variants"]["balanced"]["n_estimators"] = 7
+    config = load_model_config("lightgbm")
+    assert config["random_state"] == 0 and config["n_estimators"] != 7
+    space = load_search_space("lstm")
+    space["seq_len"]["choices"].append(999)
+    assert 999 not in load_search_space("lstm")["seq_len"]["choices"]
+    assert 999 not in read_config_file("lstm")[0]["search_space"]["seq_len"]["choices"]

@@ -175,6 +175,13 @@ def read_config_file(name: str | os.PathLike) -> tuple[dict[str, Any], str, str 
     model : str or None
         The registry name the file configures, or None when it names no registered model.
     """
+    doc, where, model = _read_config_file(name)
+    return copy.deepcopy(doc), where, model  # the parse is cached: never hand it out
+
+
+def _read_config_file(name: str | os.PathLike) -> tuple[dict[str, Any], str, str | None]:
+    """:func:`read_config_file` without the copy: the document is the parse cache's,
+    which callers must not mutate."""
     if not isinstance(name, (str, os.PathLike)):
         raise ValueError(
             f"name must be a model's registry name or a YAML file's path, got "
@@ -279,7 +286,7 @@ def load_model_config(
     >>> cfg["n_estimators"]
     2000
     """
-    doc, where, model = read_config_file(name)
+    doc, where, model = _read_config_file(name)
     chosen = _variant_from_env(variant)
     variants = doc["variants"]
     if chosen not in variants:
@@ -312,5 +319,5 @@ def list_models() -> list[str]:
 
 def list_variants(name: str | os.PathLike) -> list[str]:
     """Variants defined for ``name`` (a registry name or a YAML path), in file order."""
-    doc, _, _ = read_config_file(name)
+    doc, _, _ = _read_config_file(name)
     return list(doc["variants"])

@@ -14,6 +14,7 @@ booleans or null). Keys are checked against the trainer's parameters as config k
 
 from __future__ import annotations
 
+import copy
 import os
 from numbers import Integral, Real
 from typing import Any
@@ -84,7 +85,7 @@ def _check_entry(name: str, spec: Any, where: str) -> dict[str, Any]:
             )
     else:
         _check_range(spec, kind, where)
-    return dict(spec)
+    return copy.deepcopy(spec)  # a fresh copy: the parsed file is cached
 
 
 def check_search_space(space: Any, model: str | None, where: str) -> dict[str, dict[str, Any]]:
