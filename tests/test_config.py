@@ -365,3 +365,23 @@ def test_returned_configs_do_not_alias_the_parse_cache():
     space["seq_len"]["choices"].append(999)
     assert 999 not in load_search_space("lstm")["seq_len"]["choices"]
     assert 999 not in read_config_file("lstm")[0]["search_space"]["seq_len"]["choices"]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_shipped_variant_and_search_bound_meets_the_parameter_constraints(name):
+    """A wrong value in a shipped variant (or a search-space bound a trainer refuses)
+    would show only when someone fits that variant; checked here without fitting."""
+    from skquant.config import load_search_space
+    from skquant.registry import get_trainer, missing_dependencies
+
+    if missing_dependencies(name):
+        pytest.skip(f"{name} needs {missing_dependencies(name)}")
+    cls = get_trainer(name)
+    space = load_search_space(name)
+    for variant in list_variants(name):
+        config = load_model_config(name, variant=variant)
+        cls(**config)._validate_params()
+        for key, spec in space.items():
+            values = spec.get("choices") or [spec["low"], spec["high"]]
+            for value in values:
+                cls(**{**config, key: value})._validate_params()
