@@ -133,6 +133,9 @@ def test_configs_show_prints_the_search_space(capsys):
 
     assert main(["-q", "configs", "show", "xgboost", "--search-space"]) == 0
     assert yaml.safe_load(capsys.readouterr().out) == load_search_space("xgboost")
+    # --variant was dropped without a word: a model has one search space
+    assert main(["-q", "configs", "show", "xgboost", "--search-space", "--variant", "x"]) == 2
+    assert "--variant does not apply to --search-space" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------- the engine's fold hook

@@ -67,6 +67,13 @@ def _show(args: argparse.Namespace) -> int:
 
     from skquant.config import VARIANT_ENV, load_model_config, load_search_space
 
+    if args.search_space and args.variant is not None:
+        # one search space serves every variant: --variant would be dropped without a word
+        raise UsageError(
+            "--variant does not apply to --search-space: a model has one search space, "
+            "which skquant tune samples over the variant it starts from (skquant tune "
+            "--variant). Drop one of the two."
+        )
     try:
         if args.search_space:
             space = load_search_space(args.model)
