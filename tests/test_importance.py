@@ -214,6 +214,28 @@ def test_shap_package_on_a_linear_family():
     assert importance.index[0] == "signal"
 
 
+def test_shap_refuses_a_model_whose_row_output_reads_earlier_rows():
+    # The shap package evaluates masked copies of one row side by side, without the
+    # row's past: a model whose output for row t reads the rows before it (a regime
+    # filter's trailing volatility, a sequence net's window) was explained as another
+    # function (a regime probability off by 1.0 against transform's), silently.
+    pytest.importorskip("torch")
+    from skquant import LSTMTrainer
+
+    X, y = _data(n=120)
+    gmm = GMMRegimeTrainer(n_components=2, volatility_window=10, random_state=0).fit(X)
+    assert gmm.history_periods_ > 0
+    with pytest.raises(ValueError, match=r"kind='shap'.*GMMRegimeTrainer.*history_periods_"):
+        gmm.get_feature_importance(kind="shap", X=X.iloc[-10:])
+    lstm = LSTMTrainer(seq_len=4, epochs=1, early_stopping_rounds=0, random_state=0)
+    lstm.fit(X.iloc[:100], y.iloc[:100])
+    with pytest.raises(ValueError, match=r"kind='shap'.*LSTMTrainer.*seq_len=4"):
+        lstm.get_feature_importance(kind="shap", X=X.iloc[-10:])
+    # kind="gain" still answers; a model without history is still explained
+    assert gmm.get_feature_importance().shape == (len(FEATURES),)
+    assert lstm.get_feature_importance().shape == (len(FEATURES),)
+
+
 def _panel(n_days=220, n_symbols=3, seed=0):
     rng = np.random.RandomState(seed)
     index = pd.MultiIndex.from_product(

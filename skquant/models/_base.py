@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_array, column_or_1d
 from skquant.models._explain import (
     as_model_input,
     check_kind,
+    check_rows_explainable,
     mean_abs,
     package_shap_values,
     permutation_scores,
@@ -356,7 +357,9 @@ class BaseTrainer(ConfigMixin, BaseEstimator):
             which explains ``predict_proba`` (classifiers), ``predict`` (regressors)
             or ``transform`` (feature models) with at most 50 rows of ``X`` as
             background, calling it about 10 times per row of ``X`` (pass a few
-            hundred rows at most). Several outputs (classes, quantiles, targets when
+            hundred rows at most); a model whose output for a row reads earlier rows
+            (``history_periods_``, a sequence net's ``seq_len``) is refused, as the
+            package explains rows one at a time. Several outputs (classes, quantiles, targets when
             ``target`` is None) are averaged. ``"permutation"``: the mean decrease, over 5
             shuffles (seed 0), of a trading score on ``(X, y)`` when one feature is
             shuffled: the Sharpe ratio of the sign of the predictions for a
@@ -444,6 +447,7 @@ class BaseTrainer(ConfigMixin, BaseEstimator):
     def _shap_values(self, Xa: np.ndarray, target) -> np.ndarray:
         values = self._tree_contributions(Xa)
         if values is None:
+            check_rows_explainable(self)
             values = package_shap_values(self._explained_output(target), Xa, self._feature_names())
         return values
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.base import is_classifier
+from sklearn.base import is_classifier, is_regressor
 from sklearn.inspection import permutation_importance
 
 from skquant.metrics import get_scorer
@@ -55,6 +55,40 @@ def without_bias(contrib, n_features: int) -> np.ndarray:
     contrib = np.asarray(contrib, dtype=float)
     blocks = contrib.reshape(len(contrib), -1, n_features + 1)[:, :, :-1]
     return blocks.transpose(0, 2, 1)
+
+
+def check_rows_explainable(estimator) -> None:
+    """ValueError when the output for a row reads the rows before it.
+
+    The ``shap`` package evaluates masked copies of one row side by side, without the
+    row's past: a model whose output for row t depends on earlier rows (a causal
+    feature model's ``history_periods_``: a regime filter's trailing volatility; a
+    sequence net's window of ``seq_len`` rows) would be explained as another function
+    (each masked copy read as the history of the next), and its SHAP values would
+    say nothing of the model.
+    """
+    name = type(estimator).__name__
+    history = getattr(estimator, "history_periods_", None)
+    if history:
+        reason = (
+            f"the {int(history)} earlier periods of its symbol (history_periods_={int(history)})"
+        )
+    else:
+        config = getattr(estimator, "config_", None)
+        seq_len = config.get("seq_len") if isinstance(config, dict) else None
+        if not (seq_len and int(seq_len) > 1):
+            return
+        reason = f"the {int(seq_len) - 1} rows before it (seq_len={int(seq_len)})"
+    raise ValueError(
+        f"kind='shap' explains rows one at a time, but the output of {name} for a row "
+        f"depends on {reason}: the shap package would explain masked copies of a row "
+        "read as each other's history, not this model. Use kind='gain'"
+        + (
+            ", or kind='permutation' on rows indexed by date (and symbol)."
+            if is_classifier(estimator) or is_regressor(estimator)
+            else "."
+        )
+    )
 
 
 def package_shap_values(predict: Callable, Xa: np.ndarray, feature_names) -> np.ndarray:
