@@ -30,8 +30,10 @@ def walk_forward_importance(
 
     For each fold, a clone of ``estimator`` is fitted on the training rows and
     scikit-learn's :func:`~sklearn.inspection.permutation_importance` shuffles each
-    feature of the test rows ``n_repeats`` times; the fold's importance of a feature
-    is the mean decrease of the score. A feature the model leans on in every fold has
+    feature of the test rows ``n_repeats`` times (a shuffle draws from all the test
+    rows, across dates and, on a panel, symbols; the rows keep their dates, so
+    returns are still booked per date); the fold's importance of a feature is the
+    mean decrease of the score. A feature the model leans on in every fold has
     a large mean and a small standard error; one that helps in some folds and hurts
     in others has a mean near zero.
 

@@ -359,15 +359,20 @@ class BaseTrainer(ConfigMixin, BaseEstimator):
             background, calling it about 10 times per row of ``X`` (pass a few
             hundred rows at most); a model whose output for a row reads earlier rows
             (``history_periods_``, a sequence net's ``seq_len``) is refused, as the
-            package explains rows one at a time. Several outputs (classes, quantiles, targets when
-            ``target`` is None) are averaged. ``"permutation"``: the mean decrease, over 5
-            shuffles (seed 0), of a trading score on ``(X, y)`` when one feature is
-            shuffled: the Sharpe ratio of the sign of the predictions for a
+            package explains rows one at a time. Several outputs (classes, quantiles,
+            targets when ``target`` is None) are averaged. ``"permutation"``: the mean
+            decrease, over 5 shuffles (seed 0), of a trading score on ``(X, y)`` when one
+            feature is shuffled: the Sharpe ratio of the sign of the predictions for a
             regressor, the hit rate of the direction calls for a binary classifier,
-            accuracy for a multiclass one (supervised single-target models only).
+            accuracy for a multiclass one (supervised single-target models only). A
+            shuffle draws from all the rows of ``X``, across dates (and symbols, on a
+            panel), which keep their index: returns are still booked per date.
         X : array-like of shape (n_samples, n_features), default=None
             The rows to explain (``"shap"``) or score (``"permutation"``), with the
-            features the model was fitted on; preferably rows it was not fitted on.
+            features the model was fitted on; rows it was not fitted on (its
+            training rows reward what it memorised; the model keeps no record of them,
+            so this is not checked: :func:`skquant.inspection.walk_forward_importance`
+            refits it fold by fold and scores each fold's test rows).
         y : array-like of shape (n_samples,), default=None
             The targets of ``X`` (``"permutation"`` only).
 
