@@ -724,6 +724,33 @@ def test_build_features_pipeline_with_a_stand_in_vae(tmp_path, monkeypatch, caps
     assert (out / "BBB.csv").stat().st_mtime_ns == before  # unchanged: skipped
 
 
+def test_build_features_names_the_earlier_runs_files_it_did_not_build(
+    tmp_path, monkeypatch, capsys
+):
+    """A symbol gone from --input-dir kept its output file and record from an earlier
+    run (another --latent-dim here), silently: walkforward and train-all on the folder
+    read it beside this run's files, and the run's manifest did not list it."""
+    import skquant.registry
+    from skquant.cli import main
+
+    monkeypatch.setitem(skquant.registry._REGISTRY, "vae", (__name__, "_StandInVAE"))
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=100)
+    config = tmp_path / "vae.yaml"
+    config.write_text("model: vae\nvariants:\n  balanced: {}\n")
+    out = tmp_path / "out"
+    args = ["-q", "build-features", "--input-dir", str(data), "--output-dir", str(out),
+            "--config", str(config), "--target", "fwd_ret_1d"]  # fmt: skip
+    assert main([*args, "--latent-dim", "2"]) == 0
+    (data / "BBB.parquet").unlink()
+    capsys.readouterr()
+    assert main([*args, "--latent-dim", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "BBB.parquet" in err and "earlier" in err, err
+    manifest = json.loads((out / "vae_models" / "run_manifest.json").read_text())
+    assert manifest["not_built_by_this_run"] == ["BBB.parquet"]
+    assert [r["symbol"] for r in manifest["symbols"]] == ["AAA"]
+
+
 def test_build_features_plans_on_files_it_can_fit_on(tmp_path, monkeypatch, capsys):
     """The leak guard's plan read the first files whatever their length: a file too
     short to fit a feature model on (it fails by name) took a place in the plan, as

@@ -60,7 +60,8 @@ def add_parser(subparsers, parents) -> None:
             "and write each SYMBOL file to --output-dir with latent columns vae0..vae{N-1} "
             "added; the fitted VAEs go to OUT/vae_models/SYMBOL/. Re-running skips the "
             "symbols finished with the same input columns, --latent-dim, --train-frac and "
-            "config, and builds the others again."
+            "config, and builds the others again; files an earlier run built for symbols "
+            "this --input-dir lacks are named in a warning (remove them)."
         ),
         epilog=EXIT_CODES_HELP,
     )
@@ -296,6 +297,22 @@ def _is_built(out_file: Path, model_dir: Path, job: FeatureJob, source: str) -> 
         return False
 
 
+def _earlier_files(out_dir: Path, files: dict) -> list[str]:
+    """The symbol files in ``out_dir`` with a build-features record whose symbol is not
+    among this run's ``files``: an earlier run's, which this run neither built nor
+    checked."""
+    from skquant.cli._data import SUFFIXES, sidecar_path
+
+    return sorted(
+        path.name
+        for path in out_dir.iterdir()
+        if path.is_file()
+        and path.suffix.lower() in SUFFIXES
+        and path.stem not in files
+        and sidecar_path(path).is_file()
+    )
+
+
 def _latent_param(cls) -> str:
     import inspect
 
@@ -367,6 +384,7 @@ def run(args: argparse.Namespace) -> int:
     results = run_symbols(build_symbol, files, job, args.n_jobs, _progress_line)
     results.sort(key=lambda r: r["symbol"])
     failed = [r for r in results if r["status"] == "failed"]
+    earlier = _earlier_files(out_dir, files)
     atomic_write_json(
         out_dir / MODELS_DIR / "run_manifest.json",
         {
@@ -382,8 +400,19 @@ def run(args: argparse.Namespace) -> int:
             "leak_threshold": args.leak_threshold,
             "config": config,
             "symbols": results,
+            "not_built_by_this_run": earlier,
         },
     )
+    if earlier:
+        shown = ", ".join(earlier[:5]) + (
+            f" and {len(earlier) - 5} more" if len(earlier) > 5 else ""
+        )
+        print(
+            f"skquant: warning: {out_dir} also holds {shown}, built by an earlier build-features "
+            "run from files this --input-dir lacks (perhaps with other inputs or settings); "
+            "walkforward and train-all on the folder would read them: remove them.",
+            file=sys.stderr,
+        )
     if verbosity >= 0:
         width = max(6, *(len(r["symbol"]) for r in results))
         print(f"{'symbol':<{width}}  status   fit rows  fit until   seconds")
