@@ -21,6 +21,7 @@ from skquant.leakage import plan_labels
 from skquant.metrics import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
+from skquant.utils._history import history_periods
 from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._variant import variant_env
@@ -65,37 +66,12 @@ def _history_rows(model, dates: np.ndarray) -> int:
     rows of the training and embargo windows, never a label); their predictions are
     dropped. Other models need none.
     """
-    periods = _history_periods(model)
+    periods = history_periods(model)
     if periods <= 0 or len(dates) == 0:
         return 0
     distinct = np.unique(dates)
     first = distinct[max(len(distinct) - periods, 0)]
     return len(dates) - int(np.searchsorted(dates, first, side="left"))
-
-
-def _history_periods(model) -> int:
-    """The earlier periods a fitted model needs: ``history_periods_`` when it declares
-    it, ``seq_len - 1`` for a sequence model, else 0; for a Pipeline the sum over its
-    steps (each step's first rows need the history of the steps before it; a scaler
-    before an LSTM got no history: the first ``seq_len - 1`` dates of each test window
-    were zero-padded), for a FeatureUnion or ColumnTransformer the most of its parts."""
-    steps = getattr(model, "steps", None)
-    if isinstance(steps, list):
-        return sum(_history_periods(step) for _, step in steps if hasattr(step, "get_params"))
-    parts = getattr(model, "transformer_list", None)  # a FeatureUnion: side by side
-    if parts is None:
-        parts = [part[:2] for part in getattr(model, "transformers_", None) or ()]
-    if isinstance(parts, list) and parts:
-        return max(
-            (_history_periods(part) for _, part in parts if hasattr(part, "get_params")),
-            default=0,
-        )
-    declared = getattr(model, "history_periods_", None)
-    if declared is not None:
-        return int(declared)
-    config = getattr(model, "config_", None)
-    seq_len = config.get("seq_len") if isinstance(config, dict) else None
-    return max(int(seq_len) - 1, 0) if seq_len else 0
 
 
 def _fit_predict_fold(
