@@ -296,7 +296,10 @@ class TradingScorer:
     ``"calmar"``) raises ``ValueError``: its +1/-1 outcomes are no returns. When ``X``
     carries dates and ``y`` overlaps itself (the lag-1 autocorrelation of its mean
     per date above 0.4: a multi-period return or label), a returns metric warns:
-    booking it every period inflates the number.
+    booking it every period inflates the number. When neither ``X`` nor ``groups``
+    carries dates, a returns metric (without ``periods_per_year``) and
+    the information coefficient warn (``NoDatesWarning``): on a panel the rows of
+    one date would count as separate periods, or be ranked against other dates'.
 
     Parameters
     ----------
@@ -321,7 +324,13 @@ class TradingScorer:
         dates = dates_of(X)
         if dates is None and groups is not None:
             dates = self._dates_of_groups(groups, len(outcome))
-        if metric_kind(self.name) == "returns":
+        routing = (
+            "RFECV turns a DataFrame into an array: with "
+            "sklearn.set_config(enable_metadata_routing=True) the dates given as "
+            "groups (selector.fit(X, y, groups=dates)) reach this scorer too"
+        )
+        kind = metric_kind(self.name)
+        if kind == "returns":
             if dates is None and self.periods_per_year is None:
                 warn_no_dates(
                     f"The {self.name!r} scorer",
@@ -329,14 +338,21 @@ class TradingScorer:
                     "one daily series in time order",
                     "on a panel (the rows of one date become separate periods) or for "
                     "other data (weekly rows annualised by 252 inflate a Sharpe ratio 2.2x)",
-                    "RFECV turns a DataFrame into an array: with "
-                    "sklearn.set_config(enable_metadata_routing=True) the dates given as "
-                    "groups (selector.fit(X, y, groups=dates)) reach this scorer too; for "
-                    f"one series, get_scorer({self.name!r}, periods_per_year=...) says its "
-                    "year. ",
+                    f"{routing}; for one series, get_scorer({self.name!r}, "
+                    "periods_per_year=...) says its year. ",
                 )
             else:
                 _warn_if_overlapping(self.name, outcome, dates)
+        elif kind == "rank" and dates is None:
+            warn_no_dates(
+                f"The {self.name!r} scorer",
+                "the IC is one rank correlation over all its rows",
+                "one series in time order",
+                "on a panel (the IC is the mean over dates of the rank correlation across "
+                "the symbols of each date; pooled, it ranks one date's rows against "
+                "another's)",
+                f"{routing}. ",
+            )
         return compute_metric(
             self.name,
             outcome,
