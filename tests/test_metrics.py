@@ -330,6 +330,39 @@ def test_the_ic_scorer_on_rows_without_dates_warns():
     assert routed == pytest.approx(framed)
 
 
+def test_a_scorer_on_dates_that_cannot_tell_the_calendar_warns():
+    """Hourly 24/7 bars scored in one-day walk-forward windows: no fold holds or spans
+    a weekend, so each was annualised as a weekday market's (24 * 252 = 6048 bars a
+    year, not 8760), silently (audit: every fold's Sharpe 0.83x; daily 24/7 data in
+    5-day windows mixed 252 and 365 across the folds of one search)."""
+    from sklearn.model_selection import cross_validate
+
+    from skquant import WalkForwardSplit
+
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2022-01-03", periods=24 * 40, freq="h")  # from a Monday
+    X = pd.DataFrame({"f": rng.normal(size=len(index))}, index=index)
+    y = pd.Series(0.002 * X["f"] + rng.normal(0, 0.01, len(index)), index=index)
+    cv = WalkForwardSplit(train_days=24 * 20, test_days=24, step_days=24, min_train_samples=10)
+    # 24 iid returns a fold: a lag-1 autocorrelation above 0.4 happens by chance
+    overlap = "ignore", ".*overlaps itself"
+    with pytest.warns(UserWarning, match="cannot tell a weekday market .* 24/7 one"):
+        guessed = cross_validate(LinearRegression(), X, y, cv=cv, scoring=get_scorer("sharpe"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings(*overlap)
+        told = cross_validate(
+            LinearRegression(), X, y, cv=cv, scoring=get_scorer("sharpe", periods_per_year=8760)
+        )
+        # windows that span a weekend tell the calendar; a non-annualised metric needs none
+        week = WalkForwardSplit(train_days=24 * 20, test_days=24 * 7, step_days=24 * 7,
+                                min_train_samples=10)  # fmt: skip
+        cross_validate(LinearRegression(), X, y, cv=week, scoring=get_scorer("sharpe"))
+        cross_validate(LinearRegression(), X, y, cv=cv, scoring=get_scorer("profit_factor"))
+    ratio = guessed["test_score"] / told["test_score"]
+    np.testing.assert_allclose(ratio, np.sqrt(6048 / 8760))  # what it said silently
+
+
 def test_dates_reach_the_scorer_as_groups_by_metadata_routing():
     """RFECV and cross_validate hand the scorer arrays; with metadata routing on, the
     dates given as groups (for the splitter) reach the scorer too: each fold's Sharpe

@@ -11,7 +11,12 @@ from sklearn.base import is_classifier
 
 from skquant.metrics import _returns
 from skquant.metrics._predictions import hit_rate, information_coefficient
-from skquant.utils._time import dates_of, periods_per_year_of, warn_no_dates
+from skquant.utils._time import (
+    calendar_unknown,
+    dates_of,
+    periods_per_year_of,
+    warn_no_dates,
+)
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
@@ -343,6 +348,7 @@ class TradingScorer:
                 )
             else:
                 _warn_if_overlapping(self.name, outcome, dates)
+                self._warn_if_calendar_unknown(dates)
         elif kind == "rank" and dates is None:
             warn_no_dates(
                 f"The {self.name!r} scorer",
@@ -360,6 +366,30 @@ class TradingScorer:
             position,
             dates,
             periods_per_year=self.periods_per_year,
+        )
+
+    def _warn_if_calendar_unknown(self, dates) -> None:
+        """Warn when the year this scorer annualises by is inferred from dates that
+        cannot tell a weekday calendar from a 24/7 one (a test window between two
+        weekends): the year is then taken as 252 days, and a 24/7 market's folds are
+        annualised by 252 or 365 as they happen to hold a weekend or not."""
+        if (
+            self.periods_per_year is not None
+            or canonical_metric(self.name) not in _ANNUALISED
+            or not calendar_unknown(dates)
+        ):
+            return
+        days = pd.DatetimeIndex(np.unique(dates))
+        year = periods_per_year_of(None, dates)
+        warnings.warn(
+            f"The {self.name!r} scorer annualises by the year of the dates of X, but they "
+            f"({days.min()} to {days.max()}) hold no weekend nor span one: they cannot tell "
+            "a weekday market (252 days a year) from a 24/7 one (365), and were annualised "
+            f"by {year:g} periods a year (hourly 24/7 bars have 8760, not 6048). Pass "
+            f"get_scorer({self.name!r}, periods_per_year=...) with the data's year, or test "
+            "windows that span a weekend.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
         )
 
     def _dates_of_groups(self, groups, n_rows: int) -> np.ndarray:

@@ -369,6 +369,27 @@ def _weekdays_a_week(days: np.ndarray) -> int | None:
     return None
 
 
+def calendar_unknown(dates) -> bool:
+    """Whether ``dates`` are too short to tell a weekday market from a 24/7 one.
+
+    True when they hold at least two distinct dates and no Saturday or Sunday lies
+    between the first and the last calendar day: with a weekend on it (24/7) or
+    passed without a date (a weekday calendar) they would tell.
+    :func:`infer_periods_per_year` then takes a weekday calendar (252 days a year),
+    which understates the year of 24/7 data (365 days; 8760 hourly bars, not 6048).
+    """
+    if dates is None:
+        return False
+    index = pd.DatetimeIndex(dates)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    days = np.unique(index.dropna().to_numpy().astype("datetime64[D]"))
+    if len(np.unique(index.dropna().to_numpy())) < 2 or not len(days):
+        return False
+    first, end = days[0], days[-1] + np.timedelta64(1, "D")
+    return int(np.busday_count(first, end)) == int((end - first) / np.timedelta64(1, "D"))
+
+
 def infer_periods_per_year(dates) -> float:
     """Periods per year from the median spacing of the distinct dates.
 
