@@ -562,3 +562,35 @@ def test_hit_rate_refuses_2d_and_warns_on_labels_against_probabilities():
         warnings.simplefilter("error")
         assert hit_rate([0, 1, 0, 1], [0, 1, 0, 0]) == 0.75  # labels against labels
         assert hit_rate([0.01, -0.02], [0.6, 0.4]) == 0.5  # returns against probabilities
+
+
+def test_a_scorer_reads_the_dates_of_y_when_x_is_an_array():
+    """X handed over as an array beside a y that kept the panel's (date, symbol)
+    index: the scorer warned "X carries no dates" and booked each row as a period."""
+    X, y = _panel(n_dates=40, n_symbols=4)
+    model = LinearRegression().fit(X, y)
+    framed = get_scorer("sharpe")(model, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoDatesWarning)
+        assert get_scorer("sharpe")(model, X.to_numpy(), y) == pytest.approx(framed)
+        ic = get_scorer("ic")
+        assert ic(model, X.to_numpy(), y) == pytest.approx(ic(model, X, y))
+
+
+def test_a_scorer_warns_when_the_model_reads_earlier_rows_than_the_fold_holds():
+    """A scorer gets a test fold's rows alone: a causal feature model started afresh
+    there (a change-point detector read the fold's first dates as a change, cp_prob 1)
+    and a sequence net padded them, silently."""
+    from sklearn.pipeline import make_pipeline
+
+    from skquant import ChangePointTrainer
+
+    X, y = _panel(n_dates=60, n_symbols=2)
+    detector = ChangePointTrainer(hazard=0.01, max_run_length=10, window=3, threshold=0.5)
+    model = make_pipeline(detector, LinearRegression()).set_output(transform="pandas")
+    model.fit(X.iloc[:80], y.iloc[:80])
+    with pytest.warns(UserWarning, match=r"reads 20 earlier periods.*WalkForwardEngine"):
+        get_scorer("sharpe")(model, X.iloc[80:], y.iloc[80:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a model of one row at a time: nothing to say
+        get_scorer("sharpe")(LinearRegression().fit(X, y), X.iloc[80:], y.iloc[80:])

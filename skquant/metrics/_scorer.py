@@ -11,6 +11,7 @@ from sklearn.base import is_classifier
 
 from skquant.metrics import _returns
 from skquant.metrics._predictions import hit_rate, information_coefficient
+from skquant.utils._history import history_periods
 from skquant.utils._time import (
     calendar_unknown,
     dates_of,
@@ -288,6 +289,23 @@ def _warn_if_overlapping(name: str, outcome: np.ndarray, dates) -> None:
         )
 
 
+def _warn_if_cold(name: str, estimator) -> None:
+    """Warn when the estimator needs earlier rows than the test fold holds: a scorer
+    gets the fold's rows alone, so their first dates were predicted without them."""
+    periods = history_periods(estimator)
+    if periods > 0:
+        warnings.warn(
+            f"The {name!r} scorer got the test rows alone, but {type(estimator).__name__} "
+            f"reads {periods} earlier periods of each symbol (a sequence net's window, a "
+            "causal feature model's filter): the first dates of each test fold were "
+            "predicted without them (zero padding, a filter started afresh: a change-point "
+            "detector reads them as a change), so this score is not what the model does on "
+            "an unbroken series. WalkForwardEngine gives each test window its history.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
 class TradingScorer:
     """A scikit-learn scorer: ``scorer(estimator, X, y)`` trades the predictions on ``X``.
 
@@ -325,8 +343,11 @@ class TradingScorer:
             raise ValueError(f"The {self.name!r} trading scorer does not take sample_weight.")
         check_metric_for_estimator(self.name, estimator)
         score, position = predict_positions(estimator, X)
+        _warn_if_cold(self.name, estimator)
         outcome = outcome_of(estimator, y)
         dates = dates_of(X)
+        if dates is None and len(getattr(y, "index", ())) == len(outcome):
+            dates = dates_of(y)  # an array X beside a y that kept the panel's index
         if dates is None and groups is not None:
             dates = self._dates_of_groups(groups, len(outcome))
         routing = (
