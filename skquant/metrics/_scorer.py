@@ -255,7 +255,7 @@ def compute_metric(
 # Lag-1 autocorrelation of the per-period outcome above which y is taken for overlapping
 # multi-period returns: an h-period return's is (h - 1) / h (0.5 for 2 days, 0.8 for
 # 5), a one-period return's near 0 (one standard error is 0.1 on 100 dates).
-_OVERLAP_ACF = 0.4
+_OVERLAP_ACF = 0.4  # and at least three standard errors, 3 / sqrt(periods)
 
 
 def lag1_autocorrelation(values) -> float:
@@ -275,8 +275,11 @@ def lag1_autocorrelation(values) -> float:
 
 def _warn_if_overlapping(name: str, outcome: np.ndarray, dates) -> None:
     """Warn when the per-period outcome a returns metric books overlaps itself."""
-    acf = lag1_autocorrelation(period_returns(outcome, dates))
-    if acf > _OVERLAP_ACF:
+    periods = period_returns(outcome, dates)
+    acf = lag1_autocorrelation(periods)
+    # three standard errors (1 / sqrt(n)) at least: 0.4 alone is two on a 24-period
+    # fold, where one-period returns crossed it by chance in 2.5% of folds
+    if acf > max(_OVERLAP_ACF, 3.0 / np.sqrt(max(len(periods), 1))):
         warnings.warn(
             f"The {name!r} scorer books y as one-period returns, but y overlaps itself: the "
             f"lag-1 autocorrelation of its mean per date is {acf:.2f} (a 5-period return's "
