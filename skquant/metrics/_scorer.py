@@ -321,7 +321,8 @@ class TradingScorer:
     with a compounding metric (``"max_drawdown"``, ``"annual_return"``,
     ``"calmar"``) raises ``ValueError``: its +1/-1 outcomes are no returns. When ``X``
     carries dates and ``y`` overlaps itself (the lag-1 autocorrelation of its mean
-    per date above 0.4: a multi-period return or label), a returns metric warns:
+    per date above 0.4 and three standard errors, 3 / sqrt(periods): a multi-period
+    return or label), a returns metric warns:
     booking it every period inflates the number. When neither ``X`` nor ``groups``
     carries dates, a returns metric (without ``periods_per_year``) and
     the information coefficient warn (``NoDatesWarning``): on a panel the rows of
