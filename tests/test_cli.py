@@ -1189,3 +1189,27 @@ def test_a_symbol_whose_target_holds_no_value_is_named_and_left_out(
     assert "survivorship" not in proc.stderr and "Traceback" not in proc.stderr
     line = next(x for x in proc.stderr.splitlines() if "symbol AAA" in x)
     assert "column 'fwd_ret' (the target) holds no value" in line, proc.stderr
+
+
+def test_train_all_validation_windows_read_the_rows_before_the_tail(tmp_path):
+    """A sequence net's validation predictions came from the tail alone: its first
+    seq_len - 1 rows were zero-padded windows. They are now those of the unbroken
+    series: the saved model's prediction on all the symbol's rows, at the tail."""
+    pytest.importorskip("torch")
+    from skquant.persistence import load_model
+
+    data = write_symbols(tmp_path / "data", ["AAA"], n=120)
+    out = tmp_path / "out"
+    config = tmp_path / "lstm.yaml"
+    config.write_text(
+        "model: lstm\nvariants:\n  balanced:\n    seq_len: 5\n    hidden_size: 4\n"
+        "    epochs: 2\n    device: cpu\n    random_state: 0\n    early_stopping_rounds: 0\n"
+    )
+    proc = run_cli("train-all", "--input-dir", data, "--output-dir", out, "--target",
+                   "fwd_ret_1d", "--models", "lstm", "--config", config, "--val-days", "20")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    saved = pd.read_csv(out / "AAA" / "lstm" / "predictions_val.csv", index_col=0)
+    frame = pd.read_parquet(data / "AAA.parquet").set_index("date")
+    model = load_model(out / "AAA" / "lstm")
+    unbroken = model.predict(frame[["f0", "f1", "f2"]])[-len(saved) :]
+    np.testing.assert_allclose(saved["prediction"], unbroken, rtol=1e-5, atol=1e-7)

@@ -28,6 +28,7 @@ from skquant.cli._runner import (
     peak_memory_mb,
     reset_peak_memory,
 )
+from skquant.utils._history import history_periods
 from skquant.utils._io import as_read_back, atomic_write_figure, data_hash, file_sha256
 
 
@@ -292,11 +293,24 @@ def write_shap_importance(fitted, X_val, folder: Path, title: str) -> bool:
 
 
 def _train_pair(
-    symbol, model, config, job: Job, X_tr, y_tr, X_val, y_val, returns, rows: dict, year: float
+    symbol,
+    model,
+    config,
+    job: Job,
+    X_tr,
+    y_tr,
+    X_val,
+    y_val,
+    returns,
+    rows: dict,
+    year: float,
+    X_before=None,
 ) -> dict:
     """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair;
     ``rows`` are the split's :func:`row_facts`, kept in ``metrics.json``; ``year`` the
-    periods per year of the trading metrics (:func:`symbol_year`)."""
+    periods per year of the trading metrics (:func:`symbol_year`). ``X_before`` holds
+    the feature rows before the validation tail (training and embargo rows), the
+    history a sequence net or causal feature model reads for the tail's first rows."""
     import numpy as np
     import pandas as pd
 
@@ -313,16 +327,24 @@ def _train_pair(
     fitted = strategy.estimator_
     fit_seconds = time.perf_counter() - started
 
+    # a model that reads earlier rows (a sequence net's window) predicts the tail's first
+    # rows from the rows before it, as in the unbroken series (they were zero-padded)
+    periods = history_periods(fitted)
+    X_in = X_val
+    if periods and X_before is not None and len(X_before):
+        X_in = pd.concat([X_before.iloc[-periods:], X_val])
+    skip = len(X_in) - len(X_val)
     proba = None
     if strategy.task_ == "classification":
-        proba_all = np.asarray(fitted.predict_proba(X_val), dtype=float)
+        proba_all = np.asarray(fitted.predict_proba(X_in), dtype=float)[skip:]
         if (
             proba_all.shape != (len(X_val), len(fitted.classes_))
             or not np.isfinite(proba_all).all()
         ):
             raise ValueError(f"predicted probabilities are invalid (shape {proba_all.shape}).")
         proba = proba_all[:, -1]
-    pred = _check_predictions(fitted.predict(X_val), len(X_val), "validation predictions")
+    pred = np.asarray(fitted.predict(X_in))[skip:]
+    pred = _check_predictions(pred, len(X_val), "validation predictions")
     metrics = validation_metrics(
         strategy.task_,
         y_val,
@@ -480,6 +502,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         returns = None if job.return_col is None else val[job.return_col].to_numpy(float)
         X_tr, y_tr = train[job.features], train[job.target]
         X_val, y_val = val[job.features], val[job.target]
+        X_before = frame.loc[frame.index < val.index.min(), job.features]
         rows = row_facts(train, val, job)
         year = symbol_year(job, frame.index)
     for model, config in models:
@@ -517,8 +540,9 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
             log.info("%s/%s: retraining, %s", symbol, model, action[1])
         try:
             out = _train_pair(
-                symbol, model, config, job, X_tr, y_tr, X_val, y_val, returns, rows, year
-            )
+                symbol, model, config, job, X_tr, y_tr, X_val, y_val, returns, rows, year,
+                X_before,
+            )  # fmt: skip
             pair = {
                 "model": model,
                 "status": "trained",
