@@ -337,7 +337,7 @@ def test_the_default_embargo_stops_a_random_walk_from_paying():
 # ------------------------------------------------------------------ 4. periods per year
 def _bars(days, times) -> pd.DatetimeIndex:
     """One timestamp at each time of day (hours after midnight) on each of ``days``."""
-    return pd.DatetimeIndex([d + pd.Timedelta(hours=t) for d in days for t in times])
+    return pd.DatetimeIndex([d + pd.Timedelta(t, unit="h") for d in days for t in times])
 
 
 _BUSINESS = pd.bdate_range("2021-01-04", periods=260)
@@ -375,7 +375,7 @@ _SUNDAY_TO_THURSDAY = _CALENDAR[~_CALENDAR.dayofweek.isin([4, 5])]
 def test_periods_per_year_from_the_spacing_of_the_dates(dates, expected):
     assert infer_periods_per_year(dates) == expected
     # 7 hourly bars a trading day (a 24-hour clock every day is 24/7 data: 365 * 24)
-    hours = pd.timedelta_range("09:30:00", periods=7, freq="h")
+    hours = pd.timedelta_range(pd.Timedelta(570, unit="min"), periods=7, freq="h")
     trading_hours = pd.DatetimeIndex(
         [d + h for d in pd.bdate_range("2024-01-01", periods=20) for h in hours]
     )

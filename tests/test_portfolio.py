@@ -260,7 +260,10 @@ def test_a_panel_that_widens_later_runs_fold_by_fold_and_counts_flat_dates():
     flat = [str(w.message) for w in caught if "holds nothing" in str(w.message)]
     n_dates = result.returns["net"].notna().sum()
     early = int((result.returns.index < cut).sum())
-    assert early > 50 and (result.returns.loc[: cut - pd.Timedelta(days=1), "turnover"] == 0).all()
+    assert (
+        early > 50
+        and (result.returns.loc[: cut - pd.Timedelta(1, unit="D"), "turnover"] == 0).all()
+    )
     assert flat == [
         f"portfolio='quantile' with quantile=0.2 holds nothing on {early + 1} of {n_dates} "
         "out-of-sample dates, which have fewer than 5 symbols with a prediction and a "

@@ -128,7 +128,9 @@ def test_overlap_keeps_the_most_recent_model_and_folds_use_whole_windows(panel):
         served = dates[pred["fold"] == k]
         nxt = folds["test_start"].iloc[k + 1] if k + 1 < len(folds) else None
         expected_end = (
-            fold["test_end"] if nxt is None else min(fold["test_end"], nxt - pd.Timedelta(days=1))
+            fold["test_end"]
+            if nxt is None
+            else min(fold["test_end"], nxt - pd.Timedelta(1, unit="D"))
         )
         assert served.min() == fold["test_start"] and served.max() <= expected_end
         # the model served was trained up to this fold's train_end, on 100 dates
