@@ -16,6 +16,7 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.inspection import permutation_importance
 
 from skquant.metrics import get_scorer
+from skquant.utils._history import history_periods
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import _num_samples
 
@@ -68,17 +69,13 @@ def check_rows_explainable(estimator) -> None:
     say nothing of the model.
     """
     name = type(estimator).__name__
-    history = getattr(estimator, "history_periods_", None)
-    if history:
-        reason = (
-            f"the {int(history)} earlier periods of its symbol (history_periods_={int(history)})"
-        )
-    else:
-        config = getattr(estimator, "config_", None)
-        seq_len = config.get("seq_len") if isinstance(config, dict) else None
-        if not (seq_len and int(seq_len) > 1):
-            return
-        reason = f"the {int(seq_len) - 1} rows before it (seq_len={int(seq_len)})"
+    periods = history_periods(estimator)
+    if periods <= 0:
+        return
+    if getattr(estimator, "history_periods_", None):
+        reason = f"the {periods} earlier periods of its symbol (history_periods_={periods})"
+    else:  # a sequence net: its window
+        reason = f"the {periods} rows before it (seq_len={periods + 1})"
     raise ValueError(
         f"kind='shap' explains rows one at a time, but the output of {name} for a row "
         f"depends on {reason}: the shap package would explain masked copies of a row "
