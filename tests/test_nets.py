@@ -818,3 +818,17 @@ def test_the_trainers_net_refuses_to_predict_on_features(name):
     joblib.dump(trainer, buffer)
     buffer.seek(0)
     np.testing.assert_array_equal(joblib.load(buffer).predict(X), trainer.predict(X))
+
+
+def test_x_val_of_another_time_zone_kind_is_windowed_alone():
+    """X_val with naive dates beside tz-aware training dates cannot be ordered against
+    them: its windows are its own (reaching back raised TypeError 'Cannot compare
+    tz-naive and tz-aware timestamps')."""
+    dates = pd.date_range("2021-01-01", periods=60, freq="B", tz="UTC")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(60, 2), index=dates, columns=["a", "b"])
+    y = pd.Series(rng.randn(60), index=dates)
+    X_val = X.iloc[40:].tz_localize(None)
+    trainer = SEQUENCE["lstm"](seq_len=3, early_stopping_rounds=1, **FAST)
+    trainer.fit(X.iloc[:40], y.iloc[:40], X_val=X_val, y_val=y.iloc[40:].to_numpy())
+    assert trainer.predict(X_val).shape == (20,)

@@ -197,6 +197,19 @@ def periods_between(dates, last, first) -> int | None:
     return max(int((first - last) // step) - 1, 0)
 
 
+def validation_span(X, X_val):
+    """``(dates, val_dates, last, first)``: the dates of ``X`` and ``X_val``, the last
+    training date and the first validation date; None when either carries no dates or
+    their dates cannot be compared (one side with a time zone, one without)."""
+    dates, val_dates = dates_of(X), dates_of(X_val)
+    if dates is None or val_dates is None or not len(dates) or not len(val_dates):
+        return None
+    last, first = pd.Timestamp(dates.max()), pd.Timestamp(val_dates.min())
+    if (last.tz is None) != (first.tz is None):  # naive against aware: not comparable
+        return None
+    return dates, val_dates, last, first
+
+
 def warn_if_validation_not_after(X, X_val, embargo: int = 0, why: str = "") -> None:
     """Warn when ``X_val`` (early stopping's rows, passed by the user) starts on or
     before the last date of ``X``: the iteration would be chosen on rows the model
@@ -204,15 +217,11 @@ def warn_if_validation_not_after(X, X_val, embargo: int = 0, why: str = "") -> N
     (:func:`periods_between`) lie between them, ``why`` saying what asks for them:
     the last training labels are then computed from prices of the validation
     dates. Silent when either carries no dates."""
-    dates, val_dates = dates_of(X), dates_of(X_val)
-    if dates is None or val_dates is None or not len(dates) or not len(val_dates):
+    span = validation_span(X, X_val)
+    if span is None:
         return
-    last, first = pd.Timestamp(dates.max()), pd.Timestamp(val_dates.min())
-    try:
-        before = first <= last
-    except TypeError:  # one side with a time zone, one without: not comparable
-        return
-    if before:
+    dates, val_dates, last, first = span
+    if first <= last:
         warnings.warn(
             f"X_val starts on {first:%Y-%m-%d}, on or before the last training date "
             f"{last:%Y-%m-%d}: early stopping then picks the iteration on rows the model "

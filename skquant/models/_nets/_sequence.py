@@ -24,7 +24,7 @@ from skquant.models._nets._base import (
 from skquant.utils._docs import fill_doc
 from skquant.utils._panel import refuse_repeated_dates
 from skquant.utils._sklearn_compat import Interval
-from skquant.utils._time import dates_of, warn_rows_as_one_series
+from skquant.utils._time import validation_span, warn_rows_as_one_series
 from skquant.utils._warnings import caller_stacklevel
 
 
@@ -179,10 +179,8 @@ def _follows(X, X_val) -> bool:
         return False
     if list(X.index.names) != list(X_val.index.names) or list(X.columns) != list(X_val.columns):
         return False
-    train, val = dates_of(X), dates_of(X_val)
-    if train is None or val is None or not len(train) or not len(val):
-        return False
-    return bool(val.min() > train.max())
+    span = validation_span(X, X_val)
+    return span is not None and span[3] > span[2]  # first validation date > last training
 
 
 @fill_doc
