@@ -445,14 +445,15 @@ class BaseNetTrainer(BaseSupervisedTrainer):
                 std = Y[train_rows, i].std()
                 self.y_scale_[i] = std if std > 1e-12 else 1.0
         packed = np.column_stack([(Y - self.y_mean_) / self.y_scale_, w]).astype(np.float32)
-        inputs = self._net_inputs(self._scale_X(Xa), X, fitting=True)
+        scaled = self._scale_X(Xa)
+        inputs = self._net_inputs(scaled, X, fitting=True)
 
         if X_val is not None:
             Xv = self._validate_X(X_val, reset=False, name="X_val")
             warn_if_validation_not_after(X, X_val, *validation_gap(y))
             Yv = self._validate_y(y_val, len(Xv), fit=False, name="y_val")
             _check_finite("y_val", Yv)
-            val_inputs = self._val_net_inputs(Xa, X, Xv, X_val)
+            val_inputs = self._val_net_inputs(scaled, X, Xv, X_val)
             val_packed = np.column_stack(
                 [(Yv - self.y_mean_) / self.y_scale_, np.ones(len(Yv))]
             ).astype(np.float32)
@@ -472,9 +473,9 @@ class BaseNetTrainer(BaseSupervisedTrainer):
     def _loss_weights(self, config) -> list[float] | None:
         return None
 
-    def _val_net_inputs(self, Xa: np.ndarray, X, Xv: np.ndarray, X_val):
+    def _val_net_inputs(self, scaled: np.ndarray, X, Xv: np.ndarray, X_val):
         """The net inputs of the validated ``X_val`` rows ``Xv`` (a sequence net's
-        reach back into the training rows ``Xa``)."""
+        reach back into ``scaled``, the standardised training rows of ``X``)."""
         return self._net_inputs(self._scale_X(Xv, "X_val"), X_val)
 
     def _fit_net(self, config, heads, inputs, packed, val_inputs, val_packed) -> None:

@@ -158,18 +158,18 @@ class BaseSequenceTrainer(BaseNetTrainer):
             )
         return windows
 
-    def _val_net_inputs(self, Xa, X, Xv, X_val):
+    def _val_net_inputs(self, scaled, X, Xv, X_val):
         """``X_val``'s windows: when ``X_val``'s dates all follow the training rows', a
         window reaches back into the training rows of its symbol, as in the unbroken
         series (the trainer's own validation tail does the same); else from ``X_val``
         alone, its first ``seq_len - 1`` rows of each symbol zero-padded (they were,
         whatever the dates: the net early-stopped on windows it never trained on)."""
-        scaled = self._scale_X(Xv, "X_val")
+        scaled_val = self._scale_X(Xv, "X_val")
         if Xv.ndim == 3 or int(self.config_["seq_len"]) <= 1 or not _follows(X, X_val):
-            return self._net_inputs(scaled, X_val)
+            return self._net_inputs(scaled_val, X_val)
         both = pd.concat([X, X_val])
-        rows = np.concatenate([self._scale_X(Xa), scaled])
-        return self._net_inputs(rows, both)[len(Xa) :]
+        rows = np.concatenate([scaled, scaled_val])
+        return self._net_inputs(rows, both)[len(scaled) :]
 
 
 def _follows(X, X_val) -> bool:
