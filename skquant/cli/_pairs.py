@@ -304,12 +304,12 @@ def _train_pair(
     returns,
     rows: dict,
     year: float,
-    X_before=None,
+    frame=None,
 ) -> dict:
     """Fit ``model`` with ``config`` (its :func:`effective_config`) and save the pair;
     ``rows`` are the split's :func:`row_facts`, kept in ``metrics.json``; ``year`` the
-    periods per year of the trading metrics (:func:`symbol_year`). ``X_before`` holds
-    the feature rows before the validation tail (training and embargo rows), the
+    periods per year of the trading metrics (:func:`symbol_year`). ``frame`` holds the
+    symbol's rows: those before the validation tail (training and embargo rows) are the
     history a sequence net or causal feature model reads for the tail's first rows."""
     import numpy as np
     import pandas as pd
@@ -331,8 +331,9 @@ def _train_pair(
     # rows from the rows before it, as in the unbroken series (they were zero-padded)
     periods = history_periods(fitted)
     X_in = X_val
-    if periods and X_before is not None and len(X_before):
-        X_in = pd.concat([X_before.iloc[-periods:], X_val])
+    if periods and frame is not None:
+        before = frame.index < X_val.index.min()
+        X_in = pd.concat([frame.loc[before, job.features].iloc[-periods:], X_val])
     skip = len(X_in) - len(X_val)
     proba = None
     if strategy.task_ == "classification":
@@ -502,7 +503,6 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         returns = None if job.return_col is None else val[job.return_col].to_numpy(float)
         X_tr, y_tr = train[job.features], train[job.target]
         X_val, y_val = val[job.features], val[job.target]
-        X_before = frame.loc[frame.index < val.index.min(), job.features]
         rows = row_facts(train, val, job)
         year = symbol_year(job, frame.index)
     for model, config in models:
@@ -541,7 +541,7 @@ def train_symbol(symbol: str, path: str, job: Job) -> dict:
         try:
             out = _train_pair(
                 symbol, model, config, job, X_tr, y_tr, X_val, y_val, returns, rows, year,
-                X_before,
+                frame,
             )  # fmt: skip
             pair = {
                 "model": model,
