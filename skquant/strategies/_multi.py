@@ -129,7 +129,7 @@ class MultiTaskStrategy(BaseStrategy):
         names to weights (a target it leaves out weighs 1, as in the multi-task net)."""
         if not isinstance(self.loss_weights, dict):
             return np.asarray(self.loss_weights, dtype=float).ravel()
-        names = [str(c) for c in targets.columns]
+        names = self._names(targets)
         unknown = [k for k in self.loss_weights if str(k) not in names]
         if unknown:
             raise ValueError(
