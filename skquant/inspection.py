@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 
 from skquant.metrics import get_scorer
+from skquant.utils._history import history_periods
 from skquant.utils._rows import take_rows
 from skquant.utils._time import dates_of, infer_periods_per_year
 
@@ -35,7 +36,10 @@ def walk_forward_importance(
     returns are still booked per date); the fold's importance of a feature is the
     mean decrease of the score. A feature the model leans on in every fold has
     a large mean and a small standard error; one that helps in some folds and hurts
-    in others has a mean near zero.
+    in others has a mean near zero. A model that reads earlier rows (a sequence net's
+    window, a change-point or regime filter: ``history_periods_``) predicts each test
+    fold after the feature rows of the dates before it, as the walk-forward engine
+    does; only the test rows are shuffled and scored.
 
     Parameters
     ----------
@@ -104,7 +108,7 @@ def walk_forward_importance(
             model,
             take_rows(X, test),
             take_rows(y, test),
-            scoring=scorer,
+            scoring=_with_history(scorer, X, test, history_periods(model)),
             n_repeats=n_repeats,
             random_state=rng,
         )
@@ -128,3 +132,84 @@ def walk_forward_importance(
         index=pd.Index(list(names), name="feature"),
     )
     return frame.sort_values("mean", ascending=False, kind="stable")
+
+
+def _history_positions(X, test: np.ndarray, periods: int) -> np.ndarray:
+    """Positions of the rows of the ``periods`` dates before each run of consecutive
+    test dates (rows without dates: each row its own date), test rows excluded."""
+    dates = dates_of(X)
+    if dates is None:
+        dates = np.arange(len(X))
+    distinct, codes = np.unique(dates, return_inverse=True)
+    in_test = np.zeros(len(distinct), dtype=bool)
+    in_test[codes[test]] = True
+    # the first date of each run of test dates, and the dates just before it
+    starts = np.flatnonzero(in_test & ~np.r_[False, in_test[:-1]])
+    wanted = np.zeros(len(distinct), dtype=bool)
+    for start in starts:
+        wanted[max(start - periods, 0) : start] = True
+    return np.flatnonzero(wanted[codes] & ~in_test[codes])
+
+
+def _with_history(scorer, X, test: np.ndarray, periods: int):
+    """``scorer`` for a model that reads ``periods`` earlier dates (a sequence net's
+    window, a change-point or regime filter): the rows it scores are predicted after
+    the feature rows of the dates before them, as the walk-forward engine does, and
+    their own predictions alone are scored. Given the test rows alone, the first
+    dates of each fold were zero-padded windows or a filter started afresh."""
+    if periods <= 0:
+        return scorer
+    # none before a fold at the data's start: its first dates have no history in an
+    # unbroken series either
+    history = _history_positions(X, test, periods)
+    order = np.argsort(np.concatenate([history, test]), kind="stable")
+    at = np.empty_like(order)
+    at[order] = np.arange(len(order))
+    X_history = take_rows(X, history)
+
+    def score(model, X_test, y_test, **kwargs):
+        return scorer(
+            _AfterHistory(model, X_history, order, at[len(history) :]), X_test, y_test, **kwargs
+        )
+
+    return score
+
+
+class _AfterHistory:
+    """A fitted model that predicts rows after the given history rows (its own need
+    for history met: ``history_periods_`` is 0, so a trading scorer does not warn)."""
+
+    history_periods_ = 0
+
+    def __init__(self, model, X_history, order, test_at):
+        self.model = model
+        self._X_history = X_history
+        self._order = order
+        self._test_at = test_at
+
+    @property
+    def classes_(self):
+        return self.model.classes_
+
+    def __sklearn_tags__(self):
+        return get_tags(self.model)
+
+    def _rows(self, X_test):
+        if not hasattr(self._X_history, "iloc"):
+            return np.concatenate([self._X_history, np.asarray(X_test)])[self._order]
+        if not hasattr(X_test, "iloc"):
+            X_test = pd.DataFrame(X_test, columns=self._X_history.columns)
+        rows = pd.concat([self._X_history, X_test]) if len(self._X_history) else X_test
+        return rows.iloc[self._order]
+
+    def _after(self, method, X_test):
+        return np.asarray(getattr(self.model, method)(self._rows(X_test)))[self._test_at]
+
+    def predict(self, X):
+        return self._after("predict", X)
+
+    def predict_proba(self, X):
+        return self._after("predict_proba", X)
+
+    def decision_function(self, X):
+        return self._after("decision_function", X)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from skquant import (
     FTRLProximalTrainer,
     GMMRegimeTrainer,
     LightGBMTrainer,
+    PurgedKFold,
     QuantileLightGBMTrainer,
     WalkForwardSplit,
     XGBoostTrainer,
@@ -397,3 +399,44 @@ def test_multi_task_strategy_passes_kind_x_and_y_to_its_model():
         multi.get_feature_importance(target="other", kind="shap")
     with pytest.raises(ValueError, match="trades one predicted target"):
         multi.get_feature_importance(kind="permutation", X=X.iloc[:8], y=Y.iloc[:8])
+
+
+class _LagModel(RegressorMixin, BaseEstimator):
+    """Predicts each row from the row before it of the same symbol: it reads one
+    earlier period (``history_periods_``), as a sequence net or a causal filter does."""
+
+    def fit(self, X, y):
+        self.history_periods_ = 1
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        signal = X["signal"]
+        if isinstance(X.index, pd.MultiIndex):
+            return signal.groupby(level="symbol").shift(1).fillna(0.0).to_numpy()
+        return signal.shift(1).fillna(0.0).to_numpy()
+
+
+@pytest.mark.parametrize("panel", [False, True])
+def test_walk_forward_importance_gives_each_test_fold_its_history(panel, recwarn):
+    """A model that reads earlier rows was scored on each fold's test rows alone: the
+    first date of every fold was predicted without the row before it (the trading
+    scorer warned that the score was not the model's). The fold's test rows are now
+    predicted after the rows of the dates before them, as by the walk-forward engine."""
+    X, y = _panel(n_days=200) if panel else _data(n=200)
+    seen = []
+
+    def scoring(model, X_test, y_test):
+        seen.append((X_test.index, np.asarray(model.predict(X_test))))
+        return 0.0
+
+    cv = WalkForwardSplit(train_days=100, test_days=40, step_days=40, min_train_samples=50)
+    walk_forward_importance(_LagModel(), X, y, cv=cv, scoring=scoring, n_repeats=1)
+    unbroken = pd.Series(_LagModel().fit(X, y).predict(X), index=X.index)
+    baselines = [entry for k, entry in enumerate(seen) if k % (1 + len(FEATURES)) == 0]
+    assert len(baselines) == cv.get_n_splits(X) == 3
+    for index, predicted in baselines:
+        np.testing.assert_allclose(predicted, unbroken.loc[index].to_numpy())
+    for splitter in (cv, PurgedKFold(n_splits=3)):  # a PurgedKFold fold starts at date 0
+        walk_forward_importance(_LagModel(), X, y, cv=splitter, n_repeats=1, random_state=0)
+    assert not [w for w in recwarn if "got the test rows alone" in str(w.message)]
