@@ -363,7 +363,7 @@ def test_multi_task_takes_y_val_columns_by_name():
     assert valid_loss(y_val[["MFE", "TTH", "MDD"]]) == expected
     assert valid_loss(y_val, target_names=cols) == expected
     assert valid_loss(y_val[cols].to_numpy()) == expected  # an array: by position
-    with pytest.raises(ValueError, match=r"\['MFE'\] are not columns of y_val"):
+    with pytest.raises(ValueError, match=r"fitted on y \['MFE'\] are not columns of y_val"):
         valid_loss(y_val[["TTH", "MDD", "y_will_peak"]])
     # score reads y's targets by name too (it scored MFE's predictions against TTH)
     model = MultiTaskStrategy(model_config=config).fit(X_train, y_train[cols])
@@ -383,7 +383,8 @@ def test_cascade_y_val_array_or_series_by_position_or_a_clear_error():
         cascade.fit(X_train, y_train[cols], X_val=X_val, y_val=y_val["MFE"].to_numpy())
     with pytest.raises(ValueError, match=r"y_val has 3 columns.*2 target columns"):
         cascade.fit(X_train, y_train[cols], X_val=X_val, y_val=y_val[cols + ["TTH"]].to_numpy())
-    with pytest.raises(ValueError, match=r"target_names \['MFE'\] are not columns of y_val"):
+    # the targets came from y's columns, not from a target_names the user never gave
+    with pytest.raises(ValueError, match=r"stages' targets \['MFE'\] are not columns of y_val"):
         cascade.fit(X_train, y_train[cols], X_val=X_val, y_val=y_val[["y_will_peak", "TTH"]])
     # a refining cascade takes a 1-D y_val (array or Series) as its one target
     refine = clone(cascade)

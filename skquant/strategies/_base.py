@@ -172,13 +172,17 @@ def target_column(y, target: str, target_names: list[str], *, by_position: bool 
     )
 
 
-def check_target_names(target_names, frame: pd.DataFrame, what: str = "y") -> list[str]:
-    """``target_names`` as strings; a ValueError names those that are not columns of ``frame``."""
+def check_target_names(
+    target_names, frame: pd.DataFrame, what: str = "y", source: str = "target_names"
+) -> list[str]:
+    """``target_names`` as strings; a ValueError names those that are not columns of
+    ``frame``, and where they came from (``source``: the parameter, or ``y``'s columns
+    when the user gave none)."""
     names = [str(n) for n in target_names]
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise ValueError(
-            f"target_names {missing} are not columns of {what}; its columns are "
+            f"{source} {missing} are not columns of {what}; its columns are "
             f"{[str(c) for c in frame.columns]}."
         )
     return names

@@ -209,7 +209,7 @@ class CascadeStrategy(BaseStrategy):
         targets = list(dict.fromkeys(stage_targets))
         if isinstance(y_val, pd.DataFrame):
             frame_val = y_val.rename(columns=str)  # a copy: never rename the caller's y_val
-            check_target_names(targets, frame_val, "y_val")
+            check_target_names(targets, frame_val, "y_val", "the stages' targets")
             return frame_val
         if np.ndim(y_val) < 2:
             if len(targets) > 1:

@@ -108,6 +108,7 @@ class MultiTaskStrategy(BaseStrategy):
         """The target columns of ``y``: ``names`` (those fitted on ``y``, for ``y_val``),
         else ``target_names``, else every column; a DataFrame's by name, a 2-D array's
         by position."""
+        source = "target_names" if names is None else "the targets fitted on y"
         names = self.target_names if names is None else names
         frame = as_frame(y, list(names) if names is not None else None)
         if frame is None:
@@ -118,7 +119,7 @@ class MultiTaskStrategy(BaseStrategy):
         if names is None:
             return frame
         frame = frame.rename(columns=str)
-        return frame[check_target_names(names, frame, what)]
+        return frame[check_target_names(names, frame, what, source)]
 
     @staticmethod
     def _names(frame: pd.DataFrame) -> list[str]:
