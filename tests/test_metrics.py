@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import stats
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_selection import RFECV
 from sklearn.linear_model import LinearRegression, Ridge
@@ -181,8 +182,30 @@ def test_information_coefficient_per_date():
     assert information_coefficient(y, pred) == pytest.approx(
         pd.Series(y).corr(pd.Series(pred), method="spearman")
     )
-    # constant dates are skipped; nothing left -> NaN
-    assert np.isnan(information_coefficient([1.0, 1.0], [1.0, 2.0], ["d", "d"]))
+    # constant dates are skipped, and said to be; nothing left -> NaN
+    with pytest.warns(UserWarning, match="undefined on 1 of 1 dates.*rests on 0 dates"):
+        assert np.isnan(information_coefficient([1.0, 1.0], [1.0, 2.0], ["d", "d"]))
+
+
+def test_information_coefficient_says_how_many_dates_its_mean_rests_on():
+    # 6 dates of 5 symbols: constant predictions on the first, one row with a label on
+    # the third; the mean of the other 4 was returned without a word
+    rng = np.random.default_rng(1)
+    dates = np.repeat(pd.bdate_range("2024-01-01", periods=6).to_numpy(), 5)
+    y = rng.normal(size=30)
+    pred = y + rng.normal(size=30)
+    pred[:5] = 1.0
+    y[10:14] = np.nan
+    with pytest.warns(UserWarning, match=r"undefined on 2 of 6 dates.*rests on 4 dates"):
+        ic = information_coefficient(y, pred, dates)
+    defined = [
+        stats.spearmanr(y[rows], pred[rows])[0]
+        for rows in (np.flatnonzero(dates == d) for d in np.unique(dates)[[1, 3, 4, 5]])
+    ]
+    assert ic == pytest.approx(np.mean(defined))
+    with warnings.catch_warnings():  # every date defined: no warning
+        warnings.simplefilter("error")
+        information_coefficient(y[15:], pred[15:], dates[15:])
 
 
 def _panel(n_dates=30, n_symbols=3, seed=0):

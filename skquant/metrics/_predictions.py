@@ -94,8 +94,10 @@ def information_coefficient(y_true, y_pred, dates=None) -> float:
     Returns
     -------
     ic : float
-        In ``[-1, 1]``; rows with NaN are dropped; dates with fewer than 2 rows or
-        constant values are skipped; NaN when nothing is left.
+        In ``[-1, 1]``; rows with NaN are dropped; NaN when nothing is left. A date
+        with fewer than 2 rows or constant values on either side has no IC and is
+        left out of the mean: a ``UserWarning`` then says on how many of the dates
+        the mean rests.
 
     Examples
     --------
@@ -116,5 +118,15 @@ def information_coefficient(y_true, y_pred, dates=None) -> float:
     if not frame["d"].duplicated().any():
         return _spearman(frame["t"].to_numpy(), frame["p"].to_numpy())
     ic = ic_by_date(frame["t"].to_numpy(), frame["p"].to_numpy(), frame["d"].to_numpy())
+    n_dates = int(pd.Series(dates).nunique())  # the dates of the rows dropped for NaN too
     ic = ic.dropna()
+    if len(ic) < n_dates:
+        warnings.warn(
+            f"information_coefficient: the IC is undefined on {n_dates - len(ic)} of "
+            f"{n_dates} dates (fewer than 2 rows without NaN, or predictions or outcomes "
+            f"constant across the date's rows) and they are left out: the mean IC rests "
+            f"on {len(ic)} dates.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
     return float(ic.mean()) if len(ic) else float("nan")
