@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.utils._cross_section import ic_by_date
-from skquant.utils._time import dates_of
+from skquant.utils._time import date_level, dates_of
 from skquant.utils._validation import one_dimensional
 from skquant.utils._warnings import caller_stacklevel
 
@@ -88,8 +88,8 @@ def information_coefficient(y_true, y_pred, dates=None) -> float:
         Realised outcomes.
     y_pred : array-like of shape (n_samples,)
         Predictions (scores).
-    dates : array-like of shape (n_samples,), default=None
-        Each row's date.
+    dates : array-like or Index of shape (n_samples,), default=None
+        Each row's date (of a ``MultiIndex``, its datetime level, else its first).
 
     Returns
     -------
@@ -111,6 +111,8 @@ def information_coefficient(y_true, y_pred, dates=None) -> float:
     keep = ~(np.isnan(t) | np.isnan(p))
     if dates is None:
         return _spearman(t[keep], p[keep])
+    if isinstance(dates, pd.MultiIndex):  # (date, symbol) in either order: the dates
+        dates = dates.get_level_values(date_level(dates) or 0)
     dates = np.asarray(dates).reshape(-1)
     if len(dates) != len(t):
         raise ValueError(f"dates has {len(dates)} values but y_true has {len(t)}.")

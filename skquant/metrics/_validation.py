@@ -70,8 +70,10 @@ def validation_metrics(
         one value: the model learned nothing, and a Sharpe ratio of its positions is
         the market's, long or short); ``accuracy`` (and ``roc_auc``, ``log_loss`` with ``proba`` on a binary
         target) for classification; ``rmse``, ``mae``, ``r2``,
-        ``information_coefficient`` and ``hit_rate`` for regression, on the rows
-        with a label (NaN when no row has one); with
+        ``information_coefficient`` (with ``dates`` of a panel, the mean over
+        dates of the rank IC across each date's rows, as the engine's ``ic``) and
+        ``hit_rate`` for regression, on the rows with a label (NaN when no row
+        has one); with
         ``returns``, a ``trading`` dict of ``sharpe``, ``max_drawdown``, ``hit_rate``,
         ``profit_factor``, ``win_loss_ratio``, ``total_return``, ``n_periods``,
         ``periods_per_year``, ``turnover`` (mean per period), ``cost_bps``,
@@ -88,6 +90,12 @@ def validation_metrics(
     if len(pred_all) != len(y):
         raise ValueError(f"y_val has {len(y)} values but pred has {len(pred_all)}.")
     labelled = ~np.isnan(y)  # a NaN label: left out of the prediction metrics
+    if isinstance(dates, pd.MultiIndex):  # (date, symbol) in either order: the dates
+        row_dates = dates.get_level_values(date_level(dates) or 0)
+    else:
+        row_dates = None if dates is None else pd.Index(np.asarray(dates).reshape(-1))
+    if row_dates is not None and len(row_dates) != len(labelled):
+        raise ValueError(f"dates has {len(row_dates)} values but y_val has {len(labelled)}.")
     y, y_pred = y[labelled], pred_all[labelled]
     nan = float("nan")
     out: dict[str, Any] = {"constant_predictions": one_value(pred_all if proba is None else proba)}
@@ -107,7 +115,13 @@ def validation_metrics(
             out["r2"] = float(skm.r2_score(y, y_pred))
         else:
             out["rmse"] = out["mae"] = out["r2"] = nan
-        out["information_coefficient"] = float(information_coefficient(y, y_pred))
+        # across the rows of each date on a panel, as the engine's IC (pooled, it
+        # ranked one date's rows against another's)
+        out["information_coefficient"] = float(
+            information_coefficient(
+                y, y_pred, None if row_dates is None else row_dates[labelled].to_numpy()
+            )
+        )
         out["hit_rate"] = float(hit_rate(y, y_pred))
         position = positions_from_scores(pred, classifier=False)
     if returns is not None:
