@@ -297,3 +297,21 @@ def test_validation_metrics_ic_of_a_panel_is_per_date():
         )
     with pytest.raises(ValueError, match="dates has 99 values but y_val has 100"):
         validation_metrics("regression", y, pred, dates=dates[1:])
+
+
+def test_a_panel_left_with_one_row_a_date_has_no_cross_sectional_ic():
+    """Audit: a panel whose NaN labels left one row per date (one symbol labelled) was
+    taken for a single series: its rank correlation over time (0.595) came back as
+    the mean per-date IC, which is undefined on every date."""
+    from skquant import information_coefficient
+
+    index, dates, y, pred = _mispriced_panel()
+    y = np.where(index.get_level_values(1) == "A", y, np.nan)
+    with pytest.warns(UserWarning, match="undefined on 20 of 20 dates.*rests on 0 dates"):
+        assert np.isnan(information_coefficient(y, pred, dates))
+    # one series with dates (and NaN rows): its rank correlation over time, as before
+    first = index.get_level_values(1) == "A"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        series = information_coefficient(y[first], pred[first], dates[first])
+    assert series == pytest.approx(information_coefficient(y[first], pred[first]))

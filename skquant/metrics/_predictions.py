@@ -117,7 +117,8 @@ def information_coefficient(y_true, y_pred, dates=None) -> float:
     if len(dates) != len(t):
         raise ValueError(f"dates has {len(dates)} values but y_true has {len(t)}.")
     frame = pd.DataFrame({"t": t[keep], "p": p[keep], "d": dates[keep]})
-    if not frame["d"].duplicated().any():
+    # a panel by all its rows: one symbol left with labels gave its IC over time
+    if not pd.Series(dates).duplicated().any():
         return _spearman(frame["t"].to_numpy(), frame["p"].to_numpy())
     ic = ic_by_date(frame["t"].to_numpy(), frame["p"].to_numpy(), frame["d"].to_numpy())
     n_dates = int(pd.Series(dates).nunique())  # the dates of the rows dropped for NaN too
