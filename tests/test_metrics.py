@@ -8,7 +8,7 @@ import empyrical
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
@@ -627,3 +627,82 @@ def test_a_scorer_warns_when_the_model_reads_earlier_rows_than_the_fold_holds():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a model of one row at a time: nothing to say
         get_scorer("sharpe")(LinearRegression().fit(X, y), X.iloc[80:], y.iloc[80:])
+
+
+# ----------------------------------------------- properties of the metrics (audit)
+@settings(max_examples=80, deadline=None)
+@given(r=_returns, factor=st.floats(1e-3, 1e3), shift=st.floats(-0.01, 0.01))
+def test_sharpe_is_scale_free_odd_and_shifted_by_the_risk_free_rate(r, factor, shift):
+    s = sharpe_ratio(r)
+    if not np.isfinite(s) or np.std(r) <= 1e-9:
+        return
+    assert sharpe_ratio(r * factor) == pytest.approx(s, rel=1e-9, abs=1e-9)
+    assert sharpe_ratio(-r) == pytest.approx(-s, rel=1e-12, abs=1e-12)
+    assert sharpe_ratio(r + shift, risk_free=shift) == pytest.approx(s, rel=1e-6, abs=1e-6)
+    assert sharpe_ratio(r, periods_per_year=52) == pytest.approx(
+        s * np.sqrt(52 / 252), rel=1e-12, abs=1e-12
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(r=_returns)
+def test_drawdown_and_profit_factor_properties(r):
+    mdd = max_drawdown(r)
+    assert -1.0 <= mdd <= 0.0
+    assert max_drawdown(np.abs(r)) == 0.0  # equity that never falls
+    # the worst single-period loss is a drawdown at least that deep
+    assert mdd <= min(r.min(), 0.0) + 1e-12
+    wins, losses = r[r > 0].sum(), -r[r < 0].sum()
+    pf = profit_factor(r)
+    if losses > 0:
+        assert pf == pytest.approx(wins / losses, rel=1e-12)
+        assert pf == pytest.approx(1.0 + r.sum() / losses, rel=1e-9, abs=1e-9)
+    elif wins > 0:
+        assert pf == np.inf and win_loss_ratio(r) == np.inf
+    else:
+        assert np.isnan(pf) and np.isnan(win_loss_ratio(r))
+    assert profit_factor(r * 3.0) == pytest.approx(pf, rel=1e-12, nan_ok=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    r=_returns,
+    pred=arrays(np.float64, 200, elements=st.floats(-1, 1, allow_subnormal=False)),
+)
+def test_hit_rate_splits_the_rows(r, pred):
+    p = pred[: len(r)]
+    with warnings.catch_warnings():  # all-zero r reads as 0/1 labels: not the point here
+        warnings.simplefilter("ignore", UserWarning)
+        hits, misses = hit_rate(r, p), hit_rate(r, -p)
+    assert 0.0 <= hits <= 1.0
+    # each row is a hit of p, a hit of -p, or neither (a zero on exactly one side)
+    neither = np.mean((r == 0) != (p == 0))
+    assert hits + misses + neither == pytest.approx(1.0 + np.mean((r == 0) & (p == 0)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_dates=st.integers(2, 8),
+    n_symbols=st.integers(3, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_information_coefficient_is_the_mean_of_per_date_rank_correlations(
+    n_dates, n_symbols, seed
+):
+    rng = np.random.default_rng(seed)
+    dates = np.repeat(pd.bdate_range("2024-01-01", periods=n_dates).to_numpy(), n_symbols)
+    y = rng.normal(size=len(dates))
+    pred = np.round(y + rng.normal(size=len(dates)), 1)  # ties too
+    assume(all(np.ptp(pred[dates == d]) > 0 for d in np.unique(dates)))
+    ic = information_coefficient(y, pred, dates)
+    expected = np.mean(
+        [stats.spearmanr(y[dates == d], pred[dates == d])[0] for d in np.unique(dates)]
+    )
+    assert ic == pytest.approx(expected, abs=1e-12)
+    assert -1.0 <= ic <= 1.0
+    # ranks only: a strictly increasing map of the predictions keeps the IC
+    assert information_coefficient(y, np.exp(3 * pred), dates) == pytest.approx(ic, abs=1e-12)
+    assert information_coefficient(y, -pred, dates) == pytest.approx(-ic, abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert information_coefficient(y, y, dates) == pytest.approx(1.0)

@@ -170,3 +170,18 @@ def test_bad_trial_parameters_are_named(series, kwargs, match):
 def test_bad_benchmark_is_named(series):
     with pytest.raises(ValueError, match="benchmark_sharpe"):
         probabilistic_sharpe_ratio(series, benchmark_sharpe=float("nan"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(r=_returns, benchmark=st.floats(-0.5, 0.5))
+def test_psr_of_the_mirrored_returns_is_the_complement(r, benchmark):
+    """Negating the returns negates SR and the skewness and keeps the kurtosis, so
+    PSR(-r, -SR*) = 1 - PSR(r, SR*); the PSR is above one half exactly when the
+    Sharpe ratio beats the benchmark."""
+    assume(np.ptp(r) > 1e-6)
+    psr = probabilistic_sharpe_ratio(r, benchmark)
+    assert probabilistic_sharpe_ratio(-r, -benchmark) == pytest.approx(1.0 - psr, abs=1e-12)
+    sharpe = r.mean() / r.std(ddof=1)
+    if abs(sharpe - benchmark) > 1e-9:
+        assert (psr > 0.5) == (sharpe > benchmark)
+    assert psr == pytest.approx(_by_hand_psr(r, benchmark), abs=1e-9)
