@@ -315,3 +315,20 @@ def test_a_panel_left_with_one_row_a_date_has_no_cross_sectional_ic():
         warnings.simplefilter("error")
         series = information_coefficient(y[first], pred[first], dates[first])
     assert series == pytest.approx(information_coefficient(y[first], pred[first]))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, "0.01", None, True])
+def test_a_bad_risk_free_rate_or_required_return_is_named(bad):
+    """Audit: risk_free=NaN gave a Sharpe ratio of NaN and inf one of -inf,
+    required_return=inf a Sortino ratio of NaN, silently; a string or None raised
+    numpy's or Python's operand error, naming no parameter."""
+    r = [0.01, -0.02, 0.03, 0.0]
+    with pytest.raises(ValueError, match="risk_free must be a finite number"):
+        sharpe_ratio(r, risk_free=bad)
+    with pytest.raises(ValueError, match="required_return must be a finite number"):
+        sortino_ratio(r, required_return=bad)
+    # numpy numbers are numbers
+    assert sharpe_ratio(r, risk_free=np.float32(0.001)) == pytest.approx(
+        sharpe_ratio(r, risk_free=float(np.float32(0.001)))
+    )
+    assert sortino_ratio(r, required_return=np.int64(0)) == sortino_ratio(r)

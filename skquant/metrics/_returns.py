@@ -24,6 +24,8 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 
 from skquant.utils._docs import fill_doc
@@ -79,13 +81,17 @@ def _constant_ratio(r: np.ndarray) -> float | None:
     return None
 
 
-def _excess(returns, level: float) -> tuple[np.ndarray, float | None]:
+def _excess(returns, level: float, name: str) -> tuple[np.ndarray, float | None]:
     """The excess returns ``r - level``, and the ratio when they alone decide it.
 
     That ratio is NaN for fewer than 2 periods and :func:`_constant_ratio`'s for a
-    constant series; None means the caller divides by a deviation.
+    constant series; None means the caller divides by a deviation. ``level`` (the
+    parameter ``name``) must be a finite number: NaN gave a NaN ratio and inf a
+    ratio of -inf (Sharpe) or NaN (Sortino), silently.
     """
-    d = _clean(returns) - level
+    if isinstance(level, bool) or not isinstance(level, Real) or not np.isfinite(level):
+        raise ValueError(f"{name} must be a finite number, a return per period, got {level!r}.")
+    d = _clean(returns) - float(level)
     if len(d) < 2:
         return d, float("nan")
     d = _rescaled(d)
@@ -132,7 +138,7 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     8.949
     """
     periods_per_year = check_periods_per_year(periods_per_year)
-    r, decided = _excess(returns, risk_free)
+    r, decided = _excess(returns, risk_free, "risk_free")
     if decided is not None:
         return decided
     return _ratio(np.mean(r), np.std(r, ddof=1)) * float(np.sqrt(periods_per_year))
@@ -224,7 +230,7 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
         ``-sqrt(periods_per_year)`` by the formula: its downside deviation is its size.
     """
     periods_per_year = check_periods_per_year(periods_per_year)
-    d, decided = _excess(returns, required_return)
+    d, decided = _excess(returns, required_return, "required_return")
     if decided is not None and not decided < 0:  # NaN, +inf or 0
         return decided
     downside = np.sqrt(np.mean(np.minimum(d, 0.0) ** 2)) * np.sqrt(periods_per_year)
