@@ -80,7 +80,8 @@ def information_coefficient(y_true, y_pred, dates=None) -> float:
     With dates (given, or from ``y_true``'s ``DatetimeIndex``/datetime
     ``MultiIndex`` level) and several rows per date, the IC is computed across the
     rows of each date and averaged over dates (the cross-sectional IC). With one
-    row per date it is the rank correlation over time.
+    row per date (rows with NaN counted: a panel stays a panel) it is the rank
+    correlation over time.
 
     Parameters
     ----------
