@@ -129,7 +129,7 @@ def information_coefficient(y_true, y_pred, dates=None) -> float:
             f"information_coefficient: the IC is undefined on {n_dates - len(ic)} of "
             f"{n_dates} dates (fewer than 2 rows without NaN, or predictions or outcomes "
             f"constant across the date's rows) and they are left out: the mean IC rests "
-            f"on {len(ic)} dates.",
+            f"on {len(ic)} date{'' if len(ic) == 1 else 's'}.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
