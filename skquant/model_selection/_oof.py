@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import clone
 
 from skquant.utils._rows import align_proba, take_rows
+from skquant.utils._target import tail_embargo
 from skquant.utils._time import dates_of, warn_embargo_in_rows, warn_rows_as_dates
 
 __all__ = ["chronological_oof_predict"]
@@ -66,7 +67,7 @@ def _before_embargo(X, train: np.ndarray, test: np.ndarray, embargo: int) -> np.
 
 
 def chronological_oof_predict(
-    estimator, X, y, *, n_splits=5, method="predict", fit_params=None, embargo=0
+    estimator, X, y, *, n_splits=5, method="predict", fit_params=None, embargo=None
 ):
     """Out-of-fold predictions from expanding-window, time-ordered folds.
 
@@ -91,11 +92,13 @@ def chronological_oof_predict(
     fit_params : dict, default=None
         Keyword arguments for ``fit``; array-likes of length ``n_samples`` (such as
         ``sample_weight``) are sliced to the training rows of each fold.
-    embargo : int, default=0
+    embargo : int, default=None
         Dates (rows, with a warning, when ``X`` has no dates) dropped from each
         fold's training rows just before the predicted block, so that labels of
         horizon h need ``embargo >= h`` to stay out of the block; a block left with
-        no training row gets no prediction.
+        no training row gets no prediction. None is the horizon ``y`` tells
+        (``make_labels`` metadata in its ``attrs``, else its name such as
+        ``fwd_ret_5``), else 0; an explicit value below that horizon - 1 warns.
 
     Returns
     -------
@@ -116,8 +119,18 @@ def chronological_oof_predict(
     """
     if not isinstance(n_splits, (int, np.integer)) or isinstance(n_splits, bool) or n_splits < 1:
         raise ValueError(f"n_splits must be an integer >= 1, got {n_splits!r}.")
-    if not isinstance(embargo, (int, np.integer)) or isinstance(embargo, bool) or embargo < 0:
-        raise ValueError(f"embargo must be an integer >= 0, got {embargo!r}.")
+    if embargo is not None and (
+        not isinstance(embargo, (int, np.integer)) or isinstance(embargo, bool) or embargo < 0
+    ):
+        raise ValueError(f"embargo must be an integer >= 0 or None, got {embargo!r}.")
+    # the last training labels before a block are computed from the block's prices
+    embargo = tail_embargo(
+        "chronological_oof_predict",
+        y,
+        embargo,
+        held_out="each predicted time block",
+        param="embargo",
+    )
     n = len(X)
     y = np.asarray(y) if not hasattr(y, "iloc") else y
     if len(y) != n:

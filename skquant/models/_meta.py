@@ -239,6 +239,8 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
             # the meta-model regresses whatever the target; its bases would warn once
             # per fold about a two-valued target
             warnings.simplefilter("ignore", BinaryTargetWarning)
+            # a short embargo_days was warned about above, once, by this trainer's name
+            warnings.filterwarnings("ignore", "chronological_oof_predict holds out")
             for _, est in bases:
                 pred, has_oof = chronological_oof_predict(
                     est,

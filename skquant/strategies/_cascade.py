@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -322,14 +323,17 @@ class CascadeStrategy(BaseStrategy):
                 name = "_" + name
             names.append(name)
             method = "predict_proba" if task == "classification" else "predict"
-            oof, has_oof = chronological_oof_predict(
-                trainer,
-                X_rows,
-                y_rows,
-                n_splits=self.n_splits,
-                method=method,
-                embargo=self.embargo_days_,
-            )
+            with warnings.catch_warnings():
+                # a short embargo_days was warned about once, by _resolve_embargo
+                warnings.filterwarnings("ignore", "chronological_oof_predict holds out")
+                oof, has_oof = chronological_oof_predict(
+                    trainer,
+                    X_rows,
+                    y_rows,
+                    n_splits=self.n_splits,
+                    method=method,
+                    embargo=self.embargo_days_,
+                )
             if oof.ndim == 2:
                 oof = oof[:, -1]
             column = np.full(len(X), np.nan)

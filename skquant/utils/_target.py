@@ -86,10 +86,12 @@ def tail_embargo(
     y,
     embargo: int | None,
     held_out: str = "a chronological early-stopping tail of its training rows",
+    param: str = "embargo_days",
 ) -> int:
     """The dates an estimator drops before the rows it holds out of its own training
     (an early-stopping tail, an out-of-fold block), or a split before its test part;
-    ``estimator`` is the estimator (or the function's name) that the warning names.
+    ``estimator`` is the estimator (or the function's name) that the warning names,
+    ``param`` the name of its embargo parameter.
 
     ``embargo`` when given, with a warning when it is below the target's known horizon
     - 1: the last training labels are computed from the held-out rows' own prices, so
@@ -105,11 +107,11 @@ def tail_embargo(
         horizon, source = known
         warnings.warn(
             f"{estimator if isinstance(estimator, str) else type(estimator).__name__} holds "
-            f"out {held_out} with embargo_days={embargo}, but the target "
+            f"out {held_out} with {param}={embargo}, but the target "
             f"{target_label(y)} spans {horizon} periods (by its {source}): the last "
             f"training labels are computed from the held-out rows' prices, so they flatter "
-            f"the model. Leave embargo_days=None (the label horizon) or pass "
-            f"embargo_days={horizon}.",
+            f"the model. Leave {param}=None (the label horizon) or pass "
+            f"{param}={horizon}.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
