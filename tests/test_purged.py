@@ -12,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.ensemble import StackingRegressor
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_validate
+from sklearn.neighbors import KNeighborsRegressor
 
 from skquant import CombinatorialPurgedCV, PurgedKFold, get_scorer
 
@@ -288,3 +290,29 @@ def test_an_embargo_shorter_than_the_label_overlap_warns(make):
         warnings.simplefilter("error")
         list(make(4, 5, 4).split(X))
         list(make(4, 1, 0).split(X))
+
+
+def test_out_of_fold_predictions_from_purged_folds_warn():
+    """cross_val_predict, and scikit-learn's stacking through it, take PurgedKFold (its
+    test blocks partition the rows), but the prediction for a block comes from a model
+    trained on the later blocks too: a meta-learner fitted on them has seen the future.
+    It was silent (audit: the first block of 4 was served by a model that had seen
+    the last date)."""
+    X = _panel(40, 2, seed=5, missing=0.0)
+    t = pd.Series(np.unique(X.index.get_level_values(0), return_inverse=True)[1], X.index)
+    y = X["a"].groupby(level=1).shift(-1).fillna(0.0)
+    match = "PurgedKFold is giving folds to cross_val_predict.*trained on later dates"
+    with pytest.warns(UserWarning, match=match) as w:
+        # a 1-nearest-neighbour on the date position predicts the date it trained on
+        served_by = cross_val_predict(KNeighborsRegressor(1), t.to_frame(), t, cv=PurgedKFold(4))
+    assert w[0].filename == __file__
+    assert served_by[t < 10].max() == 10  # block 0 served by a model that saw later dates
+    with pytest.warns(UserWarning, match=match):
+        StackingRegressor([("r", Ridge())], cv=PurgedKFold(4, 1, 1)).fit(X, y)
+    with pytest.warns(UserWarning, match="CombinatorialPurgedCV is giving folds"):
+        cross_val_predict(Ridge(), X, y, cv=CombinatorialPurgedCV(4, 1, 1, 1))
+    with warnings.catch_warnings():  # scoring and searching with the folds stay quiet
+        warnings.simplefilter("error")
+        cross_validate(Ridge(), X, y, cv=PurgedKFold(4, 1, 1))
+        GridSearchCV(Ridge(), {"alpha": [1.0, 10.0]}, cv=PurgedKFold(4, 1, 1)).fit(X, y)
+        list(PurgedKFold(4, 1, 1).split(X))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import warnings
 from collections.abc import Iterator
 from numbers import Integral
@@ -45,6 +46,19 @@ def _test_and_train_dates(
     behind = counts[position] - counts[np.maximum(position - embargo_days, 0)]
     train = ~test_dates & (ahead == 0) & (behind == 0)
     return test_dates, train
+
+
+def _asked_by_cross_val_predict() -> bool:
+    """Whether scikit-learn's ``cross_val_predict`` is reading the splits: it calls
+    ``list(cv.split(...))`` itself (also for ``StackingRegressor``,
+    ``StackingClassifier`` and ``CalibratedClassifierCV(ensemble=False)``), so it is
+    the frame just above ``split`` (this helper, ``_split``, ``split``, the caller)."""
+    frame = sys._getframe(3)
+    return (
+        frame is not None
+        and frame.f_code.co_name == "cross_val_predict"
+        and frame.f_globals.get("__name__", "").startswith("sklearn.")
+    )
 
 
 class _BasePurgedSplitter(BaseTimeSplitter):
@@ -85,6 +99,18 @@ class _BasePurgedSplitter(BaseTimeSplitter):
                 "out-of-sample score is inflated. Use embargo_days >= "
                 f"{self.label_horizon - 1} (the label horizon, {self.label_horizon}, is "
                 "what the walk-forward tools' embargo_days='auto' uses).",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+        if _asked_by_cross_val_predict():
+            warnings.warn(
+                f"{type(self).__name__} is giving folds to cross_val_predict (which "
+                "StackingRegressor and StackingClassifier call): every block but the last "
+                "is predicted by a model trained on later dates too, so these "
+                "out-of-fold predictions, a meta-learner fitted on them or a backtest of "
+                "them have seen the future. Use chronological_oof_predict (expanding, "
+                "time-ordered folds), EnsembleTrainer or MetaLearningTrainer for stacking, "
+                "and WalkForwardSplit or WalkForwardEngine for a backtest.",
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
@@ -131,7 +157,10 @@ class PurgedKFold(_BasePurgedSplitter):
     - embargoed dates: the ``embargo_days`` dates just after the test block.
 
     Nothing else is dropped, so training dates lie on both sides of the test block.
-    Rows that share a date always fall on the same side.
+    Rows that share a date always fall on the same side. For scoring and searching,
+    not for out-of-fold predictions: a block's model trained on later dates too, so
+    ``cross_val_predict`` (and scikit-learn's stacking) with it warns; stack with
+    :func:`chronological_oof_predict`.
 
     ``n_splits=3, label_horizon=1, embargo_days=1`` on 12 dates (``*`` train,
     ``p`` purged, ``e`` embargoed, ``x`` test)::
