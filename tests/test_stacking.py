@@ -83,6 +83,25 @@ def test_oof_embargoes_the_label_horizon_y_tells_by_default():
     assert unnamed[10] == 9  # no horizon told: no embargo
 
 
+def test_oof_refuses_y_in_another_row_order():
+    """The blocks take rows by position: a y sorted by symbol paired each row of a
+    (date, symbol) panel with another row's label, silently (audit: labels up to 29
+    dates away)."""
+    dates = pd.bdate_range("2024-01-01", periods=30)
+    index = pd.MultiIndex.from_product([dates, ["A", "B"]], names=["date", "symbol"])
+    X = pd.DataFrame({"t": np.arange(60.0)}, index=index)
+    y = pd.Series(np.arange(60.0), index=index, name="y")
+    with pytest.raises(ValueError, match=r"y's index differs from X's.*y.loc\[X.index\]"):
+        chronological_oof_predict(Ridge(), X, y.sort_index(level="symbol"), n_splits=2)
+    aligned = chronological_oof_predict(_LatestSeen(), X, y, n_splits=2)[0]
+    for same_rows in (y.to_numpy(), y.reset_index(drop=True)):  # by position, as sklearn
+        assert np.array_equal(
+            chronological_oof_predict(_LatestSeen(), X, same_rows, n_splits=2)[0],
+            aligned,
+            equal_nan=True,
+        )
+
+
 def test_predict_proba_aligns_classes_unseen_in_early_folds():
     n = 60
     rng = np.random.default_rng(2)

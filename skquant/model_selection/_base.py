@@ -47,6 +47,22 @@ def _check_text_periods(labels: np.ndarray) -> None:
     )
 
 
+def check_same_rows(X, y) -> None:
+    """Refuse a ``y`` whose index differs from ``X``'s: rows are taken by position, so
+    another row order (or other rows) would pair each row with another row's label.
+    A default 0..n-1 index on ``y`` (or no index) pairs by position, as scikit-learn
+    does."""
+    x_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
+    if not (isinstance(x_index, pd.Index) and isinstance(y_index, pd.Index)):
+        return
+    default = isinstance(y_index, pd.RangeIndex) and y_index.equals(pd.RangeIndex(len(y)))
+    if not default and not x_index.equals(y_index):
+        raise ValueError(
+            "y's index differs from X's (another row order or other rows): align "
+            "them first, e.g. y = y.loc[X.index]."
+        )
+
+
 def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(codes, periods)``: each row's period as an int code into sorted ``periods``.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from skquant.model_selection._base import check_same_rows
 from skquant.utils._rows import align_proba, take_rows
 from skquant.utils._target import tail_embargo
 from skquant.utils._time import dates_of, warn_embargo_in_rows, warn_rows_as_dates
@@ -135,6 +136,8 @@ def chronological_oof_predict(
     y = np.asarray(y) if not hasattr(y, "iloc") else y
     if len(y) != n:
         raise ValueError(f"X has {n} rows but y has {len(y)}.")
+    if dates_of(y) is not None:  # a dated y in another row order pairs rows with other labels
+        check_same_rows(X, y)
     fit_params = dict(fit_params or {})
     blocks = _time_blocks(X, n_splits)
     if dates_of(X) is None:  # blocks of rows: right for one series, wrong on a panel

@@ -6,10 +6,9 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 from sklearn.utils import indexable
 
-from skquant.model_selection._base import period_codes
+from skquant.model_selection._base import check_same_rows, period_codes
 from skquant.utils._sklearn_compat import _safe_indexing
 from skquant.utils._target import tail_embargo
 
@@ -82,16 +81,7 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
         "time_train_test_split", y, embargo_days, held_out="the latest dates as its test part"
     )
     arrays = indexable(X) if y is None else indexable(X, y)
-    x_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
-    if isinstance(x_index, pd.Index) and isinstance(y_index, pd.Index):
-        # a default 0..n-1 index pairs by position, as scikit-learn does
-        default = isinstance(y_index, pd.RangeIndex) and y_index.equals(pd.RangeIndex(len(y)))
-        if not default and not x_index.equals(y_index):
-            # the parts are cut by position: another row order pairs labels with other rows
-            raise ValueError(
-                "y's index differs from X's (another row order or other rows): align "
-                "them first, e.g. y = y.loc[X.index]."
-            )
+    check_same_rows(X, y)  # the parts are cut by position
     codes, periods = period_codes(arrays[0])
     n_dates = len(periods)
     n_test = test_days if test_days is not None else math.ceil((test_size or 0.25) * n_dates)
