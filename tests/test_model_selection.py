@@ -199,6 +199,15 @@ def test_splitting_rows_without_dates_warns():
             list(cv.split(pd.DataFrame(X, index=dates)))
     with pytest.warns(NoDatesWarning, match="chronological_oof_predict: X carries no dates"):
         chronological_oof_predict(Ridge(), X, X.ravel(), n_splits=2)
+    # a panel as an array: its last 5 "dates" are 5 rows, date 27 went to both sides,
+    # silently (audit)
+    panel = np.repeat(np.arange(30.0), 2).reshape(-1, 1)  # 30 dates of 2 symbols
+    with pytest.warns(NoDatesWarning, match="time_train_test_split: X carries no dates"):
+        train, test = time_train_test_split(panel, test_days=5)
+    assert set(train.ravel()) & set(test.ravel()) == {27.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoDatesWarning)
+        time_train_test_split(pd.DataFrame(X, index=dates), test_days=5)
 
 
 def test_get_n_splits_needs_x():
@@ -337,6 +346,7 @@ def test_time_train_test_split_properties(n_dates, n_symbols, test_days, embargo
     assert len(X_te) == (_row_dates(X) >= distinct[-test_days]).sum()
 
 
+@pytest.mark.filterwarnings("ignore::skquant.model_selection.NoDatesWarning")
 def test_time_train_test_split_sizes_and_errors():
     X = np.arange(20.0).reshape(10, 2)
     X_tr, X_te = time_train_test_split(X, test_size=0.25)

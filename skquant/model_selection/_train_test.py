@@ -11,6 +11,7 @@ from sklearn.utils import indexable
 from skquant.model_selection._base import check_same_rows, period_codes
 from skquant.utils._sklearn_compat import _safe_indexing
 from skquant.utils._target import tail_embargo
+from skquant.utils._time import dates_of, warn_rows_as_dates
 
 
 def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_days=None):
@@ -19,7 +20,8 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
     The latest dates go to the test side, ``embargo_days`` dates before them are
     dropped, and everything earlier is for training. Counts are in distinct dates
     (from a ``DatetimeIndex`` or a datetime level of a ``MultiIndex``; a plain
-    array counts rows, taken to be in time order), so a date is never split.
+    array counts rows, taken to be in time order, with a ``NoDatesWarning``), so a
+    date is never split.
     Nothing is shuffled.
 
     Parameters
@@ -83,6 +85,8 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
     arrays = indexable(X) if y is None else indexable(X, y)
     check_same_rows(X, y)  # the parts are cut by position
     codes, periods = period_codes(arrays[0])
+    if dates_of(arrays[0]) is None:  # rows as dates: right for one series, not a panel
+        warn_rows_as_dates("time_train_test_split", groups=False)
     n_dates = len(periods)
     n_test = test_days if test_days is not None else math.ceil((test_size or 0.25) * n_dates)
     n_train = n_dates - n_test - embargo_days
