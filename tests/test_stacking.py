@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -51,6 +55,54 @@ def test_oof_by_dates_in_a_shuffled_panel():
     # every row of one date is on the same side, and the first 5 dates have no prediction
     first_dates = X.index.get_level_values("date") < dates[5]
     assert np.array_equal(~has_oof, first_dates)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_dates=st.integers(6, 50),
+    n_symbols=st.integers(1, 3),
+    n_splits=st.integers(1, 5),
+    embargo=st.integers(0, 6),
+    horizon=st.integers(0, 6),
+    seed=st.integers(0, 1000),
+)
+def test_oof_properties_on_shuffled_panels(n_dates, n_symbols, n_splits, embargo, horizon, seed):
+    """No stacking fold looks at a date later than embargo dates before the block it
+    serves; blocks are whole dates, contiguous and expanding, whatever the row order."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2024-01-01", periods=n_dates)
+    index = pd.MultiIndex.from_product([dates, [f"S{i}" for i in range(n_symbols)]])
+    keep = rng.random(len(index)) >= 0.3
+    keep[::n_symbols] = True  # every date keeps a row
+    position = np.repeat(np.arange(n_dates), n_symbols)[keep]
+    X = pd.DataFrame({"t": position.astype(float)}, index=index[keep])
+    order = rng.permutation(len(X))
+    X, position = X.iloc[order], position[order]
+    name = f"fwd_ret_{horizon}" if horizon else "ret"  # a name that tells no horizon
+    y = pd.Series(np.zeros(len(X)), index=X.index, name=name)
+    if n_dates < n_splits + 1:
+        with pytest.raises(ValueError, match=f"n_splits={n_splits} needs at least"):
+            chronological_oof_predict(_LatestSeen(), X, y, n_splits=n_splits)
+        return
+    starts = [b[0] for b in np.array_split(np.arange(n_dates), n_splits + 1)]
+    block = np.searchsorted(starts, position, side="right") - 1
+    for given_embargo, dropped in ((embargo, embargo), (None, horizon)):
+        latest = np.array(starts) - 1 - dropped  # the latest training date of each block
+        served = (np.arange(n_splits + 1) > 0) & (latest >= 0)
+        if not served.any():
+            with pytest.raises(ValueError, match="leaves no training rows"):
+                chronological_oof_predict(
+                    _LatestSeen(), X, y, n_splits=n_splits, embargo=given_embargo
+                )
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an embargo below the horizon
+            oof, has_oof = chronological_oof_predict(
+                _LatestSeen(), X, y, n_splits=n_splits, embargo=given_embargo
+            )
+        assert np.array_equal(has_oof, served[block])
+        assert np.array_equal(oof[has_oof], latest[block][has_oof])
+        assert np.all(oof[has_oof] < position[has_oof] - dropped)
 
 
 def test_fit_params_are_sliced_to_the_training_rows():
