@@ -362,6 +362,12 @@ def test_time_train_test_split_sizes_and_errors():
         time_train_test_split(X, test_days=0)
     with pytest.raises(ValueError, match="embargo_days"):
         time_train_test_split(X, test_days=2, embargo_days=-1)
+    # the error names the parameter given (it said test_days=5 for test_size=0.5)
+    with pytest.raises(ValueError, match=r"10 distinct dates; test_size=0.5 \(5 dates\) and "):
+        time_train_test_split(X, test_size=0.5, embargo_days=5)
+    y = pd.Series(np.zeros(10), name="fwd_ret_5")
+    with pytest.raises(ValueError, match=r"test_days=5 and embargo_days=5 \(the horizon y tells"):
+        time_train_test_split(X, y, test_days=5)
 
 
 def test_time_train_test_split_embargoes_by_the_labels_horizon_by_default():

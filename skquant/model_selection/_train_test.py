@@ -79,6 +79,7 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
         not isinstance(embargo_days, Integral) or isinstance(embargo_days, bool) or embargo_days < 0
     ):
         raise ValueError(f"embargo_days must be an int >= 0 or None, got {embargo_days!r}.")
+    given_embargo = embargo_days
     embargo_days = tail_embargo(
         "time_train_test_split", y, embargo_days, held_out="the latest dates as its test part"
     )
@@ -91,9 +92,18 @@ def time_train_test_split(X, y=None, *, test_days=None, test_size=None, embargo_
     n_test = test_days if test_days is not None else math.ceil((test_size or 0.25) * n_dates)
     n_train = n_dates - n_test - embargo_days
     if n_test < 1 or n_train < 1:
+        # name what was passed: test_size=0.5 was reported as test_days=1
+        size = (
+            f"test_days={n_test}"
+            if test_days is not None
+            else f"test_size={test_size or 0.25} ({n_test} dates)"
+        )
+        embargo = f"embargo_days={embargo_days}" + (
+            " (the horizon y tells)" if given_embargo is None and embargo_days else ""
+        )
         raise ValueError(
-            f"X has {n_dates} distinct dates; test_days={n_test} and "
-            f"embargo_days={embargo_days} leave {max(n_train, 0)} for training (need >= 1)."
+            f"X has {n_dates} distinct dates; {size} and {embargo} leave "
+            f"{max(n_train, 0)} for training (need >= 1)."
         )
     train = np.flatnonzero(codes < n_train)
     test = np.flatnonzero(codes >= n_dates - n_test)
