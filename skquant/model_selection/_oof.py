@@ -136,8 +136,8 @@ def chronological_oof_predict(
     y = np.asarray(y) if not hasattr(y, "iloc") else y
     if len(y) != n:
         raise ValueError(f"X has {n} rows but y has {len(y)}.")
-    if dates_of(y) is not None:  # a dated y in another row order pairs rows with other labels
-        check_same_rows(X, y)
+    if dates_of(X) is not None and dates_of(y) is not None:
+        check_same_rows(X, y)  # both dated: another row order pairs rows with other labels
     fit_params = dict(fit_params or {})
     blocks = _time_blocks(X, n_splits)
     if dates_of(X) is None:  # blocks of rows: right for one series, wrong on a panel
