@@ -286,6 +286,11 @@ def test_walk_forward_properties(
             cv.get_n_splits(X)
         return
     assert len(folds) == cv.get_n_splits(X) >= 1
+    # RFECV's path: a plain array with the dates as groups gives the same folds
+    by_groups = list(cv.split(X.to_numpy(), groups=row_dates))
+    assert len(by_groups) == len(folds)
+    for (tr, te), (trg, teg) in zip(folds, by_groups, strict=True):
+        assert np.array_equal(tr, trg) and np.array_equal(te, teg)
     test_starts = []
     for train, test in folds:
         assert len(train) >= max(min_train_samples, 1) and len(test) >= 1

@@ -72,6 +72,14 @@ def _check_split(X, train, test, combination, cv, n_blocks):
         assert part.dtype.kind == "i" and np.all(np.diff(part) > 0)
 
 
+def _check_groups_give_the_same_splits(cv, X, splits):
+    """RFECV's path: a plain array with each row's date as groups splits as X does."""
+    by_groups = list(cv.split(X.to_numpy(), groups=X.index.get_level_values(0)))
+    assert len(by_groups) == len(splits)
+    for (tr, te), (trg, teg) in zip(splits, by_groups, strict=True):
+        assert np.array_equal(tr, trg) and np.array_equal(te, teg)
+
+
 _settings = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # The property tests draw embargoes shorter than the label overlap on purpose.
 _short_embargo = pytest.mark.filterwarnings("ignore:embargo_days=.*below label_horizon")
@@ -94,6 +102,7 @@ def test_purged_kfold_properties(n_dates, n_symbols, n_splits, label_horizon, em
     assert len(splits) == cv.get_n_splits(X) == n_splits
     tested = np.concatenate([test for _, test in splits])
     assert sorted(tested.tolist()) == list(range(len(X)))  # test blocks partition the rows
+    _check_groups_give_the_same_splits(cv, X, splits)
     for k, (train, test) in enumerate(splits):
         _check_split(X, train, test, (k,), cv, n_splits)
 
@@ -139,6 +148,7 @@ def test_combinatorial_properties(
         return
     splits = list(cv.split(X))
     assert len(splits) == cv.get_n_splits(X) == math.comb(n_folds, n_test_folds)
+    _check_groups_give_the_same_splits(cv, X, splits)
     assert cv.n_paths * n_folds == math.comb(n_folds, n_test_folds) * n_test_folds
     times_tested = np.zeros(len(X), int)
     combinations = []
