@@ -104,6 +104,10 @@ def test_oof_embargo_too_large():
     frame = _panel_frame(8, ["A"], seed=0)
     with pytest.raises(ValueError, match="embargo=10 leaves no training rows"):
         chronological_oof_predict(_FitDates(), frame, frame["x"], n_splits=3, embargo=10)
+    # a stacking trainer's user knows the parameter as embargo_days (it named embargo only)
+    X, y = frame[["x"]], frame["x"].rename("y")
+    with pytest.raises(ValueError, match="embargo=10 leaves .*embargo_days of EnsembleTrainer"):
+        MetaLearningTrainer(estimators=[Ridge()], n_splits=3, embargo_days=10).fit(X, y)
     with pytest.raises(ValueError, match="embargo must be an integer >= 0"):
         chronological_oof_predict(_FitDates(), frame, frame["x"], n_splits=3, embargo=-1)
 

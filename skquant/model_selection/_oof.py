@@ -172,6 +172,7 @@ def chronological_oof_predict(
     if oof is None:
         raise ValueError(
             f"embargo={embargo} leaves no training rows before any of the {n_splits} "
-            "predicted blocks; lower embargo or n_splits."
+            "predicted blocks; lower embargo (embargo_days of EnsembleTrainer, "
+            "MetaLearningTrainer and CascadeStrategy) or n_splits."
         )
     return oof, has_oof
