@@ -53,12 +53,13 @@ def _asked_by_cross_val_predict() -> bool:
     ``list(cv.split(...))`` itself (also for ``StackingRegressor``,
     ``StackingClassifier`` and ``CalibratedClassifierCV(ensemble=False)``), so it is
     the frame just above ``split`` (this helper, ``_split``, ``split``, the caller)."""
-    frame = sys._getframe(3)
-    return (
-        frame is not None
-        and frame.f_code.co_name == "cross_val_predict"
-        and frame.f_globals.get("__name__", "").startswith("sklearn.")
-    )
+    try:
+        frame = sys._getframe(3)
+    except ValueError:  # a stack not that deep: _split called straight from the top level
+        return False
+    return frame.f_code.co_name == "cross_val_predict" and frame.f_globals.get(
+        "__name__", ""
+    ).startswith("sklearn.")
 
 
 class _BasePurgedSplitter(BaseTimeSplitter):
