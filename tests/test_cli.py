@@ -477,6 +477,22 @@ def test_walkforward_says_when_its_model_learned_nothing(tmp_path, capsys):
     assert "UserWarning" not in err
 
 
+def test_walkforward_lists_no_top_features_of_a_model_without_splits(tmp_path, capsys):
+    """A last-fold model that never split (every importance 0) had its first five
+    columns, in file order, printed as the run's "top features"."""
+    from skquant.cli import main
+
+    args = _walkforward_args(tmp_path)
+    config = Path(args[args.index("--config") + 1])
+    config.write_text(config.read_text() + "    min_split_gain: 1000.0\n")
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("top features"))
+    assert line.startswith("top features (last fold): none, every importance is 0")
+    importance = pd.read_csv(tmp_path / "wf" / "feature_importance.csv", index_col=0)
+    assert (importance.iloc[:, 0] == 0).all()
+
+
 def test_walkforward_names_the_config_file_its_variant_comes_from(tmp_path, capsys):
     """With --config best_config.yaml it printed "variant balanced", as if the shipped
     balanced variant were run."""

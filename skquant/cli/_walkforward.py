@@ -458,7 +458,10 @@ def _run(args: argparse.Namespace, open_run) -> int:
             print(f"  {name:<15} {value: .4f}")
         print(f"Sharpe gross {gross_sharpe:.4f}, net {result.summary.get('sharpe', net):.4f} "
               f"(portfolio {args.portfolio}, {args.cost_bps:g} bp per unit traded)")  # fmt: skip
-        if importance is not None:
+        if importance is not None and not importance.any():  # no order to show
+            print("top features (last fold): none, every importance is 0 (its model made "
+                  "no split: it learned nothing)")  # fmt: skip
+        elif importance is not None:
             print(f"top features (last fold): {', '.join(map(str, importance.index[:5]))}")
         explained = (
             " feature_importance.csv, feature_importance.png," if importance is not None else ""
