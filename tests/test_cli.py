@@ -477,6 +477,22 @@ def test_walkforward_says_when_its_model_learned_nothing(tmp_path, capsys):
     assert "UserWarning" not in err
 
 
+def test_walkforward_manifest_keeps_the_warnings_that_qualify_its_summary(tmp_path, capsys):
+    """summary.json and the manifest of a run whose every fold predicted one constant
+    (a Sharpe for holding the market) carried no mark of it: the warning was only a
+    console line printed before the fold table."""
+    from skquant.cli import main
+
+    args = _walkforward_args(tmp_path)
+    config = Path(args[args.index("--config") + 1])
+    config.write_text(config.read_text() + "    min_split_gain: 1000.0\n")
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
+    constant = [w for w in manifest["warnings"] if "predicted one constant value" in w]
+    assert len(constant) == 1 and f"skquant: warning: {constant[0]}" in err
+
+
 def test_walkforward_lists_no_top_features_of_a_model_without_splits(tmp_path, capsys):
     """A last-fold model that never split (every importance 0) had its first five
     columns, in file order, printed as the run's "top features"."""

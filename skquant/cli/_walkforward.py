@@ -19,6 +19,7 @@ from skquant.cli._common import (
     add_tracking,
     check_config_values,
     check_n_jobs,
+    cli_words,
     cost_bps,
     deferred_tracking,
     library_rules,
@@ -444,6 +445,9 @@ def _run(args: argparse.Namespace, open_run) -> int:
             },
             "n_folds": len(result.folds),
             "summary": result.summary,
+            # what qualifies the summary (a model that learned nothing, a fold cut
+            # short), kept beside it: the console's lines scroll away
+            "warnings": [cli_words(str(item.message)) for item in caught],
         },
     )
     periods_per_year = result.periods_per_year
