@@ -396,3 +396,50 @@ def test_lightgbm_class_weight_is_keyed_by_class_label(labels):
     np.testing.assert_allclose(as_text.predict_proba(X), weighted.predict_proba(X))
     with pytest.raises(ValueError, match=r"class_weight names \['sideways'\]"):
         LightGBMTrainer(class_weight={"sideways": 2.0}, **kwargs).fit(X, target)
+
+
+def _silent_fit_output(trainer, capfd):
+    """What fitting ``trainer`` on a small date-indexed frame prints (stdout and stderr)."""
+    X, y = _returns_panel(n_dates=60, symbols=("AAA",))
+    X, y = X.droplevel("symbol"), y.droplevel("symbol")
+    capfd.readouterr()
+    trainer.fit(X, y)
+    out = capfd.readouterr()
+    return out.out + out.err
+
+
+@pytest.mark.parametrize("family", [LightGBMTrainer, XGBoostTrainer, QuantileLightGBMTrainer])
+@pytest.mark.parametrize("where", ["parameter", "config"])
+def test_boosters_take_verbose_minus_one_as_quiet(family, where, capfd):
+    """``verbose=-1`` (LightGBM's "silent") was refused ("must be an int in the range
+    [0, inf)"); taken as truthy it would have logged every round. It is quiet."""
+    if where == "parameter":
+        trainer = family(n_estimators=5, verbose=-1)
+    else:
+        trainer = family({"n_estimators": 5, "verbose": -1})
+    assert _silent_fit_output(trainer, capfd) == ""
+    assert trainer.config_["verbose"] == -1
+
+
+@pytest.mark.parametrize(
+    ("family", "native", "value", "param"),
+    [
+        (LightGBMTrainer, "verbosity", -1, "verbose"),
+        (LightGBMTrainer, "seed", 3, "random_state"),
+        (LightGBMTrainer, "num_threads", 1, "n_jobs"),
+        (LightGBMTrainer, "eta", 0.05, "learning_rate"),
+        (LightGBMTrainer, "num_boost_round", 7, "n_estimators"),
+        (XGBoostTrainer, "verbosity", 0, "verbose"),
+        (XGBoostTrainer, "nthread", 1, "n_jobs"),
+        (QuantileLightGBMTrainer, "verbosity", -1, "verbose"),
+    ],
+)
+def test_native_library_names_work_in_config_and_are_named_as_keywords(
+    family, native, value, param
+):
+    """The libraries' own spellings of common parameters are config keys for the
+    parameter they mean; passed as keywords, the TypeError names the parameter to use."""
+    trainer = family({native: value})
+    assert trainer._resolve_config()[param] == value
+    with pytest.raises(TypeError, match=rf"'{native}'.*{param}={value!r}"):
+        family(**{native: value})

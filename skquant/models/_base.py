@@ -94,6 +94,12 @@ class UNSET(metaclass=_UnsetType):
 
 
 @functools.cache
+def _init_parameters(cls) -> frozenset[str]:
+    """The parameter names of ``cls.__init__``."""
+    return frozenset(inspect.signature(cls.__init__).parameters) - {"self"}
+
+
+@functools.cache
 def _none_is_a_value(cls) -> frozenset[str]:
     """The parameters of ``cls`` whose default is ``UNSET``: for them ``None`` is a value."""
     params = inspect.signature(cls.__init__).parameters.values()
@@ -213,6 +219,19 @@ class ConfigMixin:
                 f"{cls.__name__}._library_keys holds skquant-only keys {sorted(leaked)}; "
                 "no library estimator may receive them."
             )
+
+    def __new__(cls, *args, **kwargs):
+        """Refuse a library's spelling of a parameter (``verbosity``, ``seed``) passed as
+        a keyword with the parameter to use: Python's own TypeError named neither."""
+        aliases = cls._config_aliases
+        for key, value in kwargs.items():
+            if key in aliases and key not in _init_parameters(cls):
+                raise TypeError(
+                    f"{cls.__name__}() got an unexpected keyword argument {key!r}: it is "
+                    f"the library's name of {aliases[key]!r}; pass {aliases[key]}={value!r} "
+                    f"(or {key!r} as a key of config)."
+                )
+        return super().__new__(cls)
 
     def _explicit_params(self) -> dict[str, Any]:
         """The parameters set explicitly: not None (not UNSET where None is a value)."""

@@ -25,8 +25,16 @@ _BOOSTING_CONSTRAINTS = {
     "embargo_days": [Interval(Integral, 0, None, closed="left"), None],
     "random_state": ["random_state"],
     "n_jobs": [Integral, None],
-    "verbose": ["verbose", None],
+    # LightGBM's -1 ("silent") is quiet too: every value below 1 logs nothing
+    "verbose": ["boolean", Integral, None],
 }
+
+
+def log_period(config) -> int:
+    """The rounds between evaluation log lines of a resolved config's ``verbose``; 0
+    (quiet) for None, False, 0 and the negative values (LightGBM's ``verbose=-1``)."""
+    verbose = config.get("verbose")
+    return int(verbose) if verbose is not None and int(verbose) > 0 else 0
 
 
 # LightGBM's own spellings accepted in configs, mapped to the trainer parameter they set.
@@ -40,6 +48,18 @@ _LIGHTGBM_ALIASES = {
     "lambda_l2": "reg_lambda",
     "min_sum_hessian_in_leaf": "min_child_weight",
     "min_gain_to_split": "min_split_gain",
+    "eta": "learning_rate",
+    "shrinkage_rate": "learning_rate",
+    "num_boost_round": "n_estimators",
+    "num_rounds": "n_estimators",
+    "num_trees": "n_estimators",
+    "lambda": "reg_lambda",
+    "early_stopping_round": "early_stopping_rounds",
+    "seed": "random_state",
+    "random_seed": "random_state",
+    "num_threads": "n_jobs",
+    "nthread": "n_jobs",
+    "verbosity": "verbose",
 }
 
 # Tree-shape, sampling and regularisation parameters of every LightGBM-based trainer.
@@ -68,7 +88,7 @@ _LIGHTGBM_LIBRARY_KEYS = frozenset(
 def _lightgbm_params(trainer: BaseTrainer, config: dict) -> dict:
     """The LightGBM estimator's keyword arguments from a resolved config."""
     params = trainer._library_params(config)
-    params["verbose"] = 1 if config.get("verbose") else -1
+    params["verbose"] = 1 if log_period(config) else -1
     return params
 
 
@@ -96,8 +116,8 @@ def _fit_lightgbm(estimator, data: FitData, config: dict):
                     config["early_stopping_rounds"], first_metric_only=True, verbose=False
                 )
             )
-    if config.get("verbose"):
-        callbacks.append(lgb.log_evaluation(period=max(1, int(config["verbose"]))))
+    if log_period(config):
+        callbacks.append(lgb.log_evaluation(period=log_period(config)))
     if _takes_eval_xy(type(estimator)):  # LightGBM >= 4.7 deprecates eval_set
         evals = {"eval_X": tuple(X for X, _ in eval_set), "eval_y": tuple(y for _, y in eval_set)}
     else:

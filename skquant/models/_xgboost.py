@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 
 from skquant.models._base import BaseSupervisedTrainer, BaseTrainer, FitData, TreeImportanceMixin
 from skquant.models._explain import without_bias
-from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS, BoosterMixin
+from skquant.models._lightgbm import _BOOSTING_CONSTRAINTS, BoosterMixin, log_period
 from skquant.utils._docs import fill_doc
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import Interval, StrOptions
@@ -26,7 +26,7 @@ def _xgboost_params(trainer: BaseTrainer, config: dict) -> dict:
     """The XGBoost estimator's keyword arguments from a resolved config."""
     params = trainer._library_params(config)
     params["random_state"] = _seed(config.get("random_state"))
-    params["verbosity"] = 1 if config.get("verbose") else 0
+    params["verbosity"] = 1 if log_period(config) else 0
     return params
 
 
@@ -47,14 +47,14 @@ def _fit_xgboost(estimator, data: FitData, config: dict):
     estimator.set_params(
         early_stopping_rounds=config["early_stopping_rounds"] if stopping else None
     )
-    verbose = config.get("verbose")
+    verbose = log_period(config)
     estimator.fit(
         data.X,
         data.y,
         sample_weight=data.sample_weight,
         eval_set=eval_set,
         sample_weight_eval_set=weights if any(w is not None for w in weights) else None,
-        verbose=int(verbose) if verbose else False,
+        verbose=verbose or False,
     )
     raw = estimator.evals_result()
     names = {"validation_0": "train", "validation_1": "valid"}
@@ -74,7 +74,8 @@ class XGBoostTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
     else from the YAML variant" (see :func:`skquant.load_model_config`). ``X`` may
     hold NaN (XGBoost learns a default direction for missing values). XGBoost
     spellings ``eta``, ``lambda``, ``alpha``, ``min_split_loss``,
-    ``num_boost_round``, ``nthread`` and ``seed`` are accepted as config keys.
+    ``num_boost_round``, ``nthread``, ``seed`` and ``verbosity`` are accepted as
+    config keys.
 
     Parameters
     ----------
@@ -153,6 +154,8 @@ class XGBoostTrainer(BoosterMixin, TreeImportanceMixin, BaseSupervisedTrainer):
         "num_boost_round": "n_estimators",
         "nthread": "n_jobs",
         "seed": "random_state",
+        "random_seed": "random_state",
+        "verbosity": "verbose",
     }
     # XGBoost's own keys; random_state and verbose go in its form (see _xgboost_params)
     _library_keys = frozenset(

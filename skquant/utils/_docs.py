@@ -96,7 +96,9 @@ _BOOSTING = _entries(
         Stop when the validation metric has not improved for this many rounds;
         0 trains all ``n_estimators`` rounds.
     verbose : int, default=None
-        Log the evaluation every ``verbose`` rounds; quiet when 0 or None.
+        Log the evaluation every ``verbose`` rounds; quiet when 0, negative
+        (LightGBM's ``-1``) or None. The library's ``verbosity`` is accepted in
+        configs.
     evals_result_ : dict
         ``{"train": {metric: [...]}, "valid": {metric: [...]}}`` per round;
         ``"valid"`` only when there was a validation set.
