@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skquant import LightGBMTrainer, list_models, list_variants, load_model_config
+from skquant.config import read_config_file
 from skquant.config._loader import valid_config_keys
 
 VARIANTS = ("conservative", "balanced", "aggressive")
@@ -337,7 +338,8 @@ def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
         "    learning_rate: 1e-3\n    reg_lambda: 2.5e2\n    reg_alpha: -1e-2\n"
         "    min_split_gain: .5\n    n_estimators: 100\n    importance_type: '1e-3'\n"
     )
-    config = load_model_config(path)
+    # read as written (load_model_config refuses reg_alpha < 0 and that importance_type)
+    config = read_config_file(path)[0]["variants"]["balanced"]
     assert config["learning_rate"] == 1e-3 and isinstance(config["learning_rate"], float)
     assert config["reg_lambda"] == 250.0 and config["reg_alpha"] == -0.01
     assert config["min_split_gain"] == 0.5
@@ -354,7 +356,7 @@ def test_returned_configs_do_not_alias_the_parse_cache():
     """The parsed YAML is cached per text: read_config_file handed out the cached
     document and load_search_space the cached choices lists, so narrowing a returned
     search space or editing a returned document changed every later load in the process."""
-    from skquant.config import load_search_space, read_config_file
+    from skquant.config import load_search_space
 
     doc, _, _ = read_config_file("lightgbm")
     doc["defaults"]["random_state"] = 99
@@ -385,3 +387,35 @@ def test_every_shipped_variant_and_search_bound_meets_the_parameter_constraints(
             values = spec.get("choices") or [spec["low"], spec["high"]]
             for value in values:
                 cls(**{**config, key: value})._validate_params()
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "key", "expected"),
+    [
+        ("variant", '    n_estimators: "many"\n', "n_estimators", "an int"),
+        ("variant", "    learning_rate: [0.1]\n", "learning_rate", "a float"),
+        ("defaults", "  subsample: [0.8]\n", "subsample", "a float"),
+        ("variant", "    n_estimators: yes\n", "n_estimators", "a boolean"),
+    ],
+)
+def test_wrong_value_type_is_refused_at_load_naming_file_and_key(
+    tmp_path, section, line, key, expected
+):
+    """A YAML value of the wrong type was only refused at fit, by the trainer, with no
+    word of the file it came from; it is refused by load_model_config."""
+    path = tmp_path / "mine.yaml"
+    defaults = line if section == "defaults" else ""
+    variant = line if section == "variant" else "    max_depth: 3\n"
+    path.write_text(f"model: lightgbm\ndefaults:\n{defaults}  random_state: 0\n"
+                    f"variants:\n  x:\n{variant}")  # fmt: skip
+    with pytest.raises(ValueError, match=rf"mine\.yaml.*{key}.*{expected}") as info:
+        load_model_config(path, variant="x")
+    assert ("variant 'x'" if section == "variant" else "defaults") in str(info.value)
+
+
+def test_wrong_override_type_is_refused_at_load():
+    with pytest.raises(ValueError, match=r"overrides.*'max_depth'.*an int.*'deep'"):
+        load_model_config("lightgbm", overrides={"max_depth": "deep"})
+    # an alias is checked as the parameter it sets
+    with pytest.raises(ValueError, match=r"overrides.*'min_data_in_leaf'.*an int"):
+        load_model_config("lightgbm", overrides={"min_data_in_leaf": 2.5})

@@ -23,6 +23,7 @@ import copy
 import difflib
 import functools
 import inspect
+import json
 import os
 import re
 from importlib import resources
@@ -240,6 +241,62 @@ def validate_config_keys(model: str | None, config: dict[str, Any], where: str) 
     return out
 
 
+def _check_config_values(model: str | None, config: dict[str, Any], where: str) -> None:
+    """A ValueError naming ``where``, the key and the expected type when a value of
+    ``config`` (keys as written, aliases included) is not one the trainer of ``model``
+    takes (``n_estimators: "many"``, ``learning_rate: [0.1]``), which only the fit, with
+    no word of the file, refused before."""
+    if model is None:
+        return
+    from skquant.utils._sklearn_compat import validate_parameter_constraints
+
+    cls = get_trainer(model)
+    constraints = getattr(cls, "_parameter_constraints", None) or {}
+    aliases = getattr(cls, "_config_aliases", {})
+    for key, value in config.items():
+        param = aliases.get(key, key)
+        if param not in constraints:
+            continue
+        named = repr(key) if param == key else f"{key!r} (the parameter {param!r})"
+        if isinstance(value, bool) and not _takes_booleans(constraints[param]):
+            # scikit-learn counts a bool as an int: `n_estimators: yes` was one tree
+            raise ValueError(
+                f"Invalid value in {where}: {named}: {value!r} is a boolean (YAML reads "
+                f"yes, no, on, off, true and false as booleans), but the {param!r} "
+                f"parameter of {cls.__name__} is not one; write a number or a string."
+            )
+        try:
+            validate_parameter_constraints(
+                {param: constraints[param]}, {param: value}, caller_name=cls.__name__
+            )
+        except ValueError as exc:  # InvalidParameterError
+            raise ValueError(f"Invalid value in {where}: {named}: {exc}") from None
+
+
+def _check_file_values(model: str | None, section: dict[str, Any], where: str) -> None:
+    """:func:`_check_config_values` of a section of a file, once per distinct content
+    (trainers load their variant at every fit and tag read)."""
+    key = (model, where, json.dumps(section, sort_keys=True, default=repr))
+    if key not in _CHECKED_SECTIONS:
+        _check_config_values(model, section, where)
+        if len(_CHECKED_SECTIONS) > 1024:
+            _CHECKED_SECTIONS.clear()
+        _CHECKED_SECTIONS.add(key)
+
+
+# The sections _check_file_values has found valid: (model, where, content).
+_CHECKED_SECTIONS: set[tuple[str | None, str, str]] = set()
+
+
+def _takes_booleans(constraints: list) -> bool:
+    """Whether a parameter's constraints name booleans (not only ints, which a bool is)."""
+    return any(
+        c in ("boolean", "verbose", "no_validation") or c is bool
+        for c in constraints
+        if isinstance(c, (str, type))
+    )
+
+
 def _variant_from_env(variant: str | None) -> str:
     if variant is not None:
         return variant
@@ -276,7 +333,9 @@ def load_model_config(
     ------
     ValueError
         Unknown model, variant or key (the message names it and lists the valid
-        ones), or a malformed YAML file (the message names the file and line).
+        ones), a value the trainer does not take (``n_estimators: "many"``; the
+        message names the file and section, or ``overrides``, the key and what it
+        expects), or a malformed YAML file (the message names the file and line).
 
     Examples
     --------
@@ -303,12 +362,15 @@ def load_model_config(
     config = dict(doc.get("defaults") or {})
     config.update(variants[chosen] or {})
     config = validate_config_keys(model, config, where)
+    _check_file_values(model, doc.get("defaults") or {}, f"{where}, defaults")
+    _check_file_values(model, variants[chosen] or {}, f"{where}, variant {chosen!r}")
     if overrides:
         if not isinstance(overrides, dict):
             raise ValueError(
                 f"overrides must be a dict of parameter: value, got {type(overrides).__name__}."
             )
         config.update(validate_config_keys(model, overrides, "overrides"))
+        _check_config_values(model, overrides, "overrides")
     return copy.deepcopy(config)
 
 
