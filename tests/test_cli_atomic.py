@@ -181,3 +181,44 @@ def test_build_features_keeps_a_leak_out_whatever_the_first_file_holds(
     assert code == 0, err
     assert "features (3): f0, f1, f2" in out, out
     assert "peek (" in err
+
+
+# ----------------------------------------------------------------------------- stale temp folders
+def _dead_pid() -> int:
+    """The id of a process that has finished (as a killed run's is)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_build_features_removes_the_temporary_folders_a_killed_run_left(tmp_path, stand_in_vae):
+    """A run killed inside atomic_folder left `.AAA.tmp-PID-xxxx` beside the symbol's
+    model folder (a whole saved VAE each); build-features never removed them, so every
+    killed run added one for good (train-all removed its own)."""
+    data = write_symbols(tmp_path / "data", ["AAA"], n=100)
+    models = tmp_path / "out" / "vae_models"
+    stale = models / f".AAA.tmp-{_dead_pid()}-0badc0de"
+    (stale / "model").mkdir(parents=True)
+    (stale / "model" / "model.joblib").write_bytes(b"half a model")
+    assert _build(data, tmp_path / "out", stand_in_vae, 0.6) == 0
+    assert not stale.exists()
+    assert _statuses(tmp_path / "out") == {"AAA": "built"}
+
+
+def test_stale_temp_folders_of_a_running_process_are_kept(tmp_path):
+    """clean_stale_temp removed every `.NAME.tmp-*` folder, a live run's on the same
+    folder too (its rename then failed); only those of finished processes go."""
+    from skquant.cli._runner import clean_stale_temp
+
+    final = tmp_path / "AAA" / "lightgbm"
+    final.parent.mkdir()
+    live = final.parent / f".lightgbm.tmp-{os.getpid()}-0000aaaa"
+    dead = final.parent / f".lightgbm.tmp-{_dead_pid()}-0000bbbb"
+    foreign = final.parent / ".lightgbm.tmp-notapid"
+    for folder in (live, dead, foreign):
+        folder.mkdir()
+    clean_stale_temp(final)
+    assert live.is_dir() and not dead.exists()

@@ -35,6 +35,7 @@ from skquant.cli._common import (
 from skquant.cli._runner import (
     JobSettings,
     atomic_folder,
+    clean_stale_temp,
     pair_is_finished,
     peak_memory_mb,
     reset_peak_memory,
@@ -131,6 +132,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     out_dir = Path(job.output_dir)
     out_file = out_dir / Path(path).name
     model_dir = out_dir / MODELS_DIR / symbol
+    clean_stale_temp(model_dir)  # a killed run's half-written model folders
     result: dict[str, Any] = {"symbol": symbol, "status": "built"}
     try:
         source = file_sha256(path)

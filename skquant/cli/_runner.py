@@ -79,8 +79,20 @@ def pair_is_finished(folder: Path) -> bool:
 
 
 def clean_stale_temp(folder: Path) -> None:
-    """Remove the temporary folders a killed run left for ``folder``."""
-    for stale in folder.parent.glob(f".{folder.name}.tmp-*"):
+    """Remove the temporary folders (:func:`atomic_folder`'s) that a killed run left for
+    ``folder``: those of a process no longer running, never a live run's (on POSIX,
+    where that can be asked safely; elsewhere every one)."""
+    prefix = f".{folder.name}.tmp-"
+    for stale in folder.parent.glob(f"{prefix}*"):
+        if os.name == "posix":
+            try:
+                os.kill(int(stale.name[len(prefix) :].split("-", 1)[0]), 0)
+            except ProcessLookupError:
+                pass  # its process is gone: a leftover
+            except (ValueError, OSError):
+                continue  # not ours, or a live process's (PermissionError)
+            else:
+                continue  # a running process's
         shutil.rmtree(stale, ignore_errors=True)
 
 
