@@ -419,3 +419,20 @@ def test_wrong_override_type_is_refused_at_load():
     # an alias is checked as the parameter it sets
     with pytest.raises(ValueError, match=r"overrides.*'min_data_in_leaf'.*an int"):
         load_model_config("lightgbm", overrides={"min_data_in_leaf": 2.5})
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_a_resolved_config_configures_its_family_again(name):
+    """A saved model's config.json (its config_) was refused as the config of a new
+    trainer of the families whose one task is no parameter ("Unknown config key 'task'"
+    for ngboost, quantile_lightgbm, multi_task, meta_learning, reward_based)."""
+    from skquant.registry import get_trainer, missing_dependencies
+
+    if missing_dependencies(name):
+        pytest.skip(f"{name} needs {missing_dependencies(name)}")
+    cls = get_trainer(name)
+    resolved = json.loads(json.dumps(cls()._resolve_config()))
+    assert json.loads(json.dumps(cls(resolved)._resolve_config())) == resolved
+    if "task" in resolved and "task" not in cls().get_params():
+        with pytest.raises(ValueError, match=r"task.*'regression'"):
+            cls({**resolved, "task": "classification"})._resolve_config()

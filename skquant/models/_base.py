@@ -263,7 +263,17 @@ class ConfigMixin:
                     f"The 'config' parameter of {type(self).__name__} must be a dict "
                     f"(e.g. from load_model_config), got {type(self.config).__name__}."
                 )
-            layers.update(validate_config_keys(self._registry_name, dict(self.config), "config"))
+            given = dict(self.config)
+            if "task" in given and self._tasks and "task" not in _init_parameters(type(self)):
+                # a resolved config_ (a saved model's config.json) records the family's
+                # one task, which is no parameter of it: the same task is accepted
+                if given["task"] not in self._tasks:
+                    raise ValueError(
+                        f"{type(self).__name__} supports task in {list(self._tasks)}, got "
+                        f"task={given['task']!r} in config."
+                    )
+                del given["task"]
+            layers.update(validate_config_keys(self._registry_name, given, "config"))
         layers.update(self._explicit_params())
         return layers
 
