@@ -105,6 +105,11 @@ def _config_file(tmp_path, space_yaml: str):
         ("  max_depth: {type: categorical, choices: [[3, 4]]}\n", ["max_depth", "choices"]),
         ("  max_depth: 5\n", ["max_depth", "mapping"]),
         ("  - learning_rate\n", ["search_space", "mapping"]),
+        # values the trainer refuses: every trial failed at its first fit
+        ("  num_leaves: {type: float, low: 7, high: 127}\n", ["num_leaves", "an int", "7.0"]),
+        ("  subsample: {type: float, low: 0.5, high: 1.5}\n", ["subsample", "1.5"]),
+        ("  importance_type: {type: categorical, choices: [gain, cover]}\n",
+         ["importance_type", "'cover'"]),
     ],
 )  # fmt: skip
 def test_a_malformed_search_space_is_an_error_naming_file_and_key(tmp_path, space_yaml, needles):

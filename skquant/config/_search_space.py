@@ -19,7 +19,11 @@ import os
 from numbers import Integral, Real
 from typing import Any
 
-from skquant.config._loader import read_config_file, validate_config_keys
+from skquant.config._loader import (
+    _check_config_values,
+    read_config_file,
+    validate_config_keys,
+)
 
 SEARCH_SPACE_KEY = "search_space"
 _FIELDS = {
@@ -97,10 +101,21 @@ def check_search_space(space: Any, model: str | None, where: str) -> dict[str, d
             f"{{type: ..., ...}}, got {space!r}."
         )
     names = validate_config_keys(model, dict.fromkeys(space), f"{where} ({SEARCH_SPACE_KEY})")
-    return {
+    checked = {
         canonical: _check_entry(str(key), space[key], where)
         for key, canonical in zip(space, names, strict=True)
     }
+    for key, spec in zip(space, checked.values(), strict=True):
+        # the values a trial can draw, as it draws them: a float range of an int
+        # parameter, a bound or a choice the trainer refuses failed every trial's fit
+        if spec["type"] == "categorical":
+            values = spec["choices"]
+        else:
+            cast = int if spec["type"] == "int" else float
+            values = [cast(spec["low"]), cast(spec["high"])]
+        for value in values:
+            _check_config_values(model, {key: value}, f"{where}: {SEARCH_SPACE_KEY}.{key}")
+    return checked
 
 
 def load_search_space(model: str | os.PathLike) -> dict[str, dict[str, Any]]:
