@@ -436,3 +436,21 @@ def test_a_resolved_config_configures_its_family_again(name):
     if "task" in resolved and "task" not in cls().get_params():
         with pytest.raises(ValueError, match=r"task.*'regression'"):
             cls({**resolved, "task": "classification"})._resolve_config()
+
+
+def test_a_parameter_set_twice_in_one_mapping_is_refused(tmp_path):
+    """{learning_rate: 0.05, eta: 0.3} took whichever key came last (0.3 here), silently;
+    across layers (defaults, variant, overrides) the later layer still wins."""
+    with pytest.raises(ValueError, match=r"'learning_rate'.*'eta'.*overrides"):
+        load_model_config("lightgbm", overrides={"learning_rate": 0.05, "eta": 0.3})
+    with pytest.raises(ValueError, match=r"'eta'.*'learning_rate'.*config"):
+        LightGBMTrainer({"eta": 0.3, "learning_rate": 0.05})._resolve_config()
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "model: lightgbm\ndefaults:\n  eta: 0.3\nvariants:\n  x:\n    learning_rate: 0.05\n"
+        "  y:\n    min_data_in_leaf: 5\n    min_child_samples: 7\n"
+    )
+    assert load_model_config(path, variant="x")["learning_rate"] == 0.05
+    assert load_model_config(path, variant="x", overrides={"eta": 0.1})["learning_rate"] == 0.1
+    with pytest.raises(ValueError, match=r"'min_data_in_leaf'.*'min_child_samples'.*mine\.yaml"):
+        load_model_config(path, variant="y")

@@ -228,8 +228,15 @@ def validate_config_keys(model: str | None, config: dict[str, Any], where: str) 
         return dict(config)
     params, aliases = valid_config_keys(model)
     out = {}
+    written = {}  # parameter -> the key that set it
     for key, value in config.items():
         canonical = aliases.get(key, key)
+        if canonical in written:  # `learning_rate` and `eta`: the last one won, silently
+            raise ValueError(
+                f"Config keys {written[canonical]!r} and {key!r} in {where} both set "
+                f"{canonical!r}; keep one."
+            )
+        written[canonical] = key
         if canonical not in params:
             close = difflib.get_close_matches(str(key), sorted(params | set(aliases)), n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
@@ -359,9 +366,8 @@ def load_model_config(
             f"Unknown variant {chosen!r} (from {source}) for {where}. "
             f"Valid variants: {', '.join(map(str, variants))}."
         )
-    config = dict(doc.get("defaults") or {})
-    config.update(variants[chosen] or {})
-    config = validate_config_keys(model, config, where)
+    config = validate_config_keys(model, doc.get("defaults") or {}, where)
+    config.update(validate_config_keys(model, variants[chosen] or {}, where))
     _check_file_values(model, doc.get("defaults") or {}, f"{where}, defaults")
     _check_file_values(model, variants[chosen] or {}, f"{where}, variant {chosen!r}")
     if overrides:
