@@ -24,6 +24,7 @@ file gets past it. Load models only from sources you trust (or use ``format="sko
 from __future__ import annotations
 
 import datetime as _dt
+import glob
 import hashlib
 import io
 import json
@@ -242,7 +243,8 @@ def _remove_abandoned_staging(folder: Path) -> None:
     of a process no longer running; on POSIX, where that can be asked safely)."""
     if os.name != "posix":
         return
-    for stale in folder.parent.glob(f".{folder.name}{_STAGING}*"):
+    # escaped: a name such as "lgbm[v2]" is not a pattern
+    for stale in folder.parent.glob(f"{glob.escape(f'.{folder.name}{_STAGING}')}*"):
         pid = stale.name[len(f".{folder.name}{_STAGING}") :].split("-", 1)[0]
         try:
             os.kill(int(pid), 0)

@@ -208,16 +208,17 @@ def test_build_features_removes_the_temporary_folders_a_killed_run_left(tmp_path
     assert _statuses(tmp_path / "out") == {"AAA": "built"}
 
 
-def test_stale_temp_folders_of_a_running_process_are_kept(tmp_path):
+@pytest.mark.parametrize("symbol", ["AAA", "BRK[B]"])
+def test_stale_temp_folders_of_a_running_process_are_kept(tmp_path, symbol):
     """clean_stale_temp removed every `.NAME.tmp-*` folder, a live run's on the same
     folder too (its rename then failed); only those of finished processes go."""
     from skquant.cli._runner import clean_stale_temp
 
-    final = tmp_path / "AAA" / "lightgbm"
+    final = tmp_path / "vae_models" / symbol  # build-features' model folder of a symbol
     final.parent.mkdir()
-    live = final.parent / f".lightgbm.tmp-{os.getpid()}-0000aaaa"
-    dead = final.parent / f".lightgbm.tmp-{_dead_pid()}-0000bbbb"
-    foreign = final.parent / ".lightgbm.tmp-notapid"
+    live = final.parent / f".{symbol}.tmp-{os.getpid()}-0000aaaa"
+    dead = final.parent / f".{symbol}.tmp-{_dead_pid()}-0000bbbb"
+    foreign = final.parent / f".{symbol}.tmp-notapid"
     for folder in (live, dead, foreign):
         folder.mkdir()
     clean_stale_temp(final)

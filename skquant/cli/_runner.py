@@ -11,6 +11,7 @@ run leaves no half-written folder and a re-run skips exactly the finished ones
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import sys
@@ -83,7 +84,7 @@ def clean_stale_temp(folder: Path) -> None:
     ``folder``: those of a process no longer running, never a live run's (on POSIX,
     where that can be asked safely; elsewhere every one)."""
     prefix = f".{folder.name}.tmp-"
-    for stale in folder.parent.glob(f"{prefix}*"):
+    for stale in folder.parent.glob(f"{glob.escape(prefix)}*"):  # "BRK[B]" is no pattern
         if os.name == "posix":
             try:
                 os.kill(int(stale.name[len(prefix) :].split("-", 1)[0]), 0)
