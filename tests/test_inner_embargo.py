@@ -143,6 +143,26 @@ def test_engine_passes_its_embargo_to_named_trainers():
         assert_fold_models_hold_out_their_latest_dates(engine, result, config, expected)
 
 
+def test_engine_embargo_of_zero_reaches_its_trainers_without_a_warning():
+    """The engine fits each fold's trainer on an array target, which tells no horizon:
+    an engine embargo of 0 (told, on a one-period label) left the trainer's None in
+    place, which now warns that its embargo is 0 for want of a horizon. The engine's
+    resolved embargo, 0 included, is the trainer's."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", embargo_days=0, train_days=80, test_days=40,
+        step_days=40, min_train_samples=1,
+    )  # fmt: skip
+    config = load_model_config(
+        "lightgbm", overrides={"n_estimators": 10, "early_stopping_rounds": 3, "n_jobs": 1}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = engine.run("lightgbm", config)
+    assert not [w for w in caught if "embargo_days=None" in str(w.message)]
+    assert engine.last_model_.config_["embargo_days"] == 0 and len(result.folds) >= 2
+
+
 def test_cascade_stages_are_embargoed():
     from skquant import CascadeStrategy
 
@@ -375,6 +395,10 @@ def test_a_trainers_tail_is_embargoed_by_the_targets_horizon_by_default(make):
         assert make(embargo_days=4).fit(X, panel["fwd_ret_5"]).config_["embargo_days"] == 4
         assert make().fit(X, panel["fwd_ret"]).config_["embargo_days"] == 1
         unnamed = panel["fwd_ret_5"].to_numpy()  # no name: nothing known
+        assert make(embargo_days=0).fit(X, unnamed).config_["embargo_days"] == 0  # as told
+    # the horizon lost with the name: the embargo silently became 0 (a 5-period label
+    # on the last training rows computed from the tail's prices); now it says so
+    with pytest.warns(UserWarning, match="embargo_days=None.* the target \\(an array\\)"):
         assert make().fit(X, unnamed).config_["embargo_days"] == 0
     for target, source in (("fwd_ret_5", "metadata"), ("TTH", "metadata")):
         with pytest.warns(UserWarning, match=f"'{target}' spans 5 periods \\(by its {source}\\)"):

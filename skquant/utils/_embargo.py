@@ -11,18 +11,22 @@ from __future__ import annotations
 
 from numbers import Integral
 
+# An own embargo left unset (None): a skquant trainer's target horizon at ``fit``.
+_UNSET = object()
+
 
 def _own_embargo(estimator, params: dict) -> int | None:
-    """The embargo ``estimator`` would fit with, or None when it decides itself.
+    """The embargo ``estimator`` would fit with, ``_UNSET`` when unset (None), or None
+    when it decides itself.
 
     A skquant trainer's comes from its resolved config (parameter, then ``config``,
     then the YAML variant); None when that config does not resolve (its ``fit``
     reports the error). Another estimator's is its ``embargo_days`` parameter. An
-    unset one (None) counts as 0: a skquant trainer's None is the horizon its target
-    tells, known only at ``fit`` and not from an array target (the engine's), so it
-    is replaced by the caller's embargo, and the trainer warns at ``fit`` when that is
-    below its target's horizon - 1. A value that is not an int (``"auto"``) is left to
-    the estimator.
+    unset one (None): a skquant trainer's None is the horizon its target tells, known
+    only at ``fit`` and not from an array target (the engine's, which would then warn
+    that its embargo is 0), so it is replaced by the caller's embargo, 0 included,
+    and the trainer warns at ``fit`` when that is below its target's horizon - 1. A
+    value that is not an int (``"auto"``) is left to the estimator.
     """
     resolve = getattr(estimator, "_resolve_config", None)
     if callable(resolve):
@@ -33,7 +37,7 @@ def _own_embargo(estimator, params: dict) -> int | None:
     else:
         value = params["embargo_days"]
     if value is None:
-        return 0
+        return _UNSET
     if isinstance(value, Integral) and not isinstance(value, bool):
         return int(value)
     return None
@@ -45,25 +49,26 @@ def embargo_at_least(estimator, embargo: int | None):
     ``estimator`` and every estimator among its parameters (a Pipeline's steps) that
     takes ``embargo_days`` gets ``embargo_days = max(own, embargo)``; a larger own
     embargo (parameter, ``config`` or YAML variant) is kept, and nothing is set when
-    ``embargo`` is 0 or the own one is at least as large. An unset own embargo (None,
-    a skquant trainer's target horizon at ``fit``) counts as 0 here: it becomes
-    ``embargo``.
+    ``embargo`` is None or the own one is at least as large. An unset own embargo
+    (None, a skquant trainer's target horizon at ``fit``) becomes ``embargo``, 0
+    included: the caller has resolved it, and an array target tells the trainer none.
 
     Parameters
     ----------
     estimator : estimator object
         The caller's own copy (built or cloned for this fit): it is changed in place.
     embargo : int or None
-        Dates the caller drops before the rows it holds out (None is 0).
+        Dates the caller drops before the rows it holds out (None: none resolved,
+        nothing is set).
 
     Returns
     -------
     estimator : estimator object
         The same object.
     """
-    embargo = int(embargo or 0)
-    if embargo <= 0 or not hasattr(estimator, "get_params"):
+    if embargo is None or not hasattr(estimator, "get_params"):
         return estimator
+    embargo = int(embargo)
     found = {id(estimator): estimator}
     for value in estimator.get_params(deep=True).values():
         if hasattr(value, "get_params") and not isinstance(value, type):
@@ -73,6 +78,6 @@ def embargo_at_least(estimator, embargo: int | None):
         if "embargo_days" not in params:
             continue
         own = _own_embargo(item, params)
-        if own is not None and own < embargo:
+        if own is _UNSET or (own is not None and own < embargo):
             item.set_params(embargo_days=embargo)
     return estimator

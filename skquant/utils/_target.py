@@ -97,11 +97,29 @@ def tail_embargo(
     - 1: the last training labels are computed from the held-out rows' own prices, so
     they flatter the model (and pick a later iteration). ``None`` (the default of every
     trainer) is the target's known horizon (:func:`known_horizon`: make_labels metadata
-    or the name), else 0.
+    or the name), else 0 with a warning naming ``param`` (a ``y`` given as an
+    array, or a name and metadata that tell no horizon; ``y=None`` is silent).
     """
     known = known_horizon(y)
     if embargo is None:
-        return 0 if known is None else known[0]
+        if known is not None:
+            return known[0]
+        if y is not None:  # a target whose horizon nothing tells: the embargo is 0
+            what = "an array" if getattr(y, "name", None) is None else f"named {target_label(y)}"
+            if isinstance(y, pd.DataFrame):
+                what = f"with columns {target_label(y)}"
+            warnings.warn(
+                f"{estimator if isinstance(estimator, str) else type(estimator).__name__} "
+                f"holds out {held_out} with {param}=None, and the target ({what}) "
+                "tells no label horizon (no make_labels metadata, none in its name), so "
+                "the embargo is 0 dates: a label of horizon H on the last training rows is "
+                "computed from the held-out rows' prices. Pass y as the labelled frame's "
+                f"column (e.g. panel['fwd_ret_5']), or {param}=H ({param}=0 for a "
+                "one-period label).",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+        return 0
     embargo = int(embargo)
     if known is not None and embargo < known[0] - 1:
         horizon, source = known
