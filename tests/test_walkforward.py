@@ -865,3 +865,22 @@ def test_parallel_folds_see_this_runs_model_variant(panel, monkeypatch):
             monkeypatch.setenv("MODEL_VARIANT", variant)
         engine.run(estimator=VariantProbe())
         assert engine.last_model_.variant_ == variant
+
+
+def test_data_without_a_date_level_names_its_levels_and_the_fix(panel):
+    """A panel read back with its dates in a column (reset_index, a CSV) or indexed by
+    (symbol, bar number) was refused with only its index type ("MultiIndex"): now the
+    error lists the levels and their dtypes, and the set_index call when a column
+    holds the dates."""
+    kw = {"target": "fwd_ret", "train_days": 40, "test_days": 20, "min_train_samples": 1}
+    flat = panel.reset_index()
+    with pytest.raises(ValueError, match=re.escape("data.set_index(['date', 'symbol'])")):
+        WalkForwardEngine(flat, **kw)
+    with pytest.raises(ValueError, match=re.escape("data.set_index('date', append=True)")):
+        WalkForwardEngine(flat.set_index("symbol"), **kw)
+    by_bar = flat.assign(bar=flat.groupby("symbol").cumcount()).drop(columns="date")
+    with pytest.raises(ValueError, match=r"level\(s\) 'symbol' \(object\), 'bar' \(int64\)"):
+        WalkForwardEngine(by_bar.set_index(["symbol", "bar"]), **kw)
+    text = flat.assign(date=flat["date"].astype(str)).rename(columns={"date": "Timestamp"})
+    with pytest.raises(ValueError, match=re.escape("pd.to_datetime(data['Timestamp'])")):
+        WalkForwardEngine(text.set_index("symbol"), **kw)

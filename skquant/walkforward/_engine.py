@@ -302,6 +302,43 @@ def _date_major_order(index, dates) -> np.ndarray | None:
     return None if np.array_equal(order, np.arange(len(order))) else order
 
 
+_DATE_COLUMNS = ("date", "datetime", "timestamp", "time")
+
+
+def _no_dates_message(data: pd.DataFrame) -> str:
+    """Why ``data`` has no dates to cut folds by: its index levels and their dtypes,
+    and the ``set_index`` call that makes a date-like column the date level."""
+    index = data.index
+    levels = ", ".join(
+        f"{'unnamed' if name is None else repr(name)} ({index.get_level_values(i).dtype})"
+        for i, name in enumerate(index.names)
+    )
+    message = (
+        "data needs a DatetimeIndex or a MultiIndex with a datetime level (date, symbol) "
+        f"to place the folds; its {type(index).__name__} has level(s) {levels}, none of "
+        "datetime64 values."
+    )
+    columns = [
+        c
+        for c in data.columns
+        if pd.api.types.is_datetime64_any_dtype(data[c]) or str(c).lower() in _DATE_COLUMNS
+    ]
+    if columns:
+        column = columns[0]
+        if all(name is None for name in index.names):  # a RangeIndex: the rows' own index
+            keys = [column, "symbol"] if "symbol" in data.columns else column
+            call = f"data.set_index({keys!r})"
+        else:
+            call = f"data.set_index({column!r}, append=True)"
+        convert = (
+            ""
+            if pd.api.types.is_datetime64_any_dtype(data[column])
+            else f" after data[{column!r}] = pd.to_datetime(data[{column!r}])"
+        )
+        message += f" Its column {column!r} holds the dates: {call}{convert}."
+    return message
+
+
 class WalkForwardEngine:
     """Walk-forward validation of a model over a labeled (panel of) time series.
 
@@ -516,10 +553,7 @@ class WalkForwardEngine:
             raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
         dates = dates_of(data)
         if dates is None:
-            raise ValueError(
-                "data needs a DatetimeIndex or a MultiIndex with a datetime level "
-                f"(date, symbol); got an index of type {type(data.index).__name__}."
-            )
+            raise ValueError(_no_dates_message(data))
         if pd.isna(dates).any():
             raise ValueError(f"data's dates hold {int(pd.isna(dates).sum())} NaT values.")
         n_dup = int(data.index.duplicated().sum())
