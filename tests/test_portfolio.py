@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 
-from skquant import WalkForwardEngine, make_synthetic_panel, sharpe_ratio
+from skquant import WalkForwardEngine, WalkForwardSplit, make_synthetic_panel, sharpe_ratio
 from skquant.utils._cross_section import group_ranks
 from skquant.walkforward._portfolio import portfolio_weights
 
@@ -394,6 +396,26 @@ def test_a_fold_cut_short_by_the_end_of_the_data_is_warned_about(panel):
     short_folds = [w for w in caught if "tests only" in str(w.message)]
     assert len(short_folds) == 1 and "the summary pools" in str(short_folds[0].message)
     assert result.folds["n_test"].iloc[-1] == 6  # one date of 6 symbols
+
+
+def test_short_folds_are_judged_by_the_cv_s_own_test_days(panel):
+    """With cv= the engine's test_days shortcut keeps its default 63, which the short
+    fold warning read: every full fold of a cv with test_days=8 was warned about as
+    cut short by the end of the data ("tests only 8 of test_days=63"), and a fold
+    truly cut short was named against the wrong window."""
+    windows = {"target": "fwd_ret"}
+    full = WalkForwardSplit(
+        train_days=100, test_days=8, step_days=8, embargo_days=1, min_train_samples=1
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        WalkForwardEngine(panel, cv=full, **windows).run(estimator=Ridge())
+    assert not [w for w in caught if "tests only" in str(w.message)]
+    cut = WalkForwardSplit(
+        train_days=100, test_days=79, step_days=79, embargo_days=1, min_train_samples=1
+    )
+    with pytest.warns(UserWarning, match=r"fold 2 tests only 1 of test_days=79 dates"):
+        WalkForwardEngine(panel, cv=cut, **windows).run(estimator=Ridge())
 
 
 class Bullish(RegressorMixin, BaseEstimator):

@@ -859,7 +859,7 @@ class WalkForwardEngine:
             int(self._date_codes[d - 1] - self._date_codes[c]) + 1 for *_, c, d in self.folds_
         ]
         _warn_constant_folds([o[0] for o in done], [o[1] for o in done], n_dates, self.portfolio)
-        _warn_short_folds(n_dates, self.test_days)
+        _warn_short_folds(n_dates, self.cv_.test_days)  # cv='s own, not the shortcut's
         backtest = self._backtest(done)
         del done  # the per-fold predictions now live in the backtest's arrays
         return evaluate(backtest, self.portfolio, self.quantile, self.cost_bps, metrics)
