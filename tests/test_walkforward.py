@@ -884,3 +884,25 @@ def test_data_without_a_date_level_names_its_levels_and_the_fix(panel):
     text = flat.assign(date=flat["date"].astype(str)).rename(columns={"date": "Timestamp"})
     with pytest.raises(ValueError, match=re.escape("pd.to_datetime(data['Timestamp'])")):
         WalkForwardEngine(text.set_index("symbol"), **kw)
+
+
+def test_fold_table_says_how_many_periods_each_row_rests_on():
+    """A fold's Sharpe, drawdown and profit factor rest on its dates with a booked
+    return, which the table did not show (n_test counts rows of every symbol, and
+    dates whose return is unknown, as the data's last, book none)."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=130, random_state=0)
+    last = panel.index.get_level_values("date") == panel.index.get_level_values("date").max()
+    panel.loc[last, "fwd_ret"] = np.nan  # the last date's next return is not known yet
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", features=["alpha_1", "alpha_2"], train_days=40,
+        test_days=30, step_days=30, min_train_samples=10,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = engine.run(estimator=Ridge())
+    folds = result.folds
+    assert folds["n_periods"].tolist() == [30, 30, 28]  # 29 test dates, the last unbooked
+    assert (folds["n_test"] == [90, 90, 87]).all()
+    fold = result.returns["net"][result.to_frame()["fold"] == 2]
+    assert folds["n_periods"].iloc[-1] == fold.notna().sum()
+    assert folds["sharpe"].iloc[-1] == pytest.approx(sharpe_ratio(fold.dropna()))

@@ -249,7 +249,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     for k, info in enumerate(bt.fold_info):
         a, b = bounds[k], bounds[k + 1]
         net = per_fold["net"].to_numpy()[group_bounds[k] : group_bounds[k + 1]]
-        row = dict(info)
+        # the periods the fold's return metrics rest on: its dates with a booked return
+        row = {**info, "n_periods": int(np.isfinite(net).sum())}
         for m in metrics:
             row[m] = _metric(
                 m, net, ret[a:b], bt.score[a:b], bt.position[a:b], bt.dates[bt.rows[a:b]], ppy

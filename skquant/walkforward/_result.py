@@ -20,7 +20,9 @@ class WalkForwardResult:
         One row per fold: ``fold``, ``train_start``, ``train_end``,
         ``test_start``, ``test_end`` (dates), ``n_train``, ``n_test`` (rows),
         ``n_train_used`` (training rows with a known target), ``best_iteration``
-        where the model early-stopped, and one column per metric computed on the
+        where the model early-stopped, ``n_periods`` (the fold's test dates with a
+        booked return: what its return metrics rest on), and one column per metric
+        computed on the
         fold's whole test window (return metrics on the net returns of that fold's
         own portfolio, which trades from 0 at its first date).
     summary : dict
