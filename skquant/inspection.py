@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.metaestimators import available_if
 
 from skquant.metrics import get_scorer
 from skquant.utils._history import history_periods
@@ -208,8 +209,11 @@ class _AfterHistory:
     def predict(self, X):
         return self._after("predict", X)
 
+    @available_if(lambda self: hasattr(self.model, "predict_proba"))
     def predict_proba(self, X):
         return self._after("predict_proba", X)
 
+    # a scikit-learn scorer such as roc_auc tries decision_function first
+    @available_if(lambda self: hasattr(self.model, "decision_function"))
     def decision_function(self, X):
         return self._after("decision_function", X)

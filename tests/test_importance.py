@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from skquant import (
     FTRLProximalTrainer,
@@ -440,3 +440,33 @@ def test_walk_forward_importance_gives_each_test_fold_its_history(panel, recwarn
     for splitter in (cv, PurgedKFold(n_splits=3)):  # a PurgedKFold fold starts at date 0
         walk_forward_importance(_LagModel(), X, y, cv=splitter, n_repeats=1, random_state=0)
     assert not [w for w in recwarn if "got the test rows alone" in str(w.message)]
+
+
+class _LagClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier with only ``predict_proba`` that reads one earlier period."""
+
+    def fit(self, X, y):
+        self.history_periods_ = 1
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        up = 1.0 / (1.0 + np.exp(-X["signal"].shift(1).fillna(0.0).to_numpy()))
+        return np.column_stack([1.0 - up, up])
+
+    def predict(self, X):
+        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+
+
+def test_walk_forward_importance_with_history_takes_scikit_learn_scorers():
+    """roc_auc asks for decision_function first: the history wrapper offered one the
+    model lacks, and the scorer raised AttributeError instead of using predict_proba."""
+    from sklearn.metrics import get_scorer as sklearn_scorer
+
+    X, y = _data(n=200, task="classification")
+    cv = WalkForwardSplit(train_days=100, test_days=40, step_days=40, min_train_samples=50)
+    importance = walk_forward_importance(
+        _LagClassifier(), X, y, cv=cv, scoring=sklearn_scorer("roc_auc"), n_repeats=1,
+        random_state=0,
+    )  # fmt: skip
+    assert importance.shape == (len(FEATURES), 2 + 3)
