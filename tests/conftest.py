@@ -101,3 +101,12 @@ def pytest_collection_modifyitems(config, items):
         if missing:
             reason = f"needs {', '.join(missing)}, which is not installed (an optional extra)"
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_once_per_process_warnings():
+    """skquant shows some warnings once per process (the embargo of a target that
+    tells no horizon); each test starts as a fresh process would."""
+    from skquant.utils import _target
+
+    _target._WARNED_NO_HORIZON.clear()

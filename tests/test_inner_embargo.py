@@ -26,6 +26,7 @@ from skquant import (
     RewardBasedTrainer,
     SingleTaskStrategy,
     WalkForwardEngine,
+    WalkForwardSplit,
     load_model_config,
     make_synthetic_panel,
 )
@@ -398,7 +399,7 @@ def test_a_trainers_tail_is_embargoed_by_the_targets_horizon_by_default(make):
         assert make(embargo_days=0).fit(X, unnamed).config_["embargo_days"] == 0  # as told
     # the horizon lost with the name: the embargo silently became 0 (a 5-period label
     # on the last training rows computed from the tail's prices); now it says so
-    with pytest.warns(UserWarning, match="embargo_days=None.* the target \\(an array\\)"):
+    with pytest.warns(UserWarning, match="embargo_days=None.* the target \\(an array or an unnamed"):
         assert make().fit(X, unnamed).config_["embargo_days"] == 0
     for target, source in (("fwd_ret_5", "metadata"), ("TTH", "metadata")):
         with pytest.warns(UserWarning, match=f"'{target}' spans 5 periods \\(by its {source}\\)"):
@@ -524,3 +525,22 @@ def test_periods_between_errs_high_over_holidays_and_nights():
     assert periods_between(days, pd.Timestamp("2020-12-24"), pd.Timestamp("2020-12-28")) == 1
     session = pd.date_range("2020-01-06 09:00", periods=7, freq="h")  # 09:00 .. 15:00
     assert periods_between(session, session[-1], pd.Timestamp("2020-01-07 09:00")) == 17
+
+
+def test_the_no_horizon_embargo_warning_is_shown_once_per_estimator():
+    """Inside RFECV or GridSearchCV every inner fit warned again that an array target
+    tells no horizon (17 times for one RFECV fit on 4 features): scikit-learn resets
+    the warnings registry around each fit, so Python's once-per-line did not hold."""
+    from sklearn.feature_selection import RFECV
+
+    panel = make_synthetic_panel(n_symbols=2, n_days=150, random_state=0)
+    X = panel.drop(columns=[c for c in panel.columns if c.startswith(("fwd_", "y_"))]).iloc[:, :4]
+    trainer = LightGBMTrainer(n_estimators=10, early_stopping_rounds=3, n_jobs=1)
+    selector = RFECV(trainer, cv=WalkForwardSplit(train_days=60, test_days=30, step_days=30,
+                                                   min_train_samples=1))  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        selector.fit(X, panel["fwd_ret"].to_numpy(), groups=X.index.get_level_values("date"))
+    told = [w for w in caught if "tells no label horizon" in str(w.message)]
+    assert len(told) == 1, len(told)
+    assert "Pass embargo_days=H" in str(told[0].message)

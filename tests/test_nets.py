@@ -455,7 +455,7 @@ def test_seq_len_longer_than_every_training_series_is_warned():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         trainer.predict(X.iloc[-3:])  # a short series to predict is the usual case
-        LSTMTrainer(seq_len=15, **FAST).fit(X, y)  # one whole window per symbol
+        LSTMTrainer(seq_len=15, embargo_days=0, **FAST).fit(X, y)  # one whole window per symbol
 
 
 def test_three_d_windows_are_accepted():

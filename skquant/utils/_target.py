@@ -81,6 +81,10 @@ def known_horizon(y) -> tuple[int, str] | None:
     return known
 
 
+# (estimator name, parameter) pairs already warned that their target tells no horizon
+_WARNED_NO_HORIZON: set[tuple[str, str]] = set()
+
+
 def tail_embargo(
     estimator,
     y,
@@ -98,24 +102,32 @@ def tail_embargo(
     they flatter the model (and pick a later iteration). ``None`` (the default of every
     trainer) is the target's known horizon (:func:`known_horizon`: make_labels metadata
     or the name), else 0 with a warning naming ``param`` (a ``y`` given as an
-    array, or a name and metadata that tell no horizon; ``y=None`` is silent).
+    array, or a name and metadata that tell no horizon; ``y=None`` is silent), once
+    per estimator and ``param`` in a process.
     """
     known = known_horizon(y)
     if embargo is None:
         if known is not None:
             return known[0]
-        if y is not None:  # a target whose horizon nothing tells: the embargo is 0
-            what = "an array" if getattr(y, "name", None) is None else f"named {target_label(y)}"
+        name = estimator if isinstance(estimator, str) else type(estimator).__name__
+        # y without a horizon: the embargo is 0. Once per estimator and parameter: inside
+        # RFECV or GridSearchCV each inner fit warned again (17 times for one RFECV fit).
+        if y is not None and (name, param) not in _WARNED_NO_HORIZON:
+            _WARNED_NO_HORIZON.add((name, param))
             if isinstance(y, pd.DataFrame):
                 what = f"with columns {target_label(y)}"
+            elif getattr(y, "name", None) is not None:
+                what = f"named {target_label(y)}"
+            else:
+                what = "an array or an unnamed Series"
             warnings.warn(
-                f"{estimator if isinstance(estimator, str) else type(estimator).__name__} "
-                f"holds out {held_out} with {param}=None, and the target ({what}) "
+                f"{name} holds out {held_out} with {param}=None, and the target ({what}) "
                 "tells no label horizon (no make_labels metadata, none in its name), so "
                 "the embargo is 0 dates: a label of horizon H on the last training rows is "
-                "computed from the held-out rows' prices. Pass y as the labelled frame's "
-                f"column (e.g. panel['fwd_ret_5']), or {param}=H ({param}=0 for a "
-                "one-period label).",
+                f"computed from the held-out rows' prices. Pass {param}=H ({param}=0 for "
+                "a one-period label), or y as the labelled frame's column (e.g. "
+                "panel['fwd_ret_5']); RFECV and scikit-learn's stacking hand y over as "
+                f"an array, so there give {param}. Shown once per estimator.",
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
