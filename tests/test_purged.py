@@ -321,6 +321,11 @@ def test_out_of_fold_predictions_from_purged_folds_warn():
         StackingRegressor([("r", Ridge())], cv=PurgedKFold(4, 1, 1)).fit(X, y)
     with pytest.warns(UserWarning, match="CombinatorialPurgedCV is giving folds"):
         cross_val_predict(Ridge(), X, y, cv=CombinatorialPurgedCV(4, 1, 1, 1))
+    # test sets that overlap: scikit-learn refuses them itself, after no stacking advice
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ValueError, match="part"):
+        warnings.simplefilter("always")
+        cross_val_predict(Ridge(), X, y, cv=CombinatorialPurgedCV(4, 2, 1, 1))
+    assert not [w for w in caught if "is giving folds" in str(w.message)]
     with warnings.catch_warnings():  # scoring and searching with the folds stay quiet
         warnings.simplefilter("error")
         cross_validate(Ridge(), X, y, cv=PurgedKFold(4, 1, 1))

@@ -89,6 +89,10 @@ class _BasePurgedSplitter(BaseTimeSplitter):
             block[part] = b
         return block
 
+    def _test_sets_partition(self) -> bool:
+        """Whether each date is in exactly one test set (as ``cross_val_predict`` needs)."""
+        return getattr(self, "n_test_folds", 1) == 1
+
     def _split(self, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if self.embargo_days < self.label_horizon - 1:
             # The last test date's label spans the label_horizon periods after it; a
@@ -103,7 +107,8 @@ class _BasePurgedSplitter(BaseTimeSplitter):
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
-        if _asked_by_cross_val_predict():
+        # cross_val_predict refuses test sets that do not partition the dates itself
+        if self._test_sets_partition() and _asked_by_cross_val_predict():
             warnings.warn(
                 f"{type(self).__name__} is giving folds to cross_val_predict (which "
                 "StackingRegressor and StackingClassifier call): every block but the last "
