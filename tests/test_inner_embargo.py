@@ -105,6 +105,9 @@ def test_oof_embargo_too_large():
     frame = _panel_frame(8, ["A"], seed=0)
     with pytest.raises(ValueError, match="embargo=10 leaves no training rows"):
         chronological_oof_predict(_FitDates(), frame, frame["x"], n_splits=3, embargo=10)
+    # an embargo the user never passed says where it came from
+    with pytest.raises(ValueError, match=r"embargo=10 \(the horizon y tells\) leaves no"):
+        chronological_oof_predict(_FitDates(), frame, frame["x"].rename("fwd_ret_10"), n_splits=3)
     # a stacking trainer's user knows the parameter as embargo_days (it named embargo only)
     X, y = frame[["x"]], frame["x"].rename("y")
     with pytest.raises(ValueError, match="embargo=10 leaves .*embargo_days of EnsembleTrainer"):
@@ -399,7 +402,9 @@ def test_a_trainers_tail_is_embargoed_by_the_targets_horizon_by_default(make):
         assert make(embargo_days=0).fit(X, unnamed).config_["embargo_days"] == 0  # as told
     # the horizon lost with the name: the embargo silently became 0 (a 5-period label
     # on the last training rows computed from the tail's prices); now it says so
-    with pytest.warns(UserWarning, match="embargo_days=None.* the target \\(an array or an unnamed"):
+    with pytest.warns(
+        UserWarning, match="embargo_days=None.* the target \\(an array or an unnamed"
+    ):
         assert make().fit(X, unnamed).config_["embargo_days"] == 0
     for target, source in (("fwd_ret_5", "metadata"), ("TTH", "metadata")):
         with pytest.warns(UserWarning, match=f"'{target}' spans 5 periods \\(by its {source}\\)"):

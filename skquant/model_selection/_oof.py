@@ -99,7 +99,8 @@ def chronological_oof_predict(
         horizon h need ``embargo >= h`` to stay out of the block; a block left with
         no training row gets no prediction. None is the horizon ``y`` tells
         (``make_labels`` metadata in its ``attrs``, else its name such as
-        ``fwd_ret_5``), else 0; an explicit value below that horizon - 1 warns.
+        ``fwd_ret_5``), else 0 with a warning; an explicit value below that
+        horizon - 1 warns.
 
     Returns
     -------
@@ -124,6 +125,7 @@ def chronological_oof_predict(
         not isinstance(embargo, (int, np.integer)) or isinstance(embargo, bool) or embargo < 0
     ):
         raise ValueError(f"embargo must be an integer >= 0 or None, got {embargo!r}.")
+    told = embargo is not None
     # the last training labels before a block are computed from the block's prices
     embargo = tail_embargo(
         "chronological_oof_predict",
@@ -171,8 +173,9 @@ def chronological_oof_predict(
         has_oof[test] = True
     if oof is None:
         raise ValueError(
-            f"embargo={embargo} leaves no training rows before any of the {n_splits} "
-            "predicted blocks; lower embargo (embargo_days of EnsembleTrainer, "
-            "MetaLearningTrainer and CascadeStrategy) or n_splits."
+            f"embargo={embargo}{'' if told else ' (the horizon y tells)'} leaves no "
+            f"training rows before any of the {n_splits} predicted blocks; lower embargo "
+            "(embargo_days of EnsembleTrainer, MetaLearningTrainer and CascadeStrategy, "
+            "which call this function) or n_splits."
         )
     return oof, has_oof

@@ -15,7 +15,7 @@ from numbers import Integral
 _UNSET = object()
 
 
-def _own_embargo(estimator, params: dict) -> int | None:
+def _own_embargo(estimator, params: dict) -> int | object | None:
     """The embargo ``estimator`` would fit with, ``_UNSET`` when unset (None), or None
     when it decides itself.
 
