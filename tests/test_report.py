@@ -91,6 +91,17 @@ def test_rolling_ic_is_the_mean_of_per_date_spearman():
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), atol=1e-12, equal_nan=True)
 
 
+def test_rolling_ic_of_a_panel_left_with_one_labelled_symbol_is_undefined():
+    """NaN labels on every symbol but one left one row a date, and the rolling IC
+    became that symbol's correlation over time, printed as the cross-sectional IC."""
+    _, predictions = _inputs(n_dates=30, n_symbols=4, seed=1)
+    one_left = predictions.copy()
+    symbols = one_left.index.get_level_values("symbol")
+    one_left.loc[symbols != symbols[0], "target"] = np.nan
+    dates = one_left.index.get_level_values("date").to_numpy()
+    assert rolling_ic(one_left, "target", dates, 5).isna().all()
+
+
 def test_quintiles_are_cut_per_date():
     # on every date, symbol i predicts i and earns i: quintile q holds symbols 2q-2, 2q-1
     dates = pd.bdate_range("2024-01-01", periods=4)

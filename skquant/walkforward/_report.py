@@ -85,7 +85,9 @@ def rolling_ic(predictions, target_col: str, dates: np.ndarray, window: int) -> 
     )
     min_periods = max(2, window // 3)
     t, p, d = frame["t"].to_numpy(), frame["p"].to_numpy(), frame["d"].to_numpy()
-    if frame["d"].duplicated().any():
+    # a panel by all its rows: NaN labels that left one row a date gave that symbol's
+    # IC over time as the cross-sectional one (as information_coefficient did)
+    if pd.Series(dates).duplicated().any():
         return ic_by_date(t, p, d).rolling(window, min_periods=min_periods).mean()
     values = np.full(len(frame), np.nan)
     for end in range(min_periods, min(window, len(frame) + 1)):  # the short first windows
