@@ -24,7 +24,6 @@ file gets past it. Load models only from sources you trust (or use ``format="sko
 from __future__ import annotations
 
 import datetime as _dt
-import glob
 import hashlib
 import io
 import json
@@ -41,7 +40,13 @@ from typing import Any
 
 import numpy as np
 
-from skquant.utils._io import atomic_write, atomic_write_bytes, atomic_write_json, file_sha256
+from skquant.utils._io import (
+    atomic_write,
+    atomic_write_bytes,
+    atomic_write_json,
+    file_sha256,
+    remove_leftover_folders,
+)
 
 __all__ = ["ModelIntegrityError", "load_metadata", "load_model", "save_model"]
 
@@ -241,17 +246,7 @@ _STAGING = ".saving-"
 def _remove_abandoned_staging(folder: Path) -> None:
     """Remove the staging folders that a killed ``save_model`` of ``folder`` left (those
     of a process no longer running; on POSIX, where that can be asked safely)."""
-    if os.name != "posix":
-        return
-    # escaped: a name such as "lgbm[v2]" is not a pattern
-    for stale in folder.parent.glob(f"{glob.escape(f'.{folder.name}{_STAGING}')}*"):
-        pid = stale.name[len(f".{folder.name}{_STAGING}") :].split("-", 1)[0]
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(stale, ignore_errors=True)
-        except (ValueError, OSError):
-            continue  # not ours, or a live process's (PermissionError)
+    remove_leftover_folders(folder.parent, f".{folder.name}{_STAGING}", unknown_too=False)
 
 
 def _final_step(estimator):

@@ -11,7 +11,6 @@ run leaves no half-written folder and a re-run skips exactly the finished ones
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import sys
@@ -19,6 +18,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from skquant.utils._io import remove_leftover_folders
 
 # The files a saved model folder holds once save_model has finished it.
 REQUIRED_FILES = ("metadata.json", "config.json", "metrics.json")
@@ -83,18 +84,7 @@ def clean_stale_temp(folder: Path) -> None:
     """Remove the temporary folders (:func:`atomic_folder`'s) that a killed run left for
     ``folder``: those of a process no longer running, never a live run's (on POSIX,
     where that can be asked safely; elsewhere every one)."""
-    prefix = f".{folder.name}.tmp-"
-    for stale in folder.parent.glob(f"{glob.escape(prefix)}*"):  # "BRK[B]" is no pattern
-        if os.name == "posix":
-            try:
-                os.kill(int(stale.name[len(prefix) :].split("-", 1)[0]), 0)
-            except ProcessLookupError:
-                pass  # its process is gone: a leftover
-            except (ValueError, OSError):
-                continue  # not ours, or a live process's (PermissionError)
-            else:
-                continue  # a running process's
-        shutil.rmtree(stale, ignore_errors=True)
+    remove_leftover_folders(folder.parent, f".{folder.name}.tmp-", unknown_too=True)
 
 
 @contextlib.contextmanager

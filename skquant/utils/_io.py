@@ -8,9 +8,11 @@ one, never half of one.
 from __future__ import annotations
 
 import datetime as _dt
+import glob
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -111,3 +113,29 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def remove_leftover_folders(parent: Path, prefix: str, *, unknown_too: bool) -> None:
+    """Remove the folders ``parent/<prefix><pid>-...`` whose process is no longer
+    running (what a killed run left), never a live run's. Where a process cannot be
+    asked about safely (not POSIX), every such folder goes when ``unknown_too``, none
+    otherwise. ``prefix`` is escaped: a name such as ``BRK[B]`` is no glob pattern."""
+    posix = os.name == "posix"
+    if not posix and not unknown_too:
+        return
+    for stale in parent.glob(f"{glob.escape(prefix)}*"):
+        if posix and not _process_gone(stale.name[len(prefix) :].split("-", 1)[0]):
+            continue
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _process_gone(pid: str) -> bool:
+    """Whether the process ``pid`` no longer runs (False for a live one, another
+    user's (PermissionError) or a name that holds no pid)."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, OSError):
+        return False
+    return False
