@@ -332,3 +332,5 @@ def test_a_bad_risk_free_rate_or_required_return_is_named(bad):
         sharpe_ratio(r, risk_free=float(np.float32(0.001)))
     )
     assert sortino_ratio(r, required_return=np.int64(0)) == sortino_ratio(r)
+    # a 0-d array is a number too (it broadcast before the check, and still counts)
+    assert sharpe_ratio(r, risk_free=np.array(0.001)) == sharpe_ratio(r, risk_free=0.001)

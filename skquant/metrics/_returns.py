@@ -89,6 +89,8 @@ def _excess(returns, level: float, name: str) -> tuple[np.ndarray, float | None]
     parameter ``name``) must be a finite number: NaN gave a NaN ratio and inf a
     ratio of -inf (Sharpe) or NaN (Sortino), silently.
     """
+    if isinstance(level, np.ndarray) and level.ndim == 0:  # np.array(0.01), a number
+        level = level.item()
     if isinstance(level, bool) or not isinstance(level, Real) or not np.isfinite(level):
         raise ValueError(f"{name} must be a finite number, a return per period, got {level!r}.")
     d = _clean(returns) - float(level)
