@@ -458,12 +458,16 @@ def test_unknown_scorer_lists_valid_names():
 
 # ------------------------------------------------------------- validation costs
 def _costed_by_hand(position, returns, dates, symbols, cost_bps):
-    """The engine's "sign" portfolio, by a pivot: weights per (date, symbol), an absent
-    symbol weighs 0, the first date trades from 0; net = gross - turnover * cost."""
+    """The engine's "sign" portfolio, by a pivot: weights per (date, symbol), a symbol
+    without a return between two dates with one (a halt) keeps its last weight and earns
+    nothing, one absent before its first or after its last weighs 0, the first date
+    trades from 0; net = gross - turnover * cost."""
     frame = pd.DataFrame({"date": dates, "symbol": symbols, "p": position, "r": returns})
     frame = frame[np.isfinite(frame["r"])]  # no return: weighs 0, and a date of none is no period
     frame["w"] = frame["p"] / frame.groupby("date")["p"].transform("size")
-    weights = frame.pivot(index="date", columns="symbol", values="w").fillna(0.0)
+    weights = frame.pivot(index="date", columns="symbol", values="w")
+    inside = weights.ffill().notna() & weights.bfill().notna()
+    weights = weights.ffill().where(inside, 0.0)
     turnover = weights.diff().abs().sum(axis=1)
     turnover.iloc[0] = weights.iloc[0].abs().sum()
     gross = (frame["w"] * frame["r"]).groupby(frame["date"]).sum()

@@ -54,8 +54,10 @@ WEIGHTS = {
     "quantile": [[0.5, -0.5, 0], [-0.5, 0.5, 0], [0, 0, 0], [-0.5, 0, 0.5]],
 }
 TURNOVER = {
-    "sign": [1, 4 / 3, 4 / 3, 4 / 3],  # the first date trades from 0; C's exit on date 3
-    "long_only": [2 / 3, 2 / 3, 1, 1],
+    # the first date trades from 0; C, absent on date 3 (a halt), is carried, not sold
+    # and bought back (its turnover, 1/3 on dates 3 and 4 under "sign", was charged)
+    "sign": [1, 4 / 3, 1, 1],
+    "long_only": [2 / 3, 2 / 3, 2 / 3, 2 / 3],
     "rank": [1, 2, 0, 1],
     "quantile": [1, 2, 1, 1],
 }
@@ -93,11 +95,10 @@ def _run(data, **kwargs):
 
 @pytest.mark.parametrize("portfolio", list(WEIGHTS))
 def test_each_rule_by_hand(tiny, portfolio):
-    if portfolio == "quantile":  # the third date's two symbols are too few for a leg
-        with pytest.warns(UserWarning, match=r"holds nothing on 1 of 4 out-of-sample dates"):
-            result = _run(tiny, portfolio=portfolio, quantile=0.34, cost_bps=10.0)
-    else:
+    with pytest.warns(UserWarning, match="1 out-of-sample symbol-dates") as caught:
         result = _run(tiny, portfolio=portfolio, quantile=0.34, cost_bps=10.0)
+    flat = [w for w in caught if "holds nothing on 1 of 4 out-of-sample dates" in str(w.message)]
+    assert len(flat) == (portfolio == "quantile")  # the third date's two: too few for a leg
     weights = result.predictions["weight"].unstack("symbol").fillna(0.0)
     np.testing.assert_allclose(weights.to_numpy(), WEIGHTS[portfolio], atol=1e-15)
     returns = result.returns
@@ -347,21 +348,20 @@ def test_ic_by_date_is_scipy_spearman_per_date():
 
 
 def test_a_predicted_row_without_a_return_is_named_as_survivorship(tiny):
-    # C's return on the third test date is unknown (a delisting, a gap): leaving C out
-    # and spreading the weight over A and B uses that knowledge, so it is warned about
-    data = tiny.copy()
+    # A's return on the last test date is unknown (a delisting): leaving A out and
+    # spreading the weight over B and C uses that knowledge, so it is warned about
+    complete = pd.concat([tiny, pd.DataFrame({"f": [0.3], "fwd_ret": [0.0]}, index=pd.MultiIndex.from_tuples([(DATES[3], "C")], names=["date", "symbol"]))]).sort_index()  # fmt: skip
+    data = complete.copy()
     data["ret"] = data["fwd_ret"]
-    data.loc[(DATES[3], "A"), "ret"] = np.nan
+    data.loc[(DATES[4], "A"), "ret"] = np.nan
     with pytest.warns(UserWarning, match=r"1 out-of-sample rows .*\(survivorship\)"):
         result = _run(data, return_col="ret")
     weights = result.predictions["weight"].unstack("symbol")
-    assert weights.loc[DATES[3], "A"] == 0 and weights.loc[DATES[3], "B"] == 1
+    assert weights.loc[DATES[4], "A"] == 0 and weights.loc[DATES[4], "B"] == 0.5
     # a fully known panel is quiet
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        _run(tiny)
+        _run(complete)
 
 
 def test_a_model_that_learned_nothing_is_warned_about(panel):
@@ -498,3 +498,59 @@ def test_a_model_that_predicts_nan_everywhere_gives_nan_numbers_not_an_index_err
     np.testing.assert_allclose(
         result.returns["benchmark"], [0.0, 0.05 / 3, 0.02, 0.04 / 3], atol=1e-15
     )
+
+
+# (prediction, one-period return): A long, B short, C long and halted on the second
+# test date (no return), D long and delisted after it, E long and listed on the third
+HALT = {
+    0: {"A": (0.5, 0.01), "B": (-0.5, -0.01), "C": (0.2, 0.02), "D": (0.1, 0.0)},
+    1: {"A": (0.5, 0.01), "B": (-0.5, -0.01), "C": (0.2, 0.02), "D": (0.1, 0.0)},
+    2: {"A": (0.5, 0.01), "B": (-0.5, -0.01), "C": (0.2, np.nan), "D": (0.1, 0.0)},
+    3: {"A": (0.5, 0.01), "B": (-0.5, -0.01), "C": (0.2, 0.02), "E": (0.3, 0.03)},
+    4: {"A": (0.5, 0.01), "B": (-0.5, -0.01), "C": (0.2, 0.02), "E": (0.3, 0.03)},
+}
+
+
+@pytest.mark.parametrize("gap", ["nan_return", "missing_row"])
+def test_a_halted_symbol_is_carried_not_sold_and_bought_back(gap):
+    """A symbol without a return on one date between two with one (a halt, a missing
+    row) was sold to 0 on that date and bought back on the next: two trades, turnover
+    1/2 and 2/3 on those dates instead of 1/4 and 3/4 (audit). It is carried: the
+    next date trades from its last weight; a listing and a delisting still trade."""
+    records = [(DATES[d], s, f, r) for d, rows in HALT.items() for s, (f, r) in rows.items()]
+    data = pd.DataFrame(records, columns=["date", "symbol", "f", "fwd_ret"])
+    data = data.set_index(["date", "symbol"])
+    if gap == "missing_row":
+        data = data.drop((DATES[2], "C"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _run(data, cost_bps=10.0)
+    messages = [str(w.message) for w in caught]
+    assert [m for m in messages if "symbol-dates" in m] == [
+        "1 out-of-sample symbol-dates (of 15 with a return) have no return_col 'fwd_ret' "
+        "value while the symbol has one before and after (a trading halt, a missing row "
+        "or value): the position is carried through unchanged, not sold and bought back "
+        "(no cost, no turnover), and earns 0 there; the date's weights are spread over "
+        "the symbols with a return. Fill those returns to book them."
+    ]
+    assert not [m for m in messages if "survivorship" in m]  # a halt is no delisting
+    # weights: 1/4 each of A, B, C, D; then A, B, D 1/3 (C carried at 1/4, earning 0);
+    # then A, B, C, E 1/4 (D sold); the same on the last date
+    turnover = [
+        1.0,
+        3 * (1 / 3 - 1 / 4),  # A, B and D; C not traded
+        2 * (1 / 3 - 1 / 4) + 0 + 1 / 4 + 1 / 3,  # A, B; C 1/4 -> 1/4; E bought; D sold
+        0.0,  # the book is marked, not sold, after the last date
+    ]
+    returns = result.returns
+    np.testing.assert_allclose(returns["turnover"], turnover, atol=1e-15)
+    np.testing.assert_allclose(returns["gross"], [0.01, 0.02 / 3, 0.0175, 0.0175], atol=1e-15)
+    np.testing.assert_allclose(returns["cost"], np.array(turnover) * 1e-3, atol=1e-15)
+    np.testing.assert_allclose(returns["net"], returns["gross"] - returns["cost"], atol=1e-15)
+    assert result.summary["turnover"] == pytest.approx(np.mean(turnover))
+    assert result.folds["sharpe"].iloc[0] == pytest.approx(sharpe_ratio(returns["net"]))
+    assert result.summary["sharpe"] == pytest.approx(sharpe_ratio(returns["net"]))
+    with pytest.warns(UserWarning, match="1 out-of-sample symbol-dates"):
+        again = result.evaluate(cost_bps=0.0)  # re-evaluated: the same trades
+    np.testing.assert_allclose(again.returns["turnover"], turnover, atol=1e-15)
+

@@ -59,7 +59,8 @@ def validation_metrics(
         Cost per unit of turnover in basis points, as the walk-forward engine's: each
         date's weights are the positions over the number of rows of the date (its
         ``"sign"`` portfolio), turnover is the sum over symbols of |weight - the
-        previous date's weight| (the first date trades from 0) and the trading
+        previous date's weight| (the first date trades from 0; a symbol without a
+        return between two dates with one is carried across, not traded) and the trading
         metrics are on net = gross - turnover * cost_bps / 10,000. A panel's rows
         need ``dates`` as a (date, symbol) ``MultiIndex`` to tell the symbols apart.
 
@@ -177,8 +178,9 @@ def _sign_portfolio(position, returns, dates, symbols):
     A date's weights are the positions over its rows with a known return (a row
     without one weighs 0); its gross return is the sum of weight * return, its
     turnover the sum over symbols of |weight - the previous period's weight| (the
-    first trades from 0). A date without any known return is no period and is left
-    out. ``turnover`` is None where it cannot be told: rows that share a date without
+    first trades from 0; a symbol without a return between two periods with one is
+    carried across, not sold and bought back). A date without any known return is no
+    period and is left out. ``turnover`` is None where it cannot be told: rows that share a date without
     symbols, or a (date, symbol) pair given twice.
     """
     from skquant.utils._portfolio import group_sum, group_turnover, portfolio_weights
@@ -210,6 +212,7 @@ def _sign_portfolio(position, returns, dates, symbols):
     turn = None
     if symbol_codes is not None:
         segment = np.zeros(n_groups, dtype=int)
-        turn = group_turnover(weight, tradable, group, n_groups, symbol_codes[order], segment)
+        held = np.isfinite(returns)  # a symbol without a return is carried, as the engine
+        turn = group_turnover(weight, tradable, group, n_groups, symbol_codes[order], segment, held)
         turn = turn[has]
     return gross[has], turn

@@ -125,38 +125,52 @@ def _quantile_legs(masked, group, n, quantile: float) -> np.ndarray:
     return (top - bottom) / size
 
 
-def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
-    """Sum over symbols of |weight - the previous period's weight|, per period.
+def turnover(weight, period, symbol, continues, n_periods: int) -> tuple[np.ndarray, int]:
+    """``(total, gaps)``: per period the sum over symbols of |weight - the symbol's last
+    weight|, and how many symbol-periods the book carried a position across.
 
-    ``period`` are consecutive int codes, ascending over the rows; a symbol absent from a period weighs 0
-    there, and a period whose ``continues`` is False (the first, or a fold's first)
-    trades from 0.
+    ``period`` are consecutive int codes, ascending over the rows; a period whose
+    ``continues`` is False (the first, or a fold's first) starts a new book, which
+    trades from 0. A symbol's first row in a book buys from 0; a symbol without a row
+    in a period between two of its rows in one book (a halt, a missing return) is not
+    traded there: its next row trades from its last weight, so the gap costs no exit
+    and re-entry, and ``gaps`` counts such symbol-periods. A symbol without a later row
+    in its book is sold in the period after its last (a delisting, the universe).
     """
     order = np.argsort(symbol, kind="stable")  # rows come sorted by period
     w, p, s = weight[order], period[order], symbol[order]
-    follows = (s[1:] == s[:-1]) & (p[1:] == p[:-1] + 1) & continues[p[1:]]
+    book = np.cumsum(~np.asarray(continues, dtype=bool))  # each period's book
+    follows = (s[1:] == s[:-1]) & (book[p[1:]] == book[p[:-1]])
     previous = np.zeros_like(w)
     previous[1:][follows] = w[:-1][follows]
     total = np.bincount(p, weights=np.abs(w - previous), minlength=n_periods)
-    # a symbol held in one period and absent from the next is sold in the next
+    # a symbol held in one period and absent from the rest of its book is sold next
     exits = ~np.append(follows, False) & (p + 1 < n_periods)
     exits[exits] &= continues[p[exits] + 1]
     total += np.bincount(p[exits] + 1, weights=np.abs(w[exits]), minlength=n_periods)
-    return total
+    gaps = int(np.sum((p[1:] - p[:-1] - 1)[follows]))
+    return total, gaps
 
 
-def group_turnover(weight, tradable, group, n_groups, symbols, segment) -> np.ndarray:
+def group_turnover(
+    weight, tradable, group, n_groups, symbols, segment, held=None, *, gaps: bool = False
+):
     """Turnover per group; NaN for a group without a tradable row, which is no period.
 
     ``segment[g]`` is the backtest group ``g`` belongs to (a fold, or one for the
-    served portfolio): the first period of a segment trades from 0.
+    served portfolio): the first period of a segment trades from 0. ``held`` marks
+    the rows that hold a position (a known return; default every row): another row
+    counts as the symbol's absence, which :func:`turnover` bridges inside a segment.
+    With ``gaps``, returns ``(turnover, the number of symbol-periods bridged)``.
     """
     has = np.bincount(group, weights=tradable, minlength=n_groups) > 0
     codes = np.full(n_groups, -1)
     codes[has] = np.arange(int(has.sum()))
     kept = segment[has]
     continues = np.r_[False, kept[1:] == kept[:-1]]
-    keep = has[group]
+    keep = has[group] if held is None else has[group] & held
     turn = np.full(n_groups, np.nan)
-    turn[has] = turnover(weight[keep], codes[group[keep]], symbols[keep], continues, len(kept))
-    return turn
+    turn[has], n_gaps = turnover(
+        weight[keep], codes[group[keep]], symbols[keep], continues, len(kept)
+    )
+    return (turn, n_gaps) if gaps else turn

@@ -410,7 +410,14 @@ class WalkForwardEngine:
         Cost per unit of turnover in basis points: a date's cost is
         ``turnover * cost_bps / 10_000``, with turnover the sum over symbols of
         |weight - previous date's weight| (an absent symbol weighs 0, the first date
-        trades from 0). Every return metric is on net = gross - cost.
+        trades from 0, a refit trades only the change). A symbol without a return on a
+        date between two dates it has one (a halt, a missing row) is carried through,
+        not sold and bought back: it earns 0 there, and its next trade is measured from
+        its last weight (a warning counts those symbol-dates); one that enters or
+        leaves the data for good is bought or sold. The book is marked, not sold, after
+        the last date: that exit is not charged (each fold's own book, in
+        ``result.folds``, is bought from flat and likewise not sold). Every return
+        metric is on net = gross - cost.
     cv : WalkForwardSplit, default=None
         The splitter that places the folds (:meth:`WalkForwardSplit.fold_dates`);
         its ``embargo_days`` is the embargo, checked against the label horizon as an
@@ -914,4 +921,5 @@ class WalkForwardEngine:
             fold_info=fold_info,
             periods_per_year=self.periods_per_year_,
             fit_seconds=np.array([o[4] for o in outputs]),
+            return_col=self._return_col,
         )

@@ -33,14 +33,15 @@ from skquant.utils._warnings import caller_stacklevel
 SUMMARY_EXTRAS = ("turnover", "ic", "icir", "psr", "benchmark_sharpe")
 
 
-def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
+def _warn_unknown_returns(score, ret, tradable, group, n_groups: int, gap) -> None:
     """Warn when a predicted row without a return is left out of a date that trades.
 
     Leaving it out spreads the date's weight over the other symbols, a choice made with
-    knowledge of the missing return (a delisting, a data gap): survivorship. A date
-    where no return is known is no period at all and is not warned about.
+    knowledge of the missing return (a delisting): survivorship. A date where no return
+    is known is no period at all, and a row inside a ``gap`` (its symbol has a return
+    before and after: :func:`_warn_gaps` counts it) is not warned about here.
     """
-    unknown = np.isfinite(score) & ~np.isfinite(ret)
+    unknown = np.isfinite(score) & ~np.isfinite(ret) & ~gap
     if not unknown.any():
         return
     trades = np.bincount(group, weights=tradable, minlength=n_groups) > 0
@@ -52,6 +53,36 @@ def _warn_unknown_returns(score, ret, tradable, group, n_groups: int) -> None:
             "spreads the weight over the rest, which uses knowledge of the missing "
             "return (survivorship). Fill those returns (e.g. with the delisting "
             "return) to book them.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
+def _inside_gaps(bt: Backtest, listed) -> np.ndarray:
+    """Per stacked row: its return is unknown while its symbol has one on an earlier
+    and a later date of the served record (a halt, a data gap, not a delisting)."""
+    served = bt.served
+    symbols = bt.symbols[bt.rows[served]]
+    known = pd.Series(listed[served], copy=False)
+    before = known.groupby(symbols).cummax().to_numpy()
+    after = known[::-1].groupby(symbols[::-1]).cummax().to_numpy()[::-1]
+    inside = np.zeros(len(bt.returns), dtype=bool)
+    inside[bt.rows[served]] = ~listed[served] & before & after
+    return inside[bt.rows]
+
+
+def _warn_gaps(n_gaps: int, n_rows: int, return_col: str | None) -> None:
+    """Warn of the symbol-dates the served book held a position across without a
+    return (a halt, a missing row or value): booked as 0, never traded."""
+    if n_gaps:
+        column = "return_col" if return_col is None else f"return_col {return_col!r}"
+        warnings.warn(
+            f"{n_gaps} out-of-sample symbol-dates (of {n_rows} with a return) have no "
+            f"{column} value while the symbol has one before and after (a trading halt, "
+            "a missing row or value): the position is carried through unchanged, not "
+            "sold and bought back (no cost, no turnover), and earns 0 there; the date's "
+            "weights are spread over the symbols with a return. Fill those returns to "
+            "book them.",
             UserWarning,
             stacklevel=caller_stacklevel(),
         )
@@ -143,6 +174,7 @@ class Backtest:
     fold_info: list
     periods_per_year: float
     fit_seconds: np.ndarray | None = None
+    return_col: str | None = None
 
 
 def _frame(gross, benchmark, turn, cost_bps, index=None) -> pd.DataFrame:
@@ -179,7 +211,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     change = (np.diff(bt.fold) != 0) | (np.diff(bt.date_codes[bt.rows]) != 0)
     group = np.concatenate([[0], np.cumsum(change)])
     n_groups = int(group[-1]) + 1 if len(group) else 0
-    _warn_unknown_returns(bt.score, ret, tradable, group, n_groups)
+    _warn_unknown_returns(bt.score, ret, tradable, group, n_groups, _inside_gaps(bt, listed))
     _warn_missing_predictions(listed, tradable)
     target = bt.target[bt.rows]
     known = np.isfinite(bt.score) & np.isfinite(target)
@@ -209,26 +241,29 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     served_groups = group[served][served_first]
     if check:  # one count per served date (group) of tradable rows
         _check_cross_sections(n[served_groups], portfolio, quantile)
+    # a symbol without a return between two dates with one (a halt) is carried, not
+    # traded: the rows that hold a position are those with a known return
+    fold_turn = group_turnover(weight, tradable, group, n_groups, symbols, group_fold, listed)
     if served.all():
-        served_turn = group_turnover(
-            weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
-        )
-        fold_turn = served_turn.copy()
-        kept = np.flatnonzero(n > 0)  # none when the model predicted NaN everywhere
-        firsts = kept[np.r_[True, group_fold[kept][1:] != group_fold[kept][:-1]][: len(kept)]]
-        fold_turn[firsts] = np.bincount(group, weights=np.abs(weight), minlength=n_groups)[firsts]
+        served_turn, n_gaps = group_turnover(
+            weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int),
+            listed, gaps=True,
+        )  # fmt: skip
     else:
-        fold_turn = group_turnover(weight, tradable, group, n_groups, symbols, group_fold)
         remap = np.full(n_groups, -1)
         remap[served_groups] = np.arange(len(served_groups))
-        served_turn = group_turnover(
+        served_turn, n_gaps = group_turnover(
             weight[served],
             tradable[served],
             remap[group[served]],
             len(served_groups),
             symbols[served],
             np.zeros(len(served_groups), dtype=int),
+            listed[served],
+            gaps=True,
         )
+    if check:
+        _warn_gaps(n_gaps, int(listed[served].sum()), bt.return_col)
     per_fold = _frame(gross, benchmark, fold_turn, cost_bps)
     rows = bt.rows[served]
     by_date = _frame(
