@@ -554,3 +554,24 @@ def test_a_halted_symbol_is_carried_not_sold_and_bought_back(gap):
         again = result.evaluate(cost_bps=0.0)  # re-evaluated: the same trades
     np.testing.assert_allclose(again.returns["turnover"], turnover, atol=1e-15)
 
+
+def test_a_refit_carries_the_book_and_each_fold_books_its_own_from_flat(tiny):
+    """The served book carries its weights over a refit (it trades the change only) and
+    is marked, not sold, after the last date; each fold's row is its own book, bought
+    from flat at its first date and not sold at its last."""
+    engine = WalkForwardEngine(
+        tiny, target="fwd_ret", features=["f"], train_days=1, test_days=2, step_days=2,
+        min_train_samples=1, embargo_days=0, periods_per_year=252, leak_threshold=None,
+        cost_bps=10.0,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="1 out-of-sample symbol-dates"):  # C, date 3
+        result = engine.run(estimator=Feature(), metrics=["sharpe"])
+    assert list(result.folds["test_start"]) == [DATES[1], DATES[3]]
+    gross = np.array(GROSS["sign"])
+    # served: C carried across date 3 from 1/3 to 1/3; no exit after date 4
+    np.testing.assert_allclose(result.returns["turnover"], [1, 4 / 3, 1, 1])
+    # fold 1's own book: A, B bought from flat on date 3 (1/2 each), then A 5/6,
+    # B 1/6 and C, new to this book, bought at 1/3 on date 4
+    for k, turnover in enumerate([[1, 4 / 3], [1, 4 / 3]]):
+        net = gross[2 * k : 2 * k + 2] - np.array(turnover) * 1e-3
+        assert result.folds["sharpe"].iloc[k] == pytest.approx(sharpe_ratio(net))

@@ -24,7 +24,8 @@ class WalkForwardResult:
         booked return: what its return metrics rest on), and one column per metric
         computed on the
         fold's whole test window (return metrics on the net returns of that fold's
-        own portfolio, which trades from 0 at its first date).
+        own portfolio, which trades from 0 at its first date and is not charged an
+        exit after its last).
     summary : dict
         Each metric over all out-of-sample periods (return metrics on ``returns``'
         ``net``; prediction metrics such as ``hit_rate`` on every predicted row's
@@ -50,7 +51,8 @@ class WalkForwardResult:
         Periods in a year of the data (the engine infers it from the dates).
     returns : DataFrame, default=None
         By date: ``gross`` (sum of weight * return), ``cost``, ``net``,
-        ``turnover`` and ``benchmark`` (the equal-weight long position in every
+        ``turnover`` (the date's trades; the book is marked, not sold, after the last
+        date) and ``benchmark`` (the equal-weight long position in every
         symbol of the date with a known return, whatever the model predicted); NaN on
         a date without a known return.
     portfolio, quantile, cost_bps
