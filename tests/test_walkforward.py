@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -906,3 +907,55 @@ def test_fold_table_says_how_many_periods_each_row_rests_on():
     fold = result.returns["net"][result.to_frame()["fold"] == 2]
     assert folds["n_periods"].iloc[-1] == fold.notna().sum()
     assert folds["sharpe"].iloc[-1] == pytest.approx(sharpe_ratio(fold.dropna()))
+
+
+def _ic_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if "summary ic rests on" in str(w.message)]
+
+
+def test_summary_ic_says_how_many_test_dates_it_rests_on():
+    """summary["ic"] and ["icir"] left out the dates whose IC is undefined (constant
+    predictions across the date's symbols, or one row) without a word: a model that
+    ranked on a fifth of its dates and was flat on the rest printed IC 1.0."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    dates = panel.index.get_level_values("date")
+    distinct = dates.unique()
+    flat = dates.isin(distinct[::5])  # the model sees no difference between symbols
+    data = panel.assign(copy=np.where(flat, 0.0, panel["fwd_ret"]))
+    data = data.drop(index=data.index[dates == distinct[101]][1:])  # one row on that date
+    engine = WalkForwardEngine(data, target="fwd_ret", features=["copy"], leak_threshold=None,
+                               train_days=60, test_days=30, step_days=30,
+                               min_train_samples=1)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = engine.run(estimator=LinearRegression())
+    tested = pd.DatetimeIndex(result.returns.index)
+    undefined = int(tested.isin(distinct[::5]).sum()) + int(distinct[101] in tested)
+    assert undefined > 20
+    assert result.summary["ic"] == pytest.approx(1.0)
+    (message,) = _ic_warnings(caught)
+    n = len(tested)
+    assert message.startswith(f"summary ic rests on {n - undefined} of {n} test dates")
+    assert f"{undefined} dates had an undefined IC" in message
+    # a re-evaluation trades the same predictions: the same note
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result.evaluate(cost_bps=5)
+    assert _ic_warnings(caught) == [message]
+
+
+def test_summary_ic_note_is_silent_when_every_date_has_an_ic_or_one_symbol():
+    """No note when every test date has an IC, nor when none has (ic NaN, no mean over
+    fewer dates): one series, whose dates each hold one row (the IC is cross-sectional),
+    or a model that predicted one constant (the engine warns of that itself)."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    kw = dict(target="fwd_ret", features=["alpha_1", "alpha_2"], train_days=60, test_days=30,
+              step_days=30, min_train_samples=1)  # fmt: skip
+    one = panel.xs("SYM000", level="symbol", drop_level=False)
+    for data, model in ((panel, Ridge()), (panel, DummyRegressor()), (one, Ridge()),
+                        (one.droplevel("symbol"), Ridge())):  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = WalkForwardEngine(data, **kw).run(estimator=model)
+        assert _ic_warnings(caught) == []  # a constant model: ic NaN, and its own warning
+    assert np.isnan(result.summary["ic"])  # one series: no cross-section

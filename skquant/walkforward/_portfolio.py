@@ -149,6 +149,32 @@ def _check_cross_sections(rows_per_date, portfolio: str, quantile: float) -> Non
         )
 
 
+def _warn_undefined_ic(n_known, n_defined: int) -> None:
+    """Warn when the summary's ``ic`` and ``icir`` rest on fewer test dates than hold a
+    known prediction and target: the dates whose IC is undefined (fewer than 2 such
+    rows, or predictions or targets constant across the date's rows) are left out of
+    both, which read as the model's IC over the whole run (a model flat on most dates
+    printed the IC of the few it ranked).
+
+    ``n_known`` is each served date's count of rows with both values known. No date
+    with an IC leaves ``ic`` NaN, which misleads no one, and is not warned about: one
+    series (no date of 2 such rows) has no cross-sectional IC at all, and a model that
+    predicted one constant everywhere is warned about by the engine.
+    """
+    dated = int(np.sum(n_known > 0))
+    if n_defined == 0 or n_defined >= dated:
+        return
+    undefined = dated - n_defined
+    warnings.warn(
+        f"summary ic rests on {n_defined} of {dated} test dates (with a known prediction "
+        f"and target); {undefined} date{'' if undefined == 1 else 's'} had an undefined IC "
+        "(constant predictions or targets across the date's symbols, or one row) and "
+        f"{'is' if undefined == 1 else 'are'} left out of ic and icir.",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
 @dataclass
 class Backtest:
     """What a walk-forward run predicted, kept so that a result can be re-evaluated.
@@ -274,6 +300,7 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
         index=pd.DatetimeIndex(bt.dates[rows][served_first], name="date"),
     )
     ic = cross_section_ic(bt.score, target, group, n_groups, known, ranks)
+    n_known = np.bincount(group, weights=known, minlength=n_groups)
     # free the per-row arrays no longer needed before the predictions frame is built
     del target, known, ranks, shared, raw, tradable, listed, symbols, group
 
@@ -298,6 +325,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
         for m in metrics
     }
     daily_ic = pd.Series(ic[served_groups]).dropna()
+    if check:
+        _warn_undefined_ic(n_known[served_groups], len(daily_ic))
     finite_net = net[np.isfinite(net)]
     summary.update(
         turnover=float(by_date["turnover"].mean()),

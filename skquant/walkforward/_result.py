@@ -31,8 +31,10 @@ class WalkForwardResult:
         ``net``; prediction metrics such as ``hit_rate`` on every predicted row's
         direction against its return, whatever share of them the portfolio rule
         holds), plus ``turnover`` (mean per period), ``ic`` (mean over dates of
-        the Spearman correlation of prediction and target across symbols), ``icir``
-        (mean / standard deviation of those ICs), ``psr`` (probabilistic Sharpe
+        the Spearman correlation of prediction and target across symbols; a date
+        whose IC is undefined, for constant predictions or one row, is left out, with
+        a ``UserWarning`` saying on how many of the test dates the mean rests),
+        ``icir`` (mean / standard deviation of those ICs), ``psr`` (probabilistic Sharpe
         ratio of the net returns against 0) and ``benchmark_sharpe``.
     predictions : DataFrame
         One row per out-of-sample row, indexed like the engine's ``data`` (sorted
