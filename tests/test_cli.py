@@ -493,6 +493,27 @@ def test_walkforward_manifest_keeps_the_warnings_that_qualify_its_summary(tmp_pa
     assert len(constant) == 1 and f"skquant: warning: {constant[0]}" in err
 
 
+def test_walkforward_report_lists_the_manifest_warnings(tmp_path, capsys):
+    """report.html of a run whose every fold predicted one constant showed its summary
+    (Sharpe for holding the market) with no mark of the warning the manifest kept."""
+    import html
+    import re
+
+    from skquant.cli import main
+
+    args = _walkforward_args(tmp_path)
+    config = Path(args[args.index("--config") + 1])
+    config.write_text(config.read_text() + "    min_split_gain: 1000.0\n")
+    assert main(args) == 0
+    manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
+    assert any("predicted one constant value" in w for w in manifest["warnings"])
+    text = (tmp_path / "wf" / "report.html").read_text(encoding="utf-8")
+    section = re.search(r"<h2>Warnings</h2>\s*<ul[^>]*>(.*?)</ul>", text, re.S)
+    assert section is not None
+    listed = re.findall(r"<li>(.*?)</li>", section.group(1), re.S)
+    assert listed == [html.escape(w) for w in manifest["warnings"]]
+
+
 def test_walkforward_lists_no_top_features_of_a_model_without_splits(tmp_path, capsys):
     """A last-fold model that never split (every importance 0) had its first five
     columns, in file order, printed as the run's "top features"."""

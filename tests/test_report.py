@@ -261,3 +261,20 @@ def test_tied_predictions_share_a_quintile():
     predictions = pd.DataFrame({"prediction": 0.1, "target": target})
     means = quantile_means(predictions, "target", dates)
     assert means.notna().sum() == 1 and means.dropna().iloc[0] == pytest.approx(2.0)
+
+
+def test_report_lists_the_runs_warnings_escaped(tmp_path):
+    """report.html carried no mark of the run's warnings (a model that learned nothing,
+    an IC resting on fewer dates): they reached only the console and the manifest."""
+    fig = plt.figure()
+    folds = pd.DataFrame({"fold": [0]})
+    notes = ["the model predicted one constant value in 2 of 3 folds", "a <b> & c"]
+    write_report_html(tmp_path / "r.html", {"sharpe": 1.0}, folds, fig, warnings=notes)
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    section = re.search(r"<h2>Warnings</h2>\s*<ul[^>]*>(.*?)</ul>", text, re.S)
+    assert section is not None
+    assert re.findall(r"<li>(.*?)</li>", section.group(1)) == [notes[0], "a &lt;b&gt; &amp; c"]
+    assert text.index("<h2>Summary</h2>") < section.start() < text.index("<h2>Folds</h2>")
+    write_report_html(tmp_path / "none.html", {"sharpe": 1.0}, folds, fig, warnings=[])
+    assert "Warnings" not in (tmp_path / "none.html").read_text(encoding="utf-8")
+    plt.close(fig)

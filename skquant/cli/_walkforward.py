@@ -79,7 +79,8 @@ def add_parser(subparsers, parents) -> None:
             "feature_importance.csv (the last fold's model), PNG plots (net equity against "
             "the equal-weight benchmark, gross against net, rolling IC, turnover, mean "
             "target by prediction quintile, Sharpe by fold, feature importance), one "
-            "self-contained report.html and, last, run_manifest.json to --output-dir (a "
+            "self-contained report.html (with the run's warnings) and, last, "
+            "run_manifest.json to --output-dir (a "
             "folder without it holds an unfinished run's files). Each fold's "
             "predictions are kept in --output-dir/checkpoints/ as it finishes: re-running "
             "resumes a stopped run, and a re-run that changes only --portfolio, "
@@ -380,6 +381,9 @@ def _run(args: argparse.Namespace, open_run) -> int:
         warnings.simplefilter("default")  # each distinct warning once
         result = engine.run(args.model, config, checkpoint_dir=checkpoints)
     report_warnings(caught, verbosity)
+    # what qualifies the summary (a model that learned nothing, a fold cut short), kept
+    # beside it in the manifest and the report: the console's lines scroll away
+    notes = [cli_words(str(item.message)) for item in caught]
     # the folds of earlier runs with other settings, and a killed run's temporary files
     remove_unused(checkpoints, since=started.timestamp())
 
@@ -396,7 +400,8 @@ def _run(args: argparse.Namespace, open_run) -> int:
     metric = "sharpe" if "sharpe" in result.metrics else result.metrics[0]
     fig = result.plot(metric)
     atomic_write_figure(out / "walkforward.png", fig, dpi=90)
-    result.write_report(out / "report.html", figure=fig)  # the same picture, embedded
+    # the same picture, embedded
+    result.write_report(out / "report.html", figure=fig, warnings=notes)
     plt.close(fig)
     atomic_write_bytes(out / "equity.csv", _equity_frame(result).to_csv().encode("utf-8"))
 
@@ -445,9 +450,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
             },
             "n_folds": len(result.folds),
             "summary": result.summary,
-            # what qualifies the summary (a model that learned nothing, a fold cut
-            # short), kept beside it: the console's lines scroll away
-            "warnings": [cli_words(str(item.message)) for item in caught],
+            "warnings": notes,
         },
     )
     periods_per_year = result.periods_per_year

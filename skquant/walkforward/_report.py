@@ -3,8 +3,8 @@
 :func:`plot_walkforward` draws what a quant reads first: net equity against the
 benchmark, gross against net equity, the rolling rank IC, turnover, and the mean
 target by prediction quintile (alphalens' factor view, per-date quintiles).
-:func:`write_report_html` writes a summary table, the fold table and that figure
-into one self-contained HTML file. matplotlib is an optional dependency, imported
+:func:`write_report_html` writes a summary table, the run's warnings, the fold table
+and that figure into one self-contained HTML file. matplotlib is an optional dependency, imported
 only when a figure is drawn.
 """
 
@@ -262,8 +262,9 @@ _STYLE = (
 )
 
 
-def write_report_html(path, summary: dict, folds: pd.DataFrame, figure) -> None:
-    """Write one self-contained HTML report: summary, fold table and the figure.
+def write_report_html(path, summary: dict, folds: pd.DataFrame, figure, *, warnings=()) -> None:
+    """Write one self-contained HTML report: summary, the run's warnings, fold table and
+    the figure.
 
     The figure is embedded as a base64 PNG (``<img src="data:image/png;base64,...">``),
     so the file opens in any browser with nothing beside it. The file is written to
@@ -279,6 +280,10 @@ def write_report_html(path, summary: dict, folds: pd.DataFrame, figure) -> None:
         One row per fold.
     figure : matplotlib.figure.Figure
         The figure to embed, e.g. from :func:`plot_walkforward`.
+    warnings : sequence of str, default=()
+        The run's warnings (what qualifies its summary: a model that learned nothing,
+        a fold cut short, an IC resting on fewer dates), listed in a "Warnings"
+        section after the summary; none: no section.
     """
     from skquant.utils._io import atomic_write_bytes
 
@@ -288,6 +293,10 @@ def write_report_html(path, summary: dict, folds: pd.DataFrame, figure) -> None:
         f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(_cell(value))}</td></tr>"
         for key, value in dict(summary).items()
     )
+    if isinstance(warnings, str):
+        warnings = [warnings]
+    notes = "".join(f"<li>{html.escape(str(message))}</li>" for message in warnings)
+    notes = f'<h2>Warnings</h2>\n<ul class="warnings">{notes}</ul>\n' if notes else ""
     fold_table = folds.to_html(
         index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep="", escape=True
     )
@@ -296,6 +305,7 @@ def write_report_html(path, summary: dict, folds: pd.DataFrame, figure) -> None:
         f"<title>skquant walk-forward report</title><style>{_STYLE}</style></head><body>\n"
         "<h1>Walk-forward report</h1>\n"
         f'<h2>Summary</h2>\n<table class="summary">{rows}</table>\n'
+        f"{notes}"
         f"<h2>Folds</h2>\n{fold_table}\n"
         '<h2>Charts</h2>\n<img alt="walk-forward charts" '
         f'src="data:image/png;base64,{_figure_png(figure)}">\n'

@@ -264,8 +264,9 @@ class WalkForwardResult:
             atomic_write_figure(path, fig, dpi=100)
         return fig
 
-    def write_report(self, path, metric: str | None = None, *, figure=None) -> Path:
-        """Write one self-contained HTML report: summary table, fold table and the plots.
+    def write_report(self, path, metric: str | None = None, *, figure=None, warnings=None) -> Path:
+        """Write one self-contained HTML report: summary table, warnings, fold table and
+        the plots.
 
         The figure is embedded as a PNG inside the file, so it opens in any browser
         with nothing beside it.
@@ -278,17 +279,33 @@ class WalkForwardResult:
             Per-fold metric drawn in the figure's sixth panel, as in :meth:`plot`.
         figure : matplotlib.figure.Figure, default=None
             The figure to embed; ``self.plot(metric)`` when None (then closed).
+        warnings : sequence of str, default=None
+            The run's warnings, listed (HTML-escaped) in a "Warnings" section after the
+            summary: what qualifies its numbers, as ``skquant walkforward`` keeps them
+            in ``run_manifest.json``. The engine issues them as ``UserWarning``; catch
+            them around the run to pass them here (example below). None or empty: no
+            section.
 
         Returns
         -------
         path : pathlib.Path
+
+        Examples
+        --------
+        >>> import warnings  # doctest: +SKIP
+        >>> with warnings.catch_warnings(record=True) as caught:  # doctest: +SKIP
+        ...     warnings.simplefilter("default")
+        ...     result = engine.run("lightgbm", config)
+        >>> result.write_report(
+        ...     "report.html", warnings=[str(w.message) for w in caught]
+        ... )  # doctest: +SKIP
         """
         from skquant.walkforward._report import write_report_html
 
         own = figure is None
         fig = self.plot(metric) if own else figure
         try:
-            write_report_html(path, self.summary, self.folds, fig)
+            write_report_html(path, self.summary, self.folds, fig, warnings=warnings or ())
         finally:
             if own:
                 import matplotlib.pyplot as plt
