@@ -514,6 +514,25 @@ def test_walkforward_report_lists_the_manifest_warnings(tmp_path, capsys):
     assert listed == [html.escape(w) for w in manifest["warnings"]]
 
 
+def test_walkforward_summary_says_how_many_test_periods_it_rests_on(tmp_path, capsys):
+    """The summary line named the folds but not the test periods the summary's Sharpe and
+    drawdown rest on (the fold table's n_periods per fold only)."""
+    import re
+
+    from skquant.cli import main
+
+    assert main(_walkforward_args(tmp_path, "--step-days", "20")) == 0  # overlapping windows
+    out = capsys.readouterr().out
+    folds, periods = map(int, re.search(r"summary over (\d+) folds, (\d+) test periods:",
+                                        out).groups())  # fmt: skip
+    equity = pd.read_csv(tmp_path / "wf" / "equity.csv", index_col="date")
+    manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
+    fold_table = pd.read_csv(tmp_path / "wf" / "folds.csv")
+    assert periods == equity["net"].notna().sum() == manifest["n_periods"]
+    assert folds == len(fold_table) == manifest["n_folds"] and folds > 1
+    assert periods < fold_table["n_periods"].sum()  # the overlap is counted once
+
+
 def test_walkforward_lists_no_top_features_of_a_model_without_splits(tmp_path, capsys):
     """A last-fold model that never split (every importance 0) had its first five
     columns, in file order, printed as the run's "top features"."""

@@ -71,7 +71,8 @@ def add_parser(subparsers, parents) -> None:
             "binary target), weighted per date by --portfolio, net of --cost-bps per unit "
             "traded. Every symbol file of --input-dir joins one (date, symbol) "
             "panel; without --input-dir the built-in demo data (S&P 500 and NASDAQ daily, "
-            "1999-2018) is used. Prints the fold table and the summary (gross and net "
+            "1999-2018) is used. Prints the fold table and the summary (over how many "
+            "folds and test periods; gross and net "
             "Sharpe), and writes "
             "predictions.parquet, folds.csv, summary.json, equity.csv (by date: gross, "
             "cost, net, turnover and benchmark, the equity and drawdown of net, and the "
@@ -417,6 +418,9 @@ def _run(args: argparse.Namespace, open_run) -> int:
         for name in IMPORTANCE_FILES:
             (out / name).unlink(missing_ok=True)
 
+    # the test dates with a booked return: what the summary's return metrics rest on
+    # (the fold table's n_periods, per fold, counts overlapping windows twice)
+    n_periods = int(result.returns["net"].notna().sum())
     atomic_write_json(  # last: the run is finished
         out / MANIFEST,
         {
@@ -449,6 +453,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
                 "cost_bps": args.cost_bps,
             },
             "n_folds": len(result.folds),
+            "n_periods": n_periods,
             "summary": result.summary,
             "warnings": notes,
         },
@@ -460,7 +465,8 @@ def _run(args: argparse.Namespace, open_run) -> int:
         print()
         print(_fold_table(result.folds))
         print()
-        print(f"out-of-sample summary over {len(result.folds)} folds:")
+        print(f"out-of-sample summary over {len(result.folds)} folds, "
+              f"{n_periods} test periods:")  # fmt: skip
         for name, value in result.summary.items():
             print(f"  {name:<15} {value: .4f}")
         print(f"Sharpe gross {gross_sharpe:.4f}, net {result.summary.get('sharpe', net):.4f} "
