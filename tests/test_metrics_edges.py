@@ -210,12 +210,14 @@ def test_validation_metrics_leave_nan_labels_out_of_the_prediction_metrics():
     spoilt = y.copy()
     spoilt[-3:] = np.nan
     keep = slice(None, -3)
-    out = validation_metrics("regression", spoilt, pred, None, returns)
+    days = pd.bdate_range("2024-01-01", periods=40)  # one daily series
+    out = validation_metrics("regression", spoilt, pred, None, returns, days)
     expected = validation_metrics("regression", y[keep], pred[keep])
     for key in ("rmse", "mae", "r2", "information_coefficient", "hit_rate"):
         assert out[key] == pytest.approx(expected[key]), key
     # the trading metrics do not use y_val: the same as with the full labels
-    assert out["trading"] == validation_metrics("regression", y, pred, None, returns)["trading"]
+    full = validation_metrics("regression", y, pred, None, returns, days)
+    assert out["trading"] == full["trading"]
 
     labels = (y > 0).astype(float)
     proba = np.clip(0.5 + 10 * pred, 0.01, 0.99)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,8 @@ from skquant.metrics._returns import max_drawdown, profit_factor, sharpe_ratio, 
 from skquant.metrics._scorer import positions_from_scores
 from skquant.metrics._significance import probabilistic_sharpe_ratio
 from skquant.utils._portfolio import one_sided, one_value
-from skquant.utils._time import date_level, periods_per_year_of
+from skquant.utils._time import NoDatesWarning, date_level, periods_per_year_of
+from skquant.utils._warnings import caller_stacklevel
 
 __all__ = ["validation_metrics"]
 
@@ -54,7 +56,8 @@ def validation_metrics(
     dates : array-like or Index of shape (n_samples,), default=None
         The date of each row (a ``MultiIndex``'s first level is taken as the date).
     periods_per_year : float, default=None
-        Annualisation of the Sharpe ratio; None infers it from ``dates``.
+        Annualisation of the Sharpe ratio; None infers it from ``dates`` (252
+        without them, with a ``NoDatesWarning``, as the trading scorers).
     cost_bps : float, default=0.0
         Cost per unit of turnover in basis points, as the walk-forward engine's: each
         date's weights are the positions over the number of rows of the date (its
@@ -142,6 +145,17 @@ def validation_metrics(
                 "positions apart."
             )
         period = gross if turn is None else gross - turn * float(cost_bps) / 10_000.0
+        if dates is None and periods_per_year is None:  # as the trading scorers warn
+            warnings.warn(
+                "validation_metrics: no dates were given, so each row is booked as one "
+                "period of a 252-period year: right for one daily series in time order, "
+                "wrong on a panel (the rows of one date become separate periods) or for "
+                "other data (weekly rows annualised by 252 inflate a Sharpe ratio 2.2x). "
+                "Pass dates (each row's date, or the (date, symbol) MultiIndex), or "
+                "periods_per_year=... for one series.",
+                NoDatesWarning,
+                stacklevel=caller_stacklevel(),
+            )
         periods_per_year = periods_per_year_of(periods_per_year, dates)
         out["trading"] = {
             "sharpe": float(sharpe_ratio(period, periods_per_year=periods_per_year)),
