@@ -328,3 +328,34 @@ def test_walkforward_writes_one_self_contained_report(tmp_path):
     assert len(images) == 1 and base64.b64decode(images[0])[:4] == b"\x89PNG"
     assert not re.search(r'(src|href)="(?!data:)', text)  # nothing beside it is needed
     assert (out / "walkforward.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_explicit_year_the_dates_contradict_warns_once(tmp_path):
+    """--periods-per-year 52 on daily data annualised every figure by 52, silently (the
+    Sharpe ratio sqrt(252 / 52) = 2.2x too low). walkforward warns once, in the
+    command's words, not for each fold; train-all once for each symbol (its year comes
+    from all the symbol's dates), not again for the validation tail of each pair."""
+    from tests.test_cli import fast_config, write_symbols
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=160, seed=2)
+    config = fast_config(tmp_path, rounds=10, patience=0)
+    said = "--periods-per-year 52 was given, but the dates tell 252 periods a year"
+    proc = run_cli(
+        "walkforward", "--input-dir", data, "--target", "fwd_ret_1d", "--config", config,
+        "--train-days", "60", "--test-days", "30", "--step-days", "30",
+        "--min-train-samples", "50", "--n-jobs", "1", "--output-dir", tmp_path / "wf",
+        "--periods-per-year", "52",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count(said) == 1, proc.stderr
+    assert (
+        f"skquant: warning: {said}" in proc.stderr and "Pass no --periods-per-year" in proc.stderr
+    )
+    proc = run_cli(
+        "train-all", "--input-dir", data, "--output-dir", tmp_path / "out", "--target",
+        "fwd_ret_1d", "--models", "lightgbm", "--config", config, "--val-days", "20",
+        "--periods-per-year", "52", env={"PYTHONWARNINGS": "default"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    # at most once a symbol (each runs in its own worker); the tails' check was twice
+    assert 1 <= proc.stderr.count("periods_per_year=52 was given") <= 2, proc.stderr

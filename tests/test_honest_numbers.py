@@ -482,17 +482,20 @@ def test_weekly_data_is_annualised_by_52_not_252():
         sharpe_ratio(result.period_returns(), periods_per_year=52)
     )
     assert daily_rule / result.summary["sharpe"] == pytest.approx(np.sqrt(252 / 52))
-    # the scorer reads the period from X's dates too; an explicit value overrides
+    # the scorer reads the period from X's dates too; an explicit value overrides,
+    # with a warning when the dates contradict it (12 a year for weekly dates)
     X, y = weekly[["alpha_1"]], weekly["fwd_ret_1w"]
     model = AlwaysLong().fit(X, y)
     by_date = y.groupby(level="date").mean()
     assert get_scorer("sharpe")(model, X, y) == pytest.approx(sharpe_ratio(by_date, 52))
-    assert get_scorer("sharpe", periods_per_year=12)(model, X, y) == pytest.approx(
-        sharpe_ratio(by_date, 12)
-    )
-    fixed = WalkForwardEngine(
-        weekly, target="fwd_ret_1w", periods_per_year=12, train_days=30, min_train_samples=1
-    )
+    contradicted = r"periods_per_year=12 was given, but the dates tell 52"
+    with pytest.warns(UserWarning, match=contradicted):
+        monthly = get_scorer("sharpe", periods_per_year=12)(model, X, y)
+    assert monthly == pytest.approx(sharpe_ratio(by_date, 12))
+    with pytest.warns(UserWarning, match=contradicted):
+        fixed = WalkForwardEngine(
+            weekly, target="fwd_ret_1w", periods_per_year=12, train_days=30, min_train_samples=1
+        )
     assert fixed.periods_per_year_ == 12
     for bad in (0, -52, True, "52"):
         with pytest.raises(ValueError, match="periods_per_year must be a positive number"):

@@ -15,7 +15,7 @@ from scipy import stats
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_selection import RFECV
 from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.model_selection import TimeSeriesSplit
+from sklearn.model_selection import TimeSeriesSplit, cross_validate
 
 from skquant import (
     annual_return,
@@ -587,6 +587,69 @@ def test_infinite_periods_per_year_is_refused_everywhere():
             periods_per_year_of(bad, None)
     assert periods_per_year_of(None, None) == 252.0
     assert periods_per_year_of(np.float32(12), None) == 12.0
+
+
+def test_an_explicit_year_the_dates_contradict_warns():
+    """An explicit periods_per_year was never checked against the dates: 252 given for
+    weekly data inflated every annualised figure, a Sharpe ratio 2.2x (sqrt(252 / 52)),
+    silently, in validation_metrics, the scorers and compute_metric alike. Years that
+    are legitimate for the data (252, 260 or 365 for daily dates, weekday or 24/7;
+    6048 or 8760 for hourly bars) stay silent, as do too few dates to tell."""
+    from skquant.metrics import compute_metric, validation_metrics
+    from skquant.utils._time import periods_per_year_of
+
+    rng = np.random.default_rng(3)
+    weeks = pd.date_range("2020-01-03", periods=120, freq="W-FRI")
+    returns = rng.normal(0.002, 0.02, 120)
+    pred = returns + rng.normal(0, 0.02, 120)
+    inferred = validation_metrics("regression", pred, pred, None, returns, weeks)["trading"]
+    assert inferred["periods_per_year"] == 52.0
+    given = r"periods_per_year=252 was given, but the dates tell 52 periods a year"
+    with pytest.warns(UserWarning, match=rf"{given} \(a median spacing of 7 days.*2.2x too high"):
+        out = validation_metrics("regression", pred, pred, None, returns, weeks, 252)["trading"]
+    assert out["sharpe"] == pytest.approx(inferred["sharpe"] * np.sqrt(252 / 52))
+    X = pd.DataFrame({"f": pred}, index=weeks)
+    model = LinearRegression().fit(X, returns)
+    with pytest.warns(UserWarning, match=given):
+        get_scorer("sharpe", periods_per_year=252)(model, X, pd.Series(returns, index=weeks))
+    with pytest.warns(UserWarning, match=given):
+        compute_metric("sharpe", returns, pred, np.sign(pred), weeks, periods_per_year=252)
+    # each fold's dates tell the same: one message, at most once a fold (scikit-learn
+    # resets the warning filters for each, as for the scorers' NoDatesWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        cross_validate(
+            LinearRegression(), X, pd.Series(returns, index=weeks), cv=TimeSeriesSplit(4),
+            scoring=get_scorer("sharpe", periods_per_year=252),
+        )  # fmt: skip
+    said = [str(w.message) for w in caught if "periods_per_year=252" in str(w.message)]
+    assert len(set(said)) == 1 and 1 <= len(said) <= 4
+    hours = pd.date_range("2024-01-01", periods=24 * 21, freq="h")  # 24/7, 3 weeks
+    with pytest.warns(UserWarning, match=r"periods_per_year=252 .* 8760 .*too low"):
+        periods_per_year_of(252, hours)
+    monthly = pd.date_range("2015-01-31", periods=60, freq="ME")
+    with pytest.warns(UserWarning, match=r"periods_per_year=52 .* 12 periods"):
+        periods_per_year_of(52, monthly)
+    weekdays = pd.bdate_range("2023-01-02", periods=300)
+    three_a_week = weekdays[weekdays.dayofweek.isin([0, 2, 4])]  # 151.2: 252 is 1.67x
+    with pytest.warns(UserWarning, match=r"periods_per_year=252 .* 151.2 periods"):
+        periods_per_year_of(252, three_a_week)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        business = pd.bdate_range("2021-01-01", periods=300)
+        calendar = pd.date_range("2021-01-01", periods=300, freq="D")  # 24/7
+        for days in (business, calendar, business.tz_localize("UTC").to_numpy()):
+            for year in (250, 252, 260, 365, 365.25):
+                periods_per_year_of(year, days)
+        for year in (24 * 252, 24 * 260, 8760):
+            periods_per_year_of(year, hours)
+        # 60 hourly bars from Tuesday to Thursday cannot tell 6048 (the weekday
+        # inference) from 8760: a 24/7 year is no contradiction
+        periods_per_year_of(8760, pd.date_range("2024-01-02", periods=60, freq="h"))
+        periods_per_year_of(52, weeks)
+        periods_per_year_of(252, weeks[:2])  # two dates: one gap tells no year
+        periods_per_year_of(252, np.arange(120))  # integer groups are no dates
+        periods_per_year_of(252, None)
 
 
 def test_validation_metrics_without_dates_warns_as_the_scorers():

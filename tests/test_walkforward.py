@@ -959,3 +959,35 @@ def test_summary_ic_note_is_silent_when_every_date_has_an_ic_or_one_symbol():
             result = WalkForwardEngine(data, **kw).run(estimator=model)
         assert _ic_warnings(caught) == []  # a constant model: ic NaN, and its own warning
     assert np.isnan(result.summary["ic"])  # one series: no cross-section
+
+
+def test_an_explicit_year_the_dates_contradict_warns_once_per_run():
+    """periods_per_year=252 on weekly data was taken silently: every annualised figure
+    of the run inflated, the Sharpe ratio sqrt(252 / 52) = 2.2x. It warns once, when
+    the engine reads the data, not again for each fold; the year the dates tell is
+    silent."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=120, random_state=0)
+    days = panel.index.get_level_values("date")
+    weeks = pd.date_range("2015-01-02", periods=days.nunique(), freq="W-FRI")
+    weekly = panel.set_axis(  # the same rows, one date a week
+        pd.MultiIndex.from_arrays(
+            [weeks[days.factorize(sort=True)[0]], panel.index.get_level_values("symbol")],
+            names=["date", "symbol"],
+        )
+    )
+    kw = dict(target="fwd_ret", features=["alpha_1", "alpha_2"], train_days=40, test_days=20,
+              step_days=20, min_train_samples=10)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engine = WalkForwardEngine(weekly, periods_per_year=252, **kw)
+        result = engine.run(estimator=LinearRegression(), metrics=["sharpe", "sortino"])
+    said = [str(w.message) for w in caught if "periods_per_year=252" in str(w.message)]
+    assert len(result.folds) == 4 and len(said) == 1, said
+    assert "the dates tell 52 periods a year" in said[0] and "2.2x too high" in said[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        right = WalkForwardEngine(weekly, **kw)
+        inferred = right.run(estimator=LinearRegression(), metrics=["sharpe"])
+    assert right.periods_per_year_ == 52.0
+    assert not [w for w in caught if "periods_per_year" in str(w.message)]
+    assert result.summary["sharpe"] == pytest.approx(inferred.summary["sharpe"] * np.sqrt(252 / 52))

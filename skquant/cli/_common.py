@@ -189,6 +189,7 @@ _OPTIONS = {
     "test_days": "--test-days",
     "step_days": "--step-days",
     "min_train_samples": "--min-train-samples",
+    "periods_per_year": "--periods-per-year",
     "study_name": "--study-name",
     "features": "--features",
     "target": "--target",

@@ -314,7 +314,6 @@ def _train_pair(
     import numpy as np
     import pandas as pd
 
-    from skquant.metrics import validation_metrics
     from skquant.persistence import save_model
     from skquant.strategies import SingleTaskStrategy
 
@@ -346,7 +345,7 @@ def _train_pair(
         proba = proba_all[:, -1]
     pred = np.asarray(fitted.predict(X_in))[skip:]
     pred = _check_predictions(pred, len(X_val), "validation predictions")
-    metrics = validation_metrics(
+    metrics = _tail_scores(
         strategy.task_,
         y_val,
         pred,
@@ -402,7 +401,6 @@ def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict, ye
     import numpy as np
     import pandas as pd
 
-    from skquant.metrics import validation_metrics
     from skquant.utils._io import atomic_write_json
 
     folder = Path(job.output_dir) / symbol / model
@@ -416,7 +414,7 @@ def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict, ye
     ):
         raise ValueError("its predictions_val.csv does not hold this validation tail")
     proba = saved["probability"].to_numpy(float) if "probability" in saved else None
-    scores = validation_metrics(
+    scores = _tail_scores(
         old["task"],
         y_val,
         _check_predictions(saved["prediction"], len(y_true), "saved validation predictions"),
@@ -436,6 +434,21 @@ def _rescore_pair(symbol, model, job: Job, y_val, returns, dates, rows: dict, ye
     metrics["returns_sha256"] = rows["returns_sha256"]
     atomic_write_json(folder / "metrics.json", metrics)
     return metrics
+
+
+def _tail_scores(*args, **kwargs) -> dict:
+    """:func:`~skquant.metrics.validation_metrics` of a pair's validation tail, given
+    the year of :func:`symbol_year`. That checked an explicit ``--periods-per-year``
+    against all the symbol's dates, once: the tail's own check would warn a second
+    time for each pair, on fewer dates."""
+    import warnings
+
+    from skquant.cli._data import _WARNINGS_LOCK
+    from skquant.metrics import validation_metrics
+
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="periods_per_year=", category=UserWarning)
+        return validation_metrics(*args, **kwargs)
 
 
 def symbol_year(job: Job, dates) -> float:

@@ -234,7 +234,8 @@ def compute_metric(
         The date of each row; returns are averaged per date (:func:`period_returns`).
     periods_per_year : float, default=None
         Annualises Sharpe, Sortino, annual return and Calmar; None infers it from
-        ``dates`` (252 without dates).
+        ``dates`` (252 without dates). A value more than 1.5 times above or below
+        the year of ``dates`` warns.
 
     Returns
     -------
@@ -484,7 +485,9 @@ def get_scorer(name: str, periods_per_year: float | None = None) -> TradingScore
         ``"information_coefficient"``). When ``X`` carries dates, the
         period return is the mean over the rows of each date (equal weight).
         Annualised metrics use ``periods_per_year``, or infer it from the dates
-        of ``X`` when None (a scorer on weekly data annualises by 52, not 252).
+        of ``X`` when None (a scorer on weekly data annualises by 52, not 252); a
+        ``periods_per_year`` more than 1.5 times above or below the year of the
+        dates of ``X`` warns.
 
     Raises
     ------

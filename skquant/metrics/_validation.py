@@ -57,7 +57,9 @@ def validation_metrics(
         The date of each row (a ``MultiIndex``'s first level is taken as the date).
     periods_per_year : float, default=None
         Annualisation of the Sharpe ratio; None infers it from ``dates`` (252
-        without them, with a ``NoDatesWarning``, as the trading scorers).
+        without them, with a ``NoDatesWarning``, as the trading scorers). A value
+        more than 1.5 times above or below the year of ``dates`` (3 or more) warns:
+        252 for weekly dates inflates the Sharpe ratio sqrt(252 / 52) = 2.2x.
     cost_bps : float, default=0.0
         Cost per unit of turnover in basis points, as the walk-forward engine's: each
         date's weights are the positions over the number of rows of the date (its

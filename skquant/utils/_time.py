@@ -328,6 +328,10 @@ def check_periods_per_year(value, *, none_allowed: bool = False) -> float:
 def periods_per_year_of(value, dates) -> float:
     """``value`` checked (a positive number), or inferred from ``dates`` when None.
 
+    A ``value`` that the ``dates`` clearly contradict warns
+    (:func:`warn_if_year_disagrees`): 252 given for weekly dates inflates every
+    annualised figure, a Sharpe ratio by sqrt(252 / 52) = 2.2x.
+
     Raises
     ------
     ValueError
@@ -335,7 +339,72 @@ def periods_per_year_of(value, dates) -> float:
     """
     if value is None:
         return infer_periods_per_year(dates)
-    return check_periods_per_year(value, none_allowed=True)
+    value = check_periods_per_year(value, none_allowed=True)
+    warn_if_year_disagrees(value, dates)
+    return value
+
+
+# An explicit periods_per_year warns when it is more than this factor above or below
+# the year its dates tell (infer_periods_per_year). The legitimate years of one data
+# set differ by at most 366 / 250 = 1.46: daily data on a weekday year (250, 252, 260)
+# or on a calendar one (365, 366), hourly bars 24 x 252 = 6048 or 8760; holidays thin
+# a calendar without moving the median spacing the inference reads. The smallest clear
+# mistakes lie beyond: 5 / 3 = 1.67 (a Monday-Wednesday-Friday market taken as five
+# days a week), 2 (every other day taken as daily, half-hourly bars as hourly), 4.8
+# (weekly as daily), 21 (monthly as daily).
+_YEAR_TOLERANCE = 1.5
+# The fewest distinct dates whose spacing tells a year: two give one gap, which a
+# single missing date doubles.
+_MIN_DATES_FOR_YEAR = 3
+
+
+def _spacing_words(spacing: np.timedelta64) -> str:
+    """A median spacing of dates in words: ``"7 days"``, ``"1 hour"``, ``"5 minutes"``."""
+    for unit, words in (("D", "day"), ("h", "hour"), ("m", "minute"), ("s", "second")):
+        amount = float(spacing / np.timedelta64(1, unit))
+        if amount >= 1 or unit == "s":
+            return f"{amount:.3g} {words}{'' if amount == 1 else 's'}"
+    return ""  # pragma: no cover (the loop ends on seconds)
+
+
+def warn_if_year_disagrees(value: float, dates) -> None:
+    """Warn when ``value``, a ``periods_per_year`` given explicitly, differs from the
+    year the ``dates`` tell (:func:`infer_periods_per_year`) by more than a factor
+    ``_YEAR_TOLERANCE`` (1.5) either way: weekly data annualised by 252 have every
+    annualised figure inflated, a Sharpe ratio by sqrt(252 / 52) = 2.2x, silently.
+
+    Silent without dates, for values that are not dates (integer groups), and for
+    fewer than ``_MIN_DATES_FOR_YEAR`` (3) distinct dates. Dates that cannot tell a
+    weekday market from a 24/7 one (:func:`calendar_unknown`) are inferred on the
+    weekday basis: they also accept up to 365 / 252 times the tolerance above it.
+    """
+    if dates is None or isinstance(dates, pd.MultiIndex):
+        return
+    index = dates if isinstance(dates, pd.Index) else pd.Index(np.asarray(dates).reshape(-1))
+    if not isinstance(index, pd.DatetimeIndex):
+        return
+    distinct = index.dropna().unique().sort_values()
+    if len(distinct) < _MIN_DATES_FOR_YEAR:
+        return
+    inferred = infer_periods_per_year(distinct)
+    ratio = value / inferred
+    high = _YEAR_TOLERANCE * (365.0 / 252.0 if calendar_unknown(distinct) else 1.0)
+    if 1.0 / _YEAR_TOLERANCE <= ratio <= high:
+        return
+    spacing = np.median(np.diff(distinct.tz_localize(None).to_numpy()))
+    sharpe = np.sqrt(ratio)
+    # no span nor count of dates: the folds of a cross-validation give one message,
+    # which Python's default filter shows once
+    warnings.warn(
+        f"periods_per_year={value:g} was given, but the dates tell {inferred:g} periods a "
+        f"year (a median spacing of {_spacing_words(spacing)}): every annualised figure "
+        "(Sharpe and Sortino ratios, annual return, Calmar ratio) is off, a Sharpe ratio "
+        f"{sharpe if sharpe >= 1 else 1 / sharpe:.2g}x too {'high' if sharpe > 1 else 'low'}. "
+        "Pass periods_per_year=None to take the year from the dates, or the data's own "
+        "(252 or 365 a year for daily data, 52 for weekly, 12 for monthly).",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
 
 
 # Median spacing of distinct dates (in calendar days) -> periods per year, from a week.

@@ -388,7 +388,10 @@ class WalkForwardEngine:
         Anchor every training window at the first date.
     periods_per_year : float, default=None
         Annualisation of the metrics; None infers it from the spacing of the dates
-        (252 daily, 52 weekly, 12 monthly).
+        (252 daily, 52 weekly, 12 monthly). A value more than 1.5 times above or
+        below that warns once, when the data are read (252 for weekly data inflates
+        every annualised figure, the Sharpe ratio 2.2x); 252, 260 and 365 for daily
+        data do not.
     leak_threshold : float or None, default=0.2
         Leak score above which a column counts as a leak (see ``features``); None
         switches the guard off.
