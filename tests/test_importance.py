@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -470,3 +472,21 @@ def test_walk_forward_importance_with_history_takes_scikit_learn_scorers():
         random_state=0,
     )  # fmt: skip
     assert importance.shape == (len(FEATURES), 2 + 3)
+
+
+@pytest.mark.parametrize("kind", ["gain", "shap", "permutation"])
+def test_importance_of_a_model_that_never_split_warns(kind):
+    # min_child_samples above the rows: every tree is one leaf, every importance 0,
+    # and the sorted Series keeps the column order, which head(60) would select.
+    X, y = _data(n=120)
+    never_split = LightGBMTrainer(task="regression", **{**FAST, "min_child_samples": 1000})
+    never_split.fit(X, y)
+    with pytest.warns(UserWarning, match=rf"kind='{kind}'.*every importance is 0.*meaningless"):
+        importance = never_split.get_feature_importance(kind=kind, X=X, y=y)
+    assert (importance == 0).all()
+    assert importance.index.tolist() == FEATURES  # the column order, ranking nothing
+
+    split = _trainer("lightgbm", "regression").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*every importance is 0")
+        assert split.get_feature_importance(kind=kind, X=X, y=y).index[0] == "signal"

@@ -434,3 +434,15 @@ def test_strategies_fit_a_model_without_X_val_when_given_validation_rows():
     cascade = CascadeStrategy(["lightgbm", LinearRegression()], [FAST, None], n_splits=2)
     with pytest.warns(UserWarning, match="LinearRegression.fit takes no X_val"):
         cascade.train(X_train, y_train[["y_will_peak", "MFE"]], X_val, y_val)
+
+
+def test_strategy_importance_of_a_model_that_never_split_warns(guide_data):
+    X_train, y_train, _, _ = guide_data
+    one_leaf = {**FAST, "min_child_samples": 10 * len(X_train)}  # every tree one leaf
+    single = SingleTaskStrategy("lightgbm", one_leaf).fit(X_train, y_train["TTH"])
+    cascade = CascadeStrategy(["lightgbm", "lightgbm"], [FAST, one_leaf], n_splits=2)
+    cascade.fit(X_train, y_train[["MFE", "TTH"]])
+    for model in (single, cascade):
+        with pytest.warns(UserWarning, match="every importance is 0"):
+            importance = model.get_feature_importance()
+        assert (importance == 0).all()

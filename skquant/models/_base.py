@@ -330,6 +330,33 @@ class ConfigMixin:
         return {key: config[key] for key in self._library_keys if config.get(key) is not None}
 
 
+_NOTHING_USED = {
+    "gain": "the model never used a feature (e.g. every tree is a single leaf)",
+    "shap": "no feature moved the model's output (e.g. every tree is a single leaf)",
+    "permutation": (
+        "shuffling no feature changed the score (the model never used a feature, e.g. "
+        "every tree is a single leaf, or its predictions are constant)"
+    ),
+}
+
+
+def warn_if_all_zero(importance: pd.Series, kind: str, owner: str) -> None:
+    """Warn that ``importance`` ranks nothing when every value is 0.
+
+    Sorting ties keeps the column order, so ``importance.head(60)`` would select the
+    first 60 columns of the file as if they were the best.
+    """
+    values = importance.to_numpy(dtype=float)
+    if values.size and np.all(values == 0):
+        warnings.warn(
+            f"{owner}.get_feature_importance(kind={kind!r}): every importance is 0: "
+            f"{_NOTHING_USED.get(kind, _NOTHING_USED['gain'])}, so the order is "
+            "meaningless (the column order): do not select features from it.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 class BaseTrainer(ConfigMixin, BaseEstimator):
     """The root of every skquant trainer (not for direct use): config and inspection.
 
@@ -419,7 +446,21 @@ class BaseTrainer(ConfigMixin, BaseEstimator):
         ImportError
             For ``kind="shap"`` on a family without tree contributions when the
             ``shap`` package is not installed.
+
+        Warns
+        -----
+        UserWarning
+            When every importance is 0: the model never used a feature (e.g. every
+            tree is a single leaf, as when ``min_child_samples`` exceeds the rows), so
+            the order is the order of the columns and ``head(60)`` would select the
+            first 60 columns of the file.
         """
+        series = self._importance_series(target, kind, X, y)
+        warn_if_all_zero(series, kind, type(self).__name__)
+        return series
+
+    def _importance_series(self, target, kind="gain", X=None, y=None) -> pd.Series:
+        """``get_feature_importance`` without its warning (for a model that wraps this one)."""
         check_is_fitted(self)
         self._check_target(target)
         check_kind(kind)

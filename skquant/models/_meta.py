@@ -323,7 +323,7 @@ class MetaLearningTrainer(BaseSupervisedTrainer):
         mean_w = np.abs(self.weights_["const"].to_numpy())
         for (_, est), weight in zip(self.estimators_, mean_w, strict=True):
             if isinstance(est, BaseTrainer):
-                imp = est.get_feature_importance().reindex(self._feature_names()).to_numpy()
+                imp = est._importance_series(None).reindex(self._feature_names()).to_numpy()
             elif hasattr(est, "feature_importances_"):
                 imp = np.asarray(est.feature_importances_, dtype=float)
             elif hasattr(est, "coef_") and np.size(est.coef_) == self.n_features_in_:

@@ -305,7 +305,7 @@ class RewardBasedTrainer(TreeImportanceMixin, BaseSupervisedTrainer):
     def _feature_importances(self, target) -> np.ndarray:
         base = self.model_
         if isinstance(base, BaseTrainer):
-            return base.get_feature_importance().reindex(self._feature_names()).to_numpy()
+            return base._importance_series(None).reindex(self._feature_names()).to_numpy()
         if hasattr(base, "feature_importances_"):
             return np.asarray(base.feature_importances_, dtype=float)
         if hasattr(base, "coef_"):
