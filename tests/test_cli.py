@@ -867,6 +867,65 @@ def test_build_features_with_the_vae(tmp_path):
         assert (out / "vae_models" / symbol / "model.joblib").is_file()
 
 
+class _WideStandInVAE(_StandInVAE):
+    """The stand-in, warning in fit as the VAE does of a latent space too wide."""
+
+    def fit(self, X, y=None):
+        import warnings
+
+        warnings.warn(
+            f"_WideStandInVAE: latent_dim={self.latent_dim} is not below "
+            f"n_features_in_={X.shape[1]}, the number of input features.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return super().fit(X)
+
+
+def test_build_features_says_a_fit_warning_once_per_run(tmp_path, monkeypatch, capsys):
+    """A warning every symbol's fit gives was printed as a raw Python warning by each
+    worker, or not at all: the run says it once, in the command's words, naming the
+    symbols, and the manifest keeps each symbol's."""
+    import skquant.registry
+    from skquant.cli import main
+
+    monkeypatch.setitem(skquant.registry._REGISTRY, "vae", (__name__, "_WideStandInVAE"))
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=100)
+    config = tmp_path / "vae.yaml"
+    config.write_text("model: vae\nvariants:\n  balanced: {}\n")
+    out = tmp_path / "out"
+    args = ["-q", "build-features", "--input-dir", str(data), "--output-dir", str(out),
+            "--latent-dim", "3", "--config", str(config), "--target", "fwd_ret_1d"]  # fmt: skip
+    assert main(args) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "is not below" in line]
+    assert lines == [
+        "skquant: warning: _WideStandInVAE: --latent-dim 3 is not below n_features_in_=3, "
+        "the number of input features. (AAA, BBB, CCC)"
+    ]
+    manifest = json.loads((out / "vae_models" / "run_manifest.json").read_text())
+    assert all("is not below" in r["warnings"][0] for r in manifest["symbols"])
+
+
+def test_build_features_with_a_too_wide_vae_warns_once(tmp_path):
+    """--latent-dim 8 on 3 input features fitted every symbol's VAE without a word."""
+    pytest.importorskip("torch")
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=80)
+    config = tmp_path / "vae.yaml"
+    config.write_text(
+        "model: vae\nvariants:\n  balanced:\n    epochs: 2\n    hidden_layer_sizes: [8]\n"
+        "    device: cpu\n    early_stopping_rounds: 0\n"
+    )
+    proc = run_cli(
+        "build-features", "--input-dir", data, "--output-dir", tmp_path / "out",
+        "--latent-dim", "8", "--config", config, "--n-jobs", "2", timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "not below" in line]
+    assert len(lines) == 1, proc.stderr
+    assert "--latent-dim 8 is not below n_features_in_=3" in lines[0]
+    assert lines[0].startswith("skquant: warning: VAETrainer") and "(AAA, BBB)" in lines[0]
+
+
 def test_build_features_without_input_folder_exit_2(tmp_path):
     proc = run_cli("build-features", "--input-dir", tmp_path / "nope", "--output-dir", tmp_path)
     assert_one_line_error(proc, str(tmp_path / "nope"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -97,3 +98,16 @@ def test_train_early_stops_on_given_validation_rows_and_rejects_bad_input():
     bad.iloc[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         VAETrainer(**FAST).fit(bad)
+
+
+@pytest.mark.parametrize("latent_dim", [7, 32])
+def test_fit_warns_when_the_latent_space_is_not_narrower_than_the_input(latent_dim):
+    # build-features' default --latent-dim 32 on 7 features fitted without a word: a
+    # latent space at least as wide as the input compresses nothing
+    X = _low_rank(n=120).iloc[:, :7]
+    fast = {**FAST, "epochs": 2}
+    with pytest.warns(UserWarning, match=rf"latent_dim={latent_dim} is not below n_features_in_=7"):
+        VAETrainer(latent_dim=latent_dim, **fast).fit(X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*is not below n_features_in_")
+        VAETrainer(latent_dim=6, **fast).fit(X)

@@ -25,6 +25,7 @@ from skquant.cli._common import (
     UsageError,
     check_config_values,
     check_n_jobs,
+    cli_words,
     fraction,
     leak_threshold,
     library_rules,
@@ -119,6 +120,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     """Fit the VAE on one symbol's early dates and add its latent columns; never raises."""
     import hashlib
     import json
+    import warnings
 
     import numpy as np
 
@@ -146,74 +148,81 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
         except (OSError, ValueError, KeyError):
             pass  # a model saved without them: the table shows dashes
         return result
-    try:
-        frame = read_symbol(Path(path), job.features)
-        dates = frame.index.unique().sort_values()
-        n_fit_dates = int(len(dates) * job.train_frac)
-        if n_fit_dates < 2:
-            raise ValueError(f"too few rows: {len(dates)} dates, {n_fit_dates} to fit on")
-        cutoff = dates[n_fit_dates]  # first date the VAE never sees
-        X = frame[job.features].to_numpy(dtype=float)
-        finite = np.isfinite(X).all(axis=1)
-        fit_rows = finite & np.asarray(frame.index < cutoff)
-        if fit_rows.sum() < MIN_FIT_ROWS:
-            raise ValueError(f"too few rows: {int(fit_rows.sum())} complete rows before {cutoff}")
-        config = dict(job.config)
-        trainer = get_trainer(MODEL)(config).set_params(**{job.latent_param: job.latent_dim})
-        if "n_jobs" in trainer.get_params() and "n_jobs" not in config:
-            trainer.set_params(n_jobs=job.threads)
-        X_fit = frame.loc[fit_rows, job.features]
-        trainer.fit(X_fit)
-        latent = np.asarray(trainer.transform(frame.loc[finite, job.features]), dtype=float)
-        if latent.shape != (int(finite.sum()), job.latent_dim) or not np.isfinite(latent).all():
-            raise ValueError(
-                f"the VAE returned latent features of shape {latent.shape} (expected "
-                f"({int(finite.sum())}, {job.latent_dim})) or non-finite values"
-            )
-        names = [f"vae{i}" for i in range(job.latent_dim)]
-        out = frame.drop(columns=[c for c in names if c in frame.columns])
-        block = np.full((len(frame), job.latent_dim), np.nan)
-        block[finite] = latent
-        for i, name in enumerate(names):
-            out[name] = block[:, i]
-        metrics = {
-            "symbol": symbol,
-            "n_fit": int(fit_rows.sum()),
-            "fit_start": frame.index[fit_rows].min(),
-            "fit_end": frame.index[fit_rows].max(),
-            "first_unseen_date": cutoff,
-            "n_encoded": int(finite.sum()),
-            "latent_dim": job.latent_dim,
-            "features": job.features,
-        }
-        payload = _frame_bytes(out, out_file)
-        # One build's file, model and record, in an order a killed run cannot mix up:
-        # the old file goes first, so no record or model of this build ever sits beside
-        # the features of another (walkforward would test them after the wrong date);
-        # the new file comes last, and its SHA-256 in the record ties the two together.
-        out_file.unlink(missing_ok=True)
-        with atomic_folder(model_dir) as tmp:
-            save_model(trainer, tmp, metrics=metrics, data=X_fit)
-        # beside the file: the first date the VAE never saw, so walkforward and
-        # train-all test and validate only after it
-        atomic_write_json(
-            sidecar_path(out_file),
-            {
-                "model": MODEL,
-                "columns": names,
-                "inputs": job.features,
-                "fit_start": metrics["fit_start"],
-                "fit_end": metrics["fit_end"],
+    # the warnings of the fit are said once per run by run(), not once per symbol
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame = read_symbol(Path(path), job.features)
+            dates = frame.index.unique().sort_values()
+            n_fit_dates = int(len(dates) * job.train_frac)
+            if n_fit_dates < 2:
+                raise ValueError(f"too few rows: {len(dates)} dates, {n_fit_dates} to fit on")
+            cutoff = dates[n_fit_dates]  # first date the VAE never sees
+            X = frame[job.features].to_numpy(dtype=float)
+            finite = np.isfinite(X).all(axis=1)
+            fit_rows = finite & np.asarray(frame.index < cutoff)
+            if fit_rows.sum() < MIN_FIT_ROWS:
+                raise ValueError(
+                    f"too few rows: {int(fit_rows.sum())} complete rows before {cutoff}"
+                )
+            config = dict(job.config)
+            trainer = get_trainer(MODEL)(config).set_params(**{job.latent_param: job.latent_dim})
+            if "n_jobs" in trainer.get_params() and "n_jobs" not in config:
+                trainer.set_params(n_jobs=job.threads)
+            X_fit = frame.loc[fit_rows, job.features]
+            trainer.fit(X_fit)
+            latent = np.asarray(trainer.transform(frame.loc[finite, job.features]), dtype=float)
+            if latent.shape != (int(finite.sum()), job.latent_dim) or not np.isfinite(latent).all():
+                raise ValueError(
+                    f"the VAE returned latent features of shape {latent.shape} (expected "
+                    f"({int(finite.sum())}, {job.latent_dim})) or non-finite values"
+                )
+            names = [f"vae{i}" for i in range(job.latent_dim)]
+            out = frame.drop(columns=[c for c in names if c in frame.columns])
+            block = np.full((len(frame), job.latent_dim), np.nan)
+            block[finite] = latent
+            for i, name in enumerate(names):
+                out[name] = block[:, i]
+            metrics = {
+                "symbol": symbol,
+                "n_fit": int(fit_rows.sum()),
+                "fit_start": frame.index[fit_rows].min(),
+                "fit_end": frame.index[fit_rows].max(),
                 "first_unseen_date": cutoff,
-                "settings": _build_settings(job),
-                "source_sha256": source,
-                "data_sha256": hashlib.sha256(payload).hexdigest(),
-            },
-        )
-        atomic_write_bytes(out_file, payload)  # written last: it marks the symbol finished
-        result.update(n_fit=metrics["n_fit"], fit_end=str(metrics["fit_end"].date()))
-    except Exception as exc:  # the symbol fails; the others go on
-        result.update(status="failed", error=f"{exc}")
+                "n_encoded": int(finite.sum()),
+                "latent_dim": job.latent_dim,
+                "features": job.features,
+            }
+            payload = _frame_bytes(out, out_file)
+            # One build's file, model and record, in an order a killed run cannot mix up:
+            # the old file goes first, so no record or model of this build ever sits beside
+            # the features of another (walkforward would test them after the wrong date);
+            # the new file comes last, and its SHA-256 in the record ties the two together.
+            out_file.unlink(missing_ok=True)
+            with atomic_folder(model_dir) as tmp:
+                save_model(trainer, tmp, metrics=metrics, data=X_fit)
+            # beside the file: the first date the VAE never saw, so walkforward and
+            # train-all test and validate only after it
+            atomic_write_json(
+                sidecar_path(out_file),
+                {
+                    "model": MODEL,
+                    "columns": names,
+                    "inputs": job.features,
+                    "fit_start": metrics["fit_start"],
+                    "fit_end": metrics["fit_end"],
+                    "first_unseen_date": cutoff,
+                    "settings": _build_settings(job),
+                    "source_sha256": source,
+                    "data_sha256": hashlib.sha256(payload).hexdigest(),
+                },
+            )
+            atomic_write_bytes(out_file, payload)  # written last: it marks the symbol finished
+            result.update(n_fit=metrics["n_fit"], fit_end=str(metrics["fit_end"].date()))
+        except Exception as exc:  # the symbol fails; the others go on
+            result.update(status="failed", error=f"{exc}")
+    if caught:
+        result["warnings"] = list(dict.fromkeys(str(item.message) for item in caught))
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["peak_memory_mb"] = peak_memory_mb()
     return result
@@ -330,6 +339,23 @@ def _progress_line(res: dict) -> str:
     return f"{res['symbol']}: {res['status']}{extra}"
 
 
+def _report_symbol_warnings(results: list[dict], verbosity: int) -> None:
+    """Print each distinct warning of the symbols' fits once, naming its symbols
+    (the same warning of every symbol's VAE is one line, not one per symbol)."""
+    import re
+
+    if verbosity < -1:
+        return
+    symbols: dict[str, list[str]] = {}
+    for res in results:
+        for message in res.get("warnings", ()):
+            symbols.setdefault(message, []).append(res["symbol"])
+    for message, names in symbols.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        words = re.sub(r"\blatent_dim=", "--latent-dim ", cli_words(message))
+        print(f"skquant: warning: {words} ({shown})", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from skquant.cli._data import parse_features, plan_files, plan_sample, symbol_files
     from skquant.config import load_model_config
@@ -415,6 +441,7 @@ def run(args: argparse.Namespace) -> int:
             "walkforward and train-all on the folder would read them: remove them.",
             file=sys.stderr,
         )
+    _report_symbol_warnings(results, verbosity)
     if verbosity >= 0:
         width = max(6, *(len(r["symbol"]) for r in results))
         print(f"{'symbol':<{width}}  status   fit rows  fit until   seconds")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,6 +31,7 @@ from skquant.utils._time import (
 )
 from skquant.utils._validation import validate_named
 from skquant.utils._variant import in_cloning_variant
+from skquant.utils._warnings import caller_stacklevel
 
 
 @fill_doc
@@ -47,7 +49,8 @@ class VAETrainer(BaseFeatureTrainer):
     ----------
     {config}
     latent_dim : int, default=None
-        Number of latent features (``vae0`` .. ``vae{latent_dim-1}``).
+        Number of latent features (``vae0`` .. ``vae{latent_dim-1}``); ``fit`` warns
+        when it is not below the number of input features (no compression).
     hidden_layer_sizes : list of int, default=None
         Encoder widths; the decoder mirrors them.
     beta : float, default=None
@@ -157,6 +160,16 @@ class VAETrainer(BaseFeatureTrainer):
         config = self._resolve_config()
         self.config_ = config
         Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        if int(config["latent_dim"]) >= self.n_features_in_:
+            warnings.warn(
+                f"{type(self).__name__}: latent_dim={int(config['latent_dim'])} is not below "
+                f"n_features_in_={self.n_features_in_}, the number of input features: a "
+                "latent space at least as wide as its input cannot compress it, so the "
+                "latent features are a noisy copy of the inputs; use a latent_dim below "
+                f"{self.n_features_in_}.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
         patience = config["early_stopping_rounds"]
         fraction = config["validation_fraction"]
         train_rows = np.arange(len(Xa))
