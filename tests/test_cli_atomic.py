@@ -223,3 +223,74 @@ def test_stale_temp_folders_of_a_running_process_are_kept(tmp_path, symbol):
         folder.mkdir()
     clean_stale_temp(final)
     assert live.is_dir() and not dead.exists()
+
+
+# ----------------------------------------------------------------------------- atomic_folder
+# train-all, its process killed (os._exit: no finally runs) just as atomic_folder renames
+# the new pair folder in, after the earlier one left its place
+_KILLED_BETWEEN_THE_RENAMES = """
+import os, sys, types
+import skquant.cli._runner as runner
+from skquant.cli import main
+
+real_rename = os.rename
+
+def rename(src, dst):
+    if ".tmp-" in os.fspath(src):
+        os._exit(9)
+    return real_rename(src, dst)
+
+runner.os = types.SimpleNamespace(**{**vars(os), "rename": rename})
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_train_all_killed_while_replacing_a_pair_keeps_the_earlier_model(tmp_path):
+    """atomic_folder deleted the finished pair folder, then renamed the new one in: a run
+    killed between the two lost the earlier model, and the rerun trained it again. The
+    earlier folder is now set aside, and the next run puts it back and keeps it."""
+    import subprocess
+    import sys
+
+    from skquant.cli import main
+
+    data = write_symbols(tmp_path / "data", ["AAA"], n=120)
+    out = tmp_path / "out"
+    args = ["-q", "train-all", "--input-dir", str(data), "--output-dir", str(out),
+            "--target", "fwd_ret_1d", "--models", "lightgbm", "--val-days", "20",
+            "--config", str(fast_config(tmp_path, rounds=10, patience=0))]  # fmt: skip
+    assert main(args) == 0
+    pair = out / "AAA" / "lightgbm"
+    model = (pair / "model.joblib").read_bytes()
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_BETWEEN_THE_RENAMES, *args, "--force"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == 9, killed.stderr
+    assert not pair.exists()  # killed between the renames
+    assert main(args) == 0
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["counts"]["skipped"] == 1 and manifest["counts"]["trained"] == 0
+    assert (pair / "model.joblib").read_bytes() == model
+    assert [p.name for p in (out / "AAA").iterdir()] == ["lightgbm"]  # nothing left aside
+
+
+def test_a_live_runs_set_aside_folder_is_left_alone(tmp_path):
+    """Only a finished process's set-aside folder is put back: a live run's is between
+    its two renames, and its own new folder is about to take the place."""
+    from skquant.cli._runner import clean_stale_temp
+
+    final = tmp_path / "models" / "AAA"
+    final.parent.mkdir()
+    live = final.parent / f".AAA.old-{os.getpid()}-0000aaaa"
+    live.mkdir()
+    clean_stale_temp(final)
+    assert live.is_dir() and not final.exists()
+    dead = final.parent / f".AAA.old-{_dead_pid()}-0000bbbb"
+    dead.mkdir()
+    (dead / "metadata.json").write_text("{}")
+    clean_stale_temp(final)
+    assert (final / "metadata.json").is_file() and not dead.exists() and live.is_dir()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from skquant.utils._io import remove_leftover_folders
+from skquant.utils._io import remove_leftover_folders, restore_leftover_backup
 
 # The files a saved model folder holds once save_model has finished it.
 REQUIRED_FILES = ("metadata.json", "config.json", "metrics.json")
@@ -81,10 +81,15 @@ def pair_is_finished(folder: Path) -> bool:
 
 
 def clean_stale_temp(folder: Path) -> None:
-    """Remove the temporary folders (:func:`atomic_folder`'s) that a killed run left for
-    ``folder``: those of a process no longer running, never a live run's (on POSIX,
-    where that can be asked safely; elsewhere every one)."""
+    """Tidy what a killed run left for ``folder`` (:func:`atomic_folder`'s): the earlier
+    ``folder`` it had set aside but not yet replaced is put back, and its temporary and
+    set-aside folders are removed; only those of a process no longer running, never a
+    live run's (on POSIX, where that can be asked safely; elsewhere every one)."""
+    restore_leftover_backup(folder, f".{folder.name}{_OLD}", unknown_too=True)
     remove_leftover_folders(folder.parent, f".{folder.name}.tmp-", unknown_too=True)
+
+
+_OLD = ".old-"  # the earlier folder, set aside by atomic_folder while it is replaced
 
 
 @contextlib.contextmanager
@@ -93,17 +98,27 @@ def atomic_folder(final: Path) -> Iterator[Path]:
 
     Whatever the block writes under the yielded path replaces ``final`` (an incomplete
     leftover or a finished folder being rebuilt) only when the block completes; on any
-    error the temporary folder is removed and ``final`` is left as it was.
+    error the temporary folder is removed and ``final`` is left as it was. The earlier
+    ``final`` is renamed aside, the new folder renamed in, and only then the earlier one
+    removed: a run killed between the renames leaves it aside, and the next run's
+    :func:`clean_stale_temp` puts it back (it was deleted first, and the rerun lost it).
     """
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = final.parent / f".{final.name}.tmp-{tag}"
+    old = final.parent / f".{final.name}{_OLD}{tag}"
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield tmp
         if final.exists():
-            shutil.rmtree(final)
+            os.rename(final, old)
         os.rename(tmp, final)  # the folder is finished only from here on
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists():
+            if final.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            else:  # the new folder did not move in: the earlier one stays
+                os.rename(old, final)
 
 
 # ----------------------------------------------------------------------------- driver

@@ -120,13 +120,48 @@ def remove_leftover_folders(parent: Path, prefix: str, *, unknown_too: bool) -> 
     running (what a killed run left), never a live run's. Where a process cannot be
     asked about safely (not POSIX), every such folder goes when ``unknown_too``, none
     otherwise. ``prefix`` is escaped: a name such as ``BRK[B]`` is no glob pattern."""
+    for stale in leftover_folders(parent, prefix, unknown_too=unknown_too):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def leftover_folders(parent: Path, prefix: str, *, unknown_too: bool) -> list[Path]:
+    """The folders ``parent/<prefix><pid>-...`` whose process is no longer running,
+    newest first; never a live run's (see :func:`remove_leftover_folders`)."""
     posix = os.name == "posix"
     if not posix and not unknown_too:
-        return
-    for stale in parent.glob(f"{glob.escape(prefix)}*"):
-        if posix and not _process_gone(stale.name[len(prefix) :].split("-", 1)[0]):
-            continue
-        shutil.rmtree(stale, ignore_errors=True)
+        return []
+    found = [
+        folder
+        for folder in parent.glob(f"{glob.escape(prefix)}*")
+        if not posix or _process_gone(folder.name[len(prefix) :].split("-", 1)[0])
+    ]
+    return sorted(found, key=_mtime, reverse=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # gone meanwhile
+        return 0.0
+
+
+def restore_leftover_backup(final: Path, prefix: str, *, unknown_too: bool) -> None:
+    """Put back the folder that a killed replacement of ``final`` set aside.
+
+    A replacement renames ``final`` to ``final.parent/<prefix><pid>-...`` (the backup),
+    renames the new folder in, then removes the backup. When its process is gone and
+    ``final`` is missing, the kill came between the two renames: the newest such backup
+    becomes ``final`` again. Every other backup of a process gone (``final`` in place:
+    the replacement finished) is removed; a live run's is never touched.
+    """
+    for backup in leftover_folders(final.parent, prefix, unknown_too=unknown_too):
+        if not final.exists():
+            try:
+                os.rename(backup, final)
+                continue
+            except OSError:
+                pass  # another run restored or rebuilt it meanwhile: this one is stale
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def _process_gone(pid: str) -> bool:
