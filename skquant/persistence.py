@@ -9,10 +9,12 @@
     metadata.json           versions, feature names, creation time, SHA-256 of the model
 
 Every file is written first to a staging folder beside the model's, then moved in by
-renames, ``metadata.json`` last and after the earlier model's ``metadata.json`` is
-removed: a save that fails while writing leaves the earlier model as it was, and one
-killed during the renames leaves a folder :func:`load_model` refuses as unfinished,
-never a mix of two models. :func:`load_model` reads the model
+renames, ``metadata.json`` last, after the earlier model's files (its ``metadata.json``
+first) are set aside in another folder beside it, removed only once the new model is in
+place: a save that fails leaves the earlier model as it was, and one killed during the
+renames leaves the earlier model set aside, which the next :func:`save_model` or
+:func:`load_model` of the folder puts back (never a live save's), never a mix of two
+models. :func:`load_model` reads the model
 file once, checks the SHA-256 of those bytes against the one recorded in
 ``metadata.json`` and only then unpickles the same bytes, so a corrupted, truncated or
 modified model file is refused with a clear error instead of crashing (or running code)
@@ -45,6 +47,7 @@ from skquant.utils._io import (
     atomic_write_bytes,
     atomic_write_json,
     file_sha256,
+    leftover_folders,
     remove_leftover_folders,
 )
 
@@ -56,6 +59,8 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 IMPORTANCE_FILE = "feature_importance.csv"
 METADATA_FILE = "metadata.json"
+# the files of a model folder that save_model writes besides metadata.json
+_MODEL_FOLDER_FILES = (*MODEL_FILES.values(), CONFIG_FILE, METRICS_FILE, IMPORTANCE_FILE)
 _METADATA_VERSION = 1
 
 # Distributions whose versions are recorded: always the core stack, and the heavy
@@ -213,6 +218,7 @@ def save_model(
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"path {str(folder)!r} exists and is not a directory.")
     folder.mkdir(parents=True, exist_ok=True)
+    _put_back_replaced(folder)
     _remove_abandoned_staging(folder)
     # Everything is written to a staging folder beside the model's first: the model
     # saved there before stays loadable during the long dump, and is replaced by
@@ -221,26 +227,61 @@ def save_model(
     staging = Path(
         tempfile.mkdtemp(prefix=f".{folder.name}{_STAGING}{os.getpid()}-", dir=folder.parent)
     )
+    replaced = None
     try:
         _write_files(staging, estimator, metrics, data, format)
         written = sorted(p.name for p in staging.iterdir())
-        # From here the earlier model no longer loads (its metadata.json goes first) and
-        # this one loads only once its own metadata.json is in place, last: a crash in
-        # between leaves a folder that load_model calls unfinished, never a mix.
-        (folder / METADATA_FILE).unlink(missing_ok=True)
-        for name in (*MODEL_FILES.values(), IMPORTANCE_FILE):  # the other format's, a stale one
-            if name not in written:
-                (folder / name).unlink(missing_ok=True)
+        # From here the earlier model no longer loads (its metadata.json is set aside
+        # first, then its other files: the other format's model, a stale importance go
+        # too) and this one loads only once its own metadata.json is in place, last. A
+        # crash in between leaves the earlier files aside, put back by the next
+        # save_model or load_model (they were deleted: the earlier model was lost).
+        replaced = Path(
+            tempfile.mkdtemp(prefix=f".{folder.name}{_REPLACED}{os.getpid()}-", dir=folder.parent)
+        )
+        for name in (METADATA_FILE, *_MODEL_FOLDER_FILES):
+            if (folder / name).is_file():
+                os.replace(folder / name, replaced / name)
+        (replaced / _ALL_SET_ASIDE).touch()
         for name in written:
             if name != METADATA_FILE:
                 os.replace(staging / name, folder / name)
         os.replace(staging / METADATA_FILE, folder / METADATA_FILE)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if replaced is not None:  # the earlier model's files: gone, or back if this failed
+            _put_back(folder, replaced)
     return folder
 
 
 _STAGING = ".saving-"
+_REPLACED = ".replaced-"  # the earlier model's files, set aside while the new ones move in
+_ALL_SET_ASIDE = ".all-set-aside"  # marks a set-aside folder that holds every earlier file
+
+
+def _put_back_replaced(folder: Path) -> None:
+    """Put back the earlier model that a killed ``save_model`` of ``folder`` had set
+    aside (those of a process no longer running, on POSIX, where that can be asked
+    safely), and remove the other set-aside folders such saves left."""
+    prefix = f".{folder.name}{_REPLACED}"
+    for replaced in leftover_folders(folder.parent, prefix, unknown_too=False):
+        _put_back(folder, replaced)
+
+
+def _put_back(folder: Path, replaced: Path) -> None:
+    """Remove ``replaced``, a save's set-aside earlier files, once ``folder`` holds a
+    finished model; else move them back (the new model's partial files out), the
+    earlier ``metadata.json`` last."""
+    if not (folder / METADATA_FILE).is_file() and (replaced / METADATA_FILE).is_file():
+        if (replaced / _ALL_SET_ASIDE).is_file():  # the files beside are the new model's
+            for name in _MODEL_FOLDER_FILES:
+                if not (replaced / name).is_file():
+                    (folder / name).unlink(missing_ok=True)
+        for name in _MODEL_FOLDER_FILES:
+            if (replaced / name).is_file():
+                os.replace(replaced / name, folder / name)
+        os.replace(replaced / METADATA_FILE, folder / METADATA_FILE)
+    shutil.rmtree(replaced, ignore_errors=True)
 
 
 def _remove_abandoned_staging(folder: Path) -> None:
@@ -327,6 +368,11 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
     if not folder.is_dir():
         raise ModelIntegrityError(f"Model directory {str(folder)!r} does not exist.")
     meta_file = folder / METADATA_FILE
+    if not meta_file.is_file():
+        try:  # a save killed while it replaced the model set the earlier one aside
+            _put_back_replaced(folder)
+        except OSError:
+            pass  # a folder this process may not write: refused as unfinished below
     if not meta_file.is_file():
         raise ModelIntegrityError(
             f"{str(folder)!r} has no {METADATA_FILE}: not a saved model, or the save did "
