@@ -484,20 +484,56 @@ def test_three_d_windows_of_another_length_are_refused(name):
     assert not hasattr(trainer, "seq_len_in_")
 
 
-@pytest.mark.parametrize("name", ["lstm", "transformer"])
-def test_gradient_checkpointing_gives_the_same_fit(name):
+@pytest.mark.parametrize("name", ["lstm", "transformer", "cnn1d"])
+def test_gradient_checkpointing_gives_the_same_fit(name, monkeypatch):
+    # the guide's "enable gradient checkpointing" had no CNN1D option; with it every
+    # sequence net recomputes activations in training and skips it at predict
+    from skquant.models._nets import _modules
+
+    calls = []
+
+    def counting_checkpoint(*args, **kwargs):
+        calls.append(kwargs.get("use_reentrant"))
+        return torch.utils.checkpoint.checkpoint(*args, **kwargs)
+
+    monkeypatch.setattr(_modules, "checkpoint", counting_checkpoint)
     X, y = _lagged(150)
-    base = SEQUENCE[name](seq_len=4, dropout=0.1, **FAST)
+    base = SEQUENCE[name](seq_len=4, dropout=0.1, **{**FAST, "epochs": 2})
     plain = base.fit(X, y).predict(X)
-    ckpt = clone(base).set_params(gradient_checkpointing=True).fit(X, y).predict(X)
+    assert calls == []
+    fitted = clone(base).set_params(gradient_checkpointing=True).fit(X, y)
+    assert fitted.model_.module_.gradient_checkpointing is True
+    assert calls and set(calls) == {False}  # non-reentrant, in training
+    n_train = len(calls)
+    ckpt = fitted.predict(X)
+    assert len(calls) == n_train  # a no-op at predict (eval mode, no grad)
     if DEVICE == "cpu":
-        np.testing.assert_allclose(ckpt, plain, rtol=1e-4, atol=1e-5)
+        # the recomputation runs the same CPU kernels on the same inputs, with dropout's
+        # random state replayed (checkpoint's preserve_rng_state), so the gradients and
+        # the fitted weights are the same bits: exact equality, not a tolerance
+        np.testing.assert_array_equal(ckpt, plain)
     else:
         # cuDNN runs the checkpointed LSTM's first pass with its inference kernel, whose
         # rounding differs; Adam carries the difference through training, so GPU fits agree
         # closely but not to float precision.
         np.testing.assert_allclose(ckpt, plain, atol=0.05)
         assert np.corrcoef(ckpt, plain)[0, 1] > 0.95
+
+
+@pytest.mark.parametrize("name", ["lstm", "transformer", "cnn1d"])
+def test_gradient_checkpointing_is_validated_configured_and_cloned(name):
+    make = {"lstm": LSTMTrainer, "transformer": TransformerTrainer, "cnn1d": CNN1DTrainer}[name]
+    X, y = _lagged(40)
+    with pytest.raises(ValueError, match=r"'gradient_checkpointing' parameter.*bool.*'yes'"):
+        make(gradient_checkpointing="yes", **{**FAST, "epochs": 1}).fit(X, y)
+    with pytest.raises(ValueError, match=r"overrides.*'gradient_checkpointing'.*'yes'"):
+        load_model_config(name, overrides={"gradient_checkpointing": "yes"})
+    assert load_model_config(name)["gradient_checkpointing"] is False  # the YAML default
+    config = load_model_config(name, overrides={"gradient_checkpointing": True})
+    assert make(config)._resolve_config()["gradient_checkpointing"] is True
+    trainer = make(gradient_checkpointing=True)
+    assert clone(trainer).get_params()["gradient_checkpointing"] is True
+    assert make().get_params()["gradient_checkpointing"] is None  # config, then YAML decide
 
 
 # --------------------------------------------------------------------------- learnability

@@ -384,9 +384,25 @@ class TransformerModule(nn.Module):
 
 
 class CNN1DModule(nn.Module):
-    """Causal 1-D convolutions (left padding only) over the window, last step to the head."""
+    """Causal 1-D convolutions (left padding only) over the window, last step to the head.
 
-    def __init__(self, n_features=1, channels=(32, 32), kernel_size=3, dropout=0.0, n_outputs=1):
+    ``body`` holds four modules per convolution layer (pad, conv, ReLU, dropout); with
+    ``gradient_checkpointing`` each such block's activations are recomputed in the
+    backward pass instead of stored (in training with grad enabled only).
+    """
+
+    # a module pickled before the option existed reads this default
+    gradient_checkpointing = False
+
+    def __init__(
+        self,
+        n_features=1,
+        channels=(32, 32),
+        kernel_size=3,
+        dropout=0.0,
+        n_outputs=1,
+        gradient_checkpointing=False,
+    ):
         super().__init__()
         layers, n_in = [], n_features
         for n_out in channels:
@@ -399,9 +415,16 @@ class CNN1DModule(nn.Module):
             n_in = int(n_out)
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(n_in, n_outputs)
+        self.gradient_checkpointing = gradient_checkpointing
 
     def forward(self, X):
-        return self.head(self.body(X.transpose(1, 2))[:, :, -1])
+        h = X.transpose(1, 2)
+        if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+            for start in range(0, len(self.body), 4):  # one layer's pad, conv, ReLU, dropout
+                h = checkpoint(self.body[start : start + 4], h, use_reentrant=False)
+        else:
+            h = self.body(h)
+        return self.head(h[:, :, -1])
 
 
 # --------------------------------------------------------------------------- VAE

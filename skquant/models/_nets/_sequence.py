@@ -198,7 +198,8 @@ class LSTMTrainer(BaseSequenceTrainer):
         Stacked LSTM layers.
     gradient_checkpointing : bool, default=None
         Recompute the LSTM's activations in the backward pass instead of storing
-        them: less memory, more compute (the answer to GPU memory errors).
+        them: less memory, more compute (the answer to memory errors). Training
+        only; the fit and its predictions are the same as without it.
     {nets.params}
 
     {sequence.sections}
@@ -301,8 +302,10 @@ class TransformerTrainer(BaseSequenceTrainer):
     dim_feedforward : int, default=None
         Width of each layer's feed-forward block.
     gradient_checkpointing : bool, default=None
-        Recompute each layer's activations in the backward pass: less memory, more
-        compute (the answer to GPU memory errors).
+        Recompute each encoder layer's activations in the backward pass instead of
+        storing them: less memory, more compute (the answer to memory errors;
+        ``benchmarks/bench_checkpointing.py`` measures both). Training only; the fit
+        and its predictions are the same as without it.
     {nets.params}
 
     {sequence.sections}
@@ -417,6 +420,10 @@ class CNN1DTrainer(BaseSequenceTrainer):
         Output channels of each convolution layer.
     kernel_size : int, default=None
         Width of every convolution kernel, in rows.
+    gradient_checkpointing : bool, default=None
+        Recompute each convolution layer's activations in the backward pass instead
+        of storing them: less memory, more compute (the answer to memory errors).
+        Training only; the fit and its predictions are the same as without it.
     {nets.params}
 
     {sequence.sections}
@@ -429,11 +436,17 @@ class CNN1DTrainer(BaseSequenceTrainer):
     """
 
     _registry_name = "cnn1d"
-    _defaults = {**SEQUENCE_DEFAULTS, "channels": [32, 32], "kernel_size": 3}
+    _defaults = {
+        **SEQUENCE_DEFAULTS,
+        "channels": [32, 32],
+        "kernel_size": 3,
+        "gradient_checkpointing": False,
+    }
     _parameter_constraints = {
         **SEQUENCE_CONSTRAINTS,
         "channels": [list, tuple, None],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), None],
+        "gradient_checkpointing": ["boolean", None],
     }
 
     def __init__(
@@ -444,6 +457,7 @@ class CNN1DTrainer(BaseSequenceTrainer):
         seq_len=None,
         channels=None,
         kernel_size=None,
+        gradient_checkpointing=None,
         epochs=None,
         batch_size=None,
         lr=None,
@@ -463,6 +477,7 @@ class CNN1DTrainer(BaseSequenceTrainer):
         self.seq_len = seq_len
         self.channels = channels
         self.kernel_size = kernel_size
+        self.gradient_checkpointing = gradient_checkpointing
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -484,4 +499,5 @@ class CNN1DTrainer(BaseSequenceTrainer):
             **module_kwargs(config, n_features, n_outputs),
             "channels": [int(c) for c in config["channels"]],
             "kernel_size": int(config["kernel_size"]),
+            "gradient_checkpointing": bool(config["gradient_checkpointing"]),
         }
