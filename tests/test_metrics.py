@@ -648,6 +648,11 @@ def test_an_explicit_year_the_dates_contradict_warns():
         periods_per_year_of(8760, pd.date_range("2024-01-02", periods=60, freq="h"))
         periods_per_year_of(52, weeks)
         periods_per_year_of(252, weeks[:2])  # two dates: one gap tells no year
+        # a short window around a Monday holiday (Thursday, Friday, Tuesday, ...): its
+        # median gap was read as 2 trading days, 126 a year, and 252 warned
+        holiday = pd.DatetimeIndex(["2024-01-11", "2024-01-12", "2024-01-16", "2024-01-17"])
+        for n in (3, 4):
+            periods_per_year_of(252, holiday[:n])
         periods_per_year_of(252, np.arange(120))  # integer groups are no dates
         periods_per_year_of(252, None)
 

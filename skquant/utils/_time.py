@@ -353,9 +353,10 @@ def periods_per_year_of(value, dates) -> float:
 # days a week), 2 (every other day taken as daily, half-hourly bars as hourly), 4.8
 # (weekly as daily), 21 (monthly as daily).
 _YEAR_TOLERANCE = 1.5
-# The fewest distinct dates whose spacing tells a year: two give one gap, which a
-# single missing date doubles.
-_MIN_DATES_FOR_YEAR = 3
+# The fewest distinct dates whose spacing tells a year: the median of their gaps moves
+# only when most gaps are long, and a few holidays cannot make most of 9 gaps long
+# (three dates around a Monday holiday, Thursday, Friday and Tuesday, read 126 a year).
+_MIN_DATES_FOR_YEAR = 10
 
 
 def _spacing_words(spacing: np.timedelta64) -> str:
@@ -374,7 +375,7 @@ def warn_if_year_disagrees(value: float, dates) -> None:
     annualised figure inflated, a Sharpe ratio by sqrt(252 / 52) = 2.2x, silently.
 
     Silent without dates, for values that are not dates (integer groups), and for
-    fewer than ``_MIN_DATES_FOR_YEAR`` (3) distinct dates. Dates that cannot tell a
+    fewer than ``_MIN_DATES_FOR_YEAR`` (10) distinct dates. Dates that cannot tell a
     weekday market from a 24/7 one (:func:`calendar_unknown`) are inferred on the
     weekday basis: they also accept up to 365 / 252 times the tolerance above it.
     """
