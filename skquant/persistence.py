@@ -13,7 +13,8 @@ renames, ``metadata.json`` last, after the earlier model's files (its ``metadata
 first) are set aside in another folder beside it, removed only once the new model is in
 place: a save that fails leaves the earlier model as it was, and one killed during the
 renames leaves the earlier model set aside, which the next :func:`save_model` or
-:func:`load_model` of the folder puts back (never a live save's), never a mix of two
+:func:`load_model` of the folder puts back (never a live save's; one process at a
+time, and a restore killed midway is finished by the next), never a mix of two
 models. :func:`load_model` reads the model
 file once, checks the SHA-256 of those bytes against the one recorded in
 ``metadata.json`` and only then unpickles the same bytes, so a corrupted, truncated or
@@ -26,6 +27,7 @@ file gets past it. Load models only from sources you trust (or use ``format="sko
 from __future__ import annotations
 
 import datetime as _dt
+import glob
 import hashlib
 import io
 import json
@@ -34,6 +36,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Iterable, Mapping
 from importlib import metadata as _importlib_metadata
@@ -239,10 +242,14 @@ def save_model(
         replaced = Path(
             tempfile.mkdtemp(prefix=f".{folder.name}{_REPLACED}{os.getpid()}-", dir=folder.parent)
         )
+        set_aside = []
         for name in (METADATA_FILE, *_MODEL_FOLDER_FILES):
             if (folder / name).is_file():
                 os.replace(folder / name, replaced / name)
-        (replaced / _ALL_SET_ASIDE).touch()
+                set_aside.append(name)
+        # the marker lists the earlier files: a restore deletes only the others beside
+        # (the new model's), never one of these that an interrupted restore put back
+        atomic_write_json(replaced / _ALL_SET_ASIDE, set_aside)
         for name in written:
             if name != METADATA_FILE:
                 os.replace(staging / name, folder / name)
@@ -256,32 +263,86 @@ def save_model(
 
 _STAGING = ".saving-"
 _REPLACED = ".replaced-"  # the earlier model's files, set aside while the new ones move in
-_ALL_SET_ASIDE = ".all-set-aside"  # marks a set-aside folder that holds every earlier file
+_RESTORING = ".restoring-"  # a set-aside folder that one process claimed to put back
+# marks a set-aside folder that holds every earlier file; it lists their names (JSON)
+_ALL_SET_ASIDE = ".all-set-aside"
+_RESTORE_WAIT_S = 2.0  # how long a load waits for another process's restore to finish
 
 
 def _put_back_replaced(folder: Path) -> None:
     """Put back the earlier model that a killed ``save_model`` of ``folder`` had set
     aside (those of a process no longer running, on POSIX, where that can be asked
-    safely), and remove the other set-aside folders such saves left."""
-    prefix = f".{folder.name}{_REPLACED}"
-    for replaced in leftover_folders(folder.parent, prefix, unknown_too=False):
-        _put_back(folder, replaced)
+    safely), and remove the other set-aside folders such saves left. A restore that
+    was itself killed (its claimed folder's process gone) is finished first; one that
+    another process is running is waited for, briefly."""
+    for kind in (_RESTORING, _REPLACED):
+        for replaced in leftover_folders(folder.parent, f".{folder.name}{kind}", unknown_too=False):
+            _put_back(folder, replaced)
+    restoring = f"{glob.escape(f'.{folder.name}{_RESTORING}')}*"
+    deadline = time.monotonic() + _RESTORE_WAIT_S
+    while (
+        not (folder / METADATA_FILE).is_file()
+        and any(folder.parent.glob(restoring))
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+
+
+def _claim(folder: Path, replaced: Path) -> Path | None:
+    """Rename ``replaced`` (a set-aside folder, or a claimed one whose process is gone)
+    to ``.<name>.restoring-<this pid>-...``: one rename, which only one process wins,
+    so two restores never interleave (the second deleted files the first had put
+    back). None when another process claimed it first."""
+    for kind in (_REPLACED, _RESTORING):
+        prefix = f".{folder.name}{kind}"
+        if replaced.name.startswith(prefix):  # <prefix><pid>-<random>
+            suffix = replaced.name[len(prefix) :].split("-", 1)[-1]
+            break
+    else:  # not a name save_model makes
+        return None
+    claimed = folder.parent / f".{folder.name}{_RESTORING}{os.getpid()}-{suffix}"
+    try:
+        os.rename(replaced, claimed)
+    except FileNotFoundError:
+        return None
+    return claimed
 
 
 def _put_back(folder: Path, replaced: Path) -> None:
     """Remove ``replaced``, a save's set-aside earlier files, once ``folder`` holds a
     finished model; else move them back (the new model's partial files out), the
-    earlier ``metadata.json`` last."""
-    if not (folder / METADATA_FILE).is_file() and (replaced / METADATA_FILE).is_file():
-        if (replaced / _ALL_SET_ASIDE).is_file():  # the files beside are the new model's
+    earlier ``metadata.json`` last. Claims ``replaced`` first (see :func:`_claim`), and
+    can be killed at any step and run again: a file already put back stays."""
+    claimed = _claim(folder, replaced)
+    if claimed is None:  # another process restores it
+        return
+    if not (folder / METADATA_FILE).is_file() and (claimed / METADATA_FILE).is_file():
+        earlier = _set_aside_names(claimed)
+        if earlier is not None:  # all set aside: the files beside not listed are the new model's
             for name in _MODEL_FOLDER_FILES:
-                if not (replaced / name).is_file():
+                if name not in earlier:
                     (folder / name).unlink(missing_ok=True)
         for name in _MODEL_FOLDER_FILES:
-            if (replaced / name).is_file():
-                os.replace(replaced / name, folder / name)
-        os.replace(replaced / METADATA_FILE, folder / METADATA_FILE)
-    shutil.rmtree(replaced, ignore_errors=True)
+            if (claimed / name).is_file():
+                os.replace(claimed / name, folder / name)
+        os.replace(claimed / METADATA_FILE, folder / METADATA_FILE)
+    shutil.rmtree(claimed, ignore_errors=True)
+
+
+def _set_aside_names(replaced: Path) -> list[str] | None:
+    """The names of the earlier files that ``save_model`` set aside in ``replaced``,
+    from its marker; None before all were (no marker: the files beside are the earlier
+    model's). A marker without the list (written empty by an earlier skquant) counts the
+    files still in ``replaced``."""
+    try:
+        names = json.loads((replaced / _ALL_SET_ASIDE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        names = None
+    if not isinstance(names, list):
+        return [p.name for p in replaced.iterdir()]
+    return [str(name) for name in names]
 
 
 def _remove_abandoned_staging(folder: Path) -> None:

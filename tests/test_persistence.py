@@ -387,6 +387,124 @@ def test_a_save_killed_at_any_rename_keeps_the_earlier_model(tmp_path, fitted, d
     assert kill_at > 5  # every rename was a kill point
 
 
+def _killed_at(kill_at, call, renames_too=False) -> int:
+    """Run ``call`` in a forked process killed (``os._exit(9)``, no finally runs) before
+    the ``kill_at``-th ``os.replace`` of skquant.persistence (``os.rename`` too with
+    ``renames_too``), or before the one whose destination is ``kill_at`` (a path); its
+    exit status: 9 killed, 0 when it ran through."""
+    import types
+
+    import skquant.persistence
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            calls = []
+
+            def killing(real):
+                def move(src, dst):
+                    calls.append(dst)
+                    if kill_at in (len(calls), dst):
+                        os._exit(9)
+                    real(src, dst)
+
+                return move
+
+            patched = {"replace": killing(os.replace)}
+            if renames_too:
+                patched["rename"] = killing(os.rename)
+            skquant.persistence.os = types.SimpleNamespace(**{**vars(os), **patched})
+            call()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills a forked save")
+def test_a_file_an_interrupted_restore_put_back_is_kept(tmp_path, fitted, data):
+    """A restore interrupted after it moved the earlier model.joblib back (a second
+    Ctrl-C, a killed load_model, or a concurrent one) left it missing from the set-aside
+    folder: the next restore deleted it as the new model's and put back the rest, a
+    model whose file was gone ("Model file ... is missing"). The set-aside files are now
+    listed, and only files not listed are deleted."""
+    from sklearn.linear_model import Ridge
+
+    X, y = data
+    folder = save_model(fitted, tmp_path / "m", metrics={"run": "A"})
+    # killed before its metadata.json moved in: every other new file is in
+    assert _killed_at(folder / "metadata.json", lambda: save_model(Ridge().fit(X, -y), folder)) == 9
+    (replaced,) = tmp_path.glob(".m.replaced-*")
+    os.replace(replaced / "model.joblib", folder / "model.joblib")  # a first restore's step
+    np.testing.assert_array_equal(load_model(folder).predict(X), fitted.predict(X))
+    assert json.loads((folder / "metrics.json").read_text()) == {"run": "A"}
+    assert (folder / "feature_importance.csv").is_file()
+    assert not list(tmp_path.glob(".m.re*"))  # no set-aside folder left (.replaced-, .restoring-)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills a forked save")
+def test_a_restore_killed_at_any_rename_keeps_the_earlier_model(tmp_path, fitted, data):
+    """A save killed before each of its renames, then the load_model that puts the
+    earlier model back killed before each of its own renames (the claim of the
+    set-aside folder, then each file moved back): the next load_model still finds the
+    earlier model, the same predictions, metrics and importance file."""
+    from sklearn.linear_model import Ridge
+
+    X, y = data
+    other = Ridge().fit(X, -y)
+    folder = tmp_path / "m"
+    restore_kills = []  # per save kill point: at how many renames the restore died
+    for save_kill in range(1, 30):
+        for restore_kill in range(1, 30):
+            save_model(fitted, folder, metrics={"run": "A"})
+            saved = not _killed_at(
+                save_kill, lambda: save_model(other, folder, metrics={"run": "B"})
+            )
+            if saved:  # no rename left to die at: the save ran through
+                break
+            killed = _killed_at(restore_kill, lambda: load_model(folder), renames_too=True)
+            err = f"save killed at {save_kill}, restore at {restore_kill}"
+            np.testing.assert_array_equal(load_model(folder).predict(X), fitted.predict(X), err)
+            assert json.loads((folder / "metrics.json").read_text()) == {"run": "A"}, err
+            assert (folder / "feature_importance.csv").is_file(), err
+            if not killed:  # no rename left to die at: the restore ran through
+                restore_kills.append(restore_kill - 1)
+                break
+        else:
+            raise AssertionError(f"the restore after a save killed at {save_kill} never ended")
+        if saved:
+            break
+    # 9 save kill points; up to a claim and 5 files moved back (metadata.json last)
+    assert len(restore_kills) == 9 and max(restore_kills) == 6, restore_kills
+    np.testing.assert_array_equal(load_model(folder).predict(X), other.predict(X))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # the next save tidied up
+
+
+def test_a_load_waits_for_a_restore_another_process_runs(tmp_path, fitted, data):
+    """Two load_model calls (parallel workers) that found the same set-aside model both
+    put it back, interleaved. One claims it now; the other waits for it to finish
+    instead of refusing the folder as unfinished."""
+    import threading
+
+    import skquant.persistence
+
+    X, _ = data
+    folder = save_model(fitted, tmp_path / "m")
+    claimed = tmp_path / f".m.restoring-{os.getpid()}-abc"  # a live process's restore
+    claimed.mkdir()
+    for name in ("metadata.json", "model.joblib"):
+        os.replace(folder / name, claimed / name)
+    restore = threading.Timer(0.3, skquant.persistence._put_back, (folder, claimed))
+    restore.start()
+    try:
+        np.testing.assert_array_equal(load_model(folder).predict(X), fitted.predict(X))
+    finally:
+        restore.join()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
 @pytest.mark.parametrize("name", ["m", "lgbm[v2]", "run*1"])
 def test_a_killed_saves_staging_folder_is_removed_by_the_next_save(tmp_path, fitted, name):
     """A name with glob characters ("lgbm[v2]") was read as a pattern: its leftovers
