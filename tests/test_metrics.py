@@ -458,19 +458,36 @@ def test_unknown_scorer_lists_valid_names():
 
 # ------------------------------------------------------------- validation costs
 def _costed_by_hand(position, returns, dates, symbols, cost_bps):
-    """The engine's "sign" portfolio, by a pivot: weights per (date, symbol), a symbol
-    without a return between two dates with one (a halt) keeps its last weight and earns
-    nothing, one absent before its first or after its last weighs 0, the first date
+    """The engine's "sign" portfolio, date by date: a symbol listed on a date without a
+    return between dates with one (a halt) keeps its last weight (0 if it had no row
+    on the previous period) and earns nothing, and the date's other weights are
+    p / n * (1 - the carried |weights|); a symbol without a row is sold; the first date
     trades from 0; net = gross - turnover * cost."""
     frame = pd.DataFrame({"date": dates, "symbol": symbols, "p": position, "r": returns})
-    frame = frame[np.isfinite(frame["r"])]  # no return: weighs 0, and a date of none is no period
-    frame["w"] = frame["p"] / frame.groupby("date")["p"].transform("size")
-    weights = frame.pivot(index="date", columns="symbol", values="w")
-    inside = weights.ffill().notna() & weights.bfill().notna()
-    weights = weights.ffill().where(inside, 0.0)
-    turnover = weights.diff().abs().sum(axis=1)
-    turnover.iloc[0] = weights.iloc[0].abs().sum()
-    gross = (frame["w"] * frame["r"]).groupby(frame["date"]).sum()
+    known = frame[np.isfinite(frame["r"])]
+    first_known = known.groupby("symbol")["date"].min()
+    last_known = known.groupby("symbol")["date"].max()
+    book, gross, turnover = {}, {}, {}
+    for date, rows in frame.groupby("date", sort=True):
+        tradable = rows[np.isfinite(rows["r"])]
+        if tradable.empty:  # a date of no return is no period
+            continue
+        halted = rows[~np.isfinite(rows["r"])]
+        inside = halted["symbol"].map(last_known).gt(date) & halted["symbol"].map(first_known).lt(
+            date
+        )
+        halted = halted[inside.fillna(False).astype(bool)]
+        carried = {s: book.get(s, 0.0) for s in halted["symbol"]}
+        factor = max(0.0, 1.0 - sum(abs(w) for w in carried.values()))
+        new = dict.fromkeys(rows["symbol"], 0.0)
+        new.update(zip(tradable["symbol"], tradable["p"] / len(tradable) * factor, strict=True))
+        new.update(carried)
+        turnover[date] = sum(abs(new.get(s, 0.0) - book.get(s, 0.0)) for s in {*new, *book})
+        gross[date] = sum(
+            new[s] * r for s, r in zip(tradable["symbol"], tradable["r"], strict=True)
+        )
+        book = new
+    gross, turnover = pd.Series(gross), pd.Series(turnover)
     return gross - turnover * cost_bps / 10_000, turnover
 
 

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 
 from skquant import WalkForwardEngine, WalkForwardSplit, make_synthetic_panel, sharpe_ratio
+from skquant.metrics import annual_return
 from skquant.utils._cross_section import group_ranks
 from skquant.walkforward._portfolio import portfolio_weights
 
@@ -54,10 +55,10 @@ WEIGHTS = {
     "quantile": [[0.5, -0.5, 0], [-0.5, 0.5, 0], [0, 0, 0], [-0.5, 0, 0.5]],
 }
 TURNOVER = {
-    # the first date trades from 0; C, absent on date 3 (a halt), is carried, not sold
-    # and bought back (its turnover, 1/3 on dates 3 and 4 under "sign", was charged)
-    "sign": [1, 4 / 3, 1, 1],
-    "long_only": [2 / 3, 2 / 3, 2 / 3, 2 / 3],
+    # the first date trades from 0; C has no row on date 3: it left the universe there,
+    # so it is sold (1/3 under "sign") and bought back on date 4, not carried
+    "sign": [1, 4 / 3, 4 / 3, 4 / 3],
+    "long_only": [2 / 3, 2 / 3, 1, 1],
     "rank": [1, 2, 0, 1],
     "quantile": [1, 2, 1, 1],
 }
@@ -95,8 +96,10 @@ def _run(data, **kwargs):
 
 @pytest.mark.parametrize("portfolio", list(WEIGHTS))
 def test_each_rule_by_hand(tiny, portfolio):
-    with pytest.warns(UserWarning, match="1 out-of-sample symbol-dates") as caught:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = _run(tiny, portfolio=portfolio, quantile=0.34, cost_bps=10.0)
+    assert not [w for w in caught if "symbol-dates" in str(w.message)]  # no row: no halt
     flat = [w for w in caught if "holds nothing on 1 of 4 out-of-sample dates" in str(w.message)]
     assert len(flat) == (portfolio == "quantile")  # the third date's two: too few for a leg
     weights = result.predictions["weight"].unstack("symbol").fillna(0.0)
@@ -511,48 +514,159 @@ HALT = {
 }
 
 
-@pytest.mark.parametrize("gap", ["nan_return", "missing_row"])
-def test_a_halted_symbol_is_carried_not_sold_and_bought_back(gap):
-    """A symbol without a return on one date between two with one (a halt, a missing
-    row) was sold to 0 on that date and bought back on the next: two trades, turnover
-    1/2 and 2/3 on those dates instead of 1/4 and 3/4 (audit). It is carried: the
-    next date trades from its last weight; a listing and a delisting still trade."""
+def _halt_data(gap):
     records = [(DATES[d], s, f, r) for d, rows in HALT.items() for s, (f, r) in rows.items()]
     data = pd.DataFrame(records, columns=["date", "symbol", "f", "fwd_ret"])
     data = data.set_index(["date", "symbol"])
-    if gap == "missing_row":
-        data = data.drop((DATES[2], "C"))
+    return data.drop((DATES[2], "C")) if gap == "missing_row" else data
+
+
+HALT_MESSAGE = (
+    "1 out-of-sample symbol-dates (of 15 with a return) are listed without a return_col "
+    "'fwd_ret' value between dates with one (a trading halt; longest run 1 period): the "
+    "position is carried unchanged, not sold and bought back (no turnover, no cost), "
+    "earns 0 there, and the other symbols share the rest of the book. A symbol without "
+    "a row on a date left the universe: it is sold. Fill those returns to book them."
+)
+
+
+@pytest.mark.parametrize("gap", ["nan_return", "missing_row"])
+def test_a_halted_symbol_is_carried_not_sold_and_bought_back(gap):
+    """A symbol listed on a date without a return (its row is there: a halt) keeps its
+    weight and the date's others shrink to leave a full book; a symbol without a row
+    on a date left the universe there: it is sold and bought back (audit: a missing
+    row was carried however long, and the carried weight came on top of a full book:
+    gross exposure 1.25, the other symbols' 1/3 each booked on 100% of capital)."""
+    data = _halt_data(gap)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = _run(data, cost_bps=10.0)
     messages = [str(w.message) for w in caught]
-    assert [m for m in messages if "symbol-dates" in m] == [
-        "1 out-of-sample symbol-dates (of 15 with a return) have no return_col 'fwd_ret' "
-        "value while the symbol has one before and after (a trading halt, a missing row "
-        "or value): the position is carried through unchanged, not sold and bought back "
-        "(no cost, no turnover), and earns 0 there; the date's weights are spread over "
-        "the symbols with a return. Fill those returns to book them."
-    ]
+    halts = [m for m in messages if "symbol-dates" in m]
     assert not [m for m in messages if "survivorship" in m]  # a halt is no delisting
-    # weights: 1/4 each of A, B, C, D; then A, B, D 1/3 (C carried at 1/4, earning 0);
-    # then A, B, C, E 1/4 (D sold); the same on the last date
-    turnover = [
-        1.0,
-        3 * (1 / 3 - 1 / 4),  # A, B and D; C not traded
-        2 * (1 / 3 - 1 / 4) + 0 + 1 / 4 + 1 / 3,  # A, B; C 1/4 -> 1/4; E bought; D sold
-        0.0,  # the book is marked, not sold, after the last date
-    ]
+    if gap == "nan_return":
+        assert halts == [HALT_MESSAGE]
+        # 1/4 each of A, B, C, D; then C carried at 1/4 and A, B, D scaled from 1/3 by
+        # 1 - 1/4 to 1/4: nothing traded; then A, B, C, E 1/4 (D sold, E bought)
+        turnover = [1.0, 0.0, 1 / 4 + 1 / 4, 0.0]
+        gross = [0.01, 0.75 * 0.02 / 3, 0.0175, 0.0175]
+        c_weight = 0.25
+    else:
+        assert halts == []  # no row: C left the universe on date 2, no halt
+        # A, B, D 1/3 and C sold on date 2; C bought back, E bought, D sold on date 3
+        turnover = [
+            1.0,
+            3 * (1 / 3 - 1 / 4) + 1 / 4,
+            2 * (1 / 3 - 1 / 4) + 3 / 4 + 1 / 3 - 1 / 4,
+            0.0,
+        ]
+        gross = [0.01, 0.02 / 3, 0.0175, 0.0175]
+        c_weight = None
     returns = result.returns
     np.testing.assert_allclose(returns["turnover"], turnover, atol=1e-15)
-    np.testing.assert_allclose(returns["gross"], [0.01, 0.02 / 3, 0.0175, 0.0175], atol=1e-15)
+    np.testing.assert_allclose(returns["gross"], gross, atol=1e-15)
     np.testing.assert_allclose(returns["cost"], np.array(turnover) * 1e-3, atol=1e-15)
     np.testing.assert_allclose(returns["net"], returns["gross"] - returns["cost"], atol=1e-15)
     assert result.summary["turnover"] == pytest.approx(np.mean(turnover))
     assert result.folds["sharpe"].iloc[0] == pytest.approx(sharpe_ratio(returns["net"]))
     assert result.summary["sharpe"] == pytest.approx(sharpe_ratio(returns["net"]))
-    with pytest.warns(UserWarning, match="1 out-of-sample symbol-dates"):
+    # the weight column is the book: it shows the carried weight on the halt date, so
+    # turnover and gross exposure recomputed from it match the booked ones
+    weights = result.predictions["weight"].unstack("symbol")
+    if c_weight is not None:
+        assert weights.loc[DATES[2], "C"] == pytest.approx(c_weight)
+    book = weights.fillna(0.0)
+    np.testing.assert_allclose(book.abs().sum(axis=1), 1.0, atol=1e-15)  # a full book
+    recomputed = book.diff().abs().sum(axis=1)
+    recomputed.iloc[0] = book.iloc[0].abs().sum()
+    np.testing.assert_allclose(recomputed, turnover, atol=1e-15)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         again = result.evaluate(cost_bps=0.0)  # re-evaluated: the same trades
+    assert [str(w.message) for w in caught if "symbol-dates" in str(w.message)] == halts
     np.testing.assert_allclose(again.returns["turnover"], turnover, atol=1e-15)
+
+
+def test_the_halt_warning_gives_the_longest_run():
+    """Two halted dates in a row: both carried at 1/4, the run named in the warning."""
+    data = _halt_data("nan_return")
+    data.loc[(DATES[3], "C"), "fwd_ret"] = np.nan
+    with pytest.warns(UserWarning, match=r"2 out-of-sample symbol-dates \(of 14 with a return\) .*longest run 2 periods"):  # fmt: skip
+        result = _run(data)
+    weights = result.predictions["weight"].unstack("symbol").fillna(0.0)
+    np.testing.assert_allclose(weights["C"], 0.25, atol=1e-15)  # carried through both
+    # date 3: A, B, E scaled from 1/3 to 1/4 beside C; D sold, E bought
+    np.testing.assert_allclose(result.returns["turnover"], [1.0, 0.0, 0.5, 0.0], atol=1e-15)
+    np.testing.assert_allclose(
+        result.returns["gross"][DATES[3]], 0.75 * (0.01 + 0.01 + 0.03) / 3, atol=1e-15
+    )
+
+
+def test_a_long_absence_is_sold_not_carried():
+    """A symbol out of the universe (no rows) for many dates between two stretches in it
+    was carried the whole time at no cost (audit: 38 periods); it is sold when it leaves
+    and bought back when it returns."""
+    dates = pd.bdate_range("2024-01-01", periods=42)
+    records = [
+        (d, s, f, 0.01)
+        for i, d in enumerate(dates)
+        for s, f in (("A", 1.0), ("B", -1.0), ("C", 1.0))
+        if s != "C" or not 2 <= i < 40
+    ]
+    data = pd.DataFrame(records, columns=["date", "symbol", "f", "fwd_ret"])
+    data = data.set_index(["date", "symbol"])
+    engine = WalkForwardEngine(
+        data, target="fwd_ret", features=["f"], train_days=1, test_days=41, step_days=41,
+        min_train_samples=1, embargo_days=0, periods_per_year=252, leak_threshold=None,
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = engine.run(estimator=Feature(), metrics=["sharpe"])
+    assert not [w for w in caught if "symbol-dates" in str(w.message)]
+    turnover = result.returns["turnover"].to_numpy()
+    # test dates 1..41: A, B, C 1/3 on date 1; C sold and A, B 1/2 on date 2; back on 40
+    # (38 dates out of the universe)
+    assert turnover[0] == pytest.approx(1.0)
+    assert turnover[1] == pytest.approx(2 * (1 / 2 - 1 / 3) + 1 / 3)
+    np.testing.assert_allclose(turnover[2:39], 0.0, atol=1e-15)
+    assert turnover[39] == pytest.approx(2 * (1 / 2 - 1 / 3) + 1 / 3)
+
+
+def test_a_halt_on_a_folds_last_date_is_carried_by_the_fold_book_too():
+    """A halt on a fold's last test date (the symbol has a return later in the data) was
+    sold by the fold's own book (turnover 1/2) while the served book carried it (0): the
+    fold table disagreed with the served book, and the fold evaluated alone for
+    on_fold warned of survivorship beside the halt."""
+    data = _halt_data("nan_return")
+    engine = WalkForwardEngine(
+        data, target="fwd_ret", features=["f"], train_days=1, test_days=2, step_days=2,
+        min_train_samples=1, embargo_days=0, periods_per_year=252, leak_threshold=None,
+        cost_bps=100.0,
+    )  # fmt: skip
+    seen = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = engine.run(
+            estimator=Feature(),
+            metrics=["sharpe", "annual_return"],
+            on_fold=lambda k, s: seen.append(s),
+        )
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "survivorship" in m]
+    assert len([m for m in messages if "symbol-dates" in m]) == 1
+    assert list(result.folds["test_start"]) == [DATES[1], DATES[3]]
+    np.testing.assert_allclose(result.returns["turnover"], [1.0, 0.0, 0.5, 0.0], atol=1e-15)
+    # fold 0's own book: bought from flat on date 1, C carried on date 2 (no trade);
+    # fold 1's: bought from flat on date 3, nothing traded on date 4
+    gross = np.array([0.01, 0.005, 0.0175, 0.0175])
+    for k, turnover in enumerate([[1.0, 0.0], [1.0, 0.0]]):
+        net = gross[2 * k : 2 * k + 2] - np.array(turnover) * 1e-2
+        assert result.folds["sharpe"].iloc[k] == pytest.approx(sharpe_ratio(net))
+        assert seen[k]["sharpe"] == pytest.approx(sharpe_ratio(net))
+        # fold 0 sold C on date 2 (net 0, 0.02 / 3 - 0.005): annual return 23%, now 87%
+        growth = annual_return(net, periods_per_year=252)
+        assert result.folds["annual_return"].iloc[k] == pytest.approx(growth)
+        assert seen[k]["annual_return"] == pytest.approx(growth)
 
 
 def test_a_refit_carries_the_book_and_each_fold_books_its_own_from_flat(tiny):
@@ -564,12 +678,12 @@ def test_a_refit_carries_the_book_and_each_fold_books_its_own_from_flat(tiny):
         min_train_samples=1, embargo_days=0, periods_per_year=252, leak_threshold=None,
         cost_bps=10.0,
     )  # fmt: skip
-    with pytest.warns(UserWarning, match="1 out-of-sample symbol-dates"):  # C, date 3
-        result = engine.run(estimator=Feature(), metrics=["sharpe"])
+    result = engine.run(estimator=Feature(), metrics=["sharpe"])
     assert list(result.folds["test_start"]) == [DATES[1], DATES[3]]
     gross = np.array(GROSS["sign"])
-    # served: C carried across date 3 from 1/3 to 1/3; no exit after date 4
-    np.testing.assert_allclose(result.returns["turnover"], [1, 4 / 3, 1, 1])
+    # served: C, without a row on date 3, is sold there (1/3) and bought back on date 4
+    # (1/3) across the refit; no exit after date 4
+    np.testing.assert_allclose(result.returns["turnover"], [1, 4 / 3, 4 / 3, 4 / 3])
     # fold 1's own book: A, B bought from flat on date 3 (1/2 each), then A 5/6,
     # B 1/6 and C, new to this book, bought at 1/3 on date 4
     for k, turnover in enumerate([[1, 4 / 3], [1, 4 / 3]]):

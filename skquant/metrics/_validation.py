@@ -64,8 +64,10 @@ def validation_metrics(
         Cost per unit of turnover in basis points, as the walk-forward engine's: each
         date's weights are the positions over the number of rows of the date (its
         ``"sign"`` portfolio), turnover is the sum over symbols of |weight - the
-        previous date's weight| (the first date trades from 0; a symbol without a
-        return between two dates with one is carried across, not traded) and the trading
+        symbol's last weight in the book| (the first date trades from 0; a symbol
+        listed without a return on a date between dates with one, a halt, is carried
+        at its last weight and the date's other weights shrink to keep the book's gross
+        exposure; a symbol without a row on a date is sold there) and the trading
         metrics are on net = gross - turnover * cost_bps / 10,000. A panel's rows
         need ``dates`` as a (date, symbol) ``MultiIndex`` to tell the symbols apart.
 
@@ -194,12 +196,19 @@ def _sign_portfolio(position, returns, dates, symbols):
     A date's weights are the positions over its rows with a known return (a row
     without one weighs 0); its gross return is the sum of weight * return, its
     turnover the sum over symbols of |weight - the previous period's weight| (the
-    first trades from 0; a symbol without a return between two periods with one is
-    carried across, not sold and bought back). A date without any known return is no
-    period and is left out. ``turnover`` is None where it cannot be told: rows that share a date without
+    first trades from 0). A symbol listed on a date without a return between dates
+    with one (a halt) is carried at its last weight, not sold and bought back, and the
+    date's other weights are scaled by 1 - the carried |weights| (the engine's rule);
+    a symbol without a row on a date is sold there. A date without any known return is
+    no period and is left out. ``turnover`` is None where it cannot be told: rows that share a date without
     symbols, or a (date, symbol) pair given twice.
     """
-    from skquant.utils._portfolio import group_sum, group_turnover, portfolio_weights
+    from skquant.utils._portfolio import (
+        carry_halts,
+        group_sum,
+        group_turnover,
+        portfolio_weights,
+    )
 
     position = np.asarray(position, dtype=float)
     if dates is None:  # the rows are the periods, of one series
@@ -228,7 +237,18 @@ def _sign_portfolio(position, returns, dates, symbols):
     turn = None
     if symbol_codes is not None:
         segment = np.zeros(n_groups, dtype=int)
-        held = np.isfinite(returns)  # a symbol without a return is carried, as the engine
-        turn = group_turnover(weight, tradable, group, n_groups, symbol_codes[order], segment, held)
+        codes = symbol_codes[order]
+        # a halt, as the engine's: a row without a return whose symbol has one before
+        # and after is
+        # carried, and the date's other weights shrink to leave the book's exposure whole
+        known = np.isfinite(returns)
+        n = int(codes.max(initial=-1)) + 1
+        first, last = np.full(n, n_groups, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+        np.minimum.at(first, codes[known], group[known])
+        np.maximum.at(last, codes[known], group[known])
+        halted = ~known & (first[codes] < group) & (group < last[codes])
+        weight, factor = carry_halts(weight, tradable, halted, group, n_groups, codes, segment)
+        gross = gross * factor
+        turn = group_turnover(weight, tradable, group, n_groups, codes, segment)
         turn = turn[has]
     return gross[has], turn

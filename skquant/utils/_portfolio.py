@@ -125,52 +125,85 @@ def _quantile_legs(masked, group, n, quantile: float) -> np.ndarray:
     return (top - bottom) / size
 
 
-def turnover(weight, period, symbol, continues, n_periods: int) -> tuple[np.ndarray, int]:
-    """``(total, gaps)``: per period the sum over symbols of |weight - the symbol's last
-    weight|, and how many symbol-periods the book carried a position across.
+def turnover(weight, period, symbol, continues, n_periods: int) -> np.ndarray:
+    """Sum over symbols of |weight - the symbol's last weight in the book|, per period.
 
-    ``period`` are consecutive int codes, ascending over the rows; a period whose
-    ``continues`` is False (the first, or a fold's first) starts a new book, which
-    trades from 0. A symbol's first row in a book buys from 0; a symbol without a row
-    in a period between two of its rows in one book (a halt, a missing return) is not
-    traded there: its next row trades from its last weight, so the gap costs no exit
-    and re-entry, and ``gaps`` counts such symbol-periods. A symbol without a later row
-    in its book is sold in the period after its last (a delisting, the universe).
+    ``period`` are consecutive int codes, ascending over the rows; a symbol without a
+    row in a period weighs 0 there (it left the universe: sold, and bought back if it
+    returns), and a period whose ``continues`` is False (the first, or a fold's first)
+    starts a new book, which trades from 0. A halted symbol (a row without a return)
+    keeps its row with the carried weight (:func:`carry_halts`), so it is not traded.
     """
     order = np.argsort(symbol, kind="stable")  # rows come sorted by period
     w, p, s = weight[order], period[order], symbol[order]
-    book = np.cumsum(~np.asarray(continues, dtype=bool))  # each period's book
-    follows = (s[1:] == s[:-1]) & (book[p[1:]] == book[p[:-1]])
+    follows = (s[1:] == s[:-1]) & (p[1:] == p[:-1] + 1) & continues[p[1:]]
     previous = np.zeros_like(w)
     previous[1:][follows] = w[:-1][follows]
     total = np.bincount(p, weights=np.abs(w - previous), minlength=n_periods)
-    # a symbol held in one period and absent from the rest of its book is sold next
+    # a symbol held in one period and absent from the next is sold in the next
     exits = ~np.append(follows, False) & (p + 1 < n_periods)
     exits[exits] &= continues[p[exits] + 1]
     total += np.bincount(p[exits] + 1, weights=np.abs(w[exits]), minlength=n_periods)
-    gaps = int(np.sum((p[1:] - p[:-1] - 1)[follows]))
-    return total, gaps
+    return total
 
 
-def group_turnover(
-    weight, tradable, group, n_groups, symbols, segment, held=None, *, gaps: bool = False
-):
-    """Turnover per group; NaN for a group without a tradable row, which is no period.
-
-    ``segment[g]`` is the backtest group ``g`` belongs to (a fold, or one for the
-    served portfolio): the first period of a segment trades from 0. ``held`` marks
-    the rows that hold a position (a known return; default every row): another row
-    counts as the symbol's absence, which :func:`turnover` bridges inside a segment.
-    With ``gaps``, returns ``(turnover, the number of symbol-periods bridged)``.
-    """
+def _periods(tradable, group, n_groups, segment):
+    """``(has, codes, continues)``: the groups that are periods (a tradable row), their
+    consecutive codes, and whether each period continues the previous one's book."""
     has = np.bincount(group, weights=tradable, minlength=n_groups) > 0
     codes = np.full(n_groups, -1)
     codes[has] = np.arange(int(has.sum()))
     kept = segment[has]
     continues = np.r_[False, kept[1:] == kept[:-1]]
-    keep = has[group] if held is None else has[group] & held
+    return has, codes, continues
+
+
+def carry_halts(weight, tradable, halted, group, n_groups, symbols, segment):
+    """``(weight, factor)``: the book's weights with each halted row carried.
+
+    A ``halted`` row (the symbol is listed on the date but its return is unknown: a
+    trading halt) keeps the symbol's last weight in its book (0 where the book held
+    none; a symbol absent from a date breaks the chain: it was sold there), and the
+    other rows of its date are scaled by ``factor[group]`` = 1 - the sum of the
+    date's |carried weights| (0 once that reaches 1), so the gross exposure stays a
+    full book's. The carried weights depend on earlier scaled ones, so the rule is
+    applied until nothing changes (once per nested halt, a few times at most).
+    ``segment`` marks the books as for :func:`group_turnover`.
+    """
+    has, codes, continues = _periods(tradable, group, n_groups, segment)
+    keep = has[group]
+    rows = np.flatnonzero(keep)
+    order = rows[np.argsort(symbols[rows], kind="stable")]  # by symbol, then period
+    s, p = symbols[order], codes[group[order]]
+    follows = np.r_[False, (s[1:] == s[:-1]) & (p[1:] == p[:-1] + 1) & continues[p[1:]]]
+    run = np.cumsum(~follows)
+    h = np.asarray(halted, dtype=bool)[order] & np.asarray(keep)[order]
+    factor = np.ones(n_groups)
+    final = np.asarray(weight, dtype=float).copy()
+    if not h.any():
+        return final, factor
+    for _ in range(n_groups + 1):
+        last = pd.Series(np.where(h, np.nan, final[order]))
+        carried = last.groupby(run).ffill().fillna(0.0).to_numpy()[h]
+        held = np.bincount(group[order][h], weights=np.abs(carried), minlength=n_groups)
+        factor = np.clip(1.0 - held, 0.0, None)
+        new = np.asarray(weight, dtype=float) * factor[group]
+        new[order[h]] = carried
+        if np.array_equal(new, final):
+            break
+        final = new
+    return final, factor
+
+
+def group_turnover(weight, tradable, group, n_groups, symbols, segment) -> np.ndarray:
+    """Turnover per group; NaN for a group without a tradable row, which is no period.
+
+    ``segment[g]`` is the backtest group ``g`` belongs to (a fold, or one for the
+    served portfolio): the first period of a segment trades from 0. ``weight`` holds
+    halted rows' carried weights (:func:`carry_halts`).
+    """
+    has, codes, continues = _periods(tradable, group, n_groups, segment)
+    keep = has[group]
     turn = np.full(n_groups, np.nan)
-    turn[has], n_gaps = turnover(
-        weight[keep], codes[group[keep]], symbols[keep], continues, len(kept)
-    )
-    return (turn, n_gaps) if gaps else turn
+    turn[has] = turnover(weight[keep], codes[group[keep]], symbols[keep], continues, len(continues))
+    return turn

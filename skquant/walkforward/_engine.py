@@ -406,18 +406,21 @@ class WalkForwardEngine:
         the absolute weights sum to 1 (dollar neutral); ``"quantile"`` the top
         ``quantile`` share long and the bottom share short, equal weights, each leg
         0.5. A date with too few symbols for the rule holds nothing. A row whose
-        return is unknown (NaN) weighs 0 and does not count.
+        return is unknown (NaN) does not count, and weighs 0 unless it is a halt
+        (carried at its last weight: see ``cost_bps``).
     quantile : float, default=0.2
         Share of the date's symbols in each leg of ``"quantile"``, in (0, 0.5].
     cost_bps : float, default=0.0
         Cost per unit of turnover in basis points: a date's cost is
         ``turnover * cost_bps / 10_000``, with turnover the sum over symbols of
-        |weight - previous date's weight| (an absent symbol weighs 0, the first date
-        trades from 0, a refit trades only the change). A symbol without a return on a
-        date between two dates it has one (a halt, a missing row) is carried through,
-        not sold and bought back: it earns 0 there, and its next trade is measured from
-        its last weight (a warning counts those symbol-dates); one that enters or
-        leaves the data for good is bought or sold. The book is marked, not sold, after
+        |weight - the symbol's last weight in the book| (the first date trades from
+        0, a refit trades only the change). A symbol without a row on a date has left
+        the universe there: it is sold, and bought back if it returns. A symbol whose
+        row is there without a return between dates with one (a halt) is
+        carried, not sold and bought back: it keeps its last weight and earns 0, the
+        date's other weights are scaled by 1 - the carried |weights| so that the
+        gross exposure stays a full book's, and a warning counts those symbol-dates
+        (the fold books carry it too). The book is marked, not sold, after
         the last date: that exit is not charged (each fold's own book, in
         ``result.folds``, is bought from flat and likewise not sold). Every return
         metric is on net = gross - cost.

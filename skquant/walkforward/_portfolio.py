@@ -22,6 +22,7 @@ from skquant.metrics import (
 )
 from skquant.utils._cross_section import cross_section_ic, group_ranks
 from skquant.utils._portfolio import (
+    carry_halts,
     check_portfolio,
     group_sum,
     group_turnover,
@@ -38,8 +39,9 @@ def _warn_unknown_returns(score, ret, tradable, group, n_groups: int, gap) -> No
 
     Leaving it out spreads the date's weight over the other symbols, a choice made with
     knowledge of the missing return (a delisting): survivorship. A date where no return
-    is known is no period at all, and a row inside a ``gap`` (its symbol has a return
-    before and after: :func:`_warn_gaps` counts it) is not warned about here.
+    is known is no period at all, and a halted row (``gap``: its symbol has a return
+    before and after, :func:`_halted`) is carried, not left out, and not warned about
+    here.
     """
     unknown = np.isfinite(score) & ~np.isfinite(ret) & ~gap
     if not unknown.any():
@@ -58,34 +60,42 @@ def _warn_unknown_returns(score, ret, tradable, group, n_groups: int, gap) -> No
         )
 
 
-def _inside_gaps(bt: Backtest, listed) -> np.ndarray:
-    """Per stacked row: its return is unknown while its symbol has one on an earlier
-    and a later date of the served record (a halt, a data gap, not a delisting)."""
-    served = bt.served
-    symbols = bt.symbols[bt.rows[served]]
-    known = pd.Series(listed[served], copy=False)
-    before = known.groupby(symbols).cummax().to_numpy()
-    after = known[::-1].groupby(symbols[::-1]).cummax().to_numpy()[::-1]
-    inside = np.zeros(len(bt.returns), dtype=bool)
-    inside[bt.rows[served]] = ~listed[served] & before & after
-    return inside[bt.rows]
+def _halted(bt: Backtest, listed) -> np.ndarray:
+    """Per stacked row: the symbol is listed on the date (it has a row) but its return
+    is unknown, between dates of the data where it has one: a trading halt, carried
+    by every book (the served one and each fold's alike, so that a halt on a fold's
+    last test date is no sale there). A symbol without a row on a date left the
+    universe there; one without a later return was delisted (survivorship)."""
+    known = np.isfinite(bt.returns)
+    n = int(bt.symbols.max(initial=-1)) + 1
+    first, last = np.full(n, np.iinfo(np.int64).max), np.full(n, -1, dtype=np.int64)
+    np.minimum.at(first, bt.symbols[known], bt.date_codes[known])
+    np.maximum.at(last, bt.symbols[known], bt.date_codes[known])
+    symbols, codes = bt.symbols[bt.rows], bt.date_codes[bt.rows]
+    return ~listed & (first[symbols] < codes) & (codes < last[symbols])
 
 
-def _warn_gaps(n_gaps: int, n_rows: int, return_col: str | None) -> None:
-    """Warn of the symbol-dates the served book held a position across without a
-    return (a halt, a missing row or value): booked as 0, never traded."""
-    if n_gaps:
-        column = "return_col" if return_col is None else f"return_col {return_col!r}"
-        warnings.warn(
-            f"{n_gaps} out-of-sample symbol-dates (of {n_rows} with a return) have no "
-            f"{column} value while the symbol has one before and after (a trading halt, "
-            "a missing row or value): the position is carried through unchanged, not "
-            "sold and bought back (no cost, no turnover), and earns 0 there; the date's "
-            "weights are spread over the symbols with a return. Fill those returns to "
-            "book them.",
-            UserWarning,
-            stacklevel=caller_stacklevel(),
-        )
+def _warn_halts(halted, listed, symbols, period, return_col: str | None) -> None:
+    """Warn of the served symbol-dates listed without a return between dates with one
+    (a halt): the position is carried, not traded; with the longest run of them in
+    consecutive periods (``period``: each served row's date as a period number)."""
+    if not halted.any():
+        return
+    order = np.lexsort((period, symbols))
+    s, p = symbols[order][halted[order]], period[order][halted[order]]
+    start = np.r_[True, (s[1:] != s[:-1]) | (p[1:] != p[:-1] + 1)]
+    longest = int(np.bincount(np.cumsum(start)).max())
+    column = "return_col" if return_col is None else f"return_col {return_col!r}"
+    warnings.warn(
+        f"{int(halted.sum())} out-of-sample symbol-dates (of {int(listed.sum())} with a "
+        f"return) are listed without a {column} value between dates with one (a trading "
+        f"halt; longest run {longest} period{'' if longest == 1 else 's'}): the position "
+        "is carried unchanged, not sold and bought back (no turnover, no cost), earns 0 "
+        "there, and the other symbols share the rest of the book. A symbol without a "
+        "row on a date left the universe: it is sold. Fill those returns to book them.",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
 
 
 def _warn_missing_predictions(listed, tradable) -> None:
@@ -237,7 +247,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     change = (np.diff(bt.fold) != 0) | (np.diff(bt.date_codes[bt.rows]) != 0)
     group = np.concatenate([[0], np.cumsum(change)])
     n_groups = int(group[-1]) + 1 if len(group) else 0
-    _warn_unknown_returns(bt.score, ret, tradable, group, n_groups, _inside_gaps(bt, listed))
+    halted = _halted(bt, listed)
+    _warn_unknown_returns(bt.score, ret, tradable, group, n_groups, halted)
     _warn_missing_predictions(listed, tradable)
     target = bt.target[bt.rows]
     known = np.isfinite(bt.score) & np.isfinite(target)
@@ -267,33 +278,43 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
     served_groups = group[served][served_first]
     if check:  # one count per served date (group) of tradable rows
         _check_cross_sections(n[served_groups], portfolio, quantile)
-    # a symbol without a return between two dates with one (a halt) is carried, not
-    # traded: the rows that hold a position are those with a known return
-    fold_turn = group_turnover(weight, tradable, group, n_groups, symbols, group_fold, listed)
+    # a halted symbol is carried, not traded, and the rest of its date is scaled so
+    # that the book's gross exposure stays a full one's: the fold books, then the served
+    fold_weight, fold_factor = carry_halts(
+        weight, tradable, halted, group, n_groups, symbols, group_fold
+    )
+    fold_turn = group_turnover(fold_weight, tradable, group, n_groups, symbols, group_fold)
     if served.all():
-        served_turn, n_gaps = group_turnover(
-            weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int),
-            listed, gaps=True,
-        )  # fmt: skip
+        served_weight, served_factor = carry_halts(
+            weight, tradable, halted, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
+        )
+        served_turn = group_turnover(
+            served_weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
+        )
+        served_weight, served_factor = served_weight[served], served_factor[served_groups]
     else:
         remap = np.full(n_groups, -1)
         remap[served_groups] = np.arange(len(served_groups))
-        served_turn, n_gaps = group_turnover(
-            weight[served],
+        args = (
             tradable[served],
             remap[group[served]],
             len(served_groups),
             symbols[served],
             np.zeros(len(served_groups), dtype=int),
-            listed[served],
-            gaps=True,
         )
+        served_weight, served_factor = carry_halts(
+            weight[served], args[0], halted[served], *args[1:]
+        )
+        served_turn = group_turnover(served_weight, *args)
     if check:
-        _warn_gaps(n_gaps, int(listed[served].sum()), bt.return_col)
+        period = np.cumsum(served_first) - 1  # each served row's date, numbered
+        _warn_halts(halted[served], listed[served], symbols[served], period, bt.return_col)
+    served_gross = gross[served_groups] * served_factor
+    gross = gross * fold_factor
     per_fold = _frame(gross, benchmark, fold_turn, cost_bps)
     rows = bt.rows[served]
     by_date = _frame(
-        gross[served_groups],
+        served_gross,
         benchmark[served_groups],
         served_turn,
         cost_bps,
@@ -343,8 +364,8 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
         columns["proba"] = bt.score[served]
     columns.update(
         position=bt.position[served],
-        weight=weight[served],
-        strategy_return=weight[served] * ret[served],
+        weight=served_weight,
+        strategy_return=served_weight * ret[served],
         fold=bt.fold[served],
     )
     predictions = pd.DataFrame(columns, index=bt.index[rows])

@@ -40,10 +40,13 @@ class WalkForwardResult:
         One row per out-of-sample row, indexed like the engine's ``data`` (sorted
         by date): ``prediction`` (a classifier's predicted label, with its
         positive-class probability in ``proba``), ``position`` (-1, 0, +1),
-        ``weight`` (the portfolio's), ``strategy_return = weight *
-        data[return_col]`` (the row's share of the book's gross return: summed over
-        a date's rows it is ``returns["gross"]``; costs are booked per date, in
-        ``returns``) and ``fold``. Where test windows overlap, a row keeps the most
+        ``weight`` (the served book's: on a halt, a row listed without a return between
+        dates where its symbol has one, the carried weight, with the date's other weights
+        scaled by 1 - the carried |weights|, so that the turnover and the gross
+        exposure recomputed from this column are the booked ones), ``strategy_return
+        = weight * data[return_col]`` (the row's share of the book's gross return:
+        summed over a date's rows it is ``returns["gross"]``, NaN on a halt, which
+        earns 0; costs are booked per date, in ``returns``) and ``fold``. Where test windows overlap, a row keeps the most
         recent model's prediction.
     dates : ndarray of shape (n_predictions,)
         The date of each row of ``predictions``.
