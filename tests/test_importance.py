@@ -490,3 +490,16 @@ def test_importance_of_a_model_that_never_split_warns(kind):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*every importance is 0")
         assert split.get_feature_importance(kind=kind, X=X, y=y).index[0] == "signal"
+
+
+def test_all_zero_importance_warning_points_at_the_users_line_through_a_strategy():
+    """stacklevel=3 pointed into skquant/strategies/_single.py when a strategy
+    delegated get_feature_importance to its trainer: the warning names this line."""
+    from skquant.strategies import SingleTaskStrategy
+
+    X, y = _data(n=120)
+    strategy = SingleTaskStrategy("lightgbm", {**FAST, "min_child_samples": 1000}).train(X, y)
+    for owner in (strategy, strategy.estimators_[strategy.target_names_[0]]):
+        with pytest.warns(UserWarning, match="every importance is 0") as record:
+            owner.get_feature_importance()
+        assert [w.filename for w in record] == [__file__]

@@ -353,7 +353,7 @@ def warn_if_all_zero(importance: pd.Series, kind: str, owner: str) -> None:
             f"{_NOTHING_USED.get(kind, _NOTHING_USED['gain'])}, so the order is "
             "meaningless (the column order): do not select features from it.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
 
 
