@@ -53,6 +53,7 @@ from skquant.utils._io import (
     leftover_folders,
     remove_leftover_folders,
 )
+from skquant.utils._warnings import caller_stacklevel
 
 __all__ = ["ModelIntegrityError", "load_metadata", "load_model", "save_model"]
 
@@ -199,6 +200,13 @@ def save_model(
     -------
     path : pathlib.Path
         The model directory.
+
+    Warns
+    -----
+    UserWarning
+        When the saved ``feature_importance.csv`` is all zeros: the model never used
+        a feature, so its order is the column order. ``metadata.json`` records it as
+        ``importance_all_zero`` (None when no importance was saved).
 
     Examples
     --------
@@ -382,15 +390,32 @@ def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
 
     importance = None
     if hasattr(estimator, "get_feature_importance"):
-        try:
-            importance = estimator.get_feature_importance()
-        except (AttributeError, NotImplementedError, ValueError, TypeError):
-            importance = None  # a model family without importances
+        # its all-zero warning would name a get_feature_importance call the user never
+        # made: save_model says it in its own words, and metadata.json records it
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=r".*every importance is 0", category=UserWarning
+            )
+            try:
+                importance = estimator.get_feature_importance()
+            except (AttributeError, NotImplementedError, ValueError, TypeError):
+                importance = None  # a model family without importances
+    all_zero = False
     if importance is not None:
         import pandas as pd
 
         frame = pd.DataFrame(importance) if not isinstance(importance, pd.DataFrame) else importance
         atomic_write_bytes(staging / IMPORTANCE_FILE, frame.to_csv().encode("utf-8"))
+        values = frame.select_dtypes("number").to_numpy(dtype=float)
+        all_zero = bool(values.size) and bool(np.all(values == 0))
+        if all_zero:
+            warnings.warn(
+                f"save_model: the saved {IMPORTANCE_FILE} is all zeros: the model never "
+                "used a feature (e.g. every tree is a single leaf), so its order is the "
+                "column order: do not select features from it.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
 
     meta = {
         "metadata_version": _METADATA_VERSION,
@@ -407,6 +432,8 @@ def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
         "feature_names": _feature_names(estimator, data),
         "task": getattr(estimator, "task_", getattr(_final_step(estimator), "task_", None)),
         "data": _data_summary(data),
+        # feature_importance.csv ranks nothing (every importance 0); None without one
+        "importance_all_zero": all_zero if importance is not None else None,
     }
     atomic_write_json(staging / METADATA_FILE, meta)
 

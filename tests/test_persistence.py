@@ -613,3 +613,31 @@ def test_walkforward_summary_json_matches_metrics_json(tmp_path, fitted):
         pd.read_parquet(out / "predictions.parquet"), predictions, check_freq=False
     )
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_save_model_of_a_model_that_never_split_warns_in_its_own_words(tmp_path, fitted, data):
+    """save_model warned 'LightGBMTrainer.get_feature_importance(kind='gain'): every
+    importance is 0', a call the user never made, attributed to persistence.py: it
+    says the saved file is all zeros, at the user's line, and metadata.json keeps it."""
+    from skquant.strategies import SingleTaskStrategy
+
+    X, y = data
+    never_split = {"n_estimators": 5, "n_jobs": 1, "early_stopping_rounds": 0,
+                   "min_child_samples": 1000}  # fmt: skip
+    for name, model in (
+        ("trainer", LightGBMTrainer(**never_split).fit(X, y)),
+        ("strategy", SingleTaskStrategy("lightgbm", never_split).train(X, y)),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            folder = save_model(model, tmp_path / name)
+        messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+        assert not any("get_feature_importance" in m for m in messages), messages
+        said = [w for w in caught if "feature_importance.csv is all zeros" in str(w.message)]
+        assert len(said) == 1, messages
+        assert said[0].filename == __file__
+        assert load_metadata(folder)["importance_all_zero"] is True
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*all zeros")
+        folder = save_model(fitted, tmp_path / "ok")
+    assert load_metadata(folder)["importance_all_zero"] is False
