@@ -493,6 +493,24 @@ def test_walkforward_manifest_keeps_the_warnings_that_qualify_its_summary(tmp_pa
     assert len(constant) == 1 and f"skquant: warning: {constant[0]}" in err
 
 
+def test_walkforward_manifest_keeps_the_warnings_of_reading_the_data(tmp_path, capsys):
+    """An explicit --periods-per-year the dates contradict was said on stderr while the
+    engine read the data, but run_manifest.json (and report.html) kept only engine.run's
+    warnings."""
+    import html
+
+    from skquant.cli import main
+
+    assert main(_walkforward_args(tmp_path, "--periods-per-year", "52")) == 0
+    err = capsys.readouterr().err
+    manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
+    said = [w for w in manifest["warnings"] if "--periods-per-year 52" in w]
+    assert len(said) == 1, manifest["warnings"]
+    assert err.count(f"skquant: warning: {said[0]}") == 1
+    assert manifest["warnings"].index(said[0]) == 0  # in order: read before the run
+    assert html.escape(said[0]) in (tmp_path / "wf" / "report.html").read_text()
+
+
 def test_walkforward_report_lists_the_manifest_warnings(tmp_path, capsys):
     """report.html of a run whose every fold predicted one constant showed its summary
     (Sharpe for holding the market) with no mark of the warning the manifest kept."""

@@ -230,6 +230,10 @@ def library_rules(verbosity: int, where: str = "", *, live: bool = False):
     it ends in a usage error (set-up checks: the error is the one line to read).
     ``live=True`` prints each distinct warning when it is given, for a long run
     (``tune``, ``benchmark``) whose warnings must not wait for its end.
+
+    Yields the list the held warnings are caught into (``warnings.WarningMessage``;
+    None with ``live=True``), filled once the block ends, for a command that also
+    records them (walkforward's ``run_manifest.json``).
     """
     with warnings.catch_warnings(record=not live) as caught:
         warnings.simplefilter("always")
@@ -245,7 +249,7 @@ def library_rules(verbosity: int, where: str = "", *, live: bool = False):
 
             warnings.showwarning = show
         try:
-            yield
+            yield caught
         except ValueError as exc:
             raise UsageError(f"{where}{cli_words(str(exc))}") from None
     if not live:

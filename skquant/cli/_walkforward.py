@@ -347,7 +347,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
     from skquant.walkforward import WalkForwardEngine
 
     # too few dates, a leak, a multi-period P&L, ...: one line, exit 2
-    with library_rules(verbosity):
+    with library_rules(verbosity) as prepared:
         engine = WalkForwardEngine(
             panel,
             features=requested,
@@ -383,8 +383,10 @@ def _run(args: argparse.Namespace, open_run) -> int:
         result = engine.run(args.model, config, checkpoint_dir=checkpoints)
     report_warnings(caught, verbosity)
     # what qualifies the summary (a model that learned nothing, a fold cut short), kept
-    # beside it in the manifest and the report: the console's lines scroll away
-    notes = [cli_words(str(item.message)) for item in caught]
+    # beside it in the manifest and the report: the console's lines scroll away; the
+    # warnings of reading the data (an --embargo-days below the label horizon, an
+    # explicit --periods-per-year the dates contradict) first, each once
+    notes = list(dict.fromkeys(cli_words(str(item.message)) for item in [*prepared, *caught]))
     # the folds of earlier runs with other settings, and a killed run's temporary files
     remove_unused(checkpoints, since=started.timestamp())
 
