@@ -493,6 +493,28 @@ def test_walkforward_manifest_keeps_the_warnings_that_qualify_its_summary(tmp_pa
     assert len(constant) == 1 and f"skquant: warning: {constant[0]}" in err
 
 
+def test_walkforward_records_the_all_zero_importance_of_its_last_model(tmp_path, capsys):
+    """The last fold's get_feature_importance() ran after the warnings were caught: its
+    'every importance is 0' printed as a raw Python warning naming a call the user never
+    made, and was missing from run_manifest.json and report.html."""
+    import html
+
+    from skquant.cli import main
+
+    args = _walkforward_args(tmp_path)
+    config = Path(args[args.index("--config") + 1])
+    config.write_text(config.read_text() + "    min_split_gain: 1000.0\n")
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "UserWarning" not in err and "get_feature_importance" not in err, err
+    manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
+    zero = [w for w in manifest["warnings"] if "every importance is 0" in w]
+    assert len(zero) == 1, manifest["warnings"]
+    assert zero[0].startswith("feature_importance.csv (the last fold's LightGBMTrainer)")
+    assert f"skquant: warning: {zero[0]}" in err
+    assert html.escape(zero[0]) in (tmp_path / "wf" / "report.html").read_text()
+
+
 def test_walkforward_manifest_keeps_the_warnings_of_reading_the_data(tmp_path, capsys):
     """An explicit --periods-per-year the dates contradict was said on stderr while the
     engine read the data, but run_manifest.json (and report.html) kept only engine.run's

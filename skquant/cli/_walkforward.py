@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -325,6 +326,16 @@ def _log_run(tracker, out: Path, folds) -> None:
     tracker.log_artifacts(out, exclude=UNTRACKED, recursive=False)
 
 
+def _in_run_words(message: str) -> str:
+    """A warning of the last fold's ``get_feature_importance()``, which the run made
+    for ``feature_importance.csv``, in the run's words (the user made no such call)."""
+    return re.sub(
+        r"^(\w+)\.get_feature_importance\(kind='gain'\): ",
+        r"feature_importance.csv (the last fold's \1): ",
+        message,
+    )
+
+
 def _run(args: argparse.Namespace, open_run) -> int:
 
     import shutil
@@ -381,6 +392,19 @@ def _run(args: argparse.Namespace, open_run) -> int:
     with warnings.catch_warnings(record=True) as caught:  # said in the command's words
         warnings.simplefilter("default")  # each distinct warning once
         result = engine.run(args.model, config, checkpoint_dir=checkpoints)
+        # The most recent model (the last fold's, loaded with it from a checkpoint)
+        # explains the features; its warning (every importance 0) qualifies the run too.
+        final = engine.last_model_
+        importance = None
+        if hasattr(final, "get_feature_importance"):
+            importance = final.get_feature_importance()
+    caught = [
+        warnings.WarningMessage(
+            item.category(_in_run_words(str(item.message))), item.category, item.filename,
+            item.lineno,
+        )
+        for item in caught
+    ]  # fmt: skip
     report_warnings(caught, verbosity)
     # what qualifies the summary (a model that learned nothing, a fold cut short), kept
     # beside it in the manifest and the report: the console's lines scroll away; the
@@ -408,12 +432,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
     plt.close(fig)
     atomic_write_bytes(out / "equity.csv", _equity_frame(result).to_csv().encode("utf-8"))
 
-    # The most recent model (the last fold's, loaded with it from a checkpoint) explains
-    # the features.
-    final = engine.last_model_
-    importance = None
-    if hasattr(final, "get_feature_importance"):
-        importance = final.get_feature_importance()
+    if importance is not None:
         atomic_write_bytes(out / "feature_importance.csv", importance.to_csv().encode("utf-8"))
         plot_importance(importance, out / "feature_importance.png", f"{args.model}, last fold", 20)
     else:  # an earlier run's importance would pass for this model's
