@@ -1064,6 +1064,29 @@ def test_train_all_annualises_by_all_the_dates_of_a_symbol(tmp_path):
     assert json.loads(path.read_text())["trading"]["periods_per_year"] == 24 * 365
 
 
+def test_train_all_says_a_worker_warning_once_per_run(tmp_path):
+    """Each train-all worker printed its symbol's warnings raw, once per process
+    ('.../__main__.py:8: UserWarning: periods_per_year=52 ...'): the run says each
+    once, in the command's words, naming the symbols, and the manifest keeps each
+    symbol's."""
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=120)
+    out = tmp_path / "out"
+    proc = run_cli(
+        "train-all", "--input-dir", data, "--output-dir", out, "--target", "fwd_ret_1d",
+        "--models", "lightgbm", "--config", fast_config(tmp_path, rounds=10, patience=0),
+        "--val-days", "20", "--n-jobs", "2", "--periods-per-year", "52",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "UserWarning" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "52" in line and "year" in line]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("skquant: warning: --periods-per-year 52 was given")
+    assert lines[0].endswith("(AAA, BBB)")
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    for res in manifest["symbols"]:
+        assert any("periods_per_year=52" in w for w in res["warnings"]), res
+
+
 def test_train_all_trading_metrics_are_net_of_cost_bps(tmp_path):
     import pandas as pd
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import math
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ from skquant.cli._common import (
     UsageError,
     check_config_values,
     check_n_jobs,
-    cli_words,
     fraction,
     leak_threshold,
     library_rules,
@@ -37,8 +37,11 @@ from skquant.cli._runner import (
     JobSettings,
     atomic_folder,
     clean_stale_temp,
+    keep_warnings,
     pair_is_finished,
     peak_memory_mb,
+    record_warnings,
+    report_symbol_warnings,
     reset_peak_memory,
     run_symbols,
     threads_per_symbol,
@@ -120,7 +123,6 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
     """Fit the VAE on one symbol's early dates and add its latent columns; never raises."""
     import hashlib
     import json
-    import warnings
 
     import numpy as np
 
@@ -149,8 +151,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
             pass  # a model saved without them: the table shows dashes
         return result
     # the warnings of the fit are said once per run by run(), not once per symbol
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with record_warnings() as caught:
         try:
             frame = read_symbol(Path(path), job.features)
             dates = frame.index.unique().sort_values()
@@ -221,8 +222,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
             result.update(n_fit=metrics["n_fit"], fit_end=str(metrics["fit_end"].date()))
         except Exception as exc:  # the symbol fails; the others go on
             result.update(status="failed", error=f"{exc}")
-    if caught:
-        result["warnings"] = list(dict.fromkeys(str(item.message) for item in caught))
+    keep_warnings(result, caught)
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["peak_memory_mb"] = peak_memory_mb()
     return result
@@ -339,23 +339,6 @@ def _progress_line(res: dict) -> str:
     return f"{res['symbol']}: {res['status']}{extra}"
 
 
-def _report_symbol_warnings(results: list[dict], verbosity: int) -> None:
-    """Print each distinct warning of the symbols' fits once, naming its symbols
-    (the same warning of every symbol's VAE is one line, not one per symbol)."""
-    import re
-
-    if verbosity < -1:
-        return
-    symbols: dict[str, list[str]] = {}
-    for res in results:
-        for message in res.get("warnings", ()):
-            symbols.setdefault(message, []).append(res["symbol"])
-    for message, names in symbols.items():
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        words = re.sub(r"\blatent_dim=", "--latent-dim ", cli_words(message))
-        print(f"skquant: warning: {words} ({shown})", file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
     from skquant.cli._data import parse_features, plan_files, plan_sample, symbol_files
     from skquant.config import load_model_config
@@ -441,7 +424,9 @@ def run(args: argparse.Namespace) -> int:
             "walkforward and train-all on the folder would read them: remove them.",
             file=sys.stderr,
         )
-    _report_symbol_warnings(results, verbosity)
+    report_symbol_warnings(
+        results, verbosity, lambda said: re.sub(r"\blatent_dim=", "--latent-dim ", said)
+    )
     if verbosity >= 0:
         width = max(6, *(len(r["symbol"]) for r in results))
         print(f"{'symbol':<{width}}  status   fit rows  fit until   seconds")

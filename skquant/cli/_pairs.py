@@ -24,8 +24,10 @@ from skquant.cli._runner import (
     JobSettings,
     atomic_folder,
     clean_stale_temp,
+    keep_warnings,
     pair_is_finished,
     peak_memory_mb,
+    record_warnings,
     reset_peak_memory,
 )
 from skquant.utils._history import history_periods
@@ -461,7 +463,16 @@ def symbol_year(job: Job, dates) -> float:
 
 
 def train_symbol(symbol: str, path: str, job: Job) -> dict:
-    """Train every model of ``job`` on one symbol; never raises (failures are reported)."""
+    """Train every model of ``job`` on one symbol; never raises (failures are reported).
+
+    The symbol's warnings are kept in its result (``"warnings"``), said once per run by
+    the command, not by each worker process as a raw Python warning."""
+    with record_warnings() as caught:
+        result = _train_symbol(symbol, path, job)
+    return keep_warnings(result, caught)
+
+
+def _train_symbol(symbol: str, path: str, job: Job) -> dict:
     import numpy as np
 
     from skquant.cli._common import setup_logging

@@ -5,7 +5,9 @@ A command builds one picklable job (:class:`JobSettings` and its own fields), th
 or on a Dask cluster, with a progress bar. Workers write each finished unit through
 :func:`atomic_folder` (a hidden temporary folder renamed when complete), so a killed
 run leaves no half-written folder and a re-run skips exactly the finished ones
-(:func:`pair_is_finished`), and report their peak memory (:func:`peak_memory_mb`).
+(:func:`pair_is_finished`), and report their peak memory (:func:`peak_memory_mb`)
+and the warnings of their symbol (:func:`record_warnings`, :func:`keep_warnings`),
+which :func:`report_symbol_warnings` says once per run, not once per worker process.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import shutil
 import sys
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +71,45 @@ def peak_memory_mb() -> float | None:
         return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
     except (ImportError, OSError):
         return None
+
+
+# ----------------------------------------------------------------------------- warnings
+@contextlib.contextmanager
+def record_warnings() -> Iterator[list]:
+    """Catch every warning of a worker's symbol into the yielded list: a worker process
+    printed each as a raw Python warning (``.../__main__.py:8: UserWarning: ...``),
+    once per process; :func:`keep_warnings` puts them in the symbol's result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def keep_warnings(result: dict, caught) -> dict:
+    """``result["warnings"]``: the distinct messages of ``caught``, in order (none: no key)."""
+    if caught:
+        result["warnings"] = list(dict.fromkeys(str(item.message) for item in caught))
+    return result
+
+
+def report_symbol_warnings(
+    results: list[dict], verbosity: int, words: Callable[[str], str] | None = None
+) -> None:
+    """Print each distinct warning of the symbols' results once, in the command's
+    words (``words``, after :func:`~skquant.cli._common.cli_words`), naming its
+    symbols: the same warning of every symbol is one line, not one per symbol."""
+    from skquant.cli._common import cli_words
+
+    if verbosity < -1:
+        return
+    symbols: dict[str, list[str]] = {}
+    for res in results:
+        for message in res.get("warnings", ()):
+            symbols.setdefault(message, []).append(res["symbol"])
+    for message, names in symbols.items():
+        names = sorted(names)  # results arrive as the symbols finish
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        said = cli_words(message) if words is None else words(cli_words(message))
+        print(f"skquant: warning: {said} ({shown})", file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- folders

@@ -38,7 +38,7 @@ from skquant.cli._common import (
     require_supervised,
     split_list,
 )
-from skquant.cli._runner import run_symbols, threads_per_symbol
+from skquant.cli._runner import report_symbol_warnings, run_symbols, threads_per_symbol
 
 # The layout the README builds: labeled symbol files in, one folder per symbol out.
 DEFAULT_INPUT_DIR = "data/labeled"
@@ -331,6 +331,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
         train_symbol, files, job, args.n_jobs, _progress_line, dask_scheduler=args.dask_scheduler
     )
 
+    report_symbol_warnings(results, verbosity)  # each once, naming its symbols
     failed = [r for r in results if r["status"] == "failed"]
     counts = {
         s: sum(p["status"] == s for r in results for p in r["pairs"])
