@@ -230,6 +230,7 @@ def save_model(
         raise ValueError(f"path {str(folder)!r} exists and is not a directory.")
     folder.mkdir(parents=True, exist_ok=True)
     _put_back_replaced(folder)
+    _refuse_while_restoring(folder)
     _remove_abandoned_staging(folder)
     # Everything is written to a staging folder beside the model's first: the model
     # saved there before stays loadable during the long dump, and is replaced by
@@ -296,6 +297,21 @@ def _put_back_replaced(folder: Path) -> None:
         time.sleep(0.02)
 
 
+def _refuse_while_restoring(folder: Path) -> None:
+    """Refuse to save into ``folder`` while another live process puts its earlier
+    model back (what :func:`_put_back_replaced` left: a live run's claimed folder).
+    Saving on would let that restore, once it resumed, move the earlier files over
+    the new model's: the save said it had finished, and the folder held the older
+    model, or a mix of the two."""
+    restoring = sorted(folder.parent.glob(f"{glob.escape(f'.{folder.name}{_RESTORING}')}*"))
+    if restoring:
+        raise RuntimeError(
+            f"Another process is putting back the earlier model of {str(folder)!r} "
+            f"(its folder {restoring[0].name!r}, left by a save that was killed): save "
+            "again once it has finished, or once that process has ended."
+        )
+
+
 def _claim(folder: Path, replaced: Path) -> Path | None:
     """Rename ``replaced`` (a set-aside folder, or a claimed one whose process is gone)
     to ``.<name>.restoring-<this pid>-...``: one rename, which only one process wins,
@@ -331,9 +347,14 @@ def _put_back(folder: Path, replaced: Path) -> None:
                 if name not in earlier:
                     (folder / name).unlink(missing_ok=True)
         for name in _MODEL_FOLDER_FILES:
+            if (folder / METADATA_FILE).is_file():
+                break  # a newer model finished meanwhile: it stays, whole
             if (claimed / name).is_file():
                 os.replace(claimed / name, folder / name)
-        os.replace(claimed / METADATA_FILE, folder / METADATA_FILE)
+        try:  # never over a metadata.json that a newer finished save wrote meanwhile
+            os.link(claimed / METADATA_FILE, folder / METADATA_FILE)
+        except FileExistsError:
+            pass
     shutil.rmtree(claimed, ignore_errors=True)
 
 

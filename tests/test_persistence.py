@@ -389,8 +389,8 @@ def test_a_save_killed_at_any_rename_keeps_the_earlier_model(tmp_path, fitted, d
 
 def _killed_at(kill_at, call, renames_too=False) -> int:
     """Run ``call`` in a forked process killed (``os._exit(9)``, no finally runs) before
-    the ``kill_at``-th ``os.replace`` of skquant.persistence (``os.rename`` too with
-    ``renames_too``), or before the one whose destination is ``kill_at`` (a path); its
+    the ``kill_at``-th ``os.replace`` of skquant.persistence (``os.rename`` and ``os.link``
+    too with ``renames_too``), or before the one whose destination is ``kill_at`` (a path); its
     exit status: 9 killed, 0 when it ran through."""
     import types
 
@@ -412,8 +412,9 @@ def _killed_at(kill_at, call, renames_too=False) -> int:
                 return move
 
             patched = {"replace": killing(os.replace)}
-            if renames_too:
+            if renames_too:  # the restore claims by a rename and links metadata.json back
                 patched["rename"] = killing(os.rename)
+                patched["link"] = killing(os.link)
             skquant.persistence.os = types.SimpleNamespace(**{**vars(os), **patched})
             call()
             code = 0
@@ -641,3 +642,46 @@ def test_save_model_of_a_model_that_never_split_warns_in_its_own_words(tmp_path,
         warnings.filterwarnings("error", message=".*all zeros")
         folder = save_model(fitted, tmp_path / "ok")
     assert load_metadata(folder)["importance_all_zero"] is False
+
+
+def test_a_save_waits_for_no_restore_and_a_restore_never_overwrites_a_newer_model(
+    tmp_path, fitted, data, monkeypatch
+):
+    """A restore that stalled (its process alive) while another process saved a new
+    model moved the earlier files over the new ones once it resumed: the save had
+    returned, and the folder held the older model. A save is now refused while a live
+    process restores, and a restore stops at a metadata.json that a newer save wrote."""
+    import skquant.persistence as persistence
+
+    X, y = data
+    folder = tmp_path / "m"
+    save_model(fitted, folder, metrics={"run": "A"})
+    live = tmp_path / f".m{persistence._RESTORING}{os.getpid()}-x"  # this process: live
+    live.mkdir()
+    with pytest.raises(
+        RuntimeError, match=r"Another process is putting back the earlier model of '.*m'"
+    ):
+        save_model(fitted, folder, metrics={"run": "B"})
+    live.rmdir()
+    # a restore claimed the earlier files; a newer model finishes before it moves them
+    save_model(fitted, folder, metrics={"run": "new"})
+    earlier = tmp_path / f".m{persistence._REPLACED}999999999-y"
+    earlier.mkdir()
+    for name in ("metadata.json", "metrics.json"):
+        (earlier / name).write_text((folder / name).read_text().replace('"new"', '"old"'))
+    (folder / "metadata.json").rename(tmp_path / "meta.new")
+    replace = os.replace
+
+    def newer_save_finishes(src, dst):
+        (tmp_path / "meta.new").rename(folder / "metadata.json")
+        monkeypatch.setattr(os, "replace", replace)
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", newer_save_finishes)
+    persistence._put_back(folder, earlier)
+    monkeypatch.undo()
+    assert json.loads((folder / "metadata.json").read_text()) == json.loads(
+        (tmp_path / "m" / "metadata.json").read_text()
+    )
+    assert "old" not in (folder / "metadata.json").read_text()
+    assert not earlier.exists() and not list(tmp_path.glob(f".m{persistence._RESTORING}*"))
