@@ -158,6 +158,10 @@ def _periods(tradable, group, n_groups, segment):
     return has, codes, continues
 
 
+# a weight that moves by less than this between two passes of carry_halts has settled
+_CARRY_ATOL = 1e-12
+
+
 def carry_halts(weight, tradable, halted, group, n_groups, symbols, segment):
     """``(weight, factor)``: the book's weights with each halted row carried.
 
@@ -167,7 +171,9 @@ def carry_halts(weight, tradable, halted, group, n_groups, symbols, segment):
     other rows of its date are scaled by ``factor[group]`` = 1 - the sum of the
     date's |carried weights| (0 once that reaches 1), so the gross exposure stays a
     full book's. The carried weights depend on earlier scaled ones, so the rule is
-    applied until nothing changes (once per nested halt, a few times at most).
+    applied until no weight moves by more than 1e-12: each pass fixes one more link
+    of a chain of carries and shrinks the error of the links beyond it by their
+    scale factors, so a halt on every date converges in a few dozen passes.
     ``segment`` marks the books as for :func:`group_turnover`.
     """
     has, codes, continues = _periods(tradable, group, n_groups, segment)
@@ -189,7 +195,10 @@ def carry_halts(weight, tradable, halted, group, n_groups, symbols, segment):
         factor = np.clip(1.0 - held, 0.0, None)
         new = np.asarray(weight, dtype=float) * factor[group]
         new[order[h]] = carried
-        if np.array_equal(new, final):
+        # to rounding: a chain of carries can flip the last bit back and forth
+        # (c = 0.5 * (1 - c)), and exact equality then waited for every date
+        if np.allclose(new, final, rtol=0.0, atol=_CARRY_ATOL):
+            final = new
             break
         final = new
     return final, factor
