@@ -431,8 +431,8 @@ def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
         all_zero = bool(values.size) and bool(np.all(values == 0))
         if all_zero:
             warnings.warn(
-                f"save_model: the saved {IMPORTANCE_FILE} is all zeros: the model never "
-                "used a feature (e.g. every tree is a single leaf), so its order is the "
+                f"save_model: the saved {IMPORTANCE_FILE} of {type(estimator).__name__} is "
+                "all zeros: the model never used a feature (e.g. every tree is a single leaf), so its order is the "
                 "column order: do not select features from it.",
                 UserWarning,
                 stacklevel=caller_stacklevel(),
