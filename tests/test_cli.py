@@ -1407,3 +1407,23 @@ def test_train_all_validation_windows_read_the_rows_before_the_tail(tmp_path):
     model = load_model(out / "AAA" / "lstm")
     unbroken = model.predict(frame[["f0", "f1", "f2"]])[-len(saved) :]
     np.testing.assert_allclose(saved["prediction"], unbroken, rtol=1e-5, atol=1e-7)
+
+
+def test_walkforward_keeps_a_warning_whose_category_needs_more_than_a_message():
+    """The command rebuilt every caught warning as category(text in its words): one
+    whose constructor is keyword-only (scikit-learn's InconsistentVersionWarning) would
+    raise TypeError after the run, before any output was written. It is kept as it came."""
+    import warnings
+
+    from skquant.cli._walkforward import _reworded
+
+    class KeywordOnly(UserWarning):
+        def __init__(self, *, message):
+            super().__init__(message)
+
+    text = "LightGBMTrainer.get_feature_importance(kind='gain'): every importance is 0"
+    item = warnings.WarningMessage(KeywordOnly(message=text), KeywordOnly, "f.py", 1)
+    assert _reworded(item) is item
+    plain = warnings.WarningMessage(UserWarning(text), UserWarning, "f.py", 1)
+    assert str(_reworded(plain).message) != text  # in the command's words
+    assert str(_reworded(plain).message).startswith("feature_importance.csv (the last fold's")

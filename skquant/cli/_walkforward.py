@@ -326,6 +326,20 @@ def _log_run(tracker, out: Path, folds) -> None:
     tracker.log_artifacts(out, exclude=UNTRACKED, recursive=False)
 
 
+def _reworded(item: warnings.WarningMessage) -> warnings.WarningMessage:
+    """``item`` with its message in the run's words (:func:`_in_run_words`); a category
+    that cannot be built from a message alone (keyword-only, as scikit-learn's
+    ``InconsistentVersionWarning``) is kept as it came, text and all."""
+    text = _in_run_words(str(item.message))
+    if text == str(item.message):
+        return item
+    try:
+        message = item.category(text)
+    except TypeError:
+        return item
+    return warnings.WarningMessage(message, item.category, item.filename, item.lineno)
+
+
 def _in_run_words(message: str) -> str:
     """A warning of the last fold's ``get_feature_importance()``, which the run made
     for ``feature_importance.csv``, in the run's words (the user made no such call)."""
@@ -398,13 +412,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
         importance = None
         if hasattr(final, "get_feature_importance"):
             importance = final.get_feature_importance()
-    caught = [
-        warnings.WarningMessage(
-            item.category(_in_run_words(str(item.message))), item.category, item.filename,
-            item.lineno,
-        )
-        for item in caught
-    ]  # fmt: skip
+    caught = [_reworded(item) for item in caught]
     report_warnings(caught, verbosity)
     # what qualifies the summary (a model that learned nothing, a fold cut short), kept
     # beside it in the manifest and the report: the console's lines scroll away; the
