@@ -1427,3 +1427,39 @@ def test_walkforward_keeps_a_warning_whose_category_needs_more_than_a_message():
     plain = warnings.WarningMessage(UserWarning(text), UserWarning, "f.py", 1)
     assert str(_reworded(plain).message) != text  # in the command's words
     assert str(_reworded(plain).message).startswith("feature_importance.csv (the last fold's")
+
+
+def test_record_warnings_files_each_worker_threads_warnings_under_its_own_symbol(capsys):
+    """Dask runs several symbols in threads of one process, and catch_warnings swaps
+    process-wide state: with two overlapping symbols, A's warning was recorded under B,
+    B's printed raw, and a later warning of the main thread vanished into A's list."""
+    import threading
+    import warnings
+
+    from skquant.cli._runner import record_warnings
+
+    both_inside, a_warned = threading.Barrier(2), threading.Event()
+    lists = {}
+
+    def symbol(name):
+        with record_warnings() as caught:
+            both_inside.wait()
+            if name == "B":
+                a_warned.wait()
+            warnings.warn(f"warning of {name}", UserWarning, stacklevel=1)
+            if name == "A":
+                a_warned.set()
+            both_inside.wait()  # neither leaves before both warned
+        lists[name] = [str(w.message) for w in caught]
+
+    threads = [threading.Thread(target=symbol, args=(name,)) for name in "AB"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert lists == {"A": ["warning of A"], "B": ["warning of B"]}
+    with warnings.catch_warnings(record=True) as caught:  # the main thread's own
+        warnings.simplefilter("always")
+        warnings.warn("warning of the main thread", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["warning of the main thread"]
+    assert "warning of" not in capsys.readouterr().err
