@@ -483,6 +483,14 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
         except OSError:
             pass  # a folder this process may not write: refused as unfinished below
     if not meta_file.is_file():
+        restoring = sorted(folder.parent.glob(f"{glob.escape(f'.{folder.name}{_RESTORING}')}*"))
+        if restoring:  # a live process still puts the earlier model back
+            raise ModelIntegrityError(
+                f"{str(folder)!r} has no {METADATA_FILE} yet: another process is putting "
+                f"back the earlier model (its folder {restoring[0].name!r}, left by a save "
+                "that was killed); load again once it has finished, or once that process "
+                "has ended."
+            )
         raise ModelIntegrityError(
             f"{str(folder)!r} has no {METADATA_FILE}: not a saved model, or the save did "
             "not finish."

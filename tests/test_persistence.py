@@ -504,6 +504,12 @@ def test_a_load_waits_for_a_restore_another_process_runs(tmp_path, fitted, data)
     finally:
         restore.join()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    # one that outlasts the wait is named, not called an unfinished save
+    claimed.mkdir()
+    for name in ("metadata.json", "model.joblib"):
+        os.replace(folder / name, claimed / name)
+    with pytest.raises(ModelIntegrityError, match=r"another process is putting back the earlier"):
+        load_model(folder)
 
 
 @pytest.mark.parametrize("name", ["m", "lgbm[v2]", "run*1"])
