@@ -287,14 +287,19 @@ def _put_back_replaced(folder: Path) -> None:
     for kind in (_RESTORING, _REPLACED):
         for replaced in leftover_folders(folder.parent, f".{folder.name}{kind}", unknown_too=False):
             _put_back(folder, replaced)
-    restoring = f"{glob.escape(f'.{folder.name}{_RESTORING}')}*"
     deadline = time.monotonic() + _RESTORE_WAIT_S
     while (
         not (folder / METADATA_FILE).is_file()
-        and any(folder.parent.glob(restoring))
+        and _restoring_folders(folder)
         and time.monotonic() < deadline
     ):
         time.sleep(0.02)
+
+
+def _restoring_folders(folder: Path) -> list[Path]:
+    """The set-aside folders of ``folder`` that a process has claimed to put back
+    (``.<name>.restoring-<pid>-...``), sorted by name."""
+    return sorted(folder.parent.glob(f"{glob.escape(f'.{folder.name}{_RESTORING}')}*"))
 
 
 def _refuse_while_restoring(folder: Path) -> None:
@@ -303,7 +308,7 @@ def _refuse_while_restoring(folder: Path) -> None:
     Saving on would let that restore, once it resumed, move the earlier files over
     the new model's: the save said it had finished, and the folder held the older
     model, or a mix of the two."""
-    restoring = sorted(folder.parent.glob(f"{glob.escape(f'.{folder.name}{_RESTORING}')}*"))
+    restoring = _restoring_folders(folder)
     if restoring:
         raise RuntimeError(
             f"Another process is putting back the earlier model of {str(folder)!r} "
@@ -483,7 +488,7 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
         except OSError:
             pass  # a folder this process may not write: refused as unfinished below
     if not meta_file.is_file():
-        restoring = sorted(folder.parent.glob(f"{glob.escape(f'.{folder.name}{_RESTORING}')}*"))
+        restoring = _restoring_folders(folder)
         if restoring:  # a live process still puts the earlier model back
             raise ModelIntegrityError(
                 f"{str(folder)!r} has no {METADATA_FILE} yet: another process is putting "
