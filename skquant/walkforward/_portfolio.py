@@ -226,6 +226,14 @@ def _metric(name, net, outcome, score, position, dates, periods_per_year) -> flo
     return compute_metric(name, outcome, score, position, dates, periods_per_year)
 
 
+def _carried_book(weight, tradable, halted, group, n_groups: int, symbols, group_fold):
+    """A book's weights with its halted rows carried (:func:`carry_halts`), each
+    group's scale of the rest, and each group's turnover. ``group_fold`` numbers the
+    book each group belongs to: a new book trades from nothing at its first group."""
+    carried, factor = carry_halts(weight, tradable, halted, group, n_groups, symbols, group_fold)
+    return carried, factor, group_turnover(carried, tradable, group, n_groups, symbols, group_fold)
+
+
 def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: bool = True):
     """The result of trading ``bt``'s predictions by a portfolio rule, net of costs.
 
@@ -280,32 +288,25 @@ def evaluate(bt: Backtest, portfolio, quantile, cost_bps, metrics, *, check: boo
         _check_cross_sections(n[served_groups], portfolio, quantile)
     # a halted symbol is carried, not traded, and the rest of its date is scaled so
     # that the book's gross exposure stays a full one's: the fold books, then the served
-    fold_weight, fold_factor = carry_halts(
+    _, fold_factor, fold_turn = _carried_book(
         weight, tradable, halted, group, n_groups, symbols, group_fold
     )
-    fold_turn = group_turnover(fold_weight, tradable, group, n_groups, symbols, group_fold)
-    if served.all():
-        served_weight, served_factor = carry_halts(
-            weight, tradable, halted, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
-        )
-        served_turn = group_turnover(
-            served_weight, tradable, group, n_groups, symbols, np.zeros(n_groups, dtype=int)
-        )
-        served_weight, served_factor = served_weight[served], served_factor[served_groups]
+    if served.all():  # then served_groups is every group, in order
+        book = (weight, tradable, halted, group, n_groups, symbols)
     else:
         remap = np.full(n_groups, -1)
         remap[served_groups] = np.arange(len(served_groups))
-        args = (
+        book = (
+            weight[served],
             tradable[served],
+            halted[served],
             remap[group[served]],
             len(served_groups),
             symbols[served],
-            np.zeros(len(served_groups), dtype=int),
         )
-        served_weight, served_factor = carry_halts(
-            weight[served], args[0], halted[served], *args[1:]
-        )
-        served_turn = group_turnover(served_weight, *args)
+    # one model book across the served dates: turnover runs on over model changes
+    served_weight, served_factor, served_turn = _carried_book(*book, np.zeros(book[4], dtype=int))
+    del book
     if check:
         period = np.cumsum(served_first) - 1  # each served row's date, numbered
         _warn_halts(halted[served], listed[served], symbols[served], period, bt.return_col)
