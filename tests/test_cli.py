@@ -554,17 +554,21 @@ def test_walkforward_report_lists_the_manifest_warnings(tmp_path, capsys):
     assert listed == [html.escape(w) for w in manifest["warnings"]]
 
 
-def test_walkforward_summary_says_how_many_test_periods_it_rests_on(tmp_path, capsys):
+@pytest.mark.parametrize("quiet", [False, True])
+def test_walkforward_summary_says_how_many_test_periods_it_rests_on(tmp_path, capsys, quiet):
     """The summary line named the folds but not the test periods the summary's Sharpe and
-    drawdown rest on (the fold table's n_periods per fold only)."""
+    drawdown rest on (the fold table's n_periods per fold only); the quiet (-q) line,
+    "sharpe S (gross G)", named neither."""
     import re
 
     from skquant.cli import main
 
-    assert main(_walkforward_args(tmp_path, "--step-days", "20")) == 0  # overlapping windows
+    args = _walkforward_args(tmp_path, "--step-days", "20")  # overlapping windows
+    assert main([*args, "-q"] if quiet else args) == 0
     out = capsys.readouterr().out
-    folds, periods = map(int, re.search(r"summary over (\d+) folds, (\d+) test periods:",
-                                        out).groups())  # fmt: skip
+    pattern = (r"over (\d+) folds, (\d+) test periods\)$" if quiet
+               else r"summary over (\d+) folds, (\d+) test periods:")  # fmt: skip
+    folds, periods = map(int, re.search(pattern, out, re.M).groups())
     equity = pd.read_csv(tmp_path / "wf" / "equity.csv", index_col="date")
     manifest = json.loads((tmp_path / "wf" / "run_manifest.json").read_text())
     fold_table = pd.read_csv(tmp_path / "wf" / "folds.csv")

@@ -511,7 +511,8 @@ def _run(args: argparse.Namespace, open_run) -> int:
         print(f"wrote {out}/: predictions.parquet, folds.csv, summary.json, equity.csv,"
               f"{explained} walkforward.png, report.html, run_manifest.json")  # fmt: skip
     else:
-        print(f"sharpe {result.summary.get('sharpe', net):.4f} (gross {gross_sharpe:.4f})")
+        print(f"sharpe {result.summary.get('sharpe', net):.4f} (gross {gross_sharpe:.4f}, "
+              f"over {len(result.folds)} folds, {n_periods} test periods)")  # fmt: skip
     for symbol, error in failed.items():
         print(f"skquant: symbol {symbol} skipped: {error}", file=sys.stderr)
     _log_run(tracker, out, result.folds)
