@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -503,3 +504,34 @@ def test_all_zero_importance_warning_points_at_the_users_line_through_a_strategy
         with pytest.warns(UserWarning, match="every importance is 0") as record:
             owner.get_feature_importance()
         assert [w.filename for w in record] == [__file__]
+
+
+@pytest.mark.parametrize("n_jobs", ["1", "2"])
+def test_train_all_says_once_which_models_give_no_shap_importance(tmp_path, n_jobs):
+    """A model that cannot be explained row by row (a sequence net) was logged once per
+    symbol, ~330 characters each, and at --n-jobs 2 without the "skquant: warning"
+    prefix; the run manifest did not keep it. It is now one warning line naming the
+    symbols, and each symbol's manifest entry keeps it."""
+    pytest.importorskip("torch")
+    from tests.test_cli import run_cli, write_symbols
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=120)
+    config = tmp_path / "lstm.yaml"
+    config.write_text(
+        "model: lstm\nvariants:\n  balanced:\n    seq_len: 5\n    hidden_size: 4\n"
+        "    epochs: 2\n    device: cpu\n    random_state: 0\n    early_stopping_rounds: 0\n"
+    )
+    out = tmp_path / "out"
+    proc = run_cli("train-all", "--input-dir", data, "--output-dir", out,
+                   "--target", "fwd_ret_1d", "--models", "lstm", "--val-days", "20",
+                   "--config", config, "--importance", "shap", "--n-jobs", n_jobs)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if "no SHAP importance" in line]
+    assert len(said) == 1, proc.stderr
+    assert said[0].startswith("skquant: warning: lstm: no SHAP importance: ")
+    assert said[0].endswith("(AAA, BBB)")
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    for entry in manifest["symbols"]:
+        kept = entry.get("warnings", [])
+        assert any(w.startswith("lstm: no SHAP importance") for w in kept), entry
+    assert not (out / "AAA" / "lstm" / "shap_importance.csv").exists()

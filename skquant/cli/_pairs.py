@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,17 +275,19 @@ def plot_importance(
     _save_figure(fig, path)
 
 
-def write_shap_importance(fitted, X_val, folder: Path, title: str) -> bool:
+def write_shap_importance(fitted, X_val, folder: Path, title: str, model: str) -> bool:
     """``shap_importance.csv`` and ``shap_importance.png`` of ``fitted`` on ``X_val``.
 
     A model that cannot be explained (the ``shap`` package missing for a family
-    without tree contributions, a model fitted on 3-D windows) is logged and left
-    without them: the pair itself is sound. Returns whether they were written.
+    without tree contributions, a sequence net, whose output for a row depends on the
+    rows before it) is left without them, with a warning naming ``model`` (the
+    family): the pair itself is sound, and the symbol's recorded warnings (the run
+    says each once, naming its symbols) keep it. Returns whether they were written.
     """
     try:
         importance = fitted.get_feature_importance(kind="shap", X=X_val)
     except (ImportError, ValueError) as exc:
-        log.warning("%s: no SHAP importance: %s", title, exc)
+        warnings.warn(f"{model}: no SHAP importance: {exc}", UserWarning, stacklevel=2)
         return False
     importance.to_csv(folder / "shap_importance.csv")
     plot_importance(
@@ -378,7 +381,7 @@ def _train_pair(
             getattr(fitted, "evals_result_", None), tmp / "learning_curve.png", f"{symbol} {model}"
         )
         if job.importance == "shap":  # on the validation rows, which the model never saw
-            write_shap_importance(fitted, X_val, tmp, f"{symbol} {model}")
+            write_shap_importance(fitted, X_val, tmp, f"{symbol} {model}", model)
     return {"metrics": metrics, "learning_curve": curve}
 
 
