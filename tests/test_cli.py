@@ -1440,7 +1440,7 @@ def test_record_warnings_files_each_worker_threads_warnings_under_its_own_symbol
     import threading
     import warnings
 
-    from skquant.cli._runner import record_warnings
+    from skquant.utils._warnings import record_warnings
 
     both_inside, a_warned = threading.Barrier(2), threading.Event()
     lists = {}

@@ -40,12 +40,12 @@ from skquant.cli._runner import (
     keep_warnings,
     pair_is_finished,
     peak_memory_mb,
-    record_warnings,
     report_symbol_warnings,
     reset_peak_memory,
     run_symbols,
     threads_per_symbol,
 )
+from skquant.utils._warnings import record_warnings
 
 MODEL = "vae"
 MODELS_DIR = "vae_models"

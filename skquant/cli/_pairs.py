@@ -28,11 +28,11 @@ from skquant.cli._runner import (
     keep_warnings,
     pair_is_finished,
     peak_memory_mb,
-    record_warnings,
     reset_peak_memory,
 )
 from skquant.utils._history import history_periods
 from skquant.utils._io import as_read_back, atomic_write_figure, data_hash, file_sha256
+from skquant.utils._warnings import record_warnings
 
 
 @dataclass

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
+import warnings
+from collections.abc import Iterator
 
 
 class LeakageWarning(UserWarning):
@@ -29,3 +33,50 @@ def caller_stacklevel() -> int:
     }:
         frame, level = frame.f_back, level + 1
     return level
+
+
+@contextlib.contextmanager
+def record_warnings() -> Iterator[list]:
+    """Catch every warning of a worker's symbol into the yielded list: a worker process
+    printed each as a raw Python warning (``.../__main__.py:8: UserWarning: ...``),
+    once per process. The per-symbol commands keep them in the symbol's result
+    (``skquant.cli._runner.keep_warnings``); a benchmark run, in its record.
+
+    ``warnings.catch_warnings`` swaps process-wide state, so it serves the main thread
+    only. A worker thread (Dask's, which run several symbols in one process) records
+    through one shared ``showwarning`` that files each warning under the thread that
+    raised it; the filters stay the process's (a warning a thread already showed from
+    the same line may not be shown again).
+    """
+    if threading.current_thread() is threading.main_thread():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield caught
+        return
+    caught: list = []
+    with _THREAD_HOOK_LOCK:
+        if warnings.showwarning is not _show_in_thread:
+            global _shown_otherwise
+            _shown_otherwise = warnings.showwarning
+            warnings.showwarning = _show_in_thread
+    previous = getattr(_THREAD_RECORD, "caught", None)
+    _THREAD_RECORD.caught = caught
+    try:
+        yield caught
+    finally:
+        _THREAD_RECORD.caught = previous
+
+
+_THREAD_RECORD = threading.local()  # the list record_warnings fills, per worker thread
+_THREAD_HOOK_LOCK = threading.Lock()
+_shown_otherwise = warnings.showwarning  # what the hook passes a warning on to
+
+
+def _show_in_thread(message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` while worker threads record: into the raising thread's
+    list when it records (:func:`record_warnings`), else shown as before."""
+    caught = getattr(_THREAD_RECORD, "caught", None)
+    if caught is None:
+        _shown_otherwise(message, category, filename, lineno, file, line)
+    else:
+        caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
