@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import pydoc
 import sys
 import time
 import warnings
@@ -30,7 +31,7 @@ from skquant.utils._cross_section import pearson_ic_by_date
 from skquant.utils._equity import equity_curve
 from skquant.utils._io import data_hash
 from skquant.utils._time import dates_of
-from skquant.utils._warnings import caller_stacklevel
+from skquant.utils._warnings import caller_stacklevel, record_warnings
 from skquant.walkforward._engine import WalkForwardEngine
 
 # The statistics of one run, in the leaderboard's column order.
@@ -226,9 +227,12 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
     # another cost or portfolio rule (another fingerprint) fits nothing
     checkpoints = None if folder is None else Path(folder) / "checkpoints"
     started = time.time()
-    result = engine.run(
-        estimator=estimator, metrics=("sharpe", "max_drawdown"), checkpoint_dir=checkpoints
-    )
+    # a worker process printed each warning raw, without its run: kept in the record,
+    # the caller says each once (_say_run_warnings), a reused run's too
+    with record_warnings() as caught:
+        result = engine.run(
+            estimator=estimator, metrics=("sharpe", "max_drawdown"), checkpoint_dir=checkpoints
+        )
     if checkpoints is not None:  # those of this run's earlier settings or data
         remove_unused(checkpoints, since=started)
     pred = result.predictions
@@ -253,6 +257,13 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
         "fit_seconds": float(np.mean(result.fit_seconds)),
         "fit_seconds_per_fold": [float(s) for s in result.fit_seconds],
         "n_folds": len(result.folds),
+        # [category, message] of each distinct warning, in order
+        "warnings": list(
+            dict.fromkeys(
+                (f"{item.category.__module__}.{item.category.__qualname__}", str(item.message))
+                for item in caught
+            )
+        ),
     }
     if folder is not None:
         folder = Path(folder)
@@ -260,6 +271,28 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
         atomic_write_bytes(folder / "returns.csv", returns.to_csv().encode("utf-8"))
         atomic_write_json(folder / "summary.json", record, sort_keys=False)  # marks it done
     return {"record": record, "returns": returns}
+
+
+def _say_run_warnings(records: list[dict]) -> None:
+    """Give each distinct warning of the runs once, naming its runs (a reused run's
+    from its ``summary.json``), in its own category where that can be rebuilt."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    for record in records:
+        for category, message in record.get("warnings") or ():
+            runs.setdefault((category, message), []).append(
+                f"{record['model']} seed={record['seed']}"
+            )
+    for (category, message), names in runs.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        kind = pydoc.locate(category)
+        if not (isinstance(kind, type) and issubclass(kind, Warning)):
+            kind = UserWarning
+        text = f"{message} ({shown})"
+        try:
+            warning = kind(text)
+        except TypeError:  # keyword-only, as scikit-learn's InconsistentVersionWarning
+            warning = UserWarning(text)
+        warnings.warn(warning, stacklevel=caller_stacklevel())
 
 
 def _finished(folder: Path, fingerprint: str):
@@ -627,6 +660,7 @@ def benchmark(
                 flush=True,
             )
 
+    _say_run_warnings([done[spec, seed]["record"] for spec, seed, *_ in plan])
     runs, table, returns, bench, trials = _aggregate(done, specs, seed_list)
     manifest = {
         "versions": package_versions(),
