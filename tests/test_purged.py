@@ -12,12 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.ensemble import StackingRegressor
-from sklearn.linear_model import Ridge
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import StackingClassifier, StackingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_validate
 from sklearn.neighbors import KNeighborsRegressor
 
-from skquant import CombinatorialPurgedCV, PurgedKFold, get_scorer
+from skquant import CombinatorialPurgedCV, PurgedKFold, WalkForwardSplit, get_scorer
+from skquant.model_selection import NoDatesWarning
 
 
 def _panel(n_dates, n_symbols, seed=0, missing=0.3):
@@ -331,3 +333,122 @@ def test_out_of_fold_predictions_from_purged_folds_warn():
         cross_validate(Ridge(), X, y, cv=PurgedKFold(4, 1, 1))
         GridSearchCV(Ridge(), {"alpha": [1.0, 10.0]}, cv=PurgedKFold(4, 1, 1)).fit(X, y)
         list(PurgedKFold(4, 1, 1).split(X))
+
+
+class _SeesDates(LogisticRegression):
+    """A logistic regression that records the last date position it trained on."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.last_date_ = int(np.asarray(X)[:, 0].max())
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _dated_classes(n_dates=40, seed=6):
+    """One row per date: the date's position ``t``, a feature, a label it tells."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {"t": np.arange(n_dates, dtype=float), "a": rng.normal(size=n_dates)},
+        index=pd.bdate_range("2020-01-01", periods=n_dates),
+    )
+    y = pd.Series((X["a"] + rng.normal(size=n_dates) > 0).astype(int), index=X.index)
+    return X, y
+
+
+def test_calibrating_on_purged_folds_warns():
+    """CalibratedClassifierCV's default (ensemble=True) fits each fold's calibrator on
+    that fold's test block, from the fold's model: with PurgedKFold the calibrators of
+    every block but the last learn from a model trained on later dates too. It was
+    silent (only ensemble=False, through cross_val_predict, warned): of 4 blocks, the
+    calibrators of dates 0-29 came from models that had seen date 39."""
+    X, y = _dated_classes()
+    match = r"PurgedKFold is giving folds to CalibratedClassifierCV \(ensemble=True\)"
+    with pytest.warns(UserWarning, match=match) as w:
+        calibrated = CalibratedClassifierCV(_SeesDates(), cv=PurgedKFold(4, 1, 1)).fit(X, y)
+    assert w[0].filename == __file__
+    seen = [pair.estimator.last_date_ for pair in calibrated.calibrated_classifiers_]
+    calibrated_on = [test.max() for _, test in PurgedKFold(4, 1, 1).split(X)]
+    assert calibrated_on == [9, 19, 29, 39]
+    # the models behind the calibrators of dates 0-29 saw date 39; the last one's stop at 28
+    assert [last > block_end for last, block_end in zip(seen, calibrated_on, strict=True)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert seen[:3] == [39, 39, 39]
+    with pytest.warns(UserWarning, match="through cross_val_predict, ensemble=False"):
+        CalibratedClassifierCV(LogisticRegression(), cv=PurgedKFold(4, 1, 1), ensemble=False).fit(
+            X, y
+        )
+    # overlapping test sets: sklearn takes them for ensemble=True, so the warning comes
+    with pytest.warns(UserWarning, match="CombinatorialPurgedCV is giving folds to Calibrated"):
+        CalibratedClassifierCV(LogisticRegression(), cv=CombinatorialPurgedCV(4, 2, 1, 1)).fit(X, y)
+    # the advice: each calibrator on a test window after its model's training window
+    walk_forward = WalkForwardSplit(
+        train_days=16, test_days=8, step_days=8, min_train_samples=1, embargo_days=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        honest = CalibratedClassifierCV(_SeesDates(), cv=walk_forward).fit(X, y)
+    assert [pair.estimator.last_date_ for pair in honest.calibrated_classifiers_] == [15, 23, 31]
+
+
+class _ReyieldingSplit(PurgedKFold):
+    """A user's subclass whose split re-yields the parent's folds."""
+
+    def split(self, X, y=None, groups=None):
+        yield from super().split(X, y, groups)
+
+
+class _ReyieldingInnerSplit(PurgedKFold):
+    """A user's subclass whose _split re-yields the parent's folds."""
+
+    def _split(self, codes):
+        yield from super()._split(codes)
+
+
+class _MyStacking(StackingClassifier):
+    pass
+
+
+class _MyCalibration(CalibratedClassifierCV):
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        return super().fit(X, y, sample_weight=sample_weight, **fit_params)
+
+
+@pytest.mark.parametrize("splitter", [PurgedKFold, _ReyieldingSplit, _ReyieldingInnerSplit])
+def test_subclasses_of_the_splitter_and_of_sklearns_tools_still_warn(splitter):
+    """The check read the frame a fixed depth above _split: a subclass's split or
+    _split that re-yields the folds adds a frame, and cross_val_predict, stacking and
+    calibration with it were silent (0 warnings of 4 tools)."""
+    X, y = _dated_classes()
+    cv = splitter(4, 1, 1)
+    name = type(cv).__name__
+    tools = [
+        ("cross_val_predict", lambda: cross_val_predict(LogisticRegression(), X, y, cv=cv)),
+        ("cross_val_predict", lambda: _MyStacking([("l", LogisticRegression())], cv=cv).fit(X, y)),
+        ("ensemble=True", lambda: _MyCalibration(LogisticRegression(), cv=cv).fit(X, y)),
+        (
+            "ensemble=False",
+            lambda: _MyCalibration(LogisticRegression(), cv=cv, ensemble=False).fit(X, y),
+        ),
+    ]
+    for consumer, run in tools:
+        with pytest.warns(UserWarning, match=rf"{name} is giving folds to .*{consumer}"):
+            run()
+
+
+def test_purged_folds_inside_a_calibrated_search_stay_quiet():
+    """A search over purged folds is scoring, even when CalibratedClassifierCV (with
+    chronological folds) is what fits it: only the tool that reads the folds counts."""
+    X, y = _dated_classes()
+    search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=PurgedKFold(3, 1, 1))
+    walk_forward = WalkForwardSplit(
+        train_days=16, test_days=8, step_days=8, min_train_samples=1, embargo_days=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # both tools hand the search a plain array: one row a date, as X has here
+        warnings.simplefilter("ignore", NoDatesWarning)
+        CalibratedClassifierCV(search, cv=walk_forward).fit(X, y)
+        StackingClassifier([("s", search)], cv=3).fit(X.to_numpy(), y.to_numpy())

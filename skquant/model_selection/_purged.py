@@ -48,18 +48,36 @@ def _test_and_train_dates(
     return test_dates, train
 
 
-def _asked_by_cross_val_predict() -> bool:
-    """Whether scikit-learn's ``cross_val_predict`` is reading the splits: it calls
-    ``list(cv.split(...))`` itself (also for ``StackingRegressor``,
-    ``StackingClassifier`` and ``CalibratedClassifierCV(ensemble=False)``), so it is
-    the frame just above ``split`` (this helper, ``_split``, ``split``, the caller)."""
-    try:
-        frame = sys._getframe(3)
-    except ValueError:  # a stack not that deep: _split called straight from the top level
-        return False
-    return frame.f_code.co_name == "cross_val_predict" and frame.f_globals.get(
-        "__name__", ""
-    ).startswith("sklearn.")
+def _fold_consumer(splitter) -> str | None:
+    """Which scikit-learn tool reads ``splitter``'s folds to fit on their test parts.
+
+    The reader is the first frame above the splitter's own ``split`` and ``_split``
+    (a subclass's overrides that re-yield them included: every frame whose ``self``
+    is ``splitter``). Returns ``"cross_val_predict"`` for scikit-learn's
+    ``cross_val_predict`` (which ``StackingRegressor`` and ``StackingClassifier`` call,
+    subclasses included), ``"calibration-oof"`` when ``CalibratedClassifierCV``
+    (``ensemble=False``) calls it, ``"calibration"`` when ``CalibratedClassifierCV``
+    (``ensemble=True``, the default) loops over the folds itself, else ``None``
+    (scoring, searching, a user's loop).
+    """
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_locals.get("self") is splitter:
+        frame = frame.f_back
+    if frame is None:  # pragma: no cover - a splitter method at the top of the stack
+        return None
+    module = frame.f_globals.get("__name__", "")
+    if module == "sklearn.calibration":
+        return "calibration"
+    if frame.f_code.co_name == "cross_val_predict" and module.startswith("sklearn."):
+        caller = frame.f_back  # past validate_params' wrapper
+        while caller is not None and caller.f_globals.get("__name__", "").startswith(
+            "sklearn.utils."
+        ):
+            caller = caller.f_back
+        if caller is not None and caller.f_globals.get("__name__") == "sklearn.calibration":
+            return "calibration-oof"
+        return "cross_val_predict"
+    return None
 
 
 class _BasePurgedSplitter(BaseTimeSplitter):
@@ -93,6 +111,44 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         """Whether each date is in exactly one test set (as ``cross_val_predict`` needs)."""
         return getattr(self, "n_test_folds", 1) == 1
 
+    def _warn_if_folds_feed_a_fit(self) -> None:
+        """Warn when scikit-learn fits a second model on the folds' test predictions.
+
+        Every split but the last trains on dates after its test rows, which is fine
+        for a score but not for predictions that something is fitted on: a stacking
+        meta-learner (``cross_val_predict``) or a calibrator (``CalibratedClassifierCV``,
+        either ``ensemble``) learns from a model that had seen the future.
+        """
+        consumer = _fold_consumer(self)
+        # cross_val_predict refuses test sets that do not partition the dates itself
+        if consumer is None or (consumer != "calibration" and not self._test_sets_partition()):
+            return
+        name = type(self).__name__
+        if consumer == "cross_val_predict":
+            message = (
+                f"{name} is giving folds to cross_val_predict (which "
+                "StackingRegressor and StackingClassifier call): every block but the last "
+                "is predicted by a model trained on later dates too, so these "
+                "out-of-fold predictions, a meta-learner fitted on them or a backtest of "
+                "them have seen the future. Use chronological_oof_predict (expanding, "
+                "time-ordered folds), EnsembleTrainer or MetaLearningTrainer for stacking, "
+                "and WalkForwardSplit or WalkForwardEngine for a backtest."
+            )
+        else:
+            how = "through cross_val_predict, " if consumer == "calibration-oof" else ""
+            message = (
+                f"{name} is giving folds to CalibratedClassifierCV ({how}ensemble="
+                f"{consumer == 'calibration'}): every split but the last calibrates on "
+                "test rows that its model's training dates come after, so the calibrator "
+                "learns how right a model that had seen the future is, not how right it "
+                "is on dates after its training, and its probabilities have seen the "
+                "future too. Calibrate on dates "
+                "after the training: CalibratedClassifierCV(cv=WalkForwardSplit(...)) "
+                "(ensemble=True, the default) fits each calibrator on a test window that "
+                "follows its model's training window."
+            )
+        warnings.warn(message, UserWarning, stacklevel=caller_stacklevel())
+
     def _split(self, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if self.embargo_days < self.label_horizon - 1:
             # The last test date's label spans the label_horizon periods after it; a
@@ -107,19 +163,7 @@ class _BasePurgedSplitter(BaseTimeSplitter):
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
-        # cross_val_predict refuses test sets that do not partition the dates itself
-        if self._test_sets_partition() and _asked_by_cross_val_predict():
-            warnings.warn(
-                f"{type(self).__name__} is giving folds to cross_val_predict (which "
-                "StackingRegressor and StackingClassifier call): every block but the last "
-                "is predicted by a model trained on later dates too, so these "
-                "out-of-fold predictions, a meta-learner fitted on them or a backtest of "
-                "them have seen the future. Use chronological_oof_predict (expanding, "
-                "time-ordered folds), EnsembleTrainer or MetaLearningTrainer for stacking, "
-                "and WalkForwardSplit or WalkForwardEngine for a backtest.",
-                UserWarning,
-                stacklevel=caller_stacklevel(),
-            )
+        self._warn_if_folds_feed_a_fit()
         block = self._blocks(int(codes.max()) + 1 if len(codes) else 0)
         for combination in self._combinations():
             test, train = _test_and_train_dates(
@@ -164,9 +208,14 @@ class PurgedKFold(_BasePurgedSplitter):
 
     Nothing else is dropped, so training dates lie on both sides of the test block.
     Rows that share a date always fall on the same side. For scoring and searching,
-    not for out-of-fold predictions: a block's model trained on later dates too, so
-    ``cross_val_predict`` (and scikit-learn's stacking) with it warns; stack with
-    :func:`chronological_oof_predict`.
+    not for out-of-fold predictions that something is then fitted on: a block's model
+    trained on later dates too. So ``cross_val_predict`` (and scikit-learn's
+    stacking) with it warns, stack with :func:`chronological_oof_predict`; and
+    ``CalibratedClassifierCV`` with it warns for either ``ensemble`` (with ``True``,
+    the default, each block's calibrator learns from that block's model, which saw
+    the later blocks), calibrate with ``cv=WalkForwardSplit(...)``. The warning
+    comes from the tool that reads the folds (subclasses of the splitter and of
+    those tools included), not from a search that such a tool fits.
 
     ``n_splits=3, label_horizon=1, embargo_days=1`` on 12 dates (``*`` train,
     ``p`` purged, ``e`` embargoed, ``x`` test)::
@@ -253,6 +302,9 @@ class CombinatorialPurgedCV(_BasePurgedSplitter):
     the assembly from per-split out-of-sample predictions, so a model gets a
     distribution of path Sharpe ratios instead of one number. The test sets
     overlap, so ``cross_val_predict`` refuses this splitter: use :meth:`paths`.
+    ``CalibratedClassifierCV`` (``ensemble=True``, the default) takes it and warns:
+    every split but the last calibrates on blocks its model's training dates follow
+    (see :class:`PurgedKFold`).
 
     skfolio's ``purged_size=p`` drops ``p`` dates on both sides of a test block and
     its ``embargo_size=e`` ``e`` more after it: that is ``label_horizon=p,
