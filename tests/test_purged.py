@@ -388,7 +388,7 @@ def test_calibrating_on_purged_folds_warns():
         train_days=16, test_days=8, step_days=8, min_train_samples=1, embargo_days=1
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)  # not sklearn 1.6 + scipy 1.17 deprecations
         honest = CalibratedClassifierCV(_SeesDates(), cv=walk_forward).fit(X, y)
     assert [pair.estimator.last_date_ for pair in honest.calibrated_classifiers_] == [15, 23, 31]
 
@@ -447,7 +447,7 @@ def test_purged_folds_inside_a_calibrated_search_stay_quiet():
         train_days=16, test_days=8, step_days=8, min_train_samples=1, embargo_days=1
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)  # not sklearn 1.6 + scipy 1.17 deprecations
         # both tools hand the search a plain array: one row a date, as X has here
         warnings.simplefilter("ignore", NoDatesWarning)
         CalibratedClassifierCV(search, cv=walk_forward).fit(X, y)
