@@ -819,3 +819,37 @@ def test_information_coefficient_is_the_mean_of_per_date_rank_correlations(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert information_coefficient(y, y, dates) == pytest.approx(1.0)
+
+
+def test_return_metrics_of_a_dated_series_warn_when_its_dates_contradict_the_year():
+    """sharpe_ratio, sortino_ratio, annual_return and calmar_ratio of a Series of weekly
+    returns (a DatetimeIndex) annualised it by the default 252 silently: a Sharpe ratio
+    of 1.00 where the dates' own year, 52, gives 0.45 (2.2x too high), an annual return
+    of 31% for 5.8%. A year the dates agree with, the per-period ratio
+    (periods_per_year=1, as PSR and the ICIR take it) and undated input stay silent;
+    periods_per_year=None, which the warning offers, takes the dates' year."""
+    rng = np.random.default_rng(0)
+    weeks = pd.date_range("2010-01-01", periods=300, freq="W-FRI")
+    weekly = pd.Series(rng.normal(0.002, 0.02, 300), index=weeks)
+    given = r"periods_per_year=252 was given, but the dates tell 52 periods a year"
+    for f in (sharpe_ratio, sortino_ratio, annual_return, calmar_ratio):
+        with pytest.warns(UserWarning, match=rf"{given}.*2.2x too high"):
+            inflated = f(weekly)
+        with pytest.warns(UserWarning, match=given):
+            f(weekly, periods_per_year=252)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert f(weekly.to_numpy()) == inflated  # no dates: 252 as asked, silently
+            assert f(weekly, periods_per_year=52) == f(weekly.to_numpy(), periods_per_year=52)
+            assert f(weekly, periods_per_year=None) == f(weekly, periods_per_year=52)
+        with pytest.raises(ValueError, match="periods_per_year=None .* carry none"):
+            f(weekly.to_numpy(), periods_per_year=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sharpe_ratio(weekly, periods_per_year=1)  # per period: no year to contradict
+        days = pd.Series(weekly.to_numpy(), index=pd.bdate_range("2010-01-01", periods=300))
+        sharpe_ratio(days)
+        sharpe_ratio(days.to_frame())  # a one-column frame of dated returns
+    with pytest.warns(UserWarning, match=r"periods_per_year=252 .* 12 periods"):
+        months = pd.date_range("2015-01-31", periods=60, freq="ME")
+        sharpe_ratio(pd.Series(weekly.to_numpy()[:60], index=months))

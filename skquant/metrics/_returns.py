@@ -24,13 +24,19 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+import sys
 from numbers import Real
 
 import numpy as np
+import pandas as pd
 
 from skquant.utils._docs import fill_doc
 from skquant.utils._equity import drawdown_curve, log_equity
-from skquant.utils._time import check_periods_per_year
+from skquant.utils._time import (
+    check_periods_per_year,
+    infer_periods_per_year,
+    warn_if_year_disagrees,
+)
 from skquant.utils._validation import one_dimensional
 
 __all__ = [
@@ -59,6 +65,33 @@ def _clean_counted(returns) -> tuple[np.ndarray, int]:
             "is finite (a price of 0 makes inf: drop or fix those periods)."
         )
     return r, n_periods
+
+
+def _year_of(returns, periods_per_year) -> float:
+    """``periods_per_year`` checked, or the year of the dates of ``returns`` when None.
+
+    Dates are the ``DatetimeIndex`` of a Series or frame of returns. A given year
+    they clearly contradict warns (:func:`~skquant.utils._time.warn_if_year_disagrees`):
+    weekly returns annualised by the default 252 have a Sharpe ratio
+    sqrt(252 / 52) = 2.2x too high. 1, the per-period ratio (as PSR and the ICIR
+    take it), annualises nothing and is not compared, nor is the year skquant's own
+    callers pass: they took it from the data, and warned where they did.
+    """
+    index = getattr(returns, "index", None)
+    dated = isinstance(index, pd.DatetimeIndex)
+    if periods_per_year is None:
+        if not dated:
+            raise ValueError(
+                "periods_per_year=None takes the year from the dates of returns, but "
+                "returns carry none (a Series or frame indexed by a DatetimeIndex "
+                "does): pass periods_per_year (252 daily, 52 weekly, 12 monthly)."
+            )
+        return infer_periods_per_year(index.dropna().unique())
+    periods_per_year = check_periods_per_year(periods_per_year)
+    caller = sys._getframe(2).f_globals.get("__name__", "")  # the metric's caller
+    if periods_per_year != 1 and dated and not caller.startswith("skquant."):
+        warn_if_year_disagrees(periods_per_year, index)
+    return periods_per_year
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -115,14 +148,17 @@ def _rescaled(d: np.ndarray) -> np.ndarray:
 
 
 @fill_doc
-def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0) -> float:
+def sharpe_ratio(returns, periods_per_year: float | None = 252, risk_free: float = 0.0) -> float:
     """Annualised Sharpe ratio: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``.
 
     Parameters
     ----------
     {metrics.returns}
-    periods_per_year : float, default=252
-        Periods in a year (252 for daily, 52 weekly, 12 monthly).
+    periods_per_year : float or None, default=252
+        Periods in a year (252 for daily, 52 weekly, 12 monthly). None takes it
+        from the dates of ``returns`` (a Series or frame indexed by a
+        DatetimeIndex); a year those dates clearly contradict warns (252 for
+        weekly returns: a Sharpe ratio 2.2x too high).
     risk_free : float, default=0.0
         Risk-free return per period, subtracted from every return.
 
@@ -139,7 +175,7 @@ def sharpe_ratio(returns, periods_per_year: float = 252, risk_free: float = 0.0)
     >>> round(sharpe_ratio([0.01, -0.005, 0.02, 0.0]), 4)
     8.949
     """
-    periods_per_year = check_periods_per_year(periods_per_year)
+    periods_per_year = _year_of(returns, periods_per_year)
     r, decided = _excess(returns, risk_free, "risk_free")
     if decided is not None:
         return decided
@@ -176,7 +212,7 @@ def max_drawdown(returns) -> float:
     return float(min(np.min(drawdown_curve(r)), 0.0))
 
 
-def annual_return(returns, periods_per_year: float = 252) -> float:
+def annual_return(returns, periods_per_year: float | None = 252) -> float:
     """Compound annual growth rate: ``E_T ** (periods_per_year / T) - 1``.
 
     ``E_T`` is the compounded equity at the end and ``T`` the number of periods,
@@ -187,8 +223,9 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
     ----------
     returns : array-like of shape (n_periods,)
         Per-period simple returns; a NaN period counts as flat (return 0).
-    periods_per_year : float, default=252
-        Periods in a year.
+    periods_per_year : float or None, default=252
+        Periods in a year; None takes it from the dates of ``returns``, and a
+        year they clearly contradict warns (as :func:`sharpe_ratio`).
 
     Returns
     -------
@@ -201,7 +238,7 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
     >>> round(annual_return([0.1, float("nan")], periods_per_year=2), 4)
     0.1
     """
-    periods_per_year = check_periods_per_year(periods_per_year)
+    periods_per_year = _year_of(returns, periods_per_year)
     r, n_periods = _clean_counted(returns)
     if len(r) == 0:
         return float("nan")
@@ -213,7 +250,9 @@ def annual_return(returns, periods_per_year: float = 252) -> float:
 
 
 @fill_doc
-def sortino_ratio(returns, periods_per_year: float = 252, required_return: float = 0.0) -> float:
+def sortino_ratio(
+    returns, periods_per_year: float | None = 252, required_return: float = 0.0
+) -> float:
     """Annualised Sortino ratio: mean excess return over downside deviation.
 
     ``mean(d) * periods_per_year / (sqrt(mean(min(d, 0) ** 2)) * sqrt(periods_per_year))``
@@ -231,7 +270,7 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
         of their mean (as :func:`sharpe_ratio`), but a constant negative one is
         ``-sqrt(periods_per_year)`` by the formula: its downside deviation is its size.
     """
-    periods_per_year = check_periods_per_year(periods_per_year)
+    periods_per_year = _year_of(returns, periods_per_year)
     d, decided = _excess(returns, required_return, "required_return")
     if decided is not None and not decided < 0:  # NaN, +inf or 0
         return decided
@@ -239,7 +278,7 @@ def sortino_ratio(returns, periods_per_year: float = 252, required_return: float
     return _ratio(np.mean(d) * periods_per_year, downside)
 
 
-def calmar_ratio(returns, periods_per_year: float = 252) -> float:
+def calmar_ratio(returns, periods_per_year: float | None = 252) -> float:
     """Annual return divided by the absolute max drawdown.
 
     Parameters
@@ -247,14 +286,16 @@ def calmar_ratio(returns, periods_per_year: float = 252) -> float:
     returns : array-like of shape (n_periods,)
         Per-period simple returns; a NaN period counts as flat (return 0), in the
         annual return's year as in the drawdown (as empyrical).
-    periods_per_year : float, default=252
-        Periods in a year.
+    periods_per_year : float or None, default=252
+        Periods in a year; None takes it from the dates of ``returns``, and a
+        year they clearly contradict warns (as :func:`sharpe_ratio`).
 
     Returns
     -------
     calmar : float
         NaN for empty input or when there is no drawdown (as empyrical).
     """
+    periods_per_year = _year_of(returns, periods_per_year)
     mdd = max_drawdown(returns)
     if np.isnan(mdd) or mdd == 0:
         return float("nan")

@@ -247,8 +247,11 @@ _RETURNS_METRICS = _entries(
     """
     returns : array-like of shape (n_periods,)
         Per-period simple returns; NaN periods are dropped.
-    periods_per_year : float, default=252
-        Periods in a year.
+    periods_per_year : float or None, default=252
+        Periods in a year (252 daily, 52 weekly, 12 monthly). None takes it from
+        the dates of ``returns`` (a Series or frame indexed by a DatetimeIndex);
+        a year those dates clearly contradict warns (252 for weekly returns: a
+        Sharpe ratio 2.2x too high).
     pnl : array-like of shape (n_periods,)
         Per-period returns (or per-trade P&L); NaN periods are dropped.
     """
