@@ -991,3 +991,33 @@ def test_an_explicit_year_the_dates_contradict_warns_once_per_run():
     assert right.periods_per_year_ == 52.0
     assert not [w for w in caught if "periods_per_year" in str(w.message)]
     assert result.summary["sharpe"] == pytest.approx(inferred.summary["sharpe"] * np.sqrt(252 / 52))
+
+
+def test_a_binary_target_by_model_name_is_fitted_as_classification():
+    """run("lightgbm", config) on a 0/1 target (y_will_peak) regressed on it and took
+    the sign of the regression, a probability estimate in [0, 1]: every position +1,
+    the run's Sharpe exactly the equal-weight benchmark's (0.865 and 0.865 on this
+    panel), though the contract trades a binary target by the probability above or
+    below 0.5, as the walkforward command and SingleTaskStrategy fit it. A task the
+    config sets stays the user's."""
+    from sklearn.base import is_classifier
+
+    from skquant.models._base import BinaryTargetWarning
+
+    panel = make_synthetic_panel(n_symbols=4, n_days=400, random_state=1)
+    config = load_model_config("lightgbm", overrides={"n_estimators": 10, "n_jobs": 1})
+    kw = dict(target="y_will_peak", return_col="fwd_ret", train_days=150, test_days=50,
+              step_days=50, min_train_samples=100)  # fmt: skip
+    engine = WalkForwardEngine(panel, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BinaryTargetWarning)
+        result = engine.run("lightgbm", config)
+    assert is_classifier(engine.last_model_) and "task" not in config
+    position = result.predictions["position"]
+    assert set(position.unique()) == {-1.0, 1.0}
+    assert (position == np.sign(result.predictions["prediction"] - 0.5)).all()
+    assert result.summary["sharpe"] != pytest.approx(result.summary["benchmark_sharpe"])
+    chosen = WalkForwardEngine(panel, **kw)
+    with pytest.warns(UserWarning, match="same side"):
+        chosen.run("lightgbm", {**config, "task": "regression"})
+    assert not is_classifier(chosen.last_model_)

@@ -23,6 +23,7 @@ from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._history import history_periods
 from skquant.utils._portfolio import one_sided, one_value
+from skquant.utils._target import is_binary_target
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._variant import variant_env
 from skquant.utils._warnings import caller_stacklevel
@@ -735,9 +736,22 @@ class WalkForwardEngine:
             return embargo_at_least(clone(estimator), self.embargo_days_)
         from skquant.registry import get_trainer
 
+        trainer = get_trainer(model_name)(config)
+        # A binary target (y_will_peak) is fitted as classification where the family
+        # can, as the walkforward command and SingleTaskStrategy do: regressed on, its
+        # predictions lie in [0, 1] and their sign put every position long. A task the
+        # config sets is the user's.
+        params = trainer.get_params(deep=False)
+        if (
+            "task" in params
+            and params["task"] is None
+            and (config is None or config.get("task") is None)
+            and is_binary_target(self._y)
+        ):
+            trainer.set_params(task="classification")
         # The trainer's own inner splits (its early-stopping tail, its out-of-fold
         # blocks) are embargoed at least as long as the folds are.
-        return embargo_at_least(get_trainer(model_name)(config), self.embargo_days_)
+        return embargo_at_least(trainer, self.embargo_days_)
 
     def run(
         self,
@@ -755,7 +769,9 @@ class WalkForwardEngine:
         ----------
         model_name : str, default=None
             Registry name of a trainer (``"lightgbm"``); built as
-            ``get_trainer(model_name)(config)``.
+            ``get_trainer(model_name)(config)``, fitted as a classifier on a binary
+            target (``y_will_peak``: positions by its probability above or below
+            0.5) where the family can, unless ``config`` sets ``task``.
         config : dict, default=None
             The trainer's config, e.g. ``load_model_config("lightgbm", variant=...)``.
         estimator : estimator, default=None
