@@ -21,6 +21,7 @@ from skquant.metrics import get_scorer
 from skquant.utils._history import history_periods
 from skquant.utils._rows import take_rows
 from skquant.utils._time import dates_of, infer_periods_per_year
+from skquant.utils._warnings import each_warning_once
 
 __all__ = ["walk_forward_importance"]
 
@@ -103,17 +104,20 @@ def walk_forward_importance(
     )
     rng = check_random_state(random_state)
     folds = []
-    for train, test in cv.split(X, y):
-        model = clone(estimator).fit(take_rows(X, train), take_rows(y, train))
-        result = permutation_importance(
-            model,
-            take_rows(X, test),
-            take_rows(y, test),
-            scoring=_with_history(scorer, X, test, history_periods(model)),
-            n_repeats=n_repeats,
-            random_state=rng,
-        )
-        folds.append(result.importances_mean)
+    # each fold's scorer runs 1 + n_features * n_repeats times on the same y: a
+    # warning about y came 108 times from 3 folds of 7 features
+    with each_warning_once():
+        for train, test in cv.split(X, y):
+            model = clone(estimator).fit(take_rows(X, train), take_rows(y, train))
+            result = permutation_importance(
+                model,
+                take_rows(X, test),
+                take_rows(y, test),
+                scoring=_with_history(scorer, X, test, history_periods(model)),
+                n_repeats=n_repeats,
+                random_state=rng,
+            )
+            folds.append(result.importances_mean)
     if not folds:
         raise ValueError(f"cv={cv!r} yields no fold on these {len(X)} rows.")
     per_fold = np.asarray(folds)

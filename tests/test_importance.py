@@ -19,6 +19,7 @@ from skquant import (
     QuantileLightGBMTrainer,
     WalkForwardSplit,
     XGBoostTrainer,
+    make_synthetic_panel,
 )
 from skquant.inspection import walk_forward_importance
 
@@ -535,3 +536,35 @@ def test_train_all_says_once_which_models_give_no_shap_importance(tmp_path, n_jo
         kept = entry.get("warnings", [])
         assert any(w.startswith("lstm: no SHAP importance") for w in kept), entry
     assert not (out / "AAA" / "lstm" / "shap_importance.csv").exists()
+
+
+def test_permutation_says_a_warning_about_y_once():
+    """kind='permutation' scores (X, y) once, then once per feature and shuffle, on the
+    same y: a warning about y (the README's y_val, a 5-day return booked every period)
+    came 1 + 7 features x 5 shuffles = 36 times from one call, however the warning
+    filters were set, and from walk_forward_importance that many times a fold (108
+    from 3 folds). Each distinct warning is now said once (a fold's own figures make
+    its message its own), at the caller's line."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=300, random_state=2)
+    features = ["ret_1", "ret_5", "ret_21", "vol_21", "range", "alpha_1", "alpha_2"]
+    X, y = panel[features], panel["fwd_ret_5"]
+    dates = X.index.get_level_values("date")
+    train, test = dates < dates.unique()[230], dates >= dates.unique()[240]
+    trainer = LightGBMTrainer(**FAST).fit(X[train], y[train])
+    for action in ("default", "always"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter(action)
+            trainer.get_feature_importance(kind="permutation", X=X[test], y=y[test])
+        overlap = [w for w in caught if "y overlaps itself" in str(w.message)]
+        assert len(overlap) == 1, (action, len(overlap))
+        assert overlap[0].filename == __file__
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter(action)
+            walk_forward_importance(
+                LightGBMTrainer(**FAST), X, y, cv=WalkForwardSplit(
+                    train_days=100, test_days=60, step_days=60, min_train_samples=100,
+                    embargo_days=5,
+                ),
+            )  # fmt: skip
+        overlap = [w for w in caught if "y overlaps itself" in str(w.message)]
+        assert 1 <= len(overlap) <= 3, (action, len(overlap))  # once a fold, at most

@@ -19,6 +19,7 @@ from skquant.metrics import get_scorer
 from skquant.utils._history import history_periods
 from skquant.utils._optional import import_optional
 from skquant.utils._sklearn_compat import _num_samples
+from skquant.utils._warnings import each_warning_once
 
 IMPORTANCE_KINDS = ("gain", "shap", "permutation")
 # Shuffles per feature of kind="permutation", with a fixed seed so it repeats.
@@ -132,14 +133,18 @@ def permutation_scores(estimator, X, y) -> np.ndarray:
             f"kind='permutation': X has {n_rows} rows but y has {n_labels}; pass the labels "
             "of X's rows."
         )
-    result = permutation_importance(
-        estimator,
-        X,
-        y,
-        scoring=permutation_scorer(estimator),
-        n_repeats=PERMUTATION_REPEATS,
-        random_state=0,
-    )
+    # the scorer runs 1 + n_features * PERMUTATION_REPEATS times on the same y: a
+    # warning about y (a multi-period return booked every period) came 36 times for
+    # 7 features
+    with each_warning_once():
+        result = permutation_importance(
+            estimator,
+            X,
+            y,
+            scoring=permutation_scorer(estimator),
+            n_repeats=PERMUTATION_REPEATS,
+            random_state=0,
+        )
     return result.importances_mean
 
 

@@ -80,3 +80,24 @@ def _show_in_thread(message, category, filename, lineno, file=None, line=None):
         _shown_otherwise(message, category, filename, lineno, file, line)
     else:
         caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+
+@contextlib.contextmanager
+def each_warning_once() -> Iterator[None]:
+    """Say each distinct warning raised inside the block once, where it was raised.
+
+    A scorer run once per feature and shuffle on the same ``y`` (permutation
+    importance) repeats its warnings about ``y`` that many times, whatever the
+    filters: scikit-learn's loops reset the registry Python's ``"default"`` action
+    keeps. Warnings the filters ignore stay ignored, and one they turn into an error
+    still raises where it was raised.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            yield
+        finally:
+            said = {}
+            for w in caught:
+                said.setdefault((w.category, str(w.message), w.filename, w.lineno), w)
+    for w in said.values():
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
