@@ -452,3 +452,33 @@ def test_purged_folds_inside_a_calibrated_search_stay_quiet():
         warnings.simplefilter("ignore", NoDatesWarning)
         CalibratedClassifierCV(search, cv=walk_forward).fit(X, y)
         StackingClassifier([("s", search)], cv=3).fit(X.to_numpy(), y.to_numpy())
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_stacking_warns_once_at_the_users_line_for_any_n_jobs(n_jobs):
+    """StackingRegressor splits inside each base model's cross_val_predict, which
+    n_jobs=2 runs in loky worker processes: the splitter's warnings were printed raw
+    there (from multiprocessing/process.py) and none reached the caller (0 caught
+    of 2 per base model), and n_jobs=1 said each once per base model (6 of each for 6).
+    Now both say each warning once, at the user's fit line, with the same predictions."""
+    X, _ = _dated_classes(30)
+    y = X["a"] * 2.0
+    stack = StackingRegressor(
+        [(f"r{i}", Ridge(alpha=i + 1.0)) for i in range(6)],
+        cv=PurgedKFold(3, 3, 0),
+        n_jobs=n_jobs,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predictions = stack.fit(X, y).predict(X)
+    said = sorted(str(w.message).split(":")[0] for w in caught if w.category is UserWarning)
+    assert said == [
+        "PurgedKFold is giving folds to cross_val_predict (which StackingRegressor and "
+        "StackingClassifier call)",
+        "embargo_days=0 is below label_horizon - 1 = 2",
+    ]
+    assert {w.filename for w in caught if w.category is UserWarning} == {__file__}
+    serial = StackingRegressor(stack.estimators, cv=PurgedKFold(3, 3, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        np.testing.assert_allclose(predictions, serial.fit(X, y).predict(X))

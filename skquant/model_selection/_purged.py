@@ -10,6 +10,7 @@ split (in that order) that tests block b serves block b on path j.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import sys
@@ -80,6 +81,24 @@ def _fold_consumer(splitter) -> str | None:
     return None
 
 
+def _copied_for_first_base_model(frame) -> bool:
+    """Whether scikit-learn's stacking (``frame``: the loop that copies the splitter)
+    copies it for its first base model: once per ``fit``, not once per base model
+    (n_jobs=1 said it 6 times for 6 base models; the later copies of n_jobs > 1 are
+    made in joblib's dispatch thread, away from the user's line). True when the loop's
+    variables are not the ones expected (warn rather than stay silent).
+    """
+    stack, est = frame.f_locals.get("self"), frame.f_locals.get("est")
+    estimators = getattr(stack, "estimators", None)
+    if est is None or not isinstance(estimators, list):
+        return True
+    for pair in estimators:
+        base = pair[1] if isinstance(pair, tuple) and len(pair) == 2 else None
+        if not (isinstance(base, str) and base == "drop"):
+            return base is est
+    return True
+
+
 class _BasePurgedSplitter(BaseTimeSplitter):
     """Contiguous date blocks; each test set a combination of blocks, purged and embargoed."""
 
@@ -111,15 +130,62 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         """Whether each date is in exactly one test set (as ``cross_val_predict`` needs)."""
         return getattr(self, "n_test_folds", 1) == 1
 
-    def _warn_if_folds_feed_a_fit(self) -> None:
+    def __deepcopy__(self, memo: dict) -> _BasePurgedSplitter:
+        """Copy; warn here, in the caller's process, when scikit-learn's stacking copies
+        the splitter for its ``cross_val_predict`` calls.
+
+        ``StackingRegressor`` and ``StackingClassifier`` hand each base model's
+        ``cross_val_predict`` a deep copy, which ``n_jobs > 1`` runs (and splits) in
+        a worker process: the warnings ``split`` gave there were printed raw by each
+        worker, from ``multiprocessing/process.py``, and never reached the caller's
+        filters or ``pytest.warns`` (n_jobs=1 gave them at the user's ``fit`` line).
+        The warnings that depend on the parameters only are given here instead, once
+        per ``fit`` (on the first base model's copy), for every ``n_jobs``, and the
+        copies' ``split`` does not repeat them.
+        """
+        copied = type(self).__new__(type(self))
+        memo[id(self)] = copied
+        for name, value in self.__dict__.items():
+            setattr(copied, name, copy.deepcopy(value, memo))
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__") == "copy":
+            frame = frame.f_back
+        if frame is not None and frame.f_globals.get("__name__") == "sklearn.ensemble._stacking":
+            copied._warned_for_stacking = True
+            if _copied_for_first_base_model(frame):
+                self._warn_embargo_below_horizon(also=("copy",))
+                self._warn_if_folds_feed_a_fit("cross_val_predict", also=("copy",))
+        return copied
+
+    def _warn_embargo_below_horizon(self, also: tuple[str, ...] = ()) -> None:
+        """Warn when ``embargo_days`` leaves training labels overlapping a test block's."""
+        if self.embargo_days < self.label_horizon - 1:
+            # The last test date's label spans the label_horizon periods after it; a
+            # training date d periods later shares label_horizon - d of them.
+            warnings.warn(
+                f"embargo_days={self.embargo_days} is below label_horizon - 1 = "
+                f"{self.label_horizon - 1}: the labels of the training dates just after "
+                "each test block overlap the last test labels' window, so the "
+                "out-of-sample score is inflated. Use embargo_days >= "
+                f"{self.label_horizon - 1} (the label horizon, {self.label_horizon}, is "
+                "what the walk-forward tools' embargo_days='auto' uses).",
+                UserWarning,
+                stacklevel=caller_stacklevel(also),
+            )
+
+    def _warn_if_folds_feed_a_fit(
+        self, consumer: str | None = None, also: tuple[str, ...] = ()
+    ) -> None:
         """Warn when scikit-learn fits a second model on the folds' test predictions.
 
         Every split but the last trains on dates after its test rows, which is fine
         for a score but not for predictions that something is fitted on: a stacking
         meta-learner (``cross_val_predict``) or a calibrator (``CalibratedClassifierCV``,
-        either ``ensemble``) learns from a model that had seen the future.
+        either ``ensemble``) learns from a model that had seen the future. ``consumer``
+        is the reader of the folds when known, else found from the call stack.
         """
-        consumer = _fold_consumer(self)
+        if consumer is None:
+            consumer = _fold_consumer(self)
         # cross_val_predict refuses test sets that do not partition the dates itself
         if consumer is None or (consumer != "calibration" and not self._test_sets_partition()):
             return
@@ -147,23 +213,13 @@ class _BasePurgedSplitter(BaseTimeSplitter):
                 "(ensemble=True, the default) fits each calibrator on a test window that "
                 "follows its model's training window."
             )
-        warnings.warn(message, UserWarning, stacklevel=caller_stacklevel())
+        warnings.warn(message, UserWarning, stacklevel=caller_stacklevel(also))
 
     def _split(self, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        if self.embargo_days < self.label_horizon - 1:
-            # The last test date's label spans the label_horizon periods after it; a
-            # training date d periods later shares label_horizon - d of them.
-            warnings.warn(
-                f"embargo_days={self.embargo_days} is below label_horizon - 1 = "
-                f"{self.label_horizon - 1}: the labels of the training dates just after "
-                "each test block overlap the last test labels' window, so the "
-                "out-of-sample score is inflated. Use embargo_days >= "
-                f"{self.label_horizon - 1} (the label horizon, {self.label_horizon}, is "
-                "what the walk-forward tools' embargo_days='auto' uses).",
-                UserWarning,
-                stacklevel=caller_stacklevel(),
-            )
-        self._warn_if_folds_feed_a_fit()
+        # a stacking's copy was warned about when it was made (see __deepcopy__)
+        if not getattr(self, "_warned_for_stacking", False):
+            self._warn_embargo_below_horizon()
+            self._warn_if_folds_feed_a_fit()
         block = self._blocks(int(codes.max()) + 1 if len(codes) else 0)
         for combination in self._combinations():
             test, train = _test_and_train_dates(
@@ -215,7 +271,8 @@ class PurgedKFold(_BasePurgedSplitter):
     the default, each block's calibrator learns from that block's model, which saw
     the later blocks), calibrate with ``cv=WalkForwardSplit(...)``. The warning
     comes from the tool that reads the folds (subclasses of the splitter and of
-    those tools included), not from a search that such a tool fits.
+    those tools included), not from a search that such a tool fits; stacking gives
+    it once per ``fit``, at the caller's line, for any ``n_jobs``.
 
     ``n_splits=3, label_horizon=1, embargo_days=1`` on 12 dates (``*`` train,
     ``p`` purged, ``e`` embargoed, ``x`` test)::

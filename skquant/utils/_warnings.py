@@ -20,17 +20,15 @@ class LeakageWarning(UserWarning):
 LeakageWarning.__module__ = "skquant.leakage"
 
 
-def caller_stacklevel() -> int:
+def caller_stacklevel(also: tuple[str, ...] = ()) -> int:
     """``stacklevel`` of the first frame outside skquant, scikit-learn and joblib, so
     that a warning points at the user's call (``fit``, ``train``,
     ``WalkForwardEngine(...)``, ``cross_validate(...)``, whose joblib loop consumes a
-    splitter's generator) whatever the path to it."""
+    splitter's generator) whatever the path to it. ``also`` names further top-level
+    modules to pass (``"copy"`` for a warning raised from ``__deepcopy__``)."""
+    passed = {"skquant", "sklearn", "joblib", *also}
     frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn is level 1
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
-        "skquant",
-        "sklearn",
-        "joblib",
-    }:
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in passed:
         frame, level = frame.f_back, level + 1
     return level
 
