@@ -853,3 +853,33 @@ def test_return_metrics_of_a_dated_series_warn_when_its_dates_contradict_the_yea
     with pytest.warns(UserWarning, match=r"periods_per_year=252 .* 12 periods"):
         months = pd.date_range("2015-01-31", periods=60, freq="ME")
         sharpe_ratio(pd.Series(weekly.to_numpy()[:60], index=months))
+
+
+def test_a_scorers_warning_comes_once_per_cross_validate_call():
+    """scikit-learn scores each fold inside warnings.catch_warnings, which resets the
+    registry of Python's "default" action: the scorer's NoDatesWarning came once per
+    fold (5 identical warnings for 5 folds). Now once per call, and again in the next."""
+    from skquant import WalkForwardSplit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = 0.01 * X[:, 0] + rng.normal(0, 0.01, 120)
+    cv = WalkForwardSplit(train_days=40, test_days=16, step_days=16, min_train_samples=1)
+    scorer = get_scorer("sharpe")
+
+    def scorer_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            result = cross_validate(Ridge(), X, y, cv=cv, scoring=scorer)
+        assert len(result["test_score"]) == 5
+        return [w for w in caught if "'sharpe' scorer: X carries no dates" in str(w.message)]
+
+    for _ in range(2):  # a second call says it again
+        said = scorer_warnings()
+        assert len(said) == 1
+        assert said[0].category is NoDatesWarning and said[0].filename == __file__
+    with warnings.catch_warnings():  # a filter that makes it an error still raises
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", NoDatesWarning)
+        with pytest.raises(NoDatesWarning, match="'sharpe' scorer"):
+            scorer(Ridge().fit(X, y), X, y)

@@ -18,7 +18,7 @@ from skquant.utils._time import (
     periods_per_year_of,
     warn_no_dates,
 )
-from skquant.utils._warnings import caller_stacklevel
+from skquant.utils._warnings import caller_stacklevel, once_per_parallel_run
 
 __all__ = [
     "METRICS",
@@ -328,6 +328,8 @@ class TradingScorer:
     carries dates, a returns metric (without ``periods_per_year``) and
     the information coefficient warn (``NoDatesWarning``): on a panel the rows of
     one date would count as separate periods, or be ranked against other dates'.
+    Inside scikit-learn's loops (``cross_validate``, a search) run in the caller's
+    process, each distinct warning comes once per call, not once per fold.
 
     Parameters
     ----------
@@ -344,6 +346,11 @@ class TradingScorer:
         self.periods_per_year = periods_per_year
 
     def __call__(self, estimator, X, y, sample_weight=None, groups=None) -> float:
+        # once per cross_validate (or search) call, not once per fold
+        with once_per_parallel_run():
+            return self._score(estimator, X, y, sample_weight, groups)
+
+    def _score(self, estimator, X, y, sample_weight, groups) -> float:
         if sample_weight is not None:
             raise ValueError(f"The {self.name!r} trading scorer does not take sample_weight.")
         check_metric_for_estimator(self.name, estimator)

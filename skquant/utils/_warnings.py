@@ -6,6 +6,7 @@ import contextlib
 import sys
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator
 
 
@@ -98,4 +99,63 @@ def each_warning_once() -> Iterator[None]:
             for w in caught:
                 said.setdefault((w.category, str(w.message), w.filename, w.lineno), w)
     for w in said.values():
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+# the warnings each joblib Parallel run (cross_validate's, a search's) has said, by run
+_SAID_IN_RUN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _outermost_parallel(frame):
+    """The outermost joblib ``Parallel`` whose ``__call__`` is on the stack between
+    ``frame`` and the user's code (frames of skquant, scikit-learn, joblib, contextlib),
+    else None (a worker process, or no parallel loop)."""
+    from joblib import Parallel
+
+    found = None
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
+        "skquant",
+        "sklearn",
+        "joblib",
+        "contextlib",
+    }:
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, Parallel):
+            found = owner
+        frame = frame.f_back
+    return found
+
+
+@contextlib.contextmanager
+def once_per_parallel_run() -> Iterator[None]:
+    """Say each distinct warning raised inside the block once per run of the joblib
+    ``Parallel`` loop that scikit-learn runs the block in (``cross_validate``'s folds,
+    a search's candidates and folds).
+
+    scikit-learn runs each fold inside ``warnings.catch_warnings``, which resets the
+    registry Python's ``"default"`` action keeps: a scorer's warning about ``X`` or
+    its dates came once per fold (5 identical ones for 5 folds). A later loop (another
+    ``cross_validate`` call) says them again. Outside such a loop, in a worker process
+    and in a thread other than the main one, the block's warnings pass unchanged.
+    Warnings the filters ignore stay ignored, and one they turn into an error still
+    raises where it was raised.
+    """
+    run = None
+    if threading.current_thread() is threading.main_thread():
+        run = _outermost_parallel(sys._getframe(1))
+    if run is None:
+        yield
+        return
+    said = _SAID_IN_RUN.setdefault(run, set())
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            yield
+        finally:
+            fresh = []
+            for w in caught:
+                key = (w.category, str(w.message), w.filename, w.lineno)
+                if key not in said:
+                    said.add(key)
+                    fresh.append(w)
+    for w in fresh:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
