@@ -525,3 +525,30 @@ def test_reader_names_a_date_column_spelled_otherwise(tmp_path):
     path = _write(_good_frame().rename(columns={"date": "Date"}), tmp_path / "AAA.csv")
     with pytest.raises(ValueError, match=r"AAA.csv has no 'date' column.*'Date'.*rename"):
         read_symbol(path)
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        ("walkforward", "--target"),
+        ("walkforward", "--return-col"),
+        ("walkforward", "--features"),
+        ("train-all", "--target"),
+        ("train-all", "--return-col"),
+    ],
+)
+def test_a_missing_column_names_the_option_that_asked_for_it(tmp_path, command, option):
+    """A --target, --return-col or --features column that no file holds was refused in
+    the same words for each ("AAA.parquet has no column 'nocol'"), so the user could not
+    tell which option to fix; the parts of "no usable symbol file" ended in ".;"."""
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=120, seed=5)
+    given = {"--target": "fwd_ret_1d", "--return-col": "fwd_ret_1d", "--features": "f0,f1"}
+    given[option] = "nocol" if option != "--features" else "f0,nocol"
+    extra = (["--train-days", "40", "--test-days", "20", "--step-days", "20",
+              "--min-train-samples", "30"] if command == "walkforward"
+             else ["--models", "lightgbm", "--val-days", "20"])  # fmt: skip
+    proc = run_cli(command, "--input-dir", data, "--output-dir", tmp_path / "out",
+                   *[x for pair in given.items() for x in pair], *extra)  # fmt: skip
+    assert proc.returncode in (1, 2), proc.stderr
+    assert f"has no column 'nocol' ({option})" in proc.stderr, proc.stderr
+    assert ".;" not in proc.stderr and ".)." not in proc.stderr, proc.stderr

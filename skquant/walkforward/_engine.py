@@ -23,7 +23,6 @@ from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._history import history_periods
 from skquant.utils._portfolio import one_sided, one_value
-from skquant.utils._target import is_binary_target
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._variant import variant_env
 from skquant.utils._warnings import caller_stacklevel
@@ -741,14 +740,12 @@ class WalkForwardEngine:
         # can, as the walkforward command and SingleTaskStrategy do: regressed on, its
         # predictions lie in [0, 1] and their sign put every position long. A task the
         # config sets is the user's.
-        params = trainer.get_params(deep=False)
-        if (
-            "task" in params
-            and params["task"] is None
-            and (config is None or config.get("task") is None)
-            and is_binary_target(self._y)
-        ):
-            trainer.set_params(task="classification")
+        if "task" in trainer.get_params(deep=False):
+            from skquant.strategies import choose_task
+
+            # (only a change is set: a run's fingerprint keeps task=None otherwise)
+            if choose_task(trainer, self._y, config) == "classification":
+                trainer.set_params(task="classification")
         # The trainer's own inner splits (its early-stopping tail, its out-of-fold
         # blocks) are embargoed at least as long as the folds are.
         return embargo_at_least(trainer, self.embargo_days_)
