@@ -883,3 +883,108 @@ def test_a_scorers_warning_comes_once_per_cross_validate_call():
         warnings.simplefilter("error", NoDatesWarning)
         with pytest.raises(NoDatesWarning, match="'sharpe' scorer"):
             scorer(Ridge().fit(X, y), X, y)
+
+
+def _warning_folds():
+    from skquant import WalkForwardSplit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = 0.01 * X[:, 0] + rng.normal(0, 0.01, 120)
+    return X, y, WalkForwardSplit(train_days=40, test_days=16, step_days=16, min_train_samples=1)
+
+
+class _DeprecatedPredict(Ridge):
+    def predict(self, X):
+        warnings.warn("the 'legacy' predict is deprecated", DeprecationWarning, stacklevel=1)
+        return super().predict(X)
+
+
+def test_the_scorers_once_rule_keeps_the_filters_the_fold_and_a_reused_parallel(monkeypatch):
+    """The scorer's say-once wrapper (a second reading of it): a fold whose scoring raised
+    lost its warnings and marked them said, so no other fold gave them (the NoDatesWarning
+    of 4 folds annualised rows as periods, silently); a warning given again by
+    warn_explicit was matched against the file's path instead of its module, so a
+    DeprecationWarning of the user's own model (shown for __main__ by Python's
+    default filters) vanished; a user's Parallel called twice was one run, so its
+    second cross_validate said nothing."""
+    from joblib import Parallel, delayed
+
+    import skquant.metrics._scorer as scorer_module
+
+    X, y, cv = _warning_folds()
+    real, calls = scorer_module.compute_metric, [0]
+
+    def fails_first(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 1:
+            raise ValueError("the first fold's scoring fails")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scorer_module, "compute_metric", fails_first)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        scores = cross_validate(Ridge(), X, y, cv=cv, scoring=get_scorer("sharpe"))["test_score"]
+    assert np.isnan(scores[0]) and np.isfinite(scores[1:]).all()
+    assert sum("'sharpe' scorer: X carries no dates" in str(w.message) for w in caught) == 1
+    monkeypatch.undo()
+
+    # the user's model's deprecation passes this module's filter as it did outside
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings("default", category=DeprecationWarning, module=__name__)
+        cross_validate(_DeprecatedPredict(), X, y, cv=cv, scoring=get_scorer("sharpe"))
+    assert sum("'legacy' predict" in str(w.message) for w in caught) >= 1
+
+    with Parallel(n_jobs=1) as parallel:
+        for _ in range(2):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("default")
+                parallel(
+                    delayed(cross_validate)(Ridge(), X, y, cv=cv, scoring=get_scorer("sharpe"))
+                    for _ in range(1)
+                )
+            assert sum("'sharpe' scorer" in str(w.message) for w in caught) == 1
+
+
+def test_each_warning_once_keeps_the_warnings_of_a_block_that_raised_and_other_threads():
+    """each_warning_once dropped every warning of a block that raised (those that say
+    why); in two threads at once, catch_warnings' process-wide swap lost one thread's
+    warnings, then every later warning of the process."""
+    import threading
+
+    from skquant.utils._warnings import each_warning_once
+
+    with pytest.warns(UserWarning, match="why it fails"):
+        with pytest.raises(ValueError, match="it failed"):
+            with each_warning_once():
+                warnings.warn("why it fails", UserWarning, stacklevel=1)
+                raise ValueError("it failed")
+
+    entered, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first():
+        with each_warning_once():
+            entered.set()
+            second_in.wait(5)
+            warnings.warn("from the first thread", UserWarning, stacklevel=1)
+        first_out.set()
+
+    def second():
+        entered.wait(5)
+        with each_warning_once():
+            second_in.set()
+            first_out.wait(5)
+            warnings.warn("from the second thread", UserWarning, stacklevel=1)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        warnings.warn("from the main thread afterwards", UserWarning, stacklevel=1)
+    said = {str(w.message) for w in caught}
+    assert said == {"from the first thread", "from the second thread",
+                    "from the main thread afterwards"}  # fmt: skip

@@ -81,53 +81,82 @@ def _show_in_thread(message, category, filename, lineno, file=None, line=None):
         caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
 
 
+def few_names(names, at_most: int = 5) -> str:
+    """``"A, B, C"``, or the first ``at_most`` and ``"and N more"``: the symbols or
+    runs a warning said once stands for."""
+    names = list(names)
+    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
+    return ", ".join(names[:at_most]) + more
+
+
+def _show_new(caught, said: set) -> None:
+    """Show each warning of ``caught`` whose (category, text, place) is not in ``said``,
+    and add it there. It passed the filters when it was raised (an ignored one was not
+    recorded, an error one raised), so it is shown as it came, through
+    ``warnings.showwarning`` (which ``pytest.warns`` and a command's hook replace): given
+    again, the filters would match another module (the file's path, not ``__name__``)
+    and drop a user's ``DeprecationWarning`` from ``__main__``."""
+    for w in caught:
+        key = (w.category, str(w.message), w.filename, w.lineno)
+        if key not in said:
+            said.add(key)
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+
+
 @contextlib.contextmanager
-def each_warning_once() -> Iterator[None]:
+def _shown_once(said: set) -> Iterator[None]:
+    """Record the block's warnings, then show those not in ``said`` (:func:`_show_new`),
+    also when the block raises (the warnings that explain the error). In the main
+    thread only: ``catch_warnings`` swaps process-wide state, so two threads inside
+    it at once lost each other's warnings, and every later one in the process."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield
+    finally:
+        _show_new(caught, said)
+
+
+def each_warning_once():
     """Say each distinct warning raised inside the block once, where it was raised.
 
     A scorer run once per feature and shuffle on the same ``y`` (permutation
     importance) repeats its warnings about ``y`` that many times, whatever the
     filters: scikit-learn's loops reset the registry Python's ``"default"`` action
     keeps. Warnings the filters ignore stay ignored, and one they turn into an error
-    still raises where it was raised.
+    still raises where it was raised. Outside the main thread the warnings pass
+    unchanged.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        try:
-            yield
-        finally:
-            said = {}
-            for w in caught:
-                said.setdefault((w.category, str(w.message), w.filename, w.lineno), w)
-    for w in said.values():
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return _shown_once(set())
 
 
 # the warnings each joblib Parallel run (cross_validate's, a search's) has said, by run
 _SAID_IN_RUN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _outermost_parallel(frame):
-    """The outermost joblib ``Parallel`` whose ``__call__`` is on the stack between
-    ``frame`` and the user's code (frames of skquant, scikit-learn, joblib, contextlib),
-    else None (a worker process, or no parallel loop)."""
+def _innermost_parallel(frame):
+    """The innermost joblib ``Parallel`` whose ``__call__`` is on the stack between
+    ``frame`` and the user's code (frames of skquant, scikit-learn, joblib, contextlib):
+    the loop scikit-learn made for this call (a user's own ``Parallel`` around it, which
+    may be called again, is not it). None when there is none (a worker process)."""
     from joblib import Parallel
 
-    found = None
     while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
         "skquant",
         "sklearn",
         "joblib",
         "contextlib",
     }:
-        owner = frame.f_locals.get("self")
-        if isinstance(owner, Parallel):
-            found = owner
+        if isinstance(frame.f_locals.get("self"), Parallel):
+            return frame.f_locals["self"]
         frame = frame.f_back
-    return found
+    return None
 
 
-@contextlib.contextmanager
-def once_per_parallel_run() -> Iterator[None]:
+def once_per_parallel_run():
     """Say each distinct warning raised inside the block once per run of the joblib
     ``Parallel`` loop that scikit-learn runs the block in (``cross_validate``'s folds,
     a search's candidates and folds).
@@ -137,25 +166,12 @@ def once_per_parallel_run() -> Iterator[None]:
     its dates came once per fold (5 identical ones for 5 folds). A later loop (another
     ``cross_validate`` call) says them again. Outside such a loop, in a worker process
     and in a thread other than the main one, the block's warnings pass unchanged.
-    Warnings the filters ignore stay ignored, and one they turn into an error still
-    raises where it was raised.
+    Warnings the filters ignore stay ignored, one they turn into an error still
+    raises where it was raised, and a fold whose scoring raised still says its own.
     """
     run = None
     if threading.current_thread() is threading.main_thread():
-        run = _outermost_parallel(sys._getframe(1))
+        run = _innermost_parallel(sys._getframe(1))
     if run is None:
-        yield
-        return
-    said = _SAID_IN_RUN.setdefault(run, set())
-    with warnings.catch_warnings(record=True) as caught:
-        try:
-            yield
-        finally:
-            fresh = []
-            for w in caught:
-                key = (w.category, str(w.message), w.filename, w.lineno)
-                if key not in said:
-                    said.add(key)
-                    fresh.append(w)
-    for w in fresh:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return contextlib.nullcontext()
+    return _shown_once(_SAID_IN_RUN.setdefault(run, set()))
