@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skquant.utils._io import remove_leftover_folders, restore_leftover_backup
+from skquant.utils._warnings import few_names
 
 # The files a saved model folder holds once save_model has finished it.
 REQUIRED_FILES = ("metadata.json", "config.json", "metrics.json")
@@ -96,7 +97,7 @@ def report_symbol_warnings(
             symbols.setdefault(message, []).append(res["symbol"])
     for message, names in symbols.items():
         names = sorted(names)  # results arrive as the symbols finish
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        shown = few_names(names)
         said = cli_words(message) if words is None else words(cli_words(message))
         print(f"skquant: warning: {said} ({shown})", file=sys.stderr)
 

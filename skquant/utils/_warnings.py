@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import threading
 import warnings
@@ -35,7 +36,7 @@ def caller_stacklevel(also: tuple[str, ...] = ()) -> int:
 
 
 @contextlib.contextmanager
-def record_warnings() -> Iterator[list]:
+def record_warnings(filters: list | None = None) -> Iterator[list]:
     """Catch every warning of a worker's symbol into the yielded list: a worker process
     printed each as a raw Python warning (``.../__main__.py:8: UserWarning: ...``),
     once per process. The per-symbol commands keep them in the symbol's result
@@ -46,10 +47,18 @@ def record_warnings() -> Iterator[list]:
     through one shared ``showwarning`` that files each warning under the thread that
     raised it; the filters stay the process's (a warning a thread already showed from
     the same line may not be shown again).
+
+    ``filters`` (``list(warnings.filters)`` of the process that asked for the work)
+    records under those filters instead of all warnings: a warning they ignore (a
+    library's ``DeprecationWarning``, or one a user filtered out) is not recorded, in a
+    worker process as in the caller's.
     """
     if threading.current_thread() is threading.main_thread():
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            if filters is None:
+                warnings.simplefilter("always")
+            else:
+                _use_filters(filters)
             yield caught
         return
     caught: list = []
@@ -64,6 +73,23 @@ def record_warnings() -> Iterator[list]:
         yield caught
     finally:
         _THREAD_RECORD.caught = previous
+
+
+def _use_filters(filters: list) -> None:
+    """Make ``filters`` (entries of another process's ``warnings.filters``) the
+    filters, through the public calls (which also reset the registries)."""
+    warnings.resetwarnings()
+    for action, message, category, module, lineno in reversed(filters):
+        warnings.filterwarnings(action, _pattern(message), category, _pattern(module), lineno)
+
+
+def _pattern(part) -> str:
+    """A filter's message or module as ``filterwarnings`` takes it: a compiled one's
+    pattern, a plain string (Python's own defaults, matched exactly) escaped, None
+    (any) empty."""
+    if part is None:
+        return ""
+    return part.pattern if hasattr(part, "pattern") else re.escape(part) + r"\Z"
 
 
 _THREAD_RECORD = threading.local()  # the list record_warnings fills, per worker thread

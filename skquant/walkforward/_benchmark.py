@@ -31,7 +31,7 @@ from skquant.utils._cross_section import pearson_ic_by_date
 from skquant.utils._equity import equity_curve
 from skquant.utils._io import data_hash
 from skquant.utils._time import dates_of
-from skquant.utils._warnings import caller_stacklevel, record_warnings
+from skquant.utils._warnings import caller_stacklevel, few_names, record_warnings
 from skquant.walkforward._engine import WalkForwardEngine
 
 # The statistics of one run, in the leaderboard's column order.
@@ -219,7 +219,7 @@ def package_versions() -> dict:
     return versions
 
 
-def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) -> dict:
+def _run_one(engine, filters, spec: str, seed: int, estimator, fingerprint: str, folder) -> dict:
     """Evaluate one (model, seed) run; write its returns then its summary.json."""
     from skquant.utils._io import atomic_write_bytes, atomic_write_json
 
@@ -228,8 +228,9 @@ def _run_one(engine, spec: str, seed: int, estimator, fingerprint: str, folder) 
     checkpoints = None if folder is None else Path(folder) / "checkpoints"
     started = time.time()
     # a worker process printed each warning raw, without its run: kept in the record,
-    # the caller says each once (_say_run_warnings), a reused run's too
-    with record_warnings() as caught:
+    # the caller says each once (_say_run_warnings), a reused run's too; under the
+    # caller's filters (a library's DeprecationWarning, ignored there, is not recorded)
+    with record_warnings(filters) as caught:
         result = engine.run(
             estimator=estimator, metrics=("sharpe", "max_drawdown"), checkpoint_dir=checkpoints
         )
@@ -283,7 +284,7 @@ def _say_run_warnings(records: list[dict]) -> None:
                 f"{record['model']} seed={record['seed']}"
             )
     for (category, message), names in runs.items():
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        shown = few_names(names)
         kind = pydoc.locate(category)
         if not (isinstance(kind, type) and issubclass(kind, Warning)):
             kind = UserWarning
@@ -648,7 +649,13 @@ def benchmark(
             done[spec, seed] = found
         else:
             pending.append((spec, seed, estimator, fingerprint, folder))
-    jobs = (delayed(_run_one)(engine, *args) for args in pending)
+    # each run's warnings are said as it finishes (a long benchmark's must not wait
+    # for its end); those of the reused runs first
+    _say_run_warnings(
+        [done[spec, seed]["record"] for spec, seed, *_ in plan if (spec, seed) in done]
+    )
+    filters = list(warnings.filters)  # the workers record under the caller's
+    jobs = (delayed(_run_one)(engine, filters, *args) for args in pending)
     for out in Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")(jobs):
         record = out["record"]
         done[record["model"], record["seed"]] = out
@@ -659,8 +666,8 @@ def benchmark(
                 file=sys.stderr,
                 flush=True,
             )
+        _say_run_warnings([record])
 
-    _say_run_warnings([done[spec, seed]["record"] for spec, seed, *_ in plan])
     runs, table, returns, bench, trials = _aggregate(done, specs, seed_list)
     manifest = {
         "versions": package_versions(),
