@@ -8,9 +8,9 @@
 - :func:`choose_task`: the task rule the strategies apply to one target.
 """
 
-from skquant.strategies._base import choose_task
 from skquant.strategies._cascade import CascadeStrategy
 from skquant.strategies._multi import MultiTaskStrategy
 from skquant.strategies._single import SingleTaskStrategy
+from skquant.utils._target import choose_task
 
 __all__ = ["CascadeStrategy", "MultiTaskStrategy", "SingleTaskStrategy", "choose_task"]

@@ -11,17 +11,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from skquant.utils._sklearn_compat import ClassifierTags, RegressorTags, check_is_fitted
-from skquant.utils._target import is_binary_target
 from skquant.utils._variant import record_cloning_process
 from skquant.utils._warnings import caller_stacklevel
-
-
-def supported_tasks(estimator) -> tuple[str, ...]:
-    """The tasks an estimator can be set to (``("regression",)`` if it has no ``task``)."""
-    tasks = getattr(type(estimator), "_tasks", None)
-    if tasks is not None:
-        return tuple(tasks)
-    return ("regression",)
 
 
 def make_trainer(model, model_config=None, *, param_name="model_name"):
@@ -56,37 +47,6 @@ def set_task(trainer, task: str):
     if "task" in trainer.get_params(deep=False):
         trainer.set_params(task=task)
     return trainer
-
-
-def choose_task(trainer, y, model_config) -> str:
-    """Return the task a trainer should fit on target ``y``.
-
-    Classification for a binary target when the trainer supports it, else
-    regression. A ``task`` given in ``model_config`` or set on the trainer wins.
-
-    Parameters
-    ----------
-    trainer : estimator
-        A skquant trainer (its ``task`` parameter and supported tasks are read).
-    y : array-like of shape (n_samples,)
-        The target.
-    model_config : dict or None
-        The config the trainer will be fitted with; its ``task`` key wins.
-
-    Returns
-    -------
-    task : {"classification", "regression"}
-    """
-    explicit = None
-    if isinstance(model_config, Mapping):
-        explicit = model_config.get("task")
-    if explicit is None:
-        explicit = trainer.get_params(deep=False).get("task")
-    if explicit is not None:
-        return explicit
-    if is_binary_target(y) and "classification" in supported_tasks(trainer):
-        return "classification"
-    return "regression"
 
 
 def _fit_takes_X_val(trainer) -> bool:

@@ -15,7 +15,6 @@ from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
     check_target_names,
-    choose_task,
     fit_trainer,
     make_trainer,
     model_label,
@@ -32,7 +31,7 @@ from skquant.utils._sklearn_compat import (
     _fit_context,
     validate_data,
 )
-from skquant.utils._target import check_labels_not_features
+from skquant.utils._target import check_labels_not_features, choose_task
 from skquant.utils._time import dates_of
 from skquant.utils._validation import check_validation_pair
 from skquant.utils._variant import in_cloning_variant

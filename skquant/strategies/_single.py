@@ -11,7 +11,6 @@ from sklearn.utils.metaestimators import available_if
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
-    choose_task,
     fit_trainer,
     make_trainer,
     model_label,
@@ -21,7 +20,7 @@ from skquant.strategies._base import (
 from skquant.utils._docs import fill_doc
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._sklearn_compat import HasMethods, Interval, _fit_context
-from skquant.utils._target import check_labels_not_features
+from skquant.utils._target import check_labels_not_features, choose_task
 from skquant.utils._validation import check_validation_pair
 from skquant.utils._variant import in_cloning_variant
 

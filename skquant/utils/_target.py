@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -238,3 +239,46 @@ def check_labels_not_features(X, y) -> None:
             LeakageWarning,
             stacklevel=caller_stacklevel(),
         )
+
+
+def supported_tasks(estimator) -> tuple[str, ...]:
+    """The tasks an estimator can be set to (``("regression",)`` if it has no ``task``)."""
+    tasks = getattr(type(estimator), "_tasks", None)
+    if tasks is not None:
+        return tuple(tasks)
+    return ("regression",)
+
+
+def choose_task(trainer, y, model_config) -> str:
+    """Return the task a trainer should fit on target ``y``.
+
+    Classification for a binary target when the trainer supports it, else
+    regression. A ``task`` given in ``model_config`` or set on the trainer wins.
+
+    Parameters
+    ----------
+    trainer : estimator
+        A skquant trainer (its ``task`` parameter and supported tasks are read).
+    y : array-like of shape (n_samples,)
+        The target.
+    model_config : dict or None
+        The config the trainer will be fitted with; its ``task`` key wins.
+
+    Returns
+    -------
+    task : {"classification", "regression"}
+    """
+    explicit = None
+    if isinstance(model_config, Mapping):
+        explicit = model_config.get("task")
+    if explicit is None:
+        explicit = trainer.get_params(deep=False).get("task")
+    if explicit is not None:
+        return explicit
+    if is_binary_target(y) and "classification" in supported_tasks(trainer):
+        return "classification"
+    return "regression"
+
+
+# public as skquant.strategies.choose_task
+choose_task.__module__ = "skquant.strategies"

@@ -23,6 +23,7 @@ from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._history import history_periods
 from skquant.utils._portfolio import one_sided, one_value
+from skquant.utils._target import choose_task
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._variant import variant_env
 from skquant.utils._warnings import caller_stacklevel
@@ -741,8 +742,6 @@ class WalkForwardEngine:
         # predictions lie in [0, 1] and their sign put every position long. A task the
         # config sets is the user's.
         if "task" in trainer.get_params(deep=False):
-            from skquant.strategies import choose_task
-
             # (only a change is set: a run's fingerprint keeps task=None otherwise)
             if choose_task(trainer, self._y, config) == "classification":
                 trainer.set_params(task="classification")
