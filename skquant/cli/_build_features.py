@@ -340,7 +340,13 @@ def _progress_line(res: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skquant.cli._data import parse_features, plan_files, plan_sample, symbol_files
+    from skquant.cli._data import (
+        asked_columns,
+        parse_features,
+        plan_files,
+        plan_sample,
+        symbol_files,
+    )
     from skquant.config import load_model_config
     from skquant.registry import get_trainer
     from skquant.utils._io import atomic_write_json
@@ -365,7 +371,7 @@ def run(args: argparse.Namespace) -> int:
     # (on files with rows enough to fit on, as train-all's on files it can train on)
     sample, sample_names, _ = plan_sample(
         files,
-        [args.target, args.return_col, *(requested or [])],
+        asked_columns(args.target, args.return_col, requested),
         args.input_dir,
         args.target,
         min_rows=math.ceil(MIN_FIT_ROWS / args.train_frac),

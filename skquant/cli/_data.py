@@ -8,7 +8,7 @@ import re
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -55,7 +55,9 @@ def symbol_files(input_dir: str | None) -> dict[str, Path]:
     return files
 
 
-def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
+def read_symbol(
+    path: Path, required: Sequence[str] | Mapping[str, str | None] = ()
+) -> pd.DataFrame:
     """Read one symbol's file, indexed by a sorted ``DatetimeIndex`` named ``date``.
 
     Every refusal is a ``ValueError`` whose message starts with the file's name, so a
@@ -65,9 +67,11 @@ def read_symbol(path: Path, required: Sequence[str] = ()) -> pd.DataFrame:
     ----------
     path : Path
         A ``SYMBOL.parquet`` or ``SYMBOL.csv`` file.
-    required : sequence of str, default=()
+    required : sequence of str, or dict, default=()
         Columns the caller uses (target, features, return column): each must be
-        present and hold finite numbers only (missing values are allowed).
+        present and hold finite numbers only (missing values are allowed). A dict
+        maps each to the option that asked for it (:func:`asked_columns`), which the
+        message of a missing one names.
 
     Returns
     -------
@@ -141,7 +145,7 @@ def load_panel(
     the GIL), then joined in one concat.
     """
     files = symbol_files(input_dir)
-    required = [target, return_col, *(features or [])]
+    required = asked_columns(target, return_col, features)
 
     def read(path: Path):
         try:
@@ -269,7 +273,7 @@ def _none_usable(files: dict[str, Path], errors: list[str], input_dir: str) -> U
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return UsageError(
         f"none of the {len(files)} files in {input_dir!r} can be used: "
-        f"{'; '.join(errors[:3])}{more}"
+        f"{'; '.join(e.rstrip('.') for e in errors[:3])}{more}."
     )
 
 
@@ -295,7 +299,7 @@ def _finite(values) -> np.ndarray:
 
 def plan_sample(
     files: dict[str, Path],
-    required: Sequence[str],
+    required: Sequence[str] | Mapping[str, str | None],
     input_dir: str,
     target: str | None,
     *,
@@ -405,13 +409,38 @@ def _header(path: Path) -> list[str]:
         return []
 
 
-def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
-    """Raise ``ValueError`` naming ``name`` unless every column is present and numeric."""
-    columns = [c for c in dict.fromkeys(columns) if c is not None]
+def asked_columns(
+    target: str | None,
+    return_col: str | None,
+    features: Sequence[str] | None = None,
+    features_option: str | None = "--features",
+) -> dict[str, str | None]:
+    """``{column: the option that asked for it}`` of a command's target, return column
+    and features (None skipped; a column asked twice keeps its first option), so that
+    a file lacking one is told which option to fix."""
+    asked: dict[str, str | None] = {}
+    for columns, option in (([target], "--target"), ([return_col], "--return-col"),
+                            (features or (), features_option)):  # fmt: skip
+        for column in columns:
+            if column is not None:
+                asked.setdefault(column, option)
+    return asked
+
+
+def require_columns(
+    frame: pd.DataFrame, columns: Sequence[str] | Mapping[str, str | None], name: str
+) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every column is present and numeric.
+
+    ``columns`` may map each column to the option that asked for it
+    (:func:`asked_columns`), which a missing column's message names."""
+    options = columns if isinstance(columns, Mapping) else dict.fromkeys(columns)
+    columns = [c for c in options if c is not None]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
+        told = [repr(c) + (f" ({options[c]})" if options.get(c) else "") for c in missing]
         raise ValueError(
-            f"{name} has no column {', '.join(map(repr, missing))} (its columns: "
+            f"{name} has no column {', '.join(told)} (its columns: "
             f"{', '.join(map(str, frame.columns))})."
         )
     text = [c for c in columns if not _is_numeric(frame[c])]

@@ -480,6 +480,7 @@ def _train_symbol(symbol: str, path: str, job: Job) -> dict:
 
     from skquant.cli._common import setup_logging
     from skquant.cli._data import (
+        asked_columns,
         first_unseen_date,
         one_value,
         read_symbol,
@@ -496,7 +497,9 @@ def _train_symbol(symbol: str, path: str, job: Job) -> dict:
     models = [(model, effective_config(model, config, job)) for model, config in job.models]
     try:
         # read even when every pair is finished: a pair is kept only on the same rows
-        frame = read_symbol(Path(path), [job.target, *job.features, job.return_col])
+        frame = read_symbol(
+            Path(path), asked_columns(job.target, job.return_col, job.features, None)
+        )
         require_values(frame, {job.target: "the target"}, Path(path).name)
         frame = frame[np.isfinite(frame[job.target].astype(float))]
         train, val = validation_split(frame, job.val_days, job.embargo_days)

@@ -247,6 +247,7 @@ def _log_run(tracker, out_dir: Path, manifest: dict) -> None:
 
 def _run(args: argparse.Namespace, open_run) -> int:
     from skquant.cli._data import (
+        asked_columns,
         parse_features,
         plan_files,
         plan_sample,
@@ -273,7 +274,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
     # one odd file decides them) and are then required in every symbol.
     sample, sample_names, left_out = plan_sample(
         files,
-        [args.target, args.return_col, *(requested or [])],
+        asked_columns(args.target, args.return_col, requested),
         args.input_dir,
         args.target,
         min_rows=min_train_rows(args.val_days) + args.val_days,
