@@ -853,6 +853,11 @@ def test_return_metrics_of_a_dated_series_warn_when_its_dates_contradict_the_yea
     with pytest.warns(UserWarning, match=r"periods_per_year=252 .* 12 periods"):
         months = pd.date_range("2015-01-31", periods=60, freq="ME")
         sharpe_ratio(pd.Series(weekly.to_numpy()[:60], index=months))
+    # through pandas (a frame of strategies, one column each): at the user's line
+    for through in ("apply", "agg"):
+        with pytest.warns(UserWarning, match=given) as w:
+            getattr(weekly.to_frame("a").assign(b=-weekly), through)(sharpe_ratio)
+        assert {x.filename for x in w} == {__file__}
 
 
 def test_a_scorers_warning_comes_once_per_cross_validate_call():
@@ -988,3 +993,23 @@ def test_each_warning_once_keeps_the_warnings_of_a_block_that_raised_and_other_t
     said = {str(w.message) for w in caught}
     assert said == {"from the first thread", "from the second thread",
                     "from the main thread afterwards"}  # fmt: skip
+
+
+def test_return_metrics_of_a_panels_rows_warn_that_rows_are_not_periods():
+    """A Series of a panel's returns (three symbols on each of 300 dates) read its 900
+    rows as 900 periods, silently: Sharpe 0.19 where the equal-weight book of the same
+    returns has 1.00; with periods_per_year=None the year came from the dates while
+    the mean and deviation ran over the rows."""
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2010-01-01", periods=300)
+    r = pd.Series(rng.normal(0.001, 0.01, 300), index=days)
+    panel = pd.concat([r, 0.5 * r, -r])
+    for f in (sharpe_ratio, sortino_ratio, annual_return, calmar_ratio):
+        for year in (252, None):
+            with pytest.warns(UserWarning, match="returns has 900 rows on 300 dates") as w:
+                f(panel, periods_per_year=year)
+            assert w[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sharpe_ratio(panel.groupby(level=0).mean())  # the book: one row a date
+        sharpe_ratio(panel.to_numpy())  # no dates: rows are what the caller says

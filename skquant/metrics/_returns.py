@@ -25,6 +25,7 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 import sys
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -38,6 +39,7 @@ from skquant.utils._time import (
     warn_if_year_disagrees,
 )
 from skquant.utils._validation import one_dimensional
+from skquant.utils._warnings import caller_stacklevel
 
 __all__ = [
     "annual_return",
@@ -79,6 +81,17 @@ def _year_of(returns, periods_per_year) -> float:
     """
     index = getattr(returns, "index", None)
     dated = isinstance(index, pd.DatetimeIndex)
+    caller = sys._getframe(2).f_globals.get("__name__", "")  # the metric's caller
+    if dated and index.has_duplicates and not caller.startswith("skquant."):
+        warnings.warn(
+            f"returns has {len(index)} rows on {index.nunique()} dates: each row counts "
+            "as a period (a panel's symbols one after another), so this is not the "
+            "figure of any portfolio, and its annualisation counts rows, not dates. Combine "
+            "each date's rows first (returns.groupby(level=0).mean() for an equal-weight "
+            "book).",
+            UserWarning,
+            stacklevel=caller_stacklevel(("pandas",)),
+        )
     if periods_per_year is None:
         if not dated:
             raise ValueError(
@@ -88,9 +101,9 @@ def _year_of(returns, periods_per_year) -> float:
             )
         return infer_periods_per_year(index.dropna().unique())
     periods_per_year = check_periods_per_year(periods_per_year)
-    caller = sys._getframe(2).f_globals.get("__name__", "")  # the metric's caller
     if periods_per_year != 1 and dated and not caller.startswith("skquant."):
-        warn_if_year_disagrees(periods_per_year, index)
+        # (a user's frame.apply(sharpe_ratio) is told at its own line, not pandas')
+        warn_if_year_disagrees(periods_per_year, index, also=("pandas",))
     return periods_per_year
 
 

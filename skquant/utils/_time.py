@@ -368,7 +368,7 @@ def _spacing_words(spacing: np.timedelta64) -> str:
     return ""  # pragma: no cover (the loop ends on seconds)
 
 
-def warn_if_year_disagrees(value: float, dates) -> None:
+def warn_if_year_disagrees(value: float, dates, also: tuple[str, ...] = ()) -> None:
     """Warn when ``value``, a ``periods_per_year`` given explicitly, differs from the
     year the ``dates`` tell (:func:`infer_periods_per_year`) by more than a factor
     ``_YEAR_TOLERANCE`` (1.5) either way: weekly data annualised by 252 have every
@@ -378,6 +378,7 @@ def warn_if_year_disagrees(value: float, dates) -> None:
     fewer than ``_MIN_DATES_FOR_YEAR`` (10) distinct dates. Dates that cannot tell a
     weekday market from a 24/7 one (:func:`calendar_unknown`) are inferred on the
     weekday basis: they also accept up to 365 / 252 times the tolerance above it.
+    ``also``: further packages the warning's line passes (:func:`caller_stacklevel`).
     """
     if dates is None or isinstance(dates, pd.MultiIndex):
         return
@@ -404,7 +405,7 @@ def warn_if_year_disagrees(value: float, dates) -> None:
         "Pass periods_per_year=None to take the year from the dates, or the data's own "
         "(252 or 365 a year for daily data, 52 for weekly, 12 for monthly).",
         UserWarning,
-        stacklevel=caller_stacklevel(),
+        stacklevel=caller_stacklevel(also),
     )
 
 
