@@ -363,7 +363,8 @@ def test_cli_benchmark_says_each_runs_warnings_once_in_its_words(tmp_path, n_job
 def test_a_run_records_only_what_the_filters_show(panel, monkeypatch):
     """Each run recorded under simplefilter("always"): a library's DeprecationWarning,
     which the filters ignore where it is raised, was kept in summary.json and said
-    again at the caller's line, where the filters show it."""
+    again at the caller's line, where the filters show it. A warning every run gives
+    is said when the first gives it, then once naming them all."""
     import types
 
     library = types.ModuleType("somelib")
@@ -384,10 +385,16 @@ def test_a_run_records_only_what_the_filters_show(panel, monkeypatch):
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="somelib")
         board = benchmark(
-            panel, models=["ftrl_proximal"], seeds=1, n_jobs=1, target="fwd_ret",
+            panel, models=["ftrl_proximal"], seeds=3, n_jobs=1, target="fwd_ret",
             train_days=100, test_days=100, step_days=100, min_train_samples=200,
         )  # fmt: skip
     said = [str(w.message) for w in caught]
     assert not [m for m in said if "somelib" in m], said
-    assert "a run's own warning (ftrl_proximal seed=0)" in said
-    assert board.runs.shape[0] == 1
+    # said when the first run gives it, then once naming every run that gave it (it
+    # was one line per run, each distinct by its run's name: 50 lines for 50 runs)
+    own = [m for m in said if m.startswith("a run's own warning")]
+    assert own == [
+        "a run's own warning (ftrl_proximal seed=0)",
+        "a run's own warning (ftrl_proximal seed=0, ftrl_proximal seed=1, ftrl_proximal seed=2)",
+    ]
+    assert board.runs.shape[0] == 3

@@ -228,7 +228,7 @@ def _run_one(engine, filters, spec: str, seed: int, estimator, fingerprint: str,
     checkpoints = None if folder is None else Path(folder) / "checkpoints"
     started = time.time()
     # a worker process printed each warning raw, without its run: kept in the record,
-    # the caller says each once (_say_run_warnings), a reused run's too; under the
+    # the caller says each once (_RunWarnings), a reused run's too; under the
     # caller's filters (a library's DeprecationWarning, ignored there, is not recorded)
     with record_warnings(filters) as caught:
         result = engine.run(
@@ -274,26 +274,50 @@ def _run_one(engine, filters, spec: str, seed: int, estimator, fingerprint: str,
     return {"record": record, "returns": returns}
 
 
-def _say_run_warnings(records: list[dict]) -> None:
-    """Give each distinct warning of the runs once, naming its runs (a reused run's
-    from its ``summary.json``), in its own category where that can be rebuilt."""
-    runs: dict[tuple[str, str], list[str]] = {}
-    for record in records:
-        for category, message in record.get("warnings") or ():
-            runs.setdefault((category, message), []).append(
-                f"{record['model']} seed={record['seed']}"
-            )
-    for (category, message), names in runs.items():
-        shown = few_names(names)
-        kind = pydoc.locate(category)
-        if not (isinstance(kind, type) and issubclass(kind, Warning)):
-            kind = UserWarning
-        text = f"{message} ({shown})"
-        try:
-            warning = kind(text)
-        except TypeError:  # keyword-only, as scikit-learn's InconsistentVersionWarning
-            warning = UserWarning(text)
-        warnings.warn(warning, stacklevel=caller_stacklevel())
+class _RunWarnings:
+    """The runs' warnings, each said when a run first gives it (a long benchmark's
+    must not wait for its end), naming that run and those of its batch; :meth:`close`
+    says once more, naming them all, a warning that later runs gave too (one line
+    for 50 runs, not 50 lines, each distinct by its run's name)."""
+
+    def __init__(self) -> None:
+        self.runs: dict[tuple[str, str], list[str]] = {}
+        self.named: dict[tuple[str, str], int] = {}  # how many runs its line named
+
+    def say(self, records: list[dict]) -> None:
+        """Say the warnings of ``records`` (a reused run's from its ``summary.json``)
+        that no earlier run gave."""
+        new = []
+        for record in records:
+            for category, message in record.get("warnings") or ():
+                key = (category, message)
+                if key not in self.runs:
+                    new.append(key)
+                self.runs.setdefault(key, []).append(f"{record['model']} seed={record['seed']}")
+        for key in dict.fromkeys(new):
+            self.named[key] = len(self.runs[key])
+            _warn_as(key, self.runs[key])
+
+    def close(self) -> None:
+        """Say again, naming every run, each warning that runs after the first gave."""
+        for key, names in self.runs.items():
+            if len(names) > self.named[key]:
+                _warn_as(key, names)
+
+
+def _warn_as(key: tuple[str, str], names: list[str]) -> None:
+    """Warn ``key``'s message, naming ``names``, in its own category where that can
+    be rebuilt."""
+    category, message = key
+    kind = pydoc.locate(category)
+    if not (isinstance(kind, type) and issubclass(kind, Warning)):
+        kind = UserWarning
+    text = f"{message} ({few_names(names)})"
+    try:
+        warning = kind(text)
+    except TypeError:  # keyword-only, as scikit-learn's InconsistentVersionWarning
+        warning = UserWarning(text)
+    warnings.warn(warning, stacklevel=caller_stacklevel())
 
 
 def _finished(folder: Path, fingerprint: str):
@@ -651,9 +675,8 @@ def benchmark(
             pending.append((spec, seed, estimator, fingerprint, folder))
     # each run's warnings are said as it finishes (a long benchmark's must not wait
     # for its end); those of the reused runs first
-    _say_run_warnings(
-        [done[spec, seed]["record"] for spec, seed, *_ in plan if (spec, seed) in done]
-    )
+    said = _RunWarnings()
+    said.say([done[spec, seed]["record"] for spec, seed, *_ in plan if (spec, seed) in done])
     filters = list(warnings.filters)  # the workers record under the caller's
     jobs = (delayed(_run_one)(engine, filters, *args) for args in pending)
     for out in Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")(jobs):
@@ -666,7 +689,8 @@ def benchmark(
                 file=sys.stderr,
                 flush=True,
             )
-        _say_run_warnings([record])
+        said.say([record])
+    said.close()
 
     runs, table, returns, bench, trials = _aggregate(done, specs, seed_list)
     manifest = {
