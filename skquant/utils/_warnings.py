@@ -77,7 +77,8 @@ def record_warnings(filters: list | None = None) -> Iterator[list]:
 
 def _use_filters(filters: list) -> None:
     """Make ``filters`` (entries of another process's ``warnings.filters``) the
-    filters, through the public calls (which also reset the registries)."""
+    filters, through the public calls (which also reset the registries). A pattern
+    gets ``filterwarnings``' flags: one compiled by hand with others loses them."""
     warnings.resetwarnings()
     for action, message, category, module, lineno in reversed(filters):
         warnings.filterwarnings(action, _pattern(message), category, _pattern(module), lineno)
@@ -200,4 +201,10 @@ def once_per_parallel_run():
         run = _innermost_parallel(sys._getframe(1))
     if run is None:
         return contextlib.nullcontext()
-    return _shown_once(_SAID_IN_RUN.setdefault(run, set()))
+    # one call of the loop (joblib stamps each with its start time, and a parallel one
+    # with an id; without them, the object): a user's own Parallel called twice is two
+    call = (getattr(run, "_start_time", None), getattr(run, "_call_id", None))
+    entry = _SAID_IN_RUN.get(run)
+    if entry is None or entry[0] != call:
+        entry = _SAID_IN_RUN[run] = (call, set())
+    return _shown_once(entry[1])
