@@ -941,6 +941,12 @@ def test_the_scorers_once_rule_keeps_the_filters_the_fold_and_a_reused_parallel(
         cross_validate(_DeprecatedPredict(), X, y, cv=cv, scoring=get_scorer("sharpe"))
     assert sum("'legacy' predict" in str(w.message) for w in caught) >= 1
 
+    with Parallel(n_jobs=1) as parallel:  # the scorer called from the user's own loop
+        for _ in range(2):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("default")
+                parallel(delayed(get_scorer("sharpe"))(Ridge().fit(X, y), X, y) for _ in range(2))
+            assert sum("'sharpe' scorer" in str(w.message) for w in caught) == 1
     with Parallel(n_jobs=1) as parallel:
         for _ in range(2):
             with warnings.catch_warnings(record=True) as caught:
@@ -1009,7 +1015,15 @@ def test_return_metrics_of_a_panels_rows_warn_that_rows_are_not_periods():
             with pytest.warns(UserWarning, match="returns has 900 rows on 300 dates") as w:
                 f(panel, periods_per_year=year)
             assert w[0].filename == __file__
+    # a (date, symbol) index, as make_synthetic_panel's, is a panel's rows too
+    stacked = panel.set_axis(pd.MultiIndex.from_arrays(
+        [panel.index, np.repeat(["A", "B", "C"], 300)], names=["date", "symbol"]))  # fmt: skip
+    with pytest.warns(UserWarning, match="returns has 900 rows on 300 dates"):
+        sharpe_ratio(stacked)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sharpe_ratio(panel.groupby(level=0).mean())  # the book: one row a date
         sharpe_ratio(panel.to_numpy())  # no dates: rows are what the caller says
+        # two unparseable dates (NaT) are no repeated date
+        unknown = pd.DatetimeIndex([*days[:-2], pd.NaT, pd.NaT])
+        sharpe_ratio(pd.Series(r.to_numpy(), index=unknown))

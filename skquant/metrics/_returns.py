@@ -82,9 +82,10 @@ def _year_of(returns, periods_per_year) -> float:
     index = getattr(returns, "index", None)
     dated = isinstance(index, pd.DatetimeIndex)
     caller = sys._getframe(2).f_globals.get("__name__", "")  # the metric's caller
-    if dated and index.has_duplicates and not caller.startswith("skquant."):
+    dates = _row_dates(index)
+    if dates is not None and dates.has_duplicates and not caller.startswith("skquant."):
         warnings.warn(
-            f"returns has {len(index)} rows on {index.nunique()} dates: each row counts "
+            f"returns has {len(dates)} rows on {dates.nunique()} dates: each row counts "
             "as a period (a panel's symbols one after another), so this is not the "
             "figure of any portfolio, and its annualisation counts rows, not dates. Combine "
             "each date's rows first (returns.groupby(level=0).mean() for an equal-weight "
@@ -105,6 +106,20 @@ def _year_of(returns, periods_per_year) -> float:
         # (a user's frame.apply(sharpe_ratio) is told at its own line, not pandas')
         warn_if_year_disagrees(periods_per_year, index, also=("pandas",))
     return periods_per_year
+
+
+def _row_dates(index) -> pd.DatetimeIndex | None:
+    """The known dates of the rows of returns: a ``DatetimeIndex``, or the date level of
+    a (date, symbol) ``MultiIndex``, without NaT; None when the rows carry none."""
+    if isinstance(index, pd.MultiIndex):
+        level = next(
+            (i for i, values in enumerate(index.levels) if isinstance(values, pd.DatetimeIndex)),
+            None,
+        )
+        index = None if level is None else index.get_level_values(level)
+    if not isinstance(index, pd.DatetimeIndex):
+        return None
+    return index[index.notna()]
 
 
 def _ratio(numerator: float, denominator: float) -> float:
