@@ -78,6 +78,11 @@ def _year_of(returns, periods_per_year) -> float:
     sqrt(252 / 52) = 2.2x too high. 1, the per-period ratio (as PSR and the ICIR
     take it), annualises nothing and is not compared, nor is the year skquant's own
     callers pass: they took it from the data, and warned where they did.
+
+    Rows that repeat a date (a panel's symbols one after another, in a
+    ``DatetimeIndex`` or the date level of a (date, symbol) ``MultiIndex``) warn as
+    well: each row counts as a period, so the figure is no portfolio's. skquant's own
+    callers are not told (they pass one row per date).
     """
     index = getattr(returns, "index", None)
     dated = isinstance(index, pd.DatetimeIndex)
@@ -100,7 +105,7 @@ def _year_of(returns, periods_per_year) -> float:
                 "returns carry none (a Series or frame indexed by a DatetimeIndex "
                 "does): pass periods_per_year (252 daily, 52 weekly, 12 monthly)."
             )
-        return infer_periods_per_year(index.dropna().unique())
+        return infer_periods_per_year(dates.unique())
     periods_per_year = check_periods_per_year(periods_per_year)
     if periods_per_year != 1 and dated and not caller.startswith("skquant."):
         # (a user's frame.apply(sharpe_ratio) is told at its own line, not pandas')

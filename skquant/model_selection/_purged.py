@@ -25,7 +25,7 @@ from sklearn.utils import indexable
 from skquant.model_selection._base import BaseTimeSplitter, period_codes
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval, _num_samples
-from skquant.utils._warnings import caller_stacklevel
+from skquant.utils._warnings import caller_stacklevel, first_frame_outside
 
 __all__ = ["CombinatorialPurgedCV", "PurgedKFold"]
 
@@ -70,11 +70,7 @@ def _fold_consumer(splitter) -> str | None:
     if module == "sklearn.calibration":
         return "calibration"
     if frame.f_code.co_name == "cross_val_predict" and module.startswith("sklearn."):
-        caller = frame.f_back  # past validate_params' wrapper
-        while caller is not None and caller.f_globals.get("__name__", "").startswith(
-            "sklearn.utils."
-        ):
-            caller = caller.f_back
+        caller = first_frame_outside(frame.f_back, ("sklearn.utils",))  # validate_params'
         if caller is not None and caller.f_globals.get("__name__") == "sklearn.calibration":
             return "calibration-oof"
         return "cross_val_predict"
@@ -147,9 +143,7 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         memo[id(self)] = copied
         for name, value in self.__dict__.items():
             setattr(copied, name, copy.deepcopy(value, memo))
-        frame = sys._getframe(1)
-        while frame is not None and frame.f_globals.get("__name__") == "copy":
-            frame = frame.f_back
+        frame = first_frame_outside(sys._getframe(1), ("copy",))
         if frame is not None and frame.f_globals.get("__name__") == "sklearn.ensemble._stacking":
             copied._warned_for_stacking = True
             if _copied_for_first_base_model(frame):

@@ -22,17 +22,37 @@ class LeakageWarning(UserWarning):
 LeakageWarning.__module__ = "skquant.leakage"
 
 
+def frames_within(frame, modules) -> Iterator:
+    """``frame`` and its callers, outward, while each belongs to one of ``modules``
+    (dotted names: ``"sklearn"`` is scikit-learn and every module in it,
+    ``"sklearn.utils"`` that subpackage only)."""
+    while frame is not None and _belongs(frame, modules):
+        yield frame
+        frame = frame.f_back
+
+
+def first_frame_outside(frame, modules):
+    """The first of ``frame`` and its callers that belongs to none of ``modules``
+    (:func:`frames_within`); None when the stack ends first."""
+    while frame is not None and _belongs(frame, modules):
+        frame = frame.f_back
+    return frame
+
+
+def _belongs(frame, modules) -> bool:
+    name = frame.f_globals.get("__name__", "")
+    return any(name == module or name.startswith(module + ".") for module in modules)
+
+
 def caller_stacklevel(also: tuple[str, ...] = ()) -> int:
     """``stacklevel`` of the first frame outside skquant, scikit-learn and joblib, so
     that a warning points at the user's call (``fit``, ``train``,
     ``WalkForwardEngine(...)``, ``cross_validate(...)``, whose joblib loop consumes a
     splitter's generator) whatever the path to it. ``also`` names further top-level
     modules to pass (``"copy"`` for a warning raised from ``__deepcopy__``)."""
-    passed = {"skquant", "sklearn", "joblib", *also}
-    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn is level 1
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in passed:
-        frame, level = frame.f_back, level + 1
-    return level
+    # the frame that calls warnings.warn is level 1
+    passed = ("skquant", "sklearn", "joblib", *also)
+    return 1 + sum(1 for _ in frames_within(sys._getframe(1), passed))
 
 
 @contextlib.contextmanager
@@ -171,16 +191,15 @@ def _innermost_parallel(frame):
     may be called again, is not it). None when there is none (a worker process)."""
     from joblib import Parallel
 
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in {
-        "skquant",
-        "sklearn",
-        "joblib",
-        "contextlib",
-    }:
-        if isinstance(frame.f_locals.get("self"), Parallel):
-            return frame.f_locals["self"]
-        frame = frame.f_back
-    return None
+    passed = ("skquant", "sklearn", "joblib", "contextlib")
+    return next(
+        (
+            f.f_locals["self"]
+            for f in frames_within(frame, passed)
+            if isinstance(f.f_locals.get("self"), Parallel)
+        ),
+        None,
+    )
 
 
 def once_per_parallel_run():
