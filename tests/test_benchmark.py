@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import warnings
 
 import numpy as np
@@ -52,6 +53,15 @@ def _summaries(out):
         for model in MODELS
         for seed in (0, 1)
     }
+
+
+def test_fit_seconds_show_what_a_fast_fit_took():
+    """'Fit s/fold' kept one decimal: FTRL's 0.02 s fits read 0.0 ± 0.0."""
+    from skquant.walkforward._benchmark import _cell
+
+    assert _cell(0.0234, 0.0012, "fit_seconds") == "0.023 ± 0.001"
+    assert _cell(17.14, 6.38, "fit_seconds") == "17.1 ± 6.4"
+    assert _cell(0.381, 0.071, "sharpe") == "0.381 ± 0.071"
 
 
 def test_pearson_ic_by_date_is_scipy_pearson_per_date():
@@ -358,6 +368,10 @@ def test_cli_benchmark_says_each_runs_warnings_once_in_its_words(tmp_path, n_job
     record = json.loads((tmp_path / "board" / "runs" / "lightgbm" / "seed=0" / "summary.json")
                         .read_text())  # fmt: skip
     assert any("summary ic rests on" in text for _, text in record["warnings"])
+    # the dates the run's IC rests on are kept beside it (the Pearson IC's are those of
+    # the rank IC the warning counts: a date flat in prediction has neither)
+    rests_on = re.search(r"rests on (\d+) of \d+", said[0][0])
+    assert record["ic_dates"] == int(rests_on.group(1))
 
 
 def test_a_run_records_only_what_the_filters_show(panel, monkeypatch):

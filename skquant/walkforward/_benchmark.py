@@ -247,6 +247,7 @@ def _run_one(engine, filters, spec: str, seed: int, estimator, fingerprint: str,
         "fingerprint": fingerprint,
         "ic": float(daily.mean()),
         "icir": float(daily.mean() / daily.std()) if len(daily) > 1 else float("nan"),
+        "ic_dates": len(daily),
         "rank_ic": result.summary["ic"],
         "rank_icir": result.summary["icir"],
         "sharpe": result.summary["sharpe"],
@@ -488,7 +489,10 @@ _LABELS = {
 
 
 def _cell(mean, std, key) -> str:
-    digits = 1 if key == "fit_seconds" else 3 if key in ("sharpe", "deflated_sharpe") else 4
+    if key == "fit_seconds":  # 0.0 said nothing of a fit under 0.05 s
+        digits = 1 if abs(mean) >= 1 else 3
+    else:
+        digits = 3 if key in ("sharpe", "deflated_sharpe") else 4
     text = "nan" if not np.isfinite(mean) else f"{mean:.{digits}f}"
     return text if not np.isfinite(std) else f"{text} ± {std:.{digits}f}"
 
@@ -553,6 +557,8 @@ def benchmark(
 
     - ``ic``: the mean over dates of the **Pearson** correlation of prediction and
       target across symbols, and ``icir`` = mean / standard deviation of those;
+      ``ic_dates``, the number of dates they rest on (a date whose predictions or
+      targets are all equal has none);
     - ``rank_ic``, ``rank_icir``: the same with the **Spearman** correlation (the
       engine's ``summary["ic"]`` and ``summary["icir"]``);
     - ``sharpe`` (annualised, on net returns), ``annual_return`` (compound annual
