@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import warnings
 
 import numpy as np
@@ -487,3 +488,72 @@ def test_stacking_warns_once_at_the_users_line_for_any_n_jobs(n_jobs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         np.testing.assert_allclose(predictions, serial.fit(X, y).predict(X))
+
+
+def _fold_warnings(run, about="is giving folds"):
+    """The purged splitters' fold warnings (or others, ``about``) that ``run()`` gives
+    in this process."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run()
+    return [w for w in caught if about in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    ("ensemble", "refit", "said_as"),
+    [
+        (True, True, r"\(ensemble=True\)"),
+        (False, False, r"\(through cross_val_predict, ensemble=False\)"),
+    ],
+)
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_searching_a_purged_calibration_warns_once_per_call(n_jobs, ensemble, refit, said_as):
+    """A search clones CalibratedClassifierCV(cv=PurgedKFold) for every candidate and
+    fold and for the refit, and each clone's split warned: n_jobs=1 said the same
+    calibration warning 4 times for 3 folds (3 for cross_validate's 3), n_jobs=2
+    printed it raw in the workers (from multiprocessing/process.py) and only the
+    refit's reached the caller (0 with refit=False or cross_validate); the embargo
+    warning likewise. Now once per call, at the user's line, for either ensemble."""
+    X, y = _dated_classes()
+    walk_forward = WalkForwardSplit(
+        train_days=16, test_days=8, step_days=8, min_train_samples=1, embargo_days=1
+    )
+    calibrated = CalibratedClassifierCV(
+        LogisticRegression(), cv=PurgedKFold(3, 1, 1), ensemble=ensemble
+    )
+    search = GridSearchCV(
+        calibrated, {"method": ["sigmoid"]}, cv=walk_forward, refit=refit, n_jobs=n_jobs
+    )
+    for run in [
+        lambda: search.fit(X, y),
+        lambda: search.fit(X, y),  # each fit of the search says it again
+        lambda: cross_validate(calibrated, X, y, cv=walk_forward, n_jobs=n_jobs),
+    ]:
+        said = _fold_warnings(run)
+        assert len(said) == 1
+        assert re.search(said_as, str(said[0].message))
+        if n_jobs == 1:
+            assert said[0].filename == __file__
+    # the other warning that depends on the parameters only: once per fit too (was 4)
+    search.set_params(estimator__cv=PurgedKFold(3, 3, 0))
+    assert len(_fold_warnings(lambda: search.fit(X, y), "embargo_days=0 is below")) == 1
+
+
+def test_a_purged_calibration_cloned_outside_a_search_warns_at_its_fit():
+    """A user's clone is not a search's: its fit warns as the original's does, and the
+    search's refitted model warns again when the user fits it again."""
+    X, y = _dated_classes()
+    calibrated = CalibratedClassifierCV(LogisticRegression(), cv=PurgedKFold(3, 1, 1))
+    copy = clone(calibrated)
+    said = _fold_warnings(lambda: copy.fit(X, y))
+    assert len(said) == 1 and said[0].filename == __file__
+    walk_forward = WalkForwardSplit(
+        train_days=16, test_days=8, step_days=8, min_train_samples=1, embargo_days=1
+    )
+    search = GridSearchCV(calibrated, {"method": ["sigmoid"]}, cv=walk_forward)
+    assert len(_fold_warnings(lambda: search.fit(X, y))) == 1
+    said = _fold_warnings(lambda: search.best_estimator_.fit(X, y))
+    assert len(said) == 1 and said[0].filename == __file__
+    # calibrating on dates after the training stays quiet in a search
+    honest = CalibratedClassifierCV(LogisticRegression(), cv=walk_forward)
+    assert not _fold_warnings(lambda: GridSearchCV(honest, {"method": ["sigmoid"]}, cv=3).fit(X, y))

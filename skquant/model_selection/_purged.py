@@ -14,7 +14,9 @@ import copy
 import itertools
 import math
 import sys
+import threading
 import warnings
+import weakref
 from collections.abc import Iterator
 from numbers import Integral
 
@@ -25,7 +27,7 @@ from sklearn.utils import indexable
 from skquant.model_selection._base import BaseTimeSplitter, period_codes
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval, _num_samples
-from skquant.utils._warnings import caller_stacklevel, first_frame_outside
+from skquant.utils._warnings import caller_stacklevel, first_frame_outside, frames_within
 
 __all__ = ["CombinatorialPurgedCV", "PurgedKFold"]
 
@@ -95,6 +97,59 @@ def _copied_for_first_base_model(frame) -> bool:
     return True
 
 
+# a copy whose parameter-only warnings were given when it was made; its split skips
+# them once (see _BasePurgedSplitter.__deepcopy__)
+_WARNED_WHEN_COPIED = "_warned_when_copied"
+
+# the joblib Parallel objects (one per search fit or cross_validate call) of the
+# scikit-learn tools whose clones of a CalibratedClassifierCV were warned about
+_SAID_FOR_CALIBRATION: weakref.WeakSet = weakref.WeakSet()
+
+
+def _calibration_consumer(frame, splitter) -> str | None:
+    """How a ``CalibratedClassifierCV`` will read ``splitter``'s folds, when
+    scikit-learn's ``clone`` (``frame``: the frame that deep-copies ``splitter``) is
+    cloning that calibrator and ``splitter`` is its ``cv``: ``"calibration"``
+    (``ensemble=True``), ``"calibration-oof"`` (``ensemble=False``, or ``"auto"``
+    with a ``FrozenEstimator``). None otherwise, or when the calibrator's
+    ``ensemble`` is not one of those (its ``split`` then warns itself).
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+
+    for f in frames_within(frame, ("sklearn.base",)):
+        calibrator = f.f_locals.get("estimator")
+        if isinstance(calibrator, CalibratedClassifierCV) and calibrator.cv is splitter:
+            ensemble = calibrator.ensemble
+            if isinstance(ensemble, str) and ensemble == "auto":
+                ensemble = type(calibrator.estimator).__name__ != "FrozenEstimator"
+            if isinstance(ensemble, (bool, np.bool_)):
+                return "calibration" if ensemble else "calibration-oof"
+            return None
+    return None
+
+
+def _parallel_runs(frame) -> tuple[list, list]:
+    """The joblib ``Parallel`` objects of the scikit-learn tools copying from
+    ``frame`` (between it and the user's code: frames of skquant, scikit-learn,
+    joblib, contextlib): ``(held, running)``. ``held`` are those a scikit-learn
+    frame keeps in a variable (a search's ``fit`` makes one per call and keeps it
+    through the refit; ``cross_validate`` one per call); ``running`` are those whose
+    methods are on the stack (joblib's dispatch thread of ``n_jobs > 1`` holds no
+    scikit-learn frame that keeps one). A user's own ``Parallel`` around a ``clone``
+    is in neither list when no scikit-learn frame keeps it.
+    """
+    from joblib import Parallel
+
+    held, running = [], []
+    for f in frames_within(frame, ("skquant", "sklearn", "joblib", "contextlib")):
+        local = f.f_locals
+        if f.f_globals.get("__name__", "").startswith("sklearn."):
+            held += [v for k, v in local.items() if k != "self" and isinstance(v, Parallel)]
+        if isinstance(local.get("self"), Parallel):
+            running.append(local["self"])
+    return held, running
+
+
 class _BasePurgedSplitter(BaseTimeSplitter):
     """Contiguous date blocks; each test set a combination of blocks, purged and embargoed."""
 
@@ -128,7 +183,8 @@ class _BasePurgedSplitter(BaseTimeSplitter):
 
     def __deepcopy__(self, memo: dict) -> _BasePurgedSplitter:
         """Copy; warn here, in the caller's process, when scikit-learn's stacking copies
-        the splitter for its ``cross_val_predict`` calls.
+        the splitter for its ``cross_val_predict`` calls, or a search or
+        ``cross_validate`` clones a ``CalibratedClassifierCV`` whose ``cv`` it is.
 
         ``StackingRegressor`` and ``StackingClassifier`` hand each base model's
         ``cross_val_predict`` a deep copy, which ``n_jobs > 1`` runs (and splits) in
@@ -138,18 +194,55 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         The warnings that depend on the parameters only are given here instead, once
         per ``fit`` (on the first base model's copy), for every ``n_jobs``, and the
         copies' ``split`` does not repeat them.
+
+        A search (``GridSearchCV``...) or ``cross_validate`` of a
+        ``CalibratedClassifierCV`` clones it, and ``clone`` deep-copies its ``cv``,
+        once per candidate and fold and for the refit: n_jobs=1 said the calibration
+        warning once per fold and again for the refit (4 for 3 folds), n_jobs=2 raw
+        in the workers. They are given here instead, once per call of the tool (its
+        ``Parallel`` object), at the caller's line, and each copy's next ``split``
+        does not repeat them. A clone made elsewhere (a user's ``clone``) is not
+        marked: its ``split`` warns at the ``fit`` as before.
         """
         copied = type(self).__new__(type(self))
         memo[id(self)] = copied
         for name, value in self.__dict__.items():
-            setattr(copied, name, copy.deepcopy(value, memo))
+            if name != _WARNED_WHEN_COPIED:
+                setattr(copied, name, copy.deepcopy(value, memo))
         frame = first_frame_outside(sys._getframe(1), ("copy",))
         if frame is not None and frame.f_globals.get("__name__") == "sklearn.ensemble._stacking":
-            copied._warned_for_stacking = True
+            setattr(copied, _WARNED_WHEN_COPIED, True)
             if _copied_for_first_base_model(frame):
                 self._warn_embargo_below_horizon(also=("copy",))
                 self._warn_if_folds_feed_a_fit("cross_val_predict", also=("copy",))
+        elif frame is not None:
+            consumer = _calibration_consumer(frame, self)
+            if consumer is not None:
+                self._warn_once_per_calibration_run(frame, consumer, copied)
         return copied
+
+    def _warn_once_per_calibration_run(self, frame, consumer: str, copied) -> None:
+        """Give the parameter-only warnings for a clone of a ``CalibratedClassifierCV``
+        (``consumer``, see :func:`_calibration_consumer`) once per run of the
+        scikit-learn tool that clones it, and mark ``copied`` so that its ``split``
+        does not repeat them. Without such a run (a user's ``clone``), or in a thread
+        other than the main one before the run has warned, nothing is marked and the
+        copy's ``split`` warns itself (more warnings, never fewer)."""
+        held, running = _parallel_runs(frame)
+        if getattr(self, _WARNED_WHEN_COPIED, False) or any(
+            run in _SAID_FOR_CALIBRATION for run in held + running
+        ):
+            # a copy of a copy already warned about (a search that cross_validate
+            # cloned, in a worker process), or a later clone of the same run
+            setattr(copied, _WARNED_WHEN_COPIED, True)
+            return
+        if not held or threading.current_thread() is not threading.main_thread():
+            return
+        for run in held:
+            _SAID_FOR_CALIBRATION.add(run)
+        setattr(copied, _WARNED_WHEN_COPIED, True)
+        self._warn_embargo_below_horizon(also=("copy",))
+        self._warn_if_folds_feed_a_fit(consumer, also=("copy",))
 
     def _warn_embargo_below_horizon(self, also: tuple[str, ...] = ()) -> None:
         """Warn when ``embargo_days`` leaves training labels overlapping a test block's."""
@@ -210,8 +303,9 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         warnings.warn(message, UserWarning, stacklevel=caller_stacklevel(also))
 
     def _split(self, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        # a stacking's copy was warned about when it was made (see __deepcopy__)
-        if not getattr(self, "_warned_for_stacking", False):
+        # a copy of stacking's or of a calibration's clone was warned about when it
+        # was made (see __deepcopy__); its later splits (a refit by the user) warn
+        if not self.__dict__.pop(_WARNED_WHEN_COPIED, False):
             self._warn_embargo_below_horizon()
             self._warn_if_folds_feed_a_fit()
         block = self._blocks(int(codes.max()) + 1 if len(codes) else 0)
@@ -266,7 +360,9 @@ class PurgedKFold(_BasePurgedSplitter):
     the later blocks), calibrate with ``cv=WalkForwardSplit(...)``. The warning
     comes from the tool that reads the folds (subclasses of the splitter and of
     those tools included), not from a search that such a tool fits; stacking gives
-    it once per ``fit``, at the caller's line, for any ``n_jobs``.
+    it once per ``fit``, and a search or ``cross_validate`` of such a calibration
+    (which clones it for every candidate and fold) once per call, at the caller's
+    line, for any ``n_jobs``.
 
     ``n_splits=3, label_horizon=1, embargo_days=1`` on 12 dates (``*`` train,
     ``p`` purged, ``e`` embargoed, ``x`` test)::
