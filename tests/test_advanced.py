@@ -296,6 +296,23 @@ def test_ftrl_partial_fit_over_chunks_equals_one_pass(batch_size):
         FTRLProximalTrainer(task="classification").partial_fit(X, y)
 
 
+def test_ftrl_partial_fit_refuses_the_target_among_the_features():
+    """fit refused an X holding the target; partial_fit learned from it: 30 passes
+    over a stream whose X held fwd_ret hit the sign of the test target 0.928 of the
+    time (0.483 without it)."""
+    from skquant import FTRLProximalTrainer, make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=60, random_state=0)
+    X, y = panel[["ret_1", "ret_5", "fwd_ret"]], panel["fwd_ret"]
+    model = FTRLProximalTrainer()
+    with pytest.raises(ValueError, match=r"X holds the target column\(s\) \['fwd_ret'\]"):
+        model.partial_fit(X, y)
+    assert not hasattr(model, "model_")
+    model.partial_fit(X[["ret_1", "ret_5"]], y)  # the stream goes on without it
+    with pytest.raises(ValueError, match="X holds the target column"):
+        model.partial_fit(X.rename(columns={"fwd_ret": "ret_5"}).iloc[:, [0, 2]], y.rename("ret_5"))
+
+
 def test_ftrl_partial_fit_takes_parameters_set_between_chunks():
     # as SGDClassifier.partial_fit: set_params between chunks applies to the next ones
     # (it was ignored: the state kept the first call's config for good)

@@ -21,6 +21,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._target import check_labels_not_features
 
 
 def ftrl_weights(z, n, alpha, beta, l1, l2):
@@ -406,6 +407,7 @@ class FTRLProximalTrainer(BaseSupervisedTrainer):
         else:
             config = self._changed_config(params)
             self._check_continues(config)
+        check_labels_not_features(X, y)  # as fit: every chunk of the stream
         classification = config["task"] == "classification"
         Xa, ya = validate_data(
             self, X, y, reset=first, dtype=np.float64, y_numeric=not classification
