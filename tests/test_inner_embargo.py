@@ -549,3 +549,23 @@ def test_the_no_horizon_embargo_warning_is_shown_once_per_estimator():
     told = [w for w in caught if "tells no label horizon" in str(w.message)]
     assert len(told) == 1, len(told)
     assert "Pass embargo_days=H" in str(told[0].message)
+
+
+def test_each_target_without_a_horizon_is_told_its_embargo_is_zero():
+    """Shown once per estimator, the warning came for a panel's first label read from
+    a CSV (no make_labels metadata) and not for the next: MFE and y_will_peak, both
+    5-day labels, got embargo 0 silently after TTH had warned."""
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    panel.attrs = {}  # as read back from CSV
+    told = {}
+    for target in ("TTH", "MFE", "y_will_peak", "TTH"):
+        y = panel[target].copy()
+        y.attrs = {}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer = LightGBMTrainer(n_estimators=5, n_jobs=1).fit(panel[["ret_1"]], y)
+        assert trainer.config_["embargo_days"] == 0
+        said = [w for w in caught if "tells no label horizon" in str(w.message)]
+        told[target] = told.get(target, 0) + len(said)
+        assert all(f"named '{target}'" in str(w.message) for w in said), said
+    assert told == {"TTH": 1, "MFE": 1, "y_will_peak": 1}, told

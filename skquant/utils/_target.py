@@ -82,8 +82,8 @@ def known_horizon(y) -> tuple[int, str] | None:
     return known
 
 
-# (estimator name, parameter) pairs already warned that their target tells no horizon
-_WARNED_NO_HORIZON: set[tuple[str, str]] = set()
+# (estimator name, parameter, target) already warned that the target tells no horizon
+_WARNED_NO_HORIZON: set[tuple[str, str, str]] = set()
 
 
 def tail_embargo(
@@ -104,23 +104,26 @@ def tail_embargo(
     trainer) is the target's known horizon (:func:`known_horizon`: make_labels metadata
     or the name), else 0 with a warning naming ``param`` (a ``y`` given as an
     array, or a name and metadata that tell no horizon; ``y=None`` is silent), once
-    per estimator and ``param`` in a process.
+    per estimator, ``param`` and target (its name or columns; every array is one) in
+    a process.
     """
     known = known_horizon(y)
     if embargo is None:
         if known is not None:
             return known[0]
         name = estimator if isinstance(estimator, str) else type(estimator).__name__
-        # y without a horizon: the embargo is 0. Once per estimator and parameter: inside
-        # RFECV or GridSearchCV each inner fit warned again (17 times for one RFECV fit).
-        if y is not None and (name, param) not in _WARNED_NO_HORIZON:
-            _WARNED_NO_HORIZON.add((name, param))
-            if isinstance(y, pd.DataFrame):
-                what = f"with columns {target_label(y)}"
-            elif getattr(y, "name", None) is not None:
-                what = f"named {target_label(y)}"
-            else:
-                what = "an array or an unnamed Series"
+        if isinstance(y, pd.DataFrame):
+            what = f"with columns {target_label(y)}"
+        elif getattr(y, "name", None) is not None:
+            what = f"named {target_label(y)}"
+        else:
+            what = "an array or an unnamed Series"
+        # y without a horizon: the embargo is 0. Once per estimator, parameter and
+        # target: inside RFECV or GridSearchCV each inner fit warned again (17 times
+        # for one RFECV fit); once per estimator alone, a second label of a panel read
+        # from CSV (MFE after TTH) got embargo 0 silently.
+        if y is not None and (name, param, what) not in _WARNED_NO_HORIZON:
+            _WARNED_NO_HORIZON.add((name, param, what))
             warnings.warn(
                 f"{name} holds out {held_out} with {param}=None, and the target ({what}) "
                 "tells no label horizon (no make_labels metadata, none in its name), so "
@@ -128,7 +131,7 @@ def tail_embargo(
                 f"computed from the held-out rows' prices. Pass {param}=H ({param}=0 for "
                 "a one-period label), or y as the labelled frame's column (e.g. "
                 "panel['fwd_ret_5']); RFECV and scikit-learn's stacking hand y over as "
-                f"an array, so there give {param}. Shown once per estimator.",
+                f"an array, so there give {param}. Shown once per estimator and target.",
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
