@@ -602,3 +602,16 @@ def test_tune_command_shows_each_trials_folds_and_quiet_hides_them(tmp_path, cap
     assert err.count("walk-forward folds") >= 2 and "4/4" in err  # one bar per trial
     assert main(["-q", *args, "--output-dir", str(tmp_path / "quiet")]) == 0
     assert "walk-forward folds" not in capsys.readouterr().err
+
+
+def test_the_engines_warnings_in_a_trial_point_at_the_tune_call(panel):
+    """The study runs skquant's objective from optuna's own loop: the engine's
+    warnings pointed into optuna/study/_optimize.py instead of the user's line."""
+    space = {"learning_rate": SPACE["learning_rate"]}
+    stump = {**FAST, "min_child_samples": 10_000}  # no split: one constant per fold
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _tune(panel, n_trials=1, search_space=space, config=stump)
+    told = [w for w in caught if "one constant value" in str(w.message)]
+    assert told, [str(w.message) for w in caught]
+    assert {w.filename for w in told} == {__file__}, [(w.filename, w.lineno) for w in told]

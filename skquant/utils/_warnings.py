@@ -45,13 +45,14 @@ def _belongs(frame, modules) -> bool:
 
 
 def caller_stacklevel(also: tuple[str, ...] = ()) -> int:
-    """``stacklevel`` of the first frame outside skquant, scikit-learn and joblib, so
-    that a warning points at the user's call (``fit``, ``train``,
+    """``stacklevel`` of the first frame outside skquant, scikit-learn, joblib and
+    optuna, so that a warning points at the user's call (``fit``, ``train``,
     ``WalkForwardEngine(...)``, ``cross_validate(...)``, whose joblib loop consumes a
-    splitter's generator) whatever the path to it. ``also`` names further top-level
+    splitter's generator, ``tune(...)``, whose study runs skquant's objective)
+    whatever the path to it. ``also`` names further top-level
     modules to pass (``"copy"`` for a warning raised from ``__deepcopy__``)."""
     # the frame that calls warnings.warn is level 1
-    passed = ("skquant", "sklearn", "joblib", *also)
+    passed = ("skquant", "sklearn", "joblib", "optuna", "optuna_integration", *also)
     return 1 + sum(1 for _ in frames_within(sys._getframe(1), passed))
 
 
