@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 import json
 import pydoc
+import re
 import sys
 import time
 import warnings
@@ -275,14 +276,22 @@ def _run_one(engine, filters, spec: str, seed: int, estimator, fingerprint: str,
     return {"record": record, "returns": returns}
 
 
+# the figures of a warning's text: runs that differ only in them give one warning
+_FIGURE = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
 class _RunWarnings:
     """The runs' warnings, each said when a run first gives it (a long benchmark's
     must not wait for its end), naming that run and those of its batch; :meth:`close`
     says once more, naming them all, a warning that later runs gave too (one line
-    for 50 runs, not 50 lines, each distinct by its run's name)."""
+    for 50 runs, not 50 lines, each distinct by its run's name). Warnings that differ
+    only in their figures ("summary ic rests on 3030 of 4500 test dates", 3101 in
+    the next run) are one warning, said in the words of the first run that gave it;
+    each run's own figures stay in its ``summary.json``."""
 
     def __init__(self) -> None:
-        self.runs: dict[tuple[str, str], list[str]] = {}
+        # (category, text with its figures blanked) -> [(run, message)]
+        self.runs: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.named: dict[tuple[str, str], int] = {}  # how many runs its line named
 
     def say(self, records: list[dict]) -> None:
@@ -291,29 +300,35 @@ class _RunWarnings:
         new = []
         for record in records:
             for category, message in record.get("warnings") or ():
-                key = (category, message)
+                key = (category, _FIGURE.sub("#", message))
                 if key not in self.runs:
                     new.append(key)
-                self.runs.setdefault(key, []).append(f"{record['model']} seed={record['seed']}")
+                run = f"{record['model']} seed={record['seed']}"
+                self.runs.setdefault(key, []).append((run, message))
         for key in dict.fromkeys(new):
             self.named[key] = len(self.runs[key])
-            _warn_as(key, self.runs[key])
+            _warn_as(key[0], self.runs[key])
 
     def close(self) -> None:
         """Say again, naming every run, each warning that runs after the first gave."""
-        for key, names in self.runs.items():
-            if len(names) > self.named[key]:
-                _warn_as(key, names)
+        for key, runs in self.runs.items():
+            if len(runs) > self.named[key]:
+                _warn_as(key[0], runs)
 
 
-def _warn_as(key: tuple[str, str], names: list[str]) -> None:
-    """Warn ``key``'s message, naming ``names``, in its own category where that can
-    be rebuilt."""
-    category, message = key
+def _warn_as(category: str, runs: list[tuple[str, str]]) -> None:
+    """Warn the first of ``runs``' messages, naming the runs that gave it (and those
+    that gave it with other figures), in its own category where that can be rebuilt."""
     kind = pydoc.locate(category)
     if not (isinstance(kind, type) and issubclass(kind, Warning)):
         kind = UserWarning
-    text = f"{message} ({few_names(names)})"
+    message = runs[0][1]
+    same = [run for run, text in runs if text == message]
+    others = [run for run, text in runs if text != message]
+    text = f"{message} ({few_names(same)}"
+    if others:
+        text += f"; the same with its own figures: {few_names(others)}, in its summary.json"
+    text += ")"
     try:
         warning = kind(text)
     except TypeError:  # keyword-only, as scikit-learn's InconsistentVersionWarning
