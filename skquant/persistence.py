@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from skquant.utils._io import (
     atomic_write,
@@ -182,7 +184,8 @@ def save_model(
     Parameters
     ----------
     estimator : fitted estimator
-        Usually a skquant trainer or strategy; any picklable object works.
+        Usually a skquant trainer or strategy; any picklable object works. A
+        scikit-learn estimator that is not fitted raises ``NotFittedError``.
     path : str or path-like
         The directory to write (created if needed; files in it are replaced).
     metrics : dict, default=None
@@ -223,6 +226,12 @@ def save_model(
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}.")
+    if isinstance(estimator, BaseEstimator):
+        # saved unfitted, it loads without complaint and fails only at predict
+        check_is_fitted(
+            estimator,
+            msg="save_model saves a fitted model: this %(name)s is not fitted yet. Call fit first.",
+        )
     if metrics is not None and not isinstance(metrics, Mapping):
         raise ValueError(f"metrics must be a dict of name: value, got {type(metrics).__name__}.")
     folder = Path(os.fspath(path))

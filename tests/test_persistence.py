@@ -693,3 +693,18 @@ def test_a_save_waits_for_no_restore_and_a_restore_never_overwrites_a_newer_mode
     )
     assert "old" not in (folder / "metadata.json").read_text()
     assert not earlier.exists() and not list(tmp_path.glob(f".m{persistence._RESTORING}*"))
+
+
+def test_an_unfitted_estimator_is_refused(tmp_path):
+    """save_model(LightGBMTrainer(), dir) saved it without complaint: it loaded, and
+    failed only at predict, far from the mistake."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skquant import LightGBMTrainer
+
+    for unfitted in (LightGBMTrainer(), make_pipeline(StandardScaler(), LightGBMTrainer())):
+        with pytest.raises(NotFittedError, match="save_model saves a fitted model: this"):
+            save_model(unfitted, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
