@@ -12,8 +12,10 @@ from sklearn.base import is_classifier
 from skquant.metrics import _returns
 from skquant.metrics._predictions import hit_rate, information_coefficient
 from skquant.utils._history import history_periods
+from skquant.utils._portfolio import check_portfolio
 from skquant.utils._time import (
     calendar_unknown,
+    date_level,
     dates_of,
     periods_per_year_of,
     warn_no_dates,
@@ -331,6 +333,12 @@ class TradingScorer:
     Inside scikit-learn's loops (``cross_validate``, a search) run in the caller's
     process, each distinct warning comes once per call, not once per fold.
 
+    The returns metrics are gross of costs unless ``cost_bps`` is given: with it they
+    are computed on net = gross - turnover * cost_bps / 10,000 per period, by the
+    walk-forward engine's rule for its ``"sign"`` portfolio (the one
+    :func:`~skquant.metrics.validation_metrics` books), so the score of a test fold
+    is the net figure ``WalkForwardEngine(cost_bps=...)`` reports for it.
+
     Parameters
     ----------
     name : str
@@ -339,11 +347,15 @@ class TradingScorer:
         Annualisation of Sharpe, Sortino, annual return and Calmar; None infers it
         from the dates of ``X`` (252 daily, 365 for 24/7 daily data, 52 weekly, 12
         monthly; 252 without dates).
+    cost_bps : float, default=0.0
+        Cost per unit of turnover in basis points (see :func:`get_scorer`); 0 scores
+        gross of costs.
     """
 
-    def __init__(self, name: str, periods_per_year: float | None = None):
+    def __init__(self, name: str, periods_per_year: float | None = None, cost_bps: float = 0.0):
         self.name = name
         self.periods_per_year = periods_per_year
+        self.cost_bps = cost_bps
 
     def __call__(self, estimator, X, y, sample_weight=None, groups=None) -> float:
         # once per cross_validate (or search) call, not once per fold
@@ -354,6 +366,8 @@ class TradingScorer:
         if sample_weight is not None:
             raise ValueError(f"The {self.name!r} trading scorer does not take sample_weight.")
         check_metric_for_estimator(self.name, estimator)
+        # a scorer pickled before cost_bps existed scores gross, as it did
+        cost_bps = _check_cost_bps(self.name, getattr(self, "cost_bps", 0.0), estimator)
         score, position = predict_positions(estimator, X)
         _warn_if_cold(self.name, estimator)
         outcome = outcome_of(estimator, y)
@@ -362,6 +376,13 @@ class TradingScorer:
             dates = dates_of(y)  # an array X beside a y that kept the panel's index
         if dates is None and groups is not None:
             dates = self._dates_of_groups(groups, len(outcome))
+        if cost_bps and dates is None:
+            raise ValueError(
+                f"get_scorer({self.name!r}, cost_bps={cost_bps:g}) charges costs on the "
+                "turnover from one date to the next, but the rows carry no dates: pass X "
+                "(or y) indexed by date, or by a (date, symbol) MultiIndex for a panel; "
+                "or cost_bps=0 to score gross of costs."
+            )
         routing = (
             "RFECV turns a DataFrame into an array: with "
             "sklearn.set_config(enable_metadata_routing=True) the dates given as "
@@ -392,6 +413,8 @@ class TradingScorer:
                 "another's)",
                 f"{routing}. ",
             )
+        if cost_bps:
+            return self._net_metric(position, outcome, dates, X, y, cost_bps)
         return compute_metric(
             self.name,
             outcome,
@@ -400,6 +423,29 @@ class TradingScorer:
             dates,
             periods_per_year=self.periods_per_year,
         )
+
+    def _net_metric(self, position, outcome, dates, X, y, cost_bps: float) -> float:
+        """The returns metric of the rows' ``"sign"`` book net of ``cost_bps``, by
+        :func:`~skquant.metrics.validation_metrics`'s (the engine's) turnover rule:
+        each date's weights are the positions over its rows, the first date trades from
+        flat, turnover is the sum over symbols of |weight - last weight|."""
+        from skquant.metrics._validation import _sign_portfolio  # imports this module
+
+        symbols = _symbols_of(X)
+        if symbols is None and len(getattr(y, "index", ())) == len(outcome):
+            symbols = _symbols_of(y)
+        gross, turnover = _sign_portfolio(position, outcome, dates, symbols)
+        if turnover is None:
+            raise ValueError(
+                f"get_scorer({self.name!r}, cost_bps={cost_bps:g}) charges costs on each "
+                "symbol's turnover, but the rows share dates without telling the symbols "
+                "apart (dates alone, as groups or a DatetimeIndex, or a (date, symbol) "
+                "pair given twice): pass X or y indexed by a (date, symbol) MultiIndex "
+                "with one row per date and symbol, or cost_bps=0 to score gross of costs."
+            )
+        net = gross - turnover * cost_bps / 10_000.0
+        year = periods_per_year_of(self.periods_per_year, dates)
+        return compute_metric(self.name, net, net, np.ones(len(net)), None, year)
 
     def _warn_if_calendar_unknown(self, dates) -> None:
         """Warn when the year this scorer annualises by is inferred from dates that
@@ -464,11 +510,51 @@ class TradingScorer:
         extra = (
             "" if self.periods_per_year is None else f", periods_per_year={self.periods_per_year}"
         )
+        if getattr(self, "cost_bps", 0.0):  # a scorer pickled before cost_bps has none
+            extra += f", cost_bps={self.cost_bps}"
         return f"get_scorer({self.name!r}{extra})"
 
 
-def get_scorer(name: str, periods_per_year: float | None = None) -> TradingScorer:
-    """Return a scikit-learn scorer for a trading metric.
+def _symbols_of(X) -> np.ndarray | None:
+    """Each row's symbol: the other level of a (date, symbol) ``MultiIndex`` of ``X``
+    (in either order), or None."""
+    index = getattr(X, "index", None)
+    level = date_level(index)
+    if level is None or index.nlevels < 2:
+        return None
+    return index.get_level_values(1 if level == 0 else 0).to_numpy()
+
+
+def _check_cost_bps(name: str, cost_bps, estimator=None) -> float:
+    """``cost_bps`` checked as the engine checks it; refused (ValueError) above 0 for a
+    metric that is not computed from returns (costs do not change it) or, given
+    ``estimator``, for a classifier (its +1/-1 outcomes are no returns to charge)."""
+    cost_bps = check_portfolio("sign", 0.2, cost_bps)[2]  # the engine's check
+    if not cost_bps:
+        return cost_bps
+    name = canonical_metric(name)
+    if metric_kind(name) != "returns":
+        returns = ", ".join(repr(m) for m, (_, kind) in METRICS.items() if kind == "returns")
+        raise ValueError(
+            f"cost_bps={cost_bps:g} does not change the {name!r} scorer: it scores the "
+            "predictions, not the returns of trading them, and is the same gross or net. "
+            f"Drop cost_bps, or score a returns metric net of costs: {returns}."
+        )
+    if estimator is not None and is_classifier(estimator):
+        raise ValueError(
+            f"get_scorer({name!r}, cost_bps={cost_bps:g}) charges costs against returns, "
+            "but a classifier's outcome is +1/-1 a row (its class), not a return: a cost "
+            "in basis points has nothing to be charged against. Fit a regressor on "
+            "returns to score net of costs, or run WalkForwardEngine(return_col=..., "
+            "cost_bps=...), which books a classifier's calls on real returns."
+        )
+    return cost_bps
+
+
+def get_scorer(
+    name: str, periods_per_year: float | None = None, cost_bps: float = 0.0
+) -> TradingScorer:
+    """Return a scikit-learn scorer for a trading metric, gross of costs unless ``cost_bps``.
 
     Parameters
     ----------
@@ -477,6 +563,24 @@ def get_scorer(name: str, periods_per_year: float | None = None) -> TradingScore
         ``"win_loss_ratio"``, ``"annual_return"``, ``"sortino"``, ``"calmar"``,
         ``"information_coefficient"`` (aliases ``"sharpe_ratio"``,
         ``"sortino_ratio"``, ``"calmar_ratio"``, ``"ic"``).
+    periods_per_year : float, default=None
+        Annualisation of Sharpe, Sortino, annual return and Calmar; None infers it
+        from the dates of ``X`` (252 without dates).
+    cost_bps : float, default=0.0
+        Cost per unit of turnover in basis points, as ``WalkForwardEngine``'s. With 0
+        the returns metrics are GROSS of costs, and a search favours models that
+        trade more than their edge pays for. Above 0 they are computed on net =
+        gross - turnover * cost_bps / 10,000 per period, where each date's weights
+        are the positions over the number of its rows (the engine's ``"sign"``
+        portfolio), turnover is the sum over symbols of |weight - the symbol's last
+        weight| and the test rows' first date trades from flat (each engine fold's
+        own book does the same, as :func:`~skquant.metrics.validation_metrics`): a
+        fold's score is then the net figure the engine reports for it. It needs the
+        rows' dates and symbols: ``X`` (or ``y``) indexed by date for one series, by a
+        (date, symbol) ``MultiIndex`` for a panel (dates given as ``groups`` tell no
+        symbols: one series only). ``"hit_rate"`` and ``"information_coefficient"``
+        score the predictions, not the trades, and refuse ``cost_bps`` above 0, as
+        does a classifier's scorer (its +1/-1 outcomes are no returns).
 
     Returns
     -------
@@ -499,17 +603,23 @@ def get_scorer(name: str, periods_per_year: float | None = None) -> TradingScore
     Raises
     ------
     ValueError
-        For an unknown name; the message lists the valid ones. When called, for a
-        compounding metric (``"max_drawdown"``, ``"annual_return"``, ``"calmar"``)
-        on a classifier: +1/-1 class outcomes booked as returns of +-100% wipe
-        equity out at the first miss.
+        For an unknown name; the message lists the valid ones. For a ``cost_bps``
+        that is not a finite number >= 0, or above 0 with a metric costs do not
+        change. When called, for a compounding metric (``"max_drawdown"``,
+        ``"annual_return"``, ``"calmar"``) on a classifier: +1/-1 class outcomes
+        booked as returns of +-100% wipe equity out at the first miss; with
+        ``cost_bps`` above 0, for a classifier, or for rows without dates (or a panel
+        without symbols) to tell the turnover.
 
     Examples
     --------
     >>> from skquant import get_scorer
     >>> get_scorer("sharpe")
     get_scorer('sharpe')
+    >>> get_scorer("sharpe", cost_bps=5)
+    get_scorer('sharpe', cost_bps=5.0)
     """
     if periods_per_year is not None:
         periods_per_year = periods_per_year_of(periods_per_year, None)
-    return TradingScorer(canonical_metric(name), periods_per_year)
+    name = canonical_metric(name)
+    return TradingScorer(name, periods_per_year, _check_cost_bps(name, cost_bps))
