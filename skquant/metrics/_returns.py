@@ -10,6 +10,12 @@ Conventions shared by every function here:
 - Empty input (or only NaN) gives NaN; an infinite return raises ``ValueError``.
 - A return below -1 (losing more than everything in one period: a leveraged book,
   or returns in percent) warns; compounded equity counts as wiped out (0) from it on.
+- Rows that repeat a date (a panel's (date, symbol) rows, or a ``DatetimeIndex``
+  with repeated dates) warn in Sharpe, Sortino, annual return, max drawdown and
+  Calmar (and in the probabilistic and deflated Sharpe ratios): each row counts as
+  a period, so the figure is no portfolio's. Profit factor and win/loss ratio do
+  not: they are ratios over rows (a row may be a trade's P&L) that neither compound
+  nor annualise, so a panel's rows give their figure per position, not the book's.
 - Sharpe, Sortino, annual return, max drawdown and Calmar follow empyrical's
   definitions (sample standard deviation with ``ddof=1``, compounded equity).
 - A constant series has Sharpe ``+inf``, ``-inf`` or 0 by the sign of its mean
@@ -79,25 +85,12 @@ def _year_of(returns, periods_per_year) -> float:
     take it), annualises nothing and is not compared, nor is the year skquant's own
     callers pass: they took it from the data, and warned where they did.
 
-    Rows that repeat a date (a panel's symbols one after another, in a
-    ``DatetimeIndex`` or the date level of a (date, symbol) ``MultiIndex``) warn as
-    well: each row counts as a period, so the figure is no portfolio's. skquant's own
-    callers are not told (they pass one row per date).
+    Rows that repeat a date warn as well (:func:`_warn_if_rows_repeat_dates`).
     """
     index = getattr(returns, "index", None)
     dated = isinstance(index, pd.DatetimeIndex)
     caller = sys._getframe(2).f_globals.get("__name__", "")  # the metric's caller
-    dates = _row_dates(index)
-    if dates is not None and dates.has_duplicates and not caller.startswith("skquant."):
-        warnings.warn(
-            f"returns has {len(dates)} rows on {dates.nunique()} dates: each row counts "
-            "as a period (a panel's symbols one after another), so this is not the "
-            "figure of any portfolio, and its annualisation counts rows, not dates. Combine "
-            "each date's rows first (returns.groupby(level=0).mean() for an equal-weight "
-            "book).",
-            UserWarning,
-            stacklevel=caller_stacklevel(("pandas",)),
-        )
+    dates = _warn_if_rows_repeat_dates(returns, "its annualisation counts rows, not dates", 3)
     if periods_per_year is None:
         if not dated:
             raise ValueError(
@@ -111,6 +104,32 @@ def _year_of(returns, periods_per_year) -> float:
         # (a user's frame.apply(sharpe_ratio) is told at its own line, not pandas')
         warn_if_year_disagrees(periods_per_year, index, also=("pandas",))
     return periods_per_year
+
+
+def _warn_if_rows_repeat_dates(returns, counted: str, depth: int = 2) -> pd.DatetimeIndex | None:
+    """Warn when rows of ``returns`` repeat a date; return the rows' dates (:func:`_row_dates`).
+
+    Rows that repeat a date (a panel's symbols one after another, in a
+    ``DatetimeIndex`` or the date level of a (date, symbol) ``MultiIndex``) are each
+    counted as a period, so the figure is no portfolio's; ``counted`` says what else
+    that does to the metric (its annualisation, its compounding, the length of its
+    track record). skquant's own callers are not told (they pass one row per date):
+    the metric's caller is ``depth`` frames out from here (2 when the public metric
+    calls this itself). The warning points at the user's line, through a
+    ``frame.apply(metric)`` as well.
+    """
+    dates = _row_dates(getattr(returns, "index", None))
+    caller = sys._getframe(depth).f_globals.get("__name__", "")  # the metric's caller
+    if dates is not None and dates.has_duplicates and not caller.startswith("skquant."):
+        warnings.warn(
+            f"returns has {len(dates)} rows on {dates.nunique()} dates: each row counts "
+            "as a period (a panel's symbols one after another), so this is not the "
+            f"figure of any portfolio, and {counted}. Combine each date's rows first "
+            "(returns.groupby(level=0).mean() for an equal-weight book).",
+            UserWarning,
+            stacklevel=caller_stacklevel(("pandas",)),
+        )
+    return dates
 
 
 def _row_dates(index) -> pd.DatetimeIndex | None:
@@ -238,6 +257,7 @@ def max_drawdown(returns) -> float:
     >>> round(max_drawdown([0.1, -0.5, 0.2]), 4)
     -0.5
     """
+    _warn_if_rows_repeat_dates(returns, "its equity compounds every row as a period")
     r = _clean(returns)
     if len(r) == 0:
         return float("nan")

@@ -22,7 +22,12 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import stats
 
-from skquant.metrics._returns import _constant_ratio, _rescaled, sharpe_ratio
+from skquant.metrics._returns import (
+    _constant_ratio,
+    _rescaled,
+    _warn_if_rows_repeat_dates,
+    sharpe_ratio,
+)
 from skquant.utils._validation import one_dimensional
 
 __all__ = ["deflated_sharpe_ratio", "probabilistic_sharpe_ratio"]
@@ -41,6 +46,10 @@ def _returns_checked(returns, name: str) -> np.ndarray:
             "drop or fill them first (the track record's length enters the statistic)."
         )
     return r
+
+
+# what counting a panel's rows as periods does to PSR and DSR
+_TRACK_RECORD = "its track record counts rows, not dates (a longer one, a surer Sharpe ratio)"
 
 
 def _finite_number(value, name: str) -> float:
@@ -103,6 +112,14 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
     ValueError
         Fewer than 2 returns, NaN or infinite returns, a non-finite benchmark.
 
+    Warns
+    -----
+    UserWarning
+        When rows of ``returns`` repeat a date (a panel's (date, symbol) rows, or a
+        ``DatetimeIndex`` with repeated dates): each row counts as a period, so the
+        track record looks longer than it is; combine each date's rows first
+        (``returns.groupby(level=0).mean()`` for an equal-weight book).
+
     See Also
     --------
     deflated_sharpe_ratio : the PSR against the expected best of many trials.
@@ -114,6 +131,7 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
     0.9084
     """
     r = _returns_checked(returns, "probabilistic_sharpe_ratio")
+    _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
     benchmark = _finite_number(benchmark_sharpe, "benchmark_sharpe")
     # scaled by a power of two (exact): the moments of returns near 1e77 overflowed and
     # those near 1e-90 underflowed, giving NaN (a ratio of moments is scale-free)
@@ -184,6 +202,11 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
         Bad ``returns`` (as :func:`probabilistic_sharpe_ratio`), ``n_trials`` not an
         integer >= 1, ``trials_sharpe_variance`` negative or not finite.
 
+    Warns
+    -----
+    UserWarning
+        When rows of ``returns`` repeat a date, as :func:`probabilistic_sharpe_ratio`.
+
     Examples
     --------
     >>> from skquant import deflated_sharpe_ratio
@@ -197,4 +220,5 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
     if variance < 0:
         raise ValueError(f"trials_sharpe_variance must be >= 0, got {trials_sharpe_variance!r}.")
     r = _returns_checked(returns, "deflated_sharpe_ratio")
+    _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
     return probabilistic_sharpe_ratio(r, expected_max_sharpe(int(n_trials), variance))
