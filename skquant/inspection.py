@@ -10,6 +10,8 @@ Learning* (2018), ch. 8, with a trading score.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -21,7 +23,7 @@ from skquant.metrics import get_scorer
 from skquant.utils._history import history_periods
 from skquant.utils._rows import take_rows
 from skquant.utils._time import dates_of, infer_periods_per_year
-from skquant.utils._warnings import each_warning_once
+from skquant.utils._warnings import caller_stacklevel, each_warning_once
 
 __all__ = ["walk_forward_importance"]
 
@@ -75,12 +77,21 @@ def walk_forward_importance(
         ``mean`` descending. Columns: ``mean`` (mean over the folds of the fold's
         mean decrease), ``std_error`` (standard deviation over the folds divided by
         the square root of the number of folds; NaN with one fold), then
-        ``fold_0``, ``fold_1``, ... (each fold's mean decrease).
+        ``fold_0``, ``fold_1``, ... (each fold's mean decrease). A fold where every
+        importance is exactly 0 (shuffling no feature changed the score: its model
+        took one side on every test row, or used no feature) measured nothing: its
+        column is NaN and ``mean`` and ``std_error`` are over the other folds.
 
     Raises
     ------
     ValueError
         If ``cv`` yields no fold; for an unknown ``scoring`` name.
+
+    Warns
+    -----
+    UserWarning
+        Once for the call, naming the folds where every importance is 0 (left out
+        of ``mean`` and ``std_error``, NaN columns).
 
     See Also
     --------
@@ -117,26 +128,49 @@ def walk_forward_importance(
                 n_repeats=n_repeats,
                 random_state=rng,
             )
-            folds.append(result.importances_mean)
+            # every shuffle of every feature left the score as it was: the fold's
+            # model took one side on every test row (or used no feature)
+            unmoved = bool(np.all(result.importances == 0))
+            folds.append(np.where(unmoved, np.nan, result.importances_mean))
     if not folds:
         raise ValueError(f"cv={cv!r} yields no fold on these {len(X)} rows.")
     per_fold = np.asarray(folds)
-    n_folds = len(per_fold)
     names = X.columns if hasattr(X, "columns") else [f"x{i}" for i in range(per_fold.shape[1])]
-    std_error = (
-        per_fold.std(axis=0, ddof=1) / np.sqrt(n_folds)
-        if n_folds > 1
-        else np.full(per_fold.shape[1], np.nan)
-    )
+    counted = per_fold[~np.isnan(per_fold).all(axis=1)]
+    _warn_of_unmoved_folds(per_fold, len(counted))
+    n_counted = len(counted)
+    nothing = np.full(per_fold.shape[1], np.nan)
+    std_error = counted.std(axis=0, ddof=1) / np.sqrt(n_counted) if n_counted > 1 else nothing
     frame = pd.DataFrame(
         {
-            "mean": per_fold.mean(axis=0),
+            "mean": counted.mean(axis=0) if n_counted else nothing,
             "std_error": std_error,
             **{f"fold_{k}": values for k, values in enumerate(per_fold)},
         },
         index=pd.Index(list(names), name="feature"),
     )
     return frame.sort_values("mean", ascending=False, kind="stable")
+
+
+def _warn_of_unmoved_folds(per_fold: np.ndarray, n_counted: int) -> None:
+    """Warn, once for the call, of the folds (NaN rows of ``per_fold``) where every
+    importance was 0 and which are left out of ``mean`` and ``std_error``."""
+    unmoved = [f"fold_{k}" for k in np.flatnonzero(np.isnan(per_fold).all(axis=1))]
+    if not unmoved:
+        return
+    left = (
+        f"the mean and std_error are over the other {n_counted} of {len(per_fold)} folds"
+        if n_counted
+        else "mean and std_error are NaN: no fold ranks the features"
+    )
+    warnings.warn(
+        f"walk_forward_importance: every importance is 0 in {', '.join(unmoved)}: "
+        "shuffling no feature changed the score (the fold's model took one side on every "
+        "test row, or never used a feature), so the fold ranks nothing and its zeros "
+        "would pull the mean toward 0. Those fold columns are NaN, and " + left + ".",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
 
 
 def _history_positions(X, test: np.ndarray, periods: int) -> np.ndarray:

@@ -300,6 +300,53 @@ def test_walk_forward_importance_annualises_every_fold_by_all_the_dates():
     pd.testing.assert_frame_equal(importance, expected)
 
 
+class _LongAfterAnUpTrend(RegressorMixin, BaseEstimator):
+    """Trades ``signal``, but after a training window whose y rose (mean above 0.005)
+    it goes long on every row: shuffling a feature then moves no position."""
+
+    def fit(self, X, y):
+        self.long_only_ = float(np.mean(y)) > 0.005
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return np.ones(len(X)) if self.long_only_ else X["signal"].to_numpy()
+
+
+def test_walk_forward_importance_leaves_out_a_fold_that_took_one_side():
+    """A fold whose model took one side on every test row has every importance exactly
+    0 (no shuffle moves a position): it was averaged in silently (the README's panel:
+    alpha_1's mean 0.386 with fold_1's zeros, 0.580 over the other folds) where
+    get_feature_importance warns for the same model. It is now NaN, named in one
+    warning, and left out of mean and std_error."""
+    X, y = _data(n=200)
+    cv = WalkForwardSplit(train_days=100, test_days=40, step_days=40, min_train_samples=50)
+    folds = ["fold_0", "fold_1", "fold_2"]
+    kwargs = dict(cv=cv, n_repeats=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every fold trades the signal: quiet
+        normal = walk_forward_importance(_LongAfterAnUpTrend(), X, y, **kwargs)
+    assert normal[folds].notna().all().all() and (normal.loc["signal", folds] > 0).all()
+
+    up = y.copy()
+    up.iloc[:40] += 0.02  # only fold_0's training window rose
+    with pytest.warns(UserWarning, match="every importance is 0 in fold_0: .*took one side") as w:
+        importance = walk_forward_importance(_LongAfterAnUpTrend(), X, up, **kwargs)
+    unmoved = [x for x in w if "every importance is 0" in str(x.message)]
+    assert len(unmoved) == 1 and unmoved[0].filename == __file__
+    assert "other 2 of 3 folds" in str(unmoved[0].message)
+    assert importance["fold_0"].isna().all()
+    kept = importance[["fold_1", "fold_2"]]
+    assert kept.notna().all().all()
+    np.testing.assert_allclose(importance["mean"], kept.mean(axis=1))
+    np.testing.assert_allclose(importance["std_error"], kept.std(axis=1, ddof=1) / np.sqrt(2))
+    assert importance.index[0] == "signal"
+    # every fold one-sided: nothing is ranked, and the result says so
+    with pytest.warns(UserWarning, match="fold_0, fold_1, fold_2: .*no fold ranks"):
+        none = walk_forward_importance(_LongAfterAnUpTrend(), X, y + 0.02, **kwargs)
+    assert none.isna().all().all()
+
+
 class _NoFold:
     def split(self, X, y=None, groups=None):
         return iter(())
