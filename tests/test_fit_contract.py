@@ -108,6 +108,37 @@ def test_bad_validation_rows_are_named_x_val(trainer):
         fit(X[:20, :2])
 
 
+@pytest.mark.parametrize(
+    "trainer",
+    [*_EARLY_STOPPING, VAETrainer(latent_dim=2, early_stopping_rounds=2, **_NET)],
+    ids=_name,
+)
+def test_a_column_that_is_no_number_is_named(trainer):
+    """A frame with a text column failed with numpy's "could not convert string to
+    float: 'tech'", naming no column (the engine named it); a number stored as text
+    still converts, as scikit-learn converts it."""
+    X, y = _data()
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    supervised = not isinstance(trainer, VAETrainer)
+
+    def fit(X, X_val=None):
+        if supervised:
+            y_val = None if X_val is None else y[: len(X_val)]
+            return clone(trainer).fit(X, y, X_val=X_val, y_val=y_val)
+        return clone(trainer).fit(X, X_val=X_val)
+
+    with pytest.raises(ValueError, match=r"^X's column 'sector' \(dtype object\) holds 'tech'"):
+        fit(frame.assign(sector="tech"))
+    fitted = fit(frame.astype({"b": object}))  # numbers as objects: fine
+    text = frame.astype({"b": object})
+    text.iloc[7, 1] = "n/a"
+    with pytest.raises(ValueError, match=r"^X_val's column 'b' \(dtype object\) holds 'n/a'"):
+        fit(frame, X_val=text[:20])
+    method = fitted.predict if supervised else fitted.transform
+    with pytest.raises(ValueError, match=r"^X's column 'b' \(dtype object\) holds 'n/a'"):
+        method(text)
+
+
 def test_uncuttable_tail_names_the_sample_count():
     with pytest.raises(ValueError, match="embargo_days=20 cannot split n_samples = 12 "):
         chronological_tail_split(np.zeros((12, 1)), 0.2, embargo=20)
