@@ -542,7 +542,30 @@ def test_tune_says_when_its_best_trial_learned_nothing(tmp_path, capsys):
     assert _tune_cli(data, config, tmp_path / "learns" / "out", "--n-trials", "1") == 0
     summary = json.loads((tmp_path / "learns" / "out" / "summary.json").read_text())
     assert summary["best_constant_folds"] == 0 and summary["best_n_folds"] == 4
+    assert summary["best_one_sided_folds"] == 0
     assert "constant" not in capsys.readouterr().err
+
+
+def test_tune_says_when_its_best_trial_only_held_the_market(tmp_path, capsys):
+    """A best trial whose model took one side on every test row of most folds (10 of 18
+    in a user's run: its Sharpe mostly the market's) was reported with
+    best_constant_folds 0 and no caveat. A positive target (MFE) traded on the return
+    column is long everywhere."""
+    data, config = _folder(tmp_path)
+    out = tmp_path / "out"
+    assert _tune_cli(data, config, out, "--n-trials", "1", "--target", "MFE",
+                     "--return-col", "fwd_ret_1d") == 0  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["best_constant_folds"] == 0
+    assert summary["best_one_sided_folds"] == summary["best_n_folds"] == 4
+    err = capsys.readouterr().err
+    assert "the best trial's model took the same side (long, or short) on every test row " \
+           "in 4 of 4 folds: under --portfolio sign" in err, err  # fmt: skip
+    out = tmp_path / "ranked"
+    assert _tune_cli(data, config, out, "--n-trials", "1", "--target", "MFE",
+                     "--return-col", "fwd_ret_1d", "--portfolio", "rank") == 0  # fmt: skip
+    assert json.loads((out / "summary.json").read_text())["best_one_sided_folds"] == 0
+    assert "same side" not in capsys.readouterr().err
 
 
 def test_a_failed_trial_raises_without_optuna_printing_its_traceback():
@@ -585,6 +608,26 @@ def test_constant_folds_follow_the_engines_rule():
     assert _constant_folds(flat) == [2, 2]
     one_date = flat.assign(fold=np.arange(len(index)) % 6)  # each fold one date, 2 symbols
     assert _constant_folds(one_date) == [0, 0]
+
+
+def test_one_sided_folds_follow_the_engines_rule():
+    from skquant.walkforward._tune import _one_sided_folds
+
+    dates = pd.bdate_range("2024-01-01", periods=6)
+    index = pd.MultiIndex.from_product([["A", "B"], dates], names=["symbol", "date"])
+    fold = np.tile(np.repeat([0, 1], 3), 2)
+    # fold 0 of symbol A short, everything else long: fold 1 is long on every row
+    score = np.where((fold == 0) & (np.arange(len(index)) < 6), -1.0, 1.0) * np.linspace(
+        0.1, 0.9, len(index)
+    )
+    frame = pd.DataFrame({"prediction": score, "position": np.sign(score), "fold": fold},
+                         index=index)  # fmt: skip
+    assert _one_sided_folds(frame, "sign") == 1 and _one_sided_folds(frame, "long_only") == 1
+    short = frame.assign(prediction=-score, position=-np.sign(score))  # fold 1 all short
+    assert _one_sided_folds(short, "sign") == 1 and _one_sided_folds(short, "long_only") == 0
+    assert _one_sided_folds(frame, "rank") == 0
+    flat = frame.assign(prediction=0.5, position=1.0)  # constant: counted as such instead
+    assert _one_sided_folds(flat, "sign") == 0
 
 
 def test_tune_command_shows_each_trials_folds_and_quiet_hides_them(tmp_path, capsys):

@@ -204,6 +204,13 @@ def _run(args: argparse.Namespace, open_run) -> int:
               "market's, long or short); check the search space (a split floor or a "
               "penalty above what the target reaches).",
               file=sys.stderr)  # fmt: skip
+    sided = summary.get("best_one_sided_folds")
+    if sided and 2 * sided >= n_folds:
+        print(f"skquant: warning: the best trial's model took the same side (long, or "
+              f"short) on every test row in {sided} of {n_folds} folds: under --portfolio "
+              f"{args.portfolio} those folds held every symbol they could, so their P&L, "
+              f"most of its {metric}, is the market's, not the model's ranking; "
+              "--portfolio rank trades the ranking alone.", file=sys.stderr)  # fmt: skip
     if verbosity >= 0:
         print(f"wrote {out}/: best_config.yaml, trials.csv, summary.json, "
               f"{', '.join(summary['plots'])}")  # fmt: skip

@@ -38,6 +38,7 @@ from skquant.utils._io import (
     to_jsonable,
 )
 from skquant.utils._optional import import_optional
+from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._time import dates_of
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._engine import WalkForwardEngine, constant_folds
@@ -47,6 +48,7 @@ from skquant.walkforward._engine import WalkForwardEngine, constant_folds
 _SHARPE_ATTR = "sharpe_per_period"
 _RETURNS_ATTR = "net_returns"
 _CONSTANT_ATTR = "constant_folds"  # [folds whose model predicted one value, folds counted]
+_ONE_SIDED_ATTR = "one_sided_folds"  # other counted folds whose model took one side
 # study user attributes: what the study tunes, checked when a stored study is continued
 _STUDY_ATTRS = ("model", "metric", "base_config")
 # best_config.yaml defines these variants (all the tuned config), so that it loads as
@@ -372,6 +374,9 @@ def tune(
             trial.set_user_attr(_SHARPE_ATTR, sharpe_ratio(net, periods_per_year=1))
             trial.set_user_attr(_RETURNS_ATTR, net.tolist())
             trial.set_user_attr(_CONSTANT_ATTR, _constant_folds(result.predictions))
+            trial.set_user_attr(
+                _ONE_SIDED_ATTR, _one_sided_folds(result.predictions, engine.portfolio)
+            )
             return float(result.summary[metric])
 
         study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks)
@@ -392,6 +397,28 @@ def _constant_folds(predictions: pd.DataFrame) -> list[int]:
         [rows["score"].to_numpy() for rows in folds], [rows["date"].nunique() for rows in folds]
     )
     return [len(constant), counted]
+
+
+def _one_sided_folds(predictions: pd.DataFrame, portfolio: str) -> int:
+    """The folds of two test dates or more whose model took one side (long, or short)
+    on every test row without predicting one value, by the engine's rule: under
+    ``"sign"`` and ``"long_only"`` their P&L is the market's. 0 for the other rules."""
+    if portfolio not in ("sign", "long_only"):
+        return 0
+    frame = pd.DataFrame(
+        {
+            "score": predictions["proba" if "proba" in predictions else "prediction"].to_numpy(),
+            "position": predictions["position"].to_numpy(),
+            "date": dates_of(predictions),
+        },
+        index=predictions["fold"].to_numpy(),
+    )
+    return sum(
+        rows["date"].nunique() >= 2
+        and not one_value(rows["score"].to_numpy())
+        and one_sided(rows["position"].to_numpy(), portfolio)
+        for _, rows in frame.groupby(level=0)
+    )
 
 
 def _warn_left_running(study, storage) -> None:
@@ -439,8 +466,10 @@ def tuning_summary(study) -> dict[str, Any]:
     several trials were tried but fewer than two have a Sharpe ratio: their spread
     is then unknown, and a variance of 0 would report the probabilistic Sharpe ratio
     undeflated. ``best_constant_folds`` of ``best_n_folds`` are the folds whose model
-    the best trial fitted predicted one value for every test row: where they are most
-    of them, its score is the market's (long or short), not the model's.
+    the best trial fitted predicted one value for every test row, and
+    ``best_one_sided_folds`` those (of the others) whose model took one side on every
+    test row under the ``"sign"`` or ``"long_only"`` rule: where they are most of
+    them, its score is the market's (long or short), not the model's.
     """
     counts = pd.Series([t.state.name for t in study.trials]).value_counts()
     summary: dict[str, Any] = {
@@ -464,6 +493,8 @@ def tuning_summary(study) -> dict[str, Any]:
     summary.update(best_score=best.value, best_trial=best.number, best_params=best.params)
     if _CONSTANT_ATTR in best.user_attrs:  # a trial from before it was kept has none
         summary["best_constant_folds"], summary["best_n_folds"] = best.user_attrs[_CONSTANT_ATTR]
+    if _ONE_SIDED_ATTR in best.user_attrs:
+        summary["best_one_sided_folds"] = best.user_attrs[_ONE_SIDED_ATTR]
     ran = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
     sharpes = np.array([t.user_attrs.get(_SHARPE_ATTR, np.nan) for t in ran], dtype=float)
     sharpes = sharpes[np.isfinite(sharpes)]
