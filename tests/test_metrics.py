@@ -307,6 +307,37 @@ def test_a_scorer_booking_an_overlapping_label_warns():
     assert [w.category for w in caught] == [NoDatesWarning]
 
 
+def test_a_scorer_warns_of_a_y_that_states_a_multi_period_horizon_in_short_folds():
+    """The overlap warning relied on the lag-1 autocorrelation of y alone, which a short
+    test window cannot show: cross_validate of fwd_ret_5 in 10-day walk-forward folds
+    warned in 0 of 50 folds (21-day folds: 11 of 24). A y whose name or make_labels
+    metadata states a horizon above 1 now warns from it, in any fold; a stated horizon
+    of 1 does not."""
+    from skquant import WalkForwardSplit, make_synthetic_panel
+    from skquant.labels import LABELS_ATTR
+
+    panel = make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
+    X = panel[["ret_1", "ret_5", "alpha_1"]]
+    cv = WalkForwardSplit(train_days=100, test_days=10, step_days=10, min_train_samples=1,
+                          embargo_days=5)  # fmt: skip
+    named = panel["fwd_ret_5"].copy()
+    named.attrs = {}  # no make_labels metadata: the name tells
+    labelled = panel["fwd_ret_5"].rename("label")  # a name that tells nothing
+    labelled.attrs = {LABELS_ATTR: {"horizons": {"label": 5}}}
+    for y, source in ((named, "name"), (labelled, "metadata")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cross_validate(Ridge(), X, y, cv=cv, scoring=get_scorer("sharpe"))
+        overlap = [w for w in caught if "overlaps itself" in str(w.message)]
+        assert len(overlap) == 1, (source, len(overlap))
+        assert f"y {y.name!r} says a 5-period horizon (by its {source})" in str(overlap[0].message)
+        assert overlap[0].filename == __file__
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # a stated horizon of 1: no overlap
+        cross_validate(Ridge(), X, panel["fwd_ret"], cv=cv, scoring=get_scorer("sharpe"))
+    assert not [w for w in caught if "overlaps itself" in str(w.message)]
+
+
 def test_a_returns_scorer_on_rows_without_dates_warns():
     """RFECV hands the scorer arrays: each row became one period of a 252-period year,
     silently. A weekly series scored 0.92 as a DataFrame and 2.03 as an array

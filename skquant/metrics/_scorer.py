@@ -13,6 +13,7 @@ from skquant.metrics import _returns
 from skquant.metrics._predictions import hit_rate, information_coefficient
 from skquant.utils._history import history_periods
 from skquant.utils._portfolio import check_portfolio
+from skquant.utils._target import known_horizon, target_label
 from skquant.utils._time import (
     calendar_unknown,
     date_level,
@@ -276,23 +277,38 @@ def lag1_autocorrelation(values) -> float:
     return float(np.dot(a, b) / denom) if denom > 0 else float("nan")
 
 
-def _warn_if_overlapping(name: str, outcome: np.ndarray, dates) -> None:
-    """Warn when the per-period outcome a returns metric books overlaps itself."""
-    periods = period_returns(outcome, dates)
-    acf = lag1_autocorrelation(periods)
-    # three standard errors (1 / sqrt(n)) at least: 0.4 alone is two on a 24-period
-    # fold, where one-period returns crossed it by chance in 2.5% of folds
-    if acf > max(_OVERLAP_ACF, 3.0 / np.sqrt(max(len(periods), 1))):
-        warnings.warn(
-            f"The {name!r} scorer books y as one-period returns, but y overlaps itself: the "
-            f"lag-1 autocorrelation of its mean per date is {acf:.2f} (a 5-period return's "
-            "is 0.8, a one-period return's near 0). Booking a multi-period label every "
-            "period inflates the Sharpe ratio and the drawdown: score on the one-period "
-            "forward return (e.g. fit on 'fwd_ret'), or run WalkForwardEngine with "
-            "return_col=.",
-            UserWarning,
-            stacklevel=caller_stacklevel(),
+def _warn_if_overlapping(name: str, outcome: np.ndarray, dates, y=None) -> None:
+    """Warn when the per-period outcome a returns metric books overlaps itself.
+
+    A ``y`` that states its horizon H (make_labels metadata, or its name: ``fwd_ret_5``,
+    :func:`known_horizon`) overlaps itself when H > 1, however short the fold: the lag-1
+    autocorrelation test needs more dates than a short test window holds (no warning in
+    50 folds of 10 days on ``fwd_ret_5``). A ``y`` of no stated horizon, or of one
+    stated period, is judged by that test.
+    """
+    known = None if y is None else known_horizon(y)
+    if known is not None and known[0] > 1:
+        horizon, source = known
+        why = f"y {target_label(y)} says a {horizon}-period horizon (by its {source})"
+    else:
+        periods = period_returns(outcome, dates)
+        acf = lag1_autocorrelation(periods)
+        # three standard errors (1 / sqrt(n)) at least: 0.4 alone is two on a 24-period
+        # fold, where one-period returns crossed it by chance in 2.5% of folds
+        if not acf > max(_OVERLAP_ACF, 3.0 / np.sqrt(max(len(periods), 1))):
+            return
+        why = (
+            f"the lag-1 autocorrelation of its mean per date is {acf:.2f} (a 5-period "
+            "return's is 0.8, a one-period return's near 0)"
         )
+    warnings.warn(
+        f"The {name!r} scorer books y as one-period returns, but y overlaps itself: {why}. "
+        "Booking a multi-period label every period inflates the Sharpe ratio and the "
+        "drawdown: score on the one-period forward return (e.g. fit on 'fwd_ret'), or run "
+        "WalkForwardEngine with return_col=.",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
 
 
 def _warn_if_cold(name: str, estimator) -> None:
@@ -323,9 +339,10 @@ class TradingScorer:
     is a negative fraction, so a shallower drawdown scores higher). A classifier
     with a compounding metric (``"max_drawdown"``, ``"annual_return"``,
     ``"calmar"``) raises ``ValueError``: its +1/-1 outcomes are no returns. When ``X``
-    carries dates and ``y`` overlaps itself (the lag-1 autocorrelation of its mean
-    per date above 0.4 and three standard errors, 3 / sqrt(periods): a multi-period
-    return or label), a returns metric warns:
+    carries dates and ``y`` overlaps itself (its name or make_labels metadata states a
+    horizon above one period, ``fwd_ret_5``; or, when it states none, the lag-1
+    autocorrelation of its mean per date is above 0.4 and three standard errors,
+    3 / sqrt(periods): a multi-period return or label), a returns metric warns:
     booking it every period inflates the number. When neither ``X`` nor ``groups``
     carries dates, a returns metric (without ``periods_per_year``) and
     the information coefficient warn (``NoDatesWarning``): on a panel the rows of
@@ -401,7 +418,7 @@ class TradingScorer:
                     "periods_per_year=...) says its year. ",
                 )
             else:
-                _warn_if_overlapping(self.name, outcome, dates)
+                _warn_if_overlapping(self.name, outcome, dates, y)
                 self._warn_if_calendar_unknown(dates)
         elif kind == "rank" and dates is None:
             warn_no_dates(
