@@ -338,6 +338,30 @@ def test_a_scorer_warns_of_a_y_that_states_a_multi_period_horizon_in_short_folds
     assert not [w for w in caught if "overlaps itself" in str(w.message)]
 
 
+def test_the_autocorrelation_overlap_warning_comes_once_per_search():
+    """The overlap warning of a y that states no horizon gave the fold's own lag-1
+    autocorrelation, so its text differed fold by fold and the once-per-call dedupe
+    never matched: 8 warnings from one GridSearchCV over 10 folds. Its text is now the
+    same in every fold: one warning per call."""
+    from sklearn.model_selection import GridSearchCV
+
+    from skquant import WalkForwardSplit, make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=4, n_days=600, random_state=0)
+    X = panel[["ret_1", "ret_5", "alpha_1"]]
+    y = pd.Series(panel["fwd_ret_5"].to_numpy(), index=panel.index)  # states no horizon
+    cv = WalkForwardSplit(train_days=100, test_days=50, step_days=50, min_train_samples=1,
+                          embargo_days=5)  # fmt: skip
+    search = GridSearchCV(Ridge(), {"alpha": [1, 10, 100]}, cv=cv, scoring=get_scorer("sharpe"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    overlap = [w for w in caught if "overlaps itself" in str(w.message)]
+    assert len(overlap) == 1, len(overlap)
+    assert "the lag-1 autocorrelation of its mean per date is above 0.4" in str(overlap[0].message)
+    assert overlap[0].filename == __file__
+
+
 def test_a_returns_scorer_on_rows_without_dates_warns():
     """RFECV hands the scorer arrays: each row became one period of a 252-period year,
     silently. A weekly series scored 0.92 as a DataFrame and 2.03 as an array
