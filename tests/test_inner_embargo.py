@@ -336,6 +336,35 @@ def test_pipeline_tail_embargo_in_dates_with_pandas_output(tail_gaps):
     assert tail_gaps == [5]
 
 
+def test_the_embargo_in_rows_warning_comes_once_per_cross_validate_or_search():
+    """A trainer behind StandardScaler warned that its embargo is counted in rows at
+    every fit of scikit-learn's loop: 5 copies from one cross_validate, 11 from one
+    GridSearchCV (10 fits and the refit). It now comes once per call of the loop (the
+    search's refit, outside the loop, says it once more), at the caller's line; a
+    trainer fitted on its own still warns at each fit."""
+    from sklearn.model_selection import GridSearchCV, cross_validate
+
+    X, y = _panel_xy(n_dates=200)
+    pipe = make_pipeline(StandardScaler(), LightGBMTrainer(embargo_days=5, **_FAST_LGB))
+    cv = WalkForwardSplit(train_days=60, test_days=20, step_days=20, min_train_samples=1,
+                          embargo_days=5)  # fmt: skip
+    search = GridSearchCV(pipe, {"lightgbmtrainer__n_estimators": [5, 10]}, cv=cv)
+
+    def in_rows(run):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run()
+        said = [w for w in caught if _IN_ROWS in str(w.message)]
+        assert {w.filename for w in said} == {__file__}
+        return len(said)
+
+    assert cv.get_n_splits(X) >= 5
+    assert in_rows(lambda: cross_validate(pipe, X, y, cv=cv)) == 1
+    assert in_rows(lambda: cross_validate(pipe, X, y, cv=cv)) == 1  # a second call: again
+    assert in_rows(lambda: search.fit(X, y)) == 2  # the folds' and the refit's
+    assert in_rows(lambda: [pipe.fit(X, y) for _ in range(2)]) == 2  # outside any loop
+
+
 def test_engine_embargo_reaches_a_given_estimators_tails(tail_gaps):
     """engine.run(estimator=...) left the estimator's own early-stopping tail at its
     YAML embargo of 0 (a 5-day target: 4 dates of training labels reaching into it);

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.utils._sklearn_compat import _num_samples
-from skquant.utils._warnings import caller_stacklevel
+from skquant.utils._warnings import caller_stacklevel, once_per_parallel_run
 
 
 def date_level(index) -> int | None:
@@ -154,8 +154,14 @@ def warn_embargo_in_rows(embargo: int) -> None:
 
     An inner split (an early-stopping tail, out-of-fold blocks) of rows without dates
     takes them to be in time order and cannot drop whole dates: on a panel of n
-    symbols an embargo of k rows spans only about k / n dates.
+    symbols an embargo of k rows spans only about k / n dates. Inside scikit-learn's
+    loops (``cross_validate``, a search) it comes once per call, not once per fit.
     """
+    with once_per_parallel_run():  # once per cross_validate or search, not once a fold
+        _warn_embargo_in_rows(embargo)
+
+
+def _warn_embargo_in_rows(embargo: int) -> None:
     warnings.warn(
         f"The embargo of {embargo} is counted in rows, not dates, because X carries no "
         "dates (a plain array, e.g. the output of a Pipeline step such as "
