@@ -388,8 +388,32 @@ def test_a_returns_scorer_on_rows_without_dates_warns():
         # one series whose year is given: each row is a period, as the user says
         weekly = get_scorer("sharpe", periods_per_year=52)
         assert weekly(model, X.to_numpy()[300:], y.to_numpy()[300:]) == pytest.approx(framed)
-    with pytest.warns(NoDatesWarning):  # an RFECV over the rows warns once per fold
+    with pytest.warns(NoDatesWarning):  # an RFECV over the rows warns (once per fit)
         RFECV(Ridge(), cv=TimeSeriesSplit(3), scoring=get_scorer("sharpe")).fit(X, y)
+
+
+def test_rfecv_on_one_job_says_a_scorer_warning_once_per_fit():
+    """RFECV with n_jobs=1 runs its folds in a plain list, not joblib's Parallel, so
+    the scorer's once-per-call dedupe found no loop: one fit on arrays printed the same
+    NoDatesWarning 115 times (each elimination step of each fold). It now comes once
+    per fit, at the caller's line, and again at the next fit (the same selector or a
+    new one)."""
+    from skquant import WalkForwardSplit, make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=5, n_days=300, random_state=0)
+    X = panel[["ret_1", "ret_5", "ret_21", "vol_21", "alpha_1"]]
+    y = panel["fwd_ret"]
+    cv = WalkForwardSplit(train_days=100, test_days=50, step_days=50, min_train_samples=100)
+    selector = RFECV(Ridge(), cv=cv, scoring=get_scorer("sharpe"), n_jobs=1)
+    for fit in (lambda: selector.fit(X, y), lambda: selector.fit(X, y),
+                lambda: RFECV(Ridge(), cv=cv, scoring=get_scorer("sharpe")).fit(X, y)):  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit()
+        said = [w for w in caught if "'sharpe' scorer: X carries no dates" in str(w.message)]
+        assert len(said) == 1, len(said)
+        assert said[0].filename == __file__
+        assert said[0].category is NoDatesWarning
 
 
 def test_the_ic_scorer_on_rows_without_dates_warns():

@@ -349,8 +349,8 @@ class TradingScorer:
     carries dates, a returns metric (without ``periods_per_year``) and
     the information coefficient warn (``NoDatesWarning``): on a panel the rows of
     one date would count as separate periods, or be ranked against other dates'.
-    Inside scikit-learn's loops (``cross_validate``, a search) run in the caller's
-    process, each distinct warning comes once per call, not once per fold.
+    Inside scikit-learn's loops (``cross_validate``, a search, ``RFECV``) run in the
+    caller's process, each distinct warning comes once per call, not once per fold.
 
     The returns metrics are gross of costs unless ``cost_bps`` is given: with it they
     are computed on net = gross - turnover * cost_bps / 10,000 per period, by the

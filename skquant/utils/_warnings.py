@@ -6,6 +6,7 @@ import contextlib
 import re
 import sys
 import threading
+import types
 import warnings
 import weakref
 from collections.abc import Iterator
@@ -203,6 +204,26 @@ def _innermost_parallel(frame):
     )
 
 
+# the warnings each loop scikit-learn runs without joblib has said, by the iterator it
+# loops over (RFECV's folds with n_jobs=1: its splitter's generator, one per fit)
+_SAID_IN_LOOP: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _innermost_plain_loop(frame):
+    """The generator that the innermost of scikit-learn's generator expressions between
+    ``frame`` and the user's code loops over: a loop it runs without joblib (RFECV's folds with
+    ``n_jobs=1``, ``list(f(train, test) for train, test in cv.split(X, y))``). A
+    generator (the splitter's), made afresh by each call and gone when the loop ends,
+    so it stands for this call alone: no frame nor object of the call is kept. None
+    when there is none, or it loops over something else."""
+    passed = ("skquant", "sklearn", "joblib", "contextlib")
+    for f in frames_within(frame, passed):
+        if f.f_code.co_name == "<genexpr>" and _belongs(f, ("sklearn",)):
+            source = f.f_locals.get(".0")
+            return source if isinstance(source, types.GeneratorType) else None
+    return None
+
+
 def once_per_parallel_run():
     """Say each distinct warning raised inside the block once per run of the joblib
     ``Parallel`` loop that scikit-learn runs the block in (``cross_validate``'s folds,
@@ -211,16 +232,21 @@ def once_per_parallel_run():
     scikit-learn runs each fold inside ``warnings.catch_warnings``, which resets the
     registry Python's ``"default"`` action keeps: a scorer's warning about ``X`` or
     its dates came once per fold (5 identical ones for 5 folds). A later loop (another
-    ``cross_validate`` call) says them again. Outside such a loop, in a worker process
+    ``cross_validate`` call) says them again. A loop scikit-learn runs without joblib
+    (``RFECV`` with ``n_jobs=1``: 115 copies of one warning from one fit) counts as
+    one run per call too. Outside such a loop, in a worker process
     and in a thread other than the main one, the block's warnings pass unchanged.
     Warnings the filters ignore stay ignored, one they turn into an error still
     raises where it was raised, and a fold whose scoring raised still says its own.
     """
-    run = None
-    if threading.current_thread() is threading.main_thread():
-        run = _innermost_parallel(sys._getframe(1))
-    if run is None:
+    if threading.current_thread() is not threading.main_thread():
         return contextlib.nullcontext()
+    run = _innermost_parallel(sys._getframe(1))
+    if run is None:
+        loop = _innermost_plain_loop(sys._getframe(1))
+        if loop is None:
+            return contextlib.nullcontext()
+        return _shown_once(_SAID_IN_LOOP.setdefault(loop, set()))
     # one call of the loop (joblib stamps each with its start time, and a parallel one
     # with an id; without them, the object): a user's own Parallel called twice is two
     call = (getattr(run, "_start_time", None), getattr(run, "_call_id", None))
