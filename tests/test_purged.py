@@ -554,6 +554,22 @@ def test_a_purged_calibration_cloned_outside_a_search_warns_at_its_fit():
     assert len(_fold_warnings(lambda: search.fit(X, y))) == 1
     said = _fold_warnings(lambda: search.best_estimator_.fit(X, y))
     assert len(said) == 1 and said[0].filename == __file__
+    # a search that cross_validate returns holds a clone of the run, never split: the
+    # user's later fits of it, of its calibrator or of a clone of it warned 0 times
+    X80, y80 = _dated_classes(n_dates=80)
+    outer = WalkForwardSplit(
+        train_days=40, test_days=20, step_days=20, min_train_samples=1, embargo_days=1
+    )
+    said = _fold_warnings(lambda: cross_validate(search, X80, y80, cv=outer, return_estimator=True))
+    assert len(said) == 1
+    for fit in (
+        lambda returned: returned.estimator.fit(X80, y80),
+        lambda returned: clone(returned).fit(X80, y80),
+        lambda returned: returned.fit(X80, y80),
+    ):
+        result = cross_validate(search, X80, y80, cv=outer, return_estimator=True)
+        said = _fold_warnings(lambda: fit(result["estimator"][0]))  # noqa: B023
+        assert len(said) == 1 and said[0].filename == __file__, said
     # calibrating on dates after the training stays quiet in a search
     honest = CalibratedClassifierCV(LogisticRegression(), cv=walk_forward)
     assert not _fold_warnings(lambda: GridSearchCV(honest, {"method": ["sigmoid"]}, cv=3).fit(X, y))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import os
 import sys
 import threading
 import warnings
@@ -97,8 +98,8 @@ def _copied_for_first_base_model(frame) -> bool:
     return True
 
 
-# a copy whose parameter-only warnings were given when it was made; its split skips
-# them once (see _BasePurgedSplitter.__deepcopy__)
+# a copy whose parameter-only warnings were given when it was made, marked with the id
+# of the process that gave them; its split skips them once (see __deepcopy__)
 _WARNED_WHEN_COPIED = "_warned_when_copied"
 
 # the joblib Parallel objects (one per search fit or cross_validate call) of the
@@ -148,6 +149,28 @@ def _parallel_runs(frame) -> tuple[list, list]:
         if isinstance(local.get("self"), Parallel):
             running.append(local["self"])
     return held, running
+
+
+def _marked_elsewhere(marker) -> bool:
+    """Whether a calibration clone's mark was set in another process (a worker)."""
+    return type(marker) is int and marker != os.getpid()
+
+
+def _warned_for_this_split(marker) -> bool:
+    """Whether the copy a split runs on (its mark ``marker``, popped) was warned about
+    for this split: a stacking copy (``True``, split by that fit alone); a calibration
+    clone marked in another process (it runs in a worker of the run that warned), or
+    in this one while that run is on the stack. A clone a run left behind (the search
+    ``cross_validate(..., return_estimator=True)`` returns holds one) warns when the
+    user fits it later."""
+    if marker is True:
+        return True
+    if type(marker) is not int:
+        return False
+    if _marked_elsewhere(marker):
+        return True
+    held, running = _parallel_runs(sys._getframe(2))
+    return any(run in _SAID_FOR_CALIBRATION for run in held + running)
 
 
 class _BasePurgedSplitter(BaseTimeSplitter):
@@ -211,7 +234,7 @@ class _BasePurgedSplitter(BaseTimeSplitter):
                 setattr(copied, name, copy.deepcopy(value, memo))
         frame = first_frame_outside(sys._getframe(1), ("copy",))
         if frame is not None and frame.f_globals.get("__name__") == "sklearn.ensemble._stacking":
-            setattr(copied, _WARNED_WHEN_COPIED, True)
+            setattr(copied, _WARNED_WHEN_COPIED, True)  # split by that fit only
             if _copied_for_first_base_model(frame):
                 self._warn_embargo_below_horizon(also=("copy",))
                 self._warn_if_folds_feed_a_fit("cross_val_predict", also=("copy",))
@@ -229,18 +252,22 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         other than the main one before the run has warned, nothing is marked and the
         copy's ``split`` warns itself (more warnings, never fewer)."""
         held, running = _parallel_runs(frame)
-        if getattr(self, _WARNED_WHEN_COPIED, False) or any(
-            run in _SAID_FOR_CALIBRATION for run in held + running
-        ):
-            # a copy of a copy already warned about (a search that cross_validate
-            # cloned, in a worker process), or a later clone of the same run
-            setattr(copied, _WARNED_WHEN_COPIED, True)
+        marker = getattr(self, _WARNED_WHEN_COPIED, None)
+        if _marked_elsewhere(marker):
+            # a copy of a copy warned about in another process (a search that
+            # cross_validate cloned, now in a worker): its clones keep that mark, so
+            # that, sent back to that process (return_estimator=True), they warn there
+            # again when a user fits them outside the run
+            setattr(copied, _WARNED_WHEN_COPIED, marker)
+            return
+        if any(run in _SAID_FOR_CALIBRATION for run in held + running):
+            setattr(copied, _WARNED_WHEN_COPIED, os.getpid())  # a later clone of the run
             return
         if not held or threading.current_thread() is not threading.main_thread():
             return
         for run in held:
             _SAID_FOR_CALIBRATION.add(run)
-        setattr(copied, _WARNED_WHEN_COPIED, True)
+        setattr(copied, _WARNED_WHEN_COPIED, os.getpid())
         self._warn_embargo_below_horizon(also=("copy",))
         self._warn_if_folds_feed_a_fit(consumer, also=("copy",))
 
@@ -305,7 +332,7 @@ class _BasePurgedSplitter(BaseTimeSplitter):
     def _split(self, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         # a copy of stacking's or of a calibration's clone was warned about when it
         # was made (see __deepcopy__); its later splits (a refit by the user) warn
-        if not self.__dict__.pop(_WARNED_WHEN_COPIED, False):
+        if not _warned_for_this_split(self.__dict__.pop(_WARNED_WHEN_COPIED, None)):
             self._warn_embargo_below_horizon()
             self._warn_if_folds_feed_a_fit()
         block = self._blocks(int(codes.max()) + 1 if len(codes) else 0)
