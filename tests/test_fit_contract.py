@@ -139,6 +139,34 @@ def test_a_column_that_is_no_number_is_named(trainer):
         method(text)
 
 
+def test_a_text_column_a_stage_encodes_leaves_other_errors_alone():
+    """The cascade validates with dtype=None: a stage that one-hot encodes a text column
+    makes it valid, and the wrapper blamed that column for every other error (a
+    missing column at predict, an infinite y): "X's column 'sector' ... not a number"."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from skquant.strategies import CascadeStrategy
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120),
+                      "sector": rng.choice(["tech", "energy"], 120)},
+                     index=pd.bdate_range("2020-01-01", periods=120))  # fmt: skip
+    y = pd.Series(rng.normal(size=120), index=X.index, name="fwd_ret")
+
+    def stage():
+        encode = make_column_transformer((OneHotEncoder(), ["sector"]), remainder="passthrough")
+        return make_pipeline(encode, Ridge())
+
+    cascade = CascadeStrategy(models=[stage(), stage()], n_splits=2, embargo_days=0).fit(X, y)
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing"):
+        cascade.predict(X.drop(columns="b"))
+    with pytest.raises(ValueError, match="Input y contains infinity"):
+        clone(cascade).fit(X, y.where(y.index != y.index[3], np.inf))
+
+
 def test_uncuttable_tail_names_the_sample_count():
     with pytest.raises(ValueError, match="embargo_days=20 cannot split n_samples = 12 "):
         chronological_tail_split(np.zeros((12, 1)), 0.2, embargo=20)

@@ -5,6 +5,8 @@
 future move in scikit-learn is fixed in one file.
 """
 
+import re
+
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
@@ -51,6 +53,12 @@ __all__ = [
 ]
 
 
+_CONVERSION_ERROR = re.compile(
+    r"could not convert|float\(\) argument|must be a string or a (real )?number|"
+    r"Unable to convert|unsupported operand|not supported between"
+)
+
+
 def validate_data(_estimator, /, X="no_validation", y="no_validation", **check_params):
     """scikit-learn's ``validate_data``; a frame ``X`` whose column cannot become a
     number is named in the error ("could not convert string to float: 'tech'" named
@@ -58,6 +66,12 @@ def validate_data(_estimator, /, X="no_validation", y="no_validation", **check_p
     try:
         return _validate_data(_estimator, X, y, **check_params)
     except (ValueError, TypeError) as exc:
+        # only numpy's failed conversion to numbers: another error (a missing column,
+        # an infinite y) is scikit-learn's to tell, and a dtype=None caller (the
+        # cascade, whose stages may encode text) does not ask for numbers
+        dtype = check_params.get("dtype", "numeric")
+        if dtype is None or dtype is object or not _CONVERSION_ERROR.search(str(exc)):
+            raise
         found = _first_non_number(X)
         if found is None:
             raise
