@@ -276,8 +276,9 @@ def _run_one(engine, filters, spec: str, seed: int, estimator, fingerprint: str,
     return {"record": record, "returns": returns}
 
 
-# the figures of a warning's text: runs that differ only in them give one warning
-_FIGURE = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# the figures of a warning's text (not the digits of a name, as fwd_ret_5's): runs
+# whose warnings differ only in them give one warning
+_FIGURE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?!\w|\.\d)")
 
 
 class _RunWarnings:
@@ -286,8 +287,9 @@ class _RunWarnings:
     says once more, naming them all, a warning that later runs gave too (one line
     for 50 runs, not 50 lines, each distinct by its run's name). Warnings that differ
     only in their figures ("summary ic rests on 3030 of 4500 test dates", 3101 in
-    the next run) are one warning, said in the words of the first run that gave it;
-    each run's own figures stay in its ``summary.json``."""
+    the next run) are one warning, whose figures that differ are given as their range
+    over the runs it names ("3030 to 3101"); each run's own text stays in its
+    ``summary.json``."""
 
     def __init__(self) -> None:
         # (category, text with its figures blanked) -> [(run, message)]
@@ -317,23 +319,31 @@ class _RunWarnings:
 
 
 def _warn_as(category: str, runs: list[tuple[str, str]]) -> None:
-    """Warn the first of ``runs``' messages, naming the runs that gave it (and those
-    that gave it with other figures), in its own category where that can be rebuilt."""
+    """Warn the runs' message (:func:`_merged`), naming them, in its own category where
+    that can be rebuilt."""
     kind = pydoc.locate(category)
     if not (isinstance(kind, type) and issubclass(kind, Warning)):
         kind = UserWarning
-    message = runs[0][1]
-    same = [run for run, text in runs if text == message]
-    others = [run for run, text in runs if text != message]
-    text = f"{message} ({few_names(same)}"
-    if others:
-        text += f"; the same with its own figures: {few_names(others)}, in its summary.json"
-    text += ")"
+    text = f"{_merged([message for _, message in runs])} ({few_names([r for r, _ in runs])})"
     try:
         warning = kind(text)
     except TypeError:  # keyword-only, as scikit-learn's InconsistentVersionWarning
         warning = UserWarning(text)
     warnings.warn(warning, stacklevel=caller_stacklevel())
+
+
+def _merged(messages: list[str]) -> str:
+    """The text of ``messages``, which differ only in their figures, with each figure
+    that differs given as its range ("12 to 4490")."""
+    parts = _FIGURE.split(messages[0])
+    figures = [_FIGURE.findall(message) for message in messages]
+    text = [parts[0]]
+    for k, part in enumerate(parts[1:]):
+        values = [found[k] for found in figures]
+        low, high = min(values, key=float), max(values, key=float)
+        text.append(low if float(low) == float(high) else f"{low} to {high}")
+        text.append(part)
+    return "".join(text)
 
 
 def _finished(folder: Path, fingerprint: str):
