@@ -114,7 +114,7 @@ def walk_forward_importance(
         else scoring
     )
     rng = check_random_state(random_state)
-    folds = []
+    folds, unmoved = [], []  # unmoved: the folds whose every importance was 0
     # each fold's scorer runs 1 + n_features * n_repeats times on the same y: a
     # warning about y came 108 times from 3 folds of 7 features
     with each_warning_once():
@@ -130,14 +130,17 @@ def walk_forward_importance(
             )
             # every shuffle of every feature left the score as it was: the fold's
             # model took one side on every test row (or used no feature)
-            unmoved = bool(np.all(result.importances == 0))
-            folds.append(np.where(unmoved, np.nan, result.importances_mean))
+            if np.all(result.importances == 0):
+                unmoved.append(len(folds))
+                folds.append(np.full(len(result.importances_mean), np.nan))
+            else:  # a scorer undefined on the fold (an IC of constant predictions): NaN
+                folds.append(result.importances_mean)
     if not folds:
         raise ValueError(f"cv={cv!r} yields no fold on these {len(X)} rows.")
     per_fold = np.asarray(folds)
     names = X.columns if hasattr(X, "columns") else [f"x{i}" for i in range(per_fold.shape[1])]
-    counted = per_fold[~np.isnan(per_fold).all(axis=1)]
-    _warn_of_unmoved_folds(per_fold, len(counted))
+    counted = np.delete(per_fold, unmoved, axis=0)
+    _warn_of_unmoved_folds(unmoved, len(per_fold))
     n_counted = len(counted)
     nothing = np.full(per_fold.shape[1], np.nan)
     std_error = counted.std(axis=0, ddof=1) / np.sqrt(n_counted) if n_counted > 1 else nothing
@@ -152,14 +155,15 @@ def walk_forward_importance(
     return frame.sort_values("mean", ascending=False, kind="stable")
 
 
-def _warn_of_unmoved_folds(per_fold: np.ndarray, n_counted: int) -> None:
-    """Warn, once for the call, of the folds (NaN rows of ``per_fold``) where every
+def _warn_of_unmoved_folds(unmoved: list[int], n_folds: int) -> None:
+    """Warn, once for the call, of the folds ``unmoved`` (of ``n_folds``) where every
     importance was 0 and which are left out of ``mean`` and ``std_error``."""
-    unmoved = [f"fold_{k}" for k in np.flatnonzero(np.isnan(per_fold).all(axis=1))]
     if not unmoved:
         return
+    n_counted = n_folds - len(unmoved)
+    unmoved = [f"fold_{k}" for k in unmoved]
     left = (
-        f"the mean and std_error are over the other {n_counted} of {len(per_fold)} folds"
+        f"the mean and std_error are over the other {n_counted} of {n_folds} folds"
         if n_counted
         else "mean and std_error are NaN: no fold ranks the features"
     )

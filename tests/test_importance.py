@@ -313,6 +313,23 @@ class _LongAfterAnUpTrend(RegressorMixin, BaseEstimator):
         return np.ones(len(X)) if self.long_only_ else X["signal"].to_numpy()
 
 
+def test_walk_forward_importance_of_an_undefined_score_is_not_called_unmoved():
+    """An IC undefined on every fold (a constant model) made every importance NaN, and
+    the one-sided-fold rule called those folds "every importance is 0" and dropped
+    them: the warning said what had not happened. They stay NaN, as the score."""
+    from sklearn.dummy import DummyRegressor
+
+    panel = make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
+    X, y = panel[["ret_1", "ret_5", "alpha_1"]], panel["fwd_ret"]
+    cv = WalkForwardSplit(train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = walk_forward_importance(DummyRegressor(), X, y, cv=cv, scoring="ic")
+    assert out.isna().all().all()
+    assert not [w for w in caught if "every importance is 0" in str(w.message)]
+    assert [w for w in caught if "the IC is undefined" in str(w.message)]
+
+
 def test_walk_forward_importance_leaves_out_a_fold_that_took_one_side():
     """A fold whose model took one side on every test row has every importance exactly
     0 (no shuffle moves a position): it was averaged in silently (the README's panel:
