@@ -658,3 +658,22 @@ def test_the_engines_warnings_in_a_trial_point_at_the_tune_call(panel):
     told = [w for w in caught if "one constant value" in str(w.message)]
     assert told, [str(w.message) for w in caught]
     assert {w.filename for w in told} == {__file__}, [(w.filename, w.lineno) for w in told]
+
+
+def test_the_best_trials_market_folds_count_constant_and_one_sided_together():
+    """5 constant and 5 one-sided folds of 18 are 10 folds that held the market, and
+    neither count alone (each under half) was told."""
+    from skquant.cli._tune import _market_folds_warnings
+
+    def said(constant, sided, n_folds=18):
+        summary = {"best_constant_folds": constant, "best_one_sided_folds": sided,
+                   "best_n_folds": n_folds}  # fmt: skip
+        return _market_folds_warnings(summary, "sign", "sharpe")
+
+    (line,) = said(5, 5)
+    assert "same side (long, or short) on every test row in 5 of 18 folds (and predicted " \
+           "one constant value in 5 more)" in line  # fmt: skip
+    assert said(4, 4) == [] and said(0, 0) == []
+    (line,) = said(9, 0)
+    assert "one constant value for every test row in 9 of 18 folds" in line
+    assert said(None, None, None) == []  # a study from before these were kept
