@@ -594,7 +594,9 @@ def get_scorer(
         portfolio), turnover is the sum over symbols of |weight - the symbol's last
         weight| and the test rows' first date trades from flat (each engine fold's
         own book does the same, as :func:`~skquant.metrics.validation_metrics`): a
-        fold's score is then the net figure the engine reports for it. It needs the
+        fold's score is then the net figure the engine reports for it (except where
+        a return is missing on the fold's last test date: the fold's rows cannot tell
+        a halt, which the engine carries, from an exit, and the scorer sells there). It needs the
         rows' dates and symbols: ``X`` (or ``y``) indexed by date for one series, by a
         (date, symbol) ``MultiIndex`` for a panel (dates given as ``groups`` tell no
         symbols: one series only). ``"hit_rate"`` and ``"information_coefficient"``
