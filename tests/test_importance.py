@@ -179,6 +179,35 @@ def test_features_must_match_the_fit_as_in_predict(kind):
         trainer.get_feature_importance(kind=kind, X=X.to_numpy()[:, :3], y=y)
 
 
+def test_several_quantiles_are_refused_by_name_wherever_one_score_is_traded():
+    """QuantileLightGBMTrainer(alpha=[0.1, 0.5, 0.9]) predicts (n, 3): flattened to 3n
+    scores, the engine and the scorers failed with "operands could not be broadcast
+    together with shapes (597,) (1791,)", and permutation importance called it a
+    multi-task net."""
+    from sklearn.model_selection import cross_validate
+
+    from skquant import QuantileLightGBMTrainer, WalkForwardEngine, WalkForwardSplit, get_scorer
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    X, y = panel[["ret_1", "ret_5"]], panel["fwd_ret"]
+    quantiles = {"alpha": [0.1, 0.5, 0.9], "n_estimators": 5, "n_jobs": 1}
+    said = r"QuantileLightGBMTrainer predicts 3 values a row \(one per quantile of alpha=\[0.1"
+    engine = WalkForwardEngine(panel, target="fwd_ret", features=["ret_1", "ret_5"],
+                               train_days=100, test_days=50, step_days=50,
+                               min_train_samples=100)  # fmt: skip
+    with pytest.raises(ValueError, match="A trading position needs one score a row, but " + said):
+        engine.run(estimator=QuantileLightGBMTrainer(**quantiles))
+    with pytest.raises(ValueError, match=said):
+        engine.run("quantile_lightgbm", quantiles)  # alpha from the config
+    cv = WalkForwardSplit(train_days=100, test_days=50, step_days=50, min_train_samples=100)
+    with pytest.raises(ValueError, match=said):
+        cross_validate(QuantileLightGBMTrainer(**quantiles), X, y, cv=cv,
+                       scoring=get_scorer("sharpe"), error_score="raise")  # fmt: skip
+    model = QuantileLightGBMTrainer(**quantiles).fit(X, y)
+    with pytest.raises(ValueError, match="kind='permutation' needs one score a row, but " + said):
+        model.get_feature_importance(kind="permutation", X=X, y=y)
+
+
 def test_feature_model_has_no_permutation_score():
     X, _ = _data(n=120)
     gmm = GMMRegimeTrainer(n_components=2, random_state=0).fit(X)
@@ -189,7 +218,7 @@ def test_feature_model_has_no_permutation_score():
 def test_permutation_needs_one_predicted_target():
     X, y = _data(n=60)
     trainer = _trainer("lightgbm", "regression", n_estimators=5).fit(X, y)
-    with pytest.raises(ValueError, match="trades one predicted target"):
+    with pytest.raises(ValueError, match=r"trades one target; y has shape \(60, 2\)"):
         trainer.get_feature_importance(kind="permutation", X=X, y=pd.concat([y, y], axis=1))
 
 
@@ -465,7 +494,7 @@ def test_multi_task_strategy_passes_kind_x_and_y_to_its_model():
     )
     with pytest.raises(ValueError, match="kind='shap' needs X"):
         multi.get_feature_importance(target="other", kind="shap")
-    with pytest.raises(ValueError, match="trades one predicted target"):
+    with pytest.raises(ValueError, match=r"predicts 2 values a row \(one per target \['fwd"):
         multi.get_feature_importance(kind="permutation", X=X.iloc[:8], y=Y.iloc[:8])
 
 

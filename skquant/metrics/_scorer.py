@@ -21,6 +21,7 @@ from skquant.utils._time import (
     periods_per_year_of,
     warn_no_dates,
 )
+from skquant.utils._validation import several_outputs_error
 from skquant.utils._warnings import caller_stacklevel, once_per_parallel_run
 
 __all__ = [
@@ -135,7 +136,11 @@ def predict_positions(estimator, X) -> tuple[np.ndarray, np.ndarray]:
             )
         score = np.asarray(estimator.predict_proba(X), dtype=np.float64)[:, 1]
         return score, positions_from_scores(score, classifier=True)
-    score = np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1)
+    score = np.asarray(estimator.predict(X), dtype=np.float64)
+    if score.ndim > 1 and int(np.prod(score.shape[1:])) != 1:
+        # flattened, a (n, 3) quantile prediction broadcast against n returns failed
+        raise several_outputs_error(estimator, int(np.prod(score.shape[1:])), "A trading position")
+    score = score.reshape(-1)
     return score, positions_from_scores(score, classifier=False)
 
 

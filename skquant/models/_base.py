@@ -63,7 +63,11 @@ from skquant.utils._time import (
     holds_out_tail,
     warn_if_validation_not_after,
 )
-from skquant.utils._validation import check_validation_pair, validate_named
+from skquant.utils._validation import (
+    check_validation_pair,
+    several_outputs_error,
+    validate_named,
+)
 from skquant.utils._variant import in_cloning_variant, record_cloning_process
 from skquant.utils._warnings import caller_stacklevel
 
@@ -686,12 +690,12 @@ class BaseSupervisedTrainer(BaseTrainer):
 
     def _permutation_importances(self, X, y) -> np.ndarray:
         n_outputs = np.shape(np.asarray(self.predict(X)))[1:]
-        if np.ndim(y) > 1 or n_outputs not in ((), (1,)):
+        if n_outputs not in ((), (1,)):
+            raise several_outputs_error(self, int(np.prod(n_outputs)), "kind='permutation'")
+        if np.ndim(y) > 1 and np.shape(y)[1] != 1:
             raise ValueError(
-                f"kind='permutation' trades one predicted target; this model predicts "
-                f"{int(np.prod(n_outputs))} targets (y has shape {np.shape(y)}). A multi-task "
-                "net's kind='gain' is already the permutation importance of each target's "
-                "loss: get_feature_importance(target=...)."
+                f"kind='permutation' trades one target; y has shape {np.shape(y)}. Pass "
+                "the column of the target to explain."
             )
         return permutation_scores(self, X, y)
 

@@ -47,3 +47,30 @@ def validate_named(estimator, X, name: str = "X", **check_params):
         if renamed == message and name not in message:
             renamed = f"{name}: {message}"
         raise ValueError(renamed) from exc
+
+
+def several_outputs_error(estimator, n_outputs: int, use: str) -> ValueError:
+    """The error for ``use`` (what needs one score a row: a trading position, a
+    permutation importance) of an estimator that predicts ``n_outputs`` values a
+    row: a quantile model of several ``alpha``, a multi-task net."""
+    name = type(estimator).__name__
+    alpha = getattr(estimator, "alpha", None)
+    if alpha is None:  # set by the config the trainer resolved at fit
+        alpha = (getattr(estimator, "config_", None) or {}).get("alpha")
+    targets = list(getattr(estimator, "target_names_", None) or [])
+    if np.ndim(alpha) == 1 and len(alpha) == n_outputs:
+        what = f"one per quantile of alpha={list(alpha)!r}"
+        fix = "Fit alpha=0.5 (the median) to trade the model, or trade one column yourself."
+    elif len(targets) == n_outputs:
+        what = f"one per target {targets!r}"
+        fix = (
+            "Fit one single-target model per target to trade it (a multi-task net's "
+            "kind='gain' is already the permutation importance of each target's loss: "
+            "get_feature_importance(target=...))."
+        )
+    else:
+        what = "one per output"
+        fix = "Fit a model of one output."
+    return ValueError(
+        f"{use} needs one score a row, but {name} predicts {n_outputs} values a row ({what}). {fix}"
+    )
