@@ -277,3 +277,27 @@ def test_without_the_flags_mlflow_is_not_imported(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "wf" / "summary.json").is_file()
+
+
+def test_a_store_mlflow_cannot_open_is_a_usage_error_naming_the_option(
+    monkeypatch, capsys, tmp_path
+):
+    """MLflow 3 refuses a folder store, and no MLflow knows foo://: the command read the
+    data, then ended with "unexpected error: MlflowException ..." (exit 3)."""
+    import mlflow
+
+    from skquant.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["walkforward", "--tracking-uri", "foo://bar"]) == 2
+    err = capsys.readouterr().err
+    assert "--tracking-uri 'foo://bar': MLflow cannot use this store: " in err, err
+    assert "sqlite:///PATH/mlflow.db" in err and "unexpected" not in err
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "foo://bar")
+    assert main(["walkforward"]) == 2
+    assert "$MLFLOW_TRACKING_URI 'foo://bar'" in capsys.readouterr().err
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    if int(mlflow.__version__.split(".")[0]) >= 3:
+        monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+        assert main(["walkforward", "--tracking-uri", str(tmp_path / "runs")]) == 2
+        assert "MLFLOW_ALLOW_FILE_STORE" in capsys.readouterr().err

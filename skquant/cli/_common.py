@@ -292,6 +292,9 @@ def start_tracking(args, command: str, run_name: str | None = None):
     uri = tracking_uri(args.tracking_uri)
     if uri is not None:
         require_module("--tracking-uri", "mlflow")
+        _check_tracking_store(
+            uri, "--tracking-uri" if args.tracking_uri else "$MLFLOW_TRACKING_URI"
+        )
     return tracking(
         uri,
         args.experiment,
@@ -321,6 +324,23 @@ def deferred_tracking(args, command: str, run_name: str | None = None):
             return trackers[0]
 
         yield open_run
+
+
+def _check_tracking_store(uri: str, what: str) -> None:
+    """A UsageError naming ``what`` when MLflow cannot open a store at ``uri`` (MLflow
+    3 refuses a folder store unless ``MLFLOW_ALLOW_FILE_STORE=true``; an unknown
+    scheme): it ended the command as an unexpected error (exit 3), after the data
+    were read. Before any work, and no run is started."""
+    import mlflow
+
+    try:
+        mlflow.MlflowClient(tracking_uri=uri)
+    except Exception as exc:  # MlflowException, and the model registry's own
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        raise UsageError(
+            f"{what} {uri!r}: MLflow cannot use this store: {text} A database store "
+            "works in every MLflow version: sqlite:///PATH/mlflow.db."
+        ) from None
 
 
 def require_module(what: str, module: str) -> None:
