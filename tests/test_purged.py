@@ -281,6 +281,13 @@ def test_paths_check_the_predictions():
     bad[2] = bad[2][:-1]
     with pytest.raises(ValueError, match=r"predictions\[2\] has"):
         cv.paths(X, bad)
+    # a predict_proba matrix was flattened: "predictions[0] has 408 values; split 0
+    # tests 204 rows", which does not say why
+    proba = [np.full((len(te), 2), 0.5) for _, te in cv.split(X)]
+    with pytest.raises(ValueError, match=r"has shape \(\d+, 2\): one value a test row .*\[:, 1\]"):
+        cv.paths(X, proba)
+    one_column = [np.zeros((len(te), 1)) for _, te in cv.split(X)]
+    assert np.shape(cv.paths(X, one_column))[0] == len(X)
 
 
 @pytest.mark.parametrize(

@@ -638,7 +638,14 @@ class CombinatorialPurgedCV(_BasePurgedSplitter):
         out = np.full((_num_samples(X), self.n_paths), np.nan)
         for i, (combination, ids) in enumerate(zip(combinations, self.path_ids(), strict=True)):
             test = np.flatnonzero(np.isin(block, combination))
-            values = np.asarray(predictions[i], dtype=np.float64).reshape(-1)
+            values = np.asarray(predictions[i], dtype=np.float64)
+            if values.ndim > 1 and int(np.prod(values.shape[1:])) != 1:
+                raise ValueError(
+                    f"predictions[{i}] has shape {values.shape}: one value a test row is "
+                    "expected (a classifier's predict_proba(X)[:, 1], not the whole "
+                    "matrix)."
+                )
+            values = values.reshape(-1)
             if len(values) != len(test):
                 raise ValueError(
                     f"predictions[{i}] has {len(values)} values; split {i} tests {len(test)} rows."
