@@ -185,3 +185,22 @@ def test_psr_of_the_mirrored_returns_is_the_complement(r, benchmark):
     if abs(sharpe - benchmark) > 1e-9:
         assert (psr > 0.5) == (sharpe > benchmark)
     assert psr == pytest.approx(_by_hand_psr(r, benchmark), abs=1e-9)
+
+
+def test_a_benchmark_or_variance_that_looks_annualised_warns():
+    """probabilistic_sharpe_ratio(r, benchmark_sharpe=1.0) gave 1.4e-46 for a good daily
+    strategy, deflated_sharpe_ratio(r, 10, 1.0) 1.3e-120, silently: per period, 1 is an
+    annualised 15.9 on daily data, the usual slip of passing the annualised figure."""
+    import warnings
+
+    r = np.random.default_rng(0).normal(0.001, 0.01, size=500)
+    with pytest.warns(UserWarning, match=r"benchmark_sharpe=1 is a Sharpe ratio per period") as w:
+        probabilistic_sharpe_ratio(r, benchmark_sharpe=1.0)
+    assert len(w) == 1 and w[0].filename == __file__
+    with pytest.warns(UserWarning, match=r"trials_sharpe_variance=1 is the variance") as w:
+        deflated_sharpe_ratio(r, n_trials=10, trials_sharpe_variance=1.0)
+    assert len(w) == 1 and w[0].filename == __file__  # not again from its PSR
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probabilistic_sharpe_ratio(r, benchmark_sharpe=0.1)  # 1.6 a year: per period
+        deflated_sharpe_ratio(r, n_trials=10, trials_sharpe_variance=0.01)

@@ -17,6 +17,8 @@ by ``periods_per_year`` before passing them.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,6 +31,7 @@ from skquant.metrics._returns import (
     sharpe_ratio,
 )
 from skquant.utils._validation import one_dimensional
+from skquant.utils._warnings import caller_stacklevel
 
 __all__ = ["deflated_sharpe_ratio", "probabilistic_sharpe_ratio"]
 
@@ -96,7 +99,8 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
         Per-period returns (in excess of the risk-free rate, if any); at least 2,
         without NaN.
     benchmark_sharpe : float, default=0.0
-        The benchmark ``SR*``, a per-period (not annualised) Sharpe ratio.
+        The benchmark ``SR*``, a per-period (not annualised) Sharpe ratio; 1 or
+        more warns that it looks annualised.
 
     Returns
     -------
@@ -133,6 +137,10 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
     r = _returns_checked(returns, "probabilistic_sharpe_ratio")
     _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
     benchmark = _finite_number(benchmark_sharpe, "benchmark_sharpe")
+    if abs(benchmark) >= 1 and not sys._getframe(1).f_globals.get("__name__", "").startswith(
+        "skquant."
+    ):
+        _warn_annualised(f"benchmark_sharpe={benchmark:g}", "a Sharpe ratio")
     # scaled by a power of two (exact): the moments of returns near 1e77 overflowed and
     # those near 1e-90 underflowed, giving NaN (a ratio of moments is scale-free)
     r = _rescaled(r)
@@ -186,7 +194,8 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
         trial selects nothing: the benchmark is 0 and DSR equals PSR.
     trials_sharpe_variance : float
         Variance (>= 0) across the trials of their per-period (not annualised)
-        Sharpe ratios; an annualised variance divided by ``periods_per_year``.
+        Sharpe ratios; an annualised variance divided by ``periods_per_year``. 1 or
+        more warns that it looks annualised.
 
     Returns
     -------
@@ -221,4 +230,21 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
         raise ValueError(f"trials_sharpe_variance must be >= 0, got {trials_sharpe_variance!r}.")
     r = _returns_checked(returns, "deflated_sharpe_ratio")
     _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
+    if variance >= 1:
+        _warn_annualised(f"trials_sharpe_variance={variance:g}", "the variance of Sharpe ratios")
     return probabilistic_sharpe_ratio(r, expected_max_sharpe(int(n_trials), variance))
+
+
+def _warn_annualised(given: str, what: str) -> None:
+    """Warn that ``given`` looks annualised where a per-period figure is expected: a
+    per-period Sharpe ratio of 1 is 15.9 a year on daily returns, and against it any
+    track record has a probability near 0 (1.4e-46 for a good daily strategy)."""
+    warnings.warn(
+        f"{given} is {what} per period (per day for daily returns), where 1 is an "
+        "annualised 15.9 on daily data: it looks annualised, and the probability against "
+        "it is near 0 whatever the track record. Divide an annualised Sharpe ratio by "
+        "sqrt(periods per year), its variance by periods per year (unless each period "
+        "is a year).",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
