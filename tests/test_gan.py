@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -143,6 +145,25 @@ def test_deterministic_with_random_state():
     # a pickled trainer samples the same rows
     restored = pickle.loads(pickle.dumps(a))
     pd.testing.assert_frame_equal(restored.sample(9, random_state=4), a.sample(9, random_state=4))
+
+
+def test_fits_in_threads_at_once_give_the_sequential_fits():
+    """GAN fits in threads at once (joblib's threading backend) are the fits made alone:
+    before, they shared torch's global generator and the critic's features differed."""
+    X = _real_like(200)
+    seeds = list(range(6))
+    alone = [GANTrainer(epochs=3, **{**_FAST, "random_state": s}).fit(X) for s in seeds]
+    barrier = threading.Barrier(len(seeds))
+
+    def fit(seed):
+        gan = GANTrainer(epochs=3, **{**_FAST, "random_state": seed})
+        barrier.wait()
+        return gan.fit(X)
+
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        together = list(pool.map(fit, seeds))
+    for seed, gan, ref in zip(seeds, together, alone, strict=True):
+        np.testing.assert_array_equal(gan.transform(X), ref.transform(X), err_msg=f"seed {seed}")
 
 
 def test_conditional_sampling_returns_rows_and_labels():

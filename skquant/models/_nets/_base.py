@@ -14,6 +14,7 @@ same net handles regression, classification, several heads and sample weights.
 from __future__ import annotations
 
 import contextlib
+import threading
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -105,15 +106,30 @@ def resolve_device(device: str) -> str:
     return device
 
 
+# Held by every seeded block (every net fit) of this process. torch draws weight
+# initialisation, dropout masks, the VAE's samples and the loader's shuffles from its one
+# global generator, and neither skorch nor torch.nn's modules take a per-fit
+# torch.Generator, so fits in threads at once (joblib's threading backend, Dask with
+# processes=False) drew from and restored each other's state: their predictions changed
+# from run to run. They now fit one at a time (each still uses torch's intra-op threads).
+_TORCH_RNG_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def seeded_torch(seed: int, device: str):
-    """Seed torch inside the block and make it deterministic, restoring global state after."""
+    """Seed torch inside the block and make it deterministic, restoring global state after.
+
+    The block holds a process-wide lock: torch's generator and cuDNN flags are global,
+    so seeded blocks in other threads wait, and a fit gives in a thread what it gives
+    alone. Code outside skquant that draws from torch's global generator in another
+    thread at the same time can still change the fit.
+    """
     torch = import_optional("torch")
     # torch.manual_seed reseeds every CUDA device: fork (and so restore) all of them
     devices = list(range(torch.cuda.device_count())) if device == "cuda" else []
     cudnn = torch.backends.cudnn
-    previous = (cudnn.deterministic, cudnn.benchmark)
-    with torch.random.fork_rng(devices=devices):
+    with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
+        previous = (cudnn.deterministic, cudnn.benchmark)
         torch.manual_seed(seed)
         cudnn.deterministic, cudnn.benchmark = True, False
         try:
