@@ -635,6 +635,33 @@ def test_multi_task_heads_names_weights_and_importance():
     assert isinstance(arr, np.ndarray) and arr.shape == (400, 3)
 
 
+def test_multi_task_warns_once_about_a_zero_one_target_fitted_as_numbers():
+    """A 0/1 column not in binary_targets got a squared-error head silently: the
+    binary-regression warning ran for one target column only."""
+    from skquant.models._base import BinaryTargetWarning
+
+    X, _ = _data(120)
+    Y = pd.DataFrame({"TTH": X["f0"], "y_will_peak": (X["f1"] > 0).astype(float)}, index=X.index)
+    Y["also"] = (X["f2"] > 0).astype(int)
+    fast = {**FAST, "epochs": 1, "embargo_days": 0}
+    with pytest.warns(BinaryTargetWarning) as record:
+        MultiTaskTrainer(hidden_layer_sizes=[4], head_size=0, **fast).fit(X, Y)
+    messages = [str(w.message) for w in record if issubclass(w.category, BinaryTargetWarning)]
+    assert len(messages) == 1
+    assert "['y_will_peak', 'also']" in messages[0] and "binary_targets=" in messages[0]
+    with pytest.warns(BinaryTargetWarning, match=r"\[2\]"):  # by position for an array y
+        MultiTaskTrainer(hidden_layer_sizes=[4], head_size=0, **fast).fit(
+            X, Y[["TTH", "TTH", "also"]].to_numpy()
+        )
+    # a binary_targets set (the user's choice, [] included) is quiet
+    for binary in (["y_will_peak", "also"], []):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", BinaryTargetWarning)
+            trainer = MultiTaskTrainer(hidden_layer_sizes=[4], head_size=0, **fast)
+            trainer.set_params(binary_targets=binary).fit(X, Y)
+        assert trainer.binary_mask_.tolist() == [False, bool(binary), bool(binary)]
+
+
 def test_permutation_importance_ranks_the_informative_feature_first():
     X, y = _data(300)
     trainer = MLPTrainer(hidden_layer_sizes=[16], **{**FAST, "epochs": 10}).fit(X, y)

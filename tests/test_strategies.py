@@ -14,6 +14,7 @@ from sklearn.tree import DecisionTreeRegressor
 from skquant import (
     CascadeStrategy,
     MultiTaskStrategy,
+    MultiTaskTrainer,
     SingleTaskStrategy,
     load_model,
     load_model_config,
@@ -159,6 +160,36 @@ def test_multi_task_loss_weights_by_target_name(guide_data):
     by_name.fit(X_train, targets)
     assert by_name.estimator_.get_params()["loss_weights"] == [2.0, 1.0, 0.25]
     assert by_name.config_["loss_weights"] == [2.0, 1.0, 0.25]
+
+
+def test_multi_task_gives_a_zero_one_target_a_logistic_head(guide_data):
+    """MultiTaskStrategy never set the net's binary_targets: y_will_peak's head was a
+    squared error on the standardised 0/1 label, silently (binary_mask_ all False),
+    where SingleTaskStrategy classifies the same target."""
+    pytest.importorskip("torch")
+    X_train, y_train, X_val, _ = guide_data
+    names = ["TTH", "MDD", "y_will_peak"]
+    config = {"epochs": 2, "device": "cpu", "hidden_layer_sizes": [8], "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the strategy names it: no warning
+        warnings.filterwarnings("ignore", message=".*embargo")
+        model = MultiTaskStrategy(target_names=names, model_config=config).fit(X_train, y_train)
+    assert model.estimator_.binary_mask_.tolist() == [False, False, True]
+    assert model.config_["model"]["binary_targets"] == ["y_will_peak"]
+    assert model.predict(X_val)["y_will_peak"].between(0, 1).all()
+    # an array's targets by the names the strategy gives them; unnamed ones by position
+    arr = MultiTaskStrategy(model_config=config).fit(X_train, y_train[names].to_numpy())
+    assert arr.estimator_.get_params()["binary_targets"] == ["y2"]
+    unnamed = MultiTaskStrategy(model_config=config).fit(
+        X_train, y_train[names].T.reset_index(drop=True).T
+    )
+    assert unnamed.estimator_.binary_mask_.tolist() == [False, False, True]
+    assert unnamed.estimator_.get_params()["binary_targets"] == [2]
+    # the user's own setting wins, in model_config or on the estimator, [] included
+    mine = MultiTaskStrategy(target_names=names, model_config={**config, "binary_targets": []})
+    assert not mine.fit(X_train, y_train).estimator_.binary_mask_.any()
+    net = MultiTaskTrainer(config, binary_targets=[])
+    assert not MultiTaskStrategy(net, names).fit(X_train, y_train).estimator_.binary_mask_.any()
 
 
 def test_guide_cascade_snippet(guide_data, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
@@ -18,9 +19,27 @@ from skquant.strategies._base import (
 from skquant.utils._docs import fill_doc
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._sklearn_compat import HasMethods, Interval, _fit_context
-from skquant.utils._target import check_labels_not_features
+from skquant.utils._target import check_labels_not_features, is_zero_one_target
 from skquant.utils._validation import check_validation_pair
 from skquant.utils._variant import in_cloning_variant
+
+
+def _sets_binary_targets(params: dict) -> bool:
+    """Whether a trainer's parameters or config name its binary targets (``[]`` too)."""
+    config = params.get("config")
+    return params["binary_targets"] is not None or (
+        isinstance(config, Mapping) and config.get("binary_targets") is not None
+    )
+
+
+def _zero_one_targets(targets: pd.DataFrame) -> list:
+    """The targets holding only 0 and 1, by name (by position when a column is unnamed,
+    as the multi-task net names them)."""
+    columns = list(targets.columns)
+    by_name = all(isinstance(c, str) for c in columns)
+    return [
+        c if by_name else i for i, c in enumerate(columns) if is_zero_one_target(targets.iloc[:, i])
+    ]
 
 
 class MultiTaskStrategy(BaseStrategy):
@@ -39,7 +58,11 @@ class MultiTaskStrategy(BaseStrategy):
         model's ``loss_weights`` parameter. ``None`` keeps the model's own (equal)
         weights.
     model_config : dict, default=None
-        The model's config (e.g. from :func:`skquant.load_model_config`).
+        The model's config (e.g. from :func:`skquant.load_model_config`). A model
+        with a ``binary_targets`` parameter (the multi-task net) that sets none, in
+        its parameters or this config, is given the targets holding only 0 and 1
+        (e.g. ``y_will_peak``), as :class:`SingleTaskStrategy` classifies a binary
+        target; ``binary_targets=[]`` keeps every head a regression.
     embargo_days : int, default=None
         Dates the model drops at least before its own early-stopping tail (0 when
         None; a larger embargo in its config is kept): labels of horizon h need
@@ -199,6 +222,10 @@ class MultiTaskStrategy(BaseStrategy):
                 "multi-output model such as 'multi_task', or SingleTaskStrategy for one model "
                 "per target."
             )
+        if "binary_targets" in params and not _sets_binary_targets(params):
+            binary = _zero_one_targets(targets)
+            if binary:
+                trainer.set_params(binary_targets=binary)
         if "target_names" in params and params["target_names"] is None:
             trainer.set_params(target_names=[str(c) for c in targets.columns])
         fit_trainer(trainer, X, targets, X_val, targets_val)

@@ -187,6 +187,19 @@ def is_binary_target(y) -> bool:
     return values.nunique(dropna=True) == 2
 
 
+def is_zero_one_target(y) -> bool:
+    """Whether ``y`` holds exactly the two values 0 and 1 (missing values aside): a
+    label the multi-task net can give a logistic head (``binary_targets``)."""
+    if not is_binary_target(y):
+        return False
+    try:
+        values = np.asarray(y, dtype=np.float64).ravel()
+    except (TypeError, ValueError):  # labels that are not numbers
+        return False
+    values = values[~np.isnan(values)]
+    return bool(np.isin(values, (0.0, 1.0)).all())
+
+
 def _same_values(column, target) -> bool:
     """Whether a feature column holds the target's values, row for row (NaN equal)."""
     a, b = np.asarray(column), np.asarray(target)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array
 
+from skquant.models._base import BinaryTargetWarning
 from skquant.models._nets._base import NET_CONSTRAINTS, NET_DEFAULTS, BaseNetTrainer
 from skquant.utils._docs import fill_doc
 from skquant.utils._sklearn_compat import Interval
+from skquant.utils._target import is_zero_one_target
+from skquant.utils._warnings import caller_stacklevel
 
 
 @fill_doc
@@ -35,7 +39,10 @@ class MultiTaskTrainer(BaseNetTrainer):
     binary_targets : list of str or int, default=None
         Targets (column names, or positions for array ``y``) that are 0/1 labels,
         given a logistic head. ``predict`` returns their probability of 1 (the
-        target's expected value).
+        target's expected value). When None (in the parameter and the config), a
+        target holding only 0 and 1 is fitted as a regression on numbers, with a
+        ``BinaryTargetWarning`` naming it; ``[]`` regresses on every target quietly.
+        :class:`~skquant.MultiTaskStrategy` names the 0/1 targets itself.
     {nets.params}
 
     Attributes
@@ -147,6 +154,8 @@ class MultiTaskTrainer(BaseNetTrainer):
             )
             self.n_targets_ = ya.shape[1]
             self.binary_mask_ = self._binary_mask(self.config_)
+            if self.config_.get("binary_targets") is None:
+                self._warn_zero_one_regression(ya)
         elif ya.shape[1] != self.n_targets_:
             raise ValueError(f"{name} has {ya.shape[1]} targets but y had {self.n_targets_}.")
         for i in np.flatnonzero(self.binary_mask_):
@@ -157,6 +166,26 @@ class MultiTaskTrainer(BaseNetTrainer):
                     f"1, got values such as {np.unique(values)[:5].tolist()}."
                 )
         return ya
+
+    def _warn_zero_one_regression(self, ya: np.ndarray) -> None:
+        """Warn once per fit about targets holding only 0 and 1 that get an MSE head
+        because ``binary_targets`` was not set (the multi-task twin of the single-target
+        trainers' ``task="classification"`` warning)."""
+        labels = [
+            self._target_label(i)
+            for i in range(ya.shape[1])
+            if not self.binary_mask_[i] and is_zero_one_target(ya[:, i])
+        ]
+        if labels:
+            warnings.warn(
+                f"{type(self).__name__} is regressing on target(s) {labels} as numbers "
+                "(a squared error on the standardised target), though each holds only 0 "
+                f"and 1; pass binary_targets={labels!r} to give them a logistic head "
+                "(predict then returns the probability of 1), or binary_targets=[] to "
+                "regress on every target.",
+                BinaryTargetWarning,
+                stacklevel=caller_stacklevel(),
+            )
 
     def _target_label(self, i: int):
         return self.target_names_[i] if self.target_names_ else i
