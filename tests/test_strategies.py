@@ -477,3 +477,27 @@ def test_strategy_importance_of_a_model_that_never_split_warns(guide_data):
         with pytest.warns(UserWarning, match="every importance is 0"):
             importance = model.get_feature_importance()
         assert (importance == 0).all()
+
+
+def _horizon_warnings(caught):
+    return [str(w.message) for w in caught if "horizon" in str(w.message)]
+
+
+def test_cascade_series_target_keeps_its_make_labels_horizon():
+    """A Series y was rebuilt as a new frame, losing its attrs: with y_will_peak
+    (make_labels horizon 5) embargo_days='auto' became 10, estimated from its
+    autocorrelation with a 'carries no horizon' warning; as a one-column frame, 5."""
+    from skquant import make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    X = panel[["ret_1", "ret_5", "vol_21"]]
+    assert panel["y_will_peak"].attrs["skquant_labels"]["horizons"]["y_will_peak"] == 5
+    fitted = {}
+    for kind, y in [("series", panel["y_will_peak"]), ("frame", panel[["y_will_peak"]])]:
+        cascade = CascadeStrategy([LinearRegression(), LinearRegression()], n_splits=2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted[kind] = cascade.fit(X, y)
+        assert not _horizon_warnings(caught), kind
+    assert fitted["series"].embargo_days_ == fitted["frame"].embargo_days_ == 5
+    assert fitted["series"].stage_targets_ == ["y_will_peak", "y_will_peak"]

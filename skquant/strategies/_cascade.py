@@ -177,10 +177,12 @@ class CascadeStrategy(BaseStrategy):
     def _stage_targets(self, y) -> tuple[list[str], pd.DataFrame]:
         models = list(self.models)
         frame = as_frame(y)
-        if frame is None:
-            name = getattr(y, "name", None)
-            name = str(name) if name is not None else "y"
-            frame = pd.DataFrame({name: np.asarray(y)}, index=pandas_index(y))
+        if isinstance(y, pd.Series):
+            # its name and attrs (make_labels' horizon) kept: a rebuilt frame lost them,
+            # and "auto" estimated y_will_peak's horizon 5 as 10 from its autocorrelation
+            frame = y.to_frame("y" if y.name is None else y.name)
+        elif frame is None:
+            frame = pd.DataFrame({"y": np.asarray(y)}, index=pandas_index(y))
         frame = frame.rename(columns=str)  # a copy: never rename the caller's y
         if self.target_names is not None:
             names = check_target_names(self.target_names, frame)
