@@ -52,6 +52,8 @@ ID_COLUMNS = frozenset({"date", "symbol", "ticker", "timestamp", "datetime"})
 # Autocorrelation below this (or below 3 / sqrt(pairs)) counts as noise.
 _ACF_NOISE = 0.1
 _MAX_ACF_LAG = 63
+# Most classes a label's horizon is estimated for (one indicator each).
+_MAX_CLASSES = 50
 # The leak guard also compares a column with its own value this many periods earlier
 # (or the label horizon + 1, if longer): longer than the half-width of the centred
 # windows (5, 11, 21 periods) that hide a label's future in a column.
@@ -334,6 +336,14 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
         autocorrelation falls to noise (below 0.1 and below 3 / sqrt(pairs)); 1 when
         that is lag 1. The overlap of h-period labels fades to noise before lag h
         (at about 0.6 h for a time-to-hit label), so the doubled lag errs long.
+        A label of classes (strings, categories) is estimated from each class's
+        indicator, the longest.
+
+    Raises
+    ------
+    ValueError
+        If a label of classes has none (all missing) or more than 50 classes: pass
+        the horizon (``embargo_days=``) instead.
 
     Examples
     --------
@@ -346,8 +356,28 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     if known is not None:
         return LabelHorizon(*known)
     order, codes = series_order(data)
-    values = data[column].to_numpy(dtype=np.float64)[order]
-    return LabelHorizon(_autocorrelation_horizon(values, codes, column), "autocorrelation")
+    label = data[column]
+    if pd.api.types.is_numeric_dtype(label):  # bool included: its 0/1
+        values = label.to_numpy(dtype=np.float64)[order]
+        return LabelHorizon(_autocorrelation_horizon(values, codes, column), "autocorrelation")
+    # class labels ("peak"/"flat"): a class's indicator overlaps for as long as the label
+    # looks ahead (a string label raised numpy's bare "could not convert string to
+    # float"); the longest over the classes, one for two (complements: the same overlap)
+    classes, uniques = pd.factorize(label)
+    classes = classes[order]
+    known = classes >= 0  # a missing label stays missing in every indicator
+    wanted = uniques[:1] if len(uniques) == 2 else uniques
+    if not 0 < len(wanted) <= _MAX_CLASSES:
+        raise ValueError(
+            f"The label {column!r} has {len(uniques)} classes: its horizon cannot be "
+            f"estimated from its autocorrelation (1 to {_MAX_CLASSES} classes can); pass "
+            f"embargo_days= with the label's horizon, or name it '{column}_H'."
+        )
+    horizon = max(
+        _autocorrelation_horizon(np.where(known, classes == k, np.nan), codes, column)
+        for k in range(len(wanted))
+    )
+    return LabelHorizon(horizon, "autocorrelation")
 
 
 class _SortedValues:

@@ -501,3 +501,26 @@ def test_cascade_series_target_keeps_its_make_labels_horizon():
         assert not _horizon_warnings(caught), kind
     assert fitted["series"].embargo_days_ == fitted["frame"].embargo_days_ == 5
     assert fitted["series"].stage_targets_ == ["y_will_peak", "y_will_peak"]
+
+
+def test_cascade_auto_embargo_of_a_class_label_target():
+    """A binary target of strings ('peak'/'flat') without metadata raised numpy's bare
+    'could not convert string to float' from the horizon estimate; its horizon is now
+    estimated from the class indicator, as the same label's 0/1 codes are."""
+    from skquant import label_horizon, make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    X = panel[["ret_1", "ret_5", "vol_21"]]
+    codes = pd.Series(panel["y_will_peak"].to_numpy(), index=panel.index, name="peak")
+    labels = codes.map({0: "flat", 1: "peak"})  # no make_labels metadata, no horizon in its name
+    stages, configs = ["lightgbm", "lightgbm"], [FAST, FAST]  # fitted as classifiers
+    with pytest.warns(UserWarning, match="carries no horizon"):
+        by_codes = CascadeStrategy(stages, configs, n_splits=2).fit(X, codes).embargo_days_
+    with pytest.warns(UserWarning, match="carries no horizon"):
+        model = CascadeStrategy(stages, configs, n_splits=2).fit(X, labels)
+    assert model.embargo_days_ == by_codes > 1
+    assert set(model.predict(X.iloc[:5])) <= {"peak", "flat"}
+    # more classes than can be told apart: a clear error naming the way out
+    many = pd.DataFrame({"id": [f"c{i}" for i in range(len(panel))]}, index=panel.index)
+    with pytest.raises(ValueError, match=r"'id' has \d+ classes.*embargo_days="):
+        label_horizon(many, "id")
