@@ -598,3 +598,32 @@ def test_each_target_without_a_horizon_is_told_its_embargo_is_zero():
         told[target] = told.get(target, 0) + len(said)
         assert all(f"named '{target}'" in str(w.message) for w in said), said
     assert told == {"TTH": 1, "MFE": 1, "y_will_peak": 1}, told
+
+
+def test_engine_embargo_reaches_a_cascades_auto_embargo():
+    """Inside the engine a cascade's embargo_days='auto' was left to the cascade, which
+    got an unnamed array 'y' and estimated its horizon from each fold's autocorrelation:
+    8 dates against the engine's 5 (fwd_ret_5, make_labels metadata), with a 'carries no
+    horizon' warning per fold. It is now the engine's embargo (a longer explicit one
+    too), and each fold's target keeps its name and the horizon the engine resolved."""
+    from skquant.utils._embargo import embargo_at_least
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=300, random_state=0)
+    kwargs = dict(target="fwd_ret_5", return_col="fwd_ret", features=["ret_1", "ret_5", "vol_21"],
+                  train_days=100, test_days=50, step_days=50, min_train_samples=1)  # fmt: skip
+    cascade = CascadeStrategy([Ridge(), Ridge()], n_splits=2)
+    for embargo, expected in [("auto", 5), (7, 7)]:
+        engine = WalkForwardEngine(panel, embargo_days=embargo, **kwargs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = engine.run(estimator=cascade, metrics=["sharpe"])
+        assert not [w for w in caught if "horizon" in str(w.message)], embargo
+        assert len(result.folds) >= 3 and engine.embargo_days_ == expected
+        fitted = engine.last_model_
+        assert fitted.embargo_days_ == expected
+        assert fitted.stage_targets_ == ["fwd_ret_5", "fwd_ret_5"]  # not 'y'
+    assert cascade.embargo_days == "auto"  # the caller's is left as it was
+    # no embargo resolved by the caller: the cascade still resolves its own
+    assert embargo_at_least(CascadeStrategy(), None).embargo_days == "auto"
+    assert embargo_at_least(CascadeStrategy(), 3).embargo_days == 3
+    assert embargo_at_least(CascadeStrategy(embargo_days=9), 3).embargo_days == 9

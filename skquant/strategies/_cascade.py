@@ -101,7 +101,8 @@ class CascadeStrategy(BaseStrategy):
         or the label's autocorrelation). A stage that takes ``embargo_days`` (a
         skquant trainer, also as a Pipeline step) drops at least as many dates
         before its own early-stopping tail, and with ``"auto"`` at least its own
-        target's horizon. An int below an earlier stage's horizon - 1 warns.
+        target's horizon. An int below an earlier stage's horizon - 1 warns. Run by
+        :class:`~skquant.WalkForwardEngine`, ``"auto"`` is the engine's embargo.
 
     Attributes
     ----------

@@ -25,8 +25,12 @@ def _own_embargo(estimator, params: dict) -> int | object | None:
     unset one (None): a skquant trainer's None is the horizon its target tells, known
     only at ``fit`` and not from an array target (the engine's, which would then warn
     that its embargo is 0), so it is replaced by the caller's embargo, 0 included,
-    and the trainer warns at ``fit`` when that is below its target's horizon - 1. A
-    value that is not an int (``"auto"``) is left to the estimator.
+    and the trainer warns at ``fit`` when that is below its target's horizon - 1.
+    ``"auto"`` (a cascade's: its targets' horizons, estimated from their
+    autocorrelation when they tell none) counts as unset too: the caller has resolved
+    the horizon of the whole target, which a fold of it (an array inside the engine)
+    may not tell; left as it is when the caller resolved none. Another value that is
+    not an int is left to the estimator.
     """
     resolve = getattr(estimator, "_resolve_config", None)
     if callable(resolve):
@@ -36,7 +40,7 @@ def _own_embargo(estimator, params: dict) -> int | object | None:
             return None
     else:
         value = params["embargo_days"]
-    if value is None:
+    if value is None or (isinstance(value, str) and value == "auto"):
         return _UNSET
     if isinstance(value, Integral) and not isinstance(value, bool):
         return int(value)
@@ -50,8 +54,9 @@ def embargo_at_least(estimator, embargo: int | None):
     takes ``embargo_days`` gets ``embargo_days = max(own, embargo)``; a larger own
     embargo (parameter, ``config`` or YAML variant) is kept, and nothing is set when
     ``embargo`` is None or the own one is at least as large. An unset own embargo
-    (None, a skquant trainer's target horizon at ``fit``) becomes ``embargo``, 0
-    included: the caller has resolved it, and an array target tells the trainer none.
+    (None, a skquant trainer's target horizon at ``fit``; ``"auto"``, a cascade's)
+    becomes ``embargo``, 0 included: the caller has resolved it, and an array target
+    tells the trainer none.
 
     Parameters
     ----------

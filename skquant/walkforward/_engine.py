@@ -23,7 +23,7 @@ from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._history import history_periods
 from skquant.utils._portfolio import one_sided, one_value
-from skquant.utils._target import choose_task
+from skquant.utils._target import LABELS_ATTR, choose_task
 from skquant.utils._time import dates_of, periods_per_year_of
 from skquant.utils._variant import variant_env
 from skquant.utils._warnings import caller_stacklevel
@@ -87,6 +87,7 @@ def _fit_predict_fold(
     *,
     keep_model=False,
     variant=None,
+    target=None,
 ):
     """Fit a clone of ``estimator`` on one fold's training rows and predict its test rows.
 
@@ -100,6 +101,12 @@ def _fit_predict_fold(
     ``variant`` is the run's ``MODEL_VARIANT`` (None: unset), which a trainer without a
     config reads at fit: a reused worker process keeps the environment it started with.
 
+    ``target`` is ``(name, attrs)``: the training labels are fitted as a Series of that
+    name whose ``attrs`` record the horizon the engine resolved (make_labels' metadata
+    form), so that a model which reads its target's horizon (a cascade's
+    ``embargo_days``, a trainer's check of its own) gets the engine's rather than
+    estimating one from a fold of an unnamed array; None fits the array.
+
     Returns ``(score, position, label, info, fit_seconds, model)``, ``model`` the
     fitted clone with ``keep_model`` (the last fold's: ``last_model_``), else None.
     """
@@ -109,9 +116,13 @@ def _fit_predict_fold(
         X_train, y_train, index_train = X_train[keep], y_train[keep], index_train[keep]
     model = clone(estimator)
     frame = pd.DataFrame(X_train, index=index_train, columns=features, copy=False)
+    y_fit = y_train
+    if target is not None:
+        y_fit = pd.Series(y_train, index=index_train, name=target[0], copy=False)
+        y_fit.attrs = copy.deepcopy(target[1])
     with variant_env(variant):
         started = time.perf_counter()
-        model.fit(frame, y_train)
+        model.fit(frame, y_fit)
         fit_seconds = time.perf_counter() - started
         start = test_at - _history_rows(model, dates_fold[:test_at])
         test = pd.DataFrame(X_fold[start:], index=index_fold[start:], columns=features, copy=False)
@@ -384,7 +395,10 @@ class WalkForwardEngine:
         column's name, or its autocorrelation); an explicit value below horizon - 1
         warns. A model run by name, or a copy of an ``estimator=`` (its Pipeline
         steps included), embargoes its own inner splits (early-stopping tail,
-        out-of-fold blocks, and those of the bases it builds) by at least as much.
+        out-of-fold blocks, and those of the bases it builds) by at least as much
+        (a :class:`~skquant.CascadeStrategy`'s ``"auto"`` is the engine's embargo).
+        Each fold's model is fitted on the target as a Series of its name whose
+        ``attrs`` record the horizon the engine resolved.
     expanding : bool, default=False
         Anchor every training window at the first date.
     periods_per_year : float, default=None
@@ -711,6 +725,16 @@ class WalkForwardEngine:
             X[:, j] = values if self._order is None else values[self._order]
         return X
 
+    def _target_attrs(self) -> dict:
+        """The fitted target's ``attrs``: the horizon the engine resolved (and the span
+        make_labels recorded), in make_labels' metadata form."""
+        target = self.target_
+        labels = {"horizons": {target: int(self.label_horizon_)}}
+        recorded = ((getattr(self.data, "attrs", None) or {}).get(LABELS_ATTR) or {}).get("spans")
+        if recorded and target in recorded:
+            labels["spans"] = {target: int(recorded[target])}
+        return {LABELS_ATTR: labels}
+
     # ------------------------------------------------------------------ run
     def _estimator(self, model_name, config, estimator):
         if (model_name is None) == (estimator is None):
@@ -841,9 +865,12 @@ class WalkForwardEngine:
                     len(loaded), len(keys), checkpoints.folder,
                 )  # fmt: skip
         todo = [k for k in range(len(fold_args)) if k not in loaded]
+        target = (self.target_, self._target_attrs())
         last = len(fold_args) - 1
         jobs = (
-            delayed(_fit_predict_fold)(*fold_args[k], keep_model=k == last, variant=variant)
+            delayed(_fit_predict_fold)(
+                *fold_args[k], keep_model=k == last, variant=variant, target=target
+            )
             for k in todo
         )
         # one fold per task: fits dominate, and joblib's automatic batching would
