@@ -623,6 +623,17 @@ def test_engine_embargo_reaches_a_cascades_auto_embargo():
         assert fitted.embargo_days_ == expected
         assert fitted.stage_targets_ == ["fwd_ret_5", "fwd_ret_5"]  # not 'y'
     assert cascade.embargo_days == "auto"  # the caller's is left as it was
+    # an explicit engine embargo below the horizon - 1 warns once, when the engine is
+    # built: its fold models (cascade, trainer) do not repeat it fold after fold
+    with pytest.warns(UserWarning, match="embargo_days=2 is below the label horizon"):
+        engine = WalkForwardEngine(panel, embargo_days=2, **kwargs)
+    trainer = LightGBMTrainer(**_FAST_LGB)
+    for estimator in (cascade, trainer):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            engine.run(estimator=estimator, metrics=["sharpe"])
+        assert not [w for w in caught if "horizon" in str(w.message)], estimator
+    assert engine.last_model_.config_["embargo_days"] == 2
     # no embargo resolved by the caller: the cascade still resolves its own
     assert embargo_at_least(CascadeStrategy(), None).embargo_days == "auto"
     assert embargo_at_least(CascadeStrategy(), 3).embargo_days == 3

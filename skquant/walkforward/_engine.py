@@ -101,11 +101,14 @@ def _fit_predict_fold(
     ``variant`` is the run's ``MODEL_VARIANT`` (None: unset), which a trainer without a
     config reads at fit: a reused worker process keeps the environment it started with.
 
-    ``target`` is ``(name, attrs)``: the training labels are fitted as a Series of that
-    name whose ``attrs`` record the horizon the engine resolved (make_labels' metadata
-    form), so that a model which reads its target's horizon (a cascade's
+    ``target`` is ``(name, attrs, short)``: the training labels are fitted as a Series
+    of that name whose ``attrs`` record the horizon the engine resolved (make_labels'
+    metadata form), so that a model which reads its target's horizon (a cascade's
     ``embargo_days``, a trainer's check of its own) gets the engine's rather than
-    estimating one from a fold of an unnamed array; None fits the array.
+    estimating one from a fold of an unnamed array; None fits the array. ``short``:
+    the engine's embargo is below that horizon - 1 and the engine said so once; the
+    model's warnings that its inner embargo (the engine's) is short are not repeated
+    for every fold.
 
     Returns ``(score, position, label, info, fit_seconds, model)``, ``model`` the
     fitted clone with ``keep_model`` (the last fold's: ``last_model_``), else None.
@@ -120,7 +123,13 @@ def _fit_predict_fold(
     if target is not None:
         y_fit = pd.Series(y_train, index=index_train, name=target[0], copy=False)
         y_fit.attrs = copy.deepcopy(target[1])
-    with variant_env(variant):
+    with variant_env(variant), warnings.catch_warnings():
+        if target is not None and target[2]:
+            for said in (
+                r"embargo_days=\d+ is below the label horizon",
+                r".* holds out .*, but the target .* spans",
+            ):
+                warnings.filterwarnings("ignore", said, UserWarning)
         started = time.perf_counter()
         model.fit(frame, y_fit)
         fit_seconds = time.perf_counter() - started
@@ -865,7 +874,9 @@ class WalkForwardEngine:
                     len(loaded), len(keys), checkpoints.folder,
                 )  # fmt: skip
         todo = [k for k in range(len(fold_args)) if k not in loaded]
-        target = (self.target_, self._target_attrs())
+        # an embargo below the horizon - 1 was warned about once, when the engine was built
+        short = self.embargo_days_ < self.label_horizon_ - 1
+        target = (self.target_, self._target_attrs(), short)
         last = len(fold_args) - 1
         jobs = (
             delayed(_fit_predict_fold)(
