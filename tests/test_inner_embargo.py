@@ -638,3 +638,25 @@ def test_engine_embargo_reaches_a_cascades_auto_embargo():
     assert embargo_at_least(CascadeStrategy(), None).embargo_days == "auto"
     assert embargo_at_least(CascadeStrategy(), 3).embargo_days == 3
     assert embargo_at_least(CascadeStrategy(embargo_days=9), 3).embargo_days == 9
+
+
+def test_a_threaded_run_with_a_short_embargo_leaves_the_filters_as_they_were():
+    """The folds' repeats of the short-embargo warning are filtered with
+    catch_warnings, which swaps the process's filters: in threads (joblib's threading
+    backend, Dask's processes=False) two folds at once could restore each other's and
+    leave an 'ignore' behind for good. Threads skip the filtering (the repeats come);
+    the filters after the run are those before it."""
+    import joblib
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=300, random_state=0)
+    with pytest.warns(UserWarning, match="embargo_days=2 is below the label horizon"):
+        engine = WalkForwardEngine(panel, target="fwd_ret_5", return_col="fwd_ret",
+                                   features=["ret_1", "ret_5"], train_days=100, test_days=50,
+                                   step_days=10, min_train_samples=1, embargo_days=2,
+                                   n_jobs=4)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the folds' repeats, from the threads
+        before = list(warnings.filters)
+        with joblib.parallel_config(backend="threading"):
+            engine.run(estimator=LightGBMTrainer(**_FAST_LGB), metrics=["sharpe"])
+        assert warnings.filters == before

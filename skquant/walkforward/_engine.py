@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -123,8 +125,14 @@ def _fit_predict_fold(
     if target is not None:
         y_fit = pd.Series(y_train, index=index_train, name=target[0], copy=False)
         y_fit.attrs = copy.deepcopy(target[1])
-    with variant_env(variant), warnings.catch_warnings():
-        if target is not None and target[2]:
+    # catch_warnings swaps the process's filters: in a thread of a threaded backend it
+    # would race the others' (and could leave their filters behind for good), so the
+    # repeats are filtered in a process's main thread only (the default loky workers)
+    quiet = (
+        target is not None and target[2] and threading.current_thread() is threading.main_thread()
+    )
+    with variant_env(variant), warnings.catch_warnings() if quiet else contextlib.nullcontext():
+        if quiet:
             for said in (
                 r"embargo_days=\d+ is below the label horizon",
                 r".* holds out .*, but the target .* spans",
