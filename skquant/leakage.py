@@ -357,8 +357,12 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
         return LabelHorizon(*known)
     order, codes = series_order(data)
     label = data[column]
+    if not pd.api.types.is_numeric_dtype(label):  # numbers stored as objects stay numbers
+        numbers = pd.to_numeric(label, errors="coerce")
+        if numbers.notna().sum() == label.notna().sum():
+            label = numbers
     if pd.api.types.is_numeric_dtype(label):  # bool included: its 0/1
-        values = label.to_numpy(dtype=np.float64)[order]
+        values = label.to_numpy(dtype=np.float64, na_value=np.nan)[order]
         return LabelHorizon(_autocorrelation_horizon(values, codes, column), "autocorrelation")
     # class labels ("peak"/"flat"): a class's indicator overlaps for as long as the label
     # looks ahead (a string label raised numpy's bare "could not convert string to

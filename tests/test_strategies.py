@@ -524,3 +524,19 @@ def test_cascade_auto_embargo_of_a_class_label_target():
     many = pd.DataFrame({"id": [f"c{i}" for i in range(len(panel))]}, index=panel.index)
     with pytest.raises(ValueError, match=r"'id' has \d+ classes.*embargo_days="):
         label_horizon(many, "id")
+
+
+def test_label_horizon_reads_numbers_stored_as_objects_as_numbers():
+    """The class-label path took an object column of returns for 600 classes and
+    raised ("its horizon cannot be estimated"); before it, the column's numbers gave
+    8. Numbers stored as objects (or a nullable Float64 with NA) are numbers."""
+    from skquant import label_horizon, make_synthetic_panel
+
+    panel = make_synthetic_panel(n_symbols=2, n_days=300, random_state=0)
+    panel.attrs = {}
+    numeric = label_horizon(panel, "fwd_ret_5")
+    frame = panel.assign(as_objects=panel["fwd_ret_5"].astype(object),
+                         nullable=panel["fwd_ret_5"].astype("Float64"))  # fmt: skip
+    frame.loc[frame.index[:3], "nullable"] = pd.NA
+    assert label_horizon(frame, "as_objects") == numeric
+    assert label_horizon(frame, "nullable").source == "autocorrelation"
