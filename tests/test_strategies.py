@@ -534,8 +534,10 @@ def test_label_horizon_reads_numbers_stored_as_objects_as_numbers():
 
     panel = make_synthetic_panel(n_symbols=2, n_days=300, random_state=0)
     panel.attrs = {}
-    numeric = label_horizon(panel, "fwd_ret_5")
-    frame = panel.assign(as_objects=panel["fwd_ret_5"].astype(object),
+    frame = panel.assign(numbers=panel["fwd_ret_5"])  # a name that tells no horizon
+    numeric = label_horizon(frame, "numbers")
+    assert numeric.source == "autocorrelation"
+    frame = frame.assign(as_objects=panel["fwd_ret_5"].astype(object),
                          nullable=panel["fwd_ret_5"].astype("Float64"))  # fmt: skip
     frame.loc[frame.index[:3], "nullable"] = pd.NA
     assert label_horizon(frame, "as_objects") == numeric
