@@ -90,8 +90,10 @@ def walk_forward_importance(
     Warns
     -----
     UserWarning
-        Once for the call, naming the folds where every importance is 0 (left out
-        of ``mean`` and ``std_error``, NaN columns).
+        Once for the call, naming the folds where every importance is 0, and those
+        where the score is undefined (NaN throughout: an IC of constant
+        predictions); both are left out of ``mean`` and ``std_error`` (their columns
+        are NaN).
 
     See Also
     --------
@@ -133,14 +135,17 @@ def walk_forward_importance(
             if np.all(result.importances == 0):
                 unmoved.append(len(folds))
                 folds.append(np.full(len(result.importances_mean), np.nan))
-            else:  # a scorer undefined on the fold (an IC of constant predictions): NaN
+            else:  # NaN throughout: the score is undefined there (an IC of constants)
                 folds.append(result.importances_mean)
     if not folds:
         raise ValueError(f"cv={cv!r} yields no fold on these {len(X)} rows.")
     per_fold = np.asarray(folds)
     names = X.columns if hasattr(X, "columns") else [f"x{i}" for i in range(per_fold.shape[1])]
-    counted = np.delete(per_fold, unmoved, axis=0)
-    _warn_of_unmoved_folds(unmoved, len(per_fold))
+    undefined = [
+        k for k in range(len(per_fold)) if k not in unmoved and np.isnan(per_fold[k]).all()
+    ]
+    counted = np.delete(per_fold, unmoved + undefined, axis=0)
+    _warn_of_unmoved_folds(unmoved, undefined, len(per_fold))
     n_counted = len(counted)
     nothing = np.full(per_fold.shape[1], np.nan)
     std_error = counted.std(axis=0, ddof=1) / np.sqrt(n_counted) if n_counted > 1 else nothing
@@ -155,23 +160,34 @@ def walk_forward_importance(
     return frame.sort_values("mean", ascending=False, kind="stable")
 
 
-def _warn_of_unmoved_folds(unmoved: list[int], n_folds: int) -> None:
-    """Warn, once for the call, of the folds ``unmoved`` (of ``n_folds``) where every
-    importance was 0 and which are left out of ``mean`` and ``std_error``."""
-    if not unmoved:
+def _warn_of_unmoved_folds(unmoved: list[int], undefined: list[int], n_folds: int) -> None:
+    """Warn, once for the call, of the folds left out of ``mean`` and ``std_error``
+    (of ``n_folds``): ``unmoved``, where every importance was 0, and ``undefined``,
+    where the score itself was undefined (NaN: an IC of constant predictions)."""
+    if not unmoved and not undefined:
         return
-    n_counted = n_folds - len(unmoved)
-    unmoved = [f"fold_{k}" for k in unmoved]
+    n_counted = n_folds - len(unmoved) - len(undefined)
+    why = []
+    if unmoved:
+        why.append(
+            f"every importance is 0 in {', '.join(f'fold_{k}' for k in unmoved)}: "
+            "shuffling no feature changed the score (the fold's model took one side on "
+            "every test row, or never used a feature), so the fold ranks nothing and its "
+            "zeros would pull the mean toward 0"
+        )
+    if undefined:
+        why.append(
+            f"the score is undefined (NaN) in {', '.join(f'fold_{k}' for k in undefined)}: "
+            "no importance can be measured there (an information coefficient of constant "
+            "predictions), and one NaN fold would make every mean NaN"
+        )
     left = (
         f"the mean and std_error are over the other {n_counted} of {n_folds} folds"
         if n_counted
         else "mean and std_error are NaN: no fold ranks the features"
     )
     warnings.warn(
-        f"walk_forward_importance: every importance is 0 in {', '.join(unmoved)}: "
-        "shuffling no feature changed the score (the fold's model took one side on every "
-        "test row, or never used a feature), so the fold ranks nothing and its zeros "
-        "would pull the mean toward 0. Those fold columns are NaN, and " + left + ".",
+        f"walk_forward_importance: {'; '.join(why)}. Those fold columns are NaN, and {left}.",
         UserWarning,
         stacklevel=caller_stacklevel(),
     )

@@ -357,6 +357,38 @@ def test_walk_forward_importance_of_an_undefined_score_is_not_called_unmoved():
     assert out.isna().all().all()
     assert not [w for w in caught if "every importance is 0" in str(w.message)]
     assert [w for w in caught if "the IC is undefined" in str(w.message)]
+    said = [w for w in caught if "the score is undefined (NaN) in fold_0, fold_1" in str(w.message)]
+    assert len(said) == 1 and "mean and std_error are NaN" in str(said[0].message)
+
+
+def test_walk_forward_importance_leaves_out_a_fold_whose_score_is_undefined():
+    """Kept in, one fold whose IC was undefined (a model constant there) made every
+    feature's mean and std_error NaN, though the other folds measured them."""
+    from sklearn.base import BaseEstimator, RegressorMixin
+    from sklearn.linear_model import LinearRegression
+
+    panel = make_synthetic_panel(n_symbols=4, n_days=300, random_state=0)
+    first = panel.index.get_level_values(0).min()
+
+    class ConstantOnFirstFold(RegressorMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.constant_ = X.index.get_level_values(0).min() == first
+            self.linear_ = LinearRegression().fit(X, y)
+            self.mean_ = float(np.mean(y))
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), self.mean_) if self.constant_ else self.linear_.predict(X)
+
+    X, y = panel[["ret_1", "ret_5", "alpha_1"]], panel["fwd_ret"]
+    cv = WalkForwardSplit(train_days=100, test_days=50, step_days=50, min_train_samples=1)
+    with pytest.warns(
+        UserWarning, match=r"score is undefined \(NaN\) in fold_0: .* over the other"
+    ):
+        out = walk_forward_importance(ConstantOnFirstFold(), X, y, cv=cv, scoring="ic")
+    measured = out[["fold_1", "fold_2", "fold_3"]]
+    assert out["fold_0"].isna().all() and measured.notna().all().all()
+    pd.testing.assert_series_equal(out["mean"], measured.mean(axis=1), check_names=False)
 
 
 def test_walk_forward_importance_leaves_out_a_fold_that_took_one_side():
