@@ -416,6 +416,23 @@ def test_runs_whose_warning_differs_only_in_its_figures_say_it_once():
         "y fwd_ret_5 overlaps itself. (m seed=0)",
         "y fwd_ret_1 overlaps itself. (m seed=1)",
     ]
+    # a '#' in a text is no figure (keyed with '#' for a figure, "column 5" and "column
+    # #" were one warning of 1 and 2 figures: close() raised IndexError); a date is one
+    # figure ("2019 to 2020-01 to 12-03 to 31" read four)
+    said = _RunWarnings()
+    texts = ["column 5 of 7 is constant", "column # of 7 is constant",
+             "no return on 2020-01-03", "no return on 2019-12-31"]  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for seed, text in enumerate(texts):
+            said.say([{"model": "m", "seed": seed, "warnings": [["builtins.UserWarning", text]]}])
+        said.close()
+    assert [str(w.message) for w in caught] == [
+        "column 5 of 7 is constant (m seed=0)",
+        "column # of 7 is constant (m seed=1)",
+        "no return on 2020-01-03 (m seed=2)",
+        "no return on 2019-12-31 to 2020-01-03 (m seed=2, m seed=3)",
+    ]
 
 
 def test_a_run_records_only_what_the_filters_show(panel, monkeypatch):

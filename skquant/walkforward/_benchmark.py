@@ -277,8 +277,12 @@ def _run_one(engine, filters, spec: str, seed: int, estimator, fingerprint: str,
 
 
 # the figures of a warning's text (not the digits of a name, as fwd_ret_5's): runs
-# whose warnings differ only in them give one warning
-_FIGURE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?!\w|\.\d)")
+# whose warnings differ only in them give one warning; a date (and time) is one figure
+_FIGURE = re.compile(
+    r"(?<![\w.])(?:\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
+    r"|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?!\w|\.\d)"
+)
+_BLANK = "\x00"  # stands for a figure in the key: no warning's text holds it
 
 
 class _RunWarnings:
@@ -302,7 +306,7 @@ class _RunWarnings:
         new = []
         for record in records:
             for category, message in record.get("warnings") or ():
-                key = (category, _FIGURE.sub("#", message))
+                key = (category, _FIGURE.sub(_BLANK, message))
                 if key not in self.runs:
                     new.append(key)
                 run = f"{record['model']} seed={record['seed']}"
@@ -337,13 +341,23 @@ def _merged(messages: list[str]) -> str:
     that differs given as its range ("12 to 4490")."""
     parts = _FIGURE.split(messages[0])
     figures = [_FIGURE.findall(message) for message in messages]
+    if any(len(found) != len(parts) - 1 for found in figures):  # pragma: no cover
+        return messages[0]  # not one text with other figures after all: the first's
     text = [parts[0]]
     for k, part in enumerate(parts[1:]):
         values = [found[k] for found in figures]
-        low, high = min(values, key=float), max(values, key=float)
-        text.append(low if float(low) == float(high) else f"{low} to {high}")
+        low, high = min(values, key=_figure_order), max(values, key=_figure_order)
+        text.append(low if _figure_order(low) == _figure_order(high) else f"{low} to {high}")
         text.append(part)
     return "".join(text)
+
+
+def _figure_order(figure: str):
+    """A figure's place among its kind: a number's value, a date's ISO text."""
+    try:
+        return (0, float(figure), "")
+    except ValueError:
+        return (1, 0.0, figure)
 
 
 def _finished(folder: Path, fingerprint: str):
