@@ -129,6 +129,8 @@ def test_a_column_that_is_no_number_is_named(trainer):
 
     with pytest.raises(ValueError, match=r"^X's column 'sector' \(dtype object\) holds 'tech'"):
         fit(frame.assign(sector="tech"))
+    with pytest.raises(ValueError, match=r"^X's column 'pair' \(dtype object\) holds \[1, 2\]"):
+        fit(frame.assign(pair=[[1, 2]] * len(frame)))  # numpy: "with a sequence"
     fitted = fit(frame.astype({"b": object}))  # numbers as objects: fine
     text = frame.astype({"b": object})
     text.iloc[7, 1] = "n/a"

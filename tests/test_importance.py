@@ -206,6 +206,14 @@ def test_several_quantiles_are_refused_by_name_wherever_one_score_is_traded():
     model = QuantileLightGBMTrainer(**quantiles).fit(X, y)
     with pytest.raises(ValueError, match="kind='permutation' needs one score a row, but " + said):
         model.get_feature_importance(kind="permutation", X=X, y=y)
+    # a ridge penalty per target is no quantile
+    from sklearn.linear_model import Ridge
+
+    from skquant.metrics import predict_positions
+
+    ridge = Ridge(alpha=[1.0, 2.0]).fit(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match=r"Ridge predicts 2 values a row \(one per output\)"):
+        predict_positions(ridge, X)
 
 
 def test_feature_model_has_no_permutation_score():

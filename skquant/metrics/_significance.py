@@ -230,7 +230,9 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
         raise ValueError(f"trials_sharpe_variance must be >= 0, got {trials_sharpe_variance!r}.")
     r = _returns_checked(returns, "deflated_sharpe_ratio")
     _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
-    if variance >= 1:
+    if variance >= 1 and not sys._getframe(1).f_globals.get("__name__", "").startswith(
+        "skquant."
+    ):  # skquant's own callers (tune, benchmark) pass per-period variances they measured
         _warn_annualised(f"trials_sharpe_variance={variance:g}", "the variance of Sharpe ratios")
     return probabilistic_sharpe_ratio(r, expected_max_sharpe(int(n_trials), variance))
 

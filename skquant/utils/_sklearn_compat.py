@@ -55,7 +55,8 @@ __all__ = [
 
 _CONVERSION_ERROR = re.compile(
     r"could not convert|float\(\) argument|must be a string or a (real )?number|"
-    r"Unable to convert|unsupported operand|not supported between"
+    r"Unable to convert|unsupported operand|not supported between|"
+    r"setting an array element with a sequence"
 )
 
 

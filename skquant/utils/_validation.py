@@ -58,7 +58,8 @@ def several_outputs_error(estimator, n_outputs: int, use: str) -> ValueError:
     if alpha is None:  # set by the config the trainer resolved at fit
         alpha = (getattr(estimator, "config_", None) or {}).get("alpha")
     targets = list(getattr(estimator, "target_names_", None) or [])
-    if np.ndim(alpha) == 1 and len(alpha) == n_outputs:
+    quantiles = np.ndim(alpha) == 1 and len(alpha) == n_outputs
+    if quantiles and all(isinstance(a, (int, float)) and 0 < a < 1 for a in alpha):
         what = f"one per quantile of alpha={list(alpha)!r}"
         fix = "Fit alpha=0.5 (the median) to trade the model, or trade one column yourself."
     elif len(targets) == n_outputs:
