@@ -211,7 +211,7 @@ def test_several_quantiles_are_refused_by_name_wherever_one_score_is_traded():
 
     from skquant.metrics import predict_positions
 
-    ridge = Ridge(alpha=[1.0, 2.0]).fit(X, np.column_stack([y, y]))
+    ridge = Ridge(alpha=np.array([1.0, 2.0])).fit(X, np.column_stack([y, y]))
     with pytest.raises(ValueError, match=r"Ridge predicts 2 values a row \(one per output\)"):
         predict_positions(ridge, X)
 
