@@ -30,7 +30,6 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
-import sys
 import warnings
 from numbers import Real
 
@@ -45,7 +44,7 @@ from skquant.utils._time import (
     warn_if_year_disagrees,
 )
 from skquant.utils._validation import one_dimensional
-from skquant.utils._warnings import caller_stacklevel
+from skquant.utils._warnings import called_from_skquant, caller_stacklevel
 
 __all__ = [
     "annual_return",
@@ -89,7 +88,7 @@ def _year_of(returns, periods_per_year) -> float:
     """
     index = getattr(returns, "index", None)
     dated = isinstance(index, pd.DatetimeIndex)
-    caller = sys._getframe(2).f_globals.get("__name__", "")  # the metric's caller
+    internal = called_from_skquant(2)  # the metric's caller is skquant
     dates = _warn_if_rows_repeat_dates(returns, "its annualisation counts rows, not dates", 3)
     if periods_per_year is None:
         if not dated:
@@ -100,7 +99,7 @@ def _year_of(returns, periods_per_year) -> float:
             )
         return infer_periods_per_year(dates.unique())
     periods_per_year = check_periods_per_year(periods_per_year)
-    if periods_per_year != 1 and dated and not caller.startswith("skquant."):
+    if periods_per_year != 1 and dated and not internal:
         # (a user's frame.apply(sharpe_ratio) is told at its own line, not pandas')
         warn_if_year_disagrees(periods_per_year, index, also=("pandas",))
     return periods_per_year
@@ -119,8 +118,7 @@ def _warn_if_rows_repeat_dates(returns, counted: str, depth: int = 2) -> pd.Date
     ``frame.apply(metric)`` as well.
     """
     dates = _row_dates(getattr(returns, "index", None))
-    caller = sys._getframe(depth).f_globals.get("__name__", "")  # the metric's caller
-    if dates is not None and dates.has_duplicates and not caller.startswith("skquant."):
+    if dates is not None and dates.has_duplicates and not called_from_skquant(depth):
         warnings.warn(
             f"returns has {len(dates)} rows on {dates.nunique()} dates: each row counts "
             "as a period (a panel's symbols one after another), so this is not the "

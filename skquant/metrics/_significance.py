@@ -17,7 +17,6 @@ by ``periods_per_year`` before passing them.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from numbers import Integral, Real
 
@@ -31,7 +30,7 @@ from skquant.metrics._returns import (
     sharpe_ratio,
 )
 from skquant.utils._validation import one_dimensional
-from skquant.utils._warnings import caller_stacklevel
+from skquant.utils._warnings import called_from_skquant, caller_stacklevel
 
 __all__ = ["deflated_sharpe_ratio", "probabilistic_sharpe_ratio"]
 
@@ -137,9 +136,7 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
     r = _returns_checked(returns, "probabilistic_sharpe_ratio")
     _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
     benchmark = _finite_number(benchmark_sharpe, "benchmark_sharpe")
-    if abs(benchmark) >= 1 and not sys._getframe(1).f_globals.get("__name__", "").startswith(
-        "skquant."
-    ):
+    if abs(benchmark) >= 1 and not called_from_skquant():
         _warn_annualised(f"benchmark_sharpe={benchmark:g}", "a Sharpe ratio")
     # scaled by a power of two (exact): the moments of returns near 1e77 overflowed and
     # those near 1e-90 underflowed, giving NaN (a ratio of moments is scale-free)
@@ -230,9 +227,8 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
         raise ValueError(f"trials_sharpe_variance must be >= 0, got {trials_sharpe_variance!r}.")
     r = _returns_checked(returns, "deflated_sharpe_ratio")
     _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
-    if variance >= 1 and not sys._getframe(1).f_globals.get("__name__", "").startswith(
-        "skquant."
-    ):  # skquant's own callers (tune, benchmark) pass per-period variances they measured
+    # skquant's own callers (tune, benchmark) pass per-period variances they measured
+    if variance >= 1 and not called_from_skquant():
         _warn_annualised(f"trials_sharpe_variance={variance:g}", "the variance of Sharpe ratios")
     return probabilistic_sharpe_ratio(r, expected_max_sharpe(int(n_trials), variance))
 

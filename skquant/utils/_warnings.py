@@ -40,6 +40,13 @@ def first_frame_outside(frame, modules):
     return frame
 
 
+def called_from_skquant(depth: int = 1) -> bool:
+    """Whether the function ``depth`` frames out from the one asking (1: that function
+    itself) was called by skquant's own code, which checked its input where it came
+    from and is not warned again."""
+    return _belongs(sys._getframe(depth + 1), ("skquant",))
+
+
 def _belongs(frame, modules) -> bool:
     name = frame.f_globals.get("__name__", "")
     return any(name == module or name.startswith(module + ".") for module in modules)
