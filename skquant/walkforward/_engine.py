@@ -167,6 +167,22 @@ def constant_folds(scores: list[np.ndarray], n_dates: list[int]) -> tuple[list[i
     return [k for k in counted if one_value(scores[k])], len(counted)
 
 
+def one_sided_folds(
+    scores: list[np.ndarray], positions: list[np.ndarray], n_dates: list[int], portfolio: str
+) -> list[int]:
+    """The folds of two test dates or more, not among the :func:`constant_folds`, whose
+    model took the same side (long, or short under ``"sign"``) on every test row: under
+    the rules that trade the sign of a position (``"sign"``, ``"long_only"``) their P&L
+    is the market's. The walk-forward run warns when they are half the folds or more,
+    and a tuning study records them for its best trial."""
+    constant, _ = constant_folds(scores, n_dates)
+    return [
+        k
+        for k, (position, dates) in enumerate(zip(positions, n_dates, strict=True))
+        if dates >= 2 and k not in constant and len(position) > 1 and one_sided(position, portfolio)
+    ]
+
+
 def _warn_constant_folds(
     scores: list[np.ndarray], positions: list[np.ndarray], n_dates: list[int], portfolio: str
 ) -> None:
@@ -181,11 +197,7 @@ def _warn_constant_folds(
         return f"{len(folds)} of {len(scores)} folds (folds {folds[:10]}{more})"
 
     constant, _ = constant_folds(scores, n_dates)
-    one_side = [
-        k
-        for k, (position, dates) in enumerate(zip(positions, n_dates, strict=True))
-        if dates >= 2 and k not in constant and len(position) > 1 and one_sided(position, portfolio)
-    ]
+    one_side = one_sided_folds(scores, positions, n_dates, portfolio)
     if constant:
         held = {"rank": "holds nothing", "quantile": "holds nothing"}.get(
             portfolio, "holds every symbol on one side (the market, long or short)"

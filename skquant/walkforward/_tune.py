@@ -38,10 +38,9 @@ from skquant.utils._io import (
     to_jsonable,
 )
 from skquant.utils._optional import import_optional
-from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._time import dates_of
 from skquant.utils._warnings import caller_stacklevel
-from skquant.walkforward._engine import WalkForwardEngine, constant_folds
+from skquant.walkforward._engine import WalkForwardEngine, constant_folds, one_sided_folds
 
 # trial user attributes: the per-period Sharpe ratio and the net returns of a complete
 # trial, kept in the study (and its storage) for the deflated Sharpe ratio
@@ -387,37 +386,36 @@ def _constant_folds(predictions: pd.DataFrame) -> list[int]:
     """``[folds whose model predicted one value for every test row, folds counted]``, by
     the engine's rule (:func:`~skquant.walkforward._engine.constant_folds`), from a
     run's out-of-sample predictions."""
+    scores, _, n_dates = _folds_of(predictions)
+    constant, counted = constant_folds(scores, n_dates)
+    return [len(constant), counted]
+
+
+def _one_sided_folds(predictions: pd.DataFrame, portfolio: str) -> int:
+    """How many folds of a run's predictions held the market, by the engine's rule
+    (:func:`~skquant.walkforward._engine.one_sided_folds`); 0 under the rules that do
+    not trade the sign of a position."""
+    if portfolio not in ("sign", "long_only"):
+        return 0
+    return len(one_sided_folds(*_folds_of(predictions), portfolio))
+
+
+def _folds_of(predictions: pd.DataFrame) -> tuple[list, list, list[int]]:
+    """Each fold's scores (a classifier's probability), positions (None without a
+    ``position`` column) and number of test dates, from a run's predictions."""
     score = "proba" if "proba" in predictions else "prediction"
     frame = pd.DataFrame(
         {"score": predictions[score].to_numpy(), "date": dates_of(predictions)},
         index=predictions["fold"].to_numpy(),
     )
+    if "position" in predictions:
+        frame["position"] = predictions["position"].to_numpy()
     folds = [rows for _, rows in frame.groupby(level=0)]
-    constant, counted = constant_folds(
-        [rows["score"].to_numpy() for rows in folds], [rows["date"].nunique() for rows in folds]
-    )
-    return [len(constant), counted]
-
-
-def _one_sided_folds(predictions: pd.DataFrame, portfolio: str) -> int:
-    """The folds of two test dates or more whose model took one side (long, or short)
-    on every test row without predicting one value, by the engine's rule: under
-    ``"sign"`` and ``"long_only"`` their P&L is the market's. 0 for the other rules."""
-    if portfolio not in ("sign", "long_only"):
-        return 0
-    frame = pd.DataFrame(
-        {
-            "score": predictions["proba" if "proba" in predictions else "prediction"].to_numpy(),
-            "position": predictions["position"].to_numpy(),
-            "date": dates_of(predictions),
-        },
-        index=predictions["fold"].to_numpy(),
-    )
-    return sum(
-        rows["date"].nunique() >= 2
-        and not one_value(rows["score"].to_numpy())
-        and one_sided(rows["position"].to_numpy(), portfolio)
-        for _, rows in frame.groupby(level=0)
+    positions = [rows["position"].to_numpy() if "position" in rows else None for rows in folds]
+    return (
+        [rows["score"].to_numpy() for rows in folds],
+        positions,
+        [rows["date"].nunique() for rows in folds],
     )
 
 
