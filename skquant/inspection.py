@@ -79,8 +79,9 @@ def walk_forward_importance(
         the square root of the number of folds; NaN with one fold), then
         ``fold_0``, ``fold_1``, ... (each fold's mean decrease). A fold where every
         importance is exactly 0 (shuffling no feature changed the score: its model
-        took one side on every test row, or used no feature) measured nothing: its
-        column is NaN and ``mean`` and ``std_error`` are over the other folds.
+        took one side on every test row, or used no feature), or where the score is
+        undefined (NaN), measured nothing: its column is NaN and ``mean`` and
+        ``std_error`` are over the other folds.
 
     Raises
     ------
@@ -116,7 +117,8 @@ def walk_forward_importance(
         else scoring
     )
     rng = check_random_state(random_state)
-    folds, unmoved = [], []  # unmoved: the folds whose every importance was 0
+    # unmoved: the folds whose every importance was 0; undefined: whose score was NaN
+    folds, unmoved, undefined = [], [], []
     # each fold's scorer runs 1 + n_features * n_repeats times on the same y: a
     # warning about y came 108 times from 3 folds of 7 features
     with each_warning_once():
@@ -135,15 +137,14 @@ def walk_forward_importance(
             if np.all(result.importances == 0):
                 unmoved.append(len(folds))
                 folds.append(np.full(len(result.importances_mean), np.nan))
-            else:  # NaN throughout: the score is undefined there (an IC of constants)
-                folds.append(result.importances_mean)
+                continue
+            if np.isnan(result.importances_mean).all():  # an IC of constant predictions
+                undefined.append(len(folds))
+            folds.append(result.importances_mean)
     if not folds:
         raise ValueError(f"cv={cv!r} yields no fold on these {len(X)} rows.")
     per_fold = np.asarray(folds)
     names = X.columns if hasattr(X, "columns") else [f"x{i}" for i in range(per_fold.shape[1])]
-    undefined = [
-        k for k in range(len(per_fold)) if k not in unmoved and np.isnan(per_fold[k]).all()
-    ]
     counted = np.delete(per_fold, unmoved + undefined, axis=0)
     _warn_of_unmoved_folds(unmoved, undefined, len(per_fold))
     n_counted = len(counted)

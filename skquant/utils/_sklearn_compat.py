@@ -76,9 +76,9 @@ def validate_data(_estimator, /, X="no_validation", y="no_validation", **check_p
         found = _first_non_number(X)
         if found is None:
             raise
-        column, value, dtype = found
+        column, value, column_dtype = found
         raise ValueError(
-            f"X's column {column!r} (dtype {dtype}) holds {value!r}, which is not a "
+            f"X's column {column!r} (dtype {column_dtype}) holds {value!r}, which is not a "
             "number: the features must be numeric. Encode it (a column per category) "
             "or drop it."
         ) from exc

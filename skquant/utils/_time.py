@@ -158,20 +158,17 @@ def warn_embargo_in_rows(embargo: int) -> None:
     loops (``cross_validate``, a search) it comes once per call, not once per fit.
     """
     with once_per_parallel_run():  # once per cross_validate or search, not once a fold
-        _warn_embargo_in_rows(embargo)
-
-
-def _warn_embargo_in_rows(embargo: int) -> None:
-    warnings.warn(
-        f"The embargo of {embargo} is counted in rows, not dates, because X carries no "
-        "dates (a plain array, e.g. the output of a Pipeline step such as "
-        "StandardScaler): right for one series in time order, too few dates on a panel "
-        "of several symbols. Keep the dates: pass X as a DataFrame indexed by date (or "
-        '(date, symbol)) and call set_output(transform="pandas") on the Pipeline (or '
-        'sklearn.set_config(transform_output="pandas")), so its steps keep the index.',
-        UserWarning,
-        stacklevel=caller_stacklevel(),
-    )
+        warnings.warn(
+            f"The embargo of {embargo} is counted in rows, not dates, because X carries "
+            "no dates (a plain array, e.g. the output of a Pipeline step such as "
+            "StandardScaler): right for one series in time order, too few dates on a "
+            "panel of several symbols. Keep the dates: pass X as a DataFrame indexed by "
+            'date (or (date, symbol)) and call set_output(transform="pandas") on the '
+            'Pipeline (or sklearn.set_config(transform_output="pandas")), so its steps '
+            "keep the index.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def periods_between(dates, last, first) -> int | None:
