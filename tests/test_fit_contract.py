@@ -345,3 +345,53 @@ def test_trainers_refuse_their_target_among_the_features(trainer):
     # a trailing return named like the target, which is the next one, is not the target
     ret_1 = y.rename("ret_1")
     clone(trainer).fit(X.assign(ret_1=ret_1.shift(1).fillna(0.0)), ret_1)
+
+
+def _every_family():
+    from tests.test_common import _tested_estimators
+
+    seen = set()
+    for trainer in _tested_estimators():
+        if type(trainer) not in seen:  # one instance a family
+            seen.add(type(trainer))
+            yield trainer
+
+
+@pytest.mark.parametrize("trainer", list(_every_family()), ids=_name)
+def test_a_category_or_date_column_is_named(trainer):
+    """Every family takes numbers: a pandas ``category`` of text and a date column
+    slipped past the check that names a column, and failed later with numpy's "could
+    not convert string to float: 'bank'" (FTRL, LightGBM, XGBoost, ...) or "The DType
+    <class 'numpy.dtypes.Float64DType'> could not be promoted by <class
+    'numpy.dtypes.DateTime64DType'>" (every family). LightGBM is no exception: its
+    trainer hands LightGBM arrays, so no column reaches it as a category. A category
+    of numbers still fits as numbers."""
+    rng = np.random.default_rng(0)
+    n = 60
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    y = (X["a"] + 0.1 * rng.normal(size=n)).rename("fwd_ret")
+    sector = pd.Categorical(np.where(np.arange(n) % 3, "tech", "bank"))
+    with pytest.raises(ValueError, match=r"^X's column 'sector' \(dtype category\) holds 'bank'"):
+        clone(trainer).fit(X.assign(sector=sector), y)
+    dates = pd.date_range("2020-01-01", periods=n)
+    for when in (dates, dates.tz_localize("UTC")):
+        with pytest.raises(
+            ValueError, match=r"^X's column 'when' \(dtype datetime64\[ns(, UTC)?\]\) holds "
+        ):
+            clone(trainer).fit(X.assign(when=when), y)
+
+
+@pytest.mark.parametrize(
+    "trainer", [FTRLProximalTrainer(), LightGBMTrainer(n_estimators=5, embargo_days=0)], ids=_name
+)
+def test_a_category_of_numbers_fits_and_is_named_at_predict(trainer):
+    """A category whose categories are numbers is numbers (as before); a date column
+    at predict is named as at fit."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "level": pd.Categorical(np.arange(60) % 3)})
+    y = (X["a"] + 0.1 * rng.normal(size=60)).rename("fwd_ret")
+    fitted = clone(trainer).fit(X, y)
+    assert np.isfinite(fitted.predict(X)).all()
+    dated = X.assign(level=pd.date_range("2020-01-01", periods=60))
+    with pytest.raises(ValueError, match=r"^X's column 'level' \(dtype datetime64\[ns\]\)"):
+        fitted.predict(dated)
