@@ -542,3 +542,44 @@ def test_label_horizon_reads_numbers_stored_as_objects_as_numbers():
     frame.loc[frame.index[:3], "nullable"] = pd.NA
     assert label_horizon(frame, "as_objects") == numeric
     assert label_horizon(frame, "nullable").source == "autocorrelation"
+
+
+def test_cascade_scikit_learn_classifier_stages_classify():
+    """A scikit-learn classifier stage was fitted as a regression (the task rule knew
+    only skquant's trainers): it passed on ``predict``'s hard labels (a
+    LogisticRegression's were 0 on all 399 out-of-fold rows), and 'flat'/'peak'
+    labels failed with numpy's bare "could not convert string to float: 'flat'". It
+    classifies now, passing on P(last class) as skquant's classifiers do; a regression
+    stage on labels is refused naming the stage and the target."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skquant import make_synthetic_panel
+    from skquant.model_selection import chronological_oof_predict
+
+    panel = make_synthetic_panel(n_symbols=3, n_days=200, random_state=0)
+    X = panel[["ret_1", "ret_5", "vol_21"]]
+    labels = panel["y_will_peak"].map({0: "flat", 1: "peak"}).rename("peak")
+    for first, second in [
+        (LogisticRegression(), LogisticRegression()),
+        (HistGradientBoostingClassifier(max_iter=5), make_pipeline(StandardScaler(), LogisticRegression())),
+    ]:  # fmt: skip
+        model = CascadeStrategy([first, second], n_splits=2, embargo_days=10).fit(X, labels)
+        assert model.stage_tasks_ == ["classification", "classification"]
+        expected, has = chronological_oof_predict(
+            first, X, labels, n_splits=2, method="predict_proba", embargo=10
+        )
+        oof = model.oof_predictions_["stage0_peak"].to_numpy()
+        np.testing.assert_allclose(oof[has], expected[has, -1])  # P('peak')
+        assert ((oof[has] > 0) & (oof[has] < 1)).all()
+        assert set(model.predict(X.iloc[:20])) <= {"flat", "peak"}
+        assert model.predict_proba(X.iloc[:20]).shape == (20, 2)
+    single = SingleTaskStrategy(LogisticRegression()).fit(X, labels)
+    assert single.task_ == "classification" and list(single.classes_) == ["flat", "peak"]
+    with pytest.raises(
+        ValueError,
+        match=r"^Stage 0 \(Ridge\) is fitted as a regression, but its target 'peak' holds 'flat'",
+    ):
+        CascadeStrategy([Ridge(), Ridge()], n_splits=2, embargo_days=10).fit(X, labels)

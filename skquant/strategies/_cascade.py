@@ -45,6 +45,30 @@ def _stage_output(estimator, task: str, X) -> np.ndarray:
     return np.asarray(estimator.predict(X), dtype=float).ravel()
 
 
+def _check_regression_target(trainer, y, target: str, k: int) -> None:
+    """A regression stage needs a target of numbers: labels are refused naming the
+    stage and the target (numpy's bare "could not convert string to float: 'flat'"
+    came from the stage's fit or the out-of-fold blocks before)."""
+    try:
+        np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        value = next((v for v in np.asarray(y).ravel() if not _is_number(v)), None)
+        raise ValueError(
+            f"Stage {k} ({type(trainer).__name__}) is fitted as a regression, but its "
+            f"target {target!r} holds {value!r}, which is not a number. Give that stage "
+            "a classifier (a scikit-learn classifier, or a skquant trainer with "
+            "task='classification' in its config) or encode the target as numbers."
+        ) from None
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _with_columns(X, columns: dict[str, np.ndarray]):
     """``X`` plus the stage-prediction columns (a DataFrame keeps its index)."""
     if not columns:
@@ -112,7 +136,10 @@ class CascadeStrategy(BaseStrategy):
         The target each stage predicts.
     stage_tasks_ : list of str
         ``"classification"`` or ``"regression"`` per stage (a binary target is
-        fitted as classification when the model supports it).
+        fitted as classification when the model supports it; a scikit-learn
+        classifier always classifies). A classification stage passes on
+        ``predict_proba``'s last column (P(class 1) of a binary target), its labels
+        may be strings; a regression stage's target must be numbers.
     stage_feature_names_ : list of str
         The names of the prediction columns added for the later stages.
     embargo_days_ : int
@@ -310,6 +337,8 @@ class CascadeStrategy(BaseStrategy):
             trainer = make_trainer(model, config, param_name="models")
             embargo_at_least(trainer, tail_embargoes[k])  # its own early-stopping tail
             task = choose_task(trainer, y_rows, config)
+            if task == "regression":
+                _check_regression_target(trainer, y_rows, target, k)
             set_task(trainer, task)
             Xv = yv = None
             if X_val is not None:

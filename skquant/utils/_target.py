@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from sklearn.base import is_classifier
 
 from skquant.utils._warnings import LeakageWarning, caller_stacklevel
 
@@ -258,10 +259,15 @@ def check_labels_not_features(X, y) -> None:
 
 
 def supported_tasks(estimator) -> tuple[str, ...]:
-    """The tasks an estimator can be set to (``("regression",)`` if it has no ``task``)."""
+    """The tasks an estimator can be set to: a skquant trainer's ``_tasks``; else
+    ``("classification",)`` for a scikit-learn classifier
+    (:func:`sklearn.base.is_classifier`: ``LogisticRegression``, a Pipeline ending in
+    one), which only classifies, and ``("regression",)`` for any other estimator."""
     tasks = getattr(type(estimator), "_tasks", None)
     if tasks is not None:
         return tuple(tasks)
+    if is_classifier(estimator):
+        return ("classification",)
     return ("regression",)
 
 
@@ -269,12 +275,15 @@ def choose_task(trainer, y, model_config) -> str:
     """Return the task a trainer should fit on target ``y``.
 
     Classification for a binary target when the trainer supports it, else
-    regression. A ``task`` given in ``model_config`` or set on the trainer wins.
+    regression. A ``task`` given in ``model_config`` or set on the trainer wins. An
+    estimator with one task (a scikit-learn classifier: classification, whatever
+    its target; a regressor: regression) is fitted for it.
 
     Parameters
     ----------
     trainer : estimator
-        A skquant trainer (its ``task`` parameter and supported tasks are read).
+        A skquant trainer (its ``task`` parameter and supported tasks are read) or
+        another estimator (a classifier by :func:`sklearn.base.is_classifier`).
     y : array-like of shape (n_samples,)
         The target.
     model_config : dict or None
@@ -291,7 +300,10 @@ def choose_task(trainer, y, model_config) -> str:
         explicit = trainer.get_params(deep=False).get("task")
     if explicit is not None:
         return explicit
-    if is_binary_target(y) and "classification" in supported_tasks(trainer):
+    tasks = supported_tasks(trainer)
+    if len(tasks) == 1:
+        return tasks[0]
+    if is_binary_target(y) and "classification" in tasks:
         return "classification"
     return "regression"
 
