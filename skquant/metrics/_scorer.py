@@ -16,9 +16,9 @@ from skquant.utils._portfolio import check_portfolio
 from skquant.utils._target import known_horizon, target_label
 from skquant.utils._time import (
     calendar_unknown,
-    date_level,
     dates_of,
     periods_per_year_of,
+    symbol_values,
     warn_no_dates,
 )
 from skquant.utils._validation import several_outputs_error
@@ -541,12 +541,9 @@ class TradingScorer:
 
 def _symbols_of(X) -> np.ndarray | None:
     """Each row's symbol: the other level of a (date, symbol) ``MultiIndex`` of ``X``
-    (in either order), or None."""
-    index = getattr(X, "index", None)
-    level = date_level(index)
-    if level is None or index.nlevels < 2:
-        return None
-    return index.get_level_values(1 if level == 0 else 0).to_numpy()
+    (in either order; none without a datetime level), or None."""
+    symbols = symbol_values(getattr(X, "index", None))
+    return None if symbols is None else symbols.to_numpy()
 
 
 def _check_cost_bps(name: str, cost_bps, estimator=None) -> float:

@@ -14,7 +14,7 @@ from skquant.metrics._returns import max_drawdown, profit_factor, sharpe_ratio, 
 from skquant.metrics._scorer import positions_from_scores
 from skquant.metrics._significance import probabilistic_sharpe_ratio
 from skquant.utils._portfolio import one_sided, one_value
-from skquant.utils._time import NoDatesWarning, date_level, periods_per_year_of
+from skquant.utils._time import NoDatesWarning, date_level, periods_per_year_of, symbol_values
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = ["validation_metrics"]
@@ -138,9 +138,9 @@ def validation_metrics(
         cost_bps = check_portfolio("sign", 0.2, cost_bps)[2]  # the engine's check
         symbols = None
         if isinstance(dates, pd.MultiIndex):  # (date, symbol) in either order
-            level = date_level(dates) or 0
-            symbols = dates.get_level_values(1 if level == 0 else 0) if dates.nlevels > 1 else None
-            dates = dates.get_level_values(level)
+            # without a datetime level, level 0 is taken as the dates
+            symbols = symbol_values(dates, default_level=0)
+            dates = dates.get_level_values(date_level(dates) or 0)
         gross, turn = _sign_portfolio(position, np.asarray(returns, dtype=float), dates, symbols)
         if turn is None and cost_bps:
             raise ValueError(

@@ -151,6 +151,14 @@ def _parallel_runs(frame) -> tuple[list, list]:
     return held, running
 
 
+def _calibration_runs(frame) -> tuple[list, bool]:
+    """The runs a scikit-learn frame keeps (``held``, see :func:`_parallel_runs`) of
+    the tools copying from ``frame``, and whether the calibration warnings were given
+    for one of them, or one of those ``running``, already."""
+    held, running = _parallel_runs(frame)
+    return held, any(run in _SAID_FOR_CALIBRATION for run in held + running)
+
+
 def _marked_elsewhere(marker) -> bool:
     """Whether a calibration clone's mark was set in another process (a worker)."""
     return type(marker) is int and marker != os.getpid()
@@ -169,8 +177,7 @@ def _warned_for_this_split(marker) -> bool:
         return False
     if _marked_elsewhere(marker):
         return True
-    held, running = _parallel_runs(sys._getframe(2))
-    return any(run in _SAID_FOR_CALIBRATION for run in held + running)
+    return _calibration_runs(sys._getframe(2))[1]
 
 
 class _BasePurgedSplitter(BaseTimeSplitter):
@@ -251,7 +258,7 @@ class _BasePurgedSplitter(BaseTimeSplitter):
         does not repeat them. Without such a run (a user's ``clone``), or in a thread
         other than the main one before the run has warned, nothing is marked and the
         copy's ``split`` warns itself (more warnings, never fewer)."""
-        held, running = _parallel_runs(frame)
+        held, said = _calibration_runs(frame)
         marker = getattr(self, _WARNED_WHEN_COPIED, None)
         if _marked_elsewhere(marker):
             # a copy of a copy warned about in another process (a search that
@@ -260,7 +267,7 @@ class _BasePurgedSplitter(BaseTimeSplitter):
             # again when a user fits them outside the run
             setattr(copied, _WARNED_WHEN_COPIED, marker)
             return
-        if any(run in _SAID_FOR_CALIBRATION for run in held + running):
+        if said:
             setattr(copied, _WARNED_WHEN_COPIED, os.getpid())  # a later clone of the run
             return
         if not held or threading.current_thread() is not threading.main_thread():

@@ -25,6 +25,19 @@ def date_level(index) -> int | None:
     return None
 
 
+def symbol_values(index, default_level: int | None = None) -> pd.Index | None:
+    """The symbols of a (date, symbol) ``MultiIndex``, in either order: the values of
+    the level beside its dates, which are its first datetime level (:func:`date_level`),
+    else level ``default_level`` (None: without a datetime level, no symbols). None for
+    an index of one level or no ``MultiIndex``."""
+    level = date_level(index)
+    if level is None:
+        level = default_level
+    if level is None or not isinstance(index, pd.MultiIndex) or index.nlevels < 2:
+        return None
+    return index.get_level_values(1 if level == 0 else 0)
+
+
 # Index names that say "these are the dates" (compared in lower case).
 _DATE_NAMES = ("date", "datetime", "timestamp", "time")
 
