@@ -7,6 +7,7 @@ only their own parameters (``test_common``); a regression on a two-valued target
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -106,6 +107,13 @@ def test_bad_validation_rows_are_named_x_val(trainer):
             fit(bad)
     with pytest.raises(ValueError, match=r"^X_val has 2 features, but \w+ is expecting 3"):
         fit(X[:20, :2])
+    # a frame's column is named, its row counted in X_val (not X) by position
+    X = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame = X[:20].copy()
+    frame.iloc[3, 1] = np.inf
+    with pytest.raises(ValueError, match=r"column 'b' holds infinity in 1 row \(first at X_val\.iloc\[3\]\)") as caught:  # fmt: skip
+        fit(frame)
+    assert "X_val contains" in str(caught.value) and "Input X " not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -395,3 +403,32 @@ def test_a_category_of_numbers_fits_and_is_named_at_predict(trainer):
     dated = X.assign(level=pd.date_range("2020-01-01", periods=60))
     with pytest.raises(ValueError, match=r"^X's column 'level' \(dtype datetime64\[ns\]\)"):
         fitted.predict(dated)
+
+
+@pytest.mark.parametrize("trainer", list(_every_family()), ids=_name)
+def test_nan_and_infinity_name_the_column_rows_and_first_date(trainer):
+    """make_features' warm-up rows (NaN in vol_21 on each symbol's first dates) failed
+    with scikit-learn's "Input X contains NaN.", naming no column of the frame. Now the
+    column, its number of rows and its earliest date (the rows are symbol-major here:
+    the first by position is AAA's, dated later) are named, scikit-learn's text kept
+    after them; a family that takes NaN (LightGBM, XGBoost) has infinity named."""
+    dates = pd.date_range("2020-01-01", periods=30, name="date")
+    index = pd.MultiIndex.from_product([["AAA", "BBB"], dates], names=["symbol", "date"])
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), index=index, columns=["ret_1", "vol_21", "b"])
+    y = (X["ret_1"] + 0.1 * rng.normal(size=60)).rename("fwd_ret")
+    bad = X.copy()
+    bad.loc[("BBB", dates[:3]), "vol_21"] = np.nan  # BBB's warm-up
+    bad.loc[("AAA", dates[10]), "vol_21"] = np.nan
+    bad.loc[("AAA", dates[20]), "b"] = np.inf
+    if trainer.__sklearn_tags__().input_tags.allow_nan:
+        expected = [r"X's column 'b' holds infinity in 1 row \(first on 2020-01-21, AAA\): "
+                    r"Input X contains infinity"]  # fmt: skip
+    else:
+        expected = [r"column 'vol_21' holds NaN in 4 rows \(first on 2020-01-01, BBB\); "
+                    r"column 'b' holds infinity in 1 row \(first on 2020-01-21, AAA\)",
+                    r"(^X's column .*: Input X contains NaN\.|^X contains NaN or infinity)"]  # fmt: skip
+    with pytest.raises(ValueError) as caught:
+        clone(trainer).fit(bad, y)
+    for pattern in expected:
+        assert re.search(pattern, str(caught.value)), str(caught.value)

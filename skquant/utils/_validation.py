@@ -44,6 +44,8 @@ def validate_named(estimator, X, name: str = "X", **check_params):
         message = str(exc)
         renamed = re.sub(r"^(Input )?X\b", rf"\g<1>{name}", message)
         renamed = re.sub(r"\bby X\.$", f"by {name}.", renamed)
+        # the named columns' error quotes scikit-learn's after them
+        renamed = re.sub(r"\b(Input X\b|X\.iloc\[)", lambda m: m[0].replace("X", name, 1), renamed)
         if renamed == message and name not in message:
             renamed = f"{name}: {message}"
         raise ValueError(renamed) from exc

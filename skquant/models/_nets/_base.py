@@ -37,6 +37,7 @@ from skquant.utils._sklearn_compat import (
     StrOptions,
     _check_sample_weight,
     _fit_context,
+    _non_finite_columns,
     check_is_fitted,
     validate_data,
 )
@@ -138,9 +139,13 @@ def seeded_torch(seed: int, device: str):
             cudnn.deterministic, cudnn.benchmark = previous
 
 
-def _not_finite_error(name: str) -> ValueError:
+def _not_finite_error(name: str, source=None) -> ValueError:
+    """The error for NaN or infinity in ``name``; a frame ``source`` (the rows as the
+    user passed them) has its columns holding them named."""
+    where = _non_finite_columns(source, name=name)
+    where = "" if where is None else f"Its {where}. "
     return ValueError(
-        f"{name} contains NaN or infinity; neural nets cannot take missing values. "
+        f"{name} contains NaN or infinity; neural nets cannot take missing values. {where}"
         "Impute or drop them first (e.g. with sklearn.impute.SimpleImputer in a Pipeline)."
     )
 
@@ -187,11 +192,12 @@ def mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(squares / len(flat))
 
 
-def standardize(values: np.ndarray, mean, scale, *, name: str = "X") -> np.ndarray:
+def standardize(values: np.ndarray, mean, scale, *, name: str = "X", source=None) -> np.ndarray:
     """``(values - mean) / scale`` over the last axis, computed in float64, as float32.
 
     One pass over ``values`` that also checks them: NaN or infinity raises a
-    ``ValueError`` naming ``name``. Compiled with numba when it is installed (see
+    ``ValueError`` naming ``name`` (and the columns of ``source``, the frame the values
+    came from, that hold them). Compiled with numba when it is installed (see
     ``skquant.utils._numba.numba_enabled``), else NumPy, with the same results: both
     multiply by ``1 / scale``.
     """
@@ -207,7 +213,7 @@ def standardize(values: np.ndarray, mean, scale, *, name: str = "X") -> np.ndarr
     else:
         finite = _standardize_blocks(flat, mean, inv, out)
     if not finite:
-        raise _not_finite_error(name)
+        raise _not_finite_error(name, source)
     return out.reshape(shape)
 
 
@@ -400,9 +406,10 @@ class BaseNetTrainer(BaseSupervisedTrainer):
         they are for feed-forward nets."""
         return np.ascontiguousarray(Xs, dtype=np.float32)
 
-    def _scale_X(self, Xa: np.ndarray, name: str = "X") -> np.ndarray:
-        """The standardised float32 inputs; NaN or infinity raises naming ``name``."""
-        return standardize(Xa, self.mean_, self.scale_, name=name)
+    def _scale_X(self, Xa: np.ndarray, name: str = "X", source=None) -> np.ndarray:
+        """The standardised float32 inputs; NaN or infinity raises naming ``name`` (and
+        the columns of ``source``, ``Xa`` as passed, that hold them)."""
+        return standardize(Xa, self.mean_, self.scale_, name=name, source=source)
 
     # ------------------------------------------------------------------ fit
     @in_cloning_variant
@@ -461,7 +468,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
                 std = Y[train_rows, i].std()
                 self.y_scale_[i] = std if std > 1e-12 else 1.0
         packed = np.column_stack([(Y - self.y_mean_) / self.y_scale_, w]).astype(np.float32)
-        scaled = self._scale_X(Xa)
+        scaled = self._scale_X(Xa, source=X)
         inputs = self._net_inputs(scaled, X, fitting=True)
 
         if X_val is not None:
@@ -492,7 +499,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
     def _val_net_inputs(self, scaled: np.ndarray, X, Xv: np.ndarray, X_val):
         """The net inputs of the validated ``X_val`` rows ``Xv`` (a sequence net's
         reach back into ``scaled``, the standardised training rows of ``X``)."""
-        return self._net_inputs(self._scale_X(Xv, "X_val"), X_val)
+        return self._net_inputs(self._scale_X(Xv, "X_val", X_val), X_val)
 
     def _fit_net(self, config, heads, inputs, packed, val_inputs, val_packed) -> None:
         from skquant.models._nets._modules import PackedLoss
@@ -527,7 +534,7 @@ class BaseNetTrainer(BaseSupervisedTrainer):
     def _inputs_for(self, X) -> np.ndarray:
         check_is_fitted(self)
         Xa = self._validate_X(X, reset=False)
-        return self._net_inputs(self._scale_X(Xa), X)
+        return self._net_inputs(self._scale_X(Xa, source=X), X)
 
     def _outputs_to_predictions(self, raw: np.ndarray) -> np.ndarray:
         if self.task_ == "classification":

@@ -164,7 +164,7 @@ class BaseSequenceTrainer(BaseNetTrainer):
         series (the trainer's own validation tail does the same); else from ``X_val``
         alone, its first ``seq_len - 1`` rows of each symbol zero-padded (they were,
         whatever the dates: the net early-stopped on windows it never trained on)."""
-        scaled_val = self._scale_X(Xv, "X_val")
+        scaled_val = self._scale_X(Xv, "X_val", X_val)
         if Xv.ndim == 3 or int(self.config_["seq_len"]) <= 1 or not _follows(X, X_val):
             return self._net_inputs(scaled_val, X_val)
         both = pd.concat([X, X_val])

@@ -187,7 +187,7 @@ class VAETrainer(BaseFeatureTrainer):
         if X_val is not None:
             Xv = validate_named(self, X_val, "X_val", dtype=np.float64, ensure_all_finite=False)
             warn_if_validation_not_after(X, X_val)
-            valid = self._scaled(Xv, "X_val")
+            valid = self._scaled(Xv, "X_val", X_val)
         elif val_rows is not None:
             valid, inputs = inputs[val_rows], inputs[train_rows]
         else:
@@ -214,9 +214,10 @@ class VAETrainer(BaseFeatureTrainer):
         return self
 
     # ------------------------------------------------------------------ transform
-    def _scaled(self, Xa, name="X"):
-        """Standardised float32 rows; NaN or infinity raises naming ``name``."""
-        return standardize(Xa, self.mean_, self.scale_, name=name)
+    def _scaled(self, Xa, name="X", source=None):
+        """Standardised float32 rows; NaN or infinity raises naming ``name`` (and the
+        columns of ``source``, ``Xa`` as passed, that hold them)."""
+        return standardize(Xa, self.mean_, self.scale_, name=name, source=source)
 
     def _module_call(self, method, values: np.ndarray):
         return module_outputs(
