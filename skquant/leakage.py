@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from skquant.labels import LABELS_ATTR, is_label_like
-from skquant.utils._panel import series_positions
+from skquant.utils._panel import refuse_keys_in_columns, series_positions
 from skquant.utils._target import is_binary_target, label_span, recorded_horizon
 from skquant.utils._warnings import LeakageWarning, caller_stacklevel
 
@@ -264,7 +264,9 @@ def _warn_if_trailing(data: pd.DataFrame, target, return_col) -> None:
 
 
 def series_order(data) -> tuple[np.ndarray, np.ndarray | None]:
-    """Row order by symbol then date, and each sorted row's series number (None for one series)."""
+    """Row order by symbol then date, and each sorted row's series number (None for one
+    series). Dates or symbols kept in columns the index lacks raise ``ValueError``."""
+    refuse_keys_in_columns(data)
     positions = series_positions(data)
     order = np.concatenate(positions)
     if len(positions) == 1:
@@ -343,7 +345,9 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     ------
     ValueError
         If a label of classes has none (all missing) or more than 50 classes: pass
-        the horizon (``embargo_days=``) instead.
+        the horizon (``embargo_days=``) instead. If the horizon is estimated and
+        ``data`` keeps its dates or symbols in columns its index lacks (see
+        :func:`leak_scores`).
 
     Examples
     --------
@@ -463,6 +467,13 @@ def leak_scores(
     -------
     scores : Series
         Indexed by column, sorted descending (NaN for a constant column counts as 0).
+
+    Raises
+    ------
+    ValueError
+        If ``data`` keeps its dates or symbols in columns its index lacks (``date``
+        and ``symbol`` columns beside a RangeIndex): its rows would be one series in
+        row order, lags crossing symbols. The error names the ``set_index`` call.
     """
     order, codes = series_order(data)
     h_target = horizon if horizon is not None else label_horizon(data, target).horizon
@@ -551,7 +562,8 @@ def select_features(
     ------
     ValueError
         For an unknown, non-numeric or label column among explicit ``features``,
-        an explicit leak, or no feature left.
+        an explicit leak, or no feature left; for dates or symbols kept in columns
+        the index lacks (see :func:`leak_scores`).
     """
     if leak_threshold is not None and (
         not isinstance(leak_threshold, Real)
