@@ -633,3 +633,36 @@ def test_time_train_test_split_refuses_y_in_another_row_order():
     np.testing.assert_array_equal(parts[3], y_te.to_numpy())
     parts = time_train_test_split(X, y.reset_index(drop=True), test_days=10)  # 0..n-1 too
     np.testing.assert_array_equal(parts[3], y_te.to_numpy())
+
+
+def test_dates_that_mix_time_zones_are_named_so():
+    """Time-zone-aware dates beside naive ones are kept by pandas as objects: the split,
+    make_labels and the engine said "holds Timestamp objects ... convert it with
+    pd.to_datetime", which they already were, never naming the mix."""
+    from sklearn.linear_model import Ridge
+
+    from skquant import WalkForwardEngine, make_labels
+
+    aware = pd.date_range("2024-01-01", periods=30, tz="UTC")
+    naive = pd.date_range("2024-02-01", periods=30)
+    frame = pd.DataFrame(
+        {"f": np.arange(60.0), "close": 100 + np.arange(60.0), "fwd_ret": np.zeros(60)},
+        index=pd.MultiIndex.from_arrays(
+            [pd.Index([*aware, *naive]), ["A"] * 60], names=["date", "symbol"]
+        ),
+    )
+    cv = WalkForwardSplit(train_days=10, test_days=5, min_train_samples=1)
+    mixed = "index level 'date' mixes time-zone-aware and naive dates"
+    with pytest.raises(ValueError, match=mixed):
+        next(cv.split(frame))
+    with pytest.raises(ValueError, match=mixed):
+        make_labels(frame[["close"]], horizon=1)
+    with pytest.raises(ValueError, match=mixed):
+        WalkForwardEngine(frame, target="fwd_ret", features=["f"]).run(estimator=Ridge())
+    zones = frame.copy()
+    zones.index = pd.MultiIndex.from_arrays(
+        [pd.Index([*aware, *naive.tz_localize("America/New_York")]), ["A"] * 60],
+        names=["date", "symbol"],
+    )
+    with pytest.raises(ValueError, match=r"dates in several time zones \(America/New_York, UTC\)"):
+        next(cv.split(zones))

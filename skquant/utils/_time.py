@@ -44,17 +44,32 @@ _DATE_NAMES = ("date", "datetime", "timestamp", "time")
 
 def _refuse_date_objects(values, name) -> None:
     """Raise when ``values`` (an index or one of its levels) hold dates skquant does not
-    read: ``datetime.date`` objects, Timestamps kept as objects, or Periods. Taken as
+    read: ``datetime.date`` objects, Timestamps kept as objects (those that mix
+    time-zone-aware and naive dates, or time zones, are named so), or Periods. Taken as
     no dates, a panel's rows would be split by position, one date on both sides (audit:
     a ``datetime.date`` level gave 16 folds instead of 4, and stacking predictions that
     moved with later rows)."""
     if values.dtype != object and not isinstance(values.dtype, pd.PeriodDtype):
         return
     kind = pd.api.types.infer_dtype(values, skipna=True)
+    where = "The index" if name is None else f"The index level {name!r}"
+    if kind == "datetime":
+        zones = {str(getattr(v, "tzinfo", None)) for v in values if not pd.isna(v)}
+        if len(zones) > 1:  # pandas keeps such dates as objects
+            what = (
+                "time-zone-aware and naive dates"
+                if "None" in zones
+                else f"dates in several time zones ({', '.join(sorted(zones))})"
+            )
+            raise ValueError(
+                f"{where} mixes {what}, so pandas keeps them as objects, not datetime64, "
+                "and they cannot be ordered: put them all in one zone (tz_localize the "
+                "naive ones, or tz_convert every date to one zone), or all without one "
+                "(tz_localize(None))."
+            )
     if kind in ("date", "datetime", "period"):
         what = "Periods" if kind == "period" else f"{type(values[0]).__name__} objects"
         fix = ".to_timestamp()" if kind == "period" else "pd.to_datetime"
-        where = "The index" if name is None else f"The index level {name!r}"
         raise ValueError(
             f"{where} holds {what} ({values[0]}), which skquant does not read as dates "
             f"(it reads datetime64): convert it with {fix}. Without dates the rows would "
