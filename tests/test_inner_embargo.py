@@ -660,3 +660,29 @@ def test_a_threaded_run_with_a_short_embargo_leaves_the_filters_as_they_were():
         with joblib.parallel_config(backend="threading"):
             engine.run(estimator=LightGBMTrainer(**_FAST_LGB), metrics=["sharpe"])
         assert warnings.filters == before
+
+
+@pytest.mark.parametrize(
+    ("hours", "zone"),
+    [(0, None), (16, None), (0, "America/New_York")],
+    ids=["midnight", "stamped-at-the-close", "new-york-midnight-in-utc"],
+)
+def test_periods_between_counts_trading_dates_at_any_time_of_day(hours, zone):
+    """Daily bars stamped at the close (16:00), or New York midnight read in UTC (04:00
+    or 05:00, as the CLI reads files written with offsets), were counted in steps of
+    their smallest spacing (23 hours over daylight saving time, a Friday to Monday 3
+    days): a validation set 2 trading dates after the training dates of a 5-period
+    label missed the "too close" warning that midnight dates give."""
+    from skquant.utils._time import periods_between
+
+    days = pd.bdate_range("2024-01-01", periods=120) + pd.Timedelta(hours=hours)
+    if zone is not None:
+        days = days.tz_localize(zone).tz_convert("UTC")
+    assert periods_between(days, days[99], days[102]) == 2
+    assert periods_between(days, days[4], days[5]) == 0  # Friday to Monday
+    X = pd.DataFrame({"a": np.random.default_rng(0).normal(size=120)}, index=days.rename("date"))
+    y = pd.Series(np.random.default_rng(1).normal(size=120), index=X.index, name="fwd_ret_5")
+    with pytest.warns(UserWarning, match=r"2 period\(s\) after the last training date"):
+        LightGBMTrainer(n_estimators=5, n_jobs=1).fit(
+            X[:100], y[:100], X_val=X[102:], y_val=y[102:]
+        )

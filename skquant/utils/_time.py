@@ -204,7 +204,8 @@ def periods_between(dates, last, first) -> int | None:
     judged from its own ``dates`` (those of both sides); None when they cannot tell
     (a single date).
 
-    Daily dates at midnight that span a weekend without a date on it (a trading
+    Daily dates (one time stamp a calendar date, at midnight, at the close or at
+    any other time of day) that span a weekend without a date on it (a trading
     calendar) count the weekdays between (holidays are not known: one counts as a
     period). Other dates count whole steps of their smallest spacing (an hour of
     hourly bars; a week of weekly ones; a day of daily dates seen on weekdays only,
@@ -212,14 +213,17 @@ def periods_between(dates, last, first) -> int | None:
     night or a weekend without bars this counts the bars that would fall there, so
     the count may be too high, never too low on a regular calendar.
     """
-    days = pd.DatetimeIndex(pd.unique(np.asarray(dates))).sort_values()
-    if len(days) < 2:
+    stamps = pd.DatetimeIndex(pd.unique(np.asarray(dates))).sort_values()
+    if len(stamps) < 2:
         return None
-    step = days[1:] - days[:-1]
+    step = stamps[1:] - stamps[:-1]
     step = step[step > pd.Timedelta(0)].min()
     one_day = np.timedelta64(1, "D")  # pd.Timedelta(days=1) warns under pandas 2.3 with numpy 2.5
     last, first = pd.Timestamp(last), pd.Timestamp(first)
-    daily = step == one_day and (days == days.normalize()).all()
+    # daily: one time stamp a calendar date, whatever its time of day (bars stamped at
+    # the close, 16:00; New York midnight read in UTC, 04:00 or 05:00)
+    days = stamps.normalize().unique()
+    daily = len(days) == len(stamps) and (days[1:] - days[:-1]).min() == one_day
     span = days[0].date(), days[-1].date()
     weekend_seen = np.busday_count(*span) < (span[1] - span[0]).days  # a Saturday or Sunday
     if daily and weekend_seen and (days.dayofweek < 5).all():
