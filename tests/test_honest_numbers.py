@@ -642,3 +642,20 @@ def test_test_windows_with_gaps_between_them_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         WalkForwardEngine(panel, step_days=20, **kwargs)
+
+
+def test_intraday_bars_per_day_of_two_partial_days_count_their_times_of_day():
+    """A one-day test fold of 7 hourly bars a day runs from 12:30 to 11:30 the next day:
+    the fuller day's 4 bars gave 252 * 4 = 1008 a year where the data have 252 * 7 =
+    1764, so a scorer's Sharpe was sqrt(1764 / 1008) = 1.32x too low against the
+    engine's (audit). Together the two days hold all 7 times of day."""
+    days = pd.bdate_range("2024-01-01", periods=3)
+    fold = _bars(days[[0]], np.arange(12.5, 16, 1)).append(_bars(days[[1]], np.arange(9.5, 12, 1)))
+    assert infer_periods_per_year(fold) == 252 * 7
+    # a lunch break is no bars: the times seen, not the span from open to close
+    tokyo = _bars(days[[0]], [12.5, 13.5, 14.5]).append(_bars(days[[1]], [9, 10, 11]))
+    assert infer_periods_per_year(tokyo) == 252 * 6
+    # stamps off one clock hold more times of day: at most the span over the spacing
+    ticks = _bars(days[[0]], [14, 14.5, 15]).append(_bars(days[[1]], [14.2, 14.7, 15.2]))
+    assert infer_periods_per_year(ticks) == 252 * 3
+    assert infer_periods_per_year(_bars(days[[0]], [9.5, 10.5, 11.5])) == 252 * 3  # one day

@@ -1262,3 +1262,22 @@ def test_drawdown_and_sharpe_significance_of_a_panels_rows_warn_as_sharpe_does()
         profit_factor(stacked)
         win_loss_ratio(stacked)
         hit_rate(stacked, stacked.shift(1))
+
+
+def test_the_calendar_warning_of_a_scorer_is_shown_once_per_cross_validate():
+    """Its text named each fold's dates and year, so Python's default filter showed it
+    once per fold: 13 times in one cross_validate (audit), where the README says a
+    scorer's warning comes once."""
+    from skquant import WalkForwardSplit
+
+    rng = np.random.default_rng(1)
+    days = pd.bdate_range("2024-01-01", periods=30)
+    stamps = pd.DatetimeIndex([d + pd.Timedelta(hours=9.5 + i) for d in days for i in range(7)])
+    X = pd.DataFrame({"f": rng.normal(size=len(stamps))}, index=stamps)
+    y = pd.Series(0.002 * X["f"] + rng.normal(0, 0.003, len(stamps)), index=stamps)
+    cv = WalkForwardSplit(train_days=100, test_days=7, step_days=7, min_train_samples=50)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        cross_validate(Ridge(), X, y, cv=cv, scoring=get_scorer("sharpe"))
+    said = [str(w.message) for w in caught if "weekday market" in str(w.message)]
+    assert cv.get_n_splits(X) > 10 and len(said) == 1, said

@@ -482,13 +482,13 @@ class TradingScorer:
             or not calendar_unknown(dates)
         ):
             return
-        days = pd.DatetimeIndex(np.unique(dates))
-        year = periods_per_year_of(None, dates)
+        # no dates nor year of the fold in the text: the folds of one cross_validate
+        # give one message, which Python's default filter shows once
         warnings.warn(
-            f"The {self.name!r} scorer annualises by the year of the dates of X, but they "
-            f"({days.min()} to {days.max()}) hold no weekend nor span one: they cannot tell "
-            "a weekday market (252 days a year) from a 24/7 one (365), and were annualised "
-            f"by {year:g} periods a year (hourly 24/7 bars have 8760, not 6048). Pass "
+            f"The {self.name!r} scorer annualises by the year of the dates of X, but the "
+            "dates of a fold hold no weekend nor span one: they cannot tell a weekday "
+            "market (252 days a year) from a 24/7 one (365), and were annualised as a "
+            "weekday market's (hourly 24/7 bars have 8760 periods a year, not 6048). Pass "
             f"get_scorer({self.name!r}, periods_per_year=...) with the data's year, or test "
             "windows that span a weekend.",
             UserWarning,

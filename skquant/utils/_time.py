@@ -505,6 +505,21 @@ def calendar_unknown(dates) -> bool:
     return int(np.busday_count(first, end)) == int((end - first) / np.timedelta64(1, "D"))
 
 
+def _bars_a_session(stamps: np.ndarray) -> int:
+    """The bars of a day that ``stamps`` (distinct, sorted ``datetime64``, cut short on
+    their first and last day) tell together: the distinct times of day they hold, at
+    most the span from the earliest to the latest time of day over the median spacing
+    within a day (irregular stamps hold many times of day); 1 without two bars a day."""
+    days = stamps.astype("datetime64[D]")
+    same_day = days[1:] == days[:-1]
+    if not same_day.any():
+        return 1
+    times = stamps - days
+    spacing = np.median(np.diff(stamps)[same_day])
+    across = int((times.max() - times.min()) // spacing) + 1
+    return min(len(np.unique(times)), across)
+
+
 def infer_periods_per_year(dates) -> float:
     """Periods per year from the median spacing of the distinct dates.
 
@@ -514,7 +529,10 @@ def infer_periods_per_year(dates) -> float:
 
     - intraday data (a median spacing under a day) get the year's days times the
       median number of timestamps per calendar date: 504 for two bars a trading
-      day, ``252 * 7`` for 7 hourly bars, ``365 * 24`` = 8760 for hourly 24/7 bars;
+      day, ``252 * 7`` for 7 hourly bars, ``365 * 24`` = 8760 for hourly 24/7 bars
+      (the first and last dates, which may be cut short, left out; of three dates
+      or fewer, the fullest date, or the times of day they hold together, when more:
+      a day of 7 hourly bars from 12:30 to 11:30 the next day is 7 bars a day);
     - daily data get 252 (business days) or 365 (calendar days with weekends);
     - data on the same 2 to 4 weekdays every week (less than 5% of the dates on
       other days) get 252 times that many over 5: 100.8 on Tuesdays and
@@ -544,9 +562,11 @@ def infer_periods_per_year(dates) -> float:
     basis = 365.0 if every_day else 252.0
     if spacing < 1.0:  # intraday: bars per day times the days of the year
         # a first or last day cut short (data starting at noon) counts no bars per day;
-        # of three days or fewer, the fullest tells (Sat noon, Sun, Mon noon: 24)
+        # of three days or fewer, the fullest tells (Sat noon, Sun, Mon noon: 24), or
+        # the times of day the days hold together (12:30 to 15:30, then 9:30 to 11:30
+        # the next day: 7 hourly bars, not the first day's 4)
         if len(per_day) <= 3:
-            return basis * float(per_day.max())
+            return basis * float(max(per_day.max(), _bars_a_session(distinct)))
         return basis * float(np.median(per_day[1:-1]))
     if every_day:
         step = spacing
