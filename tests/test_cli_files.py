@@ -552,3 +552,31 @@ def test_a_missing_column_names_the_option_that_asked_for_it(tmp_path, command, 
     assert proc.returncode in (1, 2), proc.stderr
     assert f"has no column 'nocol' ({option})" in proc.stderr, proc.stderr
     assert ".;" not in proc.stderr and ".)." not in proc.stderr, proc.stderr
+
+
+def test_walkforward_refuses_files_stamped_at_each_markets_close(tmp_path):
+    """SPY at New York's close (16:00) and EWU at London's (16:30), written with UTC
+    offsets: read as UTC instants, no date held both, and walkforward printed 504
+    periods a year, a turnover of 1.9989 and an IC of NaN (audit). Refused, naming
+    each file's time of day; stamped by date (normalize), the files pass."""
+    from skquant.cli._common import UsageError
+    from skquant.cli._walkforward import load_panel
+
+    data = write_symbols(tmp_path / "data", ["SPY", "EWU"], n=120, seed=3)
+    for symbol, zone, close in (("SPY", "America/New_York", 16), ("EWU", "Europe/London", 16.5)):
+        frame = pd.read_parquet(data / f"{symbol}.parquet")
+        stamps = (frame["date"] + pd.Timedelta(hours=close)).dt.tz_localize(zone)
+        frame.assign(date=stamps.astype(str)).to_csv(data / f"{symbol}.csv", index=False)
+        (data / f"{symbol}.parquet").unlink()
+    with pytest.raises(UsageError, match=r"'EWU' at 16:30 UTC \(mostly\), 'SPY' at 2[01]:00 UTC"):
+        load_panel(str(data), "fwd_ret_1d")
+    proc = run_cli("walkforward", "--input-dir", data, "--target", "fwd_ret_1d")
+    assert proc.returncode == 2 and "normalize" in proc.stderr, proc.stderr
+    for symbol in ("SPY", "EWU"):
+        frame = pd.read_csv(data / f"{symbol}.csv")
+        frame["date"] = pd.to_datetime(frame["date"].str[:10])  # each bar by its date
+        frame.to_csv(data / f"{symbol}.csv", index=False)
+    panel, failed, _ = load_panel(str(data), "fwd_ret_1d")
+    assert not failed and panel.index.get_level_values("date").normalize().equals(
+        panel.index.get_level_values("date")
+    )

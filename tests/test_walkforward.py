@@ -1021,3 +1021,82 @@ def test_a_binary_target_by_model_name_is_fitted_as_classification():
     with pytest.warns(UserWarning, match="same side"):
         chosen.run("lightgbm", {**config, "task": "regression"})
     assert not is_classifier(chosen.last_model_)
+
+
+def _clock_symbol(name, stamps, seed):
+    """One symbol's rows on its own ``stamps``: a feature and its next-row return."""
+    rng = np.random.default_rng(seed)
+    price = pd.Series(100 * np.exp(np.cumsum(rng.normal(5e-4, 0.01, len(stamps)))))
+    frame = pd.DataFrame(
+        {"r1": price.pct_change().to_numpy(), "fwd_ret": (price.shift(-1) / price - 1).to_numpy()},
+        index=pd.MultiIndex.from_arrays(
+            [pd.DatetimeIndex(stamps), [name] * len(stamps)], names=["date", "symbol"]
+        ),
+    )
+    return frame.dropna()
+
+
+@pytest.mark.filterwarnings("ignore:the model took the same side")
+def test_the_engine_refuses_symbols_whose_dates_do_not_line_up():
+    """Daily bars stamped at each symbol's close, A at 16:00 and B at 17:00: every
+    panel date held one symbol, and the run was annualised by 504 a year with a
+    turnover of 2.00 a period and an IC of NaN (15 folds where 6 are right), silently
+    (both at 16:00: 252, turnover 0.01). Refused, naming the symbols' times."""
+    days = pd.bdate_range("2018-01-01", periods=400)
+    kwargs = dict(target="fwd_ret", features=["r1"], train_days=252, test_days=63,
+                  step_days=63, min_train_samples=100)  # fmt: skip
+    same = pd.concat(
+        [_clock_symbol(s, days + pd.Timedelta(hours=16), i) for i, s in enumerate("AB")]
+    )
+    assert WalkForwardEngine(same, **kwargs).run(estimator=Ridge()).summary["turnover"] < 1
+    apart = pd.concat(
+        [_clock_symbol("A", days + pd.Timedelta(hours=16), 0),
+         _clock_symbol("B", days + pd.Timedelta(hours=17), 1)]
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"'A' at 16:00, 'B' at 17:00.*504.*normalize"):
+        WalkForwardEngine(apart, **kwargs).run(estimator=Ridge())
+    # one symbol off the others' clock is named alone
+    off = pd.concat([same, _clock_symbol("C", days + pd.Timedelta(hours=17), 2)])
+    with pytest.raises(ValueError, match=r"'C' at 17:00, the other symbols \('A', 'B'\) at 16:00"):
+        WalkForwardEngine(off, **kwargs).run(estimator=Ridge())
+
+
+def test_the_engine_refuses_symbols_at_different_frequencies():
+    """A daily symbol and a weekly one in one panel: embargo 3 and 252 a year, while the
+    weekly symbol's fwd_ret_3 reached 15 panel dates ahead (leaking past the embargo)
+    and its returns were annualised as daily ones, silently. Hourly bars beside daily
+    ones likewise."""
+    daily = _clock_symbol("D", pd.bdate_range("2015-01-01", periods=500), 0)
+    weekly = _clock_symbol("W", pd.date_range("2015-01-02", periods=100, freq="W-FRI"), 1)
+    with pytest.raises(ValueError, match=r"different frequencies.*252 a year: 'D'; 52 a year: 'W'"):
+        WalkForwardEngine(pd.concat([daily, weekly]), target="fwd_ret", features=["r1"]).run(
+            estimator=Ridge()
+        )
+    days = pd.bdate_range("2024-01-01", periods=60)
+    hours = pd.DatetimeIndex([d + pd.Timedelta(hours=9.5 + i) for d in days for i in range(7)])
+    hourly = pd.concat([_clock_symbol("H", hours, 2), _clock_symbol("D", days, 3)])
+    with pytest.raises(ValueError, match=r"1764 a year: 'H'; 252 a year: 'D'"):
+        WalkForwardEngine(hourly, target="fwd_ret", features=["r1"]).run(estimator=Ridge())
+
+
+def test_the_panel_clock_passes_listings_holidays_and_24_7_symbols():
+    """Symbols that start and stop at different dates, markets with different holidays,
+    a daily 24/7 symbol beside weekday ones, and symbols with too few dates to judge
+    are one clock: none is refused."""
+    from skquant.utils._panel import check_panel_clock
+
+    days = pd.bdate_range("2020-01-01", periods=300)
+    us, uk = days.drop(days[[10, 50, 120]]), days.drop(days[[11, 80, 200]])
+    panel = pd.concat(
+        [_clock_symbol("US", us, 0), _clock_symbol("UK", uk, 1),
+         _clock_symbol("NEW", days[150:], 2), _clock_symbol("OLD", days[:100], 3),
+         _clock_symbol("BTC", pd.date_range("2020-01-01", periods=420), 4),
+         _clock_symbol("ODD", days[:5] + pd.Timedelta(hours=17), 5)]
+    )  # fmt: skip
+    check_panel_clock(panel.index)
+    check_panel_clock(panel.index.swaplevel())  # (symbol, date) too
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", features=["r1"], train_days=100, test_days=50,
+        min_train_samples=50,
+    )  # fmt: skip
+    assert engine.periods_per_year_ == 365  # the union of the calendars: weekends traded

@@ -17,6 +17,7 @@ import pandas as pd
 
 from skquant.cli._common import UsageError
 from skquant.leakage import ID_COLUMNS, candidate_features
+from skquant.utils._panel import check_panel_clock
 
 SUFFIXES = (".parquet", ".pq", ".csv")
 # Written by build-features beside each symbol file it writes: which columns a feature
@@ -141,7 +142,9 @@ def load_panel(
     :func:`read_symbol`). Without ``features``, each file must hold every column that
     at least half of the files offer as a feature (:func:`held_by_half`), so no
     symbol silently lacks one, and its dates must be in the time zone (or none) most
-    files use. Files are read by a pool of threads (parquet decoding runs outside
+    files use. Symbols at different frequencies, or whose dates do not line up (daily
+    bars stamped at each market's close), are refused (a ``UsageError``, see
+    :func:`~skquant.utils._panel.check_panel_clock`). Files are read by a pool of threads (parquet decoding runs outside
     the GIL), then joined in one concat.
     """
     files = symbol_files(input_dir)
@@ -185,7 +188,12 @@ def load_panel(
         detail = "; ".join(f"{s}: {e.rstrip('.')}" for s, e in failed.items())
         raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
     unseen = {symbol: date for symbol, date in unseen.items() if symbol in parts}
-    return pool_frames(parts), failed, unseen
+    panel = pool_frames(parts)
+    try:
+        check_panel_clock(panel.index, f"{input_dir!r} (one symbol a file)")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return panel, failed, unseen
 
 
 def _usual_default_target(frames) -> str | None:

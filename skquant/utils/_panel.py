@@ -14,7 +14,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from skquant.utils._time import date_level, dates_of
+from skquant.utils._time import (
+    MIN_DATES_FOR_YEAR,
+    YEAR_TOLERANCE,
+    date_level,
+    dates_of,
+    infer_periods_per_year,
+)
 
 
 def series_positions(X, n_rows: int | None = None) -> list[np.ndarray]:
@@ -178,3 +184,136 @@ def apply_per_series(
             out = np.empty((len(values), *part.shape[1:]), dtype=part.dtype)
         out[pos] = part
     return out
+
+
+def _named(symbols, shown: int = 5) -> str:
+    """Up to ``shown`` symbols in words: ``'A', 'B' and 3 more``."""
+    names = ", ".join(map(repr, list(symbols)[:shown]))
+    return names + (f" and {len(symbols) - shown} more" if len(symbols) > shown else "")
+
+
+def _time_of_day(stamps: pd.DatetimeIndex) -> str:
+    """The most common time of day of ``stamps``, with their zone: ``"16:00 UTC"``."""
+    times = pd.Series(stamps.strftime("%H:%M")).value_counts()
+    zone = f" {stamps.tz}" if stamps.tz is not None else ""
+    return f"{times.index[0]}{zone}" + (" (mostly)" if len(times) > 1 else "")
+
+
+def check_panel_clock(index, what: str = "data") -> None:
+    """Refuse a panel whose symbols are not on one clock.
+
+    A (date, symbol) panel is read date by date: each date is one cross-section (the
+    portfolio's weights, the IC), windows and embargoes count its distinct dates and
+    the year is inferred from them (:func:`~skquant.utils._time.infer_periods_per_year`).
+    That holds only when the symbols share their dates. Two ways they do not, both
+    refused with a ``ValueError`` (``what`` names the data in the message):
+
+    - the symbols come at different frequencies (a daily symbol and a weekly one,
+      hourly bars and daily ones): the years inferred from each symbol's own dates
+      differ by more than a factor ``YEAR_TOLERANCE`` (1.5; daily weekday data
+      and daily 24/7 data, 252 and 365 a year, pass). The panel's dates are those
+      of the densest, so a weekly symbol's label of 3 periods reaches 15 panel dates
+      ahead past an embargo of 3, and its returns are annualised as daily ones;
+    - the symbols share a frequency but not their time stamps (daily bars stamped
+      at each market's close, 16:00 and 17:00, or dates read in UTC from files
+      written with offsets): at least ``MIN_DATES_FOR_YEAR`` (10) dates of a symbol
+      hold no other symbol while another symbol's date lies closer than the symbol's
+      own spacing, and such dates outnumber the ones it shares. The panel would
+      then count twice the periods a year, hold one symbol a date (no IC, a
+      turnover of 2 a period) and count half-days as days. This is refused, not
+      warned: every figure of the run would be wrong, and stamping the bars by date
+      fixes it in one line.
+
+    Symbols that start or stop at different dates, and holidays that differ, are
+    not refused; symbols with fewer than ``MIN_DATES_FOR_YEAR`` dates are not
+    judged. An index without a datetime level or without a symbol level passes.
+    """
+    level = date_level(index)
+    if level is None or index.nlevels < 2:
+        return
+    stamps = index.get_level_values(level)
+    others = [index.get_level_values(i) for i in range(index.nlevels) if i != level]
+    keys = others[0] if len(others) == 1 else pd.MultiIndex.from_arrays(others)
+    codes, symbols = pd.factorize(keys)
+    keep = (codes >= 0) & ~stamps.isna()
+    if len(symbols) < 2 or not keep.any():
+        return
+    codes, stamps = codes[keep], stamps[keep]
+    clock = stamps.asi8
+    order = np.lexsort((clock, codes))
+    codes, clock = codes[order], clock[order]
+    first = np.ones(len(codes), dtype=bool)  # a (symbol, date) once
+    first[1:] = (np.diff(codes) != 0) | (np.diff(clock) != 0)
+    codes, clock = codes[first], clock[first]
+    stamps = stamps[order][first]
+    starts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
+    bounds = np.r_[starts, len(codes)]
+    judged = [
+        (codes[a], slice(a, b))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        if b - a >= MIN_DATES_FOR_YEAR
+    ]
+    if len(judged) < 2:
+        return
+    spacing = np.zeros(len(symbols), dtype=np.int64)
+    years, seen = {}, {}
+    for code, part in judged:
+        spacing[code] = np.median(np.diff(clock[part]))
+        # symbols on the same dates (most of a panel) are read once
+        key = (part.stop - part.start, clock[part.start], clock[part.stop - 1], spacing[code])
+        if key not in seen:
+            seen[key] = infer_periods_per_year(stamps[part])
+        years[code] = seen[key]
+    if max(years.values()) > YEAR_TOLERANCE * min(years.values()):
+        groups: dict[float, list] = {}
+        for code, year in years.items():
+            groups.setdefault(year, []).append(symbols[code])
+        listed = "; ".join(
+            f"{year:g} a year: {_named(names)}"
+            for year, names in sorted(groups.items(), key=lambda kv: -len(kv[1]))
+        )
+        raise ValueError(
+            f"The symbols of {what} come at different frequencies (periods a year "
+            f"inferred from each symbol's own dates: {listed}). A panel is read date by "
+            "date on the dates of all its symbols: a sparser symbol's labels reach past "
+            "the embargo and its returns are annualised by the denser symbols' year. "
+            "Resample every symbol to one frequency (e.g. daily bars to weekly with "
+            "resample('W-FRI')), or walk each frequency as a panel of its own."
+        )
+    # dates held by one symbol only, with another symbol's date nearer than its spacing
+    distinct, at, count = np.unique(clock, return_inverse=True, return_counts=True)
+    before = np.diff(distinct, prepend=np.iinfo(np.int64).min // 2)[at]
+    after = np.diff(distinct, append=np.iinfo(np.int64).max // 2)[at]
+    near = np.minimum(before, after) < spacing[codes]
+    shared = count[at] >= 2
+    n_off = np.bincount(codes, weights=~shared & near, minlength=len(symbols))
+    n_shared = np.bincount(codes, weights=shared, minlength=len(symbols))
+    off = [
+        code
+        for code, _ in judged
+        if n_off[code] >= MIN_DATES_FOR_YEAR and n_off[code] > n_shared[code]
+    ]
+    if not off:
+        return
+    aligned = [code for code, _ in judged if code not in off]
+    times = [f"{symbols[c]!r} at {_time_of_day(stamps[codes == c])}" for c in off[:5]]
+    if len(off) > 5:
+        times.append(f"{len(off) - 5} more")
+    if aligned:
+        times.append(
+            f"the other symbols ({_named([symbols[c] for c in aligned], 3)}) at "
+            f"{_time_of_day(stamps[np.isin(codes, aligned)])}"
+        )
+    year = float(np.median([years[c] for c in off]))
+    raise ValueError(
+        f"The symbols of {what} share a frequency ({year:g} periods a year each) but not "
+        f"their time stamps: {', '.join(times)}. Most of their dates hold no other "
+        "symbol, so the panel's dates would be read as "
+        f"{infer_periods_per_year(stamps.unique()):g} periods a year, each date's "
+        "cross-section (the IC, the portfolio's weights) would miss the symbols off its "
+        "clock (with every symbol off: no IC, a turnover of about 2 a period), and "
+        "windows and embargoes would count parts of periods. Put every symbol on one "
+        "clock: stamp daily bars by "
+        "their date (index.normalize(), after tz_convert to the exchange's zone for "
+        "dates read with UTC offsets), or align intraday bars (e.g. index.floor('h'))."
+    )

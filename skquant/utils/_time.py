@@ -387,11 +387,11 @@ def periods_per_year_of(value, dates) -> float:
 # mistakes lie beyond: 5 / 3 = 1.67 (a Monday-Wednesday-Friday market taken as five
 # days a week), 2 (every other day taken as daily, half-hourly bars as hourly), 4.8
 # (weekly as daily), 21 (monthly as daily).
-_YEAR_TOLERANCE = 1.5
+YEAR_TOLERANCE = 1.5
 # The fewest distinct dates whose spacing tells a year: the median of their gaps moves
 # only when most gaps are long, and a few holidays cannot make most of 9 gaps long
 # (three dates around a Monday holiday, Thursday, Friday and Tuesday, read 126 a year).
-_MIN_DATES_FOR_YEAR = 10
+MIN_DATES_FOR_YEAR = 10
 
 
 def _spacing_words(spacing: np.timedelta64) -> str:
@@ -406,11 +406,11 @@ def _spacing_words(spacing: np.timedelta64) -> str:
 def warn_if_year_disagrees(value: float, dates, also: tuple[str, ...] = ()) -> None:
     """Warn when ``value``, a ``periods_per_year`` given explicitly, differs from the
     year the ``dates`` tell (:func:`infer_periods_per_year`) by more than a factor
-    ``_YEAR_TOLERANCE`` (1.5) either way: weekly data annualised by 252 have every
+    ``YEAR_TOLERANCE`` (1.5) either way: weekly data annualised by 252 have every
     annualised figure inflated, a Sharpe ratio by sqrt(252 / 52) = 2.2x, silently.
 
     Silent without dates, for values that are not dates (integer groups), and for
-    fewer than ``_MIN_DATES_FOR_YEAR`` (10) distinct dates. Dates that cannot tell a
+    fewer than ``MIN_DATES_FOR_YEAR`` (10) distinct dates. Dates that cannot tell a
     weekday market from a 24/7 one (:func:`calendar_unknown`) are inferred on the
     weekday basis: they also accept up to 365 / 252 times the tolerance above it.
     ``also``: further packages the warning's line passes (:func:`caller_stacklevel`).
@@ -421,12 +421,12 @@ def warn_if_year_disagrees(value: float, dates, also: tuple[str, ...] = ()) -> N
     if not isinstance(index, pd.DatetimeIndex):
         return
     distinct = index.dropna().unique().sort_values()
-    if len(distinct) < _MIN_DATES_FOR_YEAR:
+    if len(distinct) < MIN_DATES_FOR_YEAR:
         return
     inferred = infer_periods_per_year(distinct)
     ratio = value / inferred
-    high = _YEAR_TOLERANCE * (365.0 / 252.0 if calendar_unknown(distinct) else 1.0)
-    if 1.0 / _YEAR_TOLERANCE <= ratio <= high:
+    high = YEAR_TOLERANCE * (365.0 / 252.0 if calendar_unknown(distinct) else 1.0)
+    if 1.0 / YEAR_TOLERANCE <= ratio <= high:
         return
     spacing = np.median(np.diff(distinct.tz_localize(None).to_numpy()))
     sharpe = np.sqrt(ratio)

@@ -24,6 +24,7 @@ from skquant.metrics import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
 from skquant.utils._history import history_periods
+from skquant.utils._panel import check_panel_clock
 from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._target import LABELS_ATTR, choose_task
 from skquant.utils._time import dates_of, periods_per_year_of
@@ -619,6 +620,7 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
+        check_panel_clock(data.index)
         features = self.features
         if features is not None and not isinstance(features, str):
             features = list(features)  # read once: an iterator is used up
