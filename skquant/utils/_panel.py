@@ -17,6 +17,7 @@ import pandas as pd
 from skquant.utils._time import (
     MIN_DATES_FOR_YEAR,
     YEAR_TOLERANCE,
+    date_columns,
     date_level,
     dates_of,
     infer_periods_per_year,
@@ -65,8 +66,7 @@ def series_positions(X, n_rows: int | None = None) -> list[np.ndarray]:
     return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
 
 
-# Column names that hold a panel's dates or symbols (compared in lower case).
-_DATE_COLUMNS = ("date", "datetime", "timestamp", "time")
+# Column names that hold a panel's symbols (compared in lower case).
 _SYMBOL_COLUMNS = ("symbol", "ticker")
 
 
@@ -89,11 +89,7 @@ def refuse_keys_in_columns(data, name: str = "data") -> None:
     if not isinstance(data, pd.DataFrame):
         return
     index = data.index
-    dated = [
-        c
-        for c in data.columns
-        if str(c).lower() in _DATE_COLUMNS or pd.api.types.is_datetime64_any_dtype(data[c])
-    ]
+    dated = date_columns(data)
     symbols = [
         c
         for c in data.columns

@@ -38,8 +38,18 @@ def symbol_values(index, default_level: int | None = None) -> pd.Index | None:
     return index.get_level_values(1 if level == 0 else 0)
 
 
-# Index names that say "these are the dates" (compared in lower case).
+# Index or column names that say "these are the dates" (compared in lower case).
 _DATE_NAMES = ("date", "datetime", "timestamp", "time")
+
+
+def date_columns(frame: pd.DataFrame) -> list:
+    """The columns of ``frame`` that hold dates: datetime64 values, or a date-like name
+    (``date``, ``datetime``, ``timestamp``, ``time``, in any case)."""
+    return [
+        c
+        for c in frame.columns
+        if str(c).lower() in _DATE_NAMES or pd.api.types.is_datetime64_any_dtype(frame[c])
+    ]
 
 
 def _refuse_date_objects(values, name) -> None:

@@ -27,7 +27,7 @@ from skquant.utils._history import history_periods
 from skquant.utils._panel import check_panel_clock
 from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._target import LABELS_ATTR, choose_task
-from skquant.utils._time import dates_of, periods_per_year_of
+from skquant.utils._time import date_columns, dates_of, periods_per_year_of
 from skquant.utils._variant import variant_env
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._portfolio import (
@@ -344,9 +344,6 @@ def _date_major_order(index, dates) -> np.ndarray | None:
     return None if np.array_equal(order, np.arange(len(order))) else order
 
 
-_DATE_COLUMNS = ("date", "datetime", "timestamp", "time")
-
-
 def _no_dates_message(data: pd.DataFrame) -> str:
     """Why ``data`` has no dates to cut folds by: its index levels and their dtypes,
     and the ``set_index`` call that makes a date-like column the date level."""
@@ -360,11 +357,7 @@ def _no_dates_message(data: pd.DataFrame) -> str:
         f"to place the folds; its {type(index).__name__} has level(s) {levels}, none of "
         "datetime64 values."
     )
-    columns = [
-        c
-        for c in data.columns
-        if pd.api.types.is_datetime64_any_dtype(data[c]) or str(c).lower() in _DATE_COLUMNS
-    ]
+    columns = date_columns(data)
     if columns:
         column = columns[0]
         if all(name is None for name in index.names):  # a RangeIndex: the rows' own index
