@@ -890,6 +890,119 @@ def test_build_features_plans_on_files_it_can_fit_on(tmp_path, monkeypatch, caps
     assert [r["status"] for r in manifest["symbols"]] == ["failed", "built", "built"]
 
 
+def _build(main, data, out, config, latent_dim, train_frac, *extra):
+    return main(
+        ["build-features", "--input-dir", str(data), "--output-dir", str(out), "--config",
+         str(config), "--latent-dim", str(latent_dim), "--train-frac", str(train_frac),
+         "--target", "fwd_ret_1d", *extra]
+    )  # fmt: skip
+
+
+@pytest.fixture
+def stand_in_config(tmp_path, monkeypatch):
+    import skquant.registry
+
+    monkeypatch.setitem(skquant.registry._REGISTRY, "vae", (__name__, "_StandInVAE"))
+    config = tmp_path / "vae.yaml"
+    config.write_text("model: vae\nvariants:\n  balanced: {}\n")
+    return config
+
+
+def test_build_features_on_a_built_folder_drops_the_earlier_latent_columns(
+    tmp_path, stand_in_config, capsys
+):
+    """build-features on its own output kept the earlier build's vae1 (fitted until a
+    later date) beside the new vae0 and recorded only the new, earlier cutoff:
+    train-all then validated vae1 in-sample. Now every earlier latent column goes."""
+    from skquant.cli import main
+    from skquant.cli._data import first_unseen_date
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=160, csv=("BBB",))
+    first, second = tmp_path / "vaeA", tmp_path / "vaeB"
+    assert _build(main, data, first, stand_in_config, 2, 0.8) == 0
+    capsys.readouterr()
+    assert _build(main, first, second, stand_in_config, 1, 0.3) == 0
+    printed = capsys.readouterr().out
+    built = pd.read_parquet(second / "AAA.parquet")
+    assert [c for c in built.columns if c.startswith("vae")] == ["vae0"]  # was vae1, vae0
+    assert [c for c in pd.read_csv(second / "BBB.csv").columns if c.startswith("vae")] == ["vae0"]
+    assert "dropped the latent columns vae0, vae1 of the input files (AAA, BBB)" in printed
+    dates = pd.bdate_range("2022-01-03", periods=160)
+    assert first_unseen_date(second / "AAA.parquet") == dates[48]
+    # its inputs are the data's columns, never the earlier build's latent ones
+    record = json.loads((second / "AAA.features.json").read_text())
+    assert record["inputs"] == ["f0", "f1", "f2"] and record["columns"] == ["vae0"]
+    # train-all validates after the new cutoff: nothing of the earlier model is left
+    out = tmp_path / "models"
+    args = ["-q", "train-all", "--input-dir", str(second), "--output-dir", str(out),
+            "--target", "fwd_ret_1d", "--models", "ftrl_proximal", "--val-days", "40"]  # fmt: skip
+    assert main(args) == 0
+    meta = json.loads((out / "AAA" / "ftrl_proximal" / "metadata.json").read_text())
+    assert [c for c in meta["feature_names"] if c.startswith("vae")] == ["vae0"]
+
+
+def test_build_features_refuses_latent_columns_as_inputs(tmp_path, stand_in_config, capsys):
+    """--features vae0 on a built folder said "Unknown feature column 'vae0'", though the
+    file holds it (run() had dropped it before checking)."""
+    from skquant.cli import main
+
+    data = write_symbols(tmp_path / "data", ["AAA"], n=160)
+    assert _build(main, data, tmp_path / "vaeA", stand_in_config, 2, 0.6) == 0
+    capsys.readouterr()
+    code = _build(main, tmp_path / "vaeA", tmp_path / "vaeB", stand_in_config, 1, 0.6,
+                  "--features", "f0,f1,vae0")  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--features names vae0: latent columns" in err and "never its inputs" in err, err
+    assert "Unknown feature column" not in err
+
+
+def test_the_in_sample_guard_survives_a_copy_without_the_record(tmp_path, stand_in_config):
+    """The cutoff lived only in SYMBOL.features.json: a parquet file copied without it
+    was validated and tested in-sample, and a record of another build was believed.
+    Now a parquet file holds its cutoff in its own metadata; latent columns with no
+    record to trust (a CSV file copied alone, a record written for other bytes) are
+    refused by file name."""
+    import shutil
+
+    from skquant.cli import main
+    from skquant.cli._data import first_unseen_date, sidecar_path
+
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=160, csv=("BBB",))
+    built = tmp_path / "vaeA"
+    assert _build(main, data, built, stand_in_config, 2, 0.8) == 0
+    cutoff = pd.bdate_range("2022-01-03", periods=160)[128]
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("AAA.parquet", "BBB.csv"):
+        shutil.copy(built / name, copy / name)  # the .features.json left behind
+    assert first_unseen_date(copy / "AAA.parquet") == cutoff
+    with pytest.raises(ValueError, match=r"^BBB\.csv holds vae0, vae1, latent columns .* no "
+                       r"record of the dates"):  # fmt: skip
+        first_unseen_date(copy / "BBB.csv")
+    # the copy's validation tail (the last 40 dates) starts before the cutoff: refused
+    out = tmp_path / "models"
+    args = ["-q", "train-all", "--input-dir", str(copy), "--output-dir", str(out),
+            "--target", "fwd_ret_1d", "--models", "ftrl_proximal", "--val-days", "40"]  # fmt: skip
+    assert main(args) == 1
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    errors = {r["symbol"]: r.get("error", "") for r in manifest["symbols"]}
+    assert f"saw the dates before {cutoff:%Y-%m-%d} (the first it never saw)" in errors["AAA"]
+    assert "no record of the dates" in errors["BBB"], errors
+    # a record of another build beside a file that holds none of its own: not believed
+    frame = pd.read_parquet(built / "AAA.parquet")  # pandas keeps no build record
+    frame.to_parquet(copy / "AAA.parquet")
+    shutil.copy(sidecar_path(built / "AAA.parquet"), sidecar_path(copy / "AAA.parquet"))
+    with pytest.raises(ValueError, match=r"AAA\.features\.json beside it was written for other"):
+        first_unseen_date(copy / "AAA.parquet")
+    # its own record (the file unchanged) is believed; a file of no latent columns
+    # needs none
+    shutil.copy(sidecar_path(built / "BBB.csv"), sidecar_path(copy / "BBB.csv"))
+    assert first_unseen_date(copy / "BBB.csv") == cutoff
+    frame.drop(columns=["vae0", "vae1"]).to_parquet(copy / "AAA.parquet")
+    assert first_unseen_date(copy / "AAA.parquet") is None
+
+
 def test_build_features_with_the_vae(tmp_path):
     pytest.importorskip("torch")
     data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=120)

@@ -3,8 +3,10 @@
 For each symbol the VAE is fitted on the earliest ``--train-frac`` of its dates only
 (no look-ahead: the later rows never shape the encoder that describes them), then
 encodes every row. Each file is written back to ``--output-dir`` with columns
-``vae0 .. vae{N-1}`` added, in its input format, ready for ``skquant train-all``;
-the fitted VAE of each symbol goes to ``OUT/vae_models/SYMBOL/`` (``save_model``).
+``vae0 .. vae{N-1}`` added (an earlier build's latent columns dropped), in its input
+format, ready for ``skquant train-all``; the fitted VAE of each symbol goes to
+``OUT/vae_models/SYMBOL/`` (``save_model``). The first date each VAE never saw is
+written into the parquet file's own metadata and into ``SYMBOL.features.json`` beside it.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def add_parser(subparsers, parents) -> None:
         description=(
             "Fit a VAE per symbol on the earliest --train-frac of its dates (no look-ahead) "
             "and write each SYMBOL file to --output-dir with latent columns vae0..vae{N-1} "
-            "added; the fitted VAEs go to OUT/vae_models/SYMBOL/. Re-running skips the "
+            "added (latent columns an input file already holds, an earlier build's, are "
+            "dropped); the fitted VAEs go to OUT/vae_models/SYMBOL/. Re-running skips the "
             "symbols finished with the same input columns, --latent-dim, --train-frac and "
             "config, and builds the others again; files an earlier run built for symbols "
             "this --input-dir lacks are named in a warning (remove them)."
@@ -108,14 +111,33 @@ class FeatureJob(JobSettings):
     config: dict[str, Any]
 
 
-def _frame_bytes(frame, path: Path) -> bytes:
-    """A symbol file's bytes, in the format its suffix names."""
+def _frame_bytes(frame, path: Path, record: dict) -> bytes:
+    """A symbol file's bytes, in the format its suffix names.
+
+    A parquet file also holds ``record`` (the feature model's columns and the first
+    date it never saw) in its own metadata, so a copy of the file without its
+    ``.features.json`` still keeps walkforward and train-all out of sample; a CSV file
+    has no room for it (:func:`skquant.cli._data.first_unseen_date` refuses a CSV
+    file's latent columns without its record).
+    """
     import io
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from skquant.cli._data import BUILD_RECORD_KEY
+    from skquant.utils._io import to_jsonable
 
     if path.suffix.lower() == ".csv":
         return frame.to_csv().encode("utf-8")
+    table = pa.Table.from_pandas(frame)
+    metadata = dict(table.schema.metadata or {})
+    if frame.attrs:  # as DataFrame.to_parquet keeps them (make_labels' horizons)
+        metadata[b"PANDAS_ATTRS"] = json.dumps(frame.attrs).encode("utf-8")
+    metadata[BUILD_RECORD_KEY] = json.dumps(to_jsonable(record)).encode("utf-8")
     buffer = io.BytesIO()
-    frame.to_parquet(buffer)
+    pq.write_table(table.replace_schema_metadata(metadata), buffer)
     return buffer.getvalue()
 
 
@@ -126,7 +148,7 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
 
     import numpy as np
 
-    from skquant.cli._data import read_symbol, sidecar_path
+    from skquant.cli._data import is_latent_column, read_symbol, sidecar_path
     from skquant.persistence import save_model
     from skquant.registry import get_trainer
     from skquant.utils._io import atomic_write_bytes, atomic_write_json, file_sha256
@@ -179,7 +201,11 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
                     f"({int(finite.sum())}, {job.latent_dim})) or non-finite values"
                 )
             names = [f"vae{i}" for i in range(job.latent_dim)]
-            out = frame.drop(columns=[c for c in names if c in frame.columns])
+            # every latent column of the input goes (an earlier build's, from another
+            # feature model fitted on other dates: kept, it would be validated and
+            # tested after this build's later cutoff, in-sample), not only this build's
+            stale = [str(c) for c in frame.columns if is_latent_column(c)]
+            out = frame.drop(columns=stale)
             block = np.full((len(frame), job.latent_dim), np.nan)
             block[finite] = latent
             for i, name in enumerate(names):
@@ -194,7 +220,17 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
                 "latent_dim": job.latent_dim,
                 "features": job.features,
             }
-            payload = _frame_bytes(out, out_file)
+            payload = _frame_bytes(
+                out,
+                out_file,
+                {
+                    "model": MODEL,
+                    "columns": names,
+                    "fit_start": metrics["fit_start"],
+                    "fit_end": metrics["fit_end"],
+                    "first_unseen_date": cutoff,
+                },
+            )
             # One build's file, model and record, in an order a killed run cannot mix up:
             # the old file goes first, so no record or model of this build ever sits beside
             # the features of another (walkforward would test them after the wrong date);
@@ -220,6 +256,8 @@ def build_symbol(symbol: str, path: str, job: FeatureJob) -> dict:
             )
             atomic_write_bytes(out_file, payload)  # written last: it marks the symbol finished
             result.update(n_fit=metrics["n_fit"], fit_end=str(metrics["fit_end"].date()))
+            if stale:
+                result["dropped_columns"] = stale
         except Exception as exc:  # the symbol fails; the others go on
             result.update(status="failed", error=f"{exc}")
     keep_warnings(result, caught)
@@ -282,11 +320,13 @@ def _is_built(out_file: Path, model_dir: Path, job: FeatureJob, source: str) -> 
     columns, or with another ``--latent-dim``, ``--train-frac``, ``--config`` or
     ``--variant`` is built again: its record is what keeps walkforward and train-all
     from testing the features in-sample, and a re-run must not keep features the
-    command no longer asks for.
+    command no longer asks for. So is a file an older skquant wrote: a parquet file
+    without the record in its own metadata, or one that kept an earlier build's
+    latent columns beside its own.
     """
     import json
 
-    from skquant.cli._data import sidecar_path
+    from skquant.cli._data import _header, file_build_record, is_latent_column, sidecar_path
     from skquant.utils._io import file_sha256
 
     if not (out_file.is_file() and pair_is_finished(model_dir)):
@@ -303,9 +343,13 @@ def _is_built(out_file: Path, model_dir: Path, job: FeatureJob, source: str) -> 
     ):
         return False
     try:
-        return record.get("data_sha256") == file_sha256(out_file)
-    except OSError:
+        if record.get("data_sha256") != file_sha256(out_file):
+            return False
+        if out_file.suffix.lower() != ".csv" and file_build_record(out_file) is None:
+            return False
+    except (OSError, ValueError):
         return False
+    return [c for c in _header(out_file) if is_latent_column(c)] == record.get("columns")
 
 
 def _earlier_files(out_dir: Path, files: dict) -> list[str]:
@@ -334,6 +378,11 @@ def _latent_param(cls) -> str:
     raise UsageError(f"{cls.__name__} has none of the latent-size parameters {_LATENT_PARAMS}.")
 
 
+def _column_order(name: str) -> int:
+    """``vae12``'s number, to list latent columns in order."""
+    return int(name[3:])
+
+
 def _progress_line(res: dict) -> str:
     extra = f" -- FAILED: {res.get('error')}" if res["status"] == "failed" else ""
     return f"{res['symbol']}: {res['status']}{extra}"
@@ -342,6 +391,7 @@ def _progress_line(res: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from skquant.cli._data import (
         asked_columns,
+        is_latent_column,
         parse_features,
         plan_files,
         plan_sample,
@@ -366,6 +416,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--output-dir must differ from --input-dir (files are written anew).")
     check_n_jobs(args.n_jobs)
     requested = parse_features(args.features)
+    latent_asked = [c for c in requested or () if is_latent_column(c)]
+    if latent_asked:
+        raise UsageError(
+            f"--features names {', '.join(latent_asked)}: latent columns (vae0, vae1, ...) "
+            "are what build-features writes, never its inputs (an input file's own are "
+            "dropped and written anew); leave them out of --features."
+        )
     # the VAE's inputs pass the leak guard on a few files pooled, as train-all's plan:
     # one file with a constant target made every leak score NaN, the guard silent
     # (on files with rows enough to fit on, as train-all's on files it can train on)
@@ -377,7 +434,7 @@ def run(args: argparse.Namespace) -> int:
         min_rows=math.ceil(MIN_FIT_ROWS / args.train_frac),
     )
     sample_name = plan_files(sample_names)
-    existing = [c for c in sample.columns if str(c).startswith("vae") and str(c)[3:].isdigit()]
+    existing = [c for c in sample.columns if is_latent_column(c)]
     features, target = _vae_inputs(
         sample.drop(columns=existing), args, requested, sample_name, verbosity
     )
@@ -429,6 +486,17 @@ def run(args: argparse.Namespace) -> int:
             "run from files this --input-dir lacks (perhaps with other inputs or settings); "
             "walkforward and train-all on the folder would read them: remove them.",
             file=sys.stderr,
+        )
+    dropped = [r for r in results if r.get("dropped_columns")]
+    if dropped and verbosity >= 0:
+        columns = sorted({c for r in dropped for c in r["dropped_columns"]}, key=_column_order)
+        symbols = ", ".join(r["symbol"] for r in dropped[:5]) + (
+            f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        )
+        print(
+            f"dropped the latent columns {', '.join(columns)} of the input files ({symbols}): "
+            "an earlier build's, from another feature model; the files written hold this "
+            f"run's vae0..vae{args.latent_dim - 1} only"
         )
     report_symbol_warnings(
         results, verbosity, lambda said: re.sub(r"\blatent_dim=", "--latent-dim ", said)

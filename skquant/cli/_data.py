@@ -23,6 +23,10 @@ SUFFIXES = (".parquet", ".pq", ".csv")
 # Written by build-features beside each symbol file it writes: which columns a feature
 # model made and the first date that model never saw.
 SIDECAR_SUFFIX = ".features.json"
+# ... and into each parquet file's own metadata, under this key (a copied file keeps it)
+BUILD_RECORD_KEY = b"skquant.build_features"
+# the latent columns build-features writes: vae0, vae1, ...
+LATENT_COLUMN = re.compile(r"vae\d+")
 # warnings.catch_warnings changes process-wide state: one thread at a time
 _WARNINGS_LOCK = threading.Lock()
 # train-all plans (target, label horizon, features past the leak guard) on up to this
@@ -257,23 +261,99 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.stem + SIDECAR_SUFFIX)
 
 
-def first_unseen_date(path: Path) -> pd.Timestamp | None:
-    """The first date the feature model of a build-features file never saw (None for other files).
+def is_latent_column(name) -> bool:
+    """Whether ``name`` is a latent column as build-features writes them: ``vae0``, ``vae1``, ..."""
+    return LATENT_COLUMN.fullmatch(str(name)) is not None
+
+
+def file_build_record(path: Path) -> dict | None:
+    """The build-features record a parquet file holds in its own metadata (None when
+    it holds none, or is a CSV file).
 
     Raises
     ------
     ValueError
-        If the record beside the file is unreadable.
+        If the file's metadata cannot be read or its record is not JSON.
     """
     import json
 
-    record = sidecar_path(path)
-    if not record.is_file():
+    if path.suffix.lower() == ".csv":
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        if BUILD_RECORD_KEY not in metadata:
+            return None
+        return dict(json.loads(metadata[BUILD_RECORD_KEY]))
+    except Exception as exc:  # noqa: BLE001 - any reader error, reported by file name
+        raise ValueError(
+            f"{path.name}: its build-features record is unreadable ({type(exc).__name__}: {exc})."
+        ) from None
+
+
+def first_unseen_date(path: Path) -> pd.Timestamp | None:
+    """The first date the feature model of a build-features file never saw (None for other files).
+
+    build-features writes it into the parquet file's own metadata, which is read
+    first, and into ``SYMBOL.features.json`` beside the file, which is believed only
+    when the SHA-256 it records is the file's (a record of another build, or a file
+    changed since, tells nothing about these columns).
+
+    Raises
+    ------
+    ValueError
+        If a record is unreadable, or if the file holds latent columns (``vae0``,
+        ``vae1``, ...: a feature model's) and no record of the dates that model saw
+        can be trusted: none in the file and none beside it (a file copied without
+        its ``.features.json``), or one beside it written for other bytes. Validating
+        or testing such columns could be in-sample, so the file is refused by name.
+    """
+    import json
+
+    from skquant.utils._io import file_sha256
+
+    embedded = file_build_record(path)
+    if embedded is not None:
+        try:
+            return pd.Timestamp(embedded["first_unseen_date"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{path.name}: its build-features record has no valid first_unseen_date "
+                f"({type(exc).__name__}: {exc})."
+            ) from None
+    latent = [c for c in _header(path) if is_latent_column(c)]
+    shown = ", ".join(latent[:3]) + (f" and {len(latent) - 3} more" if len(latent) > 3 else "")
+    record_path = sidecar_path(path)
+    if not record_path.is_file():
+        if latent:
+            raise ValueError(
+                f"{path.name} holds {shown}, latent columns as build-features writes them, "
+                f"but no record of the dates their feature model saw (none in the file, no "
+                f"{record_path.name} beside it): validating or testing them could be "
+                f"in-sample. Rebuild the folder with build-features (or copy each "
+                f"{SIDECAR_SUFFIX} with its file); rename columns of your own."
+            )
         return None
     try:
-        return pd.Timestamp(json.loads(record.read_text(encoding="utf-8"))["first_unseen_date"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{record.name} is unreadable ({type(exc).__name__}: {exc}).") from None
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        cutoff = pd.Timestamp(record["first_unseen_date"])
+        matches = record.get("data_sha256") == file_sha256(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"{record_path.name} is unreadable ({type(exc).__name__}: {exc})."
+        ) from None
+    if matches:
+        return cutoff
+    if latent:
+        raise ValueError(
+            f"{path.name} holds {shown}, but {record_path.name} beside it was written for "
+            "other bytes (its data_sha256 is not the file's SHA-256: another build's record, "
+            "or the file changed since), so the dates their feature model saw are unknown: "
+            "validating or testing them could be in-sample. Rebuild the folder with "
+            "build-features."
+        )
+    return None  # no feature model's columns in the file: nothing to keep out of sample
 
 
 def _none_usable(files: dict[str, Path], errors: list[str], input_dir: str) -> UsageError:

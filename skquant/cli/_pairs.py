@@ -518,8 +518,9 @@ def _train_symbol(symbol: str, path: str, job: Job) -> dict:
         if unseen is not None and val.index.min() < unseen:
             raise ValueError(
                 f"{Path(path).name}: its validation tail starts {val.index.min():%Y-%m-%d}, "
-                f"but the feature model that build-features fitted saw dates up to "
-                f"{unseen:%Y-%m-%d}; validating there would test the features in-sample. "
+                f"but the feature model that build-features fitted saw the dates before "
+                f"{unseen:%Y-%m-%d} (the first it never saw); validating on them would test "
+                "the features in-sample. "
                 "Use a smaller --val-days or rebuild the features with a smaller --train-frac."
             )
         symbol_dir.mkdir(parents=True, exist_ok=True)
