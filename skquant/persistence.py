@@ -6,7 +6,9 @@
     config.json             the resolved hyper-parameters (``config_``)
     metrics.json            whatever metrics you pass (validation scores, Sharpe, ...)
     feature_importance.csv  when the model has ``get_feature_importance``
-    metadata.json           versions, feature names, creation time, SHA-256 of the model
+    metadata.json           versions (skquant, the core stack and the libraries whose
+                            objects the model holds), feature names, creation time,
+                            SHA-256 of the model
 
 Every file is written first to a staging folder beside the model's, then moved in by
 renames, ``metadata.json`` last, after the earlier model's files (its ``metadata.json``
@@ -32,6 +34,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import platform
 import shutil
 import sys
@@ -69,10 +72,21 @@ METADATA_FILE = "metadata.json"
 _MODEL_FOLDER_FILES = (*MODEL_FILES.values(), CONFIG_FILE, METRICS_FILE, IMPORTANCE_FILE)
 _METADATA_VERSION = 1
 
-# Distributions whose versions are recorded: always the core stack, and the heavy
-# libraries only when installed (a model may hold their objects).
+# Distributions whose versions are recorded: always the core stack, and a heavy
+# library only when the saved model holds its objects (or, for skops, is written by
+# it): a Ridge saved where torch is installed warned, loaded where it is not, that
+# torch and skorch were "not installed".
 _CORE_LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
 _MODEL_LIBRARIES = ("lightgbm", "xgboost", "xgboost-cpu", "ngboost", "torch", "skorch", "skops")
+# the model libraries' distributions by the top-level module their objects come from
+# (skorch's nets hold torch modules, which skorch pickles through torch itself)
+_LIBRARIES_OF_MODULE = {
+    "lightgbm": ("lightgbm",),
+    "xgboost": ("xgboost", "xgboost-cpu"),
+    "ngboost": ("ngboost",),
+    "torch": ("torch",),
+    "skorch": ("skorch", "torch"),
+}
 
 # The types `load_model(format="skops")` trusts beyond skops' own defaults: named
 # types, never whole modules (a module holds functions too: trusting every name under
@@ -108,14 +122,50 @@ def _sha256_bytes(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _library_versions() -> dict[str, str]:
+def _library_versions(names: Iterable[str] = _CORE_LIBRARIES + _MODEL_LIBRARIES) -> dict[str, str]:
+    """``{distribution: version}`` of those of ``names`` that are installed."""
     versions = {}
-    for name in _CORE_LIBRARIES + _MODEL_LIBRARIES:
+    for name in names:
         try:
             versions[name] = _importlib_metadata.version(name)
         except _importlib_metadata.PackageNotFoundError:
             continue
     return versions
+
+
+class _ModuleRecorder(pickle.Pickler):
+    """Pickles into nothing, noting the top-level module of every object, class and
+    function met on the way (arrays' buffers are passed by, not copied)."""
+
+    def __init__(self) -> None:
+        super().__init__(_Discard(), protocol=5, buffer_callback=lambda buffer: None)
+        self.modules: set[str] = set()
+
+    def reducer_override(self, obj):
+        for owner in (type(obj), obj):
+            module = getattr(owner, "__module__", None)
+            if isinstance(module, str):
+                self.modules.add(module.partition(".")[0])
+        return NotImplemented  # pickled as usual
+
+
+class _Discard:
+    def write(self, data) -> int:
+        return len(data)
+
+
+def _model_libraries(estimator, format: str) -> tuple[str, ...]:
+    """The model libraries (of ``_MODEL_LIBRARIES``) whose objects ``estimator`` holds,
+    plus skops for ``format="skops"``: all of them when its objects cannot be walked."""
+    try:
+        recorder = _ModuleRecorder()
+        recorder.dump(estimator)
+    except Exception:  # noqa: BLE001 - unknown: record every installed one, as before
+        return _MODEL_LIBRARIES
+    used = {lib for module in recorder.modules for lib in _LIBRARIES_OF_MODULE.get(module, ())}
+    if format == "skops":
+        used.add("skops")
+    return tuple(name for name in _MODEL_LIBRARIES if name in used)
 
 
 def _skquant_version() -> str:
@@ -446,8 +496,8 @@ def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
         if all_zero:
             warnings.warn(
                 f"save_model: the saved {IMPORTANCE_FILE} of {type(estimator).__name__} is "
-                "all zeros: the model never used a feature (e.g. every tree is a single leaf), so its order is the "
-                "column order: do not select features from it.",
+                "all zeros: the model never used a feature (e.g. every tree is a single leaf, or every "
+                "coefficient is 0), so its order is the column order: do not select features from it.",
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
@@ -463,7 +513,9 @@ def _write_files(staging: Path, estimator, metrics, data, format: str) -> None:
         "skquant_version": _skquant_version(),
         "python_version": platform.python_version(),
         "platform": sys.platform,
-        "libraries": _library_versions(),
+        # the core stack and the libraries the model uses: the ones whose versions
+        # load_model compares
+        "libraries": _library_versions(_CORE_LIBRARIES + _model_libraries(estimator, format)),
         "feature_names": _feature_names(estimator, data),
         "task": getattr(estimator, "task_", getattr(_final_step(estimator), "task_", None)),
         "data": _data_summary(data),
@@ -598,8 +650,9 @@ def load_model(
     Warns
     -----
     LibraryVersionWarning
-        When skquant or a library recorded in ``metadata.json`` has another version
-        now; the model is still loaded.
+        When skquant or a library recorded in ``metadata.json`` (the core stack and
+        the libraries the model uses) has another version now, or is not installed;
+        the model is still loaded.
 
     Examples
     --------

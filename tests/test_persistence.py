@@ -708,3 +708,54 @@ def test_an_unfitted_estimator_is_refused(tmp_path):
         with pytest.raises(NotFittedError, match="save_model saves a fitted model: this"):
             save_model(unfitted, tmp_path / "model")
     assert not (tmp_path / "model").exists()
+
+
+def test_the_versions_compared_are_of_the_libraries_the_model_uses(
+    tmp_path, data, saved, monkeypatch
+):
+    """metadata.json recorded every installed heavy library: a Ridge saved where torch
+    is installed warned, loaded where it is not, "skorch ... (installed: not installed),
+    torch ...". Now it records the core stack and the libraries the model holds."""
+    from sklearn.linear_model import Ridge
+
+    import skquant.persistence as persistence
+
+    X, y = data
+    ridge = save_model(Ridge().fit(X, y), tmp_path / "ridge")
+    recorded = set(load_metadata(ridge)["libraries"])
+    assert {"scikit-learn", "numpy", "pandas", "scipy", "joblib"} <= recorded
+    assert not recorded & set(persistence._MODEL_LIBRARIES), recorded
+    booster = saved  # a LightGBMTrainer, which holds a Booster
+    assert "lightgbm" in load_metadata(booster)["libraries"]
+    real = persistence._library_versions
+
+    def lean(names=persistence._CORE_LIBRARIES + persistence._MODEL_LIBRARIES):
+        return {k: v for k, v in real(names).items() if k not in ("torch", "skorch", "lightgbm")}
+
+    monkeypatch.setattr(persistence, "_library_versions", lean)  # a lean serving box
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LibraryVersionWarning)
+        load_model(ridge)
+    with pytest.warns(LibraryVersionWarning, match=r"lightgbm [\d.]+ \(installed: not installed\)"):
+        load_model(booster)
+
+
+@pytest.mark.requires("torch")
+def test_a_torch_model_records_torch(tmp_path):
+    """The walk over the model's objects finds a library it holds through a subpackage."""
+    torch = pytest.importorskip("torch")
+    folder = save_model(torch.nn.Linear(2, 1), tmp_path / "net")
+    assert "torch" in load_metadata(folder)["libraries"]
+
+
+def test_an_all_zero_linear_model_is_not_said_to_have_trees(tmp_path, data):
+    """save_model's all-zero warning of an FTRL model (every coefficient 0 under a
+    strong l1) said "every tree is a single leaf"."""
+    from skquant.registry import get_trainer
+
+    X, y = data
+    model = get_trainer("ftrl_proximal")(l1=1e9).fit(X, y)
+    with pytest.warns(UserWarning, match=r"is all zeros") as caught:
+        save_model(model, tmp_path / "ftrl")
+    said = next(str(w.message) for w in caught if "is all zeros" in str(w.message))
+    assert "every coefficient is 0" in said, said
