@@ -966,7 +966,7 @@ def test_the_in_sample_guard_survives_a_copy_without_the_record(tmp_path, stand_
     import shutil
 
     from skquant.cli import main
-    from skquant.cli._data import first_unseen_date, sidecar_path
+    from skquant.cli._data import first_unseen_date, has_build_record, sidecar_path
 
     data = write_symbols(tmp_path / "data", ["AAA", "BBB"], n=160, csv=("BBB",))
     built = tmp_path / "vaeA"
@@ -980,6 +980,7 @@ def test_the_in_sample_guard_survives_a_copy_without_the_record(tmp_path, stand_
     with pytest.raises(ValueError, match=r"^BBB\.csv holds vae0, vae1, latent columns .* no "
                        r"record of the dates"):  # fmt: skip
         first_unseen_date(copy / "BBB.csv")
+    assert has_build_record(copy / "AAA.parquet") and not has_build_record(copy / "BBB.csv")
     # the copy's validation tail (the last 40 dates) starts before the cutoff: refused
     out = tmp_path / "models"
     args = ["-q", "train-all", "--input-dir", str(copy), "--output-dir", str(out),

@@ -292,6 +292,14 @@ def file_build_record(path: Path) -> dict | None:
         ) from None
 
 
+def has_build_record(path: Path) -> bool:
+    """Whether build-features left a record of the file: in its metadata or beside it."""
+    try:
+        return sidecar_path(path).is_file() or file_build_record(path) is not None
+    except ValueError:  # unreadable: first_unseen_date names it, per symbol
+        return True
+
+
 def first_unseen_date(path: Path) -> pd.Timestamp | None:
     """The first date the feature model of a build-features file never saw (None for other files).
 

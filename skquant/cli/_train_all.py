@@ -248,10 +248,10 @@ def _log_run(tracker, out_dir: Path, manifest: dict) -> None:
 def _run(args: argparse.Namespace, open_run) -> int:
     from skquant.cli._data import (
         asked_columns,
+        has_build_record,
         parse_features,
         plan_files,
         plan_sample,
-        sidecar_path,
         symbol_files,
     )
     from skquant.cli._pairs import Job, min_train_rows, summary_table, train_symbol
@@ -283,7 +283,7 @@ def _run(args: argparse.Namespace, open_run) -> int:
     plan = _plan(sample, plan_files(sample_names), args, requested, verbosity)
     target, features = plan.target, plan.features
     excluded = [c for c in sample.columns if c != target and is_label_like(c)]
-    unseen = [s for s, path in files.items() if sidecar_path(path).is_file()]
+    unseen = [s for s, path in files.items() if has_build_record(path)]
     if verbosity >= 0:
         print(
             f"{len(files)} symbols in {args.input_dir}; models: {', '.join(m for m, _ in models)}"
