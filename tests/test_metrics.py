@@ -1281,3 +1281,43 @@ def test_the_calendar_warning_of_a_scorer_is_shown_once_per_cross_validate():
         cross_validate(Ridge(), X, y, cv=cv, scoring=get_scorer("sharpe"))
     said = [str(w.message) for w in caught if "weekday market" in str(w.message)]
     assert cv.get_n_splits(X) > 10 and len(said) == 1, said
+
+
+def test_validation_metrics_refuses_dates_it_would_sort_as_text():
+    """Risk walk: dates as text ('12/31/2020', a CSV read without parse_dates) were
+    booked in alphabetical order, January 2021 before December 2020, while the year was
+    read from them as dates: Sharpe -1.1545, drawdown -0.0802, turnover 0.95 instead of
+    -1.0965, -0.0697, 0.9167, silently. Period numbers without periods_per_year were
+    read as nanoseconds (15,120 periods a year)."""
+    from skquant.metrics import validation_metrics
+
+    days = pd.bdate_range("2020-12-01", periods=60)
+    r = np.random.default_rng(0).normal(0.001, 0.01, 60)
+    f = np.random.default_rng(1).normal(size=60)
+    real = validation_metrics("regression", r, f, returns=r, dates=days, cost_bps=10)
+    text = days.strftime("%m/%d/%Y")
+    for dates in (text, list(text), np.asarray(days.date), pd.Index(days.to_period("D"))):
+        with pytest.raises(ValueError, match=r"dates holds .*pd.to_datetime|to_timestamp"):
+            validation_metrics("regression", r, f, returns=r, dates=dates, cost_bps=10)
+    panel = pd.MultiIndex.from_arrays([text, ["A"] * 60])  # a panel's text date level
+    with pytest.raises(ValueError, match="dates holds text"):
+        validation_metrics("regression", r, f, returns=r, dates=panel)
+    with pytest.raises(ValueError, match="dates holds numbers.*periods_per_year"):
+        validation_metrics("regression", r, f, returns=r, dates=np.arange(60))
+    numbered = validation_metrics(
+        "regression", r, f, returns=r, dates=np.arange(60), periods_per_year=252, cost_bps=10
+    )["trading"]
+    for key in ("sharpe", "max_drawdown", "turnover"):
+        assert numbered[key] == pytest.approx(real["trading"][key]), key
+    # period_returns (and compute_metric through it) sorted the text too
+    from skquant.metrics import compute_metric, period_returns
+
+    with pytest.raises(ValueError, match="alphabetical order is not their date order"):
+        period_returns(r, text)
+    with pytest.raises(ValueError, match="alphabetical order is not their date order"):
+        compute_metric("max_drawdown", r, f, np.sign(f), text)
+    iso = days.strftime("%Y-%m-%d")  # text in date order, and ids, are sorted right
+    np.testing.assert_array_equal(period_returns(r, iso), period_returns(r, days))
+    assert compute_metric("max_drawdown", r, f, np.sign(f), iso) == pytest.approx(
+        compute_metric("max_drawdown", r, f, np.sign(f), days)
+    )

@@ -191,7 +191,10 @@ def period_returns(row_returns, dates=None) -> np.ndarray:
         One return per row (for a panel, one per symbol and date).
     dates : array-like of shape (n_samples,), default=None
         The date of each row. With dates, each period's return is the mean over the
-        rows of that date, in date order; without, the rows are the periods.
+        rows of that date, in date order; without, the rows are the periods. Dates
+        are sorted as they are: text that reads as dates whose alphabetical order is
+        not their date order ("01/04/2021" before "12/31/2020") raises ``ValueError``,
+        as it does for the time splitters' ``groups`` (pass datetimes).
 
     Returns
     -------
@@ -201,9 +204,36 @@ def period_returns(row_returns, dates=None) -> np.ndarray:
     if dates is None:
         return r
     dates = np.asarray(dates)
+    _check_text_dates(dates)
     if len(np.unique(dates)) == len(dates) and np.all(dates[1:] >= dates[:-1]):
         return r
     return pd.Series(r).groupby(dates, sort=True).mean().to_numpy()
+
+
+def _check_text_dates(dates: np.ndarray) -> None:
+    """Refuse ``dates`` given as date text whose alphabetical order is not their date
+    order: the periods are booked in sorted order, so "01/04/2021" came before
+    "12/31/2020" (P&L and drawdown out of order), while the year was read from them as
+    dates. Text that does not read as dates (ids), or reads as dates in order (ISO
+    "2020-12-31"), passes: the time splitters' rule for ``groups``."""
+    labels = pd.unique(dates.reshape(-1))
+    if not len(labels) or not all(isinstance(v, str) for v in labels):
+        return
+    labels = np.sort(labels.astype(str))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' "could not infer format"
+            parsed = pd.to_datetime(pd.Index(labels), format="mixed")
+    except (ValueError, TypeError, OverflowError):
+        return  # not dates: labels in their own order
+    if parsed.isna().any() or parsed.is_monotonic_increasing:
+        return
+    raise ValueError(
+        f"dates holds dates as text ({str(labels[0])!r}) whose alphabetical order is not "
+        "their date order, and the periods are booked in sorted order (P&L, turnover and "
+        "drawdown out of date order): convert them with pd.to_datetime(dates) "
+        "(dayfirst=True for day-first text), or pass ISO text (YYYY-MM-DD)."
+    )
 
 
 def metric_kind(name: str) -> str:

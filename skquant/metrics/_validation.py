@@ -11,7 +11,7 @@ from sklearn import metrics as skm
 
 from skquant.metrics._predictions import hit_rate, information_coefficient
 from skquant.metrics._returns import max_drawdown, profit_factor, sharpe_ratio, win_loss_ratio
-from skquant.metrics._scorer import positions_from_scores
+from skquant.metrics._scorer import _check_text_dates, positions_from_scores
 from skquant.metrics._significance import probabilistic_sharpe_ratio
 from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._time import NoDatesWarning, date_level, periods_per_year_of, symbol_values
@@ -54,7 +54,11 @@ def validation_metrics(
     returns : array-like of shape (n_samples,), default=None
         The one-period return of each row; without it there are no trading metrics.
     dates : array-like or Index of shape (n_samples,), default=None
-        The date of each row (a ``MultiIndex``'s first level is taken as the date).
+        The date of each row, as datetimes (of a ``MultiIndex``, its datetime level,
+        else its first). Text (a CSV read without ``parse_dates``), date objects and
+        Periods raise ``ValueError``: text sorts alphabetically ("01/04/2021" before
+        "12/31/2020"), which would book the periods out of order; convert them with
+        ``pd.to_datetime``. Numbers (period numbers) need ``periods_per_year``.
     periods_per_year : float, default=None
         Annualisation of the Sharpe ratio; None infers it from ``dates`` (252
         without them, with a ``NoDatesWarning``, as the trading scorers). A value
@@ -104,6 +108,8 @@ def validation_metrics(
         row_dates = None if dates is None else pd.Index(np.asarray(dates).reshape(-1))
     if row_dates is not None and len(row_dates) != len(labelled):
         raise ValueError(f"dates has {len(row_dates)} values but y_val has {len(labelled)}.")
+    if row_dates is not None:
+        _check_dates(row_dates, periods_per_year)
     y, y_pred = y[labelled], pred_all[labelled]
     nan = float("nan")
     out: dict[str, Any] = {"constant_predictions": one_value(pred_all if proba is None else proba)}
@@ -182,6 +188,42 @@ def validation_metrics(
     return out
 
 
+def _check_dates(row_dates: pd.Index, periods_per_year) -> None:
+    """Refuse ``dates`` that are not datetimes where the numbers would be wrong.
+
+    Text (a CSV read without ``parse_dates``), date objects and Periods: the periods
+    are booked in the values' own sort order, alphabetical for text ("01/04/2021"
+    before "12/31/2020": P&L, turnover and drawdown out of order), while the year is
+    read from them as dates. Numbers (period numbers) sort right but tell no year:
+    read as nanoseconds they gave 15,120 periods a year, so they need
+    ``periods_per_year``. The walk-forward engine refuses such dates as well.
+    """
+    if pd.api.types.is_datetime64_any_dtype(row_dates):
+        return
+    numeric = pd.api.types.is_numeric_dtype(row_dates) and not pd.api.types.is_bool_dtype(row_dates)
+    if numeric and periods_per_year is not None:
+        return  # period numbers, in their order, with the year given
+    first = row_dates[0] if len(row_dates) else None
+    if numeric:
+        raise ValueError(
+            f"dates holds numbers ({first!r}), not datetimes, and periods_per_year=None "
+            "takes the year from the dates: convert them with pd.to_datetime, or pass "
+            "periods_per_year (252 daily, 52 weekly, 12 monthly) for period numbers."
+        )
+    kind = pd.api.types.infer_dtype(row_dates, skipna=True)
+    what = {"string": "text", "bytes": "text", "period": "Periods"}.get(
+        kind, f"{row_dates.dtype} values"
+    )
+    fix = "dates.to_timestamp()" if kind == "period" else "pd.to_datetime(dates)"
+    raise ValueError(
+        f"dates holds {what} ({first!r}), not datetimes: they would be booked in their "
+        "own sort order (text alphabetically: '01/04/2021' before '12/31/2020'), so P&L, "
+        f"turnover and drawdown would run out of date order. Convert them with {fix} "
+        "(or read_csv(..., parse_dates=[...])); for a (date, symbol) MultiIndex, its "
+        "date level."
+    )
+
+
 def _psr(period: np.ndarray) -> float:
     """The probabilistic Sharpe ratio against 0 of the finite periods (NaN below 2)."""
     finite = np.asarray(period, dtype=float)
@@ -214,6 +256,7 @@ def _sign_portfolio(position, returns, dates, symbols):
     if dates is None:  # the rows are the periods, of one series
         group, n_groups = np.arange(len(position)), len(position)
     else:
+        _check_text_dates(np.asarray(dates))  # the scorer's groups: sorted as they are
         group, uniques = pd.factorize(np.asarray(dates), sort=True)
         if (group < 0).any():
             raise ValueError("dates must not hold missing values (NaT).")
