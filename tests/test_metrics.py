@@ -1321,3 +1321,20 @@ def test_validation_metrics_refuses_dates_it_would_sort_as_text():
     assert compute_metric("max_drawdown", r, f, np.sign(f), iso) == pytest.approx(
         compute_metric("max_drawdown", r, f, np.sign(f), days)
     )
+
+
+def test_validation_metrics_refuses_an_unknown_task():
+    """Risk walk: any task but exactly "classification" was scored as a regression, so
+    a classifier's 0/1 labels became long/flat positions: "classifier",
+    "Classification" and "banana" gave a Sharpe ratio of 2.369 instead of -1.144."""
+    from skquant.metrics import validation_metrics
+
+    rng = np.random.default_rng(0)
+    r = rng.normal(0.001, 0.01, 50)
+    y = (r > 0).astype(int)
+    pred = np.where(rng.random(50) < 0.6, y, 1 - y)
+    for task in ("classifier", "Classification", "banana", None):
+        with pytest.raises(ValueError, match="task must be one of 'classification', 'regr"):
+            validation_metrics(task, y, pred, returns=r, periods_per_year=252)
+    out = validation_metrics("classification", y, pred, returns=r, periods_per_year=252)
+    assert "accuracy" in out and "rmse" not in out

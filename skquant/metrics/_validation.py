@@ -20,6 +20,9 @@ from skquant.utils._warnings import caller_stacklevel
 __all__ = ["validation_metrics"]
 
 
+_TASKS = ("classification", "regression")
+
+
 def validation_metrics(
     task: str,
     y_val,
@@ -40,7 +43,7 @@ def validation_metrics(
     Parameters
     ----------
     task : {"classification", "regression"}
-        The task the model was fitted for.
+        The task the model was fitted for; any other value raises ``ValueError``.
     y_val : array-like of shape (n_samples,)
         The validation target (0/1 labels for classification). Rows whose label is
         NaN (a forward label not known yet at the end of the data) are left out of
@@ -97,6 +100,8 @@ def validation_metrics(
         the model's skill).
     """
 
+    if task not in _TASKS:  # "classifier" was scored as a regression, 0/1 as long/flat
+        raise ValueError(f"task must be one of {', '.join(map(repr, _TASKS))}, got {task!r}.")
     y = np.asarray(y_val, dtype=float).reshape(-1)
     pred_all = np.asarray(pred)
     if len(pred_all) != len(y):
