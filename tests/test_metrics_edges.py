@@ -336,3 +336,48 @@ def test_a_bad_risk_free_rate_or_required_return_is_named(bad):
     assert sortino_ratio(r, required_return=np.int64(0)) == sortino_ratio(r)
     # a 0-d array is a number too (it broadcast before the check, and still counts)
     assert sharpe_ratio(r, risk_free=np.array(0.001)) == sharpe_ratio(r, risk_free=0.001)
+
+
+def test_validation_metrics_names_the_bad_input():
+    """Risk walk: a short returns raised numpy's IndexError, a long one "hit_rate: y_true
+    has 70 values", a two-column proba a boolean-index IndexError and a NaN prediction
+    scikit-learn's "Input contains NaN." Each now names its parameter and the lengths."""
+    rng = np.random.default_rng(0)
+    r = rng.normal(0.001, 0.01, 50)
+    y = (r > 0).astype(int)
+    cases = [
+        (dict(task="regression", y_val=r, pred=r, returns=r[:40]), "returns has 40"),
+        (dict(task="regression", y_val=r, pred=r, returns=np.r_[r, r[:20]]), "returns has 70"),
+        (
+            dict(task="classification", y_val=y, pred=y, proba=np.c_[1 - r, r]),
+            r"proba must be 1-D.*\[:, 1\]",
+        ),
+        (dict(task="classification", y_val=y, pred=y, proba=r * 100), r"outside \[0, 1\]"),
+        (
+            dict(task="classification", y_val=y, pred=y, proba=np.full(50, np.nan)),
+            "proba holds 50 NaN",
+        ),
+        (
+            dict(task="regression", y_val=r, pred=np.where(np.arange(50) == 3, np.nan, r)),
+            "pred holds 1 NaN",
+        ),
+        (dict(task="regression", y_val=r, pred=["up"] * 50), "pred must hold numbers"),
+        (dict(task="regression", y_val=r, pred=np.c_[r, r]), "pred must be 1-D"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            validation_metrics(**kwargs, periods_per_year=252)
+    assert "y_val has 50 values but returns has 40" in _error(
+        validation_metrics, "regression", r, r, returns=r[:40], periods_per_year=252
+    )
+    one_column = validation_metrics(
+        "regression", r, r.reshape(-1, 1), returns=r, periods_per_year=252
+    )
+    plain = validation_metrics("regression", r, r, returns=r, periods_per_year=252)
+    assert one_column["trading"]["sharpe"] == plain["trading"]["sharpe"]
+
+
+def _error(func, *args, **kwargs) -> str:
+    with pytest.raises(ValueError) as info:
+        func(*args, **kwargs)
+    return str(info.value)

@@ -15,6 +15,7 @@ from skquant.metrics._scorer import _check_text_dates, positions_from_scores
 from skquant.metrics._significance import probabilistic_sharpe_ratio
 from skquant.utils._portfolio import one_sided, one_value
 from skquant.utils._time import NoDatesWarning, date_level, periods_per_year_of, symbol_values
+from skquant.utils._validation import one_dimensional
 from skquant.utils._warnings import caller_stacklevel
 
 __all__ = ["validation_metrics"]
@@ -50,12 +51,16 @@ def validation_metrics(
         the prediction metrics, as a row without a return is left out of the
         trading metrics; the trading metrics do not use ``y_val``.
     pred : array-like of shape (n_samples,)
-        The predictions (class labels for classification).
+        The predictions (class labels for classification), finite numbers: a NaN
+        or infinite one raises ``ValueError`` (drop the row, as the command line
+        does), as does any length other than ``y_val``'s.
     proba : array-like of shape (n_samples,), default=None
-        The probability of the positive class; with it a classifier's positions follow
+        The probability of the positive class, in [0, 1] (one column,
+        ``predict_proba(X)[:, 1]``, not both); with it a classifier's positions follow
         the probability (0 at exactly 0.5) and ROC AUC and log loss are reported.
     returns : array-like of shape (n_samples,), default=None
-        The one-period return of each row; without it there are no trading metrics.
+        The one-period return of each row (NaN: a row without one), as many as
+        ``y_val``; without it there are no trading metrics.
     dates : array-like or Index of shape (n_samples,), default=None
         The date of each row, as datetimes (of a ``MultiIndex``, its datetime level,
         else its first). Text (a CSV read without ``parse_dates``), date objects and
@@ -102,10 +107,24 @@ def validation_metrics(
 
     if task not in _TASKS:  # "classifier" was scored as a regression, 0/1 as long/flat
         raise ValueError(f"task must be one of {', '.join(map(repr, _TASKS))}, got {task!r}.")
-    y = np.asarray(y_val, dtype=float).reshape(-1)
-    pred_all = np.asarray(pred)
-    if len(pred_all) != len(y):
-        raise ValueError(f"y_val has {len(y)} values but pred has {len(pred_all)}.")
+    y = _numbers(y_val, "y_val")
+    pred_all = _numbers(pred, "pred", len(y), finite=True)
+    if proba is not None:
+        proba = _numbers(
+            proba,
+            "proba",
+            len(y),
+            finite=True,
+            hint=": the probability of the positive class, predict_proba(X)[:, 1]",
+        )
+        if ((proba < 0) | (proba > 1)).any():
+            raise ValueError(
+                f"proba holds values outside [0, 1] ({proba.min():g} to {proba.max():g}): "
+                "pass the probability of the positive class, predict_proba(X)[:, 1], not "
+                "a decision score."
+            )
+    if returns is not None:
+        returns = _numbers(returns, "returns", len(y))
     labelled = ~np.isnan(y)  # a NaN label: left out of the prediction metrics
     if isinstance(dates, pd.MultiIndex):  # (date, symbol) in either order: the dates
         row_dates = dates.get_level_values(date_level(dates) or 0)
@@ -121,12 +140,12 @@ def validation_metrics(
     if task == "classification":
         out["accuracy"] = float(skm.accuracy_score(y, y_pred)) if len(y) else nan
         if proba is not None and len(np.unique(y)) == 2:
-            p = np.asarray(proba, dtype=float).reshape(-1)[labelled]
+            p = proba[labelled]
             out["roc_auc"] = float(skm.roc_auc_score(y, p))
             out["log_loss"] = float(skm.log_loss(y, np.clip(p, 1e-12, 1 - 1e-12), labels=[0, 1]))
         # the engine's rule: +1 above P = 0.5, -1 below, 0 at exactly 0.5 (0/1 labels
         # without probabilities give +1/-1)
-        position = positions_from_scores(pred if proba is None else proba, classifier=True)
+        position = positions_from_scores(pred_all if proba is None else proba, classifier=True)
     else:
         if len(y):
             out["rmse"] = float(np.sqrt(skm.mean_squared_error(y, y_pred)))
@@ -142,7 +161,7 @@ def validation_metrics(
             )
         )
         out["hit_rate"] = float(hit_rate(y, y_pred))
-        position = positions_from_scores(pred, classifier=False)
+        position = positions_from_scores(pred_all, classifier=False)
     if returns is not None:
         from skquant.utils._portfolio import check_portfolio
 
@@ -152,7 +171,7 @@ def validation_metrics(
             # without a datetime level, level 0 is taken as the dates
             symbols = symbol_values(dates, default_level=0)
             dates = dates.get_level_values(date_level(dates) or 0)
-        gross, turn = _sign_portfolio(position, np.asarray(returns, dtype=float), dates, symbols)
+        gross, turn = _sign_portfolio(position, returns, dates, symbols)
         if turn is None and cost_bps:
             raise ValueError(
                 "cost_bps on rows that share a date needs dates as a (date, symbol) "
@@ -175,7 +194,7 @@ def validation_metrics(
         out["trading"] = {
             "sharpe": float(sharpe_ratio(period, periods_per_year=periods_per_year)),
             "max_drawdown": float(max_drawdown(period)),
-            "hit_rate": float(hit_rate(np.asarray(returns, dtype=float), position)),
+            "hit_rate": float(hit_rate(returns, position)),
             "profit_factor": float(profit_factor(period)),
             "win_loss_ratio": float(win_loss_ratio(period)),
             # a period below -1 wipes equity out, as in max_drawdown
@@ -191,6 +210,32 @@ def validation_metrics(
             "one_sided": one_sided(position),
         }
     return out
+
+
+def _numbers(
+    values, name: str, n: int | None = None, *, finite: bool = False, hint: str = ""
+) -> np.ndarray:
+    """``values`` as one float per row, checked: 1-D (one column is flattened), of
+    numbers, ``n`` of them (y_val's) when given, and finite with ``finite``. Each
+    error names ``name``: a short returns raised numpy's IndexError, a two-column
+    proba a boolean-index IndexError, a NaN prediction scikit-learn's "Input contains
+    NaN."."""
+    try:
+        v = one_dimensional(values, name, hint)
+    except (TypeError, ValueError) as exc:
+        if "must be 1-D" in str(exc):
+            raise
+        raise ValueError(f"{name} must hold numbers: {exc}") from None
+    if n is not None and len(v) != n:
+        raise ValueError(f"y_val has {n} values but {name} has {len(v)}.")
+    bad = int((~np.isfinite(v)).sum()) if finite else 0
+    if bad:
+        raise ValueError(
+            f"{name} holds {bad} NaN or infinite values (of {len(v)}), where each row needs "
+            "a model's output to take a position: drop those rows (from y_val, returns and "
+            "dates as well) or fix the model."
+        )
+    return v
 
 
 def _check_dates(row_dates: pd.Index, periods_per_year) -> None:
