@@ -85,6 +85,7 @@ def test_constant_returns_have_an_exact_sharpe():
     assert probabilistic_sharpe_ratio([0.0] * 10, benchmark_sharpe=-0.1) > 0.5
 
 
+@pytest.mark.filterwarnings("ignore:.*looks annualised:UserWarning")  # large draws
 @settings(max_examples=60, deadline=None)
 @given(r=_returns, low=st.floats(-0.5, 0.5), step=st.floats(0.001, 0.5))
 def test_psr_decreases_as_the_benchmark_grows(r, low, step):
@@ -93,6 +94,7 @@ def test_psr_decreases_as_the_benchmark_grows(r, low, step):
     assert 0.0 <= higher <= lower <= 1.0
 
 
+@pytest.mark.filterwarnings("ignore:.*looks annualised:UserWarning")  # large draws
 @settings(max_examples=60, deadline=None)
 @given(r=_returns, n_trials=st.integers(2, 10_000), variance=st.floats(1e-6, 1.0))
 def test_dsr_is_at_most_psr_of_zero(r, n_trials, variance):
@@ -194,13 +196,50 @@ def test_a_benchmark_or_variance_that_looks_annualised_warns():
     import warnings
 
     r = np.random.default_rng(0).normal(0.001, 0.01, size=500)
-    with pytest.warns(UserWarning, match=r"benchmark_sharpe=1 is a Sharpe ratio per period") as w:
+    with pytest.warns(UserWarning, match=r"benchmark_sharpe=1 gives a per-period .* annual") as w:
         probabilistic_sharpe_ratio(r, benchmark_sharpe=1.0)
     assert len(w) == 1 and w[0].filename == __file__
-    with pytest.warns(UserWarning, match=r"trials_sharpe_variance=1 is the variance") as w:
+    with pytest.warns(UserWarning, match=r"trials_sharpe_variance=1 \(with n_trials=10\)") as w:
         deflated_sharpe_ratio(r, n_trials=10, trials_sharpe_variance=1.0)
     assert len(w) == 1 and w[0].filename == __file__  # not again from its PSR
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         probabilistic_sharpe_ratio(r, benchmark_sharpe=0.1)  # 1.6 a year: per period
         deflated_sharpe_ratio(r, n_trials=10, trials_sharpe_variance=0.01)
+
+
+def test_a_typical_annualised_benchmark_or_variance_warns_too():
+    """Risk walk: the check fired only at benchmark_sharpe (trials_sharpe_variance) >= 1,
+    so the typical annualised figures passed silently: on three years of daily returns
+    with an annual Sharpe ratio of 0.85, probabilistic_sharpe_ratio(r, 0.5) gave
+    1.4e-34 and deflated_sharpe_ratio(r, 10, 0.25) 6.8e-90. A benchmark far beyond the
+    returns' own Sharpe ratio (in standard errors) and beyond a plausible per-period
+    level warns; a monthly benchmark of 0.3 does not."""
+    import warnings
+
+    import pandas as pd
+
+    r = np.random.default_rng(0).normal(0.0008, 0.01, size=756)
+    with pytest.warns(
+        UserWarning, match=r"benchmark_sharpe=0.5 .*an annualised 7.94 on daily"
+    ) as w:
+        assert probabilistic_sharpe_ratio(r, 0.5) < 1e-30
+    assert len(w) == 1 and w[0].filename == __file__
+    with pytest.warns(UserWarning, match=r"trials_sharpe_variance=0.25 .*looks annualised") as w:
+        assert deflated_sharpe_ratio(r, 10, 0.25) < 1e-80
+    assert len(w) == 1 and w[0].filename == __file__
+    daily = pd.Series(r, index=pd.bdate_range("2020-01-01", periods=756))
+    with pytest.warns(UserWarning, match=r"an annualised 4.76 by the dates' 252 a year"):
+        probabilistic_sharpe_ratio(daily, 0.3)  # known daily dates: 0.3 a day is 4.8 a year
+    rng = np.random.default_rng(1)
+    months = pd.date_range("1970-01-31", periods=600, freq="ME")
+    monthly = pd.Series(rng.normal(0.01, 0.04, 600), index=months)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for returns in (monthly, monthly.to_numpy()):
+            probabilistic_sharpe_ratio(returns, 0.3)  # 1.04 a year: a per-month benchmark
+        probabilistic_sharpe_ratio(r, 0.05)  # 0.79 a year on daily data, per day
+        deflated_sharpe_ratio(r, 10, 0.001)
+        probabilistic_sharpe_ratio(r, 0.1)  # near the returns' own Sharpe ratio (0.054)
+    with pytest.warns(UserWarning, match=r"an annualised 3.46 by the dates' 12 a year"):
+        probabilistic_sharpe_ratio(monthly, 1.0)  # 1 a month: still caught

@@ -29,6 +29,7 @@ from skquant.metrics._returns import (
     _warn_if_rows_repeat_dates,
     sharpe_ratio,
 )
+from skquant.utils._time import _MIN_DATES_FOR_YEAR, infer_periods_per_year
 from skquant.utils._validation import one_dimensional
 from skquant.utils._warnings import called_from_skquant, caller_stacklevel
 
@@ -98,8 +99,11 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
         Per-period returns (in excess of the risk-free rate, if any); at least 2,
         without NaN.
     benchmark_sharpe : float, default=0.0
-        The benchmark ``SR*``, a per-period (not annualised) Sharpe ratio; 1 or
-        more warns that it looks annualised.
+        The benchmark ``SR*``, a per-period (not annualised) Sharpe ratio. One that
+        looks annualised warns: 5 or more standard errors beyond the returns' own
+        Sharpe ratio and beyond a per-period level no benchmark reaches, 4 a year by
+        the year of the dates of ``returns`` (0.25 on daily dates, 1 at most), 0.5
+        without dates (7.9 a year on daily data; 0.3 a month stays quiet).
 
     Returns
     -------
@@ -121,7 +125,9 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
         When rows of ``returns`` repeat a date (a panel's (date, symbol) rows, or a
         ``DatetimeIndex`` with repeated dates): each row counts as a period, so the
         track record looks longer than it is; combine each date's rows first
-        (``returns.groupby(level=0).mean()`` for an equal-weight book).
+        (``returns.groupby(level=0).mean()`` for an equal-weight book). When
+        ``benchmark_sharpe`` looks annualised (see above): against it the
+        probability is near 0 whatever the track record.
 
     See Also
     --------
@@ -134,23 +140,35 @@ def probabilistic_sharpe_ratio(returns, benchmark_sharpe: float = 0.0) -> float:
     0.9084
     """
     r = _returns_checked(returns, "probabilistic_sharpe_ratio")
-    _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
+    dates = _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
     benchmark = _finite_number(benchmark_sharpe, "benchmark_sharpe")
-    if abs(benchmark) >= 1 and not called_from_skquant():
-        _warn_annualised(f"benchmark_sharpe={benchmark:g}", "a Sharpe ratio")
+    moments = _moments(r)
+    if not called_from_skquant():
+        _warn_if_annualised(benchmark, moments, dates, f"benchmark_sharpe={benchmark:g}")
+    return _psr_of(moments, benchmark)
+
+
+def _moments(r: np.ndarray) -> tuple[float, int, float, float] | float:
+    """``(sharpe, n, skew, kurtosis)`` of returns ``r`` (per period, moment
+    estimators), or the exact Sharpe ratio of constant returns (no estimation error)."""
     # scaled by a power of two (exact): the moments of returns near 1e77 overflowed and
     # those near 1e-90 underflowed, giving NaN (a ratio of moments is scale-free)
     r = _rescaled(r)
     exact = _constant_ratio(r)
-    if exact is not None:  # constant returns (all zero included): no estimation error
-        return _exact_psr(exact, benchmark)
+    if exact is not None:  # constant returns (all zero included)
+        return exact
     sharpe = sharpe_ratio(r, periods_per_year=1)
     if sharpe == 0:
-        skew, kurtosis = 0.0, 3.0  # the moments multiply SR = 0
-    else:
-        skew = float(stats.skew(r, bias=True))
-        kurtosis = float(stats.kurtosis(r, fisher=False, bias=True))
-    return _psr(sharpe, len(r), skew, kurtosis, benchmark)
+        return sharpe, len(r), 0.0, 3.0  # the moments multiply SR = 0
+    skew = float(stats.skew(r, bias=True))
+    return sharpe, len(r), skew, float(stats.kurtosis(r, fisher=False, bias=True))
+
+
+def _psr_of(moments, benchmark: float) -> float:
+    """The PSR against ``benchmark`` of returns of these :func:`_moments`."""
+    if not isinstance(moments, tuple):
+        return _exact_psr(moments, benchmark)
+    return _psr(*moments, benchmark)
 
 
 def expected_max_sharpe(n_trials: int, trials_sharpe_variance: float) -> float:
@@ -191,8 +209,9 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
         trial selects nothing: the benchmark is 0 and DSR equals PSR.
     trials_sharpe_variance : float
         Variance (>= 0) across the trials of their per-period (not annualised)
-        Sharpe ratios; an annualised variance divided by ``periods_per_year``. 1 or
-        more warns that it looks annualised.
+        Sharpe ratios; an annualised variance divided by ``periods_per_year``. A
+        benchmark ``SR*`` that looks annualised warns, by the rule of
+        :func:`probabilistic_sharpe_ratio`'s ``benchmark_sharpe``.
 
     Returns
     -------
@@ -211,7 +230,8 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
     Warns
     -----
     UserWarning
-        When rows of ``returns`` repeat a date, as :func:`probabilistic_sharpe_ratio`.
+        When rows of ``returns`` repeat a date, as :func:`probabilistic_sharpe_ratio`,
+        and when the benchmark ``SR*`` looks annualised (its rule).
 
     Examples
     --------
@@ -226,23 +246,63 @@ def deflated_sharpe_ratio(returns, n_trials: int, trials_sharpe_variance: float)
     if variance < 0:
         raise ValueError(f"trials_sharpe_variance must be >= 0, got {trials_sharpe_variance!r}.")
     r = _returns_checked(returns, "deflated_sharpe_ratio")
-    _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
+    dates = _warn_if_rows_repeat_dates(returns, _TRACK_RECORD)
+    benchmark = expected_max_sharpe(int(n_trials), variance)
+    moments = _moments(r)
     # skquant's own callers (tune, benchmark) pass per-period variances they measured
-    if variance >= 1 and not called_from_skquant():
-        _warn_annualised(f"trials_sharpe_variance={variance:g}", "the variance of Sharpe ratios")
-    return probabilistic_sharpe_ratio(r, expected_max_sharpe(int(n_trials), variance))
+    if not called_from_skquant():
+        given = f"trials_sharpe_variance={variance:g} (with n_trials={n_trials})"
+        _warn_if_annualised(benchmark, moments, dates, given)
+    return _psr_of(moments, benchmark)
 
 
-def _warn_annualised(given: str, what: str) -> None:
-    """Warn that ``given`` looks annualised where a per-period figure is expected: a
-    per-period Sharpe ratio of 1 is 15.9 a year on daily returns, and against it any
-    track record has a probability near 0 (1.4e-46 for a good daily strategy)."""
+# A per-period benchmark looks annualised when it lies this many standard errors of
+# the returns' own per-period Sharpe ratio beyond it (the PSR is below 2.9e-7, or
+# above 1 - 2.9e-7 for a negative one: decided whatever the track record) ...
+_ANNUALISED_ERRORS = 5.0
+# ... and beyond a per-period level that no benchmark reaches: an annual Sharpe ratio of
+# 4 by the dates' own year (0.25 per day, 0.55 per week), at most 1 (1.15 per month
+# would let an annualised 1 pass on monthly data); without dates 0.5, 7.9 a year on
+# daily data, while a monthly benchmark of 0.3 (1.04 a year) stays plausible.
+_ANNUAL_LIMIT = 4.0
+_LIMIT_WITHOUT_DATES = 0.5
+
+
+def _warn_if_annualised(benchmark: float, moments, dates, given: str) -> None:
+    """Warn when the per-period ``benchmark`` (made by ``given``) looks annualised.
+
+    It does when it lies ``_ANNUALISED_ERRORS`` (5) standard errors of the
+    returns' own per-period Sharpe ratio beyond it, on its own side of 0, and beyond a
+    plausible per-period level: 4 / sqrt(periods per year) (at most 1) when the returns
+    carry dates (a ``DatetimeIndex`` of 10 or more dates), else 0.5. Against such a
+    benchmark the probability is near 0 (1.4e-34 for an annualised 0.5 on three years
+    of a good daily strategy) whatever the track record. Constant returns have no
+    standard error and are not judged.
+    """
+    if not isinstance(moments, tuple) or benchmark == 0:
+        return
+    sharpe, n, skew, kurtosis = moments
+    variance = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
+    error = np.sqrt(max(variance, 0.0) / (n - 1))
+    beyond = (benchmark - sharpe) * np.sign(benchmark)
+    if beyond < _ANNUALISED_ERRORS * error:
+        return
+    year = None
+    if dates is not None and dates.nunique() >= _MIN_DATES_FOR_YEAR:
+        year = infer_periods_per_year(dates.unique())
+    limit = _LIMIT_WITHOUT_DATES if year is None else min(_ANNUAL_LIMIT / np.sqrt(year), 1.0)
+    if abs(benchmark) < limit:
+        return
+    if year is None:
+        reading = f"an annualised {benchmark * np.sqrt(252):.3g} on daily data"
+    else:
+        reading = f"an annualised {benchmark * np.sqrt(year):.3g} by the dates' {year:g} a year"
     warnings.warn(
-        f"{given} is {what} per period (per day for daily returns), where 1 is an "
-        "annualised 15.9 on daily data: it looks annualised, and the probability against "
-        "it is near 0 whatever the track record. Divide an annualised Sharpe ratio by "
-        "sqrt(periods per year), its variance by periods per year (unless each period "
-        "is a year).",
+        f"{given} gives a per-period benchmark Sharpe ratio of {benchmark:.3g} ({reading}), "
+        f"{beyond / error:.0f} standard errors beyond the returns' own {sharpe:.3g} per "
+        "period: it looks annualised, and the probability against it is near 0 whatever "
+        "the track record. Divide an annualised Sharpe ratio by sqrt(periods per year), "
+        "a variance of annualised Sharpe ratios by periods per year.",
         UserWarning,
         stacklevel=caller_stacklevel(),
     )
