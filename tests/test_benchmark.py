@@ -45,13 +45,16 @@ def board_dir(panel, tmp_path_factory):
     return out, board
 
 
+# ftrl_proximal takes no random_state: it runs once
+RUNS = [("lightgbm", 0), ("lightgbm", 1), ("ftrl_proximal", 0)]
+
+
 def _summaries(out):
     return {
         (model, seed): json.loads(
             (out / "runs" / model / f"seed={seed}" / "summary.json").read_text()
         )
-        for model in MODELS
-        for seed in (0, 1)
+        for model, seed in RUNS
     }
 
 
@@ -102,23 +105,28 @@ def test_leaderboard_is_the_mean_and_std_of_the_run_summaries(board_dir):
     }
     per_period = [sharpe_ratio(r.dropna(), periods_per_year=1) for r in returns.values()]
     variance = np.var(per_period, ddof=1)
-    assert set(table.index) == set(MODELS) and (table["n_seeds"] == 2).all()
+    assert table["n_seeds"].to_dict() == {"lightgbm": 2, "ftrl_proximal": 1}
     for model in MODELS:
-        runs = [summaries[model, seed] for seed in (0, 1)]
+        seeds = [seed for name, seed in RUNS if name == model]
+        runs = [summaries[model, seed] for seed in seeds]
         for key in ("ic", "icir", "rank_ic", "rank_icir", "sharpe", "annual_return",
                     "max_drawdown", "turnover", "fit_seconds"):  # fmt: skip
             values = [run[key] for run in runs]
             assert table.loc[model, f"{key}_mean"] == pytest.approx(np.mean(values), rel=1e-8)
+            if len(values) == 1:
+                assert np.isnan(table.loc[model, f"{key}_std"])
+                continue
             assert table.loc[model, f"{key}_std"] == pytest.approx(
                 np.std(values, ddof=1), rel=1e-6, abs=1e-12
             )
-        dsr = [deflated_sharpe_ratio(returns[model, seed].dropna(), 4, variance) for seed in (0, 1)]
+        dsr = [deflated_sharpe_ratio(returns[model, seed].dropna(), 3, variance) for seed in seeds]
         assert table.loc[model, "deflated_sharpe_mean"] == pytest.approx(np.mean(dsr), rel=1e-8)
         assert runs[0]["fit_seconds"] == pytest.approx(np.mean(runs[0]["fit_seconds_per_fold"]))
     # the run's IC is the Pearson one, its rank IC the engine's Spearman summary["ic"]
     assert board.runs["ic"].ne(board.runs["rank_ic"]).all()
     manifest = json.loads((out / "leaderboard.json").read_text())
-    assert manifest["seeds"] == [0, 1] and manifest["n_trials"] == 4
+    assert manifest["seeds"] == [0, 1] and manifest["n_trials"] == 3
+    assert manifest["deterministic_models"] == ["ftrl_proximal"]
     assert len(manifest["data"]["sha256"]) == 64
     assert {"skquant", "scikit-learn", "numpy", "pandas"} <= set(manifest["versions"])
     # looked up by import name: a renamed distribution (xgboost-cpu) is found too
@@ -145,7 +153,7 @@ def test_a_second_call_reuses_the_finished_runs(panel, board_dir, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         board = benchmark(panel, output_dir=out, **SETTINGS)
-    assert board.manifest["n_runs_reused"] == 3
+    assert board.manifest["n_runs_reused"] == 2
     for path in files:
         if path.parent.name != "seed=1" or path.parent.parent.name != "lightgbm":
             assert path.stat().st_mtime_ns == stamps[path], path
@@ -203,13 +211,18 @@ def test_cli_benchmark_writes_the_leaderboard(tmp_path):
         "--output-dir", out, "--n-jobs", "1",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "ftrl_proximal seed=1: sharpe" in proc.stderr  # a progress line per run
+    # a progress line per run: FTRL takes no random_state, so it runs once
+    assert "ftrl_proximal seed=0: sharpe" in proc.stderr
+    assert "ftrl_proximal seed=1" not in proc.stderr
     assert "| ftrl_proximal |" in proc.stdout
     assert (out / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
     table = pd.read_csv(out / "leaderboard.csv", index_col="model")
-    assert list(table.index) == ["ftrl_proximal"] and table.loc["ftrl_proximal", "n_seeds"] == 2
-    assert (out / "leaderboard.md").is_file()
-    assert (out / "runs" / "ftrl_proximal" / "seed=1" / "summary.json").is_file()
+    assert list(table.index) == ["ftrl_proximal"] and table.loc["ftrl_proximal", "n_seeds"] == 1
+    md = (out / "leaderboard.md").read_text()
+    assert "ftrl_proximal take no random_state and ran once (no ±)" in md
+    assert "±" not in md.split("| ftrl_proximal |")[1]
+    assert (out / "runs" / "ftrl_proximal" / "seed=0" / "summary.json").is_file()
+    assert not (out / "runs" / "ftrl_proximal" / "seed=1").exists()
 
 
 @pytest.mark.slow  # an in-process Dask cluster hung once under pytest-xdist in CI
@@ -332,7 +345,7 @@ def test_a_seed_without_a_number_leaves_the_mean_unknown(board_dir, panel, tmp_p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         board = benchmark(panel, output_dir=copy, **SETTINGS)
-    assert board.manifest["n_runs_reused"] == 4
+    assert board.manifest["n_runs_reused"] == 3
     table = board.table
     assert np.isnan(table.loc["lightgbm", "sharpe_mean"]) and np.isnan(
         table.loc["lightgbm", "ic_mean"]
@@ -460,7 +473,8 @@ def test_a_run_records_only_what_the_filters_show(panel, monkeypatch):
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="somelib")
         board = benchmark(
-            panel, models=["ftrl_proximal"], seeds=3, n_jobs=1, target="fwd_ret",
+            panel, models=["lightgbm"], seeds=3, n_jobs=1, target="fwd_ret",
+            configs={"lightgbm": {"n_estimators": 5}},
             train_days=100, test_days=100, step_days=100, min_train_samples=200,
         )  # fmt: skip
     said = [str(w.message) for w in caught]
@@ -469,7 +483,25 @@ def test_a_run_records_only_what_the_filters_show(panel, monkeypatch):
     # was one line per run, each distinct by its run's name: 50 lines for 50 runs)
     own = [m for m in said if m.startswith("a run's own warning")]
     assert own == [
-        "a run's own warning (ftrl_proximal seed=0)",
-        "a run's own warning (ftrl_proximal seed=0, ftrl_proximal seed=1, ftrl_proximal seed=2)",
+        "a run's own warning (lightgbm seed=0)",
+        "a run's own warning (lightgbm seed=0, lightgbm seed=1, lightgbm seed=2)",
     ]
     assert board.runs.shape[0] == 3
+
+
+def test_a_family_without_a_random_state_runs_once(panel):
+    """Risk walk: the seedless families (ftrl_proximal, meta_learning, reward_based) ran
+    once per seed, one run repeated: the leaderboard showed n_seeds=3 and '± 0.000' (the
+    README's 'ftrl_proximal 0.125 ± 0.000'), and each repeat counted as a trial of the
+    deflated Sharpe ratio (lightgbm and ftrl_proximal over 3 seeds: n_trials=6). Now
+    such a family runs once, with the first seed, and counts as one trial (4)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = benchmark(panel, **{**SETTINGS, "seeds": 3})
+    assert board.manifest["n_trials"] == 4
+    assert board.table["n_seeds"].to_dict() == {"lightgbm": 3, "ftrl_proximal": 1}
+    assert sorted(map(tuple, board.runs[["model", "seed"]].to_numpy())) == [
+        ("ftrl_proximal", 0), ("lightgbm", 0), ("lightgbm", 1), ("lightgbm", 2)
+    ]  # fmt: skip
+    row = next(line for line in board.to_markdown().splitlines() if "| ftrl_proximal |" in line)
+    assert "±" not in row

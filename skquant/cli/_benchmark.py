@@ -40,8 +40,9 @@ def add_parser(subparsers, parents) -> None:
         help="leaderboard of model families over seeds (on the demo data without --input-dir)",
         description=(
             "Run each model of --models with each of --seeds seeds (the trainer's "
-            "random_state) through the same walk-forward evaluation as `skquant "
-            "walkforward`: the same data, folds, portfolio rule and costs. Writes "
+            "random_state; a family without one, such as ftrl_proximal, runs once) "
+            "through the same walk-forward evaluation as `skquant walkforward`: the same "
+            "data, folds, portfolio rule and costs. Writes "
             "runs/MODEL/seed=S/summary.json per run (a re-run reuses the finished ones), "
             "then leaderboard.csv and leaderboard.md (per model the mean and standard "
             "deviation over seeds of IC, ICIR, rank IC, net Sharpe, deflated Sharpe, annual "

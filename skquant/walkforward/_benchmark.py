@@ -132,6 +132,15 @@ def _families(spec: str) -> list[str]:
     return parts
 
 
+def _seeded(spec: str) -> bool:
+    """Whether a family of ``spec`` takes a ``random_state``: one that takes none
+    (ftrl_proximal, meta_learning, reward_based) is deterministic, so its seeds would
+    repeat one run, counted as independent seeds (a std of 0) and as trials."""
+    from skquant.config import valid_config_keys
+
+    return any("random_state" in valid_config_keys(family)[0] for family in _families(spec))
+
+
 def _seed_list(seeds) -> list[int]:
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds < 1:
@@ -403,7 +412,8 @@ class Leaderboard:
     ----------
     table : DataFrame
         One row per model (index ``model``), sorted by mean net Sharpe (best first):
-        ``n_seeds`` and, for each of ``ic``, ``icir``, ``rank_ic``, ``rank_icir``,
+        ``n_seeds`` (1 for a deterministic family, which runs once) and, for each of
+        ``ic``, ``icir``, ``rank_ic``, ``rank_icir``,
         ``sharpe``, ``deflated_sharpe``, ``annual_return``, ``max_drawdown``,
         ``turnover`` and ``fit_seconds``, its mean (``_mean``) and standard
         deviation (``_std``, ``ddof=1``; NaN with one seed) over the seeds; NaN
@@ -419,7 +429,8 @@ class Leaderboard:
     manifest : dict
         What makes the table reproducible: package versions, the data's SHA-256,
         the engine's resolved windows, portfolio and costs, the models, variant and
-        seeds, and the number and Sharpe variance of the trials.
+        seeds, the models that take no ``random_state`` (run once), and the number
+        and Sharpe variance of the trials.
     """
 
     table: pd.DataFrame
@@ -450,7 +461,13 @@ class Leaderboard:
         windows = m.get("windows", {})
         header = [
             f"Walk-forward leaderboard: {len(self.table)} models x {len(m.get('seeds', []))} "
-            f"seeds (seeds {m.get('seeds')}), mean ± std over seeds.",
+            f"seeds (seeds {m.get('seeds')}), mean ± std over seeds"
+            + (
+                f"; {', '.join(m['deterministic_models'])} take no random_state and ran once "
+                "(no ±)."
+                if m.get("deterministic_models") and len(m.get("seeds", [])) > 1
+                else "."
+            ),
             "",
             f"- data: sha256 {m.get('data', {}).get('sha256', '')[:16]}..., "
             f"{m.get('data', {}).get('n_rows')} rows; target {m.get('target')}, "
@@ -536,10 +553,9 @@ def _cell(mean, std, key) -> str:
     return text if not np.isfinite(std) else f"{text} ± {std:.{digits}f}"
 
 
-def _aggregate(done: dict, specs, seeds):
+def _aggregate(done: dict, order: list):
     """The runs (with deflated Sharpe ratios), the per-model table, the net returns per
-    run, the benchmark's, and the trials."""
-    order = [(s, seed) for s in specs for seed in seeds]
+    run, the benchmark's, and the trials; ``order`` lists the (model, seed) runs."""
     returns = pd.concat(
         {key: done[key]["returns"]["net"] for key in order}, axis=1, names=["model", "seed"]
     ).sort_index()
@@ -591,8 +607,10 @@ def benchmark(
 
     Each (model, seed) run is one :meth:`WalkForwardEngine.run` of the same engine: the
     same data, folds, embargo, portfolio rule and costs; the seed is the trainer's
-    ``random_state`` (families without one are deterministic and repeat). Per run
-    it records:
+    ``random_state``. A family without one (``ftrl_proximal``, ``meta_learning``,
+    ``reward_based``; a pipeline none of whose families has one) is deterministic and
+    runs once, with the first seed: its seeds would repeat one run, shown as a
+    standard deviation of 0 and counted as trials. Per run it records:
 
     - ``ic``: the mean over dates of the **Pearson** correlation of prediction and
       target across symbols, and ``icir`` = mean / standard deviation of those;
@@ -604,8 +622,9 @@ def benchmark(
       growth of the net returns), ``max_drawdown``, ``turnover`` (mean per period),
       ``psr``, and ``fit_seconds`` (mean wall seconds of a fold's fit);
     - ``deflated_sharpe``: :func:`~skquant.metrics.deflated_sharpe_ratio` of the run's
-      net returns given ``n_trials`` = models x seeds and the variance of all runs'
-      per-period Sharpe ratios (``ddof=1``).
+      net returns given ``n_trials`` = the number of runs (models x seeds, a
+      deterministic family one) and the variance of all runs' per-period Sharpe
+      ratios (``ddof=1``).
 
     The leaderboard holds each statistic's mean and standard deviation over seeds.
 
@@ -704,7 +723,8 @@ def benchmark(
     }
     plan = []
     for spec in specs:
-        for seed in seed_list:
+        # a deterministic family runs once, with the first seed: one run, one trial
+        for seed in seed_list if _seeded(spec) else seed_list[:1]:
             estimator = _estimator(engine, spec, variant, seed, configs)
             fingerprint = _fingerprint(data_sha, settings, estimator)
             plan.append((spec, seed, estimator, fingerprint))
@@ -737,7 +757,7 @@ def benchmark(
         said.say([record])
     said.close()
 
-    runs, table, returns, bench, trials = _aggregate(done, specs, seed_list)
+    runs, table, returns, bench, trials = _aggregate(done, [(s, seed) for s, seed, *_ in plan])
     manifest = {
         "versions": package_versions(),
         "data": {
@@ -750,6 +770,7 @@ def benchmark(
         "variant": variant,
         "configs": configs or {},
         "seeds": seed_list,
+        "deterministic_models": [spec for spec in specs if not _seeded(spec)],
         **trials,
         "n_runs_reused": len(plan) - len(pending),
         "table": table.reset_index().to_dict(orient="records"),
