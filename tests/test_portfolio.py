@@ -390,6 +390,42 @@ def test_a_model_that_learned_nothing_is_warned_about(panel):
     assert result.predictions["prediction"].nunique() > 100  # it times the market
 
 
+class ConstantAt(RegressorMixin, BaseEstimator):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def fit(self, X, y):
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.value)
+
+
+def test_a_constant_model_that_holds_nothing_is_told_so(panel):
+    """Risk walk: a constant 0 (a flat book, Sharpe 0), or a negative constant under
+    long_only (also flat), was said to hold 'every symbol on one side (the market, long
+    or short)'. Now the warning says it holds no position; a constant of one sign still
+    holds the market."""
+    cases = [
+        ("sign", 0.0, "holds no position"),
+        ("long_only", -0.001, "holds no position"),
+        ("sign", -0.001, "holds every symbol on one side"),
+        ("long_only", 0.001, "holds every symbol on one side"),
+    ]
+    for portfolio, value, held in cases:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = WalkForwardEngine(panel, portfolio=portfolio, **WINDOWS).run(
+                estimator=ConstantAt(value)
+            )
+        said = [str(w.message) for w in caught if "one constant value" in str(w.message)]
+        assert len(said) == 1 and held in said[0], (portfolio, value, said)
+        if held == "holds no position":
+            assert "the market" not in said[0]
+            assert result.summary["sharpe"] == 0.0
+
+
 def test_a_fold_cut_short_by_the_end_of_the_data_is_warned_about(panel):
     """A last fold of the 2 dates left read Sharpe -83, annual return -88% and profit
     factor 0 in the fold table, silently (audit). Here the data leave it 1 date."""

@@ -184,6 +184,14 @@ def one_sided_folds(
     ]
 
 
+def _holds_nothing(position: np.ndarray, portfolio: str) -> bool:
+    """Whether a fold's ``position`` (one value on every row) takes no position: 0 (a
+    prediction of 0, a probability of exactly 0.5), or short under ``"long_only"``."""
+    position = np.asarray(position, dtype=float)
+    side = position[np.isfinite(position)]
+    return not (side > 0).any() if portfolio == "long_only" else not side.any()
+
+
 def _warn_constant_folds(
     scores: list[np.ndarray], positions: list[np.ndarray], n_dates: list[int], portfolio: str
 ) -> None:
@@ -200,9 +208,16 @@ def _warn_constant_folds(
     constant, _ = constant_folds(scores, n_dates)
     one_side = one_sided_folds(scores, positions, n_dates, portfolio)
     if constant:
-        held = {"rank": "holds nothing", "quantile": "holds nothing"}.get(
-            portfolio, "holds every symbol on one side (the market, long or short)"
-        )
+        held = {"rank": "holds nothing", "quantile": "holds nothing"}.get(portfolio)
+        if held is None:  # "sign", "long_only": the side of the constant decides
+            flat = [k for k in constant if _holds_nothing(positions[k], portfolio)]
+            market = "holds every symbol on one side (the market, long or short)"
+            if len(flat) == len(constant):  # a constant 0, or a short call long-only
+                held = "holds no position (a flat book, a Sharpe ratio of 0)"
+            elif flat:
+                held = f"{market}, or no position (folds {flat[:10]}),"
+            else:
+                held = market
         warnings.warn(
             f"the model predicted one constant value for every test row in "
             f"{listed(constant)}: it learned nothing there, so the portfolio {portfolio!r} "
