@@ -334,7 +334,9 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     horizon : LabelHorizon
         ``(horizon, source)``: from make_labels metadata in ``data.attrs`` when
         present, else from the name (``fwd_ret`` is 1, ``fwd_ret_5`` and ``ret_5d``
-        are 5), else twice the first lag at which the label's per-symbol
+        are 5; a number in days, ``ret_5d`` or ``y_5days``, counts trading days, so on
+        intraday dates it is that many days of bars: ``fwd_ret_1d`` on 7 hourly bars a
+        day is 7, while ``fwd_ret_7`` is 7 bars), else twice the first lag at which the label's per-symbol
         autocorrelation falls to noise (below 0.1 and below 3 / sqrt(pairs)); 1 when
         that is lag 1. The overlap of h-period labels fades to noise before lag h
         (at about 0.6 h for a time-to-hit label), so the doubled lag errs long.
@@ -356,7 +358,7 @@ def label_horizon(data: pd.DataFrame, column) -> LabelHorizon:
     >>> label_horizon(panel, "fwd_ret_5")
     LabelHorizon(horizon=5, source='metadata')
     """
-    known = recorded_horizon(column, getattr(data, "attrs", None))
+    known = recorded_horizon(column, getattr(data, "attrs", None), data)
     if known is not None:
         return LabelHorizon(*known)
     order, codes = series_order(data)

@@ -1164,6 +1164,9 @@ def test_train_all_annualises_by_all_the_dates_of_a_symbol(tmp_path):
     frame = pd.read_parquet(path)
     frame["date"] = pd.date_range("2024-01-06", periods=len(frame), freq="h")  # Sat to Wed
     assert frame["date"].iloc[-20:].dt.date.nunique() == 1
+    # on hourly bars a return named in days spans a day of bars (24): book the next bar's
+    frame = frame.rename(columns={"fwd_ret_1d": "fwd_ret"})
+    base = [arg if arg != "fwd_ret_1d" else "fwd_ret" for arg in base]
     frame.to_parquet(path, index=False)
     proc = run_cli(*base)
     assert proc.returncode == 0, proc.stderr

@@ -459,6 +459,36 @@ def test_a_splitter_warns_when_y_tells_a_longer_horizon(name, params, enough):
         list(short.split(X))
 
 
+def test_a_y_named_in_days_counts_the_bars_of_its_intraday_dates():
+    """y 'fwd_ret_1d' on 7 hourly bars a day (a 7-bar return) told a horizon of 1 to
+    every tool that reads y's name: a splitter with embargo_days=1 stayed silent and
+    time_train_test_split's default embargo was 1 bar, so the last training labels
+    reached 6 bars into the test rows; a scorer took it for a one-period return. A day
+    unit now counts y's own dates' bars: 7 periods."""
+    import warnings
+
+    from sklearn.linear_model import Ridge
+
+    from skquant import get_scorer
+    from tests.test_honest_numbers import hourly_panel
+
+    panel = hourly_panel(n_days=30).dropna()
+    X, y = panel[["r1", "r7"]], panel["fwd_ret_1d"]
+    dates = panel.index.get_level_values("date").unique().sort_values()
+    kwargs = dict(train_days=70, test_days=35, min_train_samples=1)
+    with pytest.warns(UserWarning, match="y 'fwd_ret_1d' spans 7 periods .by its name"):
+        list(WalkForwardSplit(**kwargs, embargo_days=1).split(X, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(WalkForwardSplit(**kwargs, embargo_days=6).split(X, y))
+        X_tr, X_te = time_train_test_split(X, y, test_days=35)[:2]
+    last, first = X_tr.index.get_level_values(0).max(), X_te.index.get_level_values(0).min()
+    assert dates.get_loc(first) - dates.get_loc(last) - 1 == 7
+    model = Ridge().fit(X_tr, y.loc[X_tr.index])
+    with pytest.warns(UserWarning, match="y 'fwd_ret_1d' says a 7-period horizon .by its name"):
+        get_scorer("sharpe")(model, X_te, y.loc[X_te.index])
+
+
 # ---------------------------------------------------------------------- sklearn tools
 @pytest.fixture(scope="module")
 def lgb_panel():

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
 
+from skquant.utils._time import date_level, dates_of
 from skquant.utils._warnings import LeakageWarning, caller_stacklevel
 
 # The ``DataFrame.attrs`` key under which make_labels records each label's horizon.
@@ -21,8 +22,10 @@ LABELS_ATTR = "skquant_labels"
 # suffix, in any case (a 40-day forward return named future_40 scored below the leak
 # threshold and became a feature; "futures_basis" is not one of these names).
 _LABEL_LIKE = re.compile(r"^(y_|fwd_|forward_|future_|target_)|^(tth|mdd|mfe)(_|$)", re.IGNORECASE)
-# A horizon at the end of a label's name: fwd_ret_5, ret_5d, y_20days, tth_10bars.
-_NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(?:d|day|days|p|bars?)?$", re.IGNORECASE)
+# A horizon at the end of a label's name: fwd_ret_5, ret_5d, y_20days, tth_10bars; a
+# day unit (d, day, days) counts trading days, the others (or none) periods.
+_NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(d|day|days|p|bars?)?$", re.IGNORECASE)
+_DAY_UNITS = frozenset({"d", "day", "days"})
 
 
 def is_label_like(name) -> bool:
@@ -35,25 +38,75 @@ def is_label_like(name) -> bool:
     return bool(_LABEL_LIKE.search(str(name)))
 
 
-def horizon_from_name(name) -> int | None:
-    """The periods a label's name says it spans (``fwd_ret`` 1, ``fwd_ret_5`` 5), or None."""
+def bars_per_day(data) -> int:
+    """The periods of one trading day in the dates of ``data``'s index
+    (:func:`~skquant.utils._time.dates_of`): 1 for daily or sparser data, and without
+    dates; for intraday data the number of distinct timestamps a symbol holds on a
+    calendar date (wall clock), the median over its dates but the first and last (a
+    day cut short, as data starting at noon; the fullest of three dates or fewer),
+    the most of any symbol (each symbol's own rows: two daily symbols that close at
+    different hours still hold one a date)."""
+    try:
+        dates = dates_of(data)
+    except ValueError:  # dates skquant does not read: the caller refuses them itself
+        return 1
+    if dates is None or len(dates) < 2:
+        return 1
+    index = data.index
+    level = date_level(index)  # the index itself, not its values: they lose the zone
+    stamps = index if level is None else index.get_level_values(level)
+    if stamps.tz is not None:
+        stamps = stamps.tz_localize(None)  # wall-clock dates, as the market keeps them
+    others = [] if level is None else [i for i in range(index.nlevels) if i != level]
+    symbols = np.zeros(len(stamps), dtype=np.int64)  # one series of dates
+    if others:  # a panel: each symbol's own rows
+        keys = [index.get_level_values(i) for i in others]
+        symbols = pd.factorize(keys[0] if len(keys) == 1 else pd.MultiIndex.from_arrays(keys))[0]
+    rows = pd.DataFrame({"symbol": symbols, "stamp": stamps.to_numpy()}).dropna()
+    rows = rows.drop_duplicates()
+    counts = rows.groupby(["symbol", rows["stamp"].dt.floor("D")]).size()  # by symbol, day
+    by_symbol = counts.groupby(level="symbol")
+    n_days, position = by_symbol.transform("size"), by_symbol.cumcount()
+    # of more than three dates the first and last may be cut short; of fewer, the fullest
+    interior = counts[(n_days > 3) & (position > 0) & (position < n_days - 1)]
+    fullest = [interior.groupby(level="symbol").median().max(), counts[n_days <= 3].max()]
+    fullest = [float(n) for n in fullest if pd.notna(n)]
+    return max(1, int(np.ceil(max(fullest)))) if fullest else 1  # a half bar errs long
+
+
+def horizon_from_name(name, data=None) -> int | None:
+    """The periods a label's name says it spans (``fwd_ret`` 1, ``fwd_ret_5`` 5), or None.
+
+    A number without a unit (``fwd_ret_5``, as :func:`skquant.make_labels` names its
+    labels), or in ``p`` / ``bar`` / ``bars``, counts periods (rows of a series).
+    One in days (``ret_5d``, ``y_5day``, ``y_5days``) counts trading days: given
+    ``data`` (a frame or Series whose index holds the dates) of intraday dates, that
+    many days of :func:`bars_per_day` periods each (``fwd_ret_1d`` on 7 hourly bars a
+    day spans 7); on daily dates, or without dates, the number itself.
+    """
     text = str(name)
     if text.lower() == "fwd_ret":
         return 1
     if not (is_label_like(text) or "ret" in text.lower()):
         return None
     match = _NAME_HORIZON.search(text)
-    return int(match.group(1)) if match and int(match.group(1)) >= 1 else None
+    if match is None or int(match.group(1)) < 1:
+        return None
+    count = int(match.group(1))
+    if data is not None and (match.group(2) or "").lower() in _DAY_UNITS:
+        return count * bars_per_day(data)
+    return count
 
 
-def recorded_horizon(name, attrs) -> tuple[int, str] | None:
+def recorded_horizon(name, attrs, data=None) -> tuple[int, str] | None:
     """``(horizon, "metadata" or "name")`` of the label ``name``: from make_labels'
-    metadata in ``attrs`` (a labelled frame's, or a column's), else from the name;
-    None when neither says."""
+    metadata in ``attrs`` (a labelled frame's, or a column's), else from the name
+    (:func:`horizon_from_name`: a day unit on ``data``'s intraday dates counts their
+    bars); None when neither says."""
     recorded = ((attrs or {}).get(LABELS_ATTR) or {}).get("horizons") or {}
     if name in recorded:
         return int(recorded[name]), "metadata"
-    named = horizon_from_name(name)
+    named = horizon_from_name(name, data)
     return None if named is None else (named, "name")
 
 
@@ -65,8 +118,9 @@ def label_span(name, attrs) -> int:
 
 def known_horizon(y) -> tuple[int, str] | None:
     """``(horizon, "metadata" or "name")`` of a target Series (:func:`recorded_horizon`
-    of its name and ``attrs``; a column of a labelled frame carries them), lengthened
-    by the metadata's span; None when neither says (an array, an unnamed or unknown
+    of its name and ``attrs``; a column of a labelled frame carries them; a day unit
+    in the name counts the bars of the Series' intraday dates), lengthened by the
+    metadata's span; None when neither says (an array, an unnamed or unknown
     column). A frame of targets (a multi-task net's) gives the longest horizon any of
     its columns tells."""
     if isinstance(y, pd.DataFrame):
@@ -77,7 +131,7 @@ def known_horizon(y) -> tuple[int, str] | None:
     if name is None:
         return None
     attrs = getattr(y, "attrs", None)
-    known = recorded_horizon(name, attrs)
+    known = recorded_horizon(name, attrs, y)
     if known is not None and known[1] == "metadata":
         return max(known[0], label_span(name, attrs)), "metadata"
     return known
