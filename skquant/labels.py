@@ -198,7 +198,9 @@ def make_labels(prices, horizon: int = 5, threshold: float = 0.02) -> pd.DataFra
         level, a ``date`` column beside an index without dates, or a MultiIndex
         without a datetime level is a ``ValueError``.
     horizon : int, default=5
-        Periods ahead the labels look.
+        Periods (rows of a series: bars on intraday data) ahead the labels look;
+        ``fwd_ret_{horizon}`` has no unit, so its name counts periods too, where a
+        name in days (``fwd_ret_1d``) counts trading days of bars.
     threshold : float, default=0.02
         Return that counts as a hit for ``TTH`` and ``y_will_peak``.
 
