@@ -248,6 +248,25 @@ def test_reader_refuses_each_kind_by_file_name(tmp_path, kind):
         assert str(info.value).startswith(path.name) or path.name in str(info.value)
 
 
+def test_reader_names_an_intraday_row_with_its_time(tmp_path):
+    """An hourly file that repeated a bar said "repeats dates (2022-01-03)", the date
+    every bar of that day shares (and a text cell "on 2022-01-03"); on intraday data
+    the time is printed too. Daily files keep the date alone (BROKEN above)."""
+    from skquant.cli._data import read_symbol
+
+    frame = _good_frame()  # 60 rows: 7 hourly bars a day from 9:30
+    day = np.repeat(pd.bdate_range("2022-01-03", periods=9), 7)[: len(frame)]
+    hour = pd.to_timedelta(9.5 + np.tile(np.arange(7), 9)[: len(frame)], unit="h")
+    frame["date"] = pd.DatetimeIndex(day + hour).strftime("%Y-%m-%d %H:%M")
+    for broken, phrase in (
+        (_dates_with(frame, [5], lambda d: "2022-01-03 13:30"), "repeats dates (2022-01-03 13:30)"),
+        (_with_text(frame, "f1", 9, "n/a!"), "('n/a!' on 2022-01-04 11:30)"),
+    ):
+        path = _write(broken, tmp_path / "HOURLY.csv")
+        with pytest.raises(ValueError, match=re.escape(phrase)):
+            read_symbol(path, ["fwd_ret_1d", "f0", "f1", "f2"])
+
+
 def test_reader_keeps_good_files_as_they_are(tmp_path):
     from skquant.cli._data import read_symbol
 

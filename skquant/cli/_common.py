@@ -159,11 +159,34 @@ def add_label_options(parser, *, held_out: str, without_return: str) -> None:
                         "features, an error among --features; 'none' switches the guard off "
                         "(default 0.2)")  # fmt: skip
     parser.add_argument("--embargo-days", type=embargo, default="auto", metavar="N|auto",
-                        help=f"dates dropped between training and {held_out} (default auto: "
-                        "the target's label horizon)")  # fmt: skip
+                        help=f"dates dropped between training and {held_out} (bars on "
+                        "intraday data; default auto: the target's label horizon)")  # fmt: skip
     parser.add_argument("--periods-per-year", type=positive_float, metavar="N",
                         help="annualisation of the trading metrics (default: from the dates, "
                         "252 daily, 52 weekly)")  # fmt: skip
+
+
+def date_format(dates) -> str:
+    """The ``strftime`` format that prints ``dates`` (Timestamps, an index, a column)
+    apart: ``%Y-%m-%d`` when each is at midnight (daily data), else with the time of
+    day (``%H:%M``, ``%H:%M:%S`` when a second is set), so that two bars of one date
+    never print alike."""
+    import pandas as pd
+
+    stamps = pd.DatetimeIndex(dates).dropna()
+    if (stamps == stamps.normalize()).all():
+        return "%Y-%m-%d"
+    if (stamps == stamps.floor("min")).all():
+        return "%Y-%m-%d %H:%M"
+    return "%Y-%m-%d %H:%M:%S"
+
+
+def period_word(data) -> str:
+    """What the commands' windows and embargo count on ``data`` (indexed by its dates):
+    ``"dates"``, or ``"bars"`` for intraday data (several timestamps a date)."""
+    from skquant.utils._target import bars_per_day
+
+    return "bars" if bars_per_day(data) > 1 else "dates"
 
 
 def leak_threshold(text: str):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skquant.cli._common import UsageError
+from skquant.cli._common import UsageError, date_format
 from skquant.leakage import ID_COLUMNS, candidate_features
 from skquant.utils._panel import check_panel_clock
 
@@ -123,7 +123,7 @@ def read_symbol(
     frame.index = _parse_dates(frame.index, name)
     repeated = frame.index[frame.index.duplicated()].unique()
     if len(repeated):
-        shown = ", ".join(f"{d:%Y-%m-%d}" for d in repeated[:3])
+        shown = ", ".join(d.strftime(date_format(frame.index)) for d in repeated[:3])
         more = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
         raise ValueError(f"{name} repeats dates ({shown}{more}): one row per date is expected.")
     frame = _numeric_columns(frame, name)
@@ -664,7 +664,9 @@ def _numeric_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _row_date(index: pd.Index, i: int) -> str:
     value = index[i]
-    return f"{value:%Y-%m-%d}" if isinstance(value, _dt.datetime) else f"row {i + 1}"
+    if isinstance(value, _dt.datetime):
+        return value.strftime(date_format(index))
+    return f"row {i + 1}"
 
 
 def parse_features(spec: str | None) -> list[str] | None:

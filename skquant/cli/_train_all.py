@@ -31,6 +31,7 @@ from skquant.cli._common import (
     library_rules,
     log,
     output_folder,
+    period_word,
     positive_int,
     require_config_models,
     require_models,
@@ -112,7 +113,8 @@ def add_parser(subparsers, parents) -> None:
         type=positive_int,
         default=63,
         metavar="N",
-        help="latest N dates of each symbol form the validation tail (default 63)",
+        help="latest N dates (bars on intraday data) of each symbol form the validation "
+        "tail (default 63)",
     )
     parser.add_argument(
         "--n-jobs",
@@ -304,8 +306,9 @@ def _run(args: argparse.Namespace, open_run) -> int:
             more = f"; and {len(left_out) - 3} more" if len(left_out) > 3 else ""
             planned += f" (left out {shown}{more})"
         print(f"target, features and label horizon {planned}")
-        print(f"validation: the last {args.val_days} dates of each symbol, after an embargo "
-              f"of {plan.embargo_days} dates (label horizon {plan.horizon.horizon} of "
+        unit = period_word(sample)
+        print(f"validation: the last {args.val_days} {unit} of each symbol, after an embargo "
+              f"of {plan.embargo_days} {unit} (label horizon {plan.horizon.horizon} of "
               f"{target}, from its {plan.horizon.source})")  # fmt: skip
         if unseen:
             print(f"{len(unseen)} files come from build-features: each validation tail must "

@@ -22,10 +22,12 @@ from skquant.cli._common import (
     check_n_jobs,
     cli_words,
     cost_bps,
+    date_format,
     deferred_tracking,
     library_rules,
     log,
     output_folder,
+    period_word,
     positive_int,
     report_warnings,
     require_config_models,
@@ -117,7 +119,8 @@ def add_evaluation_options(parser) -> None:
         parser, held_out="test", without_return="required for a multi-period or binary target"
     )
     parser.add_argument("--train-days", type=positive_int, default=504, metavar="N",
-                        help="training window in trading dates (default 504)")  # fmt: skip
+                        help="training window in trading dates (bars on intraday data, as "
+                        "are all these windows; default 504)")  # fmt: skip
     parser.add_argument("--test-days", type=positive_int, default=63, metavar="N",
                         help="test window in dates (default 63)")  # fmt: skip
     parser.add_argument("--step-days", type=positive_int, default=63, metavar="N",
@@ -217,9 +220,12 @@ def _fold_table(folds) -> str:
 
     cols = [c for c in folds.columns if c not in ("train_start", "train_end")]
     frame = folds[cols].copy()
+    stamps = [c for c in ("train_start", "train_end", "test_start", "test_end") if c in folds]
+    # intraday folds print their times: two folds within one date read apart
+    shown = date_format(pd.concat([pd.to_datetime(folds[c]) for c in stamps])) if stamps else ""
     for c in ("test_start", "test_end"):
         if c in frame:
-            frame[c] = pd.to_datetime(frame[c]).dt.strftime("%Y-%m-%d")
+            frame[c] = pd.to_datetime(frame[c]).dt.strftime(shown)
     return frame.to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
 
@@ -386,17 +392,18 @@ def _run(args: argparse.Namespace, open_run) -> int:
     symbols = panel.index.get_level_values("symbol").unique()
     dates = panel.index.get_level_values("date")
     if verbosity >= 0:
+        shown = date_format(dates)
         print(f"data: {source}: {len(panel)} rows, {len(symbols)} symbols, "
-              f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}")  # fmt: skip
+              f"{dates.min().strftime(shown)} to {dates.max().strftime(shown)}")  # fmt: skip
         where = f"variant {variant} of {args.config}" if args.config else f"variant {variant}"
         print(f"model: {args.model} ({where}); target: {target}; returns: {return_col}")
         print(f"features ({len(features)}): {', '.join(features)}")
-        print(f"embargo: {engine.embargo_days_} dates (label horizon {engine.label_horizon_} "
-              f"of {target}, from its {engine.label_horizon_source_}); "
+        print(f"embargo: {engine.embargo_days_} {period_word(panel)} (label horizon "
+              f"{engine.label_horizon_} of {target}, from its {engine.label_horizon_source_}); "
               f"{engine.periods_per_year_:g} periods a year")  # fmt: skip
         if min_test_date is not None:
             print(f"the feature models build-features fitted never saw the dates from "
-                  f"{min_test_date:%Y-%m-%d} on: testing starts there "
+                  f"{min_test_date.strftime(shown)} on: testing starts there "
                   f"({engine.n_folds_skipped_} earlier folds skipped)")  # fmt: skip
     tracker = open_run()  # the options and data are checked: the MLflow run starts
     started = _dt.datetime.now(_dt.timezone.utc)
