@@ -70,7 +70,8 @@ def validation_metrics(
     periods_per_year : float, default=None
         Annualisation of the Sharpe ratio; None infers it from ``dates`` (252
         without them, with a ``NoDatesWarning``, as the trading scorers). A value
-        more than 1.5 times above or below the year of ``dates`` (3 or more) warns:
+        more than 1.5 times above or below the year of ``dates`` (10 distinct dates
+        or more; fewer tell no year) warns:
         252 for weekly dates inflates the Sharpe ratio sqrt(252 / 52) = 2.2x.
     cost_bps : float, default=0.0
         Cost per unit of turnover in basis points, as the walk-forward engine's: each
