@@ -26,6 +26,7 @@ _LABEL_LIKE = re.compile(r"^(y_|fwd_|forward_|future_|target_)|^(tth|mdd|mfe)(_|
 # day unit (d, day, days) counts trading days, the others (or none) periods.
 _NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(d|day|days|p|bars?)?$", re.IGNORECASE)
 _DAY_UNITS = frozenset({"d", "day", "days"})
+_DAY_NS = 86_400_000_000_000
 
 
 def is_label_like(name) -> bool:
@@ -62,14 +63,26 @@ def bars_per_day(data) -> int:
     if others:  # a panel: each symbol's own rows
         keys = [index.get_level_values(i) for i in others]
         symbols = pd.factorize(keys[0] if len(keys) == 1 else pd.MultiIndex.from_arrays(keys))[0]
-    rows = pd.DataFrame({"symbol": symbols, "stamp": stamps.to_numpy()}).dropna()
-    rows = rows.drop_duplicates()
-    counts = rows.groupby(["symbol", rows["stamp"].dt.floor("D")]).size()  # by symbol, day
-    by_symbol = counts.groupby(level="symbol")
+    values = stamps.asi8
+    known = ~stamps.isna()
+    values, symbols = values[known], np.asarray(symbols)[known]
+    if not (values % _DAY_NS).any():  # every one at midnight: daily or sparser
+        return 1
+    order = np.lexsort((values, symbols))
+    values, symbols = values[order], symbols[order]
+    # a timestamp repeated within a symbol (a panel's rows on a DatetimeIndex) is one bar
+    new = np.r_[True, (np.diff(values) != 0) | (np.diff(symbols) != 0)]
+    values, symbols = values[new], symbols[new]
+    days = values // _DAY_NS
+    starts = np.flatnonzero(np.r_[True, (np.diff(days) != 0) | (np.diff(symbols) != 0)])
+    counts = pd.Series(np.diff(np.r_[starts, len(days)]), index=symbols[starts])  # by day
+    if counts.max() == 1:
+        return 1
+    by_symbol = counts.groupby(level=0)
     n_days, position = by_symbol.transform("size"), by_symbol.cumcount()
     # of more than three dates the first and last may be cut short; of fewer, the fullest
     interior = counts[(n_days > 3) & (position > 0) & (position < n_days - 1)]
-    fullest = [interior.groupby(level="symbol").median().max(), counts[n_days <= 3].max()]
+    fullest = [interior.groupby(level=0).median().max(), counts[n_days <= 3].max()]
     fullest = [float(n) for n in fullest if pd.notna(n)]
     return max(1, int(np.ceil(max(fullest)))) if fullest else 1  # a half bar errs long
 
