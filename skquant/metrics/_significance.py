@@ -29,7 +29,7 @@ from skquant.metrics._returns import (
     _warn_if_rows_repeat_dates,
     sharpe_ratio,
 )
-from skquant.utils._time import _MIN_DATES_FOR_YEAR, infer_periods_per_year
+from skquant.utils._time import MIN_DATES_FOR_YEAR, infer_periods_per_year
 from skquant.utils._validation import one_dimensional
 from skquant.utils._warnings import called_from_skquant, caller_stacklevel
 
@@ -288,7 +288,7 @@ def _warn_if_annualised(benchmark: float, moments, dates, given: str) -> None:
     if beyond < _ANNUALISED_ERRORS * error:
         return
     year = None
-    if dates is not None and dates.nunique() >= _MIN_DATES_FOR_YEAR:
+    if dates is not None and dates.nunique() >= MIN_DATES_FOR_YEAR:
         year = infer_periods_per_year(dates.unique())
     limit = _LIMIT_WITHOUT_DATES if year is None else min(_ANNUAL_LIMIT / np.sqrt(year), 1.0)
     if abs(benchmark) < limit:
