@@ -473,7 +473,8 @@ def test_ftrl_fit_checks_the_validation_rows_as_every_trainer_does():
     with pytest.raises(ValueError, match=r"y_val holds classes \[7\]"):
         model.fit(X[:200], y[:200], X_val=X[200:], y_val=np.full(100, 7))
     with pytest.raises(ValueError, match="X_val has 100 rows but y_val has 99"):
-        FTRLProximalTrainer().fit(X[:200], X[:200, 0], X_val=X[200:], y_val=X[201:, 0])
+        # y = 2 * X[:, 0]: X[:, 0] itself is the target among the features, refused first
+        FTRLProximalTrainer().fit(X[:200], 2 * X[:200, 0], X_val=X[200:], y_val=X[201:, 0])
 
 
 def test_ftrl_mini_batch_learns_the_signal():

@@ -347,6 +347,11 @@ def test_trainers_refuse_their_target_among_the_features(trainer):
     y = pd.Series(y, index=index, name="fwd_ret_5")
     with pytest.raises(ValueError, match=r"target column\(s\) \['fwd_ret_5'\]"):
         clone(trainer).fit(X.assign(fwd_ret_5=y), y)
+    # the target under another name (it was accepted silently), and y as an array
+    with pytest.raises(ValueError, match=r"'mom' \(the target 'fwd_ret_5'\)"):
+        clone(trainer).fit(X.assign(mom=y.to_numpy()), y)
+    with pytest.raises(ValueError, match=r"'fwd_ret_5' \(the target y\)"):
+        clone(trainer).fit(X.assign(fwd_ret_5=y), y.to_numpy())
     with pytest.warns(LeakageWarning, match="future_40"):
         clone(trainer).fit(X.assign(future_40=y.shift(-3).fillna(0.0)), y)
     clone(trainer).fit(X, y)  # the same rows without the label: fits
@@ -432,3 +437,40 @@ def test_nan_and_infinity_name_the_column_rows_and_first_date(trainer):
         clone(trainer).fit(bad, y)
     for pattern in expected:
         assert re.search(pattern, str(caught.value)), str(caught.value)
+
+
+def test_a_column_equal_to_the_target_is_refused_whatever_its_name():
+    """The target-in-X guard read names only: ``X.assign(mom=y.values)`` fitted (a
+    LightGBM learnt the identity). The value check is exact, NaN-aware, per target of
+    a multi-output y, and waits for 30 rows: a 0/1 feature can match a binary target
+    by chance on fewer."""
+    from skquant.utils._target import MIN_ROWS_SAME_AS_TARGET, check_labels_not_features
+
+    rng = np.random.default_rng(0)
+    n = 60
+    y = pd.Series(rng.normal(size=n), name="fwd_ret_5")
+    y.iloc[3] = np.nan
+    X = pd.DataFrame({"f0": rng.normal(size=n), "note": ["a"] * n})
+    with pytest.raises(ValueError, match=r"column\(s\) 'mom' \(the target 'fwd_ret_5'\)"):
+        check_labels_not_features(X.assign(mom=y.to_numpy()), y)
+    with pytest.raises(ValueError, match=r"'mom' \(the target 'fwd_ret_5'\)"):  # nullable
+        check_labels_not_features(X.assign(mom=y.astype("Float64")), y)
+    with pytest.raises(ValueError, match=r"column\(s\) 2 \(the target y\)"):
+        check_labels_not_features(np.c_[rng.normal(size=(n, 2)), y], y.to_numpy())
+    both = pd.DataFrame({"TTH": rng.normal(size=n), "MDD": rng.normal(size=n)})
+    with pytest.raises(ValueError, match=r"'q' \(the target 'MDD'\)"):
+        check_labels_not_features(X.assign(q=both["MDD"].to_numpy()), both)
+    with pytest.raises(ValueError, match=r"1 \(the target y\[:, 1\]\)"):
+        check_labels_not_features(np.c_[rng.normal(size=n), both["MDD"]], both.to_numpy())
+    # not the target: one value off, NaN against a value, a shifted copy, a constant
+    near = y.to_numpy().copy()
+    near[-1] += 1e-9
+    filled = y.fillna(0.0).to_numpy()
+    for other in (near, filled, y.shift(1).to_numpy()):
+        check_labels_not_features(X.assign(mom=other), y)
+    check_labels_not_features(X.assign(one=1.0), pd.Series(np.ones(n), name="y_const"))
+    # a 0/1 feature equal to a binary target: refused from 30 rows, not below
+    up = pd.Series(np.arange(MIN_ROWS_SAME_AS_TARGET) % 2, name="y_up")
+    with pytest.raises(ValueError, match=r"'flag' \(the target 'y_up'\)"):
+        check_labels_not_features(pd.DataFrame({"flag": up.astype(bool)}), up)
+    check_labels_not_features(pd.DataFrame({"flag": up[:-1].to_numpy()}), up[:-1])

@@ -174,7 +174,7 @@ def test_without_standardize_inputs_are_left_alone():
 def test_same_seed_same_predictions_and_round_trips(name, tmp_path):
     X, y = _data(160)
     if name == "multi_task":
-        y = pd.DataFrame({"a": y, "b": X["f1"]})
+        y = pd.DataFrame({"a": y, "b": 2 * X["f1"]})  # X["f1"] itself is refused
     trainer = _all_fast()[name].set_params(dropout=0.2)
     pred = np.asarray(trainer.fit(X, y).predict(X))
     again = np.asarray(clone(trainer).fit(X, y).predict(X))
@@ -641,7 +641,9 @@ def test_multi_task_warns_once_about_a_zero_one_target_fitted_as_numbers():
     from skquant.models._base import BinaryTargetWarning
 
     X, _ = _data(120)
-    Y = pd.DataFrame({"TTH": X["f0"], "y_will_peak": (X["f1"] > 0).astype(float)}, index=X.index)
+    Y = pd.DataFrame(  # TTH is not X["f0"] itself: a column of X equal to a target is refused
+        {"TTH": 2 * X["f0"], "y_will_peak": (X["f1"] > 0).astype(float)}, index=X.index
+    )
     Y["also"] = (X["f2"] > 0).astype(int)
     fast = {**FAST, "epochs": 1, "embargo_days": 0}
     with pytest.warns(BinaryTargetWarning) as record:

@@ -279,39 +279,145 @@ def _same_values(column, target) -> bool:
         return bool(np.array_equal(a, b))
 
 
+# A feature column that holds a target's values row for row, whatever its name, is
+# refused from this many rows with both values present up, for a target of two values
+# or more. On fewer rows a 0/1 feature may match a binary target by chance (scikit-
+# learn's own checks fit 20 rows whose first column is the target); 30 independent
+# coin flips all agree once in 2**30.
+MIN_ROWS_SAME_AS_TARGET = 30
+
+
+def _float_or_none(values):
+    """``values`` as a float array (missing values NaN), or None for non-numbers."""
+    try:
+        if isinstance(values, (pd.Series, pd.DataFrame)):
+            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _value_targets(y) -> list[tuple[str, np.ndarray]]:
+    """``(label, values)`` of each of ``y``'s numeric targets that can be told apart
+    from chance: a Series' name, a frame's columns, an array's positions; only those of
+    ``MIN_ROWS_SAME_AS_TARGET`` present values or more, not all one value."""
+    if y is None:
+        return []
+    if isinstance(y, pd.DataFrame):
+        items = [(repr(str(c)), y.iloc[:, i]) for i, c in enumerate(y.columns)]
+    elif isinstance(y, pd.Series):
+        items = [("y" if y.name is None else repr(str(y.name)), y)]
+    else:
+        values = _float_or_none(y)
+        if values is None or values.ndim not in (1, 2):
+            return []
+        items = (
+            [("y", values)]
+            if values.ndim == 1
+            else [(f"y[:, {j}]", values[:, j]) for j in range(values.shape[1])]
+        )
+    targets = []
+    for label, values in items:
+        values = _float_or_none(values)
+        if values is None or values.ndim != 1:
+            continue
+        present = values[~np.isnan(values)]
+        if len(present) >= MIN_ROWS_SAME_AS_TARGET and present.min() < present.max():
+            targets.append((label, values))
+    return targets
+
+
+def _columns_holding_targets(X, y) -> list[str]:
+    """``"'mom' (the target 'fwd_ret_5')"`` for each numeric column of ``X`` that holds
+    one of ``y``'s targets row for row (NaN where it is NaN), whatever its name.
+
+    Cheap: the first rows of every numeric column are compared at once, and only a
+    column that matches them is converted and compared whole (``np.array_equal``)."""
+    targets = _value_targets(y)
+    if not targets:
+        return []
+    n = len(targets[0][1])
+    if isinstance(X, pd.DataFrame) and len(X) == n:
+        numeric = [
+            j
+            for j, dtype in enumerate(X.dtypes)
+            if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+        ]
+        names = [repr(str(X.columns[j])) for j in numeric]
+        head = _float_or_none(X.iloc[:64].iloc[:, numeric])  # rows first: no copy of X
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf" and len(X) == n:
+        numeric = list(range(X.shape[1]))
+        names = [str(j) for j in numeric]
+        head = X[:64].astype(np.float64)
+    else:  # sparse, lists, text, a length validate_data refuses: nothing to compare
+        return []
+    if head is None or not names:
+        return []
+    found = []
+    for label, values in targets:
+        top = values[: len(head), None]
+        same = ((head == top) | (np.isnan(head) & np.isnan(top))).all(axis=0)
+        for j in np.flatnonzero(same):
+            at = numeric[j]
+            full = _float_or_none(X.iloc[:, at] if isinstance(X, pd.DataFrame) else X[:, at])
+            if full is not None and np.array_equal(full, values, equal_nan=True):
+                found.append(f"{names[j]} (the target {label})")
+    return found
+
+
 def check_labels_not_features(X, y) -> None:
     """Refuse a target that is also a column of ``X``; warn about other label-like ones.
 
-    A label must never become a feature: a column of ``X`` named like one of ``y``'s
-    targets (a Series' name, a DataFrame's columns) that holds its values raises (one
-    that holds other values, as ``X["ret_1"]`` beside ``y = X["ret_1"].shift(-1)``, is
-    not the target), and any column whose name looks like a label's (``y_*``,
-    ``fwd_*``, ``forward_*``, ``future_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``;
-    :func:`skquant.labels.is_label_like`) warns with a
-    :class:`~skquant.leakage.LeakageWarning` naming it. An array ``X`` has no names to
-    check.
+    A label must never become a feature. A column of ``X`` that holds one of ``y``'s
+    targets (a Series, a DataFrame's columns, a 1-d or 2-d array's) raises:
+
+    - by name: a column named like the target (a Series' name, a DataFrame's columns)
+      that holds its values (one that holds other values, as ``X["ret_1"]`` beside
+      ``y = X["ret_1"].shift(-1)``, is not the target);
+    - by value, whatever its name: a numeric column equal to a target row for row (NaN
+      where it is NaN, compared as floats), from ``MIN_ROWS_SAME_AS_TARGET`` (30) rows
+      with both values present up and for a target of two values or more (on fewer
+      rows a 0/1 feature may match a binary target by chance). An array ``X``'s
+      columns are named by position. The target renamed (``X.assign(mom=y.values)``)
+      was accepted.
+
+    Any column whose name looks like a label's (``y_*``, ``fwd_*``, ``forward_*``,
+    ``future_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``;
+    :func:`skquant.labels.is_label_like`)
+    warns with a :class:`~skquant.leakage.LeakageWarning` naming it. ``y=None`` (an
+    unsupervised feature model's fit) checks the names alone.
 
     Raises
     ------
     ValueError
-        When ``X`` holds one of ``y``'s targets under its name.
+        When ``X`` holds one of ``y``'s targets, under its name or another.
     """
     columns = getattr(X, "columns", None)
+    if columns is not None:
+        if isinstance(y, pd.DataFrame):
+            targets = {str(c): y[c] for c in y.columns}
+        else:
+            name = getattr(y, "name", None)
+            targets = {} if name is None else {str(name): y}
+        # a column named like a target that holds other values is not the target: a
+        # trailing return and the next one (y = X["ret_1"].shift(-1)) share a name
+        found = [
+            str(c) for c in columns if str(c) in targets and _same_values(X[c], targets[str(c)])
+        ]
+        if found:
+            raise ValueError(
+                f"X holds the target column(s) {found}: a label must never be a feature, or "
+                f"every number is look-ahead. Drop them from X (X.drop(columns={found}))."
+            )
+    renamed = _columns_holding_targets(X, y)
+    if renamed:
+        raise ValueError(
+            f"X holds a target under another name: column(s) {', '.join(renamed)} equal "
+            "it row for row. A label must never be a feature, or every number is "
+            "look-ahead; drop them from X."
+        )
     if columns is None:
         return
-    if isinstance(y, pd.DataFrame):
-        targets = {str(c): y[c] for c in y.columns}
-    else:
-        name = getattr(y, "name", None)
-        targets = {} if name is None else {str(name): y}
-    # a column named like a target that holds other values is not the target: a
-    # trailing return and the next one (y = X["ret_1"].shift(-1)) share a name
-    found = [str(c) for c in columns if str(c) in targets and _same_values(X[c], targets[str(c)])]
-    if found:
-        raise ValueError(
-            f"X holds the target column(s) {found}: a label must never be a feature, or "
-            f"every number is look-ahead. Drop them from X (X.drop(columns={found}))."
-        )
     columns = [str(c) for c in columns]
     labels = [c for c in columns if is_label_like(c)]
     if labels:
