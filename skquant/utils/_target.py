@@ -20,8 +20,12 @@ LABELS_ATTR = "skquant_labels"
 # Columns that hold (or are derived from) future outcomes, and so are never features:
 # y_*, fwd_*, forward_*, future_*, target_*, and TTH / MDD / MFE with or without a
 # suffix, in any case (a 40-day forward return named future_40 scored below the leak
-# threshold and became a feature; "futures_basis" is not one of these names).
-_LABEL_LIKE = re.compile(r"^(y_|fwd_|forward_|future_|target_)|^(tth|mdd|mfe)(_|$)", re.IGNORECASE)
+# threshold and became a feature; "futures_basis" is not one of these names), also
+# after scikit-learn's "name__" prefixes (a ColumnTransformer's or FeatureUnion's
+# output: "p__fwd_ret_5", "remainder__TTH" reached a model without a warning).
+_LABEL_LIKE = re.compile(
+    r"(?:^|__)(?:y_|fwd_|forward_|future_|target_|(?:tth|mdd|mfe)(?:_|$))", re.IGNORECASE
+)
 # A horizon at the end of a label's name: fwd_ret_5, ret_5d, y_20days, tth_10bars; a
 # day unit (d, day, days) counts trading days, the others (or none) periods.
 _NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(d|day|days|p|bars?)?$", re.IGNORECASE)
@@ -31,7 +35,9 @@ _DAY_NS = 86_400_000_000_000
 
 def is_label_like(name) -> bool:
     """Whether a column name looks like a label (``y_*``, ``fwd_*``, ``forward_*``,
-    ``future_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``).
+    ``future_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``), also behind the
+    ``name__`` prefixes scikit-learn's ColumnTransformer and FeatureUnion give their
+    output columns (``p__fwd_ret_5``, ``remainder__TTH``).
 
     Default feature choices (the walk-forward engine, the CLI) leave such columns out,
     so that one target can never leak in as another's feature.
@@ -382,8 +388,8 @@ def check_labels_not_features(X, y) -> None:
       was accepted.
 
     Any column whose name looks like a label's (``y_*``, ``fwd_*``, ``forward_*``,
-    ``future_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``;
-    :func:`skquant.labels.is_label_like`)
+    ``future_*``, ``target_*``, ``TTH``, ``MDD``, ``MFE``, also behind a
+    ColumnTransformer's ``name__`` prefix; :func:`skquant.labels.is_label_like`)
     warns with a :class:`~skquant.leakage.LeakageWarning` naming it. ``y=None`` (an
     unsupervised feature model's fit) checks the names alone.
 
