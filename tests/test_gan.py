@@ -196,7 +196,8 @@ def test_conditional_needs_class_labels():
     with pytest.raises(ValueError, match="conditional=True needs the class labels"):
         GANTrainer(epochs=1, conditional=True, **_FAST).fit(X)
     with pytest.raises(ValueError, match="Unknown label type"):
-        GANTrainer(epochs=1, conditional=True, **_FAST).fit(X, X["ret_1d"])
+        # continuous labels (not a column of X: that one is refused as the target)
+        GANTrainer(epochs=1, conditional=True, **_FAST).fit(X, 2 * X["ret_1d"])
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -22,6 +22,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._target import check_labels_not_features
 from skquant.utils._variant import in_cloning_variant
 
 # Values used when neither parameter, config nor YAML variant sets a key.
@@ -311,10 +312,13 @@ class GANTrainer(BaseFeatureTrainer):
             Training rows (the training window only; see the class docstring).
             NaN or infinity raises a ``ValueError``.
         y : array-like of shape (n_samples,), default=None
-            Class labels, required with ``conditional=True``; ignored otherwise.
+            Class labels, required with ``conditional=True``; ignored otherwise. A
+            column of ``X`` that holds them raises (label-like names warn, with or
+            without ``y``), as in a supervised trainer's fit.
 
         {returns.self}
         """
+        check_labels_not_features(X, y)
         config = self._resolve_config()
         conditional = bool(config["conditional"])
         labels = None

@@ -24,6 +24,7 @@ from skquant.utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from skquant.utils._target import check_labels_not_features
 from skquant.utils._time import (
     chronological_tail_split,
     holds_out_tail,
@@ -147,8 +148,10 @@ class VAETrainer(BaseFeatureTrainer):
         """Fit the VAE on ``X``, early-stopping on ``X_val`` or a chronological tail.
 
         {fit.X_rows}
-        y : None
-            Ignored; present for API consistency (Pipelines pass it).
+        y : array-like of shape (n_samples,), default=None
+            Not fitted (present for API consistency: Pipelines pass it); a column of
+            ``X`` that holds it raises (label-like names warn, with or without ``y``),
+            as in a supervised trainer's fit.
         X_val : array-like of shape (n_val, n_features), default=None
             Early-stopping rows. Without them and with ``early_stopping_rounds > 0``
             the latest ``validation_fraction`` of the training dates are held out.
@@ -157,6 +160,7 @@ class VAETrainer(BaseFeatureTrainer):
         """
         from skquant.models._nets._modules import VAELoss, VAEModule
 
+        check_labels_not_features(X, y)
         config = self._resolve_config()
         self.config_ = config
         Xa = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
