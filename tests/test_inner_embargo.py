@@ -171,7 +171,7 @@ def test_cascade_stages_are_embargoed():
     from skquant import CascadeStrategy
 
     frame = _panel_frame(60, ["A", "B"], seed=2).sort_index()
-    y = frame["x"].rename("target")
+    y = (2 * frame["x"]).rename("target")  # frame["x"] itself is refused as the target
     cascade = CascadeStrategy([_FitDates(), _FitDates()], n_splits=3, embargo_days=4)
     cascade.fit(frame, y)
     oof = cascade.oof_predictions_.iloc[:, 0].to_numpy()
