@@ -525,7 +525,7 @@ def test_multi_task_strategy_passes_kind_x_and_y_to_its_model():
     from skquant import MultiTaskStrategy
 
     X, y = _data(n=120)
-    Y = pd.DataFrame({"fwd_ret": y, "other": X["noise_1"]})
+    Y = pd.DataFrame({"fwd_ret": y, "other": 2 * X["noise_1"]})  # not a column of X
     config = {"epochs": 2, "hidden_layer_sizes": [4], "device": "cpu", "random_state": 0}
     multi = MultiTaskStrategy(model_config=config).fit(X, Y)
     pd.testing.assert_series_equal(
