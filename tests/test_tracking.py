@@ -155,8 +155,9 @@ def test_benchmark_logs_the_leaderboard_and_one_nested_run_per_model_and_seed(
 
     data = write_symbols(tmp_path / "data", ["AAA", "BBB", "CCC"], n=200, seed=5)
     out = tmp_path / "board"
+    # ftrl_proximal takes no random_state, so it runs once; lightgbm once a seed
     code = main(
-        ["-q", "benchmark", "--models", "ftrl_proximal", "--seeds", "2", "--input-dir",
+        ["-q", "benchmark", "--models", "ftrl_proximal,lightgbm", "--seeds", "2", "--input-dir",
          str(data), "--target", "fwd_ret_1d", "--features", "f0,f1,f2", "--train-days", "60",
          "--test-days", "60", "--step-days", "60", "--min-train-samples", "50",
          "--output-dir", str(out), "--n-jobs", "1",
@@ -165,15 +166,18 @@ def test_benchmark_logs_the_leaderboard_and_one_nested_run_per_model_and_seed(
     assert code == 0
     runs = _runs(client, "board-test")
     parent, nested = _parent_and_children(runs)
-    assert len(runs) == 3 and len(nested) == 2
+    assert len(runs) == 4 and len(nested) == 3
+    assert sorted((r.data.params["model"], r.data.params["seed"]) for r in nested) == [
+        ("ftrl_proximal", "0"),
+        ("lightgbm", "0"),
+        ("lightgbm", "1"),
+    ]
     assert {"leaderboard.csv", "leaderboard.md", "leaderboard.json"} <= {
         a.path for a in client.list_artifacts(parent.info.run_id)
     }
     for run in nested:
-        seed = run.data.params["seed"]
-        saved = json.loads(
-            (out / "runs" / "ftrl_proximal" / f"seed={seed}" / "summary.json").read_text()
-        )
+        model, seed = run.data.params["model"], run.data.params["seed"]
+        saved = json.loads((out / "runs" / model / f"seed={seed}" / "summary.json").read_text())
         assert run.data.metrics["sharpe"] == pytest.approx(saved["sharpe"])
 
 
