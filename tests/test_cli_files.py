@@ -573,6 +573,29 @@ def test_a_missing_column_names_the_option_that_asked_for_it(tmp_path, command, 
     assert ".;" not in proc.stderr and ".)." not in proc.stderr, proc.stderr
 
 
+def test_walkforward_warns_once_of_an_illiquid_symbol_file(tmp_path):
+    """A file of a symbol that traded on 45% of the days beside two daily ones stopped
+    the run: "come at different frequencies (252 a year: 'AAA', 'BBB'; 126 a year:
+    'ILQ')", exit 2. It runs now, and says once, as a skquant warning line, that the
+    symbol's labels reach past the embargo."""
+    data = write_symbols(tmp_path / "data", ["AAA", "BBB", "ILQ"], n=200, seed=4)
+    frame = pd.read_parquet(data / "ILQ.parquet")
+    rng = np.random.default_rng(0)
+    frame[rng.random(len(frame)) < 0.45].to_parquet(data / "ILQ.parquet", index=False)
+    proc = run_cli(
+        "walkforward", "--input-dir", data, "--target", "fwd_ret_1d",
+        "--output-dir", tmp_path / "wf", "--features", "f0,f1",
+        "--config", fast_config(tmp_path, rounds=20, patience=0), "--train-days", "60",
+        "--test-days", "30", "--step-days", "30", "--embargo-days", "1",
+        "--min-train-samples", "50", "--n-jobs", "1",
+        env={"PYTHONWARNINGS": "default"},  # a raw Python warning would show too
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "skips many" in line]
+    assert len(lines) == 1 and lines[0].startswith("skquant: warning: 1 symbol of"), proc.stderr
+    assert "'ILQ' (4" in lines[0] and "LeakageWarning" not in proc.stderr, proc.stderr
+
+
 def test_walkforward_refuses_files_stamped_at_each_markets_close(tmp_path):
     """SPY at New York's close (16:00) and EWU at London's (16:30), written with UTC
     offsets: read as UTC instants, no date held both, and walkforward printed 504

@@ -1144,22 +1144,100 @@ def test_the_engine_refuses_symbols_whose_dates_do_not_line_up():
         WalkForwardEngine(off, **kwargs).run(estimator=Ridge())
 
 
-def test_the_engine_refuses_symbols_at_different_frequencies():
-    """A daily symbol and a weekly one in one panel: embargo 3 and 252 a year, while the
-    weekly symbol's fwd_ret_3 reached 15 panel dates ahead (leaking past the embargo)
-    and its returns were annualised as daily ones, silently. Hourly bars beside daily
-    ones likewise."""
+def test_the_engine_refuses_symbols_at_different_frequencies_off_one_clock():
+    """Hourly bars from 9:30 beside daily bars stamped at midnight: the panel's dates
+    interleave two clocks (1764 and 252 a year), refused. A weekly symbol on Fridays
+    beside a daily one was refused too ("different frequencies", 52 and 252 a year),
+    though its dates are the daily symbol's: it is a sparse symbol on the panel's
+    clock, whose fwd_ret_3 reaches 15 panel dates ahead past an embargo of 3, so it
+    passes with a LeakageWarning saying so (at the user's line)."""
+    from skquant.leakage import LeakageWarning
+
     daily = _clock_symbol("D", pd.bdate_range("2015-01-01", periods=500), 0)
     weekly = _clock_symbol("W", pd.date_range("2015-01-02", periods=100, freq="W-FRI"), 1)
-    with pytest.raises(ValueError, match=r"different frequencies.*252 a year: 'D'; 52 a year: 'W'"):
-        WalkForwardEngine(pd.concat([daily, weekly]), target="fwd_ret", features=["r1"]).run(
-            estimator=Ridge()
-        )
+    with pytest.warns(LeakageWarning, match=r"1 symbol of data skips.*'W' \(20%\)") as caught:
+        WalkForwardEngine(
+            pd.concat([daily, weekly]), target="fwd_ret", features=["r1"], train_days=252,
+            test_days=63, min_train_samples=100,
+        )  # fmt: skip
+    clock = [w for w in caught if "skips many" in str(w.message)]
+    assert len(clock) == 1 and clock[0].filename == __file__
     days = pd.bdate_range("2024-01-01", periods=60)
     hours = pd.DatetimeIndex([d + pd.Timedelta(hours=9.5 + i) for d in days for i in range(7)])
     hourly = pd.concat([_clock_symbol("H", hours, 2), _clock_symbol("D", days, 3)])
-    with pytest.raises(ValueError, match=r"1764 a year: 'H'; 252 a year: 'D'"):
+    with pytest.raises(ValueError, match=r"1764 a year: 'H'; 252 a year: 'D'.*not the denser"):
         WalkForwardEngine(hourly, target="fwd_ret", features=["r1"]).run(estimator=Ridge())
+
+
+def _clock_cases():
+    """Panels of symbols on one clock, each with one sparse or gappy symbol 'X'."""
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2020-01-01", periods=500)
+    liquid = {f"L{i}": days for i in range(3)}
+    minutes = pd.DatetimeIndex(
+        [d + pd.Timedelta(minutes=570 + m) for d in days[:20] for m in range(390)]
+    )
+    hours = pd.DatetimeIndex(
+        [d + pd.Timedelta(hours=9.5 + h) for d in days[:200] for h in range(7)]
+    )
+    return {
+        # sparse on the panel's dates: warned
+        "45% of days": (liquid | {"X": days[rng.random(500) < 0.45]}, "warn"),
+        "60% of days": (liquid | {"X": days[rng.random(500) < 0.6]}, "warn"),
+        "12 trades, delisted": (liquid | {"X": days[300:420:10]}, "warn"),
+        "Mon/Wed/Fri": (liquid | {"X": days[days.dayofweek.isin([0, 2, 4])]}, "warn"),
+        "1-min, 55% of bars": (
+            {"A": minutes, "B": minutes, "X": minutes[rng.random(len(minutes)) < 0.55]},
+            "warn",
+        ),
+        "hourly, 50% of bars": (
+            {"A": hours, "B": hours, "X": hours[rng.random(len(hours)) < 0.5]},
+            "warn",
+        ),
+        # a few missing dates, however long: silent
+        "90% of days": (liquid | {"X": days[rng.random(500) < 0.9]}, "silent"),
+        "3-month halt": (liquid | {"X": days.delete(slice(100, 163))}, "silent"),
+        "3 missing days": (liquid | {"X": days.delete([5, 50, 200])}, "silent"),
+        "late listing": (liquid | {"X": days[-30:]}, "silent"),
+        "weekdays beside 24/7": (
+            liquid | {"X": pd.date_range("2020-01-01", periods=700, freq="D")},
+            "silent",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(_clock_cases()))
+def test_the_panel_clock_warns_of_sparse_symbols_and_not_of_gaps(case):
+    """A sparse symbol on the panel's dates was refused as "different frequencies",
+    blocking the whole panel: trading on 45% of days (126 a year against 252; its
+    5-row labels reach up to 26 panel dates), a delisting stock's 12 sporadic trades
+    (26 a year), Mon/Wed/Fri, 55% of minute bars, 50% of hourly bars; one trading on
+    60% of days passed silently with the same leak (up to 17 panel dates). Now each
+    passes with one LeakageWarning naming it with its share of the panel's dates (a
+    third of its steps skip a panel date or more); halts, listings, a few missing days,
+    90% of days and a weekday symbol beside a 24/7 one stay silent."""
+    from skquant.leakage import LeakageWarning
+    from skquant.utils._panel import check_panel_clock
+
+    stamps, expected = _clock_cases()[case]
+    index = pd.MultiIndex.from_tuples(
+        [(t, s) for s, ix in stamps.items() for t in ix], names=["date", "symbol"]
+    )
+    if expected == "silent":
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            check_panel_clock(index)
+        return
+    with pytest.warns(LeakageWarning) as caught:
+        check_panel_clock(index)
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    message = str(caught[0].message)
+    panel_dates = index.get_level_values("date").unique()
+    x = stamps["X"]
+    share = len(x) / ((panel_dates >= x[0]) & (panel_dates <= x[-1])).sum()
+    assert "1 symbol of data skips many of the panel's dates" in message
+    assert f"'X' ({share:.0%})" in message, message
+    assert "embargo_days='auto'" in message and "longer embargo_days" in message
 
 
 def test_the_panel_clock_passes_listings_holidays_and_24_7_symbols():

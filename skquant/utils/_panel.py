@@ -9,6 +9,7 @@ in date order, whatever the row order of the input.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +23,7 @@ from skquant.utils._time import (
     dates_of,
     infer_periods_per_year,
 )
+from skquant.utils._warnings import LeakageWarning, caller_stacklevel
 
 
 def series_positions(X, n_rows: int | None = None) -> list[np.ndarray]:
@@ -196,7 +198,7 @@ def _time_of_day(stamps: pd.DatetimeIndex) -> str:
 
 
 def check_panel_clock(index, what: str = "data") -> None:
-    """Refuse a panel whose symbols are not on one clock.
+    """Refuse a panel whose symbols are not on one clock; warn of sparse symbols on it.
 
     A (date, symbol) panel is read date by date: each date is one cross-section (the
     portfolio's weights, the IC), windows and embargoes count its distinct dates and
@@ -204,12 +206,12 @@ def check_panel_clock(index, what: str = "data") -> None:
     That holds only when the symbols share their dates. Two ways they do not, both
     refused with a ``ValueError`` (``what`` names the data in the message):
 
-    - the symbols come at different frequencies (a daily symbol and a weekly one,
-      hourly bars and daily ones): the years inferred from each symbol's own dates
-      differ by more than a factor ``YEAR_TOLERANCE`` (1.5; daily weekday data
-      and daily 24/7 data, 252 and 365 a year, pass). The panel's dates are those
-      of the densest, so a weekly symbol's label of 3 periods reaches 15 panel dates
-      ahead past an embargo of 3, and its returns are annualised as daily ones;
+    - the symbols come at different frequencies off each other's time stamps (hourly
+      bars from 9:30 beside daily bars stamped at midnight): the years inferred from
+      each symbol's own dates differ by more than a factor ``YEAR_TOLERANCE`` (1.5;
+      daily weekday data and daily 24/7 data, 252 and 365 a year, pass), and at most
+      half of a sparser symbol's dates are dates of the densest symbols (those within
+      1.5x of the highest year). The panel's dates would interleave two clocks;
     - the symbols share a frequency but not their time stamps (daily bars stamped
       at each market's close, 16:00 and 17:00, or dates read in UTC from files
       written with offsets): at least ``MIN_DATES_FOR_YEAR`` (10) dates of a symbol
@@ -219,6 +221,19 @@ def check_panel_clock(index, what: str = "data") -> None:
       turnover of 2 a period) and count half-days as days. This is refused, not
       warned: every figure of the run would be wrong, and stamping the bars by date
       fixes it in one line.
+
+    A symbol whose dates lie on the panel's clock but skip many of its dates (an
+    illiquid symbol that trades on 45% of the days, a few sporadic trades before a
+    delisting, a weekly symbol on Fridays beside daily ones, a small cap holding half
+    of the minute bars) is not refused: one :class:`~skquant.leakage.LeakageWarning`
+    a call names such symbols, with the share of the panel's dates (within their own
+    first and last date) they hold. A label of ``h`` of its rows spans more than ``h``
+    panel dates, so it reaches past an embargo of ``h`` dates (a 5-row label of a
+    symbol trading on 45% of days: up to 26), and its one-row return spans several
+    periods. A symbol counts as sparse when at least a third of the steps between its
+    consecutive dates skip a panel date: a halt (one long step), a few missing days
+    and a weekday symbol beside a 24/7 one (one step in five skips the weekend) stay
+    silent; a symbol trading on 60% of the days (40% of its steps skip) warns.
 
     Symbols that start or stop at different dates, and holidays that differ, are
     not refused; symbols with fewer than ``MIN_DATES_FOR_YEAR`` dates are not
@@ -260,24 +275,19 @@ def check_panel_clock(index, what: str = "data") -> None:
         if key not in seen:
             seen[key] = infer_periods_per_year(stamps[part])
         years[code] = seen[key]
-    if max(years.values()) > YEAR_TOLERANCE * min(years.values()):
-        groups: dict[float, list] = {}
-        for code, year in years.items():
-            groups.setdefault(year, []).append(symbols[code])
-        listed = "; ".join(
-            f"{year:g} a year: {_named(names)}"
-            for year, names in sorted(groups.items(), key=lambda kv: -len(kv[1]))
-        )
-        raise ValueError(
-            f"The symbols of {what} come at different frequencies (periods a year "
-            f"inferred from each symbol's own dates: {listed}). A panel is read date by "
-            "date on the dates of all its symbols: a sparser symbol's labels reach past "
-            "the embargo and its returns are annualised by the denser symbols' year. "
-            "Resample every symbol to one frequency (e.g. daily bars to weekly with "
-            "resample('W-FRI')), or walk each frequency as a panel of its own."
-        )
-    # dates held by one symbol only, with another symbol's date nearer than its spacing
+    # the panel's dates, each row's among them, and how many symbols hold each
     distinct, at, count = np.unique(clock, return_inverse=True, return_counts=True)
+    densest = max(years.values())
+    sparse = {code for code, _ in judged if YEAR_TOLERANCE * years[code] < densest}
+    if sparse:
+        grid = np.zeros(len(distinct), dtype=bool)  # the dates of the densest symbols
+        for code, part in judged:
+            if code not in sparse:
+                grid[at[part]] = True
+        off_grid = [c for c, part in judged if c in sparse and grid[at[part]].mean() <= 0.5]
+        if off_grid:
+            _refuse_frequencies(years, symbols, what)
+    # dates held by one symbol only, with another symbol's date nearer than its spacing
     before = np.diff(distinct, prepend=np.iinfo(np.int64).min // 2)[at]
     after = np.diff(distinct, append=np.iinfo(np.int64).max // 2)[at]
     near = np.minimum(before, after) < spacing[codes]
@@ -290,6 +300,7 @@ def check_panel_clock(index, what: str = "data") -> None:
         if n_off[code] >= MIN_DATES_FOR_YEAR and n_off[code] > n_shared[code]
     ]
     if not off:
+        _warn_sparse(judged, codes, at, symbols, what)
         return
     aligned = [code for code, _ in judged if code not in off]
     times = [f"{symbols[c]!r} at {_time_of_day(stamps[codes == c])}" for c in off[:5]]
@@ -312,4 +323,66 @@ def check_panel_clock(index, what: str = "data") -> None:
         "clock: stamp daily bars by "
         "their date (index.normalize(), after tz_convert to the exchange's zone for "
         "dates read with UTC offsets), or align intraday bars (e.g. index.floor('h'))."
+    )
+
+
+def _refuse_frequencies(years: dict, symbols, what: str) -> None:
+    """The ValueError of :func:`check_panel_clock` for symbols at different
+    frequencies off each other's time stamps, naming each symbol's year."""
+    groups: dict[float, list] = {}
+    for code, year in years.items():
+        groups.setdefault(year, []).append(symbols[code])
+    listed = "; ".join(
+        f"{year:g} a year: {_named(names)}"
+        for year, names in sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    )
+    raise ValueError(
+        f"The symbols of {what} come at different frequencies (periods a year "
+        f"inferred from each symbol's own dates: {listed}), and the sparser symbols' "
+        "time stamps are not the denser ones' (most of their dates hold none of the "
+        "denser symbols). A panel is read date by date on the dates of all its "
+        "symbols: a sparser symbol's labels reach past the embargo and its returns are "
+        "annualised by the denser symbols' year. Resample every symbol to one frequency "
+        "(e.g. hourly bars to daily ones with resample('D')), or walk each frequency as "
+        "a panel of its own."
+    )
+
+
+# a symbol is sparse on the panel's clock when at least this share of the steps
+# between its consecutive dates skip a panel date: above a weekday symbol beside a
+# 24/7 one (a step in five skips the weekend, about 23% with holidays)
+_SPARSE_STEPS = 1 / 3
+
+
+def _warn_sparse(judged: list, codes: np.ndarray, at: np.ndarray, symbols, what: str) -> None:
+    """One LeakageWarning naming the symbols of :func:`check_panel_clock`'s panel that
+    skip many of its dates (``codes``, ``at``: each row's symbol and panel date number,
+    in symbol-then-date order; ``judged``: the symbols' slices of them)."""
+    skip = np.flatnonzero((np.diff(at) >= 2) & (np.diff(codes) == 0))  # within a symbol
+    skips = np.bincount(codes[skip], minlength=len(symbols))
+    found = [  # (share of the panel's dates in its life, symbol)
+        ((part.stop - part.start) / (at[part.stop - 1] - at[part.start] + 1), symbols[code])
+        for code, part in judged
+        if skips[code] >= _SPARSE_STEPS * (part.stop - part.start - 1)
+    ]
+    if not found:
+        return
+    found.sort(key=lambda item: item[0])
+    shown = ", ".join(f"{name!r} ({share:.0%})" for share, name in found[:5])
+    if len(found) > 5:
+        shown += f" and {len(found) - 5} more"
+    many = len(found) > 1
+    warnings.warn(
+        f"{len(found)} symbol{'s' if many else ''} of {what} skip{'' if many else 's'} "
+        f"many of the panel's dates (the share of the panel's dates between "
+        f"{'their' if many else 'its'} first and last date held): {shown}. The panel "
+        "counts the dates of all its symbols, so a label of h rows of such a symbol "
+        "spans more than h panel dates and reaches past an embargo of h, and its "
+        "one-row return spans several periods. Make the labels with make_labels on the "
+        "whole panel (its metadata records how many panel dates each label reaches, "
+        "and embargo_days='auto' covers them; keep it with data.attrs = labels.attrs), "
+        "or reindex each such symbol's prices onto the panel's dates (the last price "
+        "carried forward) before making its labels, or set a longer embargo_days.",
+        LeakageWarning,
+        stacklevel=caller_stacklevel(),
     )
