@@ -622,3 +622,38 @@ def test_walkforward_refuses_files_stamped_at_each_markets_close(tmp_path):
     assert not failed and panel.index.get_level_values("date").normalize().equals(
         panel.index.get_level_values("date")
     )
+
+
+def test_latent_columns_left_out_of_the_features_need_no_build_record(tmp_path):
+    """A folder whose files hold a column named like a latent one (vae0) with no
+    build-features record was refused whole, though --features left vae0 out
+    (walkforward --features ret_1,mom: "no usable symbol file"), and the ~400-character
+    reason was repeated for every file on one line (0.8 MB for 2,000 files). Only the
+    latent columns used as features are judged; the reason is said once."""
+    from skquant.cli import main
+    from skquant.cli._common import UsageError
+    from skquant.cli._data import first_unseen_date, load_panel
+
+    symbols = [f"S{i}" for i in range(7)]
+    data = write_symbols(tmp_path / "data", symbols, n=120, seed=2)
+    for symbol in symbols:
+        path = data / f"{symbol}.parquet"
+        frame = pd.read_parquet(path)
+        frame.assign(vae0=frame["f2"]).to_parquet(path, index=False)
+    path = data / "S0.parquet"
+    assert first_unseen_date(path, ["f0", "f1"]) is None
+    with pytest.raises(ValueError, match=r"^S0\.parquet holds vae0, latent columns"):
+        first_unseen_date(path, ["f0", "vae0"])
+    panel, failed, unseen = load_panel(str(data), "fwd_ret_1d", features=["f0", "f1"])
+    assert not failed and not unseen and len(panel) == 7 * 120
+    with pytest.raises(UsageError) as caught:
+        load_panel(str(data), "fwd_ret_1d")
+    message = str(caught.value)
+    assert message.count("no record of the dates") == 1, message
+    assert "S0.parquet, S1.parquet, S2.parquet, S3.parquet, S4.parquet and 2 more hold" in message
+    assert len(message) < 700, len(message)
+    # train-all judges the features it trains on too
+    args = ["-q", "train-all", "--input-dir", str(data), "--output-dir", str(tmp_path / "out"),
+            "--target", "fwd_ret_1d", "--models", "ftrl_proximal", "--val-days", "20",
+            "--features", "f0,f1"]  # fmt: skip
+    assert main(args) == 0

@@ -156,16 +156,19 @@ def load_panel(
 
     def read(path: Path):
         try:
-            return read_symbol(path, required), first_unseen_date(path), None
+            return read_symbol(path, required), first_unseen_date(path, features), None
         except ValueError as exc:
-            return None, None, str(exc)
+            return None, None, exc
 
     parts, failed, unseen = {}, {}, {}
+    grouped: dict[str, dict[str, str]] = {}  # reason: {symbol: file} refused for it
     with ThreadPoolExecutor(max_workers=min(len(files), 2 * (os.cpu_count() or 1))) as pool:
         results = pool.map(read, files.values())
         for symbol, (frame, cutoff, error) in zip(files, results, strict=True):
             if error is not None:
-                failed[symbol] = error
+                failed[symbol] = str(error)
+                if isinstance(error, UnrecordedLatentColumns):
+                    grouped.setdefault(error.reason, {})[symbol] = error.file
                 continue
             parts[symbol] = frame
             if cutoff is not None:
@@ -189,7 +192,7 @@ def load_panel(
             failed[symbol] = str(exc)
             del parts[symbol]
     if not parts:
-        detail = "; ".join(f"{s}: {e.rstrip('.')}" for s, e in failed.items())
+        detail = _unusable_detail(failed, grouped)
         raise UsageError(f"no usable symbol file in {input_dir!r} ({detail}).")
     unseen = {symbol: date for symbol, date in unseen.items() if symbol in parts}
     panel = pool_frames(parts)
@@ -304,7 +307,37 @@ def has_build_record(path: Path) -> bool:
         return True
 
 
-def first_unseen_date(path: Path) -> pd.Timestamp | None:
+class UnrecordedLatentColumns(ValueError):
+    """A file holds latent columns (``vae0``, ...) with no record of the dates their
+    feature model saw that can be trusted (:func:`first_unseen_date`).
+
+    ``file`` is the file's name and ``reason`` the explanation without it, so that a
+    folder of such files is told the reason once (:func:`load_panel`).
+    """
+
+    def __init__(self, message: str, file: str, reason: str):
+        super().__init__(message)
+        self.file = file
+        self.reason = reason
+
+
+# why latent columns with no record, or a record of other bytes, are refused
+_NO_RECORD = (
+    "latent columns as build-features writes them, but no record of the dates their "
+    "feature model saw (none in the file, no {record} beside it): validating or testing "
+    "them could be in-sample. Rebuild the folder with build-features (or copy each "
+    f"{SIDECAR_SUFFIX} with its file); rename columns of your own, or leave them out "
+    "of --features"
+)
+_OTHER_BYTES = (
+    "but {record} beside it was written for other bytes (its data_sha256 is not the "
+    "file's SHA-256: another build's record, or the file changed since), so the dates "
+    "their feature model saw are unknown: validating or testing them could be "
+    "in-sample. Rebuild the folder with build-features, or leave them out of --features"
+)
+
+
+def first_unseen_date(path: Path, features: Sequence[str] | None = None) -> pd.Timestamp | None:
     """The first date the feature model of a build-features file never saw (None for other files).
 
     build-features writes it into the parquet file's own metadata, which is read
@@ -312,14 +345,24 @@ def first_unseen_date(path: Path) -> pd.Timestamp | None:
     when the SHA-256 it records is the file's (a record of another build, or a file
     changed since, tells nothing about these columns).
 
+    Parameters
+    ----------
+    path : Path
+        The symbol file.
+    features : sequence of str, optional
+        The columns the caller uses as features. Latent columns left out of them are
+        not judged: a file need not have a record for columns that are never fitted.
+        None (the default): every column of the file may be a feature.
+
     Raises
     ------
     ValueError
         If a record is unreadable, or if the file holds latent columns (``vae0``,
-        ``vae1``, ...: a feature model's) and no record of the dates that model saw
-        can be trusted: none in the file and none beside it (a file copied without
-        its ``.features.json``), or one beside it written for other bytes. Validating
-        or testing such columns could be in-sample, so the file is refused by name.
+        ``vae1``, ...: a feature model's) among ``features`` and no record of the
+        dates that model saw can be trusted (an :class:`UnrecordedLatentColumns`):
+        none in the file and none beside it (a file copied without its
+        ``.features.json``), or one beside it written for other bytes. Validating or
+        testing such columns could be in-sample, so the file is refused by name.
     """
     import json
 
@@ -334,17 +377,16 @@ def first_unseen_date(path: Path) -> pd.Timestamp | None:
                 f"{path.name}: its build-features record has no valid first_unseen_date "
                 f"({type(exc).__name__}: {exc})."
             ) from None
-    latent = [c for c in _header(path) if is_latent_column(c)]
+    used = None if features is None else {str(c) for c in features}
+    latent = [c for c in _header(path) if is_latent_column(c) and (used is None or c in used)]
     shown = ", ".join(latent[:3]) + (f" and {len(latent) - 3} more" if len(latent) > 3 else "")
     record_path = sidecar_path(path)
     if not record_path.is_file():
         if latent:
-            raise ValueError(
-                f"{path.name} holds {shown}, latent columns as build-features writes them, "
-                f"but no record of the dates their feature model saw (none in the file, no "
-                f"{record_path.name} beside it): validating or testing them could be "
-                f"in-sample. Rebuild the folder with build-features (or copy each "
-                f"{SIDECAR_SUFFIX} with its file); rename columns of your own."
+            raise UnrecordedLatentColumns(
+                f"{path.name} holds {shown}, " + _NO_RECORD.format(record=record_path.name) + ".",
+                path.name,
+                _NO_RECORD.format(record="SYMBOL" + SIDECAR_SUFFIX),
             )
         return None
     try:
@@ -358,14 +400,29 @@ def first_unseen_date(path: Path) -> pd.Timestamp | None:
     if matches:
         return cutoff
     if latent:
-        raise ValueError(
-            f"{path.name} holds {shown}, but {record_path.name} beside it was written for "
-            "other bytes (its data_sha256 is not the file's SHA-256: another build's record, "
-            "or the file changed since), so the dates their feature model saw are unknown: "
-            "validating or testing them could be in-sample. Rebuild the folder with "
-            "build-features."
+        raise UnrecordedLatentColumns(
+            f"{path.name} holds {shown}, " + _OTHER_BYTES.format(record=record_path.name) + ".",
+            path.name,
+            "latent columns as build-features writes them, "
+            + _OTHER_BYTES.format(record="the SYMBOL" + SIDECAR_SUFFIX),
         )
     return None  # no feature model's columns in the file: nothing to keep out of sample
+
+
+def _unusable_detail(failed: dict[str, str], grouped: dict[str, dict[str, str]]) -> str:
+    """The parts of "no usable symbol file": each file's own error, and the files
+    refused for one reason (:class:`UnrecordedLatentColumns`) named together with
+    that reason once (a folder of 2,000 such files repeated it 2,000 times)."""
+    said = {symbol for files in grouped.values() for symbol in files}
+    parts = [
+        f"{symbol}: {error.rstrip('.')}" for symbol, error in failed.items() if symbol not in said
+    ]
+    for reason, by_symbol in grouped.items():
+        files = list(by_symbol.values())
+        names = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+        verb = "holds" if len(files) == 1 else "hold"
+        parts.append(f"{names} {verb} {reason}")
+    return "; ".join(parts)
 
 
 def _none_usable(files: dict[str, Path], errors: list[str], input_dir: str) -> UsageError:

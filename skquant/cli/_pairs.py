@@ -514,7 +514,7 @@ def _train_symbol(symbol: str, path: str, job: Job) -> dict:
                 f"{Path(path).name}: column {job.target!r} (the target) holds {holds} in its "
                 f"{len(train)} training rows: there is nothing to learn."
             )
-        unseen = first_unseen_date(Path(path))
+        unseen = first_unseen_date(Path(path), job.features)
         if unseen is not None and val.index.min() < unseen:
             raise ValueError(
                 f"{Path(path).name}: its validation tail starts {val.index.min():%Y-%m-%d}, "
