@@ -226,6 +226,38 @@ def test_dates_and_symbols_kept_in_columns_are_refused():
     leak_scores(panel.xs("SYM000", level="symbol").reset_index(drop=True), columns, "fwd_ret_5")
 
 
+def test_one_series_with_a_symbol_or_time_column_is_not_refused(monkeypatch):
+    """The guard against keys kept in columns refused a single series: unique dates
+    and a ticker renamed FB -> META ("holds no symbol level, so all rows would be one
+    series"), and a RangeIndex beside a numeric ``time`` feature (a time-of-day code
+    0..6), with advice to set_index('time'). Unique dates cannot be interleaved
+    symbols; numbers are no dates. It also read every column (0.13 s on 3,000)."""
+    from skquant.utils._panel import refuse_keys_in_columns
+
+    panel = make_synthetic_panel(n_symbols=1, n_days=300, random_state=0)
+    series = panel.xs("SYM000", level="symbol")
+    columns = ["vol_21", "range"]
+    expected = leak_scores(series, columns, "fwd_ret_5")
+    renamed = series.assign(ticker=np.where(np.arange(300) < 150, "FB", "META"))
+    renamed.attrs = series.attrs
+    pd.testing.assert_series_equal(leak_scores(renamed, columns, "fwd_ret_5"), expected)
+    label_horizon(renamed, "fwd_ret_5")
+    coded = series.reset_index(drop=True).assign(time=np.arange(300) % 7)
+    coded.attrs = series.attrs
+    leak_scores(coded, columns, "fwd_ret_5")
+    # repeated dates with several tickers are still refused, as is a date column of text
+    stacked = pd.concat([renamed, renamed.assign(ticker="SPY")])
+    with pytest.raises(ValueError, match=r"'ticker' column .* no symbol level"):
+        leak_scores(stacked, columns, "fwd_ret_5")
+    texted = coded.assign(time=series.index.strftime("%Y-%m-%d %H:%M"))
+    with pytest.raises(ValueError, match=r"'time' column .* holds no dates"):
+        leak_scores(texted, columns, "fwd_ret_5")
+    # decided on the dtypes and names: no other column is read
+    wide = pd.DataFrame(np.zeros((5, 300)), index=pd.bdate_range("2020-01-01", periods=5))
+    monkeypatch.setattr(pd.DataFrame, "_ixs", lambda *a, **k: pytest.fail("a column was read"))
+    refuse_keys_in_columns(wide)
+
+
 def test_select_features_rejects_bad_names_and_thresholds(demo):
     with pytest.raises(ValueError, match="Unknown feature column 'zzz'"):
         select_features(demo, "fwd_ret", features=["ret_1", "zzz"])

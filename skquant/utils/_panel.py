@@ -81,26 +81,36 @@ def refuse_keys_in_columns(data, name: str = "data") -> None:
       ``timestamp``, ``time``) beside an index without dates: the rows would be taken
       in their order, not by date.
     - A symbol-like column (``symbol``, ``ticker``) of several values beside an index
-      without a symbol level: every symbol's rows would make one series, lags and
-      windows crossing from one symbol to the next. A frame read from a file without
-      ``index_col`` (``date`` and ``symbol`` as columns) did so silently: the leak
-      guard scored ``vol_21`` 0.005 instead of 0.075 on a five-symbol panel.
+      without a symbol level, when the dates (of the index, else of the date column)
+      repeat: every symbol's rows would make one series, lags and windows crossing
+      from one symbol to the next. A frame read from a file without ``index_col``
+      (``date`` and ``symbol`` as columns) did so silently: the leak guard scored
+      ``vol_21`` 0.005 instead of 0.075 on a five-symbol panel. Unique dates are one
+      series (a ticker renamed from FB to META), and are not refused.
 
-    The error names the columns and the ``set_index`` call that makes them the index.
+    Date-like columns are those of :func:`~skquant.utils._time.date_columns` (a
+    numeric ``time`` feature is none). The error names the columns and the
+    ``set_index`` call that makes them the index.
     """
     if not isinstance(data, pd.DataFrame):
         return
     index = data.index
-    dated = date_columns(data)
-    symbols = [
+    dates = dates_of(data)
+    has_dates = dates is not None
+    if has_dates and isinstance(index, pd.MultiIndex):
+        return
+    dated = [] if has_dates else date_columns(data)
+    # several symbols' rows share dates; a series' dates are unique (a renamed ticker)
+    if has_dates:
+        repeated = not pd.Index(dates).is_unique
+    else:
+        repeated = bool(dated) and not pd.Index(data[dated[0]]).is_unique
+    symbols = [  # names first: only a symbol-named column is read
         c
-        for c in data.columns
+        for c in (data.columns if repeated else ())
         if str(c).lower() in _SYMBOL_COLUMNS and data[c].nunique(dropna=False) > 1
     ]
-    has_dates = dates_of(data) is not None
-    if has_dates and (isinstance(index, pd.MultiIndex) or not symbols):
-        return
-    if not has_dates and not dated and not symbols:
+    if not dated and not symbols:
         return
     keys = ([] if has_dates else dated[:1]) + symbols[:1]
     held = " and ".join(f"a {c!r} column" for c in keys)
@@ -108,16 +118,13 @@ def refuse_keys_in_columns(data, name: str = "data") -> None:
         why = "all rows would be one series: lags and windows would cross symbols"
     else:
         why = "its rows would be taken in their order, not by date"
-    if not has_dates and not dated:  # symbols without dates: no order to put them in
-        fix = "index the rows by (date, symbol), with datetime dates"
-    else:
-        if has_dates or any(level is not None for level in index.names):  # keep the index
-            call = f"{name}.set_index({keys[0]!r}, append=True)"
-        else:  # a RangeIndex: the rows' own numbers
-            call = f"{name}.set_index({keys if len(keys) > 1 else keys[0]!r})"
-        fix = f"index the rows by {'them' if len(keys) > 1 else 'it'}: {call}"
-        if dated and not has_dates and not pd.api.types.is_datetime64_any_dtype(data[keys[0]]):
-            fix += f" after {name}[{keys[0]!r}] = pd.to_datetime({name}[{keys[0]!r}])"
+    if has_dates or any(level is not None for level in index.names):  # keep the index
+        call = f"{name}.set_index({keys[0]!r}, append=True)"
+    else:  # a RangeIndex: the rows' own numbers
+        call = f"{name}.set_index({keys if len(keys) > 1 else keys[0]!r})"
+    fix = f"index the rows by {'them' if len(keys) > 1 else 'it'}: {call}"
+    if dated and not pd.api.types.is_datetime64_any_dtype(data[keys[0]]):
+        fix += f" after {name}[{keys[0]!r}] = pd.to_datetime({name}[{keys[0]!r}])"
     raise ValueError(
         f"{name} has {held} but its {type(index).__name__} holds no "
         f"{'symbol level' if has_dates else 'dates'}, so {why}; {fix}."

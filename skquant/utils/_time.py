@@ -43,13 +43,36 @@ _DATE_NAMES = ("date", "datetime", "timestamp", "time")
 
 
 def date_columns(frame: pd.DataFrame) -> list:
-    """The columns of ``frame`` that hold dates: datetime64 values, or a date-like name
-    (``date``, ``datetime``, ``timestamp``, ``time``, in any case)."""
-    return [
-        c
-        for c in frame.columns
-        if str(c).lower() in _DATE_NAMES or pd.api.types.is_datetime64_any_dtype(frame[c])
-    ]
+    """The columns of ``frame`` that hold dates: datetime64 values (any name), or a
+    date-like name (``date``, ``datetime``, ``timestamp``, ``time``, in any case)
+    holding text or date objects. Numbers under such a name are no dates (a ``time``
+    feature holding a time-of-day code 0..6 is a feature).
+
+    Decided on ``frame.dtypes`` and the names; only a date-named column of objects is
+    read (a frame of 3,000 columns took 0.13 s reading each one).
+    """
+    found = []
+    for column, dtype in zip(frame.columns, frame.dtypes, strict=True):
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            found.append(column)
+        elif str(column).lower() in _DATE_NAMES and _holds_no_numbers(frame[column]):
+            found.append(column)
+    return found
+
+
+def _holds_no_numbers(values) -> bool:
+    """Whether a column's values are not numbers (nor booleans): text, date objects."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        values = values.cat.categories
+        dtype = values.dtype
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return False
+    if not pd.api.types.is_object_dtype(dtype):
+        return True  # string, period, interval ...: not numbers
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    return kind not in ("integer", "floating", "mixed-integer-float", "decimal", "boolean",
+                        "complex", "empty")  # fmt: skip
 
 
 def _refuse_date_objects(values, name) -> None:
