@@ -1288,7 +1288,9 @@ def test_validation_metrics_refuses_dates_it_would_sort_as_text():
     booked in alphabetical order, January 2021 before December 2020, while the year was
     read from them as dates: Sharpe -1.1545, drawdown -0.0802, turnover 0.95 instead of
     -1.0965, -0.0697, 0.9167, silently. Period numbers without periods_per_year were
-    read as nanoseconds (15,120 periods a year)."""
+    read as nanoseconds (15,120 periods a year). ISO text and datetime.date objects,
+    which book right, were refused too for a while; they follow period_returns' rule:
+    text is refused when its alphabetical order is not its date order."""
     from skquant.metrics import validation_metrics
 
     days = pd.bdate_range("2020-12-01", periods=60)
@@ -1296,12 +1298,20 @@ def test_validation_metrics_refuses_dates_it_would_sort_as_text():
     f = np.random.default_rng(1).normal(size=60)
     real = validation_metrics("regression", r, f, returns=r, dates=days, cost_bps=10)
     text = days.strftime("%m/%d/%Y")
-    for dates in (text, list(text), np.asarray(days.date), pd.Index(days.to_period("D"))):
+    for dates in (text, list(text), pd.Index(days.to_period("D")), ["a", "b"] * 30):
         with pytest.raises(ValueError, match=r"dates holds .*pd.to_datetime|to_timestamp"):
             validation_metrics("regression", r, f, returns=r, dates=dates, cost_bps=10)
     panel = pd.MultiIndex.from_arrays([text, ["A"] * 60])  # a panel's text date level
-    with pytest.raises(ValueError, match="dates holds text"):
+    with pytest.raises(ValueError, match="alphabetical order is not their date order"):
         validation_metrics("regression", r, f, returns=r, dates=panel)
+    # ISO text and date objects sort as their dates: booked as the datetimes are
+    iso = days.strftime("%Y-%m-%d")
+    for dates in (iso, list(iso), np.asarray(days.date), list(days.date)):
+        same = validation_metrics("regression", r, f, returns=r, dates=dates, cost_bps=10)
+        assert same["trading"] == pytest.approx(real["trading"], nan_ok=True), dates[:1]
+    panel = pd.MultiIndex.from_arrays([days.date, ["A"] * 60])
+    same = validation_metrics("regression", r, f, returns=r, dates=panel, cost_bps=10)
+    assert same["trading"]["sharpe"] == pytest.approx(real["trading"]["sharpe"])
     with pytest.raises(ValueError, match="dates holds numbers.*periods_per_year"):
         validation_metrics("regression", r, f, returns=r, dates=np.arange(60))
     numbered = validation_metrics(

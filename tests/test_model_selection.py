@@ -634,8 +634,11 @@ def test_text_dates_are_refused_not_split_by_position():
     cv = WalkForwardSplit(train_days=20, test_days=5, step_days=5, min_train_samples=1)
     with pytest.raises(
         ValueError, match="groups holds dates as text \\('01/01/2024'\\) whose alph"
-    ):
+    ) as caught:
         next(cv.split(X, groups=dates.strftime("%d/%m/%Y")))
+    # one rule, one message with the scorers' (utils._time.check_text_dates): it names
+    # the call that fixes the parameter, as period_returns' names pd.to_datetime(dates)
+    assert "convert them with pd.to_datetime(groups) (dayfirst=True" in str(caught.value)
     expected = [(tr.tolist(), te.tolist()) for tr, te in cv.split(X, groups=dates)]
     in_order = (
         dates.strftime("%Y-%m-%d"),

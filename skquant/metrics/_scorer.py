@@ -16,6 +16,7 @@ from skquant.utils._portfolio import check_portfolio
 from skquant.utils._target import known_horizon, target_label
 from skquant.utils._time import (
     calendar_unknown,
+    check_text_dates,
     dates_of,
     periods_per_year_of,
     symbol_values,
@@ -23,6 +24,11 @@ from skquant.utils._time import (
 )
 from skquant.utils._validation import several_outputs_error
 from skquant.utils._warnings import caller_stacklevel, once_per_parallel_run
+
+# What sorts the dates of a P&L (check_text_dates): text dates must sort as dates
+SORTED_PERIODS = (
+    "the periods are booked in sorted order (P&L, turnover and drawdown out of date order)"
+)
 
 __all__ = [
     "METRICS",
@@ -204,36 +210,10 @@ def period_returns(row_returns, dates=None) -> np.ndarray:
     if dates is None:
         return r
     dates = np.asarray(dates)
-    _check_text_dates(dates)
+    check_text_dates(dates, "dates", SORTED_PERIODS)
     if len(np.unique(dates)) == len(dates) and np.all(dates[1:] >= dates[:-1]):
         return r
     return pd.Series(r).groupby(dates, sort=True).mean().to_numpy()
-
-
-def _check_text_dates(dates: np.ndarray) -> None:
-    """Refuse ``dates`` given as date text whose alphabetical order is not their date
-    order: the periods are booked in sorted order, so "01/04/2021" came before
-    "12/31/2020" (P&L and drawdown out of order), while the year was read from them as
-    dates. Text that does not read as dates (ids), or reads as dates in order (ISO
-    "2020-12-31"), passes: the time splitters' rule for ``groups``."""
-    labels = pd.unique(dates.reshape(-1))
-    if not len(labels) or not all(isinstance(v, str) for v in labels):
-        return
-    labels = np.sort(labels.astype(str))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pandas' "could not infer format"
-            parsed = pd.to_datetime(pd.Index(labels), format="mixed")
-    except (ValueError, TypeError, OverflowError):
-        return  # not dates: labels in their own order
-    if parsed.isna().any() or parsed.is_monotonic_increasing:
-        return
-    raise ValueError(
-        f"dates holds dates as text ({str(labels[0])!r}) whose alphabetical order is not "
-        "their date order, and the periods are booked in sorted order (P&L, turnover and "
-        "drawdown out of date order): convert them with pd.to_datetime(dates) "
-        "(dayfirst=True for day-first text), or pass ISO text (YYYY-MM-DD)."
-    )
 
 
 def metric_kind(name: str) -> str:

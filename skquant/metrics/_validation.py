@@ -11,10 +11,16 @@ from sklearn import metrics as skm
 
 from skquant.metrics._predictions import hit_rate, information_coefficient
 from skquant.metrics._returns import max_drawdown, profit_factor, sharpe_ratio, win_loss_ratio
-from skquant.metrics._scorer import _check_text_dates, positions_from_scores
+from skquant.metrics._scorer import SORTED_PERIODS, positions_from_scores
 from skquant.metrics._significance import probabilistic_sharpe_ratio
 from skquant.utils._portfolio import one_sided, one_value
-from skquant.utils._time import NoDatesWarning, date_level, periods_per_year_of, symbol_values
+from skquant.utils._time import (
+    NoDatesWarning,
+    check_text_dates,
+    date_level,
+    periods_per_year_of,
+    symbol_values,
+)
 from skquant.utils._validation import one_dimensional
 from skquant.utils._warnings import caller_stacklevel
 
@@ -63,10 +69,13 @@ def validation_metrics(
         ``y_val``; without it there are no trading metrics.
     dates : array-like or Index of shape (n_samples,), default=None
         The date of each row, as datetimes (of a ``MultiIndex``, its datetime level,
-        else its first). Text (a CSV read without ``parse_dates``), date objects and
-        Periods raise ``ValueError``: text sorts alphabetically ("01/04/2021" before
-        "12/31/2020"), which would book the periods out of order; convert them with
-        ``pd.to_datetime``. Numbers (period numbers) need ``periods_per_year``.
+        else its first); ``datetime.date`` objects are read as datetimes. Text
+        (a CSV read without ``parse_dates``) is booked in its alphabetical order, as
+        :func:`period_returns` books it: ISO text ("2020-12-31") passes, text whose
+        alphabetical order is not its date order ("01/04/2021" before "12/31/2020")
+        raises ``ValueError``, as do text that does not read as dates and Periods;
+        convert them with ``pd.to_datetime``. Numbers (period numbers) need
+        ``periods_per_year``.
     periods_per_year : float, default=None
         Annualisation of the Sharpe ratio; None infers it from ``dates`` (252
         without them, with a ``NoDatesWarning``, as the trading scorers). A value
@@ -127,6 +136,7 @@ def validation_metrics(
     if returns is not None:
         returns = _numbers(returns, "returns", len(y))
     labelled = ~np.isnan(y)  # a NaN label: left out of the prediction metrics
+    dates = _date_objects_as_datetimes(dates)
     if isinstance(dates, pd.MultiIndex):  # (date, symbol) in either order: the dates
         row_dates = dates.get_level_values(date_level(dates) or 0)
     else:
@@ -239,18 +249,38 @@ def _numbers(
     return v
 
 
+def _date_objects_as_datetimes(dates):
+    """``dates`` with ``datetime.date`` objects (in an array, or a ``MultiIndex``
+    level) as datetimes: unambiguous, they would otherwise be refused as objects."""
+    if dates is None:
+        return None
+    if isinstance(dates, pd.MultiIndex):
+        for i, level in enumerate(dates.levels):
+            if pd.api.types.infer_dtype(level, skipna=True) == "date":
+                dates = dates.set_levels(pd.to_datetime(level), level=i)
+        return dates
+    values = np.asarray(dates).reshape(-1)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "date":
+        return pd.DatetimeIndex(pd.to_datetime(values))
+    return dates
+
+
 def _check_dates(row_dates: pd.Index, periods_per_year) -> None:
     """Refuse ``dates`` that are not datetimes where the numbers would be wrong.
 
-    Text (a CSV read without ``parse_dates``), date objects and Periods: the periods
-    are booked in the values' own sort order, alphabetical for text ("01/04/2021"
-    before "12/31/2020": P&L, turnover and drawdown out of order), while the year is
-    read from them as dates. Numbers (period numbers) sort right but tell no year:
-    read as nanoseconds they gave 15,120 periods a year, so they need
-    ``periods_per_year``. The walk-forward engine refuses such dates as well.
+    The periods are booked in the values' own sort order, alphabetical for text,
+    while the year is read from them as dates: text whose alphabetical order is its
+    date order (ISO "2020-12-31") passes, as in :func:`period_returns`; other text
+    ("01/04/2021" before "12/31/2020": P&L, turnover and drawdown out of order), text
+    that does not read as dates and Periods are refused. Numbers (period numbers)
+    sort right but tell no year: read as nanoseconds they gave 15,120 periods a year,
+    so they need ``periods_per_year``.
     """
     if pd.api.types.is_datetime64_any_dtype(row_dates):
         return
+    if pd.api.types.infer_dtype(row_dates, skipna=True) == "string":
+        if check_text_dates(row_dates, "dates", SORTED_PERIODS) is not None:
+            return  # dates as text, in date order: booked and read as dates
     numeric = pd.api.types.is_numeric_dtype(row_dates) and not pd.api.types.is_bool_dtype(row_dates)
     if numeric and periods_per_year is not None:
         return  # period numbers, in their order, with the year given
@@ -307,7 +337,8 @@ def _sign_portfolio(position, returns, dates, symbols):
     if dates is None:  # the rows are the periods, of one series
         group, n_groups = np.arange(len(position)), len(position)
     else:
-        _check_text_dates(np.asarray(dates))  # the scorer's groups: sorted as they are
+        # the scorer's rule: text is sorted as it is
+        check_text_dates(np.asarray(dates), "dates", SORTED_PERIODS)
         group, uniques = pd.factorize(np.asarray(dates), sort=True)
         if (group < 0).any():
             raise ValueError("dates must not hold missing values (NaT).")

@@ -13,7 +13,7 @@ from sklearn.utils import indexable
 
 from skquant.utils._sklearn_compat import _num_samples, validate_parameter_constraints
 from skquant.utils._target import known_horizon, target_label
-from skquant.utils._time import dates_of, warn_rows_as_dates
+from skquant.utils._time import check_text_dates, dates_of, warn_rows_as_dates
 from skquant.utils._warnings import caller_stacklevel
 
 # Appended to a splitter's error when X has no dates and no groups were given.
@@ -23,28 +23,6 @@ _NO_DATES = (
     "scikit-learn tools turn a DataFrame into an array: on a panel, pass each row's "
     "date as groups, e.g. selector.fit(X, y, groups=dates)."
 )
-
-
-def _check_text_periods(labels: np.ndarray) -> None:
-    """Refuse ``groups`` given as date text whose alphabetical order is not their date
-    order ("15/01/2024" sorts before "16/12/2023"): a time splitter sorts the groups.
-    ``labels`` are the sorted distinct groups. Text that does not read as dates (ids),
-    or reads as dates in order ("2015Q1"), passes."""
-    if not all(isinstance(v, str) for v in labels):
-        return  # Periods, dates, numbers: they sort as they are
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pandas' "could not infer format"
-            dates = pd.to_datetime(pd.Index(labels), format="mixed")
-    except (ValueError, TypeError, OverflowError):
-        return  # not dates: labels in their own order
-    if dates.isna().any() or dates.is_monotonic_increasing:
-        return
-    raise ValueError(
-        f"groups holds dates as text ({str(labels[0])!r}) whose alphabetical order is not "
-        "their date order, and a time splitter sorts the groups: pass datetimes "
-        "(pd.to_datetime(..., dayfirst=True) for day-first text) or ISO text (YYYY-MM-DD)."
-    )
 
 
 def check_same_rows(X, y) -> None:
@@ -92,7 +70,7 @@ def period_codes(X, groups=None) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError("The dates of X hold NaT; every row needs a date.")
     periods, codes = np.unique(values, return_inverse=True)
     if groups is not None and periods.dtype.kind in "OUS":
-        _check_text_periods(periods)
+        check_text_dates(periods, "groups", "a time splitter sorts the groups")
     return codes.reshape(-1), periods
 
 

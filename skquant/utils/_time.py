@@ -75,6 +75,53 @@ def _holds_no_numbers(values) -> bool:
                         "complex", "empty")  # fmt: skip
 
 
+def check_text_dates(values, name: str, sorted_by: str) -> pd.DatetimeIndex | None:
+    """Refuse ``values`` given as date text whose alphabetical order is not their date
+    order ("01/04/2021" sorts before "12/31/2020"), where they are sorted as they are.
+
+    Text that does not read as dates (ids), or reads as dates in order (ISO
+    "2020-12-31", "2015Q1"), passes; so does anything but text (dates, Periods and
+    numbers sort as they are).
+
+    Parameters
+    ----------
+    values : array-like
+        The values (or their distinct values), in any order.
+    name : str
+        The parameter that holds them, as the message names it.
+    sorted_by : str
+        What sorts them, and what a wrong order does, for the message.
+
+    Returns
+    -------
+    dates : DatetimeIndex or None
+        The distinct values as dates, in sorted order, when they are text that reads
+        as dates; None otherwise.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind not in "OUS":
+        return None  # dates, numbers: they sort as they are
+    labels = pd.unique(values.reshape(-1).astype(object))
+    if not len(labels) or not all(isinstance(v, str) for v in labels):
+        return None  # Periods, date objects, numbers: they sort as they are
+    labels = np.sort(labels.astype(str))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' "could not infer format"
+            dates = pd.to_datetime(pd.Index(labels), format="mixed")
+    except (ValueError, TypeError, OverflowError):
+        return None  # not dates: labels in their own order
+    if dates.isna().any():
+        return None
+    if dates.is_monotonic_increasing:
+        return dates
+    raise ValueError(
+        f"{name} holds dates as text ({str(labels[0])!r}) whose alphabetical order is not "
+        f"their date order, and {sorted_by}: convert them with pd.to_datetime({name}) "
+        "(dayfirst=True for day-first text), or pass ISO text (YYYY-MM-DD)."
+    )
+
+
 def _refuse_date_objects(values, name) -> None:
     """Raise when ``values`` (an index or one of its levels) hold dates skquant does not
     read: ``datetime.date`` objects, Timestamps kept as objects (those that mix
