@@ -415,6 +415,30 @@ def test_a_category_of_numbers_fits_and_is_named_at_predict(trainer):
         fitted.predict(dated)
 
 
+@pytest.mark.parametrize("family", ["FTRLProximalTrainer", "GMMRegimeTrainer"])
+def test_a_category_of_numbers_as_text_fits_as_numbers(family):
+    """A category of numeric strings ('0', '1', '2', as read from a CSV) fitted as
+    numbers (FTRL, GMM; scikit-learn's Ridge takes it), then was refused: "X's column
+    'level' (dtype category) holds '0', which is not a number". Only categories that
+    do not all read as numbers are refused, by their first such value."""
+    import skquant
+
+    trainer = getattr(skquant, family)()
+    if family == "GMMRegimeTrainer":
+        trainer.set_params(n_components=2)
+    rng = np.random.default_rng(0)
+    level = (np.arange(60) % 3).astype(str)
+    index = pd.bdate_range("2020-01-01", periods=60, name="date")
+    X = pd.DataFrame({"a": rng.normal(size=60), "level": pd.Categorical(level)}, index=index)
+    y = (X["a"] + 0.1 * rng.normal(size=60)).rename("fwd_ret")
+    as_numbers = clone(trainer).fit(X.assign(level=level.astype(float)), y)
+    fitted = clone(trainer).fit(X, y)
+    np.testing.assert_allclose(fitted.predict(X), as_numbers.predict(X))
+    mixed = pd.Categorical(np.where(np.arange(60) % 5, level, "bank"))
+    with pytest.raises(ValueError, match=r"^X's column 'level' \(dtype category\) holds 'bank'"):
+        clone(trainer).fit(X.assign(level=mixed), y)
+
+
 @pytest.mark.parametrize("trainer", list(_every_family()), ids=_name)
 def test_nan_and_infinity_name_the_column_rows_and_first_date(trainer):
     """make_features' warm-up rows (NaN in vol_21 on each symbol's first dates) failed

@@ -124,18 +124,28 @@ def _first_non_number_dtype(X):
     no number although numpy might not say so: a pandas ``category`` of text (kept
     as objects that fail later, in the model) and a date, duration or period (which
     fail with numpy's "could not be promoted", or a series silently becomes
-    nanoseconds); its first value that is not missing. None for anything else (a
-    ``category`` of numbers is numbers)."""
+    nanoseconds); its first value that is not missing (of a category, its first
+    that is not a number). None for anything else (a ``category`` of numbers, or of
+    text that all reads as numbers, '0', '1', is numbers)."""
     dtypes = getattr(X, "dtypes", None)
     if not isinstance(X, pd.DataFrame) or dtypes is None:
         return None
     for position, column_dtype in enumerate(dtypes):
+        values = None
         if isinstance(column_dtype, pd.CategoricalDtype):
-            if pd.api.types.is_numeric_dtype(column_dtype.categories.dtype):
+            categories = column_dtype.categories
+            if pd.api.types.is_numeric_dtype(categories.dtype):
                 continue
+            if not _is_dated(categories.dtype):  # numbers as text ('0', '1') are numbers
+                bad = categories[pd.isna(pd.to_numeric(categories, errors="coerce"))]
+                if not len(bad):
+                    continue
+                column = X.iloc[:, position]
+                values = column[column.isin(bad)]
         elif not _is_dated(column_dtype):
             continue
-        values = X.iloc[:, position].dropna()
+        if values is None:
+            values = X.iloc[:, position].dropna()
         value = values.iloc[0] if len(values) else None
         return X.columns[position], value, column_dtype
     return None
