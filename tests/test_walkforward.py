@@ -1261,3 +1261,36 @@ def test_the_panel_clock_passes_listings_holidays_and_24_7_symbols():
         min_train_samples=50,
     )  # fmt: skip
     assert engine.periods_per_year_ == 365  # the union of the calendars: weekends traded
+
+
+def test_labels_made_on_the_panel_record_a_sparse_symbols_reach_and_are_not_warned():
+    """make_labels on the whole panel records how far a sparse symbol's labels reach
+    (``spans``) and the engine's ``embargo_days="auto"`` covers it, yet the engine
+    still warned that the symbol skips the panel's dates. Without that record it
+    warns, once."""
+    from skquant import make_labels
+    from skquant.leakage import LeakageWarning
+
+    days = pd.bdate_range("2020-01-01", periods=300)
+    rng = np.random.default_rng(0)
+    sparse = days[np.sort(rng.choice(300, 135, replace=False))]  # 45% of the days
+    close = pd.concat(
+        [
+            pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(ix)))), index=ix)
+            for ix in (days, days, sparse)
+        ],
+        keys=["A", "B", "X"],
+        names=["symbol", "date"],
+    ).swaplevel()
+    labels = make_labels(close.rename("close"), horizon=5)
+    assert labels.attrs["skquant_labels"].get("spans")  # X's labels reach further
+    data = labels.assign(r1=close.groupby(level="symbol").pct_change()).dropna()
+    params = dict(target="fwd_ret_5", features=["r1"], return_col="fwd_ret",
+                  train_days=100, test_days=50, min_train_samples=50)  # fmt: skip
+    data.attrs = labels.attrs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LeakageWarning)
+        WalkForwardEngine(data, **params)._prepare()
+    data.attrs = {}
+    with pytest.warns(LeakageWarning, match="skips many of the panel's dates"):
+        WalkForwardEngine(data, **params)._prepare()

@@ -204,7 +204,7 @@ def _time_of_day(stamps: pd.DatetimeIndex) -> str:
     return f"{times.index[0]}{zone}" + (" (mostly)" if len(times) > 1 else "")
 
 
-def check_panel_clock(index, what: str = "data") -> None:
+def check_panel_clock(index, what: str = "data", warn_sparse: bool = True) -> None:
     """Refuse a panel whose symbols are not on one clock; warn of sparse symbols on it.
 
     A (date, symbol) panel is read date by date: each date is one cross-section (the
@@ -241,6 +241,9 @@ def check_panel_clock(index, what: str = "data") -> None:
     consecutive dates skip a panel date: a halt (one long step), a few missing days
     and a weekday symbol beside a 24/7 one (one step in five skips the weekend) stay
     silent; a symbol trading on 60% of the days (40% of its steps skip) warns.
+    ``warn_sparse=False`` leaves that warning out: the engine passes it when the
+    labels' ``make_labels`` metadata records how far they reach (``spans``), which
+    ``embargo_days="auto"`` then covers.
 
     Symbols that start or stop at different dates, and holidays that differ, are
     not refused; symbols with fewer than ``MIN_DATES_FOR_YEAR`` dates are not
@@ -307,7 +310,8 @@ def check_panel_clock(index, what: str = "data") -> None:
         if n_off[code] >= MIN_DATES_FOR_YEAR and n_off[code] > n_shared[code]
     ]
     if not off:
-        _warn_sparse(judged, codes, at, symbols, what)
+        if warn_sparse:
+            _warn_sparse(judged, codes, at, symbols, what)
         return
     aligned = [code for code, _ in judged if code not in off]
     times = [f"{symbols[c]!r} at {_time_of_day(stamps[codes == c])}" for c in off[:5]]

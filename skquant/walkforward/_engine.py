@@ -628,7 +628,9 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
-        check_panel_clock(data.index)
+        # make_labels on this panel recorded how far a sparse symbol's labels reach
+        recorded = ((getattr(data, "attrs", None) or {}).get(LABELS_ATTR) or {}).get("spans")
+        check_panel_clock(data.index, warn_sparse=not recorded)
         features = self.features
         if features is not None and not isinstance(features, str):
             features = list(features)  # read once: an iterator is used up
