@@ -219,7 +219,7 @@ def test_cli_benchmark_writes_the_leaderboard(tmp_path):
     table = pd.read_csv(out / "leaderboard.csv", index_col="model")
     assert list(table.index) == ["ftrl_proximal"] and table.loc["ftrl_proximal", "n_seeds"] == 1
     md = (out / "leaderboard.md").read_text()
-    assert "ftrl_proximal take no random_state and ran once (no ±)" in md
+    assert "ftrl_proximal takes no random_state and ran once (no ±)" in md
     assert "±" not in md.split("| ftrl_proximal |")[1]
     assert (out / "runs" / "ftrl_proximal" / "seed=0" / "summary.json").is_file()
     assert not (out / "runs" / "ftrl_proximal" / "seed=1").exists()

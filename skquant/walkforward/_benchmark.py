@@ -463,8 +463,9 @@ class Leaderboard:
             f"Walk-forward leaderboard: {len(self.table)} models x {len(m.get('seeds', []))} "
             f"seeds (seeds {m.get('seeds')}), mean ± std over seeds"
             + (
-                f"; {', '.join(m['deterministic_models'])} take no random_state and ran once "
-                "(no ±)."
+                f"; {', '.join(m['deterministic_models'])} "
+                f"{'takes' if len(m['deterministic_models']) == 1 else 'take'} no random_state "
+                "and ran once (no ±)."
                 if m.get("deterministic_models") and len(m.get("seeds", [])) > 1
                 else "."
             ),
