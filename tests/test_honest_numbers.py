@@ -258,6 +258,47 @@ def test_one_series_with_a_symbol_or_time_column_is_not_refused(monkeypatch):
     refuse_keys_in_columns(wide)
 
 
+def test_symbols_without_any_dates_are_refused():
+    """Unique dates let a symbol column pass (one renamed series), but a RangeIndex
+    with no date column has no dates at all: five tickers' rows, stacked, were scored
+    as one series (leak_scores gave ``ret_1`` 0.0, each symbol's first return lagged
+    from the previous symbol's last). The same with the dates as text under a name
+    that is not read as dates (``trade_date``)."""
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2020-01-01", periods=300)
+    frames = []
+    for symbol in "ABCDE":
+        price = pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 300))))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "trade_date": days.strftime("%Y-%m-%d"),
+                    "ticker": symbol,
+                    "ret_1": price.pct_change().to_numpy(),
+                    "fwd_ret": price.pct_change().shift(-1).to_numpy(),
+                }
+            )
+        )
+    stacked = pd.concat(frames, ignore_index=True).dropna()
+    for frame in (stacked, stacked.drop(columns="trade_date")):
+        with pytest.raises(
+            ValueError, match=r"'ticker' column .* holds no dates.*\(date, symbol\)"
+        ):
+            leak_scores(frame, ["ret_1"], "fwd_ret")
+        with pytest.raises(ValueError, match=r"'ticker' column .* holds no dates"):
+            select_features(frame, "fwd_ret", features=["ret_1"])
+    # one symbol without dates holds no symbols to mix; unique dates stay one series
+    one = stacked[stacked["ticker"] == "A"].drop(columns="trade_date")
+    assert np.isfinite(leak_scores(one, ["ret_1"], "fwd_ret")).all()
+    renamed = pd.DataFrame(
+        {"ticker": ["FB"] * 150 + ["META"] * 149, "x": rng.normal(size=299)},
+        index=days[:299],
+    )
+    from skquant.utils._panel import refuse_keys_in_columns
+
+    refuse_keys_in_columns(renamed)
+
+
 def test_select_features_rejects_bad_names_and_thresholds(demo):
     with pytest.raises(ValueError, match="Unknown feature column 'zzz'"):
         select_features(demo, "fwd_ret", features=["ret_1", "zzz"])

@@ -86,7 +86,9 @@ def refuse_keys_in_columns(data, name: str = "data") -> None:
       from one symbol to the next. A frame read from a file without ``index_col``
       (``date`` and ``symbol`` as columns) did so silently: the leak guard scored
       ``vol_21`` 0.005 instead of 0.075 on a five-symbol panel. Unique dates are one
-      series (a ticker renamed from FB to META), and are not refused.
+      series (a ticker renamed from FB to META), and are not refused. Without any
+      dates (none in the index, no date-like column) the symbol column is refused:
+      nothing tells one series from interleaved symbols.
 
     Date-like columns are those of :func:`~skquant.utils._time.date_columns` (a
     numeric ``time`` feature is none). The error names the columns and the
@@ -100,11 +102,13 @@ def refuse_keys_in_columns(data, name: str = "data") -> None:
     if has_dates and isinstance(index, pd.MultiIndex):
         return
     dated = [] if has_dates else date_columns(data)
-    # several symbols' rows share dates; a series' dates are unique (a renamed ticker)
+    # several symbols' rows share dates; a series' dates are unique (a renamed ticker).
+    # Without any dates (no dates in the index, no date column) nothing tells a series
+    # from interleaved symbols: a symbol column of several values is refused.
     if has_dates:
         repeated = not pd.Index(dates).is_unique
     else:
-        repeated = bool(dated) and not pd.Index(data[dated[0]]).is_unique
+        repeated = not dated or not pd.Index(data[dated[0]]).is_unique
     symbols = [  # names first: only a symbol-named column is read
         c
         for c in (data.columns if repeated else ())
@@ -118,11 +122,18 @@ def refuse_keys_in_columns(data, name: str = "data") -> None:
         why = "all rows would be one series: lags and windows would cross symbols"
     else:
         why = "its rows would be taken in their order, not by date"
-    if has_dates or any(level is not None for level in index.names):  # keep the index
-        call = f"{name}.set_index({keys[0]!r}, append=True)"
-    else:  # a RangeIndex: the rows' own numbers
-        call = f"{name}.set_index({keys if len(keys) > 1 else keys[0]!r})"
-    fix = f"index the rows by {'them' if len(keys) > 1 else 'it'}: {call}"
+    if not has_dates and not dated:  # symbols without dates: no order to put them in
+        fix = (
+            "index the rows by (date, symbol), with datetime dates (a date column is "
+            "found only by its datetime values or the names 'date', 'datetime', "
+            "'timestamp', 'time')"
+        )
+    else:
+        if has_dates or any(level is not None for level in index.names):  # keep the index
+            call = f"{name}.set_index({keys[0]!r}, append=True)"
+        else:  # a RangeIndex: the rows' own numbers
+            call = f"{name}.set_index({keys if len(keys) > 1 else keys[0]!r})"
+        fix = f"index the rows by {'them' if len(keys) > 1 else 'it'}: {call}"
     if dated and not pd.api.types.is_datetime64_any_dtype(data[keys[0]]):
         fix += f" after {name}[{keys[0]!r}] = pd.to_datetime({name}[{keys[0]!r}])"
     raise ValueError(
