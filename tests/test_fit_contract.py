@@ -546,6 +546,46 @@ def test_a_column_equal_to_the_target_is_refused_whatever_its_name():
     check_labels_not_features(pd.DataFrame({"flag": up[:-1].to_numpy()}), up[:-1])
 
 
+def test_a_downcast_copy_of_the_target_is_refused():
+    """Wide data is often downcast: ``X.astype("float32")`` holding a float64 target
+    passed the value check (exact in float64, the float32 copy differs from the
+    target on about every row). Compared in the lower of the two precisions, the copy
+    is refused under its name or another, either way round; float64 stays exact, and
+    the 30-row threshold and NaN-awareness hold."""
+    from skquant.utils._target import MIN_ROWS_SAME_AS_TARGET, check_labels_not_features
+
+    rng = np.random.default_rng(0)
+    n = 80
+    y = pd.Series(rng.normal(size=n), name="fwd_ret_5")
+    y.iloc[5] = np.nan
+    X = pd.DataFrame({"f0": rng.normal(size=n), "f1": rng.normal(size=n)})
+    assert (X.assign(mom=y.to_numpy()).astype("float32")["mom"] != y).sum() > n // 2
+    for dtype in ("float32", "float16", "Float32"):
+        wide = X.assign(mom=y.to_numpy()).astype(dtype)
+        with pytest.raises(ValueError, match=r"'mom' \(the target 'fwd_ret_5'\)"):
+            check_labels_not_features(wide, y)
+    with pytest.raises(ValueError, match=r"'mom' \(the target 'fwd_ret_5'\)"):  # mixed
+        check_labels_not_features(X.assign(mom=y.astype("float32")), y)
+    with pytest.raises(ValueError, match=r"column\(s\) 2 \(the target y\)"):
+        check_labels_not_features(np.c_[X, y].astype(np.float32), y.to_numpy())
+    with pytest.raises(ValueError, match=r"target column\(s\) \['fwd_ret_5'\]"):
+        check_labels_not_features(X.assign(fwd_ret_5=y.astype("float32")), y)
+    # a float32 target and the float64 feature it was cut from
+    with pytest.raises(ValueError, match=r"'mom' \(the target 'fwd_ret_5'\)"):
+        check_labels_not_features(X.assign(mom=y.to_numpy()), y.astype("float32"))
+    # not the target: one value off in float32, NaN against a value, float64 near-copy
+    near = y.to_numpy(dtype=np.float32).copy()
+    near[-1] = np.nextafter(near[-1], np.float32(np.inf))
+    check_labels_not_features(X.assign(mom=near), y)
+    check_labels_not_features(X.assign(mom=y.fillna(0.0).astype("float32")), y)
+    check_labels_not_features(X.assign(mom=y.to_numpy() + 1e-12), y)
+    # a float32 0/1 copy of a binary target: refused from 30 rows, not below
+    up = pd.Series(np.arange(MIN_ROWS_SAME_AS_TARGET) % 2.0, name="y_up")
+    with pytest.raises(ValueError, match=r"'flag' \(the target 'y_up'\)"):
+        check_labels_not_features(pd.DataFrame({"flag": up.astype("float32")}), up)
+    check_labels_not_features(pd.DataFrame({"flag": up[:-1].astype("float32")}), up[:-1])
+
+
 def test_label_names_are_seen_behind_scikit_learn_prefixes():
     """A ColumnTransformer's output names (``p__fwd_ret_5``, ``remainder__TTH``)
     passed the label-name guard: a passthrough of the label before a LightGBM lifted

@@ -274,15 +274,44 @@ def is_zero_one_target(y) -> bool:
     return bool(np.isin(values, (0.0, 1.0)).all())
 
 
+def _precision(dtype) -> np.dtype:
+    """The float precision values of ``dtype`` hold: float16 or float32 for those
+    (also pandas' nullable ``Float32``), float64 for any other (integers, booleans)."""
+    dtype = getattr(dtype, "numpy_dtype", dtype)  # a nullable dtype's numpy one
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        return np.dtype(np.float64)
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        return dtype
+    return np.dtype(np.float64)
+
+
+def _equal_in(a: np.ndarray, b: np.ndarray, dtype) -> np.ndarray:
+    """Where float arrays ``a`` and ``b`` agree in precision ``dtype`` (NaN equal), per
+    column of a 2-d ``a``: a float32 copy of a float64 target is the target rounded."""
+    if dtype != np.float64:
+        with np.errstate(over="ignore"):  # beyond float16's range: inf in both
+            a, b = a.astype(dtype), b.astype(dtype)
+    return ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=0)
+
+
 def _same_values(column, target) -> bool:
-    """Whether a feature column holds the target's values, row for row (NaN equal)."""
+    """Whether a feature column holds the target's values, row for row (NaN equal), in
+    the lower of their float precisions (a float32 copy of a float64 target is it)."""
     a, b = np.asarray(column), np.asarray(target)
     if a.shape != b.shape:
         return False
+    dtype = min(  # X[c] of a repeated name is a frame: no one dtype, float64
+        _precision(getattr(column, "dtype", None)),
+        _precision(getattr(target, "dtype", None)),
+        key=lambda d: d.itemsize,
+    )
     try:
-        return bool(np.array_equal(a.astype(np.float64), b.astype(np.float64), equal_nan=True))
+        a, b = a.astype(np.float64), b.astype(np.float64)
     except (TypeError, ValueError):  # labels that are not numbers
         return bool(np.array_equal(a, b))
+    return bool(_equal_in(a, b, dtype))
 
 
 # A feature column that holds a target's values row for row, whatever its name, is
@@ -303,33 +332,36 @@ def _float_or_none(values):
         return None
 
 
-def _value_targets(y) -> list[tuple[str, np.ndarray]]:
-    """``(label, values)`` of each of ``y``'s numeric targets that can be told apart
-    from chance: a Series' name, a frame's columns, an array's positions; only those of
-    ``MIN_ROWS_SAME_AS_TARGET`` present values or more, not all one value."""
+def _value_targets(y) -> list[tuple[str, np.ndarray, np.dtype]]:
+    """``(label, values, precision)`` of each of ``y``'s numeric targets that can be
+    told apart from chance: a Series' name, a frame's columns, an array's positions;
+    only those of ``MIN_ROWS_SAME_AS_TARGET`` present values or more, not all one
+    value. ``values`` are float64; ``precision`` is the float precision ``y`` held
+    them in (:func:`_precision`)."""
     if y is None:
         return []
     if isinstance(y, pd.DataFrame):
-        items = [(repr(str(c)), y.iloc[:, i]) for i, c in enumerate(y.columns)]
+        items = [(repr(str(c)), y.iloc[:, i], y.dtypes.iloc[i]) for i, c in enumerate(y.columns)]
     elif isinstance(y, pd.Series):
-        items = [("y" if y.name is None else repr(str(y.name)), y)]
+        items = [("y" if y.name is None else repr(str(y.name)), y, y.dtype)]
     else:
+        dtype = getattr(y, "dtype", None)
         values = _float_or_none(y)
         if values is None or values.ndim not in (1, 2):
             return []
         items = (
-            [("y", values)]
+            [("y", values, dtype)]
             if values.ndim == 1
-            else [(f"y[:, {j}]", values[:, j]) for j in range(values.shape[1])]
+            else [(f"y[:, {j}]", values[:, j], dtype) for j in range(values.shape[1])]
         )
     targets = []
-    for label, values in items:
+    for label, values, dtype in items:
         values = _float_or_none(values)
         if values is None or values.ndim != 1:
             continue
         present = values[~np.isnan(values)]
         if len(present) >= MIN_ROWS_SAME_AS_TARGET and present.min() < present.max():
-            targets.append((label, values))
+            targets.append((label, values, _precision(dtype)))
     return targets
 
 
@@ -337,8 +369,12 @@ def _columns_holding_targets(X, y) -> list[str]:
     """``"'mom' (the target 'fwd_ret_5')"`` for each numeric column of ``X`` that holds
     one of ``y``'s targets row for row (NaN where it is NaN), whatever its name.
 
+    Compared in the lower of the column's and the target's float precisions: a float32
+    copy of a float64 target (``X.astype("float32")``, wide data downcast) is the
+    target rounded; two float64 arrays must agree exactly.
+
     Cheap: the first rows of every numeric column are compared at once, and only a
-    column that matches them is converted and compared whole (``np.array_equal``)."""
+    column that matches them is converted and compared whole."""
     targets = _value_targets(y)
     if not targets:
         return []
@@ -350,23 +386,36 @@ def _columns_holding_targets(X, y) -> list[str]:
             if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
         ]
         names = [repr(str(X.columns[j])) for j in numeric]
+        dtypes = list(X.dtypes)
+        size_of = {dtype: _precision(dtype).itemsize for dtype in set(dtypes)}
+        sizes = np.array([size_of[dtypes[j]] for j in numeric], dtype=int)
         head = _float_or_none(X.iloc[:64].iloc[:, numeric])  # rows first: no copy of X
     elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf" and len(X) == n:
         numeric = list(range(X.shape[1]))
         names = [str(j) for j in numeric]
+        sizes = np.full(len(numeric), _precision(X.dtype).itemsize)
         head = X[:64].astype(np.float64)
     else:  # sparse, lists, text, a length validate_data refuses: nothing to compare
         return []
     if head is None or not names:
         return []
     found = []
-    for label, values in targets:
+    for label, values, precision in targets:
         top = values[: len(head), None]
-        same = ((head == top) | (np.isnan(head) & np.isnan(top))).all(axis=0)
+        lower = np.minimum(sizes, precision.itemsize)  # per column, in bytes
+        kinds = np.unique(lower)
+        if len(kinds) == 1:  # one precision (float64 mostly): no copy of the head
+            same = _equal_in(head, top, np.dtype(f"float{8 * kinds[0]}"))
+        else:
+            same = np.zeros(len(numeric), dtype=bool)
+            for size in kinds:
+                columns = lower == size
+                same[columns] = _equal_in(head[:, columns], top, np.dtype(f"float{8 * size}"))
         for j in np.flatnonzero(same):
             at = numeric[j]
             full = _float_or_none(X.iloc[:, at] if isinstance(X, pd.DataFrame) else X[:, at])
-            if full is not None and np.array_equal(full, values, equal_nan=True):
+            dtype = np.dtype(f"float{8 * lower[j]}")
+            if full is not None and _equal_in(full[:, None], values[:, None], dtype)[0]:
                 found.append(f"{names[j]} (the target {label})")
     return found
 
@@ -381,7 +430,8 @@ def check_labels_not_features(X, y) -> None:
       that holds its values (one that holds other values, as ``X["ret_1"]`` beside
       ``y = X["ret_1"].shift(-1)``, is not the target);
     - by value, whatever its name: a numeric column equal to a target row for row (NaN
-      where it is NaN, compared as floats), from ``MIN_ROWS_SAME_AS_TARGET`` (30) rows
+      where it is NaN, compared as floats in the lower of the two precisions: a
+      float32 copy of a float64 target is the target), from ``MIN_ROWS_SAME_AS_TARGET`` (30) rows
       with both values present up and for a target of two values or more (on fewer
       rows a 0/1 feature may match a binary target by chance). An array ``X``'s
       columns are named by position. The target renamed (``X.assign(mom=y.values)``)
