@@ -1294,3 +1294,41 @@ def test_labels_made_on_the_panel_record_a_sparse_symbols_reach_and_are_not_warn
     data.attrs = {}
     with pytest.warns(LeakageWarning, match="skips many of the panel's dates"):
         WalkForwardEngine(data, **params)._prepare()
+
+
+def test_a_target_make_labels_did_not_record_still_warns_of_a_sparse_symbol():
+    """make_labels recorded the spans of its own labels, yet the engine left out the
+    sparse-symbol warning for a target of the user's (a 10-row return per symbol)
+    whose reach it never recorded: embargo_days 10, no warning, though the sparse
+    symbol's 10 rows span far more panel dates. Likewise an embargo given in dates,
+    which the record does not widen."""
+    from skquant import make_labels
+    from skquant.leakage import LeakageWarning
+
+    days = pd.bdate_range("2020-01-01", periods=300)
+    rng = np.random.default_rng(0)
+    sparse = days[np.sort(rng.choice(300, 135, replace=False))]  # 45% of the days
+    close = pd.concat(
+        [
+            pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(ix)))), index=ix)
+            for ix in (days, days, sparse)
+        ],
+        keys=["A", "B", "X"],
+        names=["symbol", "date"],
+    ).swaplevel()
+    labels = make_labels(close.rename("close"), horizon=5)
+    by_symbol = close.groupby(level="symbol")
+    data = labels.assign(
+        r1=by_symbol.pct_change(), my_ret_10=by_symbol.shift(-10) / close - 1
+    ).dropna()
+    data.attrs = labels.attrs
+    assert "my_ret_10" not in data.attrs["skquant_labels"]["spans"]
+    params = dict(features=["r1"], return_col="fwd_ret", train_days=100, test_days=50,
+                  min_train_samples=50)  # fmt: skip
+    with pytest.warns(LeakageWarning, match="skips many of the panel's dates"):
+        WalkForwardEngine(data, target="my_ret_10", **params)._prepare()
+    with pytest.warns(LeakageWarning, match="skips many of the panel's dates"):
+        WalkForwardEngine(data, target="fwd_ret_5", embargo_days=5, **params)._prepare()
+    with warnings.catch_warnings():  # the recorded target, embargo "auto": covered
+        warnings.simplefilter("error", LeakageWarning)
+        WalkForwardEngine(data, target="fwd_ret_5", **params)._prepare()

@@ -253,8 +253,8 @@ def check_panel_clock(index, what: str = "data", warn_sparse: bool = True) -> No
     and a weekday symbol beside a 24/7 one (one step in five skips the weekend) stay
     silent; a symbol trading on 60% of the days (40% of its steps skip) warns.
     ``warn_sparse=False`` leaves that warning out: the engine passes it when the
-    labels' ``make_labels`` metadata records how far they reach (``spans``), which
-    ``embargo_days="auto"`` then covers.
+    labels' ``make_labels`` metadata records how far its target reaches (``spans``),
+    which ``embargo_days="auto"`` then covers.
 
     Symbols that start or stop at different dates, and holidays that differ, are
     not refused; symbols with fewer than ``MIN_DATES_FOR_YEAR`` dates are not

@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
 from skquant.config import VARIANT_ENV
-from skquant.leakage import plan_labels
+from skquant.leakage import default_target, plan_labels
 from skquant.metrics import canonical_metric, predict_positions
 from skquant.model_selection import WalkForwardSplit
 from skquant.utils._embargo import embargo_at_least
@@ -628,9 +628,7 @@ class WalkForwardEngine:
                 f"data has {n_dup} duplicate (date, symbol) rows (repeated index entries); "
                 "keep one row per date and symbol."
             )
-        # make_labels on this panel recorded how far a sparse symbol's labels reach
-        recorded = ((getattr(data, "attrs", None) or {}).get(LABELS_ATTR) or {}).get("spans")
-        check_panel_clock(data.index, warn_sparse=not recorded)
+        check_panel_clock(data.index, warn_sparse=not self._span_recorded(data))
         features = self.features
         if features is not None and not isinstance(features, str):
             features = list(features)  # read once: an iterator is used up
@@ -765,6 +763,26 @@ class WalkForwardEngine:
             values = self.data[col].to_numpy(dtype=np.float64)
             X[:, j] = values if self._order is None else values[self._order]
         return X
+
+    def _span_recorded(self, data: pd.DataFrame) -> bool:
+        """Whether make_labels on this panel recorded how far the target's labels reach
+        on a sparse symbol (``spans``) and ``embargo_days="auto"`` covers it: then the
+        clock check's sparse-symbol warning is left out. Another label's record (a
+        user's own target beside make_labels' columns) does not cover the target."""
+        recorded = ((getattr(data, "attrs", None) or {}).get(LABELS_ATTR) or {}).get("spans")
+        if not recorded:
+            return False
+        cv = self.cv
+        embargo = cv.embargo_days if isinstance(cv, WalkForwardSplit) else self.embargo_days
+        if not isinstance(embargo, str):
+            return False  # an embargo given in dates is not widened to the span
+        target = self.target
+        if target is None:
+            try:
+                target = default_target(data)
+            except ValueError:
+                return False  # plan_labels refuses it, with its message
+        return isinstance(target, str) and target in recorded
 
     def _target_attrs(self) -> dict:
         """The fitted target's ``attrs``: the horizon the engine resolved (and the span
