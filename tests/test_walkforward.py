@@ -1194,6 +1194,15 @@ def _clock_cases():
             {"A": hours, "B": hours, "X": hours[rng.random(len(hours)) < 0.5]},
             "warn",
         ),
+        "weekday hours beside 24/7 hours": (
+            {
+                "A": pd.date_range("2020-01-01", periods=24 * 60, freq="h"),
+                "X": pd.DatetimeIndex(
+                    [d + pd.Timedelta(hours=10 + h) for d in days[:40] for h in range(7)]
+                ),
+            },
+            "warn",
+        ),
         # a few missing dates, however long: silent
         "90% of days": (liquid | {"X": days[rng.random(500) < 0.9]}, "silent"),
         "3-month halt": (liquid | {"X": days.delete(slice(100, 163))}, "silent"),
@@ -1212,10 +1221,13 @@ def test_the_panel_clock_warns_of_sparse_symbols_and_not_of_gaps(case):
     blocking the whole panel: trading on 45% of days (126 a year against 252; its
     5-row labels reach up to 26 panel dates), a delisting stock's 12 sporadic trades
     (26 a year), Mon/Wed/Fri, 55% of minute bars, 50% of hourly bars; one trading on
-    60% of days passed silently with the same leak (up to 17 panel dates). Now each
-    passes with one LeakageWarning naming it with its share of the panel's dates (a
-    third of its steps skip a panel date or more); halts, listings, a few missing days,
-    90% of days and a weekday symbol beside a 24/7 one stay silent."""
+    60% of days passed silently with the same leak (up to 17 panel dates), and so did
+    weekday hourly bars beside 24/7 hourly ones (a 7-bar label reaching 72 panel bars:
+    one step in seven skips, but ~17 bars a night). Now each passes with one
+    LeakageWarning naming it with its share of the panel's dates (a third of its steps
+    skip a panel date or more, or it holds less than half of the panel's dates);
+    halts, listings, a few missing days, 90% of days and a weekday daily symbol beside
+    a 24/7 one stay silent."""
     from skquant.leakage import LeakageWarning
     from skquant.utils._panel import check_panel_clock
 

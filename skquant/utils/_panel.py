@@ -249,9 +249,13 @@ def check_panel_clock(index, what: str = "data", warn_sparse: bool = True) -> No
     panel dates, so it reaches past an embargo of ``h`` dates (a 5-row label of a
     symbol trading on 45% of days: up to 26), and its one-row return spans several
     periods. A symbol counts as sparse when at least a third of the steps between its
-    consecutive dates skip a panel date: a halt (one long step), a few missing days
-    and a weekday symbol beside a 24/7 one (one step in five skips the weekend) stay
-    silent; a symbol trading on 60% of the days (40% of its steps skip) warns.
+    consecutive dates skip a panel date, or when it holds less than half of the
+    panel's dates between its own first and last date: a halt (one long step), a few
+    missing days and a weekday daily symbol beside a 24/7 one (one step in five skips
+    the weekend, ~70% of the dates held) stay silent; a symbol trading on 60% of the
+    days (40% of its steps skip) warns, and so do weekday hourly bars beside 24/7
+    hourly ones (one step in seven skips, but ~17 bars a night: ~20% of the bars held,
+    a 7-bar label reaching 72).
     ``warn_sparse=False`` leaves that warning out: the engine passes it when the
     labels' ``make_labels`` metadata records how far its target reaches (``spans``),
     which ``embargo_days="auto"`` then covers.
@@ -374,6 +378,11 @@ def _refuse_frequencies(years: dict, symbols, what: str) -> None:
 # between its consecutive dates skip a panel date: above a weekday symbol beside a
 # 24/7 one (a step in five skips the weekend, about 23% with holidays)
 _SPARSE_STEPS = 1 / 3
+# or when it holds less than this share of the panel's dates within its own first and
+# last date, however few of its steps skip: weekday hourly bars beside 24/7 ones on the
+# same hours skip a panel bar on one step in seven, but ~17 bars each night (a 7-bar
+# label reached 72); a weekday daily symbol beside a 24/7 one holds ~70%
+_SPARSE_SHARE = 0.5
 
 
 def _warn_sparse(judged: list, codes: np.ndarray, at: np.ndarray, symbols, what: str) -> None:
@@ -382,11 +391,11 @@ def _warn_sparse(judged: list, codes: np.ndarray, at: np.ndarray, symbols, what:
     in symbol-then-date order; ``judged``: the symbols' slices of them)."""
     skip = np.flatnonzero((np.diff(at) >= 2) & (np.diff(codes) == 0))  # within a symbol
     skips = np.bincount(codes[skip], minlength=len(symbols))
-    found = [  # (share of the panel's dates in its life, symbol)
-        ((part.stop - part.start) / (at[part.stop - 1] - at[part.start] + 1), symbols[code])
-        for code, part in judged
-        if skips[code] >= _SPARSE_STEPS * (part.stop - part.start - 1)
-    ]
+    found = []  # (share of the panel's dates in its life, symbol)
+    for code, part in judged:
+        share = (part.stop - part.start) / (at[part.stop - 1] - at[part.start] + 1)
+        if skips[code] >= _SPARSE_STEPS * (part.stop - part.start - 1) or (share < _SPARSE_SHARE):
+            found.append((share, symbols[code]))
     if not found:
         return
     found.sort(key=lambda item: item[0])
