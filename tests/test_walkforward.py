@@ -19,6 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skquant import (
+    CascadeStrategy,
+    ChangePointTrainer,
     LightGBMTrainer,
     WalkForwardEngine,
     WalkForwardResult,
@@ -578,6 +580,36 @@ def test_history_periods_sees_through_meta_estimators(panel):
     assert history_periods(GridSearchCV(Ridge(), {"alpha": [1.0]})) == 0
 
 
+def test_history_periods_sees_through_a_cascade_and_a_dict_of_models(panel):
+    """A CascadeStrategy keeps its stages in ``stages_`` (given: ``models``), which
+    history_periods did not read: two causal stages of 40 periods each gave 0, so the
+    engine started the cascade cold in every test window. Each stage reads the earlier
+    stages' predictions, so it needs their history too (the sum, as in a Pipeline); a
+    dict of models (a SingleTaskStrategy's ``estimators_``, one per target) was not
+    read either."""
+    from skquant.utils._history import history_periods
+
+    X = panel[["ret_1", "vol_21"]].iloc[:400]
+    y = panel[["fwd_ret", "fwd_ret_5"]].iloc[:400]
+    stage = make_pipeline(ChangePointTrainer(max_run_length=20), Ridge())
+    need = history_periods(clone(stage).fit(X, y["fwd_ret"]))
+    assert need == 40
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        chain = CascadeStrategy(models=[stage, stage], n_splits=2).fit(X, y)
+        refine = CascadeStrategy(models=[stage, Ridge()], n_splits=2).fit(X, y["fwd_ret"])
+    assert [history_periods(s) for s in chain.stages_] == [need, need]
+    assert history_periods(chain) == 2 * need
+    assert history_periods(refine) == need
+
+    class _PerTarget(BaseEstimator):
+        pass
+
+    per_target = _PerTarget()
+    per_target.estimators_ = {"fwd_ret": chain.stages_[0], "fwd_ret_2": Ridge()}
+    assert history_periods(per_target) == need
+
+
 @pytest.mark.filterwarnings("ignore:the model:UserWarning")
 @pytest.mark.filterwarnings("ignore:summary ic:UserWarning")
 def test_a_causal_pipeline_inside_grid_search_gets_its_history(panel):
@@ -603,6 +635,30 @@ def test_a_causal_pipeline_inside_grid_search_gets_its_history(panel):
     searched = engine.run(estimator=search)
     np.testing.assert_array_equal(
         searched.predictions["prediction"], plain.predictions["prediction"]
+    )
+
+
+class _DeclaredCascade(CascadeStrategy):
+    """A CascadeStrategy that declares the history its two 40-period stages need."""
+
+    history_periods_ = 80
+
+
+@pytest.mark.filterwarnings("ignore:the model:UserWarning")
+@pytest.mark.filterwarnings("ignore:summary ic:UserWarning")
+def test_the_engine_gives_a_cascade_of_causal_stages_its_history(panel):
+    """The engine ran a cascade of causal stages cold in every test window
+    (history_periods 0): its predictions now equal those of the same cascade
+    declaring the 80 periods its stages need."""
+    engine = WalkForwardEngine(
+        panel, target="fwd_ret", features=["ret_1", "vol_21"], train_days=100,
+        test_days=40, step_days=40, embargo_days=1, min_train_samples=1, n_jobs=1,
+    )  # fmt: skip
+    stages = [_causal_pipeline(), make_pipeline(ChangePointTrainer(max_run_length=20), Ridge())]
+    plain = engine.run(estimator=CascadeStrategy(models=stages, n_splits=2))
+    declared = engine.run(estimator=_DeclaredCascade(models=stages, n_splits=2))
+    np.testing.assert_array_equal(
+        plain.predictions["prediction"], declared.predictions["prediction"]
     )
 
 

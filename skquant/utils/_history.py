@@ -26,13 +26,21 @@ _GIVEN_PARTS = (
     "transformers",
     "transformer_list",
 )
+# Where a meta-estimator keeps a chain of models, each taking the earlier ones' output
+# as input (a CascadeStrategy's stages_, fitted, and models, given): like a Pipeline's
+# steps, each needs the history of those before it.
+_FITTED_CHAIN = "stages_"
+_GIVEN_CHAIN = "models"
 
 
 def _models_in(value) -> list:
     """The estimators in an attribute: itself, or the items (or ``(name, model, ...)``
-    tuples' models) of a list."""
+    tuples' models) of a list, or the values of a dict (a SingleTaskStrategy's
+    ``estimators_``, one per target)."""
     if hasattr(value, "get_params"):
         return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
     if not isinstance(value, (list, tuple)):
         return []
     models = []
@@ -61,7 +69,10 @@ def history_periods(model) -> int:
     plus its ``final_estimator_`` (the fitted models when it holds any, else the ones
     it was given). A causal pipeline inside GridSearchCV got 0, so the walk-forward
     engine started it cold in every test window (Sharpe 0.626 against -0.024 for the
-    same pipeline alone).
+    same pipeline alone). A SingleTaskStrategy needs the most of its ``estimators_``
+    (a dict, one per target); a CascadeStrategy the sum over its ``stages_`` (or the
+    ``models`` it was given), as each stage reads the earlier stages' predictions: two
+    causal stages of 100 periods each got 0.
     """
     steps = getattr(model, "steps", None)
     if isinstance(steps, list):
@@ -69,8 +80,14 @@ def history_periods(model) -> int:
     declared = getattr(model, "history_periods_", None)
     if declared is not None:
         return int(declared)
+    chain = _models_in(getattr(model, _FITTED_CHAIN, None)) or _models_in(
+        getattr(model, _GIVEN_CHAIN, None)
+    )
     parts = _parts(model, _FITTED_PARTS) or _parts(model, _GIVEN_PARTS)
-    periods = max((history_periods(part) for part in parts), default=0)
+    periods = max(
+        max((history_periods(part) for part in parts), default=0),
+        sum(history_periods(stage) for stage in chain),
+    )
     final = getattr(model, "final_estimator_", None)
     if final is None:
         final = getattr(model, "final_estimator", None)
