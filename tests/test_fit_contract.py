@@ -66,6 +66,14 @@ _EARLY_STOPPING = [
 ]
 
 
+def _dated_data(n):
+    """``_data(n)`` as a frame of f0, f1, f2 and a Series fwd_ret_5, on weekdays."""
+    X, y = _data(n)
+    index = pd.bdate_range("2020-01-01", periods=len(X), name="date")
+    X = pd.DataFrame(X, columns=["f0", "f1", "f2"], index=index)
+    return X, pd.Series(y, index=index, name="fwd_ret_5")
+
+
 def _name(trainer) -> str:
     return type(trainer).__name__
 
@@ -346,10 +354,7 @@ def test_trainers_refuse_their_target_among_the_features(trainer):
     learned the identity."""
     from skquant.leakage import LeakageWarning
 
-    X, y = _data(80)
-    index = pd.bdate_range("2020-01-01", periods=len(X), name="date")
-    X = pd.DataFrame(X, columns=["f0", "f1", "f2"], index=index)
-    y = pd.Series(y, index=index, name="fwd_ret_5")
+    X, y = _dated_data(80)
     with pytest.raises(ValueError, match=r"target column\(s\) \['fwd_ret_5'\]"):
         clone(trainer).fit(X.assign(fwd_ret_5=y), y)
     # the target under another name (it was accepted silently), and y as an array
@@ -489,10 +494,7 @@ def test_feature_trainers_refuse_their_target_among_the_features(trainer):
     0.41/0.77/0.63, and GMMRegimeTrainer took TTH and y_will_peak without a warning."""
     from skquant.leakage import LeakageWarning
 
-    X, y = _data(80)
-    index = pd.bdate_range("2020-01-01", periods=len(X), name="date")
-    X = pd.DataFrame(X, columns=["f0", "f1", "f2"], index=index)
-    y = pd.Series(y, index=index, name="fwd_ret_5")
+    X, y = _dated_data(80)
     with pytest.raises(ValueError, match=r"target column\(s\) \['fwd_ret_5'\]"):
         clone(trainer).fit(X.assign(fwd_ret_5=y), y)
     with pytest.raises(ValueError, match=r"'mom' \(the target 'fwd_ret_5'\)"):
@@ -599,10 +601,7 @@ def test_label_names_are_seen_behind_scikit_learn_prefixes():
         assert is_label_like(name), name
     for name in ["p__ret_1", "x__futures_basis", "remainder__my_fwd", "pca0"]:
         assert not is_label_like(name), name
-    X, y = _data(80)
-    index = pd.bdate_range("2020-01-01", periods=len(X), name="date")
-    X = pd.DataFrame(X, columns=["f0", "f1", "f2"], index=index)
-    y = pd.Series(y, index=index, name="fwd_ret_5")
+    X, y = _dated_data(80)
     model = LightGBMTrainer(n_estimators=5, embargo_days=5)
     passthrough = ColumnTransformer([("p", "passthrough", ["f0", "fwd_ret_5"])])
     pipe = make_pipeline(passthrough, model).set_output(transform="pandas")

@@ -1331,6 +1331,21 @@ def test_the_panel_clock_passes_listings_holidays_and_24_7_symbols():
     assert engine.periods_per_year_ == 365  # the union of the calendars: weekends traded
 
 
+def _sparse_symbol_closes():
+    """Closes of A and B on 300 weekdays and X on 45% of them, by (date, symbol)."""
+    days = pd.bdate_range("2020-01-01", periods=300)
+    rng = np.random.default_rng(0)
+    sparse = days[np.sort(rng.choice(300, 135, replace=False))]  # 45% of the days
+    return pd.concat(
+        [
+            pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(ix)))), index=ix)
+            for ix in (days, days, sparse)
+        ],
+        keys=["A", "B", "X"],
+        names=["symbol", "date"],
+    ).swaplevel()
+
+
 def test_labels_made_on_the_panel_record_a_sparse_symbols_reach_and_are_not_warned():
     """make_labels on the whole panel records how far a sparse symbol's labels reach
     (``spans``) and the engine's ``embargo_days="auto"`` covers it, yet the engine
@@ -1339,17 +1354,7 @@ def test_labels_made_on_the_panel_record_a_sparse_symbols_reach_and_are_not_warn
     from skquant import make_labels
     from skquant.leakage import LeakageWarning
 
-    days = pd.bdate_range("2020-01-01", periods=300)
-    rng = np.random.default_rng(0)
-    sparse = days[np.sort(rng.choice(300, 135, replace=False))]  # 45% of the days
-    close = pd.concat(
-        [
-            pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(ix)))), index=ix)
-            for ix in (days, days, sparse)
-        ],
-        keys=["A", "B", "X"],
-        names=["symbol", "date"],
-    ).swaplevel()
+    close = _sparse_symbol_closes()
     labels = make_labels(close.rename("close"), horizon=5)
     assert labels.attrs["skquant_labels"].get("spans")  # X's labels reach further
     data = labels.assign(r1=close.groupby(level="symbol").pct_change()).dropna()
@@ -1373,17 +1378,7 @@ def test_a_target_make_labels_did_not_record_still_warns_of_a_sparse_symbol():
     from skquant import make_labels
     from skquant.leakage import LeakageWarning
 
-    days = pd.bdate_range("2020-01-01", periods=300)
-    rng = np.random.default_rng(0)
-    sparse = days[np.sort(rng.choice(300, 135, replace=False))]  # 45% of the days
-    close = pd.concat(
-        [
-            pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(ix)))), index=ix)
-            for ix in (days, days, sparse)
-        ],
-        keys=["A", "B", "X"],
-        names=["symbol", "date"],
-    ).swaplevel()
+    close = _sparse_symbol_closes()
     labels = make_labels(close.rename("close"), horizon=5)
     by_symbol = close.groupby(level="symbol")
     data = labels.assign(
