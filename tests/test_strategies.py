@@ -587,3 +587,11 @@ def test_cascade_scikit_learn_classifier_stages_classify():
         match=r"^Stage 0 \(Ridge\) is fitted as a regression, but its target 'peak' holds 'flat'",
     ):
         CascadeStrategy([Ridge(), Ridge()], n_splits=2, embargo_days=10).fit(X, labels)
+    # a SingleTaskStrategy of a regressor on labels: numpy's bare "could not convert
+    # string to float: 'flat'" before
+    with pytest.raises(
+        ValueError,
+        match=r"^Ridge \(SingleTaskStrategy\) is fitted as a regression, but its target "
+        r"'peak' holds 'flat'",
+    ):
+        SingleTaskStrategy(Ridge()).fit(X, labels)

@@ -58,6 +58,30 @@ def _fit_takes_X_val(trainer) -> bool:
         return False
 
 
+def check_regression_target(y, target: str, who: str) -> None:
+    """A model fitted as a regression needs a target of numbers: labels are refused
+    naming the model (``who``) and the target (numpy's bare "could not convert string
+    to float: 'flat'" came from the model's fit or the out-of-fold blocks before)."""
+    try:
+        np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        value = next((v for v in np.asarray(y).ravel() if not _is_number(v)), None)
+        raise ValueError(
+            f"{who} is fitted as a regression, but its target {target!r} holds "
+            f"{value!r}, which is not a number. Give it a classifier (a scikit-learn "
+            "classifier, or a skquant trainer with task='classification' in its config) "
+            "or encode the target as numbers."
+        ) from None
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def fit_trainer(trainer, X, y, X_val=None, y_val=None):
     """Fit through the guide's ``train`` when the trainer has it, else ``fit``.
 

@@ -14,6 +14,7 @@ from skquant.model_selection import chronological_oof_predict
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
+    check_regression_target,
     check_target_names,
     fit_trainer,
     make_trainer,
@@ -43,30 +44,6 @@ def _stage_output(estimator, task: str, X) -> np.ndarray:
         proba = np.asarray(estimator.predict_proba(X), dtype=float)
         return proba[:, -1]
     return np.asarray(estimator.predict(X), dtype=float).ravel()
-
-
-def _check_regression_target(trainer, y, target: str, k: int) -> None:
-    """A regression stage needs a target of numbers: labels are refused naming the
-    stage and the target (numpy's bare "could not convert string to float: 'flat'"
-    came from the stage's fit or the out-of-fold blocks before)."""
-    try:
-        np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError):
-        value = next((v for v in np.asarray(y).ravel() if not _is_number(v)), None)
-        raise ValueError(
-            f"Stage {k} ({type(trainer).__name__}) is fitted as a regression, but its "
-            f"target {target!r} holds {value!r}, which is not a number. Give that stage "
-            "a classifier (a scikit-learn classifier, or a skquant trainer with "
-            "task='classification' in its config) or encode the target as numbers."
-        ) from None
-
-
-def _is_number(value) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _with_columns(X, columns: dict[str, np.ndarray]):
@@ -338,7 +315,7 @@ class CascadeStrategy(BaseStrategy):
             embargo_at_least(trainer, tail_embargoes[k])  # its own early-stopping tail
             task = choose_task(trainer, y_rows, config)
             if task == "regression":
-                _check_regression_target(trainer, y_rows, target, k)
+                check_regression_target(y_rows, target, f"Stage {k} ({type(trainer).__name__})")
             set_task(trainer, task)
             Xv = yv = None
             if X_val is not None:

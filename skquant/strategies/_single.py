@@ -11,6 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from skquant.strategies._base import (
     BaseStrategy,
     as_frame,
+    check_regression_target,
     fit_trainer,
     make_trainer,
     model_label,
@@ -152,6 +153,8 @@ class SingleTaskStrategy(BaseStrategy):
             trainer = make_trainer(self.model_name, self.model_config)
             embargo_at_least(trainer, self.embargo_days)  # its own early-stopping tail
             task = choose_task(trainer, yt, self.model_config)
+            if task == "regression":
+                check_regression_target(yt, name, f"{type(trainer).__name__} (SingleTaskStrategy)")
             set_task(trainer, task)
             estimators[name] = fit_trainer(trainer, X, yt, X_val, yv)
             tasks[name] = task
