@@ -607,7 +607,7 @@ def test_walkforward_refuses_files_stamped_at_each_markets_close(tmp_path):
     data = write_symbols(tmp_path / "data", ["SPY", "EWU"], n=120, seed=3)
     for symbol, zone, close in (("SPY", "America/New_York", 16), ("EWU", "Europe/London", 16.5)):
         frame = pd.read_parquet(data / f"{symbol}.parquet")
-        stamps = (frame["date"] + pd.Timedelta(hours=close)).dt.tz_localize(zone)
+        stamps = (frame["date"] + pd.Timedelta(close, unit="h")).dt.tz_localize(zone)
         frame.assign(date=stamps.astype(str)).to_csv(data / f"{symbol}.csv", index=False)
         (data / f"{symbol}.parquet").unlink()
     with pytest.raises(UsageError, match=r"'EWU' at 16:30 UTC \(mostly\), 'SPY' at 2[01]:00 UTC"):

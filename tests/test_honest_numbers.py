@@ -370,7 +370,7 @@ def hourly_panel(seed=2, n_days=80, bars=7, tz=None):
     rng = np.random.default_rng(seed)
     days = pd.bdate_range("2024-01-01", periods=n_days)
     stamps = pd.DatetimeIndex(
-        [day + pd.Timedelta(hours=9.5 + i) for day in days for i in range(bars)], name="date"
+        [day + pd.Timedelta(9.5 + i, unit="h") for day in days for i in range(bars)], name="date"
     )
     if tz is not None:
         stamps = stamps.tz_localize(tz)

@@ -675,7 +675,7 @@ def test_periods_between_counts_trading_dates_at_any_time_of_day(hours, zone):
     label missed the "too close" warning that midnight dates give."""
     from skquant.utils._time import periods_between
 
-    days = pd.bdate_range("2024-01-01", periods=120) + pd.Timedelta(hours=hours)
+    days = pd.bdate_range("2024-01-01", periods=120) + pd.Timedelta(hours, unit="h")
     if zone is not None:
         days = days.tz_localize(zone).tz_convert("UTC")
     assert periods_between(days, days[99], days[102]) == 2

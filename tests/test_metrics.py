@@ -1272,7 +1272,7 @@ def test_the_calendar_warning_of_a_scorer_is_shown_once_per_cross_validate():
 
     rng = np.random.default_rng(1)
     days = pd.bdate_range("2024-01-01", periods=30)
-    stamps = pd.DatetimeIndex([d + pd.Timedelta(hours=9.5 + i) for d in days for i in range(7)])
+    stamps = pd.DatetimeIndex([d + pd.Timedelta(9.5 + i, unit="h") for d in days for i in range(7)])
     X = pd.DataFrame({"f": rng.normal(size=len(stamps))}, index=stamps)
     y = pd.Series(0.002 * X["f"] + rng.normal(0, 0.003, len(stamps)), index=stamps)
     cv = WalkForwardSplit(train_days=100, test_days=7, step_days=7, min_train_samples=50)

@@ -1185,17 +1185,17 @@ def test_the_engine_refuses_symbols_whose_dates_do_not_line_up():
     kwargs = dict(target="fwd_ret", features=["r1"], train_days=252, test_days=63,
                   step_days=63, min_train_samples=100)  # fmt: skip
     same = pd.concat(
-        [_clock_symbol(s, days + pd.Timedelta(hours=16), i) for i, s in enumerate("AB")]
+        [_clock_symbol(s, days + pd.Timedelta(16, unit="h"), i) for i, s in enumerate("AB")]
     )
     assert WalkForwardEngine(same, **kwargs).run(estimator=Ridge()).summary["turnover"] < 1
     apart = pd.concat(
-        [_clock_symbol("A", days + pd.Timedelta(hours=16), 0),
-         _clock_symbol("B", days + pd.Timedelta(hours=17), 1)]
+        [_clock_symbol("A", days + pd.Timedelta(16, unit="h"), 0),
+         _clock_symbol("B", days + pd.Timedelta(17, unit="h"), 1)]
     )  # fmt: skip
     with pytest.raises(ValueError, match=r"'A' at 16:00, 'B' at 17:00.*504.*normalize"):
         WalkForwardEngine(apart, **kwargs).run(estimator=Ridge())
     # one symbol off the others' clock is named alone
-    off = pd.concat([same, _clock_symbol("C", days + pd.Timedelta(hours=17), 2)])
+    off = pd.concat([same, _clock_symbol("C", days + pd.Timedelta(17, unit="h"), 2)])
     with pytest.raises(ValueError, match=r"'C' at 17:00, the other symbols \('A', 'B'\) at 16:00"):
         WalkForwardEngine(off, **kwargs).run(estimator=Ridge())
 
@@ -1219,7 +1219,7 @@ def test_the_engine_refuses_symbols_at_different_frequencies_off_one_clock():
     clock = [w for w in caught if "skips many" in str(w.message)]
     assert len(clock) == 1 and clock[0].filename == __file__
     days = pd.bdate_range("2024-01-01", periods=60)
-    hours = pd.DatetimeIndex([d + pd.Timedelta(hours=9.5 + i) for d in days for i in range(7)])
+    hours = pd.DatetimeIndex([d + pd.Timedelta(9.5 + i, unit="h") for d in days for i in range(7)])
     hourly = pd.concat([_clock_symbol("H", hours, 2), _clock_symbol("D", days, 3)])
     with pytest.raises(ValueError, match=r"1764 a year: 'H'; 252 a year: 'D'.*not the denser"):
         WalkForwardEngine(hourly, target="fwd_ret", features=["r1"]).run(estimator=Ridge())
@@ -1231,10 +1231,10 @@ def _clock_cases():
     days = pd.bdate_range("2020-01-01", periods=500)
     liquid = {f"L{i}": days for i in range(3)}
     minutes = pd.DatetimeIndex(
-        [d + pd.Timedelta(minutes=570 + m) for d in days[:20] for m in range(390)]
+        [d + pd.Timedelta(570 + m, unit="min") for d in days[:20] for m in range(390)]
     )
     hours = pd.DatetimeIndex(
-        [d + pd.Timedelta(hours=9.5 + h) for d in days[:200] for h in range(7)]
+        [d + pd.Timedelta(9.5 + h, unit="h") for d in days[:200] for h in range(7)]
     )
     return {
         # sparse on the panel's dates: warned
@@ -1254,7 +1254,7 @@ def _clock_cases():
             {
                 "A": pd.date_range("2020-01-01", periods=24 * 60, freq="h"),
                 "X": pd.DatetimeIndex(
-                    [d + pd.Timedelta(hours=10 + h) for d in days[:40] for h in range(7)]
+                    [d + pd.Timedelta(10 + h, unit="h") for d in days[:40] for h in range(7)]
                 ),
             },
             "warn",
@@ -1320,7 +1320,7 @@ def test_the_panel_clock_passes_listings_holidays_and_24_7_symbols():
         [_clock_symbol("US", us, 0), _clock_symbol("UK", uk, 1),
          _clock_symbol("NEW", days[150:], 2), _clock_symbol("OLD", days[:100], 3),
          _clock_symbol("BTC", pd.date_range("2020-01-01", periods=420), 4),
-         _clock_symbol("ODD", days[:5] + pd.Timedelta(hours=17), 5)]
+         _clock_symbol("ODD", days[:5] + pd.Timedelta(17, unit="h"), 5)]
     )  # fmt: skip
     check_panel_clock(panel.index)
     check_panel_clock(panel.index.swaplevel())  # (symbol, date) too
