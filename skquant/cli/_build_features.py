@@ -47,6 +47,7 @@ from skquant.cli._runner import (
     run_symbols,
     threads_per_symbol,
 )
+from skquant.utils._text import few_names
 from skquant.utils._warnings import record_warnings
 
 MODEL = "vae"
@@ -478,9 +479,7 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     if earlier:
-        shown = ", ".join(earlier[:5]) + (
-            f" and {len(earlier) - 5} more" if len(earlier) > 5 else ""
-        )
+        shown = few_names(earlier)
         print(
             f"skquant: warning: {out_dir} also holds {shown}, built by an earlier build-features "
             "run from files this --input-dir lacks (perhaps with other inputs or settings); "
@@ -490,9 +489,7 @@ def run(args: argparse.Namespace) -> int:
     dropped = [r for r in results if r.get("dropped_columns")]
     if dropped and verbosity >= 0:
         columns = sorted({c for r in dropped for c in r["dropped_columns"]}, key=_column_order)
-        symbols = ", ".join(r["symbol"] for r in dropped[:5]) + (
-            f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
-        )
+        symbols = few_names(r["symbol"] for r in dropped)
         print(
             f"dropped the latent columns {', '.join(columns)} of the input files ({symbols}): "
             "an earlier build's, from another feature model; the files written hold this "

@@ -18,6 +18,7 @@ import pandas as pd
 from skquant.cli._common import UsageError, date_format
 from skquant.leakage import ID_COLUMNS, LeakageWarning, candidate_features
 from skquant.utils._panel import check_panel_clock
+from skquant.utils._text import few_names
 
 SUFFIXES = (".parquet", ".pq", ".csv")
 # Written by build-features beside each symbol file it writes: which columns a feature
@@ -123,9 +124,8 @@ def read_symbol(
     frame.index = _parse_dates(frame.index, name)
     repeated = frame.index[frame.index.duplicated()].unique()
     if len(repeated):
-        shown = ", ".join(d.strftime(date_format(frame.index)) for d in repeated[:3])
-        more = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
-        raise ValueError(f"{name} repeats dates ({shown}{more}): one row per date is expected.")
+        shown = few_names(repeated.strftime(date_format(frame.index)), 3)
+        raise ValueError(f"{name} repeats dates ({shown}): one row per date is expected.")
     frame = _numeric_columns(frame, name)
     require_columns(frame, required, name)
     if frame.index.is_monotonic_increasing:  # most files: no sorted copy needed
@@ -379,7 +379,7 @@ def first_unseen_date(path: Path, features: Sequence[str] | None = None) -> pd.T
             ) from None
     used = None if features is None else {str(c) for c in features}
     latent = [c for c in _header(path) if is_latent_column(c) and (used is None or c in used)]
-    shown = ", ".join(latent[:3]) + (f" and {len(latent) - 3} more" if len(latent) > 3 else "")
+    shown = few_names(latent, 3)
     record_path = sidecar_path(path)
     if not record_path.is_file():
         if latent:
@@ -419,7 +419,7 @@ def _unusable_detail(failed: dict[str, str], grouped: dict[str, dict[str, str]])
     ]
     for reason, by_symbol in grouped.items():
         files = list(by_symbol.values())
-        names = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+        names = few_names(files)
         verb = "holds" if len(files) == 1 else "hold"
         parts.append(f"{names} {verb} {reason}")
     return "; ".join(parts)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skquant.utils._io import remove_leftover_folders, restore_leftover_backup
-from skquant.utils._warnings import few_names
+from skquant.utils._text import few_names
 
 # The files a saved model folder holds once save_model has finished it.
 REQUIRED_FILES = ("metadata.json", "config.json", "metrics.json")

@@ -40,6 +40,7 @@ from skquant.cli._common import (
     split_list,
 )
 from skquant.cli._runner import report_symbol_warnings, run_symbols, threads_per_symbol
+from skquant.utils._text import few_names
 
 # The layout the README builds: labeled symbol files in, one folder per symbol out.
 DEFAULT_INPUT_DIR = "data/labeled"
@@ -302,9 +303,8 @@ def _run(args: argparse.Namespace, open_run) -> int:
             print(f"excluded label-like columns: {', '.join(map(str, excluded))}")
         planned = f"planned on {plan_files(sample_names)}"
         if left_out:
-            shown = "; ".join(f"{name}: {why}" for name, why in list(left_out.items())[:3])
-            more = f"; and {len(left_out) - 3} more" if len(left_out) > 3 else ""
-            planned += f" (left out {shown}{more})"
+            shown = few_names((f"{name}: {why}" for name, why in left_out.items()), 3, "; ")
+            planned += f" (left out {shown})"
         print(f"target, features and label horizon {planned}")
         unit = period_word(sample)
         print(f"validation: the last {args.val_days} {unit} of each symbol, after an embargo "

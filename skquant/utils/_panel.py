@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from skquant.utils._text import few_names
 from skquant.utils._time import (
     MIN_DATES_FOR_YEAR,
     YEAR_TOLERANCE,
@@ -204,8 +205,7 @@ def apply_per_series(
 
 def _named(symbols, shown: int = 5) -> str:
     """Up to ``shown`` symbols in words: ``'A', 'B' and 3 more``."""
-    names = ", ".join(map(repr, list(symbols)[:shown]))
-    return names + (f" and {len(symbols) - shown} more" if len(symbols) > shown else "")
+    return few_names(map(repr, symbols), shown)
 
 
 def _time_of_day(stamps: pd.DatetimeIndex) -> str:
@@ -399,9 +399,7 @@ def _warn_sparse(judged: list, codes: np.ndarray, at: np.ndarray, symbols, what:
     if not found:
         return
     found.sort(key=lambda item: item[0])
-    shown = ", ".join(f"{name!r} ({share:.0%})" for share, name in found[:5])
-    if len(found) > 5:
-        shown += f" and {len(found) - 5} more"
+    shown = few_names(f"{name!r} ({share:.0%})" for share, name in found)
     many = len(found) > 1
     warnings.warn(
         f"{len(found)} symbol{'s' if many else ''} of {what} skip{'' if many else 's'} "

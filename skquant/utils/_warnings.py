@@ -137,14 +137,6 @@ def _show_in_thread(message, category, filename, lineno, file=None, line=None):
         caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
 
 
-def few_names(names, at_most: int = 5) -> str:
-    """``"A, B, C"``, or the first ``at_most`` and ``"and N more"``: the symbols or
-    runs a warning said once stands for."""
-    names = list(names)
-    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
-    return ", ".join(names[:at_most]) + more
-
-
 def _show_new(caught, said: set) -> None:
     """Show each warning of ``caught`` whose (category, text, place) is not in ``said``,
     and add it there. It passed the filters when it was raised (an ignored one was not

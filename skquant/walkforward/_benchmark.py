@@ -31,8 +31,9 @@ from skquant.utils._checkpoint import remove_unused
 from skquant.utils._cross_section import pearson_ic_by_date
 from skquant.utils._equity import equity_curve
 from skquant.utils._io import data_hash
+from skquant.utils._text import few_names
 from skquant.utils._time import dates_of
-from skquant.utils._warnings import caller_stacklevel, few_names, record_warnings
+from skquant.utils._warnings import caller_stacklevel, record_warnings
 from skquant.walkforward._engine import WalkForwardEngine
 
 # The statistics of one run, in the leaderboard's column order.

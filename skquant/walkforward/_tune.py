@@ -38,6 +38,7 @@ from skquant.utils._io import (
     to_jsonable,
 )
 from skquant.utils._optional import import_optional
+from skquant.utils._text import few_names
 from skquant.utils._time import dates_of
 from skquant.utils._warnings import caller_stacklevel
 from skquant.walkforward._engine import WalkForwardEngine, constant_folds, one_sided_folds
@@ -427,11 +428,10 @@ def _warn_left_running(study, storage) -> None:
 
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if running:
-        numbers = ", ".join(str(t.number) for t in running[:5])
-        more = f" and {len(running) - 5} more" if len(running) > 5 else ""
+        numbers = few_names(t.number for t in running)
         warnings.warn(
             f"study {study.study_name!r} in {storage} holds {len(running)} trial(s) still "
-            f"RUNNING ({numbers}{more}): left so by a run that was killed, unless another "
+            f"RUNNING ({numbers}): left so by a run that was killed, unless another "
             "process is running them now; they have no score and stay RUNNING.",
             UserWarning,
             stacklevel=caller_stacklevel(),
