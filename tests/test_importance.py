@@ -279,6 +279,22 @@ def test_shap_refuses_a_model_whose_row_output_reads_earlier_rows():
     assert lstm.get_feature_importance().shape == (len(FEATURES),)
 
 
+def test_shap_refusal_names_the_history_of_a_model_inside_a_pipeline():
+    # The refusal read every model without ``history_periods_`` as a sequence net and
+    # said "(seq_len=N+1)" of a pipeline, which has no seq_len.
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    from skquant.models._explain import check_rows_explainable
+
+    X, y = _data(n=120)
+    gmm = GMMRegimeTrainer(n_components=2, volatility_window=10, random_state=0)
+    pipe = make_pipeline(gmm, Ridge()).fit(X, y)
+    with pytest.raises(ValueError, match="earlier periods of its symbol, read by a model") as err:
+        check_rows_explainable(pipe)
+    assert "seq_len" not in str(err.value)
+
+
 def _panel(n_days=220, n_symbols=3, seed=0):
     rng = np.random.RandomState(seed)
     index = pd.MultiIndex.from_product(

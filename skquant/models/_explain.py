@@ -75,8 +75,10 @@ def check_rows_explainable(estimator) -> None:
         return
     if getattr(estimator, "history_periods_", None):
         reason = f"the {periods} earlier periods of its symbol (history_periods_={periods})"
-    else:  # a sequence net: its window
+    elif getattr(estimator, "seq_len", None) == periods + 1:  # a sequence net: its window
         reason = f"the {periods} rows before it (seq_len={periods + 1})"
+    else:  # a pipeline or meta-estimator around such a model
+        reason = f"the {periods} earlier periods of its symbol, read by a model inside it"
     raise ValueError(
         f"kind='shap' explains rows one at a time, but the output of {name} for a row "
         f"depends on {reason}: the shap package would explain masked copies of a row "
