@@ -425,6 +425,30 @@ def test_a_label_named_in_days_spans_that_many_days_of_intraday_bars():
                           min_train_samples=100, **kwargs)  # fmt: skip
 
 
+def test_a_label_named_in_weeks_spans_that_many_weeks_of_bars():
+    """'fwd_ret_1w' was no unit skquant read: its horizon came from the label's
+    autocorrelation (a guess) and a splitter given y='fwd_ret_1w' with no embargo said
+    nothing. A week unit now counts the data's trading dates a week times its bars a day:
+    5 on weekday bars, 7 on every day, 1 on weekly bars, 35 on 7 hourly bars a day."""
+    from skquant.model_selection import PurgedKFold
+    from skquant.utils._target import horizon_from_name
+
+    def frame(dates):
+        return pd.DataFrame({"fwd_ret_1w": np.arange(len(dates), dtype=float)}, index=dates)
+
+    weekdays = frame(pd.bdate_range("2024-01-01", periods=60, name="date"))
+    every_day = frame(pd.date_range("2024-01-01", periods=60, name="date"))
+    weekly = frame(pd.date_range("2024-01-05", periods=60, freq="W-FRI", name="date"))
+    for data, one_week in ((weekdays, 5), (every_day, 7), (weekly, 1), (hourly_panel(), 35)):
+        for name, weeks in (("fwd_ret_1w", 1), ("ret_2wk", 2), ("y_3weeks", 3)):
+            assert horizon_from_name(name, data) == weeks * one_week, (name, one_week)
+    assert horizon_from_name("fwd_ret_1w") == 5  # no dates: a trading week of days
+    assert label_horizon(weekdays, "fwd_ret_1w") == (5, "name")
+    y = weekdays["fwd_ret_1w"]
+    with pytest.warns(UserWarning, match="label_horizon=0, but y 'fwd_ret_1w' spans 5 periods"):
+        list(PurgedKFold(n_splits=3).split(weekdays, y))
+
+
 @pytest.mark.parametrize("horizon", [5, 10, 20])
 def test_an_estimated_horizon_errs_long_and_says_so(horizon):
     """Without make_labels metadata (a CSV file) a time-to-hit or peak label's horizon
@@ -471,8 +495,8 @@ def test_a_target_booked_as_its_own_pnl_that_make_labels_did_not_make_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plan_labels(panel, "fwd_ret", None, ["vol_21"], leak_threshold=None)
-        renamed = panel.rename(columns={"fwd_ret": "fwd_ret_1w"})  # a label's name still
-        plan_labels(renamed, "fwd_ret_1w", None, ["vol_21"], leak_threshold=None)
+        renamed = panel.rename(columns={"fwd_ret": "fwd_ret_next"})  # a label's name still
+        plan_labels(renamed, "fwd_ret_next", None, ["vol_21"], leak_threshold=None)
         bare = panel.copy()
         bare.attrs = {}  # no metadata: nothing tells a label from a feature
         plan_labels(bare, "ret_1", None, ["vol_21"], leak_threshold=None)

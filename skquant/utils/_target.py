@@ -27,9 +27,12 @@ _LABEL_LIKE = re.compile(
     r"(?:^|__)(?:y_|fwd_|forward_|future_|target_|(?:tth|mdd|mfe)(?:_|$))", re.IGNORECASE
 )
 # A horizon at the end of a label's name: fwd_ret_5, ret_5d, y_20days, tth_10bars; a
-# day unit (d, day, days) counts trading days, the others (or none) periods.
-_NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(d|day|days|p|bars?)?$", re.IGNORECASE)
+# day unit (d, day, days) counts trading days, a week unit (w, wk, week, weeks) trading
+# weeks, the others (or none) periods.
+_NAME_HORIZON = re.compile(r"(?:^|_)(\d+)(d|days?|w|wk|weeks?|p|bars?)?$", re.IGNORECASE)
 _DAY_UNITS = frozenset({"d", "day", "days"})
+_WEEK_UNITS = frozenset({"w", "wk", "week", "weeks"})
+_TRADING_DAYS_A_WEEK = 5
 _DAY_NS = 86_400_000_000_000
 
 
@@ -45,20 +48,16 @@ def is_label_like(name) -> bool:
     return bool(_LABEL_LIKE.search(str(name)))
 
 
-def bars_per_day(data) -> int:
-    """The periods of one trading day in the dates of ``data``'s index
-    (:func:`~skquant.utils._time.dates_of`): 1 for daily or sparser data, and without
-    dates; for intraday data the number of distinct timestamps a symbol holds on a
-    calendar date (wall clock), the median over its dates but the first and last (a
-    day cut short, as data starting at noon; the fullest of three dates or fewer),
-    the most of any symbol (each symbol's own rows: two daily symbols that close at
-    different hours still hold one a date)."""
+def _symbol_stamps(data) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct wall-clock timestamps (int64 ns) of each symbol of ``data``'s
+    index, sorted by symbol then time, with the symbol codes; None without dates
+    (or with dates skquant does not read: the caller refuses them itself)."""
     try:
         dates = dates_of(data)
-    except ValueError:  # dates skquant does not read: the caller refuses them itself
-        return 1
+    except ValueError:
+        return None
     if dates is None or len(dates) < 2:
-        return 1
+        return None
     index = data.index
     level = date_level(index)  # the index itself, not its values: they lose the zone
     stamps = index if level is None else index.get_level_values(level)
@@ -72,25 +71,61 @@ def bars_per_day(data) -> int:
     values = stamps.asi8
     known = ~stamps.isna()
     values, symbols = values[known], np.asarray(symbols)[known]
-    if not (values % _DAY_NS).any():  # every one at midnight: daily or sparser
-        return 1
     order = np.lexsort((values, symbols))
     values, symbols = values[order], symbols[order]
     # a timestamp repeated within a symbol (a panel's rows on a DatetimeIndex) is one bar
     new = np.r_[True, (np.diff(values) != 0) | (np.diff(symbols) != 0)]
-    values, symbols = values[new], symbols[new]
-    days = values // _DAY_NS
-    starts = np.flatnonzero(np.r_[True, (np.diff(days) != 0) | (np.diff(symbols) != 0)])
-    counts = pd.Series(np.diff(np.r_[starts, len(days)]), index=symbols[starts])  # by day
+    return values[new], symbols[new]
+
+
+def _fullest_count(buckets: np.ndarray, symbols: np.ndarray) -> int:
+    """How many of a symbol's (sorted, distinct) stamps a bucket (a day, a week) holds:
+    the median over its buckets but the first and last (cut short, as data starting
+    at noon; the fullest of three buckets or fewer), the most of any symbol."""
+    starts = np.flatnonzero(np.r_[True, (np.diff(buckets) != 0) | (np.diff(symbols) != 0)])
+    counts = pd.Series(np.diff(np.r_[starts, len(buckets)]), index=symbols[starts])
     if counts.max() == 1:
         return 1
     by_symbol = counts.groupby(level=0)
-    n_days, position = by_symbol.transform("size"), by_symbol.cumcount()
-    # of more than three dates the first and last may be cut short; of fewer, the fullest
-    interior = counts[(n_days > 3) & (position > 0) & (position < n_days - 1)]
-    fullest = [interior.groupby(level=0).median().max(), counts[n_days <= 3].max()]
+    n_buckets, position = by_symbol.transform("size"), by_symbol.cumcount()
+    interior = counts[(n_buckets > 3) & (position > 0) & (position < n_buckets - 1)]
+    fullest = [interior.groupby(level=0).median().max(), counts[n_buckets <= 3].max()]
     fullest = [float(n) for n in fullest if pd.notna(n)]
     return max(1, int(np.ceil(max(fullest)))) if fullest else 1  # a half bar errs long
+
+
+def bars_per_day(data) -> int:
+    """The periods of one trading day in the dates of ``data``'s index
+    (:func:`~skquant.utils._time.dates_of`): 1 for daily or sparser data, and without
+    dates; for intraday data the number of distinct timestamps a symbol holds on a
+    calendar date (wall clock), the median over its dates but the first and last (a
+    day cut short, as data starting at noon; the fullest of three dates or fewer),
+    the most of any symbol (each symbol's own rows: two daily symbols that close at
+    different hours still hold one a date)."""
+    found = _symbol_stamps(data)
+    if found is None:
+        return 1
+    values, symbols = found
+    if not (values % _DAY_NS).any():  # every one at midnight: daily or sparser
+        return 1
+    return _fullest_count(values // _DAY_NS, symbols)
+
+
+def bars_per_week(data) -> int:
+    """The periods of one week in the dates of ``data``'s index: the trading dates a
+    symbol holds in a calendar week (Monday to Sunday; counted as :func:`bars_per_day`
+    counts bars in a day: 5 for weekday data, 7 for every day, 1 for weekly or sparser
+    data) times :func:`bars_per_day`. Without dates, 5: a trading week of daily bars
+    (the longer reading of an unknown clock keeps an embargo on the safe side)."""
+    found = _symbol_stamps(data)
+    if found is None:
+        return _TRADING_DAYS_A_WEEK
+    values, symbols = found
+    days = values // _DAY_NS
+    first = np.r_[True, (np.diff(days) != 0) | (np.diff(symbols) != 0)]  # a date once
+    days, on = days[first], symbols[first]
+    weeks = (days + 3) // 7  # 1970-01-01 was a Thursday: weeks start on Mondays
+    return _fullest_count(weeks, on) * bars_per_day(data)
 
 
 def horizon_from_name(name, data=None) -> int | None:
@@ -101,7 +136,9 @@ def horizon_from_name(name, data=None) -> int | None:
     One in days (``ret_5d``, ``y_5day``, ``y_5days``) counts trading days: given
     ``data`` (a frame or Series whose index holds the dates) of intraday dates, that
     many days of :func:`bars_per_day` periods each (``fwd_ret_1d`` on 7 hourly bars a
-    day spans 7); on daily dates, or without dates, the number itself.
+    day spans 7); on daily dates, or without dates, the number itself. One in weeks
+    (``fwd_ret_1w``, ``1wk``, ``2weeks``) counts :func:`bars_per_week` periods a week
+    (5 on weekday daily bars, 1 on weekly bars; 5 without dates).
     """
     text = str(name)
     if text.lower() == "fwd_ret":
@@ -111,8 +148,10 @@ def horizon_from_name(name, data=None) -> int | None:
     match = _NAME_HORIZON.search(text)
     if match is None or int(match.group(1)) < 1:
         return None
-    count = int(match.group(1))
-    if data is not None and (match.group(2) or "").lower() in _DAY_UNITS:
+    count, unit = int(match.group(1)), (match.group(2) or "").lower()
+    if unit in _WEEK_UNITS:
+        return count * (_TRADING_DAYS_A_WEEK if data is None else bars_per_week(data))
+    if data is not None and unit in _DAY_UNITS:
         return count * bars_per_day(data)
     return count
 
