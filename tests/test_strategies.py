@@ -587,6 +587,15 @@ def test_cascade_scikit_learn_classifier_stages_classify():
         match=r"^Stage 0 \(Ridge\) is fitted as a regression, but its target 'peak' holds 'flat'",
     ):
         CascadeStrategy([Ridge(), Ridge()], n_splits=2, embargo_days=10).fit(X, labels)
+
+    class _NotToBeFitted(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            raise AssertionError("stage 0 was fitted before stage 1 was refused")
+
+    # a later stage's refusal came only at its turn, after the earlier stages' fits
+    chain = pd.DataFrame({"peak": labels, "regime": np.where(labels == "peak", "hi", "lo")})
+    with pytest.raises(ValueError, match=r"^Stage 1 \(Ridge\) is fitted as a regression"):
+        CascadeStrategy([_NotToBeFitted(), Ridge()], n_splits=2, embargo_days=10).fit(X, chain)
     # a SingleTaskStrategy of a regressor on labels: numpy's bare "could not convert
     # string to float: 'flat'" before
     with pytest.raises(

@@ -301,6 +301,15 @@ class CascadeStrategy(BaseStrategy):
         self.embargo_days_, tail_embargoes = self._resolve_embargo(X, frame, stage_targets)
         frame_val = None if y_val is None else self._val_targets(y_val, frame, stage_targets)
 
+        for k, (model, config, target) in enumerate(
+            zip(models, configs, stage_targets, strict=True)
+        ):  # refuse a regression stage on labels before any stage is fitted
+            trainer = make_trainer(model, config, param_name="models")
+            if choose_task(trainer, frame[target], config) == "regression":
+                check_regression_target(
+                    frame[target], target, f"Stage {k} ({type(trainer).__name__})"
+                )
+
         rows = np.arange(len(X))  # rows that still have every earlier stage's OOF prediction
         oof_columns: dict[str, np.ndarray] = {}  # full-length, NaN where no OOF prediction
         val_columns: dict[str, np.ndarray] = {}
